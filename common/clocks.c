@@ -1,0 +1,44 @@
+/* clocks — see clocks.h. */
+#include "clocks.h"
+
+#include <string.h>
+
+void clocks_init(struct clocks *c, int self, int n)
+{
+    memset(c, 0, sizeof *c);
+    c->self = self;
+    c->n = n;
+}
+
+uint64_t clocks_physical(const struct clocks *c, uint64_t now_us)
+{
+    int64_t t = (int64_t)now_us + c->skew_us;
+    if (c->strobe_period_us && now_us >= c->strobe_from_us) {
+        uint64_t k = (now_us - c->strobe_from_us) / c->strobe_period_us;
+        if (k % 2 == 0)
+            t += (int64_t)c->strobe_us;
+    }
+    return t < 0 ? 0 : (uint64_t)t;
+}
+
+void clocks_tick(struct clocks *c)
+{
+    c->lamport++;
+    if (c->self >= 0 && c->self < CL_MAXN)
+        c->vc[c->self]++;
+}
+
+void clocks_on_send(struct clocks *c)
+{
+    clocks_tick(c);
+}
+
+void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int vn)
+{
+    if (lamport > c->lamport)
+        c->lamport = lamport;
+    for (int i = 0; i < vn && i < CL_MAXN; i++)
+        if (vc[i] > c->vc[i])
+            c->vc[i] = vc[i];
+    clocks_tick(c);
+}

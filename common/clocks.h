@@ -1,0 +1,32 @@
+/* clocks — a node's clocks (DESIGN §5): the physical clock with injected faults, and the
+ * Lamport and vector clocks the runtime stamps on every envelope. Pure: the caller passes
+ * the true time in, so the runtime and the simulator share it. */
+#ifndef CONLAB_CLOCKS_H
+#define CONLAB_CLOCKS_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+struct clocks {
+    int self, n;
+    uint64_t lamport;
+    uint64_t vc[CL_MAXN];
+    int64_t skew_us;            /* constant offset: `skew` plus every `clock bump` */
+    uint64_t strobe_us;         /* `clock strobe`: the clock jumps between +0 and +strobe_us */
+    uint64_t strobe_period_us;  /* every period (0 = no strobe) */
+    uint64_t strobe_from_us;    /* true time the strobe started */
+};
+
+void clocks_init(struct clocks *c, int self, int n);
+/* Node-local physical time for the true time now_us (skew, bumps and strobe applied;
+ * never below 0). */
+uint64_t clocks_physical(const struct clocks *c, uint64_t now_us);
+/* Before a send: ticks Lamport and own vector entry. */
+void clocks_on_send(struct clocks *c);
+/* On receipt of a message stamped (lamport, vc[0..vn)): merges, then ticks. */
+void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int vn);
+/* A local event (e.g. a client write applied): ticks both. */
+void clocks_tick(struct clocks *c);
+
+#endif

@@ -1,0 +1,132 @@
+/* heap — see heap.h. */
+#include "heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int before(const struct heap_item *a, const struct heap_item *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+uint64_t heap_push(struct heap *h, struct heap_item *it)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 64;
+        h->v = xrealloc(h->v, h->cap * sizeof *h->v);
+    }
+    it->seq = ++h->next_seq;
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(it, &h->v[parent]))
+            break;
+        h->v[i] = h->v[parent];
+        i = parent;
+    }
+    h->v[i] = *it;
+    return it->seq;
+}
+
+int heap_pop(struct heap *h, struct heap_item *out)
+{
+    if (h->n == 0)
+        return 0;
+    *out = h->v[0];
+    struct heap_item last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct heap_item *best = &last;
+        if (l < h->n && before(&h->v[l], best)) {
+            m = l;
+            best = &h->v[l];
+        }
+        if (r < h->n && before(&h->v[r], best))
+            m = r;
+        if (m == i)
+            break;
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (h->n > 0)
+        h->v[i] = last;
+    return 1;
+}
+
+const struct heap_item *heap_peek(const struct heap *h)
+{
+    return h->n ? &h->v[0] : NULL;
+}
+
+void heap_free(struct heap *h)
+{
+    free(h->v);
+    memset(h, 0, sizeof *h);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static void idset_put(uint64_t *v, size_t cap, uint64_t id)
+{
+    size_t i = mix(id) & (cap - 1);
+    while (v[i])
+        i = (i + 1) & (cap - 1);
+    v[i] = id;
+}
+
+void idset_add(struct idset *s, uint64_t id)
+{
+    if (!id)
+        return;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *v = xcalloc(cap, sizeof *v);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i])
+                idset_put(v, cap, s->v[i]);
+        free(s->v);
+        s->v = v;
+        s->cap = cap;
+    }
+    idset_put(s->v, s->cap, id);
+    s->n++;
+}
+
+int idset_take(struct idset *s, uint64_t id)
+{
+    if (!s->n || !id)
+        return 0;
+    size_t i = mix(id) & (s->cap - 1);
+    while (s->v[i]) {
+        if (s->v[i] == id) {
+            /* backward-shift deletion keeps probe chains intact */
+            s->v[i] = 0;
+            s->n--;
+            size_t j = (i + 1) & (s->cap - 1);
+            while (s->v[j]) {
+                uint64_t x = s->v[j];
+                s->v[j] = 0;
+                idset_put(s->v, s->cap, x);
+                j = (j + 1) & (s->cap - 1);
+            }
+            return 1;
+        }
+        i = (i + 1) & (s->cap - 1);
+    }
+    return 0;
+}
+
+void idset_free(struct idset *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,204 @@
+/* mode — option parsing, dispatch and lookup shared by every mode. See mode.h. */
+#include "mode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *opts_get(const struct opts *o, const char *key, const char *def)
+{
+    for (int i = 0; o && i < o->n; i++)
+        if (!strcmp(o->key[i], key))
+            return o->val[i];
+    return def;
+}
+
+long opts_get_int(const struct opts *o, const char *key, long def)
+{
+    const char *v = opts_get(o, key, NULL);
+    int64_t x;
+    if (!v || parse_i64(v, &x) < 0)
+        return def;
+    return (long)x;
+}
+
+uint64_t opts_get_duration(const struct opts *o, const char *key, uint64_t def_us)
+{
+    const char *v = opts_get(o, key, NULL);
+    uint64_t x;
+    if (!v || parse_duration_us(v, &x) < 0)
+        return def_us;
+    return x;
+}
+
+void opts_set(struct opts *o, const char *key, const char *val)
+{
+    for (int i = 0; i < o->n; i++) {
+        if (!strcmp(o->key[i], key)) {
+            free(o->val[i]);
+            o->val[i] = xstrdup(val);
+            return;
+        }
+    }
+    if (o->n >= (int)CL_ARRAY_LEN(o->key))
+        return;
+    o->key[o->n] = xstrdup(key);
+    o->val[o->n] = xstrdup(val);
+    o->n++;
+}
+
+void opts_free(struct opts *o)
+{
+    for (int i = 0; i < o->n; i++) {
+        free(o->key[i]);
+        free(o->val[i]);
+    }
+    o->n = 0;
+}
+
+void opts_copy(struct opts *dst, const struct opts *src)
+{
+    opts_free(dst);
+    for (int i = 0; i < src->n; i++)
+        opts_set(dst, src->key[i], src->val[i]);
+}
+
+const struct mode *mode_find(const char *name)
+{
+    for (int i = 0; mode_table[i]; i++)
+        if (!strcmp(mode_table[i]->name, name))
+            return mode_table[i];
+    return NULL;
+}
+
+int mode_dispatch(const struct mode *m, void *st, const char *src, const json_t *body)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!type)
+        return CL_ENOENT;
+    for (const struct mode_handler *h = m->handlers; h && h->type; h++) {
+        if (!strcmp(h->type, type)) {
+            h->fn(st, src, body);
+            return 0;
+        }
+    }
+    return CL_ENOENT;
+}
+
+/* Is v one of the '|'-separated words in list? */
+static int in_list(const char *list, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = list;
+    while (p && *p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n))
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static const struct mode_option generic_options[] = {
+    {"seed", OPT_INT, NULL, 0, 2147483647L, "random", "seed for fault shapes, timer jitter and the simulator"},
+    {"speed", OPT_ENUM, NULL, 0, 0, "1", "protocol timer scale: 0.1 is ten times slower (0.01..10)"},
+    {"sim", OPT_ENUM, "on|off", 0, 0, "off", "run the cluster in the simulator instead of processes"},
+    {"fsync", OPT_ENUM, "on|off", 0, 0, "on", "fsync durable state before replying"},
+    {"bug", OPT_ENUM, NULL, 0, 0, "none", "disable one protocol rule (see the mode's bug list)"},
+    {"timeout", OPT_DURATION, NULL, 0, 0, "2s", "client request timeout in the lab's gateway"},
+    {"events", OPT_ENUM, "all|state", 0, 0, "all", "all: every send/recv as events; state: only state changes"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct mode_option *find_opt(const struct mode_option *t, const char *k)
+{
+    for (; t && t->name; t++)
+        if (!strcmp(t->name, k))
+            return t;
+    return NULL;
+}
+
+static int check_one(const struct mode *m, const struct mode_option *opt, const char *v,
+                     char *err, size_t errlen)
+{
+    if (!strcmp(opt->name, "speed")) {
+        double d;
+        if (parse_double(v, &d) < 0 || d < 0.01 || d > 10) {
+            snprintf(err, errlen, "bad speed=%s: expected a number from 0.01 to 10", v);
+            return CL_EINVAL;
+        }
+        return 0;
+    }
+    if (!strcmp(opt->name, "bug")) {
+        if (!strcmp(v, "none") || (m->bugs && in_list(m->bugs, v)))
+            return 0;
+        snprintf(err, errlen, "unknown bug=%s for mode %s: expected none%s%s", v, m->name,
+                 m->bugs ? "|" : "", m->bugs ? m->bugs : "");
+        return CL_EINVAL;
+    }
+    switch (opt->kind) {
+    case OPT_ENUM:
+        if (!opt->values || in_list(opt->values, v))
+            return 0;
+        snprintf(err, errlen, "bad %s=%s: expected %s=%s", opt->name, v, opt->name, opt->values);
+        return CL_EINVAL;
+    case OPT_INT: {
+        int64_t x;
+        if (parse_i64(v, &x) < 0 || x < opt->min || x > opt->max) {
+            snprintf(err, errlen, "bad %s=%s: expected a whole number from %ld to %ld", opt->name,
+                     v, opt->min, opt->max);
+            return CL_EINVAL;
+        }
+        return 0;
+    }
+    case OPT_DURATION: {
+        uint64_t us;
+        if (parse_duration_us(v, &us) < 0) {
+            snprintf(err, errlen, "bad %s=%s: expected a duration such as 500ms or 2s", opt->name, v);
+            return CL_EINVAL;
+        }
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int mode_check_opts(const struct mode *m, const struct opts *o, char *err, size_t errlen)
+{
+    for (int i = 0; i < o->n; i++) {
+        const struct mode_option *opt = find_opt(m->options, o->key[i]);
+        if (!opt)
+            opt = find_opt(generic_options, o->key[i]);
+        if (!opt) {
+            /* did you mean? */
+            const char *best = NULL;
+            int bd = 3;
+            for (const struct mode_option *t = m->options; t && t->name; t++) {
+                int d = str_distance(o->key[i], t->name);
+                if (d < bd) { bd = d; best = t->name; }
+            }
+            for (const struct mode_option *t = generic_options; t->name; t++) {
+                int d = str_distance(o->key[i], t->name);
+                if (d < bd) { bd = d; best = t->name; }
+            }
+            if (best)
+                snprintf(err, errlen, "unknown option %s for mode %s (did you mean %s?)", o->key[i],
+                         m->name, best);
+            else
+                snprintf(err, errlen, "unknown option %s for mode %s; see 'help start'", o->key[i],
+                         m->name);
+            return CL_EINVAL;
+        }
+        if (check_one(m, opt, o->val[i], err, errlen) < 0)
+            return CL_EINVAL;
+    }
+    return 0;
+}
+
+/* For `help start`: the generic options (mode options live in each mode). */
+const struct mode_option *mode_generic_options(void);
+const struct mode_option *mode_generic_options(void)
+{
+    return generic_options;
+}

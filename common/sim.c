@@ -1,0 +1,755 @@
+/* sim — the deterministic simulator. See sim.h.
+ *
+ * One heap holds everything that will happen: message deliveries (MSG), replies to clients
+ * (REPLY) and timers (TIMER), ordered by (virtual time, insertion order). sim_step() pops one
+ * item and runs it against the target node's mode. Nothing else in here reads a real clock
+ * or a real random source, so two runs with one seed are identical.
+ */
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+#include "rng.h"
+
+#define SIM_EPOCH_US 1000000000ull /* node clocks start at 1000 s, so negative skew works */
+
+enum item_kind { IT_MSG, IT_REPLY, IT_TIMER };
+
+struct simmsg {
+    char src[CL_IDLEN];
+    char client[CL_IDLEN];     /* IT_REPLY: the client id */
+    int src_idx;               /* -1 for clients */
+    uint64_t src_inc;          /* sender incarnation */
+    int delayed;               /* held by the sender (fault delay): dies with it */
+    uint64_t lamport;
+    uint64_t vc[CL_MAXN];
+    json_t *body;
+};
+
+struct rec {
+    char *data;
+    size_t len;
+};
+
+struct simlog {
+    char *name;
+    struct rec *v;
+    size_t n, cap, synced;
+};
+
+struct simblob {
+    char *name;
+    char *data;
+    size_t len;
+};
+
+struct simnode {
+    struct env env;
+    struct sim *sim;
+    int idx;
+    enum sim_node_state state;
+    void *st;
+    uint64_t inc;
+    struct clocks clk;
+    struct simblob *blobs;
+    size_t nblobs;
+    struct simlog *logs;
+    size_t nlogs;
+    uint64_t last_deliver[CL_MAXN];
+    struct heap_item *held;     /* items that arrived while paused */
+    size_t nheld, capheld;
+};
+
+struct sim {
+    const struct mode *mode;
+    struct opts opts;
+    int n;
+    struct simnode nodes[CL_MAXN];
+    struct heap q;
+    struct idset cancelled;
+    struct rng rng;
+    struct faults faults;
+    uint64_t now;
+    uint64_t net_us;
+    uint64_t ev_seq;
+    uint64_t sent, delivered, dropped;
+    int hash_on;
+    uint64_t hash;
+    void (*ev_cb)(void *, const json_t *);
+    void *ev_ud;
+    void (*reply_cb)(void *, const char *, const char *, const json_t *);
+    void *reply_ud;
+};
+
+static const struct env_ops sim_env_ops;
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static int events_wanted(const struct sim *s)
+{
+    return s->ev_cb || s->hash_on;
+}
+
+static void emit(struct sim *s, int idx, const char *ev, json_t *fields)
+{
+    if (!events_wanted(s)) {
+        json_decref(fields);
+        return;
+    }
+    json_t *e = json_object();
+    json_object_set_new(e, "seq", json_integer((json_int_t)++s->ev_seq));
+    json_object_set_new(e, "t", json_integer((json_int_t)s->now));
+    if (idx >= 0)
+        json_object_set_new(e, "node", json_string(s->nodes[idx].env.self));
+    json_object_set_new(e, "ev", json_string(ev));
+    if (fields) {
+        json_object_update(e, fields);
+        json_decref(fields);
+    }
+    if (s->hash_on) {
+        char *txt = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+        for (const char *p = txt; p && *p; p++) {
+            s->hash ^= (unsigned char)*p;
+            s->hash *= 0x100000001b3ull;
+        }
+        free(txt);
+    }
+    if (s->ev_cb)
+        s->ev_cb(s->ev_ud, e);
+    json_decref(e);
+}
+
+/* ---- the env implementation ------------------------------------------------------------ */
+
+static struct simnode *node_of(struct env *e)
+{
+    return e->impl;
+}
+
+static void push_msg(struct sim *s, int dst, uint64_t when, struct simmsg *m)
+{
+    struct heap_item it = {.when = when, .kind = IT_MSG, .node = dst, .p = m};
+    heap_push(&s->q, &it);
+}
+
+static void sim_send(struct env *e, const char *dest, json_t *body)
+{
+    struct simnode *nd = node_of(e);
+    struct sim *s = nd->sim;
+    int dst = env_node_index(e, dest);
+    s->sent++;
+    if (dst < 0) {
+        /* a client: replies travel beside the network, unaffected by faults */
+        struct simmsg *m = xcalloc(1, sizeof *m);
+        str_copy(m->src, e->self, CL_IDLEN);
+        str_copy(m->client, dest, CL_IDLEN);
+        m->src_idx = nd->idx;
+        m->src_inc = nd->inc;
+        m->body = body;
+        struct heap_item it = {.when = s->now + s->net_us, .kind = IT_REPLY, .node = nd->idx, .p = m};
+        heap_push(&s->q, &it);
+        return;
+    }
+    clocks_on_send(&nd->clk);
+    struct fate f;
+    if (dst == nd->idx)
+        f = (struct fate){.copies = 1};
+    else
+        faults_decide(&s->faults, nd->idx, dst, &s->rng, &f);
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (events_wanted(s)) {
+        json_t *fl = json_pack("{s:s,s:s,s:I,s:O}", "to", dest, "type", type ? type : "",
+                               "lamport", (json_int_t)nd->clk.lamport, "body", body);
+        json_t *mid = json_object_get(body, "msg_id");
+        if (mid)
+            json_object_set(fl, "msg_id", mid);
+        emit(s, nd->idx, "send", fl);
+        if (f.copies == 0)
+            emit(s, nd->idx, "drop", json_pack("{s:s,s:s,s:s}", "to", dest, "type", type ? type : "",
+                                               "why", f.why));
+    }
+    if (f.copies == 0) {
+        s->dropped++;
+        json_decref(body);
+        return;
+    }
+    const struct link_fault *lf = &s->faults.link[nd->idx][dst];
+    int fifo = lf->jitter_us == 0 && lf->reorder == 0;
+    for (int c = 0; c < f.copies; c++) {
+        struct simmsg *m = xcalloc(1, sizeof *m);
+        str_copy(m->src, e->self, CL_IDLEN);
+        m->src_idx = nd->idx;
+        m->src_inc = nd->inc;
+        m->delayed = f.delay_us[c] > 0;
+        m->lamport = nd->clk.lamport;
+        memcpy(m->vc, nd->clk.vc, sizeof m->vc);
+        m->body = c == 0 ? body : json_deep_copy(body);
+        uint64_t when = s->now + s->net_us + f.delay_us[c];
+        if (fifo) {
+            if (when < nd->last_deliver[dst])
+                when = nd->last_deliver[dst];
+            nd->last_deliver[dst] = when;
+        }
+        push_msg(s, dst, when, m);
+    }
+}
+
+static uint64_t sim_timer_set(struct env *e, uint64_t delay_us, int kind, uint64_t arg)
+{
+    struct simnode *nd = node_of(e);
+    struct sim *s = nd->sim;
+    struct heap_item it = {.when = s->now + delay_us, .kind = IT_TIMER, .node = nd->idx,
+                           .a = ((uint64_t)nd->inc << 32) | (uint32_t)kind, .b = arg};
+    return heap_push(&s->q, &it);
+}
+
+static void sim_timer_cancel(struct env *e, uint64_t id)
+{
+    idset_add(&node_of(e)->sim->cancelled, id);
+}
+
+static uint64_t sim_now_us(struct env *e)
+{
+    struct simnode *nd = node_of(e);
+    return clocks_physical(&nd->clk, SIM_EPOCH_US + nd->sim->now);
+}
+
+static void sim_event(struct env *e, const char *ev, json_t *fields)
+{
+    struct simnode *nd = node_of(e);
+    emit(nd->sim, nd->idx, ev, fields);
+}
+
+static uint64_t sim_rand64(struct env *e)
+{
+    return rng_next(&node_of(e)->sim->rng);
+}
+
+static struct simblob *find_blob(struct simnode *nd, const char *name, int create)
+{
+    for (size_t i = 0; i < nd->nblobs; i++)
+        if (!strcmp(nd->blobs[i].name, name))
+            return &nd->blobs[i];
+    if (!create)
+        return NULL;
+    nd->blobs = xrealloc(nd->blobs, (nd->nblobs + 1) * sizeof *nd->blobs);
+    struct simblob *b = &nd->blobs[nd->nblobs++];
+    memset(b, 0, sizeof *b);
+    b->name = xstrdup(name);
+    return b;
+}
+
+static int sim_blob_put(struct env *e, const char *name, const void *data, size_t len)
+{
+    struct simblob *b = find_blob(node_of(e), name, 1);
+    free(b->data);
+    b->data = xmalloc(len + 1);
+    memcpy(b->data, data, len);
+    b->data[len] = 0;
+    b->len = len;
+    return 0;
+}
+
+static int sim_blob_get(struct env *e, const char *name, char **data, size_t *len)
+{
+    struct simblob *b = find_blob(node_of(e), name, 0);
+    if (!b)
+        return CL_ENOENT;
+    *data = xmalloc(b->len + 1);
+    memcpy(*data, b->data, b->len);
+    (*data)[b->len] = 0;
+    *len = b->len;
+    return 0;
+}
+
+static struct simlog *find_log(struct simnode *nd, const char *name)
+{
+    for (size_t i = 0; i < nd->nlogs; i++)
+        if (!strcmp(nd->logs[i].name, name))
+            return &nd->logs[i];
+    nd->logs = xrealloc(nd->logs, (nd->nlogs + 1) * sizeof *nd->logs);
+    struct simlog *l = &nd->logs[nd->nlogs++];
+    memset(l, 0, sizeof *l);
+    l->name = xstrdup(name);
+    return l;
+}
+
+static int sim_log_append(struct env *e, const char *name, const void *data, size_t len)
+{
+    struct simlog *l = find_log(node_of(e), name);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n].data = xmalloc(len ? len : 1);
+    memcpy(l->v[l->n].data, data, len);
+    l->v[l->n].len = len;
+    l->n++;
+    return 0;
+}
+
+static int sim_log_sync(struct env *e, const char *name)
+{
+    struct simlog *l = find_log(node_of(e), name);
+    l->synced = l->n;
+    return 0;
+}
+
+static void log_cut(struct simlog *l, size_t keep)
+{
+    while (l->n > keep)
+        free(l->v[--l->n].data);
+    if (l->synced > l->n)
+        l->synced = l->n;
+}
+
+static int sim_log_truncate(struct env *e, const char *name, size_t nrec)
+{
+    struct simlog *l = find_log(node_of(e), name);
+    log_cut(l, nrec);
+    return 0;
+}
+
+static long sim_log_read(struct env *e, const char *name,
+                         void (*fn)(void *ud, const void *data, size_t len), void *ud)
+{
+    struct simlog *l = find_log(node_of(e), name);
+    for (size_t i = 0; i < l->n; i++)
+        fn(ud, l->v[i].data, l->v[i].len);
+    return (long)l->n;
+}
+
+static const struct env_ops sim_env_ops = {
+    .send = sim_send,
+    .timer_set = sim_timer_set,
+    .timer_cancel = sim_timer_cancel,
+    .now_us = sim_now_us,
+    .event = sim_event,
+    .rand64 = sim_rand64,
+    .blob_put = sim_blob_put,
+    .blob_get = sim_blob_get,
+    .log_append = sim_log_append,
+    .log_sync = sim_log_sync,
+    .log_truncate = sim_log_truncate,
+    .log_read = sim_log_read,
+};
+
+/* ---- nodes ------------------------------------------------------------------------------ */
+
+static void fill_env_nodes(struct sim *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        struct env *e = &s->nodes[i].env;
+        e->n_nodes = s->n;
+        for (int j = 0; j < s->n; j++)
+            node_name(j, e->nodes[j]);
+    }
+}
+
+static int node_boot(struct sim *s, int idx, char *err, size_t errlen)
+{
+    struct simnode *nd = &s->nodes[idx];
+    nd->inc++;
+    nd->state = SIM_UP;
+    nd->st = s->mode->create(&nd->env, &s->opts, err, errlen);
+    if (!nd->st) {
+        nd->state = SIM_DOWN;
+        return CL_EINVAL;
+    }
+    if (s->mode->start)
+        s->mode->start(nd->st);
+    return 0;
+}
+
+static void node_init(struct sim *s, int idx)
+{
+    struct simnode *nd = &s->nodes[idx];
+    memset(nd, 0, sizeof *nd);
+    nd->sim = s;
+    nd->idx = idx;
+    nd->state = SIM_DOWN;
+    nd->env.ops = &sim_env_ops;
+    nd->env.impl = nd;
+    nd->env.self_idx = idx;
+    node_name(idx, nd->env.self);
+    clocks_init(&nd->clk, idx, s->n);
+}
+
+struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
+                    size_t errlen)
+{
+    if (n < 1 || n > CL_MAXN) {
+        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", CL_MAXN, n);
+        return NULL;
+    }
+    struct sim *s = xcalloc(1, sizeof *s);
+    s->mode = m;
+    if (o)
+        opts_copy(&s->opts, o);
+    s->n = n;
+    s->net_us = 500;
+    rng_seed(&s->rng, seed);
+    faults_init(&s->faults, n);
+    for (int i = 0; i < n; i++)
+        node_init(s, i);
+    fill_env_nodes(s);
+    for (int i = 0; i < n; i++) {
+        if (node_boot(s, i, err, errlen) < 0) {
+            sim_destroy(&s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static void free_item(struct heap_item *it)
+{
+    if (it->kind == IT_MSG || it->kind == IT_REPLY) {
+        struct simmsg *m = it->p;
+        json_decref(m->body);
+        free(m);
+    }
+}
+
+static void node_free_state(struct sim *s, struct simnode *nd)
+{
+    if (nd->st)
+        s->mode->destroy(nd->st);
+    nd->st = NULL;
+    for (size_t i = 0; i < nd->nheld; i++)
+        free_item(&nd->held[i]);
+    nd->nheld = 0;
+}
+
+void sim_destroy(struct sim **sp)
+{
+    struct sim *s = *sp;
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++) {
+        struct simnode *nd = &s->nodes[i];
+        node_free_state(s, nd);
+        free(nd->held);
+        for (size_t b = 0; b < nd->nblobs; b++) {
+            free(nd->blobs[b].name);
+            free(nd->blobs[b].data);
+        }
+        free(nd->blobs);
+        for (size_t l = 0; l < nd->nlogs; l++) {
+            log_cut(&nd->logs[l], 0);
+            free(nd->logs[l].v);
+            free(nd->logs[l].name);
+        }
+        free(nd->logs);
+    }
+    struct heap_item it;
+    while (heap_pop(&s->q, &it))
+        free_item(&it);
+    heap_free(&s->q);
+    idset_free(&s->cancelled);
+    opts_free(&s->opts);
+    free(s);
+    *sp = NULL;
+}
+
+void sim_on_event(struct sim *s, void (*cb)(void *, const json_t *), void *ud)
+{
+    s->ev_cb = cb;
+    s->ev_ud = ud;
+}
+
+void sim_on_reply(struct sim *s, void (*cb)(void *, const char *, const char *, const json_t *),
+                  void *ud)
+{
+    s->reply_cb = cb;
+    s->reply_ud = ud;
+}
+
+int sim_client_send(struct sim *s, int idx, const char *client, json_t *body)
+{
+    if (idx < 0 || idx >= s->n || s->nodes[idx].state == SIM_DOWN) {
+        json_decref(body);
+        return CL_ESTATE;
+    }
+    struct simmsg *m = xcalloc(1, sizeof *m);
+    str_copy(m->src, client, CL_IDLEN);
+    m->src_idx = -1;
+    m->body = body;
+    push_msg(s, idx, s->now + s->net_us, m);
+    return 0;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+static void hold(struct simnode *nd, const struct heap_item *it)
+{
+    if (nd->nheld == nd->capheld) {
+        nd->capheld = nd->capheld ? nd->capheld * 2 : 16;
+        nd->held = xrealloc(nd->held, nd->capheld * sizeof *nd->held);
+    }
+    nd->held[nd->nheld++] = *it;
+}
+
+static const char *body_type(const json_t *body)
+{
+    const char *t = json_string_value(json_object_get(body, "type"));
+    return t ? t : "";
+}
+
+static void deliver(struct sim *s, struct heap_item *it)
+{
+    struct simmsg *m = it->p;
+    struct simnode *nd = &s->nodes[it->node];
+    if (m->src_idx >= 0 && m->delayed) {
+        struct simnode *from = &s->nodes[m->src_idx];
+        if (from->inc != m->src_inc || from->state == SIM_DOWN) {
+            free_item(it); /* delayed messages live in the sender and died with it */
+            return;
+        }
+    }
+    if (nd->state == SIM_DOWN) {
+        s->dropped++;
+        if (events_wanted(s))
+            emit(s, m->src_idx, "drop", json_pack("{s:s,s:s,s:s}", "to", nd->env.self, "type",
+                                                  body_type(m->body),
+                                                  "why", "node down"));
+        free_item(it);
+        return;
+    }
+    if (m->src_idx >= 0)
+        clocks_on_recv(&nd->clk, m->lamport, m->vc, s->n);
+    s->delivered++;
+    if (events_wanted(s)) {
+        json_t *fl = json_pack("{s:s,s:s}", "from", m->src, "type",
+                               body_type(m->body));
+        json_t *mid = json_object_get(m->body, "msg_id");
+        if (mid)
+            json_object_set(fl, "msg_id", mid);
+        emit(s, it->node, "recv", fl);
+    }
+    if (mode_dispatch(s->mode, nd->st, m->src, m->body) < 0)
+        emit(s, it->node, "unknown_message", json_pack("{s:s}", "from", m->src));
+    free_item(it);
+}
+
+int sim_step(struct sim *s)
+{
+    struct heap_item it;
+    for (;;) {
+        if (!heap_pop(&s->q, &it))
+            return 0;
+        if (it.when > s->now)
+            s->now = it.when;
+        if (it.kind == IT_TIMER) {
+            if (idset_take(&s->cancelled, it.seq))
+                continue;
+            struct simnode *nd = &s->nodes[it.node];
+            if ((uint32_t)(it.a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN)
+                continue; /* a timer of a previous incarnation */
+            if (nd->state == SIM_PAUSED) {
+                hold(nd, &it);
+                return 1;
+            }
+            emit(s, it.node, "timer", json_pack("{s:i}", "kind", (int)(uint32_t)it.a));
+            s->mode->on_timer(nd->st, (int)(uint32_t)it.a, it.b);
+            return 1;
+        }
+        if (it.kind == IT_REPLY) {
+            struct simmsg *m = it.p;
+            if (s->reply_cb)
+                s->reply_cb(s->reply_ud, m->src, m->client, m->body);
+            free_item(&it);
+            return 1;
+        }
+        struct simnode *nd = &s->nodes[it.node];
+        if (nd->state == SIM_PAUSED) {
+            hold(nd, &it);
+            return 1;
+        }
+        deliver(s, &it);
+        return 1;
+    }
+}
+
+void sim_run_for(struct sim *s, uint64_t us)
+{
+    uint64_t end = s->now + us;
+    while (heap_peek(&s->q) && heap_peek(&s->q)->when <= end)
+        sim_step(s);
+    s->now = end;
+}
+
+int sim_run_until(struct sim *s, uint64_t us, int (*pred)(void *, struct sim *), void *ud)
+{
+    uint64_t end = s->now + us;
+    if (pred(ud, s))
+        return 1;
+    while (heap_peek(&s->q) && heap_peek(&s->q)->when <= end) {
+        sim_step(s);
+        if (pred(ud, s))
+            return 1;
+    }
+    s->now = end;
+    return pred(ud, s);
+}
+
+uint64_t sim_now(const struct sim *s)
+{
+    return s->now;
+}
+
+uint64_t sim_next_time(const struct sim *s)
+{
+    const struct heap_item *it = heap_peek(&s->q);
+    return it ? it->when : UINT64_MAX;
+}
+
+void sim_trace_hash_enable(struct sim *s)
+{
+    s->hash_on = 1;
+    s->hash = 0xcbf29ce484222325ull;
+}
+
+uint64_t sim_trace_hash(const struct sim *s)
+{
+    return s->hash;
+}
+
+int sim_size(const struct sim *s)
+{
+    return s->n;
+}
+
+const struct mode *sim_mode(const struct sim *s)
+{
+    return s->mode;
+}
+
+struct faults *sim_faults(struct sim *s)
+{
+    return &s->faults;
+}
+
+struct rng *sim_rng(struct sim *s)
+{
+    return &s->rng;
+}
+
+void sim_set_net_us(struct sim *s, uint64_t us)
+{
+    s->net_us = us;
+}
+
+void sim_crash(struct sim *s, int idx)
+{
+    struct simnode *nd = &s->nodes[idx];
+    if (nd->state == SIM_DOWN)
+        return;
+    node_free_state(s, nd);
+    for (size_t l = 0; l < nd->nlogs; l++)
+        log_cut(&nd->logs[l], nd->logs[l].synced); /* what was not synced is gone */
+    nd->state = SIM_DOWN;
+    nd->inc++;
+    memset(nd->last_deliver, 0, sizeof nd->last_deliver);
+    emit(s, idx, "fault", json_pack("{s:s}", "what", "crash"));
+}
+
+void sim_restart(struct sim *s, int idx)
+{
+    struct simnode *nd = &s->nodes[idx];
+    if (nd->state != SIM_DOWN)
+        return;
+    int64_t skew = nd->clk.skew_us;
+    clocks_init(&nd->clk, idx, s->n);
+    nd->clk.skew_us = skew;
+    emit(s, idx, "fault", json_pack("{s:s}", "what", "restart"));
+    char err[256];
+    if (node_boot(s, idx, err, sizeof err) < 0)
+        emit(s, idx, "error", json_pack("{s:s}", "text", err));
+}
+
+void sim_pause(struct sim *s, int idx)
+{
+    if (s->nodes[idx].state != SIM_UP)
+        return;
+    s->nodes[idx].state = SIM_PAUSED;
+    emit(s, idx, "fault", json_pack("{s:s}", "what", "pause"));
+}
+
+void sim_resume(struct sim *s, int idx)
+{
+    struct simnode *nd = &s->nodes[idx];
+    if (nd->state != SIM_PAUSED)
+        return;
+    nd->state = SIM_UP;
+    emit(s, idx, "fault", json_pack("{s:s}", "what", "resume"));
+    for (size_t i = 0; i < nd->nheld; i++) {
+        struct heap_item it = nd->held[i];
+        it.when = s->now;
+        heap_push(&s->q, &it);
+    }
+    nd->nheld = 0;
+}
+
+enum sim_node_state sim_node_state(const struct sim *s, int idx)
+{
+    return s->nodes[idx].state;
+}
+
+void *sim_state(struct sim *s, int idx)
+{
+    return s->nodes[idx].state == SIM_DOWN ? NULL : s->nodes[idx].st;
+}
+
+json_t *sim_status(struct sim *s, int idx)
+{
+    struct simnode *nd = &s->nodes[idx];
+    json_t *j = nd->state == SIM_DOWN || !s->mode->status ? json_object() : s->mode->status(nd->st);
+    json_object_set_new(j, "state", json_string(nd->state == SIM_UP ? "up" : nd->state == SIM_DOWN ? "down" : "paused"));
+    return j;
+}
+
+struct clocks *sim_clocks(struct sim *s, int idx)
+{
+    return &s->nodes[idx].clk;
+}
+
+json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv)
+{
+    struct simnode *nd = &s->nodes[idx];
+    if (nd->state == SIM_DOWN)
+        return json_pack("{s:b,s:s}", "ok", 0, "text", "node is down");
+    for (const struct mode_command *c = s->mode->commands; c && c->name; c++)
+        if (!strcmp(c->name, name))
+            return c->run(nd->st, argc, argv);
+    return json_pack("{s:b,s:s}", "ok", 0, "text", "no such command in this mode");
+}
+
+void sim_counts(const struct sim *s, uint64_t *sent, uint64_t *delivered, uint64_t *dropped)
+{
+    if (sent)
+        *sent = s->sent;
+    if (delivered)
+        *delivered = s->delivered;
+    if (dropped)
+        *dropped = s->dropped;
+}
+
+int sim_add_node(struct sim *s)
+{
+    if (s->n >= CL_MAXN)
+        return -1;
+    int idx = s->n++;
+    node_init(s, idx);
+    s->faults.n = s->n; /* the new node starts connected; existing cuts are kept */
+    fill_env_nodes(s);
+    for (int i = 0; i < s->n; i++)
+        s->nodes[i].clk.n = s->n;
+    char err[256];
+    if (node_boot(s, idx, err, sizeof err) < 0)
+        return -1;
+    return idx;
+}

@@ -1,0 +1,51 @@
+/* runner — runs every Check suite (the table is generated from tests/check_*.c).
+ * CONLAB_SUITE=name[,name] runs only those suites; CK_RUN_CASE works as usual. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct suite_entry {
+    const char *name;
+    Suite *(*make)(void);
+};
+extern const struct suite_entry suite_table[];
+
+static int wanted(const char *name)
+{
+    const char *only = getenv("CONLAB_SUITE");
+    if (!only || !*only)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = only; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return 1;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    SRunner *sr = NULL;
+    for (const struct suite_entry *e = suite_table; e->name; e++) {
+        if (!wanted(e->name))
+            continue;
+        if (!sr)
+            sr = srunner_create(e->make());
+        else
+            srunner_add_suite(sr, e->make());
+    }
+    if (!sr) {
+        fprintf(stderr, "no suite matches CONLAB_SUITE\n");
+        return 2;
+    }
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
