@@ -27,7 +27,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lreadline
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
-ALL_CFLAGS = $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -Icommon -Inodes -Ilab -Itui -I$(BUILD)/gen \
+VERSION := 0.1.0
+ALL_CFLAGS = -DCONLAB_VERSION=\"$(VERSION)\" $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -Icommon -Inodes -Ilab -Itui -I$(BUILD)/gen \
              $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
