@@ -14,7 +14,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PKGS    := libzmq jansson yaml-0.1 ncursesw
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wwrite-strings -Wno-format-nonliteral -Werror
+           -Wformat=2 -Wwrite-strings -Wno-format-nonliteral -Wno-format-truncation -Werror
 OPT     ?= -O2 -g
 SAN     :=
 ifeq ($(SANITIZER),1)

@@ -1,7 +1,82 @@
-/* conlab — the lab's entry point (placeholder while the lab is built). */
+/* conlab — the lab's entry point: picks the interface (dashboard, plain REPL, script) or the
+ * sub-command (check, lesson, quiz, bench, replay, dash) and hands over. */
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "repl.h"
+
+static void usage(FILE *f)
 {
-    puts("conlab");
-    return 0;
+    fputs("usage: conlab [--plain] [--no-color] [--start \"MODE N [key=value...]\"]\n"
+          "       conlab script FILE...          run commands from files ('-' = stdin)\n"
+          "       conlab check [--model register|cas-register|kv] FILE\n"
+          "       conlab lesson list | ID | validate FILE...\n"
+          "       conlab quiz [--topic T] [-n N] [--interview]\n"
+          "       conlab bench [options]          load and timings\n"
+          "       conlab replay FILE              a saved trace, with time travel\n"
+          "       conlab dash                     watch a running lab from another terminal\n"
+          "       conlab --help | --version\n"
+          "\n"
+          "conlab is a terminal lab for distributed-systems consistency: real node processes\n"
+          "talk over ZeroMQ while you write, read, cut the network, crash nodes, and check the\n"
+          "history. Type 'help' inside the lab for its commands.\n"
+          "Exit status of 'script': 0 every expect held; 1 a command or expect failed; 2 the\n"
+          "script could not be read or parsed.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        puts("conlab " CONLAB_VERSION);
+        return 0;
+    }
+    struct lab lab;
+    char err[512];
+    if (argc >= 2 && !strcmp(argv[1], "script")) {
+        if (argc < 3) {
+            fprintf(stderr, "conlab script: name at least one script file ('-' reads stdin)\n");
+            return 2;
+        }
+        if (lab_init(&lab, argv[0], err, sizeof err) < 0) {
+            fprintf(stderr, "conlab: %s\n", err);
+            return 2;
+        }
+        int rc = script_run(&lab, argc - 2, argv + 2);
+        lab_destroy(&lab);
+        return rc;
+    }
+    const char *start = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--plain") || !strcmp(argv[i], "--no-color"))
+            continue;
+        if (!strcmp(argv[i], "--start") && i + 1 < argc) {
+            start = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--lesson") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "conlab: unknown argument '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+    if (lab_init(&lab, argv[0], err, sizeof err) < 0) {
+        fprintf(stderr, "conlab: %s\n", err);
+        return 1;
+    }
+    char *first = start ? xasprintf("start %s", start) : NULL;
+    if (isatty(STDIN_FILENO))
+        printf("conlab %s: type 'help' for commands, 'quit' to leave.\n", CONLAB_VERSION);
+    int rc = repl_run(&lab, first);
+    free(first);
+    lab_destroy(&lab);
+    return rc;
 }

@@ -1,0 +1,1367 @@
+/* commands — every REPL and script command (DESIGN §7): one table of name, usage, help and
+ * example, and one function per command. Modes add their own commands (promote, timeout,
+ * add, remove, ring) through struct mode_command; lab_exec() finds them after the table.
+ * A command returns 0, 1 (runtime failure) or 2 (parse error). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "lab.h"
+
+#define OK 0
+#define RUNTIME 1
+#define PARSE 2
+
+struct command {
+    const char *name;
+    const char *usage;
+    const char *help;
+    const char *example;
+    int min, max;               /* arguments after the name; max -1 = any */
+    int (*run)(struct lab *lab, int argc, char **argv);
+};
+
+static const struct command *find_command(const char *name);
+static int run_words(struct lab *lab, struct words *w);
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static int need_cluster(struct lab *lab)
+{
+    if (lab->cl)
+        return 1;
+    lab_err(lab, "no cluster is running: start one first, e.g. 'start raft 3'");
+    return 0;
+}
+
+static int parse_err(struct lab *lab, const struct command *c, const char *fmt, const char *arg)
+{
+    struct sb b = {0};
+    sb_printf(&b, fmt, arg);
+    lab_err(lab, "%s; usage: %s", b.s, c->usage);
+    sb_free(&b);
+    return PARSE;
+}
+
+/* Splits trailing "@NODE" and key=value options from the arguments of put/get/cas. */
+struct op_args {
+    int node;
+    json_t *extra;
+    int argc;
+    char *argv[8];
+};
+
+static int op_args(struct lab *lab, int argc, char **argv, struct op_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->node = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (s[0] == '@' && i > 1) {
+            if (lab_parse_node(lab, s + 1, &a->node) < 0)
+                return PARSE;
+        } else if (i > 1 && strchr(s, '=') && (!strncmp(s, "cl=", 3) || !strncmp(s, "w=", 2) || !strncmp(s, "r=", 2))) {
+            if (!a->extra)
+                a->extra = json_object();
+            const char *eq = strchr(s, '=');
+            char k[8];
+            str_copy(k, s, (size_t)(eq - s) + 1 < sizeof k ? (size_t)(eq - s) + 1 : sizeof k);
+            if (!strcmp(k, "cl")) {
+                if (strcmp(eq + 1, "one") && strcmp(eq + 1, "quorum") && strcmp(eq + 1, "all")) {
+                    lab_err(lab, "bad %s: expected cl=one|quorum|all", s);
+                    return PARSE;
+                }
+                json_object_set_new(a->extra, "cl", json_string(eq + 1));
+            } else {
+                int64_t v;
+                if (parse_i64(eq + 1, &v) < 0 || v < 1 || v > CL_MAXN) {
+                    lab_err(lab, "bad %s: expected %s=N with N from 1 to %d", s, k, CL_MAXN);
+                    return PARSE;
+                }
+                json_object_set_new(a->extra, k, json_integer(v));
+            }
+        } else if (a->argc < 8) {
+            a->argv[a->argc++] = argv[i];
+        }
+    }
+    return OK;
+}
+
+static int do_op(struct lab *lab, const char *f, const char *key, json_t *value, struct op_args *a,
+                 struct op **keep)
+{
+    struct op *op = lab_op_start(lab, f, key, value, a->node, a->extra, -1);
+    json_decref(a->extra);
+    a->extra = NULL;
+    if (!op)
+        return RUNTIME;
+    lab_op_wait(lab, op);
+    if (keep) {
+        *keep = op;
+        return OK;
+    }
+    struct sb b = {0};
+    lab_op_describe(op, &b);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    lab_op_free(op);
+    return OK;
+}
+
+static int check_key(struct lab *lab, const char *key)
+{
+    if (!*key || strlen(key) > 256) {
+        lab_err(lab, "a key is 1 to 256 bytes");
+        return PARSE;
+    }
+    return OK;
+}
+
+/* ---- cluster ---------------------------------------------------------------------------- */
+
+static int cmd_start(struct lab *lab, int argc, char **argv)
+{
+    const struct mode *m = mode_find(argv[1]);
+    if (!m) {
+        struct sb b = {0};
+        const char *best = NULL;
+        int bd = 3;
+        for (int i = 0; mode_table[i]; i++) {
+            sb_printf(&b, "%s%s", i ? "|" : "", mode_table[i]->name);
+            int d = str_distance(argv[1], mode_table[i]->name);
+            if (d < bd) {
+                bd = d;
+                best = mode_table[i]->name;
+            }
+        }
+        if (best)
+            lab_err(lab, "unknown mode '%s' (did you mean %s?); modes: %s", argv[1], best, b.s);
+        else
+            lab_err(lab, "unknown mode '%s'; modes: %s", argv[1], b.s ? b.s : "(none)");
+        sb_free(&b);
+        return PARSE;
+    }
+    int n = 3, i = 2;
+    if (argc > 2 && !strchr(argv[2], '=')) {
+        int64_t v;
+        if (parse_i64(argv[2], &v) < 0 || v < 1 || v > 9) {
+            lab_err(lab, "bad node count '%s': expected a whole number from 1 to 9", argv[2]);
+            return PARSE;
+        }
+        n = (int)v;
+        i = 3;
+    }
+    struct opts o = {0};
+    for (; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            lab_err(lab, "bad option '%s': expected key=value, e.g. repl=sync", argv[i]);
+            opts_free(&o);
+            return PARSE;
+        }
+        char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
+        opts_set(&o, k, eq + 1);
+        free(k);
+    }
+    char err[256];
+    if (mode_check_opts(m, &o, err, sizeof err) < 0) {
+        lab_err(lab, "%s", err);
+        opts_free(&o);
+        return PARSE;
+    }
+    uint64_t t0 = mono_us();
+    int rc = lab_start(lab, m->name, n, &o);
+    opts_free(&o);
+    if (rc < 0)
+        return RUNTIME;
+    lab_out(lab, "started %d %s node%s%s in %.0f ms (seed %llu)", n, m->name, n == 1 ? "" : "s",
+            lab->cl->sim ? " in the simulator" : "", (double)(mono_us() - t0) / 1000.0,
+            (unsigned long long)lab->seed);
+    return OK;
+}
+
+static int cmd_stop(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    lab_stop(lab);
+    lab_out(lab, "stopped; the history (%zu records) is kept", lab->hist.n);
+    return OK;
+}
+
+static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *b)
+{
+    sb_printf(b, "n%d %s", i + 1, lab->cl->mode->name);
+    if (!s) {
+        sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down" : "- (no answer)");
+        return;
+    }
+    const char *role = json_string_value(json_object_get(s, "role"));
+    sb_printf(b, " %s", role ? role : "?");
+    static const char *const keys[] = {"term", "epoch", "leader", "commit", "applied", NULL};
+    for (int k = 0; keys[k]; k++) {
+        json_t *v = json_object_get(s, keys[k]);
+        if (json_is_integer(v))
+            sb_printf(b, " %s=%lld", keys[k], (long long)json_integer_value(v));
+        else if (json_is_string(v) && *json_string_value(v))
+            sb_printf(b, " %s=%s", keys[k], json_string_value(v));
+    }
+    sb_printf(b, " %s", node_state_name(lab->cl->state[i]));
+}
+
+static int cmd_status(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!lab->cl) {
+        lab_out(lab, "no cluster; history: %zu records", lab->hist.n);
+        return OK;
+    }
+    json_t *st[CL_MAXN] = {0};
+    lab_refresh(lab, st);
+    struct sb b = {0};
+    for (int i = 0; i < lab->cl->n; i++) {
+        fmt_status_line(lab, i, st[i], &b);
+        sb_addc(&b, '\n');
+        json_decref(st[i]);
+    }
+    struct sb g = {0};
+    faults_describe(&lab->cl->faults, &g);
+    if (g.len)
+        sb_printf(&b, "partition: %s\n", g.s);
+    sb_free(&g);
+    sb_printf(&b, "history: %zu records; events: %llu", lab->hist.n, (unsigned long long)lab->ev_total);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
+static int cmd_put(struct lab *lab, int argc, char **argv)
+{
+    struct op_args a;
+    if (op_args(lab, argc, argv, &a) != OK)
+        return PARSE;
+    if (a.argc != 2) {
+        json_decref(a.extra);
+        return parse_err(lab, find_command("put"), "put takes a key and a value%s", "");
+    }
+    if (check_key(lab, a.argv[0]) != OK)
+        return PARSE;
+    json_t *v = json_string(a.argv[1]);
+    int rc = do_op(lab, "write", a.argv[0], v, &a, NULL);
+    json_decref(v);
+    return rc;
+}
+
+static int cmd_get(struct lab *lab, int argc, char **argv)
+{
+    struct op_args a;
+    if (op_args(lab, argc, argv, &a) != OK)
+        return PARSE;
+    if (a.argc != 1) {
+        json_decref(a.extra);
+        return parse_err(lab, find_command("get"), "get takes one key%s", "");
+    }
+    if (check_key(lab, a.argv[0]) != OK)
+        return PARSE;
+    return do_op(lab, "read", a.argv[0], NULL, &a, NULL);
+}
+
+static int cmd_cas(struct lab *lab, int argc, char **argv)
+{
+    struct op_args a;
+    if (op_args(lab, argc, argv, &a) != OK)
+        return PARSE;
+    if (a.argc != 3) {
+        json_decref(a.extra);
+        return parse_err(lab, find_command("cas"), "cas takes a key, the expected value and the new one%s", "");
+    }
+    json_t *v = json_pack("[s,s]", a.argv[1], a.argv[2]);
+    int rc = do_op(lab, "cas", a.argv[0], v, &a, NULL);
+    json_decref(v);
+    return rc;
+}
+
+/* ---- faults ----------------------------------------------------------------------------- */
+
+static void faults_changed(struct lab *lab, const char *what, json_t *extra)
+{
+    lab->cl->ops->push_faults(lab->cl);
+    struct sb g = {0};
+    faults_describe(&lab->cl->faults, &g);
+    json_t *groups = json_array();
+    /* groups as lists, for the dashboard and lessons */
+    if (g.len) {
+        char *copy = xstrdup(g.s), *save = NULL;
+        for (char *grp = strtok_r(copy, "|", &save); grp; grp = strtok_r(NULL, "|", &save)) {
+            json_t *list = json_array();
+            char *s2 = NULL;
+            for (char *id = strtok_r(grp, ", ", &s2); id; id = strtok_r(NULL, ", ", &s2))
+                json_array_append_new(list, json_string(id));
+            json_array_append_new(groups, list);
+        }
+        free(copy);
+    }
+    json_t *f = json_pack("{s:s,s:s,s:o}", "what", what, "desc", g.s ? g.s : "", "groups", groups);
+    if (extra) {
+        json_object_update(f, extra);
+        json_decref(extra);
+    }
+    lab_event(lab, "fault", f);
+    sb_free(&g);
+}
+
+static int cmd_partition(struct lab *lab, int argc, char **argv)
+{
+    if (!need_cluster(lab))
+        return RUNTIME;
+    struct sb spec = {0};
+    for (int i = 1; i < argc; i++)
+        sb_printf(&spec, "%s%s", i > 1 ? " " : "", argv[i]);
+    char err[256], desc[256];
+    struct faults f = lab->cl->faults;
+    memset(f.cut, 0, sizeof f.cut);
+    int rc;
+    if (argc == 2 && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
+        rc = faults_shape(&f, argv[1], &lab->rng, desc, sizeof desc, err, sizeof err);
+    else
+        rc = faults_partition(&f, spec.s, err, sizeof err);
+    sb_free(&spec);
+    if (rc < 0) {
+        lab_err(lab, "%s", err);
+        return PARSE;
+    }
+    lab->cl->faults = f;
+    faults_changed(lab, "partition", NULL);
+    struct sb g = {0};
+    faults_describe(&f, &g);
+    lab_out(lab, "partitioned: %s", g.s);
+    sb_free(&g);
+    return OK;
+}
+
+static int cmd_isolate(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    int idx;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    faults_isolate(&lab->cl->faults, idx);
+    faults_changed(lab, "partition", NULL);
+    lab_out(lab, "isolated n%d", idx + 1);
+    return OK;
+}
+
+static int cmd_heal(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    int had = faults_active(&lab->cl->faults);
+    faults_heal(&lab->cl->faults);
+    faults_changed(lab, "heal", NULL);
+    lab_out(lab, had ? "healed: every link is up, no delay or loss" : "nothing to heal: the network was already whole");
+    return OK;
+}
+
+static int process_fault(struct lab *lab, int argc, char **argv, const char *verb)
+{
+    (void)argc;
+    int idx;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    struct cluster *c = lab->cl;
+    int rc;
+    const char *why = "";
+    if (!strcmp(verb, "crash")) {
+        rc = c->ops->crash(c, idx);
+        why = "it is already down";
+    } else if (!strcmp(verb, "restart")) {
+        rc = c->ops->restart(c, idx);
+        why = c->state[idx] == NODE_DOWN ? "it did not come back" : "it is not down (crash it first)";
+    } else if (!strcmp(verb, "pause")) {
+        rc = c->ops->pause(c, idx);
+        why = "it is not running";
+    } else {
+        rc = c->ops->resume(c, idx);
+        why = "it is not paused";
+    }
+    if (rc < 0) {
+        lab_err(lab, "cannot %s n%d: %s", verb, idx + 1, why);
+        return RUNTIME;
+    }
+    if (!strcmp(verb, "crash")) {
+        str_copy(lab->view[idx].role, "down", sizeof lab->view[idx].role);
+        lab->view[idx].leader[0] = 0;
+    }
+    lab_out(lab, "%s n%d", !strcmp(verb, "crash") ? "crashed" : !strcmp(verb, "restart") ? "restarted" :
+                           !strcmp(verb, "pause") ? "paused" : "resumed", idx + 1);
+    return OK;
+}
+
+static int cmd_crash(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "crash"); }
+static int cmd_restart(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "restart"); }
+static int cmd_pause(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "pause"); }
+static int cmd_resume(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "resume"); }
+
+/* "n1->n2" into src/dst; "all" or absent gives -1/-1. */
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
+{
+    const char *arrow = strstr(s, "->");
+    if (!arrow)
+        return CL_EINVAL;
+    char a[CL_IDLEN], b[CL_IDLEN];
+    size_t la = (size_t)(arrow - s);
+    if (la >= sizeof a || strlen(arrow + 2) >= sizeof b) {
+        lab_err(lab, "bad link '%s': expected SRC->DST such as n1->n2", s);
+        return CL_EINVAL;
+    }
+    memcpy(a, s, la);
+    a[la] = 0;
+    str_copy(b, arrow + 2, sizeof b);
+    if (!strcmp(a, "*"))
+        *src = -1;
+    else if (lab_parse_node(lab, a, src) < 0)
+        return CL_EINVAL;
+    if (!strcmp(b, "*"))
+        *dst = -1;
+    else if (lab_parse_node(lab, b, dst) < 0)
+        return CL_EINVAL;
+    if (*src >= 0 && *src == *dst) {
+        lab_err(lab, "a link joins two different nodes, not %s to itself", a);
+        return CL_EINVAL;
+    }
+    return 0;
+}
+
+static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
+{
+    if (!need_cluster(lab))
+        return RUNTIME;
+    const struct command *c = find_command(what);
+    int src = -1, dst = -1, ai = 1;
+    if (argc == 3) {
+        if (parse_link(lab, argv[1], &src, &dst) < 0)
+            return strstr(argv[1], "->") ? PARSE : parse_err(lab, c, "bad link '%s'", argv[1]);
+        ai = 2;
+    }
+    const char *v = argv[ai];
+    struct faults *f = &lab->cl->faults;
+    char sname[CL_IDLEN] = "*", dname[CL_IDLEN] = "*";
+    if (src >= 0)
+        node_name(src, sname);
+    if (dst >= 0)
+        node_name(dst, dname);
+    if (!strcmp(what, "delay")) {
+        char buf[64];
+        str_copy(buf, v, sizeof buf);
+        char *tilde = strchr(buf, '~');
+        uint64_t d, j = 0;
+        if (tilde)
+            *tilde = 0;
+        if (parse_duration_us(buf, &d) < 0 || (tilde && parse_duration_us(tilde + 1, &j) < 0) || d > 600000000ull)
+            return parse_err(lab, c, "bad delay '%s': expected milliseconds, optionally ~jitter (e.g. 200~50, 1s)", v);
+        faults_set_delay(f, src, dst, d, j);
+        faults_changed(lab, "delay", json_pack("{s:s,s:s,s:I,s:I}", "src", sname, "dst", dname, "ms",
+                                              (json_int_t)(d / 1000), "jitter_ms", (json_int_t)(j / 1000)));
+        lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
+        return OK;
+    }
+    double pct;
+    if (parse_percent(v, &pct) < 0)
+        return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
+    if (!strcmp(what, "loss"))
+        faults_set_loss(f, src, dst, pct / 100);
+    else if (!strcmp(what, "dup"))
+        faults_set_dup(f, src, dst, pct / 100);
+    else
+        faults_set_reorder(f, src, dst, pct / 100);
+    faults_changed(lab, what, json_pack("{s:s,s:s,s:f}", "src", sname, "dst", dname, "pct", pct));
+    lab_out(lab, "%s %s->%s %g%%", what, sname, dname, pct);
+    return OK;
+}
+
+static int cmd_delay(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "delay"); }
+static int cmd_loss(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "loss"); }
+static int cmd_dup(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "dup"); }
+static int cmd_reorder(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "reorder"); }
+
+static int parse_ms_signed(const char *s, int64_t *us)
+{
+    int neg = s[0] == '-';
+    const char *p = s[0] == '-' || s[0] == '+' ? s + 1 : s;
+    uint64_t d;
+    if (parse_duration_us(p, &d) < 0 || d > 3600000000000ull)
+        return CL_EINVAL;
+    *us = neg ? -(int64_t)d : (int64_t)d;
+    return 0;
+}
+
+static int cmd_skew(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    int idx;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    int64_t us;
+    if (parse_ms_signed(argv[2], &us) < 0)
+        return parse_err(lab, find_command("skew"), "bad skew '%s': expected ±milliseconds such as -5000 or +2s", argv[2]);
+    lab->cl->skew_us[idx] = us;
+    lab->cl->ops->push_clock(lab->cl, idx);
+    lab_event(lab, "fault", json_pack("{s:s,s:s,s:I}", "what", "skew", "target", argv[1], "skew_ms", (json_int_t)(us / 1000)));
+    lab_out(lab, "n%d's clock now runs %+.0f ms from true time", idx + 1, (double)us / 1000);
+    return OK;
+}
+
+static int cmd_clock(struct lab *lab, int argc, char **argv)
+{
+    const struct command *c = find_command("clock");
+    if (!strcmp(argv[1], "bump")) {
+        if (argc != 4)
+            return parse_err(lab, c, "clock bump takes NODE and ±MS%s", "");
+        int idx;
+        if (lab_parse_node(lab, argv[2], &idx) < 0)
+            return PARSE;
+        int64_t us;
+        if (parse_ms_signed(argv[3], &us) < 0)
+            return parse_err(lab, c, "bad bump '%s': expected ±milliseconds", argv[3]);
+        lab->cl->skew_us[idx] += us;
+        lab->cl->ops->push_clock(lab->cl, idx);
+        lab_event(lab, "fault", json_pack("{s:s,s:s,s:I}", "what", "clock", "target", argv[2], "bump_ms", (json_int_t)(us / 1000)));
+        lab_out(lab, "bumped n%d's clock by %+.0f ms (now %+.0f ms)", idx + 1, (double)us / 1000,
+                (double)lab->cl->skew_us[idx] / 1000);
+        return OK;
+    }
+    if (!strcmp(argv[1], "strobe")) {
+        if (argc != 5)
+            return parse_err(lab, c, "clock strobe takes NODE, MS and PERIOD%s", "");
+        int idx;
+        if (lab_parse_node(lab, argv[2], &idx) < 0)
+            return PARSE;
+        uint64_t amp, per;
+        if (parse_duration_us(argv[3], &amp) < 0 || parse_duration_us(argv[4], &per) < 0 || per < 1000)
+            return parse_err(lab, c, "bad strobe '%s': expected MS and a PERIOD of at least 1 ms", argv[3]);
+        lab->cl->strobe_us[idx] = amp;
+        lab->cl->strobe_period_us[idx] = per;
+        lab->cl->ops->push_clock(lab->cl, idx);
+        lab_event(lab, "fault", json_pack("{s:s,s:s,s:I,s:I}", "what", "clock", "target", argv[2], "strobe_ms",
+                                          (json_int_t)(amp / 1000), "period_ms", (json_int_t)(per / 1000)));
+        lab_out(lab, "n%d's clock now jumps by %.0f ms every %.0f ms", idx + 1, (double)amp / 1000, (double)per / 1000);
+        return OK;
+    }
+    return parse_err(lab, c, "unknown clock fault '%s': expected bump or strobe", argv[1]);
+}
+
+/* ---- waiting ---------------------------------------------------------------------------- */
+
+static int converged(struct lab *lab, struct sb *why)
+{
+    json_t *st[CL_MAXN] = {0};
+    lab_refresh(lab, st);
+    json_t *ref = NULL;
+    int refi = -1, ok = 1;
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (!st[i] || lab->cl->state[i] != NODE_UP)
+            continue;
+        json_t *d = json_object_get(st[i], "data");
+        if (!ref) {
+            ref = d;
+            refi = i;
+        } else if (!json_equal(ref ? ref : json_null(), d ? d : json_null())) {
+            ok = 0;
+            if (why && !why->len)
+                sb_printf(why, "n%d and n%d hold different data", refi + 1, i + 1);
+        }
+    }
+    for (int i = 0; i < lab->cl->n; i++)
+        json_decref(st[i]);
+    return ok;
+}
+
+static int wait_for(struct lab *lab, uint64_t timeout_us, int (*pred)(struct lab *, void *), void *ud)
+{
+    uint64_t end = mono_us() + timeout_us;
+    lab->interrupted = 0;
+    for (;;) {
+        if (pred(lab, ud))
+            return 1;
+        if (mono_us() >= end || lab->interrupted || !lab->cl)
+            return 0;
+        lab_pump(lab, 50000, -1);
+    }
+}
+
+static int pred_leader(struct lab *lab, void *ud)
+{
+    int l;
+    int64_t t;
+    (void)ud;
+    return lab_leader_agreed(lab, &l, &t);
+}
+
+static int pred_converged(struct lab *lab, void *ud)
+{
+    (void)ud;
+    return converged(lab, NULL);
+}
+
+static uint64_t wall_timeout(struct lab *lab, const char *arg, uint64_t def_protocol_us)
+{
+    uint64_t us = def_protocol_us;
+    if (arg && parse_duration_us(arg, &us) == 0)
+        return us;
+    if (lab->cl)
+        us = (uint64_t)((double)us / lab->cl->speed);
+    return us;
+}
+
+static int cmd_wait(struct lab *lab, int argc, char **argv)
+{
+    const struct command *c = find_command("wait");
+    if (!strcmp(argv[1], "leader") || !strcmp(argv[1], "converged")) {
+        if (!need_cluster(lab))
+            return RUNTIME;
+        uint64_t d;
+        if (argc > 2 && parse_duration_us(argv[2], &d) < 0)
+            return parse_err(lab, c, "bad timeout '%s': expected e.g. 5s", argv[2]);
+        int leader = !strcmp(argv[1], "leader");
+        uint64_t t0 = cluster_now(lab->cl);
+        if (!wait_for(lab, wall_timeout(lab, argc > 2 ? argv[2] : NULL, leader ? 10000000 : 15000000),
+                      leader ? pred_leader : pred_converged, NULL)) {
+            lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
+                                        "the live replicas still differ at the timeout");
+            return RUNTIME;
+        }
+        double ms = (double)(cluster_now(lab->cl) - t0) / 1000;
+        if (leader) {
+            int l;
+            int64_t t;
+            lab_leader_agreed(lab, &l, &t);
+            lab_out(lab, "leader n%d term %lld after %.0fms", l + 1, (long long)t, ms);
+        } else {
+            lab_out(lab, "converged after %.0fms", ms);
+        }
+        return OK;
+    }
+    uint64_t d;
+    if (parse_duration_us(argv[1], &d) < 0 || d > 3600000000ull)
+        return parse_err(lab, c, "bad duration '%s': expected e.g. 500ms, 2s, leader or converged", argv[1]);
+    lab->interrupted = 0;
+    uint64_t end = mono_us() + d;
+    while (mono_us() < end && !lab->interrupted)
+        lab_pump(lab, end - mono_us(), -1);
+    return OK;
+}
+
+static int cmd_speed(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    double f;
+    if (parse_double(argv[1], &f) < 0 || f < 0.01 || f > 10)
+        return parse_err(lab, find_command("speed"), "bad speed '%s': expected a factor from 0.01 to 10", argv[1]);
+    if (!need_cluster(lab))
+        return RUNTIME;
+    lab->cl->speed = f;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", f);
+    opts_set(&lab->cl->opts, "speed", buf);
+    lab->cl->ops->push_speed(lab->cl);
+    lab_event(lab, "fault", json_pack("{s:s,s:f}", "what", "speed", "factor", f));
+    lab_out(lab, "speed %g: protocol timers run %s", f, f < 1 ? "slower (slow motion)" : f > 1 ? "faster" : "at normal speed");
+    return OK;
+}
+
+static int cmd_freeze(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    if (simhost_freeze(lab->cl, 1) < 0) {
+        lab_err(lab, "freeze needs the simulator: start with sim=on");
+        return RUNTIME;
+    }
+    lab_out(lab, "frozen at t=%.3fs; 'step [N]' advances, 'thaw' resumes", (double)cluster_now(lab->cl) / 1e6);
+    return OK;
+}
+
+static int cmd_thaw(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    if (simhost_freeze(lab->cl, 0) < 0) {
+        lab_err(lab, "thaw needs the simulator: start with sim=on");
+        return RUNTIME;
+    }
+    lab_out(lab, "running");
+    return OK;
+}
+
+static int cmd_step(struct lab *lab, int argc, char **argv)
+{
+    int64_t n = 1;
+    if (argc > 1 && (parse_i64(argv[1], &n) < 0 || n < 1 || n > 1000000))
+        return parse_err(lab, find_command("step"), "bad count '%s': expected 1 to 1000000", argv[1]);
+    if (!need_cluster(lab))
+        return RUNTIME;
+    if (!lab->cl->frozen) {
+        lab_err(lab, "step works on a frozen simulator: 'freeze' first (start with sim=on)");
+        return RUNTIME;
+    }
+    int ran;
+    uint64_t before = lab->ev_total;
+    simhost_step(lab->cl, (int)n, &ran);
+    lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)", ran, ran == 1 ? "" : "s",
+            (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before));
+    /* show what happened, newest last */
+    size_t show = lab->ev_total - before > 10 ? 10 : (size_t)(lab->ev_total - before);
+    for (size_t i = lab->ev_count - show; i < lab->ev_count; i++) {
+        char *s = json_dumps(lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS], JSON_COMPACT);
+        struct sb b = {0};
+        sb_add_escaped(&b, s, strlen(s));
+        lab_out(lab, "  %s", b.s);
+        sb_free(&b);
+        free(s);
+    }
+    return OK;
+}
+
+/* ---- history and checks ------------------------------------------------------------------- */
+
+static int cmd_history(struct lab *lab, int argc, char **argv)
+{
+    if (argc >= 2) {
+        if (strcmp(argv[1], "save") || argc != 3)
+            return parse_err(lab, find_command("history"), "unknown history action '%s'", argv[1]);
+        if (recorder_save(&lab->hist, argv[2]) < 0) {
+            lab_err(lab, "cannot write %s", argv[2]);
+            return RUNTIME;
+        }
+        lab_out(lab, "saved %zu records to %s", lab->hist.n, argv[2]);
+        return OK;
+    }
+    if (!lab->hist.n) {
+        lab_out(lab, "the history is empty: every put, get and cas is recorded here");
+        return OK;
+    }
+    struct sb b = {0};
+    recorder_format(&lab->hist, lab->hist.n > 200 ? lab->hist.n - 200 : 0, &b);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
+/* Set by the checker module when linked in; returns 0 holds, 1 violated, 2 unknown. */
+int (*lab_checker)(struct lab *lab, const char *what, struct sb *out);
+
+static int run_check(struct lab *lab, const char *what, struct sb *out)
+{
+    if (!strcmp(what, "converged")) {
+        if (!lab->cl) {
+            sb_add(out, "no cluster to compare");
+            return 2;
+        }
+        struct sb why = {0};
+        int ok = converged(lab, &why);
+        sb_add(out, ok ? "converged: every live replica holds the same data" : "NOT converged: ");
+        if (!ok)
+            sb_add(out, why.s);
+        sb_free(&why);
+        return ok ? 0 : 1;
+    }
+    if (!lab_checker) {
+        sb_printf(out, "check %s: not available yet", what);
+        return 3;
+    }
+    return lab_checker(lab, what, out);
+}
+
+static int cmd_check(struct lab *lab, int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "linearizable";
+    if (strcmp(what, "linearizable") && strcmp(what, "sessions") && strcmp(what, "converged") &&
+        strcmp(what, "sequential"))
+        return parse_err(lab, find_command("check"), "unknown check '%s': expected linearizable|sessions|sequential|converged", what);
+    struct sb out = {0};
+    int rc = run_check(lab, what, &out);
+    lab_out(lab, "%s", out.s ? out.s : "");
+    lab_event(lab, "verdict", json_pack("{s:s,s:s,s:s}", "check", what, "verdict",
+                                        rc == 0 ? "holds" : rc == 1 ? "violated" : "unknown", "text", out.s ? out.s : ""));
+    sb_free(&out);
+    return OK;
+}
+
+static void expect_fail(struct lab *lab, const char *fmt, const char *a, const char *b)
+{
+    struct sb m = {0};
+    sb_printf(&m, fmt, a, b);
+    if (lab->script_line > 0)
+        lab_out(lab, "FAIL line %d: %s", lab->script_line, m.s);
+    else
+        lab_out(lab, "FAIL: %s", m.s);
+    sb_free(&m);
+    lab->failed = 1;
+}
+
+static int cmd_expect(struct lab *lab, int argc, char **argv)
+{
+    const struct command *c = find_command("expect");
+    if (!strcmp(argv[1], "leader")) {
+        if (!need_cluster(lab))
+            return RUNTIME;
+        if (!wait_for(lab, wall_timeout(lab, NULL, 3000000), pred_leader, NULL)) {
+            expect_fail(lab, "expected a leader known to a majority; none%s%s", "", "");
+            return RUNTIME;
+        }
+        int l;
+        int64_t t;
+        lab_leader_agreed(lab, &l, &t);
+        lab_out(lab, "ok: leader n%d term %lld", l + 1, (long long)t);
+        return OK;
+    }
+    if (!strcmp(argv[1], "converged")) {
+        if (!need_cluster(lab))
+            return RUNTIME;
+        if (!wait_for(lab, wall_timeout(lab, NULL, 10000000), pred_converged, NULL)) {
+            struct sb why = {0};
+            converged(lab, &why);
+            expect_fail(lab, "expected converged replicas: %s%s", why.s ? why.s : "", "");
+            sb_free(&why);
+            return RUNTIME;
+        }
+        lab_out(lab, "ok: converged");
+        return OK;
+    }
+    if (!strcmp(argv[1], "linearizable") || (!strcmp(argv[1], "not") && argc == 3 && !strcmp(argv[2], "linearizable"))) {
+        int want = !strcmp(argv[1], "linearizable");
+        struct sb out = {0};
+        int rc = run_check(lab, "linearizable", &out);
+        if (rc == 3) {
+            lab_out(lab, "%s", out.s);
+            sb_free(&out);
+            lab->failed = 1;
+            return RUNTIME;
+        }
+        if ((want && rc != 0) || (!want && rc != 1)) {
+            expect_fail(lab, "expected %s, the checker says: %s", want ? "linearizable" : "not linearizable", out.s);
+            sb_free(&out);
+            return RUNTIME;
+        }
+        lab_out(lab, "ok: %s", want ? "linearizable" : "not linearizable, as expected");
+        sb_free(&out);
+        return OK;
+    }
+    if (!strcmp(argv[1], "role")) {
+        if (argc != 4)
+            return parse_err(lab, c, "expect role takes NODE and ROLE%s", "");
+        int idx;
+        if (lab_parse_node(lab, argv[2], &idx) < 0)
+            return PARSE;
+        lab_refresh(lab, NULL);
+        const char *role = lab->cl->state[idx] == NODE_DOWN ? "down" : lab->view[idx].role;
+        if (strcmp(role, argv[3])) {
+            expect_fail(lab, "expected %s, saw %s", argv[3], role);
+            return RUNTIME;
+        }
+        lab_out(lab, "ok: n%d is %s", idx + 1, role);
+        return OK;
+    }
+    if (!strcmp(argv[1], "fail")) {
+        if (argc < 3)
+            return parse_err(lab, c, "expect fail needs a command%s", "");
+        struct words w = {0};
+        for (int i = 2; i < argc; i++)
+            w.argv[w.argc++] = xstrdup(argv[i]);
+        const struct command *inner = find_command(w.argv[0]);
+        int rc;
+        if (inner && (inner->run == cmd_put || inner->run == cmd_get || inner->run == cmd_cas)) {
+            struct op_args a;
+            rc = op_args(lab, w.argc, w.argv, &a);
+            struct op *op = NULL;
+            if (rc == OK) {
+                json_t *v = inner->run == cmd_put && a.argc == 2 ? json_string(a.argv[1]) :
+                            inner->run == cmd_cas && a.argc == 3 ? json_pack("[s,s]", a.argv[1], a.argv[2]) : NULL;
+                int arity_ok = (inner->run == cmd_put && a.argc == 2) || (inner->run == cmd_get && a.argc == 1) ||
+                               (inner->run == cmd_cas && a.argc == 3);
+                if (!arity_ok) {
+                    json_decref(a.extra);
+                    words_free(&w);
+                    return parse_err(lab, inner, "wrong number of arguments to %s", inner->name);
+                }
+                rc = do_op(lab, inner->run == cmd_put ? "write" : inner->run == cmd_get ? "read" : "cas", a.argv[0], v, &a, &op);
+                json_decref(v);
+            }
+            words_free(&w);
+            if (!op)
+                return rc;
+            struct sb d = {0};
+            lab_op_describe(op, &d);
+            int failed = op->outcome != OP_OK;
+            lab_op_free(op);
+            if (!failed) {
+                expect_fail(lab, "expected the operation to fail, it succeeded: %s%s", d.s, "");
+                sb_free(&d);
+                return RUNTIME;
+            }
+            lab_out(lab, "ok: failed as expected (%s)", d.s);
+            sb_free(&d);
+            return OK;
+        }
+        int saved = lab->failed;
+        rc = run_words(lab, &w);
+        words_free(&w);
+        lab->failed = saved;
+        if (rc == OK) {
+            expect_fail(lab, "expected '%s' to fail, it succeeded%s", argv[2], "");
+            return RUNTIME;
+        }
+        lab_out(lab, "ok: failed as expected");
+        return OK;
+    }
+    /* expect KEY = VALUE [@NODE] [cl=…] */
+    if (argc >= 4 && !strcmp(argv[2], "=")) {
+        struct op_args a;
+        char *av[8];
+        int ac = 0;
+        av[ac++] = (char *)"get";
+        av[ac++] = argv[1];
+        for (int i = 4; i < argc && ac < 8; i++)
+            av[ac++] = argv[i];
+        if (op_args(lab, ac, av, &a) != OK)
+            return PARSE;
+        struct op *op = NULL;
+        int rc = do_op(lab, "read", argv[1], NULL, &a, &op);
+        if (!op)
+            return rc;
+        struct sb d = {0};
+        lab_op_describe(op, &d);
+        int ok = op->outcome == OP_OK && !strcmp(d.s, argv[3]);
+        lab_op_free(op);
+        if (!ok) {
+            struct sb m = {0};
+            sb_printf(&m, "%s = ", argv[1]);
+            sb_add_escaped(&m, argv[3], strlen(argv[3]));
+            expect_fail(lab, "expected %s, got %s", m.s, d.s);
+            sb_free(&m);
+            sb_free(&d);
+            return RUNTIME;
+        }
+        lab_out(lab, "ok: %s = %s", argv[1], d.s);
+        sb_free(&d);
+        return OK;
+    }
+    return parse_err(lab, c, "unknown expectation '%s'", argv[1]);
+}
+
+/* ---- inspection ----------------------------------------------------------------------------- */
+
+static int cmd_log(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    int idx;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    json_t *s = lab->cl->ops->status(lab->cl, idx);
+    if (!s) {
+        lab_err(lab, "n%d is %s: no log to show", idx + 1, node_state_name(lab->cl->state[idx]));
+        return RUNTIME;
+    }
+    json_t *log = json_object_get(s, "log");
+    struct sb b = {0};
+    if (!json_array_size(log)) {
+        sb_printf(&b, "n%d's log is empty", idx + 1);
+    } else {
+        sb_printf(&b, "n%d log (index term command; * = committed):\n", idx + 1);
+        size_t i;
+        json_t *e;
+        json_array_foreach(log, i, e) {
+            json_t *term = json_object_get(e, "term");
+            if (!term)
+                term = json_object_get(e, "epoch");
+            const char *cmd = json_string_value(json_object_get(e, "cmd"));
+            sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
+                      (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
+            sb_add_escaped(&b, cmd ? cmd : "", cmd ? strlen(cmd) : 0);
+            sb_addc(&b, '\n');
+        }
+    }
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    json_decref(s);
+    return OK;
+}
+
+static int cmd_clocks(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    json_t *st[CL_MAXN] = {0};
+    lab_refresh(lab, st);
+    struct sb b = {0};
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (!st[i]) {
+            sb_printf(&b, "n%d down\n", i + 1);
+            continue;
+        }
+        char *vc = json_dumps(json_object_get(st[i], "vc"), JSON_COMPACT | JSON_ENCODE_ANY);
+        sb_printf(&b, "n%d lamport=%lld vc=%s skew=%+.0fms\n", i + 1,
+                  (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]",
+                  (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000);
+        free(vc);
+        json_decref(st[i]);
+    }
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
+static int cmd_trace(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    if (lab->trace)
+        fclose(lab->trace);
+    lab->trace = fopen(argv[1], "w");
+    if (!lab->trace) {
+        lab_err(lab, "cannot write %s", argv[1]);
+        return RUNTIME;
+    }
+    for (size_t i = 0; i < lab->ev_count; i++) {
+        char *s = json_dumps(lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS], JSON_COMPACT);
+        if (s) {
+            fprintf(lab->trace, "%s\n", s);
+            free(s);
+        }
+    }
+    fflush(lab->trace);
+    lab_out(lab, "tracing every event to %s (%zu so far); 'conlab replay %s' plays it back", argv[1], lab->ev_count, argv[1]);
+    return OK;
+}
+
+static int cmd_endpoints(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    struct sb b = {0};
+    for (int i = 0; i < lab->cl->n; i++)
+        sb_printf(&b, "n%d %s\n", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
+static int cmd_quit(struct lab *lab, int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    lab->quit = 1;
+    return OK;
+}
+
+static int cmd_help(struct lab *lab, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
+    {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
+    {"status", "status", "One line per node: role, term or epoch, commit index, up/down/paused.", "status", 0, 0, cmd_status},
+    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
+    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
+    {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
+    {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
+    {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
+    {"heal", "heal", "Remove every partition and link fault.", "heal", 0, 0, cmd_heal},
+    {"crash", "crash NODE", "Kill NODE with SIGKILL: whatever it had not fsynced is gone.", "crash n1", 1, 1, cmd_crash},
+    {"restart", "restart NODE", "Start a crashed NODE again on its data directory.", "restart n1", 1, 1, cmd_restart},
+    {"pause", "pause NODE", "Freeze NODE with SIGSTOP (like a long GC pause).", "pause leader", 1, 1, cmd_pause},
+    {"resume", "resume NODE", "Let a paused NODE run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
+    {"delay", "delay [SRC->DST] MS[~JITTER]", "Delay messages on one link or on all links (0 removes it).", "delay n1->n2 200~50", 1, 2, cmd_delay},
+    {"loss", "loss [SRC->DST] PCT", "Drop this percentage of messages on one link or all.", "loss 10", 1, 2, cmd_loss},
+    {"dup", "dup [SRC->DST] PCT", "Duplicate this percentage of messages.", "dup 5", 1, 2, cmd_dup},
+    {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
+    {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
+    {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT]", "Wait real time, or until a leader is known to a majority, or until every live replica holds the same data.", "wait leader", 1, 2, cmd_wait},
+    {"speed", "speed FACTOR", "Scale protocol timers: 0.1 is ten times slower, to watch an election.", "speed 0.1", 1, 1, cmd_speed},
+    {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
+    {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
+    {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
+    {"history", "history [save FILE]", "Show the recorded operations, or save them as JSONL for 'conlab check'.", "history save run.jsonl", 0, 2, cmd_history},
+    {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
+    {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
+    {"trace", "trace FILE", "Write every event (from the start of the run) to FILE for 'conlab replay'.", "trace run.trace", 1, 1, cmd_trace},
+    {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
+    {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
+    {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
+    {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (const struct command *c = commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+static const struct mode_command *find_mode_command(const struct mode *m, const char *name)
+{
+    for (const struct mode_command *c = m ? m->commands : NULL; c && c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+static int cmd_help(struct lab *lab, int argc, char **argv)
+{
+    struct sb b = {0};
+    if (argc == 1) {
+        sb_add(&b, "commands (';' separates commands, '#' starts a comment; 'help COMMAND' for more):\n");
+        for (const struct command *c = commands; c->name; c++)
+            sb_printf(&b, "  %s\n", c->usage);
+        for (int i = 0; mode_table[i]; i++)
+            for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++)
+                sb_printf(&b, "  %-40s (%s mode)\n", c->usage, mode_table[i]->name);
+        sb_add(&b, "modes:");
+        for (int i = 0; mode_table[i]; i++)
+            sb_printf(&b, " %s", mode_table[i]->name);
+        sb_add(&b, "\nNODE is n1, n2, … or 'leader'.");
+        lab_out(lab, "%s", b.s);
+        sb_free(&b);
+        return OK;
+    }
+    const struct command *c = find_command(argv[1]);
+    if (c) {
+        lab_out(lab, "usage: %s\n%s\nexample: %s", c->usage, c->help, c->example);
+        return OK;
+    }
+    for (int i = 0; mode_table[i]; i++) {
+        const struct mode *m = mode_table[i];
+        const struct mode_command *mc = find_mode_command(m, argv[1]);
+        if (mc) {
+            lab_out(lab, "usage: %s   (%s mode)\n%s\nexample: %s", mc->usage, m->name, mc->help, mc->example);
+            return OK;
+        }
+        if (!strcmp(m->name, argv[1])) {
+            sb_printf(&b, "mode %s: %s\noptions:\n", m->name, m->summary);
+            for (const struct mode_option *o = m->options; o && o->name; o++)
+                sb_printf(&b, "  %s=%s (default %s): %s\n", o->name,
+                          o->kind == OPT_ENUM ? o->values : o->kind == OPT_INT ? "N" : "DURATION", o->def, o->help);
+            if (m->bugs)
+                sb_printf(&b, "  bug=%s: disable one rule, to see what it is for\n", m->bugs);
+            lab_out(lab, "%s", b.s);
+            sb_free(&b);
+            return OK;
+        }
+    }
+    lab_err(lab, "no command or mode named '%s'; type 'help' for the list", argv[1]);
+    return PARSE;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------------- */
+
+static void did_you_mean(const char *name, struct sb *b)
+{
+    const char *best = NULL;
+    int bd = 3;
+    for (const struct command *c = commands; c->name; c++) {
+        int d = str_distance(name, c->name);
+        if (d < bd) {
+            bd = d;
+            best = c->name;
+        }
+    }
+    for (int i = 0; mode_table[i]; i++)
+        for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++) {
+            int d = str_distance(name, c->name);
+            if (d < bd) {
+                bd = d;
+                best = c->name;
+            }
+        }
+    sb_add(b, "unknown command '");
+    sb_add_escaped(b, name, strlen(name));
+    sb_add(b, "'");
+    if (best)
+        sb_printf(b, " (did you mean %s?)", best);
+    sb_add(b, "; type 'help' for the list");
+}
+
+static int run_mode_command(struct lab *lab, const struct mode_command *mc, struct words *w)
+{
+    int nargs = w->argc - 1;
+    if (nargs < mc->min_args || nargs > mc->max_args) {
+        lab_err(lab, "wrong number of arguments; usage: %s", mc->usage);
+        return PARSE;
+    }
+    int target = -1;
+    int node_arg = strstr(mc->usage, " NODE") != NULL;
+    if (!strcmp(mc->name, "add")) {
+        char err[256];
+        int idx = lab->cl->ops->add_node(lab->cl, err, sizeof err);
+        if (idx < 0) {
+            lab_err(lab, "cannot add a node: %s", err);
+            return RUNTIME;
+        }
+        char id[CL_IDLEN];
+        node_name(idx, id);
+        if (nargs >= 1 && strcmp(w->argv[1], id))
+            lab_out(lab, "(the new node is %s)", id);
+        free(w->argv[1 < w->argc ? 1 : 0]);
+        if (w->argc < 2)
+            w->argc = 2;
+        w->argv[1] = xstrdup(id);
+        target = lab_leader(lab, 1);
+    } else if (!strcmp(mc->name, "remove")) {
+        int victim;
+        if (lab_parse_node(lab, w->argv[1], &victim) < 0)
+            return PARSE;
+        target = lab_leader(lab, 1);
+    } else if (node_arg && nargs >= 1) {
+        if (lab_parse_node(lab, w->argv[1], &target) < 0)
+            return PARSE;
+        char id[CL_IDLEN];
+        node_name(target, id);
+        free(w->argv[1]);
+        w->argv[1] = xstrdup(id);
+    } else {
+        target = lab_leader(lab, 0);
+    }
+    for (int i = 0; target < 0 && i < lab->cl->n; i++)
+        if (lab->cl->state[i] == NODE_UP)
+            target = i;
+    if (target < 0) {
+        lab_err(lab, "no live node to run '%s' on", mc->name);
+        return RUNTIME;
+    }
+    json_t *r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
+    const char *text = json_string_value(json_object_get(r, "text"));
+    int ok = json_is_true(json_object_get(r, "ok"));
+    if (ok)
+        lab_out(lab, "%s", text ? text : "ok");
+    else
+        lab_err(lab, "%s", text ? text : "failed");
+    lab_event(lab, "command", json_pack("{s:s,s:i,s:b,s:s}", "name", mc->name, "target", target + 1, "ok", ok, "text", text ? text : ""));
+    json_decref(r);
+    return ok ? OK : RUNTIME;
+}
+
+static int run_words(struct lab *lab, struct words *w)
+{
+    if (w->argc == 0)
+        return OK;
+    const struct command *c = find_command(w->argv[0]);
+    if (!c) {
+        const struct mode_command *mc = lab->cl ? find_mode_command(lab->cl->mode, w->argv[0]) : NULL;
+        if (mc)
+            return run_mode_command(lab, mc, w);
+        for (int i = 0; mode_table[i]; i++)
+            if (find_mode_command(mode_table[i], w->argv[0])) {
+                lab_err(lab, "'%s' belongs to the %s mode; the cluster %s", w->argv[0], mode_table[i]->name,
+                        lab->cl ? "runs another mode" : "is not running");
+                return RUNTIME;
+            }
+        struct sb b = {0};
+        did_you_mean(w->argv[0], &b);
+        lab_err(lab, "%s", b.s);
+        sb_free(&b);
+        return PARSE;
+    }
+    int nargs = w->argc - 1;
+    if (nargs < c->min || (c->max >= 0 && nargs > c->max)) {
+        lab_err(lab, "wrong number of arguments; usage: %s", c->usage);
+        return PARSE;
+    }
+    return c->run(lab, w->argc, w->argv);
+}
+
+int lab_exec(struct lab *lab, const char *line)
+{
+    char *cmds[64];
+    char err[256];
+    int n = cmdline_split(line, cmds, 64, err, sizeof err);
+    if (n < 0) {
+        lab_err(lab, "%s", err);
+        return PARSE;
+    }
+    int worst = OK;
+    for (int i = 0; i < n; i++) {
+        struct words w;
+        int rc;
+        if (lab->quit) {
+            free(cmds[i]);
+            continue;
+        }
+        if (cmdline_words(cmds[i], &w, err, sizeof err) < 0) {
+            lab_err(lab, "%s", err);
+            rc = PARSE;
+        } else {
+            rc = run_words(lab, &w);
+            words_free(&w);
+        }
+        if (rc > worst)
+            worst = rc;
+        free(cmds[i]);
+    }
+    return worst;
+}
+
+int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen)
+{
+    (void)lab;
+    char *cmds[64];
+    int n = cmdline_split(line, cmds, 64, msg, msglen);
+    if (n < 0)
+        return PARSE;
+    int rc = OK;
+    for (int i = 0; i < n; i++) {
+        struct words w;
+        if (rc == OK && cmdline_words(cmds[i], &w, msg, msglen) < 0) {
+            rc = PARSE;
+        } else if (rc == OK) {
+            int off = 0;
+            if (w.argc >= 2 && !strcmp(w.argv[0], "expect") && !strcmp(w.argv[1], "fail"))
+                off = 2;
+            const char *name = w.argc > off ? w.argv[off] : "";
+            const struct command *c = find_command(name);
+            int known = c != NULL;
+            for (int m = 0; !known && mode_table[m]; m++)
+                known = find_mode_command(mode_table[m], name) != NULL;
+            if (!known) {
+                struct sb b = {0};
+                did_you_mean(name, &b);
+                str_copy(msg, b.s, msglen);
+                sb_free(&b);
+                rc = PARSE;
+            } else if (c && off == 0) {
+                int nargs = w.argc - 1;
+                if (nargs < c->min || (c->max >= 0 && nargs > c->max)) {
+                    snprintf(msg, msglen, "wrong number of arguments; usage: %s", c->usage);
+                    rc = PARSE;
+                }
+            }
+            words_free(&w);
+        }
+        free(cmds[i]);
+    }
+    return rc;
+}
+
+const char *const *lab_command_names(void)
+{
+    static const char *names[128];
+    if (!names[0]) {
+        int k = 0;
+        for (const struct command *c = commands; c->name && k < 100; c++)
+            names[k++] = c->name;
+        for (int i = 0; mode_table[i]; i++)
+            for (const struct mode_command *c = mode_table[i]->commands; c && c->name && k < 126; c++)
+                names[k++] = c->name;
+        names[k] = NULL;
+    }
+    return names;
+}

@@ -1,0 +1,686 @@
+/* lab — see lab.h. */
+#include "lab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envelope.h"
+
+/* ---- run directory -------------------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_rf(const char *path)
+{
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void mkdir_p(const char *path)
+{
+    char tmp[512];
+    str_copy(tmp, path, sizeof tmp);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(tmp, 0700);
+}
+
+/* The parent of every lab's run directory: $XDG_RUNTIME_DIR/conlab, or /tmp/conlab-UID. */
+static void runtime_base(char *out, size_t n)
+{
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && access(x, W_OK) == 0)
+        snprintf(out, n, "%s/conlab", x);
+    else
+        snprintf(out, n, "/tmp/conlab-%d", (int)getuid());
+}
+
+/* Removes run directories left by labs that died (kill -9): their pid is gone. */
+static void sweep_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == getpid())
+            continue;
+        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", base, de->d_name);
+            rm_rf(path);
+        }
+    }
+    closedir(d);
+}
+
+static void exe_dir(const char *argv0, char *out, size_t n)
+{
+    char buf[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (len > 0) {
+        buf[len] = 0;
+    } else if (!realpath(argv0, buf)) {
+        str_copy(buf, argv0, sizeof buf);
+    }
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = 0;
+    else
+        str_copy(buf, ".", sizeof buf);
+    str_copy(out, buf, n);
+}
+
+int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
+{
+    memset(lab, 0, sizeof *lab);
+    char base[400], dir[512];
+    runtime_base(base, sizeof base);
+    mkdir_p(base);
+    sweep_stale(base);
+    snprintf(lab->run_dir, sizeof lab->run_dir, "%s/%d", base, (int)getpid());
+    mkdir_p(lab->run_dir);
+    struct stat st;
+    if (stat(lab->run_dir, &st) < 0) {
+        snprintf(err, errlen, "cannot create the run directory %s: %s", lab->run_dir, strerror(errno));
+        return CL_EIO;
+    }
+    exe_dir(argv0, dir, sizeof dir);
+    const char *nb = getenv("CONLAB_NODE");
+    if (nb && *nb)
+        str_copy(lab->node_bin, nb, sizeof lab->node_bin);
+    else
+        snprintf(lab->node_bin, sizeof lab->node_bin, "%s/conlab-node", dir);
+    const char *ld = getenv("CONLAB_LESSONS");
+    if (ld && *ld)
+        str_copy(lab->lessons_dir, ld, sizeof lab->lessons_dir);
+    else
+        snprintf(lab->lessons_dir, sizeof lab->lessons_dir, "%s/../lessons", dir);
+    lab->seed = (uint64_t)mono_us();
+    rng_seed(&lab->rng, lab->seed);
+    lab->events = xcalloc(LAB_MAX_EVENTS, sizeof *lab->events);
+    lab->next_process = 1;
+    lab->repl_process = 0;
+    for (int i = 0; i < CL_MAXN; i++)
+        lab->view[i].term = -1;
+    return 0;
+}
+
+void lab_destroy(struct lab *lab)
+{
+    lab_stop(lab);
+    for (int i = 0; i < LAB_MAX_OPS; i++)
+        lab_op_free(&lab->ops[i]);
+    for (size_t i = 0; i < lab->ev_count; i++)
+        json_decref(lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS]);
+    free(lab->events);
+    recorder_clear(&lab->hist);
+    if (lab->trace)
+        fclose(lab->trace);
+    rm_rf(lab->run_dir);
+}
+
+void lab_add_hooks(struct lab *lab, const struct lab_hooks *h)
+{
+    if (lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks))
+        lab->hooks[lab->nhooks++] = *h;
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static void out_text(struct lab *lab, const char *text)
+{
+    int hooked = 0;
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].on_output) {
+            lab->hooks[i].on_output(lab->hooks[i].ud, text);
+            hooked = 1;
+        }
+    if (!hooked) {
+        fputs(text, stdout);
+        if (!*text || text[strlen(text) - 1] != '\n')
+            fputc('\n', stdout);
+        fflush(stdout);
+    }
+}
+
+void lab_out(struct lab *lab, const char *fmt, ...)
+{
+    struct sb b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    out_text(lab, b.s ? b.s : "");
+    sb_free(&b);
+}
+
+void lab_err(struct lab *lab, const char *fmt, ...)
+{
+    struct sb b = {0};
+    if (lab->script_line > 0)
+        sb_printf(&b, "error line %d: ", lab->script_line);
+    else
+        sb_add(&b, "error: ");
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    out_text(lab, b.s);
+    sb_free(&b);
+    lab->failed = 1;
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+static void view_from_status(struct node_view *v, const json_t *s)
+{
+    const char *role = json_string_value(json_object_get(s, "role"));
+    str_copy(v->role, role ? role : "?", sizeof v->role);
+    json_t *t = json_object_get(s, "term");
+    if (!t)
+        t = json_object_get(s, "epoch");
+    v->term = t ? json_integer_value(t) : -1;
+    const char *l = json_string_value(json_object_get(s, "leader"));
+    str_copy(v->leader, l ? l : "", sizeof v->leader);
+}
+
+static void collect(struct lab *lab, json_t *ev)
+{
+    const char *kind = json_string_value(json_object_get(ev, "ev"));
+    const char *node = json_string_value(json_object_get(ev, "node"));
+    int idx = -1;
+    if (node && lab->cl)
+        parse_node_id(node, lab->cl->n, &idx);
+    if (kind && idx >= 0) {
+        struct node_view *v = &lab->view[idx];
+        if (!strcmp(kind, "state")) {
+            const char *role = json_string_value(json_object_get(ev, "role"));
+            if (role)
+                str_copy(v->role, role, sizeof v->role);
+            json_t *t = json_object_get(ev, "term");
+            if (!t)
+                t = json_object_get(ev, "epoch");
+            if (t)
+                v->term = json_integer_value(t);
+            const char *l = json_string_value(json_object_get(ev, "leader"));
+            if (l)
+                str_copy(v->leader, l, sizeof v->leader);
+        } else if (!strcmp(kind, "fault")) {
+            const char *what = json_string_value(json_object_get(ev, "what"));
+            if (what && (!strcmp(what, "crash") || !strcmp(what, "exit"))) {
+                str_copy(v->role, "down", sizeof v->role);
+                v->leader[0] = 0;
+            }
+        }
+    }
+    /* keep it */
+    size_t slot;
+    if (lab->ev_count < LAB_MAX_EVENTS) {
+        slot = (lab->ev_head + lab->ev_count++) % LAB_MAX_EVENTS;
+    } else {
+        slot = lab->ev_head;
+        json_decref(lab->events[slot]);
+        lab->ev_head = (lab->ev_head + 1) % LAB_MAX_EVENTS;
+    }
+    lab->events[slot] = json_incref(ev);
+    lab->ev_total++;
+    if (lab->trace) {
+        char *s = json_dumps(ev, JSON_COMPACT);
+        if (s) {
+            fprintf(lab->trace, "%s\n", s);
+            free(s);
+        }
+    }
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].on_event)
+            lab->hooks[i].on_event(lab->hooks[i].ud, ev);
+}
+
+static void on_cluster_event(void *ud, const json_t *ev)
+{
+    collect(ud, (json_t *)ev);
+}
+
+void lab_event(struct lab *lab, const char *ev, json_t *fields)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "t", json_integer(lab->cl ? (json_int_t)cluster_now(lab->cl) : 0));
+    json_object_set_new(e, "node", json_string("lab"));
+    json_object_set_new(e, "ev", json_string(ev));
+    if (fields) {
+        json_object_update(e, fields);
+        json_decref(fields);
+    }
+    collect(lab, e);
+    json_decref(e);
+}
+
+/* ---- the gateway ------------------------------------------------------------------------ */
+
+uint64_t lab_timeout_us(const struct lab *lab)
+{
+    if (!lab->cl)
+        return 2000000;
+    uint64_t t = opts_get_duration(&lab->cl->opts, "timeout", 2000000);
+    if (!lab->cl->sim)
+        t = (uint64_t)((double)t / lab->cl->speed); /* slow motion slows everything */
+    return t;
+}
+
+static json_t *record(struct lab *lab, const struct op *op, const char *type, const json_t *value,
+                      json_t *error)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "process", json_integer(op->process));
+    json_object_set_new(r, "type", json_string(type));
+    json_object_set_new(r, "f", json_string(op->f));
+    json_object_set(r, "key", json_object_get(op->body, "key"));
+    json_object_set_new(r, "value", value ? json_deep_copy(value) : json_null());
+    json_object_set_new(r, "time", json_integer((json_int_t)cluster_now(lab->cl) * 1000));
+    char id[CL_IDLEN];
+    node_name(op->node, id);
+    json_object_set_new(r, "node", json_string(id));
+    if (error)
+        json_object_set_new(r, "error", error);
+    return recorder_add(&lab->hist, r);
+}
+
+static const json_t *op_value(const struct op *op)
+{
+    if (!strcmp(op->f, "cas"))
+        return NULL; /* built by the caller */
+    return json_object_get(op->body, "value");
+}
+
+static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const json_t *reply)
+{
+    op->outcome = out;
+    json_decref(op->reply);
+    op->reply = reply ? json_deep_copy(reply) : NULL;
+    json_t *value = NULL;
+    if (!strcmp(op->f, "cas"))
+        value = json_pack("[O,O]", json_object_get(op->body, "from"), json_object_get(op->body, "to"));
+    else if (!strcmp(op->f, "read"))
+        value = out == OP_OK ? json_incref(json_object_get(reply, "value") ? json_object_get(reply, "value") : json_null()) : json_null();
+    else
+        value = json_incref((json_t *)op_value(op));
+    json_t *error = NULL;
+    if (out == OP_INFO && !reply)
+        error = json_string("timeout");
+    else if (out != OP_OK && reply)
+        error = json_pack("{s:O,s:O}", "code", json_object_get(reply, "code") ? json_object_get(reply, "code") : json_null(),
+                          "text", json_object_get(reply, "text") ? json_object_get(reply, "text") : json_string(""));
+    else if (out != OP_OK)
+        error = json_string("node down");
+    json_t *rec = record(lab, op, out == OP_OK ? "ok" : out == OP_FAIL ? "fail" : "info", value, error);
+    json_t *sib = json_object_get(reply, "siblings");
+    if (out == OP_OK && sib)
+        json_object_set(rec, "siblings", sib);
+    json_decref(value);
+    lab_event(lab, "op", json_pack("{s:O}", "op", rec));
+    if (out == OP_INFO && op->process == lab->repl_process)
+        lab->repl_process = lab->next_process++; /* Jepsen: an indeterminate process is retired */
+    if (op->done)
+        op->done(op->done_ud, op);
+}
+
+static int send_op(struct lab *lab, struct op *op)
+{
+    op->msg_id = ++lab->next_msg_id;
+    json_t *b = json_deep_copy(op->body);
+    json_object_set_new(b, "msg_id", json_integer((json_int_t)op->msg_id));
+    return lab->cl->ops->client_send(lab->cl, op->node, op->client, b);
+}
+
+/* Maelstrom's definite errors: the operation certainly did not take effect. */
+static int definite(int code)
+{
+    return code == 10 || code == 11 || code == 12 || code == 14 || code == 20 || code == 21 ||
+           code == 22 || code == 30;
+}
+
+static void on_cluster_reply(void *ud, int idx, const char *client, const json_t *body)
+{
+    struct lab *lab = ud;
+    json_int_t irt = json_integer_value(json_object_get(body, "in_reply_to"));
+    for (int i = 0; i < LAB_MAX_OPS; i++) {
+        struct op *op = &lab->ops[i];
+        if (!op->used || op->outcome != OP_PENDING || (json_int_t)op->msg_id != irt || strcmp(op->client, client))
+            continue;
+        (void)idx;
+        const char *type = json_string_value(json_object_get(body, "type"));
+        if (type && !strcmp(type, "error")) {
+            int code = (int)json_integer_value(json_object_get(body, "code"));
+            const char *leader = json_string_value(json_object_get(body, "leader"));
+            int lidx;
+            if (code == 11 && leader && op->hops < 5 && parse_node_id(leader, lab->cl->n, &lidx) == 0 &&
+                lidx != op->node && lab->cl->state[lidx] != NODE_DOWN) {
+                op->hops++;
+                op->node = lidx; /* follow the redirect */
+                if (send_op(lab, op) == 0)
+                    return;
+            }
+            if (code == 20 && !strcmp(op->f, "read")) {
+                json_t *nil = json_pack("{s:s,s:n}", "type", "read_ok", "value");
+                op_finish(lab, op, OP_OK, nil);
+                json_decref(nil);
+                return;
+            }
+            int indefinite = json_is_true(json_object_get(body, "indefinite"));
+            op_finish(lab, op, definite(code) && !indefinite ? OP_FAIL : OP_INFO, body);
+            return;
+        }
+        op_finish(lab, op, OP_OK, body);
+        return;
+    }
+}
+
+static void check_deadlines(struct lab *lab)
+{
+    if (!lab->cl)
+        return;
+    uint64_t now = cluster_now(lab->cl);
+    for (int i = 0; i < LAB_MAX_OPS; i++) {
+        struct op *op = &lab->ops[i];
+        if (op->used && op->outcome == OP_PENDING && now >= op->deadline)
+            op_finish(lab, op, OP_INFO, NULL);
+    }
+}
+
+struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const json_t *value,
+                        int node, const json_t *extra, int process)
+{
+    if (!lab->cl) {
+        lab_err(lab, "no cluster is running: start one first, e.g. 'start raft 3'");
+        return NULL;
+    }
+    struct op *op = NULL;
+    for (int i = 0; i < LAB_MAX_OPS && !op; i++)
+        if (!lab->ops[i].used)
+            op = &lab->ops[i];
+    if (!op) {
+        lab_err(lab, "too many operations in flight (%d)", LAB_MAX_OPS);
+        return NULL;
+    }
+    memset(op, 0, sizeof *op);
+    op->used = 1;
+    op->process = process >= 0 ? process : lab->repl_process;
+    snprintf(op->client, sizeof op->client, "c%d", op->process);
+    str_copy(op->f, f, sizeof op->f);
+    const char *type = !strcmp(f, "read") ? "read" : !strcmp(f, "write") ? "write" : "cas";
+    op->body = json_pack("{s:s,s:s}", "type", type, "key", key);
+    if (!strcmp(f, "write"))
+        json_object_set(op->body, "value", (json_t *)value);
+    else if (!strcmp(f, "cas")) {
+        json_object_set(op->body, "from", json_array_get(value, 0));
+        json_object_set(op->body, "to", json_array_get(value, 1));
+    }
+    if (extra)
+        json_object_update(op->body, (json_t *)extra);
+    if (node < 0) {
+        node = lab_leader(lab, 0);
+        if (node < 0 || lab->cl->state[node] == NODE_DOWN)
+            node = lab_leader(lab, 1);
+        for (int i = 0; node < 0 && i < lab->cl->n; i++)
+            if (lab->cl->state[i] != NODE_DOWN)
+                node = i;
+        if (node < 0)
+            node = 0;
+    }
+    op->node = node;
+    op->deadline = cluster_now(lab->cl) + lab_timeout_us(lab);
+    json_t *inv_value = !strcmp(f, "cas") ? json_incref((json_t *)value) : !strcmp(f, "read") ? json_null() : json_incref((json_t *)value);
+    op->invoke = record(lab, op, "invoke", inv_value, NULL);
+    json_decref(inv_value);
+    lab_event(lab, "op", json_pack("{s:O}", "op", op->invoke));
+    if (lab->cl->state[node] == NODE_DOWN || send_op(lab, op) < 0)
+        op_finish(lab, op, OP_FAIL, NULL);
+    return op;
+}
+
+enum op_outcome lab_op_wait(struct lab *lab, struct op *op)
+{
+    while (op->outcome == OP_PENDING && !lab->interrupted)
+        lab_pump(lab, 20000, -1);
+    if (op->outcome == OP_PENDING) /* interrupted: the result is unknown */
+        op_finish(lab, op, OP_INFO, NULL);
+    return op->outcome;
+}
+
+void lab_op_free(struct op *op)
+{
+    if (!op || !op->used)
+        return;
+    json_decref(op->body);
+    json_decref(op->reply);
+    memset(op, 0, sizeof *op);
+}
+
+static void add_json_value(struct sb *out, const json_t *v)
+{
+    if (json_is_string(v))
+        sb_add_escaped(out, json_string_value(v), json_string_length(v));
+    else if (!v || json_is_null(v))
+        sb_add(out, "nil");
+    else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        sb_add_escaped(out, s, strlen(s));
+        free(s);
+    }
+}
+
+void lab_op_describe(const struct op *op, struct sb *out)
+{
+    if (op->outcome == OP_OK) {
+        if (!strcmp(op->f, "read")) {
+            json_t *sib = json_object_get(op->reply, "siblings");
+            if (json_array_size(sib) > 1) {
+                sb_add(out, "siblings:");
+                size_t i;
+                json_t *s;
+                json_array_foreach(sib, i, s) {
+                    sb_addc(out, ' ');
+                    add_json_value(out, s);
+                }
+            } else {
+                add_json_value(out, json_object_get(op->reply, "value"));
+            }
+        } else {
+            sb_add(out, "ok");
+        }
+    } else if (!op->reply) {
+        sb_add(out, op->outcome == OP_INFO ? "timeout" : "error: node down");
+    } else {
+        const char *text = json_string_value(json_object_get(op->reply, "text"));
+        sb_printf(out, "error %lld ", (long long)json_integer_value(json_object_get(op->reply, "code")));
+        sb_add_escaped(out, text ? text : "", text ? strlen(text) : 0);
+        const char *l = json_string_value(json_object_get(op->reply, "leader"));
+        if (l)
+            sb_printf(out, " (leader %s)", l);
+    }
+    if (op->hops)
+        sb_printf(out, "  [via n%d]", op->node + 1);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
+{
+    uint64_t end = mono_us() + timeout_us;
+    for (;;) {
+        uint64_t now = mono_us();
+        uint64_t slice = now >= end ? 0 : end - now;
+        if (slice > 50000)
+            slice = 50000;
+        int ready;
+        if (lab->cl) {
+            ready = lab->cl->ops->pump(lab->cl, slice, fd);
+            check_deadlines(lab);
+        } else {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            ready = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, (int)(slice / 1000)) > 0;
+        }
+        if (ready)
+            return 1;
+        if (mono_us() >= end || lab->interrupted)
+            return 0;
+    }
+}
+
+/* ---- cluster lifecycle and the view ----------------------------------------------------- */
+
+int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *o)
+{
+    lab_stop(lab);
+    const struct mode *m = mode_find(mode_name);
+    struct cluster_config cfg = {
+        .mode = m,
+        .n = n,
+        .opts = o,
+        .speed = 1,
+        .node_bin = lab->node_bin,
+        .run_dir = lab->run_dir,
+        .on_event = on_cluster_event,
+        .on_reply = on_cluster_reply,
+        .ud = lab,
+    };
+    const char *sp = opts_get(o, "speed", NULL);
+    if (sp)
+        parse_double(sp, &cfg.speed);
+    const char *seed = opts_get(o, "seed", NULL);
+    int64_t s;
+    cfg.seed = seed && parse_i64(seed, &s) == 0 ? (uint64_t)s : (mono_us() & 0x7fffffff);
+    lab->seed = cfg.seed;
+    rng_seed(&lab->rng, cfg.seed);
+    for (int i = 0; i < CL_MAXN; i++) {
+        memset(&lab->view[i], 0, sizeof lab->view[i]);
+        lab->view[i].term = -1;
+    }
+    char err[512];
+    int sim = !strcmp(opts_get(o, "sim", "off"), "on");
+    lab->cl = sim ? simhost_start(&cfg, err, sizeof err) : procs_start(&cfg, err, sizeof err);
+    if (!lab->cl) {
+        lab_err(lab, "%s", err);
+        return CL_EIO;
+    }
+    json_t *nodes = json_array(), *opts = json_object();
+    for (int i = 0; i < n; i++) {
+        char id[CL_IDLEN];
+        node_name(i, id);
+        json_array_append_new(nodes, json_string(id));
+    }
+    for (int i = 0; i < o->n; i++)
+        json_object_set_new(opts, o->key[i], json_string(o->val[i]));
+    lab_event(lab, "cluster", json_pack("{s:s,s:o,s:o,s:b,s:I}", "mode", mode_name, "nodes", nodes, "options", opts,
+                                        "sim", sim, "seed", (json_int_t)cfg.seed));
+    return 0;
+}
+
+void lab_stop(struct lab *lab)
+{
+    if (!lab->cl)
+        return;
+    for (int i = 0; i < LAB_MAX_OPS; i++)
+        if (lab->ops[i].used && lab->ops[i].outcome == OP_PENDING)
+            op_finish(lab, &lab->ops[i], OP_INFO, NULL);
+    cluster_destroy(&lab->cl);
+    lab_event(lab, "cluster", json_pack("{s:s}", "what", "stopped"));
+}
+
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
+{
+    if (!lab->cl)
+        return;
+    for (int i = 0; i < lab->cl->n; i++) {
+        json_t *s = lab->cl->state[i] == NODE_DOWN ? NULL : lab->cl->ops->status(lab->cl, i);
+        if (s)
+            view_from_status(&lab->view[i], s);
+        else if (lab->cl->state[i] == NODE_DOWN) {
+            str_copy(lab->view[i].role, "down", sizeof lab->view[i].role);
+            lab->view[i].leader[0] = 0;
+        }
+        if (statuses)
+            statuses[i] = s;
+        else
+            json_decref(s);
+    }
+}
+
+int lab_leader(struct lab *lab, int refresh)
+{
+    if (!lab->cl)
+        return -1;
+    if (refresh)
+        lab_refresh(lab, NULL);
+    int best = -1;
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (lab->cl->state[i] == NODE_DOWN || strcmp(lab->view[i].role, "leader"))
+            continue;
+        if (best < 0 || lab->view[i].term > lab->view[best].term)
+            best = i;
+    }
+    return best;
+}
+
+int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
+{
+    int l = lab_leader(lab, 1);
+    if (l < 0)
+        return 0;
+    char id[CL_IDLEN];
+    node_name(l, id);
+    int agree = 0;
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (lab->cl->state[i] != NODE_UP)
+            continue;
+        if (i == l || (!strcmp(lab->view[i].leader, id) && lab->view[i].term == lab->view[l].term))
+            agree++;
+    }
+    *leader = l;
+    *term = lab->view[l].term;
+    return agree >= lab->cl->n / 2 + 1;
+}
+
+int lab_parse_node(struct lab *lab, const char *s, int *idx)
+{
+    if (!lab->cl) {
+        lab_err(lab, "no cluster is running: start one first, e.g. 'start raft 3'");
+        return CL_EINVAL;
+    }
+    if (!strcmp(s, "leader")) {
+        int l = lab_leader(lab, 1);
+        if (l < 0) {
+            lab_err(lab, "no node is leader right now (try 'wait leader')");
+            return CL_EINVAL;
+        }
+        *idx = l;
+        return 0;
+    }
+    if (parse_node_id(s, lab->cl->n, idx) < 0) {
+        lab_err(lab, "unknown node '%s': this cluster has n1..n%d (or say 'leader')", s, lab->cl->n);
+        return CL_EINVAL;
+    }
+    return 0;
+}

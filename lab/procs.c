@@ -1,0 +1,674 @@
+/* procs — the cluster as real processes: one conlab-node per node, spawned with
+ * posix_spawn into its own process group (so the terminal's Ctrl-C and Ctrl-Z reach only the
+ * lab), crashed with SIGKILL, paused with SIGSTOP, restarted on the same data directory and
+ * port. The lab binds a control ROUTER and an event PULL in its run directory; the gateway
+ * keeps one DEALER per node. See cluster.h. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "envelope.h"
+
+extern char **environ;
+
+struct pnode {
+    pid_t pid;
+    char endpoint[256];
+    char port_bind[256];      /* what to --bind on restart: the first port it got */
+    void *gw;                 /* gateway DEALER */
+    uint64_t inc;
+    int registered;
+};
+
+struct procs {
+    struct cluster c;
+    void *zctx, *ctl, *evpull;
+    char ctl_ep[600], ev_ep[600];
+    char node_bin[512], data_dir[512], run_dir[512];
+    struct pnode nodes[CL_MAXN];
+    uint64_t req_seq;
+    json_t *pending_reply;     /* a status_ok / command_ok we are waiting for */
+    uint64_t pending_req;
+    int generation;
+};
+
+static struct procs *P(struct cluster *c)
+{
+    return (struct procs *)c;
+}
+
+static void lab_event(struct procs *p, int idx, const char *what, json_t *extra)
+{
+    json_t *e = json_pack("{s:I,s:s,s:s}", "t", (json_int_t)cluster_now(&p->c), "ev", "fault", "what", what);
+    if (idx >= 0) {
+        char id[CL_IDLEN];
+        node_name(idx, id);
+        json_object_set_new(e, "node", json_string(id));
+    }
+    if (extra) {
+        json_object_update(e, extra);
+        json_decref(extra);
+    }
+    if (p->c.on_event)
+        p->c.on_event(p->c.ud, e);
+    json_decref(e);
+}
+
+static int ctl_send(struct procs *p, int idx, json_t *body)
+{
+    struct envelope env = {0};
+    str_copy(env.src, "lab", CL_IDLEN);
+    node_name(idx, env.dest);
+    env.body = body;
+    size_t len;
+    char *frame = envelope_encode(&env, &len);
+    int rc = zmq_send(p->ctl, env.dest, strlen(env.dest), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send(p->ctl, frame, len, ZMQ_DONTWAIT);
+    free(frame);
+    json_decref(body);
+    return rc < 0 ? CL_EIO : 0;
+}
+
+static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
+{
+    struct pnode *nd = &p->nodes[idx];
+    char id[CL_IDLEN], dir[600], nodes[16], labpid[32], logpath[600];
+    node_name(idx, id);
+    snprintf(dir, sizeof dir, "%s/%s", p->data_dir, id);
+    snprintf(nodes, sizeof nodes, "%d", p->c.n);
+    snprintf(labpid, sizeof labpid, "%d", (int)getpid());
+    snprintf(logpath, sizeof logpath, "%s/%s.log", p->data_dir, id);
+    char *argv[96];
+    int a = 0;
+    argv[a++] = p->node_bin;
+    argv[a++] = (char *)"--id"; argv[a++] = id;
+    argv[a++] = (char *)"--mode"; argv[a++] = (char *)p->c.mode->name;
+    argv[a++] = (char *)"--dir"; argv[a++] = dir;
+    argv[a++] = (char *)"--bind"; argv[a++] = nd->port_bind[0] ? nd->port_bind : (char *)"tcp://127.0.0.1:*";
+    argv[a++] = (char *)"--ctl"; argv[a++] = p->ctl_ep;
+    argv[a++] = (char *)"--events"; argv[a++] = p->ev_ep;
+    argv[a++] = (char *)"--nodes"; argv[a++] = nodes;
+    argv[a++] = (char *)"--lab-pid"; argv[a++] = labpid;
+    char *kv[32];
+    int nkv = 0;
+    for (int i = 0; i < p->c.opts.n && a < 90; i++) {
+        kv[nkv] = xasprintf("%s=%s", p->c.opts.key[i], p->c.opts.val[i]);
+        argv[a++] = (char *)"--opt";
+        argv[a++] = kv[nkv++];
+    }
+    argv[a] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&at, 0);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    int rc = posix_spawn(&nd->pid, p->node_bin, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    for (int i = 0; i < nkv; i++)
+        free(kv[i]);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start %s (%s): %s", id, p->node_bin, strerror(rc));
+        nd->pid = 0;
+        return CL_EIO;
+    }
+    nd->registered = 0;
+    p->c.state[idx] = NODE_STARTING;
+    return 0;
+}
+
+static void send_peers(struct procs *p, int only)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < p->c.n; i++) {
+        char id[CL_IDLEN];
+        node_name(i, id);
+        if (p->nodes[i].endpoint[0])
+            json_array_append_new(list, json_pack("{s:s,s:s}", "id", id, "endpoint", p->nodes[i].endpoint));
+    }
+    for (int i = 0; i < p->c.n; i++) {
+        if ((only >= 0 && i != only) || !p->nodes[i].registered)
+            continue;
+        ctl_send(p, i, json_pack("{s:s,s:O}", "type", "peers", "nodes", list));
+    }
+    json_decref(list);
+}
+
+static void push_node_faults(struct procs *p, int idx)
+{
+    ctl_send(p, idx, json_pack("{s:s,s:o}", "type", "faults", "rules", faults_to_json(&p->c.faults)));
+}
+
+static void push_node_clock(struct procs *p, int idx)
+{
+    ctl_send(p, idx, json_pack("{s:s,s:I,s:I,s:I}", "type", "clock", "skew_us", (json_int_t)p->c.skew_us[idx],
+                               "strobe_us", (json_int_t)p->c.strobe_us[idx], "period_us",
+                               (json_int_t)p->c.strobe_period_us[idx]));
+}
+
+static void on_register(struct procs *p, int idx, const json_t *b)
+{
+    struct pnode *nd = &p->nodes[idx];
+    const char *ep = json_string_value(json_object_get(b, "endpoint"));
+    if (!ep)
+        return;
+    int changed = strcmp(nd->endpoint, ep) != 0;
+    str_copy(nd->endpoint, ep, sizeof nd->endpoint);
+    if (!nd->port_bind[0])
+        str_copy(nd->port_bind, ep, sizeof nd->port_bind);
+    nd->inc = (uint64_t)json_integer_value(json_object_get(b, "inc"));
+    nd->registered = 1;
+    if (p->c.state[idx] == NODE_STARTING)
+        p->c.state[idx] = NODE_UP;
+    if (!nd->gw || changed) {
+        if (nd->gw)
+            zmq_close(nd->gw);
+        nd->gw = zmq_socket(p->zctx, ZMQ_DEALER);
+        int zero = 0;
+        zmq_setsockopt(nd->gw, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(nd->gw, ZMQ_ROUTING_ID, "gw", 2);
+        zmq_connect(nd->gw, ep);
+    }
+    ctl_send(p, idx, json_pack("{s:s}", "type", "welcome"));
+    push_node_faults(p, idx);
+    if (p->c.skew_us[idx] || p->c.strobe_us[idx])
+        push_node_clock(p, idx);
+    /* the newcomer learns everyone; everyone learns the newcomer (if its endpoint moved) */
+    int all_up = 1;
+    for (int i = 0; i < p->c.n; i++)
+        all_up &= p->nodes[i].registered || p->c.state[i] == NODE_DOWN;
+    if (all_up)
+        send_peers(p, changed ? -1 : idx);
+}
+
+static void on_ctl(struct procs *p)
+{
+    for (int k = 0; k < 256; k++) {
+        char rid[64];
+        int rl = zmq_recv(p->ctl, rid, sizeof rid - 1, ZMQ_DONTWAIT);
+        if (rl < 0)
+            return;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int more = 0;
+        size_t ms = sizeof more;
+        zmq_getsockopt(p->ctl, ZMQ_RCVMORE, &more, &ms);
+        if (!more) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        zmq_msg_recv(&m, p->ctl, 0);
+        struct envelope env;
+        char err[256];
+        if (rl >= (int)sizeof rid - 1 ||
+            envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        zmq_msg_close(&m);
+        rid[rl] = 0;
+        int idx;
+        if (parse_node_id(rid, p->c.n, &idx) < 0 || strcmp(rid, env.src)) {
+            envelope_clear(&env);
+            continue;
+        }
+        const char *type = envelope_type(&env);
+        if (!strcmp(type, "register")) {
+            on_register(p, idx, env.body);
+        } else if (!strcmp(type, "status_ok") || !strcmp(type, "command_ok")) {
+            if ((uint64_t)json_integer_value(json_object_get(env.body, "req")) == p->pending_req) {
+                json_decref(p->pending_reply);
+                p->pending_reply = json_incref(env.body);
+            }
+        } else if (!strcmp(type, "fatal")) {
+            lab_event(p, idx, "fatal", json_pack("{s:O}", "text", json_object_get(env.body, "text")));
+        }
+        envelope_clear(&env);
+    }
+}
+
+static void on_events(struct procs *p)
+{
+    char buf[1 << 16];
+    for (int k = 0; k < 1024; k++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, p->evpull, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        json_error_t je;
+        json_t *e = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &je);
+        zmq_msg_close(&m);
+        (void)buf;
+        if (!json_is_object(e)) {
+            json_decref(e);
+            continue;
+        }
+        json_int_t t = json_integer_value(json_object_get(e, "t"));
+        json_object_set_new(e, "t", json_integer(t > (json_int_t)p->c.t0_us ? t - (json_int_t)p->c.t0_us : 0));
+        if (p->c.on_event)
+            p->c.on_event(p->c.ud, e);
+        json_decref(e);
+    }
+}
+
+static void on_gateway(struct procs *p, int idx)
+{
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, p->nodes[idx].gw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        struct envelope env;
+        char err[256];
+        int rc = envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err);
+        zmq_msg_close(&m);
+        if (rc < 0)
+            continue;
+        if (p->c.on_reply)
+            p->c.on_reply(p->c.ud, idx, env.dest, env.body);
+        envelope_clear(&env);
+    }
+}
+
+static void reap(struct procs *p)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < p->c.n; i++) {
+            if (p->nodes[i].pid != pid)
+                continue;
+            p->nodes[i].pid = 0;
+            p->nodes[i].registered = 0;
+            if (p->c.state[i] != NODE_DOWN) {
+                p->c.state[i] = NODE_DOWN;
+                lab_event(p, i, "exit", json_pack("{s:i}", "status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
+            }
+        }
+    }
+}
+
+static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
+{
+    struct procs *p = P(c);
+    uint64_t end = mono_us() + timeout_us;
+    for (;;) {
+        zmq_pollitem_t items[3 + CL_MAXN];
+        int map[3 + CL_MAXN];
+        int n = 0;
+        items[n] = (zmq_pollitem_t){p->ctl, 0, ZMQ_POLLIN, 0}; map[n++] = -1;
+        items[n] = (zmq_pollitem_t){p->evpull, 0, ZMQ_POLLIN, 0}; map[n++] = -2;
+        for (int i = 0; i < c->n; i++)
+            if (p->nodes[i].gw) {
+                items[n] = (zmq_pollitem_t){p->nodes[i].gw, 0, ZMQ_POLLIN, 0};
+                map[n++] = i;
+            }
+        int fdi = -1;
+        if (fd >= 0) {
+            fdi = n;
+            items[n] = (zmq_pollitem_t){NULL, fd, ZMQ_POLLIN, 0};
+            map[n++] = -3;
+        }
+        uint64_t now = mono_us();
+        long ms = now >= end ? 0 : (long)((end - now + 999) / 1000);
+        if (ms > 100)
+            ms = 100; /* reap dead children at least ten times a second */
+        int rc = zmq_poll(items, n, ms);
+        reap(p);
+        if (rc > 0) {
+            for (int i = 0; i < n; i++) {
+                if (!(items[i].revents & ZMQ_POLLIN) || i == fdi)
+                    continue;
+                if (map[i] == -1)
+                    on_ctl(p);
+                else if (map[i] == -2)
+                    on_events(p);
+                else if (map[i] >= 0)
+                    on_gateway(p, map[i]);
+            }
+            if (fdi >= 0 && (items[fdi].revents & ZMQ_POLLIN))
+                return 1;
+        }
+        if (mono_us() >= end)
+            return 0;
+        if (p->pending_reply)
+            return 0;
+    }
+}
+
+static int procs_client_send(struct cluster *c, int idx, const char *client, json_t *body)
+{
+    struct procs *p = P(c);
+    if (idx < 0 || idx >= c->n || !p->nodes[idx].gw || c->state[idx] == NODE_DOWN) {
+        json_decref(body);
+        return CL_ESTATE;
+    }
+    struct envelope env = {0};
+    str_copy(env.src, client, CL_IDLEN);
+    node_name(idx, env.dest);
+    env.body = body;
+    size_t len;
+    char *frame = envelope_encode(&env, &len);
+    int rc = zmq_send(p->nodes[idx].gw, frame, len, ZMQ_DONTWAIT);
+    free(frame);
+    json_decref(body);
+    return rc < 0 ? CL_EIO : 0;
+}
+
+static int procs_crash(struct cluster *c, int idx)
+{
+    struct procs *p = P(c);
+    if (c->state[idx] == NODE_DOWN || !p->nodes[idx].pid)
+        return CL_ESTATE;
+    kill(p->nodes[idx].pid, SIGKILL);
+    waitpid(p->nodes[idx].pid, NULL, 0);
+    p->nodes[idx].pid = 0;
+    p->nodes[idx].registered = 0;
+    c->state[idx] = NODE_DOWN;
+    lab_event(p, idx, "crash", NULL);
+    return 0;
+}
+
+static int wait_registered(struct procs *p, int idx, uint64_t timeout_us)
+{
+    uint64_t end = mono_us() + timeout_us;
+    while (mono_us() < end) {
+        if (p->nodes[idx].registered)
+            return 0;
+        if (!p->nodes[idx].pid)
+            return CL_EIO;
+        procs_pump(&p->c, 20000, -1);
+    }
+    return p->nodes[idx].registered ? 0 : CL_ETIMEOUT;
+}
+
+static int procs_restart(struct cluster *c, int idx)
+{
+    struct procs *p = P(c);
+    if (c->state[idx] != NODE_DOWN)
+        return CL_ESTATE;
+    char err[256];
+    if (spawn_node(p, idx, err, sizeof err) < 0)
+        return CL_EIO;
+    lab_event(p, idx, "restart", NULL);
+    int rc = wait_registered(p, idx, 5000000);
+    if (rc == 0)
+        send_peers(p, -1);
+    return rc;
+}
+
+static int procs_pause(struct cluster *c, int idx)
+{
+    struct procs *p = P(c);
+    if (c->state[idx] != NODE_UP)
+        return CL_ESTATE;
+    kill(p->nodes[idx].pid, SIGSTOP);
+    c->state[idx] = NODE_PAUSED;
+    lab_event(p, idx, "pause", NULL);
+    return 0;
+}
+
+static int procs_resume(struct cluster *c, int idx)
+{
+    struct procs *p = P(c);
+    if (c->state[idx] != NODE_PAUSED)
+        return CL_ESTATE;
+    kill(p->nodes[idx].pid, SIGCONT);
+    c->state[idx] = NODE_UP;
+    lab_event(p, idx, "resume", NULL);
+    return 0;
+}
+
+static void procs_push_faults(struct cluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (P(c)->nodes[i].registered)
+            push_node_faults(P(c), i);
+}
+
+static void procs_push_clock(struct cluster *c, int idx)
+{
+    if (P(c)->nodes[idx].registered)
+        push_node_clock(P(c), idx);
+}
+
+static void procs_push_speed(struct cluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (P(c)->nodes[i].registered)
+            ctl_send(P(c), i, json_pack("{s:s,s:f}", "type", "speed", "factor", c->speed));
+}
+
+static json_t *request(struct procs *p, int idx, json_t *body, const char *field)
+{
+    if (!p->nodes[idx].registered || p->c.state[idx] != NODE_UP) {
+        json_decref(body);
+        return NULL;
+    }
+    p->pending_req = ++p->req_seq;
+    json_object_set_new(body, "req", json_integer((json_int_t)p->pending_req));
+    json_decref(p->pending_reply);
+    p->pending_reply = NULL;
+    if (ctl_send(p, idx, body) < 0)
+        return NULL;
+    uint64_t end = mono_us() + 1000000;
+    while (!p->pending_reply && mono_us() < end)
+        procs_pump(&p->c, end - mono_us(), -1);
+    json_t *r = NULL;
+    if (p->pending_reply)
+        r = json_incref(json_object_get(p->pending_reply, field));
+    json_decref(p->pending_reply);
+    p->pending_reply = NULL;
+    p->pending_req = 0;
+    return r;
+}
+
+static json_t *procs_status(struct cluster *c, int idx)
+{
+    return request(P(c), idx, json_pack("{s:s}", "type", "status"), "status");
+}
+
+static json_t *procs_command(struct cluster *c, int idx, const char *name, int argc, char **argv)
+{
+    json_t *args = json_array();
+    for (int i = 0; i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    json_t *r = request(P(c), idx, json_pack("{s:s,s:s,s:o}", "type", "command", "name", name, "args", args), "reply");
+    if (!r)
+        r = json_pack("{s:b,s:s}", "ok", 0, "text", "the node did not answer");
+    return r;
+}
+
+static const char *procs_endpoint(struct cluster *c, int idx)
+{
+    return P(c)->nodes[idx].endpoint;
+}
+
+static int procs_add_node(struct cluster *c, char *err, size_t errlen)
+{
+    struct procs *p = P(c);
+    if (c->n >= CL_MAXN) {
+        snprintf(err, errlen, "a cluster has at most %d nodes", CL_MAXN);
+        return CL_ENOSPACE;
+    }
+    int idx = c->n++;
+    c->faults.n = c->n;
+    memset(&p->nodes[idx], 0, sizeof p->nodes[idx]);
+    if (spawn_node(p, idx, err, errlen) < 0) {
+        c->n--;
+        return CL_EIO;
+    }
+    if (wait_registered(p, idx, 5000000) < 0) {
+        snprintf(err, errlen, "n%d did not register", idx + 1);
+        return CL_ETIMEOUT;
+    }
+    send_peers(p, -1);
+    return idx;
+}
+
+static void procs_destroy(struct cluster *c)
+{
+    struct procs *p = P(c);
+    for (int i = 0; i < c->n; i++) {
+        if (p->nodes[i].pid && c->state[i] == NODE_PAUSED)
+            kill(p->nodes[i].pid, SIGCONT);
+        if (p->nodes[i].registered)
+            ctl_send(p, i, json_pack("{s:s}", "type", "shutdown"));
+    }
+    uint64_t end = mono_us() + 1000000;
+    for (;;) {
+        int alive = 0;
+        for (int i = 0; i < c->n; i++)
+            if (p->nodes[i].pid) {
+                if (waitpid(p->nodes[i].pid, NULL, WNOHANG) == p->nodes[i].pid)
+                    p->nodes[i].pid = 0;
+                else
+                    alive++;
+            }
+        if (!alive)
+            break;
+        if (mono_us() > end) {
+            for (int i = 0; i < c->n; i++)
+                if (p->nodes[i].pid) {
+                    kill(p->nodes[i].pid, SIGKILL);
+                    waitpid(p->nodes[i].pid, NULL, 0);
+                    p->nodes[i].pid = 0;
+                }
+            break;
+        }
+        usleep(5000);
+    }
+    for (int i = 0; i < c->n; i++)
+        if (p->nodes[i].gw)
+            zmq_close(p->nodes[i].gw);
+    zmq_close(p->ctl);
+    zmq_close(p->evpull);
+    zmq_ctx_term(p->zctx);
+    json_decref(p->pending_reply);
+    opts_free(&c->opts);
+    free(p);
+}
+
+static const struct cluster_ops procs_ops = {
+    .client_send = procs_client_send,
+    .pump = procs_pump,
+    .crash = procs_crash,
+    .restart = procs_restart,
+    .pause = procs_pause,
+    .resume = procs_resume,
+    .push_faults = procs_push_faults,
+    .push_clock = procs_push_clock,
+    .push_speed = procs_push_speed,
+    .status = procs_status,
+    .command = procs_command,
+    .endpoint = procs_endpoint,
+    .add_node = procs_add_node,
+    .destroy = procs_destroy,
+};
+
+struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)
+{
+    static int generation;
+    struct procs *p = xcalloc(1, sizeof *p);
+    struct cluster *c = &p->c;
+    c->ops = &procs_ops;
+    c->mode = cfg->mode;
+    c->n = cfg->n;
+    opts_copy(&c->opts, cfg->opts);
+    c->speed = cfg->speed;
+    c->seed = cfg->seed;
+    c->on_event = cfg->on_event;
+    c->on_reply = cfg->on_reply;
+    c->ud = cfg->ud;
+    c->t0_us = mono_us();
+    faults_init(&c->faults, c->n);
+    p->generation = ++generation;
+    str_copy(p->node_bin, cfg->node_bin, sizeof p->node_bin);
+    str_copy(p->run_dir, cfg->run_dir, sizeof p->run_dir);
+    snprintf(p->data_dir, sizeof p->data_dir, "%s/cluster%d", cfg->run_dir, p->generation);
+    if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", p->data_dir, strerror(errno));
+        opts_free(&c->opts);
+        free(p);
+        return NULL;
+    }
+    snprintf(p->ctl_ep, sizeof p->ctl_ep, "ipc://%s/ctl.sock", p->data_dir);
+    snprintf(p->ev_ep, sizeof p->ev_ep, "ipc://%s/events.sock", p->data_dir);
+    p->zctx = zmq_ctx_new();
+    p->ctl = zmq_socket(p->zctx, ZMQ_ROUTER);
+    p->evpull = zmq_socket(p->zctx, ZMQ_PULL);
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(p->ctl, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(p->evpull, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(p->evpull, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_bind(p->ctl, p->ctl_ep) < 0 || zmq_bind(p->evpull, p->ev_ep) < 0) {
+        snprintf(err, errlen, "cannot bind the lab's sockets in %s: %s", p->data_dir, zmq_strerror(zmq_errno()));
+        c->n = 0;
+        procs_destroy(c);
+        return NULL;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (spawn_node(p, i, err, errlen) < 0) {
+            procs_destroy(c);
+            return NULL;
+        }
+    }
+    uint64_t end = mono_us() + 10000000;
+    for (;;) {
+        int done = 1;
+        for (int i = 0; i < c->n; i++) {
+            if (!p->nodes[i].pid && !p->nodes[i].registered) {
+                char logpath[700];
+                snprintf(logpath, sizeof logpath, "%s/n%d.log", p->data_dir, i + 1);
+                struct sb msg = {0};
+                FILE *f = fopen(logpath, "r");
+                char line[512];
+                while (f && fgets(line, sizeof line, f))
+                    sb_add(&msg, line);
+                if (f)
+                    fclose(f);
+                if (msg.len && msg.s[msg.len - 1] == '\n')
+                    msg.s[--msg.len] = 0;
+                snprintf(err, errlen, "n%d exited during start%s%s", i + 1, msg.len ? ": " : "", msg.len ? msg.s : "");
+                sb_free(&msg);
+                procs_destroy(c);
+                return NULL;
+            }
+            done &= p->nodes[i].registered;
+        }
+        if (done)
+            break;
+        if (mono_us() > end) {
+            snprintf(err, errlen, "the nodes did not all register within 10 s");
+            procs_destroy(c);
+            return NULL;
+        }
+        procs_pump(c, 20000, -1);
+    }
+    send_peers(p, -1);
+    return c;
+}
