@@ -432,14 +432,37 @@ static void finish_reconcile(struct ld *st)
 
 /* ---- replication: leader side ------------------------------------------------------------ */
 
-static int required(struct ld *st, int f)
+/* Heartbeats a follower may miss before it counts as unreachable (failover_timeout). */
+static int silent_limit(const struct ld *st)
+{
+    int limit = (int)(st->fo_us / st->hb_us);
+    return limit < 1 ? 1 : limit;
+}
+
+/* semisync's synchronous follower: the lowest-numbered follower that answered within
+ * failover_timeout (like PostgreSQL's FIRST 1), else the lowest-numbered follower. */
+static int sync_follower(const struct ld *st)
+{
+    int first = -1;
+    for (int f = 0; f < st->env->n_nodes; f++) {
+        if (f == st->env->self_idx)
+            continue;
+        if (first < 0)
+            first = f;
+        if (st->silent[f] <= silent_limit(st))
+            return f;
+    }
+    return first;
+}
+
+static int required(const struct ld *st, int f)
 {
     if (f == st->env->self_idx || f >= st->env->n_nodes)
         return 0;
     if (st->repl == REPL_SYNC)
         return 1;
     if (st->repl == REPL_SEMISYNC)
-        return f == (st->env->self_idx == 0 ? 1 : 0);
+        return f == sync_follower(st);
     return 0;
 }
 
@@ -690,9 +713,8 @@ static void client_write(struct ld *st, const char *src, const json_t *body, int
         goto out;
     }
     if (!st->sync_block) {
-        int limit = (int)(st->fo_us / (st->hb_us ? st->hb_us : 1));
         for (int f = 0; f < st->env->n_nodes; f++) {
-            if (required(st, f) && st->silent[f] > (limit < 1 ? 1 : limit)) {
+            if (required(st, f) && st->silent[f] > silent_limit(st)) {
                 char *t = xasprintf("sync follower %s has not answered for %llu ms: %s refused",
                                     name_of(st, f), (unsigned long long)(st->fo_us / 1000), what);
                 env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, t, NULL);
@@ -923,6 +945,8 @@ static json_t *leader_status(void *vst)
                               st->autofail ? "auto" : "manual", "sync_down",
                               st->sync_block ? "block" : "refuse", "match", match, "pending",
                               (json_int_t)st->npend);
+    if (st->role == ROLE_LEADER && st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
+        json_object_set_new(extra, "sync_follower", json_string(name_of(st, sync_follower(st))));
     return json_pack("{s:s,s:I,s:s,s:I,s:I,s:O,s:o,s:I,s:o}", "role", role_names[st->role],
                      "epoch", (json_int_t)st->epoch, "leader", name_of(st, st->leader), "commit",
                      (json_int_t)st->commit, "applied", (json_int_t)st->n, "data", st->data,
