@@ -657,6 +657,35 @@ START_TEST(naive_failover_splits_the_brain_and_shows_the_divergence)
 }
 END_TEST
 
+/* The old leader can still reach a follower but not the new leader: with fencing the
+ * follower refuses it and tells it of the newer epoch; without, the follower takes its writes. */
+START_TEST(follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing)
+{
+    int fencing = _i == 0;
+    struct h *h = h_new(fencing ? "repl=async fencing=on" : "repl=async fencing=off", 3, 18, 1);
+    run(h, 10 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 2 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);
+    partition(h, "n1,n3 | n2");
+    run(h, 300 * MS);
+    if (fencing) {
+        json_t *f = find_event(h, "n3", "fenced");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_str_eq(json_string_value(json_object_get(f, "from")), "n1");
+        ck_assert(is_role(h, 0, "follower")); /* stepped down without hearing n2 */
+        ck_assert_int_eq(epoch_of(h, 0), 2);
+        ck_assert(!applied_by(h, "n3", "a", "old-side"));
+    } else {
+        ck_assert_ptr_null(find_event(h, NULL, "fenced"));
+        ck_assert(is_role(h, 0, "leader"));
+        ck_assert(applied_by(h, "n3", "a", "old-side")); /* the split spreads to n3 */
+    }
+    h_free(h);
+}
+END_TEST
+
 START_TEST(fenced_failover_refuses_the_old_leaders_writes)
 {
     struct h *h = h_new("repl=async failover=auto fencing=on", 3, 10, 1);
@@ -1039,6 +1068,7 @@ Suite *suite_leader(void)
     tcase_add_test(tc, async_followers_logs_stay_prefixes_of_the_leaders_under_loss_and_reorder);
     tcase_add_test(tc, naive_failover_splits_the_brain_and_shows_the_divergence);
     tcase_add_test(tc, fenced_failover_refuses_the_old_leaders_writes);
+    tcase_add_loop_test(tc, follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing, 0, 2);
     tcase_add_test(tc, fenced_semisync_old_leader_acks_nothing_and_loses_nothing);
     tcase_add_loop_test(tc, restarted_old_leader_learns_the_newer_epoch_with_fencing, 0, 2);
     suite_add_tcase(s, tc);
