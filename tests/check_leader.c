@@ -814,7 +814,7 @@ START_TEST(restart_recovers_the_log_and_the_role)
 {
     struct h *h = h_new("repl=sync failover=manual", 3, 15, 0);
     run(h, 10 * MS);
-    char v[8];
+    char v[16];
     for (int k = 0; k < 5; k++) {
         snprintf(v, sizeof v, "%d", k);
         ck_assert_int_eq(put(h, 0, k % 2 ? "x" : "y", v), OUT_OK);

@@ -643,7 +643,6 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
         ok = 0;
         num = prev - 1;
     }
-    size_t used = 0;
     if (ok) {
         uint64_t first_new = 0;
         for (size_t i = 0; i < ne; i++) {
@@ -654,8 +653,7 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
                 truncate_from(st, idx);
             }
             uint64_t at = log_push(st, &in[i]);
-            in[i].key = in[i].value = in[i].from = NULL;
-            used = i + 1;
+            in[i].key = in[i].value = in[i].from = NULL; /* the log owns them now */
             if (!first_new)
                 first_new = at;
         }
@@ -671,7 +669,7 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
             env_event(st->env, "commit", json_pack("{s:I}", "index", (json_int_t)c));
         }
     }
-    for (size_t i = used; i < ne; i++)
+    for (size_t i = 0; i < ne; i++)
         entry_free(&in[i]);
     free(in);
     reply_replicate(st, src, epoch, ok, num, 0);
