@@ -1,0 +1,998 @@
+/* leader — single-leader replication (primary/backup), the mode that shows what a
+ * replicated database without consensus gets wrong: stale follower reads, acknowledged writes
+ * lost when an async leader dies, and split-brain after a naive failover.
+ *
+ * Roles and transitions (set_role() is the only place that changes them):
+ *
+ *        start (n1)                         start (others)
+ *            |                                   |
+ *            v      newer leader heard           v
+ *         LEADER  ------------------------->  FOLLOWER
+ *            ^      (step_down: discard /        |
+ *            |       divergence on rejoin)       |
+ *            +-----------------------------------+
+ *              promote NODE, or failover=auto: no heartbeat for
+ *              failover_timeout x (1 + index/2)
+ *
+ * A promotion starts a new epoch (known epoch + 1). Promotions are ordered by (epoch, then the
+ * lower node index): "newer" below always means that order.
+ *
+ * Replication (one message type each way):
+ *   replicate     leader -> follower: epoch, prev_index/prev_epoch/prev_leader, entries[],
+ *                 commit, last. Sent for every new write and every `heartbeat` as a heartbeat.
+ *   replicate_ok  follower -> leader: ok + match (its log equals the leader's up to match), or
+ *                 !ok + hint (resend from hint+1), or stale (fencing: the sender is an old
+ *                 epoch; carries the follower's epoch and leader).
+ *
+ * Rules, and the invariants they keep:
+ *  - Log matching: a follower appends only after prev_index/prev_epoch/prev_leader match its
+ *    own log, truncating a conflicting suffix first; so each follower's log is a prefix of its
+ *    leader's log (scenario A3), whatever the network drops, duplicates or reorders.
+ *  - Durability: every append is log_sync()ed before it is acknowledged, to a client (leader)
+ *    or to the leader (follower).
+ *  - Commit (= acknowledged to the client): repl=async once the leader's own append is durable;
+ *    repl=sync once every follower reported it durable; repl=semisync once the first follower
+ *    (the lowest-numbered node other than the leader) did. So with sync, an ack implies the
+ *    write is on every node, and promoting any follower loses no acked write (S2).
+ *  - sync_down=refuse (default): while a required follower has not answered for
+ *    failover_timeout, new writes are refused with error 11 before anything is appended (a
+ *    definite failure); sync_down=block: they are appended and wait (the client times out).
+ *    Either way nothing is acked without every required follower (S1).
+ *  - fencing=off: followers take replication from whoever sends it. An isolated old leader
+ *    keeps acking writes (with async): split-brain (SB1). When two leaders meet, the newer
+ *    promotion wins; the loser steps down, its log is cut back to the fork and it emits
+ *    `divergence` listing the writes each side held and those discarded.
+ *  - fencing=on: followers refuse replication from an older epoch (event `fenced`) and answer
+ *    with the newer one; the old leader steps down, and its writes after the fork are
+ *    discarded (event `discard`). Followers never apply them: no divergent commits (SB2).
+ *  - Reads are served by any node from its own applied state: a follower may be stale (A2).
+ *    The leader applies on append, so it may show a sync write not yet acknowledged.
+ *  - A follower refuses writes and cas with error 11 naming the leader it believes in.
+ *
+ * Durable state: the log "leader.log" (one JSON record per entry, index = position) and the
+ * blob "leader.state" {"role","epoch","leader"}. A restarted node comes back in its old role:
+ * a restarted old leader believes it still leads until it hears of a newer epoch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "mode.h"
+
+enum role { ROLE_FOLLOWER, ROLE_LEADER };
+enum repl { REPL_ASYNC, REPL_SYNC, REPL_SEMISYNC };
+enum op { OP_WRITE, OP_CAS };
+enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
+
+#define LOG_NAME "leader.log"
+#define STATE_NAME "leader.state"
+#define BATCH 64            /* entries per replicate message */
+#define TAIL 100            /* log entries in status */
+#define MAX_ENTRIES 1024    /* more in one message is refused as malformed */
+#define MAX_EPOCH (1ull << 52)
+
+struct entry {
+    uint64_t epoch;
+    int lidx;               /* the leader that appended it */
+    enum op op;
+    char *key, *value, *from;
+};
+
+struct pending {
+    uint64_t index;
+    char client[CL_IDLEN];
+    json_t *msg_id;         /* owned, may be NULL */
+    const char *ok_type;
+};
+
+struct ld {
+    struct env *env;
+    enum repl repl;
+    int fencing, autofail, sync_block;
+    uint64_t hb_us, fo_us;
+
+    enum role role;
+    uint64_t epoch;
+    int leader;             /* node index, -1 unknown */
+
+    struct entry *log;
+    size_t n, cap;
+    uint64_t commit;
+    json_t *data;           /* key -> value, the applied state */
+
+    uint64_t next[CL_MAXN], match[CL_MAXN];
+    int silent[CL_MAXN];    /* heartbeats since the follower last answered */
+    struct pending *pend;
+    size_t npend, cappend;
+    uint64_t hb_timer, fo_timer;
+
+    /* after stepping down: what we had, to report once we caught up with the winner */
+    int reconciling;
+    uint64_t rc_epoch, rc_acked, rc_fork;
+    json_t *rc_discarded;
+};
+
+static const char *const role_names[] = {"follower", "leader"};
+static const char *const repl_names[] = {"async", "sync", "semisync"};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static const char *name_of(struct ld *st, int idx)
+{
+    return idx >= 0 && idx < st->env->n_nodes ? st->env->nodes[idx] : "";
+}
+
+/* Is promotion (e1, l1) newer than (e2, l2)? Higher epoch, then lower node index. */
+static int newer(uint64_t e1, int l1, uint64_t e2, int l2)
+{
+    if (e1 != e2)
+        return e1 > e2;
+    if (l1 < 0 || l1 == l2)
+        return 0;
+    return l2 < 0 || l1 < l2;
+}
+
+static void bad_message(struct ld *st, const char *src, const char *type, const char *what)
+{
+    char *t = xasprintf("dropped %s from %s: %s", type, src, what);
+    env_event(st->env, "error", json_pack("{s:s}", "text", t));
+    free(t);
+}
+
+static int get_u64(const json_t *body, const char *k, uint64_t *out)
+{
+    json_t *v = json_object_get(body, k);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) > MAX_EPOCH)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* A client key or value: a string, or an integer taken as its decimal text. Caller frees. */
+static char *get_text(const json_t *body, const char *k)
+{
+    json_t *v = json_object_get(body, k);
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    if (json_is_integer(v))
+        return xasprintf("%lld", (long long)json_integer_value(v));
+    return NULL;
+}
+
+static char *entry_cmd(const struct entry *en)
+{
+    if (en->op == OP_CAS)
+        return xasprintf("cas %s %s %s", en->key, en->from ? en->from : "", en->value);
+    return xasprintf("put %s %s", en->key, en->value);
+}
+
+static json_t *entry_summary(struct ld *st, uint64_t index, int acked)
+{
+    const struct entry *en = &st->log[index - 1];
+    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s}", "index", (json_int_t)index, "epoch",
+                          (json_int_t)en->epoch, "by", name_of(st, en->lidx), "key", en->key,
+                          "value", en->value);
+    if (acked >= 0)
+        json_object_set_new(j, "acked", json_boolean(acked));
+    return j;
+}
+
+/* ---- durable state -------------------------------------------------------------------------- */
+
+static void persist_state(struct ld *st)
+{
+    json_t *j = json_pack("{s:s,s:I,s:i}", "role", role_names[st->role], "epoch",
+                          (json_int_t)st->epoch, "leader", st->leader);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    if (st->env->ops->blob_put(st->env, STATE_NAME, txt, strlen(txt)) < 0)
+        env_event(st->env, "error", json_pack("{s:s}", "text", "could not save leader.state"));
+    free(txt);
+    json_decref(j);
+}
+
+static json_t *entry_record(const struct entry *en)
+{
+    json_t *j = json_pack("{s:I,s:i,s:s,s:s,s:s}", "e", (json_int_t)en->epoch, "l", en->lidx,
+                          "op", en->op == OP_CAS ? "c" : "w", "k", en->key, "v", en->value);
+    if (en->from)
+        json_object_set_new(j, "f", json_string(en->from));
+    return j;
+}
+
+/* Parses an entry record (from disk or a replicate message). 0 or -1. */
+static int entry_parse(struct ld *st, const json_t *j, struct entry *en)
+{
+    uint64_t e;
+    json_t *l = json_object_get(j, "l");
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *k = json_string_value(json_object_get(j, "k"));
+    const char *v = json_string_value(json_object_get(j, "v"));
+    json_t *f = json_object_get(j, "f");
+    if (!json_is_object(j) || get_u64(j, "e", &e) < 0 || !json_is_integer(l) ||
+        json_integer_value(l) < 0 || json_integer_value(l) >= st->env->n_nodes || !op ||
+        (strcmp(op, "w") && strcmp(op, "c")) || !k || !v || (f && !json_is_string(f)))
+        return -1;
+    en->epoch = e;
+    en->lidx = (int)json_integer_value(l);
+    en->op = op[0] == 'c' ? OP_CAS : OP_WRITE;
+    en->key = xstrdup(k);
+    en->value = xstrdup(v);
+    en->from = f ? xstrdup(json_string_value(f)) : NULL;
+    return 0;
+}
+
+static void entry_free(struct entry *en)
+{
+    free(en->key);
+    free(en->value);
+    free(en->from);
+}
+
+static void apply(struct ld *st, uint64_t index, int emit)
+{
+    const struct entry *en = &st->log[index - 1];
+    json_object_set_new(st->data, en->key, json_string(en->value));
+    if (emit)
+        env_event(st->env, "apply", json_pack("{s:I,s:s,s:s,s:I}", "index", (json_int_t)index,
+                                              "key", en->key, "value", en->value, "epoch",
+                                              (json_int_t)en->epoch));
+}
+
+/* Adds an entry (taking its strings) at index n+1, applies it and appends it to the disk log
+ * (not yet synced: the caller syncs once per batch). */
+static uint64_t log_push(struct ld *st, struct entry *en)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->log = xrealloc(st->log, st->cap * sizeof *st->log);
+    }
+    st->log[st->n++] = *en;
+    json_t *rec = entry_record(en);
+    char *txt = json_dumps(rec, JSON_COMPACT);
+    if (st->env->ops->log_append(st->env, LOG_NAME, txt, strlen(txt)) < 0)
+        env_event(st->env, "error", json_pack("{s:s}", "text", "could not append to leader.log"));
+    free(txt);
+    json_decref(rec);
+    apply(st, st->n, 1);
+    return st->n;
+}
+
+static void log_sync(struct ld *st)
+{
+    if (st->env->ops->log_sync(st->env, LOG_NAME) < 0)
+        env_event(st->env, "error", json_pack("{s:s}", "text", "could not sync leader.log"));
+}
+
+static void rebuild_data(struct ld *st)
+{
+    json_object_clear(st->data);
+    for (uint64_t i = 1; i <= st->n; i++)
+        apply(st, i, 0);
+}
+
+/* Removes entries from index `from` on, durably. Records them for a reconciliation report. */
+static void truncate_from(struct ld *st, uint64_t from)
+{
+    json_t *gone = json_array();
+    for (uint64_t i = from; i <= st->n; i++) {
+        int acked = st->reconciling ? i <= st->rc_acked : i <= st->commit;
+        json_array_append_new(gone, entry_summary(st, i, acked));
+    }
+    if (st->reconciling) {
+        if (json_array_size(st->rc_discarded) == 0 || from - 1 < st->rc_fork)
+            st->rc_fork = from - 1;
+        json_array_extend(st->rc_discarded, gone);
+    }
+    env_event(st->env, "truncate", json_pack("{s:I,s:O}", "index", (json_int_t)from, "entries", gone));
+    json_decref(gone);
+    st->env->ops->log_truncate(st->env, LOG_NAME, (size_t)(from - 1));
+    while (st->n >= from)
+        entry_free(&st->log[--st->n]);
+    if (st->commit > st->n)
+        st->commit = st->n;
+    rebuild_data(st);
+}
+
+struct load_ctx {
+    struct ld *st;
+    int bad;
+};
+
+static void load_record(void *ud, const void *data, size_t len)
+{
+    struct load_ctx *c = ud;
+    if (c->bad)
+        return;
+    json_error_t jerr;
+    json_t *j = json_loadb(data, len, 0, &jerr);
+    struct entry en;
+    if (!j || entry_parse(c->st, j, &en) < 0) {
+        c->bad = 1;
+        json_decref(j);
+        return;
+    }
+    json_decref(j);
+    struct ld *st = c->st;
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->log = xrealloc(st->log, st->cap * sizeof *st->log);
+    }
+    st->log[st->n++] = en;
+}
+
+/* ---- roles -------------------------------------------------------------------------------- */
+
+/* The single role setter: checks the transition, persists it and emits `state`. */
+static void set_role(struct ld *st, enum role role, uint64_t epoch, int leader, const char *why)
+{
+    if (role == ROLE_LEADER && leader != st->env->self_idx)
+        abort(); /* our bug: a leader leads itself */
+    if (epoch < st->epoch && st->fencing)
+        abort(); /* our bug: with fencing the epoch never goes back */
+    int changed = role != st->role || epoch != st->epoch || leader != st->leader;
+    st->role = role;
+    st->epoch = epoch;
+    st->leader = leader;
+    if (!changed)
+        return;
+    persist_state(st);
+    json_t *f = json_pack("{s:s,s:I,s:s}", "role", role_names[role], "epoch", (json_int_t)epoch,
+                          "leader", name_of(st, leader));
+    if (why)
+        json_object_set_new(f, "why", json_string(why));
+    env_event(st->env, "state", f);
+}
+
+static void arm_failover(struct ld *st)
+{
+    env_timer_cancel(st->env, st->fo_timer);
+    st->fo_timer = 0;
+    if (!st->autofail || st->role != ROLE_FOLLOWER)
+        return;
+    /* Stagger by node index so that the lowest-numbered live follower promotes first and
+     * its announcement reaches the others before their own timers fire. */
+    uint64_t d = st->fo_us + (uint64_t)st->env->self_idx * (st->fo_us / 2);
+    st->fo_timer = env_timer_set(st->env, d, T_FAILOVER, 0);
+}
+
+static void send_to(struct ld *st, int f);
+static void advance_commit(struct ld *st);
+
+static void heartbeat_all(struct ld *st)
+{
+    for (int f = 0; f < st->env->n_nodes; f++)
+        if (f != st->env->self_idx)
+            send_to(st, f);
+}
+
+static void promote(struct ld *st, const char *why)
+{
+    set_role(st, ROLE_LEADER, st->epoch + 1, st->env->self_idx, why);
+    st->reconciling = 0;
+    json_array_clear(st->rc_discarded);
+    env_timer_cancel(st->env, st->fo_timer);
+    st->fo_timer = 0;
+    for (int f = 0; f < CL_MAXN; f++) {
+        st->next[f] = st->n + 1;
+        st->match[f] = 0;
+        st->silent[f] = 0;
+    }
+    advance_commit(st);
+    heartbeat_all(st);
+    env_timer_cancel(st->env, st->hb_timer);
+    st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
+}
+
+static void drop_pending(struct ld *st)
+{
+    for (size_t i = 0; i < st->npend; i++)
+        json_decref(st->pend[i].msg_id);
+    st->npend = 0;
+}
+
+/* A newer leader exists: follow it. Writes still pending get no answer (their fate is
+ * unknown until the logs are reconciled); what we held beyond the fork is reported then. */
+static void step_down(struct ld *st, uint64_t epoch, int leader, const char *why)
+{
+    if (st->role == ROLE_LEADER) {
+        st->reconciling = 1;
+        st->rc_epoch = st->epoch;
+        st->rc_acked = st->commit;
+        st->rc_fork = st->n;
+        json_array_clear(st->rc_discarded);
+        drop_pending(st);
+        env_timer_cancel(st->env, st->hb_timer);
+        st->hb_timer = 0;
+    }
+    set_role(st, ROLE_FOLLOWER, epoch > st->epoch ? epoch : st->epoch, leader, why);
+    arm_failover(st);
+}
+
+static void finish_reconcile(struct ld *st)
+{
+    st->reconciling = 0;
+    if (json_array_size(st->rc_discarded) == 0)
+        return;
+    json_t *kept = json_array();
+    for (uint64_t i = st->rc_fork + 1; i <= st->n; i++)
+        json_array_append_new(kept, entry_summary(st, i, -1));
+    size_t lost_acked = 0, k;
+    json_t *v;
+    json_array_foreach(st->rc_discarded, k, v)
+        lost_acked += json_is_true(json_object_get(v, "acked"));
+    json_t *f = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:I}", "winner", name_of(st, st->leader),
+                          "loser", st->env->self, "old_epoch", (json_int_t)st->rc_epoch, "epoch",
+                          (json_int_t)st->epoch, "fork", (json_int_t)st->rc_fork, "discarded",
+                          st->rc_discarded, "kept", kept, "acked_lost", (json_int_t)lost_acked);
+    st->rc_discarded = json_array(); /* the event keeps the list it was given */
+    env_event(st->env, st->fencing ? "discard" : "divergence", f);
+}
+
+/* ---- replication: leader side ------------------------------------------------------------ */
+
+/* Heartbeats a follower may miss before it counts as unreachable (failover_timeout). */
+static int silent_limit(const struct ld *st)
+{
+    int limit = (int)(st->fo_us / st->hb_us);
+    return limit < 1 ? 1 : limit;
+}
+
+/* semisync's synchronous follower: the lowest-numbered follower that answered within
+ * failover_timeout (like PostgreSQL's FIRST 1), else the lowest-numbered follower. */
+static int sync_follower(const struct ld *st)
+{
+    int first = -1;
+    for (int f = 0; f < st->env->n_nodes; f++) {
+        if (f == st->env->self_idx)
+            continue;
+        if (first < 0)
+            first = f;
+        if (st->silent[f] <= silent_limit(st))
+            return f;
+    }
+    return first;
+}
+
+static int required(const struct ld *st, int f)
+{
+    if (f == st->env->self_idx || f >= st->env->n_nodes)
+        return 0;
+    if (st->repl == REPL_SYNC)
+        return 1;
+    if (st->repl == REPL_SEMISYNC)
+        return f == sync_follower(st);
+    return 0;
+}
+
+static void reply_pending(struct ld *st)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < st->npend; i++) {
+        struct pending *p = &st->pend[i];
+        if (p->index <= st->commit) {
+            json_t *r = json_pack("{s:s}", "type", p->ok_type);
+            if (p->msg_id)
+                json_object_set_new(r, "in_reply_to", p->msg_id);
+            env_send(st->env, p->client, r);
+        } else {
+            st->pend[keep++] = *p;
+        }
+    }
+    st->npend = keep;
+}
+
+static void advance_commit(struct ld *st)
+{
+    if (st->role != ROLE_LEADER)
+        return;
+    uint64_t c = st->n;
+    for (int f = 0; f < st->env->n_nodes; f++)
+        if (required(st, f) && st->match[f] < c)
+            c = st->match[f];
+    if (c > st->commit) {
+        st->commit = c;
+        env_event(st->env, "commit", json_pack("{s:I}", "index", (json_int_t)c));
+    }
+    reply_pending(st);
+}
+
+/* Sends follower f the entries from next[f] (at most BATCH), or an empty heartbeat. */
+static void send_to(struct ld *st, int f)
+{
+    if (st->next[f] < 1)
+        st->next[f] = 1;
+    if (st->next[f] > st->n + 1)
+        st->next[f] = st->n + 1;
+    uint64_t from = st->next[f];
+    uint64_t prev = from - 1;
+    json_t *ents = json_array();
+    uint64_t to = from;
+    for (; to <= st->n && to < from + BATCH; to++)
+        json_array_append_new(ents, entry_record(&st->log[to - 1]));
+    json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:i,s:o,s:I,s:I}", "type", "replicate", "epoch",
+                          (json_int_t)st->epoch, "prev_index", (json_int_t)prev, "prev_epoch",
+                          (json_int_t)(prev ? st->log[prev - 1].epoch : 0), "prev_leader",
+                          prev ? st->log[prev - 1].lidx : -1, "entries", ents, "commit",
+                          (json_int_t)st->commit, "last", (json_int_t)st->n);
+    st->next[f] = to;
+    env_send(st->env, st->env->nodes[f], m);
+}
+
+static void on_replicate_ok(void *vst, const char *src, const json_t *body)
+{
+    struct ld *st = vst;
+    int f = env_node_index(st->env, src);
+    uint64_t epoch, for_epoch, num;
+    json_t *ok = json_object_get(body, "ok");
+    const char *lname = json_string_value(json_object_get(body, "leader"));
+    int lidx = lname ? env_node_index(st->env, lname) : -1;
+    if (f < 0 || f == st->env->self_idx || !json_is_boolean(ok) || get_u64(body, "epoch", &epoch) < 0 ||
+        get_u64(body, "for_epoch", &for_epoch) < 0 || get_u64(body, "match", &num) < 0) {
+        bad_message(st, src, "replicate_ok", "expected ok, epoch, for_epoch and match from a node");
+        return;
+    }
+    /* The follower follows a newer leader: we are an old leader that must step down. */
+    if (lidx >= 0 && lidx != st->env->self_idx && newer(epoch, lidx, st->epoch, st->leader)) {
+        if (st->role == ROLE_LEADER) {
+            char *why = xasprintf("%s follows %s in epoch %llu", src, lname, (unsigned long long)epoch);
+            step_down(st, epoch, lidx, why);
+            free(why);
+        }
+        return;
+    }
+    if (st->role != ROLE_LEADER || for_epoch != st->epoch)
+        return;
+    st->silent[f] = 0;
+    if (json_is_true(ok)) {
+        if (num > st->n)
+            num = st->n;
+        st->match[f] = num;
+        if (st->next[f] <= num)
+            st->next[f] = num + 1;
+        advance_commit(st);
+        if (st->next[f] <= st->n && st->next[f] == num + 1)
+            send_to(st, f);
+    } else if (!json_is_true(json_object_get(body, "stale"))) {
+        if (num + 1 < st->next[f]) {
+            st->next[f] = num + 1;
+            send_to(st, f);
+        }
+    }
+}
+
+/* ---- replication: follower side ---------------------------------------------------------- */
+
+static void reply_replicate(struct ld *st, const char *src, uint64_t for_epoch, int ok,
+                            uint64_t num, int stale)
+{
+    json_t *r = json_pack("{s:s,s:b,s:I,s:I,s:s,s:I}", "type", "replicate_ok", "ok", ok, "epoch",
+                          (json_int_t)st->epoch, "for_epoch", (json_int_t)for_epoch, "leader",
+                          name_of(st, st->leader), "match", (json_int_t)num);
+    if (stale)
+        json_object_set_new(r, "stale", json_true());
+    env_send(st->env, src, r);
+}
+
+static void on_replicate(void *vst, const char *src, const json_t *body)
+{
+    struct ld *st = vst;
+    int s = env_node_index(st->env, src);
+    uint64_t epoch, prev, pe, commit, last;
+    json_t *pl = json_object_get(body, "prev_leader");
+    json_t *ents = json_object_get(body, "entries");
+    if (s < 0 || s == st->env->self_idx || get_u64(body, "epoch", &epoch) < 0 ||
+        get_u64(body, "prev_index", &prev) < 0 || get_u64(body, "prev_epoch", &pe) < 0 ||
+        !json_is_integer(pl) || get_u64(body, "commit", &commit) < 0 ||
+        get_u64(body, "last", &last) < 0 || !json_is_array(ents) ||
+        json_array_size(ents) > MAX_ENTRIES) {
+        bad_message(st, src, "replicate", "expected epoch, prev_index, prev_epoch, prev_leader, "
+                                          "entries, commit and last from a node");
+        return;
+    }
+    /* Parse every entry before touching the log: a bad message changes nothing. */
+    size_t ne = json_array_size(ents);
+    struct entry *in = xcalloc(ne ? ne : 1, sizeof *in);
+    for (size_t i = 0; i < ne; i++) {
+        if (entry_parse(st, json_array_get(ents, i), &in[i]) < 0) {
+            for (size_t j = 0; j < i; j++)
+                entry_free(&in[j]);
+            free(in);
+            bad_message(st, src, "replicate", "malformed entry");
+            return;
+        }
+    }
+
+    if (!(s == st->leader && epoch == st->epoch)) {
+        if (newer(epoch, s, st->epoch, st->leader)) {
+            char *why = xasprintf("%s leads epoch %llu", src, (unsigned long long)epoch);
+            if (st->role == ROLE_LEADER)
+                step_down(st, epoch, s, why);
+            else
+                set_role(st, ROLE_FOLLOWER, epoch, s, why);
+            free(why);
+        } else if (st->fencing || st->role == ROLE_LEADER) {
+            /* Fencing: an older epoch's leader is refused and told of the newer one. Without
+             * fencing a leader refuses too: the newer promotion wins when two leaders meet. */
+            if (st->fencing)
+                env_event(st->env, "fenced",
+                          json_pack("{s:s,s:I,s:I,s:s}", "from", src, "epoch", (json_int_t)epoch,
+                                    "current", (json_int_t)st->epoch, "leader",
+                                    name_of(st, st->leader)));
+            reply_replicate(st, src, epoch, 0, st->n, 1);
+            for (size_t i = 0; i < ne; i++)
+                entry_free(&in[i]);
+            free(in);
+            return;
+        } else {
+            /* No fencing: a follower takes replication from whoever claims to lead. */
+            set_role(st, ROLE_FOLLOWER, st->epoch > epoch ? st->epoch : epoch, s,
+                     "no fencing: following whoever replicates");
+        }
+    }
+    arm_failover(st);
+
+    int ok = 1;
+    uint64_t num = prev + ne;
+    if (prev > st->n) {
+        ok = 0;
+        num = st->n;
+    } else if (prev > 0 && (st->log[prev - 1].epoch != pe ||
+                            st->log[prev - 1].lidx != (int)json_integer_value(pl))) {
+        ok = 0;
+        num = prev - 1;
+    }
+    if (ok) {
+        uint64_t first_new = 0;
+        for (size_t i = 0; i < ne; i++) {
+            uint64_t idx = prev + 1 + i;
+            if (idx <= st->n) {
+                if (st->log[idx - 1].epoch == in[i].epoch && st->log[idx - 1].lidx == in[i].lidx)
+                    continue;
+                truncate_from(st, idx);
+            }
+            uint64_t at = log_push(st, &in[i]);
+            in[i].key = in[i].value = in[i].from = NULL; /* the log owns them now */
+            if (!first_new)
+                first_new = at;
+        }
+        if (first_new) {
+            log_sync(st);
+            env_event(st->env, "append", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)first_new,
+                                                   "epoch", (json_int_t)st->epoch, "count",
+                                                   (json_int_t)(st->n - first_new + 1)));
+        }
+        uint64_t c = commit < num ? commit : num;
+        if (c > st->commit) {
+            st->commit = c;
+            env_event(st->env, "commit", json_pack("{s:I}", "index", (json_int_t)c));
+        }
+    }
+    for (size_t i = 0; i < ne; i++)
+        entry_free(&in[i]);
+    free(in);
+    reply_replicate(st, src, epoch, ok, num, 0);
+    if (ok && st->reconciling && num >= last)
+        finish_reconcile(st);
+}
+
+/* ---- clients ------------------------------------------------------------------------------- */
+
+static void on_read(void *vst, const char *src, const json_t *body)
+{
+    struct ld *st = vst;
+    char *key = get_text(body, "key");
+    if (!key) {
+        env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST, "read needs a string \"key\"", NULL);
+        return;
+    }
+    json_t *v = json_object_get(st->data, key);
+    json_t *r = json_pack("{s:s,s:O}", "type", "read_ok", "value", v ? v : json_null());
+    env_reply(st->env, src, body, r);
+    free(key);
+}
+
+static void client_write(struct ld *st, const char *src, const json_t *body, int cas)
+{
+    const char *what = cas ? "cas" : "write";
+    char *key = get_text(body, "key");
+    char *value = get_text(body, cas ? "to" : "value");
+    char *from = cas ? get_text(body, "from") : NULL;
+    if (!key || !value || (cas && !from)) {
+        env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST,
+                        cas ? "cas needs string \"key\", \"from\" and \"to\""
+                            : "write needs string \"key\" and \"value\"", NULL);
+        goto out;
+    }
+    if (st->role != ROLE_LEADER) {
+        env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader",
+                        st->leader >= 0 ? name_of(st, st->leader) : NULL);
+        goto out;
+    }
+    if (!st->sync_block) {
+        for (int f = 0; f < st->env->n_nodes; f++) {
+            if (required(st, f) && st->silent[f] > silent_limit(st)) {
+                char *t = xasprintf("sync follower %s has not answered for %llu ms: %s refused",
+                                    name_of(st, f), (unsigned long long)(st->fo_us / 1000), what);
+                env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, t, NULL);
+                free(t);
+                goto out;
+            }
+        }
+    }
+    if (cas) {
+        json_t *cur = json_object_get(st->data, key);
+        if (!cur) {
+            env_reply_error(st->env, src, body, ERR_KEY_DOES_NOT_EXIST, "no such key", NULL);
+            goto out;
+        }
+        if (strcmp(json_string_value(cur), from)) {
+            char *t = xasprintf("expected %s, found %s", from, json_string_value(cur));
+            env_reply_error(st->env, src, body, ERR_PRECONDITION_FAILED, t, NULL);
+            free(t);
+            goto out;
+        }
+    }
+    struct entry en = {.epoch = st->epoch, .lidx = st->env->self_idx,
+                       .op = cas ? OP_CAS : OP_WRITE, .key = key, .value = value, .from = from};
+    key = value = from = NULL;
+    uint64_t idx = log_push(st, &en);
+    log_sync(st);
+    env_event(st->env, "append", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)idx, "epoch",
+                                           (json_int_t)st->epoch, "count", (json_int_t)1));
+    if (st->npend == st->cappend) {
+        st->cappend = st->cappend ? st->cappend * 2 : 16;
+        st->pend = xrealloc(st->pend, st->cappend * sizeof *st->pend);
+    }
+    struct pending *p = &st->pend[st->npend++];
+    p->index = idx;
+    str_copy(p->client, src, CL_IDLEN);
+    p->msg_id = json_object_get(body, "msg_id");
+    json_incref(p->msg_id);
+    p->ok_type = cas ? "cas_ok" : "write_ok";
+    for (int f = 0; f < st->env->n_nodes; f++)
+        if (f != st->env->self_idx && st->next[f] == idx)
+            send_to(st, f);
+    advance_commit(st);
+out:
+    free(key);
+    free(value);
+    free(from);
+}
+
+static void on_write(void *vst, const char *src, const json_t *body)
+{
+    client_write(vst, src, body, 0);
+}
+
+static void on_cas(void *vst, const char *src, const json_t *body)
+{
+    client_write(vst, src, body, 1);
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+static void leader_on_timer(void *vst, int kind, uint64_t arg)
+{
+    struct ld *st = vst;
+    (void)arg;
+    if (kind == T_HEARTBEAT) {
+        st->hb_timer = 0;
+        if (st->role != ROLE_LEADER)
+            return;
+        for (int f = 0; f < st->env->n_nodes; f++)
+            if (f != st->env->self_idx && st->silent[f] < 1000000)
+                st->silent[f]++;
+        heartbeat_all(st);
+        st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
+    } else if (kind == T_FAILOVER) {
+        st->fo_timer = 0;
+        if (st->role != ROLE_FOLLOWER || !st->autofail)
+            return;
+        char *why = xasprintf("failover: no heartbeat from %s", st->leader >= 0 ? name_of(st, st->leader) : "any leader");
+        promote(st, why);
+        free(why);
+    }
+}
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static json_t *cmd_promote(void *vst, int argc, char **argv)
+{
+    struct ld *st = vst;
+    if (argc > 0 && strcmp(argv[0], st->env->self))
+        return json_pack("{s:b,s:s}", "ok", 0, "text", "promote runs on the node to promote");
+    if (st->role == ROLE_LEADER) {
+        char *t = xasprintf("%s already leads epoch %llu", st->env->self, (unsigned long long)st->epoch);
+        json_t *r = json_pack("{s:b,s:s}", "ok", 0, "text", t);
+        free(t);
+        return r;
+    }
+    promote(st, "promote command");
+    char *t = xasprintf("%s is now leader (epoch %llu)", st->env->self, (unsigned long long)st->epoch);
+    json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
+    free(t);
+    return r;
+}
+
+/* ---- life cycle -------------------------------------------------------------------------------- */
+
+static void *leader_create(struct env *e, const struct opts *o, char *err, size_t errlen)
+{
+    struct ld *st = xcalloc(1, sizeof *st);
+    st->env = e;
+    const char *r = opts_get(o, "repl", "async");
+    st->repl = !strcmp(r, "sync") ? REPL_SYNC : !strcmp(r, "semisync") ? REPL_SEMISYNC : REPL_ASYNC;
+    st->fencing = !strcmp(opts_get(o, "fencing", "off"), "on");
+    st->autofail = strcmp(opts_get(o, "failover", "auto"), "manual") != 0;
+    st->sync_block = !strcmp(opts_get(o, "sync_down", "refuse"), "block");
+    st->hb_us = opts_get_duration(o, "heartbeat", 100000);
+    st->fo_us = opts_get_duration(o, "failover_timeout", 1000000);
+    if (st->hb_us < 1000 || st->fo_us < 2 * st->hb_us) {
+        snprintf(err, errlen, "heartbeat must be at least 1ms and failover_timeout at least two "
+                              "heartbeats (heartbeat=%llums failover_timeout=%llums)",
+                 (unsigned long long)(st->hb_us / 1000), (unsigned long long)(st->fo_us / 1000));
+        free(st);
+        return NULL;
+    }
+    st->data = json_object();
+    st->rc_discarded = json_array();
+    st->leader = -1;
+
+    char *blob = NULL;
+    size_t len = 0;
+    if (e->ops->blob_get(e, STATE_NAME, &blob, &len) == 0) {
+        json_error_t jerr;
+        json_t *j = json_loadb(blob, len, 0, &jerr);
+        const char *role = json_string_value(json_object_get(j, "role"));
+        json_t *l = json_object_get(j, "leader");
+        uint64_t ep;
+        if (!role || get_u64(j, "epoch", &ep) < 0 || !json_is_integer(l) ||
+            json_integer_value(l) < -1 || json_integer_value(l) >= e->n_nodes) {
+            snprintf(err, errlen, "%s of %s is corrupt", STATE_NAME, e->self);
+            json_decref(j);
+            free(blob);
+            json_decref(st->data);
+            json_decref(st->rc_discarded);
+            free(st);
+            return NULL;
+        }
+        st->role = !strcmp(role, "leader") ? ROLE_LEADER : ROLE_FOLLOWER;
+        st->epoch = ep;
+        st->leader = (int)json_integer_value(l);
+        if (st->role == ROLE_LEADER)
+            st->leader = e->self_idx;
+        json_decref(j);
+        free(blob);
+    } else {
+        /* First start: n1 leads epoch 1. */
+        st->epoch = 1;
+        st->leader = 0;
+        st->role = e->self_idx == 0 ? ROLE_LEADER : ROLE_FOLLOWER;
+        persist_state(st);
+    }
+    struct load_ctx c = {st, 0};
+    if (e->ops->log_read(e, LOG_NAME, load_record, &c) < 0 || c.bad) {
+        snprintf(err, errlen, "%s of %s is corrupt at record %zu", LOG_NAME, e->self, st->n + 1);
+        for (size_t i = 0; i < st->n; i++)
+            entry_free(&st->log[i]);
+        free(st->log);
+        json_decref(st->data);
+        json_decref(st->rc_discarded);
+        free(st);
+        return NULL;
+    }
+    rebuild_data(st);
+    for (int f = 0; f < CL_MAXN; f++)
+        st->next[f] = st->n + 1;
+    return st;
+}
+
+static void leader_start(void *vst)
+{
+    struct ld *st = vst;
+    env_event(st->env, "state", json_pack("{s:s,s:I,s:s}", "role", role_names[st->role], "epoch",
+                                          (json_int_t)st->epoch, "leader", name_of(st, st->leader)));
+    if (st->role == ROLE_LEADER) {
+        advance_commit(st);
+        heartbeat_all(st);
+        st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
+    } else {
+        arm_failover(st);
+    }
+}
+
+static void leader_destroy(void *vst)
+{
+    struct ld *st = vst;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n; i++)
+        entry_free(&st->log[i]);
+    free(st->log);
+    drop_pending(st);
+    free(st->pend);
+    json_decref(st->data);
+    json_decref(st->rc_discarded);
+    free(st);
+}
+
+static json_t *leader_status(void *vst)
+{
+    struct ld *st = vst;
+    json_t *logj = json_array();
+    uint64_t first = st->n > TAIL ? st->n - TAIL + 1 : 1;
+    for (uint64_t i = first; i <= st->n; i++) {
+        char *cmd = entry_cmd(&st->log[i - 1]);
+        json_array_append_new(logj, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:b}", "index",
+                                              (json_int_t)i, "epoch",
+                                              (json_int_t)st->log[i - 1].epoch, "by",
+                                              name_of(st, st->log[i - 1].lidx), "cmd", cmd, "key",
+                                              st->log[i - 1].key, "value", st->log[i - 1].value,
+                                              "acked", i <= st->commit));
+        free(cmd);
+    }
+    json_t *match = json_object();
+    if (st->role == ROLE_LEADER)
+        for (int f = 0; f < st->env->n_nodes; f++)
+            if (f != st->env->self_idx)
+                json_object_set_new(match, name_of(st, f), json_integer((json_int_t)st->match[f]));
+    json_t *extra = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I}", "repl", repl_names[st->repl], "fencing",
+                              st->fencing ? "on" : "off", "failover",
+                              st->autofail ? "auto" : "manual", "sync_down",
+                              st->sync_block ? "block" : "refuse", "match", match, "pending",
+                              (json_int_t)st->npend);
+    if (st->role == ROLE_LEADER && st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
+        json_object_set_new(extra, "sync_follower", json_string(name_of(st, sync_follower(st))));
+    return json_pack("{s:s,s:I,s:s,s:I,s:I,s:O,s:o,s:I,s:o}", "role", role_names[st->role],
+                     "epoch", (json_int_t)st->epoch, "leader", name_of(st, st->leader), "commit",
+                     (json_int_t)st->commit, "applied", (json_int_t)st->n, "data", st->data,
+                     "log", logj, "log_first", (json_int_t)first, "extra", extra);
+}
+
+static const struct mode_option leader_options[] = {
+    {"repl", OPT_ENUM, "async|sync|semisync", 0, 0, "async",
+     "when a write is acked: async after the leader's own fsync; sync after every follower's; "
+     "semisync after the first follower's"},
+    {"failover", OPT_ENUM, "auto|manual", 0, 0, "auto",
+     "auto: a follower promotes itself when the leader is silent for failover_timeout; manual: "
+     "only `promote NODE`"},
+    {"fencing", OPT_ENUM, "on|off", 0, 0, "off",
+     "on: followers refuse an older epoch's replication and the old leader steps down"},
+    {"sync_down", OPT_ENUM, "refuse|block", 0, 0, "refuse",
+     "sync/semisync with a silent required follower: refuse new writes (error 11) or block them"},
+    {"heartbeat", OPT_DURATION, NULL, 0, 0, "100ms", "leader heartbeat interval"},
+    {"failover_timeout", OPT_DURATION, NULL, 0, 0, "1s",
+     "silence after which the leader is presumed dead (and a sync follower unreachable)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct mode_handler leader_handlers[] = {
+    {"read", on_read},
+    {"write", on_write},
+    {"cas", on_cas},
+    {"replicate", on_replicate},
+    {"replicate_ok", on_replicate_ok},
+    {NULL, NULL},
+};
+
+static const struct mode_command leader_commands[] = {
+    {"promote", "promote NODE", "make NODE the leader now, in a new epoch (run on NODE)",
+     "promote n2", 0, 1, cmd_promote},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+const struct mode mode_leader = {
+    .name = "leader",
+    .summary = "single-leader replication (sync, async, semisync) with naive or fenced failover",
+    .options = leader_options,
+    .bugs = NULL,
+    .handlers = leader_handlers,
+    .commands = leader_commands,
+    .create = leader_create,
+    .start = leader_start,
+    .destroy = leader_destroy,
+    .on_timer = leader_on_timer,
+    .status = leader_status,
+};

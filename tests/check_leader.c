@@ -1,0 +1,1082 @@
+/* check_leader — the single-leader replication mode in the simulator: scenarios S1, S2, A1–A3,
+ * SB1, SB2 of SCENARIOS.md, failover and fencing rules, recovery, bad input, and seed sweeps
+ * with random crashes and partitions (sync loses no acked write; async loses some).
+ *
+ * The client helpers below are a small test-local driver: each operation is one process
+ * ("c<p>") with one request, recorded as a history in the shape of docs/protocol.md §4.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faults.h"
+#include "mode.h"
+#include "sim.h"
+#include "test_util.h"
+
+extern const struct mode mode_leader;
+
+#define MS 1000ull
+#define SEC 1000000ull
+#define MAXOPS 4096
+
+enum outcome { OUT_PENDING, OUT_OK, OUT_FAIL, OUT_INFO };
+
+struct op {
+    int process, node;
+    char f[8];
+    char *key, *v1, *v2;
+    enum outcome out;
+    int code;               /* error code, when the reply was an error */
+    char *value;            /* read result (NULL = absent) */
+    char *leader;           /* "leader" named by an error */
+    char *text;
+};
+
+struct h {
+    struct sim *s;
+    json_t *history;        /* array of §4 records */
+    json_t *events;         /* selected events, when recording */
+    struct op ops[MAXOPS];
+    int nops;
+    int check_acks;         /* on every write_ok, every up node must hold the value */
+    int ack_violations;
+    int step_checks;
+    void (*step_check)(struct h *h);
+    int prefix_violations;
+};
+
+/* ---- driver ----------------------------------------------------------------------------- */
+
+static const char *const kept_events[] = {"state", "divergence", "discard", "fenced", "apply",
+                                          "truncate", "unknown_message", "error", "commit", NULL};
+
+static void on_event(void *ud, const json_t *ev)
+{
+    struct h *h = ud;
+    const char *name = json_string_value(json_object_get(ev, "ev"));
+    for (int i = 0; kept_events[i]; i++)
+        if (name && !strcmp(name, kept_events[i])) {
+            json_array_append_new(h->events, json_deep_copy(ev));
+            return;
+        }
+}
+
+static int log_has(json_t *status, const char *key, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(status, "log"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "key")), key) &&
+            !strcmp(json_string_value(json_object_get(e, "value")), value))
+            return 1;
+    return 0;
+}
+
+static void history_add(struct h *h, struct op *o, const char *type)
+{
+    json_t *r = json_pack("{s:I,s:i,s:s,s:s,s:s,s:I,s:s}", "index",
+                          (json_int_t)json_array_size(h->history), "process", o->process, "type",
+                          type, "f", o->f, "key", o->key, "time",
+                          (json_int_t)(sim_now(h->s) * 1000), "node",
+                          (char[4]){'n', (char)('1' + o->node), 0, 0});
+    json_t *val;
+    if (!strcmp(o->f, "cas"))
+        val = json_pack("[s,s]", o->v1, o->v2);
+    else if (!strcmp(o->f, "write"))
+        val = json_string(o->v1);
+    else
+        val = !strcmp(type, "ok") && o->value ? json_string(o->value) : json_null();
+    json_object_set_new(r, "value", val);
+    if (!strcmp(type, "info") && o->code < 0)
+        json_object_set_new(r, "error", json_string("timeout"));
+    else if (!strcmp(type, "fail") || !strcmp(type, "info"))
+        json_object_set_new(r, "error", json_pack("{s:i,s:s}", "code", o->code, "text",
+                                                  o->text ? o->text : ""));
+    json_array_append_new(h->history, r);
+}
+
+static void on_reply(void *ud, const char *node, const char *client, const json_t *body)
+{
+    struct h *h = ud;
+    (void)node;
+    int p = atoi(client + 1);
+    if (client[0] != 'c' || p < 0 || p >= h->nops)
+        return;
+    struct op *o = &h->ops[p];
+    if (o->out != OUT_PENDING)
+        return; /* too late: already recorded as timed out */
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!strcmp(type, "error")) {
+        o->code = (int)json_integer_value(json_object_get(body, "code"));
+        const char *l = json_string_value(json_object_get(body, "leader"));
+        o->leader = l ? strdup(l) : NULL;
+        o->text = strdup(json_string_value(json_object_get(body, "text")));
+        /* refused before doing anything (11, 12, 20, 22): a definite failure */
+        o->out = o->code == 0 || o->code == 13 ? OUT_INFO : OUT_FAIL;
+        history_add(h, o, o->out == OUT_FAIL ? "fail" : "info");
+        return;
+    }
+    if (!strcmp(type, "read_ok")) {
+        const char *v = json_string_value(json_object_get(body, "value"));
+        o->value = v ? strdup(v) : NULL;
+    }
+    if (!strcmp(type, "write_ok") && h->check_acks) {
+        for (int i = 0; i < sim_size(h->s); i++) {
+            if (sim_node_state(h->s, i) == SIM_DOWN)
+                continue;
+            json_t *st = sim_status(h->s, i);
+            if (!log_has(st, o->key, o->v1))
+                h->ack_violations++;
+            json_decref(st);
+        }
+    }
+    o->out = OUT_OK;
+    history_add(h, o, "ok");
+}
+
+static struct h *h_new(const char *optstr, int n, uint64_t seed, int record)
+{
+    struct opts o = {0};
+    char buf[256];
+    str_copy(buf, optstr, sizeof buf);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        char *eq = strchr(tok, '=');
+        ck_assert_ptr_nonnull(eq);
+        *eq = 0;
+        opts_set(&o, tok, eq + 1);
+    }
+    char err[256];
+    ck_assert_int_eq(mode_check_opts(&mode_leader, &o, err, sizeof err), 0);
+    struct h *h = calloc(1, sizeof *h);
+    h->s = sim_new(&mode_leader, n, &o, seed, err, sizeof err);
+    ck_assert_msg(h->s != NULL, "sim_new: %s", err);
+    opts_free(&o);
+    h->history = json_array();
+    h->events = json_array();
+    if (record)
+        sim_on_event(h->s, on_event, h);
+    sim_on_reply(h->s, on_reply, h);
+    return h;
+}
+
+static void h_free(struct h *h)
+{
+    sim_destroy(&h->s);
+    for (int i = 0; i < h->nops; i++) {
+        struct op *o = &h->ops[i];
+        free(o->key);
+        free(o->v1);
+        free(o->v2);
+        free(o->value);
+        free(o->leader);
+        free(o->text);
+    }
+    json_decref(h->history);
+    json_decref(h->events);
+    free(h);
+}
+
+static int pred_false(void *ud, struct sim *s)
+{
+    struct h *h = ud;
+    (void)s;
+    if (h->step_check)
+        h->step_check(h);
+    return 0;
+}
+
+static void run(struct h *h, uint64_t us)
+{
+    if (h->step_check)
+        sim_run_until(h->s, us, pred_false, h);
+    else
+        sim_run_for(h->s, us);
+}
+
+static int invoke(struct h *h, int node, const char *f, const char *key, const char *v1,
+                  const char *v2)
+{
+    ck_assert_int_lt(h->nops, MAXOPS);
+    int p = h->nops++;
+    struct op *o = &h->ops[p];
+    memset(o, 0, sizeof *o);
+    o->process = p;
+    o->node = node;
+    o->code = -1;
+    str_copy(o->f, f, sizeof o->f);
+    o->key = strdup(key);
+    o->v1 = v1 ? strdup(v1) : NULL;
+    o->v2 = v2 ? strdup(v2) : NULL;
+    history_add(h, o, "invoke");
+    json_t *b = json_pack("{s:s,s:i,s:s}", "type", f, "msg_id", 1, "key", key);
+    if (!strcmp(f, "write"))
+        json_object_set_new(b, "value", json_string(v1));
+    if (!strcmp(f, "cas")) {
+        json_object_set_new(b, "from", json_string(v1));
+        json_object_set_new(b, "to", json_string(v2));
+    }
+    char client[CL_IDLEN];
+    snprintf(client, sizeof client, "c%d", p);
+    if (sim_client_send(h->s, node, client, b) < 0) {
+        o->out = OUT_FAIL;
+        o->code = ERR_CRASH;
+        o->text = strdup("node is down");
+        history_add(h, o, "fail");
+    }
+    return p;
+}
+
+struct await_ctx {
+    struct h *h;
+    int p;
+};
+
+static int op_done(void *ud, struct sim *s)
+{
+    struct await_ctx *c = ud;
+    (void)s;
+    if (c->h->step_check)
+        c->h->step_check(c->h);
+    return c->h->ops[c->p].out != OUT_PENDING;
+}
+
+/* Runs until op p completes or timeout_us passes (then it is recorded as info: timeout). */
+static enum outcome await(struct h *h, int p, uint64_t timeout_us)
+{
+    struct await_ctx c = {h, p};
+    sim_run_until(h->s, timeout_us, op_done, &c);
+    if (h->ops[p].out == OUT_PENDING) {
+        h->ops[p].out = OUT_INFO;
+        history_add(h, &h->ops[p], "info");
+    }
+    return h->ops[p].out;
+}
+
+static enum outcome put(struct h *h, int node, const char *key, const char *value)
+{
+    return await(h, invoke(h, node, "write", key, value, NULL), 2 * SEC);
+}
+
+/* Reads key at node; the value (or NULL) stays owned by the op. */
+static const char *get(struct h *h, int node, const char *key)
+{
+    int p = invoke(h, node, "read", key, NULL, NULL);
+    ck_assert_int_eq(await(h, p, 2 * SEC), OUT_OK);
+    return h->ops[p].value;
+}
+
+/* ---- status helpers ------------------------------------------------------------------------ */
+
+static int is_role(struct h *h, int i, const char *role)
+{
+    json_t *st = sim_status(h->s, i);
+    const char *r = json_string_value(json_object_get(st, "role"));
+    int yes = r && !strcmp(r, role) && sim_node_state(h->s, i) != SIM_DOWN;
+    json_decref(st);
+    return yes;
+}
+
+static int64_t epoch_of(struct h *h, int i)
+{
+    json_t *st = sim_status(h->s, i);
+    int64_t e = json_integer_value(json_object_get(st, "epoch"));
+    json_decref(st);
+    return e;
+}
+
+/* The up node that leads the highest epoch, or -1. */
+static int newest_leader(struct h *h)
+{
+    int best = -1;
+    for (int i = 0; i < sim_size(h->s); i++)
+        if (is_role(h, i, "leader") && (best < 0 || epoch_of(h, i) > epoch_of(h, best)))
+            best = i;
+    return best;
+}
+
+static int node_has(struct h *h, int i, const char *key, const char *value)
+{
+    json_t *st = sim_status(h->s, i);
+    int yes = log_has(st, key, value);
+    json_decref(st);
+    return yes;
+}
+
+/* The log of node i as "key=value@epoch/by" words, for equality checks (caller frees). */
+static char *log_text(struct h *h, int i)
+{
+    json_t *st = sim_status(h->s, i);
+    struct sb b = {0};
+    size_t k;
+    json_t *e;
+    sb_add(&b, "");
+    json_array_foreach(json_object_get(st, "log"), k, e)
+        sb_printf(&b, "%s=%s@%lld/%s ", json_string_value(json_object_get(e, "key")),
+                  json_string_value(json_object_get(e, "value")),
+                  (long long)json_integer_value(json_object_get(e, "epoch")),
+                  json_string_value(json_object_get(e, "by")));
+    json_decref(st);
+    return b.s;
+}
+
+static json_t *find_event(struct h *h, const char *node, const char *ev)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->events, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "ev")), ev) &&
+            (!node || !strcmp(json_string_value(json_object_get(e, "node")), node)))
+            return e;
+    return NULL;
+}
+
+static int list_has(json_t *list, const char *key, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "key")), key) &&
+            !strcmp(json_string_value(json_object_get(e, "value")), value))
+            return 1;
+    return 0;
+}
+
+static void partition(struct h *h, const char *spec)
+{
+    char err[256];
+    ck_assert_msg(faults_partition(sim_faults(h->s), spec, err, sizeof err) == 0, "%s", err);
+}
+
+static void promote(struct h *h, int i)
+{
+    json_t *r = sim_command(h->s, i, "promote", 0, NULL);
+    ck_assert_msg(json_is_true(json_object_get(r, "ok")), "promote: %s",
+                  json_string_value(json_object_get(r, "text")));
+    json_decref(r);
+}
+
+/* ---- basic rules -------------------------------------------------------------------------- */
+
+START_TEST(first_node_leads_and_followers_replicate)
+{
+    struct h *h = h_new("", 3, 1, 0);
+    run(h, 10 * MS);
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert(is_role(h, 1, "follower"));
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    run(h, 50 * MS);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(get(h, i, "x"), "1");
+    ck_assert_int_eq(await(h, invoke(h, 0, "cas", "x", "1", "2"), SEC), OUT_OK);
+    int p = invoke(h, 0, "cas", "x", "1", "3");
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(h->ops[p].code, ERR_PRECONDITION_FAILED);
+    p = invoke(h, 0, "cas", "nokey", "1", "3");
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(h->ops[p].code, ERR_KEY_DOES_NOT_EXIST);
+    ck_assert_ptr_null(get(h, 2, "nokey"));
+    h_free(h);
+}
+END_TEST
+
+START_TEST(follower_refuses_writes_naming_the_leader)
+{
+    struct h *h = h_new("", 3, 2, 0);
+    run(h, 10 * MS);
+    int p = invoke(h, 1, "write", "x", "1", NULL);
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(h->ops[p].code, ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_str_eq(h->ops[p].leader, "n1");
+    p = invoke(h, 2, "cas", "x", "1", "2");
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_str_eq(h->ops[p].leader, "n1");
+    /* after a promotion the refusal names the new leader */
+    promote(h, 1);
+    run(h, 50 * MS);
+    p = invoke(h, 0, "write", "x", "1", NULL);
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_str_eq(h->ops[p].leader, "n2");
+    ck_assert_int_eq(put(h, 1, "x", "1"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused_with_the_accepted_form)
+{
+    struct opts o = {0};
+    char err[256];
+    opts_set(&o, "repl", "fast");
+    ck_assert_int_lt(mode_check_opts(&mode_leader, &o, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "repl=async|sync|semisync"));
+    opts_free(&o);
+    opts_set(&o, "failover_timeout", "50ms");
+    opts_set(&o, "heartbeat", "100ms");
+    ck_assert_int_eq(mode_check_opts(&mode_leader, &o, err, sizeof err), 0);
+    struct sim *s = sim_new(&mode_leader, 3, &o, 1, err, sizeof err);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(err, "failover_timeout"));
+    opts_free(&o);
+}
+END_TEST
+
+/* ---- S1, S2 ------------------------------------------------------------------------------- */
+
+START_TEST(sync_write_is_refused_when_a_follower_is_down)
+{
+    struct h *h = h_new("repl=sync", 3, 3, 0);
+    h->check_acks = 1;
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    sim_crash(h->s, 2);
+    /* right after the crash the leader does not know yet: the write waits, never acked */
+    ck_assert_int_eq(put(h, 0, "x", "2"), OUT_INFO);
+    /* once n3 has been silent for failover_timeout, writes fail at once, definitely */
+    int p = invoke(h, 0, "write", "x", "3", NULL);
+    ck_assert_int_eq(await(h, p, 2 * SEC), OUT_FAIL);
+    ck_assert_int_eq(h->ops[p].code, ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(h->ops[p].text, "n3"));
+    ck_assert(!node_has(h, 0, "x", "3")); /* refused before anything was appended */
+    sim_restart(h->s, 2);
+    run(h, 500 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "4"), OUT_OK);
+    ck_assert(node_has(h, 2, "x", "2"));
+    ck_assert_int_eq(h->ack_violations, 0);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(sync_write_blocks_while_a_follower_is_down_with_sync_down_block)
+{
+    struct h *h = h_new("repl=sync sync_down=block", 3, 4, 0);
+    h->check_acks = 1;
+    run(h, 10 * MS);
+    sim_crash(h->s, 1);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_INFO);
+    ck_assert_int_eq(put(h, 0, "x", "2"), OUT_INFO);
+    int p = invoke(h, 0, "write", "x", "3", NULL);
+    run(h, SEC);
+    ck_assert_int_eq(h->ops[p].out, OUT_PENDING); /* still blocked, not refused */
+    sim_restart(h->s, 1);
+    ck_assert_int_eq(await(h, p, 2 * SEC), OUT_OK);
+    ck_assert(node_has(h, 1, "x", "1") && node_has(h, 1, "x", "3"));
+    ck_assert_int_eq(h->ack_violations, 0);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(semisync_acks_with_the_first_reachable_follower)
+{
+    struct h *h = h_new("repl=semisync", 3, 5, 0);
+    h->check_acks = 0;
+    run(h, 10 * MS);
+    sim_crash(h->s, 2); /* n3 is async in semisync: writes go on */
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    ck_assert(node_has(h, 1, "x", "1"));
+    sim_restart(h->s, 2);
+    run(h, 200 * MS);
+    sim_crash(h->s, 1); /* n2 is the synchronous one: the write waits for it … */
+    uint64_t t0 = sim_now(h->s);
+    h->check_acks = 1;
+    ck_assert_int_eq(put(h, 0, "x", "2"), OUT_OK);
+    /* … until n2 has been silent for failover_timeout and n3 takes over as sync follower */
+    ck_assert_uint_ge(sim_now(h->s) - t0, SEC);
+    ck_assert_int_eq(h->ack_violations, 0);
+    json_t *st = sim_status(h->s, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "extra"), "sync_follower")), "n3");
+    json_decref(st);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(sync_failover_keeps_every_acked_write)
+{
+    int lost = 0, acked = 0;
+    for (int seed = 1; seed <= 20; seed++) {
+        struct h *h = h_new(_i ? "repl=semisync failover=manual" : "repl=sync failover=manual",
+                            3, (uint64_t)seed, 0);
+        faults_set_delay(sim_faults(h->s), 0, -1, 100 * MS, 50 * MS);
+        run(h, 10 * MS);
+        char v[32];
+        for (int k = 0; k < 3; k++) {
+            snprintf(v, sizeof v, "%d-%d", seed, k);
+            if (put(h, 0, "x", v) == OUT_OK)
+                acked++;
+        }
+        sim_crash(h->s, 0); /* right after the ack */
+        faults_heal(sim_faults(h->s));
+        promote(h, 1); /* n2: a synced follower in both sync and semisync */
+        run(h, 50 * MS);
+        const char *got = get(h, 1, "x");
+        if (!got || strcmp(got, v))
+            lost++;
+        h_free(h);
+    }
+    ck_assert_int_eq(acked, 60);
+    ck_assert_int_eq(lost, 0);
+}
+END_TEST
+
+/* ---- A1, A2, A3 ---------------------------------------------------------------------------- */
+
+START_TEST(async_leader_crash_loses_an_acked_write)
+{
+    struct h *h = h_new("repl=async failover=manual", 3, 6, 0);
+    faults_set_delay(sim_faults(h->s), 0, -1, 200 * MS, 0);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    run(h, SEC);
+    ck_assert_str_eq(get(h, 1, "x"), "1");
+    ck_assert_int_eq(put(h, 0, "x", "2"), OUT_OK); /* acked by the leader alone */
+    sim_crash(h->s, 0);
+    faults_heal(sim_faults(h->s));
+    promote(h, 1);
+    run(h, 100 * MS);
+    ck_assert_str_eq(get(h, 1, "x"), "1"); /* the acked x=2 is gone */
+    ck_assert(!node_has(h, 2, "x", "2"));
+    /* the history holds the anomaly: an ok write of 2, then a read of 1 on the new leader */
+    json_t *last = json_array_get(h->history, json_array_size(h->history) - 1);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "value")), "1");
+    h_free(h);
+}
+END_TEST
+
+START_TEST(async_follower_read_is_stale)
+{
+    struct h *h = h_new("repl=async", 3, 7, 0);
+    faults_set_delay(sim_faults(h->s), 0, -1, 200 * MS, 0);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    ck_assert_str_eq(get(h, 0, "x"), "1");
+    ck_assert_ptr_null(get(h, 2, "x")); /* read-your-writes violated on a follower */
+    run(h, 300 * MS);
+    ck_assert_str_eq(get(h, 2, "x"), "1");
+    h_free(h);
+}
+END_TEST
+
+/* Every follower's log must be a prefix of the leader's at every step. */
+static void check_prefix(struct h *h)
+{
+    h->step_checks++;
+    char *lead = log_text(h, 0);
+    for (int i = 1; i < 3; i++) {
+        char *f = log_text(h, i);
+        if (strncmp(lead, f, strlen(f)))
+            h->prefix_violations++;
+        free(f);
+    }
+    free(lead);
+}
+
+START_TEST(async_followers_logs_stay_prefixes_of_the_leaders_under_loss_and_reorder)
+{
+    struct h *h = h_new("repl=async failover=manual", 3, 8, 0);
+    struct faults *f = sim_faults(h->s);
+    for (int d = 1; d < 3; d++) {
+        faults_set_loss(f, 0, d, 0.2);
+        faults_set_dup(f, 0, d, 0.1);
+        faults_set_reorder(f, 0, d, 0.3);
+        faults_set_delay(f, 0, d, 5 * MS, 20 * MS);
+        faults_set_loss(f, d, 0, 0.2);
+    }
+    h->step_check = check_prefix;
+    run(h, 10 * MS);
+    char v[16];
+    for (int k = 0; k < 60; k++) {
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(put(h, 0, k % 2 ? "x" : "y", v), OUT_OK);
+        run(h, 3 * MS);
+    }
+    faults_heal(f);
+    run(h, SEC);
+    ck_assert_int_gt(h->step_checks, 500);
+    ck_assert_int_eq(h->prefix_violations, 0);
+    char *lead = log_text(h, 0);
+    for (int i = 1; i < 3; i++) {
+        char *fl = log_text(h, i);
+        ck_assert_str_eq(fl, lead); /* retransmission filled every gap */
+        free(fl);
+    }
+    free(lead);
+    h_free(h);
+}
+END_TEST
+
+/* ---- SB1, SB2 ------------------------------------------------------------------------------- */
+
+static int applied_by(struct h *h, const char *node, const char *key, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->events, i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "ev")), "apply") &&
+            !strcmp(json_string_value(json_object_get(e, "node")), node) &&
+            !strcmp(json_string_value(json_object_get(e, "key")), key) &&
+            !strcmp(json_string_value(json_object_get(e, "value")), value))
+            return 1;
+    return 0;
+}
+
+START_TEST(naive_failover_splits_the_brain_and_shows_the_divergence)
+{
+    struct h *h = h_new("repl=async failover=auto fencing=off", 3, 9, 1);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "k", "before"), OUT_OK);
+    run(h, 50 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 2 * SEC); /* n2 promotes itself after 1.5 s */
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);  /* two leaders accept writes */
+    ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
+    run(h, SEC);
+    ck_assert(is_role(h, 0, "leader") && is_role(h, 1, "leader"));
+    faults_heal(sim_faults(h->s));
+    run(h, SEC);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_int_eq(newest_leader(h), 1);
+    json_t *d = find_event(h, "n1", "divergence");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "winner")), "n2");
+    ck_assert(list_has(json_object_get(d, "discarded"), "a", "old-side"));
+    ck_assert(list_has(json_object_get(d, "kept"), "b", "new-side"));
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 1);
+    char *l2 = log_text(h, 1);
+    for (int i = 0; i < 3; i++) {
+        char *li = log_text(h, i);
+        ck_assert_str_eq(li, l2);
+        free(li);
+        ck_assert_ptr_null(get(h, i, "a")); /* the old side's acked write is gone */
+        ck_assert_str_eq(get(h, i, "b"), "new-side");
+        ck_assert_str_eq(get(h, i, "k"), "before");
+    }
+    free(l2);
+    h_free(h);
+}
+END_TEST
+
+/* The old leader can still reach a follower but not the new leader: with fencing the
+ * follower refuses it and tells it of the newer epoch; without, the follower takes its writes. */
+START_TEST(follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing)
+{
+    int fencing = _i == 0;
+    struct h *h = h_new(fencing ? "repl=async fencing=on" : "repl=async fencing=off", 3, 18, 1);
+    run(h, 10 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 2 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);
+    partition(h, "n1,n3 | n2");
+    run(h, 300 * MS);
+    if (fencing) {
+        json_t *f = find_event(h, "n3", "fenced");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_str_eq(json_string_value(json_object_get(f, "from")), "n1");
+        ck_assert(is_role(h, 0, "follower")); /* stepped down without hearing n2 */
+        ck_assert_int_eq(epoch_of(h, 0), 2);
+        ck_assert(!applied_by(h, "n3", "a", "old-side"));
+    } else {
+        ck_assert_ptr_null(find_event(h, NULL, "fenced"));
+        ck_assert(is_role(h, 0, "leader"));
+        ck_assert(applied_by(h, "n3", "a", "old-side")); /* the split spreads to n3 */
+    }
+    h_free(h);
+}
+END_TEST
+
+START_TEST(fenced_failover_refuses_the_old_leaders_writes)
+{
+    struct h *h = h_new("repl=async failover=auto fencing=on", 3, 10, 1);
+    run(h, 10 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 3 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(epoch_of(h, 1), 2);
+    /* the isolated old leader still takes writes (async acks them locally) … */
+    ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);
+    ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
+    faults_heal(sim_faults(h->s));
+    run(h, SEC);
+    /* … but followers refuse its stale epoch, it steps down and discards them */
+    ck_assert_ptr_nonnull(find_event(h, NULL, "fenced"));
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_int_eq(epoch_of(h, 0), 2);
+    ck_assert(!applied_by(h, "n2", "a", "old-side"));
+    ck_assert(!applied_by(h, "n3", "a", "old-side"));
+    json_t *d = find_event(h, "n1", "discard");
+    ck_assert_ptr_nonnull(d);
+    ck_assert(list_has(json_object_get(d, "discarded"), "a", "old-side"));
+    ck_assert_ptr_null(find_event(h, NULL, "divergence"));
+    int p = invoke(h, 0, "write", "a", "again", NULL);
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_str_eq(h->ops[p].leader, "n2");
+    char *l2 = log_text(h, 1);
+    for (int i = 0; i < 3; i++) {
+        char *li = log_text(h, i);
+        ck_assert_str_eq(li, l2); /* no divergent commits */
+        free(li);
+    }
+    free(l2);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(fenced_semisync_old_leader_acks_nothing_and_loses_nothing)
+{
+    struct h *h = h_new("repl=semisync failover=auto fencing=on", 3, 11, 1);
+    h->check_acks = 0;
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "k", "before"), OUT_OK);
+    partition(h, "n1 | n2,n3");
+    /* at first the old leader appends and waits for n2: never acked */
+    ck_assert_int_eq(await(h, invoke(h, 0, "write", "a", "early", NULL), 500 * MS), OUT_INFO);
+    run(h, 3 * SEC);
+    /* once its followers are silent it refuses outright */
+    ck_assert_int_eq(put(h, 0, "a", "late"), OUT_FAIL);
+    ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
+    faults_heal(sim_faults(h->s));
+    run(h, SEC);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(get(h, i, "k"), "before");
+        ck_assert_str_eq(get(h, i, "b"), "new-side");
+        ck_assert_ptr_null(get(h, i, "a"));
+    }
+    json_t *d = find_event(h, "n1", "discard");
+    ck_assert_ptr_nonnull(d);
+    ck_assert(list_has(json_object_get(d, "discarded"), "a", "early"));
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 0);
+    ck_assert(!applied_by(h, "n2", "a", "early") && !applied_by(h, "n3", "a", "early"));
+    h_free(h);
+}
+END_TEST
+
+START_TEST(restarted_old_leader_learns_the_newer_epoch_with_fencing)
+{
+    struct h *h = h_new(_i ? "fencing=off" : "fencing=on", 3, 12, 1);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    sim_crash(h->s, 0);
+    run(h, 2 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
+    sim_restart(h->s, 0);
+    ck_assert(is_role(h, 0, "leader")); /* it comes back believing it leads */
+    run(h, 500 * MS);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_int_eq(newest_leader(h), 1);
+    ck_assert_str_eq(get(h, 0, "x"), "2");
+    h_free(h);
+}
+END_TEST
+
+START_TEST(only_the_lowest_numbered_live_follower_promotes)
+{
+    struct h *h = h_new("failover=auto", 5, 13, 1);
+    run(h, 10 * MS);
+    sim_crash(h->s, 0);
+    sim_crash(h->s, 1);
+    run(h, 4 * SEC);
+    ck_assert_int_eq(newest_leader(h), 2);
+    int leaders = 0;
+    for (int i = 0; i < 5; i++)
+        leaders += is_role(h, i, "leader");
+    ck_assert_int_eq(leaders, 1);
+    ck_assert_int_eq(epoch_of(h, 3), 2);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(manual_failover_never_promotes_by_itself)
+{
+    struct h *h = h_new("failover=manual", 3, 14, 0);
+    run(h, 10 * MS);
+    sim_crash(h->s, 0);
+    run(h, 10 * SEC);
+    ck_assert_int_eq(newest_leader(h), -1);
+    char n3[] = "n3";
+    json_t *r = sim_command(h->s, 1, "promote", 1, (char *[]){n3});
+    ck_assert(!json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    promote(h, 2);
+    r = sim_command(h->s, 2, "promote", 0, NULL);
+    ck_assert(!json_is_true(json_object_get(r, "ok"))); /* already leads */
+    json_decref(r);
+    ck_assert_int_eq(put(h, 2, "x", "1"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+/* ---- recovery and bad input --------------------------------------------------------------- */
+
+START_TEST(restart_recovers_the_log_and_the_role)
+{
+    struct h *h = h_new("repl=sync failover=manual", 3, 15, 0);
+    run(h, 10 * MS);
+    char v[16];
+    for (int k = 0; k < 5; k++) {
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(put(h, 0, k % 2 ? "x" : "y", v), OUT_OK);
+    }
+    char *before[3];
+    for (int i = 0; i < 3; i++)
+        before[i] = log_text(h, i);
+    for (int i = 0; i < 3; i++)
+        sim_crash(h->s, i);
+    for (int i = 0; i < 3; i++)
+        sim_restart(h->s, i);
+    for (int i = 0; i < 3; i++) {
+        char *after = log_text(h, i);
+        ck_assert_str_eq(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert_str_eq(get(h, 2, "x"), "3");
+    ck_assert_str_eq(get(h, 0, "y"), "4");
+    ck_assert_int_eq(put(h, 0, "x", "5"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+static int count_events(struct h *h, const char *ev)
+{
+    int n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->events, i, e)
+        n += !strcmp(json_string_value(json_object_get(e, "ev")), ev);
+    return n;
+}
+
+START_TEST(unknown_and_malformed_messages_are_dropped)
+{
+    struct h *h = h_new("", 3, 16, 1);
+    run(h, 10 * MS);
+    sim_client_send(h->s, 0, "c900", json_pack("{s:s}", "type", "frobnicate"));
+    run(h, 5 * MS);
+    ck_assert_int_eq(count_events(h, "unknown_message"), 1);
+    /* peer messages with missing fields or absurd epochs, as if from n2 */
+    const char *bad[] = {
+        "{\"type\":\"replicate\"}",
+        "{\"type\":\"replicate\",\"epoch\":9223372036854775807,\"prev_index\":0,\"prev_epoch\":0,"
+        "\"prev_leader\":-1,\"entries\":[],\"commit\":0,\"last\":0}",
+        "{\"type\":\"replicate\",\"epoch\":5,\"prev_index\":0,\"prev_epoch\":0,\"prev_leader\":-1,"
+        "\"entries\":[{\"e\":5,\"l\":99,\"op\":\"w\",\"k\":\"x\",\"v\":\"1\"}],\"commit\":0,\"last\":1}",
+        "{\"type\":\"replicate\",\"epoch\":-1,\"prev_index\":0,\"prev_epoch\":0,\"prev_leader\":-1,"
+        "\"entries\":{},\"commit\":0,\"last\":0}",
+        "{\"type\":\"replicate_ok\",\"ok\":\"yes\"}",
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        json_error_t jerr;
+        json_t *b = json_loads(bad[i], 0, &jerr);
+        ck_assert_ptr_nonnull(b);
+        sim_client_send(h->s, 0, "n2", b);
+    }
+    /* the same replicate from a client id is not a peer message */
+    sim_client_send(h->s, 1, "c901", json_pack("{s:s,s:i,s:i,s:i,s:i,s:[],s:i,s:i}", "type",
+                                               "replicate", "epoch", 9, "prev_index", 0,
+                                               "prev_epoch", 0, "prev_leader", -1, "entries",
+                                               "commit", 0, "last", 0));
+    run(h, 5 * MS);
+    ck_assert_int_eq(count_events(h, "error"), (int)CL_ARRAY_LEN(bad) + 1);
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert_int_eq(epoch_of(h, 0), 1);
+    ck_assert_int_eq(epoch_of(h, 1), 1);
+    int p = invoke(h, 0, "write", "x", NULL, NULL); /* no value */
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(h->ops[p].code, ERR_MALFORMED_REQUEST);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(history_records_every_operation_once_in_protocol_shape)
+{
+    struct h *h = h_new("repl=sync", 3, 17, 0);
+    run(h, 10 * MS);
+    put(h, 0, "x", "1");          /* ok */
+    put(h, 1, "x", "2");          /* fail: follower */
+    get(h, 2, "x");               /* ok read */
+    sim_crash(h->s, 1);
+    put(h, 0, "x", "3");          /* info: blocked on the sync follower */
+    await(h, invoke(h, 0, "cas", "x", "9", "4"), SEC); /* fail: precondition */
+    json_t *hist = h->history;
+    ck_assert_int_eq(json_array_size(hist), 10);
+    int open[8] = {0};
+    const char *want[] = {"invoke", "ok", "invoke", "fail", "invoke", "ok", "invoke", "info",
+                          "invoke", "fail"};
+    int64_t last_t = -1;
+    for (size_t i = 0; i < json_array_size(hist); i++) {
+        json_t *r = json_array_get(hist, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "index")), (int)i);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "type")), want[i]);
+        int p = (int)json_integer_value(json_object_get(r, "process"));
+        ck_assert(p >= 0 && p < 8);
+        int inv = !strcmp(want[i], "invoke");
+        ck_assert_int_eq(open[p], !inv); /* one outstanding operation per process */
+        open[p] = inv;
+        int64_t t = json_integer_value(json_object_get(r, "time"));
+        ck_assert(t >= last_t);
+        last_t = t;
+        ck_assert_ptr_nonnull(json_object_get(r, "f"));
+        ck_assert_ptr_nonnull(json_object_get(r, "node"));
+        ck_assert(json_object_get(r, "value") != NULL);
+        if (!strcmp(want[i], "fail"))
+            ck_assert(json_is_integer(json_object_get(json_object_get(r, "error"), "code")));
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, 7), "error")), "timeout");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, 5), "value")), "1");
+    json_t *cas = json_object_get(json_array_get(hist, 8), "value");
+    ck_assert(json_is_array(cas) && json_array_size(cas) == 2);
+    h_free(h);
+}
+END_TEST
+
+/* ---- seed sweeps ----------------------------------------------------------------------------- */
+
+/* One random run: a client writing unique values while nodes crash, restart and get cut off
+ * (failover=auto, so promotions happen along the way). At the end the network heals, every
+ * node restarts, the newest leader is crashed and the lowest live follower is promoted by
+ * hand. Returns how many acked writes that promoted node does not hold; *acked counts acks. */
+static int random_run(const char *optstr, uint64_t seed, int *acked)
+{
+    struct h *h = h_new(optstr, 3, seed, 0);
+    struct rng *r = sim_rng(h->s);
+    char keys[][2] = {"a", "b", "c"};
+    int writes = 0;
+    run(h, 10 * MS);
+    while (sim_now(h->s) < 8 * SEC) {
+        uint64_t x = rng_next(r) % 100;
+        if (x < 55) {
+            int l = newest_leader(h);
+            int node = l >= 0 && rng_next(r) % 4 ? l : (int)(rng_next(r) % 3);
+            char v[32];
+            snprintf(v, sizeof v, "%llu-%d", (unsigned long long)seed, writes++);
+            await(h, invoke(h, node, "write", keys[rng_next(r) % 3], v, NULL), SEC);
+        } else if (x < 68) {
+            char desc[64], err[128];
+            faults_shape(sim_faults(h->s), rng_next(r) % 2 ? "one" : "majority", r, desc,
+                         sizeof desc, err, sizeof err);
+        } else if (x < 78) {
+            faults_heal(sim_faults(h->s));
+        } else if (x < 88) {
+            sim_crash(h->s, (int)(rng_next(r) % 3));
+        } else {
+            for (int i = 0; i < 3; i++)
+                sim_restart(h->s, i);
+        }
+        run(h, 50 * MS + rng_next(r) % (300 * MS));
+    }
+    faults_heal(sim_faults(h->s));
+    for (int i = 0; i < 3; i++)
+        sim_restart(h->s, i);
+    run(h, 3 * SEC);
+    int l = newest_leader(h);
+    if (l >= 0)
+        sim_crash(h->s, l);
+    int f = l == 0 ? 1 : 0;
+    if (!is_role(h, f, "leader"))
+        promote(h, f);
+    run(h, 200 * MS);
+    int lost = 0;
+    for (int i = 0; i < h->nops; i++) {
+        struct op *o = &h->ops[i];
+        if (strcmp(o->f, "write") || o->out != OUT_OK)
+            continue;
+        (*acked)++;
+        lost += !node_has(h, f, o->key, o->v1);
+    }
+    h_free(h);
+    return lost;
+}
+
+START_TEST(sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted)
+{
+    int seeds = test_seeds(200), acked = 0, lost_seeds = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        int lost = random_run("repl=sync failover=auto", (uint64_t)seed, &acked);
+        ck_assert_msg(lost == 0, "seed %d: %d acked writes lost with repl=sync", seed, lost);
+        lost_seeds += lost > 0;
+    }
+    ck_assert_int_gt(acked, seeds * 2); /* the runs did make progress */
+    printf("leader sync sweep: %d seeds, %d acked writes, %d seeds lost one\n", seeds, acked,
+           lost_seeds);
+}
+END_TEST
+
+START_TEST(async_sweep_finds_a_seed_that_loses_an_acked_write)
+{
+    int seeds = test_seeds(200), acked = 0, lost_seeds = 0, lost_writes = 0, first = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        int lost = random_run("repl=async failover=auto", (uint64_t)seed, &acked);
+        if (lost && !first)
+            first = seed;
+        lost_seeds += lost > 0;
+        lost_writes += lost;
+    }
+    ck_assert_msg(lost_seeds > 0, "no seed of %d lost an acked write with repl=async", seeds);
+    printf("leader async sweep: %d seeds, %d acked writes, %d lost in %d seeds (first: seed %d)\n",
+           seeds, acked, lost_writes, lost_seeds, first);
+}
+END_TEST
+
+START_TEST(same_seed_gives_the_same_trace)
+{
+    uint64_t hash[2];
+    for (int k = 0; k < 2; k++) {
+        struct h *h = h_new("repl=semisync failover=auto fencing=on", 3, 42, 0);
+        sim_trace_hash_enable(h->s);
+        run(h, 10 * MS);
+        put(h, 0, "x", "1");
+        partition(h, "n1 | n2,n3");
+        run(h, 3 * SEC);
+        put(h, 1, "x", "2");
+        faults_heal(sim_faults(h->s));
+        run(h, SEC);
+        hash[k] = sim_trace_hash(h->s);
+        h_free(h);
+    }
+    ck_assert_uint_eq(hash[0], hash[1]);
+}
+END_TEST
+
+Suite *suite_leader(void);
+Suite *suite_leader(void)
+{
+    Suite *s = suite_create("leader");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, first_node_leads_and_followers_replicate);
+    tcase_add_test(tc, follower_refuses_writes_naming_the_leader);
+    tcase_add_test(tc, bad_options_are_refused_with_the_accepted_form);
+    tcase_add_test(tc, only_the_lowest_numbered_live_follower_promotes);
+    tcase_add_test(tc, manual_failover_never_promotes_by_itself);
+    tcase_add_test(tc, restart_recovers_the_log_and_the_role);
+    tcase_add_test(tc, unknown_and_malformed_messages_are_dropped);
+    tcase_add_test(tc, history_records_every_operation_once_in_protocol_shape);
+    tcase_add_test(tc, same_seed_gives_the_same_trace);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("scenarios");
+    tcase_add_test(tc, sync_write_is_refused_when_a_follower_is_down);
+    tcase_add_test(tc, sync_write_blocks_while_a_follower_is_down_with_sync_down_block);
+    tcase_add_test(tc, semisync_acks_with_the_first_reachable_follower);
+    tcase_add_loop_test(tc, sync_failover_keeps_every_acked_write, 0, 2);
+    tcase_add_test(tc, async_leader_crash_loses_an_acked_write);
+    tcase_add_test(tc, async_follower_read_is_stale);
+    tcase_add_test(tc, async_followers_logs_stay_prefixes_of_the_leaders_under_loss_and_reorder);
+    tcase_add_test(tc, naive_failover_splits_the_brain_and_shows_the_divergence);
+    tcase_add_test(tc, fenced_failover_refuses_the_old_leaders_writes);
+    tcase_add_loop_test(tc, follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing, 0, 2);
+    tcase_add_test(tc, fenced_semisync_old_leader_acks_nothing_and_loses_nothing);
+    tcase_add_loop_test(tc, restarted_old_leader_learns_the_newer_epoch_with_fencing, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sweeps");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted);
+    tcase_add_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write);
+    suite_add_tcase(s, tc);
+    return s;
+}
