@@ -220,7 +220,7 @@ static int run_pipe(struct lab *lab)
     struct sb buf = {0};
     char chunk[4096];
     int eof = 0;
-    while (!lab->quit && !g_quit) {
+    while (!lab->quit && !g_quit && !g_sigint) { /* no line to clear here: Ctrl-C quits */
         char *nl = buf.s ? memchr(buf.s, '\n', buf.len) : NULL;
         if (nl) {
             *nl = 0;
