@@ -11,13 +11,12 @@ static int before(const struct heap_item *a, const struct heap_item *b)
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-uint64_t heap_push(struct heap *h, struct heap_item *it)
+static void sift_in(struct heap *h, const struct heap_item *it)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 64;
         h->v = xrealloc(h->v, h->cap * sizeof *h->v);
     }
-    it->seq = ++h->next_seq;
     size_t i = h->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -27,7 +26,18 @@ uint64_t heap_push(struct heap *h, struct heap_item *it)
         i = parent;
     }
     h->v[i] = *it;
+}
+
+uint64_t heap_push(struct heap *h, struct heap_item *it)
+{
+    it->seq = ++h->next_seq;
+    sift_in(h, it);
     return it->seq;
+}
+
+void heap_repush(struct heap *h, const struct heap_item *it)
+{
+    sift_in(h, it);
 }
 
 int heap_pop(struct heap *h, struct heap_item *out)

@@ -689,7 +689,7 @@ void sim_resume(struct sim *s, int idx)
     for (size_t i = 0; i < nd->nheld; i++) {
         struct heap_item it = nd->held[i];
         it.when = s->now;
-        heap_push(&s->q, &it);
+        heap_repush(&s->q, &it); /* keeps its id: a held timer can still be cancelled */
     }
     nd->nheld = 0;
 }

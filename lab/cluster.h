@@ -21,8 +21,9 @@ struct cluster;
 
 struct cluster_ops {
     int (*client_send)(struct cluster *c, int idx, const char *client, json_t *body);
-    /* Runs the cluster until timeout_us passes or fd (when >= 0) is readable. Returns 1 when
-     * fd became readable, 0 otherwise. */
+    /* Runs the cluster until timeout_us passes, fd (when >= 0) is readable, or something
+     * happened (a message, event or reply was handled). Returns 1 when fd became readable,
+     * 2 after activity, 0 on timeout. Callers loop on their own condition. */
     int (*pump)(struct cluster *c, uint64_t timeout_us, int fd);
     int (*crash)(struct cluster *c, int idx);
     int (*restart)(struct cluster *c, int idx);

@@ -542,10 +542,10 @@ int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
             struct pollfd p = {.fd = fd, .events = POLLIN};
             ready = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, (int)(slice / 1000)) > 0;
         }
-        if (ready)
+        if (ready == 1)
             return 1;
-        if (mono_us() >= end || lab->interrupted)
-            return 0;
+        if (ready == 2 || mono_us() >= end || lab->interrupted)
+            return 0; /* something happened: let the caller look */
     }
 }
 

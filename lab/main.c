@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "lab.h"
 #include "repl.h"
 
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         lab_destroy(&lab);
         return rc;
     }
+    if (argc >= 2 && !strcmp(argv[1], "bench"))
+        return bench_main(argc - 1, argv + 1, argv[0]);
     const char *start = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--plain") || !strcmp(argv[i], "--no-color"))

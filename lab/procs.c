@@ -340,6 +340,7 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
         int rc = zmq_poll(items, n, ms);
         reap(p);
         if (rc > 0) {
+            int activity = 0;
             for (int i = 0; i < n; i++) {
                 if (!(items[i].revents & ZMQ_POLLIN) || i == fdi)
                     continue;
@@ -349,9 +350,12 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
                     on_events(p);
                 else if (map[i] >= 0)
                     on_gateway(p, map[i]);
+                activity = 1;
             }
             if (fdi >= 0 && (items[fdi].revents & ZMQ_POLLIN))
                 return 1;
+            if (activity)
+                return 2;
         }
         if (mono_us() >= end)
             return 0;

@@ -60,17 +60,22 @@ static int sh_pump(struct cluster *c, uint64_t timeout_us, int fd)
     uint64_t end = mono_us() + timeout_us;
     for (;;) {
         uint64_t now = mono_us();
+        int activity = 0;
         if (!c->frozen) {
             uint64_t target = h->virt_anchor + (uint64_t)((double)(now - h->wall_anchor) * c->speed);
             int budget = 20000; /* stay responsive even if the sim is busy */
-            while (sim_next_time(h->sim) <= target && budget-- > 0)
+            while (sim_next_time(h->sim) <= target && budget-- > 0) {
                 sim_step(h->sim);
+                activity = 1;
+            }
             if (budget <= 0)
                 reanchor(h); /* fell behind: slow virtual time rather than freeze the lab */
             else if (sim_now(h->sim) < target)
                 sim_run_for(h->sim, target - sim_now(h->sim));
         }
         sync_states(h);
+        if (activity)
+            return 2;
         now = mono_us();
         if (now >= end)
             return 0;
