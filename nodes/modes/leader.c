@@ -53,6 +53,7 @@
  * blob "leader.state" {"role","epoch","leader"}. A restarted node comes back in its old role:
  * a restarted old leader believes it still leads until it hears of a newer epoch.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,10 +328,8 @@ static void load_record(void *ud, const void *data, size_t len)
 /* The single role setter: checks the transition, persists it and emits `state`. */
 static void set_role(struct ld *st, enum role role, uint64_t epoch, int leader, const char *why)
 {
-    if (role == ROLE_LEADER && leader != st->env->self_idx)
-        abort(); /* our bug: a leader leads itself */
-    if (epoch < st->epoch && st->fencing)
-        abort(); /* our bug: with fencing the epoch never goes back */
+    assert(role != ROLE_LEADER || leader == st->env->self_idx); /* a leader leads itself */
+    assert(epoch >= st->epoch);                                 /* epochs never go back */
     int changed = role != st->role || epoch != st->epoch || leader != st->leader;
     st->role = role;
     st->epoch = epoch;
@@ -367,8 +366,12 @@ static void heartbeat_all(struct ld *st)
             send_to(st, f);
 }
 
-static void promote(struct ld *st, const char *why)
+static int promote(struct ld *st, const char *why)
 {
+    if (st->epoch + 1 >= MAX_EPOCH) {
+        env_event(st->env, "error", json_pack("{s:s}", "text", "epoch exhausted: cannot promote"));
+        return -1;
+    }
     set_role(st, ROLE_LEADER, st->epoch + 1, st->env->self_idx, why);
     st->reconciling = 0;
     json_array_clear(st->rc_discarded);
@@ -383,6 +386,7 @@ static void promote(struct ld *st, const char *why)
     heartbeat_all(st);
     env_timer_cancel(st->env, st->hb_timer);
     st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
+    return 0;
 }
 
 static void drop_pending(struct ld *st)
@@ -809,7 +813,8 @@ static json_t *cmd_promote(void *vst, int argc, char **argv)
         free(t);
         return r;
     }
-    promote(st, "promote command");
+    if (promote(st, "promote command") < 0)
+        return json_pack("{s:b,s:s}", "ok", 0, "text", "epoch exhausted: cannot promote");
     char *t = xasprintf("%s is now leader (epoch %llu)", st->env->self, (unsigned long long)st->epoch);
     json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
     free(t);
@@ -931,6 +936,8 @@ static json_t *leader_status(void *vst)
                                               name_of(st, st->log[i - 1].lidx), "cmd", cmd, "key",
                                               st->log[i - 1].key, "value", st->log[i - 1].value,
                                               "acked", i <= st->commit));
+        json_object_set_new(json_array_get(logj, json_array_size(logj) - 1), "committed",
+                            json_boolean(i <= st->commit));
         free(cmd);
     }
     json_t *match = json_object();
