@@ -76,11 +76,12 @@ static int log_has(json_t *status, const char *key, const char *value)
 
 static void history_add(struct h *h, struct op *o, const char *type)
 {
+    char node[CL_IDLEN];
+    node_name(o->node, node);
     json_t *r = json_pack("{s:I,s:i,s:s,s:s,s:s,s:I,s:s}", "index",
                           (json_int_t)json_array_size(h->history), "process", o->process, "type",
                           type, "f", o->f, "key", o->key, "time",
-                          (json_int_t)(sim_now(h->s) * 1000), "node",
-                          (char[4]){'n', (char)('1' + o->node), 0, 0});
+                          (json_int_t)(sim_now(h->s) * 1000), "node", node);
     json_t *val;
     if (!strcmp(o->f, "cas"))
         val = json_pack("[s,s]", o->v1, o->v2);
@@ -808,6 +809,58 @@ START_TEST(manual_failover_never_promotes_by_itself)
 }
 END_TEST
 
+/* A GC-like pause: the leader stops for 3 failover timeouts, n2 takes over; on resume the old
+ * leader still believes it leads until it hears of epoch 2, then steps down. */
+START_TEST(paused_leader_steps_down_after_resume)
+{
+    int fencing = _i == 0;
+    struct h *h = h_new(fencing ? "fencing=on" : "fencing=off", 3, 19, 1);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    sim_pause(h->s, 0);
+    int p = invoke(h, 0, "write", "x", "paused", NULL);/* held until the resume */
+    run(h, 3 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
+    sim_resume(h->s, 0);
+    run(h, SEC);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_int_eq(newest_leader(h), 1);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(get(h, i, "x"), "2");
+    /* if the held write was acked before n1 learned, the rejoin report lists it as lost */
+    if (h->ops[p].out == OUT_OK) {
+        json_t *d = find_event(h, "n1", fencing ? "discard" : "divergence");
+        ck_assert_ptr_nonnull(d);
+        ck_assert(list_has(json_object_get(d, "discarded"), "x", "paused"));
+    }
+    h_free(h);
+}
+END_TEST
+
+/* No quorum rule: a follower cut off alone promotes itself, and on heal its newer epoch wins
+ * over the healthy majority's leader, whose writes since the cut are discarded. */
+START_TEST(isolated_follower_promotes_itself_and_wins_on_heal)
+{
+    struct h *h = h_new("repl=async fencing=on", 3, 20, 1);
+    run(h, 10 * MS);
+    partition(h, "n3 | n1,n2");
+    run(h, 2500 * MS); /* n3 promotes after 2 s */
+    ck_assert(is_role(h, 2, "leader"));
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert_int_eq(put(h, 0, "x", "majority"), OUT_OK);
+    faults_heal(sim_faults(h->s));
+    run(h, SEC);
+    ck_assert_int_eq(newest_leader(h), 2);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_ptr_null(get(h, 1, "x"));
+    json_t *d = find_event(h, "n1", "discard");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 1);
+    h_free(h);
+}
+END_TEST
+
 /* ---- recovery and bad input --------------------------------------------------------------- */
 
 START_TEST(restart_recovers_the_log_and_the_role)
@@ -939,8 +992,9 @@ END_TEST
 /* One random run: a client writing unique values while nodes crash, restart and get cut off
  * (failover=auto, so promotions happen along the way). At the end the network heals, every
  * node restarts, the newest leader is crashed and the lowest live follower is promoted by
- * hand. Returns how many acked writes that promoted node does not hold; *acked counts acks. */
-static int random_run(const char *optstr, uint64_t seed, int *acked)
+ * hand. Returns how many acked writes that promoted node does not hold; *acked counts acks,
+ * *diverged the replicas that had not converged to the leader's log 3 s after the heal. */
+static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverged)
 {
     struct h *h = h_new(optstr, 3, seed, 0);
     struct rng *r = sim_rng(h->s);
@@ -973,6 +1027,15 @@ static int random_run(const char *optstr, uint64_t seed, int *acked)
     for (int i = 0; i < 3; i++)
         sim_restart(h->s, i);
     run(h, 3 * SEC);
+    /* healed, every node up, one leader: every replica converges to the leader's log */
+    char *l1 = log_text(h, 0);
+    for (int i = 1; i < 3; i++) {
+        char *li = log_text(h, i);
+        if (strcmp(li, l1))
+            (*diverged)++;
+        free(li);
+    }
+    free(l1);
     int l = newest_leader(h);
     if (l >= 0)
         sim_crash(h->s, l);
@@ -994,13 +1057,14 @@ static int random_run(const char *optstr, uint64_t seed, int *acked)
 
 START_TEST(sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted)
 {
-    int seeds = test_seeds(200), acked = 0, lost_seeds = 0;
+    int seeds = test_seeds(200), acked = 0, lost_seeds = 0, diverged = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        int lost = random_run("repl=sync failover=auto", (uint64_t)seed, &acked);
+        int lost = random_run("repl=sync failover=auto", (uint64_t)seed, &acked, &diverged);
         ck_assert_msg(lost == 0, "seed %d: %d acked writes lost with repl=sync", seed, lost);
         lost_seeds += lost > 0;
     }
     ck_assert_int_gt(acked, seeds * 2); /* the runs did make progress */
+    ck_assert_int_eq(diverged, 0);
     printf("leader sync sweep: %d seeds, %d acked writes, %d seeds lost one\n", seeds, acked,
            lost_seeds);
 }
@@ -1009,16 +1073,19 @@ END_TEST
 START_TEST(async_sweep_finds_a_seed_that_loses_an_acked_write)
 {
     int seeds = test_seeds(200), acked = 0, lost_seeds = 0, lost_writes = 0, first = 0;
+    int diverged = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        int lost = random_run("repl=async failover=auto", (uint64_t)seed, &acked);
+        int lost = random_run(_i ? "repl=async failover=auto fencing=on" : "repl=async failover=auto",
+                              (uint64_t)seed, &acked, &diverged);
         if (lost && !first)
             first = seed;
         lost_seeds += lost > 0;
         lost_writes += lost;
     }
     ck_assert_msg(lost_seeds > 0, "no seed of %d lost an acked write with repl=async", seeds);
-    printf("leader async sweep: %d seeds, %d acked writes, %d lost in %d seeds (first: seed %d)\n",
-           seeds, acked, lost_writes, lost_seeds, first);
+    ck_assert_int_eq(diverged, 0);
+    printf("leader async%s sweep: %d seeds, %d acked writes, %d lost in %d seeds (first: seed %d)\n",
+           _i ? " fenced" : "", seeds, acked, lost_writes, lost_seeds, first);
 }
 END_TEST
 
@@ -1071,12 +1138,14 @@ Suite *suite_leader(void)
     tcase_add_loop_test(tc, follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing, 0, 2);
     tcase_add_test(tc, fenced_semisync_old_leader_acks_nothing_and_loses_nothing);
     tcase_add_loop_test(tc, restarted_old_leader_learns_the_newer_epoch_with_fencing, 0, 2);
+    tcase_add_loop_test(tc, paused_leader_steps_down_after_resume, 0, 2);
+    tcase_add_test(tc, isolated_follower_promotes_itself_and_wins_on_heal);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sweeps");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted);
-    tcase_add_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write);
+    tcase_add_loop_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -667,6 +667,16 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
                                                    "epoch", (json_int_t)st->epoch, "count",
                                                    (json_int_t)(st->n - first_new + 1)));
         }
+        /* Entries past the leader's last index that the leader did not write itself are not
+         * in its log (it only ever appends its own past its last): a stale suffix from an
+         * older leader, which no later message would overwrite. Entries of this leader's own
+         * stay, even if a reordered older message says `last` is smaller. */
+        for (uint64_t j = (num > last ? num : last) + 1; j <= st->n; j++) {
+            if (st->log[j - 1].epoch != epoch || st->log[j - 1].lidx != s) {
+                truncate_from(st, j);
+                break;
+            }
+        }
         uint64_t c = commit < num ? commit : num;
         if (c > st->commit) {
             st->commit = c;
