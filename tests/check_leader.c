@@ -997,6 +997,7 @@ END_TEST
 static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverged)
 {
     struct h *h = h_new(optstr, 3, seed, 0);
+    h->check_acks = strstr(optstr, "repl=sync") != NULL;
     struct rng *r = sim_rng(h->s);
     char keys[][2] = {"a", "b", "c"};
     int writes = 0;
@@ -1015,17 +1016,23 @@ static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverg
                          sizeof desc, err, sizeof err);
         } else if (x < 78) {
             faults_heal(sim_faults(h->s));
-        } else if (x < 88) {
+        } else if (x < 86) {
             sim_crash(h->s, (int)(rng_next(r) % 3));
+        } else if (x < 90) {
+            sim_pause(h->s, (int)(rng_next(r) % 3));
         } else {
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 3; i++) {
+                sim_resume(h->s, i);
                 sim_restart(h->s, i);
+            }
         }
         run(h, 50 * MS + rng_next(r) % (300 * MS));
     }
     faults_heal(sim_faults(h->s));
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        sim_resume(h->s, i);
         sim_restart(h->s, i);
+    }
     run(h, 3 * SEC);
     /* healed, every node up, one leader: every replica converges to the leader's log */
     char *l1 = log_text(h, 0);
@@ -1051,22 +1058,40 @@ static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverg
         (*acked)++;
         lost += !node_has(h, f, o->key, o->v1);
     }
+    lost += h->ack_violations; /* a sync ack while some live node lacked the write */
     h_free(h);
     return lost;
 }
 
 START_TEST(sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted)
 {
-    int seeds = test_seeds(200), acked = 0, lost_seeds = 0, diverged = 0;
+    int seeds = test_seeds(200), acked = 0, diverged = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        int lost = random_run("repl=sync failover=auto", (uint64_t)seed, &acked, &diverged);
+        int lost = random_run("repl=sync failover=auto fencing=on", (uint64_t)seed, &acked, &diverged);
         ck_assert_msg(lost == 0, "seed %d: %d acked writes lost with repl=sync", seed, lost);
-        lost_seeds += lost > 0;
     }
     ck_assert_int_gt(acked, seeds * 2); /* the runs did make progress */
     ck_assert_int_eq(diverged, 0);
-    printf("leader sync sweep: %d seeds, %d acked writes, %d seeds lost one\n", seeds, acked,
-           lost_seeds);
+    printf("leader sync sweep (fencing=on): %d seeds, %d acked writes, none lost\n", seeds, acked);
+}
+END_TEST
+
+/* Without fencing, a follower still takes a deposed leader's late replication, which can cut a
+ * write that the new leader had just acked with every node's help. Measured, not asserted
+ * either way: the run must make progress and converge; the count is printed. */
+START_TEST(sync_sweep_without_fencing_is_measured)
+{
+    int seeds = test_seeds(200), acked = 0, diverged = 0, bad_seeds = 0, first = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        int lost = random_run("repl=sync failover=auto fencing=off", (uint64_t)seed, &acked, &diverged);
+        if (lost && !first)
+            first = seed;
+        bad_seeds += lost > 0;
+    }
+    ck_assert_int_gt(acked, seeds * 2);
+    ck_assert_int_eq(diverged, 0);
+    printf("leader sync sweep (fencing=off): %d seeds, %d acked writes, %d seeds with an acked "
+           "write missing from a live node (first: seed %d)\n", seeds, acked, bad_seeds, first);
 }
 END_TEST
 
@@ -1145,6 +1170,7 @@ Suite *suite_leader(void)
     tc = tcase_create("sweeps");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted);
+    tcase_add_test(tc, sync_sweep_without_fencing_is_measured);
     tcase_add_loop_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write, 0, 2);
     suite_add_tcase(s, tc);
     return s;

@@ -107,6 +107,7 @@ struct ld {
     struct pending *pend;
     size_t npend, cappend;
     uint64_t hb_timer, fo_timer;
+    uint64_t timer_gen;     /* a timer firing with an older generation was superseded */
 
     /* after stepping down: what we had, to report once we caught up with the winner */
     int reconciling;
@@ -353,7 +354,7 @@ static void arm_failover(struct ld *st)
     /* Stagger by node index so that the lowest-numbered live follower promotes first and
      * its announcement reaches the others before their own timers fire. */
     uint64_t d = st->fo_us + (uint64_t)st->env->self_idx * (st->fo_us / 2);
-    st->fo_timer = env_timer_set(st->env, d, T_FAILOVER, 0);
+    st->fo_timer = env_timer_set(st->env, d, T_FAILOVER, ++st->timer_gen);
 }
 
 static void send_to(struct ld *st, int f);
@@ -790,7 +791,6 @@ static void on_cas(void *vst, const char *src, const json_t *body)
 static void leader_on_timer(void *vst, int kind, uint64_t arg)
 {
     struct ld *st = vst;
-    (void)arg;
     if (kind == T_HEARTBEAT) {
         st->hb_timer = 0;
         if (st->role != ROLE_LEADER)
@@ -801,6 +801,10 @@ static void leader_on_timer(void *vst, int kind, uint64_t arg)
         heartbeat_all(st);
         st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
     } else if (kind == T_FAILOVER) {
+        /* A timer that fired while the node was paused cannot be cancelled any more: when it
+         * runs after the replication that re-armed it, its generation is old. */
+        if (arg != st->timer_gen)
+            return;
         st->fo_timer = 0;
         if (st->role != ROLE_FOLLOWER || !st->autofail)
             return;
