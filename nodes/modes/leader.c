@@ -26,14 +26,16 @@
  *
  * Rules, and the invariants they keep:
  *  - Log matching: a follower appends only after prev_index/prev_epoch/prev_leader match its
- *    own log, truncating a conflicting suffix first; so each follower's log is a prefix of its
- *    leader's log (scenario A3), whatever the network drops, duplicates or reorders.
+ *    own log, truncating a conflicting suffix first, and drops entries past the leader's last
+ *    index that the leader did not write; so each follower's log is a prefix of its leader's
+ *    log (scenario A3), whatever the network drops, duplicates or reorders.
  *  - Durability: every append is log_sync()ed before it is acknowledged, to a client (leader)
  *    or to the leader (follower).
  *  - Commit (= acknowledged to the client): repl=async once the leader's own append is durable;
- *    repl=sync once every follower reported it durable; repl=semisync once the first follower
- *    (the lowest-numbered node other than the leader) did. So with sync, an ack implies the
- *    write is on every node, and promoting any follower loses no acked write (S2).
+ *    repl=sync once every follower reported it durable; repl=semisync once the synchronous
+ *    follower did: the lowest-numbered follower that answered within failover_timeout. So
+ *    with sync, an ack implies the write is on every node, and (with fencing, which keeps a
+ *    deposed leader from cutting it again) promoting any follower loses no acked write (S2).
  *  - sync_down=refuse (default): while a required follower has not answered for
  *    failover_timeout, new writes are refused with error 11 before anything is appended (a
  *    definite failure); sync_down=block: they are appended and wait (the client times out).
@@ -45,6 +47,10 @@
  *  - fencing=on: followers refuse replication from an older epoch (event `fenced`) and answer
  *    with the newer one; the old leader steps down, and its writes after the fork are
  *    discarded (event `discard`). Followers never apply them: no divergent commits (SB2).
+ *  - Auto failover: a follower that hears no replication for failover_timeout x (1 + index/2)
+ *    promotes itself, so the lowest-numbered live follower goes first. No quorum rule: a
+ *    follower cut off alone promotes itself too. Timers carry a generation (arg) so that one
+ *    that fired during a pause, after replication re-armed it, is ignored.
  *  - Reads are served by any node from its own applied state: a follower may be stale (A2).
  *    The leader applies on append, so it may show a sync write not yet acknowledged.
  *  - A follower refuses writes and cas with error 11 naming the leader it believes in.
