@@ -861,6 +861,43 @@ START_TEST(isolated_follower_promotes_itself_and_wins_on_heal)
 }
 END_TEST
 
+START_TEST(status_reports_role_epoch_commit_and_the_last_100_entries)
+{
+    struct h *h = h_new("repl=sync fencing=on", 3, 21, 0);
+    run(h, 10 * MS);
+    char v[16];
+    for (int k = 1; k <= 120; k++) {
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(put(h, 0, "x", v), OUT_OK);
+    }
+    run(h, 200 * MS);
+    json_t *st = sim_status(h->s, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "leader");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "leader")), "n1");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "commit")), 120);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "applied")), 120);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "data"), "x")), "120");
+    json_t *log = json_object_get(st, "log");
+    ck_assert_int_eq(json_array_size(log), 100);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "log_first")), 21);
+    json_t *last = json_array_get(log, 99);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "index")), 120);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "cmd")), "put x 120");
+    ck_assert(json_is_true(json_object_get(last, "committed")));
+    json_t *extra = json_object_get(st, "extra");
+    ck_assert_str_eq(json_string_value(json_object_get(extra, "repl")), "sync");
+    ck_assert_str_eq(json_string_value(json_object_get(extra, "fencing")), "on");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(extra, "match"), "n3")), 120);
+    json_decref(st);
+    st = sim_status(h->s, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "follower");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "commit")), 120);
+    json_decref(st);
+    h_free(h);
+}
+END_TEST
+
 /* ---- recovery and bad input --------------------------------------------------------------- */
 
 START_TEST(restart_recovers_the_log_and_the_role)
@@ -1148,6 +1185,7 @@ Suite *suite_leader(void)
     tcase_add_test(tc, unknown_and_malformed_messages_are_dropped);
     tcase_add_test(tc, history_records_every_operation_once_in_protocol_shape);
     tcase_add_test(tc, same_seed_gives_the_same_trace);
+    tcase_add_test(tc, status_reports_role_epoch_commit_and_the_last_100_entries);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scenarios");
