@@ -76,11 +76,12 @@ static int log_has(json_t *status, const char *key, const char *value)
 
 static void history_add(struct h *h, struct op *o, const char *type)
 {
+    char node[CL_IDLEN];
+    node_name(o->node, node);
     json_t *r = json_pack("{s:I,s:i,s:s,s:s,s:s,s:I,s:s}", "index",
                           (json_int_t)json_array_size(h->history), "process", o->process, "type",
                           type, "f", o->f, "key", o->key, "time",
-                          (json_int_t)(sim_now(h->s) * 1000), "node",
-                          (char[4]){'n', (char)('1' + o->node), 0, 0});
+                          (json_int_t)(sim_now(h->s) * 1000), "node", node);
     json_t *val;
     if (!strcmp(o->f, "cas"))
         val = json_pack("[s,s]", o->v1, o->v2);
@@ -808,6 +809,95 @@ START_TEST(manual_failover_never_promotes_by_itself)
 }
 END_TEST
 
+/* A GC-like pause: the leader stops for 3 failover timeouts, n2 takes over; on resume the old
+ * leader still believes it leads until it hears of epoch 2, then steps down. */
+START_TEST(paused_leader_steps_down_after_resume)
+{
+    int fencing = _i == 0;
+    struct h *h = h_new(fencing ? "fencing=on" : "fencing=off", 3, 19, 1);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    sim_pause(h->s, 0);
+    int p = invoke(h, 0, "write", "x", "paused", NULL);/* held until the resume */
+    run(h, 3 * SEC);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
+    sim_resume(h->s, 0);
+    run(h, SEC);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_int_eq(newest_leader(h), 1);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(get(h, i, "x"), "2");
+    /* if the held write was acked before n1 learned, the rejoin report lists it as lost */
+    if (h->ops[p].out == OUT_OK) {
+        json_t *d = find_event(h, "n1", fencing ? "discard" : "divergence");
+        ck_assert_ptr_nonnull(d);
+        ck_assert(list_has(json_object_get(d, "discarded"), "x", "paused"));
+    }
+    h_free(h);
+}
+END_TEST
+
+/* No quorum rule: a follower cut off alone promotes itself, and on heal its newer epoch wins
+ * over the healthy majority's leader, whose writes since the cut are discarded. */
+START_TEST(isolated_follower_promotes_itself_and_wins_on_heal)
+{
+    struct h *h = h_new("repl=async fencing=on", 3, 20, 1);
+    run(h, 10 * MS);
+    partition(h, "n3 | n1,n2");
+    run(h, 2500 * MS); /* n3 promotes after 2 s */
+    ck_assert(is_role(h, 2, "leader"));
+    ck_assert(is_role(h, 0, "leader"));
+    ck_assert_int_eq(put(h, 0, "x", "majority"), OUT_OK);
+    faults_heal(sim_faults(h->s));
+    run(h, SEC);
+    ck_assert_int_eq(newest_leader(h), 2);
+    ck_assert(is_role(h, 0, "follower"));
+    ck_assert_ptr_null(get(h, 1, "x"));
+    json_t *d = find_event(h, "n1", "discard");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 1);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(status_reports_role_epoch_commit_and_the_last_100_entries)
+{
+    struct h *h = h_new("repl=sync fencing=on", 3, 21, 0);
+    run(h, 10 * MS);
+    char v[16];
+    for (int k = 1; k <= 120; k++) {
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(put(h, 0, "x", v), OUT_OK);
+    }
+    run(h, 200 * MS);
+    json_t *st = sim_status(h->s, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "leader");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "leader")), "n1");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "commit")), 120);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "applied")), 120);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "data"), "x")), "120");
+    json_t *log = json_object_get(st, "log");
+    ck_assert_int_eq(json_array_size(log), 100);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "log_first")), 21);
+    json_t *last = json_array_get(log, 99);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "index")), 120);
+    ck_assert_str_eq(json_string_value(json_object_get(last, "cmd")), "put x 120");
+    ck_assert(json_is_true(json_object_get(last, "committed")));
+    json_t *extra = json_object_get(st, "extra");
+    ck_assert_str_eq(json_string_value(json_object_get(extra, "repl")), "sync");
+    ck_assert_str_eq(json_string_value(json_object_get(extra, "fencing")), "on");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(extra, "match"), "n3")), 120);
+    json_decref(st);
+    st = sim_status(h->s, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "follower");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "commit")), 120);
+    json_decref(st);
+    h_free(h);
+}
+END_TEST
+
 /* ---- recovery and bad input --------------------------------------------------------------- */
 
 START_TEST(restart_recovers_the_log_and_the_role)
@@ -939,10 +1029,12 @@ END_TEST
 /* One random run: a client writing unique values while nodes crash, restart and get cut off
  * (failover=auto, so promotions happen along the way). At the end the network heals, every
  * node restarts, the newest leader is crashed and the lowest live follower is promoted by
- * hand. Returns how many acked writes that promoted node does not hold; *acked counts acks. */
-static int random_run(const char *optstr, uint64_t seed, int *acked)
+ * hand. Returns how many acked writes that promoted node does not hold; *acked counts acks,
+ * *diverged the replicas that had not converged to the leader's log 3 s after the heal. */
+static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverged)
 {
     struct h *h = h_new(optstr, 3, seed, 0);
+    h->check_acks = strstr(optstr, "repl=sync") != NULL;
     struct rng *r = sim_rng(h->s);
     char keys[][2] = {"a", "b", "c"};
     int writes = 0;
@@ -961,18 +1053,33 @@ static int random_run(const char *optstr, uint64_t seed, int *acked)
                          sizeof desc, err, sizeof err);
         } else if (x < 78) {
             faults_heal(sim_faults(h->s));
-        } else if (x < 88) {
+        } else if (x < 86) {
             sim_crash(h->s, (int)(rng_next(r) % 3));
+        } else if (x < 90) {
+            sim_pause(h->s, (int)(rng_next(r) % 3));
         } else {
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 3; i++) {
+                sim_resume(h->s, i);
                 sim_restart(h->s, i);
+            }
         }
         run(h, 50 * MS + rng_next(r) % (300 * MS));
     }
     faults_heal(sim_faults(h->s));
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        sim_resume(h->s, i);
         sim_restart(h->s, i);
+    }
     run(h, 3 * SEC);
+    /* healed, every node up, one leader: every replica converges to the leader's log */
+    char *l1 = log_text(h, 0);
+    for (int i = 1; i < 3; i++) {
+        char *li = log_text(h, i);
+        if (strcmp(li, l1))
+            (*diverged)++;
+        free(li);
+    }
+    free(l1);
     int l = newest_leader(h);
     if (l >= 0)
         sim_crash(h->s, l);
@@ -988,37 +1095,59 @@ static int random_run(const char *optstr, uint64_t seed, int *acked)
         (*acked)++;
         lost += !node_has(h, f, o->key, o->v1);
     }
+    lost += h->ack_violations; /* a sync ack while some live node lacked the write */
     h_free(h);
     return lost;
 }
 
 START_TEST(sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted)
 {
-    int seeds = test_seeds(200), acked = 0, lost_seeds = 0;
+    int seeds = test_seeds(200), acked = 0, diverged = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        int lost = random_run("repl=sync failover=auto", (uint64_t)seed, &acked);
+        int lost = random_run("repl=sync failover=auto fencing=on", (uint64_t)seed, &acked, &diverged);
         ck_assert_msg(lost == 0, "seed %d: %d acked writes lost with repl=sync", seed, lost);
-        lost_seeds += lost > 0;
     }
     ck_assert_int_gt(acked, seeds * 2); /* the runs did make progress */
-    printf("leader sync sweep: %d seeds, %d acked writes, %d seeds lost one\n", seeds, acked,
-           lost_seeds);
+    ck_assert_int_eq(diverged, 0);
+    printf("leader sync sweep (fencing=on): %d seeds, %d acked writes, none lost\n", seeds, acked);
+}
+END_TEST
+
+/* Without fencing, a follower still takes a deposed leader's late replication, which can cut a
+ * write that the new leader had just acked with every node's help. Measured, not asserted
+ * either way: the run must make progress and converge; the count is printed. */
+START_TEST(sync_sweep_without_fencing_is_measured)
+{
+    int seeds = test_seeds(200), acked = 0, diverged = 0, bad_seeds = 0, first = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        int lost = random_run("repl=sync failover=auto fencing=off", (uint64_t)seed, &acked, &diverged);
+        if (lost && !first)
+            first = seed;
+        bad_seeds += lost > 0;
+    }
+    ck_assert_int_gt(acked, seeds * 2);
+    ck_assert_int_eq(diverged, 0);
+    printf("leader sync sweep (fencing=off): %d seeds, %d acked writes, %d seeds with an acked "
+           "write missing from a live node (first: seed %d)\n", seeds, acked, bad_seeds, first);
 }
 END_TEST
 
 START_TEST(async_sweep_finds_a_seed_that_loses_an_acked_write)
 {
     int seeds = test_seeds(200), acked = 0, lost_seeds = 0, lost_writes = 0, first = 0;
+    int diverged = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        int lost = random_run("repl=async failover=auto", (uint64_t)seed, &acked);
+        int lost = random_run(_i ? "repl=async failover=auto fencing=on" : "repl=async failover=auto",
+                              (uint64_t)seed, &acked, &diverged);
         if (lost && !first)
             first = seed;
         lost_seeds += lost > 0;
         lost_writes += lost;
     }
     ck_assert_msg(lost_seeds > 0, "no seed of %d lost an acked write with repl=async", seeds);
-    printf("leader async sweep: %d seeds, %d acked writes, %d lost in %d seeds (first: seed %d)\n",
-           seeds, acked, lost_writes, lost_seeds, first);
+    ck_assert_int_eq(diverged, 0);
+    printf("leader async%s sweep: %d seeds, %d acked writes, %d lost in %d seeds (first: seed %d)\n",
+           _i ? " fenced" : "", seeds, acked, lost_writes, lost_seeds, first);
 }
 END_TEST
 
@@ -1056,6 +1185,7 @@ Suite *suite_leader(void)
     tcase_add_test(tc, unknown_and_malformed_messages_are_dropped);
     tcase_add_test(tc, history_records_every_operation_once_in_protocol_shape);
     tcase_add_test(tc, same_seed_gives_the_same_trace);
+    tcase_add_test(tc, status_reports_role_epoch_commit_and_the_last_100_entries);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scenarios");
@@ -1071,12 +1201,15 @@ Suite *suite_leader(void)
     tcase_add_loop_test(tc, follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing, 0, 2);
     tcase_add_test(tc, fenced_semisync_old_leader_acks_nothing_and_loses_nothing);
     tcase_add_loop_test(tc, restarted_old_leader_learns_the_newer_epoch_with_fencing, 0, 2);
+    tcase_add_loop_test(tc, paused_leader_steps_down_after_resume, 0, 2);
+    tcase_add_test(tc, isolated_follower_promotes_itself_and_wins_on_heal);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sweeps");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sync_sweep_loses_no_acked_write_when_a_synced_follower_is_promoted);
-    tcase_add_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write);
+    tcase_add_test(tc, sync_sweep_without_fencing_is_measured);
+    tcase_add_loop_test(tc, async_sweep_finds_a_seed_that_loses_an_acked_write, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,14 +26,16 @@
  *
  * Rules, and the invariants they keep:
  *  - Log matching: a follower appends only after prev_index/prev_epoch/prev_leader match its
- *    own log, truncating a conflicting suffix first; so each follower's log is a prefix of its
- *    leader's log (scenario A3), whatever the network drops, duplicates or reorders.
+ *    own log, truncating a conflicting suffix first, and drops entries past the leader's last
+ *    index that the leader did not write; so each follower's log is a prefix of its leader's
+ *    log (scenario A3), whatever the network drops, duplicates or reorders.
  *  - Durability: every append is log_sync()ed before it is acknowledged, to a client (leader)
  *    or to the leader (follower).
  *  - Commit (= acknowledged to the client): repl=async once the leader's own append is durable;
- *    repl=sync once every follower reported it durable; repl=semisync once the first follower
- *    (the lowest-numbered node other than the leader) did. So with sync, an ack implies the
- *    write is on every node, and promoting any follower loses no acked write (S2).
+ *    repl=sync once every follower reported it durable; repl=semisync once the synchronous
+ *    follower did: the lowest-numbered follower that answered within failover_timeout. So
+ *    with sync, an ack implies the write is on every node, and (with fencing, which keeps a
+ *    deposed leader from cutting it again) promoting any follower loses no acked write (S2).
  *  - sync_down=refuse (default): while a required follower has not answered for
  *    failover_timeout, new writes are refused with error 11 before anything is appended (a
  *    definite failure); sync_down=block: they are appended and wait (the client times out).
@@ -45,6 +47,10 @@
  *  - fencing=on: followers refuse replication from an older epoch (event `fenced`) and answer
  *    with the newer one; the old leader steps down, and its writes after the fork are
  *    discarded (event `discard`). Followers never apply them: no divergent commits (SB2).
+ *  - Auto failover: a follower that hears no replication for failover_timeout x (1 + index/2)
+ *    promotes itself, so the lowest-numbered live follower goes first. No quorum rule: a
+ *    follower cut off alone promotes itself too. Timers carry a generation (arg) so that one
+ *    that fired during a pause, after replication re-armed it, is ignored.
  *  - Reads are served by any node from its own applied state: a follower may be stale (A2).
  *    The leader applies on append, so it may show a sync write not yet acknowledged.
  *  - A follower refuses writes and cas with error 11 naming the leader it believes in.
@@ -53,6 +59,7 @@
  * blob "leader.state" {"role","epoch","leader"}. A restarted node comes back in its old role:
  * a restarted old leader believes it still leads until it hears of a newer epoch.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +113,7 @@ struct ld {
     struct pending *pend;
     size_t npend, cappend;
     uint64_t hb_timer, fo_timer;
+    uint64_t timer_gen;     /* a timer firing with an older generation was superseded */
 
     /* after stepping down: what we had, to report once we caught up with the winner */
     int reconciling;
@@ -327,10 +335,8 @@ static void load_record(void *ud, const void *data, size_t len)
 /* The single role setter: checks the transition, persists it and emits `state`. */
 static void set_role(struct ld *st, enum role role, uint64_t epoch, int leader, const char *why)
 {
-    if (role == ROLE_LEADER && leader != st->env->self_idx)
-        abort(); /* our bug: a leader leads itself */
-    if (epoch < st->epoch && st->fencing)
-        abort(); /* our bug: with fencing the epoch never goes back */
+    assert(role != ROLE_LEADER || leader == st->env->self_idx); /* a leader leads itself */
+    assert(epoch >= st->epoch);                                 /* epochs never go back */
     int changed = role != st->role || epoch != st->epoch || leader != st->leader;
     st->role = role;
     st->epoch = epoch;
@@ -354,7 +360,7 @@ static void arm_failover(struct ld *st)
     /* Stagger by node index so that the lowest-numbered live follower promotes first and
      * its announcement reaches the others before their own timers fire. */
     uint64_t d = st->fo_us + (uint64_t)st->env->self_idx * (st->fo_us / 2);
-    st->fo_timer = env_timer_set(st->env, d, T_FAILOVER, 0);
+    st->fo_timer = env_timer_set(st->env, d, T_FAILOVER, ++st->timer_gen);
 }
 
 static void send_to(struct ld *st, int f);
@@ -367,8 +373,12 @@ static void heartbeat_all(struct ld *st)
             send_to(st, f);
 }
 
-static void promote(struct ld *st, const char *why)
+static int promote(struct ld *st, const char *why)
 {
+    if (st->epoch + 1 >= MAX_EPOCH) {
+        env_event(st->env, "error", json_pack("{s:s}", "text", "epoch exhausted: cannot promote"));
+        return -1;
+    }
     set_role(st, ROLE_LEADER, st->epoch + 1, st->env->self_idx, why);
     st->reconciling = 0;
     json_array_clear(st->rc_discarded);
@@ -383,6 +393,7 @@ static void promote(struct ld *st, const char *why)
     heartbeat_all(st);
     env_timer_cancel(st->env, st->hb_timer);
     st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
+    return 0;
 }
 
 static void drop_pending(struct ld *st)
@@ -663,6 +674,16 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
                                                    "epoch", (json_int_t)st->epoch, "count",
                                                    (json_int_t)(st->n - first_new + 1)));
         }
+        /* Entries past the leader's last index that the leader did not write itself are not
+         * in its log (it only ever appends its own past its last): a stale suffix from an
+         * older leader, which no later message would overwrite. Entries of this leader's own
+         * stay, even if a reordered older message says `last` is smaller. */
+        for (uint64_t j = (num > last ? num : last) + 1; j <= st->n; j++) {
+            if (st->log[j - 1].epoch != epoch || st->log[j - 1].lidx != s) {
+                truncate_from(st, j);
+                break;
+            }
+        }
         uint64_t c = commit < num ? commit : num;
         if (c > st->commit) {
             st->commit = c;
@@ -776,7 +797,6 @@ static void on_cas(void *vst, const char *src, const json_t *body)
 static void leader_on_timer(void *vst, int kind, uint64_t arg)
 {
     struct ld *st = vst;
-    (void)arg;
     if (kind == T_HEARTBEAT) {
         st->hb_timer = 0;
         if (st->role != ROLE_LEADER)
@@ -787,6 +807,10 @@ static void leader_on_timer(void *vst, int kind, uint64_t arg)
         heartbeat_all(st);
         st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
     } else if (kind == T_FAILOVER) {
+        /* A timer that fired while the node was paused cannot be cancelled any more: when it
+         * runs after the replication that re-armed it, its generation is old. */
+        if (arg != st->timer_gen)
+            return;
         st->fo_timer = 0;
         if (st->role != ROLE_FOLLOWER || !st->autofail)
             return;
@@ -809,7 +833,8 @@ static json_t *cmd_promote(void *vst, int argc, char **argv)
         free(t);
         return r;
     }
-    promote(st, "promote command");
+    if (promote(st, "promote command") < 0)
+        return json_pack("{s:b,s:s}", "ok", 0, "text", "epoch exhausted: cannot promote");
     char *t = xasprintf("%s is now leader (epoch %llu)", st->env->self, (unsigned long long)st->epoch);
     json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
     free(t);
@@ -931,6 +956,8 @@ static json_t *leader_status(void *vst)
                                               name_of(st, st->log[i - 1].lidx), "cmd", cmd, "key",
                                               st->log[i - 1].key, "value", st->log[i - 1].value,
                                               "acked", i <= st->commit));
+        json_object_set_new(json_array_get(logj, json_array_size(logj) - 1), "committed",
+                            json_boolean(i <= st->commit));
         free(cmd);
     }
     json_t *match = json_object();
