@@ -263,36 +263,72 @@ int faults_connected(const struct faults *f, int a, int b)
 
 void faults_describe(const struct faults *f, struct sb *out)
 {
-    int any = 0;
+    int sym = 0, asym = 0;
     for (int a = 0; a < f->n; a++)
-        for (int b = 0; b < f->n; b++)
-            any |= f->cut[a][b];
-    if (!any) {
+        for (int b = 0; b < f->n; b++) {
+            sym |= f->cut[a][b] && f->cut[b][a];
+            asym |= f->cut[a][b] && !f->cut[b][a];
+        }
+    if (!sym && !asym) {
         sb_addn(out, "", 0);
         return;
     }
-    /* group nodes that are connected to exactly the same set */
-    int done[CL_MAXN] = {0};
-    int first_group = 1;
-    for (int a = 0; a < f->n; a++) {
-        if (done[a])
-            continue;
-        if (!first_group)
-            sb_add(out, " | ");
-        first_group = 0;
-        int first = 1;
-        for (int b = a; b < f->n; b++) {
-            if (done[b])
-                continue;
-            int same = 1;
-            for (int c = 0; c < f->n && same; c++)
-                same = f->cut[a][c] == f->cut[b][c] && f->cut[c][a] == f->cut[c][b];
-            if (b != a && (!same || !faults_connected(f, a, b)))
-                continue;
-            done[b] = 1;
-            sb_printf(out, "%sn%d", first ? "" : ",", b + 1);
-            first = 0;
+    int transitive = 1;
+    for (int a = 0; a < f->n && transitive; a++)
+        for (int b = 0; b < f->n && transitive; b++)
+            for (int c = 0; c < f->n && transitive; c++)
+                if (a != c && !(f->cut[a][b] && f->cut[b][a]) && !(f->cut[b][c] && f->cut[c][b]) &&
+                    f->cut[a][c] && f->cut[c][a])
+                    transitive = 0;
+    if (sym && !transitive) {
+        /* no clean groups (majorities-ring, bridge): say what each node sees */
+        for (int a = 0; a < f->n; a++) {
+            sb_printf(out, "%sn%d sees ", a ? "; " : "", a + 1);
+            int first = 1;
+            for (int b = 0; b < f->n; b++)
+                if (b != a && !(f->cut[a][b] && f->cut[b][a])) {
+                    sb_printf(out, "%sn%d", first ? "" : ",", b + 1);
+                    first = 0;
+                }
+            if (first)
+                sb_add(out, "nobody");
         }
+    } else if (sym) {
+        /* groups: nodes with the same two-way reachability */
+        int done[CL_MAXN] = {0};
+        int first_group = 1;
+        for (int a = 0; a < f->n; a++) {
+            if (done[a])
+                continue;
+            if (!first_group)
+                sb_add(out, " | ");
+            first_group = 0;
+            int first = 1;
+            for (int b = a; b < f->n; b++) {
+                if (done[b])
+                    continue;
+                int same = 1;
+                for (int c = 0; c < f->n && same; c++) {
+                    int ac = f->cut[a][c] && f->cut[c][a], bc = f->cut[b][c] && f->cut[c][b];
+                    same = ac == bc;
+                }
+                if (b != a && (!same || (f->cut[a][b] && f->cut[b][a])))
+                    continue;
+                done[b] = 1;
+                sb_printf(out, "%sn%d", first ? "" : ",", b + 1);
+                first = 0;
+            }
+        }
+    }
+    if (asym) {
+        sb_add(out, sym ? "; one-way cuts: " : "one-way cuts: ");
+        int first = 1;
+        for (int a = 0; a < f->n; a++)
+            for (int b = 0; b < f->n; b++)
+                if (f->cut[a][b] && !f->cut[b][a]) {
+                    sb_printf(out, "%sn%d->n%d", first ? "" : ", ", a + 1, b + 1);
+                    first = 0;
+                }
     }
 }
 

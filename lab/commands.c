@@ -354,6 +354,27 @@ static int cmd_isolate(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst);
+
+static int cmd_cut(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    if (!need_cluster(lab))
+        return RUNTIME;
+    int src, dst;
+    if (!strstr(argv[1], "->"))
+        return parse_err(lab, find_command("cut"), "bad link '%s': expected SRC->DST such as n1->n2", argv[1]);
+    if (parse_link(lab, argv[1], &src, &dst) < 0)
+        return PARSE;
+    for (int a = 0; a < lab->cl->n; a++)
+        for (int b = 0; b < lab->cl->n; b++)
+            if (a != b && (src < 0 || a == src) && (dst < 0 || b == dst))
+                faults_cut(&lab->cl->faults, a, b);
+    faults_changed(lab, "cut", json_pack("{s:s}", "link", argv[1]));
+    lab_out(lab, "cut %s: those messages are dropped, the other direction still flows", argv[1]);
+    return OK;
+}
+
 static int cmd_heal(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -1071,6 +1092,7 @@ static const struct command commands[] = {
     {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
+    {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
     {"heal", "heal", "Remove every partition and link fault.", "heal", 0, 0, cmd_heal},
     {"crash", "crash NODE", "Kill NODE with SIGKILL: whatever it had not fsynced is gone.", "crash n1", 1, 1, cmd_crash},
     {"restart", "restart NODE", "Start a crashed NODE again on its data directory.", "restart n1", 1, 1, cmd_restart},
