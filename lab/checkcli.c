@@ -1,0 +1,225 @@
+/* checkcli — see checkcli.h. Parses the options by hand (re-entrant, so tests can call it
+ * repeatedly), loads the history, runs the chosen checker, prints the report. */
+#include "checkcli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lincheck.h"
+#include "sessions.h"
+
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN };
+
+static const char usage[] =
+    "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
+    "                    [--sessions | --sequential | --to-edn] FILE\n"
+    "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
+    "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
+
+static json_t *lin_json(const struct history *h, const struct lin_result *r)
+{
+    static const char *names[] = {"linearizable", "not linearizable", "unknown"};
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(names[r->verdict]));
+    json_object_set_new(o, "model", json_string(lin_model_name(r->model)));
+    json_object_set_new(o, "keys", json_integer(r->n_keys));
+    json_object_set_new(o, "ops", json_integer(r->n_ops));
+    json_object_set_new(o, "elapsed_ms", json_real(r->elapsed_ms));
+    json_object_set_new(o, "configs", json_integer((json_int_t)r->configs));
+    if (r->verdict != LIN_OK)
+        json_object_set_new(o, "key", r->key ? json_string(r->key) : json_null());
+    if (r->verdict == LIN_VIOLATION) {
+        json_object_set_new(o, "summary", json_string(r->summary ? r->summary : ""));
+        json_object_set_new(o, "explanation", json_string(r->explanation ? r->explanation : ""));
+        json_object_set_new(o, "minimal", json_boolean(r->minimal));
+        json_t *part = json_array();
+        for (int i = 0; i < r->n_partial; i++) {
+            struct sb b = {0};
+            history_describe_op(h, &h->ops[r->partial[i]], &b);
+            sb_printf(&b, " (p%lld)", (long long)h->ops[r->partial[i]].process);
+            json_array_append_new(part, json_string(b.s));
+            sb_free(&b);
+        }
+        json_object_set_new(o, "partial_linearization", part);
+        if (r->marked >= 0) {
+            struct sb b = {0};
+            history_describe_op(h, &h->ops[r->marked], &b);
+            sb_printf(&b, " (p%lld)", (long long)h->ops[r->marked].process);
+            json_object_set_new(o, "impossible", json_string(b.s));
+            sb_free(&b);
+        }
+        /* the sub-history as conlab history events, so the report can be re-checked */
+        struct history *sub = history_subset(h, r->sub, r->n_sub);
+        struct sb lines = {0};
+        history_write_jsonl(sub, &lines);
+        json_t *arr = json_array();
+        for (char *p = lines.s; p && *p;) {
+            char *nl = strchr(p, '\n');
+            json_t *ev = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), 0, NULL);
+            if (ev)
+                json_array_append_new(arr, ev);
+            p = nl ? nl + 1 : p + strlen(p);
+        }
+        json_object_set_new(o, "sub_history", arr);
+        sb_free(&lines);
+        history_free(&sub);
+    }
+    return o;
+}
+
+int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
+{
+    struct lin_opts lo;
+    lin_opts_default(&lo);
+    bool json = false;
+    enum what what = W_LIN;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model") || !strcmp(a, "--time-limit")) {
+            if (i + 1 >= argc) {
+                sb_printf(errout, "conlab check: %s needs a value\n%s", a, usage);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (a[2] == 'm') {
+                if (lin_model_parse(v, &lo.model)) {
+                    sb_printf(errout, "conlab check: unknown model '%s' (register, cas-register "
+                              "or kv)\n", v);
+                    return 2;
+                }
+            } else if (parse_double(v, &lo.time_limit_s) || lo.time_limit_s < 0) {
+                sb_printf(errout, "conlab check: --time-limit wants seconds, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--sessions")) {
+            what = W_SESSIONS;
+        } else if (!strcmp(a, "--sequential")) {
+            what = W_SEQUENTIAL;
+        } else if (!strcmp(a, "--to-edn")) {
+            what = W_TO_EDN;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            sb_add(out, usage);
+            return 0;
+        } else if (a[0] == '-' && a[1]) {
+            sb_printf(errout, "conlab check: unknown option '%s'\n%s", a, usage);
+            return 2;
+        } else if (file) {
+            sb_printf(errout, "conlab check: one history file at a time ('%s' and '%s')\n",
+                      file, a);
+            return 2;
+        } else {
+            file = a;
+        }
+    }
+    if (!file) {
+        sb_printf(errout, "conlab check: which history file?\n%s", usage);
+        return 2;
+    }
+    char err[600];
+    struct history *h = NULL;
+    if (history_load(file, &h, err, sizeof err)) {
+        sb_printf(errout, "conlab check: %s\n", err);
+        return 2;
+    }
+    int rc = 2;
+    if (what == W_TO_EDN) {
+        history_write_edn(h, out);
+        rc = 0;
+    } else if (what == W_LIN) {
+        struct lin_result *r = NULL;
+        int v = lincheck_run(h, &lo, &r, err, sizeof err);
+        if (v < 0) {
+            sb_printf(errout, "conlab check: %s: %s\n", file, err);
+            rc = 2;
+        } else {
+            if (json) {
+                json_t *o = lin_json(h, r);
+                char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                sb_printf(out, "%s\n", s);
+                free(s);
+                json_decref(o);
+            } else {
+                lincheck_format(h, r, out);
+            }
+            rc = v == LIN_OK ? 0 : v == LIN_VIOLATION ? 1 : 3;
+        }
+        lin_result_free(&r);
+    } else if (what == W_SESSIONS) {
+        struct sess_result *r = NULL;
+        int v = sessions_check(h, &r);
+        if (json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "verdict", json_string(v == 0 ? "hold" : v == 1 ?
+                                                          "violated" : "unknown"));
+            json_t *arr = json_array();
+            for (int i = 0; i < r->n; i++)
+                json_array_append_new(arr, json_pack("{s:s,s:s}", "guarantee",
+                                                     sess_guarantee_name(r->v[i].g), "text",
+                                                     r->v[i].text));
+            json_object_set_new(o, "violations", arr);
+            char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            sb_printf(out, "%s\n", s);
+            free(s);
+            json_decref(o);
+        } else {
+            sessions_format(h, r, out);
+        }
+        sess_result_free(&r);
+        rc = v == 0 ? 0 : v == 1 ? 1 : 3;
+    } else {
+        int v = seqcheck_run(h, lo.time_limit_s, out);
+        rc = v == 0 ? 0 : v == 1 ? 1 : 3;
+    }
+    history_free(&h);
+    return rc;
+}
+
+int checkcli_main(int argc, char **argv)
+{
+    struct sb out = {0}, err = {0};
+    int rc = checkcli_run(argc, argv, &out, &err);
+    if (out.s)
+        fputs(out.s, stdout);
+    if (err.s)
+        fputs(err.s, stderr);
+    fflush(stdout);
+    sb_free(&out);
+    sb_free(&err);
+    return rc;
+}
+
+int checker_report(const struct history *h, const char *what, struct sb *out)
+{
+    if (!what || !*what || !strcmp(what, "linearizable") || !strcmp(what, "lin")) {
+        struct lin_opts lo;
+        lin_opts_default(&lo);
+        lo.time_limit_s = 10;
+        struct lin_result *r = NULL;
+        char err[400];
+        int v = lincheck_run(h, &lo, &r, err, sizeof err);
+        if (v < 0) {
+            sb_printf(out, "cannot check: %s\n", err);
+            return CL_EINVAL;
+        }
+        lincheck_format(h, r, out);
+        lin_result_free(&r);
+        return v;
+    }
+    if (!strcmp(what, "sessions")) {
+        struct sess_result *r = NULL;
+        int v = sessions_check(h, &r);
+        sessions_format(h, r, out);
+        sess_result_free(&r);
+        return v;
+    }
+    if (!strcmp(what, "sequential")) {
+        return seqcheck_run(h, 10, out);
+    }
+    sb_printf(out, "unknown check '%s' (linearizable, sessions or sequential)\n", what);
+    return CL_EINVAL;
+}

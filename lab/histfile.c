@@ -1,0 +1,859 @@
+/* histfile — see histfile.h. The JSONL reader uses jansson line by line; the EDN reader
+ * streams forms from edn.c. Both feed history_add(), which pairs invocations with their
+ * completions per process and is also what the lab calls while it records. */
+#include "histfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edn.h"
+
+/* ---- string pool: interned, length-prefixed strings in an open-addressed table ---------- */
+
+struct strpool {
+    char **slots;           /* each: a malloc'd block holding size_t len then the bytes+NUL */
+    size_t cap, n;
+};
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static size_t slot_len(const char *slot)
+{
+    size_t n;
+    memcpy(&n, slot, sizeof n);
+    return n;
+}
+
+static void pool_grow(struct strpool *p)
+{
+    size_t ncap = p->cap ? p->cap * 2 : 256;
+    char **ns = xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < p->cap; i++) {
+        char *s = p->slots[i];
+        if (!s)
+            continue;
+        size_t j = hash_bytes(s + sizeof(size_t), slot_len(s)) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = s;
+    }
+    free(p->slots);
+    p->slots = ns;
+    p->cap = ncap;
+}
+
+static const char *pool_intern(struct strpool *p, const char *s, size_t len)
+{
+    if (!s)
+        return NULL;
+    if ((p->n + 1) * 2 > p->cap)
+        pool_grow(p);
+    size_t j = hash_bytes(s, len) & (p->cap - 1);
+    while (p->slots[j]) {
+        char *t = p->slots[j];
+        if (slot_len(t) == len && !memcmp(t + sizeof(size_t), s, len))
+            return t + sizeof(size_t);
+        j = (j + 1) & (p->cap - 1);
+    }
+    char *t = xmalloc(sizeof(size_t) + len + 1);
+    memcpy(t, &len, sizeof len);
+    memcpy(t + sizeof(size_t), s, len);
+    t[sizeof(size_t) + len] = 0;
+    p->slots[j] = t;
+    p->n++;
+    return t + sizeof(size_t);
+}
+
+static void pool_free(struct strpool *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->cap; i++)
+        free(p->slots[i]);
+    free(p->slots);
+    free(p);
+}
+
+/* ---- history ---------------------------------------------------------------------------- */
+
+struct history *history_new(void)
+{
+    struct history *h = xcalloc(1, sizeof *h);
+    h->pool = xcalloc(1, sizeof *h->pool);
+    h->has_time = true;
+    return h;
+}
+
+void history_free(struct history **hp)
+{
+    if (!hp || !*hp)
+        return;
+    struct history *h = *hp;
+    pool_free(h->pool);
+    free(h->ops);
+    free(h->pending);
+    free(h);
+    *hp = NULL;
+}
+
+const char *history_intern(struct history *h, const char *s, size_t len)
+{
+    return pool_intern(h->pool, s, len);
+}
+
+static const char *intern0(struct history *h, const char *s)
+{
+    return s ? pool_intern(h->pool, s, strlen(s)) : NULL;
+}
+
+const char *hist_f_name(enum hist_f f)
+{
+    switch (f) {
+    case HF_READ: return "read";
+    case HF_WRITE: return "write";
+    case HF_CAS: return "cas";
+    case HF_APPEND: return "append";
+    case HF_OTHER: return "other";
+    }
+    return "other";
+}
+
+static enum hist_f classify_f(const char *f)
+{
+    if (!strcmp(f, "read") || !strcmp(f, "get"))
+        return HF_READ;
+    if (!strcmp(f, "write") || !strcmp(f, "put"))
+        return HF_WRITE;
+    if (!strcmp(f, "cas"))
+        return HF_CAS;
+    if (!strcmp(f, "append"))
+        return HF_APPEND;
+    return HF_OTHER;
+}
+
+static int find_pending(const struct history *h, int64_t process)
+{
+    for (int i = 0; i < h->n_pending; i++)
+        if (h->ops[h->pending[i]].process == process)
+            return i;
+    return -1;
+}
+
+int history_add(struct history *h, int64_t process, enum hist_event type, const char *f,
+                const char *key, const char *value, const char *value2, int64_t time_ns,
+                const char *node, const char *error, char *err, size_t errlen)
+{
+    int pi = find_pending(h, process);
+    int pos = h->n_events;
+    if (type == HE_INVOKE) {
+        if (pi >= 0) {
+            snprintf(err, errlen, "process %" PRId64 " invokes %s while its %s is still open "
+                     "(a process has at most one operation outstanding)", process, f,
+                     h->ops[h->pending[pi]].fname);
+            return CL_EINVAL;
+        }
+        if (h->n >= HIST_MAX_OPS) {
+            snprintf(err, errlen, "more than %d operations", HIST_MAX_OPS);
+            return CL_EINVAL;
+        }
+        if (h->n == h->cap) {
+            h->cap = h->cap ? h->cap * 2 : 64;
+            h->ops = xrealloc(h->ops, (size_t)h->cap * sizeof *h->ops);
+        }
+        struct hist_op *op = &h->ops[h->n];
+        memset(op, 0, sizeof *op);
+        op->process = process;
+        op->fname = intern0(h, f);
+        op->f = classify_f(f);
+        op->key = intern0(h, key);
+        if (key)
+            h->has_keys = true;
+        op->value = op->f == HF_READ ? NULL : intern0(h, value);
+        op->value2 = intern0(h, value2);
+        op->outcome = HO_INFO;
+        op->t_inv = time_ns;
+        op->t_ret = INT64_MAX;
+        op->inv_pos = pos;
+        op->ret_pos = -1;
+        op->node = intern0(h, node);
+        if (h->n_pending == h->cap_pending) {
+            h->cap_pending = h->cap_pending ? h->cap_pending * 2 : 16;
+            h->pending = xrealloc(h->pending, (size_t)h->cap_pending * sizeof *h->pending);
+        }
+        h->pending[h->n_pending++] = h->n;
+        h->n++;
+        h->n_events++;
+        return 0;
+    }
+    if (pi < 0) {
+        snprintf(err, errlen, "a completion for process %" PRId64 " that has no open invocation",
+                 process);
+        return CL_EINVAL;
+    }
+    struct hist_op *op = &h->ops[h->pending[pi]];
+    if (f && strcmp(f, op->fname)) {
+        snprintf(err, errlen, "completion :f %s does not match the invocation's %s (process %"
+                 PRId64 ")", f, op->fname, process);
+        return CL_EINVAL;
+    }
+    h->pending[pi] = h->pending[--h->n_pending];
+    op->completed = true;
+    op->ret_pos = pos;
+    op->t_ret = time_ns;
+    op->outcome = type == HE_OK ? HO_OK : type == HE_FAIL ? HO_FAIL : HO_INFO;
+    if (op->f == HF_READ && type == HE_OK)
+        op->value = intern0(h, value);
+    if (!op->node)
+        op->node = intern0(h, node);
+    op->error = intern0(h, error);
+    if (op->t_ret < op->t_inv && h->has_time) {
+        snprintf(err, errlen, "completion time %" PRId64 " is before its invocation's %" PRId64,
+                 time_ns, op->t_inv);
+        return CL_EINVAL;
+    }
+    h->n_events++;
+    return 0;
+}
+
+/* ---- shared: value normalisation --------------------------------------------------------- */
+
+static int type_from(const char *s, enum hist_event *t)
+{
+    if (!strcmp(s, "invoke")) *t = HE_INVOKE;
+    else if (!strcmp(s, "ok")) *t = HE_OK;
+    else if (!strcmp(s, "fail")) *t = HE_FAIL;
+    else if (!strcmp(s, "info")) *t = HE_INFO;
+    else return CL_EINVAL;
+    return 0;
+}
+
+/* ---- EDN ---------------------------------------------------------------------------------- */
+
+/* A scalar EDN value as conlab's string form; NULL for nil. Returns 0 or CL_EINVAL. */
+static int edn_scalar(const struct edn *v, struct sb *out, bool *is_nil)
+{
+    *is_nil = false;
+    switch (v->type) {
+    case EDN_NIL: *is_nil = true; return 0;
+    case EDN_STRING: sb_addn(out, v->s, v->len); return 0;
+    case EDN_INT: case EDN_FLOAT: case EDN_SYMBOL: case EDN_CHAR: sb_add(out, v->s); return 0;
+    case EDN_BOOL: sb_add(out, v->b ? "true" : "false"); return 0;
+    case EDN_KEYWORD: sb_addc(out, ':'); sb_add(out, v->s); return 0;
+    default: return CL_EINVAL;
+    }
+}
+
+static int edn_event(struct history *h, const struct edn *m, char *err, size_t errlen)
+{
+    struct sb v1 = {0}, v2 = {0}, k = {0};
+    char why[320];
+    int rc = CL_EINVAL;
+    if (m->type != EDN_MAP) {
+        snprintf(err, errlen, "line %d, column %d: expected an operation map "
+                 "{:process .., :type .., :f ..}, found %s", m->line, m->col,
+                 edn_type_name(m->type));
+        return CL_EINVAL;
+    }
+    const struct edn *proc = edn_get(m, "process"), *type = edn_get(m, "type"),
+                     *f = edn_get(m, "f"), *val = edn_get(m, "value"), *key = edn_get(m, "key"),
+                     *tm = edn_get(m, "time"), *er = edn_get(m, "error");
+    const struct edn *at = m;
+#define BAD(where, ...) do { at = (where); snprintf(why, sizeof why, __VA_ARGS__); goto out; } while (0)
+    if (!proc)
+        BAD(m, "the operation has no :process");
+    if (proc->type != EDN_INT) {
+        rc = 0;          /* :nemesis and other non-client processes are not operations */
+        goto out;
+    }
+    if (!proc->int_fits)
+        BAD(proc, ":process %s is out of range", proc->s);
+    if (!type || type->type != EDN_KEYWORD)
+        BAD(type ? type : m, "expected :type :invoke, :ok, :fail or :info");
+    enum hist_event t;
+    if (type_from(type->s, &t))
+        BAD(type, "expected :type :invoke, :ok, :fail or :info, found :%s", type->s);
+    if (!f || (f->type != EDN_KEYWORD && f->type != EDN_STRING))
+        BAD(f ? f : m, "expected :f as a keyword (:read, :write, :cas, ...)");
+    bool nil1 = true, nil2 = true;
+    if (classify_f(f->s) == HF_CAS && val && val->type != EDN_NIL) {
+        if ((val->type != EDN_VECTOR && val->type != EDN_LIST) || val->n != 2)
+            BAD(val, "expected a cas :value as [from to], found %s", edn_type_name(val->type));
+        if (edn_scalar(val->items[0], &v1, &nil1) || edn_scalar(val->items[1], &v2, &nil2))
+            BAD(val, "expected cas values to be numbers, strings or nil");
+    } else if (val) {
+        if (edn_scalar(val, &v1, &nil1))
+            BAD(val, "expected :value to be a number, a string or nil, found %s",
+                edn_type_name(val->type));
+    }
+    bool knil = true;
+    if (key && edn_scalar(key, &k, &knil))
+        BAD(key, "expected :key to be a string, number or keyword, found %s",
+            edn_type_name(key->type));
+    int64_t time_ns = h->n_events;
+    if (tm) {
+        if (tm->type != EDN_INT || !tm->int_fits || tm->i < 0)
+            BAD(tm, "expected :time as a non-negative integer (nanoseconds)");
+        time_ns = tm->i;
+    } else {
+        h->has_time = false;
+    }
+    struct sb e = {0};
+    if (er) {
+        bool enil;
+        if (edn_scalar(er, &e, &enil)) {
+            sb_free(&e);
+            edn_write(&e, er);
+        }
+    }
+    if (!h->has_time)
+        time_ns = h->n_events;
+    char aerr[256];
+    if (v1.len == 0 && !nil1)
+        sb_add(&v1, "");
+    if (v2.len == 0 && !nil2)
+        sb_add(&v2, "");
+    if (k.len == 0 && !knil)
+        sb_add(&k, "");
+    int arc = history_add(h, proc->i, t, f->s, knil ? NULL : k.s, nil1 ? NULL : v1.s,
+                          nil2 ? NULL : v2.s, time_ns, NULL, e.s, aerr, sizeof aerr);
+    sb_free(&e);
+    if (arc)
+        BAD(m, "%s", aerr);
+    rc = 0;
+#undef BAD
+out:
+    if (rc)
+        snprintf(err, errlen, "line %d, column %d: %s", at->line, at->col, why);
+    sb_free(&v1);
+    sb_free(&v2);
+    sb_free(&k);
+    return rc;
+}
+
+static int finish(struct history *h, struct history **out, char *err, size_t errlen)
+{
+    if (!h->has_time) {
+        /* some event had no time: order and draw by event numbers throughout */
+        for (int i = 0; i < h->n; i++) {
+            h->ops[i].t_inv = h->ops[i].inv_pos;
+            h->ops[i].t_ret = h->ops[i].completed ? h->ops[i].ret_pos : INT64_MAX;
+        }
+    }
+    if (h->n == 0) {
+        snprintf(err, errlen, "line 1, column 1: the history holds no client operations");
+        history_free(&h);
+        return CL_EINVAL;
+    }
+    *out = h;
+    return 0;
+}
+
+int history_parse_edn(const char *buf, size_t len, struct history **out, char *err,
+                      size_t errlen)
+{
+    *out = NULL;
+    struct history *h = history_new();
+    h->format = HIST_EDN;
+    struct edn_reader *r = edn_open(buf, len);
+    int rc = 0;
+    bool seq = edn_open_seq(r);
+    for (;;) {
+        struct edn *v = NULL;
+        rc = edn_next(r, &v, err, errlen);
+        if (rc <= 0)
+            break;
+        rc = edn_event(h, v, err, errlen);
+        edn_free(v);
+        if (rc)
+            break;
+    }
+    if (rc == 0 && seq)
+        rc = edn_expect_end(r, err, errlen);
+    edn_close(&r);
+    if (rc) {
+        history_free(&h);
+        return CL_EINVAL;
+    }
+    return finish(h, out, err, errlen);
+}
+
+/* ---- JSONL ------------------------------------------------------------------------------- */
+
+/* Column of "name" in the line, for messages about a field (1 when not found). */
+static int field_col(const char *line, size_t len, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", name);
+    size_t pl = strlen(pat);
+    for (size_t i = 0; i + pl <= len; i++)
+        if (!memcmp(line + i, pat, pl))
+            return (int)i + 1;
+    return 1;
+}
+
+static int json_scalar(const json_t *v, struct sb *out, bool *is_nil)
+{
+    *is_nil = false;
+    if (json_is_null(v)) {
+        *is_nil = true;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        sb_addn(out, json_string_value(v), json_string_length(v));
+        if (!out->s)
+            sb_add(out, "");
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        sb_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return 0;
+    }
+    if (json_is_true(v) || json_is_false(v)) {
+        sb_add(out, json_is_true(v) ? "true" : "false");
+        return 0;
+    }
+    return CL_EINVAL;
+}
+
+static int jsonl_line(struct history *h, const char *line, size_t len, int lineno, char *err,
+                      size_t errlen)
+{
+    json_error_t je;
+    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!o) {
+        snprintf(err, errlen, "line %d, column %d: %s", lineno, je.column > 0 ? je.column : 1,
+                 je.text);
+        return CL_EINVAL;
+    }
+    struct sb v1 = {0}, v2 = {0}, ek = {0};
+    int rc = CL_EINVAL;
+    const char *field = NULL;
+    char why[300];
+#define BAD(fld, ...) do { field = (fld); snprintf(why, sizeof why, __VA_ARGS__); goto out; } while (0)
+    if (!json_is_object(o))
+        BAD(NULL, "expected a JSON object per line, found %s",
+            json_is_array(o) ? "an array" : "a scalar");
+    json_t *proc = json_object_get(o, "process"), *type = json_object_get(o, "type"),
+           *f = json_object_get(o, "f"), *key = json_object_get(o, "key"),
+           *val = json_object_get(o, "value"), *tm = json_object_get(o, "time"),
+           *node = json_object_get(o, "node"), *er = json_object_get(o, "error");
+    if (!proc)
+        BAD(NULL, "missing field \"process\"");
+    if (!json_is_integer(proc) || json_integer_value(proc) < 0)
+        BAD("process", "\"process\" must be a non-negative integer");
+    if (!type || !json_is_string(type))
+        BAD(type ? "type" : NULL, "expected \"type\": \"invoke\", \"ok\", \"fail\" or \"info\"");
+    enum hist_event t;
+    if (type_from(json_string_value(type), &t))
+        BAD("type", "expected \"type\": \"invoke\", \"ok\", \"fail\" or \"info\", found \"%s\"",
+            json_string_value(type));
+    if (!f || !json_is_string(f) || !json_string_value(f)[0] ||
+        strlen(json_string_value(f)) != json_string_length(f))
+        BAD(f ? "f" : NULL, "expected \"f\": \"read\", \"write\" or \"cas\"");
+    const char *fs = json_string_value(f);
+    if (key && !json_is_null(key) && !json_is_string(key))
+        BAD("key", "\"key\" must be a string");
+    if (key && json_is_string(key) && strlen(json_string_value(key)) != json_string_length(key))
+        BAD("key", "\"key\" must not contain NUL");
+    bool nil1 = true, nil2 = true;
+    if (val && classify_f(fs) == HF_CAS && !json_is_null(val)) {
+        if (!json_is_array(val) || json_array_size(val) != 2)
+            BAD("value", "expected a cas \"value\" as [from, to]");
+        if (json_scalar(json_array_get(val, 0), &v1, &nil1) ||
+            json_scalar(json_array_get(val, 1), &v2, &nil2))
+            BAD("value", "cas values must be strings, integers or null");
+    } else if (val) {
+        if (json_scalar(val, &v1, &nil1))
+            BAD("value", "\"value\" must be a string, an integer or null");
+    }
+    if (!nil1 && memchr(v1.s, 0, v1.len))
+        BAD("value", "\"value\" must not contain NUL");
+    if (!nil2 && memchr(v2.s, 0, v2.len))
+        BAD("value", "\"value\" must not contain NUL");
+    int64_t time_ns = h->n_events;
+    if (tm) {
+        if (!json_is_integer(tm) || json_integer_value(tm) < 0)
+            BAD("time", "\"time\" must be a non-negative integer (nanoseconds)");
+        time_ns = json_integer_value(tm);
+    } else {
+        h->has_time = false;
+    }
+    if (!h->has_time)
+        time_ns = h->n_events;
+    if (node && !json_is_string(node))
+        BAD("node", "\"node\" must be a string");
+    if (er) {
+        if (json_is_string(er)) {
+            sb_add(&ek, json_string_value(er));
+        } else if (json_is_object(er)) {
+            json_t *code = json_object_get(er, "code"), *text = json_object_get(er, "text");
+            sb_printf(&ek, "%" JSON_INTEGER_FORMAT " %s",
+                      json_is_integer(code) ? json_integer_value(code) : 0,
+                      json_is_string(text) ? json_string_value(text) : "");
+        }
+    }
+    char aerr[256];
+    if (history_add(h, json_integer_value(proc), t, fs,
+                    key && json_is_string(key) ? json_string_value(key) : NULL,
+                    nil1 ? NULL : v1.s, nil2 ? NULL : v2.s, time_ns,
+                    node ? json_string_value(node) : NULL, ek.s, aerr, sizeof aerr))
+        BAD(NULL, "%s", aerr);
+    rc = 0;
+#undef BAD
+out:
+    if (rc)
+        snprintf(err, errlen, "line %d, column %d: %s", lineno,
+                 field ? field_col(line, len, field) : 1, why);
+    json_decref(o);
+    sb_free(&v1);
+    sb_free(&v2);
+    sb_free(&ek);
+    return rc;
+}
+
+int history_parse_jsonl(const char *buf, size_t len, struct history **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    struct history *h = history_new();
+    h->format = HIST_JSONL;
+    size_t i = 0;
+    int lineno = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && buf[j] != '\n')
+            j++;
+        lineno++;
+        size_t e = j;
+        if (e > i && buf[e - 1] == '\r')
+            e--;
+        bool blank = true;
+        for (size_t k = i; k < e; k++)
+            if (!isspace((unsigned char)buf[k])) {
+                blank = false;
+                break;
+            }
+        if (!blank && jsonl_line(h, buf + i, e - i, lineno, err, errlen)) {
+            history_free(&h);
+            return CL_EINVAL;
+        }
+        i = j + 1;
+    }
+    return finish(h, out, err, errlen);
+}
+
+int history_parse(const char *buf, size_t len, struct history **out, char *err, size_t errlen)
+{
+    size_t i = 0;
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+        i = 3;   /* a UTF-8 byte-order mark */
+    while (i < len && isspace((unsigned char)buf[i]))
+        i++;
+    if (i == len) {
+        *out = NULL;
+        snprintf(err, errlen, "line 1, column 1: the history is empty");
+        return CL_EINVAL;
+    }
+    if (buf[i] == '{') {
+        size_t j = i + 1;
+        while (j < len && isspace((unsigned char)buf[j]))
+            j++;
+        if (j < len && (buf[j] == '"' || buf[j] == '}'))
+            return history_parse_jsonl(buf, len, out, err, errlen);
+    }
+    return history_parse_edn(buf, len, out, err, errlen);
+}
+
+int history_load(const char *path, struct history **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return CL_EIO;
+    }
+    struct sb b = {0};
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        if (b.len + n > HIST_MAX_BYTES) {
+            snprintf(err, errlen, "%s: larger than %u MiB", path, HIST_MAX_BYTES >> 20);
+            rc = CL_EINVAL;
+            break;
+        }
+        sb_addn(&b, chunk, n);
+    }
+    if (!rc && ferror(fp)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = CL_EIO;
+    }
+    if (fp != stdin)
+        fclose(fp);
+    if (!rc) {
+        char e2[512];
+        rc = history_parse(b.s ? b.s : "", b.len, out, e2, sizeof e2);
+        if (rc)
+            snprintf(err, errlen, "%s: %s", path, e2);
+    }
+    sb_free(&b);
+    return rc;
+}
+
+/* ---- writers ------------------------------------------------------------------------------ */
+
+struct ev { int pos, op; bool ret; };
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const struct ev *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static struct ev *events_of(const struct history *h, int *n)
+{
+    struct ev *ev = xmalloc((size_t)(2 * h->n + 1) * sizeof *ev);
+    int k = 0;
+    for (int i = 0; i < h->n; i++) {
+        ev[k++] = (struct ev){h->ops[i].inv_pos, i, false};
+        if (h->ops[i].completed)
+            ev[k++] = (struct ev){h->ops[i].ret_pos, i, true};
+    }
+    qsort(ev, (size_t)k, sizeof *ev, ev_cmp);
+    *n = k;
+    return ev;
+}
+
+static const char *event_type(const struct hist_op *op, bool ret)
+{
+    if (!ret)
+        return "invoke";
+    return op->outcome == HO_OK ? "ok" : op->outcome == HO_FAIL ? "fail" : "info";
+}
+
+static bool is_decimal(const char *s)
+{
+    const char *p = s + (*s == '-');
+    if (!*p || (*p == '0' && p[1]) || strlen(p) > 18)
+        return false;
+    for (; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    return !(s[0] == '-' && s[1] == '0');
+}
+
+static void edn_val(struct sb *out, const char *v)
+{
+    if (!v)
+        sb_add(out, "nil");
+    else if (is_decimal(v))
+        sb_add(out, v);
+    else
+        edn_write_string(out, v, strlen(v));
+}
+
+void history_write_edn(const struct history *h, struct sb *out)
+{
+    int n;
+    struct ev *ev = events_of(h, &n);
+    sb_add(out, "");
+    for (int i = 0; i < n; i++) {
+        const struct hist_op *op = &h->ops[ev[i].op];
+        bool ret = ev[i].ret;
+        sb_printf(out, "{:process %" PRId64 ", :type :%s, :f :%s", op->process,
+                  event_type(op, ret), op->fname);
+        if (op->key) {
+            sb_add(out, ", :key ");
+            edn_val(out, op->key);
+        }
+        sb_add(out, ", :value ");
+        if (op->f == HF_CAS) {
+            sb_addc(out, '[');
+            edn_val(out, op->value);
+            sb_addc(out, ' ');
+            edn_val(out, op->value2);
+            sb_addc(out, ']');
+        } else if (op->f == HF_READ) {
+            edn_val(out, ret && op->outcome == HO_OK ? op->value : NULL);
+        } else {
+            edn_val(out, op->value);
+        }
+        if (h->has_time)
+            sb_printf(out, ", :time %" PRId64, ret ? op->t_ret : op->t_inv);
+        if (ret && op->error) {
+            sb_add(out, ", :error ");
+            edn_write_string(out, op->error, strlen(op->error));
+        }
+        sb_add(out, "}\n");
+    }
+    free(ev);
+}
+
+static json_t *json_val(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+void history_write_jsonl(const struct history *h, struct sb *out)
+{
+    int n;
+    struct ev *ev = events_of(h, &n);
+    sb_add(out, "");
+    for (int i = 0; i < n; i++) {
+        const struct hist_op *op = &h->ops[ev[i].op];
+        bool ret = ev[i].ret;
+        json_t *o = json_object();
+        json_object_set_new(o, "index", json_integer(i));
+        json_object_set_new(o, "process", json_integer(op->process));
+        json_object_set_new(o, "type", json_string(event_type(op, ret)));
+        json_object_set_new(o, "f", json_string(op->fname));
+        if (op->key)
+            json_object_set_new(o, "key", json_string(op->key));
+        if (op->f == HF_CAS)
+            json_object_set_new(o, "value", json_pack("[oo]", json_val(op->value),
+                                                      json_val(op->value2)));
+        else if (op->f == HF_READ)
+            json_object_set_new(o, "value", json_val(ret && op->outcome == HO_OK ? op->value
+                                                                                 : NULL));
+        else
+            json_object_set_new(o, "value", json_val(op->value));
+        if (h->has_time)
+            json_object_set_new(o, "time", json_integer(ret ? op->t_ret : op->t_inv));
+        if (op->node)
+            json_object_set_new(o, "node", json_string(op->node));
+        if (ret && op->error)
+            json_object_set_new(o, "error", json_string(op->error));
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        sb_add(out, s);
+        sb_addc(out, '\n');
+        free(s);
+        json_decref(o);
+    }
+    free(ev);
+}
+
+struct history *history_subset(const struct history *h, const int *keep, int n)
+{
+    struct history *c = history_new();
+    c->has_time = h->has_time;
+    c->format = h->format;
+    c->n_events = h->n_events;
+    c->ops = xcalloc((size_t)(n ? n : 1), sizeof *c->ops);
+    c->cap = n ? n : 1;
+    for (int i = 0; i < n; i++) {
+        struct hist_op op = h->ops[keep[i]];
+        op.fname = intern0(c, op.fname);
+        op.key = intern0(c, op.key);
+        op.value = intern0(c, op.value);
+        op.value2 = intern0(c, op.value2);
+        op.node = intern0(c, op.node);
+        op.error = intern0(c, op.error);
+        if (op.key)
+            c->has_keys = true;
+        c->ops[c->n++] = op;
+    }
+    return c;
+}
+
+/* ---- words ------------------------------------------------------------------------------- */
+
+static void add_val(struct sb *out, const char *v)
+{
+    if (!v)
+        sb_add(out, "nil");
+    else {
+        bool simple = *v != 0 && strcmp(v, "nil");
+        for (const char *p = v; *p && simple; p++)
+            simple = isalnum((unsigned char)*p) || strchr("_.:+-/", *p);
+        if (!simple)
+            sb_addc(out, '"');
+        sb_add_escaped(out, v, strlen(v));
+        if (!simple)
+            sb_addc(out, '"');
+    }
+}
+
+void history_describe_op(const struct history *h, const struct hist_op *op, struct sb *out)
+{
+    (void)h;
+    const char *k = op->key;
+    switch (op->f) {
+    case HF_READ:
+        sb_add(out, "read ");
+        if (k) {
+            sb_add_escaped(out, k, strlen(k));
+            sb_addc(out, '=');
+        }
+        if (op->outcome == HO_OK)
+            add_val(out, op->value);
+        else
+            sb_add(out, "?");
+        break;
+    case HF_WRITE:
+        sb_add(out, "write ");
+        if (k) {
+            sb_add_escaped(out, k, strlen(k));
+            sb_addc(out, '=');
+        }
+        add_val(out, op->value);
+        break;
+    case HF_CAS:
+        sb_add(out, "cas ");
+        if (k) {
+            sb_add_escaped(out, k, strlen(k));
+            sb_addc(out, ' ');
+        }
+        add_val(out, op->value);
+        sb_add(out, "->");
+        add_val(out, op->value2);
+        break;
+    case HF_APPEND:
+        sb_add(out, "append ");
+        if (k) {
+            sb_add_escaped(out, k, strlen(k));
+            sb_add(out, "+=");
+        }
+        add_val(out, op->value);
+        break;
+    case HF_OTHER:
+        sb_add_escaped(out, op->fname, strlen(op->fname));
+        if (k) {
+            sb_addc(out, ' ');
+            sb_add_escaped(out, k, strlen(k));
+        }
+        break;
+    }
+}
+
+void history_describe_time(const struct history *h, int64_t t, struct sb *out)
+{
+    if (t == INT64_MAX) {
+        sb_add(out, "never");
+        return;
+    }
+    if (!h->has_time) {
+        sb_printf(out, "#%" PRId64, t);
+        return;
+    }
+    if (t < 10000)
+        sb_printf(out, "%" PRId64 "ns", t);
+    else if (t < 10000000)
+        sb_printf(out, "%" PRId64 "us", t / 1000);
+    else if (t < 100000000000ll)
+        sb_printf(out, "%" PRId64 "ms", t / 1000000);
+    else
+        sb_printf(out, "%.2fs", (double)t / 1e9);
+}
