@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "checkbench.h"
+#include "checkcli.h"
 #include "lab.h"
 #include "repl.h"
 
@@ -53,6 +55,10 @@ int main(int argc, char **argv)
         lab_destroy(&lab);
         return rc;
     }
+    if (argc >= 2 && !strcmp(argv[1], "check"))
+        return checkcli_main(argc - 1, argv + 1);
+    if (argc >= 3 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "check"))
+        return checkbench_main(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "bench"))
         return bench_main(argc - 1, argv + 1, argv[0]);
     const char *start = NULL;
