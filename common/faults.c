@@ -369,18 +369,20 @@ int faults_from_json(const json_t *j, struct faults *f, char *err, size_t errlen
     size_t i;
     json_t *x;
     json_array_foreach(cuts, i, x) {
-        json_int_t a = json_integer_value(json_array_get(x, 0)), b = json_integer_value(json_array_get(x, 1));
-        if (a < 0 || b < 0 || a >= f->n || b >= f->n) {
-            snprintf(err, errlen, "cut %zu names a node outside 0..%d", i, f->n - 1);
+        json_t *ja = json_array_get(x, 0), *jb = json_array_get(x, 1);
+        json_int_t a = json_integer_value(ja), b = json_integer_value(jb);
+        if (!json_is_integer(ja) || !json_is_integer(jb) || json_array_size(x) != 2 || a < 0 ||
+            b < 0 || a >= f->n || b >= f->n) {
+            snprintf(err, errlen, "cut %zu is not a pair [src,dst] of nodes 0..%d", i, f->n - 1);
             return CL_EINVAL;
         }
         f->cut[a][b] = 1;
     }
     json_array_foreach(links, i, x) {
-        json_int_t a = json_integer_value(json_object_get(x, "src")),
-                   b = json_integer_value(json_object_get(x, "dst"));
-        if (a < 0 || b < 0 || a >= f->n || b >= f->n) {
-            snprintf(err, errlen, "link %zu names a node outside 0..%d", i, f->n - 1);
+        json_t *ja = json_object_get(x, "src"), *jb = json_object_get(x, "dst");
+        json_int_t a = json_integer_value(ja), b = json_integer_value(jb);
+        if (!json_is_integer(ja) || !json_is_integer(jb) || a < 0 || b < 0 || a >= f->n || b >= f->n) {
+            snprintf(err, errlen, "link %zu needs src and dst, nodes 0..%d", i, f->n - 1);
             return CL_EINVAL;
         }
         struct link_fault *l = &f->link[a][b];

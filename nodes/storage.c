@@ -66,6 +66,11 @@ struct storage *storage_open(const char *dir, int fsync_on, char *err, size_t er
         snprintf(err, errlen, "cannot create data dir %s: %s", dir, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "data dir %s is not a directory", dir);
+        return NULL;
+    }
     struct storage *s = xcalloc(1, sizeof *s);
     s->dir = xstrdup(dir);
     s->fsync_on = fsync_on;

@@ -1,0 +1,173 @@
+/* check_clocks — Lamport and vector clocks order causally related events, and the physical
+ * clock applies skew, bumps and strobes without ever going below zero. */
+#include <check.h>
+#include <string.h>
+
+#include "clocks.h"
+#include "rng.h"
+
+START_TEST(lamport_receive_is_later_than_the_send)
+{
+    struct clocks a, b;
+    clocks_init(&a, 0, 2);
+    clocks_init(&b, 1, 2);
+    for (int i = 0; i < 10; i++)
+        clocks_tick(&a);            /* a is ahead */
+    clocks_on_send(&a);
+    uint64_t stamp = a.lamport;
+    ck_assert_uint_eq(stamp, 11);
+    clocks_on_recv(&b, stamp, a.vc, a.n);
+    ck_assert_uint_gt(b.lamport, stamp);
+    /* a receiver already ahead stays ahead and still ticks */
+    for (int i = 0; i < 50; i++)
+        clocks_tick(&b);
+    uint64_t before = b.lamport;
+    clocks_on_recv(&b, 3, a.vc, a.n);
+    ck_assert_uint_eq(b.lamport, before + 1);
+}
+END_TEST
+
+START_TEST(vector_clocks_merge_by_maximum_then_tick_self)
+{
+    struct clocks c;
+    clocks_init(&c, 1, 3);
+    c.vc[0] = 5;
+    c.vc[1] = 2;
+    c.vc[2] = 9;
+    uint64_t in[3] = {7, 4, 1};
+    clocks_on_recv(&c, 0, in, 3);
+    ck_assert_uint_eq(c.vc[0], 7);
+    ck_assert_uint_eq(c.vc[1], 5); /* max(2,4) + own tick */
+    ck_assert_uint_eq(c.vc[2], 9);
+    /* a shorter vector merges what it has; an over-long one is cut at CL_MAXN */
+    uint64_t big[CL_MAXN + 4];
+    for (int i = 0; i < CL_MAXN + 4; i++)
+        big[i] = 100;
+    clocks_on_recv(&c, 0, big, CL_MAXN + 4);
+    ck_assert_uint_eq(c.vc[CL_MAXN - 1], 100);
+    clocks_on_recv(&c, 0, NULL, 0);
+    ck_assert_uint_eq(c.vc[1], 102);
+}
+END_TEST
+
+/* Is x <= y entry-wise? */
+static int vc_le(const uint64_t *x, const uint64_t *y, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (x[i] > y[i])
+            return 0;
+    return 1;
+}
+
+START_TEST(vector_clocks_capture_happens_before_in_random_runs)
+{
+    /* three nodes exchange messages at random; every receive event's clock dominates the
+     * send's, and two concurrent sends from different nodes are incomparable until one
+     * hears of the other */
+    struct rng r;
+    rng_seed(&r, 5);
+    struct clocks c[3];
+    for (int i = 0; i < 3; i++)
+        clocks_init(&c[i], i, 3);
+    for (int step = 0; step < 5000; step++) {
+        int from = (int)rng_range(&r, 0, 2), to = (int)rng_range(&r, 0, 2);
+        if (from == to) {
+            clocks_tick(&c[from]);
+            continue;
+        }
+        clocks_on_send(&c[from]);
+        uint64_t sent[3], lam = c[from].lamport;
+        memcpy(sent, c[from].vc, sizeof sent);
+        clocks_on_recv(&c[to], lam, sent, 3);
+        ck_assert(vc_le(sent, c[to].vc, 3));
+        ck_assert(!vc_le(c[to].vc, sent, 3)); /* strictly later */
+        ck_assert_uint_gt(c[to].lamport, lam);
+    }
+    struct clocks x, y;
+    clocks_init(&x, 0, 2);
+    clocks_init(&y, 1, 2);
+    clocks_on_send(&x);
+    clocks_on_send(&y);
+    ck_assert(!vc_le(x.vc, y.vc, 2) && !vc_le(y.vc, x.vc, 2)); /* concurrent */
+}
+END_TEST
+
+START_TEST(skew_and_bumps_shift_the_physical_clock)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 1);
+    ck_assert_uint_eq(clocks_physical(&c, 1000000), 1000000);
+    c.skew_us = 5000;
+    ck_assert_uint_eq(clocks_physical(&c, 1000000), 1005000);
+    c.skew_us += -8000; /* a bump back */
+    ck_assert_uint_eq(clocks_physical(&c, 1000000), 997000);
+}
+END_TEST
+
+START_TEST(physical_clock_never_goes_below_zero)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 1);
+    c.skew_us = -5000;
+    ck_assert_uint_eq(clocks_physical(&c, 3000), 0);
+    ck_assert_uint_eq(clocks_physical(&c, 5000), 0);
+    ck_assert_uint_eq(clocks_physical(&c, 5001), 1);
+    c.skew_us = INT64_MIN / 2;
+    ck_assert_uint_eq(clocks_physical(&c, 1000000), 0);
+}
+END_TEST
+
+START_TEST(strobe_alternates_every_period_from_its_start)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 1);
+    c.strobe_us = 500;
+    c.strobe_period_us = 1000;
+    c.strobe_from_us = 10000;
+    ck_assert_uint_eq(clocks_physical(&c, 9999), 9999);          /* before it started */
+    ck_assert_uint_eq(clocks_physical(&c, 10000), 10500);        /* first period: +strobe */
+    ck_assert_uint_eq(clocks_physical(&c, 10999), 11499);
+    ck_assert_uint_eq(clocks_physical(&c, 11000), 11000);        /* second: +0 */
+    ck_assert_uint_eq(clocks_physical(&c, 12000), 12500);
+    /* with a negative skew: the strobe rides on top, still never below 0 */
+    c.skew_us = -10600;
+    ck_assert_uint_eq(clocks_physical(&c, 10000), 0);
+    ck_assert_uint_eq(clocks_physical(&c, 12000), 1900);
+    /* period 0 turns it off */
+    c.strobe_period_us = 0;
+    c.skew_us = 0;
+    ck_assert_uint_eq(clocks_physical(&c, 10000), 10000);
+}
+END_TEST
+
+START_TEST(tick_with_a_bad_self_index_touches_no_vector_entry)
+{
+    struct clocks c;
+    clocks_init(&c, -1, 3);
+    clocks_tick(&c);
+    ck_assert_uint_eq(c.lamport, 1);
+    for (int i = 0; i < CL_MAXN; i++)
+        ck_assert_uint_eq(c.vc[i], 0);
+    clocks_init(&c, CL_MAXN, 3);
+    clocks_on_send(&c);
+    ck_assert_uint_eq(c.lamport, 1);
+}
+END_TEST
+
+Suite *suite_clocks(void);
+Suite *suite_clocks(void)
+{
+    Suite *s = suite_create("clocks");
+    TCase *tc = tcase_create("logical");
+    tcase_add_test(tc, lamport_receive_is_later_than_the_send);
+    tcase_add_test(tc, vector_clocks_merge_by_maximum_then_tick_self);
+    tcase_add_test(tc, vector_clocks_capture_happens_before_in_random_runs);
+    tcase_add_test(tc, tick_with_a_bad_self_index_touches_no_vector_entry);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("physical");
+    tcase_add_test(tc, skew_and_bumps_shift_the_physical_clock);
+    tcase_add_test(tc, physical_clock_never_goes_below_zero);
+    tcase_add_test(tc, strobe_alternates_every_period_from_its_start);
+    suite_add_tcase(s, tc);
+    return s;
+}
