@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "publish.h"
 
 /* ---- run directory -------------------------------------------------------------------- */
 
@@ -124,6 +125,7 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     lab->repl_process = 0;
     for (int i = 0; i < CL_MAXN; i++)
         lab->view[i].term = -1;
+    lab->pub = publish_open(lab->run_dir);
     return 0;
 }
 
@@ -138,6 +140,7 @@ void lab_destroy(struct lab *lab)
     recorder_clear(&lab->hist);
     if (lab->trace)
         fclose(lab->trace);
+    publish_close(&lab->pub);
     rm_rf(lab->run_dir);
 }
 
@@ -253,6 +256,7 @@ static void collect(struct lab *lab, json_t *ev)
             free(s);
         }
     }
+    publish_event(lab->pub, ev);
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].on_event)
             lab->hooks[i].on_event(lab->hooks[i].ud, ev);
@@ -535,6 +539,9 @@ int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
         if (slice > 50000)
             slice = 50000;
         int ready;
+        for (int i = 0; i < lab->nhooks; i++)
+            if (lab->hooks[i].before_sleep)
+                lab->hooks[i].before_sleep(lab->hooks[i].ud);
         if (lab->cl) {
             ready = lab->cl->ops->pump(lab->cl, slice, fd);
             check_deadlines(lab);

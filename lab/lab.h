@@ -47,6 +47,7 @@ struct lab_hooks {
     void *ud;
     void (*on_event)(void *ud, const json_t *ev);      /* every event, after the lab's own */
     void (*on_output)(void *ud, const char *text);    /* command output (replaces stdout) */
+    void (*before_sleep)(void *ud);                   /* each turn of the loop (redraws) */
 };
 
 struct lab {
@@ -73,6 +74,7 @@ struct lab {
     struct lab_hooks hooks[4];
     int nhooks;
     void *monitor;              /* the protocol invariant monitor (raft), when any */
+    struct publisher *pub;      /* events for `conlab dash` */
     int alerts;
 };
 
