@@ -150,10 +150,17 @@ void lab_add_hooks(struct lab *lab, const struct lab_hooks *h)
         lab->hooks[lab->nhooks++] = *h;
 }
 
+static void collect(struct lab *lab, json_t *ev);
+
 /* ---- output ----------------------------------------------------------------------------- */
 
 static void out_text(struct lab *lab, const char *text)
 {
+    /* as an event too: the dashboard, `conlab dash` viewers and traces show it */
+    json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "t", lab->cl ? (json_int_t)cluster_now(lab->cl) : (json_int_t)0,
+                          "node", "lab", "ev", "output", "text", text);
+    collect(lab, e);
+    json_decref(e);
     int hooked = 0;
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].on_output) {
