@@ -1218,6 +1218,9 @@ static void op_dispatch(struct ll *st, struct op *op, int from)
             send_write(st, op, t, wit, 0);
         else
             send_read(st, op, t);
+        /* asked anyway, but not waited for: a late answer still counts */
+        if (st->suspect[t->node])
+            t->state = TG_SILENT;
     }
     if (local >= 0) {
         struct target *t = &op->t[local];
