@@ -34,6 +34,11 @@ static const char *const kept_events[] = {"quorum", "repair", "hint", "antientro
 static void on_event(void *ud, const json_t *ev)
 {
     struct tc *t = ud;
+    if (getenv("LL_TRACE") && strtoull(getenv("LL_TRACE"), NULL, 10) == t->seed) {
+        char *txt = json_dumps(ev, JSON_COMPACT);
+        fprintf(stderr, "%s\n", txt);
+        free(txt);
+    }
     const char *name = json_string_value(json_object_get(ev, "ev"));
     for (int i = 0; name && kept_events[i]; i++)
         if (!strcmp(name, kept_events[i]))

@@ -334,10 +334,11 @@ static int lww_cmp(const struct ver *a, const struct ver *b)
     return strcmp(a->value, b->value);
 }
 
-/* Does a know of b (b's dot within a's dot or context)? */
+/* Does a know of b: is b the same write, or within the context a's writer had read? (A
+ * higher counter of the same node says nothing: dots name events, contexts order them.) */
 static int dvv_covers(const struct ver *a, const struct ver *b)
 {
-    if (a->node == b->node && a->dot >= b->dot)
+    if (a->node == b->node && a->dot == b->dot)
         return 1;
     return a->ctx[b->node] >= b->dot;
 }
@@ -1759,8 +1760,10 @@ static void hint_tick(struct ll *st)
     for (int o = 0; o < st->ring_nodes; o++) {
         if (o == self_idx(st))
             continue;
-        if (st->hints[o].n && st->handoff_outstanding[o])
-            suspect(st, o); /* the last handoff went unanswered */
+        if (st->hints[o].n && st->handoff_outstanding[o]) {
+            suspect(st, o); /* the last handoff went unanswered: ping until it answers */
+            st->handoff_outstanding[o] = 0;
+        }
         if (st->suspect[o]) {
             env_send(st->e, nname(st, o), json_pack("{s:s}", "type", "ll_ping"));
             continue;
