@@ -347,7 +347,7 @@ START_TEST(ring_names_the_same_n_distinct_replicas_on_every_node)
     const char *text = json_string_value(json_object_get(all, "text"));
     ck_assert_ptr_nonnull(strstr(text, "5 nodes x 8 vnodes"));
     for (int k = 1; k <= 5; k++) {
-        char line[8];
+        char line[24];
         snprintf(line, sizeof line, "\nn%d ", k);
         ck_assert_msg(strstr(text, line), "ring lists n%d", k);
     }
@@ -364,7 +364,7 @@ START_TEST(q1_strict_read_sees_write_with_one_replica_down)
 {
     struct tc *t = tc_new(5, "n=3 w=2 r=2", 4);
     for (int k = 0; k < 10; k++) {
-        char key[16], val[16];
+        char key[24], val[24];
         snprintf(key, sizeof key, "k%d", k);
         snprintf(val, sizeof val, "v%d", k);
         int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
@@ -396,7 +396,7 @@ static int sequential_run(const char *spec, uint64_t seed, int ops, int *reads_o
     for (int i = 0; i < ops; i++) {
         int k = (int)rng_range(&r, 0, 3);
         int node = (int)rng_range(&r, 0, 4);
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "k%d", k);
         if (rng_range(&r, 0, 1)) {
             char val[32];
@@ -761,7 +761,7 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
             do
                 node = (int)rng_range(&r, 0, 4);
             while (node == faulty && crashed);
-            char key[8], val[32];
+            char key[24], val[32];
             snprintf(key, sizeof key, "k%d", k);
             snprintf(val, sizeof val, "v%d", i);
             json_t *rep = call(t, node, 1, req_write(key, val, NULL));
@@ -779,7 +779,7 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
         faults_heal(f);
         sim_run_for(t->s, 6 * SEC);
         for (int k = 0; k < 6; k++) {
-            char key[8];
+            char key[24];
             snprintf(key, sizeof key, "k%d", k);
             int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
             prefs(t, key, rep, &nrep, sub, &nsub);
@@ -809,7 +809,7 @@ START_TEST(anti_entropy_repairs_a_replica_that_missed_writes)
     struct tc *t = tc_new(3, "n=3 w=2 r=2 read_repair=off ae_interval=500ms", 11);
     faults_isolate(sim_faults(t->s), 2);
     for (int k = 0; k < 50; k++) {
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "k%d", k);
         put_ok(t, k % 2, key, "v", NULL);
     }
@@ -841,7 +841,7 @@ START_TEST(a_hint_reaches_its_node_once_the_node_returns)
         struct tc *t = tc_new(5, "n=3 w=2 r=2 sloppy=on ae_interval=0", seed);
         struct rng r;
         rng_seed(&r, seed);
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "h%d", s);
         int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
         prefs(t, key, rep, &nrep, sub, &nsub);
@@ -931,7 +931,7 @@ START_TEST(acked_writes_survive_a_crash_of_every_node)
 {
     struct tc *t = tc_new(3, "n=3 w=3 r=1 conflict=siblings", 14);
     for (int k = 0; k < 30; k++) {
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "k%d", k);
         put_ok(t, k % 3, key, key, NULL);
     }
@@ -940,7 +940,7 @@ START_TEST(acked_writes_survive_a_crash_of_every_node)
     for (int i = 0; i < 3; i++)
         sim_restart(t->s, i);
     for (int k = 0; k < 30; k++) {
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "k%d", k);
         char *got = get_val(t, (k + 1) % 3, key, "one");
         ck_assert_msg(got && !strcmp(got, key), "%s after restart: %s", key, got ? got : "nil");
@@ -967,7 +967,7 @@ START_TEST(same_seed_gives_the_same_trace)
         sim_trace_hash_enable(s);
         faults_set_delay(sim_faults(s), -1, -1, 0, 5 * MS);
         for (int k = 0; k < 10; k++) {
-            char key[8];
+            char key[24];
             snprintf(key, sizeof key, "k%d", k);
             sim_client_send(s, k % 5, "c1", req_write(key, "v", NULL));
             if (k == 4)
