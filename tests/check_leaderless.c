@@ -724,6 +724,16 @@ static void check_monotonic(struct tc *t)
     json_decref(last);
 }
 
+static void net_noise(struct faults *f, int lossy)
+{
+    faults_set_delay(f, -1, -1, 0, 3 * MS);
+    if (lossy) {
+        faults_set_loss(f, -1, -1, 0.05);
+        faults_set_dup(f, -1, -1, 0.05);
+        faults_set_reorder(f, -1, -1, 0.05);
+    }
+}
+
 START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
 {
     int seeds = test_seeds(20);
@@ -735,7 +745,8 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
         struct rng r;
         rng_seed(&r, seed);
         struct faults *f = sim_faults(t->s);
-        faults_set_delay(f, -1, -1, 0, 3 * MS);
+        int lossy = s % 4 >= 2; /* half the seeds also lose, duplicate and reorder messages */
+        net_noise(f, lossy);
         struct expect x[6];
         memset(x, 0, sizeof x);
         int faulty = -1, crashed = 0;
@@ -746,7 +757,7 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
                     if (crashed)
                         sim_restart(t->s, faulty);
                     faults_heal(f);
-                    faults_set_delay(f, -1, -1, 0, 3 * MS);
+                    net_noise(f, lossy);
                     faulty = -1;
                 } else {
                     faulty = (int)rng_range(&r, 0, 4);

@@ -1042,6 +1042,20 @@ static void load_state(struct ll *st)
 
 /* ---- peers ------------------------------------------------------------------------------ */
 
+/* A peer request's id field ("op" or "sid"): a non-negative integer, else the message is
+ * refused with an error event. */
+static const json_t *peer_id(struct ll *st, const char *src, const json_t *body, const char *field)
+{
+    const json_t *id = json_object_get(body, field);
+    if (!json_is_integer(id) || json_integer_value(id) < 0) {
+        const char *type = json_string_value(json_object_get(body, "type"));
+        event_error(st, "%s from %s needs a non-negative integer \"%s\": dropped", type ? type : "message",
+                    src, field);
+        return NULL;
+    }
+    return id;
+}
+
 static int peer_index(struct ll *st, const char *src)
 {
     int i = env_node_index(st->e, src);
@@ -1619,7 +1633,7 @@ static void on_ll_write(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     char why[200];
-    if (peer_index(st, src) < 0)
+    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
         return;
     ring_check(st);
     struct item *in = item_from_json(st, json_object_get(body, "item"), why, sizeof why);
@@ -1643,7 +1657,7 @@ static void on_ll_write(void *vst, const char *src, const json_t *body)
 static void on_ll_read(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
-    if (peer_index(st, src) < 0)
+    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
         return;
     const char *key = json_string_value(json_object_get(body, "key"));
     if (!key) {
@@ -1952,7 +1966,7 @@ static void on_ae_root(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     int p = peer_index(st, src);
-    if (p < 0)
+    if (p < 0 || !peer_id(st, src, body, "sid"))
         return;
     ring_check(st);
     uint64_t their[NTOP], mine[NTOP], root;
@@ -2014,8 +2028,8 @@ static void ae_push_next(struct ll *st)
     }
     a->batch_end = end;
     env_send(st->e, nname(st, a->peer),
-             json_pack("{s:s,s:I,s:o,s:o}", "type", "ae_push", "sid", (json_int_t)a->sid, "leaves",
-                       leaves, "items", leaf_items(st, a->peer, mark)));
+             json_pack("{s:s,s:I,s:i,s:o,s:o}", "type", "ae_push", "sid", (json_int_t)a->sid, "batch",
+                       a->pos, "leaves", leaves, "items", leaf_items(st, a->peer, mark)));
     free(count);
     free(mark);
 }
@@ -2027,8 +2041,8 @@ static void on_ae_diff(void *vst, const char *src, const json_t *body)
     if (p < 0)
         return;
     struct ae_session *a = ae_session_for(st, p, body);
-    if (!a)
-        return;
+    if (!a || a->diff)
+        return; /* not ours, or a duplicate */
     const json_t *tops = json_object_get(body, "tops"), *leaves = json_object_get(body, "leaves");
     if (!json_is_array(tops) || !json_is_array(leaves) || json_array_size(tops) != json_array_size(leaves)) {
         event_error(st, "ae_diff from %s: needs \"tops\" and \"leaves\" of one length", src);
@@ -2119,7 +2133,7 @@ static void on_ae_push(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     int p = peer_index(st, src);
-    if (p < 0)
+    if (p < 0 || !peer_id(st, src, body, "sid"))
         return;
     ring_check(st);
     uint8_t *mark = xcalloc(NLEAF, 1);
@@ -2130,9 +2144,11 @@ static void on_ae_push(void *vst, const char *src, const json_t *body)
         return;
     }
     long repaired = merge_items(st, src, items, NULL);
-    env_send(st->e, src, json_pack("{s:s,s:O,s:o,s:I}", "type", "ae_pull", "sid",
-                                   json_object_get(body, "sid"), "items", leaf_items(st, p, mark),
-                                   "repaired", (json_int_t)repaired));
+    json_t *pull = json_pack("{s:s,s:O,s:o,s:I}", "type", "ae_pull", "sid", json_object_get(body, "sid"),
+                             "items", leaf_items(st, p, mark), "repaired", (json_int_t)repaired);
+    if (json_object_get(body, "batch"))
+        json_object_set(pull, "batch", json_object_get(body, "batch"));
+    env_send(st->e, src, pull);
     free(mark);
 }
 
@@ -2143,7 +2159,8 @@ static void on_ae_pull(void *vst, const char *src, const json_t *body)
     if (p < 0)
         return;
     struct ae_session *a = ae_session_for(st, p, body);
-    if (!a)
+    /* answers a batch not in flight (a duplicate or a late one): ignored */
+    if (!a || !a->diff || json_integer_value(json_object_get(body, "batch")) != a->pos)
         return;
     const json_t *items = json_object_get(body, "items");
     if (!json_is_array(items)) {
