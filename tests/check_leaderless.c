@@ -11,6 +11,7 @@
 
 #include "llbench.h"
 #include "mode.h"
+#include "modes/leaderless.h"
 #include "sim.h"
 #include "test_util.h"
 
@@ -343,6 +344,17 @@ START_TEST(ring_names_the_same_n_distinct_replicas_on_every_node)
     for (int i = 0; i < nrep; i++)
         for (int j = 0; j < nsub; j++)
             ck_assert_int_ne(rep[i], sub[j]);
+    /* the lab's view of the ring (leaderless.h) agrees with the nodes' */
+    struct ll_ring *ring = leaderless_ring_new(5, 8);
+    int pl[CL_MAXN];
+    ck_assert_int_eq(leaderless_ring_replicas(ring, "k42", pl), 5);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pl[i], rep[i]);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pl[3 + i], sub[i]);
+    leaderless_ring_destroy(&ring);
+    ck_assert_ptr_null(ring);
+    ck_assert_ptr_null(leaderless_ring_new(17, 8));
     json_t *all = sim_command(t->s, 2, "ring", 0, NULL);
     const char *text = json_string_value(json_object_get(all, "text"));
     ck_assert_ptr_nonnull(strstr(text, "5 nodes x 8 vnodes"));

@@ -46,6 +46,7 @@
 
 #include "env.h"
 #include "mode.h"
+#include "modes/leaderless.h"
 
 /* ---- constants and types ------------------------------------------------------------- */
 
@@ -91,6 +92,11 @@ struct kv {
 struct vnode {
     uint64_t token;
     int node;
+};
+
+struct ll_ring {
+    struct vnode *v;         /* sorted by token */
+    int nv, nodes, vnodes;
 };
 
 /* One replica (or stand-in) of a coordinated request. */
@@ -145,9 +151,7 @@ struct ll {
     /* options */
     int n, w, r, vnodes, sloppy, conflict, read_repair;
     uint64_t request_timeout, replica_timeout, ae_interval, hint_interval, tomb_grace;
-    /* ring */
-    struct vnode *ring;
-    int nring, ring_nodes;
+    struct ll_ring ring;
     /* data */
     struct kv data;
     uint64_t leaf[CL_MAXN][NLEAF];   /* per peer: XOR of hashes of the keys shared with it */
@@ -249,47 +253,49 @@ static int vnode_cmp(const void *a, const void *b)
     return x->node - y->node;
 }
 
-/* Tokens come from a hash of "nK#v": every node computes the same ring. */
-static void ring_build(struct ll *st)
+/* Tokens come from a hash of "nK#v": every node (and the lab) computes the same ring. */
+static void ring_build(struct ll_ring *r, int nodes, int vnodes)
 {
-    int nodes = st->e->n_nodes;
-    free(st->ring);
-    st->nring = nodes * st->vnodes;
-    st->ring = xcalloc((size_t)st->nring, sizeof *st->ring);
+    free(r->v);
+    r->nv = nodes * vnodes;
+    r->v = xcalloc((size_t)r->nv, sizeof *r->v);
+    r->vnodes = vnodes;
     for (int k = 0; k < nodes; k++) {
-        for (int v = 0; v < st->vnodes; v++) {
+        char id[CL_IDLEN];
+        node_name(k, id);
+        for (int v = 0; v < vnodes; v++) {
             char name[64];
-            snprintf(name, sizeof name, "%s#%d", st->e->nodes[k], v);
-            st->ring[k * st->vnodes + v] = (struct vnode){hash_str(name), k};
+            snprintf(name, sizeof name, "%s#%d", id, v);
+            r->v[k * vnodes + v] = (struct vnode){hash_str(name), k};
         }
     }
-    qsort(st->ring, (size_t)st->nring, sizeof *st->ring, vnode_cmp);
-    st->ring_nodes = nodes;
+    qsort(r->v, (size_t)r->nv, sizeof *r->v, vnode_cmp);
+    r->nodes = nodes;
 }
 
 /* The first vnode at or after h (clockwise), wrapping. */
-static int ring_first(const struct ll *st, uint64_t h)
+static int ring_first(const struct ll_ring *r, uint64_t h)
 {
-    int lo = 0, hi = st->nring;
+    int lo = 0, hi = r->nv;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (st->ring[mid].token < h)
+        if (r->v[mid].token < h)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo == st->nring ? 0 : lo;
+    return lo == r->nv ? 0 : lo;
 }
 
 /* Distinct nodes clockwise from the key: the first n are its replicas (the preference
  * list), the rest the stand-ins a sloppy quorum uses, in order. Returns the count. */
-static int ring_walk(const struct ll *st, uint64_t khash, int out[CL_MAXN])
+static int ring_walk(const struct ll_ring *r, uint64_t khash, int out[CL_MAXN])
 {
     int cnt = 0;
     uint32_t seen = 0;
-    int start = ring_first(st, khash);
-    for (int i = 0; i < st->nring && cnt < st->ring_nodes; i++) {
-        int nd = st->ring[(start + i) % st->nring].node;
+    int start = ring_first(r, khash);
+    for (int i = 0; i < r->nv && cnt < r->nodes; i++) {
+        int nd = r->v[(start + i) % r->nv].node;
         if (!(seen & (1u << nd))) {
             seen |= 1u << nd;
             out[cnt++] = nd;
@@ -298,10 +304,33 @@ static int ring_walk(const struct ll *st, uint64_t khash, int out[CL_MAXN])
     return cnt;
 }
 
+struct ll_ring *leaderless_ring_new(int nodes, int vnodes)
+{
+    if (nodes < 1 || nodes > CL_MAXN || vnodes < 1 || vnodes > 256)
+        return NULL;
+    struct ll_ring *r = xcalloc(1, sizeof *r);
+    ring_build(r, nodes, vnodes);
+    return r;
+}
+
+int leaderless_ring_replicas(const struct ll_ring *r, const char *key, int out[CL_MAXN])
+{
+    return ring_walk(r, hash_str(key), out);
+}
+
+void leaderless_ring_destroy(struct ll_ring **r)
+{
+    if (!*r)
+        return;
+    free((*r)->v);
+    free(*r);
+    *r = NULL;
+}
+
 static uint32_t owners_of(const struct ll *st, uint64_t khash)
 {
     int pl[CL_MAXN];
-    int cnt = ring_walk(st, khash, pl);
+    int cnt = ring_walk(&st->ring, khash, pl);
     uint32_t m = 0;
     for (int i = 0; i < cnt && i < st->n; i++)
         m |= 1u << pl[i];
@@ -567,7 +596,7 @@ static json_t *ver_json(const struct ll *st, const struct ver *v)
     if (st->conflict == CONFLICT_SIBLINGS) {
         json_object_set_new(j, "d", json_integer((json_int_t)v->dot));
         json_t *c = json_array();
-        for (int i = 0; i < st->ring_nodes; i++)
+        for (int i = 0; i < st->ring.nodes; i++)
             json_array_append_new(c, json_integer((json_int_t)v->ctx[i]));
         json_object_set_new(j, "c", c);
     }
@@ -657,7 +686,7 @@ static void tree_update(struct ll *st, const struct item *it, uint64_t h_old)
     if (!(it->owners & (1u << me)) || h_old == it->h)
         return;
     unsigned l = leaf_of(it->khash);
-    for (int p = 0; p < st->ring_nodes; p++)
+    for (int p = 0; p < st->ring.nodes; p++)
         if (p != me && (it->owners & (1u << p)))
             st->leaf[p][l] ^= h_old ^ it->h;
 }
@@ -689,8 +718,8 @@ static void trees_rebuild(struct ll *st)
 /* Membership may grow (sim_add_node, `add`): the ring follows the env's node list. */
 static void ring_check(struct ll *st)
 {
-    if (st->ring_nodes != st->e->n_nodes) {
-        ring_build(st);
+    if (st->ring.nodes != st->e->n_nodes) {
+        ring_build(&st->ring, st->e->n_nodes, st->vnodes);
         trees_rebuild(st);
     }
 }
@@ -1146,7 +1175,7 @@ static int op_has_node(const struct op *op, int node)
 static int next_standin(struct ll *st, const struct op *op)
 {
     int pl[CL_MAXN];
-    int cnt = ring_walk(st, op->khash, pl);
+    int cnt = ring_walk(&st->ring, op->khash, pl);
     for (int i = st->n; i < cnt; i++)
         if (!op_has_node(op, pl[i]) && !st->suspect[pl[i]])
             return pl[i];
@@ -1282,7 +1311,7 @@ static void context_text(const struct ll *st, const struct item *it, struct sb *
     }
     int first = 1;
     sb_add(b, "");
-    for (int k = 0; k < st->ring_nodes; k++) {
+    for (int k = 0; k < st->ring.nodes; k++) {
         if (!ctx[k])
             continue;
         sb_printf(b, "%s%s:%" PRIu64, first ? "" : ",", nname(st, k), ctx[k]);
@@ -1517,7 +1546,7 @@ static struct op *op_new(struct ll *st, int kind, const char *src, const json_t 
     st->ops = op;
     /* the preference list; with sloppy=on a suspected replica is replaced up front */
     int pl[CL_MAXN];
-    int cnt = ring_walk(st, op->khash, pl);
+    int cnt = ring_walk(&st->ring, op->khash, pl);
     for (int i = 0; i < cnt && i < st->n; i++) {
         if (st->sloppy && st->suspect[pl[i]]) {
             int sub = next_standin(st, op);
@@ -1771,7 +1800,7 @@ static void on_ll_pong(void *vst, const char *src, const json_t *body)
 
 static void hint_tick(struct ll *st)
 {
-    for (int o = 0; o < st->ring_nodes; o++) {
+    for (int o = 0; o < st->ring.nodes; o++) {
         if (o == self_idx(st))
             continue;
         if (st->hints[o].n && st->handoff_outstanding[o]) {
@@ -1942,8 +1971,8 @@ static void ae_start(struct ll *st)
     if (st->ae.active)
         return;
     int me = self_idx(st);
-    for (int tries = 0; tries < st->ring_nodes; tries++) {
-        int p = st->ae_next_peer++ % st->ring_nodes;
+    for (int tries = 0; tries < st->ring.nodes; tries++) {
+        int p = st->ae_next_peer++ % st->ring.nodes;
         if (p == me || st->suspect[p])
             continue;
         struct ae_session *a = &st->ae;
@@ -2237,7 +2266,7 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
     if (argc >= 1) {
         uint64_t h = hash_str(argv[0]);
         int pl[CL_MAXN];
-        int cnt = ring_walk(st, h, pl);
+        int cnt = ring_walk(&st->ring, h, pl);
         sb_add(&b, "key ");
         sb_add_escaped(&b, argv[0], strlen(argv[0]));
         sb_printf(&b, " (hash %016" PRIx64 "): replicas", h);
@@ -2251,18 +2280,18 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
         return cmd_reply(1, &b);
     }
     double share[CL_MAXN] = {0};
-    for (int i = 0; i < st->nring; i++) {
-        uint64_t prev = st->ring[(i + st->nring - 1) % st->nring].token;
-        uint64_t span = st->ring[i].token - prev; /* wraps correctly for i == 0 */
-        share[st->ring[i].node] += (double)span / 18446744073709551616.0;
+    for (int i = 0; i < st->ring.nv; i++) {
+        uint64_t prev = st->ring.v[(i + st->ring.nv - 1) % st->ring.nv].token;
+        uint64_t span = st->ring.v[i].token - prev; /* wraps correctly for i == 0 */
+        share[st->ring.v[i].node] += (double)span / 18446744073709551616.0;
     }
-    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->ring_nodes, st->vnodes, st->n,
+    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->ring.nodes, st->vnodes, st->n,
               st->w, st->r, st->sloppy ? ", sloppy quorums" : "");
-    for (int k = 0; k < st->ring_nodes; k++) {
+    for (int k = 0; k < st->ring.nodes; k++) {
         sb_printf(&b, "\n%-4s %5.1f%% of keys as first replica; tokens", nname(st, k), 100 * share[k]);
-        for (int i = 0; i < st->nring; i++)
-            if (st->ring[i].node == k)
-                sb_printf(&b, " %04" PRIx64, st->ring[i].token >> 48);
+        for (int i = 0; i < st->ring.nv; i++)
+            if (st->ring.v[i].node == k)
+                sb_printf(&b, " %04" PRIx64, st->ring.v[i].token >> 48);
     }
     return cmd_reply(1, &b);
 }
@@ -2325,7 +2354,7 @@ static json_t *ll_status(void *vst)
     for (int o = 0; o < CL_MAXN; o++)
         if (st->hints[o].n)
             json_object_set_new(hints, nname(st, o), json_integer((json_int_t)st->hints[o].n));
-    for (int k = 0; k < st->ring_nodes; k++)
+    for (int k = 0; k < st->ring.nodes; k++)
         if (st->suspect[k])
             json_array_append_new(sus, json_string(nname(st, k)));
     json_t *log = json_array();
@@ -2343,7 +2372,7 @@ static json_t *ll_status(void *vst)
                               "hints_pending", (json_int_t)st->hints_pending, "hints", hints,
                               "suspected", sus);
     return json_pack("{s:s,s:o,s:o,s:o,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
-                     extra, "log", log, "ring", "nodes", st->ring_nodes, "vnodes", st->vnodes,
+                     extra, "log", log, "ring", "nodes", st->ring.nodes, "vnodes", st->vnodes,
                      "n", st->n);
 }
 
@@ -2380,7 +2409,7 @@ static void ll_destroy(void *vst)
         kv_clear(&st->hints[o]);
     for (int i = 0; i < LOG_LINES; i++)
         free(st->lines[i]);
-    free(st->ring);
+    free(st->ring.v);
     free(st);
 }
 
@@ -2442,7 +2471,7 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
     st->tomb_grace = opts_get_duration(o, "tombstone_grace", 10000000);
     /* op ids differ between incarnations, so late answers to a previous life are ignored */
     st->next_op = (env_rand(e) & 0xffffffffull) << 20;
-    ring_build(st);
+    ring_build(&st->ring, e->n_nodes, st->vnodes);
     load_state(st);
     return st;
 }
