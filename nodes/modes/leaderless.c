@@ -142,8 +142,7 @@ struct ae_session {
     int *diff;               /* differing leaves */
     int ndiff, pos, batch_end;
     long repaired_here, repaired_there;
-    struct sb keys;          /* first repaired keys, for the event */
-    int nkeys;
+    json_t *keys;            /* first repaired keys (either side), for the event */
 };
 
 struct ll {
@@ -1910,7 +1909,7 @@ static void ae_end(struct ll *st)
     struct ae_session *a = &st->ae;
     env_timer_cancel(st->e, a->t_stuck);
     free(a->diff);
-    sb_free(&a->keys);
+    json_decref(a->keys);
     memset(a, 0, sizeof *a);
 }
 
@@ -1947,12 +1946,7 @@ static void ae_finish(struct ll *st)
     KV_FOREACH(&st->data, it)
         if (shared_with(st, it, a->peer) && item_is_tomb(it) && it->changed <= a->started)
             it->tomb_acks |= 1u << a->peer;
-    json_t *keys = json_array();
-    if (a->keys.s) {
-        char *save = NULL;
-        for (char *k = strtok_r(a->keys.s, "\n", &save); k; k = strtok_r(NULL, "\n", &save))
-            json_array_append_new(keys, json_string(k));
-    }
+    json_t *keys = json_incref(a->keys);
     env_event(st->e, "antientropy",
               json_pack("{s:s,s:i,s:i,s:I,s:I,s:o}", "peer", nname(st, a->peer), "ranges",
                         a->compared, "differing", a->ndiff, "repaired_here",
@@ -1980,6 +1974,7 @@ static void ae_start(struct ll *st)
         a->sid = env_rand(st->e) >> 12;
         a->peer = p;
         a->started = env_now_us(st->e);
+        a->keys = json_array();
         uint64_t top[NTOP];
         uint64_t root = root_hash(st, p, top);
         char hb[17];
@@ -2104,7 +2099,8 @@ static void on_ae_diff(void *vst, const char *src, const json_t *body)
     ae_push_next(st);
 }
 
-static long merge_items(struct ll *st, const char *src, const json_t *items, struct ae_session *a)
+/* Merges anti-entropy items from src; the first repaired keys go into keys (up to 8). */
+static long merge_items(struct ll *st, const char *src, const json_t *items, json_t *keys)
 {
     char why[200];
     long repaired = 0;
@@ -2130,10 +2126,8 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, str
                                                      vb.s ? vb.s : "", "via", "antientropy"));
                 sb_free(&vb);
             }
-            if (a && a->nkeys < 8) {
-                sb_printf(&a->keys, "%s\n", in->key);
-                a->nkeys++;
-            }
+            if (json_array_size(keys) < 8)
+                json_array_append_new(keys, json_string(in->key));
             repaired++;
         }
         item_free(in);
@@ -2172,9 +2166,11 @@ static void on_ae_push(void *vst, const char *src, const json_t *body)
         free(mark);
         return;
     }
-    long repaired = merge_items(st, src, items, NULL);
-    json_t *pull = json_pack("{s:s,s:O,s:o,s:I}", "type", "ae_pull", "sid", json_object_get(body, "sid"),
-                             "items", leaf_items(st, p, mark), "repaired", (json_int_t)repaired);
+    json_t *keys = json_array();
+    long repaired = merge_items(st, src, items, keys);
+    json_t *pull = json_pack("{s:s,s:O,s:o,s:I,s:o}", "type", "ae_pull", "sid", json_object_get(body, "sid"),
+                             "items", leaf_items(st, p, mark), "repaired", (json_int_t)repaired,
+                             "keys", keys);
     if (json_object_get(body, "batch"))
         json_object_set(pull, "batch", json_object_get(body, "batch"));
     env_send(st->e, src, pull);
@@ -2198,7 +2194,12 @@ static void on_ae_pull(void *vst, const char *src, const json_t *body)
         return;
     }
     a->repaired_there += json_integer_value(json_object_get(body, "repaired"));
-    a->repaired_here += merge_items(st, src, items, a);
+    a->repaired_here += merge_items(st, src, items, a->keys);
+    size_t ki;
+    const json_t *kj;
+    json_array_foreach(json_object_get(body, "keys"), ki, kj)
+        if (json_is_string(kj) && json_array_size(a->keys) < 8)
+            json_array_append(a->keys, (json_t *)kj);
     a->pos = a->batch_end;
     if (a->pos < a->ndiff)
         ae_push_next(st);
