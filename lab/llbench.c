@@ -14,7 +14,7 @@ struct bench {
     struct sim *s;
     long next, acked, failed, keys;
     int busy[CLIENTS];
-    uint64_t heal_at, first_ae, exchanges;
+    uint64_t heal_at, first_ae, exchanges, exchange_us, batches;
 };
 
 static void send_next(struct bench *b, int c)
@@ -60,8 +60,11 @@ static void on_event(void *ud, const json_t *ev)
             b->first_ae = t;
     } else if (!strcmp(name, "antientropy")) {
         if (json_integer_value(json_object_get(ev, "repaired_here")) ||
-            json_integer_value(json_object_get(ev, "repaired_there")))
+            json_integer_value(json_object_get(ev, "repaired_there"))) {
             b->exchanges++;
+            b->exchange_us += (uint64_t)json_integer_value(json_object_get(ev, "us"));
+            b->batches += (uint64_t)json_integer_value(json_object_get(ev, "batches"));
+        }
     }
 }
 
@@ -121,8 +124,10 @@ int llbench_ae_repair(long keys, uint64_t seed, struct llbench_ae *out, char *er
     out->keys = keys;
     out->repaired = have;
     out->virtual_us = sim_now(b.s) - b.heal_at;
-    out->exchange_us = b.first_ae ? sim_now(b.s) - b.first_ae : 0;
+    out->first_exchange_us = b.first_ae ? b.first_ae - b.heal_at : 0;
+    out->exchange_us = b.exchange_us;
     out->exchanges = b.exchanges;
+    out->batches = b.batches;
     sim_destroy(&b.s);
     if (have < keys) {
         snprintf(err, errlen, "n3 holds %ld of %ld keys after 120 s of anti-entropy", have, keys);

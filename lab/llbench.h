@@ -11,8 +11,10 @@ struct llbench_ae {
     long keys;              /* divergent keys written while one replica was cut off */
     long repaired;          /* keys the replica holds at the end */
     uint64_t virtual_us;    /* simulated time from heal until the replica holds them all */
-    uint64_t exchange_us;   /* from the first anti-entropy exchange after heal until then */
+    uint64_t first_exchange_us; /* from heal until the first exchange started */
+    uint64_t exchange_us;   /* time inside the exchanges that repaired something (summed) */
     uint64_t exchanges;     /* anti-entropy exchanges that repaired something */
+    uint64_t batches;       /* ae_push/ae_pull round trips in those exchanges */
     uint64_t wall_us;       /* real time the simulator took for the repair phase */
 };
 

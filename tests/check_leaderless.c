@@ -1015,9 +1015,11 @@ START_TEST(anti_entropy_repairs_ten_thousand_divergent_keys)
     char err[200];
     ck_assert_msg(llbench_ae_repair(keys, 1, &res, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(res.repaired, keys);
-    printf("leaderless anti-entropy: %ld divergent keys repaired in %.3f s virtual (%.3f s after the "
-           "first exchange began), %" PRIu64 " exchanges, %.3f s wall\n",
-           res.repaired, res.virtual_us / 1e6, res.exchange_us / 1e6, res.exchanges, res.wall_us / 1e6);
+    printf("leaderless anti-entropy: %ld divergent keys repaired %.3f s (virtual) after heal: first "
+           "exchange at %.3f s; %" PRIu64 " exchange(s), %" PRIu64 " batches, %.3f s inside them; "
+           "%.3f s wall\n",
+           res.repaired, res.virtual_us / 1e6, res.first_exchange_us / 1e6, res.exchanges, res.batches,
+           res.exchange_us / 1e6, res.wall_us / 1e6);
 }
 END_TEST
 

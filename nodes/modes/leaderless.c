@@ -140,7 +140,7 @@ struct ae_session {
     uint64_t started;        /* local clock when it started */
     int compared;            /* ranges (leaves and subtrees) compared */
     int *diff;               /* differing leaves */
-    int ndiff, pos, batch_end;
+    int ndiff, pos, batch_end, batches;
     long repaired_here, repaired_there;
     json_t *keys;            /* first repaired keys (either side), for the event */
 };
@@ -1948,10 +1948,11 @@ static void ae_finish(struct ll *st)
             it->tomb_acks |= 1u << a->peer;
     json_t *keys = json_incref(a->keys);
     env_event(st->e, "antientropy",
-              json_pack("{s:s,s:i,s:i,s:I,s:I,s:o}", "peer", nname(st, a->peer), "ranges",
+              json_pack("{s:s,s:i,s:i,s:I,s:I,s:o,s:i,s:I}", "peer", nname(st, a->peer), "ranges",
                         a->compared, "differing", a->ndiff, "repaired_here",
                         (json_int_t)a->repaired_here, "repaired_there", (json_int_t)a->repaired_there,
-                        "keys", keys));
+                        "keys", keys, "batches", a->batches,
+                        "us", (json_int_t)(env_now_us(st->e) - a->started)));
     if (a->ndiff || a->repaired_here || a->repaired_there)
         note(st, "anti-entropy with %s: %d ranges compared, %d differ, %ld keys repaired here, %ld there",
              nname(st, a->peer), a->compared, a->ndiff, a->repaired_here, a->repaired_there);
@@ -2051,6 +2052,7 @@ static void ae_push_next(struct ll *st)
         end++;
     }
     a->batch_end = end;
+    a->batches++;
     env_send(st->e, nname(st, a->peer),
              json_pack("{s:s,s:I,s:i,s:o,s:o}", "type", "ae_push", "sid", (json_int_t)a->sid, "batch",
                        a->pos, "leaves", leaves, "items", leaf_items(st, a->peer, mark)));
