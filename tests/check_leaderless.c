@@ -327,6 +327,48 @@ START_TEST(garbage_from_peers_and_clients_posing_as_peers_is_dropped)
 }
 END_TEST
 
+/* Malformed replica-protocol bodies, as if from n2 (the runtime stops spoofing; here the
+ * simulator's client entry lets a test speak as a node). */
+static const char *const bad_peer[] = {
+    "{\"type\":\"ll_write\"}",
+    "{\"type\":\"ll_write\",\"op\":-3,\"item\":{\"key\":\"x\",\"vers\":[]}}",
+    "{\"type\":\"ll_write\",\"op\":1,\"item\":7}",
+    "{\"type\":\"ll_write\",\"op\":1,\"item\":{\"key\":\"x\",\"vers\":[5,{\"v\":1}]}}",
+    "{\"type\":\"ll_write\",\"op\":1,\"item\":{\"key\":\"x\",\"vers\":[{\"v\":\"1\",\"t\":1,\"n\":99}]}}",
+    "{\"type\":\"ll_write\",\"op\":1,\"item\":{\"key\":\"x\",\"vers\":[{\"v\":\"1\",\"t\":-1,\"n\":0}]}}",
+    "{\"type\":\"ll_write\",\"op\":1,\"hint_for\":\"n9\",\"item\":{\"key\":\"x\",\"vers\":[]}}",
+    "{\"type\":\"ll_read\",\"op\":1}",
+    "{\"type\":\"ll_read_ok\",\"op\":\"1\",\"item\":null}",
+    "{\"type\":\"ll_write_ok\",\"op\":123456}",
+    "{\"type\":\"ll_handoff\",\"items\":{}}",
+    "{\"type\":\"ll_handoff\",\"items\":[1,{\"key\":5}]}",
+    "{\"type\":\"ll_handoff_ok\",\"acks\":[{\"key\":\"x\",\"h\":\"zz\"},3]}",
+    "{\"type\":\"ae_root\",\"sid\":1,\"root\":\"0000000000000000\",\"top\":[\"1\"]}",
+    "{\"type\":\"ae_root\",\"root\":\"0000000000000000\"}",
+    "{\"type\":\"ae_diff\",\"sid\":1,\"tops\":[99],\"leaves\":[[]]}",
+    "{\"type\":\"ae_push\",\"sid\":1,\"leaves\":[5000],\"items\":[]}",
+    "{\"type\":\"ae_push\",\"sid\":1,\"leaves\":[1],\"items\":[{\"key\":\"x\",\"vers\":\"no\"}]}",
+    "{\"type\":\"ae_pull\",\"sid\":1,\"items\":[]}",
+};
+
+START_TEST(malformed_peer_messages_are_dropped_and_the_node_keeps_serving)
+{
+    struct tc *t = tc_new(3, "n=3 w=3 r=3 conflict=siblings", 15);
+    json_error_t jerr;
+    json_t *b = json_loads(bad_peer[_i], 0, &jerr);
+    ck_assert_msg(b != NULL, "%s", jerr.text);
+    ck_assert_int_eq(sim_client_send(t->s, 0, "n2", b), 0);
+    sim_run_for(t->s, 10 * MS);
+    char *v = held(t, 0, "x");
+    ck_assert_ptr_null(v);
+    put_ok(t, 0, "x", "1", NULL);
+    char *got = get_val(t, 0, "x", NULL);
+    ck_assert_str_eq(got, "1");
+    free(got);
+    tc_free(t);
+}
+END_TEST
+
 /* ---- ring ---------------------------------------------------------------------------------- */
 
 START_TEST(ring_names_the_same_n_distinct_replicas_on_every_node)
@@ -1033,6 +1075,8 @@ Suite *suite_leaderless(void)
     tcase_add_loop_test(tc, bad_client_requests_get_an_error_naming_the_problem, 0,
                         (int)CL_ARRAY_LEN(bad_requests));
     tcase_add_test(tc, garbage_from_peers_and_clients_posing_as_peers_is_dropped);
+    tcase_add_loop_test(tc, malformed_peer_messages_are_dropped_and_the_node_keeps_serving, 0,
+                        (int)CL_ARRAY_LEN(bad_peer));
     tcase_add_test(tc, ring_names_the_same_n_distinct_replicas_on_every_node);
     tcase_add_test(tc, q1_strict_read_sees_write_with_one_replica_down);
     tcase_add_test(tc, with_w_plus_r_above_n_every_read_returns_the_latest_acked_write);

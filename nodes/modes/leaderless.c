@@ -2374,6 +2374,9 @@ static json_t *ll_status(void *vst)
                               (json_int_t)st->data.n, "tombstones", (json_int_t)st->tombstones,
                               "hints_pending", (json_int_t)st->hints_pending, "hints", hints,
                               "suspected", sus);
+    char ring[64];
+    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", st->ring.nodes, st->vnodes);
+    json_object_set_new(extra, "ring", json_string(ring));
     return json_pack("{s:s,s:o,s:o,s:o,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
                      extra, "log", log, "ring", "nodes", st->ring.nodes, "vnodes", st->vnodes,
                      "n", st->n);
