@@ -563,6 +563,52 @@ START_TEST(q3_read_repair_brings_every_contacted_replica_up_to_date)
 }
 END_TEST
 
+START_TEST(background_read_repair_replies_sooner_and_off_never_repairs)
+{
+    static const char *const specs[] = {"n=3 w=2 r=3 ae_interval=0 read_repair=blocking",
+                                        "n=3 w=2 r=3 ae_interval=0 read_repair=background",
+                                        "n=3 w=2 r=3 ae_interval=0 read_repair=off"};
+    uint64_t latency[3];
+    for (int m = 0; m < 3; m++) {
+        struct tc *t = tc_new(3, specs[m], 16);
+        put_ok(t, 0, "x", "1", "all");
+        faults_isolate(sim_faults(t->s), 2);
+        put_ok(t, 0, "x", "2", NULL);
+        faults_heal(sim_faults(t->s));
+        uint64_t t0 = sim_now(t->s);
+        char *got = get_val(t, 1, "x", NULL);
+        latency[m] = sim_now(t->s) - t0;
+        ck_assert_str_eq(got, "2");
+        free(got);
+        sim_run_for(t->s, 100 * MS);
+        char *v = held(t, 2, "x");
+        ck_assert_str_eq(v, m < 2 ? "2" : "1");
+        free(v);
+        ck_assert_int_eq(count_events(t, "repair", "to", "n3"), m < 2 ? 1 : 0);
+        tc_free(t);
+    }
+    /* blocking waits one more round trip, for the repair's ack */
+    ck_assert_uint_gt(latency[0], latency[1]);
+    ck_assert_uint_eq(latency[1], latency[2]);
+}
+END_TEST
+
+START_TEST(only_a_sloppy_quorum_reaches_w_through_a_stand_in)
+{
+    for (int sloppy = 0; sloppy < 2; sloppy++) {
+        struct tc *t = tc_new(4, sloppy ? "n=3 w=3 r=1 sloppy=on" : "n=3 w=3 r=1", 17);
+        int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
+        prefs(t, "x", rep, &nrep, sub, &nsub);
+        sim_crash(t->s, rep[2]);
+        json_t *r = call(t, rep[0], 1, req_write("x", "1", NULL));
+        ck_assert_str_eq(rtype(r), sloppy ? "write_ok" : "error");
+        json_decref(r);
+        ck_assert_int_eq(extra_int(t, sub[0], "hints_pending"), sloppy ? 1 : 0);
+        tc_free(t);
+    }
+}
+END_TEST
+
 /* ---- Q4: hinted handoff ---------------------------------------------------------------- */
 
 START_TEST(q4_hint_is_kept_across_a_restart_and_deleted_only_after_the_owner_acks)
@@ -1083,6 +1129,8 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, with_w_plus_r_at_most_n_some_seed_reads_stale);
     tcase_add_test(tc, q2_weak_config_reads_stale_when_replication_is_delayed);
     tcase_add_test(tc, q3_read_repair_brings_every_contacted_replica_up_to_date);
+    tcase_add_test(tc, background_read_repair_replies_sooner_and_off_never_repairs);
+    tcase_add_test(tc, only_a_sloppy_quorum_reaches_w_through_a_stand_in);
     tcase_add_test(tc, q4_hint_is_kept_across_a_restart_and_deleted_only_after_the_owner_acks);
     tcase_add_test(tc, q5_sloppy_write_succeeds_on_stand_ins_and_a_read_through_the_owners_misses_it);
     tcase_add_test(tc, q6_concurrent_writes_become_siblings_and_a_merge_write_supersedes_them);
