@@ -923,14 +923,20 @@ static void hints_sync(struct ll *st)
 static int hint_add(struct ll *st, int owner, const struct item *in)
 {
     struct item *it = kv_get(&st->hints[owner], in->key, in->khash);
-    if (!it) {
+    int fresh = !it;
+    if (fresh) {
         it = item_new(in->key, in->khash);
         it->owners = owners_of(st, in->khash);
+    }
+    if (!item_merge(st->conflict, it, in)) {
+        if (fresh)
+            item_free(it);
+        return 0;
+    }
+    if (fresh) {
         kv_put(&st->hints[owner], it);
         st->hints_pending++;
     }
-    if (!item_merge(st->conflict, it, in))
-        return 0;
     if (!st->replaying) {
         log_json(st, "hints", json_pack("{s:s,s:s,s:o}", "op", "add", "for", nname(st, owner),
                                         "item", item_json(st, in)));
