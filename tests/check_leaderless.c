@@ -915,6 +915,98 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
 }
 END_TEST
 
+START_TEST(with_vector_clocks_replicas_converge_and_keep_every_acked_write)
+{
+    int seeds = test_seeds(10);
+    for (int s = 0; s < seeds; s++) {
+        uint64_t seed = 1100 + (uint64_t)s;
+        struct tc *t = tc_new(5, "n=3 w=2 r=2 conflict=siblings read_repair=off ae_interval=300ms", seed);
+        struct rng r;
+        rng_seed(&r, seed);
+        struct faults *f = sim_faults(t->s);
+        net_noise(f, 1);
+        json_t *acked = json_object(); /* key -> [values] */
+        for (int i = 0; i < 30; i++) {
+            if (i == 10)
+                faults_isolate(f, (int)rng_range(&r, 0, 4));
+            if (i == 20) {
+                faults_heal(f);
+                net_noise(f, 1);
+            }
+            char key[24], val[32];
+            snprintf(key, sizeof key, "k%d", (int)rng_range(&r, 0, 3));
+            snprintf(val, sizeof val, "v%d", i);
+            json_t *rep = call(t, (int)rng_range(&r, 0, 4), 1, req_write(key, val, NULL));
+            if (rep && !strcmp(rtype(rep), "write_ok")) {
+                if (!json_object_get(acked, key))
+                    json_object_set_new(acked, key, json_array());
+                json_array_append_new(json_object_get(acked, key), json_string(val));
+            }
+            json_decref(rep);
+        }
+        faults_heal(f);
+        sim_run_for(t->s, 5 * SEC);
+        const char *key;
+        json_t *vals;
+        json_object_foreach(acked, key, vals) {
+            int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
+            prefs(t, key, rep, &nrep, sub, &nsub);
+            char *first = held(t, rep[0], key);
+            ck_assert_ptr_nonnull(first);
+            for (int j = 1; j < nrep; j++) {
+                char *v = held(t, rep[j], key);
+                ck_assert_msg(v && !strcmp(v, first), "seed %" PRIu64 ": %s differs: %s vs %s", seed, key,
+                              first, v ? v : "nil");
+                free(v);
+            }
+            json_error_t jerr;
+            json_t *have = json_loads(first, JSON_DECODE_ANY, &jerr);
+            if (!have)
+                have = json_pack("[s]", first); /* a single value is stored as a string */
+            size_t i;
+            json_t *v;
+            json_array_foreach(vals, i, v)
+                ck_assert_msg(json_has(have, json_string_value(v)), "seed %" PRIu64 ": %s lost %s (holds %s)",
+                              seed, key, json_string_value(v), first);
+            json_decref(have);
+            free(first);
+        }
+        json_decref(acked);
+        tc_free(t);
+    }
+}
+END_TEST
+
+START_TEST(a_node_added_to_the_ring_receives_its_keys_through_anti_entropy)
+{
+    struct tc *t = tc_new(3, "n=2 w=2 r=1 ae_interval=300ms", 18);
+    for (int k = 0; k < 40; k++) {
+        char key[24];
+        snprintf(key, sizeof key, "k%d", k);
+        put_ok(t, k % 3, key, key, NULL);
+    }
+    ck_assert_int_eq(sim_add_node(t->s), 3);
+    sim_run_for(t->s, 3 * SEC);
+    struct ll_ring *ring = leaderless_ring_new(4, 8);
+    int owned = 0;
+    for (int k = 0; k < 40; k++) {
+        char key[24];
+        snprintf(key, sizeof key, "k%d", k);
+        int pl[CL_MAXN];
+        leaderless_ring_replicas(ring, key, pl);
+        if (pl[0] != 3 && pl[1] != 3)
+            continue;
+        owned++;
+        char *v = held(t, 3, key);
+        ck_assert_msg(v && !strcmp(v, key), "n4 should hold %s, holds %s", key, v ? v : "nil");
+        free(v);
+    }
+    ck_assert_int_gt(owned, 0);
+    leaderless_ring_destroy(&ring);
+    tc_free(t);
+}
+END_TEST
+
 START_TEST(anti_entropy_repairs_a_replica_that_missed_writes)
 {
     struct tc *t = tc_new(3, "n=3 w=2 r=2 read_repair=off ae_interval=500ms", 11);
@@ -1137,6 +1229,8 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, with_vector_clocks_no_concurrent_write_is_lost);
     tcase_add_test(tc, lww_under_clock_skew_loses_the_later_update);
     tcase_add_test(tc, after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost);
+    tcase_add_test(tc, with_vector_clocks_replicas_converge_and_keep_every_acked_write);
+    tcase_add_test(tc, a_node_added_to_the_ring_receives_its_keys_through_anti_entropy);
     tcase_add_test(tc, anti_entropy_repairs_a_replica_that_missed_writes);
     tcase_add_test(tc, a_hint_reaches_its_node_once_the_node_returns);
     tcase_add_test(tc, a_quorum_not_reached_fails_with_error_11_naming_who_answered);
