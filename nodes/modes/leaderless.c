@@ -57,6 +57,7 @@
 #define AE_BATCH_ITEMS 256                /* items per ae_push message (about) */
 #define AE_BATCH_LEAVES 64                /* leaves per ae_push: bounds the peer's answer too */
 #define HANDOFF_BATCH 128                 /* hints per ll_handoff message */
+#define MAX_VERSIONS 1024                 /* siblings of one key a peer may send */
 #define LOG_LINES 64                      /* recent notable actions kept for status */
 #define MAX_REPAIR_EVENTS 32              /* per anti-entropy batch */
 
@@ -623,8 +624,9 @@ static struct item *item_from_json(const struct ll *st, const json_t *j, char *w
 {
     const char *key = json_string_value(json_object_get(j, "key"));
     const json_t *vs = json_object_get(j, "vers");
-    if (!key || !json_is_array(vs) || json_array_size(vs) > 64) {
-        snprintf(why, whylen, "an item needs \"key\" (string) and \"vers\" (array of at most 64)");
+    if (!key || !json_is_array(vs) || json_array_size(vs) > MAX_VERSIONS) {
+        snprintf(why, whylen, "an item needs \"key\" (string) and \"vers\" (array of at most %d)",
+                 MAX_VERSIONS);
         return NULL;
     }
     struct item *it = item_new(key, hash_str(key));
