@@ -1961,9 +1961,21 @@ static void ae_finish(struct ll *st)
                         (json_int_t)a->repaired_here, "repaired_there", (json_int_t)a->repaired_there,
                         "keys", keys, "batches", a->batches,
                         "us", (json_int_t)(env_now_us(st->e) - a->started)));
-    if (a->ndiff || a->repaired_here || a->repaired_there)
-        note(st, "anti-entropy with %s: %d ranges compared, %d differ, %ld keys repaired here, %ld there",
-             nname(st, a->peer), a->compared, a->ndiff, a->repaired_here, a->repaired_there);
+    if (a->ndiff || a->repaired_here || a->repaired_there) {
+        struct sb kb = {0};
+        size_t i;
+        json_t *k;
+        json_array_foreach(a->keys, i, k) {
+            sb_add(&kb, i ? ", " : " (");
+            sb_add_escaped(&kb, json_string_value(k), strlen(json_string_value(k)));
+        }
+        if (kb.s)
+            sb_add(&kb, a->repaired_here + a->repaired_there > (long)json_array_size(a->keys) ? ", …)" : ")");
+        note(st, "anti-entropy with %s: %d ranges compared, %d differ, %ld keys repaired here, %ld there%s",
+             nname(st, a->peer), a->compared, a->ndiff, a->repaired_here, a->repaired_there,
+             kb.s ? kb.s : "");
+        sb_free(&kb);
+    }
     ae_end(st);
     tomb_collect(st);
 }
