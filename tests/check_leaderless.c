@@ -719,6 +719,17 @@ START_TEST(q6_concurrent_writes_become_siblings_and_a_merge_write_supersedes_the
     ck_assert_str_eq(json_string_value(json_object_get(r, "value")), "ab");
     ck_assert_ptr_null(json_object_get(r, "siblings"));
     json_decref(r);
+    /* a delete with the read's context removes what it saw */
+    r = call(t, 2, 3, req_read("x", NULL));
+    json_t *d = json_pack("{s:s,s:s,s:O}", "type", "delete", "key", "x", "context", json_object_get(r, "context"));
+    json_decref(r);
+    r = call(t, 0, 3, d);
+    ck_assert_str_eq(rtype(r), "delete_ok");
+    json_decref(r);
+    r = call(t, 1, 3, req_read("x", "all"));
+    ck_assert(json_is_null(json_object_get(r, "value")));
+    ck_assert_ptr_null(json_object_get(r, "siblings"));
+    json_decref(r);
     /* a bad context is refused */
     w = req_write("x", "z", NULL);
     json_object_set_new(w, "context", json_string("n9:x"));
