@@ -177,6 +177,7 @@ struct ll {
     uint64_t line_t[LOG_LINES];
     int nlines, line_pos;
     int replaying;
+    int quiet;               /* no apply events: a large anti-entropy batch past its budget */
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -817,7 +818,8 @@ static int data_merge(struct ll *st, const struct item *in, const char *via)
     if (!st->replaying) {
         log_json(st, "data", item_json(st, in));
         st->log_records++;
-        emit_apply(st, it, via);
+        if (!st->quiet)
+            emit_apply(st, it, via);
     }
     return 1;
 }
@@ -2134,6 +2136,7 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, jso
             event_error(st, "anti-entropy items from %s: %s", src, why);
             continue;
         }
+        st->quiet = repaired >= MAX_REPAIR_EVENTS; /* the antientropy event sums up the rest */
         if (data_merge(st, in, "antientropy")) {
             if (repaired < MAX_REPAIR_EVENTS) {
                 struct item *now = kv_get(&st->data, in->key, in->khash);
@@ -2152,6 +2155,7 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, jso
                 json_array_append_new(keys, json_string(in->key));
             repaired++;
         }
+        st->quiet = 0;
         item_free(in);
     }
     if (repaired)
