@@ -1169,6 +1169,48 @@ START_TEST(acked_writes_survive_a_crash_of_every_node)
 }
 END_TEST
 
+START_TEST(bug_unsynced_ack_loses_acked_writes_in_a_crash)
+{
+    struct tc *t = tc_new(3, "n=3 w=3 r=1 bug=unsynced-ack", 19);
+    for (int k = 0; k < 5; k++) {
+        char key[24];
+        snprintf(key, sizeof key, "k%d", k);
+        put_ok(t, k % 3, key, key, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        sim_crash(t->s, i);
+    for (int i = 0; i < 3; i++)
+        sim_restart(t->s, i);
+    int lost = 0;
+    for (int k = 0; k < 5; k++) {
+        char key[24];
+        snprintf(key, sizeof key, "k%d", k);
+        char *got = get_val(t, 0, key, "all");
+        lost += got == NULL;
+        free(got);
+    }
+    ck_assert_int_eq(lost, 5);
+    tc_free(t);
+}
+END_TEST
+
+START_TEST(bug_hint_delete_on_send_loses_the_write_for_a_down_owner)
+{
+    struct tc *t = tc_new(5, "n=3 w=2 r=2 sloppy=on ae_interval=0 bug=hint-delete-on-send", 7);
+    int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
+    prefs(t, "x", rep, &nrep, sub, &nsub);
+    sim_crash(t->s, rep[1]);
+    put_ok(t, rep[0], "x", "1", NULL);
+    sim_run_for(t->s, 2 * SEC); /* the stand-in sends its hint into the void and forgets it */
+    ck_assert_int_eq(extra_int(t, sub[0], "hints_pending"), 0);
+    sim_restart(t->s, rep[1]);
+    sim_run_for(t->s, 3 * SEC);
+    char *v = held(t, rep[1], "x");
+    ck_assert_ptr_null(v);
+    tc_free(t);
+}
+END_TEST
+
 START_TEST(same_seed_gives_the_same_trace)
 {
     uint64_t h[2];
@@ -1247,6 +1289,8 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, a_quorum_not_reached_fails_with_error_11_naming_who_answered);
     tcase_add_test(tc, deletes_leave_tombstones_that_are_collected_after_the_grace_period);
     tcase_add_test(tc, acked_writes_survive_a_crash_of_every_node);
+    tcase_add_test(tc, bug_unsynced_ack_loses_acked_writes_in_a_crash);
+    tcase_add_test(tc, bug_hint_delete_on_send_loses_the_write_for_a_down_owner);
     tcase_add_test(tc, same_seed_gives_the_same_trace);
     tcase_add_test(tc, anti_entropy_repairs_ten_thousand_divergent_keys);
     suite_add_tcase(s, tc);

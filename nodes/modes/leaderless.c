@@ -151,6 +151,8 @@ struct ll {
     /* options */
     int n, w, r, vnodes, sloppy, conflict, read_repair;
     uint64_t request_timeout, replica_timeout, ae_interval, hint_interval, tomb_grace;
+    int bug_unsynced_ack;    /* bug=unsynced-ack: acknowledge before the log is synced */
+    int bug_hint_on_send;    /* bug=hint-delete-on-send: drop a hint once sent, acked or not */
     struct ll_ring ring;
     /* data */
     struct kv data;
@@ -851,7 +853,8 @@ static void data_snapshot(struct ll *st)
 /* Makes every logged change durable; call before acknowledging. */
 static void data_sync(struct ll *st)
 {
-    st->e->ops->log_sync(st->e, "data");
+    if (!st->bug_unsynced_ack)
+        st->e->ops->log_sync(st->e, "data");
     if (st->log_records > 4 * (long)st->data.n + 1024)
         data_snapshot(st);
 }
@@ -919,7 +922,8 @@ static void hints_snapshot(struct ll *st)
 
 static void hints_sync(struct ll *st)
 {
-    st->e->ops->log_sync(st->e, "hints");
+    if (!st->bug_unsynced_ack)
+        st->e->ops->log_sync(st->e, "hints");
     if (st->hints_pending == 0 || st->hint_records > 4 * st->hints_pending + 256)
         hints_snapshot(st);
 }
@@ -1826,9 +1830,15 @@ static void hint_tick(struct ll *st)
         struct item **v = kv_sorted(&st->hints[o]);
         for (size_t i = 0; v[i] && i < HANDOFF_BATCH; i++)
             json_array_append_new(items, item_json(st, v[i]));
-        free(v);
         env_send(st->e, nname(st, o), json_pack("{s:s,s:o}", "type", "ll_handoff", "items", items));
         st->handoff_outstanding[o] = 1;
+        if (st->bug_hint_on_send) {
+            /* the bug: forget the hints as soon as they are sent, whether or not they arrive */
+            for (size_t i = 0; v[i] && i < HANDOFF_BATCH; i++)
+                hint_del(st, o, v[i]->key, v[i]->h);
+            hints_sync(st);
+        }
+        free(v);
     }
 }
 
@@ -2499,6 +2509,9 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
     st->hint_interval = hint;
     st->ae_interval = opts_get_duration(o, "ae_interval", 1000000);
     st->tomb_grace = opts_get_duration(o, "tombstone_grace", 10000000);
+    const char *bug = opts_get(o, "bug", "none");
+    st->bug_unsynced_ack = !strcmp(bug, "unsynced-ack");
+    st->bug_hint_on_send = !strcmp(bug, "hint-delete-on-send");
     /* op ids differ between incarnations, so late answers to a previous life are ignored */
     st->next_op = (env_rand(e) & 0xffffffffull) << 20;
     ring_build(&st->ring, e->n_nodes, st->vnodes);
@@ -2538,7 +2551,7 @@ const struct mode mode_leaderless = {
     .name = "leaderless",
     .summary = "Dynamo-style: a hash ring, tunable n/w/r quorums, read repair, hinted handoff, anti-entropy",
     .options = ll_options,
-    .bugs = NULL,
+    .bugs = "unsynced-ack|hint-delete-on-send",
     .handlers = ll_handlers,
     .commands = ll_commands,
     .create = ll_create,
