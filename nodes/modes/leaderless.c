@@ -1,0 +1,2562 @@
+/* leaderless — Dynamo-style replication: a consistent-hash ring, tunable quorums, read
+ * repair, hinted handoff, Merkle-tree anti-entropy, tombstones (issue 8; docs/modes/leaderless.md).
+ *
+ * There are no roles: every node is a "replica" and any node coordinates any request.
+ *
+ *   client ──write──► coordinator ──ll_write──► the key's N replicas (its preference list)
+ *                        │  ◄──ll_write_ok── W of them: write_ok   (`quorum` event)
+ *                        │  a replica silent for replica_timeout is suspected; with
+ *                        │  sloppy=on the next node on the ring takes the write as a hint
+ *   client ──read───► coordinator ──ll_read───► N replicas; after R answers: merge, reply,
+ *                        and send the merged version to every stale one (`repair` events)
+ *   every ae_interval: node ──ae_root──► peer (Merkle root + 32 subtree hashes)
+ *                           ◄─ae_diff── leaf hashes under differing subtrees
+ *                           ──ae_push─► my items of differing leaves (in batches)
+ *                           ◄─ae_pull── its items of those leaves     (`antientropy` event)
+ *   every hint_interval: stand-in ──ll_handoff──► owner (or ll_ping while it seems down)
+ *                                ◄─ll_handoff_ok── the hint is deleted only now
+ *
+ * Versions. conflict=lww: one version per key, ordered by (timestamp from the coordinator's
+ * skewable clock, node index); a later write with an older clock loses (the lost update).
+ * conflict=siblings: dotted version vectors. Each version is named by a dot (node, counter)
+ * and carries the causal context (a vector clock) its writer had read; a version is obsolete
+ * when another one's context or dot covers its dot. Concurrent versions stay side by side as
+ * siblings; a read returns them all and the merged context, and a write carrying that
+ * context supersedes them.
+ *
+ * Invariants (SCENARIOS.md, leaderless quorum):
+ *   - merge is commutative, associative and idempotent, so replicas that saw the same
+ *     versions hold the same item, whatever the order (convergence after heal);
+ *   - a replica's version of a key never goes back: merge only replaces a version by one
+ *     that is newer (lww) or that covers it (siblings);
+ *   - a replica acknowledges a write only after the version is in its synced log;
+ *   - a hint is deleted only after its owner acknowledged exactly that content;
+ *   - a tombstone is collected only after tombstone_grace and after every other replica of
+ *     its key was seen holding it (a finished anti-entropy exchange with each);
+ *   - with W+R>N, no sloppy substitutes and no concurrent writes, a read that starts after
+ *     a write's ack sees it or newer (not linearizable in general: no read barrier).
+ *
+ * Liveness of peers comes only from messages: a peer is suspected when a replica request
+ * times out, and trusted again when anything arrives from it (pings probe suspects).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "mode.h"
+#include "modes/leaderless.h"
+
+/* ---- constants and types ------------------------------------------------------------- */
+
+#define LEAF_BITS 10
+#define NLEAF (1u << LEAF_BITS)          /* Merkle leaves: the key-hash space in 1024 ranges */
+#define FANOUT 32                         /* leaves under one of the 32 subtrees */
+#define NTOP ((int)(NLEAF / FANOUT))
+#define AE_BATCH_ITEMS 256                /* items per ae_push message (about) */
+#define AE_BATCH_LEAVES 64                /* leaves per ae_push: bounds the peer's answer too */
+#define HANDOFF_BATCH 128                 /* hints per ll_handoff message */
+#define MAX_VERSIONS 1024                 /* siblings of one key a peer may send */
+#define LOG_LINES 64                      /* recent notable actions kept for status */
+#define MAX_REPAIR_EVENTS 32              /* per anti-entropy batch */
+
+enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK };
+enum { CONFLICT_LWW, CONFLICT_SIBLINGS };
+enum { RR_BLOCKING, RR_BACKGROUND, RR_OFF };
+
+struct ver {
+    char *value;             /* NULL = tombstone */
+    uint64_t ts;             /* coordinator clock at write time: LWW order and tombstone age */
+    int node;                /* lww: writer (tie-break); siblings: the dot's node */
+    uint64_t dot;            /* siblings: the dot's counter (0 with lww) */
+    uint64_t ctx[CL_MAXN];   /* siblings: causal context the writer had read */
+};
+
+struct item {
+    char *key;
+    uint64_t khash;
+    int nv;
+    struct ver *v;           /* sorted canonically (node, dot, ts) */
+    uint64_t h;              /* content hash, 0 when nv == 0 */
+    uint32_t owners;         /* bitmask: the key's N replicas */
+    uint32_t tomb_acks;      /* peers seen holding this tombstone */
+    uint64_t changed;        /* local clock at the last change */
+    struct item *next;       /* hash chain */
+};
+
+struct kv {
+    struct item **b;
+    size_t nb, n;
+};
+
+struct vnode {
+    uint64_t token;
+    int node;
+};
+
+struct ll_ring {
+    struct vnode *v;         /* sorted by token */
+    int nv, nodes, vnodes;
+};
+
+/* One replica (or stand-in) of a coordinated request. */
+enum { TG_PENDING, TG_OK, TG_SILENT, TG_HANDED };
+struct target {
+    int node;
+    int hint_for;            /* -1, or the owner this stand-in keeps a hint for */
+    int state;
+    int stale;
+    int repairing;
+    struct item *resp;       /* read: the replica's answer (owned copy) */
+};
+
+enum { OP_READ, OP_WRITE };
+struct op {
+    uint64_t id;
+    int kind;
+    int is_delete;
+    char client[CL_IDLEN];
+    json_t *req;             /* the client request (for in_reply_to) */
+    char *key;
+    uint64_t khash;
+    int need;
+    int acks;
+    int replied;
+    int repair_wait;         /* blocking read repair: repairs not yet acknowledged */
+    uint64_t t_request, t_replica;
+    struct target t[2 * CL_MAXN];
+    int nt;
+    struct ver wv;           /* write: the version being written */
+    struct item *merged;     /* read: the merged answer */
+    struct op *next;
+};
+
+/* An anti-entropy exchange this node started. */
+struct ae_session {
+    int active;
+    uint64_t sid;
+    int peer;
+    uint64_t t_stuck;
+    uint64_t started;        /* local clock when it started */
+    int compared;            /* ranges (leaves and subtrees) compared */
+    int *diff;               /* differing leaves */
+    int ndiff, pos, batch_end, batches;
+    long repaired_here, repaired_there;
+    json_t *keys;            /* first repaired keys (either side), for the event */
+};
+
+struct ll {
+    struct env *e;
+    /* options */
+    int n, w, r, vnodes, sloppy, conflict, read_repair;
+    uint64_t request_timeout, replica_timeout, ae_interval, hint_interval, tomb_grace;
+    int bug_unsynced_ack;    /* bug=unsynced-ack: acknowledge before the log is synced */
+    int bug_hint_on_send;    /* bug=hint-delete-on-send: drop a hint once sent, acked or not */
+    struct ll_ring ring;
+    /* data */
+    struct kv data;
+    uint64_t leaf[CL_MAXN][NLEAF];   /* per peer: XOR of hashes of the keys shared with it */
+    long tombstones;
+    long log_records;
+    uint64_t last_ts;
+    uint64_t dot, dot_hw;
+    /* hints: one store per owner */
+    struct kv hints[CL_MAXN];
+    long hints_pending;
+    long hint_records;
+    /* peers */
+    int suspect[CL_MAXN];
+    int handoff_outstanding[CL_MAXN];
+    /* coordination */
+    struct op *ops;
+    uint64_t next_op;
+    struct ae_session ae;
+    int ae_next_peer;
+    uint64_t t_ae, t_hint;
+    /* recent notable actions, for status "log" */
+    char *lines[LOG_LINES];
+    uint64_t line_t[LOG_LINES];
+    int nlines, line_pos;
+    int replaying;
+    int quiet;               /* no apply events: a large anti-entropy batch past its budget */
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    return mix64(fnv(0xcbf29ce484222325ull, s, strlen(s)));
+}
+
+static unsigned leaf_of(uint64_t khash)
+{
+    return (unsigned)(khash >> (64 - LEAF_BITS));
+}
+
+static const char *nname(const struct ll *st, int idx)
+{
+    return idx >= 0 && idx < st->e->n_nodes ? st->e->nodes[idx] : "?";
+}
+
+static void note(struct ll *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct ll *st, const char *fmt, ...)
+{
+    struct sb b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    free(st->lines[st->line_pos]);
+    st->lines[st->line_pos] = b.s;
+    st->line_t[st->line_pos] = env_now_us(st->e);
+    st->line_pos = (st->line_pos + 1) % LOG_LINES;
+    if (st->nlines < LOG_LINES)
+        st->nlines++;
+}
+
+static void event_error(struct ll *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void event_error(struct ll *st, const char *fmt, ...)
+{
+    char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    env_event(st->e, "error", json_pack("{s:s}", "text", buf));
+}
+
+/* ---- the ring ------------------------------------------------------------------------ */
+
+static int vnode_cmp(const void *a, const void *b)
+{
+    const struct vnode *x = a, *y = b;
+    if (x->token != y->token)
+        return x->token < y->token ? -1 : 1;
+    return x->node - y->node;
+}
+
+/* Tokens come from a hash of "nK#v": every node (and the lab) computes the same ring. */
+static void ring_build(struct ll_ring *r, int nodes, int vnodes)
+{
+    free(r->v);
+    r->nv = nodes * vnodes;
+    r->v = xcalloc((size_t)r->nv, sizeof *r->v);
+    r->vnodes = vnodes;
+    for (int k = 0; k < nodes; k++) {
+        char id[CL_IDLEN];
+        node_name(k, id);
+        for (int v = 0; v < vnodes; v++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s#%d", id, v);
+            r->v[k * vnodes + v] = (struct vnode){hash_str(name), k};
+        }
+    }
+    qsort(r->v, (size_t)r->nv, sizeof *r->v, vnode_cmp);
+    r->nodes = nodes;
+}
+
+/* The first vnode at or after h (clockwise), wrapping. */
+static int ring_first(const struct ll_ring *r, uint64_t h)
+{
+    int lo = 0, hi = r->nv;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (r->v[mid].token < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == r->nv ? 0 : lo;
+}
+
+/* Distinct nodes clockwise from the key: the first n are its replicas (the preference
+ * list), the rest the stand-ins a sloppy quorum uses, in order. Returns the count. */
+static int ring_walk(const struct ll_ring *r, uint64_t khash, int out[CL_MAXN])
+{
+    int cnt = 0;
+    uint32_t seen = 0;
+    int start = ring_first(r, khash);
+    for (int i = 0; i < r->nv && cnt < r->nodes; i++) {
+        int nd = r->v[(start + i) % r->nv].node;
+        if (!(seen & (1u << nd))) {
+            seen |= 1u << nd;
+            out[cnt++] = nd;
+        }
+    }
+    return cnt;
+}
+
+struct ll_ring *leaderless_ring_new(int nodes, int vnodes)
+{
+    if (nodes < 1 || nodes > CL_MAXN || vnodes < 1 || vnodes > 256)
+        return NULL;
+    struct ll_ring *r = xcalloc(1, sizeof *r);
+    ring_build(r, nodes, vnodes);
+    return r;
+}
+
+int leaderless_ring_replicas(const struct ll_ring *r, const char *key, int out[CL_MAXN])
+{
+    return ring_walk(r, hash_str(key), out);
+}
+
+void leaderless_ring_destroy(struct ll_ring **r)
+{
+    if (!*r)
+        return;
+    free((*r)->v);
+    free(*r);
+    *r = NULL;
+}
+
+static uint32_t owners_of(const struct ll *st, uint64_t khash)
+{
+    int pl[CL_MAXN];
+    int cnt = ring_walk(&st->ring, khash, pl);
+    uint32_t m = 0;
+    for (int i = 0; i < cnt && i < st->n; i++)
+        m |= 1u << pl[i];
+    return m;
+}
+
+/* ---- versions -------------------------------------------------------------------------- */
+
+static void ver_free(struct ver *v)
+{
+    free(v->value);
+    v->value = NULL;
+}
+
+static void ver_copy(struct ver *dst, const struct ver *src)
+{
+    *dst = *src;
+    dst->value = src->value ? xstrdup(src->value) : NULL;
+}
+
+/* lww order: timestamp, then node, then value (so that every replica picks the same). */
+static int lww_cmp(const struct ver *a, const struct ver *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    if (a->node != b->node)
+        return a->node < b->node ? -1 : 1;
+    if (!a->value || !b->value)
+        return a->value ? 1 : b->value ? -1 : 0;
+    return strcmp(a->value, b->value);
+}
+
+/* Does a know of b: is b the same write, or within the context a's writer had read? (A
+ * higher counter of the same node says nothing: dots name events, contexts order them.) */
+static int dvv_covers(const struct ver *a, const struct ver *b)
+{
+    if (a->node == b->node && a->dot == b->dot)
+        return 1;
+    return a->ctx[b->node] >= b->dot;
+}
+
+static int ver_order(const void *pa, const void *pb)
+{
+    const struct ver *a = pa, *b = pb;
+    if (a->node != b->node)
+        return a->node - b->node;
+    if (a->dot != b->dot)
+        return a->dot < b->dot ? -1 : 1;
+    return lww_cmp(a, b);
+}
+
+static void version_text(const struct ll *st, const struct ver *v, struct sb *b)
+{
+    if (st->conflict == CONFLICT_LWW) {
+        sb_printf(b, "%" PRIu64 "@%s", v->ts, nname(st, v->node));
+        return;
+    }
+    sb_printf(b, "%s.%" PRIu64, nname(st, v->node), v->dot);
+}
+
+/* ---- items and the key/value table ---------------------------------------------------- */
+
+static void item_rehash(struct item *it)
+{
+    if (it->nv == 0) {
+        it->h = 0;
+        return;
+    }
+    uint64_t h = fnv(0xcbf29ce484222325ull, it->key, strlen(it->key) + 1);
+    for (int i = 0; i < it->nv; i++) {
+        const struct ver *v = &it->v[i];
+        uint64_t f[3] = {v->ts, (uint64_t)v->node, v->dot};
+        h = fnv(h, f, sizeof f);
+        if (v->value)
+            h = fnv(h, v->value, strlen(v->value) + 1);
+        else
+            h = fnv(h, "\xff", 1);
+    }
+    it->h = mix64(h) | 1; /* never 0: 0 means absent */
+}
+
+static int item_is_tomb(const struct item *it)
+{
+    for (int i = 0; i < it->nv; i++)
+        if (it->v[i].value)
+            return 0;
+    return it->nv > 0;
+}
+
+static uint64_t item_newest_ts(const struct item *it)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < it->nv; i++)
+        if (it->v[i].ts > t)
+            t = it->v[i].ts;
+    return t;
+}
+
+static struct item *item_new(const char *key, uint64_t khash)
+{
+    struct item *it = xcalloc(1, sizeof *it);
+    it->key = xstrdup(key);
+    it->khash = khash;
+    return it;
+}
+
+static void item_free(struct item *it)
+{
+    if (!it)
+        return;
+    for (int i = 0; i < it->nv; i++)
+        ver_free(&it->v[i]);
+    free(it->v);
+    free(it->key);
+    free(it);
+}
+
+static struct item *item_dup(const struct item *src)
+{
+    struct item *it = item_new(src->key, src->khash);
+    it->nv = src->nv;
+    it->v = xcalloc((size_t)(src->nv ? src->nv : 1), sizeof *it->v);
+    for (int i = 0; i < src->nv; i++)
+        ver_copy(&it->v[i], &src->v[i]);
+    it->h = src->h;
+    it->owners = src->owners;
+    return it;
+}
+
+static void item_remove_ver(struct item *it, int i)
+{
+    ver_free(&it->v[i]);
+    memmove(&it->v[i], &it->v[i + 1], (size_t)(it->nv - i - 1) * sizeof *it->v);
+    it->nv--;
+}
+
+/* Merges one version into it. Returns 1 when the item changed. */
+static int item_merge_ver(int conflict, struct item *it, const struct ver *in)
+{
+    if (conflict == CONFLICT_LWW) {
+        if (it->nv == 1 && lww_cmp(&it->v[0], in) >= 0)
+            return 0;
+        while (it->nv)
+            item_remove_ver(it, it->nv - 1);
+        it->v = xrealloc(it->v, sizeof *it->v);
+        ver_copy(&it->v[0], in);
+        it->nv = 1;
+        return 1;
+    }
+    for (int i = 0; i < it->nv; i++)
+        if (dvv_covers(&it->v[i], in))
+            return 0; /* known already, or superseded */
+    for (int i = it->nv - 1; i >= 0; i--)
+        if (dvv_covers(in, &it->v[i]))
+            item_remove_ver(it, i);
+    it->v = xrealloc(it->v, (size_t)(it->nv + 1) * sizeof *it->v);
+    ver_copy(&it->v[it->nv++], in);
+    qsort(it->v, (size_t)it->nv, sizeof *it->v, ver_order);
+    return 1;
+}
+
+static int item_merge(int conflict, struct item *dst, const struct item *src)
+{
+    int changed = 0;
+    for (int i = 0; i < src->nv; i++)
+        changed |= item_merge_ver(conflict, dst, &src->v[i]);
+    if (changed)
+        item_rehash(dst);
+    return changed;
+}
+
+static struct item *kv_get(const struct kv *t, const char *key, uint64_t khash)
+{
+    if (!t->nb)
+        return NULL;
+    for (struct item *it = t->b[khash & (t->nb - 1)]; it; it = it->next)
+        if (it->khash == khash && !strcmp(it->key, key))
+            return it;
+    return NULL;
+}
+
+static void kv_grow(struct kv *t)
+{
+    size_t nb = t->nb ? t->nb * 2 : 64;
+    struct item **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < t->nb; i++) {
+        struct item *it = t->b[i];
+        while (it) {
+            struct item *next = it->next;
+            it->next = b[it->khash & (nb - 1)];
+            b[it->khash & (nb - 1)] = it;
+            it = next;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+static void kv_put(struct kv *t, struct item *it)
+{
+    if (t->n + 1 > t->nb)
+        kv_grow(t);
+    size_t i = it->khash & (t->nb - 1);
+    it->next = t->b[i];
+    t->b[i] = it;
+    t->n++;
+}
+
+/* Unlinks it (does not free). */
+static void kv_unlink(struct kv *t, struct item *it)
+{
+    struct item **pp = &t->b[it->khash & (t->nb - 1)];
+    while (*pp && *pp != it)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = it->next;
+        t->n--;
+    }
+}
+
+static void kv_clear(struct kv *t)
+{
+    for (size_t i = 0; i < t->nb; i++) {
+        struct item *it = t->b[i];
+        while (it) {
+            struct item *next = it->next;
+            item_free(it);
+            it = next;
+        }
+    }
+    free(t->b);
+    memset(t, 0, sizeof *t);
+}
+
+#define KV_FOREACH(t, it)                                                                  \
+    for (size_t kv_i_ = 0; kv_i_ < (t)->nb; kv_i_++)                                      \
+        for (struct item *it = (t)->b[kv_i_], *it##_next_ = it ? it->next : NULL; it;     \
+             it = it##_next_, it##_next_ = it ? it->next : NULL)
+
+/* Items in key order (for status and deterministic iteration). Caller frees the array. */
+static int item_key_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct item *const *)a)->key, (*(struct item *const *)b)->key);
+}
+
+static struct item **kv_sorted(const struct kv *t)
+{
+    struct item **v = xcalloc(t->n + 1, sizeof *v);
+    size_t k = 0;
+    KV_FOREACH(t, it)
+        v[k++] = it;
+    qsort(v, k, sizeof *v, item_key_cmp);
+    return v;
+}
+
+/* ---- JSON forms ------------------------------------------------------------------------ */
+
+static json_t *ver_json(const struct ll *st, const struct ver *v)
+{
+    json_t *j = json_pack("{s:o,s:I,s:i}", "v", v->value ? json_string(v->value) : json_null(),
+                          "t", (json_int_t)v->ts, "n", v->node);
+    if (st->conflict == CONFLICT_SIBLINGS) {
+        json_object_set_new(j, "d", json_integer((json_int_t)v->dot));
+        json_t *c = json_array();
+        for (int i = 0; i < st->ring.nodes; i++)
+            json_array_append_new(c, json_integer((json_int_t)v->ctx[i]));
+        json_object_set_new(j, "c", c);
+    }
+    return j;
+}
+
+static json_t *item_json(const struct ll *st, const struct item *it)
+{
+    json_t *vs = json_array();
+    for (int i = 0; i < it->nv; i++)
+        json_array_append_new(vs, ver_json(st, &it->v[i]));
+    return json_pack("{s:s,s:o}", "key", it->key, "vers", vs);
+}
+
+static int json_u64(const json_t *j, uint64_t *out)
+{
+    if (!json_is_integer(j) || json_integer_value(j) < 0)
+        return -1;
+    *out = (uint64_t)json_integer_value(j);
+    return 0;
+}
+
+/* Parses an item from a peer or the disk. Returns NULL and fills why on bad input. */
+static struct item *item_from_json(const struct ll *st, const json_t *j, char *why, size_t whylen)
+{
+    const char *key = json_string_value(json_object_get(j, "key"));
+    const json_t *vs = json_object_get(j, "vers");
+    if (!key || !json_is_array(vs) || json_array_size(vs) > MAX_VERSIONS) {
+        snprintf(why, whylen, "an item needs \"key\" (string) and \"vers\" (array of at most %d)",
+                 MAX_VERSIONS);
+        return NULL;
+    }
+    struct item *it = item_new(key, hash_str(key));
+    it->v = xcalloc(json_array_size(vs) + 1, sizeof *it->v);
+    size_t i;
+    const json_t *vj;
+    json_array_foreach(vs, i, vj) {
+        struct ver v = {0};
+        const json_t *val = json_object_get(vj, "v");
+        json_int_t nd = json_integer_value(json_object_get(vj, "n"));
+        if (!json_is_object(vj) || !(json_is_string(val) || json_is_null(val)) ||
+            json_u64(json_object_get(vj, "t"), &v.ts) < 0 ||
+            !json_is_integer(json_object_get(vj, "n")) || nd < 0 || nd >= CL_MAXN) {
+            snprintf(why, whylen, "key %s version %zu: needs \"v\" (string or null), \"t\" and \"n\" (node index)", key, i);
+            item_free(it);
+            return NULL;
+        }
+        v.node = (int)nd;
+        if (st->conflict == CONFLICT_SIBLINGS) {
+            const json_t *c = json_object_get(vj, "c");
+            if (json_u64(json_object_get(vj, "d"), &v.dot) < 0 || !json_is_array(c) ||
+                json_array_size(c) > CL_MAXN) {
+                snprintf(why, whylen, "key %s version %zu: needs a dot \"d\" and a context \"c\" of at most %d counters", key, i, CL_MAXN);
+                item_free(it);
+                return NULL;
+            }
+            size_t ci;
+            const json_t *cj;
+            json_array_foreach(c, ci, cj) {
+                if (json_u64(cj, &v.ctx[ci]) < 0) {
+                    snprintf(why, whylen, "key %s version %zu: context entry %zu is not a counter", key, i, ci);
+                    item_free(it);
+                    return NULL;
+                }
+            }
+        }
+        v.value = json_is_string(val) ? (char *)json_string_value(val) : NULL;
+        item_merge_ver(st->conflict, it, &v); /* copies the value */
+    }
+    item_rehash(it);
+    return it;
+}
+
+/* ---- Merkle trees -------------------------------------------------------------------
+ * For each peer p the node keeps 1024 leaf hashes over the keys both hold as replicas
+ * (p and self in the key's preference list): leaf = XOR of those items' hashes, updated
+ * on every change. The 32 subtree hashes and the root are computed when an exchange
+ * starts: root <- 32 subtrees <- 1024 leaves (ranges of the key-hash space). */
+
+static int self_idx(const struct ll *st)
+{
+    return st->e->self_idx;
+}
+
+static void tree_update(struct ll *st, const struct item *it, uint64_t h_old)
+{
+    int me = self_idx(st);
+    if (!(it->owners & (1u << me)) || h_old == it->h)
+        return;
+    unsigned l = leaf_of(it->khash);
+    for (int p = 0; p < st->ring.nodes; p++)
+        if (p != me && (it->owners & (1u << p)))
+            st->leaf[p][l] ^= h_old ^ it->h;
+}
+
+static uint64_t top_hash(const struct ll *st, int peer, int t)
+{
+    return mix64(fnv(0xcbf29ce484222325ull, &st->leaf[peer][t * FANOUT], FANOUT * sizeof(uint64_t)));
+}
+
+static uint64_t root_hash(const struct ll *st, int peer, uint64_t top[NTOP])
+{
+    for (int t = 0; t < NTOP; t++)
+        top[t] = top_hash(st, peer, t);
+    return mix64(fnv(0xcbf29ce484222325ull, top, NTOP * sizeof(uint64_t)));
+}
+
+static void trees_rebuild(struct ll *st)
+{
+    memset(st->leaf, 0, sizeof st->leaf);
+    KV_FOREACH(&st->data, it) {
+        it->owners = owners_of(st, it->khash);
+        tree_update(st, it, 0);
+    }
+    for (int o = 0; o < CL_MAXN; o++)
+        KV_FOREACH(&st->hints[o], it)
+            it->owners = owners_of(st, it->khash);
+}
+
+/* Membership may grow (sim_add_node, `add`): the ring follows the env's node list. */
+static void ring_check(struct ll *st)
+{
+    if (st->ring.nodes != st->e->n_nodes) {
+        ring_build(&st->ring, st->e->n_nodes, st->vnodes);
+        trees_rebuild(st);
+    }
+}
+
+static const char *hex64(uint64_t h, char buf[17])
+{
+    snprintf(buf, 17, "%016" PRIx64, h);
+    return buf;
+}
+
+static int parse_hex64(const char *s, uint64_t *out)
+{
+    if (!s || strlen(s) != 16)
+        return -1;
+    char *end;
+    *out = strtoull(s, &end, 16);
+    return *end ? -1 : 0;
+}
+
+/* ---- durable data ---------------------------------------------------------------------
+ * Log "data": one record per change ({"key","vers"} merged in on replay, or {"gc","h"} for
+ * a collected tombstone), synced before a replica acknowledges. When the log is much longer
+ * than the table, the table is written to blob "data.snap" and the log emptied. Replaying a
+ * record twice is harmless (merge is idempotent), so a crash between the two is too. */
+
+static void log_json(struct ll *st, const char *log, json_t *rec)
+{
+    char *txt = json_dumps(rec, JSON_COMPACT);
+    json_decref(rec);
+    st->e->ops->log_append(st->e, log, txt, strlen(txt));
+    free(txt);
+}
+
+static void tomb_count(struct ll *st, const struct item *it, int sign)
+{
+    if (item_is_tomb(it))
+        st->tombstones += sign;
+}
+
+static void emit_apply(struct ll *st, const struct item *it, const char *via)
+{
+    json_t *vals = json_array();
+    struct sb vb = {0};
+    for (int i = 0; i < it->nv; i++) {
+        if (it->v[i].value)
+            json_array_append_new(vals, json_string(it->v[i].value));
+        if (i)
+            sb_add(&vb, " ");
+        version_text(st, &it->v[i], &vb);
+    }
+    json_t *value = json_array_size(vals) == 0 ? json_null()
+                    : json_array_size(vals) == 1 ? json_incref(json_array_get(vals, 0))
+                                                 : json_incref(vals);
+    json_t *f = json_pack("{s:s,s:o,s:s,s:s}", "key", it->key, "value", value, "version",
+                          vb.s ? vb.s : "", "via", via);
+    if (json_array_size(vals) > 1)
+        json_object_set(f, "siblings", vals);
+    json_decref(vals);
+    sb_free(&vb);
+    env_event(st->e, "apply", f);
+}
+
+/* Merges in into the table. Returns 1 when the table changed (logged, not yet synced). */
+static int data_merge(struct ll *st, const struct item *in, const char *via)
+{
+    struct item *it = kv_get(&st->data, in->key, in->khash);
+    int fresh = 0;
+    if (!it) {
+        /* a tombstone older than the grace period for a key we do not hold was collected
+         * here already: taking it back would bring it to life again after every collection */
+        if (!st->replaying && item_is_tomb(in) &&
+            env_now_us(st->e) > item_newest_ts(in) + st->tomb_grace)
+            return 0;
+        it = item_new(in->key, in->khash);
+        it->owners = owners_of(st, it->khash);
+        fresh = 1;
+    }
+    uint64_t h_old = it->h;
+    if (!fresh)
+        tomb_count(st, it, -1);
+    int changed = item_merge(st->conflict, it, in);
+    if (fresh && !changed) {
+        item_free(it);
+        return 0;
+    }
+    if (fresh)
+        kv_put(&st->data, it);
+    tomb_count(st, it, +1);
+    if (!changed)
+        return 0;
+    it->tomb_acks = 0;
+    it->changed = env_now_us(st->e);
+    tree_update(st, it, h_old);
+    if (!st->replaying) {
+        log_json(st, "data", item_json(st, in));
+        st->log_records++;
+        if (!st->quiet)
+            emit_apply(st, it, via);
+    }
+    return 1;
+}
+
+static void data_remove(struct ll *st, struct item *it)
+{
+    uint64_t h_old = it->h;
+    it->h = 0;
+    tree_update(st, it, h_old);
+    it->h = h_old;
+    tomb_count(st, it, -1);
+    kv_unlink(&st->data, it);
+    item_free(it);
+}
+
+static void data_snapshot(struct ll *st)
+{
+    json_t *arr = json_array();
+    KV_FOREACH(&st->data, it)
+        json_array_append_new(arr, item_json(st, it));
+    char *txt = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (st->e->ops->blob_put(st->e, "data.snap", txt, strlen(txt)) == 0 &&
+        st->e->ops->log_truncate(st->e, "data", 0) == 0)
+        st->log_records = 0;
+    free(txt);
+}
+
+/* Makes every logged change durable; call before acknowledging. */
+static void data_sync(struct ll *st)
+{
+    if (!st->bug_unsynced_ack)
+        st->e->ops->log_sync(st->e, "data");
+    if (st->log_records > 4 * (long)st->data.n + 1024)
+        data_snapshot(st);
+}
+
+struct replay_ctx {
+    struct ll *st;
+    const char *log;
+    long bad;
+};
+
+static void replay_data_rec(void *ud, const void *data, size_t len)
+{
+    struct replay_ctx *rc = ud;
+    struct ll *st = rc->st;
+    json_error_t jerr;
+    json_t *j = json_loadb(data, len, 0, &jerr);
+    char why[200];
+    rc->st->log_records++;
+    if (!j) {
+        rc->bad++;
+        return;
+    }
+    const char *gc = json_string_value(json_object_get(j, "gc"));
+    if (gc) {
+        uint64_t h;
+        struct item *it = kv_get(&st->data, gc, hash_str(gc));
+        if (it && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0 && it->h == h)
+            data_remove(st, it);
+    } else {
+        struct item *in = item_from_json(st, j, why, sizeof why);
+        if (in)
+            data_merge(st, in, "replay");
+        else
+            rc->bad++;
+        item_free(in);
+    }
+    json_decref(j);
+}
+
+/* ---- hints ----------------------------------------------------------------------------
+ * A stand-in keeps, per owner, the merged versions it accepted for it (log "hints":
+ * {"op":"add","for":"n2","item":{…}} and {"op":"del","for":"n2","key":"x","h":"…"}; a del
+ * removes the hint only when its content hash still matches, so a hint that grew after it
+ * was sent is kept). */
+
+static void hints_snapshot(struct ll *st)
+{
+    if (st->hints_pending == 0) {
+        if (st->e->ops->log_truncate(st->e, "hints", 0) == 0)
+            st->hint_records = 0;
+        return;
+    }
+    json_t *arr = json_array();
+    for (int o = 0; o < CL_MAXN; o++)
+        KV_FOREACH(&st->hints[o], it)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "op", "add", "for", nname(st, o),
+                                                 "item", item_json(st, it)));
+    char *txt = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (st->e->ops->blob_put(st->e, "hints.snap", txt, strlen(txt)) == 0 &&
+        st->e->ops->log_truncate(st->e, "hints", 0) == 0)
+        st->hint_records = 0;
+    free(txt);
+}
+
+static void hints_sync(struct ll *st)
+{
+    if (!st->bug_unsynced_ack)
+        st->e->ops->log_sync(st->e, "hints");
+    if (st->hints_pending == 0 || st->hint_records > 4 * st->hints_pending + 256)
+        hints_snapshot(st);
+}
+
+static int hint_add(struct ll *st, int owner, const struct item *in)
+{
+    struct item *it = kv_get(&st->hints[owner], in->key, in->khash);
+    int fresh = !it;
+    if (fresh) {
+        it = item_new(in->key, in->khash);
+        it->owners = owners_of(st, in->khash);
+    }
+    if (!item_merge(st->conflict, it, in)) {
+        if (fresh)
+            item_free(it);
+        return 0;
+    }
+    if (fresh) {
+        kv_put(&st->hints[owner], it);
+        st->hints_pending++;
+    }
+    if (!st->replaying) {
+        log_json(st, "hints", json_pack("{s:s,s:s,s:o}", "op", "add", "for", nname(st, owner),
+                                        "item", item_json(st, in)));
+        st->hint_records++;
+        env_event(st->e, "hint", json_pack("{s:s,s:s,s:s}", "what", "stored", "for",
+                                           nname(st, owner), "key", in->key));
+        note(st, "hint stored for %s: %s", nname(st, owner), in->key);
+    }
+    return 1;
+}
+
+static void hint_del(struct ll *st, int owner, const char *key, uint64_t h)
+{
+    struct item *it = kv_get(&st->hints[owner], key, hash_str(key));
+    if (!it || it->h != h)
+        return;
+    if (!st->replaying) {
+        char hb[17];
+        log_json(st, "hints", json_pack("{s:s,s:s,s:s,s:s}", "op", "del", "for", nname(st, owner),
+                                        "key", key, "h", hex64(h, hb)));
+        st->hint_records++;
+        env_event(st->e, "hint", json_pack("{s:s,s:s,s:s}", "what", "deleted", "for",
+                                           nname(st, owner), "key", key));
+        note(st, "hint for %s deleted after its ack: %s", nname(st, owner), key);
+    }
+    kv_unlink(&st->hints[owner], it);
+    item_free(it);
+    st->hints_pending--;
+}
+
+static void replay_hint_rec(struct ll *st, const json_t *j, long *bad)
+{
+    const char *op = json_string_value(json_object_get(j, "op"));
+    int owner = env_node_index(st->e, json_string_value(json_object_get(j, "for")) ?
+                                          json_string_value(json_object_get(j, "for")) : "");
+    char why[200];
+    if (!op || owner < 0) {
+        (*bad)++;
+        return;
+    }
+    if (!strcmp(op, "add")) {
+        struct item *in = item_from_json(st, json_object_get(j, "item"), why, sizeof why);
+        if (in)
+            hint_add(st, owner, in);
+        else
+            (*bad)++;
+        item_free(in);
+    } else if (!strcmp(op, "del")) {
+        uint64_t h;
+        const char *key = json_string_value(json_object_get(j, "key"));
+        if (key && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0)
+            hint_del(st, owner, key, h);
+        else
+            (*bad)++;
+    } else {
+        (*bad)++;
+    }
+}
+
+static void replay_hints_log(void *ud, const void *data, size_t len)
+{
+    struct replay_ctx *rc = ud;
+    json_error_t jerr;
+    json_t *j = json_loadb(data, len, 0, &jerr);
+    rc->st->hint_records++;
+    if (!j) {
+        rc->bad++;
+        return;
+    }
+    replay_hint_rec(rc->st, j, &rc->bad);
+    json_decref(j);
+}
+
+/* The dot counter (siblings): reserved in blocks in blob "dot" so it never repeats after a
+ * restart without a write per version. */
+static uint64_t next_dot(struct ll *st)
+{
+    if (st->dot + 1 > st->dot_hw) {
+        st->dot_hw = st->dot + 1024;
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "%" PRIu64, st->dot_hw);
+        st->e->ops->blob_put(st->e, "dot", buf, (size_t)len);
+    }
+    return ++st->dot;
+}
+
+static void load_state(struct ll *st)
+{
+    struct replay_ctx rc = {st, "data", 0};
+    char *buf = NULL;
+    size_t len = 0;
+    st->replaying = 1;
+    if (st->e->ops->blob_get(st->e, "dot", &buf, &len) == 0) {
+        uint64_t x;
+        if (parse_u64(buf, &x) == 0)
+            st->dot = st->dot_hw = x;
+        free(buf);
+    }
+    if (st->e->ops->blob_get(st->e, "data.snap", &buf, &len) == 0) {
+        json_error_t jerr;
+        json_t *arr = json_loadb(buf, len, 0, &jerr);
+        size_t i;
+        json_t *j;
+        char why[200];
+        json_array_foreach(arr, i, j) {
+            struct item *in = item_from_json(st, j, why, sizeof why);
+            if (in)
+                data_merge(st, in, "replay");
+            else
+                rc.bad++;
+            item_free(in);
+        }
+        if (!arr)
+            rc.bad++;
+        json_decref(arr);
+        free(buf);
+    }
+    st->e->ops->log_read(st->e, "data", replay_data_rec, &rc);
+    if (st->e->ops->blob_get(st->e, "hints.snap", &buf, &len) == 0) {
+        json_error_t jerr;
+        json_t *arr = json_loadb(buf, len, 0, &jerr);
+        size_t i;
+        json_t *j;
+        json_array_foreach(arr, i, j)
+            replay_hint_rec(st, j, &rc.bad);
+        json_decref(arr);
+        free(buf);
+    }
+    rc.log = "hints";
+    st->e->ops->log_read(st->e, "hints", replay_hints_log, &rc);
+    st->replaying = 0;
+    if (rc.bad)
+        event_error(st, "recovery skipped %ld unreadable records", rc.bad);
+    if (st->data.n || st->hints_pending)
+        note(st, "recovered %zu keys and %ld hints from disk", st->data.n, st->hints_pending);
+}
+
+/* ---- peers ------------------------------------------------------------------------------ */
+
+/* A peer request's id field ("op" or "sid"): a non-negative integer, else the message is
+ * refused with an error event. */
+static const json_t *peer_id(struct ll *st, const char *src, const json_t *body, const char *field)
+{
+    const json_t *id = json_object_get(body, field);
+    if (!json_is_integer(id) || json_integer_value(id) < 0) {
+        const char *type = json_string_value(json_object_get(body, "type"));
+        event_error(st, "%s from %s needs a non-negative integer \"%s\": dropped", type ? type : "message",
+                    src, field);
+        return NULL;
+    }
+    return id;
+}
+
+static int peer_index(struct ll *st, const char *src)
+{
+    int i = env_node_index(st->e, src);
+    if (i < 0 || i == self_idx(st)) {
+        event_error(st, "peer message from %s, which is not another node: dropped", src);
+        return -1;
+    }
+    if (st->suspect[i]) {
+        st->suspect[i] = 0;
+        note(st, "%s answers again", src);
+    }
+    return i;
+}
+
+static void suspect(struct ll *st, int idx)
+{
+    if (idx == self_idx(st) || st->suspect[idx])
+        return;
+    st->suspect[idx] = 1;
+    note(st, "%s suspected down (no answer)", nname(st, idx));
+}
+
+static json_t *node_list(const struct ll *st, const struct op *op, int want)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < op->nt; i++) {
+        const struct target *t = &op->t[i];
+        int ok = t->state == TG_OK;
+        if ((want == 1 && ok) || (want == 0 && !ok && t->state != TG_HANDED) || (want == 2 && t->stale))
+            json_array_append_new(a, json_string(nname(st, t->node)));
+    }
+    return a;
+}
+
+static void list_text(const struct ll *st, const struct op *op, int want, struct sb *b)
+{
+    int first = 1;
+    for (int i = 0; i < op->nt; i++) {
+        const struct target *t = &op->t[i];
+        int ok = t->state == TG_OK;
+        if ((want == 1 && ok) || (want == 0 && !ok && t->state != TG_HANDED)) {
+            sb_printf(b, "%s%s", first ? "" : ", ", nname(st, t->node));
+            first = 0;
+        }
+    }
+    if (first)
+        sb_add(b, "none");
+}
+
+/* ---- coordinated requests ------------------------------------------------------------ */
+
+static struct op *op_find(struct ll *st, uint64_t id)
+{
+    for (struct op *op = st->ops; op; op = op->next)
+        if (op->id == id)
+            return op;
+    return NULL;
+}
+
+static void op_free(struct ll *st, struct op *op)
+{
+    struct op **pp = &st->ops;
+    while (*pp && *pp != op)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = op->next;
+    env_timer_cancel(st->e, op->t_request);
+    env_timer_cancel(st->e, op->t_replica);
+    for (int i = 0; i < op->nt; i++)
+        item_free(op->t[i].resp);
+    item_free(op->merged);
+    ver_free(&op->wv);
+    json_decref(op->req);
+    free(op->key);
+    free(op);
+}
+
+static int op_has_node(const struct op *op, int node)
+{
+    for (int i = 0; i < op->nt; i++)
+        if (op->t[i].node == node)
+            return 1;
+    return 0;
+}
+
+/* The next stand-in on the ring for this key: past the N replicas, not already asked,
+ * not suspected. -1 when none is left. */
+static int next_standin(struct ll *st, const struct op *op)
+{
+    int pl[CL_MAXN];
+    int cnt = ring_walk(&st->ring, op->khash, pl);
+    for (int i = st->n; i < cnt; i++)
+        if (!op_has_node(op, pl[i]) && !st->suspect[pl[i]])
+            return pl[i];
+    return -1;
+}
+
+static int add_target(struct op *op, int node, int hint_for)
+{
+    if (op->nt >= (int)CL_ARRAY_LEN(op->t))
+        return -1;
+    op->t[op->nt] = (struct target){.node = node, .hint_for = hint_for, .state = TG_PENDING};
+    return op->nt++;
+}
+
+static struct item *op_write_item(const struct op *op)
+{
+    struct item *it = item_new(op->key, op->khash);
+    it->v = xcalloc(1, sizeof *it->v);
+    ver_copy(&it->v[0], &op->wv);
+    it->nv = 1;
+    item_rehash(it);
+    return it;
+}
+
+/* Applies a write (or repair) on this node as one of the replicas. */
+static void local_write(struct ll *st, const struct item *it, int hint_for, const char *via)
+{
+    if (hint_for >= 0 && hint_for != self_idx(st)) {
+        hint_add(st, hint_for, it);
+        hints_sync(st);
+    } else if (data_merge(st, it, via)) {
+        data_sync(st);
+    }
+}
+
+/* The item this node answers a read with: its data merged with any hint it keeps for the
+ * key (a stand-in answers for the owner it stands in for). Caller frees. */
+static struct item *local_read(struct ll *st, const char *key, uint64_t khash)
+{
+    struct item *d = kv_get(&st->data, key, khash);
+    struct item *out = d ? item_dup(d) : item_new(key, khash);
+    for (int o = 0; o < CL_MAXN; o++) {
+        struct item *h = kv_get(&st->hints[o], key, khash);
+        if (h)
+            item_merge(st->conflict, out, h);
+    }
+    item_rehash(out);
+    return out;
+}
+
+static void send_write(struct ll *st, struct op *op, struct target *t, const struct item *it,
+                       int repair)
+{
+    json_t *b = json_pack("{s:s,s:I,s:o}", "type", "ll_write", "op", (json_int_t)op->id, "item",
+                          item_json(st, it));
+    if (t->hint_for >= 0)
+        json_object_set_new(b, "hint_for", json_string(nname(st, t->hint_for)));
+    if (repair)
+        json_object_set_new(b, "repair", json_true());
+    env_send(st->e, nname(st, t->node), b);
+}
+
+static void send_read(struct ll *st, struct op *op, struct target *t)
+{
+    env_send(st->e, nname(st, t->node),
+             json_pack("{s:s,s:I,s:s}", "type", "ll_read", "op", (json_int_t)op->id, "key", op->key));
+}
+
+static void op_check(struct ll *st, struct op *op);
+
+/* Sends the request to targets [from, nt): remote ones by message, then this node's own
+ * part, which may complete (and free) the op: the caller must not touch op afterwards. */
+static void op_dispatch(struct ll *st, struct op *op, int from)
+{
+    int local = -1;
+    struct item *wit = op->kind == OP_WRITE ? op_write_item(op) : NULL;
+    for (int i = from; i < op->nt; i++) {
+        struct target *t = &op->t[i];
+        if (t->node == self_idx(st)) {
+            local = i;
+            continue;
+        }
+        if (op->kind == OP_WRITE)
+            send_write(st, op, t, wit, 0);
+        else
+            send_read(st, op, t);
+        /* asked anyway, but not waited for: a late answer still counts */
+        if (st->suspect[t->node])
+            t->state = TG_SILENT;
+    }
+    if (local >= 0) {
+        struct target *t = &op->t[local];
+        if (op->kind == OP_WRITE) {
+            local_write(st, wit, t->hint_for, op->is_delete ? "delete" : "write");
+        } else {
+            t->resp = local_read(st, op->key, op->khash);
+        }
+        t->state = TG_OK;
+        op->acks++;
+    }
+    item_free(wit);
+    op_check(st, op);
+}
+
+static void emit_quorum(struct ll *st, struct op *op, int ok)
+{
+    json_t *f = json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:b}", "op",
+                          op->kind == OP_READ ? "read" : op->is_delete ? "delete" : "write",
+                          "key", op->key, "need", op->need, "acked", node_list(st, op, 1),
+                          "missing", node_list(st, op, 0), "stale", node_list(st, op, 2), "ok", ok);
+    json_t *h = json_array();
+    for (int i = 0; i < op->nt; i++)
+        if (op->t[i].hint_for >= 0 && op->t[i].state == TG_OK)
+            json_array_append_new(h, json_pack("{s:s,s:s}", "node", nname(st, op->t[i].node), "for",
+                                               nname(st, op->t[i].hint_for)));
+    if (json_array_size(h))
+        json_object_set_new(f, "standins", h);
+    else
+        json_decref(h);
+    env_event(st->e, "quorum", f);
+}
+
+static void context_text(const struct ll *st, const struct item *it, struct sb *b)
+{
+    uint64_t ctx[CL_MAXN] = {0};
+    for (int i = 0; i < it->nv; i++) {
+        const struct ver *v = &it->v[i];
+        for (int k = 0; k < CL_MAXN; k++)
+            if (v->ctx[k] > ctx[k])
+                ctx[k] = v->ctx[k];
+        if (v->dot > ctx[v->node])
+            ctx[v->node] = v->dot;
+    }
+    int first = 1;
+    sb_add(b, "");
+    for (int k = 0; k < st->ring.nodes; k++) {
+        if (!ctx[k])
+            continue;
+        sb_printf(b, "%s%s:%" PRIu64, first ? "" : ",", nname(st, k), ctx[k]);
+        first = 0;
+    }
+}
+
+static void reply_read(struct ll *st, struct op *op)
+{
+    const struct item *m = op->merged;
+    json_t *r = json_pack("{s:s}", "type", "read_ok");
+    json_t *live = json_array();
+    for (int i = 0; i < m->nv; i++)
+        if (m->v[i].value)
+            json_array_append_new(live, json_string(m->v[i].value));
+    json_object_set(r, "value", json_array_size(live) ? json_array_get(live, 0) : json_null());
+    if (st->conflict == CONFLICT_SIBLINGS) {
+        if (json_array_size(live) > 1)
+            json_object_set(r, "siblings", live);
+        struct sb b = {0};
+        context_text(st, m, &b);
+        json_object_set_new(r, "context", json_string(b.s));
+        sb_free(&b);
+    }
+    json_decref(live);
+    env_reply(st->e, op->client, op->req, r);
+}
+
+static void send_repair(struct ll *st, struct op *op, struct target *t)
+{
+    struct sb vb = {0};
+    for (int i = 0; i < op->merged->nv; i++) {
+        if (i)
+            sb_add(&vb, " ");
+        version_text(st, &op->merged->v[i], &vb);
+    }
+    env_event(st->e, "repair", json_pack("{s:s,s:s,s:s,s:s}", "key", op->key, "to",
+                                         nname(st, t->node), "version", vb.s ? vb.s : "",
+                                         "via", "read"));
+    note(st, "read repair: %s of %s to %s", vb.s ? vb.s : "", op->key, nname(st, t->node));
+    sb_free(&vb);
+    if (t->node == self_idx(st)) {
+        local_write(st, op->merged, -1, "repair");
+        return;
+    }
+    t->repairing = 1;
+    if (st->read_repair == RR_BLOCKING)
+        op->repair_wait++;
+    send_write(st, op, t, op->merged, 1);
+}
+
+static int op_pending(const struct op *op)
+{
+    for (int i = 0; i < op->nt; i++)
+        if (op->t[i].state == TG_PENDING || op->t[i].repairing)
+            return 1;
+    return 0;
+}
+
+static void op_check(struct ll *st, struct op *op)
+{
+    if (op->kind == OP_WRITE) {
+        if (!op->replied && op->acks >= op->need) {
+            op->replied = 1;
+            emit_quorum(st, op, 1);
+            env_reply(st->e, op->client, op->req,
+                      json_pack("{s:s}", "type", op->is_delete ? "delete_ok" : "write_ok"));
+        }
+    } else if (!op->replied && op->acks >= op->need) {
+        if (!op->merged) {
+            op->merged = item_new(op->key, op->khash);
+            for (int i = 0; i < op->nt; i++)
+                if (op->t[i].resp)
+                    item_merge(st->conflict, op->merged, op->t[i].resp);
+            item_rehash(op->merged);
+            for (int i = 0; i < op->nt; i++) {
+                struct target *t = &op->t[i];
+                if (t->resp && t->resp->h != op->merged->h) {
+                    t->stale = 1;
+                    if (st->read_repair != RR_OFF)
+                        send_repair(st, op, t);
+                }
+            }
+        }
+        if (op->repair_wait == 0) {
+            op->replied = 1;
+            emit_quorum(st, op, 1);
+            reply_read(st, op);
+        }
+    }
+    if (op->replied && !op_pending(op))
+        op_free(st, op);
+}
+
+static void op_timeout(struct ll *st, struct op *op)
+{
+    op->t_request = 0;
+    if (!op->replied) {
+        struct sb b = {0};
+        int answered = 0;
+        for (int i = 0; i < op->nt; i++)
+            answered += op->t[i].state == TG_OK;
+        if (op->kind == OP_READ && op->acks >= op->need) {
+            /* blocking read repair did not finish: answer with what we have */
+            op->replied = 1;
+            emit_quorum(st, op, 1);
+            reply_read(st, op);
+            op_free(st, op);
+            return;
+        }
+        if (op->kind == OP_WRITE) {
+            sb_printf(&b, "quorum not reached: %d of %d acks needed (acked: ", answered, op->need);
+            list_text(st, op, 1, &b);
+            sb_add(&b, "; no answer: ");
+            list_text(st, op, 0, &b);
+            sb_add(&b, "); the write may have been applied where it was acked");
+        } else {
+            sb_printf(&b, "read quorum not reached: %d of %d replicas answered (answered: ", answered,
+                      op->need);
+            list_text(st, op, 1, &b);
+            sb_add(&b, "; no answer: ");
+            list_text(st, op, 0, &b);
+            sb_add(&b, ")");
+        }
+        emit_quorum(st, op, 0);
+        env_reply_error(st->e, op->client, op->req, ERR_TEMPORARILY_UNAVAILABLE, b.s, NULL);
+        sb_free(&b);
+    }
+    op_free(st, op);
+}
+
+/* replica_timeout passed: suspect the silent ones; with sloppy=on, ask the next stand-ins. */
+static void op_replica_timeout(struct ll *st, struct op *op)
+{
+    op->t_replica = 0;
+    int from = op->nt;
+    for (int i = 0; i < from; i++) {
+        struct target *t = &op->t[i];
+        if (t->state != TG_PENDING)
+            continue;
+        suspect(st, t->node);
+        t->state = TG_SILENT;
+        if (!st->sloppy || (op->kind == OP_READ && op->replied))
+            continue;
+        int sub = next_standin(st, op);
+        if (sub < 0)
+            continue;
+        int owner = t->hint_for >= 0 ? t->hint_for : t->node;
+        if (add_target(op, sub, owner) >= 0)
+            t->state = TG_HANDED;
+    }
+    if (op->nt > from) {
+        op->t_replica = env_timer_set(st->e, st->replica_timeout, T_REPLICA, op->id);
+        op_dispatch(st, op, from);
+        return;
+    }
+    op_check(st, op);
+}
+
+static int parse_context(struct ll *st, const char *s, uint64_t ctx[CL_MAXN], char *err, size_t errlen)
+{
+    memset(ctx, 0, CL_MAXN * sizeof *ctx);
+    char *copy = xstrdup(s);
+    char *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        uint64_t c;
+        int idx;
+        if (colon)
+            *colon = 0;
+        if (!colon || (idx = env_node_index(st->e, tok)) < 0 || parse_u64(colon + 1, &c) < 0) {
+            snprintf(err, errlen, "bad context \"%s\": expected node:counter pairs such as n1:3,n2:1 "
+                     "(as a read returned it)", s);
+            rc = -1;
+            break;
+        }
+        ctx[idx] = c;
+    }
+    free(copy);
+    return rc;
+}
+
+/* The number of acks or answers a request needs: its cl or w/r, else the node's default. */
+static int request_need(struct ll *st, const json_t *body, int is_read, char *err, size_t errlen)
+{
+    int need = is_read ? st->r : st->w;
+    const json_t *cl = json_object_get(body, "cl");
+    const char *wr = is_read ? "r" : "w";
+    const json_t *x = json_object_get(body, wr);
+    if (cl) {
+        const char *c = json_string_value(cl);
+        if (c && !strcmp(c, "one"))
+            need = 1;
+        else if (c && !strcmp(c, "quorum"))
+            need = st->n / 2 + 1;
+        else if (c && !strcmp(c, "all"))
+            need = st->n;
+        else {
+            snprintf(err, errlen, "bad \"cl\": expected \"one\", \"quorum\" or \"all\"");
+            return -1;
+        }
+    }
+    if (x) {
+        json_int_t v = json_integer_value(x);
+        if (!json_is_integer(x) || v < 1) {
+            snprintf(err, errlen, "bad \"%s\": expected a whole number from 1 to n=%d", wr, st->n);
+            return -1;
+        }
+        if (v > st->n) {
+            snprintf(err, errlen, "%s=%" JSON_INTEGER_FORMAT " > n=%d: a %s cannot need more %s than there are replicas",
+                     wr, v, st->n, is_read ? "read" : "write", is_read ? "answers" : "acks");
+            return -1;
+        }
+        need = (int)v;
+    }
+    return need;
+}
+
+static struct op *op_new(struct ll *st, int kind, const char *src, const json_t *body,
+                         const char *key, int need)
+{
+    struct op *op = xcalloc(1, sizeof *op);
+    op->id = ++st->next_op;
+    op->kind = kind;
+    str_copy(op->client, src, CL_IDLEN);
+    op->req = json_deep_copy(body);
+    op->key = xstrdup(key);
+    op->khash = hash_str(key);
+    op->need = need;
+    op->next = st->ops;
+    st->ops = op;
+    /* the preference list; with sloppy=on a suspected replica is replaced up front */
+    int pl[CL_MAXN];
+    int cnt = ring_walk(&st->ring, op->khash, pl);
+    for (int i = 0; i < cnt && i < st->n; i++) {
+        if (st->sloppy && st->suspect[pl[i]]) {
+            int sub = next_standin(st, op);
+            if (sub >= 0) {
+                add_target(op, sub, pl[i]);
+                continue;
+            }
+        }
+        add_target(op, pl[i], -1);
+    }
+    op->t_request = env_timer_set(st->e, st->request_timeout, T_REQUEST, op->id);
+    op->t_replica = env_timer_set(st->e, st->replica_timeout, T_REPLICA, op->id);
+    return op;
+}
+
+static const char *client_key(struct ll *st, const char *src, const json_t *body)
+{
+    const char *key = json_string_value(json_object_get(body, "key"));
+    if (!key) {
+        const char *type = json_string_value(json_object_get(body, "type"));
+        char text[100];
+        snprintf(text, sizeof text, "%s needs a string \"key\"", type ? type : "request");
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, text, NULL);
+    }
+    return key;
+}
+
+static void on_read(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    char err[200];
+    ring_check(st);
+    const char *key = client_key(st, src, body);
+    if (!key)
+        return;
+    int need = request_need(st, body, 1, err, sizeof err);
+    if (need < 0) {
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        return;
+    }
+    struct op *op = op_new(st, OP_READ, src, body, key, need);
+    op_dispatch(st, op, 0);
+}
+
+static void start_write(struct ll *st, const char *src, const json_t *body, int is_delete)
+{
+    char err[200];
+    ring_check(st);
+    const char *key = client_key(st, src, body);
+    if (!key)
+        return;
+    const char *value = NULL;
+    if (!is_delete) {
+        value = json_string_value(json_object_get(body, "value"));
+        if (!value) {
+            env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                            "write needs a string \"value\" (use delete to remove a key)", NULL);
+            return;
+        }
+    }
+    int need = request_need(st, body, 0, err, sizeof err);
+    uint64_t ctx[CL_MAXN] = {0};
+    const json_t *cj = json_object_get(body, "context");
+    if (need >= 0 && cj && st->conflict == CONFLICT_SIBLINGS) {
+        if (!json_is_string(cj)) {
+            snprintf(err, sizeof err, "bad \"context\": expected the string a read returned");
+            need = -1;
+        } else if (parse_context(st, json_string_value(cj), ctx, err, sizeof err) < 0) {
+            need = -1;
+        }
+    }
+    if (need < 0) {
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        return;
+    }
+    struct op *op = op_new(st, OP_WRITE, src, body, key, need);
+    op->is_delete = is_delete;
+    /* lww timestamps never repeat on one node, but are not corrected for skew: a node whose
+     * clock is behind loses its writes to older ones (the point of the demo) */
+    uint64_t now = env_now_us(st->e);
+    st->last_ts = now > st->last_ts ? now : st->last_ts + 1;
+    op->wv.ts = st->last_ts;
+    op->wv.node = self_idx(st);
+    op->wv.value = value ? xstrdup(value) : NULL;
+    if (st->conflict == CONFLICT_SIBLINGS) {
+        op->wv.dot = next_dot(st);
+        memcpy(op->wv.ctx, ctx, sizeof ctx);
+    }
+    op_dispatch(st, op, 0);
+}
+
+static void on_write(void *vst, const char *src, const json_t *body)
+{
+    start_write(vst, src, body, 0);
+}
+
+static void on_delete(void *vst, const char *src, const json_t *body)
+{
+    start_write(vst, src, body, 1);
+}
+
+static void on_cas(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    env_reply_error(st->e, src, body, ERR_NOT_SUPPORTED,
+                    "cas is not supported in leaderless mode: quorums give no atomic read-modify-write",
+                    NULL);
+}
+
+/* ---- replica side -------------------------------------------------------------------- */
+
+static void on_ll_write(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    char why[200];
+    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
+        return;
+    ring_check(st);
+    struct item *in = item_from_json(st, json_object_get(body, "item"), why, sizeof why);
+    if (!in) {
+        event_error(st, "ll_write from %s: %s", src, why);
+        return;
+    }
+    const char *hf = json_string_value(json_object_get(body, "hint_for"));
+    int hint_for = hf ? env_node_index(st->e, hf) : -1;
+    if (hf && hint_for < 0) {
+        event_error(st, "ll_write from %s: hint for unknown node %s", src, hf);
+        item_free(in);
+        return;
+    }
+    local_write(st, in, hint_for, json_is_true(json_object_get(body, "repair")) ? "repair" : "write");
+    item_free(in);
+    env_send(st->e, src, json_pack("{s:s,s:O}", "type", "ll_write_ok", "op",
+                                   json_object_get(body, "op")));
+}
+
+static void on_ll_read(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
+        return;
+    const char *key = json_string_value(json_object_get(body, "key"));
+    if (!key) {
+        event_error(st, "ll_read from %s without a key", src);
+        return;
+    }
+    struct item *it = local_read(st, key, hash_str(key));
+    env_send(st->e, src, json_pack("{s:s,s:O,s:o}", "type", "ll_read_ok", "op",
+                                   json_object_get(body, "op"), "item", item_json(st, it)));
+    item_free(it);
+}
+
+static struct op *reply_op(struct ll *st, const json_t *body, int kind)
+{
+    uint64_t id;
+    if (json_u64(json_object_get(body, "op"), &id) < 0)
+        return NULL;
+    struct op *op = op_find(st, id);
+    return op && op->kind == kind ? op : NULL;
+}
+
+static struct target *op_target(struct op *op, int node)
+{
+    for (int i = 0; i < op->nt; i++)
+        if (op->t[i].node == node)
+            return &op->t[i];
+    return NULL;
+}
+
+static void on_ll_write_ok(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int from = peer_index(st, src);
+    if (from < 0)
+        return;
+    struct op *op = reply_op(st, body, OP_WRITE);
+    if (!op)
+        op = reply_op(st, body, OP_READ);
+    if (!op)
+        return; /* late: the request is over */
+    struct target *t = op_target(op, from);
+    if (!t)
+        return;
+    if (op->kind == OP_READ) {
+        if (t->repairing) {
+            t->repairing = 0;
+            if (st->read_repair == RR_BLOCKING && op->repair_wait > 0)
+                op->repair_wait--;
+        }
+    } else if (t->state != TG_OK) {
+        t->state = TG_OK;
+        op->acks++;
+    }
+    op_check(st, op);
+}
+
+static void on_ll_read_ok(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    char why[200];
+    int from = peer_index(st, src);
+    if (from < 0)
+        return;
+    struct op *op = reply_op(st, body, OP_READ);
+    if (!op)
+        return;
+    struct target *t = op_target(op, from);
+    if (!t || t->state == TG_OK)
+        return;
+    struct item *it = item_from_json(st, json_object_get(body, "item"), why, sizeof why);
+    if (!it) {
+        event_error(st, "ll_read_ok from %s: %s", src, why);
+        return;
+    }
+    t->resp = it;
+    t->state = TG_OK;
+    op->acks++;
+    if (op->merged && it->h != op->merged->h) {
+        /* a late answer: repair it in the background if it is behind */
+        struct item *probe = item_dup(it);
+        int behind = item_merge(st->conflict, probe, op->merged);
+        item_free(probe);
+        if (behind) {
+            t->stale = 1;
+            if (st->read_repair != RR_OFF) {
+                int rr = st->read_repair;
+                st->read_repair = RR_BACKGROUND;
+                send_repair(st, op, t);
+                st->read_repair = rr;
+            }
+        }
+    }
+    op_check(st, op);
+}
+
+static void on_ll_ping(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    (void)body;
+    if (peer_index(st, src) >= 0)
+        env_send(st->e, src, json_pack("{s:s}", "type", "ll_pong"));
+}
+
+static void on_ll_pong(void *vst, const char *src, const json_t *body)
+{
+    (void)body;
+    peer_index(vst, src);
+}
+
+/* ---- hinted handoff ------------------------------------------------------------------- */
+
+static void hint_tick(struct ll *st)
+{
+    for (int o = 0; o < st->ring.nodes; o++) {
+        if (o == self_idx(st))
+            continue;
+        if (st->hints[o].n && st->handoff_outstanding[o]) {
+            suspect(st, o); /* the last handoff went unanswered: ping until it answers */
+            st->handoff_outstanding[o] = 0;
+        }
+        if (st->suspect[o]) {
+            env_send(st->e, nname(st, o), json_pack("{s:s}", "type", "ll_ping"));
+            continue;
+        }
+        if (!st->hints[o].n)
+            continue;
+        json_t *items = json_array();
+        struct item **v = kv_sorted(&st->hints[o]);
+        for (size_t i = 0; v[i] && i < HANDOFF_BATCH; i++)
+            json_array_append_new(items, item_json(st, v[i]));
+        env_send(st->e, nname(st, o), json_pack("{s:s,s:o}", "type", "ll_handoff", "items", items));
+        st->handoff_outstanding[o] = 1;
+        if (st->bug_hint_on_send) {
+            /* the bug: forget the hints as soon as they are sent, whether or not they arrive */
+            for (size_t i = 0; v[i] && i < HANDOFF_BATCH; i++)
+                hint_del(st, o, v[i]->key, v[i]->h);
+            hints_sync(st);
+        }
+        free(v);
+    }
+}
+
+static void on_ll_handoff(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    char why[200];
+    int from = peer_index(st, src);
+    if (from < 0)
+        return;
+    ring_check(st);
+    const json_t *items = json_object_get(body, "items");
+    if (!json_is_array(items)) {
+        event_error(st, "ll_handoff from %s without \"items\"", src);
+        return;
+    }
+    json_t *acks = json_array();
+    size_t i;
+    const json_t *j;
+    int changed = 0;
+    json_array_foreach(items, i, j) {
+        struct item *in = item_from_json(st, j, why, sizeof why);
+        if (!in) {
+            event_error(st, "ll_handoff from %s: %s", src, why);
+            continue;
+        }
+        changed |= data_merge(st, in, "hint");
+        env_event(st->e, "hint", json_pack("{s:s,s:s,s:s,s:s}", "what", "delivered", "for",
+                                           st->e->self, "key", in->key, "from", src));
+        note(st, "hint from %s delivered: %s", src, in->key);
+        char hb[17];
+        json_array_append_new(acks, json_pack("{s:s,s:s}", "key", in->key, "h", hex64(in->h, hb)));
+        item_free(in);
+    }
+    if (changed)
+        data_sync(st);
+    env_send(st->e, src, json_pack("{s:s,s:o}", "type", "ll_handoff_ok", "acks", acks));
+}
+
+static void on_ll_handoff_ok(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int from = peer_index(st, src);
+    if (from < 0)
+        return;
+    st->handoff_outstanding[from] = 0;
+    const json_t *acks = json_object_get(body, "acks");
+    size_t i;
+    const json_t *j;
+    json_array_foreach(acks, i, j) {
+        const char *key = json_string_value(json_object_get(j, "key"));
+        uint64_t h;
+        if (key && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0)
+            hint_del(st, from, key, h);
+    }
+    hints_sync(st);
+}
+
+/* ---- anti-entropy ---------------------------------------------------------------------- */
+
+static int shared_with(const struct ll *st, const struct item *it, int peer)
+{
+    uint32_t both = (1u << peer) | (1u << self_idx(st));
+    return (it->owners & both) == both;
+}
+
+static json_t *hex_array(const uint64_t *h, int n)
+{
+    json_t *a = json_array();
+    char hb[17];
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_string(hex64(h[i], hb)));
+    return a;
+}
+
+static int hex_array_get(const json_t *a, uint64_t *out, int n)
+{
+    if (!json_is_array(a) || (int)json_array_size(a) != n)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (parse_hex64(json_string_value(json_array_get(a, (size_t)i)), &out[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static void ae_end(struct ll *st)
+{
+    struct ae_session *a = &st->ae;
+    env_timer_cancel(st->e, a->t_stuck);
+    free(a->diff);
+    json_decref(a->keys);
+    memset(a, 0, sizeof *a);
+}
+
+/* Tombstones older than the grace period, held by every other replica: collect them. */
+static void tomb_collect(struct ll *st)
+{
+    if (!st->tombstones)
+        return;
+    uint64_t now = env_now_us(st->e);
+    uint32_t me = 1u << self_idx(st);
+    int collected = 0;
+    KV_FOREACH(&st->data, it) {
+        if (!item_is_tomb(it) || now < item_newest_ts(it) + st->tomb_grace)
+            continue;
+        if (((it->tomb_acks | me) & it->owners) != it->owners)
+            continue;
+        char hb[17];
+        log_json(st, "data", json_pack("{s:s,s:s}", "gc", it->key, "h", hex64(it->h, hb)));
+        st->log_records++;
+        env_event(st->e, "tombstone", json_pack("{s:s,s:s}", "what", "collected", "key", it->key));
+        data_remove(st, it);
+        collected++;
+    }
+    if (collected) {
+        data_sync(st);
+        note(st, "collected %d tombstones", collected);
+    }
+}
+
+static void ae_finish(struct ll *st)
+{
+    struct ae_session *a = &st->ae;
+    /* every shared key now matches the peer's: its tombstones are held there too */
+    KV_FOREACH(&st->data, it)
+        if (shared_with(st, it, a->peer) && item_is_tomb(it) && it->changed <= a->started)
+            it->tomb_acks |= 1u << a->peer;
+    json_t *keys = json_incref(a->keys);
+    env_event(st->e, "antientropy",
+              json_pack("{s:s,s:i,s:i,s:I,s:I,s:o,s:i,s:I}", "peer", nname(st, a->peer), "ranges",
+                        a->compared, "differing", a->ndiff, "repaired_here",
+                        (json_int_t)a->repaired_here, "repaired_there", (json_int_t)a->repaired_there,
+                        "keys", keys, "batches", a->batches,
+                        "us", (json_int_t)(env_now_us(st->e) - a->started)));
+    if (a->ndiff || a->repaired_here || a->repaired_there) {
+        struct sb kb = {0};
+        size_t i;
+        json_t *k;
+        json_array_foreach(a->keys, i, k) {
+            sb_add(&kb, i ? ", " : " (");
+            sb_add_escaped(&kb, json_string_value(k), strlen(json_string_value(k)));
+        }
+        if (kb.s)
+            sb_add(&kb, a->repaired_here + a->repaired_there > (long)json_array_size(a->keys) ? ", …)" : ")");
+        note(st, "anti-entropy with %s: %d ranges compared, %d differ, %ld keys repaired here, %ld there%s",
+             nname(st, a->peer), a->compared, a->ndiff, a->repaired_here, a->repaired_there,
+             kb.s ? kb.s : "");
+        sb_free(&kb);
+    }
+    ae_end(st);
+    tomb_collect(st);
+}
+
+static void ae_start(struct ll *st)
+{
+    ring_check(st);
+    if (st->ae.active)
+        return;
+    int me = self_idx(st);
+    for (int tries = 0; tries < st->ring.nodes; tries++) {
+        int p = st->ae_next_peer++ % st->ring.nodes;
+        if (p == me || st->suspect[p])
+            continue;
+        struct ae_session *a = &st->ae;
+        a->active = 1;
+        a->sid = env_rand(st->e) >> 12;
+        a->peer = p;
+        a->started = env_now_us(st->e);
+        a->keys = json_array();
+        uint64_t top[NTOP];
+        uint64_t root = root_hash(st, p, top);
+        char hb[17];
+        env_send(st->e, nname(st, p),
+                 json_pack("{s:s,s:I,s:s,s:o}", "type", "ae_root", "sid", (json_int_t)a->sid, "root",
+                           hex64(root, hb), "top", hex_array(top, NTOP)));
+        a->t_stuck = env_timer_set(st->e, 4 * st->request_timeout, T_AE_STUCK, a->sid);
+        return;
+    }
+}
+
+static void on_ae_root(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int p = peer_index(st, src);
+    if (p < 0 || !peer_id(st, src, body, "sid"))
+        return;
+    ring_check(st);
+    uint64_t their[NTOP], mine[NTOP], root;
+    if (parse_hex64(json_string_value(json_object_get(body, "root")), &root) < 0 ||
+        hex_array_get(json_object_get(body, "top"), their, NTOP) < 0) {
+        event_error(st, "ae_root from %s: needs \"root\" and %d \"top\" hashes", src, NTOP);
+        return;
+    }
+    json_t *tops = json_array(), *leaves = json_array();
+    if (root_hash(st, p, mine) != root) {
+        for (int t = 0; t < NTOP; t++) {
+            if (mine[t] == their[t])
+                continue;
+            json_array_append_new(tops, json_integer(t));
+            json_array_append_new(leaves, hex_array(&st->leaf[p][t * FANOUT], FANOUT));
+        }
+    }
+    env_send(st->e, src, json_pack("{s:s,s:O,s:o,s:o}", "type", "ae_diff", "sid",
+                                   json_object_get(body, "sid"), "tops", tops, "leaves", leaves));
+}
+
+static struct ae_session *ae_session_for(struct ll *st, int peer, const json_t *body)
+{
+    uint64_t sid;
+    struct ae_session *a = &st->ae;
+    if (!a->active || a->peer != peer || json_u64(json_object_get(body, "sid"), &sid) < 0 ||
+        sid != a->sid)
+        return NULL;
+    return a;
+}
+
+/* Items of the leaves in mark (shared with peer), as JSON. */
+static json_t *leaf_items(struct ll *st, int peer, const uint8_t *mark)
+{
+    json_t *items = json_array();
+    KV_FOREACH(&st->data, it)
+        if (mark[leaf_of(it->khash)] && shared_with(st, it, peer))
+            json_array_append_new(items, item_json(st, it));
+    return items;
+}
+
+static void ae_push_next(struct ll *st)
+{
+    struct ae_session *a = &st->ae;
+    uint8_t *mark = xcalloc(NLEAF, 1);
+    /* count items per leaf once: fill batches up to AE_BATCH_ITEMS */
+    int *count = xcalloc(NLEAF, sizeof *count);
+    KV_FOREACH(&st->data, it)
+        if (shared_with(st, it, a->peer))
+            count[leaf_of(it->khash)]++;
+    int items = 0, end = a->pos;
+    json_t *leaves = json_array();
+    while (end < a->ndiff && end - a->pos < AE_BATCH_LEAVES &&
+           (end == a->pos || items + count[a->diff[end]] <= AE_BATCH_ITEMS)) {
+        items += count[a->diff[end]];
+        mark[a->diff[end]] = 1;
+        json_array_append_new(leaves, json_integer(a->diff[end]));
+        end++;
+    }
+    a->batch_end = end;
+    a->batches++;
+    env_send(st->e, nname(st, a->peer),
+             json_pack("{s:s,s:I,s:i,s:o,s:o}", "type", "ae_push", "sid", (json_int_t)a->sid, "batch",
+                       a->pos, "leaves", leaves, "items", leaf_items(st, a->peer, mark)));
+    free(count);
+    free(mark);
+}
+
+static void on_ae_diff(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int p = peer_index(st, src);
+    if (p < 0)
+        return;
+    struct ae_session *a = ae_session_for(st, p, body);
+    if (!a || a->diff)
+        return; /* not ours, or a duplicate */
+    const json_t *tops = json_object_get(body, "tops"), *leaves = json_object_get(body, "leaves");
+    if (!json_is_array(tops) || !json_is_array(leaves) || json_array_size(tops) != json_array_size(leaves)) {
+        event_error(st, "ae_diff from %s: needs \"tops\" and \"leaves\" of one length", src);
+        ae_end(st);
+        return;
+    }
+    a->compared = 1 + NTOP;
+    a->diff = xcalloc(NLEAF, sizeof *a->diff);
+    size_t i;
+    const json_t *tj;
+    json_array_foreach(tops, i, tj) {
+        json_int_t t = json_integer_value(tj);
+        uint64_t their[FANOUT];
+        if (!json_is_integer(tj) || t < 0 || t >= NTOP ||
+            hex_array_get(json_array_get(leaves, i), their, FANOUT) < 0) {
+            event_error(st, "ae_diff from %s: bad subtree %zu", src, i);
+            ae_end(st);
+            return;
+        }
+        a->compared += FANOUT;
+        for (int l = 0; l < FANOUT; l++)
+            if (st->leaf[p][t * FANOUT + l] != their[l])
+                a->diff[a->ndiff++] = (int)t * FANOUT + l;
+    }
+    if (a->ndiff == 0) {
+        ae_finish(st);
+        return;
+    }
+    a->pos = 0;
+    ae_push_next(st);
+}
+
+/* Merges anti-entropy items from src; the first repaired keys go into keys (up to 8). */
+static long merge_items(struct ll *st, const char *src, const json_t *items, json_t *keys)
+{
+    char why[200];
+    long repaired = 0;
+    size_t i;
+    const json_t *j;
+    json_array_foreach(items, i, j) {
+        struct item *in = item_from_json(st, j, why, sizeof why);
+        if (!in) {
+            event_error(st, "anti-entropy items from %s: %s", src, why);
+            continue;
+        }
+        st->quiet = repaired >= MAX_REPAIR_EVENTS; /* the antientropy event sums up the rest */
+        if (data_merge(st, in, "antientropy")) {
+            if (repaired < MAX_REPAIR_EVENTS) {
+                struct item *now = kv_get(&st->data, in->key, in->khash);
+                struct sb vb = {0};
+                for (int k = 0; now && k < now->nv; k++) {
+                    if (k)
+                        sb_add(&vb, " ");
+                    version_text(st, &now->v[k], &vb);
+                }
+                env_event(st->e, "repair", json_pack("{s:s,s:s,s:s,s:s,s:s}", "key", in->key, "to",
+                                                     st->e->self, "from", src, "version",
+                                                     vb.s ? vb.s : "", "via", "antientropy"));
+                sb_free(&vb);
+            }
+            if (json_array_size(keys) < 8)
+                json_array_append_new(keys, json_string(in->key));
+            repaired++;
+        }
+        st->quiet = 0;
+        item_free(in);
+    }
+    if (repaired)
+        data_sync(st);
+    return repaired;
+}
+
+static int leaves_mark(const json_t *leaves, uint8_t *mark)
+{
+    size_t i;
+    const json_t *j;
+    if (!json_is_array(leaves))
+        return -1;
+    json_array_foreach(leaves, i, j) {
+        json_int_t l = json_integer_value(j);
+        if (!json_is_integer(j) || l < 0 || l >= (json_int_t)NLEAF)
+            return -1;
+        mark[l] = 1;
+    }
+    return 0;
+}
+
+static void on_ae_push(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int p = peer_index(st, src);
+    if (p < 0 || !peer_id(st, src, body, "sid"))
+        return;
+    ring_check(st);
+    uint8_t *mark = xcalloc(NLEAF, 1);
+    const json_t *items = json_object_get(body, "items");
+    if (leaves_mark(json_object_get(body, "leaves"), mark) < 0 || !json_is_array(items)) {
+        event_error(st, "ae_push from %s: needs \"leaves\" (0..%u) and \"items\"", src, NLEAF - 1);
+        free(mark);
+        return;
+    }
+    json_t *keys = json_array();
+    long repaired = merge_items(st, src, items, keys);
+    json_t *pull = json_pack("{s:s,s:O,s:o,s:I,s:o}", "type", "ae_pull", "sid", json_object_get(body, "sid"),
+                             "items", leaf_items(st, p, mark), "repaired", (json_int_t)repaired,
+                             "keys", keys);
+    if (json_object_get(body, "batch"))
+        json_object_set(pull, "batch", json_object_get(body, "batch"));
+    env_send(st->e, src, pull);
+    free(mark);
+}
+
+static void on_ae_pull(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    int p = peer_index(st, src);
+    if (p < 0)
+        return;
+    struct ae_session *a = ae_session_for(st, p, body);
+    /* answers a batch not in flight (a duplicate or a late one): ignored */
+    if (!a || !a->diff || json_integer_value(json_object_get(body, "batch")) != a->pos)
+        return;
+    const json_t *items = json_object_get(body, "items");
+    if (!json_is_array(items)) {
+        event_error(st, "ae_pull from %s without \"items\"", src);
+        ae_end(st);
+        return;
+    }
+    a->repaired_there += json_integer_value(json_object_get(body, "repaired"));
+    a->repaired_here += merge_items(st, src, items, a->keys);
+    size_t ki;
+    const json_t *kj;
+    json_array_foreach(json_object_get(body, "keys"), ki, kj)
+        if (json_is_string(kj) && json_array_size(a->keys) < 8)
+            json_array_append(a->keys, (json_t *)kj);
+    a->pos = a->batch_end;
+    if (a->pos < a->ndiff)
+        ae_push_next(st);
+    else
+        ae_finish(st);
+}
+
+/* ---- timers ---------------------------------------------------------------------------- */
+
+static uint64_t jitter(struct ll *st, uint64_t us)
+{
+    return us - us / 10 + env_rand_range(st->e, 0, us / 5);
+}
+
+static void ll_on_timer(void *vst, int kind, uint64_t arg)
+{
+    struct ll *st = vst;
+    struct op *op;
+    switch (kind) {
+    case T_REQUEST:
+        if ((op = op_find(st, arg)))
+            op_timeout(st, op);
+        break;
+    case T_REPLICA:
+        if ((op = op_find(st, arg)))
+            op_replica_timeout(st, op);
+        break;
+    case T_AE:
+        st->t_ae = env_timer_set(st->e, jitter(st, st->ae_interval), T_AE, 0);
+        ae_start(st);
+        break;
+    case T_AE_STUCK:
+        if (st->ae.active && st->ae.sid == arg) {
+            note(st, "anti-entropy with %s gave up: no answer", nname(st, st->ae.peer));
+            suspect(st, st->ae.peer);
+            st->ae.t_stuck = 0;
+            ae_end(st);
+        }
+        break;
+    case T_HINT:
+        st->t_hint = env_timer_set(st->e, st->hint_interval, T_HINT, 0);
+        ring_check(st);
+        hint_tick(st);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- commands, status ------------------------------------------------------------------- */
+
+static json_t *cmd_reply(int ok, struct sb *b)
+{
+    json_t *r = json_pack("{s:b,s:s}", "ok", ok, "text", b->s ? b->s : "");
+    sb_free(b);
+    return r;
+}
+
+/* `ring`: each node's tokens and share of the ring; `ring KEY`: the key's replicas. */
+static json_t *cmd_ring(void *vst, int argc, char **argv)
+{
+    struct ll *st = vst;
+    struct sb b = {0};
+    ring_check(st);
+    if (argc >= 1) {
+        uint64_t h = hash_str(argv[0]);
+        int pl[CL_MAXN];
+        int cnt = ring_walk(&st->ring, h, pl);
+        sb_add(&b, "key ");
+        sb_add_escaped(&b, argv[0], strlen(argv[0]));
+        sb_printf(&b, " (hash %016" PRIx64 "): replicas", h);
+        for (int i = 0; i < cnt && i < st->n; i++)
+            sb_printf(&b, " %s%s", nname(st, pl[i]), st->suspect[pl[i]] ? "(suspected)" : "");
+        if (cnt > st->n) {
+            sb_printf(&b, "; stand-ins for a sloppy quorum%s:", st->sloppy ? "" : " (sloppy=off: unused)");
+            for (int i = st->n; i < cnt; i++)
+                sb_printf(&b, " %s", nname(st, pl[i]));
+        }
+        return cmd_reply(1, &b);
+    }
+    double share[CL_MAXN] = {0};
+    for (int i = 0; i < st->ring.nv; i++) {
+        uint64_t prev = st->ring.v[(i + st->ring.nv - 1) % st->ring.nv].token;
+        uint64_t span = st->ring.v[i].token - prev; /* wraps correctly for i == 0 */
+        share[st->ring.v[i].node] += (double)span / 18446744073709551616.0;
+    }
+    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->ring.nodes, st->vnodes, st->n,
+              st->w, st->r, st->sloppy ? ", sloppy quorums" : "");
+    for (int k = 0; k < st->ring.nodes; k++) {
+        sb_printf(&b, "\n%-4s %5.1f%% of keys as first replica; tokens", nname(st, k), 100 * share[k]);
+        for (int i = 0; i < st->ring.nv; i++)
+            if (st->ring.v[i].node == k)
+                sb_printf(&b, " %04" PRIx64, st->ring.v[i].token >> 48);
+    }
+    return cmd_reply(1, &b);
+}
+
+static json_t *cmd_hints(void *vst, int argc, char **argv)
+{
+    struct ll *st = vst;
+    (void)argc;
+    (void)argv;
+    struct sb b = {0};
+    sb_printf(&b, "%ld hints pending", st->hints_pending);
+    for (int o = 0; o < CL_MAXN; o++) {
+        if (!st->hints[o].n)
+            continue;
+        struct item **v = kv_sorted(&st->hints[o]);
+        sb_printf(&b, "\nfor %s:", nname(st, o));
+        for (size_t i = 0; v[i] && i < 20; i++) {
+            sb_add(&b, " ");
+            sb_add_escaped(&b, v[i]->key, strlen(v[i]->key));
+        }
+        if (st->hints[o].n > 20)
+            sb_printf(&b, " … (%zu)", st->hints[o].n);
+        free(v);
+    }
+    return cmd_reply(1, &b);
+}
+
+static const struct mode_command ll_commands[] = {
+    {"ring", "ring [KEY]", "show the ring's tokens and vnodes, or the replicas of KEY",
+     "ring x", 0, 1, cmd_ring},
+    {"hints", "hints", "list the hints this node keeps for down replicas", "hints @n4", 0, 0, cmd_hints},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static json_t *item_value_json(const struct item *it)
+{
+    json_t *live = json_array();
+    for (int i = 0; i < it->nv; i++)
+        if (it->v[i].value)
+            json_array_append_new(live, json_string(it->v[i].value));
+    if (json_array_size(live) == 1) {
+        json_t *v = json_incref(json_array_get(live, 0));
+        json_decref(live);
+        return v;
+    }
+    return live;
+}
+
+static json_t *ll_status(void *vst)
+{
+    struct ll *st = vst;
+    ring_check(st);
+    json_t *data = json_object();
+    struct item **v = kv_sorted(&st->data);
+    for (size_t i = 0; v[i]; i++)
+        if (!item_is_tomb(v[i]) && v[i]->nv)
+            json_object_set_new(data, v[i]->key, item_value_json(v[i]));
+    free(v);
+    json_t *hints = json_object(), *sus = json_array();
+    for (int o = 0; o < CL_MAXN; o++)
+        if (st->hints[o].n)
+            json_object_set_new(hints, nname(st, o), json_integer((json_int_t)st->hints[o].n));
+    for (int k = 0; k < st->ring.nodes; k++)
+        if (st->suspect[k])
+            json_array_append_new(sus, json_string(nname(st, k)));
+    json_t *log = json_array();
+    for (int i = 0; i < st->nlines; i++) {
+        int k = (st->line_pos - st->nlines + i + LOG_LINES) % LOG_LINES;
+        json_array_append_new(log, json_pack("{s:I,s:s}", "t", (json_int_t)st->line_t[k], "text",
+                                             st->lines[k]));
+    }
+    static const char *const rr[] = {"blocking", "background", "off"};
+    json_t *extra = json_pack("{s:i,s:i,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "n", st->n, "w",
+                              st->w, "r", st->r, "conflict",
+                              st->conflict == CONFLICT_LWW ? "lww" : "siblings", "sloppy",
+                              st->sloppy ? "on" : "off", "read_repair", rr[st->read_repair], "keys",
+                              (json_int_t)st->data.n, "tombstones", (json_int_t)st->tombstones,
+                              "hints_pending", (json_int_t)st->hints_pending, "hints", hints,
+                              "suspected", sus);
+    char ring[64];
+    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", st->ring.nodes, st->vnodes);
+    json_object_set_new(extra, "ring", json_string(ring));
+    return json_pack("{s:s,s:o,s:o,s:o,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
+                     extra, "log", log, "ring", "nodes", st->ring.nodes, "vnodes", st->vnodes,
+                     "n", st->n);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------- */
+
+static const struct mode_option ll_options[] = {
+    {"n", OPT_INT, NULL, 1, CL_MAXN, "3", "replication factor: how many nodes hold each key"},
+    {"w", OPT_INT, NULL, 1, CL_MAXN, "2", "acks a write waits for (default; a request may say cl= or w=)"},
+    {"r", OPT_INT, NULL, 1, CL_MAXN, "2", "answers a read waits for (default; a request may say cl= or r=)"},
+    {"vnodes", OPT_INT, NULL, 1, 256, "8", "tokens (virtual nodes) per node on the ring"},
+    {"sloppy", OPT_ENUM, "on|off", 0, 0, "off", "sloppy quorums: stand-ins take writes for down replicas, with hints"},
+    {"conflict", OPT_ENUM, "lww|siblings", 0, 0, "lww", "lww: last writer wins by timestamp; siblings: vector clocks, concurrent versions kept"},
+    {"read_repair", OPT_ENUM, "blocking|background|off", 0, 0, "blocking", "repair stale replicas a read met, before or after replying"},
+    {"request_timeout", OPT_DURATION, NULL, 0, 0, "1s", "a request without its quorum by then fails with error 11"},
+    {"replica_timeout", OPT_DURATION, NULL, 0, 0, "200ms", "a replica silent this long is suspected (and, sloppy, replaced)"},
+    {"ae_interval", OPT_DURATION, NULL, 0, 0, "1s", "anti-entropy exchange period (0 = off)"},
+    {"hint_interval", OPT_DURATION, NULL, 0, 0, "500ms", "how often stand-ins try to hand hints back"},
+    {"tombstone_grace", OPT_DURATION, NULL, 0, 0, "10s", "a delete's tombstone is kept at least this long"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static void ll_destroy(void *vst)
+{
+    struct ll *st = vst;
+    if (!st)
+        return;
+    while (st->ops)
+        op_free(st, st->ops);
+    ae_end(st);
+    env_timer_cancel(st->e, st->t_ae);
+    env_timer_cancel(st->e, st->t_hint);
+    kv_clear(&st->data);
+    for (int o = 0; o < CL_MAXN; o++)
+        kv_clear(&st->hints[o]);
+    for (int i = 0; i < LOG_LINES; i++)
+        free(st->lines[i]);
+    free(st->ring.v);
+    free(st);
+}
+
+static int opt_enum_index(const char *v, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i]))
+            return i;
+    return 0;
+}
+
+static void *ll_create(struct env *e, const struct opts *o, char *err, size_t errlen)
+{
+    int n = (int)opts_get_int(o, "n", 3);
+    int w = (int)opts_get_int(o, "w", 2);
+    int r = (int)opts_get_int(o, "r", 2);
+    uint64_t req = opts_get_duration(o, "request_timeout", 1000000);
+    uint64_t rep = opts_get_duration(o, "replica_timeout", 200000);
+    uint64_t hint = opts_get_duration(o, "hint_interval", 500000);
+    /* the cross-field rules mode_check_opts cannot see */
+    if (n > e->n_nodes) {
+        snprintf(err, errlen, "n=%d > %d nodes: each key needs n distinct nodes to hold it", n, e->n_nodes);
+        return NULL;
+    }
+    if (w > n) {
+        snprintf(err, errlen, "w=%d > n=%d: a write cannot need more acks than there are replicas", w, n);
+        return NULL;
+    }
+    if (r > n) {
+        snprintf(err, errlen, "r=%d > n=%d: a read cannot need more answers than there are replicas", r, n);
+        return NULL;
+    }
+    if (n < 1 || w < 1 || r < 1) {
+        snprintf(err, errlen, "n, w and r must be at least 1");
+        return NULL;
+    }
+    if (req == 0 || rep == 0 || hint == 0) {
+        snprintf(err, errlen, "request_timeout, replica_timeout and hint_interval must be above 0");
+        return NULL;
+    }
+    struct ll *st = xcalloc(1, sizeof *st);
+    static const char *const sloppy[] = {"off", "on", NULL};
+    static const char *const conflict[] = {"lww", "siblings", NULL};
+    static const char *const rr[] = {"blocking", "background", "off", NULL};
+    st->e = e;
+    st->n = n;
+    st->w = w;
+    st->r = r;
+    st->vnodes = (int)opts_get_int(o, "vnodes", 8);
+    if (st->vnodes < 1)
+        st->vnodes = 1;
+    st->sloppy = opt_enum_index(opts_get(o, "sloppy", "off"), sloppy);
+    st->conflict = opt_enum_index(opts_get(o, "conflict", "lww"), conflict);
+    st->read_repair = opt_enum_index(opts_get(o, "read_repair", "blocking"), rr);
+    st->request_timeout = req;
+    st->replica_timeout = rep;
+    st->hint_interval = hint;
+    st->ae_interval = opts_get_duration(o, "ae_interval", 1000000);
+    st->tomb_grace = opts_get_duration(o, "tombstone_grace", 10000000);
+    const char *bug = opts_get(o, "bug", "none");
+    st->bug_unsynced_ack = !strcmp(bug, "unsynced-ack");
+    st->bug_hint_on_send = !strcmp(bug, "hint-delete-on-send");
+    /* op ids differ between incarnations, so late answers to a previous life are ignored */
+    st->next_op = (env_rand(e) & 0xffffffffull) << 20;
+    ring_build(&st->ring, e->n_nodes, st->vnodes);
+    load_state(st);
+    return st;
+}
+
+static void ll_start(void *vst)
+{
+    struct ll *st = vst;
+    if (st->ae_interval)
+        st->t_ae = env_timer_set(st->e, jitter(st, st->ae_interval), T_AE, 0);
+    st->t_hint = env_timer_set(st->e, jitter(st, st->hint_interval), T_HINT, 0);
+}
+
+static const struct mode_handler ll_handlers[] = {
+    {"read", on_read},
+    {"write", on_write},
+    {"delete", on_delete},
+    {"cas", on_cas},
+    {"ll_write", on_ll_write},
+    {"ll_write_ok", on_ll_write_ok},
+    {"ll_read", on_ll_read},
+    {"ll_read_ok", on_ll_read_ok},
+    {"ll_ping", on_ll_ping},
+    {"ll_pong", on_ll_pong},
+    {"ll_handoff", on_ll_handoff},
+    {"ll_handoff_ok", on_ll_handoff_ok},
+    {"ae_root", on_ae_root},
+    {"ae_diff", on_ae_diff},
+    {"ae_push", on_ae_push},
+    {"ae_pull", on_ae_pull},
+    {NULL, NULL},
+};
+
+const struct mode mode_leaderless = {
+    .name = "leaderless",
+    .summary = "Dynamo-style: a hash ring, tunable n/w/r quorums, read repair, hinted handoff, anti-entropy",
+    .options = ll_options,
+    .bugs = "unsynced-ack|hint-delete-on-send",
+    .handlers = ll_handlers,
+    .commands = ll_commands,
+    .create = ll_create,
+    .start = ll_start,
+    .destroy = ll_destroy,
+    .on_timer = ll_on_timer,
+    .status = ll_status,
+};
