@@ -9,6 +9,7 @@
 
 #include "checkcli.h"
 #include "cmdline.h"
+#include "modes/leaderless.h"
 #include "lab.h"
 
 #define OK 0
@@ -578,10 +579,54 @@ static int cmd_clock(struct lab *lab, int argc, char **argv)
 
 /* ---- waiting ---------------------------------------------------------------------------- */
 
+/* Leaderless: each key lives on its n replicas only; compare it there. */
+static int converged_ring(struct lab *lab, json_t **st, struct sb *why)
+{
+    int n = (int)opts_get_int(&lab->cl->opts, "n", 3);
+    struct ll_ring *ring = leaderless_ring_new(lab->cl->n, (int)opts_get_int(&lab->cl->opts, "vnodes", 8));
+    if (!ring)
+        return 0;
+    int ok = 1;
+    for (int i = 0; i < lab->cl->n && ok; i++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(st[i], "data"), key, v) {
+            int pref[CL_MAXN];
+            leaderless_ring_replicas(ring, key, pref);
+            json_t *ref = NULL;
+            int refi = -1;
+            for (int r = 0; r < n && r < lab->cl->n && ok; r++) {
+                int j = pref[r];
+                if (!st[j] || lab->cl->state[j] != NODE_UP)
+                    continue;
+                json_t *d = json_object_get(json_object_get(st[j], "data"), key);
+                if (refi < 0) {
+                    ref = d;
+                    refi = j;
+                } else if (!json_equal(ref ? ref : json_null(), d ? d : json_null())) {
+                    ok = 0;
+                    if (why)
+                        sb_printf(why, "replicas n%d and n%d of key %s differ", refi + 1, j + 1, key);
+                }
+            }
+            if (!ok)
+                break;
+        }
+    }
+    leaderless_ring_destroy(&ring);
+    return ok;
+}
+
 static int converged(struct lab *lab, struct sb *why)
 {
     json_t *st[CL_MAXN] = {0};
     lab_refresh(lab, st);
+    if (!strcmp(lab->cl->mode->name, "leaderless")) {
+        int ok = converged_ring(lab, st, why);
+        for (int i = 0; i < lab->cl->n; i++)
+            json_decref(st[i]);
+        return ok;
+    }
     json_t *ref = NULL;
     int refi = -1, ok = 1;
     for (int i = 0; i < lab->cl->n; i++) {

@@ -126,6 +126,7 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     for (int i = 0; i < CL_MAXN; i++)
         lab->view[i].term = -1;
     lab->pub = publish_open(lab->run_dir);
+    lab->contexts = json_object();
     return 0;
 }
 
@@ -141,6 +142,7 @@ void lab_destroy(struct lab *lab)
     if (lab->trace)
         fclose(lab->trace);
     publish_close(&lab->pub);
+    json_decref(lab->contexts);
     rm_rf(lab->run_dir);
 }
 
@@ -349,6 +351,13 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     json_t *sib = json_object_get(reply, "siblings");
     if (out == OP_OK && sib)
         json_object_set(rec, "siblings", sib);
+    json_t *ctx = json_object_get(reply, "context");
+    if (out == OP_OK && ctx && !strcmp(op->f, "read")) {
+        /* a later write by this client supersedes what it read (version vectors) */
+        char k[300];
+        snprintf(k, sizeof k, "p%d/%s", op->process, json_string_value(json_object_get(op->body, "key")));
+        json_object_set(lab->contexts, k, ctx);
+    }
     json_decref(value);
     lab_event(lab, "op", json_pack("{s:O}", "op", rec));
     if (out == OP_INFO && op->process == lab->repl_process)
@@ -450,6 +459,13 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
     }
     if (extra)
         json_object_update(op->body, (json_t *)extra);
+    if (!strcmp(f, "write") && !json_object_get(op->body, "context")) {
+        char k[300];
+        snprintf(k, sizeof k, "p%d/%s", op->process, key);
+        json_t *ctx = json_object_get(lab->contexts, k);
+        if (ctx)
+            json_object_set(op->body, "context", ctx);
+    }
     if (node < 0) {
         node = lab_leader(lab, 0);
         if (node < 0 || lab->cl->state[node] == NODE_DOWN)

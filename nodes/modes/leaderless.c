@@ -1450,7 +1450,10 @@ static void op_timeout(struct ll *st, struct op *op)
             sb_add(&b, ")");
         }
         emit_quorum(st, op, 0);
-        env_reply_error(st->e, op->client, op->req, ERR_TEMPORARILY_UNAVAILABLE, b.s, NULL);
+        json_t *err = json_pack("{s:s,s:i,s:s}", "type", "error", "code", ERR_TEMPORARILY_UNAVAILABLE, "text", b.s);
+        if (op->kind == OP_WRITE) /* replicas may have applied it: the client cannot know */
+            json_object_set_new(err, "indefinite", json_true());
+        env_reply(st->e, op->client, op->req, err);
         sb_free(&b);
     }
     op_free(st, op);
