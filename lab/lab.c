@@ -15,6 +15,7 @@
 
 #include "envelope.h"
 #include "publish.h"
+#include "sim.h"
 
 /* ---- run directory -------------------------------------------------------------------- */
 
@@ -610,6 +611,16 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     }
     char err[512];
     int sim = !strcmp(opts_get(o, "sim", "off"), "on");
+    if (!sim) {
+        /* let the mode judge its options (cross-field rules such as w <= n) before any
+         * process starts: build it once in a throwaway simulator */
+        struct sim *probe = sim_new(m, n, o, 1, err, sizeof err);
+        if (!probe) {
+            lab_err(lab, "%s", err);
+            return CL_EINVAL;
+        }
+        sim_destroy(&probe);
+    }
     lab->cl = sim ? simhost_start(&cfg, err, sizeof err) : procs_start(&cfg, err, sizeof err);
     if (!lab->cl) {
         lab_err(lab, "%s", err);
