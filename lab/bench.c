@@ -16,6 +16,7 @@ struct bench {
     struct lab lab;
     const char *mode;
     int nodes, clients, keys, elections, json, reads_pct;
+    json_t *extra;              /* per-request options: {"cl":"quorum"} */
     double seconds;
     struct opts opts;
     /* the run */
@@ -83,7 +84,7 @@ static void next_op(struct bench *b, int process)
     char val[32];
     snprintf(val, sizeof val, "%llu", (unsigned long long)(rng_next(&b->rng) % 1000000));
     json_t *value = read ? NULL : json_string(val);
-    struct op *op = lab_op_start(&b->lab, read ? "read" : "write", key, value, -1, NULL, process);
+    struct op *op = lab_op_start(&b->lab, read ? "read" : "write", key, value, -1, b->extra, process);
     json_decref(value);
     if (!op)
         return;
@@ -332,7 +333,7 @@ static int foundation(const char *argv0, int json_out)
 static void usage(FILE *f)
 {
     fputs("usage: conlab bench [--mode M] [--nodes N] [--clients C] [--seconds S] [--reads PCT]\n"
-          "                    [--keys K] [--elections T] [--opt key=value]... [--json]\n"
+          "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]... [--json]\n"
           "       conlab bench foundation [--json]\n"
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
           "percentiles; --elections T also kills the leader T times and times the next election.\n", f);
@@ -382,7 +383,10 @@ int bench_main(int argc, char **argv, const char *argv0)
             b->reads_pct = (int)x;
         else if (!strcmp(a, "--elections") && parse_i64(v, &x) == 0 && x >= 0 && x <= 1000)
             b->elections = (int)x;
-        else if (!strcmp(a, "--seconds") && parse_double(v, &b->seconds) == 0 && b->seconds > 0 && b->seconds <= 3600)
+        else if (!strcmp(a, "--cl") && (!strcmp(v, "one") || !strcmp(v, "quorum") || !strcmp(v, "all"))) {
+            json_decref(b->extra);
+            b->extra = json_pack("{s:s}", "cl", v);
+        } else if (!strcmp(a, "--seconds") && parse_double(v, &b->seconds) == 0 && b->seconds > 0 && b->seconds <= 3600)
             ;
         else if (!strcmp(a, "--opt") && strchr(v, '=')) {
             char *k = xstrndup(v, (size_t)(strchr(v, '=') - v));
@@ -410,14 +414,15 @@ int bench_main(int argc, char **argv, const char *argv0)
     int rc = 1;
     if (lab_start(&b->lab, m->name, b->nodes, &b->opts) < 0)
         goto out;
-    if (wait_leader(b, 10000000) < 0) {
+    if (strcmp(m->name, "leaderless") && wait_leader(b, 10000000) < 0) {
         fprintf(stderr, "conlab bench: no leader\n");
         goto out;
     }
     struct sb json = {0};
     if (b->json)
-        sb_printf(&json, "{\"mode\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,", b->mode, b->nodes,
-                  b->clients, b->seconds);
+        sb_printf(&json, "{\"mode\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,%s%s%s", b->mode, b->nodes,
+                  b->clients, b->seconds, b->extra ? "\"cl\":\"" : "", b->extra ? json_string_value(json_object_get(b->extra, "cl")) : "",
+                  b->extra ? "\"," : "");
     load(b, &json);
     if (b->elections)
         elections(b, &json);
@@ -430,6 +435,7 @@ int bench_main(int argc, char **argv, const char *argv0)
 out:
     lab_destroy(&b->lab);
     opts_free(&b->opts);
+    json_decref(b->extra);
     free(b->lat);
     free(b);
     return rc;

@@ -469,11 +469,14 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
     }
     if (node < 0) {
         node = lab_leader(lab, 0);
-        if (node < 0 || lab->cl->state[node] == NODE_DOWN)
+        uint64_t now = mono_us();
+        if ((node < 0 || lab->cl->state[node] == NODE_DOWN) && now - lab->last_refresh > 200000) {
+            lab->last_refresh = now; /* ask the nodes, but not for every operation */
             node = lab_leader(lab, 1);
-        for (int i = 0; node < 0 && i < lab->cl->n; i++)
-            if (lab->cl->state[i] != NODE_DOWN)
-                node = i;
+        }
+        /* no leader (or a leaderless mode): spread clients over the live nodes */
+        for (int k = 0; (node < 0 || lab->cl->state[node] == NODE_DOWN) && k < lab->cl->n; k++)
+            node = (op->process + k) % lab->cl->n;
         if (node < 0)
             node = 0;
     }

@@ -75,6 +75,7 @@ struct lab {
     int nhooks;
     void *monitor;              /* the protocol invariant monitor (raft), when any */
     struct publisher *pub;      /* events for `conlab dash` */
+    uint64_t last_refresh;      /* mono µs of the last status round when picking a node */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
 };
