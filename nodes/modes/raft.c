@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "mode.h"
+#include "modes/raft.h"
 
 enum role { FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER };
 static const char *const role_names[] = {"follower", "precandidate", "candidate", "leader"};
@@ -1886,3 +1887,32 @@ const struct mode mode_raft = {
     .on_timer = raft_on_timer,
     .status = raft_status,
 };
+
+/* ---- introspection (raft.h) ------------------------------------------------------------ */
+
+void raft_view(const void *st, struct raft_view *v)
+{
+    const struct raft *r = st;
+    v->role = r->role;
+    v->leader = r->leader;
+    v->voted = r->voted;
+    v->term = r->term;
+    v->commit = r->commit;
+    v->applied = r->applied;
+    v->last_index = last_index(r);
+    v->snap_index = r->snap_index;
+    v->members = r->members;
+}
+
+uint64_t raft_term_at(const void *st, uint64_t i)
+{
+    struct raft *r = (struct raft *)st;
+    return i < r->snap_index ? 0 : term_at(r, i);
+}
+
+char *raft_cmd_at(const void *st, uint64_t i)
+{
+    struct raft *r = (struct raft *)st;
+    struct entry *en = entry_at(r, i);
+    return en ? entry_cmd(r, en) : NULL;
+}
