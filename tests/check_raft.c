@@ -574,6 +574,35 @@ START_TEST(rpc_efficiency_bounds_messages_and_bytes)
 }
 END_TEST
 
+
+START_TEST(leader_batches_a_burst_into_one_sync_and_one_append_per_follower)
+{
+    struct fx f;
+    fx_init(&f, 3, NULL, 5);
+    int l = wait_leader(&f, 10 * ET);
+    fx_run(&f, ET);
+    uint64_t sends = f.sends_by[l];
+    uint64_t last = view(&f, l).last_index;
+    for (int p = 0; p < 16; p++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", p);
+        ck_assert_int_eq(simclient_invoke(f.c, p, l, "write", "k", v, NULL), 0);
+    }
+    /* the 16 requests arrive together; run until they are all answered */
+    for (int p = 0; p < 16; p++)
+        while (!f.fail[0] && simclient_busy(f.c, p))
+            fx_run(&f, 100);
+    int ok;
+    simclient_counts(f.c, &ok, NULL, NULL);
+    ck_assert_int_eq(ok, 16);
+    ck_assert_uint_eq(view(&f, l).last_index, last + 16);
+    /* one AppendEntries per follower carried all 16 (plus the 16 replies to clients) */
+    ck_assert_uint_le(f.sends_by[l] - sends, 2 + 16);
+    FX_OK(&f);
+    fx_free(&f);
+}
+END_TEST
+
 /* ---- R7–R11: agreement under partitions ---------------------------------------------------- */
 
 START_TEST(fail_agree_rejoined_follower_catches_up)
@@ -901,11 +930,6 @@ START_TEST(figure8_leader_crashes_keep_safety)
     figure8_run(&f, test_seeds(1000) / 2, &r, 0);
     FX_OK(&f);
     final_commit_everywhere(&f);
-    {
-        int ok, fl, info;
-        simclient_counts(f.c, &ok, &fl, &info);
-        fprintf(stderr, "DEBUG figure8: ok=%d fail=%d info=%d leaders=%d now=%llu commit=%llu\n", ok, fl, info, f.leader_changes, (unsigned long long)sim_now(f.s), (unsigned long long)view(&f, 0).commit);
-    }
     FX_OK(&f);
     fx_free(&f);
 }
@@ -1501,7 +1525,7 @@ START_TEST(sweep_random_faults_keep_every_invariant)
         fx_init(&f, n, seed % 3 == 0 ? "prevote=on snapshot=30" : seed % 3 == 1 ? "snapshot=10" : "reads=index", (uint64_t)seed);
         struct rng r;
         rng_seed(&r, (uint64_t)seed * 7919);
-        random_faults_run(&f, &r, 20);
+        random_faults_run(&f, &r, 40);
         FX_OK(&f);
         fx_free(&f);
     }
@@ -1826,6 +1850,7 @@ Suite *suite_raft(void)
     ADD(tc, many_elections_one_leader_per_connected_majority);
     ADD(tc, basic_agree_commands_land_at_consecutive_indexes);
     ADD(tc, rpc_efficiency_bounds_messages_and_bytes);
+    ADD(tc, leader_batches_a_burst_into_one_sync_and_one_append_per_follower);
     ADD(tc, fail_agree_rejoined_follower_catches_up);
     ADD(tc, fail_no_agree_minority_leader_commits_nothing);
     ADD(tc, concurrent_submits_commit_each_once);

@@ -924,7 +924,8 @@ static void send_append(struct raft *r, int p, int allow_empty)
     }
     if (!allow_empty)
         return;
-    uint64_t anchor = pe->match >= r->snap_index ? pe->match : pe->next - 1;
+    /* probing: ask about next-1 (a success ends the probe); replicating: about match */
+    uint64_t anchor = pe->probe ? pe->next - 1 : pe->match;
     if (anchor < r->snap_index)
         anchor = r->snap_index;
     send_ae(r, p, anchor, anchor + 1, anchor);
@@ -932,12 +933,15 @@ static void send_append(struct raft *r, int p, int allow_empty)
 
 static void broadcast(struct raft *r, int allow_empty)
 {
+    uint32_t targets = r->members;
+    if (r->conf_index > r->commit)
+        targets |= members_at(r, r->commit);
     for (int p = 0; p < r->e->n_nodes; p++) {
         if (p == r->e->self_idx)
             continue;
-        /* leaders replicate to every server in the newest configuration (and to servers
-         * being removed until that entry commits: they are still in members_at(commit)) */
-        if (!is_member(r, p) && !((members_at(r, r->commit) >> p) & 1))
+        /* leaders replicate to every server in the newest configuration, and to servers
+         * being removed until that entry commits */
+        if (!((targets >> p) & 1))
             continue;
         send_append(r, p, allow_empty);
     }
@@ -1254,9 +1258,8 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         emit_error(r, src, "two leaders in one term");
         return;
     }
-    become_follower(r, term, p);
+    become_follower(r, term, p); /* also resets the election timer */
     heard_leader(r);
-    arm_election(r);
     /* 2: "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
      * prevLogTerm" — with the conflict hints of §5.3's optimisation. */
     if (prev > last_index(r)) {
@@ -1348,10 +1351,10 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
             pe->match = match;
         if (pe->next < pe->match + 1)
             pe->next = pe->match + 1;
-        if (pe->probe) {
+        if (pe->probe && pe->match + 1 >= pe->next) {
+            /* the probe found where the logs agree: pipeline from here on */
             pe->probe = 0;
             pe->probe_sent = 0;
-            pe->next = pe->match + 1;
         }
         maybe_commit(r);
         send_append(r, p, 0);
@@ -1425,7 +1428,6 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
     }
     become_follower(r, term, p);
     heard_leader(r);
-    arm_election(r);
     json_object_set_new(reply, "term", json_integer((json_int_t)r->term));
     if (index > r->commit) {
         /* §7: "If existing log entry has same index and term as snapshot's last included
