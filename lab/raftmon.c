@@ -428,7 +428,8 @@ static void on_snapshot(struct raftmon *m, int ni, const json_t *ev)
         nd->n = 0;
     } else {
         size_t drop = (size_t)(index - nd->base);
-        memmove(nd->log, nd->log + drop, (nd->n - drop) * sizeof *nd->log);
+        if (nd->n > drop)
+            memmove(nd->log, nd->log + drop, (nd->n - drop) * sizeof *nd->log);
         nd->n -= drop;
     }
     nd->base = index;

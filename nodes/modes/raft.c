@@ -1441,7 +1441,8 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         }
         for (size_t i = 0; i < keep_from; i++)
             entry_free(&r->log[i]);
-        memmove(r->log, r->log + keep_from, (r->n - keep_from) * sizeof *r->log);
+        if (r->n > keep_from)
+            memmove(r->log, r->log + keep_from, (r->n - keep_from) * sizeof *r->log);
         r->n -= keep_from;
         r->snap_index = index;
         r->snap_term = sterm;
@@ -1509,7 +1510,8 @@ static void maybe_snapshot(struct raft *r)
     size_t drop = (size_t)(idx - r->snap_index);
     for (size_t i = 0; i < drop; i++)
         entry_free(&r->log[i]);
-    memmove(r->log, r->log + drop, (r->n - drop) * sizeof *r->log);
+    if (r->n > drop)
+        memmove(r->log, r->log + drop, (r->n - drop) * sizeof *r->log);
     r->n -= drop;
     r->snap_index = idx;
     r->snap_term = t;
