@@ -1304,6 +1304,71 @@ START_TEST(clock_bumps_do_not_affect_safety_or_read_index)
 }
 END_TEST
 
+
+/* reads=lease trusts bounded clock skew: an isolated old leader whose clock jumps back keeps
+ * believing in its lease and serves a stale read (the anomaly a lesson shows); ReadIndex
+ * does not. Returns the outcome of the read at the old leader. */
+static enum simop_outcome read_at_isolated_old_leader(const char *optstr, int64_t skew_us, const char **value)
+{
+    struct fx f;
+    fx_init(&f, 3, optstr, 113);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_eq(put(&f, l, "x", "1"), SIMOP_OK);
+    fx_run(&f, ET / 3);
+    isolate(&f, l);
+    sim_clocks(f.s, l)->skew_us += skew_us;
+    int l2 = wait_leader_in(&f, all_mask(&f) & ~(1u << l), 20 * ET);
+    ck_assert_int_ge(l2, 0);
+    ck_assert_int_eq(op(&f, 0, l2, "write", "x", "2", NULL), SIMOP_OK);
+    simclient_set_allowed(f.c, 1, 1u << l);
+    simclient_set_timeout(f.c, 2 * ET);
+    enum simop_outcome o = op(&f, 1, l, "read", "x", NULL, NULL);
+    static char got[16];
+    str_copy(got, simclient_value(f.c, 1) ? simclient_value(f.c, 1) : "", sizeof got);
+    *value = got;
+    FX_OK(&f);
+    fx_free(&f);
+    return o;
+}
+
+START_TEST(lease_reads_go_stale_when_the_old_leaders_clock_jumps_back)
+{
+    const char *v;
+    ck_assert_int_eq(read_at_isolated_old_leader("reads=lease", -5000000, &v), SIMOP_OK);
+    ck_assert_str_eq(v, "1"); /* x was already 2 */
+}
+END_TEST
+
+START_TEST(read_index_refuses_to_read_on_an_isolated_old_leader)
+{
+    const char *v;
+    ck_assert_int_ne(read_at_isolated_old_leader("reads=index", -5000000, &v), SIMOP_OK);
+}
+END_TEST
+
+START_TEST(lease_reads_stay_fresh_when_clocks_behave)
+{
+    const char *v;
+    ck_assert_int_ne(read_at_isolated_old_leader("reads=lease", 0, &v), SIMOP_OK);
+}
+END_TEST
+
+START_TEST(lease_reads_are_served_without_a_heartbeat_round)
+{
+    struct fx f;
+    fx_init(&f, 3, "reads=lease", 5);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_eq(put(&f, l, "x", "1"), SIMOP_OK);
+    fx_run(&f, ET / 5);
+    uint64_t sends = f.sends_by[l];
+    ck_assert_int_eq(op(&f, 0, l, "read", "x", NULL, NULL), SIMOP_OK);
+    ck_assert_str_eq(simclient_value(f.c, 0), "1");
+    ck_assert_uint_le(f.sends_by[l] - sends, 1 + 2); /* the reply (and at most one heartbeat round) */
+    FX_OK(&f);
+    fx_free(&f);
+}
+END_TEST
+
 /* ---- K1–K4: the KV service ------------------------------------------------------------------ */
 
 START_TEST(kv_majority_progresses_minority_waits_then_completes_once)
@@ -1909,6 +1974,10 @@ Suite *suite_raft(void)
     ADD(tc, majorities_ring_keeps_election_safety);
     ADD(tc, bridge_commits_only_through_the_bridge_majority);
     ADD(tc, clock_bumps_do_not_affect_safety_or_read_index);
+    ADD(tc, lease_reads_go_stale_when_the_old_leaders_clock_jumps_back);
+    ADD(tc, read_index_refuses_to_read_on_an_isolated_old_leader);
+    ADD(tc, lease_reads_are_served_without_a_heartbeat_round);
+    ADD(tc, lease_reads_stay_fresh_when_clocks_behave);
     ADD(tc, kv_majority_progresses_minority_waits_then_completes_once);
     ADD(tc, kv_mixed_nemesis_histories_have_no_stale_reads);
     ADD(tc, follower_redirects_clients_to_the_leader);
