@@ -1824,6 +1824,39 @@ START_TEST(mode_cpu_cost_leaves_room_for_etcd_throughput)
 }
 END_TEST
 
+
+START_TEST(history_pairs_every_invoke_with_one_completion)
+{
+    struct fx f;
+    fx_init(&f, 3, NULL, 5);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_eq(put(&f, (l + 1) % 3, "x", "1"), SIMOP_OK);
+    ck_assert_int_eq(op(&f, 1, l, "read", "x", NULL, NULL), SIMOP_OK);
+    ck_assert_int_eq(op(&f, 0, l, "cas", "x", "1", "2"), SIMOP_OK);
+    struct sb out = {0};
+    simclient_history_jsonl(f.c, &out);
+    int lines = 0, open = 0;
+    for (char *line = strtok(out.s, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        json_error_t je;
+        json_t *h = json_loads(line, 0, &je);
+        ck_assert_ptr_nonnull(h);
+        ck_assert_int_eq(json_integer_value(json_object_get(h, "index")), lines);
+        const char *type = json_string_value(json_object_get(h, "type"));
+        ck_assert_ptr_nonnull(json_object_get(h, "time"));
+        ck_assert_ptr_nonnull(json_string_value(json_object_get(h, "node")));
+        open += !strcmp(type, "invoke") ? 1 : -1;
+        ck_assert_int_ge(open, 0);
+        if (!strcmp(json_string_value(json_object_get(h, "f")), "cas"))
+            ck_assert_int_eq((int)json_array_size(json_object_get(h, "value")), 2);
+        json_decref(h);
+    }
+    ck_assert_int_eq(lines, 6);
+    ck_assert_int_eq(open, 0);
+    sb_free(&out);
+    fx_free(&f);
+}
+END_TEST
+
 /* ---- small unit behaviours ------------------------------------------------------------------ */
 
 START_TEST(follower_redirects_clients_to_the_leader)
@@ -1981,6 +2014,7 @@ Suite *suite_raft(void)
     ADD(tc, kv_majority_progresses_minority_waits_then_completes_once);
     ADD(tc, kv_mixed_nemesis_histories_have_no_stale_reads);
     ADD(tc, follower_redirects_clients_to_the_leader);
+    ADD(tc, history_pairs_every_invoke_with_one_completion);
     ADD(tc, malformed_peer_and_client_messages_are_refused);
     ADD(tc, status_reports_role_log_and_membership);
     ADD(tc, timeout_command_stages_an_election);

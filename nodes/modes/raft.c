@@ -1022,13 +1022,15 @@ static void flush(struct raft *r)
         sync_log(r);
         return;
     }
-    sync_log(r);
     int round = r->round_wanted;
     if (round) {
         r->read_seq++;
         r->round_wanted = 0;
     }
+    /* §10.2.1: the leader may write its own log in parallel with replication; its entries
+     * count towards a majority only once synced */
     broadcast(r, round);
+    sync_log(r);
     maybe_commit(r);
     serve_reads(r);
 }
