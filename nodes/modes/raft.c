@@ -346,7 +346,7 @@ static void recompute_config(struct raft *r)
     }
 }
 
-static void fail_pending_from(struct raft *r, uint64_t index);
+static void forget_pending_upto(struct raft *r, uint64_t index);
 
 /* Removes entries from index on (memory and disk; durable on return). */
 static void truncate_from(struct raft *r, uint64_t index)
@@ -364,7 +364,9 @@ static void truncate_from(struct raft *r, uint64_t index)
         r->synced = index - 1;
     emit(r, "truncate", json_pack("{s:I}", "index", (json_int_t)index));
     recompute_config(r);
-    fail_pending_from(r, index);
+    /* Pending requests whose entries were cut stay pending: the entry may still be committed
+     * by a later leader that holds it. apply_committed() settles them by the entry that
+     * ends up at their index. */
 }
 
 /* Writes the entries after the snapshot into the other log generation, then switches to
@@ -569,22 +571,14 @@ static void reply_result(struct raft *r, const char *client, uint64_t msg_id, in
     json_decref(req);
 }
 
-static void fail_pending_from(struct raft *r, uint64_t index)
+/* Forgets pending requests at or below index (covered by an installed snapshot: their
+ * outcome is unknown here, so the client's timeout reports them as indeterminate). */
+static void forget_pending_upto(struct raft *r, uint64_t index)
 {
     size_t w = 0;
-    for (size_t i = 0; i < r->npend; i++) {
-        struct pending *pd = &r->pend[i];
-        if (pd->index >= index) {
-            /* The entry was never committed (committed entries are never truncated), and only
-             * this leader ever appended it: the request definitely did not take effect. */
-            json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pd->msg_id);
-            env_reply_error(r->e, pd->client, req, ERR_TEMPORARILY_UNAVAILABLE,
-                            "entry overwritten by a new leader", NULL);
-            json_decref(req);
-            continue;
-        }
-        r->pend[w++] = *pd;
-    }
+    for (size_t i = 0; i < r->npend; i++)
+        if (r->pend[i].index > index)
+            r->pend[w++] = r->pend[i];
     r->npend = w;
 }
 
@@ -648,6 +642,8 @@ static void apply_committed(struct raft *r)
             if (pd->term == en->term)
                 reply_result(r, pd->client, pd->msg_id, en->type, code);
             else {
+                /* another entry was committed at this index: the request's entry can never
+                 * be, so it definitely did not take effect */
                 json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pd->msg_id);
                 env_reply_error(r->e, pd->client, req, ERR_TEMPORARILY_UNAVAILABLE,
                                 "entry overwritten by a new leader", NULL);
@@ -1437,10 +1433,9 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         size_t keep_from;
         if (index <= last_index(r) && term_at(r, index) == sterm)
             keep_from = (size_t)(index - r->snap_index);
-        else {
-            fail_pending_from(r, r->snap_index + 1);
+        else
             keep_from = r->n;
-        }
+        forget_pending_upto(r, index);
         for (size_t i = 0; i < keep_from; i++)
             entry_free(&r->log[i]);
         if (r->n > keep_from)
