@@ -1,0 +1,1919 @@
+/* raft — the Raft consensus protocol as a pure state machine behind struct env.
+ *
+ * Sources: "In Search of an Understandable Consensus Algorithm (Extended Version)", Ongaro and
+ * Ousterhout 2014 (Figure 2 is the rule book quoted at each decision below), and Ongaro's
+ * dissertation "Consensus: Bridging Theory and Practice" 2014 (single-server membership change
+ * §4.1, pre-vote §9.6, ReadIndex and leases §6.4, leader stickiness §4.2.3).
+ *
+ * Roles and transitions (set_role() is the only place that changes the role and emits `state`):
+ *
+ *                 times out,                 receives votes from
+ *     start ──► FOLLOWER ──── prevote=on ───► PRECANDIDATE ──── a majority ───┐
+ *                 ▲  │                             │                          ▼
+ *                 │  └──── times out ─────────────────────────────────► CANDIDATE ──► LEADER
+ *                 │                                                   (term+1, votes   (majority
+ *                 └─────── discovers a higher term, or a leader of its  for itself)    of votes)
+ *                          own term (candidate), or is removed (leader)
+ *
+ * Invariants this file keeps (checked by tests/check_raft.c after every simulator step and,
+ * live, by lab/raftmon.c from the events emitted here):
+ *   - Election Safety: at most one leader per term (one vote per term, persisted before it is
+ *     sent; a leader needs a majority of the current configuration).
+ *   - Leader Append-Only: a leader never truncates its own log.
+ *   - Log Matching: an entry's (index, term) determines it and its whole prefix (the
+ *     AppendEntries consistency check on prev_index/prev_term).
+ *   - Leader Completeness: votes go only to candidates whose log is at least as up-to-date.
+ *   - State Machine Safety: entries are applied in index order, only once committed, and a
+ *     leader commits by counting replicas only entries of its current term (Figure 8).
+ *   - Durability: currentTerm, votedFor and the log are on disk (log_sync / blob_put) before
+ *     any message that depends on them is sent.
+ *   - lastApplied <= commitIndex <= lastLogIndex.
+ *
+ * Durable state: blob "raft.state" (term, votedFor, log generation, bootstrap members), blob
+ * "raft.snap" (snapshot: index, term, members, data, client sessions), and env logs
+ * "raft.log.0" / "raft.log.1" (the current generation holds the entries after the snapshot;
+ * switching generations is how a prefix is dropped, made atomic by the state blob).
+ *
+ * Bug toggles (bug=NAME) remove one rule so that a lesson can show what it is for:
+ *   commit-old-term   the leader commits any entry stored on a majority (Figure 8 scenario)
+ *   no-vote-persist   votedFor is not written to disk: after a restart a node may vote twice
+ *   no-log-check      votes are granted without the up-to-date check (stale logs can win)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mode.h"
+#include "modes/raft.h"
+
+enum role { FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER };
+static const char *const role_names[] = {"follower", "precandidate", "candidate", "leader"};
+
+enum etype { E_NOOP, E_PUT, E_CAS, E_CONF };
+enum tkind { T_ELECTION = 1, T_HEARTBEAT = 2, T_FLUSH = 3 };
+enum bug { BUG_NONE, BUG_COMMIT_OLD_TERM, BUG_NO_VOTE_PERSIST, BUG_NO_LOG_CHECK };
+
+#define MAX_PENDING 4096
+#define MAX_TERM (1ull << 62)
+
+struct entry {
+    uint64_t term;
+    int type;
+    uint32_t members;   /* E_CONF: bit i = node index i is a voter */
+    char *key, *value, *from, *client;   /* owned; NULL when absent */
+    uint64_t msg_id;
+};
+
+struct peer {
+    uint64_t next, match;
+    int probe;              /* 1: one AppendEntries at a time until one succeeds */
+    int probe_sent;
+    uint64_t match_at_tick; /* match at the previous heartbeat tick (retransmit when stuck) */
+    uint64_t acked_rseq;    /* highest read round this peer acknowledged in our term */
+    uint64_t lease_sent;    /* our clock when the newest acknowledged message was sent */
+    int snap_sent;
+};
+
+struct pending {            /* a client write or cas waiting for its entry to apply */
+    char client[CL_IDLEN];
+    uint64_t msg_id;
+    uint64_t index, term;
+};
+
+struct pread {              /* a client read waiting for ReadIndex */
+    char client[CL_IDLEN];
+    uint64_t msg_id;
+    char *key;
+    uint64_t read_index;
+    uint64_t rseq;          /* the read round that must be acknowledged by a majority */
+};
+
+struct raft {
+    struct env *e;
+    /* options */
+    int prevote, lease, bug;
+    uint64_t hb_us, el_us;
+    long snap_every, batch, window;
+    /* durable */
+    uint64_t term;
+    int voted;                  /* node index, -1 = none */
+    uint32_t boot_members;
+    unsigned gen;
+    struct entry *log;          /* log[k] holds index snap_index + 1 + k */
+    size_t n, cap;
+    uint64_t snap_index, snap_term;
+    uint32_t snap_members;
+    uint64_t file_first;        /* index of the first record of the current log file */
+    uint64_t synced;            /* last index on disk */
+    /* volatile */
+    uint64_t commit, applied;
+    int role, leader;           /* leader: node index or -1 */
+    uint32_t members;
+    uint64_t conf_index;        /* index of the newest config entry, 0 = snapshot/bootstrap */
+    json_t *kv, *sessions;
+    struct peer peers[CL_MAXN];
+    uint64_t term_start;        /* index of the leader's no-op */
+    uint64_t read_seq;
+    int round_wanted;
+    uint32_t votes;
+    int force_campaign;
+    uint64_t t_election, t_heartbeat, t_flush;
+    uint64_t heard_us;          /* our clock when we last heard from a current leader */
+    struct pending *pend;
+    size_t npend, cappend;
+    struct pread *reads;
+    size_t nreads, capreads;
+};
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static uint64_t last_index(const struct raft *r)
+{
+    return r->snap_index + r->n;
+}
+
+static struct entry *entry_at(struct raft *r, uint64_t i)
+{
+    if (i <= r->snap_index || i > last_index(r))
+        return NULL;
+    return &r->log[i - r->snap_index - 1];
+}
+
+static uint64_t term_at(struct raft *r, uint64_t i)
+{
+    if (i == r->snap_index)
+        return r->snap_term;
+    struct entry *en = entry_at(r, i);
+    return en ? en->term : 0;
+}
+
+static int popcount32(uint32_t x)
+{
+    return __builtin_popcount(x);
+}
+
+static int is_member(const struct raft *r, int idx)
+{
+    return idx >= 0 && idx < CL_MAXN && (r->members >> idx) & 1;
+}
+
+static int quorum(const struct raft *r)
+{
+    return popcount32(r->members) / 2 + 1;
+}
+
+static const char *node_id(const struct raft *r, int idx)
+{
+    return idx >= 0 && idx < r->e->n_nodes ? r->e->nodes[idx] : "";
+}
+
+static void entry_free(struct entry *en)
+{
+    free(en->key);
+    free(en->value);
+    free(en->from);
+    free(en->client);
+    memset(en, 0, sizeof *en);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+static void members_text(const struct raft *r, uint32_t m, struct sb *b)
+{
+    int first = 1;
+    for (int i = 0; i < CL_MAXN; i++) {
+        if (!((m >> i) & 1))
+            continue;
+        if (!first)
+            sb_addc(b, ',');
+        first = 0;
+        if (i < r->e->n_nodes)
+            sb_add(b, r->e->nodes[i]);
+        else
+            sb_printf(b, "n%d", i + 1);
+    }
+}
+
+/* "put x 1", "cas x 1 2", "noop", "config n1,n2,n3". Caller frees. */
+static char *entry_cmd(const struct raft *r, const struct entry *en)
+{
+    struct sb b = {0};
+    switch (en->type) {
+    case E_NOOP: sb_add(&b, "noop"); break;
+    case E_PUT: sb_printf(&b, "put %s %s", en->key ? en->key : "", en->value ? en->value : ""); break;
+    case E_CAS:
+        sb_printf(&b, "cas %s %s %s", en->key ? en->key : "", en->from ? en->from : "",
+                  en->value ? en->value : "");
+        break;
+    case E_CONF: sb_add(&b, "config "); members_text(r, en->members, &b); break;
+    }
+    return b.s;
+}
+
+static void emit(struct raft *r, const char *ev, json_t *fields)
+{
+    env_event(r->e, ev, fields);
+}
+
+static void emit_error(struct raft *r, const char *src, const char *what)
+{
+    emit(r, "error", json_pack("{s:s,s:s}", "text", what, "from", src));
+}
+
+/* ---- durable state ------------------------------------------------------------------ */
+
+static void log_name(unsigned gen, char buf[32])
+{
+    snprintf(buf, 32, "raft.log.%u", gen % 2);
+}
+
+static void persist_state(struct raft *r)
+{
+    char buf[128];
+    int voted = r->bug == BUG_NO_VOTE_PERSIST ? -1 : r->voted;
+    int n = snprintf(buf, sizeof buf, "%llu %d %u %u\n", (unsigned long long)r->term, voted,
+                     r->gen, (unsigned)r->boot_members);
+    r->e->ops->blob_put(r->e, "raft.state", buf, (size_t)n);
+}
+
+static void put_u64(struct sb *b, uint64_t v)
+{
+    sb_addn(b, (const char *)&v, sizeof v);
+}
+
+static void put_str(struct sb *b, const char *s)
+{
+    uint32_t len = s ? (uint32_t)strlen(s) : 0;
+    sb_addn(b, (const char *)&len, sizeof len);
+    if (len)
+        sb_addn(b, s, len);
+}
+
+static void encode_entry(struct sb *b, uint64_t index, const struct entry *en)
+{
+    b->len = 0;
+    put_u64(b, index);
+    put_u64(b, en->term);
+    put_u64(b, (uint64_t)en->type | (uint64_t)en->members << 8);
+    put_u64(b, en->msg_id);
+    put_str(b, en->key);
+    put_str(b, en->value);
+    put_str(b, en->from);
+    put_str(b, en->client);
+}
+
+struct reader {
+    const char *p;
+    size_t left;
+    int bad;
+};
+
+static uint64_t get_u64(struct reader *rd)
+{
+    uint64_t v = 0;
+    if (rd->left < sizeof v) {
+        rd->bad = 1;
+        return 0;
+    }
+    memcpy(&v, rd->p, sizeof v);
+    rd->p += sizeof v;
+    rd->left -= sizeof v;
+    return v;
+}
+
+static char *get_str(struct reader *rd)
+{
+    uint32_t len;
+    if (rd->left < sizeof len) {
+        rd->bad = 1;
+        return NULL;
+    }
+    memcpy(&len, rd->p, sizeof len);
+    rd->p += sizeof len;
+    rd->left -= sizeof len;
+    if (len > rd->left) {
+        rd->bad = 1;
+        return NULL;
+    }
+    char *s = len ? xstrndup(rd->p, len) : NULL;
+    rd->p += len;
+    rd->left -= len;
+    return s;
+}
+
+static void log_push(struct raft *r, struct entry *en)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->log = xrealloc(r->log, r->cap * sizeof *r->log);
+    }
+    r->log[r->n++] = *en;
+}
+
+/* Writes entry at index last+1 into memory and the log file (not yet synced). */
+static void append_entry(struct raft *r, struct entry *en)
+{
+    struct sb b = {0};
+    uint64_t index = last_index(r) + 1;
+    encode_entry(&b, index, en);
+    char name[32];
+    log_name(r->gen, name);
+    r->e->ops->log_append(r->e, name, b.s, b.len);
+    sb_free(&b);
+    log_push(r, en);
+    if (en->type == E_CONF) {
+        /* Dissertation §4.1: a server uses the newest configuration in its log, committed
+         * or not. */
+        r->members = en->members;
+        r->conf_index = index;
+    }
+}
+
+/* The configuration after a truncation: the newest config entry left, or the snapshot's. */
+static void recompute_config(struct raft *r)
+{
+    r->members = r->snap_members;
+    r->conf_index = 0;
+    for (size_t k = r->n; k-- > 0;) {
+        if (r->log[k].type == E_CONF) {
+            r->members = r->log[k].members;
+            r->conf_index = r->snap_index + 1 + k;
+            break;
+        }
+    }
+}
+
+static void forget_pending_upto(struct raft *r, uint64_t index);
+
+/* Removes entries from index on (memory and disk; durable on return). */
+static void truncate_from(struct raft *r, uint64_t index)
+{
+    if (index <= r->snap_index || index > last_index(r))
+        return;
+    size_t keep = (size_t)(index - r->snap_index - 1);
+    for (size_t k = keep; k < r->n; k++)
+        entry_free(&r->log[k]);
+    r->n = keep;
+    char name[32];
+    log_name(r->gen, name);
+    r->e->ops->log_truncate(r->e, name, (size_t)(index - r->file_first));
+    if (r->synced >= index)
+        r->synced = index - 1;
+    emit(r, "truncate", json_pack("{s:I}", "index", (json_int_t)index));
+    recompute_config(r);
+    /* Pending requests whose entries were cut stay pending: the entry may still be committed
+     * by a later leader that holds it. apply_committed() settles them by the entry that
+     * ends up at their index. */
+}
+
+/* Writes the entries after the snapshot into the other log generation, then switches to
+ * it atomically through the state blob. */
+static void rewrite_log(struct raft *r)
+{
+    unsigned ng = r->gen + 1;
+    char name[32], old[32];
+    log_name(ng, name);
+    log_name(r->gen, old);
+    r->e->ops->log_truncate(r->e, name, 0);
+    struct sb b = {0};
+    for (size_t k = 0; k < r->n; k++) {
+        encode_entry(&b, r->snap_index + 1 + k, &r->log[k]);
+        r->e->ops->log_append(r->e, name, b.s, b.len);
+    }
+    sb_free(&b);
+    r->e->ops->log_sync(r->e, name);
+    r->gen = ng;
+    persist_state(r);
+    r->e->ops->log_truncate(r->e, old, 0);
+    r->file_first = r->snap_index + 1;
+    r->synced = last_index(r);
+}
+
+static json_t *snapshot_json(struct raft *r)
+{
+    return json_pack("{s:I,s:I,s:I,s:O,s:O}", "index", (json_int_t)r->snap_index, "term",
+                     (json_int_t)r->snap_term, "members", (json_int_t)r->snap_members, "data",
+                     r->kv, "sessions", r->sessions);
+}
+
+static void persist_snapshot(struct raft *r)
+{
+    json_t *j = snapshot_json(r);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    r->e->ops->blob_put(r->e, "raft.snap", txt, strlen(txt));
+    free(txt);
+}
+
+/* ---- roles and timers ---------------------------------------------------------------- */
+
+static void arm_election(struct raft *r)
+{
+    env_timer_cancel(r->e, r->t_election);
+    r->t_election = 0;
+    if (!is_member(r, r->e->self_idx))
+        return; /* a server outside the configuration never campaigns */
+    r->t_election = env_timer_set(r->e, env_rand_range(r->e, r->el_us, 2 * r->el_us), T_ELECTION, 0);
+}
+
+static void arm_flush(struct raft *r)
+{
+    if (!r->t_flush)
+        r->t_flush = env_timer_set(r->e, 0, T_FLUSH, 0);
+}
+
+static void set_role(struct raft *r, int role, int leader)
+{
+    if (r->role == role && r->leader == leader)
+        return;
+    r->role = role;
+    r->leader = leader;
+    json_t *f = json_pack("{s:s,s:I}", "role", role_names[role], "term", (json_int_t)r->term);
+    if (leader >= 0)
+        json_object_set_new(f, "leader", json_string(node_id(r, leader)));
+    emit(r, "state", f);
+}
+
+static void fail_reads(struct raft *r, const char *why)
+{
+    for (size_t i = 0; i < r->nreads; i++) {
+        struct pread *pr = &r->reads[i];
+        json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pr->msg_id);
+        env_reply_error(r->e, pr->client, req, ERR_TEMPORARILY_UNAVAILABLE, why,
+                        r->leader >= 0 && r->leader != r->e->self_idx ? node_id(r, r->leader) : NULL);
+        json_decref(req);
+        free(pr->key);
+    }
+    r->nreads = 0;
+}
+
+/* Figure 2, all servers: "If RPC request or response contains term T > currentTerm: set
+ * currentTerm = T, convert to follower." */
+static void become_follower(struct raft *r, uint64_t term, int leader)
+{
+    int changed_term = term > r->term;
+    if (changed_term) {
+        r->term = term;
+        r->voted = -1;
+        persist_state(r);
+    }
+    if (r->role == LEADER) {
+        env_timer_cancel(r->e, r->t_heartbeat);
+        r->t_heartbeat = 0;
+        fail_reads(r, "leadership lost");
+    }
+    int was = r->role;
+    if (changed_term && was == FOLLOWER && r->leader == leader)
+        r->leader = -2; /* force a state event for the new term */
+    set_role(r, FOLLOWER, leader);
+    if (was != FOLLOWER || changed_term || leader >= 0)
+        arm_election(r);
+}
+
+static void send_append(struct raft *r, int p, int allow_empty);
+static void maybe_commit(struct raft *r);
+
+static void become_leader(struct raft *r)
+{
+    env_timer_cancel(r->e, r->t_election);
+    r->t_election = 0;
+    set_role(r, LEADER, r->e->self_idx);
+    for (int p = 0; p < CL_MAXN; p++) {
+        struct peer *pe = &r->peers[p];
+        memset(pe, 0, sizeof *pe);
+        pe->next = last_index(r) + 1;
+        pe->probe = 1;
+    }
+    /* Dissertation §6.4: a leader commits a blank no-op entry at the start of its term, so
+     * it learns which entries are committed (and ReadIndex has a safe index). */
+    struct entry en = {.term = r->term, .type = E_NOOP};
+    append_entry(r, &en);
+    r->term_start = last_index(r);
+    r->read_seq = 0;
+    arm_flush(r);
+    r->t_heartbeat = env_timer_set(r->e, r->hb_us, T_HEARTBEAT, 0);
+}
+
+static int log_up_to_date(struct raft *r, uint64_t lterm, uint64_t lindex)
+{
+    /* §5.4.1: "If the logs have last entries with different terms, then the log with the
+     * later term is more up-to-date. If the logs end with the same term, then whichever log
+     * is longer is more up-to-date." */
+    uint64_t my_term = term_at(r, last_index(r));
+    if (lterm != my_term)
+        return lterm > my_term;
+    return lindex >= last_index(r);
+}
+
+static void send_vote_requests(struct raft *r, int pre)
+{
+    uint64_t term = pre ? r->term + 1 : r->term;
+    emit(r, "vote", json_pack("{s:s,s:I,s:s,s:b}", "what", "request", "term", (json_int_t)term,
+                              "candidate", r->e->self, "pre", pre));
+    for (int p = 0; p < r->e->n_nodes; p++) {
+        if (p == r->e->self_idx || !is_member(r, p))
+            continue;
+        json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:b,s:b}", "type", "request_vote", "term",
+                              (json_int_t)term, "last_index", (json_int_t)last_index(r),
+                              "last_term", (json_int_t)term_at(r, last_index(r)), "pre", pre,
+                              "force", r->force_campaign);
+        env_send(r->e, r->e->nodes[p], b);
+    }
+}
+
+static void check_votes(struct raft *r);
+
+static void start_campaign(struct raft *r, int pre)
+{
+    if (r->term >= MAX_TERM)
+        return;
+    r->votes = 1u << r->e->self_idx;
+    if (pre) {
+        set_role(r, PRECANDIDATE, -1);
+    } else {
+        /* Figure 2, candidates: "increment currentTerm, vote for self, reset election timer,
+         * send RequestVote RPCs to all other servers". */
+        r->term++;
+        r->voted = r->e->self_idx;
+        persist_state(r);
+        r->role = -1; /* a new term: always announce it */
+        set_role(r, CANDIDATE, -1);
+    }
+    arm_election(r);
+    send_vote_requests(r, pre);
+    check_votes(r); /* a one-node configuration wins at once */
+}
+
+static void check_votes(struct raft *r)
+{
+    if (popcount32(r->votes & r->members) < quorum(r))
+        return;
+    if (r->role == PRECANDIDATE)
+        start_campaign(r, 0);
+    else if (r->role == CANDIDATE)
+        become_leader(r);
+}
+
+/* ---- client requests and the state machine -------------------------------------------- */
+
+static void reply_result(struct raft *r, const char *client, uint64_t msg_id, int type, int code)
+{
+    json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)msg_id);
+    if (code == 0)
+        env_reply(r->e, client, req, json_pack("{s:s}", "type", type == E_CAS ? "cas_ok" : "write_ok"));
+    else
+        env_reply_error(r->e, client, req, code,
+                        code == ERR_PRECONDITION_FAILED ? "precondition failed" : "key does not exist",
+                        NULL);
+    json_decref(req);
+}
+
+/* Forgets pending requests at or below index (covered by an installed snapshot: their
+ * outcome is unknown here, so the client's timeout reports them as indeterminate). */
+static void forget_pending_upto(struct raft *r, uint64_t index)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < r->npend; i++)
+        if (r->pend[i].index > index)
+            r->pend[w++] = r->pend[i];
+    r->npend = w;
+}
+
+/* Applies one committed entry; returns the result code (0, 20, 22) for writes. */
+static int sm_apply(struct raft *r, const struct entry *en)
+{
+    if (en->type != E_PUT && en->type != E_CAS)
+        return 0;
+    /* At-most-once per (client, msg_id): a retried request with the same id is answered
+     * from the session table instead of applied twice. */
+    json_t *sess = en->client ? json_object_get(r->sessions, en->client) : NULL;
+    if (sess && (uint64_t)json_integer_value(json_array_get(sess, 0)) >= en->msg_id)
+        return (int)json_integer_value(json_array_get(sess, 1));
+    int code = 0;
+    if (en->type == E_PUT) {
+        json_object_set_new(r->kv, en->key ? en->key : "", json_string(en->value ? en->value : ""));
+    } else {
+        const char *cur = json_string_value(json_object_get(r->kv, en->key ? en->key : ""));
+        if (!cur)
+            code = ERR_KEY_DOES_NOT_EXIST;
+        else if (strcmp(cur, en->from ? en->from : ""))
+            code = ERR_PRECONDITION_FAILED;
+        else
+            json_object_set_new(r->kv, en->key ? en->key : "", json_string(en->value ? en->value : ""));
+    }
+    if (en->client)
+        json_object_set_new(r->sessions, en->client,
+                            json_pack("[I,i]", (json_int_t)en->msg_id, code));
+    return code;
+}
+
+static void serve_reads(struct raft *r);
+static void maybe_snapshot(struct raft *r);
+
+static void apply_committed(struct raft *r)
+{
+    while (r->applied < r->commit) {
+        uint64_t i = r->applied + 1;
+        struct entry *en = entry_at(r, i);
+        if (!en)
+            break;
+        int code = sm_apply(r, en);
+        r->applied = i;
+        char *cmd = entry_cmd(r, en);
+        json_t *f = json_pack("{s:I,s:I,s:s}", "index", (json_int_t)i, "term", (json_int_t)en->term,
+                              "cmd", cmd);
+        free(cmd);
+        if (en->type == E_PUT || en->type == E_CAS) {
+            json_object_set_new(f, "key", json_string(en->key ? en->key : ""));
+            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+        }
+        emit(r, "apply", f);
+        /* answer the client whose request this node appended at i */
+        size_t w = 0;
+        for (size_t k = 0; k < r->npend; k++) {
+            struct pending *pd = &r->pend[k];
+            if (pd->index != i) {
+                r->pend[w++] = *pd;
+                continue;
+            }
+            if (pd->term == en->term)
+                reply_result(r, pd->client, pd->msg_id, en->type, code);
+            else {
+                /* another entry was committed at this index: the request's entry can never
+                 * be, so it definitely did not take effect */
+                json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pd->msg_id);
+                env_reply_error(r->e, pd->client, req, ERR_TEMPORARILY_UNAVAILABLE,
+                                "entry overwritten by a new leader", NULL);
+                json_decref(req);
+            }
+        }
+        r->npend = w;
+        if (en->type == E_CONF && r->role == LEADER && !is_member(r, r->e->self_idx) &&
+            r->conf_index <= r->commit) {
+            /* §4.2.2: a leader removed from the configuration steps down once the entry
+             * that removes it is committed. */
+            become_follower(r, r->term, -1);
+        }
+    }
+    serve_reads(r);
+    maybe_snapshot(r);
+}
+
+static void set_commit(struct raft *r, uint64_t c)
+{
+    if (c > last_index(r))
+        c = last_index(r);
+    if (c <= r->commit)
+        return;
+    r->commit = c;
+    emit(r, "commit", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)c, "term",
+                                (json_int_t)term_at(r, c), "cur_term", (json_int_t)r->term));
+    apply_committed(r);
+}
+
+static void redirect(struct raft *r, const char *src, const json_t *body)
+{
+    const char *hint = r->leader >= 0 && r->leader != r->e->self_idx ? node_id(r, r->leader) : NULL;
+    env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE,
+                    hint ? "not the leader" : "no leader known", hint);
+}
+
+static int valid_client_body(struct raft *r, const char *src, const json_t *body, int need_value,
+                             int need_from)
+{
+    if (!json_is_integer(json_object_get(body, "msg_id")) ||
+        json_integer_value(json_object_get(body, "msg_id")) < 0 ||
+        !json_is_string(json_object_get(body, "key")) ||
+        (need_value && !json_is_string(json_object_get(body, need_from ? "to" : "value"))) ||
+        (need_from && !json_is_string(json_object_get(body, "from")))) {
+        env_reply_error(r->e, src, body, ERR_MALFORMED_REQUEST,
+                        need_from ? "cas needs msg_id, key, from and to (strings)"
+                                  : need_value ? "write needs msg_id, key and value (strings)"
+                                               : "read needs msg_id and key (a string)",
+                        NULL);
+        return 0;
+    }
+    return 1;
+}
+
+static void client_write(struct raft *r, const char *src, const json_t *body, int type)
+{
+    if (!valid_client_body(r, src, body, 1, type == E_CAS))
+        return;
+    if (env_node_index(r->e, src) >= 0) {
+        emit_error(r, src, "client request from a node id refused");
+        return;
+    }
+    if (r->role != LEADER) {
+        redirect(r, src, body);
+        return;
+    }
+    uint64_t msg_id = (uint64_t)json_integer_value(json_object_get(body, "msg_id"));
+    json_t *sess = json_object_get(r->sessions, src);
+    if (sess && (uint64_t)json_integer_value(json_array_get(sess, 0)) == msg_id) {
+        reply_result(r, src, msg_id, type, (int)json_integer_value(json_array_get(sess, 1)));
+        return;
+    }
+    for (size_t i = 0; i < r->npend; i++)
+        if (r->pend[i].msg_id == msg_id && !strcmp(r->pend[i].client, src))
+            return; /* already in the log: the reply comes when it applies */
+    if (r->npend >= MAX_PENDING) {
+        env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "too many requests in flight", NULL);
+        return;
+    }
+    struct entry en = {.term = r->term, .type = type, .msg_id = msg_id};
+    en.key = xstrdup(json_string_value(json_object_get(body, "key")));
+    en.value = xstrdup(json_string_value(json_object_get(body, type == E_CAS ? "to" : "value")));
+    if (type == E_CAS)
+        en.from = xstrdup(json_string_value(json_object_get(body, "from")));
+    en.client = xstrdup(src);
+    /* Figure 2, leaders: "If command received from client: append entry to local log,
+     * respond after entry applied to state machine". The fsync and the AppendEntries to
+     * every follower happen once per burst, in the FLUSH timer. */
+    append_entry(r, &en);
+    if (r->npend == r->cappend) {
+        r->cappend = r->cappend ? r->cappend * 2 : 16;
+        r->pend = xrealloc(r->pend, r->cappend * sizeof *r->pend);
+    }
+    struct pending *pd = &r->pend[r->npend++];
+    str_copy(pd->client, src, CL_IDLEN);
+    pd->msg_id = msg_id;
+    pd->index = last_index(r);
+    pd->term = r->term;
+    arm_flush(r);
+}
+
+static void on_write(void *st, const char *src, const json_t *body)
+{
+    client_write(st, src, body, E_PUT);
+}
+
+static void on_cas(void *st, const char *src, const json_t *body)
+{
+    client_write(st, src, body, E_CAS);
+}
+
+static int read_confirmed(struct raft *r, uint64_t rseq)
+{
+    if (rseq == 0)
+        return 1;
+    int acks = is_member(r, r->e->self_idx);
+    for (int p = 0; p < r->e->n_nodes; p++)
+        if (p != r->e->self_idx && is_member(r, p) && r->peers[p].acked_rseq >= rseq)
+            acks++;
+    return acks >= quorum(r);
+}
+
+static void serve_reads(struct raft *r)
+{
+    if (r->role != LEADER || !r->nreads)
+        return;
+    size_t w = 0;
+    for (size_t i = 0; i < r->nreads; i++) {
+        struct pread *pr = &r->reads[i];
+        if (pr->read_index < r->term_start && r->commit >= r->term_start)
+            pr->read_index = r->term_start;
+        if (r->commit >= r->term_start && read_confirmed(r, pr->rseq) && r->applied >= pr->read_index) {
+            json_t *v = json_object_get(r->kv, pr->key);
+            json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pr->msg_id);
+            env_reply(r->e, pr->client, req, json_pack("{s:s,s:O}", "type", "read_ok", "value", v ? v : json_null()));
+            json_decref(req);
+            free(pr->key);
+            continue;
+        }
+        r->reads[w++] = *pr;
+    }
+    r->nreads = w;
+}
+
+static uint64_t lease_expiry(struct raft *r)
+{
+    /* The newest time by which a majority acknowledged us, plus the minimum election timeout:
+     * before then no other server can have been elected — if clocks do not drift or jump. */
+    uint64_t t[CL_MAXN];
+    int k = 0;
+    for (int p = 0; p < r->e->n_nodes; p++) {
+        if (!is_member(r, p))
+            continue;
+        t[k++] = p == r->e->self_idx ? env_now_us(r->e) : r->peers[p].lease_sent;
+    }
+    for (int i = 1; i < k; i++)
+        for (int j = i; j > 0 && t[j] > t[j - 1]; j--) {
+            uint64_t x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    uint64_t base = k ? t[quorum(r) - 1] : 0;
+    return base ? base + r->el_us : 0;
+}
+
+static void on_read(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    if (!valid_client_body(r, src, body, 0, 0))
+        return;
+    if (r->role != LEADER) {
+        redirect(r, src, body);
+        return;
+    }
+    if (r->nreads >= MAX_PENDING) {
+        env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "too many reads in flight", NULL);
+        return;
+    }
+    if (r->nreads == r->capreads) {
+        r->capreads = r->capreads ? r->capreads * 2 : 16;
+        r->reads = xrealloc(r->reads, r->capreads * sizeof *r->reads);
+    }
+    struct pread *pr = &r->reads[r->nreads++];
+    str_copy(pr->client, src, CL_IDLEN);
+    pr->msg_id = (uint64_t)json_integer_value(json_object_get(body, "msg_id"));
+    pr->key = xstrdup(json_string_value(json_object_get(body, "key")));
+    /* §6.4 ReadIndex: record the commit index, confirm leadership with a round of
+     * heartbeats acknowledged by a majority, then wait until applied >= readIndex. */
+    pr->read_index = r->commit > r->term_start ? r->commit : r->term_start;
+    if (r->lease && r->commit >= r->term_start && env_now_us(r->e) < lease_expiry(r)) {
+        pr->rseq = 0; /* reads=lease: the lease stands in for the heartbeat round */
+    } else {
+        pr->rseq = r->read_seq + 1;
+        r->round_wanted = 1;
+        arm_flush(r);
+    }
+    serve_reads(r);
+}
+
+/* ---- replication (leader side) ---------------------------------------------------------- */
+
+static json_t *entry_json(const struct entry *en)
+{
+    return json_pack("[I,i,s,s,s,s,I,I]", (json_int_t)en->term, en->type, en->key ? en->key : "",
+                     en->value ? en->value : "", en->from ? en->from : "",
+                     en->client ? en->client : "", (json_int_t)en->msg_id, (json_int_t)en->members);
+}
+
+
+/* The configuration in force at index i (the newest config entry at or before i). */
+static uint32_t members_at(struct raft *r, uint64_t i)
+{
+    for (uint64_t k = i; k > r->snap_index; k--) {
+        struct entry *en = entry_at(r, k);
+        if (en && en->type == E_CONF)
+            return en->members;
+    }
+    return r->snap_members;
+}
+
+/* §7 InstallSnapshot, sent when a follower needs entries we have compacted away. The
+ * snapshot is taken on the fly from the applied state (everything applied is committed). */
+static void send_snapshot(struct raft *r, int p)
+{
+    struct peer *pe = &r->peers[p];
+    if (pe->snap_sent)
+        return;
+    pe->snap_sent = 1;
+    json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "type", "install_snapshot", "term",
+                          (json_int_t)r->term, "index", (json_int_t)r->applied, "snap_term",
+                          (json_int_t)term_at(r, r->applied), "members",
+                          (json_int_t)members_at(r, r->applied), "data", r->kv, "sessions",
+                          r->sessions, "sent", (json_int_t)env_now_us(r->e));
+    env_send(r->e, node_id(r, p), b);
+}
+
+static void send_ae(struct raft *r, int p, uint64_t prev, uint64_t from, uint64_t to)
+{
+    json_t *ents = json_array();
+    for (uint64_t i = from; i <= to; i++)
+        json_array_append_new(ents, entry_json(entry_at(r, i)));
+    json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I}", "type", "append_entries", "term",
+                          (json_int_t)r->term, "prev_index", (json_int_t)prev, "prev_term",
+                          (json_int_t)term_at(r, prev), "entries", ents, "commit",
+                          (json_int_t)r->commit, "rseq", (json_int_t)r->read_seq, "sent",
+                          (json_int_t)env_now_us(r->e));
+    env_send(r->e, node_id(r, p), b);
+}
+
+/* Sends what follower p needs next: a snapshot, a batch of entries (pipelined up to the
+ * window when the follower is known to match, one at a time while probing), or, when
+ * allow_empty, a heartbeat anchored at the index it is known to hold. */
+static void send_append(struct raft *r, int p, int allow_empty)
+{
+    struct peer *pe = &r->peers[p];
+    if (pe->next <= r->snap_index) {
+        send_snapshot(r, p);
+        return;
+    }
+    uint64_t last = last_index(r);
+    int can = pe->next <= last &&
+              (pe->probe ? !pe->probe_sent : pe->next - pe->match - 1 < (uint64_t)r->window);
+    if (can) {
+        uint64_t to = pe->next + (uint64_t)r->batch - 1;
+        if (to > last)
+            to = last;
+        send_ae(r, p, pe->next - 1, pe->next, to);
+        if (pe->probe)
+            pe->probe_sent = 1;
+        else
+            pe->next = to + 1;
+        return;
+    }
+    if (!allow_empty)
+        return;
+    /* probing: ask about next-1 (a success ends the probe); replicating: about match */
+    uint64_t anchor = pe->probe ? pe->next - 1 : pe->match;
+    if (anchor < r->snap_index)
+        anchor = r->snap_index;
+    send_ae(r, p, anchor, anchor + 1, anchor);
+}
+
+static void broadcast(struct raft *r, int allow_empty)
+{
+    uint32_t targets = r->members;
+    if (r->conf_index > r->commit)
+        targets |= members_at(r, r->commit);
+    for (int p = 0; p < r->e->n_nodes; p++) {
+        if (p == r->e->self_idx)
+            continue;
+        /* leaders replicate to every server in the newest configuration, and to servers
+         * being removed until that entry commits */
+        if (!((targets >> p) & 1))
+            continue;
+        send_append(r, p, allow_empty);
+    }
+}
+
+static void emit_append(struct raft *r, uint64_t from, uint64_t to)
+{
+    /* one event per run of entries with the same term */
+    uint64_t i = from;
+    while (i <= to) {
+        uint64_t t = term_at(r, i);
+        json_t *cmds = json_array();
+        uint64_t j = i;
+        for (; j <= to && term_at(r, j) == t; j++) {
+            char *c = entry_cmd(r, entry_at(r, j));
+            json_array_append_new(cmds, json_string(c));
+            free(c);
+        }
+        emit(r, "append", json_pack("{s:I,s:I,s:I,s:I,s:o}", "index", (json_int_t)i, "term",
+                                    (json_int_t)t, "count", (json_int_t)(j - i), "prev_term",
+                                    (json_int_t)term_at(r, i - 1), "cmds", cmds));
+        i = j;
+    }
+}
+
+/* Makes the log durable up to its end; emits `append` for what became durable. */
+static void sync_log(struct raft *r)
+{
+    uint64_t last = last_index(r);
+    if (r->synced >= last)
+        return;
+    char name[32];
+    log_name(r->gen, name);
+    r->e->ops->log_sync(r->e, name);
+    uint64_t from = r->synced + 1;
+    if (from <= r->snap_index)
+        from = r->snap_index + 1;
+    r->synced = last;
+    emit_append(r, from, last);
+}
+
+/* Figure 2, leaders: "If there exists an N such that N > commitIndex, a majority of
+ * matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N." */
+static void maybe_commit(struct raft *r)
+{
+    if (r->role != LEADER)
+        return;
+    uint64_t m[CL_MAXN];
+    int k = 0;
+    for (int p = 0; p < r->e->n_nodes; p++) {
+        if (!is_member(r, p))
+            continue;
+        m[k++] = p == r->e->self_idx ? r->synced : r->peers[p].match;
+    }
+    if (!k)
+        return;
+    for (int i = 1; i < k; i++)
+        for (int j = i; j > 0 && m[j] > m[j - 1]; j--) {
+            uint64_t x = m[j];
+            m[j] = m[j - 1];
+            m[j - 1] = x;
+        }
+    uint64_t n = m[quorum(r) - 1];
+    if (n <= r->commit)
+        return;
+    if (r->bug != BUG_COMMIT_OLD_TERM) {
+        /* §5.4.2: "Raft never commits log entries from previous terms by counting replicas." */
+        if (term_at(r, n) != r->term)
+            return;
+    }
+    set_commit(r, n);
+}
+
+static void flush(struct raft *r)
+{
+    r->t_flush = 0;
+    if (r->role != LEADER) {
+        sync_log(r);
+        return;
+    }
+    int round = r->round_wanted;
+    if (round) {
+        r->read_seq++;
+        r->round_wanted = 0;
+    }
+    /* §10.2.1: the leader may write its own log in parallel with replication; its entries
+     * count towards a majority only once synced */
+    broadcast(r, round);
+    sync_log(r);
+    maybe_commit(r);
+    serve_reads(r);
+}
+
+static void heartbeat_tick(struct raft *r)
+{
+    r->t_heartbeat = env_timer_set(r->e, r->hb_us, T_HEARTBEAT, 0);
+    sync_log(r);
+    for (int p = 0; p < r->e->n_nodes; p++) {
+        struct peer *pe = &r->peers[p];
+        if (p == r->e->self_idx)
+            continue;
+        /* no progress since the last tick: assume the window was lost, resend from match */
+        if (pe->match == pe->match_at_tick && pe->next > pe->match + 1)
+            pe->next = pe->match + 1 > r->snap_index ? pe->match + 1 : pe->next;
+        pe->match_at_tick = pe->match;
+        pe->probe_sent = 0;
+        pe->snap_sent = 0;
+    }
+    broadcast(r, 1);
+    maybe_commit(r);
+}
+
+/* ---- message handlers: validation ------------------------------------------------------ */
+
+static int get_u(const json_t *body, const char *k, uint64_t *out)
+{
+    json_t *v = json_object_get(body, k);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) >= MAX_TERM)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* A peer message must come from a node of the cluster. */
+static int peer_index(struct raft *r, const char *src)
+{
+    int p = env_node_index(r->e, src);
+    if (p < 0 || p == r->e->self_idx) {
+        emit_error(r, src, "raft message from a sender that is not a peer");
+        return -1;
+    }
+    return p;
+}
+
+static void heard_leader(struct raft *r)
+{
+    r->heard_us = env_now_us(r->e);
+}
+
+static int recently_heard(struct raft *r)
+{
+    return r->heard_us && r->leader >= 0 && env_now_us(r->e) < r->heard_us + r->el_us;
+}
+
+/* ---- RequestVote ------------------------------------------------------------------------ */
+
+static void vote_reply(struct raft *r, const char *src, uint64_t term, int granted, int pre,
+                       const char *reason)
+{
+    json_t *f = json_pack("{s:s,s:I,s:s,s:b}", "what", granted ? "grant" : "deny", "term",
+                          (json_int_t)term, "candidate", src, "pre", pre);
+    if (reason)
+        json_object_set_new(f, "reason", json_string(reason));
+    emit(r, "vote", f);
+    env_send(r->e, src, json_pack("{s:s,s:I,s:I,s:b,s:b}", "type", "request_vote_ok", "term",
+                                  (json_int_t)(pre && granted ? term : r->term), "req_term",
+                                  (json_int_t)term, "granted", granted, "pre", pre));
+}
+
+static void on_request_vote(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int c = peer_index(r, src);
+    uint64_t term, lidx, lterm;
+    if (c < 0)
+        return;
+    if (get_u(body, "term", &term) < 0 || get_u(body, "last_index", &lidx) < 0 ||
+        get_u(body, "last_term", &lterm) < 0) {
+        emit_error(r, src, "request_vote needs term, last_index, last_term (whole numbers)");
+        return;
+    }
+    int pre = json_is_true(json_object_get(body, "pre"));
+    int force = json_is_true(json_object_get(body, "force"));
+    int uptodate = r->bug == BUG_NO_LOG_CHECK || log_up_to_date(r, lterm, lidx);
+    if (pre) {
+        /* §9.6: grant a pre-vote only if the candidate could win a real election and we have
+         * not heard from a leader within the minimum election timeout. Changes no state. */
+        if (term <= r->term) {
+            vote_reply(r, src, term, 0, 1, "stale term");
+            return;
+        }
+        if (!force && (r->role == LEADER || recently_heard(r))) {
+            vote_reply(r, src, term, 0, 1, "leader alive");
+            return;
+        }
+        if (!uptodate) {
+            vote_reply(r, src, term, 0, 1, "log not up to date");
+            return;
+        }
+        vote_reply(r, src, term, 1, 1, NULL);
+        return;
+    }
+    /* Figure 2, RequestVote: "Reply false if term < currentTerm" */
+    if (term < r->term) {
+        vote_reply(r, src, term, 0, 0, "stale term");
+        return;
+    }
+    /* §4.2.3 (with reads=lease): a server that heard from a leader within the minimum
+     * election timeout neither updates its term nor grants its vote. */
+    if (r->lease && !force && term > r->term && (r->role == LEADER || recently_heard(r))) {
+        vote_reply(r, src, term, 0, 0, "leader alive");
+        return;
+    }
+    if (term > r->term)
+        become_follower(r, term, -1);
+    /* "If votedFor is null or candidateId, and candidate's log is at least as up-to-date as
+     * receiver's log, grant vote" */
+    if (r->voted >= 0 && r->voted != c) {
+        vote_reply(r, src, term, 0, 0, "already voted");
+        return;
+    }
+    if (!uptodate) {
+        vote_reply(r, src, term, 0, 0, "log not up to date");
+        return;
+    }
+    if (r->voted != c) {
+        r->voted = c;
+        persist_state(r); /* on disk before the vote leaves */
+    }
+    arm_election(r); /* "granting vote to candidate" resets the election timer */
+    vote_reply(r, src, term, 1, 0, NULL);
+}
+
+static void on_request_vote_ok(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int p = peer_index(r, src);
+    uint64_t term, req_term;
+    if (p < 0)
+        return;
+    if (get_u(body, "term", &term) < 0 || get_u(body, "req_term", &req_term) < 0 ||
+        !json_is_boolean(json_object_get(body, "granted"))) {
+        emit_error(r, src, "request_vote_ok needs term, req_term and granted");
+        return;
+    }
+    int granted = json_is_true(json_object_get(body, "granted"));
+    int pre = json_is_true(json_object_get(body, "pre"));
+    if (!granted && term > r->term) {
+        become_follower(r, term, -1);
+        return;
+    }
+    if (!granted)
+        return;
+    if (pre ? (r->role == PRECANDIDATE && req_term == r->term + 1)
+            : (r->role == CANDIDATE && req_term == r->term)) {
+        r->votes |= 1u << p;
+        check_votes(r);
+    }
+}
+
+/* ---- AppendEntries (follower side) -------------------------------------------------------- */
+
+static int parse_entry(const json_t *j, struct entry *en)
+{
+    json_int_t term, type, msg_id, members;
+    const char *key, *value, *from, *client;
+    memset(en, 0, sizeof en[0]);
+    if (json_unpack((json_t *)j, "[I,I,s,s,s,s,I,I!]", &term, &type, &key, &value, &from, &client, &msg_id,
+                    &members) < 0)
+        return -1;
+    if (term <= 0 || (uint64_t)term >= MAX_TERM || type < E_NOOP || type > E_CONF || msg_id < 0 ||
+        members < 0 || members >= (1ll << CL_MAXN) || (type == E_CONF && members == 0))
+        return -1;
+    if (strlen(client) >= CL_IDLEN)
+        return -1;
+    en->term = (uint64_t)term;
+    en->type = (int)type;
+    en->msg_id = (uint64_t)msg_id;
+    en->members = (uint32_t)members;
+    en->key = dup_or_null(key);
+    en->value = dup_or_null(value);
+    en->from = dup_or_null(from);
+    en->client = dup_or_null(client);
+    return 0;
+}
+
+static void ae_reply(struct raft *r, const char *src, int ok, uint64_t match, uint64_t prev,
+                     uint64_t ci, uint64_t ct, const json_t *body)
+{
+    json_t *b = json_pack("{s:s,s:I,s:b,s:I,s:I}", "type", "append_entries_ok", "term",
+                          (json_int_t)r->term, "success", ok, "match", (json_int_t)match, "prev",
+                          (json_int_t)prev);
+    if (!ok) {
+        json_object_set_new(b, "conflict_index", json_integer((json_int_t)ci));
+        json_object_set_new(b, "conflict_term", json_integer((json_int_t)ct));
+    }
+    json_t *v;
+    if ((v = json_object_get(body, "rseq")))
+        json_object_set(b, "rseq", v);
+    if ((v = json_object_get(body, "sent")))
+        json_object_set(b, "sent", v);
+    env_send(r->e, src, b);
+}
+
+static void on_append_entries(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int p = peer_index(r, src);
+    uint64_t term, prev, prev_term, lcommit;
+    if (p < 0)
+        return;
+    json_t *ents = json_object_get(body, "entries");
+    if (get_u(body, "term", &term) < 0 || get_u(body, "prev_index", &prev) < 0 ||
+        get_u(body, "prev_term", &prev_term) < 0 || get_u(body, "commit", &lcommit) < 0 ||
+        !json_is_array(ents)) {
+        emit_error(r, src, "append_entries needs term, prev_index, prev_term, commit and entries");
+        return;
+    }
+    size_t n = json_array_size(ents);
+    /* Figure 2, AppendEntries 1: "Reply false if term < currentTerm" */
+    if (term < r->term) {
+        ae_reply(r, src, 0, 0, prev, 0, 0, body);
+        return;
+    }
+    if (term == r->term && r->role == LEADER) {
+        emit_error(r, src, "two leaders in one term");
+        return;
+    }
+    become_follower(r, term, p); /* also resets the election timer */
+    heard_leader(r);
+    /* 2: "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
+     * prevLogTerm" — with the conflict hints of §5.3's optimisation. */
+    if (prev > last_index(r)) {
+        ae_reply(r, src, 0, 0, prev, last_index(r) + 1, 0, body);
+        return;
+    }
+    size_t skip = 0;
+    if (prev < r->snap_index) {
+        /* the prefix up to the snapshot is committed here and on the leader: skip it */
+        skip = (size_t)(r->snap_index - prev);
+        if (skip >= n) {
+            ae_reply(r, src, 1, r->snap_index > prev + n ? prev + n : r->snap_index, prev, 0, 0, body);
+            return;
+        }
+        prev = r->snap_index;
+        prev_term = r->snap_term;
+    } else if (term_at(r, prev) != prev_term) {
+        uint64_t ct = term_at(r, prev);
+        uint64_t ci = prev;
+        while (ci - 1 > r->snap_index && term_at(r, ci - 1) == ct)
+            ci--;
+        ae_reply(r, src, 0, 0, prev, ci, ct, body);
+        return;
+    }
+    /* 3: "If an existing entry conflicts with a new one (same index but different terms),
+     * delete the existing entry and all that follow it"; 4: "Append any new entries not
+     * already in the log" — entries that match are kept (a reordered, shorter message must
+     * not cut a longer log). */
+    uint64_t idx = prev;
+    for (size_t k = skip; k < n; k++) {
+        struct entry en;
+        if (parse_entry(json_array_get(ents, k), &en) < 0) {
+            emit_error(r, src, "append_entries: malformed entry");
+            break;
+        }
+        idx++;
+        uint64_t have = term_at(r, idx);
+        if (idx <= last_index(r) && have == en.term) {
+            entry_free(&en);
+            continue;
+        }
+        if (idx <= last_index(r)) {
+            if (idx <= r->commit) {
+                emit_error(r, src, "append_entries would overwrite a committed entry");
+                entry_free(&en);
+                idx--;
+                break;
+            }
+            truncate_from(r, idx);
+        }
+        append_entry(r, &en);
+    }
+    sync_log(r); /* durable before the reply */
+    /* 5: "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
+     * new entry)" */
+    set_commit(r, lcommit < idx ? lcommit : idx);
+    ae_reply(r, src, 1, idx, prev, 0, 0, body);
+}
+
+static void on_append_entries_ok(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int p = peer_index(r, src);
+    uint64_t term, match = 0, prev = 0, rseq = 0, sent = 0;
+    if (p < 0)
+        return;
+    if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0 ||
+        get_u(body, "prev", &prev) < 0 || !json_is_boolean(json_object_get(body, "success"))) {
+        emit_error(r, src, "append_entries_ok needs term, success, match and prev");
+        return;
+    }
+    get_u(body, "rseq", &rseq);
+    get_u(body, "sent", &sent);
+    if (term > r->term) {
+        become_follower(r, term, -1);
+        return;
+    }
+    if (term < r->term || r->role != LEADER)
+        return;
+    struct peer *pe = &r->peers[p];
+    if (rseq > pe->acked_rseq)
+        pe->acked_rseq = rseq;
+    if (sent > pe->lease_sent)
+        pe->lease_sent = sent;
+    if (json_is_true(json_object_get(body, "success"))) {
+        if (match > last_index(r))
+            match = last_index(r);
+        if (match > pe->match)
+            pe->match = match;
+        if (pe->next < pe->match + 1)
+            pe->next = pe->match + 1;
+        if (pe->probe && pe->match + 1 >= pe->next) {
+            /* the probe found where the logs agree: pipeline from here on */
+            pe->probe = 0;
+            pe->probe_sent = 0;
+        }
+        maybe_commit(r);
+        send_append(r, p, 0);
+    } else {
+        uint64_t ci = 0, ct = 0;
+        get_u(body, "conflict_index", &ci);
+        get_u(body, "conflict_term", &ct);
+        if (prev < pe->match)
+            return; /* a stale rejection: we already know it matches further */
+        uint64_t next = ci ? ci : prev;
+        if (ct) {
+            /* §5.3: if the leader has entries of the conflicting term, resume after its last
+             * one; otherwise skip the follower's whole term */
+            for (uint64_t i = last_index(r); i > r->snap_index; i--) {
+                uint64_t t = term_at(r, i);
+                if (t == ct) {
+                    next = i + 1;
+                    break;
+                }
+                if (t < ct)
+                    break;
+            }
+        }
+        if (next > prev)
+            next = prev; /* always move back at least one */
+        if (next < pe->match + 1)
+            next = pe->match + 1;
+        if (next < 1)
+            next = 1;
+        pe->next = next;
+        pe->probe = 1;
+        pe->probe_sent = 0;
+        send_append(r, p, 0);
+    }
+    serve_reads(r);
+}
+
+/* ---- InstallSnapshot ------------------------------------------------------------------------ */
+
+static void on_install_snapshot(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int p = peer_index(r, src);
+    uint64_t term, index, sterm, members;
+    if (p < 0)
+        return;
+    json_t *data = json_object_get(body, "data");
+    json_t *sessions = json_object_get(body, "sessions");
+    if (get_u(body, "term", &term) < 0 || get_u(body, "index", &index) < 0 ||
+        get_u(body, "snap_term", &sterm) < 0 || get_u(body, "members", &members) < 0 ||
+        members >= (1u << CL_MAXN) || !json_is_object(data) || !json_is_object(sessions)) {
+        emit_error(r, src, "install_snapshot needs term, index, snap_term, members, data, sessions");
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(data, k, v) {
+        if (!json_is_string(v)) {
+            emit_error(r, src, "install_snapshot: data values must be strings");
+            return;
+        }
+    }
+    json_t *reply = json_pack("{s:s,s:I}", "type", "install_snapshot_ok", "term", (json_int_t)r->term);
+    json_t *sv;
+    if ((sv = json_object_get(body, "sent")))
+        json_object_set(reply, "sent", sv);
+    if (term < r->term) {
+        json_object_set_new(reply, "match", json_integer(0));
+        env_send(r->e, src, reply);
+        return;
+    }
+    become_follower(r, term, p);
+    heard_leader(r);
+    json_object_set_new(reply, "term", json_integer((json_int_t)r->term));
+    if (index > r->commit) {
+        /* §7: "If existing log entry has same index and term as snapshot's last included
+         * entry, retain log entries following it"; otherwise discard the entire log. */
+        size_t keep_from;
+        if (index <= last_index(r) && term_at(r, index) == sterm)
+            keep_from = (size_t)(index - r->snap_index);
+        else
+            keep_from = r->n;
+        forget_pending_upto(r, index);
+        for (size_t i = 0; i < keep_from; i++)
+            entry_free(&r->log[i]);
+        if (r->n > keep_from)
+            memmove(r->log, r->log + keep_from, (r->n - keep_from) * sizeof *r->log);
+        r->n -= keep_from;
+        r->snap_index = index;
+        r->snap_term = sterm;
+        r->snap_members = (uint32_t)members;
+        json_decref(r->kv);
+        json_decref(r->sessions);
+        r->kv = json_deep_copy(data);
+        r->sessions = json_deep_copy(sessions);
+        persist_snapshot(r);
+        rewrite_log(r);
+        recompute_config(r);
+        r->commit = index;
+        r->applied = index;
+        emit(r, "snapshot", json_pack("{s:I,s:I,s:b}", "index", (json_int_t)index, "term",
+                                      (json_int_t)sterm, "installed", 1));
+        emit(r, "commit", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)index, "term",
+                                    (json_int_t)sterm, "cur_term", (json_int_t)r->term));
+    }
+    json_object_set_new(reply, "match", json_integer((json_int_t)(index > r->commit ? r->commit : index)));
+    env_send(r->e, src, reply);
+}
+
+static void on_install_snapshot_ok(void *st, const char *src, const json_t *body)
+{
+    struct raft *r = st;
+    int p = peer_index(r, src);
+    uint64_t term, match, sent = 0;
+    if (p < 0)
+        return;
+    if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0) {
+        emit_error(r, src, "install_snapshot_ok needs term and match");
+        return;
+    }
+    get_u(body, "sent", &sent);
+    if (term > r->term) {
+        become_follower(r, term, -1);
+        return;
+    }
+    if (term < r->term || r->role != LEADER)
+        return;
+    struct peer *pe = &r->peers[p];
+    pe->snap_sent = 0;
+    if (sent > pe->lease_sent)
+        pe->lease_sent = sent;
+    if (match > last_index(r))
+        match = last_index(r);
+    if (match > pe->match)
+        pe->match = match;
+    pe->next = pe->match + 1;
+    pe->probe = 0;
+    pe->probe_sent = 0;
+    maybe_commit(r);
+    send_append(r, p, 0);
+}
+
+/* §7 log compaction: once the applied part of the log passes snapshot=N entries, the state
+ * machine (and client sessions) replace it. */
+static void maybe_snapshot(struct raft *r)
+{
+    if (r->snap_every <= 0 || r->applied < r->snap_index + (uint64_t)r->snap_every)
+        return;
+    uint64_t idx = r->applied;
+    uint64_t t = term_at(r, idx);
+    uint32_t m = members_at(r, idx);
+    size_t drop = (size_t)(idx - r->snap_index);
+    for (size_t i = 0; i < drop; i++)
+        entry_free(&r->log[i]);
+    if (r->n > drop)
+        memmove(r->log, r->log + drop, (r->n - drop) * sizeof *r->log);
+    r->n -= drop;
+    r->snap_index = idx;
+    r->snap_term = t;
+    r->snap_members = m;
+    sync_log(r);
+    persist_snapshot(r);
+    rewrite_log(r);
+    emit(r, "snapshot", json_pack("{s:I,s:I,s:b}", "index", (json_int_t)idx, "term", (json_int_t)t,
+                                  "installed", 0));
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static void raft_on_timer(void *st, int kind, uint64_t arg)
+{
+    struct raft *r = st;
+    (void)arg;
+    switch (kind) {
+    case T_ELECTION:
+        r->t_election = 0;
+        if (r->role == LEADER)
+            return;
+        /* Figure 2, followers: "If election timeout elapses without receiving AppendEntries
+         * RPC from current leader or granting vote to candidate: convert to candidate" */
+        r->force_campaign = 0;
+        start_campaign(r, r->prevote);
+        break;
+    case T_HEARTBEAT:
+        r->t_heartbeat = 0;
+        if (r->role == LEADER)
+            heartbeat_tick(r);
+        break;
+    case T_FLUSH:
+        flush(r);
+        break;
+    }
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+static json_t *cmd_reply(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *cmd_reply(int ok, const char *fmt, ...)
+{
+    struct sb b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:b,s:s}", "ok", ok, "text", b.s ? b.s : "");
+    sb_free(&b);
+    return j;
+}
+
+static json_t *cmd_timeout(void *st, int argc, char **argv)
+{
+    struct raft *r = st;
+    (void)argc;
+    (void)argv;
+    if (!is_member(r, r->e->self_idx))
+        return cmd_reply(0, "%s is not a voting member", r->e->self);
+    if (r->role == LEADER)
+        become_follower(r, r->term, -1);
+    r->force_campaign = 1; /* skips pre-vote and leader stickiness: the instructor asked */
+    start_campaign(r, 0);
+    r->force_campaign = 0;
+    return cmd_reply(1, "%s starts an election for term %llu", r->e->self, (unsigned long long)r->term);
+}
+
+static json_t *change_members(struct raft *r, const char *who, int add)
+{
+    if (r->role != LEADER)
+        return cmd_reply(0, "%s is not the leader%s%s", r->e->self, r->leader >= 0 ? "; try " : "",
+                         r->leader >= 0 ? node_id(r, r->leader) : "");
+    int idx = env_node_index(r->e, who);
+    if (idx < 0)
+        return cmd_reply(0, "unknown node %s (the lab must start it before 'add')", who);
+    /* §4.1: one change at a time, and only once the leader has committed an entry of its own
+     * term (the fix to the single-server change published after the dissertation). */
+    if (r->conf_index > r->commit)
+        return cmd_reply(0, "a membership change is still in progress (index %llu not committed)",
+                         (unsigned long long)r->conf_index);
+    if (r->commit < r->term_start)
+        return cmd_reply(0, "the leader has not committed an entry of its term yet; try again");
+    uint32_t m = r->members;
+    if (add) {
+        if ((m >> idx) & 1)
+            return cmd_reply(0, "%s is already a member", who);
+        m |= 1u << idx;
+    } else {
+        if (!((m >> idx) & 1))
+            return cmd_reply(0, "%s is not a member", who);
+        m &= ~(1u << idx);
+        if (!m)
+            return cmd_reply(0, "cannot remove the last member");
+    }
+    struct entry en = {.term = r->term, .type = E_CONF, .members = m};
+    append_entry(r, &en);
+    if (add) {
+        struct peer *pe = &r->peers[idx];
+        memset(pe, 0, sizeof *pe);
+        pe->next = last_index(r) + 1;
+        pe->probe = 1;
+    }
+    arm_flush(r);
+    struct sb b = {0};
+    members_text(r, m, &b);
+    json_t *j = cmd_reply(1, "%s %s: configuration {%s} at index %llu", add ? "adding" : "removing",
+                          who, b.s, (unsigned long long)last_index(r));
+    sb_free(&b);
+    return j;
+}
+
+static json_t *cmd_add(void *st, int argc, char **argv)
+{
+    (void)argc;
+    return change_members(st, argv[0], 1);
+}
+
+static json_t *cmd_remove(void *st, int argc, char **argv)
+{
+    (void)argc;
+    return change_members(st, argv[0], 0);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+struct load {
+    struct raft *r;
+    uint64_t first;
+    size_t nrec;
+    int bad;
+};
+
+static void load_rec(void *ud, const void *data, size_t len)
+{
+    struct load *ld = ud;
+    struct reader rd = {.p = data, .left = len};
+    struct entry en = {0};
+    uint64_t index = get_u64(&rd);
+    en.term = get_u64(&rd);
+    uint64_t tm = get_u64(&rd);
+    en.type = (int)(tm & 0xff);
+    en.members = (uint32_t)(tm >> 8);
+    en.msg_id = get_u64(&rd);
+    en.key = get_str(&rd);
+    en.value = get_str(&rd);
+    en.from = get_str(&rd);
+    en.client = get_str(&rd);
+    if (ld->nrec++ == 0)
+        ld->first = index;
+    if (rd.bad || ld->bad || en.type > E_CONF) {
+        ld->bad = 1;
+        entry_free(&en);
+        return;
+    }
+    struct raft *r = ld->r;
+    if (index <= r->snap_index) {
+        entry_free(&en); /* already in the snapshot */
+        return;
+    }
+    if (index != last_index(r) + 1) {
+        ld->bad = 1;
+        entry_free(&en);
+        return;
+    }
+    log_push(r, &en);
+}
+
+static uint32_t parse_join(struct env *e, const char *join)
+{
+    uint32_t m = 0;
+    char *s = xstrdup(join ? join : "");
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        int i = env_node_index(e, tok);
+        if (i >= 0)
+            m |= 1u << i;
+    }
+    free(s);
+    return m;
+}
+
+static void raft_destroy(void *st);
+
+static void *raft_create(struct env *e, const struct opts *o, char *err, size_t errlen)
+{
+    struct raft *r = xcalloc(1, sizeof *r);
+    r->e = e;
+    r->prevote = !strcmp(opts_get(o, "prevote", "off"), "on");
+    r->lease = !strcmp(opts_get(o, "reads", "index"), "lease");
+    r->hb_us = opts_get_duration(o, "heartbeat", 50000);
+    r->el_us = opts_get_duration(o, "election", 150000);
+    r->snap_every = opts_get_int(o, "snapshot", 1000);
+    r->batch = opts_get_int(o, "batch", 256);
+    r->window = r->batch * 8;
+    const char *bug = opts_get(o, "bug", "none");
+    r->bug = !strcmp(bug, "commit-old-term") ? BUG_COMMIT_OLD_TERM
+           : !strcmp(bug, "no-vote-persist") ? BUG_NO_VOTE_PERSIST
+           : !strcmp(bug, "no-log-check") ? BUG_NO_LOG_CHECK : BUG_NONE;
+    if (r->hb_us == 0 || r->el_us <= r->hb_us) {
+        snprintf(err, errlen, "raft needs 0 < heartbeat < election (got heartbeat=%lluus election=%lluus)",
+                 (unsigned long long)r->hb_us, (unsigned long long)r->el_us);
+        free(r);
+        return NULL;
+    }
+    r->voted = -1;
+    r->leader = -1;
+    r->role = FOLLOWER;
+    r->kv = json_object();
+    r->sessions = json_object();
+
+    char *data = NULL;
+    size_t len = 0;
+    if (e->ops->blob_get(e, "raft.state", &data, &len) == 0) {
+        unsigned long long term;
+        int voted;
+        unsigned gen, boot;
+        if (sscanf(data, "%llu %d %u %u", &term, &voted, &gen, &boot) != 4 || voted >= CL_MAXN) {
+            snprintf(err, errlen, "raft.state is corrupt: \"%.40s\"", data);
+            free(data);
+            raft_destroy(r);
+            return NULL;
+        }
+        r->term = term;
+        r->voted = voted < 0 ? -1 : voted;
+        r->gen = gen;
+        r->boot_members = boot;
+        free(data);
+    } else {
+        /* A blank disk: the bootstrap configuration is every node the cluster was started
+         * with, except those named in join= (they wait for the leader's `add`). */
+        uint32_t all = e->n_nodes >= 32 ? 0xffffffffu : (1u << e->n_nodes) - 1;
+        r->boot_members = all & ~parse_join(e, opts_get(o, "join", ""));
+        persist_state(r);
+    }
+    r->snap_members = r->boot_members;
+    if (e->ops->blob_get(e, "raft.snap", &data, &len) == 0) {
+        json_error_t je;
+        json_t *j = json_loadb(data, len, 0, &je);
+        free(data);
+        json_int_t idx, t, m;
+        json_t *kv, *sess;
+        if (!j || json_unpack(j, "{s:I,s:I,s:I,s:o,s:o}", "index", &idx, "term", &t, "members", &m,
+                              "data", &kv, "sessions", &sess) < 0 || !json_is_object(kv)) {
+            snprintf(err, errlen, "raft.snap is corrupt");
+            json_decref(j);
+            raft_destroy(r);
+            return NULL;
+        }
+        r->snap_index = (uint64_t)idx;
+        r->snap_term = (uint64_t)t;
+        r->snap_members = (uint32_t)m;
+        json_decref(r->kv);
+        json_decref(r->sessions);
+        r->kv = json_incref(kv);
+        r->sessions = json_incref(sess);
+        json_decref(j);
+    }
+    char name[32];
+    log_name(r->gen, name);
+    struct load ld = {.r = r};
+    long got = e->ops->log_read(e, name, load_rec, &ld);
+    if (got < 0 || ld.bad) {
+        snprintf(err, errlen, "%s is corrupt or does not follow the snapshot (index %llu)", name,
+                 (unsigned long long)r->snap_index);
+        raft_destroy(r);
+        return NULL;
+    }
+    r->file_first = ld.nrec ? ld.first : r->snap_index + 1;
+    r->synced = last_index(r);
+    r->commit = r->applied = r->snap_index;
+    recompute_config(r);
+    return r;
+}
+
+static void raft_start(void *st)
+{
+    struct raft *r = st;
+    r->leader = -2;
+    set_role(r, FOLLOWER, -1);
+    arm_election(r);
+}
+
+static void raft_destroy(void *st)
+{
+    struct raft *r = st;
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        entry_free(&r->log[i]);
+    free(r->log);
+    for (size_t i = 0; i < r->nreads; i++)
+        free(r->reads[i].key);
+    free(r->reads);
+    free(r->pend);
+    json_decref(r->kv);
+    json_decref(r->sessions);
+    free(r);
+}
+
+static json_t *raft_status(void *st)
+{
+    struct raft *r = st;
+    json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:O,s:I}", "role", role_names[r->role], "term",
+                          (json_int_t)r->term, "commit", (json_int_t)r->commit, "applied",
+                          (json_int_t)r->applied, "data", r->kv, "log_first",
+                          (json_int_t)(r->snap_index + 1));
+    if (r->leader >= 0)
+        json_object_set_new(j, "leader", json_string(node_id(r, r->leader)));
+    json_t *log = json_array();
+    uint64_t last = last_index(r);
+    uint64_t from = last > 100 ? last - 99 : 1;
+    if (from <= r->snap_index)
+        from = r->snap_index + 1;
+    for (uint64_t i = from; i <= last; i++) {
+        struct entry *en = entry_at(r, i);
+        char *cmd = entry_cmd(r, en);
+        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:b}", "index", (json_int_t)i, "term",
+                                             (json_int_t)en->term, "cmd", cmd, "committed",
+                                             i <= r->commit));
+        free(cmd);
+    }
+    json_object_set_new(j, "log", log);
+    json_t *mem = json_array();
+    for (int i = 0; i < r->e->n_nodes; i++)
+        if (is_member(r, i))
+            json_array_append_new(mem, json_string(r->e->nodes[i]));
+    json_object_set_new(j, "extra",
+                        json_pack("{s:s?,s:o,s:I,s:I,s:s,s:s}", "votedFor",
+                                  r->voted >= 0 ? node_id(r, r->voted) : NULL, "members", mem,
+                                  "snapshot_index", (json_int_t)r->snap_index, "last_index",
+                                  (json_int_t)last, "prevote", r->prevote ? "on" : "off", "reads",
+                                  r->lease ? "lease" : "index"));
+    return j;
+}
+
+static const struct mode_option raft_options[] = {
+    {"prevote", OPT_ENUM, "on|off", 0, 0, "off", "pre-vote before a real election (dissertation §9.6)"},
+    {"reads", OPT_ENUM, "index|lease", 0, 0, "index", "linearizable reads: ReadIndex, or a leader lease (trusts bounded clock skew)"},
+    {"snapshot", OPT_INT, NULL, 0, 100000000L, "1000", "take a snapshot every N applied entries (0 = never)"},
+    {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader heartbeat interval"},
+    {"election", OPT_DURATION, NULL, 0, 0, "150ms", "minimum election timeout (random in [T, 2T])"},
+    {"batch", OPT_INT, NULL, 1, 100000, "256", "most entries in one AppendEntries"},
+    {"join", OPT_ENUM, NULL, 0, 0, "", "nodes that start outside the configuration and wait for 'add' (n6,n7)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct mode_handler raft_handlers[] = {
+    {"request_vote", on_request_vote},
+    {"request_vote_ok", on_request_vote_ok},
+    {"append_entries", on_append_entries},
+    {"append_entries_ok", on_append_entries_ok},
+    {"install_snapshot", on_install_snapshot},
+    {"install_snapshot_ok", on_install_snapshot_ok},
+    {"read", on_read},
+    {"write", on_write},
+    {"cas", on_cas},
+    {NULL, NULL},
+};
+
+static const struct mode_command raft_commands[] = {
+    {"timeout", "timeout NODE", "fire NODE's election timer now (stage a split vote)", "timeout n2", 0, 0, cmd_timeout},
+    {"add", "add NODE", "add NODE to the configuration (run on the leader)", "add n6", 1, 1, cmd_add},
+    {"remove", "remove NODE", "remove NODE from the configuration (run on the leader)", "remove n1", 1, 1, cmd_remove},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+const struct mode mode_raft = {
+    .name = "raft",
+    .summary = "Raft consensus: leader election, log replication, snapshots, membership change",
+    .options = raft_options,
+    .bugs = "commit-old-term|no-vote-persist|no-log-check",
+    .handlers = raft_handlers,
+    .commands = raft_commands,
+    .create = raft_create,
+    .start = raft_start,
+    .destroy = raft_destroy,
+    .on_timer = raft_on_timer,
+    .status = raft_status,
+};
+
+/* ---- introspection (raft.h) ------------------------------------------------------------ */
+
+void raft_view(const void *st, struct raft_view *v)
+{
+    const struct raft *r = st;
+    v->role = r->role;
+    v->leader = r->leader;
+    v->voted = r->voted;
+    v->term = r->term;
+    v->commit = r->commit;
+    v->applied = r->applied;
+    v->last_index = last_index(r);
+    v->snap_index = r->snap_index;
+    v->members = r->members;
+}
+
+uint64_t raft_term_at(const void *st, uint64_t i)
+{
+    struct raft *r = (struct raft *)st;
+    return i < r->snap_index ? 0 : term_at(r, i);
+}
+
+char *raft_cmd_at(const void *st, uint64_t i)
+{
+    struct raft *r = (struct raft *)st;
+    struct entry *en = entry_at(r, i);
+    return en ? entry_cmd(r, en) : NULL;
+}
