@@ -51,7 +51,7 @@ struct mode_command {
     const char *usage;      /* "promote NODE" */
     const char *help;
     const char *example;
-    int min_args, max_args;
+    int min_args, max_args; /* words the user types after the name (the node gets them too) */
     json_t *(*run)(void *st, int argc, char **argv);
 };
 

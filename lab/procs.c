@@ -342,7 +342,7 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
         if (rc > 0) {
             int activity = 0;
             for (int i = 0; i < n; i++) {
-                if (!(items[i].revents & ZMQ_POLLIN) || i == fdi)
+                if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) || i == fdi)
                     continue;
                 if (map[i] == -1)
                     on_ctl(p);
@@ -352,8 +352,8 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
                     on_gateway(p, map[i]);
                 activity = 1;
             }
-            if (fdi >= 0 && (items[fdi].revents & ZMQ_POLLIN))
-                return 1;
+            if (fdi >= 0 && (items[fdi].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+                return 1; /* readable, or hung up (end of input): the caller reads and sees */
             if (activity)
                 return 2;
         }

@@ -1006,7 +1006,7 @@ static const struct mode_handler leader_handlers[] = {
 
 static const struct mode_command leader_commands[] = {
     {"promote", "promote NODE", "make NODE the leader now, in a new epoch (run on NODE)",
-     "promote n2", 0, 1, cmd_promote},
+     "promote n2", 1, 1, cmd_promote},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

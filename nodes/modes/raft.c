@@ -1869,7 +1869,7 @@ static const struct mode_handler raft_handlers[] = {
 };
 
 static const struct mode_command raft_commands[] = {
-    {"timeout", "timeout NODE", "fire NODE's election timer now (stage a split vote)", "timeout n2", 0, 0, cmd_timeout},
+    {"timeout", "timeout NODE", "fire NODE's election timer now (stage a split vote)", "timeout n2", 1, 1, cmd_timeout},
     {"add", "add NODE", "add NODE to the configuration (run on the leader)", "add n6", 1, 1, cmd_add},
     {"remove", "remove NODE", "remove NODE from the configuration (run on the leader)", "remove n1", 1, 1, cmd_remove},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
