@@ -25,7 +25,9 @@
  * by chunked transfer coding, or by the end of the connection. A put counts as done when the
  * status is 200 and the body carries a "header" and no "error"; anything else counts as failed
  * and the client reconnects. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -556,7 +558,8 @@ static int run_put(int clients, double seconds, int keys, int nodes, int spread,
         }
     }
     double secs = (now_ms() - t0) / 1000.0;
-    qsort(lat, nlat, sizeof *lat, cmp_double);
+    if (nlat)
+        qsort(lat, nlat, sizeof *lat, cmp_double);
     double thr = (double)nlat / secs;
     if (json)
         printf("{\"mode\":\"etcd\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,\"ops\":%zu,\"failed\":%llu,"
