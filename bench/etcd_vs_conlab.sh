@@ -30,13 +30,13 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MODE=raft SECONDS_RUN=5 CLIENTS=16 KEYS=100 ELECTIONS=20 FSYNC=on SPREAD= SKIP_ETCD=0 SKIP_CONLAB=0
+MODE=raft SECONDS_RUN=5 CLIENTS=16 KEYS=100 ELECTIONS=20 FSYNC=on SPREAD='' SKIP_ETCD=0 SKIP_CONLAB=0
 HB=${ETCD_HEARTBEAT_MS:-30}
 ET=${ETCD_ELECTION_MS:-150}
 CONLAB=${CONLAB_BIN:-$ROOT/bin}/conlab
 ETCDLOAD=${CONLAB_BIN:-$ROOT/bin}/etcdload
 
-usage() { sed -n '3,5p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "etcd_vs_conlab: $*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -76,8 +76,8 @@ if [ $SKIP_ETCD = 0 ] && ! { command -v etcd && command -v etcdctl; } >/dev/null
         exit 2
     fi
 fi
-UNSAFE=
-if [ $FSYNC = off ] && [ $SKIP_ETCD = 0 ]; then
+UNSAFE=''
+if [ "$FSYNC" = off ] && [ $SKIP_ETCD = 0 ]; then
     etcd --help 2>&1 | grep -q -- --unsafe-no-fsync ||
         die "--fsync off: this etcd ($(etcd --version | head -1)) has no --unsafe-no-fsync (etcd >= 3.5)"
     UNSAFE=--unsafe-no-fsync
@@ -114,14 +114,14 @@ pick_ports() {
         ok=1
         for i in 0 1 2 3 4 5; do port_busy $((base + i)) && ok=0; done
         if [ $ok = 1 ]; then
-            for i in 1 2 3; do CPORT[$i]=$((base + i - 1)); PPORT[$i]=$((base + i + 2)); done
+            for i in 1 2 3; do CPORT[i]=$((base + i - 1)); PPORT[i]=$((base + i + 2)); done
             return 0
         fi
     done
     die "no free ports for etcd"
 }
 
-CLUSTER= ALL=
+CLUSTER='' ALL=''
 start_member() { # start_member I — (re)starts member I in the background
     local i=$1
     etcd --name "m$i" --data-dir "$TMP/m$i" \
@@ -132,15 +132,14 @@ start_member() { # start_member I — (re)starts member I in the background
         --initial-cluster "$CLUSTER" --initial-cluster-state new \
         --initial-cluster-token "etcdbench-$$" \
         --heartbeat-interval "$HB" --election-timeout "$ET" \
-        --logger zap --log-outputs stderr $UNSAFE >>"$TMP/m$i.log" 2>&1 &
-    PID[$i]=$!
+        --logger zap --log-outputs stderr ${UNSAFE:+"$UNSAFE"} >>"$TMP/m$i.log" 2>&1 &
+    PID[i]=$!
 }
 
 ctl() { ETCDCTL_API=3 timeout 10 etcdctl --dial-timeout=1s --command-timeout=2s "$@"; }
 
 wait_healthy() { # every member answers a quorum read, within 30 s
-    local t
-    for t in $(seq 300); do
+    for _ in $(seq 300); do
         ctl --endpoints="$ALL" endpoint health >/dev/null 2>&1 && return 0
         sleep 0.1
     done
@@ -179,7 +178,7 @@ summary() {
 jget() { printf '%s' "$2" | sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p"; }
 jlist() { printf '%s' "$2" | sed -n "s/.*\"$1\":\\[\\([^]]*\\)\\].*/\\1/p" | tr ',' '\n' | sed '/^$/d'; }
 
-E16= E1= EEL=
+E16='' E1='' EEL=''
 if [ $SKIP_ETCD = 0 ]; then
     pick_ports
     for i in 1 2 3; do
@@ -191,7 +190,7 @@ if [ $SKIP_ETCD = 0 ]; then
     for i in 1 2 3; do start_member "$i"; done
     wait_healthy || exit 1
     lt=
-    for t in $(seq 50); do lt=$(find_leader) && break; sleep 0.1; done
+    for _ in $(seq 50); do lt=$(find_leader) && break; sleep 0.1; done
     [ -n "$lt" ] || die "etcd elected no leader"
     L=${lt%% *}
     TARGET="http://127.0.0.1:${CPORT[$L]}"
@@ -199,7 +198,7 @@ if [ $SKIP_ETCD = 0 ]; then
     LOADT=$((SECONDS_RUN + 30))
     echo "etcd: $CLIENTS clients, $SECONDS_RUN s ..."
     E16=$(timeout $LOADT "$ETCDLOAD" put --endpoints "$TARGET" --clients "$CLIENTS" --seconds "$SECONDS_RUN" \
-        --keys "$KEYS" --nodes 3 $SPREAD --json) || die "etcdload failed ($CLIENTS clients)"
+        --keys "$KEYS" --nodes 3 ${SPREAD:+"$SPREAD"} --json) || die "etcdload failed ($CLIENTS clients)"
     echo "  $E16"
     echo "etcd: 1 client, $SECONDS_RUN s ..."
     E1=$(timeout $LOADT "$ETCDLOAD" put --endpoints "$TARGET" --clients 1 --seconds "$SECONDS_RUN" \
@@ -209,7 +208,7 @@ if [ $SKIP_ETCD = 0 ]; then
         echo "etcd: $ELECTIONS elections after SIGKILL of the leader ..."
         for k in $(seq "$ELECTIONS"); do
             lt=
-            for t in $(seq 50); do lt=$(find_leader) && break; sleep 0.1; done
+            for _ in $(seq 50); do lt=$(find_leader) && break; sleep 0.1; done
             [ -n "$lt" ] || { echo "  trial $k: no agreed leader, stopping" >&2; break; }
             L=${lt%% *}
             TERM_OLD=${lt#* }
@@ -227,16 +226,16 @@ if [ $SKIP_ETCD = 0 ]; then
     for i in 1 2 3; do
         kill -9 "${PID[$i]}" 2>/dev/null
         wait "${PID[$i]}" 2>/dev/null
-        PID[$i]=0
+        PID[i]=0
     done
 fi
 
 # ---- conlab ---------------------------------------------------------------------------------
-C16= C1= CEL=
+C16='' C1='' CEL=''
 if [ $SKIP_CONLAB = 0 ]; then
     CT=$((SECONDS_RUN * 4 + 120))
     OPTS=()
-    [ $FSYNC = off ] && OPTS=(--opt fsync=off)
+    [ "$FSYNC" = off ] && OPTS=(--opt fsync=off)
     echo "conlab $MODE: $CLIENTS clients, $SECONDS_RUN s ..."
     if C16=$(timeout $CT "$CONLAB" bench --mode "$MODE" --nodes 3 --clients "$CLIENTS" --seconds "$SECONDS_RUN" \
         --keys "$KEYS" "${OPTS[@]}" --json); then
@@ -256,7 +255,7 @@ if [ $SKIP_CONLAB = 0 ]; then
 fi
 
 # ---- the table ------------------------------------------------------------------------------
-read -r EMED EMIN EMAX EN < <(printf '%s\n' $EEL | summary)
+read -r EMED EMIN EMAX EN < <(printf '%s' "$EEL" | tr ' ' '\n' | sed '/^$/d' | summary)
 read -r CMED CMIN CMAX CN < <(jlist election_ms "$CEL" | summary)
 [ -n "$EEL" ] || EMED=
 [ -n "$(jlist election_ms "$CEL")" ] || CMED=
