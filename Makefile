@@ -6,6 +6,7 @@
 #                 valgrind, simulator, real-process scenarios, terminal tests)
 #   make check-full  longer seed sweeps
 #   make bench    benchmarks that print figures
+#   make bench-etcd  etcd 3.4 and conlab side by side (installs etcd-server as root; BENCH_ARGS=...)
 #   make fuzz     bounded libFuzzer runs of every decoder (needs clang)
 #
 # Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR; V=1 shows commands.
@@ -52,6 +53,7 @@ LIB     := $(BUILD)/libconlab.a
 
 .PHONY: all run check check-unit check-valgrind check-asan check-sim check-scenarios \
         check-tui check-full bench fuzz deps clean install
+.PHONY: bench-etcd
 all: $(BIN)/conlab $(BIN)/conlab-node
 
 # ---- generated tables: a new mode or test suite is one file --------------------------
@@ -159,6 +161,14 @@ check-full: all $(BIN)/check_all
 
 bench: all
 	./$(BIN)/conlab bench
+
+# etcd beside conlab (bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check
+$(BIN)/etcdload: bench/etcdload.c
+	@mkdir -p $(BIN)
+	$(Q)$(CC) $(WARN) $(OPT) -D_GNU_SOURCE $(CFLAGS) -o $@ $< $(LDFLAGS) -lm
+
+bench-etcd: all $(BIN)/etcdload
+	CONLAB_BIN=$(abspath $(BIN)) bash bench/etcd_vs_conlab.sh $(BENCH_ARGS)
 
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz_*.c)))
 fuzz:
