@@ -15,6 +15,7 @@
 
 #include "envelope.h"
 #include "publish.h"
+#include "raftmon.h"
 #include "sim.h"
 
 /* ---- run directory -------------------------------------------------------------------- */
@@ -143,6 +144,7 @@ void lab_destroy(struct lab *lab)
     if (lab->trace)
         fclose(lab->trace);
     publish_close(&lab->pub);
+    raftmon_destroy((struct raftmon **)&lab->monitor);
     json_decref(lab->contexts);
     rm_rf(lab->run_dir);
 }
@@ -267,6 +269,22 @@ static void collect(struct lab *lab, json_t *ev)
         }
     }
     publish_event(lab->pub, ev);
+    if (lab->monitor && kind && strcmp(kind, "invariant") && strcmp(kind, "output")) {
+        struct sb alert = {0};
+        if (raftmon_feed(lab->monitor, ev, &alert)) {
+            lab->alerts++;
+            json_t *a = json_pack("{s:I,s:s,s:s,s:s}", "t", json_integer_value(json_object_get(ev, "t")), "node", "lab",
+                                  "ev", "invariant", "text", alert.s ? alert.s : "");
+            collect(lab, a);
+            json_decref(a);
+            struct sb line = {0};
+            sb_add(&line, "INVARIANT VIOLATED: ");
+            sb_add(&line, alert.s ? alert.s : "");
+            out_text(lab, line.s);
+            sb_free(&line);
+        }
+        sb_free(&alert);
+    }
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].on_event)
             lab->hooks[i].on_event(lab->hooks[i].ud, ev);
@@ -624,6 +642,10 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
         }
         sim_destroy(&probe);
     }
+    /* the live invariant monitor, for the modes that have one: set up before the first event */
+    raftmon_destroy((struct raftmon **)&lab->monitor);
+    if (!strcmp(m->name, "raft"))
+        lab->monitor = raftmon_new();
     lab->cl = sim ? simhost_start(&cfg, err, sizeof err) : procs_start(&cfg, err, sizeof err);
     if (!lab->cl) {
         lab_err(lab, "%s", err);
