@@ -657,6 +657,15 @@ static void fold_cluster(struct dm_state *s, const json_t *ev)
             s->node[i].life = DM_DOWN;
         return;
     }
+    /* The same cluster announced again (a lab re-sends it for late viewers): keep state. */
+    bool same = s->running && mode && !strcmp(s->mode, mode) && json_is_array(nodes) &&
+                (int)json_array_size(nodes) == s->n;
+    for (int i = 0; same && i < s->n; i++) {
+        const char *id = json_string_value(json_array_get(nodes, (size_t)i));
+        same = id && !strcmp(id, s->node[i].id);
+    }
+    if (same)
+        return;
     for (int i = 0; i < CL_MAXN; i++)
         node_log_clear(&s->node[i]);
     memset(s->node, 0, sizeof s->node);
