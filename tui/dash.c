@@ -830,7 +830,7 @@ struct dash *dash_new(const struct dash_config *c, char *err, size_t errlen)
     }
     d->m = dm_new(c->record_cap);
     d->sel_pos = UINT64_MAX;
-    d->speed = 1.0;
+    d->speed = c->replay_speed > 0 ? c->replay_speed : 1.0;
     g_have_tio = tcgetattr(STDIN_FILENO, &g_saved_tio) == 0;
     if (!getenv("ESCDELAY"))
         set_escdelay(25);

@@ -67,6 +67,7 @@ struct dash_config {
     const char *prompt;      /* default "conlab> " */
     const char *source;      /* shown in the title bar ("trace run.jsonl", "lab 1234"), or NULL */
     size_t record_cap;       /* events kept for time travel, 0 = DM_DEFAULT_CAP */
+    double replay_speed;     /* DASH_REPLAY: playback speed factor, 0 = 1 */
 };
 
 struct dash;
