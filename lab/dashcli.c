@@ -323,11 +323,19 @@ int replaycli_main(int argc, char **argv)
     }
     struct dash *d = dash_new(&cfg, err, sizeof err);
     if (!d) {
-        fprintf(stderr, "conlab replay: %s\n", err);
+        /* a terminal that cannot draw (TERM=dumb …): the text summary still tells the story */
+        fprintf(stderr, "conlab replay: %s; printing a summary instead\n", err);
         signals_close();
+        struct dm *m = dm_new(tr.n + DM_CKPT_EVERY);
+        for (size_t i = 0; i < tr.n; i++)
+            dm_feed(m, tr.ev[i]);
+        if (at_set)
+            dm_seek(m, at);
+        replay_summary(stdout, path, m, tr.bad);
+        dm_destroy(&m);
         trace_free(&tr);
         sb_free(&errors);
-        return 2;
+        return rc;
     }
     for (size_t i = 0; i < tr.n; i++)
         dash_feed(d, tr.ev[i]);
@@ -579,14 +587,10 @@ int dashcli_main(int argc, char **argv)
             snprintf(source, sizeof source, "read-only");
         struct dash_config cfg = {.kind = DASH_READONLY, .no_color = no_color, .source = source};
         at.d = dash_new(&cfg, err, sizeof err);
-        if (!at.d) {
-            fprintf(stderr, "conlab dash: %s (use --plain)\n", err);
-            signals_close();
-            zmq_close(sub);
-            zmq_ctx_term(ctx);
-            return 2;
-        }
-        dash_set_notice(at.d, "waiting for events");
+        if (!at.d)
+            fprintf(stderr, "conlab dash: %s; printing events as lines instead\n", err);
+        else
+            dash_set_notice(at.d, "waiting for events");
     }
     uint64_t start = mono_us(), last_check = start;
     size_t bad = 0;

@@ -132,7 +132,6 @@ static void colors_init(struct dash *d)
 {
     if (!d->color)
         return;
-    start_color();
     bool defaults = use_default_colors() == OK;
     for (int r = 0; r < ROLE_COUNT; r++) {
         short fg = role_styles[r].fg, bg = role_styles[r].bg;
@@ -331,10 +330,13 @@ static void relayout(struct dash *d)
     d->dirty = true;
 }
 
+/* Full redraw at the terminal's current size. resizeterm() queues a KEY_RESIZE, which calls
+ * this again: only resize when the size really changed, or the two would chase each other. */
 static void resize(struct dash *d)
 {
     struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+        (ws.ws_row != LINES || ws.ws_col != COLS))
         resizeterm(ws.ws_row, ws.ws_col);
     free(d->shown);
     d->shown = NULL;
@@ -861,7 +863,11 @@ struct dash *dash_new(const struct dash_config *c, char *err, size_t errlen)
         g_restore_len += 2;
     }
     const char *cs = nl_langinfo(CODESET);
-    d->color = dash_want_color(c->no_color) && has_colors() && COLORS >= 8;
+    d->color = dash_want_color(c->no_color) && has_colors();
+    if (d->color) {
+        start_color(); /* COLORS is known only after this */
+        d->color = COLORS >= 8 && COLOR_PAIRS > ROLE_COUNT;
+    }
     d->utf8 = cs && !strcmp(cs, "UTF-8") && dash_want_color(c->no_color);
     raw();
     noecho();
