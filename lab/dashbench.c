@@ -150,6 +150,7 @@ int dashbench_main(int argc, char **argv)
     struct bench_screen s = {.c = canvas_new(cols, rows, true)};
     s.ui.mode = RENDER_LIVE;
     s.ui.focus = PANE_CMDLINE;
+    s.ui.cmdline = true;
     s.ui.selected_msg = -1;
     s.ui.filter = "";
     s.ui.prompt = "conlab> ";

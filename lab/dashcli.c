@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <readline/readline.h>
+
 #include "canvas.h"
 #include "dash.h"
 #include "layout.h"
@@ -110,11 +112,12 @@ static int parse_size(const char *s, int *cols, int *rows)
 
 static void replay_usage(FILE *f)
 {
-    fputs("usage: conlab replay [--plain] [--no-color] [--play] [--speed F] [--at N]\n"
+    fputs("usage: conlab replay [--plain] [--no-color] [--play] [--repl] [--speed F] [--at N]\n"
           "                     [--screen COLSxROWS] FILE\n"
           "  Opens a trace (JSONL, one event per line; - = stdin) in the dashboard with time\n"
           "  travel. Without a terminal, or with --plain, prints a summary of the state at\n"
-          "  event N (default: the end). --screen prints the dashboard as text at that size.\n",
+          "  event N (default: the end). --screen prints the dashboard as text at that size.\n"
+          "  --repl adds a command line: seek N, play, pause, live, speed F, filter WORDS, quit.\n",
           f);
 }
 
@@ -188,10 +191,70 @@ static void replay_summary(FILE *f, const char *path, const struct dm *m, size_t
     }
 }
 
+/* ---- the replay's command line ------------------------------------------------------- */
+
+static struct dash *replay_dash;
+static bool replay_quit;
+static const char *const replay_words[] = {"seek", "play", "pause", "live", "freeze", "filter",
+                                           "speed", "help", "quit", NULL};
+
+static void replay_line(void *ud, const char *line)
+{
+    (void)ud;
+    while (*line == ' ')
+        line++;
+    char reply[160];
+    if (!*line)
+        return;
+    if (!strcmp(line, "quit") || !strcmp(line, "exit") || !strcmp(line, "q")) {
+        replay_quit = true;
+        return;
+    }
+    if (!strcmp(line, "help")) {
+        dash_set_notice(replay_dash, "commands: seek N, play, pause, live, speed F, filter WORDS, quit");
+        return;
+    }
+    if (!dash_command(replay_dash, line, reply, sizeof reply)) {
+        struct sb b = {0};
+        sb_add(&b, "unknown command '");
+        size_t n = strcspn(line, " ");
+        sb_add_escaped(&b, line, n > 30 ? 30 : n);
+        sb_add(&b, "' (try help)");
+        str_copy(reply, b.s, sizeof reply);
+        sb_free(&b);
+    }
+    dash_set_notice(replay_dash, reply);
+}
+
+static char *replay_word_gen(const char *text, int state)
+{
+    static int i;
+    static size_t len;
+    if (!state) {
+        i = 0;
+        len = strlen(text);
+    }
+    while (replay_words[i]) {
+        const char *w = replay_words[i++];
+        if (!strncmp(w, text, len))
+            return xstrdup(w);
+    }
+    return NULL;
+}
+
+static char **replay_complete(const char *text, int start, int end)
+{
+    (void)end;
+    rl_attempted_completion_over = 1;
+    if (start != 0)
+        return NULL;
+    return rl_completion_matches(text, replay_word_gen);
+}
+
 static int replay_loop(struct dash *d)
 {
     int rc = 0;
-    while (!dash_quit_requested(d)) {
+    while (!dash_quit_requested(d) && !replay_quit) {
         uint64_t wait = dash_before_sleep(d, mono_us());
         int timeout = wait == UINT64_MAX ? -1 : (int)((wait + 999) / 1000);
         struct pollfd p[2] = {{dash_input_fd(d), POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
@@ -212,7 +275,7 @@ static int replay_loop(struct dash *d)
 
 int replaycli_main(int argc, char **argv)
 {
-    bool plain = false, no_color = false, playing = false, at_set = false;
+    bool plain = false, no_color = false, playing = false, at_set = false, repl = false;
     double speed = 1.0;
     uint64_t at = 0;
     int cols = 0, rows = 0;
@@ -225,6 +288,8 @@ int replaycli_main(int argc, char **argv)
             no_color = true;
         } else if (!strcmp(a, "--play")) {
             playing = true;
+        } else if (!strcmp(a, "--repl")) {
+            repl = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             replay_usage(stdout);
             return 0;
@@ -314,7 +379,10 @@ int replaycli_main(int argc, char **argv)
     str_copy(source, src.s, sizeof source);
     sb_free(&src);
     struct dash_config cfg = {.kind = DASH_REPLAY, .no_color = no_color, .source = source,
-                              .record_cap = tr.n + DM_CKPT_EVERY, .replay_speed = speed};
+                              .record_cap = tr.n + DM_CKPT_EVERY, .replay_speed = speed,
+                              .on_line = repl ? replay_line : NULL,
+                              .complete = repl ? replay_complete : NULL,
+                              .prompt = "replay> "};
     if (signals_open()) {
         fprintf(stderr, "conlab replay: cannot create a pipe: %s\n", strerror(errno));
         trace_free(&tr);
@@ -337,6 +405,8 @@ int replaycli_main(int argc, char **argv)
         sb_free(&errors);
         return rc;
     }
+    replay_dash = d;
+    replay_quit = false;
     for (size_t i = 0; i < tr.n; i++)
         dash_feed(d, tr.ev[i]);
     struct dm *m = dash_model(d);
@@ -349,6 +419,7 @@ int replaycli_main(int argc, char **argv)
     dash_set_playing(d, playing);
     int lrc2 = replay_loop(d);
     dash_destroy(&d);
+    replay_dash = NULL;
     signals_close();
     if (errors.s && errors.len)
         fputs(errors.s, stderr);

@@ -39,6 +39,7 @@ static void ui_init(struct render_ui *ui)
     memset(ui, 0, sizeof *ui);
     ui->mode = RENDER_LIVE;
     ui->focus = PANE_CMDLINE;
+    ui->cmdline = true;
     ui->selected_msg = -1;
     ui->filter = "";
     ui->prompt = "conlab> ";

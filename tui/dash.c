@@ -51,6 +51,7 @@ struct dash {
     bool dirty, cmd_dirty;
     uint64_t last_frame;
     bool quit;
+    bool has_cmdline;      /* readline command line at the bottom */
     bool rl_on;
     char filter[128];      /* the events filter */
     char fedit[128];       /* the filter being edited */
@@ -281,7 +282,7 @@ static void flush(struct dash *d, int cursor_x)
             put_cell(d, x, y, cl);
             *sh = *cl;
         }
-    bool show_cursor = d->cfg.kind == DASH_LIVE || d->ui.filter_editing;
+    bool show_cursor = d->has_cmdline || d->ui.filter_editing;
     show_cursor = show_cursor && !d->lay.too_small && !d->ui.help && !d->ui.show_json &&
                   (d->ui.focus == PANE_CMDLINE || d->ui.filter_editing);
     if (show_cursor) {
@@ -326,7 +327,7 @@ static void relayout(struct dash *d)
     if (d->cv->cols != cols || d->cv->rows != rows)
         canvas_resize(d->cv, cols, rows);
     if (!layout_visible(&d->lay, d->ui.focus) && d->ui.focus != PANE_CMDLINE)
-        d->ui.focus = d->cfg.kind == DASH_LIVE ? PANE_CMDLINE : PANE_EVENTS;
+        d->ui.focus = d->has_cmdline ? PANE_CMDLINE : PANE_EVENTS;
     d->dirty = true;
 }
 
@@ -410,7 +411,7 @@ static void rl_line_handler(char *line)
         return;
     }
     if (!line) {
-        if (d->cfg.on_line)
+        if (d->cfg.on_line && d->cfg.kind == DASH_LIVE)
             d->cfg.on_line(d->cfg.ud, "quit"); /* Ctrl-D on an empty line */
         else
             d->quit = true;
@@ -502,7 +503,7 @@ static void focus_step(struct dash *d, int dir)
     for (int step = 0; step < n; step++) {
         k = (k + dir + n) % n;
         enum pane_id p = focus_order[k];
-        if (p == PANE_CMDLINE ? d->cfg.kind == DASH_LIVE : layout_visible(&d->lay, p)) {
+        if (p == PANE_CMDLINE ? d->has_cmdline : layout_visible(&d->lay, p)) {
             d->ui.focus = p;
             break;
         }
@@ -688,7 +689,7 @@ static bool dash_key(struct dash *d, int ch, bool from_cmdline)
         if (d->ui.show_json) {
             d->ui.show_json = false;
         } else {
-            d->ui.focus = d->cfg.kind == DASH_LIVE ? PANE_CMDLINE : d->ui.focus;
+            d->ui.focus = d->has_cmdline ? PANE_CMDLINE : d->ui.focus;
             d->sel_pos = UINT64_MAX;
         }
         d->dirty = true;
@@ -764,7 +765,7 @@ static void on_key(struct dash *d, int ch)
         d->dirty = true;
         return;
     }
-    if (d->cfg.kind != DASH_LIVE) {
+    if (!d->has_cmdline) {
         if (ch == 4 || ch == 3) /* Ctrl-D, Ctrl-C leave a viewer */
             d->quit = true;
         else
@@ -880,13 +881,15 @@ struct dash *dash_new(const struct dash_config *c, char *err, size_t errlen)
     d->cv = canvas_new(COLS > 0 ? COLS : 1, LINES > 0 ? LINES : 1, d->utf8);
     d->ui.mode = c->kind == DASH_LIVE ? RENDER_LIVE : c->kind == DASH_READONLY ? RENDER_READONLY
                                                                                : RENDER_REPLAY;
-    d->ui.focus = c->kind == DASH_LIVE ? PANE_CMDLINE : PANE_EVENTS;
+    d->has_cmdline = c->kind == DASH_LIVE || (c->kind == DASH_REPLAY && c->on_line);
+    d->ui.cmdline = d->has_cmdline;
+    d->ui.focus = d->has_cmdline ? PANE_CMDLINE : PANE_EVENTS;
     d->ui.selected_msg = -1;
     d->ui.source = d->cfg.source;
     g_dash = d;
     g_active = 1;
     install_crash_handlers();
-    if (c->kind == DASH_LIVE)
+    if (d->has_cmdline)
         readline_start(d);
     relayout(d);
     return d;
@@ -1038,4 +1041,67 @@ void dash_set_notice(struct dash *d, const char *text)
     str_copy(d->notice, text ? text : "", sizeof d->notice);
     d->ui.notice = d->notice[0] ? d->notice : NULL;
     d->dirty = true;
+}
+
+int dash_command(struct dash *d, const char *line, char *reply, size_t n)
+{
+    while (*line == ' ')
+        line++;
+    char word[16];
+    size_t wl = strcspn(line, " ");
+    if (wl == 0 || wl >= sizeof word)
+        return 0;
+    memcpy(word, line, wl);
+    word[wl] = 0;
+    const char *arg = line + wl;
+    while (*arg == ' ')
+        arg++;
+    if (!strcmp(word, "seek")) {
+        uint64_t pos;
+        if (parse_u64(arg, &pos)) {
+            snprintf(reply, n, "seek wants an event number (0..%llu)",
+                     (unsigned long long)dm_count(d->m));
+            return 1;
+        }
+        dm_seek(d->m, pos);
+        d->playing = false;
+        snprintf(reply, n, "at event %llu of %llu", (unsigned long long)dm_cursor(d->m),
+                 (unsigned long long)dm_count(d->m));
+    } else if (!strcmp(word, "play") && d->cfg.kind == DASH_REPLAY) {
+        if (!d->playing)
+            toggle_freeze(d);
+        snprintf(reply, n, "playing at speed %g", d->speed);
+    } else if (!strcmp(word, "pause") && d->cfg.kind == DASH_REPLAY) {
+        d->playing = false;
+        snprintf(reply, n, "paused at event %llu", (unsigned long long)dm_cursor(d->m));
+    } else if (!strcmp(word, "freeze")) {
+        dm_freeze(d->m);
+        d->playing = false;
+        snprintf(reply, n, "frozen at event %llu", (unsigned long long)dm_cursor(d->m));
+    } else if (!strcmp(word, "live")) {
+        d->playing = false;
+        if (d->cfg.kind == DASH_REPLAY)
+            dm_seek(d->m, dm_count(d->m));
+        else
+            dm_thaw(d->m);
+        snprintf(reply, n, "at the newest event");
+    } else if (!strcmp(word, "filter")) {
+        str_copy(d->filter, arg, sizeof d->filter);
+        d->ui.scroll[PANE_EVENTS] = 0;
+        snprintf(reply, n, *arg ? "events filtered" : "events filter cleared");
+    } else if (!strcmp(word, "speed") && d->cfg.kind == DASH_REPLAY) {
+        double f;
+        if (parse_double(arg, &f) || f <= 0 || f > 1000) {
+            snprintf(reply, n, "speed wants a factor in (0, 1000], e.g. speed 0.5");
+            return 1;
+        }
+        d->speed = f;
+        d->play_wall = mono_us();
+        d->play_t = dm_view(d->m)->t_last;
+        snprintf(reply, n, "speed %g", f);
+    } else {
+        return 0;
+    }
+    d->dirty = true;
+    return 1;
 }

@@ -48,7 +48,7 @@
 enum dash_kind {
     DASH_LIVE,     /* the lab's own screen: command line with readline */
     DASH_READONLY, /* conlab dash: attached to a running lab, no command line */
-    DASH_REPLAY,   /* conlab replay: a trace, with play/pause */
+    DASH_REPLAY,   /* conlab replay: a trace, with play/pause; a command line when on_line */
 };
 
 struct dash_config {
@@ -96,6 +96,10 @@ bool dash_quit_requested(const struct dash *d);
 
 /* The model (borrowed): replay preloads it, the lab may save its recorded events. */
 struct dm *dash_model(struct dash *d);
+/* The dashboard's own commands, for a command line that wants them (replay uses them):
+ *   seek N | play | pause | live | freeze | filter [WORDS] | speed F (replay only)
+ * Returns 1 and a one-line reply in reply when line is one of them, 0 when it is not. */
+int dash_command(struct dash *d, const char *line, char *reply, size_t n);
 /* A one-line notice for the title bar (copied), or NULL to clear it. */
 void dash_set_notice(struct dash *d, const char *text);
 /* Replay: start playing (true) or stay paused at the cursor (false). */

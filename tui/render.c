@@ -742,7 +742,7 @@ int render_cmdline(struct canvas *c, const struct layout *l, const struct render
     if (l->too_small)
         return 0;
     canvas_fill(c, r->x, r->y, r->w, 1, ROLE_NORMAL);
-    if (ui->mode != RENDER_LIVE && !ui->filter_editing) {
+    if (!ui->cmdline && !ui->filter_editing) {
         const char *hint = ui->mode == RENDER_REPLAY
                                ? "replay: Space play/pause  Left/Right step  +/- speed  / filter  Tab focus  ? help  q quit"
                                : "read-only: Space freeze  Left/Right step  / filter  Tab focus  ? help  q quit";

@@ -20,6 +20,7 @@ enum render_mode { RENDER_LIVE, RENDER_READONLY, RENDER_REPLAY };
 struct render_ui {
     enum render_mode mode;
     enum pane_id focus;        /* PANE_CMDLINE = the command line has the keys */
+    bool cmdline;              /* there is a command line (else a key hint is shown) */
     int scroll[PANE_COUNT];    /* lines scrolled back from the newest (0 = follow) */
     long selected_msg;         /* index into the message list (0 = oldest), -1 = none */
     bool show_json;            /* the selected message's JSON as an overlay */

@@ -4,9 +4,12 @@ set -u
 BIN=${CONLAB_BIN:-$(pwd)/bin}
 TRACE=${TRACE:-$(pwd)/tests/traces/raft3.jsonl}
 SOCK="conlab-tui-$$"
+NSOCK=0
 TMPD=$(mktemp -d)
 T() { tmux -L "$SOCK" "$@"; }
 cleanup() { T kill-server 2>/dev/null; rm -rf "$TMPD"; }
+# a fresh tmux server for the next start (a server being killed may still hold the old socket)
+fresh() { T kill-server 2>/dev/null; NSOCK=$((NSOCK + 1)); SOCK="conlab-tui-$$-$NSOCK"; }
 trap cleanup EXIT INT TERM
 
 fail() { echo "FAIL: $*"; echo "--- screen ---"; T capture-pane -p 2>/dev/null; exit 1; }
@@ -15,6 +18,7 @@ fail() { echo "FAIL: $*"; echo "--- screen ---"; T capture-pane -p 2>/dev/null; 
 # status and the terminal modes ("EXIT=0", "MODES icanon echo"), then stays open.
 start() {
     cols=$1; rows=$2; shift 2
+    fresh
     cat >"$TMPD/run.sh" <<EOS
 ulimit -c 0
 $*
@@ -28,6 +32,7 @@ EOS
 
 # start_shell COLS ROWS: an interactive bash (for job control tests), prompt "$ ".
 start_shell() {
+    fresh
     T -f /dev/null new-session -d -x "$1" -y "$2" "env PS1='$ ' bash --norc --noprofile -i" || fail "tmux did not start"
     wait_for '$' 5
 }

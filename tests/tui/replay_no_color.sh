@@ -13,7 +13,6 @@ wait_for "74/74"
 has_colour || fail "the colour run shows no colour at all (test cannot tell)"
 keys q
 expect_restored
-T kill-server
 start 120 40 "NO_COLOR=1 $BIN/conlab replay $TRACE"
 wait_for "Cluster raft"
 keys '>'
@@ -23,13 +22,11 @@ screen | grep -qF "append_entries x partition" || fail "dropped message not read
 has_colour && fail "NO_COLOR screen has colour escapes"
 keys q
 expect_restored
-T kill-server
 start 120 40 "$BIN/conlab replay --no-color $TRACE"
 wait_for "Cluster raft"
 has_colour && fail "--no-color screen has colour escapes"
 keys q
 expect_restored
-T kill-server
 start 120 40 "TERM=dumb $BIN/conlab replay $TRACE"
 wait_for "EXIT=0"
 screen | grep -qF "n2 leader term=2" || fail "TERM=dumb summary lacks the leader"

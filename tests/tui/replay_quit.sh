@@ -4,17 +4,14 @@ start 120 40 "$BIN/conlab replay $TRACE"
 wait_for "Cluster raft"
 keys q
 expect_restored
-T kill-server
 start 120 40 "$BIN/conlab replay $TRACE"
 wait_for "Cluster raft"
 keys C-c
 expect_restored
-T kill-server
 start 120 40 "sh -c 'echo \$\$ > $TMPD/pid; exec $BIN/conlab replay $TRACE'"
 wait_for "Cluster raft"
 kill -TERM "$(cat "$TMPD/pid")"
 expect_restored
-T kill-server
 start 120 40 "sh -c 'echo \$\$ > $TMPD/pid; exec $BIN/conlab replay $TRACE'"
 wait_for "Cluster raft"
 kill -SEGV "$(cat "$TMPD/pid")"
