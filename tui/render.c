@@ -155,20 +155,23 @@ static void node_lines(const struct canvas *c, const struct dm_state *s, const s
     }
     snprintf(lines[k++], 96, "c%llu a%llu %s", (unsigned long long)n->commit,
              (unsigned long long)n->applied, life_word(n->life));
-    snprintf(lines[k++], 96, "L%llu skew%+lldms", (unsigned long long)n->lamport,
-             (long long)(n->skew_us / 1000));
+    /* clocks: physical (with its injected skew), then Lamport and vector */
+    if (n->has_clock)
+        snprintf(lines[k++], 96, "clk %llu.%03llus skew%+lldms",
+                 (unsigned long long)(n->clock_us / 1000000),
+                 (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000));
+    else
+        snprintf(lines[k++], 96, "skew%+lldms", (long long)(n->skew_us / 1000));
+    char vc[96];
+    int p = snprintf(vc, sizeof vc, "L%llu", (unsigned long long)n->lamport);
     if (n->nvc) {
-        char vc[96];
-        int p = snprintf(vc, sizeof vc, "vc[");
-        for (int i = 0; i < n->nvc && p < (int)sizeof vc - 8; i++)
+        p += snprintf(vc + p, sizeof vc - (size_t)p, " vc[");
+        for (int i = 0; i < n->nvc && p < (int)sizeof vc - 24; i++)
             p += snprintf(vc + p, sizeof vc - (size_t)p, "%s%llu", i ? "," : "",
                           (unsigned long long)n->vc[i]);
         snprintf(vc + p, sizeof vc - (size_t)p, "]");
-        snprintf(lines[k++], 96, "%s", vc);
     }
-    if (n->has_clock)
-        snprintf(lines[k++], 96, "clk %llu.%03llus", (unsigned long long)(n->clock_us / 1000000),
-                 (unsigned long long)(n->clock_us / 1000 % 1000));
+    snprintf(lines[k++], 96, "%s", vc);
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
     (void)s;
@@ -265,6 +268,11 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
             char lines[6][96];
             int nl;
             node_lines(c, s, nd, lines, &nl);
+            if (h - 2 < 2 && nl >= 2) { /* one line only: role and figures together */
+                char both[96];
+                snprintf(both, sizeof both, "%s %s", lines[0], lines[1]);
+                memcpy(lines[0], both, sizeof both);
+            }
             for (int r = 0; r < nl && r < h - 2; r++)
                 canvas_text(c, cx + 1, y + 1 + r, bw - 2, lines[r], r == 0 ? rl : ROLE_NORMAL);
             cx += bw;
