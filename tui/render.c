@@ -269,9 +269,9 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
             int nl;
             node_lines(c, s, nd, lines, &nl);
             if (h - 2 < 2 && nl >= 2) { /* one line only: role and figures together */
-                char both[96];
+                char both[200];
                 snprintf(both, sizeof both, "%s %s", lines[0], lines[1]);
-                memcpy(lines[0], both, sizeof both);
+                str_copy(lines[0], both, sizeof lines[0]);
             }
             for (int r = 0; r < nl && r < h - 2; r++)
                 canvas_text(c, cx + 1, y + 1 + r, bw - 2, lines[r], r == 0 ? rl : ROLE_NORMAL);
