@@ -9,17 +9,24 @@
  */
 #include "dashcli.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #include "canvas.h"
 #include "layout.h"
 #include "model.h"
 #include "render.h"
+#include "trace.h"
 
 #define FRAME_US 33000
 
@@ -112,12 +119,109 @@ static void frame(struct bench_screen *s, struct dm *m)
     s->frames++;
 }
 
+/* ---- --publish: a stand-in lab for testing `conlab dash` -------------------------------- */
+
+static volatile sig_atomic_t publish_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    publish_stop = 1;
+}
+
+/* Publishes a trace the way a lab publishes its stream: an XPUB socket whose endpoint is
+ * written where `conlab dash` looks; each new subscriber gets the whole trace (a late viewer
+ * must see the cluster), then a status snapshot round every 500 ms. */
+static int publish(const char *path, double seconds)
+{
+    struct trace tr;
+    struct sb err = {0};
+    int rc = trace_load(path, &tr, &err);
+    if (err.s && err.len)
+        fputs(err.s, stderr);
+    sb_free(&err);
+    if (rc || tr.n == 0) {
+        trace_free(&tr);
+        return 2;
+    }
+    char dir[512], parent[512], file[600], ep[600];
+    dashcli_endpoint_path(0, 1, parent, sizeof parent);
+    dashcli_endpoint_path(getpid(), 1, dir, sizeof dir);
+    mkdir(parent, 0700);
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        fprintf(stderr, "conlab bench dash: cannot create %s: %s\n", dir, strerror(errno));
+        trace_free(&tr);
+        return 2;
+    }
+    snprintf(file, sizeof file, "%s/dash.endpoint", dir);
+    snprintf(ep, sizeof ep, "ipc://%s/dash.sock", dir);
+    void *ctx = zmq_ctx_new();
+    void *pub = zmq_socket(ctx, ZMQ_XPUB);
+    int linger = 0;
+    zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(pub, ep)) {
+        fprintf(stderr, "conlab bench dash: cannot bind %s: %s\n", ep, zmq_strerror(zmq_errno()));
+        zmq_close(pub);
+        zmq_ctx_term(ctx);
+        trace_free(&tr);
+        return 2;
+    }
+    FILE *f = fopen(file, "w");
+    if (f) {
+        fprintf(f, "%s\n", ep);
+        fclose(f);
+    }
+    printf("publishing %s as lab %ld at %s\n", path, (long)getpid(), ep);
+    fflush(stdout);
+    signal(SIGTERM, on_stop);
+    signal(SIGINT, on_stop);
+    uint64_t end = mono_us() + (uint64_t)(seconds * 1e6), next_status = 0;
+    while (!publish_stop && mono_us() < end) {
+        zmq_pollitem_t it = {pub, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 100);
+        char sub[256];
+        while (zmq_recv(pub, sub, sizeof sub, ZMQ_DONTWAIT) > 0) {
+            if (sub[0] != 1)
+                continue;
+            for (size_t i = 0; i < tr.n; i++) {
+                char *s = json_dumps(tr.ev[i], JSON_COMPACT);
+                zmq_send(pub, s, strlen(s), 0);
+                free(s);
+            }
+        }
+        if (mono_us() >= next_status) {
+            next_status = mono_us() + 500000;
+            for (size_t i = 0; i < tr.n; i++) {
+                const char *e = json_string_value(json_object_get(tr.ev[i], "ev"));
+                if (e && !strcmp(e, "status")) {
+                    char *s = json_dumps(tr.ev[i], JSON_COMPACT);
+                    zmq_send(pub, s, strlen(s), 0);
+                    free(s);
+                }
+            }
+        }
+    }
+    unlink(file);
+    zmq_close(pub);
+    zmq_ctx_term(ctx);
+    char sock[600];
+    snprintf(sock, sizeof sock, "%s/dash.sock", dir);
+    unlink(sock);
+    rmdir(dir);
+    trace_free(&tr);
+    return 0;
+}
+
 int dashbench_main(int argc, char **argv)
 {
     uint64_t rate = 5000;
     double seconds = 3, idle = 2;
     int cols = 120, rows = 40;
+    const char *publish_path = NULL;
+    bool seconds_set = false;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seconds"))
+            seconds_set = true;
         if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
             if (parse_u64(argv[++i], &rate) || rate == 0 || rate > 10000000) {
                 fprintf(stderr, "conlab bench dash: --rate wants events per second, not '%s'\n", argv[i]);
@@ -133,14 +237,19 @@ int dashbench_main(int argc, char **argv)
                 fprintf(stderr, "conlab bench dash: --idle wants a duration in seconds\n");
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--publish") && i + 1 < argc) {
+            publish_path = argv[++i];
         } else if (!strcmp(argv[i], "--help")) {
-            puts("usage: conlab bench dash [--rate EV_PER_S] [--seconds S] [--idle S]");
+            puts("usage: conlab bench dash [--rate EV_PER_S] [--seconds S] [--idle S]\n"
+                 "       conlab bench dash --publish TRACE [--seconds S]   (a stand-in lab for conlab dash)");
             return 0;
         } else {
             fprintf(stderr, "conlab bench dash: unknown argument '%s'\n", argv[i]);
             return 2;
         }
     }
+    if (publish_path)
+        return publish(publish_path, seconds_set ? seconds : 60);
     struct dm *m = dm_new(0);
     struct gen g = {.nodes = 3};
     json_t *cl = json_pack("{s:s, s:s, s:[s,s,s], s:I}", "ev", "cluster", "mode", "raft", "nodes",

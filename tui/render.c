@@ -102,6 +102,11 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
         sb_printf(&b, "  %s", ui->source);
     int x = canvas_text(c, 0, r->y, r->w, b.s, ROLE_TITLE);
     sb_free(&b);
+    if (ui->notice) { /* a notice matters more than the counters: it comes first */
+        x += canvas_raw(c, x, r->y, r->w - x, "  [", ROLE_TITLE);
+        x += canvas_text(c, x, r->y, r->w - x, ui->notice, ROLE_TITLE);
+        x += canvas_raw(c, x, r->y, r->w - x, "]", ROLE_TITLE);
+    }
 
     if (dm_frozen(m)) {
         sb_printf(&b, "  %s %s %llu/%llu  t=%llu.%03llus", canvas_glyph_str(c, G_FROZEN),
@@ -121,10 +126,6 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
         sb_printf(&b, "  ALERTS %d", s->nalerts);
     x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_TITLE);
     sb_free(&b);
-    if (ui->notice) {
-        x += canvas_raw(c, x, r->y, r->w - x, "  ", ROLE_TITLE);
-        x += canvas_text(c, x, r->y, r->w - x, ui->notice, ROLE_TITLE);
-    }
     const char *help = "? help ";
     int hw = (int)strlen(help);
     if (r->w - x > hw + 1)
