@@ -316,6 +316,30 @@ START_TEST(events_filter_shows_only_matching_events)
 }
 END_TEST
 
+START_TEST(indexed_filter_draws_the_same_as_a_scan)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.filter = "n2";
+    dm_seek(m, 60);
+    char *scan = screen(m, 120, 40, true, &ui);
+    uint64_t pos[100];
+    size_t n = 0;
+    for (uint64_t p = 0; p < dm_count(m); p++)
+        if (dm_event_matches(dm_event_at(m, p), ui.filter))
+            pos[n++] = p;
+    ck_assert_uint_gt(n, 10);
+    ui.matches = pos;
+    ui.nmatches = n;
+    char *indexed = screen(m, 120, 40, true, &ui);
+    ck_assert_str_eq(scan, indexed);
+    free(scan);
+    free(indexed);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(time_travel_shows_the_past_state)
 {
     struct dm *m = fixture();
@@ -379,6 +403,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, votes_and_quorums_show_who_answered);
     tcase_add_test(tc, selected_message_shows_its_json);
     tcase_add_test(tc, events_filter_shows_only_matching_events);
+    tcase_add_test(tc, indexed_filter_draws_the_same_as_a_scan);
     tcase_add_test(tc, time_travel_shows_the_past_state);
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
     tcase_add_test(tc, wide_characters_keep_the_columns_aligned);

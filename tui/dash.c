@@ -55,6 +55,9 @@ struct dash {
     bool rl_on;
     char filter[128];      /* the events filter */
     char fedit[128];       /* the filter being edited */
+    uint64_t *fm;          /* positions of recorded events matching `filter`, ascending */
+    size_t nfm, capfm;
+    char fm_for[128];      /* the filter fm was built for */
     int fedit_len;
     char title_source[128];
     char notice[160];
@@ -220,9 +223,45 @@ static void sync_selection(struct dash *d)
     d->ui.show_json = false;
 }
 
+static void fm_push(struct dash *d, uint64_t pos)
+{
+    if (d->nfm == d->capfm) {
+        /* let go of positions time travel can no longer reach before growing */
+        uint64_t first = dm_first_pos(d->m);
+        size_t drop = 0;
+        while (drop < d->nfm && d->fm[drop] < first)
+            drop++;
+        if (drop) {
+            memmove(d->fm, d->fm + drop, (d->nfm - drop) * sizeof *d->fm);
+            d->nfm -= drop;
+        } else {
+            d->capfm = d->capfm ? d->capfm * 2 : 1024;
+            d->fm = xrealloc(d->fm, d->capfm * sizeof *d->fm);
+        }
+    }
+    d->fm[d->nfm++] = pos;
+}
+
+/* Keeps the filter's match list in step with the filter (one scan when it changes). */
+static void fm_sync(struct dash *d)
+{
+    if (!strcmp(d->fm_for, d->filter))
+        return;
+    str_copy(d->fm_for, d->filter, sizeof d->fm_for);
+    d->nfm = 0;
+    if (!d->filter[0])
+        return;
+    for (uint64_t p = dm_first_pos(d->m); p < dm_count(d->m); p++)
+        if (dm_event_matches(dm_event_at(d->m, p), d->filter))
+            fm_push(d, p);
+}
+
 static void fill_ui(struct dash *d)
 {
+    fm_sync(d);
     d->ui.filter = d->filter;
+    d->ui.matches = d->fm;
+    d->ui.nmatches = d->nfm;
     d->ui.playing = d->playing;
     if (d->cfg.kind == DASH_REPLAY)
         d->ui.speed = d->speed;
@@ -379,7 +418,7 @@ static void output_line(struct dash *d, const char *text)
     json_t *ev = json_pack("{s:s, s:s, s:I}", "ev", "output", "text", text, "t",
                            (json_int_t)dm_live(d->m)->t_last);
     if (ev) {
-        dm_feed(d->m, ev);
+        dash_feed(d, ev);
         json_decref(ev);
     }
     d->dirty = true;
@@ -912,6 +951,7 @@ void dash_destroy(struct dash **pd)
     g_dash = NULL;
     canvas_free(&d->cv);
     free(d->shown);
+    free(d->fm);
     dm_destroy(&d->m);
     free(d);
     *pd = NULL;
@@ -938,7 +978,11 @@ void dash_on_readable(struct dash *d)
 void dash_feed(struct dash *d, json_t *ev)
 {
     bool had_lesson = dm_view(d->m)->lesson.active;
+    uint64_t pos = dm_count(d->m);
     dm_feed(d->m, ev);
+    if (d->filter[0] && !strcmp(d->fm_for, d->filter) && dm_event_at(d->m, pos) &&
+        dm_event_matches(ev, d->filter))
+        fm_push(d, pos);
     if (dm_view(d->m)->lesson.active != had_lesson)
         relayout(d);
     if (!dm_frozen(d->m) || d->lay.pane[PANE_TITLE].w) /* the title shows the count */

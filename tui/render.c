@@ -630,10 +630,25 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
     uint64_t pos = dm_cursor(m), first = dm_first_pos(m);
     int skip = ui->scroll[PANE_EVENTS], r = h - 1;
     struct sb b = {0};
-    for (int scanned = 0; pos > first && r >= 0 && scanned < 50000; scanned++) {
-        json_t *ev = dm_event_at(m, --pos);
-        if (!ev || !dm_event_matches(ev, ui->filter))
-            continue;
+    bool indexed = ui->matches && ui->filter && *ui->filter;
+    size_t k = indexed ? ui->nmatches : 0;
+    for (int scanned = 0; r >= 0 && scanned < 50000; scanned++) {
+        json_t *ev;
+        if (indexed) {
+            while (k > 0 && ui->matches[k - 1] >= pos)
+                k--; /* after the time-travel cursor */
+            if (k == 0 || ui->matches[k - 1] < first)
+                break;
+            ev = dm_event_at(m, ui->matches[--k]);
+            if (!ev)
+                break;
+        } else {
+            if (pos <= first)
+                break;
+            ev = dm_event_at(m, --pos);
+            if (!ev || !dm_event_matches(ev, ui->filter))
+                continue;
+        }
         if (skip > 0) {
             skip--;
             continue;

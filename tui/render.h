@@ -26,6 +26,10 @@ struct render_ui {
     bool show_json;            /* the selected message's JSON as an overlay */
     bool help;                 /* the help overlay */
     const char *filter;        /* the events filter, "" = all */
+    /* Optional: positions of the recorded events that match the filter, ascending (the
+     * dashboard keeps it as events arrive, so a rare match costs no scan); NULL = scan. */
+    const uint64_t *matches;
+    size_t nmatches;
     bool filter_editing;       /* the command line edits the filter */
     bool playing;              /* replay: playing rather than paused */
     double speed;              /* replay speed, or the lab's speed factor */
