@@ -375,6 +375,32 @@ START_TEST(lesson_pane_shows_step_check_and_hint)
 }
 END_TEST
 
+START_TEST(command_line_keeps_the_cursor_visible)
+{
+    struct dm *m = dm_new(0);
+    struct render_ui ui;
+    ui_init(&ui);
+    struct canvas *c = canvas_new(80, 24, true);
+    struct layout l;
+    layout_compute(80, 24, 0, &l);
+    ui.line = "put 日本 x";
+    ui.point = (int)strlen(ui.line);
+    int cx = render_cmdline(c, &l, &ui);
+    ck_assert_int_eq(cx, 8 + 10); /* "conlab> " + 10 columns (two of them wide) */
+    char long_line[300];
+    memset(long_line, 'a', sizeof long_line - 2);
+    long_line[sizeof long_line - 2] = 'Z';
+    long_line[sizeof long_line - 1] = 0;
+    ui.line = long_line;
+    ui.point = (int)strlen(long_line);
+    cx = render_cmdline(c, &l, &ui);
+    ck_assert_int_lt(cx, 80);
+    ck_assert_uint_eq(canvas_at(c, cx - 1, 23)->cp, 'Z');
+    canvas_free(&c);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(wide_characters_keep_the_columns_aligned)
 {
     struct canvas *c = canvas_new(10, 1, true);
@@ -406,6 +432,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, indexed_filter_draws_the_same_as_a_scan);
     tcase_add_test(tc, time_travel_shows_the_past_state);
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
+    tcase_add_test(tc, command_line_keeps_the_cursor_visible);
     tcase_add_test(tc, wide_characters_keep_the_columns_aligned);
     suite_add_tcase(s, tc);
     return s;

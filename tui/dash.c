@@ -861,7 +861,7 @@ struct dash *dash_new(const struct dash_config *c, char *err, size_t errlen)
                  "cursor; use --plain", term && *term ? term : "unset");
         return NULL;
     }
-    setlocale(LC_ALL, "");
+    setlocale(LC_CTYPE, ""); /* UTF-8 for ncurses; numbers stay in the C locale */
     struct dash *d = xcalloc(1, sizeof *d);
     d->cfg = *c;
     if (!d->cfg.prompt)

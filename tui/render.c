@@ -760,6 +760,33 @@ static void draw_lesson(struct canvas *c, const struct layout *l, const struct d
 
 /* ---- command line, help, too small -------------------------------------------------- */
 
+/* Columns UTF-8 text takes on this canvas. */
+static int text_cols(const struct canvas *c, const char *s)
+{
+    int cols = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp = *p;
+        int n = 1;
+        if (cp >= 0xf0) {
+            cp = cp & 0x07;
+            n = 4;
+        } else if (cp >= 0xe0) {
+            cp = cp & 0x0f;
+            n = 3;
+        } else if (cp >= 0xc0) {
+            cp = cp & 0x1f;
+            n = 2;
+        }
+        for (int i = 1; i < n && (p[i] & 0xc0) == 0x80; i++)
+            cp = (cp << 6) | (p[i] & 0x3f);
+        cols += c->utf8 ? canvas_cp_width(cp) : 1;
+        p++;
+        while ((*p & 0xc0) == 0x80)
+            p++;
+    }
+    return cols;
+}
+
 int render_cmdline(struct canvas *c, const struct layout *l, const struct render_ui *ui)
 {
     const struct rect *r = &l->pane[PANE_CMDLINE];
@@ -779,25 +806,29 @@ int render_cmdline(struct canvas *c, const struct layout *l, const struct render
     int point = ui->point < 0 ? 0 : ui->point;
     if ((size_t)point > strlen(line))
         point = (int)strlen(line);
-    /* horizontal scroll: keep the cursor on screen */
+    /* horizontal scroll: keep the cursor on screen; count columns, not bytes */
     struct sb before = {0};
     sb_add_escaped(&before, line, (size_t)point);
     int room = r->w - pw - 1;
-    int cur = (int)strlen(before.s); /* escaped text is mostly ASCII: bytes ~ columns */
+    int cur = text_cols(c, before.s);
     int off = 0;
     if (room > 0 && cur >= room)
         off = cur - room + 1;
     sb_free(&before);
     struct sb all = {0};
     sb_add_escaped(&all, line, strlen(line));
-    int skip = off;
     const char *p = all.s;
-    while (skip > 0 && *p) {
-        p++;
-        while (((unsigned char)*p & 0xc0) == 0x80)
-            p++;
-        skip--;
+    int skipped = 0;
+    while (skipped < off && *p) {
+        const char *q = p + 1;
+        while (((unsigned char)*q & 0xc0) == 0x80)
+            q++;
+        char one[8];
+        snprintf(one, sizeof one, "%.*s", (int)(q - p), p);
+        skipped += text_cols(c, one);
+        p = q;
     }
+    off = skipped;
     canvas_raw(c, r->x + pw, r->y, room + 1, p, ROLE_NORMAL);
     sb_free(&all);
     int cx = r->x + pw + cur - off;
