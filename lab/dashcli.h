@@ -14,7 +14,14 @@ int replaycli_main(int argc, char **argv);
 int dashcli_main(int argc, char **argv);
 int dashbench_main(int argc, char **argv);
 
-/* Where a lab with this pid publishes its dashboard endpoint (one line, e.g.
+/* The lab's side (not written here): bind a ZMQ_XPUB socket (ipc:// in the run directory),
+ * write its endpoint to dashcli_endpoint_path(getpid(), 0, …), send every event as one frame
+ * of compact JSON, and when the XPUB socket reports a new subscription (a frame starting with
+ * byte 1) send the recorded events again (or the latest cluster and status events) so a late
+ * viewer sees the cluster; remove the file on exit. `conlab bench dash --publish TRACE`
+ * (lab/dashbench.c) does exactly this with a trace and can serve as the example.
+ *
+ * Where a lab with this pid publishes its dashboard endpoint (one line, e.g.
  * "ipc:///run/user/1000/conlab/4242/dash.sock"): $XDG_RUNTIME_DIR/conlab/<pid>/dash.endpoint
  * when XDG_RUNTIME_DIR is an absolute path, else /tmp/conlab-<uid>/<pid>/dash.endpoint.
  * Writes the directory (without the file name) when dir_only. Returns 0 or CL_ERANGE. */

@@ -12,6 +12,11 @@
  *     for each signal:        dash_on_signal(d, sig)   // SIGWINCH, SIGTSTP, SIGCONT
  *   dash_destroy(&d);                                  // restores the terminal
  *
+ * Signals: install the lab's self-pipe handlers for SIGWINCH, SIGTSTP and SIGCONT before
+ * dash_new (ncurses then leaves SIGWINCH alone) and pass them to dash_on_signal. The terminal
+ * is in raw mode: Ctrl-C and Ctrl-Z arrive as keys (Ctrl-C clears the line, Ctrl-Z suspends),
+ * so SIGINT never reaches the lab from the keyboard while the dashboard is open.
+ *
  * The event stream (JSON objects, borrowed by dash_feed, which keeps its own reference):
  * every event of docs/protocol.md §3, plus what the lab makes itself:
  *   {"ev":"cluster","mode":"raft","nodes":["n1","n2","n3"],"options":{…}}   on start

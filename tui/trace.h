@@ -1,6 +1,8 @@
 /* trace — trace files: JSONL, one event per line, the same objects as the dashboard's event
  * stream (dash.h). `trace FILE` in the lab writes one; `conlab replay FILE` reads it back.
- */
+ * To save a whole run the lab can write the events it still holds (trace_save, e.g. from
+ * dm_event_at over the dashboard's recording, or its own store) and then append each new
+ * event with trace_write as it arrives. */
 #ifndef CONLAB_TRACE_H
 #define CONLAB_TRACE_H
 
