@@ -131,7 +131,8 @@ static void on_stop(int sig)
 
 /* Publishes a trace the way a lab publishes its stream: an XPUB socket whose endpoint is
  * written where `conlab dash` looks; each new subscriber gets the whole trace (a late viewer
- * must see the cluster), then a status snapshot round every 500 ms. */
+ * must see the cluster). (A trace's old status snapshots are not re-sent: they would undo
+ * what came after them.) */
 static int publish(const char *path, double seconds)
 {
     struct trace tr;
@@ -157,8 +158,10 @@ static int publish(const char *path, double seconds)
     snprintf(ep, sizeof ep, "ipc://%s/dash.sock", dir);
     void *ctx = zmq_ctx_new();
     void *pub = zmq_socket(ctx, ZMQ_XPUB);
-    int linger = 0;
+    int linger = 0, verbose = 1;
     zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
+    /* report every subscription, not only the first of a kind: each viewer needs the trace */
+    zmq_setsockopt(pub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
     if (zmq_bind(pub, ep)) {
         fprintf(stderr, "conlab bench dash: cannot bind %s: %s\n", ep, zmq_strerror(zmq_errno()));
         zmq_close(pub);
@@ -175,7 +178,7 @@ static int publish(const char *path, double seconds)
     fflush(stdout);
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
-    uint64_t end = mono_us() + (uint64_t)(seconds * 1e6), next_status = 0;
+    uint64_t end = mono_us() + (uint64_t)(seconds * 1e6);
     while (!publish_stop && mono_us() < end) {
         zmq_pollitem_t it = {pub, 0, ZMQ_POLLIN, 0};
         zmq_poll(&it, 1, 100);
@@ -187,17 +190,6 @@ static int publish(const char *path, double seconds)
                 char *s = json_dumps(tr.ev[i], JSON_COMPACT);
                 zmq_send(pub, s, strlen(s), 0);
                 free(s);
-            }
-        }
-        if (mono_us() >= next_status) {
-            next_status = mono_us() + 500000;
-            for (size_t i = 0; i < tr.n; i++) {
-                const char *e = json_string_value(json_object_get(tr.ev[i], "ev"));
-                if (e && !strcmp(e, "status")) {
-                    char *s = json_dumps(tr.ev[i], JSON_COMPACT);
-                    zmq_send(pub, s, strlen(s), 0);
-                    free(s);
-                }
             }
         }
     }

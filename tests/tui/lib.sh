@@ -6,7 +6,13 @@ TRACE=${TRACE:-$(pwd)/tests/traces/raft3.jsonl}
 SOCK="conlab-tui-$$"
 NSOCK=0
 TMPD=$(mktemp -d)
-T() { tmux -L "$SOCK" "$@"; }
+T() { tmux -u -L "$SOCK" "$@"; }
+# the screens are checked for UTF-8 glyphs: run under a UTF-8 locale when there is one
+if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then
+    export LC_ALL=C.UTF-8
+fi
+export TERM=${TUI_TERM:-tmux-256color}
+infocmp "$TERM" >/dev/null 2>&1 || export TERM=screen
 cleanup() { T kill-server 2>/dev/null; rm -rf "$TMPD"; }
 # a fresh tmux server for the next start (a server being killed may still hold the old socket)
 fresh() { T kill-server 2>/dev/null; NSOCK=$((NSOCK + 1)); SOCK="conlab-tui-$$-$NSOCK"; }
