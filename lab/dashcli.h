@@ -14,9 +14,9 @@ int replaycli_main(int argc, char **argv);
 int dashcli_main(int argc, char **argv);
 int dashbench_main(int argc, char **argv);
 
-/* The lab's side (not written here): bind a ZMQ_XPUB socket with ZMQ_XPUB_VERBOSE (ipc:// in the run directory),
- * write its endpoint to dashcli_endpoint_path(getpid(), 0, …), send every event as one frame
- * of compact JSON, and when the XPUB socket reports a new subscription (a frame starting with
+/* The lab's side (not written here): bind a ZMQ_XPUB socket with ZMQ_XPUB_VERBOSE set
+ * (ipc:// in the run directory), write its endpoint to dashcli_endpoint_path(getpid(), 0, …),
+ * send every event as one frame of compact JSON, and when the XPUB socket reports a new subscription (a frame starting with
  * byte 1) send the recorded events again (or the latest cluster and status events) so a late
  * viewer sees the cluster; remove the file on exit. `conlab bench dash --publish TRACE`
  * (lab/dashbench.c) does exactly this with a trace and can serve as the example.
