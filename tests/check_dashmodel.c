@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canvas.h"
+#include "layout.h"
 #include "model.h"
+#include "render.h"
+#include "rng.h"
 #include "test_util.h"
 
 static void feed(struct dm *m, const char *json)
@@ -411,6 +415,95 @@ START_TEST(event_line_escapes_control_bytes)
 }
 END_TEST
 
+/* A random JSON value: the kinds of junk a broken node or a hostile client could send. */
+static json_t *junk(struct rng *r, int depth)
+{
+    static const char *const strs[] = {"n1", "n2", "n3", "n17", "", "leader", "x\x1b[2J",
+                                       "\xe2\x80\xae", "partition", "write", "read", "n1\nn2"};
+    switch (rng_range(r, 0, depth > 2 ? 4 : 6)) {
+    case 0: return json_integer((json_int_t)rng_range(r, 0, 20) - 5);
+    case 1: return json_integer((json_int_t)(rng_next(r) >> 1));
+    case 2: return json_string(strs[rng_range(r, 0, CL_ARRAY_LEN(strs) - 1)]);
+    case 3: return json_null();
+    case 4: return json_real(rng_double(r) * 100);
+    case 5: {
+        json_t *a = json_array();
+        for (uint64_t i = rng_range(r, 0, 4); i > 0; i--)
+            json_array_append_new(a, junk(r, depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        json_object_set_new(o, "index", junk(r, depth + 1));
+        json_object_set_new(o, "term", junk(r, depth + 1));
+        return o;
+    }
+    }
+}
+
+START_TEST(random_events_never_break_the_model_or_the_screen)
+{
+    static const char *const evs[] = {"send", "recv", "drop", "state", "status", "vote", "append",
+                                      "truncate", "commit", "apply", "quorum", "fault", "cluster",
+                                      "output", "lesson", "op", "invariant", "speed", "bogus"};
+    static const char *const keys[] = {"node", "to", "from", "type", "msg_id", "role", "term",
+                                       "index", "count", "what", "groups", "candidate", "acked",
+                                       "missing", "need", "nodes", "status", "text", "src", "dst",
+                                       "ms", "pct", "log", "leader", "t", "cmd", "stopped"};
+    int seeds = test_seeds(40);
+    for (int seed = 1; seed <= seeds; seed++) {
+        struct rng r;
+        rng_seed(&r, (uint64_t)seed);
+        struct dm *m = three();
+        struct canvas *c = canvas_new(120, 40, seed % 2);
+        for (int k = 0; k < 300; k++) {
+            json_t *ev = json_object();
+            json_object_set_new(ev, "ev", json_string(evs[rng_range(&r, 0, CL_ARRAY_LEN(evs) - 1)]));
+            for (uint64_t f = rng_range(&r, 0, 8); f > 0; f--)
+                json_object_set_new(ev, keys[rng_range(&r, 0, CL_ARRAY_LEN(keys) - 1)], junk(&r, 0));
+            dm_feed(m, ev);
+            json_decref(ev);
+            if (k % 25 == 0) {
+                int cols = (int)rng_range(&r, 1, 200), rows = (int)rng_range(&r, 1, 60);
+                canvas_resize(c, cols, rows);
+                struct layout l;
+                layout_compute(cols, rows, rng_range(&r, 0, 1) ? LAYOUT_LESSON : 0, &l);
+                struct render_ui ui = {.focus = PANE_CMDLINE, .selected_msg = (long)rng_range(&r, 0, 50) - 1,
+                                       .show_json = true, .filter = "", .cmdline = true};
+                render_screen(c, &l, m, &ui);
+                if (k % 50 == 0)
+                    dm_seek(m, rng_range(&r, 0, dm_count(m)));
+                else
+                    dm_thaw(m);
+            }
+        }
+        ck_assert_msg(dm_count(m) == 301, "seed %d", seed);
+        canvas_free(&c);
+        dm_destroy(&m);
+    }
+}
+END_TEST
+
+START_TEST(huge_text_is_capped)
+{
+    struct dm *m = three();
+    char *big = xmalloc(100001);
+    memset(big, 'a', 100000);
+    big[100000] = 0;
+    json_t *ev = json_pack("{s:s, s:s, s:i, s:i, s:s}", "ev", "append", "node", "n1", "index", 1,
+                           "term", 1, "cmd", big);
+    dm_feed(m, ev);
+    json_decref(ev);
+    ev = json_pack("{s:s, s:s}", "ev", "output", "text", big);
+    dm_feed(m, ev);
+    json_decref(ev);
+    ck_assert_uint_le(strlen(dm_view(m)->node[0].log[0].cmd), DM_MAX_TEXT);
+    ck_assert_uint_le(strlen(dm_output_at(dm_view(m), 0)), 4 * DM_MAX_TEXT);
+    free(big);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_dashmodel(void);
 Suite *suite_dashmodel(void)
 {
@@ -442,6 +535,8 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, invariant_events_become_alerts);
     tcase_add_test(tc, filter_matches_every_word_and_event_type);
     tcase_add_test(tc, event_line_escapes_control_bytes);
+    tcase_add_test(tc, random_events_never_break_the_model_or_the_screen);
+    tcase_add_test(tc, huge_text_is_capped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -76,13 +76,15 @@ static char *jdup(const json_t *o, const char *k)
     if (!v || json_is_null(v))
         return NULL;
     if (json_is_string(v))
-        return xstrdup(json_string_value(v));
+        return xstrndup(json_string_value(v), strnlen(json_string_value(v), 16 * DM_MAX_TEXT));
     char buf[64];
     jtext(v, buf, sizeof buf);
     if (buf[0])
         return xstrdup(buf);
     char *s = json_dumps(v, JSON_COMPACT);
-    return s ? s : NULL;
+    if (s && strlen(s) > DM_MAX_TEXT)
+        s[DM_MAX_TEXT] = 0;
+    return s;
 }
 
 int dm_node_index(const struct dm_state *s, const char *id)
@@ -338,7 +340,7 @@ static void log_put(struct dm_node *n, uint64_t index, uint64_t term, const char
             struct dm_entry *e = &n->log[index - first];
             if (e->index == index && e->term == term) {
                 if (cmd && !e->cmd)
-                    e->cmd = xstrdup(cmd);
+                    e->cmd = xstrndup(cmd, strnlen(cmd, DM_MAX_TEXT));
                 return;
             }
             log_truncate(n, index);
@@ -356,7 +358,7 @@ static void log_put(struct dm_node *n, uint64_t index, uint64_t term, const char
     n->log = xrealloc(n->log, (n->nlog + 1) * sizeof *n->log);
     n->log[n->nlog].index = index;
     n->log[n->nlog].term = term;
-    n->log[n->nlog].cmd = cmd ? xstrdup(cmd) : NULL;
+    n->log[n->nlog].cmd = cmd ? xstrndup(cmd, strnlen(cmd, DM_MAX_TEXT)) : NULL;
     n->nlog++;
 }
 
@@ -621,7 +623,7 @@ static void output_push(struct dm_state *s, const char *line)
         s->out_head = (s->out_head + 1) % DM_MAX_OUTPUT;
         s->nout--;
     }
-    s->output[(s->out_head + s->nout) % DM_MAX_OUTPUT] = xstrdup(line);
+    s->output[(s->out_head + s->nout) % DM_MAX_OUTPUT] = xstrndup(line, strnlen(line, 4 * DM_MAX_TEXT));
     s->nout++;
 }
 
@@ -639,6 +641,8 @@ static void alert_push(struct dm_state *s, uint64_t pos, const json_t *ev)
     }
     struct sb b = {0};
     dm_event_line(ev, &b);
+    if (b.len > 4 * DM_MAX_TEXT)
+        b.s[4 * DM_MAX_TEXT] = 0;
     s->alerts[s->nalerts].pos = pos;
     s->alerts[s->nalerts].text = b.s;
     s->nalerts++;

@@ -40,6 +40,7 @@
 #define DM_MAX_ALERTS 8      /* invariant alerts and checker verdicts */
 #define DM_CKPT_EVERY 4096   /* events between time-travel checkpoints */
 #define DM_DEFAULT_CAP 200000 /* events kept for time travel */
+#define DM_MAX_TEXT 256      /* longest command kept per log entry (output lines: 4×, lesson text: 16×) */
 
 enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
 enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
