@@ -252,6 +252,21 @@ START_TEST(conflicting_log_entry_is_highlighted)
 }
 END_TEST
 
+START_TEST(committed_entries_are_set_apart_by_a_rule)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    dm_seek(m, 60); /* n1 leads term 1, commit 2, and has appended index 3 */
+    char *s = screen(m, 120, 40, true, &ui);
+    const char *two = strstr(s, "│2    1 put y"), *rule = strstr(s, "committed above"),
+               *three = strstr(s, "│3    ~1 put z");
+    ck_assert_msg(two && rule && three && two < rule && rule < three, "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(votes_and_quorums_show_who_answered)
 {
     struct dm *m = fixture();
@@ -426,6 +441,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, too_small_terminal_says_so_without_crashing);
     tcase_add_test(tc, ascii_mode_draws_no_byte_above_127);
     tcase_add_test(tc, conflicting_log_entry_is_highlighted);
+    tcase_add_test(tc, committed_entries_are_set_apart_by_a_rule);
     tcase_add_test(tc, votes_and_quorums_show_who_answered);
     tcase_add_test(tc, selected_message_shows_its_json);
     tcase_add_test(tc, events_filter_shows_only_matching_events);

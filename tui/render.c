@@ -507,9 +507,24 @@ static void draw_log(struct canvas *c, const struct layout *l, const struct dm *
     uint64_t top = hi;
     uint64_t back = (uint64_t)(ui->scroll[PANE_LOG] > 0 ? ui->scroll[PANE_LOG] : 0);
     top = back > hi - lo ? lo : hi - back;
+    /* the committed part is set apart by a rule under the highest committed index shown
+     * (the leader's commit index, or the highest any node has) */
+    uint64_t lc = 0;
+    for (int i = 0; i < s->n; i++)
+        if ((ref < 0 || i == ref) && s->node[i].commit > lc)
+            lc = s->node[i].commit;
     uint64_t first = top + 1 > (uint64_t)rows + lo ? top + 1 - (uint64_t)rows : lo;
+    bool rule = lc >= first && lc < top && rows > 2;
+    if (rule && top + 2 > (uint64_t)rows + first)
+        first++; /* the rule takes a row */
+    int ry = y;
     for (uint64_t idx = first; idx <= top; idx++) {
-        int ry = y + 1 + (int)(idx - first);
+        ry++;
+        if (rule && idx == lc + 1) {
+            canvas_hline(c, x, ry, w, G_H, ROLE_DIM);
+            canvas_raw(c, x + 1, ry, w - 1, " committed above ", ROLE_DIM);
+            ry++;
+        }
         canvas_printf(c, x, ry, iw - 1, ROLE_DIM, "%llu", (unsigned long long)idx);
         uint64_t rterm = 0;
         bool have_ref = false;
