@@ -8,6 +8,7 @@
  *     timeout = min(lab timers, dash_before_sleep(d, mono_us()))   // coalesced redraw
  *     poll(...)
  *     if input fd readable:   dash_on_readable(d)      // keys; readline; may call on_line
+ *     (POLLHUP/POLLERR on it: the terminal is gone; leave as for quit)
  *     for each event:         dash_feed(d, ev)         // cheap: folds into the model
  *     for each signal:        dash_on_signal(d, sig)   // SIGWINCH, SIGTSTP, SIGCONT
  *   dash_destroy(&d);                                  // restores the terminal
