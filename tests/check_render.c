@@ -416,6 +416,35 @@ START_TEST(command_line_keeps_the_cursor_visible)
 }
 END_TEST
 
+START_TEST(sixteen_nodes_fit_with_readable_column_names)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"leaderless\",\"nodes\":[\"n1\",\"n2\",\"n3\","
+            "\"n4\",\"n5\",\"n6\",\"n7\",\"n8\",\"n9\",\"n10\",\"n11\",\"n12\",\"n13\","
+            "\"n14\",\"n15\",\"n16\"]}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n10\",\"to\":\"n11\",\"type\":\"replicate\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    int sizes[][2] = {{120, 40}, {80, 24}};
+    for (size_t k = 0; k < CL_ARRAY_LEN(sizes); k++) {
+        char *s = screen(m, sizes[k][0], sizes[k][1], true, &ui);
+        /* every node's name appears whole in the Messages header */
+        for (int i = 1; i <= 16; i++) {
+            char name[8];
+            snprintf(name, sizeof name, " n%d ", i);
+            if (!strstr(s, name))
+                fputs(s, stderr);
+            ck_assert_msg(strstr(s, name), "%dx%d: %s missing", sizes[k][0], sizes[k][1], name);
+        }
+        if (!strstr(s, "n16 ? c0"))
+            fputs(s, stderr);
+        ck_assert_msg(strstr(s, "n16 ? c0"), "%dx%d: no compact row for n16", sizes[k][0], sizes[k][1]);
+        free(s);
+    }
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(wide_characters_keep_the_columns_aligned)
 {
     struct canvas *c = canvas_new(10, 1, true);
@@ -449,6 +478,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, time_travel_shows_the_past_state);
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
     tcase_add_test(tc, command_line_keeps_the_cursor_visible);
+    tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);
     tcase_add_test(tc, wide_characters_keep_the_columns_aligned);
     suite_add_tcase(s, tc);
     return s;

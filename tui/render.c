@@ -280,7 +280,10 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
         }
     } else {
         /* compact: one cell per node, in as many columns as fit */
-        int cw = 24, percol = h > 0 ? h : 1;
+        int percol = h > 0 ? h : 1, ncolumns = (n + percol - 1) / percol;
+        int cw = ncolumns ? w / ncolumns : w;
+        if (cw > 24)
+            cw = 24;
         int prev_group = -1;
         for (int k = 0; k < n; k++) {
             int i = order[k];
@@ -290,10 +293,14 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
                 break;
             char line[96];
             const char *r = nd->life == DM_UP ? role_word(nd->role) : life_word(nd->life);
-            snprintf(line, sizeof line, "%s%s %s t%llu c%llu",
+            char term[32] = "";
+            if (nd->has_term)
+                snprintf(term, sizeof term, " t%llu", (unsigned long long)nd->term);
+            else if (nd->has_epoch)
+                snprintf(term, sizeof term, " e%llu", (unsigned long long)nd->epoch);
+            snprintf(line, sizeof line, "%s%s %s%s c%llu",
                      s->ngroups > 1 && s->group_of[i] != prev_group && prev_group >= 0 ? "|" : "",
-                     nd->id, is_leader(nd) ? "LEADER" : r, (unsigned long long)nd->term,
-                     (unsigned long long)nd->commit);
+                     nd->id, is_leader(nd) ? "LEADER" : r, term, (unsigned long long)nd->commit);
             prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
             canvas_text(c, x + col * cw, y + row, cw - 1, line, role_of(nd));
         }
@@ -405,19 +412,31 @@ static void draw_messages(struct canvas *c, const struct layout *l, const struct
     for (int i = 0; i < cols.n; i++)
         cols.x[i] = cols.n == 1 ? x + w / 2
                                 : x + margin + i * (w - 2 * margin - 1) / (cols.n - 1);
+    /* names on one header row, or staggered on two when the columns are too close */
+    int spacing = cols.n > 1 ? cols.x[1] - cols.x[0] : w;
+    bool tight = false;
     for (int i = 0; i < cols.n; i++) {
-        const char *name = cols.id[i][0] == '*' ? "clients" : cols.id[i];
+        int nw = cols.id[i][0] == '*' ? (spacing >= 8 ? 7 : 2) : (int)strlen(cols.id[i]);
+        if (nw + 1 > spacing)
+            tight = true;
+    }
+    int head = tight && h >= 4 ? 2 : 1;
+    for (int i = 0; i < cols.n; i++) {
+        const char *name = cols.id[i][0] == '*' ? (spacing >= 8 ? "clients" : "cl") : cols.id[i];
         int nw = (int)strlen(name);
         int nx = cols.x[i] - nw / 2;
         if (nx < x)
             nx = x;
         int ni = dm_node_index(s, cols.id[i]);
-        canvas_text(c, nx, y, nw, name, ni >= 0 ? role_of(&s->node[ni]) : ROLE_DIM);
-        for (int r = 1; r < h; r++)
+        canvas_text(c, nx, y + (head == 2 ? i % 2 : 0), nw, name,
+                    ni >= 0 ? role_of(&s->node[ni]) : ROLE_DIM);
+        for (int r = head; r < h; r++)
             canvas_glyph(c, cols.x[i], y + r, G_V, ROLE_DIM);
     }
+    if (head == 2 && start < end && end - start >= rows)
+        start++; /* the second header row takes the oldest message's place */
     for (long i = start; i < end; i++)
-        draw_message_row(c, y + 1 + (int)(i - start), &cols, dm_msg_at(s, (size_t)i), i == sel);
+        draw_message_row(c, y + head + (int)(i - start), &cols, dm_msg_at(s, (size_t)i), i == sel);
 }
 
 /* ---- the message's JSON overlay ----------------------------------------------------- */
