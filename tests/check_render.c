@@ -371,6 +371,25 @@ START_TEST(time_travel_shows_the_past_state)
 }
 END_TEST
 
+START_TEST(output_follows_live_while_frozen_on_the_labs_screen)
+{
+    struct dm *m = fixture();
+    dm_freeze(m);
+    feed(m, "{\"ev\":\"output\",\"text\":\"n1 raft leader term=1 commit=2 up\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_ptr_null(strstr(s, "n1 raft leader term=1")); /* a replay shows the past */
+    free(s);
+    ui.output_live = true;
+    s = screen(m, 120, 40, true, &ui);
+    ck_assert_ptr_nonnull(strstr(s, "n1 raft leader term=1"));
+    ck_assert_ptr_nonnull(strstr(s, "FROZEN 74/75"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(lesson_pane_shows_step_check_and_hint)
 {
     struct dm *m = fixture();
@@ -476,6 +495,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, events_filter_shows_only_matching_events);
     tcase_add_test(tc, indexed_filter_draws_the_same_as_a_scan);
     tcase_add_test(tc, time_travel_shows_the_past_state);
+    tcase_add_test(tc, output_follows_live_while_frozen_on_the_labs_screen);
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
     tcase_add_test(tc, command_line_keeps_the_cursor_visible);
     tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);

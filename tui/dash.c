@@ -922,6 +922,7 @@ struct dash *dash_new(const struct dash_config *c, char *err, size_t errlen)
                                                                                : RENDER_REPLAY;
     d->has_cmdline = c->kind == DASH_LIVE || (c->kind == DASH_REPLAY && c->on_line);
     d->ui.cmdline = d->has_cmdline;
+    d->ui.output_live = c->kind == DASH_LIVE;
     d->ui.focus = d->has_cmdline ? PANE_CMDLINE : PANE_EVENTS;
     d->ui.selected_msg = -1;
     d->ui.source = d->cfg.source;

@@ -708,7 +708,7 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
 static void draw_output(struct canvas *c, const struct layout *l, const struct dm *m,
                         const struct render_ui *ui)
 {
-    const struct dm_state *s = dm_view(m);
+    const struct dm_state *s = ui->output_live ? dm_live(m) : dm_view(m);
     pane_box(c, l, PANE_OUTPUT, ui, NULL);
     int x, y, w, h;
     inner(&l->pane[PANE_OUTPUT], &x, &y, &w, &h);

@@ -21,6 +21,8 @@ struct render_ui {
     enum render_mode mode;
     enum pane_id focus;        /* PANE_CMDLINE = the command line has the keys */
     bool cmdline;              /* there is a command line (else a key hint is shown) */
+    bool output_live;          /* the Output pane follows the live state even when frozen
+                                * (the lab's own screen: answers to commands must show) */
     int scroll[PANE_COUNT];    /* lines scrolled back from the newest (0 = follow) */
     long selected_msg;         /* index into the message list (0 = oldest), -1 = none */
     bool show_json;            /* the selected message's JSON as an overlay */
