@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "checkbench.h"
 #include "checkcli.h"
+#include "dashcli.h"
 #include "lab.h"
 #include "repl.h"
 
@@ -57,6 +58,12 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return checkcli_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "replay"))
+        return replaycli_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "dash"))
+        return dashcli_main(argc - 1, argv + 1);
+    if (argc >= 3 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "dash"))
+        return dashbench_main(argc - 2, argv + 2);
     if (argc >= 3 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "check"))
         return checkbench_main(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "bench"))

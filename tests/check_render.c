@@ -1,0 +1,505 @@
+/* check_render — what a user sees: the model drawn into a text canvas (tui/render.h). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canvas.h"
+#include "layout.h"
+#include "model.h"
+#include "render.h"
+#include "test_util.h"
+#include "trace.h"
+
+static void feed(struct dm *m, const char *json)
+{
+    json_t *ev = json_loads(json, 0, NULL);
+    ck_assert_msg(ev != NULL, "test JSON does not parse: %s", json);
+    dm_feed(m, ev);
+    json_decref(ev);
+}
+
+static struct dm *fixture(void)
+{
+    struct trace tr;
+    struct sb err = {0};
+    int rc = trace_load("tests/traces/raft3.jsonl", &tr, &err);
+    ck_assert_msg(rc == 0, "fixture: %s", err.s ? err.s : "");
+    ck_assert_uint_eq(tr.bad, 0);
+    struct dm *m = dm_new(0);
+    for (size_t i = 0; i < tr.n; i++)
+        dm_feed(m, tr.ev[i]);
+    trace_free(&tr);
+    sb_free(&err);
+    return m;
+}
+
+static void ui_init(struct render_ui *ui)
+{
+    memset(ui, 0, sizeof *ui);
+    ui->mode = RENDER_LIVE;
+    ui->focus = PANE_CMDLINE;
+    ui->cmdline = true;
+    ui->selected_msg = -1;
+    ui->filter = "";
+    ui->prompt = "conlab> ";
+    ui->line = "";
+}
+
+/* The screen as text; caller frees. */
+static char *screen(const struct dm *m, int cols, int rows, bool utf8, const struct render_ui *ui)
+{
+    struct canvas *c = canvas_new(cols, rows, utf8);
+    struct layout l;
+    layout_compute(cols, rows, dm_view(m)->lesson.active ? LAYOUT_LESSON : 0, &l);
+    render_screen(c, &l, m, ui);
+    char *text = canvas_dump(c);
+    canvas_free(&c);
+    return text;
+}
+
+/* The row of the screen holding needle, or NULL. */
+static const char *line_with(const char *text, const char *needle, char *buf, size_t n)
+{
+    const char *p = strstr(text, needle);
+    if (!p)
+        return NULL;
+    const char *a = p;
+    while (a > text && a[-1] != '\n')
+        a--;
+    size_t len = strcspn(a, "\n");
+    snprintf(buf, n, "%.*s", (int)len, a);
+    return buf;
+}
+
+START_TEST(leader_is_marked_at_both_sizes)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"state\",\"node\":\"n2\",\"role\":\"leader\",\"term\":3}");
+    feed(m, "{\"ev\":\"state\",\"node\":\"n1\",\"role\":\"follower\",\"term\":3}");
+    struct render_ui ui;
+    ui_init(&ui);
+    int sizes[][2] = {{120, 40}, {80, 24}, {60, 16}};
+    for (size_t i = 0; i < CL_ARRAY_LEN(sizes); i++) {
+        char *s = screen(m, sizes[i][0], sizes[i][1], true, &ui);
+        ck_assert_msg(strstr(s, "LEADER t3"), "%dx%d:\n%s", sizes[i][0], sizes[i][1], s);
+        ck_assert_msg(!strstr(s, "n1 ★") && !strstr(s, "n3 ★"), "only n2 is leader:\n%s", s);
+        free(s);
+    }
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_msg(strstr(s, "n2 ★"), "%s", s);
+    ck_assert_ptr_nonnull(strstr(s, "follower t3"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(partition_draws_separated_groups)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    char row[512];
+    ck_assert_msg(line_with(s, "partition: n1 | n2,n3", row, sizeof row), "%s", s);
+    /* n1's box, then the separator, then n2 and n3 */
+    ck_assert_msg(line_with(s, "┌ n1", row, sizeof row), "%s", s);
+    const char *sep = strstr(row, "┃");
+    ck_assert_ptr_nonnull(sep);
+    ck_assert(strstr(row, "┌ n1") < sep && sep < strstr(row, "┌ n2"));
+    free(s);
+    /* the same in plain ASCII at 80x24 */
+    s = screen(m, 80, 24, false, &ui);
+    ck_assert_msg(strstr(s, "partition: n1 | n2,n3"), "%s", s);
+    ck_assert_msg(line_with(s, "+ n1", row, sizeof row) && strchr(row, '#'), "%s", s);
+    free(s);
+    /* after heal, no groups */
+    feed(m, "{\"ev\":\"fault\",\"what\":\"heal\"}");
+    s = screen(m, 120, 40, true, &ui);
+    ck_assert_ptr_null(strstr(s, "partition:"));
+    ck_assert_ptr_null(strstr(s, "┃"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(dropped_message_is_crossed_out)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n1\",\"to\":\"n3\",\"type\":\"append_entries\",\"msg_id\":1}");
+    feed(m, "{\"ev\":\"drop\",\"node\":\"n1\",\"to\":\"n3\",\"type\":\"append_entries\",\"msg_id\":1,\"why\":\"loss\"}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n2\",\"to\":\"n1\",\"type\":\"heartbeat\",\"msg_id\":2}");
+    feed(m, "{\"ev\":\"recv\",\"node\":\"n1\",\"from\":\"n2\",\"type\":\"heartbeat\",\"msg_id\":2}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n3\",\"to\":\"n2\",\"type\":\"vote\",\"msg_id\":3}");
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    char row[512];
+    ck_assert_msg(line_with(s, "append_entries ✗ loss", row, sizeof row), "%s", s);
+    ck_assert_msg(strstr(row, "╌") && strstr(row, "✗"), "%s", row);
+    ck_assert_msg(line_with(s, "heartbeat", row, sizeof row) && strstr(row, "◀"), "%s", s);
+    ck_assert_msg(line_with(s, "vote", row, sizeof row) && strstr(row, "┄") && strstr(row, "…"),
+                  "an in-flight message is drawn pending:\n%s", s);
+    free(s);
+    s = screen(m, 80, 24, false, &ui);
+    ck_assert_msg(line_with(s, "append_entries x loss", row, sizeof row), "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(escape_sequences_in_keys_are_shown_escaped)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.line = "put k\x1b]0;pwned\x07 v";
+    ui.point = (int)strlen(ui.line);
+    for (int utf8 = 0; utf8 < 2; utf8++) {
+        struct canvas *c = canvas_new(120, 40, utf8);
+        struct layout l;
+        layout_compute(120, 40, 0, &l);
+        render_screen(c, &l, m, &ui);
+        for (int i = 0; i < c->cols * c->rows; i++) {
+            uint32_t cp = c->cells[i].cp;
+            ck_assert_msg(cp == 0 || (cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0) &&
+                                      !(cp >= 0x202a && cp <= 0x202e)),
+                          "control code point U+%04x reached cell %d", cp, i);
+        }
+        char *s = canvas_dump(c);
+        ck_assert_msg(strstr(s, "key=k\\e[31mred value=v\\u202e"), "%s", s);
+        ck_assert_msg(strstr(s, "put k\\e]0;pwned\\x07 v"), "the command line is escaped:\n%s", s);
+        free(s);
+        canvas_free(&c);
+    }
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(help_overlay_lists_every_key)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.help = true;
+    char *s = screen(m, 120, 40, true, &ui);
+    const char *keys[] = {"F1 or ?", "Tab", "PgUp/PgDn", "Space", "+ and -", "q or quit",
+                          "Left/Right", "Ctrl-Z", "/"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(keys); i++)
+        ck_assert_msg(strstr(s, keys[i]), "help lacks %s:\n%s", keys[i], s);
+    ck_assert_ptr_nonnull(strstr(s, "Help - keys"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(too_small_terminal_says_so_without_crashing)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 20, 5, true, &ui);
+    ck_assert_msg(strstr(s, "terminal too small"), "%s", s);
+    free(s);
+    s = screen(m, 1, 1, true, &ui);
+    ck_assert_uint_le(strlen(s), 8);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(ascii_mode_draws_no_byte_above_127)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.help = true;
+    char *s = screen(m, 120, 40, false, &ui);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        ck_assert_msg(*p < 0x80, "non-ASCII byte at %ld", (long)(p - (const unsigned char *)s));
+    ck_assert_ptr_nonnull(strstr(s, "LEADER t2"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(conflicting_log_entry_is_highlighted)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    struct canvas *c = canvas_new(120, 40, true);
+    struct layout l;
+    layout_compute(120, 40, 0, &l);
+    render_screen(c, &l, m, &ui);
+    char *s = canvas_dump(c);
+    char row[512];
+    /* n1 kept index 3 from term 1; the new leader n2 has term 2 there */
+    ck_assert_msg(line_with(s, "!1 put z", row, sizeof row), "%s", s);
+    ck_assert_ptr_nonnull(strstr(row, "2 put z"));
+    /* and its cells carry the conflict role */
+    int found = 0;
+    for (int y = l.pane[PANE_LOG].y; y < l.pane[PANE_LOG].y + l.pane[PANE_LOG].h; y++)
+        for (int x = l.pane[PANE_LOG].x; x < l.pane[PANE_LOG].x + l.pane[PANE_LOG].w; x++)
+            if (canvas_at(c, x, y)->cp == '!' && canvas_at(c, x, y)->role == ROLE_CONFLICT)
+                found = 1;
+    ck_assert(found);
+    free(s);
+    canvas_free(&c);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(committed_entries_are_set_apart_by_a_rule)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    dm_seek(m, 60); /* n1 leads term 1, commit 2, and has appended index 3 */
+    char *s = screen(m, 120, 40, true, &ui);
+    const char *two = strstr(s, "│2    1 put y"), *rule = strstr(s, "committed above"),
+               *three = strstr(s, "│3    ~1 put z");
+    ck_assert_msg(two && rule && three && two < rule && rule < three, "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(votes_and_quorums_show_who_answered)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_msg(strstr(s, "W=2 write z: n1 ✗ n2 ✓ n3 ✓"), "%s", s);
+    ck_assert_msg(strstr(s, "term 2 n2: 2/3 votes - won"), "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(selected_message_shows_its_json)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    const struct dm_state *st = dm_view(m);
+    for (size_t i = 0; i < st->nmsgs; i++)
+        if (dm_msg_at(st, i)->msg_id == 101)
+            ui.selected_msg = (long)i;
+    ck_assert_int_ge(ui.selected_msg, 0);
+    ui.show_json = true;
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_msg(strstr(s, "message n2 -> n1 DROPPED"), "%s", s);
+    ck_assert_msg(strstr(s, "\"msg_id\": 101"), "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(events_filter_shows_only_matching_events)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.filter = "ev=drop";
+    struct canvas *c = canvas_new(120, 40, true);
+    struct layout l;
+    layout_compute(120, 40, 0, &l);
+    render_screen(c, &l, m, &ui);
+    int drops = 0;
+    for (int y = l.pane[PANE_EVENTS].y + 1; y < l.pane[PANE_EVENTS].y + l.pane[PANE_EVENTS].h - 1; y++) {
+        struct sb b = {0};
+        canvas_row_text(c, y, &b);
+        const char *inside = b.s + 3; /* past the border */
+        if (strstr(inside, " drop "))
+            drops++;
+        else
+            ck_assert_msg(strspn(inside, " ") >= (size_t)(l.pane[PANE_EVENTS].w - 2) ||
+                              !strstr(inside, "s n"),
+                          "non-matching event shown: %s", b.s);
+        sb_free(&b);
+    }
+    ck_assert_int_eq(drops, 3);
+    char *s = canvas_dump(c);
+    ck_assert_ptr_nonnull(strstr(s, "Events [filter: ev=drop]"));
+    free(s);
+    canvas_free(&c);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(indexed_filter_draws_the_same_as_a_scan)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.filter = "n2";
+    dm_seek(m, 60);
+    char *scan = screen(m, 120, 40, true, &ui);
+    uint64_t pos[100];
+    size_t n = 0;
+    for (uint64_t p = 0; p < dm_count(m); p++)
+        if (dm_event_matches(dm_event_at(m, p), ui.filter))
+            pos[n++] = p;
+    ck_assert_uint_gt(n, 10);
+    ui.matches = pos;
+    ui.nmatches = n;
+    char *indexed = screen(m, 120, 40, true, &ui);
+    ck_assert_str_eq(scan, indexed);
+    free(scan);
+    free(indexed);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(time_travel_shows_the_past_state)
+{
+    struct dm *m = fixture();
+    struct render_ui ui;
+    ui_init(&ui);
+    dm_seek(m, 20); /* before the partition, n1 has just won */
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_msg(strstr(s, "FROZEN 20/74"), "%s", s);
+    ck_assert_ptr_null(strstr(s, "partition:"));
+    ck_assert_ptr_nonnull(strstr(s, "n1 ★"));
+    ck_assert_ptr_null(strstr(s, "n2 ★"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(output_follows_live_while_frozen_on_the_labs_screen)
+{
+    struct dm *m = fixture();
+    dm_freeze(m);
+    feed(m, "{\"ev\":\"output\",\"text\":\"n1 raft leader term=1 commit=2 up\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_ptr_null(strstr(s, "n1 raft leader term=1")); /* a replay shows the past */
+    free(s);
+    ui.output_live = true;
+    s = screen(m, 120, 40, true, &ui);
+    ck_assert_ptr_nonnull(strstr(s, "n1 raft leader term=1"));
+    ck_assert_ptr_nonnull(strstr(s, "FROZEN 74/75"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(lesson_pane_shows_step_check_and_hint)
+{
+    struct dm *m = fixture();
+    feed(m, "{\"ev\":\"lesson\",\"title\":\"Split brain\",\"step\":2,\"text\":\"Cut the leader off "
+            "from the others and watch what happens.\",\"check\":\"failed: no second leader yet\","
+            "\"hint\":\"partition n1 | n2,n3\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    int sizes[][2] = {{120, 40}, {80, 24}};
+    for (size_t i = 0; i < CL_ARRAY_LEN(sizes); i++) {
+        char *s = screen(m, sizes[i][0], sizes[i][1], true, &ui);
+        ck_assert_msg(strstr(s, "Split brain - step 2"), "%s", s);
+        ck_assert_msg(strstr(s, "check: failed: no second"), "%s", s);
+        free(s);
+    }
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(command_line_keeps_the_cursor_visible)
+{
+    struct dm *m = dm_new(0);
+    struct render_ui ui;
+    ui_init(&ui);
+    struct canvas *c = canvas_new(80, 24, true);
+    struct layout l;
+    layout_compute(80, 24, 0, &l);
+    ui.line = "put 日本 x";
+    ui.point = (int)strlen(ui.line);
+    int cx = render_cmdline(c, &l, &ui);
+    ck_assert_int_eq(cx, 8 + 10); /* "conlab> " + 10 columns (two of them wide) */
+    char long_line[300];
+    memset(long_line, 'a', sizeof long_line - 2);
+    long_line[sizeof long_line - 2] = 'Z';
+    long_line[sizeof long_line - 1] = 0;
+    ui.line = long_line;
+    ui.point = (int)strlen(long_line);
+    cx = render_cmdline(c, &l, &ui);
+    ck_assert_int_lt(cx, 80);
+    ck_assert_uint_eq(canvas_at(c, cx - 1, 23)->cp, 'Z');
+    canvas_free(&c);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(sixteen_nodes_fit_with_readable_column_names)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"leaderless\",\"nodes\":[\"n1\",\"n2\",\"n3\","
+            "\"n4\",\"n5\",\"n6\",\"n7\",\"n8\",\"n9\",\"n10\",\"n11\",\"n12\",\"n13\","
+            "\"n14\",\"n15\",\"n16\"]}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n10\",\"to\":\"n11\",\"type\":\"replicate\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    int sizes[][2] = {{120, 40}, {80, 24}};
+    for (size_t k = 0; k < CL_ARRAY_LEN(sizes); k++) {
+        char *s = screen(m, sizes[k][0], sizes[k][1], true, &ui);
+        /* every node's name appears whole in the Messages header */
+        for (int i = 1; i <= 16; i++) {
+            char name[8];
+            snprintf(name, sizeof name, " n%d ", i);
+            if (!strstr(s, name))
+                fputs(s, stderr);
+            ck_assert_msg(strstr(s, name), "%dx%d: %s missing", sizes[k][0], sizes[k][1], name);
+        }
+        if (!strstr(s, "n16 ? c0"))
+            fputs(s, stderr);
+        ck_assert_msg(strstr(s, "n16 ? c0"), "%dx%d: no compact row for n16", sizes[k][0], sizes[k][1]);
+        free(s);
+    }
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(wide_characters_keep_the_columns_aligned)
+{
+    struct canvas *c = canvas_new(10, 1, true);
+    int used = canvas_text(c, 0, 0, 10, "日本x", ROLE_NORMAL);
+    ck_assert_int_eq(used, 5);
+    ck_assert_uint_eq(canvas_at(c, 4, 0)->cp, 'x');
+    used = canvas_text(c, 0, 0, 3, "日本", ROLE_NORMAL); /* a wide char never half-fits */
+    ck_assert_int_eq(used, 2);
+    canvas_free(&c);
+}
+END_TEST
+
+Suite *suite_render(void);
+Suite *suite_render(void)
+{
+    Suite *s = suite_create("render");
+    TCase *tc = tcase_create("render");
+    tcase_add_test(tc, leader_is_marked_at_both_sizes);
+    tcase_add_test(tc, partition_draws_separated_groups);
+    tcase_add_test(tc, dropped_message_is_crossed_out);
+    tcase_add_test(tc, escape_sequences_in_keys_are_shown_escaped);
+    tcase_add_test(tc, help_overlay_lists_every_key);
+    tcase_add_test(tc, too_small_terminal_says_so_without_crashing);
+    tcase_add_test(tc, ascii_mode_draws_no_byte_above_127);
+    tcase_add_test(tc, conflicting_log_entry_is_highlighted);
+    tcase_add_test(tc, committed_entries_are_set_apart_by_a_rule);
+    tcase_add_test(tc, votes_and_quorums_show_who_answered);
+    tcase_add_test(tc, selected_message_shows_its_json);
+    tcase_add_test(tc, events_filter_shows_only_matching_events);
+    tcase_add_test(tc, indexed_filter_draws_the_same_as_a_scan);
+    tcase_add_test(tc, time_travel_shows_the_past_state);
+    tcase_add_test(tc, output_follows_live_while_frozen_on_the_labs_screen);
+    tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
+    tcase_add_test(tc, command_line_keeps_the_cursor_visible);
+    tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);
+    tcase_add_test(tc, wide_characters_keep_the_columns_aligned);
+    suite_add_tcase(s, tc);
+    return s;
+}

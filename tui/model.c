@@ -1,0 +1,1094 @@
+/* model — folds events into the dashboard state; records them for time travel (model.h). */
+#include "model.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ckpt {
+    uint64_t pos;
+    struct dm_state *st;
+};
+
+struct dm {
+    struct dm_state *live;
+    struct dm_state *view;  /* non-NULL when frozen */
+    uint64_t cursor;
+    json_t **ev;            /* ev[i] is the event at position first + i */
+    size_t nev, cap;
+    uint64_t first;         /* absolute position of ev[0] */
+    struct ckpt *ck;        /* ck[0].pos == first */
+    size_t nck, capck;
+};
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : NULL;
+}
+
+static bool jint(const json_t *o, const char *k, int64_t *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (json_is_real(v)) {
+        *out = (int64_t)json_real_value(v);
+        return true;
+    }
+    return false;
+}
+
+static bool juint(const json_t *o, const char *k, uint64_t *out)
+{
+    int64_t v;
+    if (!jint(o, k, &v) || v < 0)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* Copies a JSON scalar as text ("" for others). */
+static void jtext(const json_t *v, char *buf, size_t n)
+{
+    if (json_is_string(v))
+        str_copy(buf, json_string_value(v), n);
+    else if (json_is_integer(v))
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, n, "%g", json_real_value(v));
+    else if (json_is_true(v))
+        str_copy(buf, "true", n);
+    else if (json_is_false(v))
+        str_copy(buf, "false", n);
+    else
+        buf[0] = 0;
+}
+
+static char *jdup(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return xstrndup(json_string_value(v), strnlen(json_string_value(v), 16 * DM_MAX_TEXT));
+    char buf[64];
+    jtext(v, buf, sizeof buf);
+    if (buf[0])
+        return xstrdup(buf);
+    char *s = json_dumps(v, JSON_COMPACT);
+    if (s && strlen(s) > DM_MAX_TEXT)
+        s[DM_MAX_TEXT] = 0;
+    return s;
+}
+
+int dm_node_index(const struct dm_state *s, const char *id)
+{
+    if (!id)
+        return -1;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->node[i].id, id))
+            return i;
+    return -1;
+}
+
+/* The node an event is about; adds it when the cluster event has not named it (a trace
+ * that starts mid-run), as long as it looks like a node id. */
+static int node_for(struct dm_state *s, const char *id)
+{
+    int i = dm_node_index(s, id);
+    if (i >= 0 || !id)
+        return i;
+    if (s->n >= CL_MAXN || id[0] != 'n' || !isdigit((unsigned char)id[1]) || strlen(id) >= CL_IDLEN)
+        return -1;
+    i = s->n++;
+    memset(&s->node[i], 0, sizeof s->node[i]);
+    str_copy(s->node[i].id, id, CL_IDLEN);
+    s->node[i].life = DM_UP;
+    return i;
+}
+
+/* ---- state lifetime ----------------------------------------------------------------- */
+
+static void lesson_clear(struct dm_lesson *l)
+{
+    free(l->title);
+    free(l->step);
+    free(l->text);
+    free(l->check);
+    free(l->hint);
+    memset(l, 0, sizeof *l);
+}
+
+static void node_log_clear(struct dm_node *n)
+{
+    for (size_t i = 0; i < n->nlog; i++)
+        free(n->log[i].cmd);
+    free(n->log);
+    n->log = NULL;
+    n->nlog = 0;
+}
+
+static void state_free(struct dm_state *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < CL_MAXN; i++)
+        node_log_clear(&s->node[i]);
+    for (size_t i = 0; i < s->nmsgs; i++)
+        json_decref(s->msgs[(s->msg_head + i) % DM_MAX_MSGS].ev);
+    for (size_t i = 0; i < s->nout; i++)
+        free(s->output[(s->out_head + i) % DM_MAX_OUTPUT]);
+    for (int i = 0; i < s->nalerts; i++)
+        free(s->alerts[i].text);
+    lesson_clear(&s->lesson);
+    free(s);
+}
+
+static struct dm_state *state_new(void)
+{
+    struct dm_state *s = xcalloc(1, sizeof *s);
+    s->speed = 1.0;
+    return s;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static struct dm_state *state_copy(const struct dm_state *src)
+{
+    struct dm_state *s = xmalloc(sizeof *s);
+    memcpy(s, src, sizeof *s);
+    for (int i = 0; i < CL_MAXN; i++) {
+        struct dm_node *n = &s->node[i];
+        if (n->nlog) {
+            n->log = xmalloc(n->nlog * sizeof *n->log);
+            for (size_t j = 0; j < n->nlog; j++) {
+                n->log[j] = src->node[i].log[j];
+                n->log[j].cmd = dup_or_null(src->node[i].log[j].cmd);
+            }
+        } else {
+            n->log = NULL;
+        }
+    }
+    for (size_t i = 0; i < s->nmsgs; i++)
+        json_incref(s->msgs[(s->msg_head + i) % DM_MAX_MSGS].ev);
+    for (size_t i = 0; i < s->nout; i++) {
+        size_t k = (s->out_head + i) % DM_MAX_OUTPUT;
+        s->output[k] = xstrdup(src->output[k]);
+    }
+    for (int i = 0; i < s->nalerts; i++)
+        s->alerts[i].text = xstrdup(src->alerts[i].text);
+    s->lesson.title = dup_or_null(src->lesson.title);
+    s->lesson.step = dup_or_null(src->lesson.step);
+    s->lesson.text = dup_or_null(src->lesson.text);
+    s->lesson.check = dup_or_null(src->lesson.check);
+    s->lesson.hint = dup_or_null(src->lesson.hint);
+    return s;
+}
+
+/* ---- folding: messages -------------------------------------------------------------- */
+
+static struct dm_msg *msg_push(struct dm_state *s)
+{
+    struct dm_msg *m;
+    if (s->nmsgs == DM_MAX_MSGS) {
+        m = &s->msgs[s->msg_head];
+        json_decref(m->ev);
+        s->msg_head = (s->msg_head + 1) % DM_MAX_MSGS;
+        s->nmsgs--;
+    }
+    m = &s->msgs[(s->msg_head + s->nmsgs) % DM_MAX_MSGS];
+    s->nmsgs++;
+    memset(m, 0, sizeof *m);
+    m->msg_id = -1;
+    return m;
+}
+
+const struct dm_msg *dm_msg_at(const struct dm_state *s, size_t i)
+{
+    if (i >= s->nmsgs)
+        return NULL;
+    return &s->msgs[(s->msg_head + i) % DM_MAX_MSGS];
+}
+
+/* The pending message src→dst of this type (and msg_id when known): the oldest such, as
+ * links deliver in order unless reordered. Searches the newest 256 messages. */
+static struct dm_msg *msg_find_pending(struct dm_state *s, const char *src, const char *dst,
+                                       const char *type, int64_t msg_id)
+{
+    struct dm_msg *found = NULL;
+    size_t lim = s->nmsgs < 256 ? s->nmsgs : 256;
+    for (size_t k = 0; k < lim; k++) {
+        struct dm_msg *m = &s->msgs[(s->msg_head + s->nmsgs - 1 - k) % DM_MAX_MSGS];
+        if (m->st != DM_PENDING || strcmp(m->src, src) || strcmp(m->dst, dst))
+            continue;
+        if (type && *type && strcmp(m->type, type))
+            continue;
+        if (msg_id >= 0 && m->msg_id >= 0) {
+            if (m->msg_id == msg_id)
+                return m;
+            continue;
+        }
+        found = m;
+    }
+    return found;
+}
+
+static const char *msg_type_of(const json_t *ev)
+{
+    const char *type = jstr(ev, "type");
+    if (!type)
+        type = jstr(json_object_get(ev, "body"), "type");
+    return type ? type : "";
+}
+
+static int64_t msg_id_of(const json_t *ev)
+{
+    int64_t id;
+    if (jint(ev, "msg_id", &id))
+        return id;
+    if (jint(json_object_get(ev, "body"), "msg_id", &id))
+        return id;
+    return -1;
+}
+
+static void fold_send(struct dm_state *s, json_t *ev, const char *node, uint64_t pos, uint64_t t)
+{
+    const char *to = jstr(ev, "to");
+    if (!node || !to)
+        return;
+    struct dm_msg *m = msg_push(s);
+    m->pos = pos;
+    m->t_send = t;
+    str_copy(m->src, node, sizeof m->src);
+    str_copy(m->dst, to, sizeof m->dst);
+    str_copy(m->type, msg_type_of(ev), sizeof m->type);
+    m->msg_id = msg_id_of(ev);
+    m->st = DM_PENDING;
+    json_incref(ev);
+    m->ev = ev;
+    int i = dm_node_index(s, node);
+    uint64_t lam;
+    if (i >= 0 && juint(ev, "lamport", &lam) && lam > s->node[i].lamport)
+        s->node[i].lamport = lam;
+}
+
+static void fold_recv(struct dm_state *s, json_t *ev, const char *node, uint64_t t)
+{
+    const char *from = jstr(ev, "from");
+    if (!node || !from)
+        return;
+    struct dm_msg *m = msg_find_pending(s, from, node, msg_type_of(ev), msg_id_of(ev));
+    if (m) {
+        m->st = DM_DELIVERED;
+        m->t_end = t;
+    }
+}
+
+static void fold_drop(struct dm_state *s, json_t *ev, const char *node, uint64_t pos, uint64_t t)
+{
+    const char *to = jstr(ev, "to"), *from = jstr(ev, "from");
+    const char *src = to ? node : from, *dst = to ? to : node;
+    const char *why = jstr(ev, "why");
+    s->drops++;
+    if (!src || !dst)
+        return;
+    struct dm_msg *m = msg_find_pending(s, src, dst, msg_type_of(ev), msg_id_of(ev));
+    if (!m) {
+        m = msg_push(s);
+        m->pos = pos;
+        m->t_send = t;
+        str_copy(m->src, src, sizeof m->src);
+        str_copy(m->dst, dst, sizeof m->dst);
+        str_copy(m->type, msg_type_of(ev), sizeof m->type);
+        m->msg_id = msg_id_of(ev);
+        json_incref(ev);
+        m->ev = ev;
+    }
+    m->st = DM_DROPPED;
+    m->t_end = t;
+    str_copy(m->why, why ? why : "", sizeof m->why);
+}
+
+/* ---- folding: logs ------------------------------------------------------------------ */
+
+/* Drops entries with index >= from. */
+static void log_truncate(struct dm_node *n, uint64_t from)
+{
+    while (n->nlog && n->log[n->nlog - 1].index >= from) {
+        free(n->log[n->nlog - 1].cmd);
+        n->nlog--;
+    }
+}
+
+/* Sets entry (index, term); a different term at that index replaces it and what follows
+ * (Raft's rule: a conflicting entry and all after it go). */
+static void log_put(struct dm_node *n, uint64_t index, uint64_t term, const char *cmd)
+{
+    if (n->nlog) {
+        struct dm_entry *last = &n->log[n->nlog - 1];
+        uint64_t first = n->log[0].index;
+        if (index >= first && index <= last->index) {
+            struct dm_entry *e = &n->log[index - first];
+            if (e->index == index && e->term == term) {
+                if (cmd && !e->cmd)
+                    e->cmd = xstrndup(cmd, strnlen(cmd, DM_MAX_TEXT));
+                return;
+            }
+            log_truncate(n, index);
+        } else if (index < first) {
+            node_log_clear(n);
+        } else if (index != last->index + 1) {
+            node_log_clear(n); /* a gap: keep what is contiguous */
+        }
+    }
+    if (n->nlog == DM_MAX_LOG) {
+        free(n->log[0].cmd);
+        memmove(n->log, n->log + 1, (n->nlog - 1) * sizeof *n->log);
+        n->nlog--;
+    }
+    n->log = xrealloc(n->log, (n->nlog + 1) * sizeof *n->log);
+    n->log[n->nlog].index = index;
+    n->log[n->nlog].term = term;
+    n->log[n->nlog].cmd = cmd ? xstrndup(cmd, strnlen(cmd, DM_MAX_TEXT)) : NULL;
+    n->nlog++;
+}
+
+static void fold_append(struct dm_state *s, const json_t *ev, int i)
+{
+    uint64_t index, term, count = 1;
+    if (i < 0 || !juint(ev, "index", &index) || !juint(ev, "term", &term))
+        return;
+    juint(ev, "count", &count);
+    if (count > DM_MAX_LOG)
+        count = DM_MAX_LOG; /* a huge count must not become a huge loop */
+    const char *cmd = jstr(ev, "cmd");
+    for (uint64_t k = 0; k < count; k++)
+        log_put(&s->node[i], index + k, term, count == 1 ? cmd : NULL);
+}
+
+/* ---- folding: status snapshots ------------------------------------------------------ */
+
+static void fold_status(struct dm_state *s, const json_t *st, int i)
+{
+    if (i < 0 || !json_is_object(st))
+        return;
+    struct dm_node *n = &s->node[i];
+    const char *role = jstr(st, "role");
+    if (role)
+        str_copy(n->role, role, sizeof n->role);
+    if (juint(st, "term", &n->term))
+        n->has_term = true;
+    if (juint(st, "epoch", &n->epoch))
+        n->has_epoch = true;
+    const char *leader = jstr(st, "leader");
+    if (leader)
+        str_copy(n->leader, leader, sizeof n->leader);
+    else if (json_is_null(json_object_get(st, "leader")))
+        n->leader[0] = 0;
+    juint(st, "commit", &n->commit);
+    juint(st, "applied", &n->applied);
+    const char *state = jstr(st, "state");
+    if (state) {
+        if (!strcmp(state, "up"))
+            n->life = DM_UP;
+        else if (!strcmp(state, "paused"))
+            n->life = DM_PAUSED;
+        else if (!strcmp(state, "down") || !strcmp(state, "crashed"))
+            n->life = DM_DOWN;
+    }
+    uint64_t v;
+    if (juint(st, "lamport", &v))
+        n->lamport = v;
+    if (juint(st, "clock_us", &v)) {
+        n->clock_us = v;
+        n->has_clock = true;
+    }
+    int64_t skew;
+    if (jint(st, "skew_us", &skew))
+        n->skew_us = skew;
+    json_t *vc = json_object_get(st, "vc");
+    if (json_is_array(vc)) {
+        n->nvc = 0;
+        for (size_t k = 0; k < json_array_size(vc) && k < CL_MAXN; k++) {
+            json_t *x = json_array_get(vc, k);
+            n->vc[n->nvc++] = json_is_integer(x) && json_integer_value(x) > 0
+                                  ? (uint64_t)json_integer_value(x) : 0;
+        }
+    }
+    json_t *log = json_object_get(st, "log");
+    if (json_is_array(log)) {
+        node_log_clear(n);
+        size_t from = json_array_size(log) > DM_MAX_LOG ? json_array_size(log) - DM_MAX_LOG : 0;
+        for (size_t k = from; k < json_array_size(log); k++) {
+            json_t *e = json_array_get(log, k);
+            uint64_t index, term;
+            if (!juint(e, "index", &index) || !juint(e, "term", &term))
+                continue;
+            char *cmd = jdup(e, "cmd");
+            log_put(n, index, term, cmd);
+            free(cmd);
+        }
+    }
+}
+
+/* ---- folding: faults ---------------------------------------------------------------- */
+
+static void fold_partition(struct dm_state *s, const json_t *ev)
+{
+    json_t *groups = json_object_get(ev, "groups");
+    if (!json_is_array(groups) || json_array_size(groups) < 2)
+        return;
+    int ng = (int)json_array_size(groups);
+    for (int i = 0; i < s->n; i++)
+        s->group_of[i] = ng - 1; /* unnamed nodes join the last group (DESIGN §7) */
+    for (int g = 0; g < ng && g < CL_MAXN; g++) {
+        json_t *grp = json_array_get(groups, (size_t)g);
+        for (size_t k = 0; k < json_array_size(grp); k++) {
+            int i = node_for(s, json_string_value(json_array_get(grp, k)));
+            if (i >= 0)
+                s->group_of[i] = g;
+        }
+    }
+    s->ngroups = ng > CL_MAXN ? CL_MAXN : ng;
+}
+
+static void fold_link(struct dm_state *s, const json_t *ev, bool is_delay)
+{
+    int src = -1, dst = -1;
+    const char *a = jstr(ev, "src"), *b = jstr(ev, "dst");
+    if (a && (src = dm_node_index(s, a)) < 0)
+        return;
+    if (b && (dst = dm_node_index(s, b)) < 0)
+        return;
+    struct dm_link *l = NULL;
+    for (int k = 0; k < s->nlinks; k++)
+        if (s->links[k].src == src && s->links[k].dst == dst)
+            l = &s->links[k];
+    if (!l) {
+        if (s->nlinks == DM_MAX_LINKS)
+            return;
+        l = &s->links[s->nlinks++];
+        memset(l, 0, sizeof *l);
+        l->src = src;
+        l->dst = dst;
+    }
+    if (is_delay) {
+        uint64_t ms = 0;
+        juint(ev, "ms", &ms);
+        l->delay_ms = ms;
+    } else {
+        json_t *p = json_object_get(ev, "pct");
+        if (!p)
+            p = json_object_get(ev, "loss");
+        l->loss_pct = json_is_number(p) ? json_number_value(p) : 0;
+    }
+    if (l->delay_ms == 0 && l->loss_pct <= 0)
+        *l = s->links[--s->nlinks];
+}
+
+static void fold_fault(struct dm_state *s, const json_t *ev, const char *node)
+{
+    const char *what = jstr(ev, "what");
+    if (!what)
+        return;
+    const char *target = jstr(ev, "target");
+    if (!target)
+        target = node;
+    int i = node_for(s, target);
+    if (!strcmp(what, "partition")) {
+        fold_partition(s, ev);
+    } else if (!strcmp(what, "heal")) {
+        for (int k = 0; k < CL_MAXN; k++)
+            s->group_of[k] = 0;
+        s->ngroups = 0;
+        s->nlinks = 0;
+    } else if (!strcmp(what, "delay")) {
+        fold_link(s, ev, true);
+    } else if (!strcmp(what, "loss")) {
+        fold_link(s, ev, false);
+    } else if (i >= 0 && !strcmp(what, "crash")) {
+        s->node[i].life = DM_DOWN;
+    } else if (i >= 0 && (!strcmp(what, "restart") || !strcmp(what, "resume"))) {
+        s->node[i].life = DM_UP;
+    } else if (i >= 0 && !strcmp(what, "pause")) {
+        s->node[i].life = DM_PAUSED;
+    } else if (i >= 0 && !strcmp(what, "skew")) {
+        int64_t v;
+        if (jint(ev, "skew_us", &v))
+            s->node[i].skew_us = v;
+        else if (jint(ev, "ms", &v))
+            s->node[i].skew_us = v * 1000;
+    }
+}
+
+/* ---- folding: votes and quorums ----------------------------------------------------- */
+
+static struct dm_election *election_for(struct dm_state *s, uint64_t term, const char *cand)
+{
+    for (int k = s->nelections - 1; k >= 0; k--) {
+        struct dm_election *e = &s->elections[k];
+        if (e->term == term && !strcmp(e->candidate, cand))
+            return e;
+    }
+    if (s->nelections == DM_MAX_ELECTIONS) {
+        memmove(s->elections, s->elections + 1, (DM_MAX_ELECTIONS - 1) * sizeof *s->elections);
+        s->nelections--;
+    }
+    struct dm_election *e = &s->elections[s->nelections++];
+    memset(e, 0, sizeof *e);
+    e->term = term;
+    str_copy(e->candidate, cand, sizeof e->candidate);
+    return e;
+}
+
+static void fold_vote(struct dm_state *s, const json_t *ev, const char *node)
+{
+    const char *what = jstr(ev, "what"), *cand = jstr(ev, "candidate");
+    uint64_t term = 0;
+    juint(ev, "term", &term);
+    if (!what || !node)
+        return;
+    if (!cand)
+        cand = node;
+    if (strlen(cand) >= CL_IDLEN)
+        return;
+    struct dm_election *e = election_for(s, term, cand);
+    if (!strcmp(what, "request"))
+        return;
+    int granted = !strcmp(what, "grant");
+    if (!granted && strcmp(what, "deny"))
+        return;
+    struct dm_vote *v = NULL;
+    for (int k = 0; k < e->nvotes; k++)
+        if (!strcmp(e->votes[k].voter, node))
+            v = &e->votes[k];
+    if (!v) {
+        if (e->nvotes == CL_MAXN)
+            return;
+        v = &e->votes[e->nvotes++];
+    }
+    memset(v, 0, sizeof *v);
+    str_copy(v->voter, node, sizeof v->voter);
+    v->granted = granted;
+    const char *why = jstr(ev, "reason");
+    str_copy(v->reason, why ? why : "", sizeof v->reason);
+}
+
+static uint32_t node_set(struct dm_state *s, const json_t *list)
+{
+    uint32_t set = 0;
+    for (size_t k = 0; k < json_array_size(list); k++) {
+        int i = dm_node_index(s, json_string_value(json_array_get(list, k)));
+        if (i >= 0)
+            set |= 1u << i;
+    }
+    return set;
+}
+
+static void fold_quorum(struct dm_state *s, const json_t *ev, uint64_t t)
+{
+    if (s->nquorums == DM_MAX_QUORUMS) {
+        memmove(s->quorums, s->quorums + 1, (DM_MAX_QUORUMS - 1) * sizeof *s->quorums);
+        s->nquorums--;
+    }
+    struct dm_quorum *q = &s->quorums[s->nquorums++];
+    memset(q, 0, sizeof *q);
+    const char *op = jstr(ev, "op"), *key = jstr(ev, "key");
+    str_copy(q->op, op ? op : "?", sizeof q->op);
+    str_copy(q->key, key ? key : "", sizeof q->key);
+    int64_t need = 0;
+    jint(ev, "need", &need);
+    q->need = need < 0 || need > CL_MAXN ? 0 : (int)need;
+    q->acked = node_set(s, json_object_get(ev, "acked"));
+    q->missing = node_set(s, json_object_get(ev, "missing"));
+    q->stale = node_set(s, json_object_get(ev, "stale"));
+    q->t = t;
+}
+
+/* ---- folding: the rest -------------------------------------------------------------- */
+
+static void output_push(struct dm_state *s, const char *line)
+{
+    if (s->nout == DM_MAX_OUTPUT) {
+        free(s->output[s->out_head]);
+        s->out_head = (s->out_head + 1) % DM_MAX_OUTPUT;
+        s->nout--;
+    }
+    s->output[(s->out_head + s->nout) % DM_MAX_OUTPUT] = xstrndup(line, strnlen(line, 4 * DM_MAX_TEXT));
+    s->nout++;
+}
+
+const char *dm_output_at(const struct dm_state *s, size_t i)
+{
+    return i < s->nout ? s->output[(s->out_head + i) % DM_MAX_OUTPUT] : NULL;
+}
+
+static void alert_push(struct dm_state *s, uint64_t pos, const json_t *ev)
+{
+    if (s->nalerts == DM_MAX_ALERTS) {
+        free(s->alerts[0].text);
+        memmove(s->alerts, s->alerts + 1, (DM_MAX_ALERTS - 1) * sizeof *s->alerts);
+        s->nalerts--;
+    }
+    struct sb b = {0};
+    dm_event_line(ev, &b);
+    if (b.len > 4 * DM_MAX_TEXT)
+        b.s[4 * DM_MAX_TEXT] = 0;
+    s->alerts[s->nalerts].pos = pos;
+    s->alerts[s->nalerts].text = b.s;
+    s->nalerts++;
+}
+
+static void fold_cluster(struct dm_state *s, const json_t *ev)
+{
+    json_t *nodes = json_object_get(ev, "nodes");
+    const char *mode = jstr(ev, "mode");
+    bool stopped = json_is_true(json_object_get(ev, "stopped")) ||
+                   (jstr(ev, "what") && !strcmp(jstr(ev, "what"), "stop")) ||
+                   (json_is_array(nodes) && json_array_size(nodes) == 0);
+    if (stopped) {
+        s->running = false;
+        for (int i = 0; i < s->n; i++)
+            s->node[i].life = DM_DOWN;
+        return;
+    }
+    /* The same cluster announced again (a lab re-sends it for late viewers): keep state. */
+    bool same = s->running && mode && !strcmp(s->mode, mode) && json_is_array(nodes) &&
+                (int)json_array_size(nodes) == s->n;
+    for (int i = 0; same && i < s->n; i++) {
+        const char *id = json_string_value(json_array_get(nodes, (size_t)i));
+        same = id && !strcmp(id, s->node[i].id);
+    }
+    if (same)
+        return;
+    for (int i = 0; i < CL_MAXN; i++)
+        node_log_clear(&s->node[i]);
+    memset(s->node, 0, sizeof s->node);
+    memset(s->group_of, 0, sizeof s->group_of);
+    s->n = 0;
+    s->ngroups = 0;
+    s->nlinks = 0;
+    s->nelections = 0;
+    s->nquorums = 0;
+    s->running = true;
+    str_copy(s->mode, mode ? mode : "", sizeof s->mode);
+    for (size_t k = 0; k < json_array_size(nodes) && s->n < CL_MAXN; k++) {
+        const char *id = json_string_value(json_array_get(nodes, k));
+        if (!id || strlen(id) >= CL_IDLEN || dm_node_index(s, id) >= 0)
+            continue;
+        str_copy(s->node[s->n].id, id, CL_IDLEN);
+        s->node[s->n].life = DM_UP;
+        s->n++;
+    }
+    json_t *sp = json_object_get(json_object_get(ev, "options"), "speed");
+    if (json_is_number(sp) && json_number_value(sp) > 0)
+        s->speed = json_number_value(sp);
+}
+
+static void fold_lesson(struct dm_state *s, const json_t *ev)
+{
+    lesson_clear(&s->lesson);
+    if (json_is_false(json_object_get(ev, "active")))
+        return;
+    s->lesson.active = true;
+    s->lesson.title = jdup(ev, "title");
+    s->lesson.step = jdup(ev, "step");
+    s->lesson.text = jdup(ev, "text");
+    s->lesson.check = jdup(ev, "check");
+    s->lesson.hint = jdup(ev, "hint");
+}
+
+bool dm_event_is_alert(const json_t *ev)
+{
+    const char *e = jstr(ev, "ev");
+    if (!e)
+        return true;
+    return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "verdict") ||
+           !strcmp(e, "check");
+}
+
+static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
+{
+    s->events++;
+    const char *e = jstr(ev, "ev");
+    if (!json_is_object(ev) || !e) {
+        s->bad_events++;
+        return;
+    }
+    uint64_t t;
+    if (juint(ev, "t", &t) && t > s->t_last)
+        s->t_last = t;
+    t = s->t_last;
+    const char *node = jstr(ev, "node");
+    int i = (!strcmp(e, "cluster") || !strcmp(e, "output") || !strcmp(e, "lesson") ||
+             !strcmp(e, "op") || !strcmp(e, "client")) ? -1 : node_for(s, node);
+
+    if (!strcmp(e, "send")) {
+        fold_send(s, ev, node, pos, t);
+    } else if (!strcmp(e, "recv")) {
+        fold_recv(s, ev, node, t);
+    } else if (!strcmp(e, "drop")) {
+        fold_drop(s, ev, node, pos, t);
+    } else if (!strcmp(e, "state")) {
+        if (i >= 0) {
+            const char *role = jstr(ev, "role");
+            if (role)
+                str_copy(s->node[i].role, role, sizeof s->node[i].role);
+            if (juint(ev, "term", &s->node[i].term))
+                s->node[i].has_term = true;
+            if (juint(ev, "epoch", &s->node[i].epoch))
+                s->node[i].has_epoch = true;
+            const char *leader = jstr(ev, "leader");
+            str_copy(s->node[i].leader, leader ? leader : "", CL_IDLEN);
+            if (role && !strcmp(role, "leader"))
+                str_copy(s->node[i].leader, s->node[i].id, CL_IDLEN);
+            if (s->node[i].life != DM_PAUSED)
+                s->node[i].life = DM_UP;
+        }
+    } else if (!strcmp(e, "status")) {
+        fold_status(s, json_object_get(ev, "status"), i);
+    } else if (!strcmp(e, "vote")) {
+        fold_vote(s, ev, node);
+    } else if (!strcmp(e, "append")) {
+        fold_append(s, ev, i);
+    } else if (!strcmp(e, "truncate")) {
+        uint64_t index;
+        if (i >= 0 && juint(ev, "index", &index))
+            log_truncate(&s->node[i], index);
+    } else if (!strcmp(e, "commit")) {
+        uint64_t index;
+        if (i >= 0 && juint(ev, "index", &index) && index > s->node[i].commit)
+            s->node[i].commit = index;
+    } else if (!strcmp(e, "apply")) {
+        uint64_t index;
+        if (i >= 0 && juint(ev, "index", &index) && index > s->node[i].applied)
+            s->node[i].applied = index;
+    } else if (!strcmp(e, "quorum")) {
+        fold_quorum(s, ev, t);
+    } else if (!strcmp(e, "fault")) {
+        fold_fault(s, ev, node);
+    } else if (!strcmp(e, "cluster")) {
+        fold_cluster(s, ev);
+    } else if (!strcmp(e, "output")) {
+        const char *text = jstr(ev, "text");
+        if (text) {
+            /* one output event may carry several lines */
+            const char *p = text;
+            for (;;) {
+                const char *nl = strchr(p, '\n');
+                if (!nl) {
+                    if (*p || p == text)
+                        output_push(s, p);
+                    break;
+                }
+                char *line = xstrndup(p, (size_t)(nl - p));
+                output_push(s, line);
+                free(line);
+                p = nl + 1;
+            }
+        }
+    } else if (!strcmp(e, "lesson")) {
+        fold_lesson(s, ev);
+    } else if (!strcmp(e, "speed")) {
+        json_t *f = json_object_get(ev, "factor");
+        if (json_is_number(f) && json_number_value(f) > 0)
+            s->speed = json_number_value(f);
+    }
+    if (dm_event_is_alert(ev))
+        alert_push(s, pos, ev);
+}
+
+/* ---- the recorder and time travel --------------------------------------------------- */
+
+struct dm *dm_new(size_t cap)
+{
+    struct dm *m = xcalloc(1, sizeof *m);
+    m->cap = cap ? cap : DM_DEFAULT_CAP;
+    if (m->cap < 2 * DM_CKPT_EVERY)
+        m->cap = 2 * DM_CKPT_EVERY;
+    m->live = state_new();
+    m->capck = 8;
+    m->ck = xcalloc(m->capck, sizeof *m->ck);
+    m->ck[0].pos = 0;
+    m->ck[0].st = state_new();
+    m->nck = 1;
+    return m;
+}
+
+void dm_destroy(struct dm **pm)
+{
+    struct dm *m = pm ? *pm : NULL;
+    if (!m)
+        return;
+    state_free(m->live);
+    state_free(m->view);
+    for (size_t i = 0; i < m->nev; i++)
+        json_decref(m->ev[i]);
+    free(m->ev);
+    for (size_t i = 0; i < m->nck; i++)
+        state_free(m->ck[i].st);
+    free(m->ck);
+    free(m);
+    *pm = NULL;
+}
+
+uint64_t dm_count(const struct dm *m)
+{
+    return m->first + m->nev;
+}
+
+uint64_t dm_first_pos(const struct dm *m)
+{
+    return m->first;
+}
+
+json_t *dm_event_at(const struct dm *m, uint64_t pos)
+{
+    if (pos < m->first || pos >= m->first + m->nev)
+        return NULL;
+    return m->ev[pos - m->first];
+}
+
+/* Lets the oldest checkpoint chunk go when the recording is full. */
+static void evict(struct dm *m)
+{
+    if (m->nev < m->cap || m->nck < 2)
+        return;
+    size_t drop = (size_t)(m->ck[1].pos - m->first);
+    for (size_t i = 0; i < drop; i++)
+        json_decref(m->ev[i]);
+    memmove(m->ev, m->ev + drop, (m->nev - drop) * sizeof *m->ev);
+    m->nev -= drop;
+    m->first += drop;
+    state_free(m->ck[0].st);
+    memmove(m->ck, m->ck + 1, (m->nck - 1) * sizeof *m->ck);
+    m->nck--;
+    if (m->view && m->cursor < m->first)
+        dm_seek(m, m->first);
+}
+
+int dm_feed(struct dm *m, json_t *ev)
+{
+    if (!ev)
+        return CL_EINVAL;
+    evict(m);
+    if (m->nev == m->cap) /* only when one chunk exceeds the cap: refuse to record */
+        return CL_ENOSPACE;
+    uint64_t pos = dm_count(m);
+    if (m->nev % 1024 == 0)
+        m->ev = xrealloc(m->ev, (m->nev + 1024) * sizeof *m->ev);
+    json_incref(ev);
+    m->ev[m->nev++] = ev;
+    fold(m->live, ev, pos);
+    if (dm_count(m) % DM_CKPT_EVERY == 0) {
+        if (m->nck == m->capck) {
+            m->capck *= 2;
+            m->ck = xrealloc(m->ck, m->capck * sizeof *m->ck);
+        }
+        m->ck[m->nck].pos = dm_count(m);
+        m->ck[m->nck].st = state_copy(m->live);
+        m->nck++;
+    }
+    if (!m->view)
+        m->cursor = dm_count(m);
+    return json_is_object(ev) && json_object_get(ev, "ev") ? 0 : CL_EINVAL;
+}
+
+const struct dm_state *dm_view(const struct dm *m)
+{
+    return m->view ? m->view : m->live;
+}
+
+const struct dm_state *dm_live(const struct dm *m)
+{
+    return m->live;
+}
+
+bool dm_frozen(const struct dm *m)
+{
+    return m->view != NULL;
+}
+
+uint64_t dm_cursor(const struct dm *m)
+{
+    return m->view ? m->cursor : dm_count(m);
+}
+
+void dm_freeze(struct dm *m)
+{
+    if (m->view)
+        return;
+    m->view = state_copy(m->live);
+    m->cursor = dm_count(m);
+}
+
+void dm_thaw(struct dm *m)
+{
+    state_free(m->view);
+    m->view = NULL;
+    m->cursor = dm_count(m);
+}
+
+void dm_seek(struct dm *m, uint64_t pos)
+{
+    if (pos < m->first)
+        pos = m->first;
+    if (pos > dm_count(m))
+        pos = dm_count(m);
+    if (!m->view)
+        dm_freeze(m);
+    if (pos == m->cursor)
+        return;
+    uint64_t from = m->cursor;
+    /* Forward by less than a checkpoint interval: fold on. Otherwise start over from the
+     * checkpoint at or before pos. */
+    if (pos < m->cursor || pos - m->cursor > DM_CKPT_EVERY) {
+        size_t k = m->nck - 1;
+        while (k > 0 && m->ck[k].pos > pos)
+            k--;
+        if (!(pos > m->cursor && m->ck[k].pos <= m->cursor)) {
+            state_free(m->view);
+            m->view = state_copy(m->ck[k].st);
+            from = m->ck[k].pos;
+        }
+    }
+    for (uint64_t p = from; p < pos; p++)
+        fold(m->view, m->ev[p - m->first], p);
+    m->cursor = pos;
+}
+
+/* ---- event lines and filter --------------------------------------------------------- */
+
+static void add_field(struct sb *b, const json_t *ev, const char *k, const char *label)
+{
+    json_t *v = json_object_get(ev, k);
+    if (!v || json_is_null(v))
+        return;
+    char buf[64];
+    jtext(v, buf, sizeof buf);
+    if (!buf[0]) {
+        char *s = json_dumps(v, JSON_COMPACT);
+        if (!s)
+            return;
+        sb_printf(b, " %s=", label);
+        sb_add_escaped(b, s, strlen(s) > 120 ? 120 : strlen(s));
+        free(s);
+        return;
+    }
+    sb_printf(b, " %s=", label);
+    sb_add_escaped(b, buf, strlen(buf));
+}
+
+static void add_str(struct sb *b, const char *s)
+{
+    if (s)
+        sb_add_escaped(b, s, strlen(s));
+}
+
+void dm_event_line(const json_t *ev, struct sb *b)
+{
+    if (!b->s)
+        sb_addn(b, "", 0);
+    if (!json_is_object(ev)) {
+        sb_add(b, "(not an event)");
+        return;
+    }
+    uint64_t t = 0;
+    juint(ev, "t", &t);
+    sb_printf(b, "%4llu.%03llus ", (unsigned long long)(t / 1000000),
+              (unsigned long long)(t / 1000 % 1000));
+    const char *e = jstr(ev, "ev"), *node = jstr(ev, "node");
+    if (node) {
+        add_str(b, node);
+        sb_addc(b, ' ');
+    }
+    if (!e) {
+        sb_add(b, "(event without \"ev\")");
+        return;
+    }
+    add_str(b, e);
+    if (!strcmp(e, "send") || !strcmp(e, "recv") || !strcmp(e, "drop")) {
+        const char *peer = jstr(ev, "to");
+        sb_add(b, peer ? " ->" : " <-");
+        if (!peer)
+            peer = jstr(ev, "from");
+        add_str(b, peer ? peer : "?");
+        sb_addc(b, ' ');
+        add_str(b, msg_type_of(ev));
+        add_field(b, ev, "msg_id", "id");
+        add_field(b, ev, "why", "why");
+    } else if (!strcmp(e, "output")) {
+        sb_addc(b, ' ');
+        add_str(b, jstr(ev, "text"));
+    } else if (!strcmp(e, "status")) {
+        const json_t *st = json_object_get(ev, "status");
+        add_field(b, st, "role", "role");
+        add_field(b, st, "term", "term");
+        add_field(b, st, "commit", "commit");
+        add_field(b, st, "state", "state");
+    } else if (!strcmp(e, "op")) {
+        const json_t *op = json_object_get(ev, "op");
+        add_field(b, op, "process", "p");
+        add_field(b, op, "type", "type");
+        add_field(b, op, "f", "f");
+        add_field(b, op, "key", "key");
+        add_field(b, op, "value", "value");
+        add_field(b, op, "node", "node");
+    } else {
+        static const char *const skip[] = {"t", "ev", "node", "seq", "inc", "body", NULL};
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)ev, k, v) {
+            bool skipped = false;
+            for (int j = 0; skip[j]; j++)
+                if (!strcmp(k, skip[j]))
+                    skipped = true;
+            if (!skipped)
+                add_field(b, ev, k, k);
+        }
+    }
+}
+
+static bool contains_nocase(const char *hay, const char *needle, size_t n)
+{
+    for (; *hay; hay++)
+        if (!strncasecmp(hay, needle, n))
+            return true;
+    return n == 0;
+}
+
+bool dm_event_matches(const json_t *ev, const char *filter)
+{
+    if (!filter || !*filter)
+        return true;
+    struct sb line = {0};
+    bool ok = true;
+    const char *p = filter;
+    while (ok && *p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        if (n > 3 && !strncmp(p, "ev=", 3)) {
+            const char *e = jstr(ev, "ev");
+            ok = e && strlen(e) == n - 3 && !strncmp(e, p + 3, n - 3);
+        } else {
+            if (!line.s)
+                dm_event_line(ev, &line);
+            ok = contains_nocase(line.s, p, n);
+        }
+        p += n;
+    }
+    sb_free(&line);
+    return ok;
+}

@@ -1,0 +1,191 @@
+/* model — the dashboard model: pure C, no curses, no I/O (issue 6).
+ *
+ * Events (JSON objects, docs/protocol.md §3 plus the lab-made ones listed in dash.h) are
+ * folded into a struct dm_state: per-node state, the recent messages with their fate
+ * (pending / delivered / dropped), the replicated logs, election tallies, quorum results,
+ * partitions and link faults, the lesson step and the REPL output. Panes only read a
+ * dm_state (render.h); they never see events.
+ *
+ * Time travel. Every fed event is recorded (a reference is kept) in an array of at most
+ * `cap` events. Every DM_CKPT_EVERY events a copy of the folded state is kept as a
+ * checkpoint, so that any recorded position can be rebuilt by copying the checkpoint before
+ * it and folding at most DM_CKPT_EVERY events. When the array is full the oldest chunk of
+ * events and its checkpoint are let go: time travel then reaches back to the oldest kept
+ * checkpoint, while the live state still holds everything.
+ *
+ *   live  ──dm_freeze──▶ frozen (view = state at cursor) ──dm_seek──▶ frozen
+ *     ▲                                                              │
+ *     └──────────────────────────── dm_thaw ◀──────────────────────────┘
+ *
+ * Positions are absolute: position p means "after the first p events of the run".
+ * Invariants: first_pos <= cursor <= count; the live state is the fold of all count events;
+ * when frozen, the view is the fold of the first `cursor` events.
+ */
+#ifndef CONLAB_MODEL_H
+#define CONLAB_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define DM_MAX_MSGS 1024     /* recent messages kept for the sequence diagram */
+#define DM_MAX_ELECTIONS 8   /* recent election tallies */
+#define DM_MAX_QUORUMS 8     /* recent quorum results */
+#define DM_MAX_OUTPUT 500    /* REPL output lines kept */
+#define DM_MAX_LOG 200       /* log entries kept per node */
+#define DM_MAX_LINKS 64      /* link faults */
+#define DM_MAX_ALERTS 8      /* invariant alerts and checker verdicts */
+#define DM_CKPT_EVERY 4096   /* events between time-travel checkpoints */
+#define DM_DEFAULT_CAP 200000 /* events kept for time travel */
+#define DM_MAX_TEXT 256      /* longest command kept per log entry (output lines: 4×, lesson text: 16×) */
+
+enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
+enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
+
+struct dm_entry {
+    uint64_t index, term;
+    char *cmd; /* owned; NULL when only known from an append event */
+};
+
+struct dm_node {
+    char id[CL_IDLEN];
+    char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
+    bool has_term, has_epoch;
+    uint64_t term, epoch;
+    char leader[CL_IDLEN];
+    uint64_t commit, applied;
+    enum dm_life life;
+    bool has_clock;
+    uint64_t clock_us;    /* its skewed physical clock, from status */
+    int64_t skew_us;      /* injected skew, from skew faults */
+    uint64_t lamport;
+    int nvc;
+    uint64_t vc[CL_MAXN];
+    struct dm_entry *log; /* owned, sorted by index, at most DM_MAX_LOG */
+    size_t nlog;
+};
+
+struct dm_msg {
+    uint64_t pos;         /* absolute event position of its first event */
+    uint64_t t_send, t_end;
+    char src[CL_IDLEN], dst[CL_IDLEN];
+    char type[32];
+    int64_t msg_id;       /* -1 when absent */
+    enum dm_msg_state st;
+    char why[32];         /* drop reason */
+    json_t *ev;           /* owned reference to the send (or drop) event */
+};
+
+struct dm_vote {
+    char voter[CL_IDLEN];
+    int granted;          /* 1 granted, 0 denied */
+    char reason[64];
+};
+
+struct dm_election {
+    uint64_t term;
+    char candidate[CL_IDLEN];
+    int nvotes;
+    struct dm_vote votes[CL_MAXN];
+};
+
+struct dm_quorum {
+    char op[16];
+    char key[64];
+    int need;
+    uint32_t acked, missing, stale; /* bit i = node i */
+    uint64_t t;
+};
+
+struct dm_link {
+    int src, dst;         /* node index, -1 = every node */
+    uint64_t delay_ms;
+    double loss_pct;
+};
+
+struct dm_lesson {
+    bool active;
+    char *title, *step, *text, *check, *hint; /* owned, may be NULL */
+};
+
+struct dm_alert {
+    uint64_t pos;
+    char *text;           /* owned */
+};
+
+/* The folded state. Fields are read by the renderer; only model.c writes them. */
+struct dm_state {
+    char mode[32];
+    bool running;
+    int n;                        /* nodes */
+    struct dm_node node[CL_MAXN];
+    int group_of[CL_MAXN];        /* partition group per node; all 0 when healed */
+    int ngroups;                  /* 0 or 1 = no partition */
+    struct dm_link links[DM_MAX_LINKS];
+    int nlinks;
+    struct dm_msg msgs[DM_MAX_MSGS]; /* ring */
+    size_t msg_head, nmsgs;       /* oldest at msg_head */
+    struct dm_election elections[DM_MAX_ELECTIONS]; /* ring, newest last */
+    int nelections;
+    struct dm_quorum quorums[DM_MAX_QUORUMS];       /* ring, newest last */
+    int nquorums;
+    char *output[DM_MAX_OUTPUT];  /* ring of owned lines */
+    size_t out_head, nout;
+    struct dm_alert alerts[DM_MAX_ALERTS];          /* newest last */
+    int nalerts;
+    struct dm_lesson lesson;
+    uint64_t t_last;              /* t of the newest event, µs since run start */
+    uint64_t events;              /* events folded into this state */
+    uint64_t drops, bad_events;
+    double speed;                 /* the lab's speed factor, from options / speed events */
+};
+
+struct dm;
+
+/* A model recording at most cap events for time travel (0 = DM_DEFAULT_CAP). Caller owns;
+ * free with dm_destroy. */
+struct dm *dm_new(size_t cap);
+/* Frees the model and NULLs *m. */
+void dm_destroy(struct dm **m);
+
+/* Folds one event into the live state and records it (takes its own reference). Bad events
+ * (not an object, no "ev") are counted, recorded and otherwise ignored. Returns 0, or
+ * CL_EINVAL for a bad event. */
+int dm_feed(struct dm *m, json_t *ev);
+
+/* The state the panes should draw: the live state, or the view at the cursor when frozen.
+ * Borrowed until the next dm_* call that changes the model. */
+const struct dm_state *dm_view(const struct dm *m);
+const struct dm_state *dm_live(const struct dm *m);
+
+bool dm_frozen(const struct dm *m);
+void dm_freeze(struct dm *m);             /* view = live at the current count */
+void dm_thaw(struct dm *m);               /* back to live */
+/* Moves the time-travel cursor (freezes if live), clamped to [dm_first_pos, dm_count]. */
+void dm_seek(struct dm *m, uint64_t pos);
+uint64_t dm_cursor(const struct dm *m);   /* == dm_count when live */
+uint64_t dm_count(const struct dm *m);    /* events fed */
+uint64_t dm_first_pos(const struct dm *m);/* oldest position time travel can reach */
+/* The recorded event at absolute position pos (the pos+1-th event), or NULL when it is no
+ * longer (or not yet) recorded. Borrowed. */
+json_t *dm_event_at(const struct dm *m, uint64_t pos);
+
+/* Does the event match the filter? An empty or NULL filter matches all; otherwise each
+ * space-separated word must occur (case-insensitively) in the event's one-line form, and a
+ * word "ev=NAME" matches the event type exactly. */
+bool dm_event_matches(const json_t *ev, const char *filter);
+/* Writes the one-line form of an event ("  1.234s n1 state leader term=3") into b, escaped
+ * so that it can never drive a terminal. */
+void dm_event_line(const json_t *ev, struct sb *b);
+/* Is this event an alert (invariant violation, checker verdict, error)? */
+bool dm_event_is_alert(const json_t *ev);
+
+/* Helpers for the renderer. */
+int dm_node_index(const struct dm_state *s, const char *id); /* -1 when unknown */
+const struct dm_msg *dm_msg_at(const struct dm_state *s, size_t i); /* 0 = oldest */
+const char *dm_output_at(const struct dm_state *s, size_t i);       /* 0 = oldest */
+
+#endif
