@@ -10,6 +10,7 @@
 #include "checkcli.h"
 #include "dashcli.h"
 #include "lab.h"
+#include "live.h"
 #include "repl.h"
 
 static void usage(FILE *f)
@@ -69,9 +70,16 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "bench"))
         return bench_main(argc - 1, argv + 1, argv[0]);
     const char *start = NULL;
+    int plain = 0, no_color = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--plain") || !strcmp(argv[i], "--no-color"))
+        if (!strcmp(argv[i], "--plain")) {
+            plain = 1;
             continue;
+        }
+        if (!strcmp(argv[i], "--no-color")) {
+            no_color = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "--start") && i + 1 < argc) {
             start = argv[++i];
             continue;
@@ -89,9 +97,17 @@ int main(int argc, char **argv)
         return 1;
     }
     char *first = start ? xasprintf("start %s", start) : NULL;
-    if (isatty(STDIN_FILENO))
-        printf("conlab %s: type 'help' for commands, 'quit' to leave.\n", CONLAB_VERSION);
-    int rc = repl_run(&lab, first);
+    int rc = -1;
+    if (!plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        rc = live_run(&lab, first, no_color, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "conlab: no dashboard (%s): using the plain REPL\n", err);
+    }
+    if (rc < 0) {
+        if (isatty(STDIN_FILENO))
+            printf("conlab %s: type 'help' for commands, 'quit' to leave.\n", CONLAB_VERSION);
+        rc = repl_run(&lab, first);
+    }
     free(first);
     lab_destroy(&lab);
     return rc;
