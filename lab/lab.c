@@ -144,6 +144,8 @@ void lab_destroy(struct lab *lab)
     if (lab->trace)
         fclose(lab->trace);
     publish_close(&lab->pub);
+    json_decref(lab->cluster_ev);
+    json_decref(lab->net_ev);
     raftmon_destroy((struct raftmon **)&lab->monitor);
     json_decref(lab->contexts);
     rm_rf(lab->run_dir);
@@ -248,6 +250,13 @@ static void collect(struct lab *lab, json_t *ev)
                 str_copy(v->role, "down", sizeof v->role);
                 v->leader[0] = 0;
             }
+        }
+    }
+    if (kind && !strcmp(kind, "fault")) { /* the network's shape, for viewers that attach later */
+        const char *what = json_string_value(json_object_get(ev, "what"));
+        if (what && (!strcmp(what, "partition") || !strcmp(what, "heal") || !strcmp(what, "cut"))) {
+            json_decref(lab->net_ev);
+            lab->net_ev = json_incref(ev);
         }
     }
     /* keep it */
@@ -575,6 +584,33 @@ void lab_op_describe(const struct op *op, struct sb *out)
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
+/* Status snapshots for the screens (the live dashboard, `conlab dash` viewers, traces). */
+static void snapshot(struct lab *lab)
+{
+    uint64_t now = mono_us();
+    if (!lab->snapshots || now - lab->last_snapshot < 500000)
+        return;
+    lab->last_snapshot = now;
+    if (lab->cluster_ev)
+        publish_event(lab->pub, lab->cluster_ev); /* a viewer that attached late learns the cluster */
+    if (lab->net_ev)
+        publish_event(lab->pub, lab->net_ev);     /* and the network's shape */
+    if (!lab->cl)
+        return;
+    json_t *st[CL_MAXN] = {0};
+    lab_refresh(lab, st);
+    for (int i = 0; lab->cl && i < lab->cl->n; i++) {
+        char id[CL_IDLEN];
+        node_name(i, id);
+        json_t *s = st[i] ? st[i] : json_object();
+        json_object_set_new(s, "state", json_string(node_state_name(lab->cl->state[i])));
+        json_t *e = json_pack("{s:I,s:s,s:s,s:o}", "t", (json_int_t)cluster_now(lab->cl), "node", id, "ev", "status",
+                              "status", s);
+        collect(lab, e);
+        json_decref(e);
+    }
+}
+
 int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
 {
     uint64_t end = mono_us() + timeout_us;
@@ -584,6 +620,7 @@ int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
         if (slice > 50000)
             slice = 50000;
         int ready;
+        snapshot(lab);
         for (int i = 0; i < lab->nhooks; i++)
             if (lab->hooks[i].before_sleep)
                 lab->hooks[i].before_sleep(lab->hooks[i].ud);
@@ -661,6 +698,8 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
         json_object_set_new(opts, o->key[i], json_string(o->val[i]));
     lab_event(lab, "cluster", json_pack("{s:s,s:o,s:o,s:b,s:I}", "mode", mode_name, "nodes", nodes, "options", opts,
                                         "sim", sim, "seed", (json_int_t)cfg.seed));
+    json_decref(lab->cluster_ev);
+    lab->cluster_ev = json_incref(lab->events[(lab->ev_head + lab->ev_count - 1) % LAB_MAX_EVENTS]);
     return 0;
 }
 
@@ -672,7 +711,9 @@ void lab_stop(struct lab *lab)
         if (lab->ops[i].used && lab->ops[i].outcome == OP_PENDING)
             op_finish(lab, &lab->ops[i], OP_INFO, NULL);
     cluster_destroy(&lab->cl);
-    lab_event(lab, "cluster", json_pack("{s:s}", "what", "stopped"));
+    lab_event(lab, "cluster", json_pack("{s:b}", "stopped", 1));
+    json_decref(lab->cluster_ev);
+    lab->cluster_ev = NULL;
 }
 
 void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])

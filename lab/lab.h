@@ -75,6 +75,10 @@ struct lab {
     int nhooks;
     void *monitor;              /* the protocol invariant monitor (raft), when any */
     struct publisher *pub;      /* events for `conlab dash` */
+    int snapshots;              /* emit node statuses as events twice a second (screens) */
+    uint64_t last_snapshot;
+    json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
+    json_t *net_ev;             /* the last partition/heal/cut event, likewise */
     uint64_t last_refresh;      /* mono µs of the last status round when picking a node */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;

@@ -32,7 +32,6 @@ static void on_sig(int sig)
 struct live {
     struct lab *lab;
     struct dash *d;
-    uint64_t last_status;
 };
 
 static void on_line(void *ud, const char *line)
@@ -58,26 +57,6 @@ static void before_sleep(void *ud)
 {
     struct live *lv = ud;
     dash_before_sleep(lv->d, mono_us());
-}
-
-static void feed_statuses(struct live *lv)
-{
-    struct lab *lab = lv->lab;
-    if (!lab->cl)
-        return;
-    json_t *st[CL_MAXN] = {0};
-    lab_refresh(lab, st);
-    for (int i = 0; i < lab->cl->n; i++) {
-        char id[CL_IDLEN];
-        node_name(i, id);
-        json_t *s = st[i] ? st[i] : json_pack("{s:s}", "state", node_state_name(lab->cl->state[i]));
-        if (st[i] && lab->cl->state[i] == NODE_PAUSED)
-            json_object_set_new(s, "state", json_string("paused"));
-        json_t *e = json_pack("{s:I,s:s,s:s,s:o}", "t", (json_int_t)cluster_now(lab->cl), "ev", "status", "node", id,
-                              "status", s);
-        dash_feed(lv->d, e);
-        json_decref(e);
-    }
 }
 
 int live_run(struct lab *lab, const char *first_command, int no_color, char *err, size_t errlen)
@@ -111,6 +90,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
     sigaction(SIGHUP, &sa, NULL);
     struct lab_hooks h = {.ud = &lv, .on_event = on_event, .on_output = on_output, .before_sleep = before_sleep};
     lab_add_hooks(lab, &h);
+    lab->snapshots = 1;
     /* the events so far (a first command may have run before the screen opened) */
     for (size_t i = 0; i < lab->ev_count; i++)
         dash_feed(lv.d, lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS]);
@@ -142,10 +122,6 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
         }
         if (ready == 1)
             dash_on_readable(lv.d);
-        if (mono_us() - lv.last_status > 500000) {
-            lv.last_status = mono_us();
-            feed_statuses(&lv);
-        }
     }
     lab->nhooks = 0; /* the dashboard goes away before the lab */
     dash_destroy(&lv.d);

@@ -256,6 +256,7 @@ static int run_pipe(struct lab *lab)
 int repl_run(struct lab *lab, const char *first_command)
 {
     repl_signals(lab);
+    lab->snapshots = 1; /* so that `conlab dash` viewers see node states */
     if (first_command)
         lab_exec(lab, first_command);
     if (lab->quit)
