@@ -1,5 +1,5 @@
-/* check_corpus — replays every file of tests/corpus/envelope/ and tests/corpus/cmdline/ (seeds
- * and crash reproducers of the fuzz targets) through the same checks as `make fuzz`, so they
+/* check_corpus — replays every file of tests/corpus/<target>/ (envelope, cmdline, parse,
+ * faults, storage: seeds and crash reproducers of the fuzz targets) through the same checks as `make fuzz`, so they
  * run on every `make check` without a fuzzing engine. CONLAB_CORPUS overrides the directory
  * (default tests/corpus, relative to the source tree where `make check` runs). */
 #include <check.h>
@@ -7,8 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_targets.h"
+
+static char store_dir[64];
+
+static const char *storage_in_dir(const uint8_t *data, size_t size)
+{
+    return fuzz_storage_one(data, size, store_dir);
+}
 
 static const char *corpus_root(void)
 {
@@ -58,6 +66,28 @@ START_TEST(cmdline_corpus_replays_cleanly)
 }
 END_TEST
 
+START_TEST(parse_corpus_replays_cleanly)
+{
+    ck_assert_int_ge(replay("parse", fuzz_parse_one), 5);
+}
+END_TEST
+
+START_TEST(faults_corpus_replays_cleanly)
+{
+    ck_assert_int_ge(replay("faults", fuzz_faults_one), 5);
+}
+END_TEST
+
+START_TEST(storage_corpus_replays_cleanly)
+{
+    strcpy(store_dir, "/tmp/conlab-corpus-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(store_dir));
+    int n = replay("storage", storage_in_dir);
+    rmdir(store_dir);
+    ck_assert_int_ge(n, 5);
+}
+END_TEST
+
 Suite *suite_corpus(void);
 Suite *suite_corpus(void)
 {
@@ -66,6 +96,9 @@ Suite *suite_corpus(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, envelope_corpus_replays_cleanly);
     tcase_add_test(tc, cmdline_corpus_replays_cleanly);
+    tcase_add_test(tc, parse_corpus_replays_cleanly);
+    tcase_add_test(tc, faults_corpus_replays_cleanly);
+    tcase_add_test(tc, storage_corpus_replays_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }
