@@ -3,14 +3,21 @@
  * the corpus is tests/corpus/storage/. */
 #include "fuzz_targets.h"
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     if (!dir[0]) {
         strcpy(dir, "/tmp/conlab-fuzz-storage-XXXXXX");
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
     }
     const char *bad = fuzz_storage_one(data, size, dir);
     if (bad) {
