@@ -544,7 +544,9 @@ int sim_step(struct sim *s)
         if (it.when > s->now)
             s->now = it.when;
         if (it.kind == IT_TIMER) {
-            if (idset_take(&s->cancelled, it.seq))
+            /* a timer re-queued by sim_resume() keeps its id (the seq the mode was given) in p */
+            uint64_t id = it.p ? (uint64_t)(uintptr_t)it.p : it.seq;
+            if (idset_take(&s->cancelled, id))
                 continue;
             struct simnode *nd = &s->nodes[it.node];
             if ((uint32_t)(it.a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN)
@@ -689,6 +691,8 @@ void sim_resume(struct sim *s, int idx)
     for (size_t i = 0; i < nd->nheld; i++) {
         struct heap_item it = nd->held[i];
         it.when = s->now;
+        if (it.kind == IT_TIMER && !it.p)
+            it.p = (void *)(uintptr_t)it.seq; /* its id: heap_push gives it a new seq */
         heap_push(&s->q, &it);
     }
     nd->nheld = 0;
