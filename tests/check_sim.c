@@ -24,7 +24,7 @@
 struct probe {
     struct env *env;
     long loaded;            /* log records found at create */
-    int hellos, ticks;
+    int hellos, ticks, puts;
     uint64_t tick_timer;
     char blob[32];
 };
@@ -80,6 +80,7 @@ static void on_put(void *st, const char *src, const json_t *body)
 {
     struct probe *p = st;
     const char *v = json_string_value(json_object_get(body, "value"));
+    p->puts++;
     p->env->ops->log_append(p->env, "probe", v, strlen(v));
     if (json_is_true(json_object_get(body, "sync")))
         p->env->ops->log_sync(p->env, "probe");
@@ -119,8 +120,8 @@ static void on_stop(void *st, const char *src, const json_t *body)
 static json_t *probe_status(void *st)
 {
     struct probe *p = st;
-    return json_pack("{s:s,s:I,s:i,s:i,s:s}", "role", "probe", "loaded", (json_int_t)p->loaded,
-                     "hellos", p->hellos, "ticks", p->ticks, "blob", p->blob);
+    return json_pack("{s:s,s:I,s:i,s:i,s:i,s:s}", "role", "probe", "loaded", (json_int_t)p->loaded,
+                     "hellos", p->hellos, "ticks", p->ticks, "puts", p->puts, "blob", p->blob);
 }
 
 static const struct mode_handler probe_handlers[] = {
@@ -316,6 +317,40 @@ START_TEST(a_timer_held_by_a_pause_can_still_be_cancelled)
     sim_run_for(s, 1 * SEC);
     ck_assert_str_eq(w.last_reply, "stop_ok");
     ck_assert_int_eq(stat_of(s, 0, "ticks"), 0); /* cancelled before it ran: never fires */
+    sim_destroy(&s);
+}
+END_TEST
+
+struct times {
+    uint64_t last;
+    int backwards;
+};
+
+static void on_time(void *ud, const json_t *ev)
+{
+    struct times *t = ud;
+    uint64_t at = (uint64_t)json_integer_value(json_object_get(ev, "t"));
+    t->backwards += at < t->last;
+    t->last = at;
+}
+
+START_TEST(a_cancelled_timer_does_not_let_later_items_run_early)
+{
+    struct watch w;
+    struct sim *s = probe_sim(1, &w);
+    struct times t = {0, 0};
+    sim_on_event(s, on_time, &t);
+    ck_assert_int_eq(sim_client_send(s, 0, "c1", json_pack("{s:s}", "type", "stop")), 0);
+    sim_run_for(s, 1 * MS); /* the tick due at 100 ms is cancelled */
+    ck_assert_int_eq(w.replies, 1);
+    sim_set_net_us(s, 300 * MS);
+    put(s, 0, "late", 1); /* due at 301 ms */
+    sim_run_for(s, 149 * MS);
+    ck_assert_uint_eq(sim_now(s), 150 * MS);
+    ck_assert_int_eq(stat_of(s, 0, "puts"), 0); /* not yet due: it must not have run */
+    sim_run_for(s, 1 * SEC);
+    ck_assert_int_eq(w.replies, 2);
+    ck_assert_int_eq(t.backwards, 0);
     sim_destroy(&s);
 }
 END_TEST
@@ -521,6 +556,7 @@ Suite *suite_sim(void)
     tcase_add_test(tc, timers_of_a_crashed_incarnation_never_fire);
     tcase_add_test(tc, pause_holds_messages_and_timers_until_resume);
     tcase_add_test(tc, a_timer_held_by_a_pause_can_still_be_cancelled);
+    tcase_add_test(tc, a_cancelled_timer_does_not_let_later_items_run_early);
     tcase_add_test(tc, delayed_messages_die_with_their_sender);
     tcase_add_test(tc, partitions_drop_messages_with_a_reason);
     tcase_add_test(tc, unknown_message_types_are_reported_not_fatal);
