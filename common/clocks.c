@@ -10,13 +10,22 @@ void clocks_init(struct clocks *c, int self, int n)
     c->n = n;
 }
 
+/* a + b, saturated to the int64_t range (skews come from the lab and may be absurd) */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 uint64_t clocks_physical(const struct clocks *c, uint64_t now_us)
 {
-    int64_t t = (int64_t)now_us + c->skew_us;
+    int64_t t = add_sat(now_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)now_us, c->skew_us);
     if (c->strobe_period_us && now_us >= c->strobe_from_us) {
         uint64_t k = (now_us - c->strobe_from_us) / c->strobe_period_us;
         if (k % 2 == 0)
-            t += (int64_t)c->strobe_us;
+            t = add_sat(t, c->strobe_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)c->strobe_us);
     }
     return t < 0 ? 0 : (uint64_t)t;
 }

@@ -117,6 +117,24 @@ START_TEST(physical_clock_never_goes_below_zero)
 }
 END_TEST
 
+START_TEST(huge_skews_and_strobes_saturate_instead_of_wrapping)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 1);
+    uint64_t now = 1732471000123456ull;
+    c.skew_us = INT64_MAX;
+    ck_assert_uint_eq(clocks_physical(&c, now), (uint64_t)INT64_MAX);
+    c.skew_us = INT64_MIN;
+    ck_assert_uint_eq(clocks_physical(&c, now), 0);
+    c.skew_us = 0;
+    c.strobe_us = UINT64_MAX;
+    c.strobe_period_us = 1000;
+    c.strobe_from_us = now;
+    ck_assert_uint_ge(clocks_physical(&c, now), now); /* +strobe, saturated: never wraps low */
+    ck_assert_uint_eq(clocks_physical(&c, now + 1000), now + 1000);
+}
+END_TEST
+
 START_TEST(strobe_alternates_every_period_from_its_start)
 {
     struct clocks c;
@@ -168,6 +186,7 @@ Suite *suite_clocks(void)
     tcase_add_test(tc, skew_and_bumps_shift_the_physical_clock);
     tcase_add_test(tc, physical_clock_never_goes_below_zero);
     tcase_add_test(tc, strobe_alternates_every_period_from_its_start);
+    tcase_add_test(tc, huge_skews_and_strobes_saturate_instead_of_wrapping);
     suite_add_tcase(s, tc);
     return s;
 }

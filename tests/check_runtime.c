@@ -428,6 +428,65 @@ START_TEST(bad_control_frames_are_reported_and_ignored)
 }
 END_TEST
 
+/* Sends a status request and returns the "status" object's field as an integer. */
+static json_int_t status_field(struct lab *L, const char *field, int req)
+{
+    ctl_send(L, json_pack("{s:s,s:i}", "type", "status", "req", req));
+    json_t *st = ctl_recv(L);
+    ck_assert_msg(st != NULL, "no status_ok");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "req")), req);
+    json_int_t v = json_integer_value(json_object_get(json_object_get(st, "status"), field));
+    json_decref(st);
+    return v;
+}
+
+START_TEST(clock_control_skews_the_node_clock_but_never_below_zero)
+{
+    if (!test_procs_allowed())
+        return;
+    struct lab L;
+    lab_start(&L);
+    ctl_send(&L, json_pack("{s:s,s:I,s:i,s:i}", "type", "clock", "skew_us", (json_int_t)-5000000, "strobe_us", 0,
+                           "period_us", 0));
+    json_t *ev = wait_event(&L, "clock", NULL);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_int_eq(json_integer_value(json_object_get(ev, "skew_us")), -5000000);
+    json_decref(ev);
+    uint64_t before = wall_us();
+    json_int_t clock = status_field(&L, "clock_us", 1);
+    uint64_t after = wall_us();
+    ck_assert_msg((uint64_t)clock + 5000000 >= before && (uint64_t)clock + 5000000 <= after,
+                  "clock_us %lld is not wall time - 5 s", (long long)clock);
+    ck_assert_int_eq(status_field(&L, "skew_us", 2), -5000000);
+    /* a skew larger than the epoch: the clock stops at 0 rather than wrapping */
+    ctl_send(&L, json_pack("{s:s,s:I}", "type", "clock", "skew_us", (json_int_t)INT64_MIN / 2));
+    ev = wait_event(&L, "clock", NULL);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_int_eq(json_integer_value(json_object_get(ev, "physical_us")), 0);
+    json_decref(ev);
+    ck_assert_int_eq(status_field(&L, "clock_us", 3), 0);
+    /* commands: unknown ones are answered, not fatal */
+    ctl_send(&L, json_pack("{s:s,s:i,s:s,s:[]}", "type", "command", "req", 5, "name", "frobnicate", "args"));
+    json_t *r = ctl_recv(&L);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "type")), "command_ok");
+    ck_assert(json_is_false(json_object_get(json_object_get(r, "reply"), "ok")));
+    json_decref(r);
+    ctl_send(&L, json_pack("{s:s,s:i,s:s,s:i}", "type", "command", "req", 6, "name", "promote", "args", 7));
+    r = ctl_recv(&L);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "req")), 6);
+    json_decref(r);
+    void *c = client(&L, "c1");
+    assert_serves(c, "skewed");
+    zmq_close(c);
+    ctl_send(&L, json_pack("{s:s}", "type", "shutdown"));
+    int st = reap(&L, 5000);
+    ck_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    lab_stop(&L);
+}
+END_TEST
+
 Suite *suite_runtime(void);
 Suite *suite_runtime(void)
 {
@@ -437,6 +496,7 @@ Suite *suite_runtime(void)
     tcase_add_test(tc, garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving);
     tcase_add_test(tc, an_oversized_frame_costs_only_its_sender_the_connection);
     tcase_add_test(tc, bad_control_frames_are_reported_and_ignored);
+    tcase_add_test(tc, clock_control_skews_the_node_clock_but_never_below_zero);
     suite_add_tcase(s, tc);
     return s;
 }
