@@ -92,6 +92,28 @@ START_TEST(vector_clocks_capture_happens_before_in_random_runs)
 }
 END_TEST
 
+START_TEST(logical_clocks_stop_at_the_largest_value_the_wire_carries)
+{
+    /* a peer (or a program posing as one) stamping INT64_MAX must not make this node's next
+     * stamps wrap or exceed what the envelope decoder accepts (non-negative JSON integers) */
+    struct clocks c;
+    clocks_init(&c, 0, 2);
+    uint64_t vc[2] = {5, (uint64_t)INT64_MAX};
+    clocks_on_recv(&c, (uint64_t)INT64_MAX, vc, 2);
+    ck_assert_uint_eq(c.lamport, (uint64_t)INT64_MAX);
+    clocks_on_send(&c);
+    ck_assert_uint_eq(c.lamport, (uint64_t)INT64_MAX);
+    ck_assert_uint_eq(c.vc[1], (uint64_t)INT64_MAX);
+    c.vc[0] = (uint64_t)INT64_MAX;
+    clocks_tick(&c);
+    ck_assert_uint_eq(c.vc[0], (uint64_t)INT64_MAX);
+    uint64_t huge[1] = {UINT64_MAX};
+    clocks_on_recv(&c, UINT64_MAX, huge, 1);
+    ck_assert_uint_le(c.lamport, (uint64_t)INT64_MAX);
+    ck_assert_uint_le(c.vc[0], (uint64_t)INT64_MAX);
+}
+END_TEST
+
 START_TEST(skew_and_bumps_shift_the_physical_clock)
 {
     struct clocks c;
@@ -181,6 +203,7 @@ Suite *suite_clocks(void)
     tcase_add_test(tc, vector_clocks_merge_by_maximum_then_tick_self);
     tcase_add_test(tc, vector_clocks_capture_happens_before_in_random_runs);
     tcase_add_test(tc, tick_with_a_bad_self_index_touches_no_vector_entry);
+    tcase_add_test(tc, logical_clocks_stop_at_the_largest_value_the_wire_carries);
     suite_add_tcase(s, tc);
     tc = tcase_create("physical");
     tcase_add_test(tc, skew_and_bumps_shift_the_physical_clock);
