@@ -7,7 +7,7 @@
 #   make check-full  longer seed sweeps
 #   make bench    benchmarks that print figures
 #   make fuzz     bounded libFuzzer runs of every decoder (needs clang); new inputs go to
-#                 build-fuzz/corpus/, crash reproducers to tests/corpus/<target>/ (commit
+#                 build-fuzz/corpus/, crash reproducers to tests/corpus/<target>/repro-* (commit
 #                 them: check_corpus replays that directory in every `make check`)
 #
 # Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR; V=1 shows commands.
@@ -169,7 +169,7 @@ fuzz:
 	    CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -Wno-unknown-warning-option" bin-fuzz/$$t || exit 1; \
 	  mkdir -p tests/corpus/$${t#fuzz_} build-fuzz/corpus/$${t#fuzz_}; \
 	  ./bin-fuzz/$$t -max_total_time=$${FUZZ_SECONDS:-60} \
-	    -artifact_prefix=tests/corpus/$${t#fuzz_}/ \
+	    -artifact_prefix=tests/corpus/$${t#fuzz_}/repro- \
 	    build-fuzz/corpus/$${t#fuzz_} tests/corpus/$${t#fuzz_} || exit 1; \
 	done
 
