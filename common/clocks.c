@@ -10,21 +10,35 @@ void clocks_init(struct clocks *c, int self, int n)
     c->n = n;
 }
 
+/* a + b, saturated to the int64_t range (skews come from the lab and may be absurd) */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 uint64_t clocks_physical(const struct clocks *c, uint64_t now_us)
 {
-    int64_t t = (int64_t)now_us + c->skew_us;
+    int64_t t = add_sat(now_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)now_us, c->skew_us);
     if (c->strobe_period_us && now_us >= c->strobe_from_us) {
         uint64_t k = (now_us - c->strobe_from_us) / c->strobe_period_us;
         if (k % 2 == 0)
-            t += (int64_t)c->strobe_us;
+            t = add_sat(t, c->strobe_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)c->strobe_us);
     }
     return t < 0 ? 0 : (uint64_t)t;
 }
 
+/* Logical clocks stop at the largest value an envelope carries (a non-negative JSON integer),
+ * so a peer stamping INT64_MAX can neither wrap them nor make our stamps undecodable. */
+#define LOGICAL_MAX ((uint64_t)INT64_MAX)
+
 void clocks_tick(struct clocks *c)
 {
-    c->lamport++;
-    if (c->self >= 0 && c->self < CL_MAXN)
+    if (c->lamport < LOGICAL_MAX)
+        c->lamport++;
+    if (c->self >= 0 && c->self < CL_MAXN && c->vc[c->self] < LOGICAL_MAX)
         c->vc[c->self]++;
 }
 
@@ -36,9 +50,9 @@ void clocks_on_send(struct clocks *c)
 void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int vn)
 {
     if (lamport > c->lamport)
-        c->lamport = lamport;
+        c->lamport = lamport < LOGICAL_MAX ? lamport : LOGICAL_MAX;
     for (int i = 0; i < vn && i < CL_MAXN; i++)
         if (vc[i] > c->vc[i])
-            c->vc[i] = vc[i];
+            c->vc[i] = vc[i] < LOGICAL_MAX ? vc[i] : LOGICAL_MAX;
     clocks_tick(c);
 }

@@ -24,7 +24,8 @@ void clocks_init(struct clocks *c, int self, int n);
 uint64_t clocks_physical(const struct clocks *c, uint64_t now_us);
 /* Before a send: ticks Lamport and own vector entry. */
 void clocks_on_send(struct clocks *c);
-/* On receipt of a message stamped (lamport, vc[0..vn)): merges, then ticks. */
+/* On receipt of a message stamped (lamport, vc[0..vn)): merges, then ticks. Lamport and vector
+ * entries never exceed INT64_MAX (the largest value an envelope carries). */
 void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int vn);
 /* A local event (e.g. a client write applied): ticks both. */
 void clocks_tick(struct clocks *c);

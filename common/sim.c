@@ -129,6 +129,24 @@ static struct simnode *node_of(struct env *e)
     return e->impl;
 }
 
+/* Pops cancelled timers and timers of a dead incarnation off the top of the queue, so the top
+ * is always an item that will run: sim_next_time() is exact and sim_run_for() never runs an
+ * item due after its end because a dead timer came first. Called wherever the top may die:
+ * after every step, on timer_cancel and on crash. */
+static void drop_dead(struct sim *s)
+{
+    const struct heap_item *top;
+    while ((top = heap_peek(&s->q)) && top->kind == IT_TIMER) {
+        const struct simnode *nd = &s->nodes[top->node];
+        uint64_t id = top->seq;
+        int stale = (uint32_t)(top->a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN;
+        if (!idset_take(&s->cancelled, id) && !stale)
+            return;
+        struct heap_item it;
+        heap_pop(&s->q, &it);
+    }
+}
+
 static void push_msg(struct sim *s, int dst, uint64_t when, struct simmsg *m)
 {
     struct heap_item it = {.when = when, .kind = IT_MSG, .node = dst, .p = m};
@@ -209,6 +227,7 @@ static uint64_t sim_timer_set(struct env *e, uint64_t delay_us, int kind, uint64
 static void sim_timer_cancel(struct env *e, uint64_t id)
 {
     idset_add(&node_of(e)->sim->cancelled, id);
+    drop_dead(node_of(e)->sim);
 }
 
 static uint64_t sim_now_us(struct env *e)
@@ -535,7 +554,17 @@ static void deliver(struct sim *s, struct heap_item *it)
     free_item(it);
 }
 
+static int step_one(struct sim *s);
+
 int sim_step(struct sim *s)
+{
+    drop_dead(s);
+    int ran = step_one(s);
+    drop_dead(s);
+    return ran;
+}
+
+static int step_one(struct sim *s)
 {
     struct heap_item it;
     for (;;) {
@@ -544,7 +573,9 @@ int sim_step(struct sim *s)
         if (it.when > s->now)
             s->now = it.when;
         if (it.kind == IT_TIMER) {
-            if (idset_take(&s->cancelled, it.seq))
+            /* a timer re-queued by sim_resume() keeps its id (the seq the mode was given) in p */
+            uint64_t id = it.seq;
+            if (idset_take(&s->cancelled, id))
                 continue;
             struct simnode *nd = &s->nodes[it.node];
             if ((uint32_t)(it.a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN)
@@ -654,6 +685,7 @@ void sim_crash(struct sim *s, int idx)
     nd->state = SIM_DOWN;
     nd->inc++;
     memset(nd->last_deliver, 0, sizeof nd->last_deliver);
+    drop_dead(s);
     emit(s, idx, "fault", json_pack("{s:s}", "what", "crash"));
 }
 

@@ -193,7 +193,7 @@ void sb_add_escaped(struct sb *b, const char *str, size_t n)
             sb_printf(b, "\\x%02x", (unsigned)cp);
         } else if ((cp >= 0x80 && cp < 0xa0) || (cp >= 0x200b && cp <= 0x200f) ||
                    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-                   cp == 0xfeff) {
+                   cp == 0x061c || cp == 0xfeff) {
             sb_printf(b, "\\u%04x", (unsigned)cp);
         } else {
             sb_addn(b, (const char *)s + i, l);

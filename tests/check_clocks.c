@@ -79,9 +79,9 @@ START_TEST(vector_clocks_capture_happens_before_in_random_runs)
         uint64_t sent[3], lam = c[from].lamport;
         memcpy(sent, c[from].vc, sizeof sent);
         clocks_on_recv(&c[to], lam, sent, 3);
-        ck_assert(vc_le(sent, c[to].vc, 3));
-        ck_assert(!vc_le(c[to].vc, sent, 3)); /* strictly later */
-        ck_assert_uint_gt(c[to].lamport, lam);
+        /* the receive dominates the send, strictly */
+        if (!vc_le(sent, c[to].vc, 3) || vc_le(c[to].vc, sent, 3) || c[to].lamport <= lam)
+            ck_abort_msg("step %d: n%d -> n%d not ordered after the send", step, from + 1, to + 1);
     }
     struct clocks x, y;
     clocks_init(&x, 0, 2);
@@ -89,6 +89,28 @@ START_TEST(vector_clocks_capture_happens_before_in_random_runs)
     clocks_on_send(&x);
     clocks_on_send(&y);
     ck_assert(!vc_le(x.vc, y.vc, 2) && !vc_le(y.vc, x.vc, 2)); /* concurrent */
+}
+END_TEST
+
+START_TEST(logical_clocks_stop_at_the_largest_value_the_wire_carries)
+{
+    /* a peer (or a program posing as one) stamping INT64_MAX must not make this node's next
+     * stamps wrap or exceed what the envelope decoder accepts (non-negative JSON integers) */
+    struct clocks c;
+    clocks_init(&c, 0, 2);
+    uint64_t vc[2] = {5, (uint64_t)INT64_MAX};
+    clocks_on_recv(&c, (uint64_t)INT64_MAX, vc, 2);
+    ck_assert_uint_eq(c.lamport, (uint64_t)INT64_MAX);
+    clocks_on_send(&c);
+    ck_assert_uint_eq(c.lamport, (uint64_t)INT64_MAX);
+    ck_assert_uint_eq(c.vc[1], (uint64_t)INT64_MAX);
+    c.vc[0] = (uint64_t)INT64_MAX;
+    clocks_tick(&c);
+    ck_assert_uint_eq(c.vc[0], (uint64_t)INT64_MAX);
+    uint64_t huge[1] = {UINT64_MAX};
+    clocks_on_recv(&c, UINT64_MAX, huge, 1);
+    ck_assert_uint_le(c.lamport, (uint64_t)INT64_MAX);
+    ck_assert_uint_le(c.vc[0], (uint64_t)INT64_MAX);
 }
 END_TEST
 
@@ -114,6 +136,24 @@ START_TEST(physical_clock_never_goes_below_zero)
     ck_assert_uint_eq(clocks_physical(&c, 5001), 1);
     c.skew_us = INT64_MIN / 2;
     ck_assert_uint_eq(clocks_physical(&c, 1000000), 0);
+}
+END_TEST
+
+START_TEST(huge_skews_and_strobes_saturate_instead_of_wrapping)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 1);
+    uint64_t now = 1732471000123456ull;
+    c.skew_us = INT64_MAX;
+    ck_assert_uint_eq(clocks_physical(&c, now), (uint64_t)INT64_MAX);
+    c.skew_us = INT64_MIN;
+    ck_assert_uint_eq(clocks_physical(&c, now), 0);
+    c.skew_us = 0;
+    c.strobe_us = UINT64_MAX;
+    c.strobe_period_us = 1000;
+    c.strobe_from_us = now;
+    ck_assert_uint_ge(clocks_physical(&c, now), now); /* +strobe, saturated: never wraps low */
+    ck_assert_uint_eq(clocks_physical(&c, now + 1000), now + 1000);
 }
 END_TEST
 
@@ -163,11 +203,13 @@ Suite *suite_clocks(void)
     tcase_add_test(tc, vector_clocks_merge_by_maximum_then_tick_self);
     tcase_add_test(tc, vector_clocks_capture_happens_before_in_random_runs);
     tcase_add_test(tc, tick_with_a_bad_self_index_touches_no_vector_entry);
+    tcase_add_test(tc, logical_clocks_stop_at_the_largest_value_the_wire_carries);
     suite_add_tcase(s, tc);
     tc = tcase_create("physical");
     tcase_add_test(tc, skew_and_bumps_shift_the_physical_clock);
     tcase_add_test(tc, physical_clock_never_goes_below_zero);
     tcase_add_test(tc, strobe_alternates_every_period_from_its_start);
+    tcase_add_test(tc, huge_skews_and_strobes_saturate_instead_of_wrapping);
     suite_add_tcase(s, tc);
     return s;
 }

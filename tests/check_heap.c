@@ -9,6 +9,13 @@
 #include "rng.h"
 #include "test_util.h"
 
+/* In hot loops: Check records every assertion's location (a write to a pipe), so test first. */
+#define CHECK(cond, ...)                                                                     \
+    do {                                                                                     \
+        if (!(cond))                                                                         \
+            ck_abort_msg(__VA_ARGS__);                                                       \
+    } while (0)
+
 START_TEST(items_pop_in_time_order)
 {
     struct heap h = {0};
@@ -96,19 +103,17 @@ START_TEST(random_pushes_and_pops_match_a_sorted_reference)
             } else {
                 struct heap_item a, b;
                 int ha = heap_pop(&h, &a), hb = ref_pop(&ref, &b);
-                ck_assert_int_eq(ha, hb);
-                if (ha) {
-                    ck_assert_uint_eq(a.seq, b.seq);
-                    ck_assert_uint_eq(a.when, b.when);
-                    ck_assert_uint_eq(a.b, b.b);
-                }
+                CHECK(ha == hb, "seed %d step %d: heap pop %d, reference %d", seed, step, ha, hb);
+                CHECK(!ha || (a.seq == b.seq && a.when == b.when && a.b == b.b),
+                      "seed %d step %d: heap gave (%llu, seq %llu), reference (%llu, seq %llu)", seed,
+                      step, (unsigned long long)a.when, (unsigned long long)a.seq,
+                      (unsigned long long)b.when, (unsigned long long)b.seq);
             }
-            ck_assert_uint_eq(h.n, (size_t)ref.n);
+            CHECK(h.n == (size_t)ref.n, "seed %d step %d: %zu items, reference %d", seed, step, h.n, ref.n);
         }
         struct heap_item a, b;
         while (ref_pop(&ref, &b)) {
-            ck_assert(heap_pop(&h, &a));
-            ck_assert_uint_eq(a.seq, b.seq);
+            CHECK(heap_pop(&h, &a) && a.seq == b.seq, "seed %d: draining differs", seed);
         }
         ck_assert_int_eq(heap_pop(&h, &a), 0);
         heap_free(&h);
@@ -200,14 +205,15 @@ START_TEST(idset_random_operations_match_a_reference)
             in[id] = 1;
             count++;
         } else {
-            ck_assert_int_eq(idset_take(&s, id), in[id]);
+            int got = idset_take(&s, id);
+            CHECK(got == in[id], "step %d: take(%llu) = %d, want %d", step, (unsigned long long)id, got, in[id]);
             count -= in[id];
             in[id] = 0;
         }
-        ck_assert_uint_eq(s.n, count);
+        CHECK(s.n == count, "step %d: %zu ids, want %zu", step, s.n, count);
     }
     for (uint64_t id = 1; id < RANGE; id++)
-        ck_assert_int_eq(idset_take(&s, id), in[id]);
+        CHECK(idset_take(&s, id) == in[id], "id %llu", (unsigned long long)id);
     ck_assert_uint_eq(s.n, 0);
     idset_free(&s);
 }
@@ -218,6 +224,7 @@ Suite *suite_heap(void)
 {
     Suite *s = suite_create("heap");
     TCase *tc = tcase_create("heap");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, items_pop_in_time_order);
     tcase_add_test(tc, equal_times_pop_in_insertion_order);
     tcase_add_test(tc, random_pushes_and_pops_match_a_sorted_reference);
