@@ -35,10 +35,6 @@ uint64_t heap_push(struct heap *h, struct heap_item *it)
     return it->seq;
 }
 
-void heap_repush(struct heap *h, const struct heap_item *it)
-{
-    sift_in(h, it);
-}
 
 int heap_pop(struct heap *h, struct heap_item *out)
 {

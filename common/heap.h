@@ -25,8 +25,6 @@ struct heap {
 
 /* Pushes a copy of *it, assigning it->seq. Returns the seq. */
 uint64_t heap_push(struct heap *h, struct heap_item *it);
-/* Pushes *it keeping its seq (an item popped earlier and put back, so ids stay valid). */
-void heap_repush(struct heap *h, const struct heap_item *it);
 /* Pops the earliest item into *out; returns 0 when empty. */
 int heap_pop(struct heap *h, struct heap_item *out);
 /* The earliest item (borrowed) or NULL. */

@@ -138,7 +138,7 @@ static void drop_dead(struct sim *s)
     const struct heap_item *top;
     while ((top = heap_peek(&s->q)) && top->kind == IT_TIMER) {
         const struct simnode *nd = &s->nodes[top->node];
-        uint64_t id = top->seq;
+        uint64_t id = top->p ? (uint64_t)(uintptr_t)top->p : top->seq;
         int stale = (uint32_t)(top->a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN;
         if (!idset_take(&s->cancelled, id) && !stale)
             return;
@@ -574,7 +574,7 @@ static int step_one(struct sim *s)
             s->now = it.when;
         if (it.kind == IT_TIMER) {
             /* a timer re-queued by sim_resume() keeps its id (the seq the mode was given) in p */
-            uint64_t id = it.seq;
+            uint64_t id = it.p ? (uint64_t)(uintptr_t)it.p : it.seq;
             if (idset_take(&s->cancelled, id))
                 continue;
             struct simnode *nd = &s->nodes[it.node];
@@ -721,7 +721,11 @@ void sim_resume(struct sim *s, int idx)
     for (size_t i = 0; i < nd->nheld; i++) {
         struct heap_item it = nd->held[i];
         it.when = s->now;
-        heap_repush(&s->q, &it); /* keeps its id: a held timer can still be cancelled */
+        /* re-queued in the order they were held (a new seq), but a timer keeps its id (the seq
+         * the mode was given) in p, so it can still be cancelled */
+        if (it.kind == IT_TIMER && !it.p)
+            it.p = (void *)(uintptr_t)it.seq;
+        heap_push(&s->q, &it);
     }
     nd->nheld = 0;
 }
