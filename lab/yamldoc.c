@@ -442,6 +442,10 @@ int ydoc_parse(const char *buf, size_t len, const char *name, const struct ydoc_
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return fail_at(err, errlen, name, 1, 1, "cannot initialise the YAML parser");
+    if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) { /* a UTF-8 byte order mark */
+        buf += 3;
+        len -= 3;
+    }
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
     int rc = 0;
