@@ -183,10 +183,31 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
     char *word = strtok_r(buf, " ", &save);
     if (!word)
         return ydoc_error(c->d, at, c->err, c->errlen, "%s: empty command", what);
-    if (!strcmp(word, "start") || !strcmp(word, "quit"))
+    if (!strcmp(word, "quit"))
         return ydoc_error(c->d, at, c->err, c->errlen,
-                          "%s: \"%s\" is not allowed in a lesson (the cluster comes from "
-                          "`cluster:`)", what, word);
+                          "%s: \"quit\" is not allowed in a lesson", what);
+    if (!strcmp(word, "start")) {
+        /* a step may restart the cluster in another mode, with at most the lesson's nodes */
+        char *mode = strtok_r(NULL, " ", &save), *num = strtok_r(NULL, " ", &save);
+        int64_t nn = c->nodes;
+        char sug[32];
+        char bar[40] = "";
+        if (mode && strlen(mode) < 30)
+            snprintf(bar, sizeof bar, "|%s|", mode);
+        if (!mode || !bar[0] || !strstr("|leader|raft|leaderless|", bar)) {
+            if (mode && ydoc_suggest(mode, known_modes, sug, sizeof sug))
+                return ydoc_error(c->d, at, c->err, c->errlen,
+                                  "%s: unknown mode \"%s\"; did you mean \"%s\"?", what, mode,
+                                  sug);
+            return ydoc_error(c->d, at, c->err, c->errlen,
+                              "%s: start needs a mode: %s", what, known_modes);
+        }
+        if (num && !strchr(num, '=') && (parse_i64(num, &nn) < 0 || nn < 1 || nn > c->nodes))
+            return ydoc_error(c->d, at, c->err, c->errlen,
+                              "%s: start may use 1 to %d nodes (the lesson's cluster size)", what,
+                              c->nodes);
+        return 0;
+    }
     size_t wl = strlen(word);
     bool found = false;
     for (const char *p = lab_commands; *p;) {
