@@ -473,6 +473,8 @@ int ydoc_parse(const char *buf, size_t len, const char *name, const struct ydoc_
     if (rc == 0 && !b.root)
         rc = fail_at(err, errlen, name, 1, 1, "empty file: expected a map of keys");
     if (rc < 0) {
+        for (int i = 0; i < b.depth; i++) /* keys still waiting for their value */
+            node_free(b.stack[i].key);
         node_free(b.root);
         return CL_EINVAL;
     }
