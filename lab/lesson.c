@@ -120,7 +120,9 @@ static int opt_text(struct pctx *c, const struct ydoc_node *map, const char *key
     const char *s;
     if (!n)
         return 0;
-    if (ydoc_str(c->d, n, what, TEXT_MAX, &s, c->err, c->errlen) < 0)
+    char w[160];
+    snprintf(w, sizeof w, "%s %s", what, key);
+    if (ydoc_str(c->d, n, w, TEXT_MAX, &s, c->err, c->errlen) < 0)
         return CL_EINVAL;
     *out = xstrdup(s);
     return 0;
@@ -662,7 +664,11 @@ static int parse_step(struct pctx *c, const struct ydoc_node *n, int i, struct l
                                        "hints", "solution", "done", NULL};
     static const char *const req[] = {"id", "title", "text", "check", "solution", NULL};
     char what[96];
-    snprintf(what, sizeof what, "step %d", i + 1);
+    const struct ydoc_node *idn = ydoc_get(n, "id");
+    if (idn && idn->kind == YDOC_SCALAR && !idn->null && idn->len <= 64)
+        snprintf(what, sizeof what, "step \"%s\"", idn->str);
+    else
+        snprintf(what, sizeof what, "step %d", i + 1);
     if (ydoc_check_keys(c->d, n, what, keys, req, c->err, c->errlen) < 0)
         return CL_EINVAL;
     const char *id;
@@ -1555,7 +1561,7 @@ struct lesson_engine {
     bool slow_told;
     int *hints;                     /* revealed per step, this session */
     bool *passed;                   /* passed in this session */
-    int perm[QUIZ_MAX_ITEMS];       /* display order of an ordering question */
+    int perm[QUIZ_MAX_CHOICES];     /* display order of choices or items (a fixed shuffle) */
 };
 
 static void save(struct lesson_engine *e, struct sb *out)
@@ -1580,7 +1586,7 @@ static void make_perm(struct lesson_engine *e)
     if (e->quiz >= e->l->nquiz)
         return;
     const struct quiz_question *q = &e->l->quiz[e->quiz];
-    int n = q->nitems;
+    int n = q->kind == QUIZ_CHOICE ? q->nchoices : q->nitems;
     for (int i = 0; i < n; i++)
         e->perm[i] = (i + 1) % (n ? n : 1); /* rotate by one */
     if (n >= 3) { /* and swap the last two so it is not a plain rotation */

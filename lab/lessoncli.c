@@ -246,7 +246,8 @@ int lessoncli_main(int argc, char **argv)
 
 static void usage_quiz(FILE *f)
 {
-    fputs("usage: conlab quiz [--topic T] [-n N] [--interview] [--seed S] [--topics]\n"
+    fputs("usage: conlab quiz [--topic T] [-n N] [--interview] [--seed S] [--no-shuffle] "
+          "[--topics]\n"
           "  one question at a time; answer with a letter, a number or letters in order;\n"
           "  `skip` shows the answer, `quit` ends the session with a summary\n", f);
 }
@@ -286,6 +287,8 @@ int quizcli_main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--interview")) {
             o.interview = true;
+        } else if (!strcmp(a, "--no-shuffle")) {
+            o.no_shuffle = true;
         } else if (!strcmp(a, "--topics")) {
             list_topics = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -319,6 +322,7 @@ int quizcli_main(int argc, char **argv)
         quiz_bank_free(&bank);
         return 0;
     }
+    o.echo = !isatty(STDIN_FILENO);
     struct progress *p = load_progress();
     struct quiz_result res;
     int rc = quiz_run(&bank, &o, p, stdin, stdout, &res);

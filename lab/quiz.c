@@ -443,7 +443,7 @@ void quiz_render(const struct quiz_question *q, const int *perm, struct sb *out)
     switch (q->kind) {
     case QUIZ_CHOICE:
         for (int i = 0; i < q->nchoices; i++)
-            sb_printf(out, "  %c) %s\n", 'a' + i, q->choices[i].text);
+            sb_printf(out, "  %c) %s\n", 'a' + i, q->choices[perm ? perm[i] : i].text);
         sb_printf(out, q->multiple ? "(several are right: answer with every letter, e.g. a,c)\n"
                                    : "(answer with one letter, a-%c)\n", 'a' + q->nchoices - 1);
         break;
@@ -456,7 +456,7 @@ void quiz_render(const struct quiz_question *q, const int *perm, struct sb *out)
     case QUIZ_ORDER:
         for (int i = 0; i < q->nitems; i++)
             sb_printf(out, "  %c) %s\n", 'a' + i, q->items[perm ? perm[i] : i]);
-        sb_add(out, "(answer with the letters in the right order, e.g. c a b ...)\n");
+        sb_add(out, "(answer with every letter, in the right order, separated by spaces)\n");
         break;
     case QUIZ_OPEN:
         sb_add(out, "(interview question: answer in your own words, then compare)\n");
@@ -533,9 +533,9 @@ int quiz_grade(const struct quiz_question *q, const int *perm, const char *answe
                       buf, 'a' + q->nchoices - 1);
             return CL_EINVAL;
         }
-        bool chosen[QUIZ_MAX_CHOICES] = {false};
+        bool chosen[QUIZ_MAX_CHOICES] = {false}; /* by choice index, not by label */
         for (int i = 0; i < k; i++)
-            chosen[picked[i]] = true;
+            chosen[perm ? perm[picked[i]] : picked[i]] = true;
         int nchosen = 0;
         for (int i = 0; i < q->nchoices; i++)
             nchosen += chosen[i];
@@ -550,13 +550,15 @@ int quiz_grade(const struct quiz_question *q, const int *perm, const char *answe
         if (!right) {
             int c = 0;
             for (int i = 0; i < q->nchoices; i++)
-                if (q->choices[i].correct)
+                if (q->choices[perm ? perm[i] : i].correct)
                     sb_printf(out, "%s%c", c++ ? "," : "", 'a' + i);
             sb_add(out, ".\n");
         }
-        for (int i = 0; i < q->nchoices; i++)
-            sb_printf(out, "  %c) %s%s: %s\n", 'a' + i, q->choices[i].correct ? "right" : "wrong",
-                      chosen[i] ? " (yours)" : "", q->choices[i].why);
+        for (int i = 0; i < q->nchoices; i++) {
+            int ci = perm ? perm[i] : i;
+            sb_printf(out, "  %c) %s%s: %s\n", 'a' + i, q->choices[ci].correct ? "right" : "wrong",
+                      chosen[ci] ? " (yours)" : "", q->choices[ci].why);
+        }
         explain(q, out);
         return right;
     }
@@ -592,11 +594,8 @@ int quiz_grade(const struct quiz_question *q, const int *perm, const char *answe
             seen[seq[i]] = true;
         }
         if (!perm_ok) {
-            sb_printf(out, "Give every letter a-%c exactly once, in the right order (e.g. ",
-                      'a' + q->nitems - 1);
-            for (int i = q->nitems - 1; i >= 0; i--)
-                sb_printf(out, "%c%s", 'a' + i, i ? " " : "");
-            sb_add(out, ").\n");
+            sb_printf(out, "Give every letter a-%c exactly once, in the order you think is "
+                      "right, separated by spaces.\n", 'a' + q->nitems - 1);
             return CL_EINVAL;
         }
         bool right = true;
@@ -660,10 +659,17 @@ struct topic_stat {
 };
 
 /* Reads one line; returns NULL at EOF. The newline is removed. Overlong lines are cut. */
-static char *read_line(FILE *in, char *buf, size_t n)
+static char *read_line(FILE *in, char *buf, size_t n, bool echo, FILE *out)
 {
     if (!fgets(buf, (int)n, in))
         return NULL;
+    if (echo) {
+        struct sb e = {0};
+        size_t len = strcspn(buf, "\n");
+        sb_add_escaped(&e, buf, len);
+        fprintf(out, "%s\n", e.s ? e.s : "");
+        sb_free(&e);
+    }
     size_t len = strlen(buf);
     if (len && buf[len - 1] == '\n')
         buf[--len] = 0;
@@ -773,18 +779,28 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
             o->topic ? " on " : "", o->topic ? o->topic : "");
     for (int i = 0; i < count && !stop; i++) {
         const struct quiz_question *q = &bank->q[picks[i].q];
-        int perm[QUIZ_MAX_ITEMS];
-        if (q->kind == QUIZ_ORDER)
+        int perm[QUIZ_MAX_CHOICES > QUIZ_MAX_ITEMS ? QUIZ_MAX_CHOICES : QUIZ_MAX_ITEMS];
+        const int *pp = NULL;
+        if (o->no_shuffle) {
+            for (int k = 0; k < QUIZ_MAX_CHOICES; k++)
+                perm[k] = k;
+            pp = perm;
+        } else if (q->kind == QUIZ_ORDER) {
             shuffle(perm, q->nitems, &rng);
+            pp = perm;
+        } else if (q->kind == QUIZ_CHOICE) {
+            shuffle(perm, q->nchoices, &rng);
+            pp = perm;
+        }
         sb_printf(&b, "Question %d of %d  [%s]\n", i + 1, count, q->topic);
-        quiz_render(q, q->kind == QUIZ_ORDER ? perm : NULL, &b);
+        quiz_render(q, pp, &b);
         put(out, &b);
         int verdict = -1; /* 1 right, 0 wrong, 2 partly */
         if (q->kind != QUIZ_OPEN) {
             for (;;) {
                 fputs("> ", out);
                 fflush(out);
-                if (!read_line(in, line, sizeof line)) {
+                if (!read_line(in, line, sizeof line, o->echo, out)) {
                     stop = true;
                     break;
                 }
@@ -798,7 +814,8 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
                     if (q->kind == QUIZ_CHOICE) {
                         for (int c = 0; c < q->nchoices; c++)
                             sb_printf(&b, "  %c) %s: %s\n", 'a' + c,
-                                      q->choices[c].correct ? "right" : "wrong", q->choices[c].why);
+                                      q->choices[pp[c]].correct ? "right" : "wrong",
+                                      q->choices[pp[c]].why);
                     } else if (q->kind == QUIZ_NUMERIC) {
                         sb_printf(&b, "The answer is %g%s%s.\n", q->answer, q->unit ? " " : "",
                                   q->unit ? q->unit : "");
@@ -811,7 +828,7 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
                     verdict = 0;
                     break;
                 }
-                int r = quiz_grade(q, q->kind == QUIZ_ORDER ? perm : NULL, line, &b);
+                int r = quiz_grade(q, pp, line, &b);
                 if (r < 0) {
                     put(out, &b);
                     continue;
@@ -822,7 +839,7 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
         } else {
             fputs("Your answer (one line; `skip` to see the model answer)\n> ", out);
             fflush(out);
-            if (!read_line(in, line, sizeof line))
+            if (!read_line(in, line, sizeof line, o->echo, out))
                 stop = true;
             else {
                 trim(line);
@@ -842,7 +859,7 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
                 for (;;) {
                     fputs("Did your answer cover the key points? [y]es, [p]artly, [n]o\n> ", out);
                     fflush(out);
-                    if (!read_line(in, line, sizeof line)) {
+                    if (!read_line(in, line, sizeof line, o->echo, out)) {
                         stop = true;
                         break;
                     }
@@ -860,6 +877,7 @@ int quiz_run(const struct quiz_bank *bank, const struct quiz_opts *o, struct pro
         }
         if (verdict < 0) {
             res->skipped++;
+            fputc('\n', out);
             break;
         }
         put(out, &b);

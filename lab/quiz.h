@@ -89,8 +89,9 @@ const struct quiz_question *quiz_bank_find(const struct quiz_bank *bank, const c
 char *quiz_bank_topics(const struct quiz_bank *bank);
 bool quiz_question_has_topic(const struct quiz_question *q, const char *topic);
 
-/* The question as text, with choices lettered a, b, c… For QUIZ_ORDER the items are shown
- * in the order perm[] (a permutation of 0..nitems-1; NULL = as stored). */
+/* The question as text, with choices or items lettered a, b, c… shown in the order perm[]
+ * (a permutation of 0..n-1 over choices or items: label i shows entry perm[i]; NULL = as
+ * stored). The drill shuffles both so positions cannot be learnt. */
 void quiz_render(const struct quiz_question *q, const int *perm, struct sb *out);
 
 /* Grades one answer line. Returns 1 right, 0 wrong, CL_EINVAL when the answer is not a
@@ -107,7 +108,8 @@ struct quiz_opts {
     int count;              /* questions to ask (default 10) */
     bool interview;         /* open questions with self-grading instead of graded ones */
     unsigned long seed;     /* 0 = from the clock */
-    bool color;             /* unused for now: plain text */
+    bool no_shuffle;        /* show choices and items in file order (tests, instructors) */
+    bool echo;              /* write each answer read back to out (input is not a terminal) */
 };
 
 struct quiz_result {
