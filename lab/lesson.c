@@ -1244,7 +1244,7 @@ static const char *user_op(const char *f)
 static void describe_outcomes(struct sb *b, unsigned m)
 {
     const char *sep = "";
-    if (m & LOP_OK) { sb_add(b, "ok"); sep = " or "; }
+    if (m & LOP_OK) { sb_add(b, "succeeded"); sep = " or "; }
     if (m & LOP_FAIL) { sb_printf(b, "%sfailed", sep); sep = " or "; }
     if (m & LOP_INFO)
         sb_printf(b, "%stimed out", sep);
@@ -1320,7 +1320,7 @@ static int eval_leaf(const struct lesson_check *c, const struct lesson_world *w,
         int k = w->op_count ? w->op_count(w->ud, since, &q) : CL_ESTATE;
         if (k >= c->count)
             return 1;
-        sb_printf(why, "expected %s%s %s", c->count > 1 ? "" : "a ", user_op(c->f),
+        sb_printf(why, "expected %s%s%s", c->count > 1 ? "" : "a ", user_op(c->f),
                   c->count > 1 ? "s" : "");
         if (c->count > 1)
             sb_printf(why, " (at least %ld)", c->count);
