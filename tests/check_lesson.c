@@ -640,6 +640,54 @@ START_TEST(relative_xdg_data_home_is_ignored)
 }
 END_TEST
 
+/* docs/lessons.md's whole example is a valid lesson, and docs/quizzes.md's format block a
+ * valid quiz file: the documentation cannot drift from the loader. */
+static char *doc_block(const char *path, const char *fence)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    struct sb all = {0};
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        sb_add(&all, line);
+    fclose(f);
+    const char *a = strstr(all.s, fence);
+    ck_assert_ptr_nonnull(a);
+    a += strlen(fence);
+    const char *b = strstr(a, "```");
+    ck_assert_ptr_nonnull(b);
+    char *block = xstrndup(a, (size_t)(b - a));
+    sb_free(&all);
+    return block;
+}
+
+START_TEST(documented_examples_load)
+{
+    char *doc = doc_block("docs/lessons.md", "## A whole example\n\n```yaml\n");
+    struct lesson *l;
+    char err[512];
+    ck_assert_msg(lesson_parse(doc, strlen(doc), "docs/lessons.md", &l, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_int_eq(l->nsteps, 2);
+    ck_assert_int_eq(l->nquiz, 1);
+    ck_assert_int_eq(l->ndemo, 4);
+    lesson_free(&l);
+    free(doc);
+    doc = doc_block("docs/quizzes.md", "## Format\n\n```yaml\n");
+    char path[] = "/tmp/conlab-doc-quiz-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+    close(fd);
+    struct quiz_bank bank = {0};
+    ck_assert_msg(quiz_bank_add_file(&bank, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(bank.n, 4);
+    quiz_bank_free(&bank);
+    unlink(path);
+    free(doc);
+}
+END_TEST
+
 Suite *suite_lesson(void);
 Suite *suite_lesson(void)
 {
@@ -659,6 +707,7 @@ Suite *suite_lesson(void)
     tcase_add_test(tc, slow_step_suggests_a_hint_once);
     tcase_add_test(tc, corrupt_progress_is_kept_aside_and_a_fresh_one_started);
     tcase_add_test(tc, relative_xdg_data_home_is_ignored);
+    tcase_add_test(tc, documented_examples_load);
     suite_add_tcase(s, tc);
     return s;
 }
