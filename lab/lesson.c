@@ -233,6 +233,8 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
     /* node names: n<digits>, alone, after @, or in comma lists */
     for (char *tok = strtok_r(NULL, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *t = tok[0] == '@' ? tok + 1 : tok;
+        for (char *arrow = strstr(t, "->"); arrow; arrow = strstr(arrow, "->"))
+            arrow[0] = arrow[1] = ','; /* delay n1->n3: check both ends */
         char *save2 = NULL;
         for (char *part = strtok_r(t, ",", &save2); part; part = strtok_r(NULL, ",", &save2)) {
             if (part[0] != 'n' || !part[1])

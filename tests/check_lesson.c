@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lesson.h"
+#include "lessoncli.h"
 #include "progress.h"
 #include "quiz.h"
 #include "util.h"
@@ -688,6 +689,79 @@ START_TEST(documented_examples_load)
 }
 END_TEST
 
+/* Runs fn with stdout and stderr captured into a string (caller frees). */
+static char *captured(int (*fn)(int, char **), int argc, char **argv, int *rc)
+{
+    char path[] = "/tmp/conlab-cli-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stdout);
+    fflush(stderr);
+    int o = dup(1), e = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    *rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(o, 1);
+    dup2(e, 2);
+    close(o);
+    close(e);
+    off_t len = lseek(fd, 0, SEEK_END);
+    char *buf = xcalloc((size_t)len + 1, 1);
+    ck_assert_int_eq(pread(fd, buf, (size_t)len, 0), len);
+    close(fd);
+    unlink(path);
+    return buf;
+}
+
+START_TEST(cli_lists_validates_and_refuses_unknown_ids)
+{
+    setenv("CONLAB_LESSONS", "lessons", 1);
+    struct progress *p = temp_progress();
+    progress_lesson_set_done(p, "fallacies", true);
+    progress_step_set_status(p, "cap-minority", "everyone-has-x", "done");
+    char err[256];
+    ck_assert_int_eq(progress_save(p, err, sizeof err), 0);
+    progress_free(&p);
+    int rc;
+    char *argv1[] = {(char *)"lesson", (char *)"list", NULL};
+    char *out = captured(lessoncli_main, 2, argv1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, "fallacies") && strstr(out, "beginner") && strstr(out, "  done\n"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "1/6 steps"), "%s", out);
+    free(out);
+    char *argv2[] = {(char *)"lesson", (char *)"validate", (char *)"lessons/01-fallacies.yaml", (char *)"lessons/quiz/raft.yaml",
+                     (char *)"tests/lessons/bad/alias.yaml", NULL};
+    out = captured(lessoncli_main, 5, argv2, &rc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "lessons/01-fallacies.yaml: ok (lesson fallacies, 5 steps"), "%s", out);
+    ck_assert_msg(strstr(out, "lessons/quiz/raft.yaml: ok (quiz, 14 questions)"), "%s", out);
+    ck_assert_msg(strstr(out, "tests/lessons/bad/alias.yaml:2:8: anchor &t"), "%s", out);
+    free(out);
+    char *argv3[] = {(char *)"lesson", (char *)"show", (char *)"raft-electon", NULL};
+    out = captured(lessoncli_main, 3, argv3, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, "unknown lesson \"raft-electon\"; did you mean \"raft-election\"?"),
+                  "%s", out);
+    free(out);
+    char *argv4[] = {(char *)"lesson", (char *)"script", (char *)"raft-election", NULL};
+    out = captured(lessoncli_main, 3, argv4, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(!strncmp(out, "# lesson raft-election", 22) && strstr(out, "lesson-end\n"), "%s",
+                  out);
+    free(out);
+    char *argv5[] = {(char *)"quiz", (char *)"-n", (char *)"zero", NULL};
+    out = captured(quizcli_main, 3, argv5, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, "-n needs a number from 1 to 1000"), "%s", out);
+    free(out);
+    unsetenv("CONLAB_LESSONS");
+    rm_tmp();
+}
+END_TEST
+
 Suite *suite_lesson(void);
 Suite *suite_lesson(void)
 {
@@ -708,6 +782,7 @@ Suite *suite_lesson(void)
     tcase_add_test(tc, corrupt_progress_is_kept_aside_and_a_fresh_one_started);
     tcase_add_test(tc, relative_xdg_data_home_is_ignored);
     tcase_add_test(tc, documented_examples_load);
+    tcase_add_test(tc, cli_lists_validates_and_refuses_unknown_ids);
     suite_add_tcase(s, tc);
     return s;
 }
