@@ -307,11 +307,15 @@ int quizcli_main(int argc, char **argv)
     }
     snprintf(qdir, sizeof qdir, "%s/quiz", dir);
     struct quiz_bank bank = {0};
-    if (quiz_bank_load_dir(&bank, qdir, err, sizeof err) < 0) {
+    int skipped = quiz_bank_load_dir(&bank, qdir, err, sizeof err);
+    if (skipped < 0) {
         fprintf(stderr, "conlab quiz: %s\n", err);
         quiz_bank_free(&bank);
         return 2;
     }
+    if (skipped > 0)
+        fprintf(stderr, "conlab quiz: skipped %d bad file%s:\n%s\n", skipped,
+                skipped == 1 ? "" : "s", err);
     if (list_topics) {
         char *t = quiz_bank_topics(&bank);
         for (char *s = t; *s; s++)

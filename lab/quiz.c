@@ -367,20 +367,36 @@ int quiz_bank_load_dir(struct quiz_bank *bank, const char *dir, char *err, size_
     closedir(dh);
     if (nn)
         qsort(names, (size_t)nn, sizeof *names, cmp_str);
-    int rc = 0;
+    /* a bad file is reported and skipped: the rest of the bank still works */
+    struct sb bad = {0};
+    int nbad = 0;
     for (int i = 0; i < nn; i++) {
-        if (rc == 0) {
-            char *path = xasprintf("%s/%s", dir, names[i]);
-            rc = quiz_bank_add_file(bank, path, err, errlen);
-            free(path);
+        char *path = xasprintf("%s/%s", dir, names[i]);
+        char one[1024];
+        if (quiz_bank_add_file(bank, path, one, sizeof one) < 0) {
+            if (bad.len)
+                sb_addc(&bad, '\n');
+            sb_add(&bad, one);
+            nbad++;
         }
+        free(path);
         free(names[i]);
     }
     free(names);
-    if (rc == 0 && bank->n == 0) {
-        snprintf(err, errlen, "no questions in %s", dir);
-        return CL_ENOENT;
+    int rc = 0;
+    if (bank->n == 0) {
+        if (bad.s)
+            snprintf(err, errlen, "%s", bad.s);
+        else
+            snprintf(err, errlen, "no questions in %s", dir);
+        rc = CL_ENOENT;
+    } else if (nbad) {
+        snprintf(err, errlen, "%s", bad.s);
+        rc = nbad;
+    } else if (errlen) {
+        err[0] = 0;
     }
+    sb_free(&bad);
     return rc;
 }
 

@@ -80,8 +80,9 @@ void quiz_question_clear(struct quiz_question *q);
 /* Adds the questions of one quiz file to bank. On error nothing is added. Ids must be unique
  * across the bank. */
 int quiz_bank_add_file(struct quiz_bank *bank, const char *path, char *err, size_t errlen);
-/* Loads every *.yaml in dir (sorted). A bad file stops the load with its error (the bank then
- * holds what was loaded before it). */
+/* Loads every *.yaml in dir (sorted). A bad file is skipped: returns the number of skipped
+ * files (err holds their messages, one per line), 0 when all loaded, or CL_ENOENT when no
+ * question at all could be loaded. */
 int quiz_bank_load_dir(struct quiz_bank *bank, const char *dir, char *err, size_t errlen);
 void quiz_bank_free(struct quiz_bank *bank);
 const struct quiz_question *quiz_bank_find(const struct quiz_bank *bank, const char *id);

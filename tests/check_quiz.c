@@ -302,6 +302,35 @@ START_TEST(shipped_bank_covers_the_course)
 }
 END_TEST
 
+START_TEST(a_bad_quiz_file_is_skipped_and_the_rest_loads)
+{
+    setup_tmp();
+    char path[128], err[1024];
+    snprintf(path, sizeof path, "%s/a-good.yaml", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs(bank_text, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/b-bad.yaml", tmpdir);
+    f = fopen(path, "w");
+    fputs("schema: 1\ntopic: x\nquestions:\n  - id: q\n    kind: choise\n    question: Q\n"
+          "    explanation: E\n", f);
+    fclose(f);
+    struct quiz_bank bank = {0};
+    ck_assert_int_eq(quiz_bank_load_dir(&bank, tmpdir, err, sizeof err), 1);
+    ck_assert_int_eq(bank.n, 5);
+    ck_assert_msg(strstr(err, "b-bad.yaml:5:11: question kind: unknown value \"choise\"; did you "
+                              "mean \"choice\"?"), "%s", err);
+    quiz_bank_free(&bank);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/a-good.yaml", tmpdir);
+    unlink(path);
+    ck_assert_int_eq(quiz_bank_load_dir(&bank, tmpdir, err, sizeof err), CL_ENOENT);
+    ck_assert_msg(strstr(err, "no questions in"), "%s", err);
+    quiz_bank_free(&bank);
+    rm_tmp();
+}
+END_TEST
+
 Suite *suite_quiz(void);
 Suite *suite_quiz(void)
 {
@@ -312,6 +341,7 @@ Suite *suite_quiz(void)
     tcase_add_test(tc, unknown_topic_and_eof_end_cleanly);
     tcase_add_test(tc, shuffled_choices_are_graded_by_position_shown);
     tcase_add_test(tc, shipped_bank_covers_the_course);
+    tcase_add_test(tc, a_bad_quiz_file_is_skipped_and_the_rest_loads);
     suite_add_tcase(s, tc);
     return s;
 }
