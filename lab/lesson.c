@@ -779,7 +779,9 @@ static int parse_lesson(struct pctx *c, const struct ydoc_node *root, struct les
     if (t) {
         if (ydoc_want(d, t, YDOC_LIST, "topics", c->err, c->errlen) < 0)
             return CL_EINVAL;
-        for (size_t i = 0; i < t->n && i < 16; i++) {
+        if (t->n > 16)
+            return ydoc_error(d, t, c->err, c->errlen, "topics: at most 16");
+        for (size_t i = 0; i < t->n; i++) {
             const char *s;
             if (ydoc_ident(d, t->items[i], "topics item", 32, &s, c->err, c->errlen) < 0)
                 return CL_EINVAL;
@@ -790,7 +792,9 @@ static int parse_lesson(struct pctx *c, const struct ydoc_node *root, struct les
     if (t) {
         if (ydoc_want(d, t, YDOC_LIST, "requires", c->err, c->errlen) < 0)
             return CL_EINVAL;
-        for (size_t i = 0; i < t->n && i < 16; i++) {
+        if (t->n > 16)
+            return ydoc_error(d, t, c->err, c->errlen, "requires: at most 16");
+        for (size_t i = 0; i < t->n; i++) {
             const char *s;
             if (ydoc_ident(d, t->items[i], "requires item", 64, &s, c->err, c->errlen) < 0)
                 return CL_EINVAL;
@@ -1906,4 +1910,77 @@ int lesson_engine_answer(struct lesson_engine *e, const char *answer, struct sb 
     save(e, out);
     lesson_engine_render(e, out);
     return r;
+}
+
+enum lesson_cmd lesson_engine_command(struct lesson_engine *e, const char *line,
+                                      struct sb *out)
+{
+    char buf[256];
+    str_copy(buf, line, sizeof buf);
+    char *save = NULL;
+    char *w1 = strtok_r(buf, " \t\r\n", &save);
+    char *w2 = w1 ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+    char *w3 = w2 ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+    if (!w1)
+        return LESSON_CMD_NONE;
+    if (w3)
+        goto answer_or_none;
+    bool lesson = !strcmp(w1, "lesson");
+    const char *verb = lesson ? w2 : (w2 ? NULL : w1);
+    if (lesson && !verb) {
+        lesson_engine_render(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (!verb)
+        goto answer_or_none;
+    if (!strcmp(verb, "hint")) {
+        lesson_engine_hint(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (!strcmp(verb, "next")) {
+        lesson_engine_next(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (!strcmp(verb, "back")) {
+        lesson_engine_back(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (!strcmp(verb, "restart")) {
+        lesson_engine_restart(e, out);
+        return LESSON_CMD_RESTART;
+    }
+    if (lesson && !strcmp(verb, "skip")) {
+        lesson_engine_skip(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (lesson && !strcmp(verb, "check")) {
+        if (e->phase != LESSON_IN_STEP) {
+            sb_add(out, "No step to check now.\n");
+            return LESSON_CMD_HANDLED;
+        }
+        struct sb why = {0};
+        if (e->w && lesson_check_eval(e->l->steps[e->step].check, e->w, e->mark, &why))
+            sb_add(out, "The step's check holds now.\n");
+        else
+            sb_printf(out, "Not yet: %s.\n", why.s ? why.s : "no lab attached");
+        sb_free(&why);
+        return LESSON_CMD_HANDLED;
+    }
+    if (lesson && !strcmp(verb, "quit")) {
+        sb_printf(out, "Left the lesson %s at step %d of %d. `conlab lesson %s` starts it "
+                  "again.\n", e->l->id, e->step < e->l->nsteps ? e->step + 1 : e->l->nsteps,
+                  e->l->nsteps, e->l->id);
+        return LESSON_CMD_QUIT;
+    }
+    if (lesson) {
+        sb_printf(out, "unknown lesson command \"%s\": hint, next, back, restart, lesson skip, "
+                  "lesson check, lesson quit\n", verb);
+        return LESSON_CMD_HANDLED;
+    }
+answer_or_none:
+    if (e->phase == LESSON_IN_QUIZ) {
+        lesson_engine_answer(e, line, out);
+        return LESSON_CMD_HANDLED;
+    }
+    return LESSON_CMD_NONE;
 }

@@ -263,4 +263,18 @@ void lesson_engine_restart(struct lesson_engine *e, struct sb *out);
  * possible answer (out says what is expected), else 1/0 and the engine moves on. */
 int lesson_engine_answer(struct lesson_engine *e, const char *answer, struct sb *out);
 
+/* What lesson_engine_command did with a line. */
+enum lesson_cmd {
+    LESSON_CMD_NONE = 0,     /* not a lesson command: run it as a lab command, then poll */
+    LESSON_CMD_HANDLED = 1,  /* handled: show out */
+    LESSON_CMD_RESTART = 2,  /* handled: restart the cluster (lesson_start_command), show out */
+    LESSON_CMD_QUIT = 3,     /* `lesson quit`: leave the lesson; show out */
+};
+/* The in-lesson REPL words, one place for the dashboard and --plain: `hint`, `next`, `back`,
+ * `restart` (bare; `restart n1` is the lab's), `lesson` (show the screen again),
+ * `lesson check` (why the step is not done), `lesson skip`, `lesson restart`, `lesson quit`.
+ * In the quiz phase any other line is an answer. */
+enum lesson_cmd lesson_engine_command(struct lesson_engine *e, const char *line,
+                                      struct sb *out);
+
 #endif

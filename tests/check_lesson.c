@@ -581,6 +581,51 @@ START_TEST(slow_step_suggests_a_hint_once)
 }
 END_TEST
 
+START_TEST(repl_words_are_routed_to_the_engine_or_the_lab)
+{
+    struct lesson *l;
+    char err[512];
+    ck_assert_msg(lesson_parse(engine_lesson, strlen(engine_lesson), "eng.yaml", &l, err,
+                               sizeof err) == 0, "%s", err);
+    fake_reset(3);
+    struct lesson_engine *e = lesson_engine_new(l, &W, NULL);
+    struct sb out = {0};
+    ck_assert_int_eq(lesson_engine_command(e, "restart n1", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "status", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "check linearizable", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "   ", &out), LESSON_CMD_NONE);
+    ck_assert_ptr_null(out.s);
+    ck_assert_int_eq(lesson_engine_command(e, "hint", &out), LESSON_CMD_HANDLED);
+    ck_assert_msg(strstr(out.s, "Hint 1/2: first"), "%s", out.s);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson check", &out), LESSON_CMD_HANDLED);
+    ck_assert_str_eq(out.s, "Not yet: expected 1 leader, saw 0.\n");
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson bogus", &out), LESSON_CMD_HANDLED);
+    ck_assert_msg(strstr(out.s, "unknown lesson command \"bogus\""), "%s", out.s);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "restart", &out), LESSON_CMD_RESTART);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED);
+    sb_free(&out);
+    /* in the quiz, other lines are answers */
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_QUIZ);
+    ck_assert_int_eq(lesson_engine_command(e, "status", &out), LESSON_CMD_HANDLED);
+    ck_assert_msg(strstr(out.s, "is not a number"), "%s", out.s);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "2", &out), LESSON_CMD_HANDLED);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_FINISHED);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson quit", &out), LESSON_CMD_QUIT);
+    ck_assert_msg(strstr(out.s, "Left the lesson eng"), "%s", out.s);
+    sb_free(&out);
+    lesson_engine_free(&e);
+    lesson_free(&l);
+}
+END_TEST
+
 /* ---- progress file ---------------------------------------------------------------------- */
 
 START_TEST(corrupt_progress_is_kept_aside_and_a_fresh_one_started)
@@ -779,6 +824,7 @@ Suite *suite_lesson(void)
     tcase_add_test(tc, unknown_lesson_id_gets_a_suggestion);
     tcase_add_test(tc, engine_advances_by_doing_and_keeps_progress);
     tcase_add_test(tc, slow_step_suggests_a_hint_once);
+    tcase_add_test(tc, repl_words_are_routed_to_the_engine_or_the_lab);
     tcase_add_test(tc, corrupt_progress_is_kept_aside_and_a_fresh_one_started);
     tcase_add_test(tc, relative_xdg_data_home_is_ignored);
     tcase_add_test(tc, documented_examples_load);
