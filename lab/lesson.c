@@ -1034,6 +1034,47 @@ const struct lesson *lesson_catalog_find(const struct lesson_catalog *cat, const
     return NULL;
 }
 
+int lesson_load_id(const char *id, struct lesson **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char dir[4096];
+    if (lesson_dir(dir, sizeof dir) < 0) {
+        snprintf(err, errlen, "no lessons directory found (set CONLAB_LESSONS)");
+        return CL_ENOENT;
+    }
+    struct lesson_catalog cat;
+    if (lesson_catalog_load(dir, &cat, err, errlen) < 0)
+        return CL_ENOENT;
+    int rc = CL_ENOENT;
+    for (int i = 0; i < cat.n; i++)
+        if (!strcmp(cat.l[i]->id, id)) {
+            *out = cat.l[i];
+            cat.l[i] = cat.l[--cat.n];
+            rc = 0;
+            break;
+        }
+    if (rc < 0) {
+        /* a bad file named after the id: report its error rather than "unknown" */
+        for (int i = 0; i < cat.nbad; i++) {
+            char path[512];
+            str_copy(path, cat.bad[i], sizeof path);
+            path[strcspn(path, ":")] = 0;
+            const char *slash = strrchr(path, '/');
+            const char *base = slash ? slash + 1 : path;
+            const char *dash = strchr(base, '-');
+            size_t idl = strlen(id);
+            if (dash && !strncmp(dash + 1, id, idl) && !strncmp(dash + 1 + idl, ".yaml", 5)) {
+                snprintf(err, errlen, "%s", cat.bad[i]);
+                rc = CL_EINVAL;
+            }
+        }
+        if (rc == CL_ENOENT)
+            lesson_catalog_find(&cat, id, err, errlen);
+    }
+    lesson_catalog_free(&cat);
+    return rc;
+}
+
 void lesson_start_command(const struct lesson *l, struct sb *out)
 {
     sb_printf(out, "start %s %d", l->mode, l->nodes);

@@ -188,6 +188,11 @@ void lesson_catalog_free(struct lesson_catalog *cat);
 const struct lesson *lesson_catalog_find(const struct lesson_catalog *cat, const char *id,
                                          char *err, size_t errlen);
 
+/* Loads lesson ID from the lessons directory (lesson_dir) for `conlab lesson ID`. Returns 0
+ * and *out (caller frees with lesson_free), CL_ENOENT with err = "unknown lesson …; did you
+ * mean …?", or CL_EINVAL with the file's positioned error when that lesson's file is bad. */
+int lesson_load_id(const char *id, struct lesson **out, char *err, size_t errlen);
+
 /* "start raft 5 seed=42 speed=0.5" (no newline) into out. */
 void lesson_start_command(const struct lesson *l, struct sb *out);
 

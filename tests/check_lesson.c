@@ -797,6 +797,26 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
     ck_assert_msg(!strncmp(out, "# lesson raft-election", 22) && strstr(out, "lesson-end\n"), "%s",
                   out);
     free(out);
+    struct lesson *l;
+    ck_assert_int_eq(lesson_load_id("raft-commit", &l, err, sizeof err), 0);
+    ck_assert_str_eq(l->mode, "raft");
+    lesson_free(&l);
+    ck_assert_int_eq(lesson_load_id("raft-comit", &l, err, sizeof err), CL_ENOENT);
+    ck_assert_msg(strstr(err, "did you mean \"raft-commit\"?"), "%s", err);
+    /* a lesson whose file is broken: its own error, and the other lessons still load */
+    char dir[] = "/tmp/conlab-lessons-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/01-broken.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("schema: 1\nid: broken\nid: again\n", f);
+    fclose(f);
+    setenv("CONLAB_LESSONS", dir, 1);
+    ck_assert_int_eq(lesson_load_id("broken", &l, err, sizeof err), CL_EINVAL);
+    ck_assert_msg(strstr(err, "01-broken.yaml:3:1: duplicate key \"id\""), "%s", err);
+    unlink(path);
+    rmdir(dir);
+    setenv("CONLAB_LESSONS", "lessons", 1);
     char *argv5[] = {(char *)"quiz", (char *)"-n", (char *)"zero", NULL};
     out = captured(quizcli_main, 3, argv5, &rc);
     ck_assert_int_eq(rc, 2);
