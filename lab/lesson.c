@@ -958,9 +958,21 @@ int lesson_catalog_load(const char *dir, struct lesson_catalog *cat, char *err, 
     closedir(dh);
     if (nn)
         qsort(names, (size_t)nn, sizeof *names, cmp_str);
+    char *root = realpath(dir, NULL);
     for (int i = 0; i < nn; i++) {
         char path[4096], e[512];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        /* a symlink may point anywhere: only files inside the lessons directory are read */
+        char *real = realpath(path, NULL);
+        size_t rl = root ? strlen(root) : 0;
+        if (!real || !root || strncmp(real, root, rl) || real[rl] != '/') {
+            char *m = xasprintf("%s: not a file inside the lessons directory; skipped", path);
+            cat->bad = strv_push(cat->bad, &cat->nbad, m);
+            free(m);
+            free(real);
+            continue;
+        }
+        free(real);
         struct lesson *l;
         if (lesson_load_file(path, &l, e, sizeof e) < 0) {
             cat->bad = strv_push(cat->bad, &cat->nbad, e);
@@ -983,6 +995,7 @@ int lesson_catalog_load(const char *dir, struct lesson_catalog *cat, char *err, 
         cat->l[cat->n++] = l;
     }
     strv_free(names, nn);
+    free(root);
     for (int i = 0; i < cat->n; i++)
         for (int r = 0; r < cat->l[i]->nrequires; r++) {
             bool ok = false;

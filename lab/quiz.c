@@ -545,8 +545,10 @@ int quiz_grade(const struct quiz_question *q, const int *perm, const char *answe
         int picked[64];
         int k = parse_labels(buf, q->nchoices, picked, 64);
         if (k <= 0) {
-            sb_printf(out, "\"%.40s\" is not one of the choices: answer with a letter a-%c.\n",
-                      buf, 'a' + q->nchoices - 1);
+            sb_addc(out, '"');
+            sb_add_escaped(out, buf, strlen(buf) > 40 ? 40 : strlen(buf));
+            sb_printf(out, "\" is not one of the choices: answer with a letter a-%c.\n",
+                      'a' + q->nchoices - 1);
             return CL_EINVAL;
         }
         bool chosen[QUIZ_MAX_CHOICES] = {false}; /* by choice index, not by label */
@@ -587,7 +589,9 @@ int quiz_grade(const struct quiz_question *q, const int *perm, const char *answe
         if (q->unit && *end && !strcmp(end, q->unit))
             end += strlen(end);
         if (end == buf || *end || errno || !isfinite(v)) {
-            sb_printf(out, "\"%.40s\" is not a number: answer with a number%s%s.\n", buf,
+            sb_addc(out, '"');
+            sb_add_escaped(out, buf, strlen(buf) > 40 ? 40 : strlen(buf));
+            sb_printf(out, "\" is not a number: answer with a number%s%s.\n",
                       q->unit ? " of " : "", q->unit ? q->unit : "");
             return CL_EINVAL;
         }

@@ -815,6 +815,25 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
     ck_assert_int_eq(lesson_load_id("broken", &l, err, sizeof err), CL_EINVAL);
     ck_assert_msg(strstr(err, "01-broken.yaml:3:1: duplicate key \"id\""), "%s", err);
     unlink(path);
+    /* a symlink out of the lessons directory is refused, a lesson beside it still loads */
+    char link[128];
+    snprintf(link, sizeof link, "%s/02-escape.yaml", dir);
+    ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+    snprintf(path, sizeof path, "%s/03-ok.yaml", dir);
+    f = fopen(path, "w");
+    fputs("schema: 1\nid: ok\ntitle: T\nlevel: beginner\nminutes: 10\n"
+          "cluster: { mode: raft, nodes: 3 }\nsteps:\n  - id: a\n    title: A\n    text: T\n"
+          "    check: { leaders: { count: 1 } }\n    solution: [wait leader]\n", f);
+    fclose(f);
+    struct lesson_catalog cat;
+    ck_assert_int_eq(lesson_catalog_load(dir, &cat, err, sizeof err), 0);
+    ck_assert_int_eq(cat.n, 1);
+    ck_assert_int_eq(cat.nbad, 1);
+    ck_assert_msg(strstr(cat.bad[0], "02-escape.yaml: not a file inside the lessons directory"),
+                  "%s", cat.bad[0]);
+    lesson_catalog_free(&cat);
+    unlink(link);
+    unlink(path);
     rmdir(dir);
     setenv("CONLAB_LESSONS", "lessons", 1);
     char *argv5[] = {(char *)"quiz", (char *)"-n", (char *)"zero", NULL};
