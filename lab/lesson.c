@@ -1789,6 +1789,21 @@ void lesson_engine_render(const struct lesson_engine *e, struct sb *out)
     }
 }
 
+void lesson_engine_status_line(const struct lesson_engine *e, struct sb *out)
+{
+    const struct lesson *l = e->l;
+    if (e->phase == LESSON_IN_STEP) {
+        const struct lesson_step *s = &l->steps[e->step];
+        sb_printf(out, "%s: step %d of %d, %s", l->id, e->step + 1, l->nsteps, s->title);
+        if (s->nhints)
+            sb_printf(out, " (hints %d/%d)", e->hints[e->step], s->nhints);
+    } else if (e->phase == LESSON_IN_QUIZ) {
+        sb_printf(out, "%s: quiz %d of %d", l->id, e->quiz + 1, l->nquiz);
+    } else {
+        sb_printf(out, "%s: complete", l->id);
+    }
+}
+
 static void pass_step(struct lesson_engine *e, struct sb *out)
 {
     const struct lesson_step *s = &e->l->steps[e->step];

@@ -251,6 +251,10 @@ enum lesson_poll lesson_engine_poll(struct lesson_engine *e, struct sb *out);
  * text and recap. Plain text with `code` marks kept; the dashboard pane wraps it. */
 void lesson_engine_render(const struct lesson_engine *e, struct sb *out);
 
+/* One line for a status bar: "raft-election: step 2 of 5, Force an election (hints 1/2)",
+ * "raft-election: quiz 1 of 3" or "raft-election: complete". */
+void lesson_engine_status_line(const struct lesson_engine *e, struct sb *out);
+
 /* Reveals the next hint into out ("Hint 2/3: …"); the solution after the last hint is never
  * shown. Returns the number revealed so far. */
 int lesson_engine_hint(struct lesson_engine *e, struct sb *out);

@@ -598,6 +598,9 @@ START_TEST(repl_words_are_routed_to_the_engine_or_the_lab)
     ck_assert_int_eq(lesson_engine_command(e, "hint", &out), LESSON_CMD_HANDLED);
     ck_assert_msg(strstr(out.s, "Hint 1/2: first"), "%s", out.s);
     sb_free(&out);
+    lesson_engine_status_line(e, &out);
+    ck_assert_str_eq(out.s, "eng: step 1 of 2, Lead (hints 1/2)");
+    sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "lesson check", &out), LESSON_CMD_HANDLED);
     ck_assert_str_eq(out.s, "Not yet: expected 1 leader, saw 0.\n");
     sb_free(&out);
@@ -615,8 +618,14 @@ START_TEST(repl_words_are_routed_to_the_engine_or_the_lab)
     ck_assert_int_eq(lesson_engine_command(e, "status", &out), LESSON_CMD_HANDLED);
     ck_assert_msg(strstr(out.s, "is not a number"), "%s", out.s);
     sb_free(&out);
+    lesson_engine_status_line(e, &out);
+    ck_assert_str_eq(out.s, "eng: quiz 1 of 1");
+    sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "2", &out), LESSON_CMD_HANDLED);
     ck_assert_int_eq(lesson_engine_phase(e), LESSON_FINISHED);
+    sb_free(&out);
+    lesson_engine_status_line(e, &out);
+    ck_assert_str_eq(out.s, "eng: complete");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "lesson quit", &out), LESSON_CMD_QUIT);
     ck_assert_msg(strstr(out.s, "Left the lesson eng"), "%s", out.s);
