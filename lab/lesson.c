@@ -1970,6 +1970,8 @@ int lesson_engine_answer(struct lesson_engine *e, const char *answer, struct sb 
     if (r < 0)
         return r;
     e->quiz_right += r;
+    if (e->p)
+        progress_lesson_set_answer(e->p, e->l->id, q->id, r == 1);
     e->quiz++;
     sb_addc(out, '\n');
     if (e->quiz >= e->l->nquiz)

@@ -60,16 +60,18 @@ static const char *validate(json_t *root)
         if (!json_is_object(l))
             return "a lesson entry is not an object";
         json_t *step = json_object_get(l, "step"), *steps = json_object_get(l, "steps"),
-               *hints = json_object_get(l, "hints"), *done = json_object_get(l, "done");
+               *hints = json_object_get(l, "hints"), *done = json_object_get(l, "done"),
+               *answers = json_object_get(l, "answers");
         if ((step && (!json_is_integer(step) || json_integer_value(step) < 0 ||
                       json_integer_value(step) > 1000)) ||
             (steps && !json_is_object(steps)) || (hints && !json_is_object(hints)) ||
-            (done && !json_is_boolean(done)))
+            (done && !json_is_boolean(done)) || (answers && !json_is_object(answers)))
             return "a lesson entry has fields of the wrong type";
         const char *sk;
         json_t *sv;
         json_object_foreach(steps, sk, sv) if (!json_is_string(sv)) return "a step status is not a string";
         json_object_foreach(hints, sk, sv) if (!json_is_integer(sv)) return "a hint count is not a number";
+        json_object_foreach(answers, sk, sv) if (!json_is_boolean(sv)) return "a quiz answer is not true or false";
     }
     json_t *sessions = json_object_get(quiz, "sessions"), *cards = json_object_get(quiz, "cards");
     if (!json_is_integer(sessions) || json_integer_value(sessions) < 0 || !json_is_object(cards))
@@ -336,6 +338,20 @@ void progress_step_set_hints(struct progress *p, const char *lesson, const char 
 {
     json_t *l = lesson_obj(p, lesson, true);
     json_object_set_new(sub_obj(l, "hints", true), step, json_integer(n));
+    touch(l);
+}
+
+int progress_lesson_answer(const struct progress *p, const char *lesson, const char *qid)
+{
+    json_t *a = json_object_get(json_object_get(lesson_obj(p, lesson, false), "answers"), qid);
+    return a ? json_is_true(a) : -1;
+}
+
+void progress_lesson_set_answer(struct progress *p, const char *lesson, const char *qid,
+                                bool right)
+{
+    json_t *l = lesson_obj(p, lesson, true);
+    json_object_set_new(sub_obj(l, "answers", true), qid, json_boolean(right));
     touch(l);
 }
 

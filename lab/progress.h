@@ -7,7 +7,8 @@
  * Layout (JSON):
  *   {"version":1,
  *    "lessons":{"raft-election":{"step":2,"done":false,"steps":{"find-leader":"done"},
- *                                "hints":{"find-leader":1},"updated":1732471000}},
+ *                                "hints":{"find-leader":1},"answers":{"q1":true},
+ *                                "updated":1732471000}},
  *    "quiz":{"sessions":3,"cards":{"q-id":{"box":2,"last":3,"seen":4,"right":3}}}}
  *
  * Ownership: progress_load() returns an object the caller frees with progress_free(); strings
@@ -45,6 +46,10 @@ void progress_step_set_status(struct progress *p, const char *lesson, const char
                               const char *status);
 int progress_step_hints(const struct progress *p, const char *lesson, const char *step);
 void progress_step_set_hints(struct progress *p, const char *lesson, const char *step, int n);
+/* End-of-lesson quiz answers: 1 right, 0 wrong, -1 not answered. */
+int progress_lesson_answer(const struct progress *p, const char *lesson, const char *qid);
+void progress_lesson_set_answer(struct progress *p, const char *lesson, const char *qid,
+                                bool right);
 /* Forgets everything about one lesson. */
 void progress_lesson_reset(struct progress *p, const char *lesson);
 

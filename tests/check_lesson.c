@@ -551,6 +551,8 @@ START_TEST(engine_advances_by_doing_and_keeps_progress)
     progress_free(&p);
     p = progress_load(notice, sizeof notice);
     ck_assert(progress_lesson_done(p, "eng"));
+    ck_assert_int_eq(progress_lesson_answer(p, "eng", "q"), 0); /* the last answer, 3, was wrong */
+    ck_assert_int_eq(progress_lesson_answer(p, "eng", "nope"), -1);
     progress_free(&p);
     lesson_free(&l);
     rm_tmp();
