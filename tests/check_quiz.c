@@ -331,6 +331,43 @@ START_TEST(a_bad_quiz_file_is_skipped_and_the_rest_loads)
 }
 END_TEST
 
+START_TEST(leitner_boxes_space_out_the_cards)
+{
+    setup_tmp();
+    struct quiz_bank bank;
+    load_bank(&bank);
+    char notice[512];
+    struct progress *p = progress_load(notice, sizeof notice);
+    ck_assert_int_eq(progress_quiz_begin_session(p), 1);
+    struct progress_card box1 = {1, 1, 1, 0}, box2 = {2, 1, 1, 1}, box3 = {3, 1, 1, 1};
+    progress_card_set(p, "t-choice", &box1);
+    progress_card_set(p, "t-num", &box2);
+    progress_card_set(p, "t-order", &box3);
+    progress_card_set(p, "t-multi", &box3);
+    struct quiz_opts o = {.count = 1, .seed = 3, .no_shuffle = true};
+    struct quiz_result res;
+    int rc;
+    /* session 2: box 1 is due every session, box 2 every other one */
+    char *out = session(&bank, &o, p, "b\n", &res, &rc);
+    ck_assert_msg(strstr(out, "N=3: majority?"), "%s", out);
+    ck_assert_int_eq(res.right, 1);
+    free(out);
+    /* session 3: the box-2 card asked in session 1 is now due; the choice card (now box 2,
+     * asked in session 2) is not */
+    out = session(&bank, &o, p, "4\n", &res, &rc);
+    ck_assert_msg(strstr(out, "N=5, R=2: smallest W?"), "%s", out);
+    free(out);
+    struct progress_card c;
+    progress_card_get(p, "t-num", &c);
+    ck_assert_int_eq(c.box, 3);
+    ck_assert_int_eq(c.last, 3);
+    ck_assert_int_eq(progress_quiz_sessions(p), 3);
+    progress_free(&p);
+    quiz_bank_free(&bank);
+    rm_tmp();
+}
+END_TEST
+
 Suite *suite_quiz(void);
 Suite *suite_quiz(void)
 {
@@ -342,6 +379,7 @@ Suite *suite_quiz(void)
     tcase_add_test(tc, shuffled_choices_are_graded_by_position_shown);
     tcase_add_test(tc, shipped_bank_covers_the_course);
     tcase_add_test(tc, a_bad_quiz_file_is_skipped_and_the_rest_loads);
+    tcase_add_test(tc, leitner_boxes_space_out_the_cards);
     suite_add_tcase(s, tc);
     return s;
 }
