@@ -367,10 +367,10 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ydoc_kind k)
                                  : ev->data.sequence_start.implicit;
     if (refuse_props(b, ev, anchor, implicit ? NULL : tag) < 0)
         return CL_EINVAL;
-    if (b->depth >= b->lim->max_depth)
+    int cap = b->lim->max_depth < YDOC_MAX_DEPTH ? b->lim->max_depth : YDOC_MAX_DEPTH;
+    if (b->depth >= cap)
         return fail_at(b->err, b->errlen, b->name, (int)ev->start_mark.line + 1,
-                       (int)ev->start_mark.column + 1, "nesting deeper than %d levels",
-                       b->lim->max_depth);
+                       (int)ev->start_mark.column + 1, "nesting deeper than %d levels", cap);
     struct ydoc_node *n = new_node(b, k, &ev->start_mark);
     if (!n)
         return CL_EINVAL;

@@ -47,7 +47,7 @@ struct ydoc {
 
 struct ydoc_limits {
     size_t max_bytes, max_scalar, max_nodes;
-    int max_depth;
+    int max_depth;           /* at most YDOC_MAX_DEPTH (a larger value is clamped) */
 };
 
 /* Parses len bytes (need not be NUL-terminated). name is used in messages. lim may be NULL
