@@ -325,6 +325,20 @@ START_TEST(every_shipped_lesson_validates_and_fits_the_course)
         ck_assert_msg(l->minutes >= 10 && l->minutes <= 20, "%s: %ld minutes", l->id, l->minutes);
         ck_assert_msg(l->intro && l->finish && l->nrecap > 0 && l->nquiz > 0,
                       "%s: intro, finish, recap and quiz expected", l->id);
+        for (int k = 0; k < l->nquiz; k++) { /* the stored answer grades as right */
+            const struct quiz_question *q = &l->quiz[k];
+            struct sb ans = {0}, fb = {0};
+            if (q->kind == QUIZ_NUMERIC)
+                sb_printf(&ans, "%.10g", q->answer);
+            for (int c = 0; q->kind == QUIZ_CHOICE && c < q->nchoices; c++)
+                if (q->choices[c].correct)
+                    sb_addc(&ans, (char)('a' + c));
+            for (int c = 0; q->kind == QUIZ_ORDER && c < q->nitems; c++)
+                sb_printf(&ans, "%c ", 'a' + c);
+            ck_assert_msg(quiz_grade(q, NULL, ans.s, &fb) == 1, "%s: %s", q->id, fb.s);
+            sb_free(&ans);
+            sb_free(&fb);
+        }
         for (int s = 0; s < l->nsteps; s++) {
             ck_assert_msg(l->steps[s].nsolution > 0 && l->steps[s].nhints > 0,
                           "%s step %s: solution and hints expected", l->id, l->steps[s].id);
