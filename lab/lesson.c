@@ -1097,7 +1097,7 @@ void lesson_start_command(const struct lesson *l, struct sb *out)
         sb_printf(out, " %s=%s", l->opt_key[i], l->opt_val[i]);
 }
 
-void lesson_solution_script(const struct lesson *l, struct sb *out)
+int lesson_solution_script(const struct lesson *l, struct sb *out)
 {
     sb_printf(out, "# lesson %s: every step's solution, then its check (generated)\n", l->id);
     sb_printf(out, "lesson-begin %s\n", l->id);
@@ -1114,6 +1114,7 @@ void lesson_solution_script(const struct lesson *l, struct sb *out)
             sb_printf(out, "lesson-check %s %ldms\n", s->id, s->timeout_ms);
     }
     sb_add(out, "lesson-end\n");
+    return 0;
 }
 
 /* ---- predicates ----------------------------------------------------------------------- */

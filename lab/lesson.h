@@ -211,8 +211,8 @@ int lesson_check_eval(const struct lesson_check *c, const struct lesson_world *w
  *     lesson-end
  * `lesson-begin` creates an engine, `lesson-check` polls it until the named step (which
  * must be the current one) passes or TIMEOUT elapses, `lesson-end` requires that every
- * step passed. See docs/lessons.md "Running solutions". */
-void lesson_solution_script(const struct lesson *l, struct sb *out);
+ * step passed. See docs/lessons.md "Running solutions". Returns 0. */
+int lesson_solution_script(const struct lesson *l, struct sb *out);
 
 /* ---- the engine ---------------------------------------------------------------------- */
 
