@@ -56,8 +56,10 @@ struct lesson_op_query {
  * the callback's reason in why, if it wrote one). Node indexes are 0-based (n1 = 0). */
 struct lesson_world {
     void *ud;
-    /* A position in the lab's event and history streams (e.g. the count of events seen).
-     * Predicates about what *happened* count only what came after the step's mark. */
+    /* A position in the lab's event and history streams (e.g. the count of events and
+     * history entries seen). Predicates about what *happened* count only what came after the
+     * step's mark. It must never go backwards, not even across `stop`/`start` (lessons
+     * restart the cluster inside a step). */
     uint64_t (*mark)(void *ud);
     /* Number of nodes in the running cluster (0 when none is running). */
     int (*nodes)(void *ud);
@@ -235,6 +237,7 @@ enum lesson_poll {
 struct lesson_engine *lesson_engine_new(const struct lesson *l, const struct lesson_world *w,
                                         struct progress *p);
 void lesson_engine_free(struct lesson_engine **e);
+/* Attaches (or re-attaches) the lab and takes the current step's mark again. */
 void lesson_engine_set_world(struct lesson_engine *e, const struct lesson_world *w);
 
 enum lesson_phase lesson_engine_phase(const struct lesson_engine *e);
@@ -266,7 +269,8 @@ int lesson_engine_skip(struct lesson_engine *e, struct sb *out);
 /* `back`: the previous step again (its check is re-armed). CL_ESTATE at step 1. */
 int lesson_engine_back(struct lesson_engine *e, struct sb *out);
 /* `restart`: step 1, hints hidden. The caller must restart the cluster (start line from
- * lesson_start_command) before the next poll. */
+ * lesson_start_command) before the next poll, then call lesson_engine_set_world (which
+ * takes the step's mark again). */
 void lesson_engine_restart(struct lesson_engine *e, struct sb *out);
 /* In the quiz phase: grades one answer line (see quiz_grade); CL_EINVAL when it is not a
  * possible answer (out says what is expected), else 1/0 and the engine moves on. */
