@@ -1,0 +1,31 @@
+#!/bin/sh
+# run_solutions.sh — runs every shipped lesson's solution path against a real cluster:
+# `conlab lesson script ID` writes the lesson as a conlab script (start, each step's solution,
+# `lesson-check STEP TIMEOUT` after each), and `conlab script -` runs it. A lesson fails when
+# any check does not pass in time. Meant to be called from tests/run_scenarios.sh (make check);
+# needs the lab's `lesson-begin`, `lesson-check` and `lesson-end` script commands.
+#
+#   CONLAB_BIN=bin sh tests/lessons/run_solutions.sh [ID...]
+set -u
+BIN=${CONLAB_BIN:-bin}
+CONLAB_LESSONS=${CONLAB_LESSONS:-lessons}
+export CONLAB_LESSONS
+XDG_DATA_HOME=$(mktemp -d) || exit 2
+export XDG_DATA_HOME
+trap 'rm -rf "$XDG_DATA_HOME"' EXIT INT TERM
+ids="$*"
+if [ -z "$ids" ]; then
+  ids=$("$BIN/conlab" lesson list | awk 'NR > 1 && $1 != "(no" { print $1 }')
+fi
+fail=0
+for id in $ids; do
+  start=$(date +%s)
+  if "$BIN/conlab" lesson script "$id" | "$BIN/conlab" script - > "$XDG_DATA_HOME/$id.log" 2>&1; then
+    echo "ok   $id ($(( $(date +%s) - start ))s)"
+  else
+    echo "FAIL $id: see below"
+    sed 's/^/    /' "$XDG_DATA_HOME/$id.log" | tail -n 30
+    fail=1
+  fi
+done
+exit $fail
