@@ -986,8 +986,7 @@ void dash_feed(struct dash *d, json_t *ev)
         fm_push(d, pos);
     if (dm_view(d->m)->lesson.active != had_lesson)
         relayout(d);
-    if (!dm_frozen(d->m) || d->lay.pane[PANE_TITLE].w) /* the title shows the count */
-        d->dirty = true;
+    d->dirty = true; /* even when frozen: the title shows the count */
 }
 
 /* Replay: moves the cursor over the events that are due at recorded pace × speed. Returns µs
