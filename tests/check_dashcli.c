@@ -1,6 +1,7 @@
 /* check_dashcli — `conlab replay` without a terminal, and `conlab dash` attached to a test
  * publisher standing in for a running lab (lab/dashcli.h). */
 #include <check.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,10 @@
 #include "util.h"
 
 #define FIXTURE "tests/traces/raft3.jsonl"
+
+/* the fuzz target's body, replayed here over its corpus */
+#define CONLAB_NO_FUZZ_MAIN
+#include "fuzz_trace.c"
 
 struct run {
     int rc;
@@ -284,6 +289,47 @@ START_TEST(attach_prints_the_events_of_a_running_lab)
 }
 END_TEST
 
+START_TEST(trace_corpus_and_random_bytes_load_and_draw_without_crashing)
+{
+    DIR *d = opendir("tests/corpus/trace");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    int files = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/corpus/trace/%s", de->d_name);
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        char *buf = slurp(f);
+        fclose(f);
+        fuzz_trace_one((const uint8_t *)buf, strlen(buf));
+        free(buf);
+        files++;
+    }
+    closedir(d);
+    ck_assert_int_ge(files, 2);
+    /* mutations of the fixture: bytes flipped, lines cut */
+    FILE *f = fopen(FIXTURE, "rb");
+    char *base = slurp(f);
+    fclose(f);
+    size_t n = strlen(base);
+    unsigned x = 12345;
+    for (int round = 0; round < test_seeds(40); round++) {
+        char *mut = xstrdup(base);
+        for (int k = 0; k < 20; k++) {
+            x = x * 1103515245u + 12345u;
+            mut[(x >> 8) % n] = (char)(x >> 3);
+        }
+        x = x * 1103515245u + 12345u;
+        fuzz_trace_one((const uint8_t *)mut, (x >> 8) % n + 1);
+        free(mut);
+    }
+    free(base);
+}
+END_TEST
+
 Suite *suite_dashcli(void);
 Suite *suite_dashcli(void)
 {
@@ -299,6 +345,7 @@ Suite *suite_dashcli(void)
     tcase_add_test(tc, endpoint_path_follows_xdg_runtime_dir);
     tcase_add_test(tc, attach_without_a_running_lab_is_a_clear_error);
     tcase_add_test(tc, attach_prints_the_events_of_a_running_lab);
+    tcase_add_test(tc, trace_corpus_and_random_bytes_load_and_draw_without_crashing);
     suite_add_tcase(s, tc);
     return s;
 }

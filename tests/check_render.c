@@ -449,7 +449,7 @@ START_TEST(sixteen_nodes_fit_with_readable_column_names)
         char *s = screen(m, sizes[k][0], sizes[k][1], true, &ui);
         /* every node's name appears whole in the Messages header */
         for (int i = 1; i <= 16; i++) {
-            char name[8];
+            char name[24];
             snprintf(name, sizeof name, " n%d ", i);
             if (!strstr(s, name))
                 fputs(s, stderr);

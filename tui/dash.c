@@ -43,6 +43,7 @@ struct dash {
     bool color, utf8;
     struct dm *m;
     struct layout lay;
+    bool lay_lesson;       /* the layout has a lesson pane */
     struct canvas *cv;     /* the frame being drawn */
     struct cell *shown;    /* what the terminal shows, cols × rows; NULL = unknown */
     int shown_cols, shown_rows;
@@ -335,8 +336,13 @@ static void flush(struct dash *d, int cursor_x)
     doupdate();
 }
 
+static void relayout(struct dash *d);
+
 static void draw_now(struct dash *d)
 {
+    /* a lesson starting or ending (also by time travel) changes the layout */
+    if (dm_view(d->m)->lesson.active != d->lay_lesson)
+        relayout(d);
     sync_selection(d);
     fill_ui(d);
     render_screen(d->cv, &d->lay, d->m, &d->ui);
@@ -361,7 +367,8 @@ static void draw_cmdline(struct dash *d)
 static void relayout(struct dash *d)
 {
     int rows = LINES > 0 ? LINES : 1, cols = COLS > 0 ? COLS : 1;
-    unsigned flags = dm_view(d->m)->lesson.active ? LAYOUT_LESSON : 0;
+    d->lay_lesson = dm_view(d->m)->lesson.active;
+    unsigned flags = d->lay_lesson ? LAYOUT_LESSON : 0;
     layout_compute(cols, rows, flags, &d->lay);
     if (d->cv->cols != cols || d->cv->rows != rows)
         canvas_resize(d->cv, cols, rows);
@@ -978,16 +985,12 @@ void dash_on_readable(struct dash *d)
 
 void dash_feed(struct dash *d, json_t *ev)
 {
-    bool had_lesson = dm_view(d->m)->lesson.active;
     uint64_t pos = dm_count(d->m);
     dm_feed(d->m, ev);
     if (d->filter[0] && !strcmp(d->fm_for, d->filter) && dm_event_at(d->m, pos) &&
         dm_event_matches(ev, d->filter))
         fm_push(d, pos);
-    if (dm_view(d->m)->lesson.active != had_lesson)
-        relayout(d);
-    if (!dm_frozen(d->m) || d->lay.pane[PANE_TITLE].w) /* the title shows the count */
-        d->dirty = true;
+    d->dirty = true; /* even when frozen: the title shows the count */
 }
 
 /* Replay: moves the cursor over the events that are due at recorded pace × speed. Returns µs

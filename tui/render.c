@@ -134,11 +134,9 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
 
 /* ---- cluster ------------------------------------------------------------------------ */
 
-static void node_lines(const struct canvas *c, const struct dm_state *s, const struct dm_node *n,
-                       char lines[6][96], int *nlines)
+static void node_lines(const struct dm_node *n, char lines[6][96], int *nlines)
 {
     int k = 0;
-    (void)c;
     if (n->life == DM_DOWN || n->life == DM_PAUSED) {
         snprintf(lines[k++], 96, "%s", life_word(n->life));
     } else {
@@ -175,7 +173,6 @@ static void node_lines(const struct canvas *c, const struct dm_state *s, const s
     snprintf(lines[k++], 96, "%s", vc);
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
-    (void)s;
     *nlines = k;
 }
 
@@ -268,7 +265,7 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
             canvas_raw(c, cx + 2 + tw, y, bw - 3 - tw, " ", rl);
             char lines[6][96];
             int nl;
-            node_lines(c, s, nd, lines, &nl);
+            node_lines(nd, lines, &nl);
             if (h - 2 < 2 && nl >= 2) { /* one line only: role and figures together */
                 char both[200];
                 snprintf(both, sizeof both, "%s %s", lines[0], lines[1]);

@@ -22,6 +22,15 @@ int trace_load(const char *path, struct trace *out, struct sb *errors)
         sb_printf(errors, "%s: %s\n", path, strerror(errno));
         return CL_EIO;
     }
+    int rc = trace_load_file(f, path, out, errors);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+int trace_load_file(FILE *f, const char *path, struct trace *out, struct sb *errors)
+{
+    memset(out, 0, sizeof *out);
     char *buf = NULL;
     size_t cap = 0, lineno = 0, shown = 0, alloc = 0;
     ssize_t len;
@@ -66,8 +75,6 @@ int trace_load(const char *path, struct trace *out, struct sb *errors)
     }
     bool failed = ferror(f);
     free(buf);
-    if (f != stdin)
-        fclose(f);
     if (shown > 20)
         sb_printf(errors, "%s: %zu more bad lines\n", path, shown - 20);
     if (failed) {

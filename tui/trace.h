@@ -24,6 +24,8 @@ struct trace {
  * one with "FILE:LINE: why" appended to errors (at most 20 such lines, then a count); the rest
  * still load. Returns 0, or CL_EIO when the file cannot be read (reason in errors). */
 int trace_load(const char *path, struct trace *out, struct sb *errors);
+/* The same from an open stream (not closed); path names it in errors. */
+int trace_load_file(FILE *f, const char *path, struct trace *out, struct sb *errors);
 void trace_free(struct trace *t);
 /* Appends one event as a line (compact JSON). Returns 0 or CL_EIO. */
 int trace_write(FILE *f, const json_t *ev);
