@@ -815,7 +815,9 @@ static bool explain_pattern(const struct history *h, struct vtab *vt, const stru
         history_describe_op(h, pop, why);
         sb_printf(why, " by p%" PRId64 " completed at ", pop->process);
         history_describe_time(h, pop->t_ret, why);
-        sb_printf(why, ", before p%" PRId64 "'s %s began).", wop->process, hist_f_name(wop->f));
+        sb_add(why, ", before ");
+        history_describe_op(h, wop, why);
+        sb_add(why, " began).");
     } else {
         sb_add(why, rv ? "." : " (nil is only the initial state).");
     }
@@ -1033,14 +1035,12 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
             done = true;
     }
     if (!done) {
-        int nd = 0;
-        for (int i = 0; i < nk; i++)
-            nd += k[i].ret != INT_MAX;
+        int nd = r->n_sub;
         sb_printf(&summary, "no order of these %d operations respects both real time and the "
-                  "%s", nd, r->model == LIN_KV ? "map" : "register");
+                  "register", nd);
         sb_printf(&why, "Every order of these %d operations that respects real time (an "
                   "operation that completed before another began comes first) breaks the "
-                  "%s's rules.", nd, lin_model_name(r->model));
+                  "rules of a register (a read returns the last value written).", nd);
         if (blocked >= 0) {
             sb_add(&why, " After the longest partial linearization the value is ");
             sb_add_escaped(&why, r->partial_state, strlen(r->partial_state));

@@ -236,13 +236,18 @@ int sessions_check(const struct history *h, struct sess_result **out)
                     for (int q = 0; q < npreads[p]; q++)
                         if (preads[p][2 * q] == via)
                             w2 = preads[p][2 * q + 1];
-                    sb_printf(&t, ", though p%" PRId64 " had read ", op->process);
+                    sb_printf(&t, ", though p%" PRId64 " had earlier ", op->process);
                     history_describe_op(h, vo, &t);
                     if (w2 >= 0) {
+                        const struct hist_op *o2 = &h->ops[wop[w2]];
                         sb_add(&t, ", written by ");
                         op_words(h, wop[w2], &t);
-                        sb_add(&t, g == SG_MW ? " after that same session's earlier write."
-                                              : " after that session had seen the newer one.");
+                        if (g == SG_MW)
+                            sb_printf(&t, " after p%" PRId64 "'s own ", o2->process);
+                        else
+                            sb_printf(&t, " after p%" PRId64 " had seen ", o2->process);
+                        history_describe_op(h, &h->ops[wop[w1]], &t);
+                        sb_add(&t, ".");
                     } else {
                         sb_add(&t, ".");
                     }
