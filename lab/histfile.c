@@ -695,8 +695,15 @@ void history_write_edn(const struct history *h, struct sb *out)
     for (int i = 0; i < n; i++) {
         const struct hist_op *op = &h->ops[ev[i].op];
         bool ret = ev[i].ret;
-        sb_printf(out, "{:process %" PRId64 ", :type :%s, :f :%s", op->process,
-                  event_type(op, ret), op->fname);
+        sb_printf(out, "{:process %" PRId64 ", :type :%s, :f ", op->process,
+                  event_type(op, ret));
+        bool kw = isalpha((unsigned char)op->fname[0]);
+        for (const char *p = op->fname; *p && kw; p++)
+            kw = isalnum((unsigned char)*p) || strchr("_.*+!?<>=-", *p);
+        if (kw)
+            sb_printf(out, ":%s", op->fname);
+        else
+            edn_write_string(out, op->fname, strlen(op->fname));
         if (op->key) {
             sb_add(out, ", :key ");
             edn_val(out, op->key);
