@@ -1113,8 +1113,10 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
             vt_free(&vt);
             break;
         }
-        if (v == LIN_UNKNOWN && unknown < 0)
+        if (v == LIN_UNKNOWN && unknown < 0) {
             unknown = i;
+            r->out_of_memory = !deadline || mono_us() < deadline;
+        }
         vt_free(&vt);
         if (v == LIN_UNKNOWN)
             break;   /* the deadline has passed: the other keys cannot be judged either */
@@ -1156,7 +1158,9 @@ void lincheck_format(const struct history *h, const struct lin_result *r, struct
                   r->n_keys == 1 ? "" : "s", r->elapsed_ms);
         return;
     case LIN_UNKNOWN:
-        sb_add(out, "unknown: the time limit ran out before the search finished");
+        sb_add(out, r->out_of_memory ? "unknown: the search remembered 1 GiB of configurations "
+                                       "without deciding"
+                                     : "unknown: the time limit ran out before the search finished");
         if (r->key) {
             sb_add(out, " (key ");
             sb_add_escaped(out, r->key, strlen(r->key));
