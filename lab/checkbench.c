@@ -45,7 +45,7 @@ static int gev_cmp(const void *x, const void *y)
     return (int)a->ret - (int)b->ret;
 }
 
-struct history *checkbench_generate(int n_ops, int procs, int keys, uint64_t seed)
+struct history *checkbench_generate(int n_ops, int procs, int keys, int info_pct, uint64_t seed)
 {
     if (procs < 1)
         procs = 1;
@@ -67,7 +67,7 @@ struct history *checkbench_generate(int n_ops, int procs, int keys, uint64_t see
         o->lp = o->inv + 1 + (int64_t)(next_rand(&s) % (uint64_t)(dur - 1));
         o->outcome = HE_OK;
         o->takes_effect = true;
-        if (o->f != 0 && next_rand(&s) % 100 == 0) {
+        if (o->f != 0 && (int)(next_rand(&s) % 100) < info_pct) {
             o->outcome = HE_INFO;
             o->takes_effect = next_rand(&s) % 2;
         }
@@ -143,7 +143,7 @@ struct row {
 };
 
 /* Checks in a child; fills the row. path NULL: the generated history. */
-static int measure(const char *path, int n_ops, int procs, int keys, uint64_t seed,
+static int measure(const char *path, int n_ops, int procs, int keys, int info, uint64_t seed,
                    struct row *row)
 {
     int fd[2];
@@ -159,7 +159,7 @@ static int measure(const char *path, int n_ops, int procs, int keys, uint64_t se
         char err[512];
         double res[4] = {-1, 0, 0, 0};
         if (path ? history_load(path, &h, err, sizeof err) == 0
-                 : (h = checkbench_generate(n_ops, procs, keys, seed)) != NULL) {
+                 : (h = checkbench_generate(n_ops, procs, keys, info, seed)) != NULL) {
             struct lin_opts o;
             lin_opts_default(&o);
             o.time_limit_s = 60;
@@ -248,7 +248,7 @@ static void collect(const char *dir, char ***files, int *n, int *cap, int depth)
 
 int checkbench_main(int argc, char **argv)
 {
-    int n_ops = 10000, procs = 10, keys = 10;
+    int n_ops = 10000, procs = 10, keys = 10, info = 1;
     uint64_t seed = 1;
     const char *write_to = NULL;
     char **files = NULL;
@@ -257,7 +257,7 @@ int checkbench_main(int argc, char **argv)
         const char *a = argv[i];
         int64_t v;
         if ((!strcmp(a, "--ops") || !strcmp(a, "--procs") || !strcmp(a, "--keys") ||
-             !strcmp(a, "--seed")) && i + 1 < argc) {
+             !strcmp(a, "--seed") || !strcmp(a, "--info")) && i + 1 < argc) {
             if (parse_i64(argv[++i], &v) || v < 0 || v > 10000000) {
                 fprintf(stderr, "conlab bench check: %s wants a number, got '%s'\n", a, argv[i]);
                 return 2;
@@ -265,19 +265,20 @@ int checkbench_main(int argc, char **argv)
             if (a[2] == 'o') n_ops = (int)v;
             else if (a[2] == 'p') procs = (int)v;
             else if (a[2] == 'k') keys = (int)v;
+            else if (a[2] == 'i') info = v > 100 ? 100 : (int)v;
             else seed = (uint64_t)v;
         } else if (!strcmp(a, "--write") && i + 1 < argc) {
             write_to = argv[++i];
         } else if (a[0] == '-') {
             fprintf(stderr, "usage: conlab bench check [--ops N] [--procs P] [--keys K] "
-                    "[--seed S] [--write FILE] [FILE|DIR...]\n");
+                    "[--seed S] [--info PCT] [--write FILE] [FILE|DIR...]\n");
             return 2;
         } else {
             collect(a, &files, &nf, &cf, 0);
         }
     }
     if (write_to) {
-        struct history *h = checkbench_generate(n_ops, procs, keys, seed);
+        struct history *h = checkbench_generate(n_ops, procs, keys, info, seed);
         struct sb out = {0};
         history_write_edn(h, &out);
         FILE *fp = fopen(write_to, "w");
@@ -308,7 +309,7 @@ int checkbench_main(int argc, char **argv)
         while (par && par > files[i] && par[-1] != '/')
             par--;
         snprintf(r.name, sizeof r.name, "%s", par && par > files[i] ? par : files[i]);
-        if (measure(files[i], 0, 0, 0, 0, &r) == 0) {
+        if (measure(files[i], 0, 0, 0, 0, 0, &r) == 0) {
             print_row(&r);
             total += r.ms;
         }
@@ -317,7 +318,7 @@ int checkbench_main(int argc, char **argv)
     free(files);
     struct row r = {0};
     snprintf(r.name, sizeof r.name, "generated %d ops/%d procs/%d keys", n_ops, procs, keys);
-    if (measure(NULL, n_ops, procs, keys, seed, &r) == 0) {
+    if (measure(NULL, n_ops, procs, keys, info, seed, &r) == 0) {
         print_row(&r);
         total += r.ms;
     }

@@ -108,7 +108,7 @@ static bool is_delim(char c)
 
 static bool is_sym_char(char c)
 {
-    return isalnum((unsigned char)c) || strchr(".*+!-_?$%&=<>/:#'", c) != NULL ||
+    return isalnum((unsigned char)c) || (c != 0 && strchr(".*+!-_?$%&=<>/:#'", c) != NULL) ||
            ((unsigned char)c >= 0x80);
 }
 
@@ -584,7 +584,10 @@ void edn_write(struct sb *out, const struct edn *v)
         else if (v->s[0] == ' ') sb_add(out, "\\space");
         else if (v->s[0] == '\t') sb_add(out, "\\tab");
         else if (v->s[0] == '\r') sb_add(out, "\\return");
-        else { sb_addc(out, '\\'); sb_add(out, v->s); }
+        else if (v->len != 1 || (unsigned char)v->s[0] >= 0x20)
+            { sb_addc(out, '\\'); sb_addn(out, v->s, v->len); }
+        else
+            sb_printf(out, "\\u%04x", (unsigned char)v->s[0]);
         break;
     case EDN_KEYWORD: sb_addc(out, ':'); sb_add(out, v->s); break;
     case EDN_SYMBOL: sb_add(out, v->s); break;

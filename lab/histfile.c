@@ -530,6 +530,28 @@ int history_parse_jsonl(const char *buf, size_t len, struct history **out, char 
     *out = NULL;
     struct history *h = history_new();
     h->format = HIST_JSONL;
+    /* a report written by `conlab check --json`: re-check its sub-history */
+    json_t *rep = json_loadb(buf, len, 0, NULL);
+    json_t *sub = rep && json_is_object(rep) ? json_object_get(rep, "sub_history") : NULL;
+    if (sub && json_is_array(sub)) {
+        size_t k;
+        json_t *ev;
+        json_array_foreach(sub, k, ev) {
+            char *line = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
+            char e2[400];
+            int rc = jsonl_line(h, line, strlen(line), 1, e2, sizeof e2);
+            free(line);
+            if (rc) {
+                snprintf(err, errlen, "report sub_history entry %zu: %s", k + 1, e2);
+                json_decref(rep);
+                history_free(&h);
+                return CL_EINVAL;
+            }
+        }
+        json_decref(rep);
+        return finish(h, out, err, errlen);
+    }
+    json_decref(rep);
     size_t i = 0;
     int lineno = 0;
     while (i < len) {
@@ -673,8 +695,15 @@ void history_write_edn(const struct history *h, struct sb *out)
     for (int i = 0; i < n; i++) {
         const struct hist_op *op = &h->ops[ev[i].op];
         bool ret = ev[i].ret;
-        sb_printf(out, "{:process %" PRId64 ", :type :%s, :f :%s", op->process,
-                  event_type(op, ret), op->fname);
+        sb_printf(out, "{:process %" PRId64 ", :type :%s, :f ", op->process,
+                  event_type(op, ret));
+        bool kw = isalpha((unsigned char)op->fname[0]);
+        for (const char *p = op->fname; *p && kw; p++)
+            kw = isalnum((unsigned char)*p) || strchr("_.*+!?<>=-", *p);
+        if (kw)
+            sb_printf(out, ":%s", op->fname);
+        else
+            edn_write_string(out, op->fname, strlen(op->fname));
         if (op->key) {
             sb_add(out, ", :key ");
             edn_val(out, op->key);

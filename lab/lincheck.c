@@ -26,6 +26,8 @@
 
 enum { K_READ, K_WRITE, K_CAS, K_APPEND };
 
+#define LIN_MAX_MEMORY ((size_t)1 << 30)   /* configurations kept, in bytes: then unknown */
+
 struct kop {
     int inv, ret;           /* event positions; ret INT_MAX when indeterminate */
     int f, a, b;            /* kind and value ids (0 = nil) */
@@ -349,31 +351,63 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
     int *stack_state = xmalloc((size_t)n * sizeof *stack_state);
     int sp = 0;
 
+    bool *stack_forced = xmalloc((size_t)n * sizeof *stack_forced);
     int state = 0, verdict = LIN_VIOLATION;
     uint64_t h = 0, iter = 0;
     int cur = next[head];
+    bool fresh = true;      /* at a node not scanned yet */
     for (;;) {
         if (deadline && (++iter & 1023) == 0 && mono_us() > deadline) {
             verdict = LIN_UNKNOWN;
             break;
         }
-        if (cur >= 0 && e[cur].call) {
-            int op = e[cur].op;
-            int ns = step(vt, state, &ops[op]);
+        int pick = -1;
+        bool forced = false;
+        if (fresh) {
+            /* A read that can take effect now may as well take effect now: it changes nothing
+             * and every operation that must precede it already has. So it is placed without
+             * branching, and if that fails, this whole configuration fails. */
+            fresh = false;
+            for (int x = next[head]; x >= 0 && e[x].call; x = next[x]) {
+                const struct kop *o = &ops[e[x].op];
+                if (o->f == K_READ && o->a == state) {
+                    pick = x;
+                    forced = true;
+                    break;
+                }
+            }
+        }
+        if (pick < 0 && cur >= 0 && e[cur].call)
+            pick = cur;
+        if (pick >= 0) {
+            int op = e[pick].op;
+            /* An indeterminate operation is only worth placing right before an operation that
+             * observes the value it leaves (a read, a cas, an append): one followed by a write
+             * could as well never have happened. So after an indeterminate operation, no
+             * write. The flag is part of the cached configuration. */
+            bool after_open = sp > 0 && ops[e[stack_ent[sp - 1]].op].ret == INT_MAX;
+            int ns = (after_open && ops[op].f == K_WRITE) || (!forced && ops[op].f == K_READ)
+                         ? -1 : step(vt, state, &ops[op]);
             if (ns >= 0) {
+                if (cache.n * (size_t)words * 8 + cache.cap * 16 > LIN_MAX_MEMORY) {
+                    verdict = LIN_UNKNOWN;
+                    break;
+                }
                 bits[op / 64] |= 1ull << (op % 64);
                 uint64_t h2 = h ^ zob[op];
-                if (cache_add(&cache, bits, h2 ^ ((uint64_t)(uint32_t)ns * 0x9E3779B97F4A7C15ull),
-                              ns)) {
-                    stack_ent[sp] = cur;
+                int key = ns * 2 + (ops[op].ret == INT_MAX);
+                if (cache_add(&cache, bits, h2 ^ ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ull),
+                              key)) {
+                    stack_ent[sp] = pick;
                     stack_state[sp] = state;
+                    stack_forced[sp] = forced;
                     sp++;
                     state = ns;
                     h = h2;
                     /* lift the call and its completion out of the list */
-                    next[prev[cur]] = next[cur];
-                    if (next[cur] >= 0)
-                        prev[next[cur]] = prev[cur];
+                    next[prev[pick]] = next[pick];
+                    if (next[pick] >= 0)
+                        prev[next[pick]] = prev[pick];
                     int r = ret_of[op];
                     if (r >= 0) {
                         next[prev[r]] = next[r];
@@ -392,34 +426,47 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
                         break;
                     }
                     cur = next[head];
+                    fresh = true;
                     continue;
                 }
                 bits[op / 64] &= ~(1ull << (op % 64));
             }
-            cur = next[cur];
-            continue;
+            if (!forced) {
+                cur = next[cur];
+                continue;
+            }
+            /* the forced read leads to a configuration already known to fail */
         }
-        /* a completion whose operation is not linearized (or the end): backtrack */
-        if (sp == 0)
-            break;
-        sp--;
-        int c = stack_ent[sp];
-        int op = e[c].op;
-        state = stack_state[sp];
-        h ^= zob[op];
-        bits[op / 64] &= ~(1ull << (op % 64));
-        int r = ret_of[op];
-        if (r >= 0) {
-            next[prev[r]] = r;
-            if (next[r] >= 0)
-                prev[next[r]] = r;
-            definite++;
-        }
-        next[prev[c]] = c;
-        if (next[c] >= 0)
-            prev[next[c]] = c;
+        /* a completion whose operation is not linearized, or a forced read that failed:
+         * this configuration fails; undo the choice that led here (and any forced ones) */
+        bool popped_forced;
+        int c = -1;
+        do {
+            if (sp == 0)
+                goto out;
+            sp--;
+            c = stack_ent[sp];
+            popped_forced = stack_forced[sp];
+            int op = e[c].op;
+            state = stack_state[sp];
+            h ^= zob[op];
+            bits[op / 64] &= ~(1ull << (op % 64));
+            int r = ret_of[op];
+            if (r >= 0) {
+                next[prev[r]] = r;
+                if (next[r] >= 0)
+                    prev[next[r]] = r;
+                definite++;
+            }
+            next[prev[c]] = c;
+            if (next[c] >= 0)
+                prev[next[c]] = c;
+        } while (popped_forced);
         cur = next[c];
+        fresh = false;
     }
+out:
+    free(stack_forced);
     if (configs)
         *configs += cache.n;
     cache_free(&cache);
@@ -768,7 +815,9 @@ static bool explain_pattern(const struct history *h, struct vtab *vt, const stru
         history_describe_op(h, pop, why);
         sb_printf(why, " by p%" PRId64 " completed at ", pop->process);
         history_describe_time(h, pop->t_ret, why);
-        sb_printf(why, ", before p%" PRId64 "'s %s began).", wop->process, hist_f_name(wop->f));
+        sb_add(why, ", before ");
+        history_describe_op(h, wop, why);
+        sb_add(why, " began).");
     } else {
         sb_add(why, rv ? "." : " (nil is only the initial state).");
     }
@@ -986,14 +1035,12 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
             done = true;
     }
     if (!done) {
-        int nd = 0;
-        for (int i = 0; i < nk; i++)
-            nd += k[i].ret != INT_MAX;
+        int nd = r->n_sub;
         sb_printf(&summary, "no order of these %d operations respects both real time and the "
-                  "%s", nd, r->model == LIN_KV ? "map" : "register");
+                  "register", nd);
         sb_printf(&why, "Every order of these %d operations that respects real time (an "
                   "operation that completed before another began comes first) breaks the "
-                  "%s's rules.", nd, lin_model_name(r->model));
+                  "rules of a register (a read returns the last value written).", nd);
         if (blocked >= 0) {
             sb_add(&why, " After the longest partial linearization the value is ");
             sb_add_escaped(&why, r->partial_state, strlen(r->partial_state));
@@ -1066,8 +1113,10 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
             vt_free(&vt);
             break;
         }
-        if (v == LIN_UNKNOWN && unknown < 0)
+        if (v == LIN_UNKNOWN && unknown < 0) {
             unknown = i;
+            r->out_of_memory = !deadline || mono_us() < deadline;
+        }
         vt_free(&vt);
         if (v == LIN_UNKNOWN)
             break;   /* the deadline has passed: the other keys cannot be judged either */
@@ -1109,7 +1158,9 @@ void lincheck_format(const struct history *h, const struct lin_result *r, struct
                   r->n_keys == 1 ? "" : "s", r->elapsed_ms);
         return;
     case LIN_UNKNOWN:
-        sb_add(out, "unknown: the time limit ran out before the search finished");
+        sb_add(out, r->out_of_memory ? "unknown: the search remembered 1 GiB of configurations "
+                                       "without deciding"
+                                     : "unknown: the time limit ran out before the search finished");
         if (r->key) {
             sb_add(out, " (key ");
             sb_add_escaped(out, r->key, strlen(r->key));

@@ -43,6 +43,7 @@ struct lin_result {
                                    excluded) */
     double elapsed_ms;
     uint64_t configs;           /* configurations explored */
+    bool out_of_memory;         /* unknown because of the memory cap, not the time limit */
     const char *key;            /* the failing (or undecided) key; borrowed from the history;
                                    NULL for a single-register history */
     bool has_key;

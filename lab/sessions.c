@@ -63,6 +63,40 @@ static int pmap_get(struct pmap *m, int64_t p)
     return m->n++;
 }
 
+/* key pointer (interned; NULL for a keyless register) -> dense index */
+struct kmap {
+    const char **keys;
+    int *slots;             /* index + 1 */
+    int n, cap;             /* cap: slots, a power of two */
+};
+
+static int key_index(struct kmap *m, const char *key)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        int ncap = m->cap ? m->cap * 2 : 64;
+        int *ns = xcalloc((size_t)ncap, sizeof *ns);
+        for (int i = 0; i < m->n; i++) {
+            size_t j = ((uintptr_t)m->keys[i] * 0x9E3779B97F4A7C15ull >> 17) & (size_t)(ncap - 1);
+            while (ns[j])
+                j = (j + 1) & (size_t)(ncap - 1);
+            ns[j] = i + 1;
+        }
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+        m->keys = xrealloc(m->keys, (size_t)ncap * sizeof *m->keys);
+    }
+    size_t j = ((uintptr_t)key * 0x9E3779B97F4A7C15ull >> 17) & (size_t)(m->cap - 1);
+    while (m->slots[j]) {
+        if (m->keys[m->slots[j] - 1] == key)
+            return m->slots[j] - 1;
+        j = (j + 1) & (size_t)(m->cap - 1);
+    }
+    m->keys[m->n] = key;
+    m->slots[j] = ++m->n;
+    return m->n - 1;
+}
+
 #define BIT(set, i) (((set)[(i) / 64] >> ((i) % 64)) & 1)
 #define SETBIT(set, i) ((set)[(i) / 64] |= 1ull << ((i) % 64))
 
@@ -119,6 +153,23 @@ int sessions_check(const struct history *h, struct sess_result **out)
             ev[ne++] = (struct pev){h->ops[i].ret_pos, i, true};
     }
     qsort(ev, (size_t)ne, sizeof *ev, pev_cmp);
+    struct kmap km = {0};
+    int nkeys = 0;
+    for (int i = 0; i < h->n; i++)
+        nkeys = key_index(&km, h->ops[i].key) + 1 > nkeys ? key_index(&km, h->ops[i].key) + 1
+                                                           : nkeys;
+    int **kwrites = xcalloc((size_t)nkeys + 1, sizeof *kwrites);
+    int *nkwrites = xcalloc((size_t)nkeys + 1, sizeof *nkwrites);
+    int *ckwrites = xcalloc((size_t)nkeys + 1, sizeof *ckwrites);
+    for (int w = 0; w < W; w++) {
+        int ki = key_index(&km, h->ops[wop[w]].key);
+        if (nkwrites[ki] == ckwrites[ki]) {
+            ckwrites[ki] = ckwrites[ki] ? ckwrites[ki] * 2 : 16;
+            kwrites[ki] = xrealloc(kwrites[ki], (size_t)ckwrites[ki] * sizeof **kwrites);
+        }
+        kwrites[ki][nkwrites[ki]++] = w;
+    }
+    int *maxk = xmalloc((size_t)(W + 1) * sizeof *maxk);
     int vcap = 0;
     for (int e = 0; e < ne; e++) {
         int i = ev[e].op;
@@ -135,28 +186,57 @@ int sessions_check(const struct history *h, struct sess_result **out)
         if (op->f != HF_READ || op->outcome != HO_OK)
             continue;
         r->n_reads++;
-        /* attribute: the latest write of (key, value) begun before this read ended */
-        int got = -1;
-        if (op->value) {
-            for (int w = W - 1; w >= 0; w--) {
-                const struct hist_op *o = &h->ops[wop[w]];
-                if (o->key == op->key && written(o) == op->value && o->inv_pos < op->ret_pos) {
-                    got = w;
-                    break;
-                }
-            }
-            if (got < 0)
-                continue;   /* a value nobody wrote: linearizability's business, not ours */
+        /* the writes of this key: known definite ones, reduced to the newest (a write in the
+         * causal past of another known one adds nothing: pasts only grow) */
+        int ki = key_index(&km, op->key);
+        int *kw = kwrites[ki], nkw = nkwrites[ki];
+        int nm = 0;
+        for (int q = nkw - 1; q >= 0; q--) {
+            int w = kw[q];
+            if (!BIT(kp, w) || h->ops[wop[w]].outcome != HO_OK)
+                continue;
+            bool redundant = false;
+            for (int t = 0; t < nm && !redundant; t++)
+                redundant = BIT(past + (size_t)maxk[t] * words, w);
+            if (!redundant)
+                maxk[nm++] = w;
         }
-        /* the floor scan: a definite write w1 of this key known to p, newer than got */
+        /* attribute: a write of the value read, begun before the read ended. Values may
+         * repeat, so take the earliest one that breaks no guarantee (it teaches the session
+         * the least, so no later read is blamed for knowledge the session may not have) */
+        int got = -1, latest = -1;
+        bool violated = false;
+        if (op->value) {
+            for (int q = 0; q < nkw; q++) {
+                int c = kw[q];
+                const struct hist_op *o = &h->ops[wop[c]];
+                if (written(o) != op->value || o->inv_pos >= op->ret_pos)
+                    continue;
+                latest = c;
+                if (got >= 0)
+                    continue;
+                bool older = false;
+                for (int t = 0; t < nm && !older; t++)
+                    older = maxk[t] != c && BIT(past + (size_t)maxk[t] * words, c);
+                if (!older)
+                    got = c;
+            }
+            if (latest < 0)
+                continue;   /* a value nobody wrote: linearizability's business, not ours */
+            if (got < 0) {
+                got = latest;
+                violated = true;
+            }
+        } else {
+            violated = nm > 0;
+        }
         int w1 = -1;
         enum sess_guarantee g = SG_WFR;
-        for (int w = 0; w < W; w++) {
+        for (int t = 0; t < nm && violated; t++) {
+            int w = maxk[t];
+            if (got >= 0 && (w == got || !BIT(past + (size_t)w * words, got)))
+                continue;
             const struct hist_op *o = &h->ops[wop[w]];
-            if (o->key != op->key || o->outcome != HO_OK || !BIT(kp, w) || w == got)
-                continue;
-            if (got >= 0 && !BIT(past + (size_t)w * words, got))
-                continue;
             /* classify; keep the most specific */
             enum sess_guarantee gw;
             if (o->process == op->process)
@@ -236,13 +316,18 @@ int sessions_check(const struct history *h, struct sess_result **out)
                     for (int q = 0; q < npreads[p]; q++)
                         if (preads[p][2 * q] == via)
                             w2 = preads[p][2 * q + 1];
-                    sb_printf(&t, ", though p%" PRId64 " had read ", op->process);
+                    sb_printf(&t, ", though p%" PRId64 " had earlier ", op->process);
                     history_describe_op(h, vo, &t);
                     if (w2 >= 0) {
+                        const struct hist_op *o2 = &h->ops[wop[w2]];
                         sb_add(&t, ", written by ");
                         op_words(h, wop[w2], &t);
-                        sb_add(&t, g == SG_MW ? " after that same session's earlier write."
-                                              : " after that session had seen the newer one.");
+                        if (g == SG_MW)
+                            sb_printf(&t, " after p%" PRId64 "'s own ", o2->process);
+                        else
+                            sb_printf(&t, " after p%" PRId64 " had seen ", o2->process);
+                        history_describe_op(h, &h->ops[wop[w1]], &t);
+                        sb_add(&t, ".");
                     } else {
                         sb_add(&t, ".");
                     }
@@ -269,6 +354,14 @@ int sessions_check(const struct history *h, struct sess_result **out)
             npreads[p]++;
         }
     }
+    for (int k = 0; k < nkeys; k++)
+        free(kwrites[k]);
+    free(kwrites);
+    free(nkwrites);
+    free(ckwrites);
+    free(maxk);
+    free(km.keys);
+    free(km.slots);
     for (int p = 0; p < np; p++)
         free(preads[p]);
     free(preads);
