@@ -9,6 +9,7 @@
 
 #include "checkcli.h"
 #include "cmdline.h"
+#include "lessonhost.h"
 #include "modes/leaderless.h"
 #include "lab.h"
 
@@ -617,7 +618,7 @@ static int converged_ring(struct lab *lab, json_t **st, struct sb *why)
     return ok;
 }
 
-static int converged(struct lab *lab, struct sb *why)
+int lab_converged(struct lab *lab, struct sb *why)
 {
     json_t *st[CL_MAXN] = {0};
     lab_refresh(lab, st);
@@ -671,7 +672,7 @@ static int pred_leader(struct lab *lab, void *ud)
 static int pred_converged(struct lab *lab, void *ud)
 {
     (void)ud;
-    return converged(lab, NULL);
+    return lab_converged(lab, NULL);
 }
 
 static uint64_t wall_timeout(struct lab *lab, const char *arg, uint64_t def_protocol_us)
@@ -822,7 +823,7 @@ static int cmd_history(struct lab *lab, int argc, char **argv)
 
 /* Judges the lab's history with the checkers (lab/checkcli.c): 0 holds, 1 violated,
  * 2 unknown or not judgeable. */
-static int lab_checker(struct lab *lab, const char *what, struct sb *out)
+int lab_check_history(struct lab *lab, const char *what, struct sb *out)
 {
     if (!lab->hist.n) {
         sb_add(out, "the history is empty: nothing to judge (every put, get and cas is recorded)");
@@ -855,14 +856,14 @@ static int run_check(struct lab *lab, const char *what, struct sb *out)
             return 2;
         }
         struct sb why = {0};
-        int ok = converged(lab, &why);
+        int ok = lab_converged(lab, &why);
         sb_add(out, ok ? "converged: every live replica holds the same data" : "NOT converged: ");
         if (!ok)
             sb_add(out, why.s);
         sb_free(&why);
         return ok ? 0 : 1;
     }
-    return lab_checker(lab, what, out);
+    return lab_check_history(lab, what, out);
 }
 
 static int cmd_check(struct lab *lab, int argc, char **argv)
@@ -913,7 +914,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
             return RUNTIME;
         if (!wait_for(lab, wall_timeout(lab, NULL, 10000000), pred_converged, NULL)) {
             struct sb why = {0};
-            converged(lab, &why);
+            lab_converged(lab, &why);
             expect_fail(lab, "expected converged replicas: %s%s", why.s ? why.s : "", "");
             sb_free(&why);
             return RUNTIME;
@@ -1143,6 +1144,12 @@ static int cmd_quit(struct lab *lab, int argc, char **argv)
 
 static int cmd_help(struct lab *lab, int argc, char **argv);
 
+static int cmd_lesson(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    return lessonhost_begin(lab, argv[1]) == 0 ? OK : RUNTIME;
+}
+
 static const struct command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
@@ -1176,6 +1183,10 @@ static const struct command commands[] = {
     {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE", "Write every event (from the start of the run) to FILE for 'conlab replay'.", "trace run.trace", 1, 1, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
+    {"lesson", "lesson ID", "Start lesson ID: its cluster and step 1 ('conlab lesson list' shows them). Inside a lesson: hint, next, back, restart, lesson check, lesson skip, lesson quit.", "lesson raft-election", 1, 1, cmd_lesson},
+    {"lesson-begin", "lesson-begin ID", "Scripts: load lesson ID and check its steps against this lab (the script starts the cluster itself).", "lesson-begin raft-election", 1, 1, lessonhost_cmd_begin},
+    {"lesson-check", "lesson-check STEP TIMEOUT", "Scripts: wait until lesson step STEP (the current one) passes, or fail after TIMEOUT.", "lesson-check find-leader 10s", 2, 2, lessonhost_cmd_check},
+    {"lesson-end", "lesson-end", "Scripts: every step of the lesson must have passed.", "lesson-end", 0, 0, lessonhost_cmd_end},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "lessonhost.h"
 #include "publish.h"
 #include "raftmon.h"
 #include "sim.h"
@@ -134,6 +135,7 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
 
 void lab_destroy(struct lab *lab)
 {
+    lessonhost_free(lab);
     lab_stop(lab);
     for (int i = 0; i < LAB_MAX_OPS; i++)
         lab_op_free(&lab->ops[i]);
@@ -631,6 +633,7 @@ int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
             struct pollfd p = {.fd = fd, .events = POLLIN};
             ready = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, (int)(slice / 1000)) > 0;
         }
+        lessonhost_poll(lab);
         if (ready == 1)
             return 1;
         if (ready == 2 || mono_us() >= end || lab->interrupted)

@@ -75,6 +75,7 @@ struct lab {
     int nhooks;
     void *monitor;              /* the protocol invariant monitor (raft), when any */
     struct publisher *pub;      /* events for `conlab dash` */
+    void *lesson;               /* the running lesson (lessonhost.c), when any */
     int snapshots;              /* emit node statuses as events twice a second (screens) */
     uint64_t last_snapshot;
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
@@ -131,6 +132,12 @@ uint64_t lab_timeout_us(const struct lab *lab);
 int lab_exec(struct lab *lab, const char *line);
 /* Checks a line's syntax without running it (scripts): 0 or 2 with msg filled. */
 int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen);
+
+/* Judges the recorded history: what = linearizable|sessions|sequential. 0 holds, 1 violated,
+ * 2 unknown or not judgeable; the report is appended to out. */
+int lab_check_history(struct lab *lab, const char *what, struct sb *out);
+/* Do all live replicas hold the same data (each key on its replicas, for leaderless)? */
+int lab_converged(struct lab *lab, struct sb *why);
 
 /* Command names for completion (NULL-terminated, static). */
 const char *const *lab_command_names(void);

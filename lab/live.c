@@ -11,6 +11,7 @@
 #include <readline/readline.h>
 
 #include "dash.h"
+#include "lessonhost.h"
 #include "repl.h"
 
 static volatile sig_atomic_t g_winch, g_tstp, g_cont, g_int, g_term;
@@ -38,7 +39,8 @@ static void on_line(void *ud, const char *line)
 {
     struct live *lv = ud;
     lab_event(lv->lab, "output", json_pack("{s:o}", "text", json_sprintf("> %s", line)));
-    lab_exec(lv->lab, line);
+    if (!lessonhost_line(lv->lab, line))
+        lab_exec(lv->lab, line);
 }
 
 static void on_event(void *ud, const json_t *ev)

@@ -10,6 +10,8 @@
 #include "checkcli.h"
 #include "dashcli.h"
 #include "lab.h"
+#include "lessoncli.h"
+#include "lessonhost.h"
 #include "live.h"
 #include "repl.h"
 
@@ -59,6 +61,17 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return checkcli_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "quiz"))
+        return quizcli_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "lesson") && (argc == 2 || lessoncli_handles(argv[2])))
+        return lessoncli_main(argc - 1, argv + 1);
+    const char *lesson = NULL;
+    if (argc >= 3 && !strcmp(argv[1], "lesson")) {
+        lesson = argv[2]; /* conlab lesson ID [--plain] [--no-color] */
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc >= 2 && !strcmp(argv[1], "replay"))
         return replaycli_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "dash"))
@@ -85,7 +98,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strcmp(argv[i], "--lesson") && i + 1 < argc) {
-            i++;
+            lesson = argv[++i];
             continue;
         }
         fprintf(stderr, "conlab: unknown argument '%s'\n", argv[i]);
@@ -96,7 +109,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "conlab: %s\n", err);
         return 1;
     }
-    char *first = start ? xasprintf("start %s", start) : NULL;
+    char *first = lesson ? xasprintf("lesson %s", lesson) : start ? xasprintf("start %s", start) : NULL;
     int rc = -1;
     if (!plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
         rc = live_run(&lab, first, no_color, err, sizeof err);

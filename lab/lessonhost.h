@@ -1,0 +1,26 @@
+/* lessonhost — a lesson running in the lab: the lesson engine (lesson.c) watching the lab's
+ * live state through struct lesson_world, the in-lesson words (hint, next, back, restart,
+ * lesson quit), the lesson pane's events, and the script commands that run a lesson's
+ * solution (`lesson-begin ID`, `lesson-check STEP TIMEOUT`, `lesson-end`). One per lab. */
+#ifndef CONLAB_LESSONHOST_H
+#define CONLAB_LESSONHOST_H
+
+#include "lab.h"
+
+/* Loads lesson id, starts its cluster and shows step 1. Returns 0 or an error (reported). */
+int lessonhost_begin(struct lab *lab, const char *id);
+/* Is a lesson running? */
+int lessonhost_active(const struct lab *lab);
+/* Offers a typed line to the lesson first: 1 when it was a lesson word (handled), 0 when the
+ * lab should run it as a command (then call lessonhost_poll). */
+int lessonhost_line(struct lab *lab, const char *line);
+/* Checks the current step against the lab's state; prints and moves on when it passed.
+ * Cheap enough to call after every command and a few times a second. */
+void lessonhost_poll(struct lab *lab);
+/* Script commands (lab_exec dispatches them). Each returns 0, 1 (runtime) or 2 (parse). */
+int lessonhost_cmd_begin(struct lab *lab, int argc, char **argv);
+int lessonhost_cmd_check(struct lab *lab, int argc, char **argv);
+int lessonhost_cmd_end(struct lab *lab, int argc, char **argv);
+void lessonhost_free(struct lab *lab);
+
+#endif
