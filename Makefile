@@ -131,7 +131,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BIN)/conlab --lesson first
+	./$(BIN)/conlab --lesson fallacies
 
 # ---- tests ---------------------------------------------------------------------------
 check: deps

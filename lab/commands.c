@@ -1018,7 +1018,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         if (!op)
             return rc;
         struct sb d = {0};
-        lab_op_describe(op, &d);
+        lab_op_result(op, &d);
         int ok = op->outcome == OP_OK && !strcmp(d.s, argv[3]);
         lab_op_free(op);
         if (!ok) {

@@ -553,6 +553,13 @@ static void add_json_value(struct sb *out, const json_t *v)
 
 void lab_op_describe(const struct op *op, struct sb *out)
 {
+    lab_op_result(op, out);
+    if (op->hops)
+        sb_printf(out, "  [via n%d]", op->node + 1);
+}
+
+void lab_op_result(const struct op *op, struct sb *out)
+{
     if (op->outcome == OP_OK) {
         if (!strcmp(op->f, "read")) {
             json_t *sib = json_object_get(op->reply, "siblings");
@@ -580,8 +587,6 @@ void lab_op_describe(const struct op *op, struct sb *out)
         if (l)
             sb_printf(out, " (leader %s)", l);
     }
-    if (op->hops)
-        sb_printf(out, "  [via n%d]", op->node + 1);
 }
 
 /* ---- the loop --------------------------------------------------------------------------- */

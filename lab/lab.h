@@ -123,6 +123,8 @@ enum op_outcome lab_op_wait(struct lab *lab, struct op *op);
 void lab_op_free(struct op *op);
 /* The op's result as the REPL prints it: "ok", "1", "nil", "error 11 not the leader", "timeout". */
 void lab_op_describe(const struct op *op, struct sb *out);
+/* The same without the "[via nK]" note: just the value or the outcome. */
+void lab_op_result(const struct op *op, struct sb *out);
 
 /* The client timeout for this cluster, in cluster time (µs). */
 uint64_t lab_timeout_us(const struct lab *lab);
