@@ -2106,6 +2106,91 @@ START_TEST(malformed_peer_and_client_messages_are_refused)
 }
 END_TEST
 
+
+/* Mutates one JSON value at random (type swaps, extremes, removals). */
+static json_t *mutate(struct rng *r, json_t *v, int depth)
+{
+    switch (rng_range(r, 0, 9)) {
+    case 0: return json_integer(-1);
+    case 1: return json_integer(INT64_MAX);
+    case 2: return json_string("n99");
+    case 3: return json_null();
+    case 4: return json_array();
+    case 5: return json_real(1.5);
+    case 6: return json_integer((json_int_t)rng_range(r, 0, 20));
+    default: break;
+    }
+    if (depth < 3 && json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x) {
+            uint64_t d = rng_range(r, 0, 5);
+            if (d == 0)
+                json_object_del(v, k);
+            else if (d == 1)
+                json_object_set_new(v, k, mutate(r, x, depth + 1));
+        }
+    } else if (depth < 3 && json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (rng_range(r, 0, 3) == 0)
+                json_array_set_new(v, i, mutate(r, json_array_get(v, i), depth + 1));
+    }
+    return json_incref(v);
+}
+
+struct capture {
+    json_t *bodies;
+};
+
+static void capture_sends(void *ud, const json_t *ev)
+{
+    struct capture *c = ud;
+    const char *what = json_string_value(json_object_get(ev, "ev"));
+    if (what && !strcmp(what, "send") && json_array_size(c->bodies) < 400)
+        json_array_append(c->bodies, json_object_get(ev, "body"));
+}
+
+START_TEST(mutated_peer_messages_never_crash_a_node)
+{
+    struct fx f;
+    fx_init(&f, 3, "snapshot=5", 131);
+    struct capture cap = {.bodies = json_array()};
+    sim_on_event(f.s, capture_sends, &cap);
+    int l = wait_leader(&f, 10 * ET);
+    for (int k = 0; k < 12; k++)
+        ck_assert_int_eq(put(&f, l, "k", "v"), SIMOP_OK);
+    sim_on_event(f.s, NULL, NULL);
+    struct rng r;
+    rng_seed(&r, 131);
+    size_t n = json_array_size(cap.bodies);
+    ck_assert_uint_gt(n, 20);
+    for (int round = 0; round < test_seeds(2000); round++) {
+        json_t *b = json_deep_copy(json_array_get(cap.bodies, rng_range(&r, 0, n - 1)));
+        json_t *m = mutate(&r, b, 0);
+        json_decref(b);
+        if (!json_is_object(m)) {
+            json_decref(m);
+            continue;
+        }
+        if (!json_object_get(m, "type"))
+            json_object_set_new(m, "type", json_string("append_entries"));
+        char src[8];
+        snprintf(src, sizeof src, "n%d", (int)rng_range(&r, 1, 3));
+        sim_client_send(f.s, (int)rng_range(&r, 0, 2), src, m);
+        if (round % 20 == 0)
+            sim_run_for(f.s, 2000);
+    }
+    sim_run_for(f.s, 10 * ET);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(sim_node_state(f.s, i), SIM_UP);
+        json_decref(sim_status(f.s, i));
+    }
+    json_decref(cap.bodies);
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(status_reports_role_log_and_membership)
 {
     struct fx f;
@@ -2211,6 +2296,7 @@ Suite *suite_raft(void)
     ADD(tc, history_pairs_every_invoke_with_one_completion);
     ADD(tc, malformed_peer_and_client_messages_are_refused);
     ADD(tc, status_reports_role_log_and_membership);
+    ADD(tc, mutated_peer_messages_never_crash_a_node);
     ADD(tc, timeout_command_stages_an_election);
     ADD(tc, bad_options_are_refused_with_a_reason);
     suite_add_tcase(s, tc);
