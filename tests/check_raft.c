@@ -1120,7 +1120,8 @@ START_TEST(membership_add_then_remove_changes_the_quorum)
     json_t *rep = sim_command(f.s, l, "add", 1, argv);
     ck_assert_msg(json_is_true(json_object_get(rep, "ok")), "%s", json_string_value(json_object_get(rep, "text")));
     json_decref(rep);
-    /* a second change before the first commits is refused */
+    /* n4 first catches up as a learner: the voters are unchanged until it does */
+    ck_assert_uint_eq(view(&f, l).members, 0x7);
     rep = sim_command(f.s, l, "add", 1, argv);
     ck_assert(json_is_false(json_object_get(rep, "ok")));
     json_decref(rep);
@@ -1157,6 +1158,84 @@ START_TEST(membership_add_then_remove_changes_the_quorum)
     ck_assert_int_eq(leader(&f), nl);
     FX_OK(&f);
     fx_free(&f);
+}
+END_TEST
+
+
+START_TEST(new_node_catches_up_through_a_snapshot_before_voting)
+{
+    struct fx f;
+    fx_init(&f, 3, "join=n4 snapshot=10", 137);
+    int l = wait_leader(&f, 10 * ET);
+    for (int k = 0; k < 40; k++) {
+        char v[32];
+        snprintf(v, sizeof v, "%d", k);
+        ck_assert_int_eq(put(&f, l, "x", v), SIMOP_OK);
+    }
+    int n4 = sim_add_node(f.s);
+    char *argv[] = {(char *)"n4"};
+    json_decref(sim_command(f.s, l, "add", 1, argv));
+    fx_run(&f, 4 * ET);
+    ck_assert_int_ge(f.ev_snapshot_installed[n4], 1);
+    ck_assert_uint_eq(view(&f, l).members, 0xf);
+    ck_assert(wait_converged(&f, 10 * ET));
+    /* and a follower can be removed */
+    int fo = (l + 1) % 3;
+    char fid[16];
+    snprintf(fid, sizeof fid, "n%d", fo + 1);
+    char *argv2[] = {fid};
+    json_t *rep = sim_command(f.s, l, "remove", 1, argv2);
+    ck_assert(json_is_true(json_object_get(rep, "ok")));
+    json_decref(rep);
+    fx_run(&f, 2 * ET);
+    ck_assert_uint_eq(view(&f, l).members, 0xfu & ~(1u << fo));
+    ck_assert_int_eq(put(&f, l, "x", "after"), SIMOP_OK);
+    FX_OK(&f);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(membership_changes_under_faults_keep_safety)
+{
+    for (int seed = 1; seed <= test_seeds(40); seed++) {
+        struct fx f;
+        fx_init(&f, 3, "join=n4,n5 snapshot=20", 200 + (uint64_t)seed);
+        sim_add_node(f.s);
+        sim_add_node(f.s);
+        struct rng r;
+        rng_seed(&r, 200 + (uint64_t)seed);
+        simclient_set_timeout(f.c, 4 * ET);
+        for (int step = 0; step < 40 && !f.fail[0]; step++) {
+            if (!simclient_busy(f.c, 0)) {
+                char v[32];
+                snprintf(v, sizeof v, "%d", step);
+                simclient_invoke(f.c, 0, (int)rng_range(&r, 0, 4), "write", "x", v, NULL);
+            }
+            int l = leader(&f);
+            int i = (int)rng_range(&r, 0, 4);
+            char id[16];
+            snprintf(id, sizeof id, "n%d", i + 1);
+            char *argv[] = {id};
+            switch (rng_range(&r, 0, 7)) {
+            case 0: case 1:
+                if (l >= 0)
+                    json_decref(sim_command(f.s, l, "add", 1, argv));
+                break;
+            case 2:
+                if (l >= 0)
+                    json_decref(sim_command(f.s, l, "remove", 1, argv));
+                break;
+            case 3: sim_crash(f.s, i); break;
+            case 4: sim_restart(f.s, i); break;
+            case 5: isolate(&f, i); break;
+            case 6: heal(&f); break;
+            default: break;
+            }
+            fx_run(&f, rng_range(&r, 20000, 200000));
+        }
+        FX_OK(&f);
+        fx_free(&f);
+    }
 }
 END_TEST
 
@@ -2281,6 +2360,8 @@ Suite *suite_raft(void)
     ADD(tc, churn_keeps_every_acknowledged_write);
     ADD(tc, snapshot_is_installed_on_a_lagging_follower);
     ADD(tc, membership_add_then_remove_changes_the_quorum);
+    ADD(tc, new_node_catches_up_through_a_snapshot_before_voting);
+    ADD(tc, membership_changes_under_faults_keep_safety);
     ADD(tc, liveness_under_random_link_cuts);
     ADD(tc, majorities_ring_keeps_election_safety);
     ADD(tc, bridge_commits_only_through_the_bridge_majority);

@@ -110,6 +110,7 @@ struct raft {
     int role, leader;           /* leader: node index or -1 */
     uint32_t members;
     uint64_t conf_index;        /* index of the newest config entry, 0 = snapshot/bootstrap */
+    uint32_t learners;          /* leader only: servers being added, catching up (§4.2.1) */
     json_t *kv, *sessions;
     struct peer peers[CL_MAXN];
     uint64_t term_start;        /* index of the leader's no-op */
@@ -475,12 +476,14 @@ static void become_follower(struct raft *r, uint64_t term, int leader)
 
 static void send_append(struct raft *r, int p, int allow_empty);
 static void maybe_commit(struct raft *r);
+static void maybe_promote(struct raft *r, int p);
 
 static void become_leader(struct raft *r)
 {
     env_timer_cancel(r->e, r->t_election);
     r->t_election = 0;
     set_role(r, LEADER, r->e->self_idx);
+    r->learners = 0;
     for (int p = 0; p < CL_MAXN; p++) {
         struct peer *pe = &r->peers[p];
         memset(pe, 0, sizeof *pe);
@@ -929,7 +932,7 @@ static void send_append(struct raft *r, int p, int allow_empty)
 
 static void broadcast(struct raft *r, int allow_empty)
 {
-    uint32_t targets = r->members;
+    uint32_t targets = r->members | r->learners;
     if (r->conf_index > r->commit)
         targets |= members_at(r, r->commit);
     for (int p = 0; p < r->e->n_nodes; p++) {
@@ -1355,6 +1358,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
             pe->probe_sent = 0;
         }
         maybe_commit(r);
+        maybe_promote(r, p);
         send_append(r, p, 0);
     } else {
         uint64_t ci = 0, ct = 0;
@@ -1492,6 +1496,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     pe->probe = 0;
     pe->probe_sent = 0;
     maybe_commit(r);
+    maybe_promote(r, p);
     send_append(r, p, 0);
 }
 
@@ -1577,6 +1582,19 @@ static json_t *cmd_timeout(void *st, int argc, char **argv)
     return cmd_reply(1, "%s starts an election for term %llu", r->e->self, (unsigned long long)r->term);
 }
 
+/* A learner whose log reached the commit index becomes a voter: one configuration entry,
+ * under the same one-change-at-a-time rule as `add`/`remove`. */
+static void maybe_promote(struct raft *r, int p)
+{
+    if (r->role != LEADER || !((r->learners >> p) & 1) || r->peers[p].match < r->commit ||
+        r->conf_index > r->commit || r->commit < r->term_start)
+        return;
+    r->learners &= ~(1u << p);
+    struct entry en = {.term = r->term, .type = E_CONF, .members = r->members | 1u << p};
+    append_entry(r, &en);
+    arm_flush(r);
+}
+
 static json_t *change_members(struct raft *r, const char *who, int add)
 {
     if (r->role != LEADER)
@@ -1596,7 +1614,18 @@ static json_t *change_members(struct raft *r, const char *who, int add)
     if (add) {
         if ((m >> idx) & 1)
             return cmd_reply(0, "%s is already a member", who);
-        m |= 1u << idx;
+        if ((r->learners >> idx) & 1)
+            return cmd_reply(0, "%s is already catching up", who);
+        /* §4.2.1: a new server first catches up as a non-voting learner, so that adding it
+         * does not stall commits while its log is empty; maybe_promote() then appends the
+         * configuration entry that makes it a voter. */
+        r->learners |= 1u << idx;
+        struct peer *pe = &r->peers[idx];
+        memset(pe, 0, sizeof *pe);
+        pe->next = last_index(r) + 1;
+        pe->probe = 1;
+        send_append(r, idx, 1);
+        return cmd_reply(1, "%s catching up as a learner; it becomes a voter once its log matches", who);
     } else {
         if (!((m >> idx) & 1))
             return cmd_reply(0, "%s is not a member", who);
@@ -1606,12 +1635,6 @@ static json_t *change_members(struct raft *r, const char *who, int add)
     }
     struct entry en = {.term = r->term, .type = E_CONF, .members = m};
     append_entry(r, &en);
-    if (add) {
-        struct peer *pe = &r->peers[idx];
-        memset(pe, 0, sizeof *pe);
-        pe->next = last_index(r) + 1;
-        pe->probe = 1;
-    }
     arm_flush(r);
     struct sb b = {0};
     members_text(r, m, &b);
@@ -1835,9 +1858,14 @@ static json_t *raft_status(void *st)
     for (int i = 0; i < r->e->n_nodes; i++)
         if (is_member(r, i))
             json_array_append_new(mem, json_string(r->e->nodes[i]));
+    json_t *lrn = json_array();
+    for (int i = 0; i < r->e->n_nodes; i++)
+        if ((r->learners >> i) & 1)
+            json_array_append_new(lrn, json_string(r->e->nodes[i]));
     json_object_set_new(j, "extra",
-                        json_pack("{s:s?,s:o,s:I,s:I,s:s,s:s}", "votedFor",
+                        json_pack("{s:s?,s:o,s:o,s:I,s:I,s:s,s:s}", "votedFor",
                                   r->voted >= 0 ? node_id(r, r->voted) : NULL, "members", mem,
+                                  "learners", lrn,
                                   "snapshot_index", (json_int_t)r->snap_index, "last_index",
                                   (json_int_t)last, "prevote", r->prevote ? "on" : "off", "reads",
                                   r->lease ? "lease" : "index"));
