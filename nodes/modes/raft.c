@@ -119,7 +119,8 @@ struct raft {
     uint32_t votes;
     int force_campaign;
     uint64_t t_election, t_heartbeat, t_flush;
-    uint64_t heard_us;          /* our clock when we last heard from a current leader */
+    int boot_quiet;             /* reads=lease: no vote before the first election timeout */
+    uint64_t lease_us;          /* reads=lease: lease length on our clock (election / speed) */
     struct pending *pend;
     size_t npend, cappend;
     struct pread *reads;
@@ -810,7 +811,7 @@ static uint64_t lease_expiry(struct raft *r)
             t[j - 1] = x;
         }
     uint64_t base = k ? t[quorum(r) - 1] : 0;
-    return base ? base + r->el_us : 0;
+    return base ? base + r->lease_us : 0;
 }
 
 static void on_read(void *st, const char *src, const json_t *body)
@@ -1075,14 +1076,14 @@ static int peer_index(struct raft *r, const char *src)
     return p;
 }
 
-static void heard_leader(struct raft *r)
-{
-    r->heard_us = env_now_us(r->e);
-}
-
+/* Have we heard from a current leader within an election timeout? True while a follower
+ * knows a leader and its election timer (armed when it last heard from it, at least `election`
+ * long, in protocol time) has not fired. With reads=lease a freshly started node counts as
+ * having heard one until its first timeout, so that a restart does not shorten a lease. */
 static int recently_heard(struct raft *r)
 {
-    return r->heard_us && r->leader >= 0 && env_now_us(r->e) < r->heard_us + r->el_us;
+    return r->role == FOLLOWER && r->t_election != 0 &&
+           (r->leader >= 0 || (r->lease && r->boot_quiet));
 }
 
 /* ---- RequestVote ------------------------------------------------------------------------ */
@@ -1260,7 +1261,6 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         return;
     }
     become_follower(r, term, p); /* also resets the election timer */
-    heard_leader(r);
     /* 2: "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
      * prevLogTerm" — with the conflict hints of §5.3's optimisation. */
     if (prev > last_index(r)) {
@@ -1429,7 +1429,6 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         return;
     }
     become_follower(r, term, p);
-    heard_leader(r);
     json_object_set_new(reply, "term", json_integer((json_int_t)r->term));
     if (index > r->commit) {
         /* §7: "If existing log entry has same index and term as snapshot's last included
@@ -1534,6 +1533,7 @@ static void raft_on_timer(void *st, int kind, uint64_t arg)
     switch (kind) {
     case T_ELECTION:
         r->t_election = 0;
+        r->boot_quiet = 0;
         if (r->role == LEADER)
             return;
         /* Figure 2, followers: "If election timeout elapses without receiving AppendEntries
@@ -1726,6 +1726,13 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->snap_every = opts_get_int(o, "snapshot", 1000);
     r->batch = opts_get_int(o, "batch", 256);
     r->window = r->batch * 8;
+    /* The lease is measured on the node's clock (so that clock jumps can break it, which is
+     * the lesson), while election timeouts run in protocol time, `speed` times faster. */
+    double speed = 1;
+    if (parse_double(opts_get(o, "speed", "1"), &speed) < 0 || speed < 1)
+        speed = 1;
+    r->lease_us = (uint64_t)((double)r->el_us / speed);
+    r->boot_quiet = 1;
     const char *bug = opts_get(o, "bug", "none");
     r->bug = !strcmp(bug, "commit-old-term") ? BUG_COMMIT_OLD_TERM
            : !strcmp(bug, "no-vote-persist") ? BUG_NO_VOTE_PERSIST
