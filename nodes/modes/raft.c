@@ -72,6 +72,7 @@ struct peer {
     uint64_t acked_rseq;    /* highest read round this peer acknowledged in our term */
     uint64_t lease_sent;    /* our clock when the newest acknowledged message was sent */
     int snap_sent;
+    uint64_t contact_us;    /* our clock when it last answered us (check-quorum) */
 };
 
 struct pending {            /* a client write or cas waiting for its entry to apply */
@@ -485,11 +486,13 @@ static void become_leader(struct raft *r)
     r->t_election = 0;
     set_role(r, LEADER, r->e->self_idx);
     r->learners = 0;
+    uint64_t now = env_now_us(r->e);
     for (int p = 0; p < CL_MAXN; p++) {
         struct peer *pe = &r->peers[p];
         memset(pe, 0, sizeof *pe);
         pe->next = last_index(r) + 1;
         pe->probe = 1;
+        pe->contact_us = now; /* the votes were contact */
     }
     /* Dissertation §6.4: a leader commits a blank no-op entry at the start of its term, so
      * it learns which entries are committed (and ReadIndex has a safe index). */
@@ -1037,6 +1040,21 @@ static void flush(struct raft *r)
 
 static void heartbeat_tick(struct raft *r)
 {
+    /* §6.2 check-quorum: a leader that has not heard from a majority within two election
+     * timeouts (on its own clock, like its lease) steps down, so an isolated leader stops
+     * accepting requests. A clock that jumps back keeps it believing, as it does its lease. */
+    if (is_member(r, r->e->self_idx)) {
+        uint64_t now = env_now_us(r->e);
+        int recent = 1;
+        for (int p = 0; p < r->e->n_nodes; p++)
+            if (p != r->e->self_idx && is_member(r, p) &&
+                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= 2 * r->lease_us))
+                recent++;
+        if (recent < quorum(r)) {
+            become_follower(r, r->term, -1);
+            return;
+        }
+    }
     r->t_heartbeat = env_timer_set(r->e, r->hb_us, T_HEARTBEAT, 0);
     sync_log(r);
     for (int p = 0; p < r->e->n_nodes; p++) {
@@ -1341,6 +1359,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
     if (term < r->term || r->role != LEADER)
         return;
     struct peer *pe = &r->peers[p];
+    pe->contact_us = env_now_us(r->e);
     if (rseq > pe->acked_rseq)
         pe->acked_rseq = rseq;
     if (sent > pe->lease_sent)
@@ -1484,6 +1503,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     if (term < r->term || r->role != LEADER)
         return;
     struct peer *pe = &r->peers[p];
+    pe->contact_us = env_now_us(r->e);
     pe->snap_sent = 0;
     if (sent > pe->lease_sent)
         pe->lease_sent = sent;
