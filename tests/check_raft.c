@@ -1922,6 +1922,7 @@ static void random_faults_run(struct fx *f, struct rng *r, int steps)
                          err, sizeof err);
             break;
         }
+        case 9: json_decref(sim_command(f->s, i, "timeout", 0, NULL)); break;
         default: break;
         }
         fx_run(f, rng_range(r, 10000, 150000));
@@ -2395,6 +2396,11 @@ START_TEST(bad_options_are_refused_with_a_reason)
     opts_set(&o, "prevote", "maybe");
     ck_assert_int_lt(mode_check_opts(&mode_raft, &o, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(err, "prevote"));
+    opts_free(&o);
+    opts_set(&o, "join", "n6,x");
+    struct sim *bad = sim_new(&mode_raft, 3, &o, 1, err, sizeof err);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(err, "join=n6,x"));
     opts_free(&o);
     opts_set(&o, "election", "10ms");
     opts_set(&o, "heartbeat", "50ms");

@@ -35,6 +35,12 @@ START_TEST(two_leaders_in_one_term_break_election_safety)
     ck_assert_ptr_nonnull(strstr(a.s, "n1#1"));
     ck_assert_ptr_nonnull(strstr(a.s, "n3#3"));
     ck_assert_int_eq(raftmon_violations(m), 1);
+    const json_t *inv = raftmon_last(m);
+    ck_assert_str_eq(json_string_value(json_object_get(inv, "ev")), "invariant");
+    ck_assert_str_eq(json_string_value(json_object_get(inv, "name")), "Election Safety");
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(inv, "events"), 0)), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(inv, "events"), 1)), 3);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(inv, "nodes"), 1)), "n3");
     /* the same node announcing its leadership again is not a second leader */
     ck_assert_int_eq(feed(m, &a, "n1", LEADER(3)), 0);
     sb_free(&a);
@@ -177,6 +183,7 @@ START_TEST(a_correct_trace_with_overwrites_and_snapshots_raises_nothing)
     for (size_t i = 0; i < sizeof trace / sizeof trace[0]; i++)
         ck_assert_msg(feed(m, &a, trace[i][0], trace[i][1]) == 0, "event %zu: %s", i, a.s);
     ck_assert_int_eq(raftmon_violations(m), 0);
+    ck_assert_ptr_null(raftmon_last(m));
     sb_free(&a);
     raftmon_destroy(&m);
 }

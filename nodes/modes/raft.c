@@ -29,6 +29,12 @@
  *     any message that depends on them is sent.
  *   - lastApplied <= commitIndex <= lastLogIndex.
  *
+ * Beyond Figure 2: a no-op at the start of each term; conflict-term backtracking; batched,
+ * pipelined AppendEntries (FLUSH timer, window of 8 x batch entries); ReadIndex reads, or lease
+ * reads (reads=lease); pre-vote (prevote=on); check-quorum; leader stickiness; snapshots with
+ * InstallSnapshot (§7); single-server membership changes with a learner catch-up (§4.1,
+ * §4.2.1); at-most-once client requests per (client, msg_id). docs/raft.md has the details.
+ *
  * Durable state: blob "raft.state" (term, votedFor, log generation, bootstrap members), blob
  * "raft.snap" (snapshot: index, term, members, data, client sessions), and env logs
  * "raft.log.0" / "raft.log.1" (the current generation holds the entries after the snapshot;
@@ -1720,17 +1726,24 @@ static void load_rec(void *ud, const void *data, size_t len)
     log_push(r, &en);
 }
 
-static uint32_t parse_join(struct env *e, const char *join)
+/* join=n6,n7 -> a mask of node indexes; -1 (and err filled) when a name is not a node id. */
+static long parse_join(struct env *e, const char *join, char *err, size_t errlen)
 {
     uint32_t m = 0;
     char *s = xstrdup(join ? join : "");
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-        int i = env_node_index(e, tok);
-        if (i >= 0)
-            m |= 1u << i;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i;
+        if (parse_node_id(tok, CL_MAXN, &i) < 0) {
+            snprintf(err, errlen, "bad join=%s: expected node ids such as join=n6,n7", join);
+            free(s);
+            return -1;
+        }
+        (void)e;
+        m |= 1u << i;
     }
     free(s);
-    return m;
+    return (long)m;
 }
 
 static void raft_destroy(void *st);
@@ -1763,6 +1776,11 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
         free(r);
         return NULL;
     }
+    long join = parse_join(e, opts_get(o, "join", ""), err, errlen);
+    if (join < 0) {
+        free(r);
+        return NULL;
+    }
     r->voted = -1;
     r->leader = -1;
     r->role = FOLLOWER;
@@ -1790,7 +1808,7 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
         /* A blank disk: the bootstrap configuration is every node the cluster was started
          * with, except those named in join= (they wait for the leader's `add`). */
         uint32_t all = e->n_nodes >= 32 ? 0xffffffffu : (1u << e->n_nodes) - 1;
-        r->boot_members = all & ~parse_join(e, opts_get(o, "join", ""));
+        r->boot_members = all & ~(uint32_t)join;
         persist_state(r);
     }
     r->snap_members = r->boot_members;
