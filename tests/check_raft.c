@@ -1095,14 +1095,19 @@ END_TEST
 
 /* ---- R19–R23, R25 ------------------------------------------------------------------------- */
 
+static void unreliable_net(struct fx *f);
+
 START_TEST(snapshot_is_installed_on_a_lagging_follower)
 {
-    for (int variant = 0; variant < 2; variant++) {
+    /* variants: the follower isolated, crashed, or isolated on an unreliable network */
+    for (int variant = 0; variant < 3; variant++) {
         struct fx f;
         fx_init(&f, 3, "snapshot=20", 67 + (uint64_t)variant);
         int l = wait_leader(&f, 10 * ET);
         int fo = (l + 1) % 3;
-        if (variant == 0)
+        if (variant == 2)
+            unreliable_net(&f);
+        if (variant != 1)
             isolate(&f, fo);
         else
             sim_crash(f.s, fo);
@@ -1116,9 +1121,10 @@ START_TEST(snapshot_is_installed_on_a_lagging_follower)
             struct raft_view v2 = view(&f, l);
             ck_assert_uint_le(v2.last_index - v2.snap_index, 20 + 1 + 1);
         }
-        if (variant == 0)
-            heal(&f);
-        else
+        if (variant != 1) {
+            f.isolated = 0;
+            reconnect(&f, fo);
+        } else
             sim_restart(f.s, fo);
         ck_assert(wait_converged(&f, 20 * ET));
         ck_assert_int_ge(f.ev_snapshot_installed[fo], 1);
@@ -1942,6 +1948,19 @@ START_TEST(sweep_random_faults_keep_every_invariant)
         struct rng r;
         rng_seed(&r, (uint64_t)seed * 7919);
         random_faults_run(&f, &r, getenv("CONLAB_QUICK") ? 15 : 40);
+        FX_OK(&f);
+        /* liveness once the faults are gone: a leader, a committed write, equal replicas */
+        for (int i = 0; i < n; i++)
+            sim_restart(f.s, i);
+        heal(&f);
+        simclient_set_timeout(f.c, 40 * ET);
+        for (int p = 0; p < 3; p++)
+            while (!f.fail[0] && simclient_busy(f.c, p))
+                fx_run(&f, 1000);
+        int l = wait_leader(&f, 40 * ET);
+        ck_assert_msg(l >= 0, "seed %d: no leader after heal", seed);
+        ck_assert_msg(op(&f, 0, l, "write", "x", "end", NULL) == SIMOP_OK, "seed %d: no commit after heal", seed);
+        ck_assert_msg(wait_converged(&f, 40 * ET), "seed %d: replicas differ after heal", seed);
         FX_OK(&f);
         fx_free(&f);
     }
