@@ -222,6 +222,24 @@ static char *entry_cmd(const struct raft *r, const struct entry *en)
     return b.s;
 }
 
+/* The command as shown in events and status: long values are cut to keep events small, with
+ * the length and a hash of the whole so that different commands stay different. */
+static char *entry_label(const struct raft *r, const struct entry *en)
+{
+    char *c = entry_cmd(r, en);
+    size_t len = strlen(c);
+    if (len <= 96)
+        return c;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)c[i];
+        h *= 0x100000001b3ull;
+    }
+    char *out = xasprintf("%.80s... (%zu bytes, #%016llx)", c, len, (unsigned long long)h);
+    free(c);
+    return out;
+}
+
 static void emit(struct raft *r, const char *ev, json_t *fields)
 {
     env_event(r->e, ev, fields);
@@ -635,7 +653,7 @@ static void apply_committed(struct raft *r)
             break;
         int code = sm_apply(r, en);
         r->applied = i;
-        char *cmd = entry_cmd(r, en);
+        char *cmd = entry_label(r, en);
         json_t *f = json_pack("{s:I,s:I,s:s}", "index", (json_int_t)i, "term", (json_int_t)en->term,
                               "cmd", cmd);
         free(cmd);
@@ -965,7 +983,7 @@ static void emit_append(struct raft *r, uint64_t from, uint64_t to)
         json_t *cmds = json_array();
         uint64_t j = i;
         for (; j <= to && term_at(r, j) == t; j++) {
-            char *c = entry_cmd(r, entry_at(r, j));
+            char *c = entry_label(r, entry_at(r, j));
             json_array_append_new(cmds, json_string(c));
             free(c);
         }
@@ -1892,7 +1910,7 @@ static json_t *raft_status(void *st)
         from = r->snap_index + 1;
     for (uint64_t i = from; i <= last; i++) {
         struct entry *en = entry_at(r, i);
-        char *cmd = entry_cmd(r, en);
+        char *cmd = entry_label(r, en);
         json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:b}", "index", (json_int_t)i, "term",
                                              (json_int_t)en->term, "cmd", cmd, "committed",
                                              i <= r->commit));
