@@ -43,6 +43,7 @@ struct fx {
     uint32_t isolated;
     /* counters from events */
     int ev_snapshot_installed[CL_MAXN];
+    int appends_by[CL_MAXN];
     int ae_rejects;
     int leader_changes;
     uint64_t sends_by[CL_MAXN];
@@ -95,6 +96,8 @@ static void on_event(void *ud, const json_t *ev)
         fprintf(stderr, "%s\n", t);
         free(t);
     }
+    if (!strcmp(what, "append"))
+        f->appends_by[idx]++;
     if (!strcmp(what, "snapshot") && json_is_true(json_object_get(ev, "installed")))
         f->ev_snapshot_installed[idx]++;
     else if (!strcmp(what, "state") && !strcmp(json_string_value(json_object_get(ev, "role")), "leader"))
@@ -600,6 +603,31 @@ START_TEST(leader_batches_a_burst_into_one_sync_and_one_append_per_follower)
     ck_assert_uint_eq(view(&f, l).last_index, last + 16);
     /* one AppendEntries per follower carried all 16 (plus the 16 replies to clients) */
     ck_assert_uint_le(f.sends_by[l] - sends, 2 + 16);
+    FX_OK(&f);
+    fx_free(&f);
+}
+END_TEST
+
+
+START_TEST(follower_syncs_a_burst_of_append_entries_once)
+{
+    struct fx f;
+    fx_init(&f, 3, "batch=1", 5);
+    int l = wait_leader(&f, 10 * ET);
+    fx_run(&f, ET);
+    int fo = (l + 1) % 3;
+    int before = f.appends_by[fo];
+    for (int p = 0; p < 4; p++) {
+        char v[32];
+        snprintf(v, sizeof v, "%d", p);
+        ck_assert_int_eq(simclient_invoke(f.c, p, l, "write", "k", v, NULL), 0);
+    }
+    for (int p = 0; p < 4; p++)
+        while (!f.fail[0] && simclient_busy(f.c, p))
+            fx_run(&f, 100);
+    /* four AppendEntries of one entry each, pipelined, arrive together: one sync */
+    ck_assert_int_eq(f.appends_by[fo] - before, 1);
+    ck_assert_uint_eq(view(&f, fo).last_index, view(&f, l).last_index);
     FX_OK(&f);
     fx_free(&f);
 }
@@ -2451,6 +2479,7 @@ Suite *suite_raft(void)
     ADD(tc, basic_agree_commands_land_at_consecutive_indexes);
     ADD(tc, rpc_efficiency_bounds_messages_and_bytes);
     ADD(tc, leader_batches_a_burst_into_one_sync_and_one_append_per_follower);
+    ADD(tc, follower_syncs_a_burst_of_append_entries_once);
     ADD(tc, isolated_leader_steps_down_within_two_election_timeouts);
     ADD(tc, fail_agree_rejoined_follower_catches_up);
     ADD(tc, fail_no_agree_minority_leader_commits_nothing);

@@ -132,6 +132,14 @@ struct raft {
     size_t npend, cappend;
     struct pread *reads;
     size_t nreads, capreads;
+    /* follower: AppendEntries replies and a commit index waiting for the next log sync, so
+     * that the AppendEntries of one burst share one fsync */
+    struct ack {
+        char dest[CL_IDLEN];
+        json_t *body;
+    } *acks;
+    size_t nacks, capacks;
+    uint64_t commit_after_sync;
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -503,6 +511,7 @@ static void become_follower(struct raft *r, uint64_t term, int leader)
 static void send_append(struct raft *r, int p, int allow_empty);
 static void maybe_commit(struct raft *r);
 static void maybe_promote(struct raft *r, int p);
+static void sync_and_ack(struct raft *r);
 
 static void become_leader(struct raft *r)
 {
@@ -936,20 +945,22 @@ static void send_append(struct raft *r, int p, int allow_empty)
         return;
     }
     uint64_t last = last_index(r);
-    int can = pe->next <= last &&
-              (pe->probe ? !pe->probe_sent : pe->next - pe->match - 1 < (uint64_t)r->window);
-    if (can) {
+    int sent = 0;
+    /* pipelining: batch after batch without waiting for replies, up to the window */
+    while (pe->next <= last &&
+           (pe->probe ? !pe->probe_sent : pe->next - pe->match - 1 < (uint64_t)r->window)) {
         uint64_t to = pe->next + (uint64_t)r->batch - 1;
         if (to > last)
             to = last;
         send_ae(r, p, pe->next - 1, pe->next, to);
-        if (pe->probe)
+        sent = 1;
+        if (pe->probe) {
             pe->probe_sent = 1;
-        else
-            pe->next = to + 1;
-        return;
+            break;
+        }
+        pe->next = to + 1;
     }
-    if (!allow_empty)
+    if (sent || !allow_empty)
         return;
     /* probing: ask about next-1 (a success ends the probe); replicating: about match */
     uint64_t anchor = pe->probe ? pe->next - 1 : pe->match;
@@ -1046,9 +1057,11 @@ static void flush(struct raft *r)
 {
     r->t_flush = 0;
     if (r->role != LEADER) {
-        sync_log(r);
+        sync_and_ack(r);
         return;
     }
+    if (r->nacks)
+        sync_and_ack(r); /* replies from before we led */
     int round = r->round_wanted;
     if (round) {
         r->read_seq++;
@@ -1275,7 +1288,29 @@ static void ae_reply(struct raft *r, const char *src, int ok, uint64_t match, ui
         json_object_set(b, "rseq", v);
     if ((v = json_object_get(body, "sent")))
         json_object_set(b, "sent", v);
+    if (ok && r->synced < last_index(r)) {
+        /* "updated on stable storage before responding": the reply leaves after the sync */
+        if (r->nacks == r->capacks) {
+            r->capacks = r->capacks ? r->capacks * 2 : 8;
+            r->acks = xrealloc(r->acks, r->capacks * sizeof *r->acks);
+        }
+        str_copy(r->acks[r->nacks].dest, src, CL_IDLEN);
+        r->acks[r->nacks++].body = b;
+        arm_flush(r);
+        return;
+    }
     env_send(r->e, src, b);
+}
+
+/* Syncs the log, then releases the replies and the commit index that waited for it. */
+static void sync_and_ack(struct raft *r)
+{
+    sync_log(r);
+    for (size_t i = 0; i < r->nacks; i++)
+        env_send(r->e, r->acks[i].dest, r->acks[i].body);
+    r->nacks = 0;
+    if (r->commit_after_sync > r->commit)
+        set_commit(r, r->commit_after_sync);
 }
 
 static void on_append_entries(void *st, const char *src, const json_t *body)
@@ -1355,11 +1390,14 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         }
         append_entry(r, &en);
     }
-    sync_log(r); /* durable before the reply */
     /* 5: "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
-     * new entry)" */
-    set_commit(r, lcommit < idx ? lcommit : idx);
-    ae_reply(r, src, 1, idx, prev, 0, 0, body);
+     * new entry)" — once what it covers is on disk here, so that events stay in order */
+    uint64_t c = lcommit < idx ? lcommit : idx;
+    if (r->synced >= c)
+        set_commit(r, c);
+    else if (c > r->commit_after_sync)
+        r->commit_after_sync = c;
+    ae_reply(r, src, 1, idx, prev, 0, 0, body); /* waits for the FLUSH timer's sync */
 }
 
 static void on_append_entries_ok(void *st, const char *src, const json_t *body)
@@ -1889,6 +1927,9 @@ static void raft_destroy(void *st)
         free(r->reads[i].key);
     free(r->reads);
     free(r->pend);
+    for (size_t i = 0; i < r->nacks; i++)
+        json_decref(r->acks[i].body);
+    free(r->acks);
     json_decref(r->kv);
     json_decref(r->sessions);
     free(r);
