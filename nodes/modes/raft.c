@@ -137,6 +137,7 @@ struct raft {
     struct ack {
         char dest[CL_IDLEN];
         json_t *body;
+        uint64_t match;
     } *acks;
     size_t nacks, capacks;
     uint64_t commit_after_sync;
@@ -399,6 +400,17 @@ static void truncate_from(struct raft *r, uint64_t index)
         r->synced = index - 1;
     emit(r, "truncate", json_pack("{s:I}", "index", (json_int_t)index));
     recompute_config(r);
+    /* a waiting reply that vouches for a removed entry would be a lie: drop it (as if lost) */
+    size_t w = 0;
+    for (size_t i = 0; i < r->nacks; i++) {
+        if (r->acks[i].match >= index)
+            json_decref(r->acks[i].body);
+        else
+            r->acks[w++] = r->acks[i];
+    }
+    r->nacks = w;
+    if (r->commit_after_sync >= index)
+        r->commit_after_sync = index - 1;
     /* Pending requests whose entries were cut stay pending: the entry may still be committed
      * by a later leader that holds it. apply_committed() settles them by the entry that
      * ends up at their index. */
@@ -1295,6 +1307,7 @@ static void ae_reply(struct raft *r, const char *src, int ok, uint64_t match, ui
             r->acks = xrealloc(r->acks, r->capacks * sizeof *r->acks);
         }
         str_copy(r->acks[r->nacks].dest, src, CL_IDLEN);
+        r->acks[r->nacks].match = match;
         r->acks[r->nacks++].body = b;
         arm_flush(r);
         return;
@@ -1517,8 +1530,17 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         size_t keep_from;
         if (index <= last_index(r) && term_at(r, index) == sterm)
             keep_from = (size_t)(index - r->snap_index);
-        else
+        else {
             keep_from = r->n;
+            size_t w = 0; /* waiting replies for entries now discarded would be lies */
+            for (size_t i = 0; i < r->nacks; i++) {
+                if (r->acks[i].match > index)
+                    json_decref(r->acks[i].body);
+                else
+                    r->acks[w++] = r->acks[i];
+            }
+            r->nacks = w;
+        }
         forget_pending_upto(r, index);
         for (size_t i = 0; i < keep_from; i++)
             entry_free(&r->log[i]);
