@@ -114,7 +114,9 @@ static int node_of(struct raftmon *m, const char *id)
 
 static struct slot *slot(struct raftmon *m, uint64_t i)
 {
-    if (i >= (1ull << 40))
+    /* an index far beyond anything seen (a forged or corrupt event) is not tracked: the
+     * arrays grow with the logs, never by a jump */
+    if (i >= (1ull << 40) || i >= m->nslots + (1u << 20))
         return NULL;
     if (i >= m->nslots) {
         size_t n = m->nslots ? m->nslots : 256;

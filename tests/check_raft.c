@@ -2398,6 +2398,27 @@ START_TEST(mutated_peer_messages_never_crash_a_node)
 }
 END_TEST
 
+
+START_TEST(append_entries_with_a_wrong_term_at_index_zero_is_rejected)
+{
+    struct fx f;
+    fx_init(&f, 3, NULL, 3);
+    int l = wait_leader(&f, 10 * ET);
+    int fo = (l + 1) % 3;
+    char lid[16];
+    snprintf(lid, sizeof lid, "n%d", l + 1);
+    json_t *b = json_pack("{s:s,s:I,s:i,s:i,s:i,s:[]}", "type", "append_entries", "term",
+                          (json_int_t)view(&f, fo).term, "prev_index", 0, "prev_term", 5, "commit", 0,
+                          "entries");
+    f.use_monitor = 0;
+    sim_client_send(f.s, fo, lid, b);
+    fx_run(&f, 2 * ET);
+    ck_assert_int_eq(leader(&f), l);
+    ck_assert_int_eq(put(&f, l, "x", "1"), SIMOP_OK);
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(status_reports_role_log_and_membership)
 {
     struct fx f;
@@ -2514,6 +2535,7 @@ Suite *suite_raft(void)
     ADD(tc, history_pairs_every_invoke_with_one_completion);
     ADD(tc, malformed_peer_and_client_messages_are_refused);
     ADD(tc, status_reports_role_log_and_membership);
+    ADD(tc, append_entries_with_a_wrong_term_at_index_zero_is_rejected);
     ADD(tc, mutated_peer_messages_never_crash_a_node);
     ADD(tc, timeout_command_stages_an_election);
     ADD(tc, bad_options_are_refused_with_a_reason);

@@ -1370,7 +1370,7 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
     } else if (term_at(r, prev) != prev_term) {
         uint64_t ct = term_at(r, prev);
         uint64_t ci = prev;
-        while (ci - 1 > r->snap_index && term_at(r, ci - 1) == ct)
+        while (ci > r->snap_index + 1 && term_at(r, ci - 1) == ct)
             ci--;
         ae_reply(r, src, 0, 0, prev, ci, ct, body);
         return;
