@@ -587,7 +587,9 @@ static void start_campaign(struct raft *r, int pre)
         set_role(r, PRECANDIDATE, -1);
     } else {
         /* Figure 2, candidates: "increment currentTerm, vote for self, reset election timer,
-         * send RequestVote RPCs to all other servers". */
+         * send RequestVote RPCs to all other servers". The requests describe our log, so
+         * what they describe goes to disk first. */
+        sync_and_ack(r);
         r->term++;
         r->voted = r->e->self_idx;
         persist_state(r);
