@@ -1968,8 +1968,12 @@ START_TEST(sweep_random_faults_keep_every_invariant)
     int seeds = test_seeds(1000);
     uint64_t t0 = mono_us(), c0 = cpu_us();
     int first = 1;
-    if (getenv("RAFT_SEED")) /* replay one seed of the sweep */
-        first = seeds = atoi(getenv("RAFT_SEED"));
+    const char *only = getenv("RAFT_SEED"); /* replay one seed (S) or a range (S-E) */
+    if (only) {
+        first = seeds = atoi(only);
+        if (strchr(only, '-'))
+            seeds = atoi(strchr(only, '-') + 1);
+    }
     for (int seed = first; seed <= seeds; seed++) {
         struct fx f;
         int n = seed % 2 ? 3 : 5;
