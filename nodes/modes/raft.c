@@ -457,11 +457,23 @@ static void persist_snapshot(struct raft *r)
 
 /* ---- roles and timers ---------------------------------------------------------------- */
 
+static uint32_t members_at(struct raft *r, uint64_t i);
+
+/* A server campaigns if it votes in its newest configuration, or in the committed one while
+ * the change that removes it is not committed: if it holds the longest log, the remaining
+ * members may need it to lead (it then manages a cluster it is not part of, §4.2.2, and
+ * steps down once the change commits). */
+static int can_campaign(struct raft *r)
+{
+    int self = r->e->self_idx;
+    return is_member(r, self) || (r->conf_index > r->commit && ((members_at(r, r->commit) >> self) & 1));
+}
+
 static void arm_election(struct raft *r)
 {
     env_timer_cancel(r->e, r->t_election);
     r->t_election = 0;
-    if (!is_member(r, r->e->self_idx))
+    if (!can_campaign(r))
         return; /* a server outside the configuration never campaigns */
     r->t_election = env_timer_set(r->e, env_rand_range(r->e, r->el_us, 2 * r->el_us), T_ELECTION, 0);
 }
@@ -732,7 +744,9 @@ static void redirect(struct raft *r, const char *src, const json_t *body)
 {
     const char *hint = r->leader >= 0 && r->leader != r->e->self_idx ? node_id(r, r->leader) : NULL;
     env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE,
-                    hint ? "not the leader" : "no leader known", hint);
+                    hint ? "not the leader"
+                         : r->role == LEADER ? "leader leaving the configuration" : "no leader known",
+                    hint);
 }
 
 static int valid_client_body(struct raft *r, const char *src, const json_t *body, int need_value,
@@ -761,7 +775,9 @@ static void client_write(struct raft *r, const char *src, const json_t *body, in
         emit_error(r, src, "client request from a node id refused");
         return;
     }
-    if (r->role != LEADER) {
+    if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
+        /* a leader leaving the configuration takes no new requests: an entry after the one
+         * removing it would be committed by the next leader, with no one to answer */
         redirect(r, src, body);
         return;
     }
@@ -869,7 +885,7 @@ static void on_read(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     if (!valid_client_body(r, src, body, 0, 0))
         return;
-    if (r->role != LEADER) {
+    if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
         redirect(r, src, body);
         return;
     }
@@ -1184,6 +1200,12 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
     }
     int pre = json_is_true(json_object_get(body, "pre"));
     int force = json_is_true(json_object_get(body, "force"));
+    if (!is_member(r, c) && r->conf_index <= r->commit) {
+        /* §4.2.3: a server removed from the (committed) configuration may not know it and
+         * keep campaigning; ignoring it keeps it from deposing leaders with higher terms */
+        vote_reply(r, src, term, 0, pre, "not a member");
+        return;
+    }
     int uptodate = r->bug == BUG_NO_LOG_CHECK || log_up_to_date(r, lterm, lidx);
     if (pre) {
         /* §9.6: grant a pre-vote only if the candidate could win a real election and we have
@@ -1678,7 +1700,7 @@ static json_t *cmd_timeout(void *st, int argc, char **argv)
     struct raft *r = st;
     (void)argc;
     (void)argv;
-    if (!is_member(r, r->e->self_idx))
+    if (!can_campaign(r))
         return cmd_reply(0, "%s is not a voting member", r->e->self);
     if (r->role == LEADER)
         become_follower(r, r->term, -1);
