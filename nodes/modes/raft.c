@@ -383,6 +383,7 @@ static void recompute_config(struct raft *r)
 }
 
 static void forget_pending_upto(struct raft *r, uint64_t index);
+static void emit_append(struct raft *r, uint64_t from, uint64_t to);
 
 /* Removes entries from index on (memory and disk; durable on return). */
 static void truncate_from(struct raft *r, uint64_t index)
@@ -436,7 +437,10 @@ static void rewrite_log(struct raft *r)
     persist_state(r);
     r->e->ops->log_truncate(r->e, old, 0);
     r->file_first = r->snap_index + 1;
+    uint64_t from = r->synced + 1 > r->snap_index + 1 ? r->synced + 1 : r->snap_index + 1;
     r->synced = last_index(r);
+    if (from <= r->synced)
+        emit_append(r, from, r->synced); /* entries kept after an installed snapshot */
 }
 
 static json_t *snapshot_json(struct raft *r)
