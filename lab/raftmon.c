@@ -450,17 +450,21 @@ static int on_apply(struct raftmon *m, int ni, const json_t *ev, uint64_t seq, s
 
 static void on_snapshot(struct raftmon *m, int ni, const json_t *ev)
 {
+    (void)m;
     struct mnode *nd = &m->nodes[ni];
-    uint64_t index = u(ev, "index");
+    uint64_t index = u(ev, "index"), term = u(ev, "term");
     if (index <= nd->base)
         return;
-    if (json_is_true(json_object_get(ev, "installed")) || index >= node_last(nd)) {
-        nd->n = 0;
-    } else {
+    /* §7: a node keeps the entries after the snapshot when it holds the snapshot's last
+     * entry (same index and term); otherwise its whole log is replaced */
+    struct mentry *en = node_entry(nd, index);
+    if (en && en->term == term) {
         size_t drop = (size_t)(index - nd->base);
         if (nd->n > drop)
             memmove(nd->log, nd->log + drop, (nd->n - drop) * sizeof *nd->log);
         nd->n -= drop;
+    } else {
+        nd->n = 0;
     }
     nd->base = index;
     if (nd->cmt < index)

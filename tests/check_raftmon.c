@@ -189,6 +189,28 @@ START_TEST(a_correct_trace_with_overwrites_and_snapshots_raises_nothing)
 }
 END_TEST
 
+
+START_TEST(an_installed_snapshot_keeps_the_entries_after_it)
+{
+    struct raftmon *m = raftmon_new();
+    struct sb a = {0};
+    seq = 0;
+    feed(m, &a, "n1", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":3,\"prev_term\":0,\"cmds\":[\"noop\",\"put x 1\",\"put x 2\"]}");
+    feed(m, &a, "n2", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":3,\"prev_term\":0,\"cmds\":[\"noop\",\"put x 1\",\"put x 2\"]}");
+    feed(m, &a, "n1", "{\"ev\":\"commit\",\"index\":3,\"term\":1,\"cur_term\":1}");
+    /* n2 receives a snapshot at 2 and keeps entry 3; it can then lead term 2 */
+    feed(m, &a, "n2", "{\"ev\":\"snapshot\",\"index\":2,\"term\":1,\"installed\":true}");
+    ck_assert_int_eq(feed(m, &a, "n2", LEADER(2)), 0);
+    /* n3 holds a different entry at 2: its log is replaced, entry 3 is not kept */
+    feed(m, &a, "n3", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":1,\"prev_term\":0,\"cmds\":[\"noop\"]}");
+    feed(m, &a, "n3", "{\"ev\":\"snapshot\",\"index\":2,\"term\":1,\"installed\":true}");
+    ck_assert_int_eq(feed(m, &a, "n3", LEADER(3)), 1);
+    ck_assert_ptr_nonnull(strstr(a.s, "without entry 3"));
+    sb_free(&a);
+    raftmon_destroy(&m);
+}
+END_TEST
+
 START_TEST(malformed_events_are_ignored)
 {
     struct raftmon *m = raftmon_new();
@@ -231,6 +253,7 @@ Suite *suite_raftmon(void)
     tcase_add_test(tc, leader_truncating_its_log_breaks_append_only);
     tcase_add_test(tc, different_commands_applied_at_one_index_break_state_machine_safety);
     tcase_add_test(tc, a_correct_trace_with_overwrites_and_snapshots_raises_nothing);
+    tcase_add_test(tc, an_installed_snapshot_keeps_the_entries_after_it);
     tcase_add_test(tc, malformed_events_are_ignored);
     suite_add_tcase(s, tc);
     return s;
