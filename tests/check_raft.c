@@ -1992,7 +1992,7 @@ static void random_faults_run(struct fx *f, struct rng *r, int steps)
 
 START_TEST(sweep_random_faults_keep_every_invariant)
 {
-    int seeds = test_seeds(1000);
+    int seeds = test_seeds(2000);
     uint64_t t0 = mono_us(), c0 = cpu_us();
     int first = 1;
     const char *only = getenv("RAFT_SEED"); /* replay one seed (S) or a range (S-E) */
