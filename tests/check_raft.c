@@ -1990,6 +1990,28 @@ static void random_faults_run(struct fx *f, struct rng *r, int steps)
     }
 }
 
+
+static uint64_t trace_hash_of_run(uint64_t seed)
+{
+    struct fx f;
+    fx_init(&f, 5, "snapshot=10", seed);
+    sim_trace_hash_enable(f.s);
+    struct rng r;
+    rng_seed(&r, seed);
+    random_faults_run(&f, &r, 20);
+    uint64_t h = sim_trace_hash(f.s);
+    FX_OK(&f);
+    fx_free(&f);
+    return h;
+}
+
+START_TEST(same_seed_gives_the_same_trace)
+{
+    ck_assert_uint_eq(trace_hash_of_run(77), trace_hash_of_run(77));
+    ck_assert_uint_ne(trace_hash_of_run(77), trace_hash_of_run(78));
+}
+END_TEST
+
 START_TEST(sweep_random_faults_keep_every_invariant)
 {
     int seeds = test_seeds(2000);
@@ -2577,6 +2599,7 @@ Suite *suite_raft(void)
     TCase *sw = tcase_create("sweeps");
     tcase_set_timeout(sw, 300);
     ADD(sw, sweep_random_faults_keep_every_invariant);
+    ADD(sw, same_seed_gives_the_same_trace);
     ADD(sw, mode_cpu_cost_leaves_room_for_etcd_throughput);
     ADD(sw, bug_no_log_check_elects_a_stale_leader_and_is_caught);
     ADD(sw, bug_no_log_check_is_harmless_when_fixed);
