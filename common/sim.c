@@ -544,11 +544,13 @@ int sim_step(struct sim *s)
         if (it.when > s->now)
             s->now = it.when;
         if (it.kind == IT_TIMER) {
+            /* a skipped timer still counts as a step: popping on would run an item past the
+             * time bound of sim_run_for / sim_run_until */
             if (idset_take(&s->cancelled, it.seq))
-                continue;
+                return 1;
             struct simnode *nd = &s->nodes[it.node];
             if ((uint32_t)(it.a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN)
-                continue; /* a timer of a previous incarnation */
+                return 1; /* a timer of a previous incarnation */
             if (nd->state == SIM_PAUSED) {
                 hold(nd, &it);
                 return 1;

@@ -2513,6 +2513,36 @@ START_TEST(timeout_command_stages_an_election)
 }
 END_TEST
 
+
+START_TEST(timeout_on_two_nodes_stages_a_split_vote)
+{
+    struct fx f;
+    fx_init(&f, 4, NULL, 151);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_ge(l, 0);
+    int a = (l + 1) % 4, b = (l + 2) % 4, c = (l + 3) % 4;
+    /* the leader hears a first, c hears b first */
+    faults_set_delay(sim_faults(f.s), b, l, 2000, 0);
+    faults_set_delay(sim_faults(f.s), a, c, 2000, 0);
+    uint64_t t = view(&f, l).term;
+    json_decref(sim_command(f.s, a, "timeout", 0, NULL));
+    json_decref(sim_command(f.s, b, "timeout", 0, NULL));
+    fx_run(&f, 10000);
+    /* term t+1: two candidates with two votes each, no leader */
+    ck_assert_uint_eq(view(&f, a).term, t + 1);
+    ck_assert_uint_eq(view(&f, b).term, t + 1);
+    ck_assert_int_eq(view(&f, a).role, RAFT_CANDIDATE);
+    ck_assert_int_eq(view(&f, b).role, RAFT_CANDIDATE);
+    ck_assert_int_eq(leader(&f), -1);
+    faults_heal(sim_faults(f.s));
+    int nl = wait_leader(&f, 20 * ET);
+    ck_assert_int_ge(nl, 0);
+    ck_assert_uint_gt(view(&f, nl).term, t + 1); /* randomized timeouts break the tie */
+    FX_OK(&f);
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(bad_options_are_refused_with_a_reason)
 {
     struct opts o = {0};
@@ -2594,6 +2624,7 @@ Suite *suite_raft(void)
     ADD(tc, append_entries_with_a_wrong_term_at_index_zero_is_rejected);
     ADD(tc, mutated_peer_messages_never_crash_a_node);
     ADD(tc, timeout_command_stages_an_election);
+    ADD(tc, timeout_on_two_nodes_stages_a_split_vote);
     ADD(tc, bad_options_are_refused_with_a_reason);
     suite_add_tcase(s, tc);
     TCase *sw = tcase_create("sweeps");
