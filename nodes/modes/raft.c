@@ -13,7 +13,8 @@
  *                 │  └──── times out ─────────────────────────────────► CANDIDATE ──► LEADER
  *                 │                                                   (term+1, votes   (majority
  *                 └─────── discovers a higher term, or a leader of its  for itself)    of votes)
- *                          own term (candidate), or is removed (leader)
+ *                          own term (candidate); is removed, or hears from no
+ *                          majority for two election timeouts (leader: check-quorum)
  *
  * Invariants this file keeps (checked by tests/check_raft.c after every simulator step and,
  * live, by lab/raftmon.c from the events emitted here):
