@@ -573,7 +573,9 @@ static int step_one(struct sim *s)
         if (it.when > s->now)
             s->now = it.when;
         if (it.kind == IT_TIMER) {
-            /* a timer re-queued by sim_resume() keeps its id (the seq the mode was given) in p */
+            /* a timer re-queued by sim_resume() keeps its id (the seq the mode was given) in p;
+             * drop_dead() keeps dead timers off the top, so skipping one here never runs an
+             * item past the time bound of sim_run_for / sim_run_until */
             uint64_t id = it.p ? (uint64_t)(uintptr_t)it.p : it.seq;
             if (idset_take(&s->cancelled, id))
                 continue;

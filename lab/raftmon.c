@@ -57,6 +57,7 @@ struct raftmon {
     size_t leadcap, nleads;
     uint64_t max_committed;
     int violations;
+    json_t *last;               /* the newest violation as an `invariant` event */
 };
 
 static uint64_t hash_str(const char *s)
@@ -88,6 +89,7 @@ void raftmon_destroy(struct raftmon **mp)
         free(m->slots[i].v);
     free(m->slots);
     free(m->leads);
+    json_decref(m->last);
     free(m);
     *mp = NULL;
 }
@@ -112,7 +114,9 @@ static int node_of(struct raftmon *m, const char *id)
 
 static struct slot *slot(struct raftmon *m, uint64_t i)
 {
-    if (i >= (1ull << 40))
+    /* an index far beyond anything seen (a forged or corrupt event) is not tracked: the
+     * arrays grow with the logs, never by a jump */
+    if (i >= (1ull << 40) || i >= m->nslots + (1u << 20))
         return NULL;
     if (i >= m->nslots) {
         size_t n = m->nslots ? m->nslots : 256;
@@ -143,13 +147,39 @@ static void violation(struct raftmon *m, struct sb *alert, const char *fmt, ...)
 static void violation(struct raftmon *m, struct sb *alert, const char *fmt, ...)
 {
     m->violations++;
-    if (!alert)
-        return;
+    struct sb text = {0};
     va_list ap;
     va_start(ap, fmt);
-    sb_vprintf(alert, fmt, ap);
+    sb_vprintf(&text, fmt, ap);
     va_end(ap);
-    sb_addc(alert, '\n');
+    /* the `invariant` event: name (before the colon), text, and the proving events, parsed
+     * back from the "(events n1#41, n3#57)" tail every message ends with */
+    json_decref(m->last);
+    const char *colon = strchr(text.s, ':');
+    m->last = json_pack("{s:s,s:s%,s:s,s:[],s:[]}", "ev", "invariant", "name", text.s,
+                        (size_t)(colon ? colon - text.s : 0), "text", text.s, "events", "nodes");
+    const char *tail = strstr(text.s, "(events ");
+    for (const char *p = tail ? tail + 8 : NULL; p && *p && *p != ')';) {
+        const char *hash = strchr(p, '#');
+        if (!hash)
+            break;
+        json_array_append_new(json_object_get(m->last, "nodes"), json_stringn(p, (size_t)(hash - p)));
+        json_array_append_new(json_object_get(m->last, "events"),
+                              json_integer((json_int_t)strtoll(hash + 1, NULL, 10)));
+        p = strpbrk(hash, ",)");
+        while (p && (*p == ',' || *p == ' '))
+            p++;
+    }
+    if (alert) {
+        sb_add(alert, text.s);
+        sb_addc(alert, '\n');
+    }
+    sb_free(&text);
+}
+
+const json_t *raftmon_last(const struct raftmon *m)
+{
+    return m->last;
 }
 
 static uint64_t u(const json_t *ev, const char *k)
@@ -420,17 +450,21 @@ static int on_apply(struct raftmon *m, int ni, const json_t *ev, uint64_t seq, s
 
 static void on_snapshot(struct raftmon *m, int ni, const json_t *ev)
 {
+    (void)m;
     struct mnode *nd = &m->nodes[ni];
-    uint64_t index = u(ev, "index");
+    uint64_t index = u(ev, "index"), term = u(ev, "term");
     if (index <= nd->base)
         return;
-    if (json_is_true(json_object_get(ev, "installed")) || index >= node_last(nd)) {
-        nd->n = 0;
-    } else {
+    /* §7: a node keeps the entries after the snapshot when it holds the snapshot's last
+     * entry (same index and term); otherwise its whole log is replaced */
+    struct mentry *en = node_entry(nd, index);
+    if (en && en->term == term) {
         size_t drop = (size_t)(index - nd->base);
         if (nd->n > drop)
             memmove(nd->log, nd->log + drop, (nd->n - drop) * sizeof *nd->log);
         nd->n -= drop;
+    } else {
+        nd->n = 0;
     }
     nd->base = index;
     if (nd->cmt < index)

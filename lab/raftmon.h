@@ -30,5 +30,10 @@ void raftmon_destroy(struct raftmon **m);
 int raftmon_feed(struct raftmon *m, const json_t *ev, struct sb *alert);
 /* Violations found so far. */
 int raftmon_violations(const struct raftmon *m);
+/* The newest violation as the `invariant` event of docs/protocol.md §3:
+ * {"ev":"invariant","name":"Election Safety","text":"…","events":[41,57],"nodes":["n1","n3"]}
+ * (events[i] is the seq of an event of nodes[i]). NULL before any violation; borrowed until the
+ * next raftmon_feed() or raftmon_destroy(). */
+const json_t *raftmon_last(const struct raftmon *m);
 
 #endif

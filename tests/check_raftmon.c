@@ -35,6 +35,12 @@ START_TEST(two_leaders_in_one_term_break_election_safety)
     ck_assert_ptr_nonnull(strstr(a.s, "n1#1"));
     ck_assert_ptr_nonnull(strstr(a.s, "n3#3"));
     ck_assert_int_eq(raftmon_violations(m), 1);
+    const json_t *inv = raftmon_last(m);
+    ck_assert_str_eq(json_string_value(json_object_get(inv, "ev")), "invariant");
+    ck_assert_str_eq(json_string_value(json_object_get(inv, "name")), "Election Safety");
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(inv, "events"), 0)), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(inv, "events"), 1)), 3);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(inv, "nodes"), 1)), "n3");
     /* the same node announcing its leadership again is not a second leader */
     ck_assert_int_eq(feed(m, &a, "n1", LEADER(3)), 0);
     sb_free(&a);
@@ -177,6 +183,29 @@ START_TEST(a_correct_trace_with_overwrites_and_snapshots_raises_nothing)
     for (size_t i = 0; i < sizeof trace / sizeof trace[0]; i++)
         ck_assert_msg(feed(m, &a, trace[i][0], trace[i][1]) == 0, "event %zu: %s", i, a.s);
     ck_assert_int_eq(raftmon_violations(m), 0);
+    ck_assert_ptr_null(raftmon_last(m));
+    sb_free(&a);
+    raftmon_destroy(&m);
+}
+END_TEST
+
+
+START_TEST(an_installed_snapshot_keeps_the_entries_after_it)
+{
+    struct raftmon *m = raftmon_new();
+    struct sb a = {0};
+    seq = 0;
+    feed(m, &a, "n1", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":3,\"prev_term\":0,\"cmds\":[\"noop\",\"put x 1\",\"put x 2\"]}");
+    feed(m, &a, "n2", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":3,\"prev_term\":0,\"cmds\":[\"noop\",\"put x 1\",\"put x 2\"]}");
+    feed(m, &a, "n1", "{\"ev\":\"commit\",\"index\":3,\"term\":1,\"cur_term\":1}");
+    /* n2 receives a snapshot at 2 and keeps entry 3; it can then lead term 2 */
+    feed(m, &a, "n2", "{\"ev\":\"snapshot\",\"index\":2,\"term\":1,\"installed\":true}");
+    ck_assert_int_eq(feed(m, &a, "n2", LEADER(2)), 0);
+    /* n3 holds a different entry at 2: its log is replaced, entry 3 is not kept */
+    feed(m, &a, "n3", "{\"ev\":\"append\",\"index\":1,\"term\":1,\"count\":1,\"prev_term\":0,\"cmds\":[\"noop\"]}");
+    feed(m, &a, "n3", "{\"ev\":\"snapshot\",\"index\":2,\"term\":1,\"installed\":true}");
+    ck_assert_int_eq(feed(m, &a, "n3", LEADER(3)), 1);
+    ck_assert_ptr_nonnull(strstr(a.s, "without entry 3"));
     sb_free(&a);
     raftmon_destroy(&m);
 }
@@ -224,6 +253,7 @@ Suite *suite_raftmon(void)
     tcase_add_test(tc, leader_truncating_its_log_breaks_append_only);
     tcase_add_test(tc, different_commands_applied_at_one_index_break_state_machine_safety);
     tcase_add_test(tc, a_correct_trace_with_overwrites_and_snapshots_raises_nothing);
+    tcase_add_test(tc, an_installed_snapshot_keeps_the_entries_after_it);
     tcase_add_test(tc, malformed_events_are_ignored);
     suite_add_tcase(s, tc);
     return s;

@@ -13,7 +13,8 @@
  *                 │  └──── times out ─────────────────────────────────► CANDIDATE ──► LEADER
  *                 │                                                   (term+1, votes   (majority
  *                 └─────── discovers a higher term, or a leader of its  for itself)    of votes)
- *                          own term (candidate), or is removed (leader)
+ *                          own term (candidate); is removed, or hears from no
+ *                          majority for two election timeouts (leader: check-quorum)
  *
  * Invariants this file keeps (checked by tests/check_raft.c after every simulator step and,
  * live, by lab/raftmon.c from the events emitted here):
@@ -28,6 +29,12 @@
  *   - Durability: currentTerm, votedFor and the log are on disk (log_sync / blob_put) before
  *     any message that depends on them is sent.
  *   - lastApplied <= commitIndex <= lastLogIndex.
+ *
+ * Beyond Figure 2: a no-op at the start of each term; conflict-term backtracking; batched,
+ * pipelined AppendEntries (FLUSH timer, window of 8 x batch entries); ReadIndex reads, or lease
+ * reads (reads=lease); pre-vote (prevote=on); check-quorum; leader stickiness; snapshots with
+ * InstallSnapshot (§7); single-server membership changes with a learner catch-up (§4.1,
+ * §4.2.1); at-most-once client requests per (client, msg_id). docs/raft.md has the details.
  *
  * Durable state: blob "raft.state" (term, votedFor, log generation, bootstrap members), blob
  * "raft.snap" (snapshot: index, term, members, data, client sessions), and env logs
@@ -72,6 +79,7 @@ struct peer {
     uint64_t acked_rseq;    /* highest read round this peer acknowledged in our term */
     uint64_t lease_sent;    /* our clock when the newest acknowledged message was sent */
     int snap_sent;
+    uint64_t contact_us;    /* our clock when it last answered us (check-quorum) */
 };
 
 struct pending {            /* a client write or cas waiting for its entry to apply */
@@ -110,6 +118,7 @@ struct raft {
     int role, leader;           /* leader: node index or -1 */
     uint32_t members;
     uint64_t conf_index;        /* index of the newest config entry, 0 = snapshot/bootstrap */
+    uint32_t learners;          /* leader only: servers being added, catching up (§4.2.1) */
     json_t *kv, *sessions;
     struct peer peers[CL_MAXN];
     uint64_t term_start;        /* index of the leader's no-op */
@@ -118,11 +127,21 @@ struct raft {
     uint32_t votes;
     int force_campaign;
     uint64_t t_election, t_heartbeat, t_flush;
-    uint64_t heard_us;          /* our clock when we last heard from a current leader */
+    int boot_quiet;             /* reads=lease: no vote before the first election timeout */
+    uint64_t lease_us;          /* reads=lease: lease length on our clock (election / speed) */
     struct pending *pend;
     size_t npend, cappend;
     struct pread *reads;
     size_t nreads, capreads;
+    /* follower: AppendEntries replies and a commit index waiting for the next log sync, so
+     * that the AppendEntries of one burst share one fsync */
+    struct ack {
+        char dest[CL_IDLEN];
+        json_t *body;
+        uint64_t match;
+    } *acks;
+    size_t nacks, capacks;
+    uint64_t commit_after_sync;
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -211,6 +230,24 @@ static char *entry_cmd(const struct raft *r, const struct entry *en)
     case E_CONF: sb_add(&b, "config "); members_text(r, en->members, &b); break;
     }
     return b.s;
+}
+
+/* The command as shown in events and status: long values are cut to keep events small, with
+ * the length and a hash of the whole so that different commands stay different. */
+static char *entry_label(const struct raft *r, const struct entry *en)
+{
+    char *c = entry_cmd(r, en);
+    size_t len = strlen(c);
+    if (len <= 96)
+        return c;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)c[i];
+        h *= 0x100000001b3ull;
+    }
+    char *out = xasprintf("%.80s... (%zu bytes, #%016llx)", c, len, (unsigned long long)h);
+    free(c);
+    return out;
 }
 
 static void emit(struct raft *r, const char *ev, json_t *fields)
@@ -347,6 +384,7 @@ static void recompute_config(struct raft *r)
 }
 
 static void forget_pending_upto(struct raft *r, uint64_t index);
+static void emit_append(struct raft *r, uint64_t from, uint64_t to);
 
 /* Removes entries from index on (memory and disk; durable on return). */
 static void truncate_from(struct raft *r, uint64_t index)
@@ -364,6 +402,17 @@ static void truncate_from(struct raft *r, uint64_t index)
         r->synced = index - 1;
     emit(r, "truncate", json_pack("{s:I}", "index", (json_int_t)index));
     recompute_config(r);
+    /* a waiting reply that vouches for a removed entry would be a lie: drop it (as if lost) */
+    size_t w = 0;
+    for (size_t i = 0; i < r->nacks; i++) {
+        if (r->acks[i].match >= index)
+            json_decref(r->acks[i].body);
+        else
+            r->acks[w++] = r->acks[i];
+    }
+    r->nacks = w;
+    if (r->commit_after_sync >= index)
+        r->commit_after_sync = index - 1;
     /* Pending requests whose entries were cut stay pending: the entry may still be committed
      * by a later leader that holds it. apply_committed() settles them by the entry that
      * ends up at their index. */
@@ -389,7 +438,10 @@ static void rewrite_log(struct raft *r)
     persist_state(r);
     r->e->ops->log_truncate(r->e, old, 0);
     r->file_first = r->snap_index + 1;
+    uint64_t from = r->synced + 1 > r->snap_index + 1 ? r->synced + 1 : r->snap_index + 1;
     r->synced = last_index(r);
+    if (from <= r->synced)
+        emit_append(r, from, r->synced); /* entries kept after an installed snapshot */
 }
 
 static json_t *snapshot_json(struct raft *r)
@@ -410,11 +462,23 @@ static void persist_snapshot(struct raft *r)
 
 /* ---- roles and timers ---------------------------------------------------------------- */
 
+static uint32_t members_at(struct raft *r, uint64_t i);
+
+/* A server campaigns if it votes in its newest configuration, or in the committed one while
+ * the change that removes it is not committed: if it holds the longest log, the remaining
+ * members may need it to lead (it then manages a cluster it is not part of, §4.2.2, and
+ * steps down once the change commits). */
+static int can_campaign(struct raft *r)
+{
+    int self = r->e->self_idx;
+    return is_member(r, self) || (r->conf_index > r->commit && ((members_at(r, r->commit) >> self) & 1));
+}
+
 static void arm_election(struct raft *r)
 {
     env_timer_cancel(r->e, r->t_election);
     r->t_election = 0;
-    if (!is_member(r, r->e->self_idx))
+    if (!can_campaign(r))
         return; /* a server outside the configuration never campaigns */
     r->t_election = env_timer_set(r->e, env_rand_range(r->e, r->el_us, 2 * r->el_us), T_ELECTION, 0);
 }
@@ -475,17 +539,22 @@ static void become_follower(struct raft *r, uint64_t term, int leader)
 
 static void send_append(struct raft *r, int p, int allow_empty);
 static void maybe_commit(struct raft *r);
+static void maybe_promote(struct raft *r, int p);
+static void sync_and_ack(struct raft *r);
 
 static void become_leader(struct raft *r)
 {
     env_timer_cancel(r->e, r->t_election);
     r->t_election = 0;
     set_role(r, LEADER, r->e->self_idx);
+    r->learners = 0;
+    uint64_t now = env_now_us(r->e);
     for (int p = 0; p < CL_MAXN; p++) {
         struct peer *pe = &r->peers[p];
         memset(pe, 0, sizeof *pe);
         pe->next = last_index(r) + 1;
         pe->probe = 1;
+        pe->contact_us = now; /* the votes were contact */
     }
     /* Dissertation §6.4: a leader commits a blank no-op entry at the start of its term, so
      * it learns which entries are committed (and ReadIndex has a safe index). */
@@ -535,7 +604,9 @@ static void start_campaign(struct raft *r, int pre)
         set_role(r, PRECANDIDATE, -1);
     } else {
         /* Figure 2, candidates: "increment currentTerm, vote for self, reset election timer,
-         * send RequestVote RPCs to all other servers". */
+         * send RequestVote RPCs to all other servers". The requests describe our log, so
+         * what they describe goes to disk first. */
+        sync_and_ack(r);
         r->term++;
         r->voted = r->e->self_idx;
         persist_state(r);
@@ -622,7 +693,7 @@ static void apply_committed(struct raft *r)
             break;
         int code = sm_apply(r, en);
         r->applied = i;
-        char *cmd = entry_cmd(r, en);
+        char *cmd = entry_label(r, en);
         json_t *f = json_pack("{s:I,s:I,s:s}", "index", (json_int_t)i, "term", (json_int_t)en->term,
                               "cmd", cmd);
         free(cmd);
@@ -678,7 +749,9 @@ static void redirect(struct raft *r, const char *src, const json_t *body)
 {
     const char *hint = r->leader >= 0 && r->leader != r->e->self_idx ? node_id(r, r->leader) : NULL;
     env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE,
-                    hint ? "not the leader" : "no leader known", hint);
+                    hint ? "not the leader"
+                         : r->role == LEADER ? "leader leaving the configuration" : "no leader known",
+                    hint);
 }
 
 static int valid_client_body(struct raft *r, const char *src, const json_t *body, int need_value,
@@ -707,7 +780,9 @@ static void client_write(struct raft *r, const char *src, const json_t *body, in
         emit_error(r, src, "client request from a node id refused");
         return;
     }
-    if (r->role != LEADER) {
+    if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
+        /* a leader leaving the configuration takes no new requests: an entry after the one
+         * removing it would be committed by the next leader, with no one to answer */
         redirect(r, src, body);
         return;
     }
@@ -807,7 +882,7 @@ static uint64_t lease_expiry(struct raft *r)
             t[j - 1] = x;
         }
     uint64_t base = k ? t[quorum(r) - 1] : 0;
-    return base ? base + r->el_us : 0;
+    return base ? base + r->lease_us : 0;
 }
 
 static void on_read(void *st, const char *src, const json_t *body)
@@ -815,7 +890,7 @@ static void on_read(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     if (!valid_client_body(r, src, body, 0, 0))
         return;
-    if (r->role != LEADER) {
+    if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
         redirect(r, src, body);
         return;
     }
@@ -905,20 +980,22 @@ static void send_append(struct raft *r, int p, int allow_empty)
         return;
     }
     uint64_t last = last_index(r);
-    int can = pe->next <= last &&
-              (pe->probe ? !pe->probe_sent : pe->next - pe->match - 1 < (uint64_t)r->window);
-    if (can) {
+    int sent = 0;
+    /* pipelining: batch after batch without waiting for replies, up to the window */
+    while (pe->next <= last &&
+           (pe->probe ? !pe->probe_sent : pe->next - pe->match - 1 < (uint64_t)r->window)) {
         uint64_t to = pe->next + (uint64_t)r->batch - 1;
         if (to > last)
             to = last;
         send_ae(r, p, pe->next - 1, pe->next, to);
-        if (pe->probe)
+        sent = 1;
+        if (pe->probe) {
             pe->probe_sent = 1;
-        else
-            pe->next = to + 1;
-        return;
+            break;
+        }
+        pe->next = to + 1;
     }
-    if (!allow_empty)
+    if (sent || !allow_empty)
         return;
     /* probing: ask about next-1 (a success ends the probe); replicating: about match */
     uint64_t anchor = pe->probe ? pe->next - 1 : pe->match;
@@ -929,7 +1006,7 @@ static void send_append(struct raft *r, int p, int allow_empty)
 
 static void broadcast(struct raft *r, int allow_empty)
 {
-    uint32_t targets = r->members;
+    uint32_t targets = r->members | r->learners;
     if (r->conf_index > r->commit)
         targets |= members_at(r, r->commit);
     for (int p = 0; p < r->e->n_nodes; p++) {
@@ -952,7 +1029,7 @@ static void emit_append(struct raft *r, uint64_t from, uint64_t to)
         json_t *cmds = json_array();
         uint64_t j = i;
         for (; j <= to && term_at(r, j) == t; j++) {
-            char *c = entry_cmd(r, entry_at(r, j));
+            char *c = entry_label(r, entry_at(r, j));
             json_array_append_new(cmds, json_string(c));
             free(c);
         }
@@ -1015,9 +1092,11 @@ static void flush(struct raft *r)
 {
     r->t_flush = 0;
     if (r->role != LEADER) {
-        sync_log(r);
+        sync_and_ack(r);
         return;
     }
+    if (r->nacks)
+        sync_and_ack(r); /* replies from before we led */
     int round = r->round_wanted;
     if (round) {
         r->read_seq++;
@@ -1033,6 +1112,21 @@ static void flush(struct raft *r)
 
 static void heartbeat_tick(struct raft *r)
 {
+    /* §6.2 check-quorum: a leader that has not heard from a majority within two election
+     * timeouts (on its own clock, like its lease) steps down, so an isolated leader stops
+     * accepting requests. A clock that jumps back keeps it believing, as it does its lease. */
+    if (is_member(r, r->e->self_idx)) {
+        uint64_t now = env_now_us(r->e);
+        int recent = 1;
+        for (int p = 0; p < r->e->n_nodes; p++)
+            if (p != r->e->self_idx && is_member(r, p) &&
+                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= 2 * r->lease_us))
+                recent++;
+        if (recent < quorum(r)) {
+            become_follower(r, r->term, -1);
+            return;
+        }
+    }
     r->t_heartbeat = env_timer_set(r->e, r->hb_us, T_HEARTBEAT, 0);
     sync_log(r);
     for (int p = 0; p < r->e->n_nodes; p++) {
@@ -1072,14 +1166,14 @@ static int peer_index(struct raft *r, const char *src)
     return p;
 }
 
-static void heard_leader(struct raft *r)
-{
-    r->heard_us = env_now_us(r->e);
-}
-
+/* Have we heard from a current leader within an election timeout? True while a follower
+ * knows a leader and its election timer (armed when it last heard from it, at least `election`
+ * long, in protocol time) has not fired. With reads=lease a freshly started node counts as
+ * having heard one until its first timeout, so that a restart does not shorten a lease. */
 static int recently_heard(struct raft *r)
 {
-    return r->heard_us && r->leader >= 0 && env_now_us(r->e) < r->heard_us + r->el_us;
+    return r->role == FOLLOWER && r->t_election != 0 &&
+           (r->leader >= 0 || (r->lease && r->boot_quiet));
 }
 
 /* ---- RequestVote ------------------------------------------------------------------------ */
@@ -1111,6 +1205,12 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
     }
     int pre = json_is_true(json_object_get(body, "pre"));
     int force = json_is_true(json_object_get(body, "force"));
+    if (!is_member(r, c) && r->conf_index <= r->commit) {
+        /* §4.2.3: a server removed from the (committed) configuration may not know it and
+         * keep campaigning; ignoring it keeps it from deposing leaders with higher terms */
+        vote_reply(r, src, term, 0, pre, "not a member");
+        return;
+    }
     int uptodate = r->bug == BUG_NO_LOG_CHECK || log_up_to_date(r, lterm, lidx);
     if (pre) {
         /* §9.6: grant a pre-vote only if the candidate could win a real election and we have
@@ -1229,7 +1329,30 @@ static void ae_reply(struct raft *r, const char *src, int ok, uint64_t match, ui
         json_object_set(b, "rseq", v);
     if ((v = json_object_get(body, "sent")))
         json_object_set(b, "sent", v);
+    if (ok && r->synced < last_index(r)) {
+        /* "updated on stable storage before responding": the reply leaves after the sync */
+        if (r->nacks == r->capacks) {
+            r->capacks = r->capacks ? r->capacks * 2 : 8;
+            r->acks = xrealloc(r->acks, r->capacks * sizeof *r->acks);
+        }
+        str_copy(r->acks[r->nacks].dest, src, CL_IDLEN);
+        r->acks[r->nacks].match = match;
+        r->acks[r->nacks++].body = b;
+        arm_flush(r);
+        return;
+    }
     env_send(r->e, src, b);
+}
+
+/* Syncs the log, then releases the replies and the commit index that waited for it. */
+static void sync_and_ack(struct raft *r)
+{
+    sync_log(r);
+    for (size_t i = 0; i < r->nacks; i++)
+        env_send(r->e, r->acks[i].dest, r->acks[i].body);
+    r->nacks = 0;
+    if (r->commit_after_sync > r->commit)
+        set_commit(r, r->commit_after_sync);
 }
 
 static void on_append_entries(void *st, const char *src, const json_t *body)
@@ -1257,7 +1380,6 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         return;
     }
     become_follower(r, term, p); /* also resets the election timer */
-    heard_leader(r);
     /* 2: "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
      * prevLogTerm" — with the conflict hints of §5.3's optimisation. */
     if (prev > last_index(r)) {
@@ -1277,7 +1399,7 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
     } else if (term_at(r, prev) != prev_term) {
         uint64_t ct = term_at(r, prev);
         uint64_t ci = prev;
-        while (ci - 1 > r->snap_index && term_at(r, ci - 1) == ct)
+        while (ci > r->snap_index + 1 && term_at(r, ci - 1) == ct)
             ci--;
         ae_reply(r, src, 0, 0, prev, ci, ct, body);
         return;
@@ -1310,11 +1432,14 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         }
         append_entry(r, &en);
     }
-    sync_log(r); /* durable before the reply */
     /* 5: "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
-     * new entry)" */
-    set_commit(r, lcommit < idx ? lcommit : idx);
-    ae_reply(r, src, 1, idx, prev, 0, 0, body);
+     * new entry)" — once what it covers is on disk here, so that events stay in order */
+    uint64_t c = lcommit < idx ? lcommit : idx;
+    if (r->synced >= c)
+        set_commit(r, c);
+    else if (c > r->commit_after_sync)
+        r->commit_after_sync = c;
+    ae_reply(r, src, 1, idx, prev, 0, 0, body); /* waits for the FLUSH timer's sync */
 }
 
 static void on_append_entries_ok(void *st, const char *src, const json_t *body)
@@ -1338,6 +1463,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
     if (term < r->term || r->role != LEADER)
         return;
     struct peer *pe = &r->peers[p];
+    pe->contact_us = env_now_us(r->e);
     if (rseq > pe->acked_rseq)
         pe->acked_rseq = rseq;
     if (sent > pe->lease_sent)
@@ -1355,6 +1481,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
             pe->probe_sent = 0;
         }
         maybe_commit(r);
+        maybe_promote(r, p);
         send_append(r, p, 0);
     } else {
         uint64_t ci = 0, ct = 0;
@@ -1425,7 +1552,6 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         return;
     }
     become_follower(r, term, p);
-    heard_leader(r);
     json_object_set_new(reply, "term", json_integer((json_int_t)r->term));
     if (index > r->commit) {
         /* §7: "If existing log entry has same index and term as snapshot's last included
@@ -1433,8 +1559,17 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
         size_t keep_from;
         if (index <= last_index(r) && term_at(r, index) == sterm)
             keep_from = (size_t)(index - r->snap_index);
-        else
+        else {
             keep_from = r->n;
+            size_t w = 0; /* waiting replies for entries now discarded would be lies */
+            for (size_t i = 0; i < r->nacks; i++) {
+                if (r->acks[i].match > index)
+                    json_decref(r->acks[i].body);
+                else
+                    r->acks[w++] = r->acks[i];
+            }
+            r->nacks = w;
+        }
         forget_pending_upto(r, index);
         for (size_t i = 0; i < keep_from; i++)
             entry_free(&r->log[i]);
@@ -1481,6 +1616,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     if (term < r->term || r->role != LEADER)
         return;
     struct peer *pe = &r->peers[p];
+    pe->contact_us = env_now_us(r->e);
     pe->snap_sent = 0;
     if (sent > pe->lease_sent)
         pe->lease_sent = sent;
@@ -1492,6 +1628,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     pe->probe = 0;
     pe->probe_sent = 0;
     maybe_commit(r);
+    maybe_promote(r, p);
     send_append(r, p, 0);
 }
 
@@ -1529,6 +1666,7 @@ static void raft_on_timer(void *st, int kind, uint64_t arg)
     switch (kind) {
     case T_ELECTION:
         r->t_election = 0;
+        r->boot_quiet = 0;
         if (r->role == LEADER)
             return;
         /* Figure 2, followers: "If election timeout elapses without receiving AppendEntries
@@ -1567,7 +1705,7 @@ static json_t *cmd_timeout(void *st, int argc, char **argv)
     struct raft *r = st;
     (void)argc;
     (void)argv;
-    if (!is_member(r, r->e->self_idx))
+    if (!can_campaign(r))
         return cmd_reply(0, "%s is not a voting member", r->e->self);
     if (r->role == LEADER)
         become_follower(r, r->term, -1);
@@ -1575,6 +1713,19 @@ static json_t *cmd_timeout(void *st, int argc, char **argv)
     start_campaign(r, 0);
     r->force_campaign = 0;
     return cmd_reply(1, "%s starts an election for term %llu", r->e->self, (unsigned long long)r->term);
+}
+
+/* A learner whose log reached the commit index becomes a voter: one configuration entry,
+ * under the same one-change-at-a-time rule as `add`/`remove`. */
+static void maybe_promote(struct raft *r, int p)
+{
+    if (r->role != LEADER || !((r->learners >> p) & 1) || r->peers[p].match < r->commit ||
+        r->conf_index > r->commit || r->commit < r->term_start)
+        return;
+    r->learners &= ~(1u << p);
+    struct entry en = {.term = r->term, .type = E_CONF, .members = r->members | 1u << p};
+    append_entry(r, &en);
+    arm_flush(r);
 }
 
 static json_t *change_members(struct raft *r, const char *who, int add)
@@ -1596,7 +1747,18 @@ static json_t *change_members(struct raft *r, const char *who, int add)
     if (add) {
         if ((m >> idx) & 1)
             return cmd_reply(0, "%s is already a member", who);
-        m |= 1u << idx;
+        if ((r->learners >> idx) & 1)
+            return cmd_reply(0, "%s is already catching up", who);
+        /* §4.2.1: a new server first catches up as a non-voting learner, so that adding it
+         * does not stall commits while its log is empty; maybe_promote() then appends the
+         * configuration entry that makes it a voter. */
+        r->learners |= 1u << idx;
+        struct peer *pe = &r->peers[idx];
+        memset(pe, 0, sizeof *pe);
+        pe->next = last_index(r) + 1;
+        pe->probe = 1;
+        send_append(r, idx, 1);
+        return cmd_reply(1, "%s catching up as a learner; it becomes a voter once its log matches", who);
     } else {
         if (!((m >> idx) & 1))
             return cmd_reply(0, "%s is not a member", who);
@@ -1606,12 +1768,6 @@ static json_t *change_members(struct raft *r, const char *who, int add)
     }
     struct entry en = {.term = r->term, .type = E_CONF, .members = m};
     append_entry(r, &en);
-    if (add) {
-        struct peer *pe = &r->peers[idx];
-        memset(pe, 0, sizeof *pe);
-        pe->next = last_index(r) + 1;
-        pe->probe = 1;
-    }
     arm_flush(r);
     struct sb b = {0};
     members_text(r, m, &b);
@@ -1677,17 +1833,24 @@ static void load_rec(void *ud, const void *data, size_t len)
     log_push(r, &en);
 }
 
-static uint32_t parse_join(struct env *e, const char *join)
+/* join=n6,n7 -> a mask of node indexes; -1 (and err filled) when a name is not a node id. */
+static long parse_join(struct env *e, const char *join, char *err, size_t errlen)
 {
     uint32_t m = 0;
     char *s = xstrdup(join ? join : "");
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-        int i = env_node_index(e, tok);
-        if (i >= 0)
-            m |= 1u << i;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i;
+        if (parse_node_id(tok, CL_MAXN, &i) < 0) {
+            snprintf(err, errlen, "bad join=%s: expected node ids such as join=n6,n7", join);
+            free(s);
+            return -1;
+        }
+        (void)e;
+        m |= 1u << i;
     }
     free(s);
-    return m;
+    return (long)m;
 }
 
 static void raft_destroy(void *st);
@@ -1703,6 +1866,13 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->snap_every = opts_get_int(o, "snapshot", 1000);
     r->batch = opts_get_int(o, "batch", 256);
     r->window = r->batch * 8;
+    /* The lease is measured on the node's clock (so that clock jumps can break it, which is
+     * the lesson), while election timeouts run in protocol time, `speed` times faster. */
+    double speed = 1;
+    if (parse_double(opts_get(o, "speed", "1"), &speed) < 0 || speed < 1)
+        speed = 1;
+    r->lease_us = (uint64_t)((double)r->el_us / speed);
+    r->boot_quiet = 1;
     const char *bug = opts_get(o, "bug", "none");
     r->bug = !strcmp(bug, "commit-old-term") ? BUG_COMMIT_OLD_TERM
            : !strcmp(bug, "no-vote-persist") ? BUG_NO_VOTE_PERSIST
@@ -1710,6 +1880,11 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     if (r->hb_us == 0 || r->el_us <= r->hb_us) {
         snprintf(err, errlen, "raft needs 0 < heartbeat < election (got heartbeat=%lluus election=%lluus)",
                  (unsigned long long)r->hb_us, (unsigned long long)r->el_us);
+        free(r);
+        return NULL;
+    }
+    long join = parse_join(e, opts_get(o, "join", ""), err, errlen);
+    if (join < 0) {
         free(r);
         return NULL;
     }
@@ -1740,7 +1915,7 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
         /* A blank disk: the bootstrap configuration is every node the cluster was started
          * with, except those named in join= (they wait for the leader's `add`). */
         uint32_t all = e->n_nodes >= 32 ? 0xffffffffu : (1u << e->n_nodes) - 1;
-        r->boot_members = all & ~parse_join(e, opts_get(o, "join", ""));
+        r->boot_members = all & ~(uint32_t)join;
         persist_state(r);
     }
     r->snap_members = r->boot_members;
@@ -1803,6 +1978,9 @@ static void raft_destroy(void *st)
         free(r->reads[i].key);
     free(r->reads);
     free(r->pend);
+    for (size_t i = 0; i < r->nacks; i++)
+        json_decref(r->acks[i].body);
+    free(r->acks);
     json_decref(r->kv);
     json_decref(r->sessions);
     free(r);
@@ -1824,7 +2002,7 @@ static json_t *raft_status(void *st)
         from = r->snap_index + 1;
     for (uint64_t i = from; i <= last; i++) {
         struct entry *en = entry_at(r, i);
-        char *cmd = entry_cmd(r, en);
+        char *cmd = entry_label(r, en);
         json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:b}", "index", (json_int_t)i, "term",
                                              (json_int_t)en->term, "cmd", cmd, "committed",
                                              i <= r->commit));
@@ -1835,9 +2013,14 @@ static json_t *raft_status(void *st)
     for (int i = 0; i < r->e->n_nodes; i++)
         if (is_member(r, i))
             json_array_append_new(mem, json_string(r->e->nodes[i]));
+    json_t *lrn = json_array();
+    for (int i = 0; i < r->e->n_nodes; i++)
+        if ((r->learners >> i) & 1)
+            json_array_append_new(lrn, json_string(r->e->nodes[i]));
     json_object_set_new(j, "extra",
-                        json_pack("{s:s?,s:o,s:I,s:I,s:s,s:s}", "votedFor",
+                        json_pack("{s:s?,s:o,s:o,s:I,s:I,s:s,s:s}", "votedFor",
                                   r->voted >= 0 ? node_id(r, r->voted) : NULL, "members", mem,
+                                  "learners", lrn,
                                   "snapshot_index", (json_int_t)r->snap_index, "last_index",
                                   (json_int_t)last, "prevote", r->prevote ? "on" : "off", "reads",
                                   r->lease ? "lease" : "index"));
