@@ -776,6 +776,11 @@ void sim_counts(const struct sim *s, uint64_t *sent, uint64_t *delivered, uint64
         *dropped = s->dropped;
 }
 
+void sim_set_opt(struct sim *s, const char *key, const char *val)
+{
+    opts_set(&s->opts, key, val);
+}
+
 int sim_add_node(struct sim *s)
 {
     if (s->n >= CL_MAXN)

@@ -73,6 +73,8 @@ struct clocks *sim_clocks(struct sim *s, int idx);
 json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv);
 /* Counters: messages sent, delivered and dropped so far. */
 void sim_counts(const struct sim *s, uint64_t *sent, uint64_t *delivered, uint64_t *dropped);
+/* Sets an option for nodes created or restarted from now on (e.g. raft's join=). */
+void sim_set_opt(struct sim *s, const char *key, const char *val);
 /* Adds a node to the simulated cluster (membership change); returns its index or -1. */
 int sim_add_node(struct sim *s);
 

@@ -1295,6 +1295,17 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
     int node_arg = strstr(mc->usage, " NODE") != NULL;
     if (!strcmp(mc->name, "add")) {
         char err[256];
+        /* a mode that bootstraps newcomers outside the configuration (raft's join=) learns
+         * which node is new: the list grows with each add */
+        for (const struct mode_option *o = lab->cl->mode->options; o && o->name; o++)
+            if (!strcmp(o->name, "join")) {
+                char id[CL_IDLEN];
+                node_name(lab->cl->n, id);
+                const char *prev = opts_get(&lab->cl->opts, "join", NULL);
+                char *list = prev ? xasprintf("%s,%s", prev, id) : xstrdup(id);
+                opts_set(&lab->cl->opts, "join", list);
+                free(list);
+            }
         int idx = lab->cl->ops->add_node(lab->cl, err, sizeof err);
         if (idx < 0) {
             lab_err(lab, "cannot add a node: %s", err);

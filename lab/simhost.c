@@ -187,6 +187,9 @@ static const char *sh_endpoint(struct cluster *c, int idx)
 
 static int sh_add_node(struct cluster *c, char *err, size_t errlen)
 {
+    const char *join = opts_get(&c->opts, "join", NULL);
+    if (join)
+        sim_set_opt(S(c)->sim, "join", join);
     int idx = sim_add_node(S(c)->sim);
     if (idx < 0) {
         snprintf(err, errlen, "cannot add a node (at most %d)", CL_MAXN);
