@@ -726,14 +726,35 @@ static void draw_output(struct canvas *c, const struct layout *l, const struct d
 
 /* ---- lesson ------------------------------------------------------------------------- */
 
-/* Word-wraps s into the rectangle from row *r; returns false when out of room. */
+static bool wrap_line(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
+                      size_t len, enum role rl);
+
+/* Word-wraps s into the rectangle from row *r, one paragraph per line of s (a blank line
+ * stays blank); returns false when out of room. */
 static bool wrap_text(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
                       enum role rl)
 {
     if (!s)
         return true;
+    while (*r < h) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        if (len == 0 && nl)
+            (*r)++;
+        else
+            wrap_line(c, x, y, w, h, r, s, len, rl);
+        if (!nl)
+            break;
+        s = nl + 1;
+    }
+    return *r < h;
+}
+
+static bool wrap_line(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
+                      size_t len, enum role rl)
+{
     struct sb esc = {0};
-    sb_add_escaped(&esc, s, strlen(s));
+    sb_add_escaped(&esc, s, len);
     const char *p = esc.s;
     while (*p && *r < h) {
         int n = (int)strlen(p);
