@@ -98,6 +98,7 @@ struct pread {              /* a client read waiting for ReadIndex */
 
 struct raft {
     struct env *e;
+    unsigned state_records;   /* records in the raft.term log (folded into raft.state at STATE_RECORDS) */
     /* options */
     int prevote, lease, bug;
     uint64_t hb_us, el_us;
@@ -267,13 +268,41 @@ static void log_name(unsigned gen, char buf[32])
     snprintf(buf, 32, "raft.log.%u", gen % 2);
 }
 
+/* currentTerm, votedFor (and the log generation) on disk. One record appended to the
+ * "raft.term" log and synced: a single fdatasync, where replacing a file costs two and a
+ * rename (elections wait on this, on the candidate and on every voter). The last record is
+ * the state; when the log grows past STATE_RECORDS it is folded into the "raft.state" blob
+ * and emptied. Recovery takes the log's last record, else the blob, so a crash between the
+ * two steps finds the same state either way. */
+#define STATE_RECORDS 256
 static void persist_state(struct raft *r)
 {
     char buf[128];
     int voted = r->bug == BUG_NO_VOTE_PERSIST ? -1 : r->voted;
     int n = snprintf(buf, sizeof buf, "%llu %d %u %u\n", (unsigned long long)r->term, voted,
                      r->gen, (unsigned)r->boot_members);
-    r->e->ops->blob_put(r->e, "raft.state", buf, (size_t)n);
+    r->e->ops->log_append(r->e, "raft.term", buf, (size_t)n);
+    r->e->ops->log_sync(r->e, "raft.term");
+    if (++r->state_records >= STATE_RECORDS) {
+        r->e->ops->blob_put(r->e, "raft.state", buf, (size_t)n);
+        r->e->ops->log_truncate(r->e, "raft.term", 0);
+        r->state_records = 0;
+    }
+}
+
+struct last_record {
+    char buf[128];
+    size_t len;
+    long n;
+};
+
+static void keep_last(void *ud, const void *data, size_t len)
+{
+    struct last_record *l = ud;
+    l->len = len < sizeof l->buf - 1 ? len : sizeof l->buf - 1;
+    memcpy(l->buf, data, l->len);
+    l->buf[l->len] = 0;
+    l->n++;
 }
 
 static void put_u64(struct sb *b, uint64_t v)
@@ -1896,7 +1925,12 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
 
     char *data = NULL;
     size_t len = 0;
-    if (e->ops->blob_get(e, "raft.state", &data, &len) == 0) {
+    struct last_record last = {0};
+    e->ops->log_read(e, "raft.term", keep_last, &last);
+    r->state_records = (unsigned)last.n;
+    if (last.n > 0)
+        data = xstrdup(last.buf);
+    if (data || e->ops->blob_get(e, "raft.state", &data, &len) == 0) {
         unsigned long long term;
         int voted;
         unsigned gen, boot;
