@@ -36,7 +36,8 @@
  * InstallSnapshot (§7); single-server membership changes with a learner catch-up (§4.1,
  * §4.2.1); at-most-once client requests per (client, msg_id). docs/raft.md has the details.
  *
- * Durable state: blob "raft.state" (term, votedFor, log generation, bootstrap members), blob
+ * Durable state: log "raft.term" whose last record is (term, votedFor, log generation,
+ * bootstrap members), folded now and then into blob "raft.state"; blob
  * "raft.snap" (snapshot: index, term, members, data, client sessions), and env logs
  * "raft.log.0" / "raft.log.1" (the current generation holds the entries after the snapshot;
  * switching generations is how a prefix is dropped, made atomic by the state blob).
