@@ -162,7 +162,7 @@ check-full: all $(BIN)/check_all
 	CONLAB_BIN=$(abspath $(BIN)) CONLAB_FULL=1 ./$(BIN)/check_all
 
 bench: all
-	./$(BIN)/conlab bench
+	CONLAB_BIN=$(abspath $(BIN)) sh bench/all.sh
 
 # etcd beside conlab (bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check
 $(BIN)/etcdload: bench/etcdload.c

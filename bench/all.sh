@@ -1,0 +1,22 @@
+#!/bin/sh
+# make bench: every benchmark, printed as figures (nothing here passes or fails).
+set -u
+BIN=${CONLAB_BIN:-bin}
+S=${BENCH_SECONDS:-5}
+echo "== the lab itself (leader mode, 5 nodes)"
+"$BIN/conlab" bench foundation
+echo "== raft, 3 nodes, fsync on"
+"$BIN/conlab" bench --mode raft --nodes 3 --clients 16 --seconds "$S"
+"$BIN/conlab" bench --mode raft --nodes 3 --clients 1 --seconds "$S" --elections 20
+echo "== leader, 3 nodes, repl=sync"
+"$BIN/conlab" bench --mode leader --nodes 3 --clients 16 --seconds "$S" --opt repl=sync
+echo "== leaderless, 5 nodes, n=3, 50% reads"
+for cl in one quorum all; do
+  echo "-- cl=$cl"
+  "$BIN/conlab" bench --mode leaderless --nodes 5 --clients 16 --seconds "$S" --reads 50 --cl "$cl" --opt n=3
+done
+"$BIN/conlab" bench antientropy 10000
+echo "== checkers"
+"$BIN/conlab" bench check tests/data/jepsen tests/data/kv
+echo "== dashboard"
+"$BIN/conlab" bench dash
