@@ -131,7 +131,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BIN)/conlab --lesson fallacies
+	./$(BIN)/conlab --lesson welcome
 
 # ---- tests ---------------------------------------------------------------------------
 check: deps
