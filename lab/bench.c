@@ -308,7 +308,8 @@ static int foundation(const char *argv0, int json_out)
     for (int i = 0; i < 5; i++)
         c0 += cpu_seconds(pids[i]);
     uint64_t t0 = mono_us();
-    lab_pump(&lab, 10000000, -1);
+    while (mono_us() - t0 < 10000000)
+        lab_pump(&lab, 10000000 - (mono_us() - t0), -1);
     double wall = (double)(mono_us() - t0) / 1e6;
     for (int i = 0; i < 5; i++)
         c1 += cpu_seconds(pids[i]);

@@ -21,6 +21,7 @@ struct slog {
     size_t end;           /* file size of the durable part */
     struct sb pending;    /* appended, not yet written */
     size_t npending;
+    int dirty;            /* written (or cut) since the last fdatasync */
 };
 
 struct storage {
@@ -258,9 +259,13 @@ int storage_log_sync(struct storage *s, const char *name)
         l->end += l->pending.len;
         l->pending.len = 0;
         l->npending = 0;
+        l->dirty = 1;
     }
+    if (!l->dirty)
+        return 0; /* nothing new since the last sync: already durable */
     if (s->fsync_on && fdatasync(l->fd) < 0)
         return CL_EIO;
+    l->dirty = 0;
     return 0;
 }
 

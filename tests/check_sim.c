@@ -430,6 +430,7 @@ static uint64_t leader_run(uint64_t seed, int watch, long *events)
     ck_assert_ptr_nonnull(m);
     struct opts o = {0};
     opts_set(&o, "repl", "semisync");
+    opts_set(&o, "heartbeat", "100ms"); /* a busy run: many events to hash */
     char err[256] = "";
     struct sim *s = sim_new(m, 3, &o, seed, err, sizeof err);
     opts_free(&o);

@@ -852,7 +852,7 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
     st->fencing = !strcmp(opts_get(o, "fencing", "off"), "on");
     st->autofail = strcmp(opts_get(o, "failover", "auto"), "manual") != 0;
     st->sync_block = !strcmp(opts_get(o, "sync_down", "refuse"), "block");
-    st->hb_us = opts_get_duration(o, "heartbeat", 100000);
+    st->hb_us = opts_get_duration(o, "heartbeat", 250000);
     st->fo_us = opts_get_duration(o, "failover_timeout", 1000000);
     if (st->hb_us < 1000 || st->fo_us < 2 * st->hb_us) {
         snprintf(err, errlen, "heartbeat must be at least 1ms and failover_timeout at least two "
@@ -989,7 +989,7 @@ static const struct mode_option leader_options[] = {
      "on: followers refuse an older epoch's replication and the old leader steps down"},
     {"sync_down", OPT_ENUM, "refuse|block", 0, 0, "refuse",
      "sync/semisync with a silent required follower: refuse new writes (error 11) or block them"},
-    {"heartbeat", OPT_DURATION, NULL, 0, 0, "100ms", "leader heartbeat interval"},
+    {"heartbeat", OPT_DURATION, NULL, 0, 0, "250ms", "leader heartbeat interval"},
     {"failover_timeout", OPT_DURATION, NULL, 0, 0, "1s",
      "silence after which the leader is presumed dead (and a sync follower unreachable)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},

@@ -18,9 +18,10 @@ wait_for "✗ partition" 5
 screen | grep -F "✗ partition" | grep -qF "╌" || fail "dropped message not crossed out"
 # a second terminal attaches a read-only dashboard to this lab
 LAB=$(ls "$XDG_RUNTIME_DIR/conlab" | head -n 1)
-cp "$TMPD/run.sh" "$TMPD/lab.sh"
 SOCK_LAB=$SOCK
-SOCK="conlab-tui-$$-dash"
+# whatever happens below, both terminals and the lab go away with the test
+trap 'tmux -L "$SOCK_LAB" kill-server 2>/dev/null; tmux -L "$SOCK_LAB-dash" kill-server 2>/dev/null; kill "$LAB" 2>/dev/null; cleanup' EXIT INT TERM
+SOCK="$SOCK_LAB-dash"
 T -f /dev/null new-session -d -x 100 -y 30 "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR $BIN/conlab dash --pid $LAB; sleep 30"
 wait_for "read-only: lab $LAB" 10
 wait_for "partition: n1 | n2,n3" 10
