@@ -100,6 +100,7 @@ struct pread {              /* a client read waiting for ReadIndex */
 struct raft {
     struct env *e;
     unsigned state_records;   /* records in the raft.term log (folded into raft.state at STATE_RECORDS) */
+    int defer_persist;        /* become_follower leaves persisting to its caller */
     /* options */
     int prevote, lease, bug;
     uint64_t hb_us, el_us;
@@ -552,7 +553,8 @@ static void become_follower(struct raft *r, uint64_t term, int leader)
     if (changed_term) {
         r->term = term;
         r->voted = -1;
-        persist_state(r);
+        if (!r->defer_persist) /* else the caller persists term and vote together */
+            persist_state(r);
     }
     if (r->role == LEADER) {
         env_timer_cancel(r->e, r->t_heartbeat);
@@ -1271,8 +1273,18 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
         vote_reply(r, src, term, 0, 0, "leader alive");
         return;
     }
-    if (term > r->term)
-        become_follower(r, term, -1);
+    if (term > r->term) {
+        /* a vote we will grant in the new term goes to disk with the term: one sync */
+        if (uptodate && r->bug != BUG_NO_VOTE_PERSIST) {
+            r->defer_persist = 1;
+            become_follower(r, term, -1);
+            r->defer_persist = 0;
+            r->voted = c;
+            persist_state(r);
+        } else {
+            become_follower(r, term, -1);
+        }
+    }
     /* "If votedFor is null or candidateId, and candidate's log is at least as up-to-date as
      * receiver's log, grant vote" */
     if (r->voted >= 0 && r->voted != c) {
