@@ -156,8 +156,10 @@ static void node_lines(const struct dm_node *n, char lines[6][96], int *nlines)
              (unsigned long long)n->applied, life_word(n->life));
     /* clocks: physical (with its injected skew), then Lamport and vector */
     if (n->has_clock)
-        snprintf(lines[k++], 96, "clk %llu.%03llus skew%+lldms",
-                 (unsigned long long)(n->clock_us / 1000000),
+        snprintf(lines[k++], 96, "clk %02llu:%02llu:%02llu.%03llu skew%+lldms", /* time of day, UTC */
+                 (unsigned long long)(n->clock_us / 3600000000ull % 24),
+                 (unsigned long long)(n->clock_us / 60000000ull % 60),
+                 (unsigned long long)(n->clock_us / 1000000 % 60),
                  (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000));
     else
         snprintf(lines[k++], 96, "skew%+lldms", (long long)(n->skew_us / 1000));
