@@ -136,8 +136,7 @@ void sb_free(struct sb *b)
     b->len = b->cap = 0;
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
     if (s[0] < 0x80) {
         *cp = s[0];
@@ -173,7 +172,7 @@ void sb_add_escaped(struct sb *b, const char *str, size_t n)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t l = utf8_len(s + i, n - i, &cp);
+        size_t l = utf8_decode(s + i, n - i, &cp);
         if (l == 0) {
             sb_printf(b, "\\x%02x", s[i]);
             i++;

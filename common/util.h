@@ -49,6 +49,10 @@ void sb_free(struct sb *b);
  * written as a visible escape (\e, \x07, \u202e), so user data can never drive a terminal. */
 void sb_add_escaped(struct sb *b, const char *s, size_t n);
 
+/* Decodes one UTF-8 sequence of at most n bytes (n >= 1): returns its length and the code
+ * point in *cp, or 0 when invalid (overlong forms, surrogates, above U+10FFFF). */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Monotonic microseconds (CLOCK_MONOTONIC) and wall-clock microseconds (CLOCK_REALTIME). */
 uint64_t mono_us(void);
 uint64_t wall_us(void);

@@ -90,38 +90,6 @@ int ydoc_error(const struct ydoc *d, const struct ydoc_node *at, char *err, size
     return CL_EINVAL;
 }
 
-/* Decodes one UTF-8 sequence of at most n bytes; returns its length or 0 when invalid
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t c, min;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2; c = s[0] & 0x1f; min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3; c = s[0] & 0x0f; min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4; c = s[0] & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* Characters no lesson text may hold: C0 controls but tab and line breaks, DEL, C1 controls
  * and the Unicode BiDi overrides/isolates (they can make text display in another order). */
 static int forbidden_cp(uint32_t c, bool allow_breaks)
