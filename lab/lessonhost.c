@@ -354,6 +354,15 @@ int lessonhost_line(struct lab *lab, const char *line)
     struct lessonhost *h = H(lab);
     if (!h)
         return 0;
+    if (!h->from_script) {
+        /* judge what the previous line did before running this one: lines that arrive
+         * together (a paste, a pipe) would otherwise outrun the 250 ms poll */
+        h->last_poll = 0;
+        lessonhost_poll(lab);
+        h = H(lab);
+        if (!h)
+            return 0;
+    }
     struct sb out = {0};
     enum lesson_cmd c = lesson_engine_command(h->e, line, &out);
     if (c == LESSON_CMD_NONE) {

@@ -16,6 +16,10 @@ trap 'rm -rf "$XDG_DATA_HOME"' EXIT INT TERM
 ids="$*"
 if [ -z "$ids" ]; then
   ids=$("$BIN/conlab" lesson list | awk 'NR > 1 && $1 != "(no" { print $1 }')
+  if [ -z "$ids" ]; then
+    echo "FAIL no lessons found in $CONLAB_LESSONS"
+    exit 1
+  fi
 fi
 fail=0
 for id in $ids; do
