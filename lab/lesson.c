@@ -20,11 +20,11 @@
 static const char *const lab_commands =
     "stop|status|put|get|cas|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
-    "endpoints|promote|add|remove|timeout|ring";
+    "endpoints|promote|add|remove|timeout|ring|hints|cut|reorder";
 static const char *const known_modes = "leader|raft|leaderless";
 static const char *const event_names =
     "send|recv|drop|timer|fault|state|vote|append|truncate|commit|apply|replicate|quorum|"
-    "snapshot|client|invariant|error";
+    "snapshot|client|invariant|error|divergence|discard|fenced|repair|antientropy|tombstone";
 
 /* ---- small helpers ------------------------------------------------------------------- */
 

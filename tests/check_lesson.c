@@ -409,7 +409,7 @@ START_TEST(solution_script_runs_each_step_then_checks_it)
     struct sb b = {0};
     lesson_solution_script(l, &b);
     ck_assert_msg(strstr(b.s, "lesson-begin cap-minority\nstart leaderless 3 seed=202 n=3 w=2 r=2\n"
-                              "# step 1/6: everyone-has-x\nput x 1 cl=all\nwait 500ms\n"
+                              "# step 1/6: everyone-has-x\nwait 1s\nput x 1 cl=all\nwait 500ms\n"
                               "lesson-check everyone-has-x 30s\n"), "%s", b.s);
     ck_assert_msg(strstr(b.s, "lesson-check judge 30s\nlesson-end\n"), "%s", b.s);
     int checks = 0;

@@ -16,11 +16,22 @@ trap 'rm -rf "$XDG_DATA_HOME"' EXIT INT TERM
 ids="$*"
 if [ -z "$ids" ]; then
   ids=$("$BIN/conlab" lesson list | awk 'NR > 1 && $1 != "(no" { print $1 }')
+  if [ -z "$ids" ]; then
+    echo "FAIL no lessons found in $CONLAB_LESSONS"
+    exit 1
+  fi
 fi
 fail=0
 for id in $ids; do
   start=$(date +%s)
-  if "$BIN/conlab" lesson script "$id" | "$BIN/conlab" script - > "$XDG_DATA_HOME/$id.log" 2>&1; then
+  script="$XDG_DATA_HOME/$id.lab"
+  if ! "$BIN/conlab" lesson script "$id" > "$script" 2> "$XDG_DATA_HOME/$id.log"; then
+    echo "FAIL $id: no solution script"
+    sed 's/^/    /' "$XDG_DATA_HOME/$id.log"
+    fail=1
+    continue
+  fi
+  if "$BIN/conlab" script "$script" > "$XDG_DATA_HOME/$id.log" 2>&1; then
     echo "ok   $id ($(( $(date +%s) - start ))s)"
   else
     echo "FAIL $id: see below"
