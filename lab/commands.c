@@ -783,16 +783,23 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
     simhost_step(lab->cl, (int)n, &ran);
     lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)", ran, ran == 1 ? "" : "s",
             (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before));
-    /* show what happened, newest last */
+    /* show what happened, newest last: the nodes' events only (printing adds output events
+     * of its own, so collect the lines first) */
     size_t show = lab->ev_total - before > 10 ? 10 : (size_t)(lab->ev_total - before);
+    struct sb b = {0};
     for (size_t i = lab->ev_count - show; i < lab->ev_count; i++) {
-        char *s = json_dumps(lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS], JSON_COMPACT);
-        struct sb b = {0};
+        const json_t *e = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
+        const char *kind = json_string_value(json_object_get(e, "ev"));
+        if (kind && !strcmp(kind, "output"))
+            continue;
+        char *s = json_dumps(e, JSON_COMPACT);
+        sb_add(&b, b.len ? "\n  " : "  ");
         sb_add_escaped(&b, s, strlen(s));
-        lab_out(lab, "  %s", b.s);
-        sb_free(&b);
         free(s);
     }
+    if (b.len)
+        lab_out(lab, "%s", b.s);
+    sb_free(&b);
     return OK;
 }
 

@@ -144,7 +144,8 @@ static void send_peers(struct procs *p, int only)
         char id[CL_IDLEN];
         node_name(i, id);
         if (p->nodes[i].endpoint[0])
-            json_array_append_new(list, json_pack("{s:s,s:s}", "id", id, "endpoint", p->nodes[i].endpoint));
+            json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "id", id, "endpoint", p->nodes[i].endpoint,
+                                                  "up", p->nodes[i].registered && p->c.state[i] != NODE_DOWN));
     }
     for (int i = 0; i < p->c.n; i++) {
         if ((only >= 0 && i != only) || !p->nodes[i].registered)

@@ -311,6 +311,32 @@ static void set_peers(struct rt *r, const json_t *nodes)
         r->peer[r->env.self_idx] = s;
     }
     if (!r->started) {
+        /* Before the mode's first message: wait (briefly) until the connections to the live
+         * peers are up, so that a first election or a first write is not lost to a socket
+         * still connecting (ZMQ_IMMEDIATE drops sends on a pipe that is not ready). */
+        uint64_t end = mono_us() + 1000000;
+        for (;;) {
+            zmq_pollitem_t items[CL_MAXN];
+            int want = 0;
+            size_t k;
+            json_t *x;
+            json_array_foreach(nodes, k, x) {
+                int idx;
+                const char *pid = json_string_value(json_object_get(x, "id"));
+                if (!pid || parse_node_id(pid, CL_MAXN, &idx) < 0 || idx == r->env.self_idx || !r->peer[idx] ||
+                    json_is_false(json_object_get(x, "up")))
+                    continue;
+                items[want++] = (zmq_pollitem_t){r->peer[idx], 0, ZMQ_POLLOUT, 0};
+            }
+            if (want == 0 || zmq_poll(items, want, 0) < 0)
+                break;
+            int ready = 0;
+            for (int j = 0; j < want; j++)
+                ready += (items[j].revents & ZMQ_POLLOUT) != 0;
+            if (ready == want || mono_us() >= end)
+                break;
+            usleep(1000);
+        }
         r->started = 1;
         if (r->mode->start)
             r->mode->start(r->st);

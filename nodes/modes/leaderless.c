@@ -1436,13 +1436,13 @@ static void op_timeout(struct ll *st, struct op *op)
             return;
         }
         if (op->kind == OP_WRITE) {
-            sb_printf(&b, "quorum not reached: %d of %d acks needed (acked: ", answered, op->need);
+            sb_printf(&b, "quorum not reached: %d of the %d acks needed (acked: ", answered, op->need);
             list_text(st, op, 1, &b);
             sb_add(&b, "; no answer: ");
             list_text(st, op, 0, &b);
             sb_add(&b, "); the write may have been applied where it was acked");
         } else {
-            sb_printf(&b, "read quorum not reached: %d of %d replicas answered (answered: ", answered,
+            sb_printf(&b, "read quorum not reached: %d of the %d answers needed (answered: ", answered,
                       op->need);
             list_text(st, op, 1, &b);
             sb_add(&b, "; no answer: ");
