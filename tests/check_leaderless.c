@@ -1095,7 +1095,7 @@ START_TEST(a_quorum_not_reached_fails_with_error_11_naming_who_answered)
     ck_assert_str_eq(rtype(r), "error");
     ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), 11);
     const char *text = json_string_value(json_object_get(r, "text"));
-    ck_assert_msg(strstr(text, "1 of 2 acks") && strstr(text, "n2") && strstr(text, "may have been applied"),
+    ck_assert_msg(strstr(text, "1 of the 2 acks") && strstr(text, "n2") && strstr(text, "may have been applied"),
                   "%s", text);
     json_decref(r);
     r = call(t, 0, 1, req_read("x", "quorum"));
