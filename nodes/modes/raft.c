@@ -132,6 +132,8 @@ struct raft {
     uint64_t t_election, t_heartbeat, t_flush;
     int boot_quiet;             /* reads=lease: no vote before the first election timeout */
     uint64_t lease_us;          /* reads=lease: lease length on our clock (election / speed) */
+    uint64_t quiet_us;          /* the minimum election timeout on our clock (election / speed):
+                                   check-quorum deposes a leader silent twice that long */
     struct pending *pend;
     size_t npend, cappend;
     struct pread *reads;
@@ -1152,7 +1154,7 @@ static void heartbeat_tick(struct raft *r)
         int recent = 1;
         for (int p = 0; p < r->e->n_nodes; p++)
             if (p != r->e->self_idx && is_member(r, p) &&
-                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= 2 * r->lease_us))
+                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= 2 * r->quiet_us))
                 recent++;
         if (recent < quorum(r)) {
             become_follower(r, r->term, -1);
@@ -1911,9 +1913,12 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     /* The lease is measured on the node's clock (so that clock jumps can break it, which is
      * the lesson), while election timeouts run in protocol time, `speed` times faster. */
     double speed = 1;
-    if (parse_double(opts_get(o, "speed", "1"), &speed) < 0 || speed < 1)
+    if (parse_double(opts_get(o, "speed", "1"), &speed) < 0 || speed <= 0)
         speed = 1;
-    r->lease_us = (uint64_t)((double)r->el_us / speed);
+    /* check-quorum follows the real pace of the timers (slow motion makes it longer)… */
+    r->quiet_us = (uint64_t)((double)r->el_us / speed);
+    /* …while a lease never grows past the normal-speed timeout: shorter is always safe */
+    r->lease_us = (uint64_t)((double)r->el_us / (speed < 1 ? 1 : speed));
     r->boot_quiet = 1;
     const char *bug = opts_get(o, "bug", "none");
     r->bug = !strcmp(bug, "commit-old-term") ? BUG_COMMIT_OLD_TERM
