@@ -538,19 +538,6 @@ void lab_op_free(struct op *op)
     memset(op, 0, sizeof *op);
 }
 
-static void add_json_value(struct sb *out, const json_t *v)
-{
-    if (json_is_string(v))
-        sb_add_escaped(out, json_string_value(v), json_string_length(v));
-    else if (!v || json_is_null(v))
-        sb_add(out, "nil");
-    else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        sb_add_escaped(out, s, strlen(s));
-        free(s);
-    }
-}
-
 void lab_op_describe(const struct op *op, struct sb *out)
 {
     lab_op_result(op, out);
@@ -569,10 +556,10 @@ void lab_op_result(const struct op *op, struct sb *out)
                 json_t *s;
                 json_array_foreach(sib, i, s) {
                     sb_addc(out, ' ');
-                    add_json_value(out, s);
+                    recorder_add_value(out, s);
                 }
             } else {
-                add_json_value(out, json_object_get(op->reply, "value"));
+                recorder_add_value(out, json_object_get(op->reply, "value"));
             }
         } else {
             sb_add(out, "ok");

@@ -250,7 +250,6 @@ static void on_ctl(struct procs *p)
 
 static void on_events(struct procs *p)
 {
-    char buf[1 << 16];
     for (int k = 0; k < 1024; k++) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -261,7 +260,6 @@ static void on_events(struct procs *p)
         json_error_t je;
         json_t *e = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &je);
         zmq_msg_close(&m);
-        (void)buf;
         if (!json_is_object(e)) {
             json_decref(e);
             continue;

@@ -61,7 +61,7 @@ int recorder_save(const struct recorder *r, const char *path)
     return ok ? 0 : CL_EIO;
 }
 
-static void add_value(struct sb *out, const json_t *v)
+void recorder_add_value(struct sb *out, const json_t *v)
 {
     if (json_is_string(v)) {
         sb_add_escaped(out, json_string_value(v), json_string_length(v));
@@ -88,7 +88,7 @@ void recorder_format(const struct recorder *r, size_t from, struct sb *out)
         const char *k = json_string_value(json_object_get(e, "key"));
         sb_add_escaped(out, k ? k : "", k ? strlen(k) : 0);
         sb_addc(out, ' ');
-        add_value(out, json_object_get(e, "value"));
+        recorder_add_value(out, json_object_get(e, "value"));
         const char *node = json_string_value(json_object_get(e, "node"));
         if (node)
             sb_printf(out, " @%s", node);

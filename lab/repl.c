@@ -69,7 +69,6 @@ const char *repl_history_path(void)
 /* ---- completion ---------------------------------------------------------------------------- */
 
 static const char *const *g_words;
-static char **g_dyn;
 
 static char *gen(const char *text, int state)
 {
@@ -155,7 +154,6 @@ char **repl_complete(const char *text, int start, int end)
         g_words = lab_command_names();
     else
         g_words = nodes;
-    (void)g_dyn;
     return rl_completion_matches(text, gen);
 }
 
