@@ -31,7 +31,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lreadline
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 VERSION := 0.1.0
-ALL_CFLAGS = -DCONLAB_VERSION=\"$(VERSION)\" $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -Icommon -Inodes -Ilab -Itui -I$(BUILD)/gen \
+# Every source folder is on the include path: a header is named by its file name alone.
+SRC_DIRS    = nodes/core nodes/sim nodes/kit nodes $(MODE_DIRS) lab lab/check lab/course lab/bench lab/view tui
+ALL_CFLAGS = -DCONLAB_VERSION=\"$(VERSION)\" $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE $(addprefix -I,$(SRC_DIRS)) -I$(BUILD)/gen \
              $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
@@ -41,12 +43,16 @@ else
 Q := @
 endif
 
-COMMON_SRC := $(sort $(wildcard common/*.c))
-MODE_SRC   := $(sort $(wildcard nodes/modes/*.c))
+# nodes/core: what every node and the lab share (env, mode, envelope, faults, clocks);
+# nodes/sim: the simulator; nodes/kit: the protocol kit; nodes/modes/NAME/: one mode each.
+COMMON_SRC := $(sort $(wildcard nodes/core/*.c nodes/sim/*.c nodes/kit/*.c))
+MODE_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard nodes/modes/*/*.c))))
+MODE_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(MODE_DIRS))))
 NODE_SRC   := $(filter-out nodes/main.c,$(sort $(wildcard nodes/*.c)))
-LAB_SRC    := $(filter-out lab/main.c,$(sort $(wildcard lab/*.c))) $(sort $(wildcard tui/*.c))
+LAB_SRC    := $(filter-out lab/main.c lab/bench/etcdload.c,$(sort $(wildcard lab/*.c lab/*/*.c))) \
+              $(sort $(wildcard tui/*.c))
 TEST_SRC   := $(sort $(wildcard tests/check_*.c))
-MODE_NAMES := $(basename $(notdir $(MODE_SRC)))
+MODE_NAMES := $(notdir $(MODE_DIRS))
 SUITE_NAMES:= $(patsubst check_%,%,$(basename $(notdir $(TEST_SRC))))
 
 LIB_SRC := $(COMMON_SRC) $(MODE_SRC) $(NODE_SRC) $(LAB_SRC)
@@ -162,15 +168,15 @@ check-full: all $(BIN)/check_all
 	CONLAB_BIN=$(abspath $(BIN)) CONLAB_FULL=1 ./$(BIN)/check_all
 
 bench: all
-	CONLAB_BIN=$(abspath $(BIN)) sh bench/all.sh
+	CONLAB_BIN=$(abspath $(BIN)) sh lab/bench/all.sh
 
-# etcd beside conlab (bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check
-$(BIN)/etcdload: bench/etcdload.c
+# etcd beside conlab (lab/bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check
+$(BIN)/etcdload: lab/bench/etcdload.c
 	@mkdir -p $(BIN)
 	$(Q)$(CC) $(WARN) $(OPT) -D_GNU_SOURCE $(CFLAGS) -o $@ $< $(LDFLAGS) -lm
 
 bench-etcd: all $(BIN)/etcdload
-	CONLAB_BIN=$(abspath $(BIN)) bash bench/etcd_vs_conlab.sh $(BENCH_ARGS)
+	CONLAB_BIN=$(abspath $(BIN)) bash lab/bench/etcd_vs_conlab.sh $(BENCH_ARGS)
 
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz_*.c)))
 fuzz:

@@ -10,7 +10,7 @@
 #include "checkcli.h"
 #include "cmdline.h"
 #include "lessonhost.h"
-#include "modes/leaderless.h"
+#include "leaderless.h"
 #include "lab.h"
 
 #define OK 0
@@ -828,7 +828,7 @@ static int cmd_history(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
-/* Judges the lab's history with the checkers (lab/checkcli.c): 0 holds, 1 violated,
+/* Judges the lab's history with the checkers (lab/check/checkcli.c): 0 holds, 1 violated,
  * 2 unknown or not judgeable. */
 int lab_check_history(struct lab *lab, const char *what, struct sb *out)
 {

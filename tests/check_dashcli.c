@@ -1,5 +1,5 @@
 /* check_dashcli — `conlab replay` without a terminal, and `conlab dash` attached to a test
- * publisher standing in for a running lab (lab/dashcli.h). */
+ * publisher standing in for a running lab (lab/view/dashcli.h). */
 #include <check.h>
 #include <dirent.h>
 #include <signal.h>

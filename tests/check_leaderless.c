@@ -11,7 +11,7 @@
 
 #include "llbench.h"
 #include "mode.h"
-#include "modes/leaderless.h"
+#include "leaderless.h"
 #include "sim.h"
 #include "test_util.h"
 

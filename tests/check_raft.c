@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modes/raft.h"
+#include "raft.h"
 #include "raftmon.h"
 #include "rng.h"
 #include "sim.h"

@@ -17,7 +17,7 @@
  *                          majority for two election timeouts (leader: check-quorum)
  *
  * Invariants this file keeps (checked by tests/check_raft.c after every simulator step and,
- * live, by lab/raftmon.c from the events emitted here):
+ * live, by nodes/modes/raft/raftmon.c from the events emitted here):
  *   - Election Safety: at most one leader per term (one vote per term, persisted before it is
  *     sent; a leader needs a majority of the current configuration).
  *   - Leader Append-Only: a leader never truncates its own log.
@@ -52,7 +52,7 @@
 #include <string.h>
 
 #include "mode.h"
-#include "modes/raft.h"
+#include "raft.h"
 
 enum role { FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER };
 static const char *const role_names[] = {"follower", "precandidate", "candidate", "leader"};

@@ -1,6 +1,6 @@
 /* mode — what a protocol (raft, leader, leaderless, …) provides to be run by the runtime,
- * the simulator and the lab. A new mode is one file under nodes/modes/ that defines
- * `const struct mode mode_<name>`; the Makefile collects every such file into mode_table.
+ * the simulator and the lab. A new mode is one folder nodes/modes/NAME/ whose files define
+ * `const struct mode mode_<name>`; the Makefile collects every such folder into mode_table.
  *
  * A mode is a pure state machine behind struct env (env.h). Its file opens with its
  * state diagram, its invariants and the rule each handler implements.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # etcd_vs_conlab.sh — measure etcd 3.4 and conlab side by side on this machine, in one run.
 #
-#   bench/etcd_vs_conlab.sh [--mode M] [--seconds S] [--clients C] [--keys K] [--elections T]
+#   lab/bench/etcd_vs_conlab.sh [--mode M] [--seconds S] [--clients C] [--keys K] [--elections T]
 #                           [--fsync on|off] [--spread] [--skip-etcd] [--skip-conlab]
 #
 # 1. Installs Debian's etcd-server and etcd-client with apt-get when etcd or etcdctl is absent
 #    (as root; otherwise prints the apt-get line and exits 2).
 # 2. Starts a 3-member etcd cluster on 127.0.0.1 (distinct client and peer ports, data dirs in
 #    a mktemp directory on the same disk as conlab's), waits until every member is healthy.
-# 3. Drives it with bench/etcdload (built here with cc): C closed-loop clients (default 16) for
+# 3. Drives it with lab/bench/etcdload (built here with cc): C closed-loop clients (default 16) for
 #    S seconds, then one client, each put a `POST /v3/kv/put` to the leader's gRPC gateway.
 # 4. Times T elections (default 20): finds the leader with `etcdctl endpoint status -w json`,
 #    SIGKILLs it and polls the survivors until one reports a leader in a higher term; restarts
@@ -29,7 +29,7 @@
 # Every process this script starts is killed on exit (trap), every wait is bounded.
 set -u
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=raft SECONDS_RUN=5 CLIENTS=16 KEYS=100 ELECTIONS=20 FSYNC=on SPREAD='' SKIP_ETCD=0 SKIP_CONLAB=0
 HB=${ETCD_HEARTBEAT_MS:-30}
 ET=${ETCD_ELECTION_MS:-150}
@@ -85,9 +85,9 @@ fi
 if [ $SKIP_CONLAB = 0 ] && [ ! -x "$CONLAB" ]; then
     timeout 600 make -C "$ROOT" -s all >/dev/null || die "cannot build $CONLAB"
 fi
-if [ $SKIP_ETCD = 0 ] && { [ ! -x "$ETCDLOAD" ] || [ "$ROOT/bench/etcdload.c" -nt "$ETCDLOAD" ]; }; then
+if [ $SKIP_ETCD = 0 ] && { [ ! -x "$ETCDLOAD" ] || [ "$ROOT/lab/bench/etcdload.c" -nt "$ETCDLOAD" ]; }; then
     mkdir -p "$(dirname "$ETCDLOAD")"
-    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$ETCDLOAD" "$ROOT/bench/etcdload.c" -lm ||
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$ETCDLOAD" "$ROOT/lab/bench/etcdload.c" -lm ||
         die "cannot build $ETCDLOAD"
 fi
 

@@ -1,7 +1,7 @@
 /* dashcli — the dashboard's own subcommands (issue 6, docs/dashboard.md):
  *   conlab replay [options] FILE     a saved trace in the dashboard, with time travel
  *   conlab dash [options]            a read-only dashboard attached to a running lab
- *   conlab bench dash [options]      model + renderer throughput (lab/dashbench.c)
+ *   conlab bench dash [options]      model + renderer throughput (lab/bench/dashbench.c)
  * Each *_main takes argv[0] = the subcommand's name and returns the exit status.
  */
 #ifndef CONLAB_DASHCLI_H
@@ -19,7 +19,7 @@ int dashbench_main(int argc, char **argv);
  * send every event as one frame of compact JSON, and when the XPUB socket reports a new subscription (a frame starting with
  * byte 1) send the recorded events again (or the latest cluster and status events) so a late
  * viewer sees the cluster; remove the file on exit. `conlab bench dash --publish TRACE`
- * (lab/dashbench.c) does exactly this with a trace and can serve as the example.
+ * (lab/bench/dashbench.c) does exactly this with a trace and can serve as the example.
  *
  * Where a lab with this pid publishes its dashboard endpoint (one line, e.g.
  * "ipc:///run/user/1000/conlab/4242/dash.sock"): $XDG_RUNTIME_DIR/conlab/<pid>/dash.endpoint

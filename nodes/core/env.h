@@ -4,7 +4,7 @@
  * interface: send a message, set and cancel timers, read its node-local clock, persist and
  * load durable state, emit events, draw random numbers. Two implementations exist:
  *   - the runtime (nodes/runtime.c): real sockets, a timer heap, the fault shim, fsync;
- *   - the simulator (common/sim.c): virtual time, a seeded RNG, in-memory "disks" that lose
+ *   - the simulator (nodes/sim/sim.c): virtual time, a seeded RNG, in-memory "disks" that lose
  *     what was not synced when a node crashes.
  *
  * Message bodies are jansson objects (json_t) in Maelstrom's shape: {"type":..,"msg_id":..}.

@@ -46,7 +46,7 @@
 
 #include "env.h"
 #include "mode.h"
-#include "modes/leaderless.h"
+#include "leaderless.h"
 
 /* ---- constants and types ------------------------------------------------------------- */
 

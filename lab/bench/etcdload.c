@@ -1,5 +1,5 @@
 /* etcdload — a small load generator and election timer for etcd 3.4, the yardstick that
- * bench/etcd_vs_conlab.sh sets beside `conlab bench`. Standalone: plain POSIX sockets, no
+ * lab/bench/etcd_vs_conlab.sh sets beside `conlab bench`. Standalone: plain POSIX sockets, no
  * library beyond libc, one thread, one poll() loop. Not part of `make all` or `make check`.
  *
  *   etcdload put   --endpoints URL[,URL...] [--clients C] [--seconds S] [--keys K]
