@@ -16,7 +16,6 @@
 #include "envelope.h"
 #include "lessonhost.h"
 #include "publish.h"
-#include "raftmon.h"
 #include "sim.h"
 
 /* ---- run directory -------------------------------------------------------------------- */
@@ -133,6 +132,15 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     return 0;
 }
 
+/* Ends the mode's live monitor, when one runs. */
+static void monitor_drop(struct lab *lab)
+{
+    if (lab->monitor)
+        lab->monitor_ops->destroy(lab->monitor);
+    lab->monitor = NULL;
+    lab->monitor_ops = NULL;
+}
+
 void lab_destroy(struct lab *lab)
 {
     lessonhost_free(lab);
@@ -148,7 +156,7 @@ void lab_destroy(struct lab *lab)
     publish_close(&lab->pub);
     json_decref(lab->cluster_ev);
     json_decref(lab->net_ev);
-    raftmon_destroy((struct raftmon **)&lab->monitor);
+    monitor_drop(lab);
     json_decref(lab->contexts);
     rm_rf(lab->run_dir);
 }
@@ -282,7 +290,7 @@ static void collect(struct lab *lab, json_t *ev)
     publish_event(lab->pub, ev);
     if (lab->monitor && kind && strcmp(kind, "invariant") && strcmp(kind, "output")) {
         struct sb alert = {0};
-        if (raftmon_feed(lab->monitor, ev, &alert)) {
+        if (lab->monitor_ops->feed(lab->monitor, ev, &alert)) {
             lab->alerts++;
             json_t *a = json_pack("{s:I,s:s,s:s,s:s}", "t", json_integer_value(json_object_get(ev, "t")), "node", "lab",
                                   "ev", "invariant", "text", alert.s ? alert.s : "");
@@ -675,9 +683,11 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
         sim_destroy(&probe);
     }
     /* the live invariant monitor, for the modes that have one: set up before the first event */
-    raftmon_destroy((struct raftmon **)&lab->monitor);
-    if (!strcmp(m->name, "raft"))
-        lab->monitor = raftmon_new();
+    monitor_drop(lab);
+    if (m->monitor) {
+        lab->monitor_ops = m->monitor;
+        lab->monitor = m->monitor->create();
+    }
     lab->cl = sim ? simhost_start(&cfg, err, sizeof err) : procs_start(&cfg, err, sizeof err);
     if (!lab->cl) {
         lab_err(lab, "%s", err);

@@ -73,7 +73,8 @@ struct lab {
     int script_line;
     struct lab_hooks hooks[4];
     int nhooks;
-    void *monitor;              /* the protocol invariant monitor (raft), when any */
+    void *monitor;              /* the mode's live invariant monitor, when it has one */
+    const struct mode_monitor *monitor_ops;
     struct publisher *pub;      /* events for `conlab dash` */
     void *lesson;               /* the running lesson (lessonhost.c), when any */
     int snapshots;              /* emit node statuses as events twice a second (screens) */

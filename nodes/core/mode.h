@@ -55,6 +55,20 @@ struct mode_command {
     json_t *(*run)(void *st, int argc, char **argv);
 };
 
+/* A live invariant monitor (the lab and the test fixture run it): pure, fed every event of a
+ * run in the order it was received (docs/protocol.md §3). */
+struct mode_monitor {
+    void *(*create)(void);
+    /* Feeds one event (borrowed). Returns 1 and appends one line to alert when this event
+     * proves a violation ("<Invariant>: <what happened> (events n1#41, n3#57)"); else 0. */
+    int (*feed)(void *mon, const json_t *ev, struct sb *alert);
+    /* Violations found so far. */
+    int (*violations)(const void *mon);
+    /* The newest violation as an `invariant` event, or NULL; borrowed until the next feed. */
+    const json_t *(*last)(const void *mon);
+    void (*destroy)(void *mon);
+};
+
 struct mode {
     const char *name;
     const char *summary;
@@ -74,6 +88,8 @@ struct mode {
      * {"role":"leader","term":3,"commit":12,"applied":12,"leader":"n1",
      *  "data":{"x":"1",…},"log":[…]}. Caller frees. */
     json_t *(*status)(void *st);
+    /* The mode's live invariant monitor, or NULL when it has none. */
+    const struct mode_monitor *monitor;
 };
 
 extern const struct mode *const mode_table[];

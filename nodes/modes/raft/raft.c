@@ -53,6 +53,7 @@
 
 #include "mode.h"
 #include "raft.h"
+#include "raftmon.h"
 
 enum role { FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER };
 static const char *const role_names[] = {"follower", "precandidate", "candidate", "leader"};
@@ -2122,6 +2123,7 @@ const struct mode mode_raft = {
     .destroy = raft_destroy,
     .on_timer = raft_on_timer,
     .status = raft_status,
+    .monitor = &raftmon_monitor,
 };
 
 /* ---- introspection (raft.h) ------------------------------------------------------------ */

@@ -520,3 +520,23 @@ int raftmon_feed(struct raftmon *m, const json_t *ev, struct sb *alert)
     }
     return 0;
 }
+
+/* ---- the mode's monitor face (mode.h) --------------------------------------------------- */
+
+static void *mon_create(void) { return raftmon_new(); }
+static int mon_feed(void *m, const json_t *ev, struct sb *alert) { return raftmon_feed(m, ev, alert); }
+static int mon_violations(const void *m) { return raftmon_violations(m); }
+static const json_t *mon_last(const void *m) { return raftmon_last(m); }
+static void mon_destroy(void *m)
+{
+    struct raftmon *r = m;
+    raftmon_destroy(&r);
+}
+
+const struct mode_monitor raftmon_monitor = {
+    .create = mon_create,
+    .feed = mon_feed,
+    .violations = mon_violations,
+    .last = mon_last,
+    .destroy = mon_destroy,
+};

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "mode.h"
 #include "util.h"
 
 struct raftmon;
@@ -35,5 +36,8 @@ int raftmon_violations(const struct raftmon *m);
  * (events[i] is the seq of an event of nodes[i]). NULL before any violation; borrowed until the
  * next raftmon_feed() or raftmon_destroy(). */
 const json_t *raftmon_last(const struct raftmon *m);
+
+/* The same monitor as the mode's face (mode_raft.monitor). */
+extern const struct mode_monitor raftmon_monitor;
 
 #endif
