@@ -2,8 +2,9 @@
 #
 #   make          build bin/conlab and bin/conlab-node
 #   make run      install missing packages (as root), build, start the lab
-#   make check    install missing packages, build, run every test (unit, sanitizer,
-#                 valgrind, simulator, real-process scenarios, terminal tests)
+#   make check    install missing packages, build, run every test (unit, mode purity,
+#                 sanitizer, valgrind, simulator, real-process scenarios, terminal tests)
+#   make check-unit  the quick tier: every Check suite (under a minute)
 #   make check-full  longer seed sweeps
 #   make bench    benchmarks that print figures
 #   make bench-etcd  etcd 3.4 and conlab side by side (installs etcd-server as root; BENCH_ARGS=...)
@@ -43,8 +44,9 @@ else
 Q := @
 endif
 
-# nodes/core: what every node and the lab share (env, mode, envelope, faults, clocks);
-# nodes/sim: the simulator; nodes/kit: the protocol kit; nodes/modes/NAME/: one mode each.
+# nodes/core: what every node and the lab share (env, mode, event, envelope, faults, clocks);
+# nodes/sim: the simulator; nodes/kit: the protocol kit; nodes/modes/NAME/: one mode each —
+# a folder of any number of files, one of which defines `const struct mode mode_NAME`.
 COMMON_SRC := $(sort $(wildcard nodes/core/*.c nodes/sim/*.c nodes/kit/*.c))
 MODE_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard nodes/modes/*/*.c))))
 MODE_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(MODE_DIRS))))
@@ -59,7 +61,7 @@ LIB_SRC := $(COMMON_SRC) $(MODE_SRC) $(NODE_SRC) $(LAB_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/modes_table.o
 LIB     := $(BUILD)/libconlab.a
 
-.PHONY: all run check check-unit check-valgrind check-asan check-sim check-scenarios \
+.PHONY: all run check check-unit check-purity check-valgrind check-asan check-sim check-scenarios \
         check-tui check-full bench fuzz deps clean install
 .PHONY: bench-etcd
 all: $(BIN)/conlab $(BIN)/conlab-node
@@ -142,13 +144,17 @@ run: deps
 # ---- tests ---------------------------------------------------------------------------
 check: deps
 	@$(MAKE) --no-print-directory all $(BIN)/check_all
-	@$(MAKE) --no-print-directory check-unit check-scenarios check-tui
+	@$(MAKE) --no-print-directory check-unit check-purity check-scenarios check-tui
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-valgrind
 	@echo "make check: all tiers passed"
 
 check-unit: all $(BIN)/check_all
 	CONLAB_BIN=$(abspath $(BIN)) ./$(BIN)/check_all
+
+# a mode (and the kit) calls only the environment, jansson, the kit and pure libc
+check-purity: all
+	sh tests/purity.sh $(BUILD)
 
 check-scenarios: all
 	CONLAB_BIN=$(abspath $(BIN)) sh tests/run_scenarios.sh

@@ -3,8 +3,9 @@
  * the commands talk only to this interface, so every command works the same in both.
  *
  * The cluster owns the fault state (struct faults) and the clock faults, and pushes them to
- * the nodes; it reports everything the nodes emit through on_event and every client reply
- * through on_reply. Ownership: callbacks borrow what they get; client_send steals body.
+ * the nodes; it reports everything the nodes emit through on_event, every client reply
+ * through on_reply and every status asked with status_request through on_status (set by the
+ * lab after the start). Ownership: callbacks borrow what they get; client_send steals body.
  */
 #ifndef CONLAB_CLUSTER_H
 #define CONLAB_CLUSTER_H
@@ -33,8 +34,11 @@ struct cluster_ops {
     void (*push_clock)(struct cluster *c, int idx);
     void (*push_speed)(struct cluster *c);
     /* The node's status (docs/protocol.md §2), or NULL when it is down or does not answer
-     * within a second. Caller frees. */
+     * within a second. Caller frees. Waits: the lab uses status_request. */
     json_t *(*status)(struct cluster *c, int idx);
+    /* Asks for the node's status without waiting; the reply reaches on_status (from the
+     * pump, or at once in the simulator). Returns 0, or CL_ESTATE when the node is not up. */
+    int (*status_request)(struct cluster *c, int idx);
     /* Runs a mode command on node idx. Caller frees the {"ok":..,"text":..} reply. */
     json_t *(*command)(struct cluster *c, int idx, const char *name, int argc, char **argv);
     /* The node's client endpoint ("tcp://127.0.0.1:7101", or "sim" in the simulator). */
@@ -59,6 +63,7 @@ struct cluster {
     uint64_t t0_us;                   /* when the cluster started (mono, or virtual 0) */
     void (*on_event)(void *ud, const json_t *ev);
     void (*on_reply)(void *ud, int idx, const char *client, const json_t *body);
+    void (*on_status)(void *ud, int idx, const json_t *status);
     void *ud;
     /* simulator only */
     int frozen;

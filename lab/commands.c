@@ -1,32 +1,25 @@
 /* commands — every REPL and script command (DESIGN §7): one table of name, usage, help and
- * example, and one function per command. Modes add their own commands (promote, timeout,
- * add, remove, ring) through struct mode_command; lab_exec() finds them after the table.
- * A command returns 0, 1 (runtime failure) or 2 (parse error). */
+ * example, and one function per command. Other modules add tables of their own
+ * (lab_add_commands: the lesson host's), and each mode adds its commands through struct
+ * mode_command; lab_exec() looks in that order. A command returns 0, 1 (runtime failure) or
+ * 2 (parse error). No command knows a mode: what differs between modes comes from the face
+ * (mode.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkcli.h"
 #include "cmdline.h"
-#include "lessonhost.h"
-#include "leaderless.h"
 #include "lab.h"
 
 #define OK 0
 #define RUNTIME 1
 #define PARSE 2
 
-struct command {
-    const char *name;
-    const char *usage;
-    const char *help;
-    const char *example;
-    int min, max;               /* arguments after the name; max -1 = any */
-    int (*run)(struct lab *lab, int argc, char **argv);
-};
+const struct lab_command *lab_added_command(const char *name);
+const struct lab_command *const *lab_added_tables(int *n);
 
-static const struct command *find_command(const char *name);
+static const struct lab_command *find_command(const char *name);
 static int run_words(struct lab *lab, struct words *w);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -39,7 +32,7 @@ static int need_cluster(struct lab *lab)
     return 0;
 }
 
-static int parse_err(struct lab *lab, const struct command *c, const char *fmt, const char *arg)
+static int parse_err(struct lab *lab, const struct lab_command *c, const char *fmt, const char *arg)
 {
     struct sb b = {0};
     sb_printf(&b, fmt, arg);
@@ -195,22 +188,26 @@ static int cmd_stop(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* "n1 raft leader term=3 leader=n1 commit=12 applied=12 up": the mode's status figures. */
 static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *b)
 {
-    sb_printf(b, "n%d %s", i + 1, lab->cl->mode->name);
+    const struct mode *m = lab->cl->mode;
+    sb_printf(b, "n%d %s", i + 1, m->name);
     if (!s) {
         sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down" : "- (no answer)");
         return;
     }
     const char *role = json_string_value(json_object_get(s, "role"));
     sb_printf(b, " %s", role ? role : "?");
-    static const char *const keys[] = {"term", "epoch", "leader", "commit", "applied", NULL};
-    for (int k = 0; keys[k]; k++) {
-        json_t *v = json_object_get(s, keys[k]);
+    for (const struct mode_figure *f = m->figures; f && f->key; f++) {
+        const json_t *v = event_path(s, f->key);
+        const char *label = f->label ? f->label : f->key;
         if (json_is_integer(v))
-            sb_printf(b, " %s=%lld", keys[k], (long long)json_integer_value(v));
-        else if (json_is_string(v) && *json_string_value(v))
-            sb_printf(b, " %s=%s", keys[k], json_string_value(v));
+            sb_printf(b, " %s=%lld", label, (long long)json_integer_value(v));
+        else if (json_is_string(v) && *json_string_value(v)) {
+            sb_printf(b, " %s=", label);
+            sb_add_escaped(b, json_string_value(v), strlen(json_string_value(v)));
+        }
     }
     sb_printf(b, " %s", node_state_name(lab->cl->state[i]));
 }
@@ -464,7 +461,7 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
 {
     if (!need_cluster(lab))
         return RUNTIME;
-    const struct command *c = find_command(what);
+    const struct lab_command *c = find_command(what);
     int src = -1, dst = -1, ai = 1;
     if (argc == 3) {
         if (parse_link(lab, argv[1], &src, &dst) < 0)
@@ -541,7 +538,7 @@ static int cmd_skew(struct lab *lab, int argc, char **argv)
 
 static int cmd_clock(struct lab *lab, int argc, char **argv)
 {
-    const struct command *c = find_command("clock");
+    const struct lab_command *c = find_command("clock");
     if (!strcmp(argv[1], "bump")) {
         if (argc != 4)
             return parse_err(lab, c, "clock bump takes NODE and ±MS%s", "");
@@ -580,74 +577,6 @@ static int cmd_clock(struct lab *lab, int argc, char **argv)
 
 /* ---- waiting ---------------------------------------------------------------------------- */
 
-/* Leaderless: each key lives on its n replicas only; compare it there. */
-static int converged_ring(struct lab *lab, json_t **st, struct sb *why)
-{
-    int n = (int)opts_get_int(&lab->cl->opts, "n", 3);
-    struct ll_ring *ring = leaderless_ring_new(lab->cl->n, (int)opts_get_int(&lab->cl->opts, "vnodes", 8));
-    if (!ring)
-        return 0;
-    int ok = 1;
-    for (int i = 0; i < lab->cl->n && ok; i++) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(json_object_get(st[i], "data"), key, v) {
-            int pref[CL_MAXN];
-            leaderless_ring_replicas(ring, key, pref);
-            json_t *ref = NULL;
-            int refi = -1;
-            for (int r = 0; r < n && r < lab->cl->n && ok; r++) {
-                int j = pref[r];
-                if (!st[j] || lab->cl->state[j] != NODE_UP)
-                    continue;
-                json_t *d = json_object_get(json_object_get(st[j], "data"), key);
-                if (refi < 0) {
-                    ref = d;
-                    refi = j;
-                } else if (!json_equal(ref ? ref : json_null(), d ? d : json_null())) {
-                    ok = 0;
-                    if (why)
-                        sb_printf(why, "replicas n%d and n%d of key %s differ", refi + 1, j + 1, key);
-                }
-            }
-            if (!ok)
-                break;
-        }
-    }
-    leaderless_ring_destroy(&ring);
-    return ok;
-}
-
-int lab_converged(struct lab *lab, struct sb *why)
-{
-    json_t *st[CL_MAXN] = {0};
-    lab_refresh(lab, st);
-    if (!strcmp(lab->cl->mode->name, "leaderless")) {
-        int ok = converged_ring(lab, st, why);
-        for (int i = 0; i < lab->cl->n; i++)
-            json_decref(st[i]);
-        return ok;
-    }
-    json_t *ref = NULL;
-    int refi = -1, ok = 1;
-    for (int i = 0; i < lab->cl->n; i++) {
-        if (!st[i] || lab->cl->state[i] != NODE_UP)
-            continue;
-        json_t *d = json_object_get(st[i], "data");
-        if (!ref) {
-            ref = d;
-            refi = i;
-        } else if (!json_equal(ref ? ref : json_null(), d ? d : json_null())) {
-            ok = 0;
-            if (why && !why->len)
-                sb_printf(why, "n%d and n%d hold different data", refi + 1, i + 1);
-        }
-    }
-    for (int i = 0; i < lab->cl->n; i++)
-        json_decref(st[i]);
-    return ok;
-}
-
 static int wait_for(struct lab *lab, uint64_t timeout_us, int (*pred)(struct lab *, void *), void *ud)
 {
     uint64_t end = mono_us() + timeout_us;
@@ -672,7 +601,19 @@ static int pred_leader(struct lab *lab, void *ud)
 static int pred_converged(struct lab *lab, void *ud)
 {
     (void)ud;
+    lab_refresh(lab, NULL);
     return lab_converged(lab, NULL);
+}
+
+/* `wait leader`, `expect leader`: only in a mode with a leader role. */
+static int need_leader_role(struct lab *lab)
+{
+    struct sb why = {0};
+    int ok = lab_mode_has_leader(lab, &why);
+    if (!ok)
+        lab_err(lab, "%s: there is no leader to wait for", why.s);
+    sb_free(&why);
+    return ok;
 }
 
 static uint64_t wall_timeout(struct lab *lab, const char *arg, uint64_t def_protocol_us)
@@ -687,7 +628,7 @@ static uint64_t wall_timeout(struct lab *lab, const char *arg, uint64_t def_prot
 
 static int cmd_wait(struct lab *lab, int argc, char **argv)
 {
-    const struct command *c = find_command("wait");
+    const struct lab_command *c = find_command("wait");
     if (!strcmp(argv[1], "leader") || !strcmp(argv[1], "converged")) {
         if (!need_cluster(lab))
             return RUNTIME;
@@ -695,6 +636,8 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         if (argc > 2 && parse_duration_us(argv[2], &d) < 0)
             return parse_err(lab, c, "bad timeout '%s': expected e.g. 5s", argv[2]);
         int leader = !strcmp(argv[1], "leader");
+        if (leader && !need_leader_role(lab))
+            return RUNTIME;
         uint64_t t0 = cluster_now(lab->cl);
         if (!wait_for(lab, wall_timeout(lab, argc > 2 ? argv[2] : NULL, leader ? 10000000 : 15000000),
                       leader ? pred_leader : pred_converged, NULL)) {
@@ -828,59 +771,27 @@ static int cmd_history(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
-/* Judges the lab's history with the checkers (lab/check/checkcli.c): 0 holds, 1 violated,
- * 2 unknown or not judgeable. */
-int lab_check_history(struct lab *lab, const char *what, struct sb *out)
-{
-    if (!lab->hist.n) {
-        sb_add(out, "the history is empty: nothing to judge (every put, get and cas is recorded)");
-        return 0;
-    }
-    char *jsonl = recorder_jsonl(&lab->hist);
-    struct history *h = NULL;
-    char err[400];
-    int rc;
-    if (history_parse_jsonl(jsonl, strlen(jsonl), &h, err, sizeof err) < 0) {
-        sb_printf(out, "cannot read the lab's own history: %s", err);
-        rc = 2;
-    } else {
-        rc = checker_report(h, what, out);
-        if (rc < 0 || rc > 1)
-            rc = 2;
-    }
-    history_free(&h);
-    free(jsonl);
-    while (out->len && out->s[out->len - 1] == '\n')
-        out->s[--out->len] = 0;
-    return rc;
-}
-
+/* Refreshes the statuses first, so that state checkers judge the replicas as they are now. */
 static int run_check(struct lab *lab, const char *what, struct sb *out)
 {
-    if (!strcmp(what, "converged")) {
-        if (!lab->cl) {
-            sb_add(out, "no cluster to compare");
-            return 2;
-        }
-        struct sb why = {0};
-        int ok = lab_converged(lab, &why);
-        sb_add(out, ok ? "converged: every live replica holds the same data" : "NOT converged: ");
-        if (!ok)
-            sb_add(out, why.s);
-        sb_free(&why);
-        return ok ? 0 : 1;
-    }
-    return lab_check_history(lab, what, out);
+    if (lab->cl)
+        lab_refresh(lab, NULL);
+    return lab_check(lab, what, NULL, 0, out);
 }
 
 static int cmd_check(struct lab *lab, int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "linearizable";
-    if (strcmp(what, "linearizable") && strcmp(what, "sessions") && strcmp(what, "converged") &&
-        strcmp(what, "sequential"))
-        return parse_err(lab, find_command("check"), "unknown check '%s': expected linearizable|sessions|sequential|converged", what);
     struct sb out = {0};
     int rc = run_check(lab, what, &out);
+    if (rc == CL_ENOENT) {
+        sb_free(&out);
+        struct sb m = {0};
+        sb_printf(&m, "unknown check '%%s': expected %s", lab_check_names());
+        rc = parse_err(lab, find_command("check"), m.s, what);
+        sb_free(&m);
+        return rc;
+    }
     lab_out(lab, "%s", out.s ? out.s : "");
     lab_event(lab, "verdict", json_pack("{s:s,s:s,s:s}", "check", what, "verdict",
                                         rc == 0 ? "holds" : rc == 1 ? "violated" : "unknown", "text", out.s ? out.s : ""));
@@ -902,9 +813,9 @@ static void expect_fail(struct lab *lab, const char *fmt, const char *a, const c
 
 static int cmd_expect(struct lab *lab, int argc, char **argv)
 {
-    const struct command *c = find_command("expect");
+    const struct lab_command *c = find_command("expect");
     if (!strcmp(argv[1], "leader")) {
-        if (!need_cluster(lab))
+        if (!need_cluster(lab) || !need_leader_role(lab))
             return RUNTIME;
         if (!wait_for(lab, wall_timeout(lab, NULL, 3000000), pred_leader, NULL)) {
             expect_fail(lab, "expected a leader known to a majority; none%s%s", "", "");
@@ -963,7 +874,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         struct words w = {0};
         for (int i = 2; i < argc; i++)
             w.argv[w.argc++] = xstrdup(argv[i]);
-        const struct command *inner = find_command(w.argv[0]);
+        const struct lab_command *inner = find_command(w.argv[0]);
         int rc;
         if (inner && (inner->run == cmd_put || inner->run == cmd_get || inner->run == cmd_cas)) {
             struct op_args a;
@@ -1052,7 +963,12 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     int idx;
     if (lab_parse_node(lab, argv[1], &idx) < 0)
         return PARSE;
-    json_t *s = lab->cl->ops->status(lab->cl, idx);
+    json_t *st[CL_MAXN] = {0};
+    lab_refresh(lab, st);
+    json_t *s = st[idx];
+    for (int i = 0; i < CL_MAXN; i++)
+        if (i != idx)
+            json_decref(st[i]);
     if (!s) {
         lab_err(lab, "n%d is %s: no log to show", idx + 1, node_state_name(lab->cl->state[idx]));
         return RUNTIME;
@@ -1151,19 +1067,69 @@ static int cmd_quit(struct lab *lab, int argc, char **argv)
 
 static int cmd_help(struct lab *lab, int argc, char **argv);
 
-static int cmd_lesson(struct lab *lab, int argc, char **argv)
+/* send NODE TYPE [key=value…] | send NODE '{json}': any client body, as is. */
+static int cmd_send(struct lab *lab, int argc, char **argv)
 {
-    (void)argc;
-    return lessonhost_begin(lab, argv[1]) == 0 ? OK : RUNTIME;
+    const struct lab_command *c = find_command("send");
+    int idx;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    json_t *body = NULL;
+    if (argv[2][0] == '{') {
+        if (argc != 3)
+            return parse_err(lab, c, "a JSON body is one word: quote it, e.g. '%s'", "{\"type\":\"echo\",\"echo\":\"hi\"}");
+        json_error_t je;
+        body = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(body)) {
+            json_decref(body);
+            struct sb m = {0};
+            sb_printf(&m, "bad JSON body at column %d: %s", je.column, je.text);
+            int rc = parse_err(lab, c, "%s", m.s);
+            sb_free(&m);
+            return rc;
+        }
+        if (!json_is_string(json_object_get(body, "type"))) {
+            json_decref(body);
+            return parse_err(lab, c, "the body needs a string \"type\"%s", "");
+        }
+    } else {
+        body = json_pack("{s:s}", "type", argv[2]);
+        for (int i = 3; i < argc; i++) {
+            const char *eq = strchr(argv[i], '=');
+            if (!eq || eq == argv[i]) {
+                json_decref(body);
+                return parse_err(lab, c, "bad field '%s': expected key=value (values are strings; send a JSON body for others)", argv[i]);
+            }
+            char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
+            json_object_set_new(body, k, json_string(eq + 1));
+            free(k);
+        }
+    }
+    struct op *op = lab_send_start(lab, idx, body);
+    json_decref(body);
+    if (!op)
+        return RUNTIME;
+    lab_op_wait(lab, op);
+    struct sb b = {0};
+    lab_op_result(op, &b);
+    int ok = op->outcome == OP_OK;
+    lab_op_free(op);
+    if (ok)
+        lab_out(lab, "%s", b.s);
+    else
+        lab_err(lab, "n%d: %s", idx + 1, b.s);
+    sb_free(&b);
+    return ok ? OK : RUNTIME;
 }
 
-static const struct command commands[] = {
+static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
-    {"status", "status", "One line per node: role, term or epoch, commit index, up/down/paused.", "status", 0, 0, cmd_status},
+    {"status", "status", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused.", "status", 0, 0, cmd_status},
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
+    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect, not in the history) and print the reply: the messages of a mode's own workload. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
@@ -1190,22 +1156,30 @@ static const struct command commands[] = {
     {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE", "Write every event (from the start of the run) to FILE for 'conlab replay'.", "trace run.trace", 1, 1, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
-    {"lesson", "lesson ID", "Start lesson ID: its cluster and step 1 ('conlab lesson list' shows them). Inside a lesson: hint, next, back, restart, lesson check, lesson skip, lesson quit.", "lesson raft-election", 1, 1, cmd_lesson},
-    {"lesson-begin", "lesson-begin ID", "Scripts: load lesson ID and check its steps against this lab (the script starts the cluster itself).", "lesson-begin raft-election", 1, 1, lessonhost_cmd_begin},
-    {"lesson-check", "lesson-check STEP TIMEOUT", "Scripts: wait until lesson step STEP (the current one) passes, or fail after TIMEOUT.", "lesson-check find-leader 10s", 2, 2, lessonhost_cmd_check},
-    {"lesson-end", "lesson-end", "Scripts: every step of the lesson must have passed.", "lesson-end", 0, 0, lessonhost_cmd_end},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct command *find_command(const char *name)
+static const struct lab_command *find_command(const char *name)
 {
-    for (const struct command *c = commands; c->name; c++)
+    for (const struct lab_command *c = commands; c->name; c++)
         if (!strcmp(c->name, name))
             return c;
-    return NULL;
+    return lab_added_command(name);
+}
+
+/* Every table of lab commands, the lab's own first: calls fn on each command. */
+static void each_command(void (*fn)(const struct lab_command *c, void *ud), void *ud)
+{
+    for (const struct lab_command *c = commands; c->name; c++)
+        fn(c, ud);
+    int n;
+    const struct lab_command *const *t = lab_added_tables(&n);
+    for (int i = 0; i < n; i++)
+        for (const struct lab_command *c = t[i]; c->name; c++)
+            fn(c, ud);
 }
 
 static const struct mode_command *find_mode_command(const struct mode *m, const char *name)
@@ -1216,13 +1190,17 @@ static const struct mode_command *find_mode_command(const struct mode *m, const 
     return NULL;
 }
 
+static void help_line(const struct lab_command *c, void *ud)
+{
+    sb_printf(ud, "  %s\n", c->usage);
+}
+
 static int cmd_help(struct lab *lab, int argc, char **argv)
 {
     struct sb b = {0};
     if (argc == 1) {
         sb_add(&b, "commands (';' separates commands, '#' starts a comment; 'help COMMAND' for more):\n");
-        for (const struct command *c = commands; c->name; c++)
-            sb_printf(&b, "  %s\n", c->usage);
+        each_command(help_line, &b);
         for (int i = 0; mode_table[i]; i++)
             for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++)
                 sb_printf(&b, "  %-40s (%s mode)\n", c->usage, mode_table[i]->name);
@@ -1234,7 +1212,7 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
         sb_free(&b);
         return OK;
     }
-    const struct command *c = find_command(argv[1]);
+    const struct lab_command *c = find_command(argv[1]);
     if (c) {
         lab_out(lab, "usage: %s\n%s\nexample: %s", c->usage, c->help, c->example);
         return OK;
@@ -1247,12 +1225,24 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
             return OK;
         }
         if (!strcmp(m->name, argv[1])) {
-            sb_printf(&b, "mode %s: %s\noptions:\n", m->name, m->summary);
+            sb_printf(&b, "mode %s: %s\n", m->name, m->summary);
+            if (m->workload)
+                sb_printf(&b, "clients speak Maelstrom's %s workload\n", m->workload);
+            if (m->roles && m->roles->role) {
+                sb_add(&b, "roles:");
+                for (const struct mode_role *r = m->roles; r->role; r++)
+                    sb_printf(&b, " %s (%s)", r->role, role_class_name(r->cls));
+                sb_addc(&b, '\n');
+            }
+            sb_add(&b, "options:\n");
             for (const struct mode_option *o = m->options; o && o->name; o++)
                 sb_printf(&b, "  %s=%s (default %s): %s\n", o->name,
-                          o->kind == OPT_ENUM ? o->values : o->kind == OPT_INT ? "N" : "DURATION", o->def, o->help);
+                          o->kind == OPT_ENUM ? (o->values ? o->values : "VALUE") : o->kind == OPT_INT ? "N" : "DURATION",
+                          o->def, o->help);
             if (m->bugs)
                 sb_printf(&b, "  bug=%s: disable one rule, to see what it is for\n", m->bugs);
+            for (const struct mode_command *mc2 = m->commands; mc2 && mc2->name; mc2++)
+                sb_printf(&b, "command: %s  %s\n", mc2->usage, mc2->help);
             lab_out(lab, "%s", b.s);
             sb_free(&b);
             return OK;
@@ -1264,83 +1254,107 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
 
 /* ---- dispatch ---------------------------------------------------------------------------------- */
 
+struct nearest {
+    const char *name, *best;
+    int bd;
+};
+
+static void nearest_one(const struct lab_command *c, void *ud)
+{
+    struct nearest *n = ud;
+    int d = str_distance(n->name, c->name);
+    if (d < n->bd) {
+        n->bd = d;
+        n->best = c->name;
+    }
+}
+
 static void did_you_mean(const char *name, struct sb *b)
 {
-    const char *best = NULL;
-    int bd = 3;
-    for (const struct command *c = commands; c->name; c++) {
-        int d = str_distance(name, c->name);
-        if (d < bd) {
-            bd = d;
-            best = c->name;
-        }
-    }
+    struct nearest n = {name, NULL, 3};
+    each_command(nearest_one, &n);
     for (int i = 0; mode_table[i]; i++)
         for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++) {
             int d = str_distance(name, c->name);
-            if (d < bd) {
-                bd = d;
-                best = c->name;
+            if (d < n.bd) {
+                n.bd = d;
+                n.best = c->name;
             }
         }
     sb_add(b, "unknown command '");
     sb_add_escaped(b, name, strlen(name));
     sb_add(b, "'");
-    if (best)
-        sb_printf(b, " (did you mean %s?)", best);
+    if (n.best)
+        sb_printf(b, " (did you mean %s?)", n.best);
     sb_add(b, "; type 'help' for the list");
 }
 
+/* Runs a mode command on the node its target rule picks (mode.h). A trailing @NODE picks the
+ * node for commands that do not name one. */
 static int run_mode_command(struct lab *lab, const struct mode_command *mc, struct words *w)
 {
+    int at = -1;
+    if (w->argc > 1 && w->argv[w->argc - 1][0] == '@' && mc->target != MC_ON_NODE) {
+        if (lab_parse_node(lab, w->argv[w->argc - 1] + 1, &at) < 0)
+            return PARSE;
+        free(w->argv[--w->argc]);
+        w->argv[w->argc] = NULL;
+    }
     int nargs = w->argc - 1;
     if (nargs < mc->min_args || nargs > mc->max_args) {
         lab_err(lab, "wrong number of arguments; usage: %s", mc->usage);
         return PARSE;
     }
     int target = -1;
-    int node_arg = strstr(mc->usage, " NODE") != NULL;
-    if (!strcmp(mc->name, "add")) {
-        char err[256];
-        /* a mode that bootstraps newcomers outside the configuration (raft's join=) learns
-         * which node is new: the list grows with each add */
-        for (const struct mode_option *o = lab->cl->mode->options; o && o->name; o++)
-            if (!strcmp(o->name, "join")) {
-                char id[CL_IDLEN];
-                node_name(lab->cl->n, id);
-                const char *prev = opts_get(&lab->cl->opts, "join", NULL);
-                char *list = prev ? xasprintf("%s,%s", prev, id) : xstrdup(id);
-                opts_set(&lab->cl->opts, "join", list);
-                free(list);
-            }
+    const struct mode *m = lab->cl->mode;
+    switch (mc->target) {
+    case MC_ADD_NODE: {
+        char err[256], id[CL_IDLEN];
+        node_name(lab->cl->n, id);
+        if (m->join_option) {
+            /* a mode that bootstraps newcomers outside the configuration learns which nodes
+             * are new: the list grows with each add */
+            const char *prev = opts_get(&lab->cl->opts, m->join_option, NULL);
+            char *list = prev && *prev ? xasprintf("%s,%s", prev, id) : xstrdup(id);
+            opts_set(&lab->cl->opts, m->join_option, list);
+            free(list);
+        }
         int idx = lab->cl->ops->add_node(lab->cl, err, sizeof err);
         if (idx < 0) {
             lab_err(lab, "cannot add a node: %s", err);
             return RUNTIME;
         }
-        char id[CL_IDLEN];
         node_name(idx, id);
         if (nargs >= 1 && strcmp(w->argv[1], id))
             lab_out(lab, "(the new node is %s)", id);
-        free(w->argv[1 < w->argc ? 1 : 0]);
-        if (w->argc < 2)
+        if (w->argc >= 2)
+            free(w->argv[1]);
+        else
             w->argc = 2;
         w->argv[1] = xstrdup(id);
         target = lab_leader(lab, 1);
-    } else if (!strcmp(mc->name, "remove")) {
-        int victim;
-        if (lab_parse_node(lab, w->argv[1], &victim) < 0)
+        break;
+    }
+    case MC_ON_LEADER: {
+        int named;
+        if (nargs >= 1 && lab_parse_node(lab, w->argv[1], &named) < 0)
             return PARSE;
-        target = lab_leader(lab, 1);
-    } else if (node_arg && nargs >= 1) {
-        if (lab_parse_node(lab, w->argv[1], &target) < 0)
-            return PARSE;
-        char id[CL_IDLEN];
-        node_name(target, id);
-        free(w->argv[1]);
-        w->argv[1] = xstrdup(id);
-    } else {
-        target = lab_leader(lab, 0);
+        target = at >= 0 ? at : lab_leader(lab, 1);
+        break;
+    }
+    case MC_ON_NODE:
+        if (nargs >= 1) {
+            if (lab_parse_node(lab, w->argv[1], &target) < 0)
+                return PARSE;
+            char id[CL_IDLEN];
+            node_name(target, id);
+            free(w->argv[1]);
+            w->argv[1] = xstrdup(id);
+        }
+        break;
+    case MC_ANY:
+        target = at >= 0 ? at : lab_leader(lab, 0);
+        break;
     }
     for (int i = 0; target < 0 && i < lab->cl->n; i++)
         if (lab->cl->state[i] == NODE_UP)
@@ -1365,7 +1379,7 @@ static int run_words(struct lab *lab, struct words *w)
 {
     if (w->argc == 0)
         return OK;
-    const struct command *c = find_command(w->argv[0]);
+    const struct lab_command *c = find_command(w->argv[0]);
     if (!c) {
         const struct mode_command *mc = lab->cl ? find_mode_command(lab->cl->mode, w->argv[0]) : NULL;
         if (mc)
@@ -1438,7 +1452,7 @@ int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen)
             if (w.argc >= 2 && !strcmp(w.argv[0], "expect") && !strcmp(w.argv[1], "fail"))
                 off = 2;
             const char *name = w.argc > off ? w.argv[off] : "";
-            const struct command *c = find_command(name);
+            const struct lab_command *c = find_command(name);
             int known = c != NULL;
             for (int m = 0; !known && mode_table[m]; m++)
                 known = find_mode_command(mode_table[m], name) != NULL;
@@ -1462,17 +1476,26 @@ int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen)
     return rc;
 }
 
+struct names {
+    const char **v;
+    int n, cap;
+};
+
+static void name_one(const struct lab_command *c, void *ud)
+{
+    struct names *n = ud;
+    if (n->n < n->cap)
+        n->v[n->n++] = c->name;
+}
+
 const char *const *lab_command_names(void)
 {
-    static const char *names[128];
-    if (!names[0]) {
-        int k = 0;
-        for (const struct command *c = commands; c->name && k < 100; c++)
-            names[k++] = c->name;
-        for (int i = 0; mode_table[i]; i++)
-            for (const struct mode_command *c = mode_table[i]->commands; c && c->name && k < 126; c++)
-                names[k++] = c->name;
-        names[k] = NULL;
-    }
+    static const char *names[160];
+    struct names n = {names, 0, 150};
+    each_command(name_one, &n);
+    for (int i = 0; mode_table[i]; i++)
+        for (const struct mode_command *c = mode_table[i]->commands; c && c->name && n.n < 158; c++)
+            names[n.n++] = c->name;
+    names[n.n] = NULL;
     return names;
 }

@@ -1,6 +1,9 @@
-/* lab — see lab.h. */
+/* lab — see lab.h. The file follows the loop: the run directory, the session's life, output,
+ * the collector (one decode per event, one fold of each node's state), the status cache, the
+ * gateway, the loop itself, the cluster's life and the view of the leader. */
 #include "lab.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -14,7 +17,6 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "lessonhost.h"
 #include "publish.h"
 #include "sim.h"
 
@@ -95,6 +97,14 @@ static void exe_dir(const char *argv0, char *out, size_t n)
     str_copy(out, buf, n);
 }
 
+static void view_reset(struct lab *lab)
+{
+    for (int i = 0; i < CL_MAXN; i++) {
+        memset(&lab->view[i], 0, sizeof lab->view[i]);
+        lab->view[i].term = -1;
+    }
+}
+
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
 {
     memset(lab, 0, sizeof *lab);
@@ -125,25 +135,127 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     lab->events = xcalloc(LAB_MAX_EVENTS, sizeof *lab->events);
     lab->next_process = 1;
     lab->repl_process = 0;
-    for (int i = 0; i < CL_MAXN; i++)
-        lab->view[i].term = -1;
+    view_reset(lab);
     lab->pub = publish_open(lab->run_dir);
     lab->contexts = json_object();
     return 0;
 }
 
-/* Ends the mode's live monitor, when one runs. */
-static void monitor_drop(struct lab *lab)
+/* ---- hooks and added commands ------------------------------------------------------------ */
+
+void lab_add_hooks(struct lab *lab, const struct lab_hooks *h)
 {
-    if (lab->monitor)
-        lab->monitor_ops->destroy(lab->monitor);
+    int k = 0; /* let removed hooks go first */
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].ud || lab->hooks[i].on_event || lab->hooks[i].on_output || lab->hooks[i].on_line ||
+            lab->hooks[i].on_tick || lab->hooks[i].before_sleep || lab->hooks[i].on_destroy)
+            lab->hooks[k++] = lab->hooks[i];
+    lab->nhooks = k;
+    assert(lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks));
+    if (lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks))
+        lab->hooks[lab->nhooks++] = *h;
+}
+
+void lab_remove_hooks(struct lab *lab, void *ud)
+{
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].ud == ud)
+            memset(&lab->hooks[i], 0, sizeof lab->hooks[i]); /* compacted by the next add */
+}
+
+static void collect(struct lab *lab, json_t *ev);
+static void out_text(struct lab *lab, const char *text);
+
+/* ---- the mode's live invariant monitor: a hook for the life of one cluster ----------------- */
+
+struct lab_monitor {
+    struct lab *lab;
+    const struct mode_monitor *ops;
+    void *mon;
+};
+
+static void monitor_on_event(void *ud, const struct event *e)
+{
+    struct lab_monitor *m = ud;
+    if (e->kind == EV_INVARIANT || e->kind == EV_OUTPUT)
+        return;
+    struct sb alert = {0};
+    if (m->ops->feed(m->mon, e->json, &alert)) {
+        struct lab *lab = m->lab;
+        lab->alerts++;
+        json_t *a = json_pack("{s:I,s:s,s:s,s:s}", "t", (json_int_t)e->t, "node", "lab", "ev", "invariant", "text",
+                              alert.s ? alert.s : "");
+        collect(lab, a);
+        json_decref(a);
+        struct sb line = {0};
+        sb_add(&line, "INVARIANT VIOLATED: ");
+        sb_add(&line, alert.s ? alert.s : "");
+        out_text(lab, line.s);
+        sb_free(&line);
+    }
+    sb_free(&alert);
+}
+
+static void monitor_stop(struct lab *lab)
+{
+    struct lab_monitor *m = lab->monitor;
+    if (!m)
+        return;
+    lab_remove_hooks(lab, m);
+    m->ops->destroy(m->mon);
+    free(m);
     lab->monitor = NULL;
-    lab->monitor_ops = NULL;
+}
+
+static void monitor_start(struct lab *lab, const struct mode *mode)
+{
+    monitor_stop(lab);
+    if (!mode->monitor)
+        return;
+    struct lab_monitor *m = xcalloc(1, sizeof *m);
+    m->lab = lab;
+    m->ops = mode->monitor;
+    m->mon = mode->monitor->create();
+    lab->monitor = m;
+    lab_add_hooks(lab, &(struct lab_hooks){.ud = m, .on_event = monitor_on_event});
+}
+
+/* Commands other modules add (the lesson host's): program-wide, like the mode table. */
+static const struct lab_command *added_tables[8];
+static int nadded;
+
+void lab_add_commands(const struct lab_command *table)
+{
+    for (int i = 0; i < nadded; i++)
+        if (added_tables[i] == table)
+            return;
+    assert(nadded < (int)CL_ARRAY_LEN(added_tables));
+    if (nadded < (int)CL_ARRAY_LEN(added_tables))
+        added_tables[nadded++] = table;
+}
+
+const struct lab_command *lab_added_command(const char *name);
+const struct lab_command *lab_added_command(const char *name)
+{
+    for (int t = 0; t < nadded; t++)
+        for (const struct lab_command *c = added_tables[t]; c->name; c++)
+            if (!strcmp(c->name, name))
+                return c;
+    return NULL;
+}
+
+const struct lab_command *const *lab_added_tables(int *n);
+const struct lab_command *const *lab_added_tables(int *n)
+{
+    *n = nadded;
+    return added_tables;
 }
 
 void lab_destroy(struct lab *lab)
 {
-    lessonhost_free(lab);
+    for (int i = lab->nhooks - 1; i >= 0; i--)
+        if (lab->hooks[i].on_destroy)
+            lab->hooks[i].on_destroy(lab->hooks[i].ud);
     lab_stop(lab);
     for (int i = 0; i < LAB_MAX_OPS; i++)
         lab_op_free(&lab->ops[i]);
@@ -156,18 +268,12 @@ void lab_destroy(struct lab *lab)
     publish_close(&lab->pub);
     json_decref(lab->cluster_ev);
     json_decref(lab->net_ev);
-    monitor_drop(lab);
+    monitor_stop(lab);
+    for (int i = 0; i < CL_MAXN; i++)
+        json_decref(lab->status[i]);
     json_decref(lab->contexts);
     rm_rf(lab->run_dir);
 }
-
-void lab_add_hooks(struct lab *lab, const struct lab_hooks *h)
-{
-    if (lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks))
-        lab->hooks[lab->nhooks++] = *h;
-}
-
-static void collect(struct lab *lab, json_t *ev);
 
 /* ---- output ----------------------------------------------------------------------------- */
 
@@ -219,55 +325,44 @@ void lab_err(struct lab *lab, const char *fmt, ...)
     lab->failed = 1;
 }
 
-/* ---- events ----------------------------------------------------------------------------- */
+/* ---- events: one decode each, one fold of a node's state ---------------------------------- */
 
-static void view_from_status(struct node_view *v, const json_t *s)
+static void view_fold(struct lab *lab, int idx, const struct ev_state *st, bool is_status)
 {
-    const char *role = json_string_value(json_object_get(s, "role"));
-    str_copy(v->role, role ? role : "?", sizeof v->role);
-    json_t *t = json_object_get(s, "term");
-    if (!t)
-        t = json_object_get(s, "epoch");
-    v->term = t ? json_integer_value(t) : -1;
-    const char *l = json_string_value(json_object_get(s, "leader"));
-    str_copy(v->leader, l ? l : "", sizeof v->leader);
+    struct node_view *v = &lab->view[idx];
+    event_view_fold(&v->ev, st, is_status);
+    str_copy(v->role, v->ev.role[0] ? v->ev.role : "?", sizeof v->role);
+    v->term = event_view_term(&v->ev);
+    str_copy(v->leader, v->ev.leader, sizeof v->leader);
+    v->cls = mode_role_class(lab->cl ? lab->cl->mode : NULL, v->role);
+}
+
+static void view_down(struct lab *lab, int idx)
+{
+    struct node_view *v = &lab->view[idx];
+    str_copy(v->role, "down", sizeof v->role);
+    v->leader[0] = 0;
+    v->cls = RC_UNKNOWN;
 }
 
 static void collect(struct lab *lab, json_t *ev)
 {
-    const char *kind = json_string_value(json_object_get(ev, "ev"));
-    const char *node = json_string_value(json_object_get(ev, "node"));
+    struct event e;
+    char err[128];
+    int typed = event_decode(ev, &e, err, sizeof err) == 0;
     int idx = -1;
-    if (node && lab->cl)
-        parse_node_id(node, lab->cl->n, &idx);
-    if (kind && idx >= 0) {
-        struct node_view *v = &lab->view[idx];
-        if (!strcmp(kind, "state")) {
-            const char *role = json_string_value(json_object_get(ev, "role"));
-            if (role)
-                str_copy(v->role, role, sizeof v->role);
-            json_t *t = json_object_get(ev, "term");
-            if (!t)
-                t = json_object_get(ev, "epoch");
-            if (t)
-                v->term = json_integer_value(t);
-            const char *l = json_string_value(json_object_get(ev, "leader"));
-            if (l)
-                str_copy(v->leader, l, sizeof v->leader);
-        } else if (!strcmp(kind, "fault")) {
-            const char *what = json_string_value(json_object_get(ev, "what"));
-            if (what && (!strcmp(what, "crash") || !strcmp(what, "exit"))) {
-                str_copy(v->role, "down", sizeof v->role);
-                v->leader[0] = 0;
-            }
-        }
+    if (typed && e.node && lab->cl)
+        parse_node_id(e.node, lab->cl->n, &idx);
+    if (idx >= 0 && e.kind == EV_STATE) {
+        view_fold(lab, idx, &e.state, false);
+    } else if (idx >= 0 && e.kind == EV_FAULT && e.fault.what &&
+               (!strcmp(e.fault.what, "crash") || !strcmp(e.fault.what, "exit"))) {
+        view_down(lab, idx);
     }
-    if (kind && !strcmp(kind, "fault")) { /* the network's shape, for viewers that attach later */
-        const char *what = json_string_value(json_object_get(ev, "what"));
-        if (what && (!strcmp(what, "partition") || !strcmp(what, "heal") || !strcmp(what, "cut"))) {
-            json_decref(lab->net_ev);
-            lab->net_ev = json_incref(ev);
-        }
+    if (typed && e.kind == EV_FAULT && e.fault.what &&
+        (!strcmp(e.fault.what, "partition") || !strcmp(e.fault.what, "heal") || !strcmp(e.fault.what, "cut"))) {
+        json_decref(lab->net_ev); /* the network's shape, for viewers that attach later */
+        lab->net_ev = json_incref(ev);
     }
     /* keep it */
     size_t slot;
@@ -288,25 +383,11 @@ static void collect(struct lab *lab, json_t *ev)
         }
     }
     publish_event(lab->pub, ev);
-    if (lab->monitor && kind && strcmp(kind, "invariant") && strcmp(kind, "output")) {
-        struct sb alert = {0};
-        if (lab->monitor_ops->feed(lab->monitor, ev, &alert)) {
-            lab->alerts++;
-            json_t *a = json_pack("{s:I,s:s,s:s,s:s}", "t", json_integer_value(json_object_get(ev, "t")), "node", "lab",
-                                  "ev", "invariant", "text", alert.s ? alert.s : "");
-            collect(lab, a);
-            json_decref(a);
-            struct sb line = {0};
-            sb_add(&line, "INVARIANT VIOLATED: ");
-            sb_add(&line, alert.s ? alert.s : "");
-            out_text(lab, line.s);
-            sb_free(&line);
-        }
-        sb_free(&alert);
-    }
+    if (!typed)
+        return;
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].on_event)
-            lab->hooks[i].on_event(lab->hooks[i].ud, ev);
+            lab->hooks[i].on_event(lab->hooks[i].ud, &e);
 }
 
 static void on_cluster_event(void *ud, const json_t *ev)
@@ -326,6 +407,87 @@ void lab_event(struct lab *lab, const char *ev, json_t *fields)
     }
     collect(lab, e);
     json_decref(e);
+}
+
+/* ---- node statuses: asked without waiting, folded as they come ----------------------------- */
+
+/* A status as an event for the screens (the dashboard, `conlab dash`, traces). s is stolen. */
+static void status_event(struct lab *lab, int idx, json_t *s)
+{
+    char id[CL_IDLEN];
+    node_name(idx, id);
+    json_object_set_new(s, "state", json_string(node_state_name(lab->cl->state[idx])));
+    json_t *e = json_pack("{s:I,s:s,s:s,s:o}", "t", (json_int_t)cluster_now(lab->cl), "node", id, "ev", "status",
+                          "status", s);
+    collect(lab, e);
+    json_decref(e);
+}
+
+static void on_cluster_status(void *ud, int idx, const json_t *status)
+{
+    struct lab *lab = ud;
+    if (!lab->cl || idx < 0 || idx >= lab->cl->n || !json_is_object(status))
+        return;
+    lab->asked[idx] = 0;
+    json_decref(lab->status[idx]);
+    lab->status[idx] = json_deep_copy(status);
+    lab->status_at[idx] = mono_us();
+    struct ev_state st;
+    event_state_of_status(status, &st);
+    view_fold(lab, idx, &st, true);
+    if (lab->snapshots)
+        status_event(lab, idx, json_deep_copy(status));
+}
+
+void lab_status_round(struct lab *lab)
+{
+    if (!lab->cl)
+        return;
+    lab->last_round = mono_us();
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (lab->cl->state[i] == NODE_DOWN)
+            view_down(lab, i);
+        if (lab->cl->state[i] != NODE_UP) {
+            lab->asked[i] = 0;
+            if (lab->snapshots)
+                status_event(lab, i, json_object());
+            continue;
+        }
+        if (!lab->asked[i] || mono_us() - lab->status_at[i] > 2000000) /* a lost answer is asked again */
+            lab->asked[i] = lab->cl->ops->status_request(lab->cl, i) == 0;
+    }
+}
+
+const json_t *lab_status_cached(const struct lab *lab, int idx)
+{
+    if (!lab->cl || idx < 0 || idx >= lab->cl->n || lab->cl->state[idx] == NODE_DOWN)
+        return NULL;
+    return lab->status[idx];
+}
+
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
+{
+    assert(!lab->pumping); /* a refresh waits: never from inside the loop */
+    if (!lab->cl)
+        return;
+    for (int i = 0; i < lab->cl->n; i++)
+        lab->asked[i] = 0;
+    uint64_t asked_at = mono_us();
+    lab_status_round(lab);
+    uint64_t end = asked_at + 1000000;
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; lab->cl && i < lab->cl->n; i++)
+            waiting += lab->asked[i] && lab->cl->state[i] == NODE_UP;
+        if (!waiting || mono_us() >= end || !lab->cl || lab->interrupted)
+            break;
+        lab_pump(lab, end - mono_us(), -1);
+    }
+    for (int i = 0; statuses && i < CL_MAXN; i++) {
+        int fresh = lab->cl && i < lab->cl->n && lab->cl->state[i] != NODE_DOWN && lab->status[i] &&
+                    lab->status_at[i] >= asked_at;
+        statuses[i] = fresh ? json_deep_copy(lab->status[i]) : NULL;
+    }
 }
 
 /* ---- the gateway ------------------------------------------------------------------------ */
@@ -370,6 +532,11 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     op->outcome = out;
     json_decref(op->reply);
     op->reply = reply ? json_deep_copy(reply) : NULL;
+    if (op->raw) {
+        if (op->done)
+            op->done(op->done_ud, op);
+        return;
+    }
     json_t *value = NULL;
     if (!strcmp(op->f, "cas"))
         value = json_pack("[O,O]", json_object_get(op->body, "from"), json_object_get(op->body, "to"));
@@ -423,13 +590,13 @@ static void on_cluster_reply(void *ud, int idx, const char *client, const json_t
 {
     struct lab *lab = ud;
     json_int_t irt = json_integer_value(json_object_get(body, "in_reply_to"));
+    (void)idx;
     for (int i = 0; i < LAB_MAX_OPS; i++) {
         struct op *op = &lab->ops[i];
         if (!op->used || op->outcome != OP_PENDING || (json_int_t)op->msg_id != irt || strcmp(op->client, client))
             continue;
-        (void)idx;
         const char *type = json_string_value(json_object_get(body, "type"));
-        if (type && !strcmp(type, "error")) {
+        if (!op->raw && type && !strcmp(type, "error")) {
             int code = (int)json_integer_value(json_object_get(body, "code"));
             const char *leader = json_string_value(json_object_get(body, "leader"));
             int lidx;
@@ -467,25 +634,32 @@ static void check_deadlines(struct lab *lab)
     }
 }
 
-struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const json_t *value,
-                        int node, const json_t *extra, int process)
+static struct op *op_alloc(struct lab *lab, int process)
 {
     if (!lab->cl) {
         lab_err(lab, "no cluster is running: start one first, e.g. 'start raft 3'");
         return NULL;
     }
-    struct op *op = NULL;
-    for (int i = 0; i < LAB_MAX_OPS && !op; i++)
-        if (!lab->ops[i].used)
-            op = &lab->ops[i];
-    if (!op) {
-        lab_err(lab, "too many operations in flight (%d)", LAB_MAX_OPS);
-        return NULL;
+    for (int i = 0; i < LAB_MAX_OPS; i++) {
+        struct op *op = &lab->ops[i];
+        if (op->used)
+            continue;
+        memset(op, 0, sizeof *op);
+        op->used = 1;
+        op->process = process >= 0 ? process : lab->repl_process;
+        snprintf(op->client, sizeof op->client, "c%d", op->process);
+        return op;
     }
-    memset(op, 0, sizeof *op);
-    op->used = 1;
-    op->process = process >= 0 ? process : lab->repl_process;
-    snprintf(op->client, sizeof op->client, "c%d", op->process);
+    lab_err(lab, "too many operations in flight (%d)", LAB_MAX_OPS);
+    return NULL;
+}
+
+struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const json_t *value,
+                        int node, const json_t *extra, int process)
+{
+    struct op *op = op_alloc(lab, process);
+    if (!op)
+        return NULL;
     str_copy(op->f, f, sizeof op->f);
     const char *type = !strcmp(f, "read") ? "read" : !strcmp(f, "write") ? "write" : "cas";
     op->body = json_pack("{s:s,s:s}", "type", type, "key", key);
@@ -506,12 +680,10 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
     }
     if (node < 0) {
         node = lab_leader(lab, 0);
-        uint64_t now = mono_us();
-        if ((node < 0 || lab->cl->state[node] == NODE_DOWN) && now - lab->last_refresh > 200000) {
-            lab->last_refresh = now; /* ask the nodes, but not for every operation */
-            node = lab_leader(lab, 1);
-        }
-        /* no leader (or a leaderless mode): spread clients over the live nodes */
+        /* no leader known (or a mode without one): ask the nodes, without waiting and not for
+         * every operation, and meanwhile spread the clients over the live nodes */
+        if ((node < 0 || lab->cl->state[node] == NODE_DOWN) && mono_us() - lab->last_round > 200000)
+            lab_status_round(lab);
         for (int k = 0; (node < 0 || lab->cl->state[node] == NODE_DOWN) && k < lab->cl->n; k++)
             node = (op->process + k) % lab->cl->n;
         if (node < 0)
@@ -523,6 +695,22 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
     op->invoke = record(lab, op, "invoke", inv_value, NULL);
     json_decref(inv_value);
     lab_event(lab, "op", json_pack("{s:O}", "op", op->invoke));
+    if (lab->cl->state[node] == NODE_DOWN || send_op(lab, op) < 0)
+        op_finish(lab, op, OP_FAIL, NULL);
+    return op;
+}
+
+struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
+{
+    struct op *op = op_alloc(lab, -1);
+    if (!op)
+        return NULL;
+    op->raw = 1;
+    str_copy(op->f, "send", sizeof op->f);
+    op->body = json_deep_copy(body);
+    json_object_del(op->body, "msg_id");
+    op->node = node;
+    op->deadline = cluster_now(lab->cl) + lab_timeout_us(lab);
     if (lab->cl->state[node] == NODE_DOWN || send_op(lab, op) < 0)
         op_finish(lab, op, OP_FAIL, NULL);
     return op;
@@ -555,7 +743,11 @@ void lab_op_describe(const struct op *op, struct sb *out)
 
 void lab_op_result(const struct op *op, struct sb *out)
 {
-    if (op->outcome == OP_OK) {
+    if (op->outcome == OP_OK && op->raw) {
+        char *s = json_dumps(op->reply, JSON_COMPACT);
+        sb_add_escaped(out, s ? s : "", s ? strlen(s) : 0);
+        free(s);
+    } else if (op->outcome == OP_OK) {
         if (!strcmp(op->f, "read")) {
             json_t *sib = json_object_get(op->reply, "siblings");
             if (json_array_size(sib) > 1) {
@@ -586,59 +778,72 @@ void lab_op_result(const struct op *op, struct sb *out)
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
-/* Status snapshots for the screens (the live dashboard, `conlab dash` viewers, traces). */
-static void snapshot(struct lab *lab)
+#define SNAPSHOT_EVERY_US 500000
+#define SLICE_US 50000
+
+/* Phase "due": what the clock says must happen now. */
+static void run_due(struct lab *lab, uint64_t now)
 {
-    uint64_t now = mono_us();
-    if (!lab->snapshots || now - lab->last_snapshot < 500000)
-        return;
-    lab->last_snapshot = now;
-    if (lab->cluster_ev)
-        publish_event(lab->pub, lab->cluster_ev); /* a viewer that attached late learns the cluster */
-    if (lab->net_ev)
-        publish_event(lab->pub, lab->net_ev);     /* and the network's shape */
-    if (!lab->cl)
-        return;
-    json_t *st[CL_MAXN] = {0};
-    lab_refresh(lab, st);
-    for (int i = 0; lab->cl && i < lab->cl->n; i++) {
-        char id[CL_IDLEN];
-        node_name(i, id);
-        json_t *s = st[i] ? st[i] : json_object();
-        json_object_set_new(s, "state", json_string(node_state_name(lab->cl->state[i])));
-        json_t *e = json_pack("{s:I,s:s,s:s,s:o}", "t", (json_int_t)cluster_now(lab->cl), "node", id, "ev", "status",
-                              "status", s);
-        collect(lab, e);
-        json_decref(e);
+    check_deadlines(lab);
+    if (lab->snapshots && now - lab->last_snapshot >= SNAPSHOT_EVERY_US) {
+        lab->last_snapshot = now;
+        if (lab->cluster_ev)
+            publish_event(lab->pub, lab->cluster_ev); /* a viewer that attached late learns the cluster */
+        if (lab->net_ev)
+            publish_event(lab->pub, lab->net_ev);     /* and the network's shape */
+        lab_status_round(lab);                        /* the answers arrive in dispatch */
     }
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].on_tick)
+            lab->hooks[i].on_tick(lab->hooks[i].ud);
 }
 
 int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
 {
+    assert(!lab->pumping); /* one loop: a hook or callback must never pump again */
+    lab->pumping = 1;
     uint64_t end = mono_us() + timeout_us;
+    int rc;
     for (;;) {
+        /* clock */
         uint64_t now = mono_us();
-        uint64_t slice = now >= end ? 0 : end - now;
-        if (slice > 50000)
-            slice = 50000;
-        int ready;
-        snapshot(lab);
+        /* due */
+        run_due(lab, now);
+        /* redraw */
         for (int i = 0; i < lab->nhooks; i++)
             if (lab->hooks[i].before_sleep)
                 lab->hooks[i].before_sleep(lab->hooks[i].ud);
+        /* poll (dispatch runs inside it, through the cluster's callbacks) */
+        now = mono_us();
+        uint64_t slice = now >= end ? 0 : end - now;
+        if (slice > SLICE_US)
+            slice = SLICE_US;
+        int ready;
         if (lab->cl) {
             ready = lab->cl->ops->pump(lab->cl, slice, fd);
-            check_deadlines(lab);
         } else {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             ready = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, (int)(slice / 1000)) > 0;
         }
-        lessonhost_poll(lab);
-        if (ready == 1)
-            return 1;
-        if (ready == 2 || mono_us() >= end || lab->interrupted)
-            return 0; /* something happened: let the caller look */
+        if (ready == 1) {
+            rc = 1;
+            break;
+        }
+        if (ready == 2 || mono_us() >= end || lab->interrupted) {
+            rc = 0; /* something happened: let the caller look */
+            break;
+        }
     }
+    lab->pumping = 0;
+    return rc;
+}
+
+int lab_input(struct lab *lab, const char *line)
+{
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].on_line && lab->hooks[i].on_line(lab->hooks[i].ud, line))
+            return 0;
+    return lab_exec(lab, line);
 }
 
 /* ---- cluster lifecycle and the view ----------------------------------------------------- */
@@ -647,6 +852,10 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
 {
     lab_stop(lab);
     const struct mode *m = mode_find(mode_name);
+    if (!m) {
+        lab_err(lab, "unknown mode '%s'; modes: %s", mode_name, mode_names());
+        return CL_EINVAL;
+    }
     struct cluster_config cfg = {
         .mode = m,
         .n = n,
@@ -666,9 +875,11 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     cfg.seed = seed && parse_i64(seed, &s) == 0 ? (uint64_t)s : (mono_us() & 0x7fffffff);
     lab->seed = cfg.seed;
     rng_seed(&lab->rng, cfg.seed);
+    view_reset(lab);
     for (int i = 0; i < CL_MAXN; i++) {
-        memset(&lab->view[i], 0, sizeof lab->view[i]);
-        lab->view[i].term = -1;
+        json_decref(lab->status[i]);
+        lab->status[i] = NULL;
+        lab->asked[i] = 0;
     }
     char err[512];
     int sim = !strcmp(opts_get(o, "sim", "off"), "on");
@@ -683,16 +894,14 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
         sim_destroy(&probe);
     }
     /* the live invariant monitor, for the modes that have one: set up before the first event */
-    monitor_drop(lab);
-    if (m->monitor) {
-        lab->monitor_ops = m->monitor;
-        lab->monitor = m->monitor->create();
-    }
+    monitor_start(lab, m);
     lab->cl = sim ? simhost_start(&cfg, err, sizeof err) : procs_start(&cfg, err, sizeof err);
     if (!lab->cl) {
+        monitor_stop(lab);
         lab_err(lab, "%s", err);
         return CL_EIO;
     }
+    lab->cl->on_status = on_cluster_status;
     json_t *nodes = json_array(), *opts = json_object();
     for (int i = 0; i < n; i++) {
         char id[CL_IDLEN];
@@ -701,8 +910,13 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     }
     for (int i = 0; i < o->n; i++)
         json_object_set_new(opts, o->key[i], json_string(o->val[i]));
-    lab_event(lab, "cluster", json_pack("{s:s,s:o,s:o,s:b,s:I}", "mode", mode_name, "nodes", nodes, "options", opts,
-                                        "sim", sim, "seed", (json_int_t)cfg.seed));
+    /* the mode's face travels with the cluster, so traces and `conlab dash` need no mode table */
+    json_t *fields = json_pack("{s:s,s:o,s:o,s:b,s:I}", "mode", m->name, "nodes", nodes, "options", opts, "sim", sim,
+                               "seed", (json_int_t)cfg.seed);
+    json_t *face = mode_face_json(m);
+    json_object_update(fields, face);
+    json_decref(face);
+    lab_event(lab, "cluster", fields);
     json_decref(lab->cluster_ev);
     lab->cluster_ev = json_incref(lab->events[(lab->ev_head + lab->ev_count - 1) % LAB_MAX_EVENTS]);
     return 0;
@@ -716,28 +930,10 @@ void lab_stop(struct lab *lab)
         if (lab->ops[i].used && lab->ops[i].outcome == OP_PENDING)
             op_finish(lab, &lab->ops[i], OP_INFO, NULL);
     cluster_destroy(&lab->cl);
+    monitor_stop(lab);
     lab_event(lab, "cluster", json_pack("{s:b}", "stopped", 1));
     json_decref(lab->cluster_ev);
     lab->cluster_ev = NULL;
-}
-
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
-{
-    if (!lab->cl)
-        return;
-    for (int i = 0; i < lab->cl->n; i++) {
-        json_t *s = lab->cl->state[i] == NODE_DOWN ? NULL : lab->cl->ops->status(lab->cl, i);
-        if (s)
-            view_from_status(&lab->view[i], s);
-        else if (lab->cl->state[i] == NODE_DOWN) {
-            str_copy(lab->view[i].role, "down", sizeof lab->view[i].role);
-            lab->view[i].leader[0] = 0;
-        }
-        if (statuses)
-            statuses[i] = s;
-        else
-            json_decref(s);
-    }
 }
 
 int lab_leader(struct lab *lab, int refresh)
@@ -748,12 +944,26 @@ int lab_leader(struct lab *lab, int refresh)
         lab_refresh(lab, NULL);
     int best = -1;
     for (int i = 0; i < lab->cl->n; i++) {
-        if (lab->cl->state[i] == NODE_DOWN || strcmp(lab->view[i].role, "leader"))
+        if (lab->cl->state[i] == NODE_DOWN || lab->view[i].cls != RC_LEADER)
             continue;
         if (best < 0 || lab->view[i].term > lab->view[best].term)
             best = i;
     }
     return best;
+}
+
+int lab_mode_has_leader(struct lab *lab, struct sb *why)
+{
+    const struct mode *m = lab->cl ? lab->cl->mode : NULL;
+    if (!m || mode_has_class(m, RC_LEADER))
+        return 1;
+    if (why) {
+        sb_printf(why, "the %s mode has no leader (its roles:", m->name);
+        for (const struct mode_role *r = m->roles; r && r->role; r++)
+            sb_printf(why, " %s", r->role);
+        sb_add(why, ")");
+    }
+    return 0;
 }
 
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
@@ -782,6 +992,12 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
         return CL_EINVAL;
     }
     if (!strcmp(s, "leader")) {
+        struct sb why = {0};
+        if (!lab_mode_has_leader(lab, &why)) {
+            lab_err(lab, "%s: name a node (n1..n%d)", why.s, lab->cl->n);
+            sb_free(&why);
+            return CL_EINVAL;
+        }
         int l = lab_leader(lab, 1);
         if (l < 0) {
             lab_err(lab, "no node is leader right now (try 'wait leader')");

@@ -1,8 +1,24 @@
 /* lab — the state of one conlab session and the machinery every command uses: the cluster
- * (processes or simulator), the event collector, the lab's view of who leads, the client
- * gateway (requests with a timeout, redirects followed, every operation recorded in the
- * history), output, and the hooks through which the dashboard, the invariant monitor and the
- * lesson engine watch events. One per process; single-threaded; its loop is lab_pump(). */
+ * (processes or simulator), the event collector, the lab's view of who leads (from the
+ * nodes' state events and status replies, read through the mode's face), the client gateway
+ * (requests with a timeout, redirects followed, every operation recorded in the history),
+ * output, and the hooks through which the dashboard, the mode's invariant monitor and the
+ * lesson host watch the session. One per process; single-threaded.
+ *
+ * The loop is lab_pump(): one flat loop in named phases, like the node's (docs/design.md):
+ *
+ *   clock     now = mono_us()
+ *   due       client deadlines; a status round every 500 ms while screens watch (the
+ *             requests go out, the replies come back through dispatch); each hook's on_tick
+ *   redraw    each hook's before_sleep (the dashboard's coalesced redraw)
+ *   poll      the cluster's sockets (or the hosted simulator) and fd, until the next due work
+ *   dispatch  events → collect (view, ring, trace, viewers, hooks' on_event); replies →
+ *             operations; status replies → the view and the status cache
+ *
+ * Nothing inside a turn pumps again: hooks never wait, and the only calls that wait
+ * (lab_refresh, lab_op_wait, the commands that wait) run the loop from outside it, which
+ * lab_pump() asserts. The lab knows no lesson and no mode by name: the lesson host adds
+ * itself through lab_add_hooks() and lab_add_commands(); the mode's monitor runs as a hook. */
 #ifndef CONLAB_LAB_H
 #define CONLAB_LAB_H
 
@@ -10,14 +26,20 @@
 #include <stdio.h>
 
 #include "cluster.h"
+#include "event.h"
 #include "recorder.h"
 #include "util.h"
 
-/* What the lab believes about a node, from its events and status replies. */
+struct lab;
+struct lab_monitor;
+
+/* What the lab believes about a node, from its events and status replies (event_view_fold). */
 struct node_view {
     char role[24];
     int64_t term;               /* term or epoch; -1 unknown */
     char leader[CL_IDLEN];      /* whom it believes leads */
+    enum role_class cls;        /* the role's class in the running mode */
+    struct ev_view ev;          /* the fold the fields above are read from */
 };
 
 enum op_outcome { OP_PENDING, OP_OK, OP_FAIL, OP_INFO };
@@ -35,6 +57,7 @@ struct op {
     uint64_t msg_id;
     uint64_t deadline;          /* cluster time, µs */
     enum op_outcome outcome;
+    int raw;                    /* `send`: any body, no redirect, not in the history */
     json_t *reply;              /* the final reply body, when any */
     void (*done)(void *ud, struct op *op);
     void *done_ud;
@@ -43,11 +66,28 @@ struct op {
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
 
+/* What a watcher of the session plugs in; every callback may be NULL. None may wait or pump
+ * (they run inside the loop), except on_line, which runs outside it. */
 struct lab_hooks {
     void *ud;
-    void (*on_event)(void *ud, const json_t *ev);      /* every event, after the lab's own */
-    void (*on_output)(void *ud, const char *text);    /* command output (replaces stdout) */
-    void (*before_sleep)(void *ud);                   /* each turn of the loop (redraws) */
+    void (*on_event)(void *ud, const struct event *ev); /* every event, after the lab's own fold */
+    void (*on_output)(void *ud, const char *text);      /* command output (replaces stdout) */
+    int (*on_line)(void *ud, const char *line);         /* a typed line, before it runs as a
+                                                         * command: 1 when the hook took it */
+    void (*on_tick)(void *ud);                          /* each turn of the loop: due work */
+    void (*before_sleep)(void *ud);                     /* each turn of the loop: redraws */
+    void (*on_destroy)(void *ud);                       /* the lab is going away */
+};
+
+/* A lab command (DESIGN §7): a table entry with its help, run with the words typed (argv[0]
+ * is the name). Returns 0, 1 (runtime failure) or 2 (parse error). */
+struct lab_command {
+    const char *name;
+    const char *usage;
+    const char *help;
+    const char *example;
+    int min, max;               /* arguments after the name; max -1 = any */
+    int (*run)(struct lab *lab, int argc, char **argv);
 };
 
 struct lab {
@@ -71,17 +111,20 @@ struct lab {
     int quit;
     int failed;                 /* a command errored or an expect failed (scripts) */
     int script_line;
-    struct lab_hooks hooks[4];
+    struct lab_hooks hooks[8];
     int nhooks;
-    void *monitor;              /* the mode's live invariant monitor, when it has one */
-    const struct mode_monitor *monitor_ops;
+    struct lab_monitor *monitor; /* the mode's live invariant monitor (a hook), when it has one */
     struct publisher *pub;      /* events for `conlab dash` */
     void *lesson;               /* the running lesson (lessonhost.c), when any */
     int snapshots;              /* emit node statuses as events twice a second (screens) */
     uint64_t last_snapshot;
+    int pumping;                /* inside lab_pump: nothing may pump again */
+    json_t *status[CL_MAXN];    /* each node's last status reply (owned), NULL when none */
+    uint64_t status_at[CL_MAXN];/* mono µs of that reply */
+    int asked[CL_MAXN];         /* a status request is out */
+    uint64_t last_round;        /* mono µs of the last status round */
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
-    uint64_t last_refresh;      /* mono µs of the last status round when picking a node */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
 };
@@ -89,14 +132,22 @@ struct lab {
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);
 void lab_add_hooks(struct lab *lab, const struct lab_hooks *h);
-
+/* Removes the hooks added with this ud (safe from inside a callback). */
+void lab_remove_hooks(struct lab *lab, void *ud);
+/* Adds a table of commands (NULL-name terminated, static) to every lab of the process; `help`
+ * lists them after the lab's own. Adding the same table twice is harmless. */
+void lab_add_commands(const struct lab_command *table);
 /* Output: one or more lines to the user (stdout, or the dashboard). */
 void lab_out(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line; marks the session failed (scripts exit 1). */
 void lab_err(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Runs the lab's loop for up to timeout_us, or until fd is readable (fd < 0: none). */
+/* Runs the lab's loop for up to timeout_us, or until fd is readable (fd < 0: none). Returns
+ * 1 when fd is readable, 0 after activity or at the timeout: callers loop on their own
+ * condition. Never from inside the loop (a hook, an event callback). */
 int lab_pump(struct lab *lab, uint64_t timeout_us, int fd);
+/* A line the user typed: offered to the hooks (the lesson's words), else run as commands. */
+int lab_input(struct lab *lab, const char *line);
 /* Lab-made event (fault, output, lesson, …): stamped, collected and shown to hooks. */
 void lab_event(struct lab *lab, const char *ev, json_t *fields);
 
@@ -104,11 +155,22 @@ void lab_event(struct lab *lab, const char *ev, json_t *fields);
 int lab_start(struct lab *lab, const char *mode, int n, const struct opts *o);
 void lab_stop(struct lab *lab);
 
-/* Queries every live node's status and refreshes the view. statuses[i] receives the status
- * (caller frees each) when statuses is non-NULL. */
+/* Asks every live node for its status and runs the loop until each answered (at most 1 s),
+ * refreshing the view and the status cache. statuses[i] receives a copy of each status
+ * (caller frees each; NULL for a node down, paused or silent) when statuses is non-NULL.
+ * Waits: never from inside the loop. */
 void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN]);
-/* The leader the lab sees in the highest term (-1 when none). Refreshes when asked. */
+/* Sends a status request to every live node that has none out, without waiting; the replies
+ * update the view and the cache as they arrive. Safe inside the loop. */
+void lab_status_round(struct lab *lab);
+/* Node idx's last status reply (borrowed until the next reply), or NULL. */
+const json_t *lab_status_cached(const struct lab *lab, int idx);
+/* The node whose role is of the leader class in the highest term (-1 when none). Refreshes
+ * first when asked (then it waits). */
 int lab_leader(struct lab *lab, int refresh);
+/* Does the running mode have a role of the leader class? Names the mode's roles in why
+ * otherwise. */
+int lab_mode_has_leader(struct lab *lab, struct sb *why);
 /* Is a leader known to a majority? Fills *leader and *term. */
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term);
 /* Parses NODE: "n3" or "leader". Reports and returns CL_EINVAL when bad. */
@@ -119,6 +181,10 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx);
  * is merged into the request body (cl=, w=, r=). process < 0 uses the REPL's process. */
 struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const json_t *value,
                         int node, const json_t *extra, int process);
+/* Sends body (a client request: any "type"; borrowed, msg_id added) to node as the REPL's
+ * client, as is: no redirect, not recorded in the history. NULL (reported) when it cannot be
+ * sent. The reply, whatever its type, ends the op with OP_OK; none in time, OP_INFO. */
+struct op *lab_send_start(struct lab *lab, int node, const json_t *body);
 /* Pumps until op completes; returns its outcome. The op is released by lab_op_free. */
 enum op_outcome lab_op_wait(struct lab *lab, struct op *op);
 void lab_op_free(struct op *op);
@@ -136,13 +202,22 @@ int lab_exec(struct lab *lab, const char *line);
 /* Checks a line's syntax without running it (scripts): 0 or 2 with msg filled. */
 int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen);
 
-/* Judges the recorded history: what = linearizable|sessions|sequential. 0 holds, 1 violated,
- * 2 unknown or not judgeable; the report is appended to out. */
+/* The lab's checkers, one table (lab/checks.c): each judges the recorded history (keys, when
+ * nkeys > 0, restricts it to those keys) or the replicas' state. Returns 0 holds, 1
+ * violated, 2 unknown or not judgeable, CL_ENOENT for an unknown name; the report a user
+ * reads is appended to out. Judges the statuses as they are: refresh first to wait for fresh
+ * ones. */
+int lab_check(struct lab *lab, const char *name, const char *const *keys, int nkeys, struct sb *out);
+/* The checkers' names, '|'-separated (static). */
+const char *lab_check_names(void);
+/* lab_check on the whole history for the history checkers (linearizable|sessions|sequential). */
 int lab_check_history(struct lab *lab, const char *what, struct sb *out);
-/* Do all live replicas hold the same data (each key on its replicas, for leaderless)? */
+/* Do the live replicas of every key hold the same data (the mode's face says which nodes hold
+ * a key)? From the last statuses; why names the first difference. */
 int lab_converged(struct lab *lab, struct sb *why);
 
-/* Command names for completion (NULL-terminated, static). */
+/* Command names for completion: the lab's, the added tables', every mode's (NULL-terminated,
+ * static until the next lab_add_commands). */
 const char *const *lab_command_names(void);
 
 #endif

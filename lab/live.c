@@ -11,7 +11,6 @@
 #include <readline/readline.h>
 
 #include "dash.h"
-#include "lessonhost.h"
 #include "repl.h"
 
 static volatile sig_atomic_t g_winch, g_tstp, g_cont, g_int, g_term;
@@ -39,14 +38,13 @@ static void on_line(void *ud, const char *line)
 {
     struct live *lv = ud;
     lab_event(lv->lab, "output", json_pack("{s:o}", "text", json_sprintf("> %s", line)));
-    if (!lessonhost_line(lv->lab, line))
-        lab_exec(lv->lab, line);
+    lab_input(lv->lab, line);
 }
 
-static void on_event(void *ud, const json_t *ev)
+static void on_event(void *ud, const struct event *ev)
 {
     struct live *lv = ud;
-    dash_feed(lv->d, (json_t *)ev);
+    dash_feed(lv->d, (json_t *)ev->json);
 }
 
 static void on_output(void *ud, const char *text)
@@ -125,7 +123,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
         if (ready == 1)
             dash_on_readable(lv.d);
     }
-    lab->nhooks = 0; /* the dashboard goes away before the lab */
+    lab_remove_hooks(lab, &lv); /* the dashboard goes away before the lab */
     dash_destroy(&lv.d);
     if (hist)
         write_history(hist);

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "conlab: %s\n", err);
             return 2;
         }
+        lessonhost_install(&lab);
         int rc = script_run(&lab, argc - 2, argv + 2);
         lab_destroy(&lab);
         return rc;
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "conlab: %s\n", err);
         return 1;
     }
+    lessonhost_install(&lab);
     char *first = lesson ? xasprintf("lesson %s", lesson) : start ? xasprintf("start %s", start) : NULL;
     int rc = -1;
     if (!plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {

@@ -240,6 +240,8 @@ static void on_ctl(struct procs *p)
             if ((uint64_t)json_integer_value(json_object_get(env.body, "req")) == p->pending_req) {
                 json_decref(p->pending_reply);
                 p->pending_reply = json_incref(env.body);
+            } else if (!strcmp(type, "status_ok") && p->c.on_status) { /* a status_request */
+                p->c.on_status(p->c.ud, idx, json_object_get(env.body, "status"));
             }
         } else if (!strcmp(type, "fatal")) {
             lab_event(p, idx, "fatal", json_pack("{s:O}", "text", json_object_get(env.body, "text")));
@@ -495,6 +497,14 @@ static json_t *procs_status(struct cluster *c, int idx)
     return request(P(c), idx, json_pack("{s:s}", "type", "status"), "status");
 }
 
+static int procs_status_request(struct cluster *c, int idx)
+{
+    struct procs *p = P(c);
+    if (!p->nodes[idx].registered || c->state[idx] != NODE_UP)
+        return CL_ESTATE;
+    return ctl_send(p, idx, json_pack("{s:s,s:I}", "type", "status", "req", (json_int_t)++p->req_seq));
+}
+
 static json_t *procs_command(struct cluster *c, int idx, const char *name, int argc, char **argv)
 {
     json_t *args = json_array();
@@ -587,6 +597,7 @@ static const struct cluster_ops procs_ops = {
     .push_clock = procs_push_clock,
     .push_speed = procs_push_speed,
     .status = procs_status,
+    .status_request = procs_status_request,
     .command = procs_command,
     .endpoint = procs_endpoint,
     .add_node = procs_add_node,

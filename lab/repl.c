@@ -13,7 +13,6 @@
 #include <readline/readline.h>
 
 #include "cmdline.h"
-#include "lessonhost.h"
 
 static struct lab *g_lab;
 static volatile sig_atomic_t g_sigint, g_quit;
@@ -171,8 +170,7 @@ static void on_line(char *line)
     }
     if (*line)
         add_history(line);
-    if (!lessonhost_line(g_lab, line))
-        lab_exec(g_lab, line);
+    lab_input(g_lab, line);
     free(line);
     if (g_lab->quit) {
         g_repl_done = 1;
@@ -224,8 +222,7 @@ static int run_pipe(struct lab *lab)
         char *nl = buf.s ? memchr(buf.s, '\n', buf.len) : NULL;
         if (nl) {
             *nl = 0;
-            if (!lessonhost_line(lab, buf.s))
-                lab_exec(lab, buf.s);
+            lab_input(lab, buf.s);
             size_t used = (size_t)(nl - buf.s) + 1;
             memmove(buf.s, buf.s + used, buf.len - used);
             buf.len -= used;
@@ -234,7 +231,7 @@ static int run_pipe(struct lab *lab)
         }
         if (eof) {
             if (buf.len)
-                lab_exec(lab, buf.s);
+                lab_input(lab, buf.s);
             break;
         }
         if (!lab_pump(lab, 1000000, STDIN_FILENO))

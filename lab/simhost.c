@@ -173,6 +173,17 @@ static json_t *sh_status(struct cluster *c, int idx)
     return s;
 }
 
+static int sh_status_request(struct cluster *c, int idx)
+{
+    if (c->state[idx] != NODE_UP)
+        return CL_ESTATE;
+    json_t *s = sh_status(c, idx);
+    if (s && c->on_status)
+        c->on_status(c->ud, idx, s);
+    json_decref(s);
+    return 0;
+}
+
 static json_t *sh_command(struct cluster *c, int idx, const char *name, int argc, char **argv)
 {
     return sim_command(S(c)->sim, idx, name, argc, argv);
@@ -187,9 +198,10 @@ static const char *sh_endpoint(struct cluster *c, int idx)
 
 static int sh_add_node(struct cluster *c, char *err, size_t errlen)
 {
-    const char *join = opts_get(&c->opts, "join", NULL);
+    const char *opt = c->mode->join_option;
+    const char *join = opt ? opts_get(&c->opts, opt, NULL) : NULL;
     if (join)
-        sim_set_opt(S(c)->sim, "join", join);
+        sim_set_opt(S(c)->sim, opt, join);
     int idx = sim_add_node(S(c)->sim);
     if (idx < 0) {
         snprintf(err, errlen, "cannot add a node (at most %d)", CL_MAXN);
@@ -219,6 +231,7 @@ static const struct cluster_ops sh_ops = {
     .push_clock = sh_push_clock,
     .push_speed = sh_push_speed,
     .status = sh_status,
+    .status_request = sh_status_request,
     .command = sh_command,
     .endpoint = sh_endpoint,
     .add_node = sh_add_node,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llbench.h"
+#include "catchup.h"
 #include "mode.h"
 #include "leaderless.h"
 #include "sim.h"
@@ -1244,15 +1244,26 @@ END_TEST
 START_TEST(anti_entropy_repairs_ten_thousand_divergent_keys)
 {
     long keys = getenv("CONLAB_QUICK") ? 1000 : 10000;
-    struct llbench_ae res;
+    struct opts o = {0}; /* writes only, no read repair: anti-entropy alone brings n3 up to date */
+    opts_set(&o, "n", "3");
+    opts_set(&o, "w", "2");
+    opts_set(&o, "r", "1");
+    opts_set(&o, "read_repair", "off");
+    opts_set(&o, "ae_interval", "1s");
+    struct catchup_result res;
     char err[200];
-    ck_assert_msg(llbench_ae_repair(keys, 1, &res, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(res.repaired, keys);
-    printf("leaderless anti-entropy: %ld divergent keys repaired %.3f s (virtual) after heal: first "
-           "exchange at %.3f s; %" PRIu64 " exchange(s), %" PRIu64 " batches, %.3f s inside them; "
-           "%.3f s wall\n",
-           res.repaired, res.virtual_us / 1e6, res.first_exchange_us / 1e6, res.exchanges, res.batches,
-           res.exchange_us / 1e6, res.wall_us / 1e6);
+    ck_assert_msg(catchup_run(&mode_leaderless, 3, &o, keys, 1, &res, err, sizeof err) == 0, "%s", err);
+    opts_free(&o);
+    ck_assert_int_eq(res.want, keys);
+    ck_assert_int_eq(res.held, keys);
+    json_int_t exchanges = json_integer_value(json_object_get(res.mode_events, "antientropy"));
+    ck_assert_msg(exchanges >= 1, "n3 caught up without an anti-entropy exchange");
+    printf("leaderless anti-entropy: %ld divergent keys repaired %.3f s (virtual) after heal; %lld exchange(s), "
+           "%" PRIu64 " messages (%lld ae_push); %.3f s wall\n",
+           res.held, res.virtual_us / 1e6, (long long)exchanges, res.messages,
+           (long long)json_integer_value(json_object_get(res.by_type, "ae_push")), res.wall_us / 1e6);
+    json_decref(res.by_type);
+    json_decref(res.mode_events);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 
 #include "cmdline.h"
 #include "envelope.h"
+#include "event.h"
 #include "faults.h"
 #include "storage.h"
 #include "util.h"
@@ -55,6 +56,42 @@ static inline const char *fuzz_envelope_one(const uint8_t *data, size_t size)
     }
     free(s);
     envelope_clear(&e);
+    return bad;
+}
+
+/* event_decode: any JSON value is either refused with a reason and nothing left behind, or
+ * decoded into a kind that matches its name, with every borrowed pointer inside the value
+ * (the sanitizers check the reads), and folds into a node's view without breaking it. */
+static inline const char *fuzz_event_one(const uint8_t *data, size_t size)
+{
+    json_error_t je;
+    json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, &je);
+    if (!j)
+        return NULL; /* not JSON: the trace loader's and the collector's business */
+    struct event e;
+    char err[256] = "";
+    const char *bad = NULL;
+    if (event_decode(j, &e, err, sizeof err) < 0) {
+        if (!err[0])
+            bad = "refused without a reason";
+        else if (e.name || e.node || e.json || e.kind != EV_OTHER)
+            bad = "refused but left output behind";
+    } else {
+        if (!e.name || e.json != j)
+            bad = "accepted without a name";
+        else if (event_kind_of(e.name) != e.kind)
+            bad = "the kind does not match the name";
+        else if (e.kind == EV_SEND && !e.msg.type)
+            bad = "a message without a type string";
+        struct ev_view v = {0};
+        if (e.kind == EV_STATE || e.kind == EV_STATUS)
+            event_view_fold(&v, &e.state, e.kind == EV_STATUS);
+        if (!bad && strnlen(v.role, sizeof v.role) == sizeof v.role)
+            bad = "the folded role is not terminated";
+        if (!bad && strnlen(v.leader, sizeof v.leader) == sizeof v.leader)
+            bad = "the folded leader is not terminated";
+    }
+    json_decref(j);
     return bad;
 }
 

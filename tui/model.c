@@ -250,19 +250,14 @@ static const char *msg_type_of(const json_t *ev)
     return type ? type : "";
 }
 
-static int64_t msg_id_of(const json_t *ev)
-{
-    int64_t id;
-    if (jint(ev, "msg_id", &id))
-        return id;
-    if (jint(json_object_get(ev, "body"), "msg_id", &id))
-        return id;
-    return -1;
-}
+/* Every fold has the same shape, so that fold() is a table: kind -> function. i is the index
+ * of the event's node (-1 when it names none), pos its position, t its time. */
+#define FOLD(name) static void name(struct dm_state *s, const struct event *e, int i, uint64_t pos, uint64_t t)
 
-static void fold_send(struct dm_state *s, json_t *ev, const char *node, uint64_t pos, uint64_t t)
+FOLD(fold_send)
 {
-    const char *to = jstr(ev, "to");
+    (void)t;
+    const char *node = e->node, *to = e->msg.peer;
     if (!node || !to)
         return;
     struct dm_msg *m = msg_push(s);
@@ -270,52 +265,48 @@ static void fold_send(struct dm_state *s, json_t *ev, const char *node, uint64_t
     m->t_send = t;
     str_copy(m->src, node, sizeof m->src);
     str_copy(m->dst, to, sizeof m->dst);
-    str_copy(m->type, msg_type_of(ev), sizeof m->type);
-    m->msg_id = msg_id_of(ev);
+    str_copy(m->type, e->msg.type, sizeof m->type);
+    m->msg_id = e->msg.msg_id;
     m->st = DM_PENDING;
-    json_incref(ev);
-    m->ev = ev;
-    int i = dm_node_index(s, node);
-    uint64_t lam;
-    if (i >= 0 && juint(ev, "lamport", &lam) && lam > s->node[i].lamport)
-        s->node[i].lamport = lam;
+    m->ev = json_incref((json_t *)e->json);
+    if (i >= 0 && e->msg.has_lamport && e->msg.lamport > s->node[i].lamport)
+        s->node[i].lamport = e->msg.lamport;
 }
 
-static void fold_recv(struct dm_state *s, json_t *ev, const char *node, uint64_t t)
+FOLD(fold_recv)
 {
-    const char *from = jstr(ev, "from");
-    if (!node || !from)
+    (void)i;
+    (void)pos;
+    if (!e->node || !e->msg.peer)
         return;
-    struct dm_msg *m = msg_find_pending(s, from, node, msg_type_of(ev), msg_id_of(ev));
+    struct dm_msg *m = msg_find_pending(s, e->msg.peer, e->node, e->msg.type, e->msg.msg_id);
     if (m) {
         m->st = DM_DELIVERED;
         m->t_end = t;
     }
 }
 
-static void fold_drop(struct dm_state *s, json_t *ev, const char *node, uint64_t pos, uint64_t t)
+FOLD(fold_drop)
 {
-    const char *to = jstr(ev, "to"), *from = jstr(ev, "from");
-    const char *src = to ? node : from, *dst = to ? to : node;
-    const char *why = jstr(ev, "why");
+    (void)i;
+    const char *src = e->msg.outgoing ? e->node : e->msg.peer, *dst = e->msg.outgoing ? e->msg.peer : e->node;
     s->drops++;
     if (!src || !dst)
         return;
-    struct dm_msg *m = msg_find_pending(s, src, dst, msg_type_of(ev), msg_id_of(ev));
+    struct dm_msg *m = msg_find_pending(s, src, dst, e->msg.type, e->msg.msg_id);
     if (!m) {
         m = msg_push(s);
         m->pos = pos;
         m->t_send = t;
         str_copy(m->src, src, sizeof m->src);
         str_copy(m->dst, dst, sizeof m->dst);
-        str_copy(m->type, msg_type_of(ev), sizeof m->type);
-        m->msg_id = msg_id_of(ev);
-        json_incref(ev);
-        m->ev = ev;
+        str_copy(m->type, e->msg.type, sizeof m->type);
+        m->msg_id = e->msg.msg_id;
+        m->ev = json_incref((json_t *)e->json);
     }
     m->st = DM_DROPPED;
     m->t_end = t;
-    str_copy(m->why, why ? why : "", sizeof m->why);
+    str_copy(m->why, e->msg.why ? e->msg.why : "", sizeof m->why);
 }
 
 /* ---- folding: logs ------------------------------------------------------------------ */
@@ -362,38 +353,105 @@ static void log_put(struct dm_node *n, uint64_t index, uint64_t term, const char
     n->nlog++;
 }
 
-static void fold_append(struct dm_state *s, const json_t *ev, int i)
+FOLD(fold_append)
 {
-    uint64_t index, term, count = 1;
-    if (i < 0 || !juint(ev, "index", &index) || !juint(ev, "term", &term))
+    (void)pos;
+    (void)t;
+    const struct ev_log *l = &e->log;
+    if (i < 0 || !l->has_index || !l->has_term)
         return;
-    juint(ev, "count", &count);
+    uint64_t count = l->count;
     if (count > DM_MAX_LOG)
         count = DM_MAX_LOG; /* a huge count must not become a huge loop */
-    const char *cmd = jstr(ev, "cmd");
     for (uint64_t k = 0; k < count; k++)
-        log_put(&s->node[i], index + k, term, count == 1 ? cmd : NULL);
+        log_put(&s->node[i], l->index + k, l->term, count == 1 ? l->cmd : NULL);
 }
 
-/* ---- folding: status snapshots ------------------------------------------------------ */
-
-static void fold_status(struct dm_state *s, const json_t *st, int i)
+FOLD(fold_truncate)
 {
-    if (i < 0 || !json_is_object(st))
+    (void)pos;
+    (void)t;
+    if (i >= 0 && e->log.has_index)
+        log_truncate(&s->node[i], e->log.index);
+}
+
+/* ---- folding: who a node is -------------------------------------------------------- */
+
+/* The class of role in this cluster: its mode's table, else a role named like a class. */
+static enum role_class class_of(const struct dm_state *s, const char *role)
+{
+    for (int k = 0; k < s->nroles; k++)
+        if (!strcmp(s->roles[k].role, role))
+            return s->roles[k].cls;
+    return role_class_of(role);
+}
+
+/* The card line of node i: each figure with a card label, "c12 a12". commit and applied also
+ * follow the commit and apply events between status snapshots. */
+static void card_update(struct dm_state *s, int i)
+{
+    struct dm_node *n = &s->node[i];
+    struct sb b = {0};
+    for (int k = 0; k < s->nfigs; k++) {
+        if (!s->figs[k].card[0])
+            continue;
+        char v[32];
+        if (!strcmp(s->figs[k].key, "commit"))
+            snprintf(v, sizeof v, "%llu", (unsigned long long)n->commit);
+        else if (!strcmp(s->figs[k].key, "applied"))
+            snprintf(v, sizeof v, "%llu", (unsigned long long)n->applied);
+        else
+            str_copy(v, n->figval[k][0] ? n->figval[k] : "-", sizeof v);
+        sb_printf(&b, "%s%s%s", b.len ? " " : "", s->figs[k].card, v);
+    }
+    str_copy(n->card, b.s ? b.s : "", sizeof n->card);
+    sb_free(&b);
+}
+
+/* The one fold of a node's state (event_view_fold), into the node's fields. */
+static void node_fold_state(struct dm_state *s, int i, const struct ev_state *st, bool is_status)
+{
+    struct dm_node *n = &s->node[i];
+    struct ev_view v;
+    memset(&v, 0, sizeof v);
+    str_copy(v.role, n->role, sizeof v.role);
+    v.has_term = n->has_term;
+    v.term = n->term;
+    v.has_epoch = n->has_epoch;
+    v.epoch = n->epoch;
+    str_copy(v.leader, n->leader, sizeof v.leader);
+    event_view_fold(&v, st, is_status);
+    str_copy(n->role, v.role, sizeof n->role);
+    n->has_term = v.has_term;
+    n->term = v.term;
+    n->has_epoch = v.has_epoch;
+    n->epoch = v.epoch;
+    str_copy(n->leader, v.leader, sizeof n->leader);
+    n->rclass = class_of(s, n->role);
+    if (n->rclass == RC_LEADER && !n->leader[0])
+        str_copy(n->leader, n->id, CL_IDLEN); /* a leader leads itself */
+}
+
+FOLD(fold_state)
+{
+    (void)pos;
+    (void)t;
+    if (i < 0)
+        return;
+    node_fold_state(s, i, &e->state, false);
+    if (s->node[i].life != DM_PAUSED)
+        s->node[i].life = DM_UP;
+}
+
+FOLD(fold_status)
+{
+    (void)pos;
+    (void)t;
+    const json_t *st = e->status;
+    if (i < 0 || !st)
         return;
     struct dm_node *n = &s->node[i];
-    const char *role = jstr(st, "role");
-    if (role)
-        str_copy(n->role, role, sizeof n->role);
-    if (juint(st, "term", &n->term))
-        n->has_term = true;
-    if (juint(st, "epoch", &n->epoch))
-        n->has_epoch = true;
-    const char *leader = jstr(st, "leader");
-    if (leader)
-        str_copy(n->leader, leader, sizeof n->leader);
-    else if (json_is_null(json_object_get(st, "leader")))
-        n->leader[0] = 0;
+    node_fold_state(s, i, &e->state, true);
     juint(st, "commit", &n->commit);
     juint(st, "applied", &n->applied);
     const char *state = jstr(st, "state");
@@ -424,27 +482,52 @@ static void fold_status(struct dm_state *s, const json_t *st, int i)
                                   ? (uint64_t)json_integer_value(x) : 0;
         }
     }
+    for (int k = 0; k < s->nfigs; k++) {
+        const json_t *f = event_path(st, s->figs[k].key);
+        if (f)
+            jtext(f, n->figval[k], sizeof n->figval[k]);
+    }
+    card_update(s, i);
     json_t *log = json_object_get(st, "log");
     if (json_is_array(log)) {
         node_log_clear(n);
         size_t from = json_array_size(log) > DM_MAX_LOG ? json_array_size(log) - DM_MAX_LOG : 0;
         for (size_t k = from; k < json_array_size(log); k++) {
-            json_t *e = json_array_get(log, k);
+            json_t *en = json_array_get(log, k);
             uint64_t index, term;
-            if (!juint(e, "index", &index) || !juint(e, "term", &term))
+            if (!juint(en, "index", &index) || !juint(en, "term", &term))
                 continue;
-            char *cmd = jdup(e, "cmd");
+            char *cmd = jdup(en, "cmd");
             log_put(n, index, term, cmd);
             free(cmd);
         }
     }
 }
 
+FOLD(fold_commit)
+{
+    (void)pos;
+    (void)t;
+    if (i >= 0 && e->log.has_index && e->log.index > s->node[i].commit) {
+        s->node[i].commit = e->log.index;
+        card_update(s, i);
+    }
+}
+
+FOLD(fold_apply)
+{
+    (void)pos;
+    (void)t;
+    if (i >= 0 && e->log.has_index && e->log.index > s->node[i].applied) {
+        s->node[i].applied = e->log.index;
+        card_update(s, i);
+    }
+}
+
 /* ---- folding: faults ---------------------------------------------------------------- */
 
-static void fold_partition(struct dm_state *s, const json_t *ev)
+static void fold_partition(struct dm_state *s, const json_t *groups)
 {
-    json_t *groups = json_object_get(ev, "groups");
     if (!json_is_array(groups) || json_array_size(groups) < 2)
         return;
     int ng = (int)json_array_size(groups);
@@ -461,13 +544,12 @@ static void fold_partition(struct dm_state *s, const json_t *ev)
     s->ngroups = ng > CL_MAXN ? CL_MAXN : ng;
 }
 
-static void fold_link(struct dm_state *s, const json_t *ev, bool is_delay)
+static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
 {
     int src = -1, dst = -1;
-    const char *a = jstr(ev, "src"), *b = jstr(ev, "dst");
-    if (a && (src = dm_node_index(s, a)) < 0)
+    if (f->src && (src = dm_node_index(s, f->src)) < 0)
         return;
-    if (b && (dst = dm_node_index(s, b)) < 0)
+    if (f->dst && (dst = dm_node_index(s, f->dst)) < 0)
         return;
     struct dm_link *l = NULL;
     for (int k = 0; k < s->nlinks; k++)
@@ -481,52 +563,43 @@ static void fold_link(struct dm_state *s, const json_t *ev, bool is_delay)
         l->src = src;
         l->dst = dst;
     }
-    if (is_delay) {
-        uint64_t ms = 0;
-        juint(ev, "ms", &ms);
-        l->delay_ms = ms;
-    } else {
-        json_t *p = json_object_get(ev, "pct");
-        if (!p)
-            p = json_object_get(ev, "loss");
-        l->loss_pct = json_is_number(p) ? json_number_value(p) : 0;
-    }
+    if (is_delay)
+        l->delay_ms = f->has_ms ? f->ms : 0;
+    else
+        l->loss_pct = f->has_pct ? f->pct : 0;
     if (l->delay_ms == 0 && l->loss_pct <= 0)
         *l = s->links[--s->nlinks];
 }
 
-static void fold_fault(struct dm_state *s, const json_t *ev, const char *node)
+FOLD(fold_fault)
 {
-    const char *what = jstr(ev, "what");
+    (void)i;
+    (void)pos;
+    (void)t;
+    const struct ev_fault *f = &e->fault;
+    const char *what = f->what;
     if (!what)
         return;
-    const char *target = jstr(ev, "target");
-    if (!target)
-        target = node;
-    int i = node_for(s, target);
+    int n = node_for(s, f->target);
     if (!strcmp(what, "partition")) {
-        fold_partition(s, ev);
+        fold_partition(s, f->groups);
     } else if (!strcmp(what, "heal")) {
         for (int k = 0; k < CL_MAXN; k++)
             s->group_of[k] = 0;
         s->ngroups = 0;
         s->nlinks = 0;
     } else if (!strcmp(what, "delay")) {
-        fold_link(s, ev, true);
+        fold_link(s, f, true);
     } else if (!strcmp(what, "loss")) {
-        fold_link(s, ev, false);
-    } else if (i >= 0 && !strcmp(what, "crash")) {
-        s->node[i].life = DM_DOWN;
-    } else if (i >= 0 && (!strcmp(what, "restart") || !strcmp(what, "resume"))) {
-        s->node[i].life = DM_UP;
-    } else if (i >= 0 && !strcmp(what, "pause")) {
-        s->node[i].life = DM_PAUSED;
-    } else if (i >= 0 && !strcmp(what, "skew")) {
-        int64_t v;
-        if (jint(ev, "skew_us", &v))
-            s->node[i].skew_us = v;
-        else if (jint(ev, "ms", &v))
-            s->node[i].skew_us = v * 1000;
+        fold_link(s, f, false);
+    } else if (n >= 0 && !strcmp(what, "crash")) {
+        s->node[n].life = DM_DOWN;
+    } else if (n >= 0 && (!strcmp(what, "restart") || !strcmp(what, "resume"))) {
+        s->node[n].life = DM_UP;
+    } else if (n >= 0 && !strcmp(what, "pause")) {
+        s->node[n].life = DM_PAUSED;
+    } else if (n >= 0 && !strcmp(what, "skew") && f->has_skew_us) {
+        s->node[n].skew_us = f->skew_us;
     }
 }
 
@@ -550,37 +623,38 @@ static struct dm_election *election_for(struct dm_state *s, uint64_t term, const
     return e;
 }
 
-static void fold_vote(struct dm_state *s, const json_t *ev, const char *node)
+FOLD(fold_vote)
 {
-    const char *what = jstr(ev, "what"), *cand = jstr(ev, "candidate");
-    uint64_t term = 0;
-    juint(ev, "term", &term);
-    if (!what || !node)
+    (void)i;
+    (void)pos;
+    (void)t;
+    const struct ev_vote *vt = &e->vote;
+    const char *node = e->node, *cand = vt->candidate;
+    if (!vt->what || !node)
         return;
     if (!cand)
         cand = node;
     if (strlen(cand) >= CL_IDLEN)
         return;
-    struct dm_election *e = election_for(s, term, cand);
-    if (!strcmp(what, "request"))
+    struct dm_election *el = election_for(s, vt->has_term ? vt->term : 0, cand);
+    if (!strcmp(vt->what, "request"))
         return;
-    int granted = !strcmp(what, "grant");
-    if (!granted && strcmp(what, "deny"))
+    int granted = !strcmp(vt->what, "grant");
+    if (!granted && strcmp(vt->what, "deny"))
         return;
     struct dm_vote *v = NULL;
-    for (int k = 0; k < e->nvotes; k++)
-        if (!strcmp(e->votes[k].voter, node))
-            v = &e->votes[k];
+    for (int k = 0; k < el->nvotes; k++)
+        if (!strcmp(el->votes[k].voter, node))
+            v = &el->votes[k];
     if (!v) {
-        if (e->nvotes == CL_MAXN)
+        if (el->nvotes == CL_MAXN)
             return;
-        v = &e->votes[e->nvotes++];
+        v = &el->votes[el->nvotes++];
     }
     memset(v, 0, sizeof *v);
     str_copy(v->voter, node, sizeof v->voter);
     v->granted = granted;
-    const char *why = jstr(ev, "reason");
-    str_copy(v->reason, why ? why : "", sizeof v->reason);
+    str_copy(v->reason, vt->reason ? vt->reason : "", sizeof v->reason);
 }
 
 static uint32_t node_set(struct dm_state *s, const json_t *list)
@@ -594,23 +668,23 @@ static uint32_t node_set(struct dm_state *s, const json_t *list)
     return set;
 }
 
-static void fold_quorum(struct dm_state *s, const json_t *ev, uint64_t t)
+FOLD(fold_quorum)
 {
+    (void)i;
+    (void)pos;
     if (s->nquorums == DM_MAX_QUORUMS) {
         memmove(s->quorums, s->quorums + 1, (DM_MAX_QUORUMS - 1) * sizeof *s->quorums);
         s->nquorums--;
     }
+    const struct ev_quorum *qe = &e->quorum;
     struct dm_quorum *q = &s->quorums[s->nquorums++];
     memset(q, 0, sizeof *q);
-    const char *op = jstr(ev, "op"), *key = jstr(ev, "key");
-    str_copy(q->op, op ? op : "?", sizeof q->op);
-    str_copy(q->key, key ? key : "", sizeof q->key);
-    int64_t need = 0;
-    jint(ev, "need", &need);
-    q->need = need < 0 || need > CL_MAXN ? 0 : (int)need;
-    q->acked = node_set(s, json_object_get(ev, "acked"));
-    q->missing = node_set(s, json_object_get(ev, "missing"));
-    q->stale = node_set(s, json_object_get(ev, "stale"));
+    str_copy(q->op, qe->op ? qe->op : "?", sizeof q->op);
+    str_copy(q->key, qe->key ? qe->key : "", sizeof q->key);
+    q->need = !qe->has_need || qe->need < 0 || qe->need > CL_MAXN ? 0 : (int)qe->need;
+    q->acked = node_set(s, qe->acked);
+    q->missing = node_set(s, qe->missing);
+    q->stale = node_set(s, qe->stale);
     q->t = t;
 }
 
@@ -648,30 +722,62 @@ static void alert_push(struct dm_state *s, uint64_t pos, const json_t *ev)
     s->nalerts++;
 }
 
-static void fold_cluster(struct dm_state *s, const json_t *ev)
+/* The mode's face from the cluster event: role classes and card figures (defaults without). */
+static void cluster_face(struct dm_state *s, const struct ev_cluster *c)
 {
-    json_t *nodes = json_object_get(ev, "nodes");
-    const char *mode = jstr(ev, "mode");
-    bool stopped = json_is_true(json_object_get(ev, "stopped")) ||
-                   (jstr(ev, "what") && !strcmp(jstr(ev, "what"), "stop")) ||
-                   (json_is_array(nodes) && json_array_size(nodes) == 0);
-    if (stopped) {
+    s->nroles = 0;
+    const char *role;
+    json_t *cls;
+    json_object_foreach((json_t *)c->roles, role, cls) {
+        if (s->nroles == DM_MAX_ROLES || strlen(role) >= sizeof s->roles[0].role)
+            continue;
+        str_copy(s->roles[s->nroles].role, role, sizeof s->roles[0].role);
+        s->roles[s->nroles].cls = role_class_of(json_string_value(cls));
+        s->nroles++;
+    }
+    s->nfigs = 0;
+    if (!c->figures) {
+        static const struct dm_figure def[] = {{"commit", "c"}, {"applied", "a"}};
+        memcpy(s->figs, def, sizeof def);
+        s->nfigs = (int)CL_ARRAY_LEN(def);
+        return;
+    }
+    for (size_t k = 0; k < json_array_size(c->figures) && s->nfigs < DM_MAX_FIGS; k++) {
+        const json_t *f = json_array_get(c->figures, k);
+        const char *key = jstr(f, "key"), *card = jstr(f, "card");
+        if (!key || strlen(key) >= sizeof s->figs[0].key || (card && strlen(card) >= sizeof s->figs[0].card))
+            continue;
+        str_copy(s->figs[s->nfigs].key, key, sizeof s->figs[0].key);
+        str_copy(s->figs[s->nfigs].card, card ? card : "", sizeof s->figs[0].card);
+        s->nfigs++;
+    }
+}
+
+FOLD(fold_cluster)
+{
+    (void)i;
+    (void)pos;
+    (void)t;
+    const struct ev_cluster *c = &e->cluster;
+    const json_t *nodes = c->nodes;
+    const char *mode = c->mode;
+    if (c->stopped) {
         s->running = false;
-        for (int i = 0; i < s->n; i++)
-            s->node[i].life = DM_DOWN;
+        for (int k = 0; k < s->n; k++)
+            s->node[k].life = DM_DOWN;
         return;
     }
     /* The same cluster announced again (a lab re-sends it for late viewers): keep state. */
     bool same = s->running && mode && !strcmp(s->mode, mode) && json_is_array(nodes) &&
                 (int)json_array_size(nodes) == s->n;
-    for (int i = 0; same && i < s->n; i++) {
-        const char *id = json_string_value(json_array_get(nodes, (size_t)i));
-        same = id && !strcmp(id, s->node[i].id);
+    for (int k = 0; same && k < s->n; k++) {
+        const char *id = json_string_value(json_array_get(nodes, (size_t)k));
+        same = id && !strcmp(id, s->node[k].id);
     }
     if (same)
         return;
-    for (int i = 0; i < CL_MAXN; i++)
-        node_log_clear(&s->node[i]);
+    for (int k = 0; k < CL_MAXN; k++)
+        node_log_clear(&s->node[k]);
     memset(s->node, 0, sizeof s->node);
     memset(s->group_of, 0, sizeof s->group_of);
     s->n = 0;
@@ -681,21 +787,26 @@ static void fold_cluster(struct dm_state *s, const json_t *ev)
     s->nquorums = 0;
     s->running = true;
     str_copy(s->mode, mode ? mode : "", sizeof s->mode);
+    cluster_face(s, c);
     for (size_t k = 0; k < json_array_size(nodes) && s->n < CL_MAXN; k++) {
         const char *id = json_string_value(json_array_get(nodes, k));
         if (!id || strlen(id) >= CL_IDLEN || dm_node_index(s, id) >= 0)
             continue;
         str_copy(s->node[s->n].id, id, CL_IDLEN);
         s->node[s->n].life = DM_UP;
+        card_update(s, s->n);
         s->n++;
     }
-    json_t *sp = json_object_get(json_object_get(ev, "options"), "speed");
-    if (json_is_number(sp) && json_number_value(sp) > 0)
-        s->speed = json_number_value(sp);
+    if (c->has_speed && c->speed > 0)
+        s->speed = c->speed;
 }
 
-static void fold_lesson(struct dm_state *s, const json_t *ev)
+FOLD(fold_lesson)
 {
+    (void)i;
+    (void)pos;
+    (void)t;
+    const json_t *ev = e->json;
     lesson_clear(&s->lesson);
     if (json_is_false(json_object_get(ev, "active")))
         return;
@@ -705,6 +816,57 @@ static void fold_lesson(struct dm_state *s, const json_t *ev)
     s->lesson.text = jdup(ev, "text");
     s->lesson.check = jdup(ev, "check");
     s->lesson.hint = jdup(ev, "hint");
+}
+
+FOLD(fold_output)
+{
+    (void)i;
+    (void)pos;
+    (void)t;
+    const char *text = e->text;
+    if (!text)
+        return;
+    /* one output event may carry several lines */
+    const char *p = text;
+    for (;;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) {
+            if (*p || p == text)
+                output_push(s, p);
+            break;
+        }
+        char *line = xstrndup(p, (size_t)(nl - p));
+        output_push(s, line);
+        free(line);
+        p = nl + 1;
+    }
+}
+
+FOLD(fold_speed)
+{
+    (void)i;
+    (void)pos;
+    (void)t;
+    if (e->factor > 0)
+        s->speed = e->factor;
+}
+
+typedef void (*fold_fn)(struct dm_state *s, const struct event *e, int i, uint64_t pos, uint64_t t);
+
+/* What each kind of event changes; a kind without a fold only moves time (and may alert). */
+static const fold_fn folds[EV_KIND_COUNT] = {
+    [EV_SEND] = fold_send,       [EV_RECV] = fold_recv,         [EV_DROP] = fold_drop,
+    [EV_STATE] = fold_state,     [EV_STATUS] = fold_status,     [EV_VOTE] = fold_vote,
+    [EV_APPEND] = fold_append,   [EV_TRUNCATE] = fold_truncate, [EV_COMMIT] = fold_commit,
+    [EV_APPLY] = fold_apply,     [EV_QUORUM] = fold_quorum,     [EV_FAULT] = fold_fault,
+    [EV_CLUSTER] = fold_cluster, [EV_OUTPUT] = fold_output,     [EV_LESSON] = fold_lesson,
+    [EV_SPEED] = fold_speed,
+};
+
+/* Kinds that are about the whole lab, not one node. */
+static bool lab_wide(enum ev_kind k)
+{
+    return k == EV_CLUSTER || k == EV_OUTPUT || k == EV_LESSON || k == EV_OP || k == EV_CLIENT;
 }
 
 bool dm_event_is_alert(const json_t *ev)
@@ -719,90 +881,17 @@ bool dm_event_is_alert(const json_t *ev)
 static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
 {
     s->events++;
-    const char *e = jstr(ev, "ev");
-    if (!json_is_object(ev) || !e) {
+    struct event e;
+    char err[128];
+    if (event_decode(ev, &e, err, sizeof err) < 0) {
         s->bad_events++;
         return;
     }
-    uint64_t t;
-    if (juint(ev, "t", &t) && t > s->t_last)
-        s->t_last = t;
-    t = s->t_last;
-    const char *node = jstr(ev, "node");
-    int i = (!strcmp(e, "cluster") || !strcmp(e, "output") || !strcmp(e, "lesson") ||
-             !strcmp(e, "op") || !strcmp(e, "client")) ? -1 : node_for(s, node);
-
-    if (!strcmp(e, "send")) {
-        fold_send(s, ev, node, pos, t);
-    } else if (!strcmp(e, "recv")) {
-        fold_recv(s, ev, node, t);
-    } else if (!strcmp(e, "drop")) {
-        fold_drop(s, ev, node, pos, t);
-    } else if (!strcmp(e, "state")) {
-        if (i >= 0) {
-            const char *role = jstr(ev, "role");
-            if (role)
-                str_copy(s->node[i].role, role, sizeof s->node[i].role);
-            if (juint(ev, "term", &s->node[i].term))
-                s->node[i].has_term = true;
-            if (juint(ev, "epoch", &s->node[i].epoch))
-                s->node[i].has_epoch = true;
-            const char *leader = jstr(ev, "leader");
-            str_copy(s->node[i].leader, leader ? leader : "", CL_IDLEN);
-            if (role && !strcmp(role, "leader"))
-                str_copy(s->node[i].leader, s->node[i].id, CL_IDLEN);
-            if (s->node[i].life != DM_PAUSED)
-                s->node[i].life = DM_UP;
-        }
-    } else if (!strcmp(e, "status")) {
-        fold_status(s, json_object_get(ev, "status"), i);
-    } else if (!strcmp(e, "vote")) {
-        fold_vote(s, ev, node);
-    } else if (!strcmp(e, "append")) {
-        fold_append(s, ev, i);
-    } else if (!strcmp(e, "truncate")) {
-        uint64_t index;
-        if (i >= 0 && juint(ev, "index", &index))
-            log_truncate(&s->node[i], index);
-    } else if (!strcmp(e, "commit")) {
-        uint64_t index;
-        if (i >= 0 && juint(ev, "index", &index) && index > s->node[i].commit)
-            s->node[i].commit = index;
-    } else if (!strcmp(e, "apply")) {
-        uint64_t index;
-        if (i >= 0 && juint(ev, "index", &index) && index > s->node[i].applied)
-            s->node[i].applied = index;
-    } else if (!strcmp(e, "quorum")) {
-        fold_quorum(s, ev, t);
-    } else if (!strcmp(e, "fault")) {
-        fold_fault(s, ev, node);
-    } else if (!strcmp(e, "cluster")) {
-        fold_cluster(s, ev);
-    } else if (!strcmp(e, "output")) {
-        const char *text = jstr(ev, "text");
-        if (text) {
-            /* one output event may carry several lines */
-            const char *p = text;
-            for (;;) {
-                const char *nl = strchr(p, '\n');
-                if (!nl) {
-                    if (*p || p == text)
-                        output_push(s, p);
-                    break;
-                }
-                char *line = xstrndup(p, (size_t)(nl - p));
-                output_push(s, line);
-                free(line);
-                p = nl + 1;
-            }
-        }
-    } else if (!strcmp(e, "lesson")) {
-        fold_lesson(s, ev);
-    } else if (!strcmp(e, "speed")) {
-        json_t *f = json_object_get(ev, "factor");
-        if (json_is_number(f) && json_number_value(f) > 0)
-            s->speed = json_number_value(f);
-    }
+    if (e.has_t && e.t > s->t_last)
+        s->t_last = e.t;
+    int i = lab_wide(e.kind) ? -1 : node_for(s, e.node);
+    if (folds[e.kind])
+        folds[e.kind](s, &e, i, pos, s->t_last);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
 }

@@ -1,10 +1,12 @@
 /* model — the dashboard model: pure C, no curses, no I/O (issue 6).
  *
  * Events (JSON objects, docs/protocol.md §3 plus the lab-made ones listed in dash.h) are
- * folded into a struct dm_state: per-node state, the recent messages with their fate
+ * decoded by event.h and folded, one function per kind (a table), into a struct dm_state: per-node state, the recent messages with their fate
  * (pending / delivered / dropped), the replicated logs, election tallies, quorum results,
- * partitions and link faults, the lesson step and the REPL output. Panes only read a
- * dm_state (render.h); they never see events.
+ * partitions and link faults, the lesson step and the REPL output. The `cluster` event
+ * brings the mode's face (role → class, status figures), so a trace colours roles and shows
+ * figures without knowing the mode. Panes only read a dm_state (render.h); they never see
+ * events.
  *
  * Time travel. Every fed event is recorded (a reference is kept) in an array of at most
  * `cap` events. Every DM_CKPT_EVERY events a copy of the folded state is kept as a
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "util.h"
 
 #define DM_MAX_MSGS 1024     /* recent messages kept for the sequence diagram */
@@ -41,6 +44,8 @@
 #define DM_CKPT_EVERY 4096   /* events between time-travel checkpoints */
 #define DM_DEFAULT_CAP 200000 /* events kept for time travel */
 #define DM_MAX_TEXT 256      /* longest command kept per log entry (output lines: 4×, lesson text: 16×) */
+#define DM_MAX_ROLES 16      /* roles in the cluster's role → class table */
+#define DM_MAX_FIGS 6        /* status figures on a node card */
 
 enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
 enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
@@ -53,6 +58,9 @@ struct dm_entry {
 struct dm_node {
     char id[CL_IDLEN];
     char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
+    enum role_class rclass; /* the role's class, from the cluster's role table (colours) */
+    char card[64];        /* the mode's status figures for the node card: "c12 a12" */
+    char figval[DM_MAX_FIGS][24]; /* each figure's last value from a status, "" = none */
     bool has_term, has_epoch;
     uint64_t term, epoch;
     char leader[CL_IDLEN];
@@ -116,9 +124,25 @@ struct dm_alert {
     char *text;           /* owned */
 };
 
+/* One role of the cluster's mode and its class (from the `cluster` event). */
+struct dm_role {
+    char role[24];
+    enum role_class cls;
+};
+
+/* One status figure shown on node cards: the status key (a dotted path) and its card label. */
+struct dm_figure {
+    char key[32];
+    char card[12];
+};
+
 /* The folded state. Fields are read by the renderer; only model.c writes them. */
 struct dm_state {
     char mode[32];
+    struct dm_role roles[DM_MAX_ROLES]; /* empty: a role named like a class has that class */
+    int nroles;
+    struct dm_figure figs[DM_MAX_FIGS]; /* default: commit "c", applied "a" */
+    int nfigs;
     bool running;
     int n;                        /* nodes */
     struct dm_node node[CL_MAXN];

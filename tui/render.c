@@ -33,22 +33,28 @@ static const char *role_word(const char *role)
     return role && *role ? role : "?";
 }
 
+/* Colours follow the role's class (the mode's face, carried by the cluster event), never
+ * its name: a coordinator is drawn like a leader, a precandidate like a candidate. */
 static enum role role_of(const struct dm_node *n)
 {
     if (n->life == DM_DOWN)
         return ROLE_DOWN;
     if (n->life == DM_PAUSED)
         return ROLE_PAUSED;
-    if (!strcmp(n->role, "leader") || !strcmp(n->role, "primary"))
+    switch (n->rclass) {
+    case RC_LEADER:
+    case RC_COORDINATOR:
         return ROLE_LEADER;
-    if (!strcmp(n->role, "candidate") || !strcmp(n->role, "precandidate"))
+    case RC_CANDIDATE:
         return ROLE_CANDIDATE;
-    return ROLE_FOLLOWER;
+    default:
+        return ROLE_FOLLOWER;
+    }
 }
 
 static bool is_leader(const struct dm_node *n)
 {
-    return n->life != DM_DOWN && (!strcmp(n->role, "leader") || !strcmp(n->role, "primary"));
+    return n->life != DM_DOWN && n->rclass == RC_LEADER;
 }
 
 static const char *life_word(enum dm_life l)
@@ -152,8 +158,7 @@ static void node_lines(const struct dm_node *n, char lines[6][96], int *nlines)
         else
             snprintf(lines[k++], 96, "%s", role);
     }
-    snprintf(lines[k++], 96, "c%llu a%llu %s", (unsigned long long)n->commit,
-             (unsigned long long)n->applied, life_word(n->life));
+    snprintf(lines[k++], 96, "%s%s%s", n->card, n->card[0] ? " " : "", life_word(n->life)); /* the mode's figures */
     /* clocks: physical (with its injected skew), then Lamport and vector */
     if (n->has_clock)
         snprintf(lines[k++], 96, "clk %02llu:%02llu:%02llu.%03llu skew%+lldms", /* time of day, UTC */
@@ -297,9 +302,9 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
                 snprintf(term, sizeof term, " t%llu", (unsigned long long)nd->term);
             else if (nd->has_epoch)
                 snprintf(term, sizeof term, " e%llu", (unsigned long long)nd->epoch);
-            snprintf(line, sizeof line, "%s%s %s%s c%llu",
+            snprintf(line, sizeof line, "%s%s %s%s %s",
                      s->ngroups > 1 && s->group_of[i] != prev_group && prev_group >= 0 ? "|" : "",
-                     nd->id, is_leader(nd) ? "LEADER" : r, term, (unsigned long long)nd->commit);
+                     nd->id, is_leader(nd) ? "LEADER" : r, term, nd->card);
             prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
             canvas_text(c, x + col * cw, y + row, cw - 1, line, role_of(nd));
         }

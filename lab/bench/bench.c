@@ -1,6 +1,7 @@
 /* bench — see bench.h. Closed-loop clients through the lab's own gateway (the same path a
  * student's `put` takes), latency percentiles from every completed operation, election
- * times from the nodes' own `state` events after a SIGKILL of the leader. */
+ * times from the nodes' own `state` events after a SIGKILL of the leader. Generic over the
+ * mode's face: any mode whose clients speak lin-kv; elections for modes with a leader role. */
 #include "bench.h"
 
 #include <math.h>
@@ -10,8 +11,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "catchup.h"
 #include "lab.h"
-#include "llbench.h"
 
 struct bench {
     struct lab lab;
@@ -97,20 +98,27 @@ static void next_op(struct bench *b, int process)
     op->done_ud = b;
 }
 
-static void on_event(void *ud, const json_t *ev)
+/* A new leader: a state event whose role is of the leader class, in a newer term or epoch. */
+static void on_event(void *ud, const struct event *ev)
 {
     struct bench *b = ud;
-    const char *kind = json_string_value(json_object_get(ev, "ev"));
-    const char *role = json_string_value(json_object_get(ev, "role"));
-    if (!kind || strcmp(kind, "state") || !role || strcmp(role, "leader"))
+    if (ev->kind != EV_STATE || !b->lab.cl || mode_role_class(b->lab.cl->mode, ev->state.role) != RC_LEADER)
         return;
-    json_t *t = json_object_get(ev, "term");
-    if (!t)
-        t = json_object_get(ev, "epoch");
-    if (json_integer_value(t) > b->old_term && !b->new_leader) {
+    int64_t term = ev->state.has_term ? (int64_t)ev->state.term : ev->state.has_epoch ? (int64_t)ev->state.epoch : -1;
+    if (term > b->old_term && !b->new_leader) {
         b->new_leader = 1;
-        b->new_leader_t = (uint64_t)json_integer_value(json_object_get(ev, "t"));
+        b->new_leader_t = ev->t;
     }
+}
+
+/* The mode a bench runs without --mode: the first that answers lin-kv through a leader. */
+static const struct mode *default_mode(void)
+{
+    for (int i = 0; mode_table[i]; i++)
+        if (mode_table[i]->workload && !strcmp(mode_table[i]->workload, "lin-kv") &&
+            mode_has_class(mode_table[i], RC_LEADER))
+            return mode_table[i];
+    return NULL;
 }
 
 static int wait_leader(struct bench *b, uint64_t timeout_us)
@@ -287,6 +295,11 @@ static int foundation(const char *argv0, int json_out)
 {
     struct lab lab;
     char err[256];
+    const struct mode *m = default_mode();
+    if (!m) {
+        fprintf(stderr, "conlab bench foundation: no lin-kv mode with a leader is built in\n");
+        return 1;
+    }
     if (lab_init(&lab, argv0, err, sizeof err) < 0) {
         fprintf(stderr, "conlab bench: %s\n", err);
         return 1;
@@ -297,7 +310,7 @@ static int foundation(const char *argv0, int json_out)
     double start_ms[5];
     for (int k = 0; k < 5; k++) {
         uint64_t t0 = mono_us();
-        if (lab_start(&lab, "leader", 5, &o) < 0)
+        if (lab_start(&lab, m->name, 5, &o) < 0)
             return 1;
         start_ms[k] = (double)(mono_us() - t0) / 1000;
         if (k < 4)
@@ -342,9 +355,9 @@ static int foundation(const char *argv0, int json_out)
         printf("{\"start_leader5_ms\":%.1f,\"put_rtt_us\":%.1f,\"zmq_rtt_us\":%.1f,\"ratio\":%.2f,\"idle_cpu_pct\":%.3f,\"node_rss_kb\":%ld}\n",
                start_ms[2], put_us, zmq_us, put_us / zmq_us, idle_pct, rss_kb);
     else {
-        printf("start leader 5 until every node registered: median %.1f ms (min %.1f, max %.1f, 5 runs)\n",
-               start_ms[2], start_ms[0], start_ms[4]);
-        printf("put round trip through the lab (leader, fsync on, p50 of %d): %.1f us\n", rounds, put_us);
+        printf("start %s 5 until every node registered: median %.1f ms (min %.1f, max %.1f, 5 runs)\n",
+               m->name, start_ms[2], start_ms[0], start_ms[4]);
+        printf("put round trip through the lab (%s, fsync on, p50 of %d): %.1f us\n", m->name, rounds, put_us);
         printf("bare ZeroMQ DEALER/ROUTER round trip on loopback: %.1f us  (ratio %.1fx)\n", zmq_us, put_us / zmq_us);
         printf("idle 5-node cluster: %.3f%% of one core over %.1f s (all nodes together)\n", idle_pct, wall);
         printf("RSS of one node: %ld KiB\n", rss_kb);
@@ -360,10 +373,11 @@ static void usage(FILE *f)
     fputs("usage: conlab bench [--mode M] [--nodes N] [--clients C] [--seconds S] [--reads PCT]\n"
           "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]... [--json]\n"
           "       conlab bench foundation [--json]\n"
-          "       conlab bench antientropy [KEYS] [--json]\n"
+          "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
           "       conlab bench check [FILE|DIR...]   conlab bench dash\n"
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
-          "percentiles; --elections T also kills the leader T times and times the next election.\n", f);
+          "percentiles; --elections T also kills the leader T times and times the next election.\n"
+          "Without --mode: the first mode whose clients speak lin-kv through a leader.\n", f);
 }
 
 int bench_main(int argc, char **argv, const char *argv0)
@@ -374,31 +388,10 @@ int bench_main(int argc, char **argv, const char *argv0)
             json_out = 1;
     if (argc >= 2 && !strcmp(argv[1], "foundation"))
         return foundation(argv0, json_out);
-    if (argc >= 2 && !strcmp(argv[1], "antientropy")) {
-        int64_t keys = 10000;
-        if (argc >= 3 && argv[2][0] != '-' && (parse_i64(argv[2], &keys) < 0 || keys < 1 || keys > 1000000)) {
-            fprintf(stderr, "conlab bench antientropy: KEYS is 1 to 1000000\n");
-            return 2;
-        }
-        struct llbench_ae r;
-        char err[256];
-        if (llbench_ae_repair((long)keys, 42, &r, err, sizeof err) < 0) {
-            fprintf(stderr, "conlab bench antientropy: %s\n", err);
-            return 1;
-        }
-        if (json_out)
-            printf("{\"keys\":%ld,\"repaired\":%ld,\"virtual_ms\":%.1f,\"exchange_ms\":%.1f,\"exchanges\":%llu,\"batches\":%llu,\"wall_ms\":%.1f}\n",
-                   r.keys, r.repaired, r.virtual_us / 1e3, r.exchange_us / 1e3, (unsigned long long)r.exchanges,
-                   (unsigned long long)r.batches, r.wall_us / 1e3);
-        else
-            printf("anti-entropy (simulator, 3 nodes, n=3): %ld divergent keys, %ld repaired; %.0f ms of virtual time from heal "
-                   "(%.1f ms inside %llu exchanges, %llu batches); %.0f ms of wall time\n",
-                   r.keys, r.repaired, r.virtual_us / 1e3, r.exchange_us / 1e3, (unsigned long long)r.exchanges,
-                   (unsigned long long)r.batches, r.wall_us / 1e3);
-        return 0;
-    }
+    if (argc >= 2 && !strcmp(argv[1], "catchup"))
+        return catchup_main(argc - 1, argv + 1);
     struct bench *b = xcalloc(1, sizeof *b);
-    b->mode = mode_find("raft") ? "raft" : "leader";
+    b->mode = default_mode() ? default_mode()->name : "";
     b->nodes = 3;
     b->clients = 16;
     b->seconds = 5;
@@ -451,7 +444,19 @@ int bench_main(int argc, char **argv, const char *argv0)
     const struct mode *m = mode_find(b->mode);
     char err[256];
     if (!m || mode_check_opts(m, &b->opts, err, sizeof err) < 0) {
-        fprintf(stderr, "conlab bench: %s\n", m ? err : "unknown mode");
+        fprintf(stderr, "conlab bench: %s\n", m ? err : "unknown mode; modes:");
+        if (!m)
+            fprintf(stderr, "  %s\n", mode_names());
+        return 2;
+    }
+    if (!m->workload || strcmp(m->workload, "lin-kv")) {
+        fprintf(stderr, "conlab bench: the %s mode answers the %s workload, not lin-kv reads and writes\n", m->name,
+                m->workload ? m->workload : "(no)");
+        return 2;
+    }
+    int has_leader = mode_has_class(m, RC_LEADER);
+    if (b->elections && !has_leader) {
+        fprintf(stderr, "conlab bench: the %s mode has no leader to kill (--elections)\n", m->name);
         return 2;
     }
     if (lab_init(&b->lab, argv0, err, sizeof err) < 0) {
@@ -464,7 +469,7 @@ int bench_main(int argc, char **argv, const char *argv0)
     int rc = 1;
     if (lab_start(&b->lab, m->name, b->nodes, &b->opts) < 0)
         goto out;
-    if (strcmp(m->name, "leaderless") && wait_leader(b, 10000000) < 0) {
+    if (has_leader && wait_leader(b, 10000000) < 0) {
         fprintf(stderr, "conlab bench: no leader\n");
         goto out;
     }

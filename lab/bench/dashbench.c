@@ -244,8 +244,9 @@ int dashbench_main(int argc, char **argv)
         return publish(publish_path, seconds_set ? seconds : 60);
     struct dm *m = dm_new(0);
     struct gen g = {.nodes = 3};
-    json_t *cl = json_pack("{s:s, s:s, s:[s,s,s], s:I}", "ev", "cluster", "mode", "raft", "nodes",
-                           "n1", "n2", "n3", "t", (json_int_t)0);
+    /* a synthetic cluster: a leader and followers, named by their classes */
+    json_t *cl = json_pack("{s:s, s:s, s:[s,s,s], s:I, s:{s:s,s:s}}", "ev", "cluster", "mode", "synthetic", "nodes",
+                           "n1", "n2", "n3", "t", (json_int_t)0, "roles", "leader", "leader", "follower", "follower");
     dm_feed(m, cl);
     json_decref(cl);
     struct bench_screen s = {.c = canvas_new(cols, rows, true)};

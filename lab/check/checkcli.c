@@ -193,33 +193,61 @@ int checkcli_main(int argc, char **argv)
     return rc;
 }
 
+/* ---- the checkers of a recorded history, one table ------------------------------------- */
+
+static int run_linearizable(const struct history *h, struct sb *out)
+{
+    struct lin_opts lo;
+    lin_opts_default(&lo);
+    lo.time_limit_s = 10;
+    struct lin_result *r = NULL;
+    char err[400];
+    int v = lincheck_run(h, &lo, &r, err, sizeof err);
+    if (v < 0) {
+        sb_printf(out, "cannot check: %s\n", err);
+        return CL_EINVAL;
+    }
+    lincheck_format(h, r, out);
+    lin_result_free(&r);
+    return v;
+}
+
+static int run_sessions(const struct history *h, struct sb *out)
+{
+    struct sess_result *r = NULL;
+    int v = sessions_check(h, &r);
+    sessions_format(h, r, out);
+    sess_result_free(&r);
+    return v;
+}
+
+static int run_sequential(const struct history *h, struct sb *out)
+{
+    return seqcheck_run(h, 10, out);
+}
+
+const struct history_checker history_checkers[] = {
+    {"linearizable", "lin", "every operation seems to take effect at one instant between its invoke and its reply", run_linearizable},
+    {"sessions", NULL, "read-your-writes, monotonic reads and writes, writes-follow-reads, per process", run_sessions},
+    {"sequential", NULL, "one order of all operations that keeps each process's order", run_sequential},
+    {NULL, NULL, NULL, NULL},
+};
+
+const struct history_checker *history_checker_find(const char *name)
+{
+    if (!name || !*name)
+        return &history_checkers[0];
+    for (const struct history_checker *c = history_checkers; c->name; c++)
+        if (!strcmp(c->name, name) || (c->aka && !strcmp(c->aka, name)))
+            return c;
+    return NULL;
+}
+
 int checker_report(const struct history *h, const char *what, struct sb *out)
 {
-    if (!what || !*what || !strcmp(what, "linearizable") || !strcmp(what, "lin")) {
-        struct lin_opts lo;
-        lin_opts_default(&lo);
-        lo.time_limit_s = 10;
-        struct lin_result *r = NULL;
-        char err[400];
-        int v = lincheck_run(h, &lo, &r, err, sizeof err);
-        if (v < 0) {
-            sb_printf(out, "cannot check: %s\n", err);
-            return CL_EINVAL;
-        }
-        lincheck_format(h, r, out);
-        lin_result_free(&r);
-        return v;
-    }
-    if (!strcmp(what, "sessions")) {
-        struct sess_result *r = NULL;
-        int v = sessions_check(h, &r);
-        sessions_format(h, r, out);
-        sess_result_free(&r);
-        return v;
-    }
-    if (!strcmp(what, "sequential")) {
-        return seqcheck_run(h, 10, out);
-    }
+    const struct history_checker *c = history_checker_find(what);
+    if (c)
+        return c->run(h, out);
     sb_printf(out, "unknown check '%s' (linearizable, sessions or sequential)\n", what);
     return CL_EINVAL;
 }

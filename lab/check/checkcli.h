@@ -21,6 +21,19 @@ int checkcli_main(int argc, char **argv);
 /* The same, writing the report to out and errors to errout (both appended; caller frees). */
 int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout);
 
+/* The checkers of a recorded history, one table (NULL-name terminated): run appends the
+ * report a user reads to out and returns 0 holds, 1 violated, 2 unknown, or CL_EINVAL for a
+ * history it cannot judge (reason in out). */
+struct history_checker {
+    const char *name;
+    const char *aka;        /* another accepted name, or NULL */
+    const char *what;       /* one line: what it judges */
+    int (*run)(const struct history *h, struct sb *out);
+};
+extern const struct history_checker history_checkers[];
+/* The checker named name (NULL or "" is linearizable), or NULL. */
+const struct history_checker *history_checker_find(const char *name);
+
 /* The REPL's `check [linearizable|sessions|sequential]` on an in-memory history: appends the
  * report a user reads to out. what NULL or "" means linearizable. Returns 0 holds,
  * 1 violation, 2 unknown (time limit, or too large for the sequential search), or CL_EINVAL

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mode.h"
 #include "progress.h"
 #include "yamldoc.h"
 
@@ -18,13 +19,11 @@
 #define LINE_MAX_LEN 256
 
 static const char *const lab_commands =
-    "stop|status|put|get|cas|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
+    "stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
-    "endpoints|promote|add|remove|timeout|ring|hints|cut|reorder";
-static const char *const known_modes = "leader|raft|leaderless";
-static const char *const event_names =
-    "send|recv|drop|timer|fault|state|vote|append|truncate|commit|apply|replicate|quorum|"
-    "snapshot|client|invariant|error|divergence|discard|fenced|repair|antientropy|tombstone";
+    "endpoints|cut|reorder";
+/* The modes, their own commands and the events a lesson may check come from the mode table
+ * (mode_names, mode_command_names, mode_event_names). */
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -196,13 +195,13 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
         char bar[40] = "";
         if (mode && strlen(mode) < 30)
             snprintf(bar, sizeof bar, "|%s|", mode);
-        if (!mode || !bar[0] || !strstr("|leader|raft|leaderless|", bar)) {
-            if (mode && ydoc_suggest(mode, known_modes, sug, sizeof sug))
+        if (!mode || !bar[0] || !mode_find(mode)) {
+            if (mode && ydoc_suggest(mode, mode_names(), sug, sizeof sug))
                 return ydoc_error(c->d, at, c->err, c->errlen,
                                   "%s: unknown mode \"%s\"; did you mean \"%s\"?", what, mode,
                                   sug);
             return ydoc_error(c->d, at, c->err, c->errlen,
-                              "%s: start needs a mode: %s", what, known_modes);
+                              "%s: start needs a mode: %s", what, mode_names());
         }
         if (num && !strchr(num, '=') && (parse_i64(num, &nn) < 0 || nn < 1 || nn > c->nodes))
             return ydoc_error(c->d, at, c->err, c->errlen,
@@ -212,15 +211,17 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
     }
     size_t wl = strlen(word);
     bool found = false;
-    for (const char *p = lab_commands; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == wl && !strncmp(p, word, len))
-            found = true;
-        if (!bar)
-            break;
-        p = bar + 1;
-    }
+    const char *const lists[] = {lab_commands, mode_command_names()};
+    for (size_t li = 0; li < CL_ARRAY_LEN(lists); li++)
+        for (const char *p = lists[li]; *p;) {
+            const char *bar = strchr(p, '|');
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            if (len == wl && !strncmp(p, word, len))
+                found = true;
+            if (!bar)
+                break;
+            p = bar + 1;
+        }
     if (!found) {
         char sug[32];
         if (ydoc_suggest(word, lab_commands, sug, sizeof sug))
@@ -497,7 +498,7 @@ static int parse_leaf(struct pctx *c, const char *name, const struct ydoc_node *
         static const char *const req[] = {"ev", NULL};
         int idx;
         if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_enum(d, ydoc_get(a, "ev"), "event ev", event_names, &idx, err, el) < 0)
+            ydoc_enum(d, ydoc_get(a, "ev"), "event ev", mode_event_names(), &idx, err, el) < 0)
             return CL_EINVAL;
         str_copy(k->name, ydoc_get(a, "ev")->str, sizeof k->name);
         if (ydoc_get(a, "node") && node_ref(c, ydoc_get(a, "node"), "event node", &k->node) < 0)
@@ -608,7 +609,7 @@ static int parse_cluster(struct pctx *c, const struct ydoc_node *n, struct lesso
     int idx;
     long v;
     if (ydoc_check_keys(d, n, "cluster", keys, req, c->err, c->errlen) < 0 ||
-        ydoc_enum(d, ydoc_get(n, "mode"), "cluster mode", known_modes, &idx, c->err,
+        ydoc_enum(d, ydoc_get(n, "mode"), "cluster mode", mode_names(), &idx, c->err,
                   c->errlen) < 0 ||
         ydoc_int(d, ydoc_get(n, "nodes"), "cluster nodes", 1, 9, &v, c->err, c->errlen) < 0)
         return CL_EINVAL;

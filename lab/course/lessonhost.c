@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkcli.h"
-#include "histfile.h"
 #include "lesson.h"
-#include "recorder.h"
 #include "progress.h"
 
 struct lessonhost {
@@ -58,7 +55,7 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
     struct lab *lab = ud;
     if (!lab->cl || node < 0 || node >= lab->cl->n || lab->cl->state[node] != NODE_UP)
         return CL_ESTATE;
-    json_t *s = lab->cl->ops->status(lab->cl, node);
+    const json_t *s = lab_status_cached(lab, node); /* the last status: the world never waits */
     if (!s)
         return CL_ESTATE;
     json_t *v = json_object_get(json_object_get(s, "data"), key);
@@ -72,7 +69,6 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
         free(t);
         rc = 1;
     }
-    json_decref(s);
     return rc;
 }
 
@@ -195,58 +191,13 @@ static int w_event_count(void *ud, uint64_t since, const char *ev, int node, int
     return count;
 }
 
-/* The recorded history restricted to KEYS (all of it when nkeys is 0), as JSONL: a lesson asks
- * about the keys of its step, and the history keeps earlier steps' keys (even across stop and
- * start). */
-static char *history_for_keys(struct lab *lab, const char *const *keys, int nkeys)
-{
-    char *all = recorder_jsonl(&lab->hist);
-    if (!all || nkeys <= 0)
-        return all;
-    struct sb out = {0};
-    sb_add(&out, "");
-    for (char *line = all, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        json_t *o = json_loads(line, 0, NULL);
-        const char *k = o ? json_string_value(json_object_get(o, "key")) : NULL;
-        int keep = 0;
-        for (int i = 0; k && i < nkeys && !keep; i++)
-            keep = !strcmp(k, keys[i]);
-        if (keep)
-            sb_printf(&out, "%s\n", line);
-        json_decref(o);
-    }
-    free(all);
-    return out.s;
-}
-
 static int w_history_check(void *ud, const char *checker, const char *const *keys, int nkeys, struct sb *why)
 {
     struct lab *lab = ud;
-    if (!strcmp(checker, "converged")) {
-        if (!lab->cl)
-            return CL_ESTATE;
-        return lab_converged(lab, why) ? 1 : 0;
-    }
-    char *jsonl = history_for_keys(lab, keys, nkeys);
+    if (!lab->cl && !strcmp(checker, "converged"))
+        return CL_ESTATE;
     struct sb out = {0};
-    int rc;
-    if (!jsonl || !*jsonl) {
-        rc = 0; /* nothing recorded on these keys: nothing can be violated */
-    } else {
-        struct history *h = NULL;
-        char err[400];
-        if (history_parse_jsonl(jsonl, strlen(jsonl), &h, err, sizeof err) < 0) {
-            sb_printf(&out, "cannot read the lab's own history: %s", err);
-            rc = 2;
-        } else {
-            rc = checker_report(h, checker, &out);
-        }
-        history_free(&h);
-    }
-    free(jsonl);
+    int rc = lab_check(lab, checker, keys, nkeys, &out);
     if (rc != 0 && why && out.s) {
         char *nl = strchr(out.s, '\n');
         if (nl)
@@ -349,6 +300,8 @@ int lessonhost_active(const struct lab *lab)
     return H(lab) != NULL;
 }
 
+static enum lesson_poll poll_once(struct lab *lab, int refresh, struct sb *out);
+
 int lessonhost_line(struct lab *lab, const char *line)
 {
     struct lessonhost *h = H(lab);
@@ -356,9 +309,16 @@ int lessonhost_line(struct lab *lab, const char *line)
         return 0;
     if (!h->from_script) {
         /* judge what the previous line did before running this one: lines that arrive
-         * together (a paste, a pipe) would otherwise outrun the 250 ms poll */
-        h->last_poll = 0;
-        lessonhost_poll(lab);
+         * together (a paste, a pipe) would otherwise outrun the 250 ms poll (outside the
+         * loop, so it may wait for fresh statuses) */
+        struct sb out = {0};
+        h->last_poll = mono_us();
+        enum lesson_poll r = poll_once(lab, 1, &out);
+        if (r == LESSON_PASSED || r == LESSON_SLOW) {
+            show(lab, out.s);
+            pane_event(lab, r == LESSON_PASSED ? "passed" : "pending");
+        }
+        sb_free(&out);
         h = H(lab);
         if (!h)
             return 0;
@@ -390,11 +350,15 @@ int lessonhost_line(struct lab *lab, const char *line)
     return 1;
 }
 
-static enum lesson_poll poll_once(struct lab *lab, struct sb *out)
+/* One evaluation of the current step. refresh: wait for fresh statuses first (commands
+ * only); otherwise the last ones, and a new round is asked for the next poll. */
+static enum lesson_poll poll_once(struct lab *lab, int refresh, struct sb *out)
 {
+    if (refresh)
+        lab_refresh(lab, NULL);
+    else
+        lab_status_round(lab);
     struct lessonhost *h = H(lab);
-    lab_refresh(lab, NULL);
-    h = H(lab);
     if (!h)
         return LESSON_IDLE;
     return lesson_engine_poll(h->e, out);
@@ -410,7 +374,7 @@ void lessonhost_poll(struct lab *lab)
         return;
     h->last_poll = now;
     struct sb out = {0};
-    enum lesson_poll r = poll_once(lab, &out);
+    enum lesson_poll r = poll_once(lab, 0, &out);
     if (r == LESSON_PASSED || r == LESSON_SLOW) {
         show(lab, out.s);
         pane_event(lab, r == LESSON_PASSED ? "passed" : "pending");
@@ -451,7 +415,7 @@ int lessonhost_cmd_check(struct lab *lab, int argc, char **argv)
     struct sb out = {0};
     for (;;) {
         sb_free(&out);
-        enum lesson_poll r = poll_once(lab, &out);
+        enum lesson_poll r = poll_once(lab, 1, &out);
         if (r == LESSON_PASSED) {
             lab_out(lab, "ok: lesson step %s passed", argv[1]);
             sb_free(&out);
@@ -493,4 +457,42 @@ int lessonhost_cmd_end(struct lab *lab, int argc, char **argv)
     }
     lessonhost_free(lab);
     return ok ? 0 : 1;
+}
+
+/* ---- plugged into the lab ------------------------------------------------------------------- */
+
+static int cmd_lesson(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    return lessonhost_begin(lab, argv[1]) == 0 ? 0 : 1;
+}
+
+static const struct lab_command lesson_commands[] = {
+    {"lesson", "lesson ID", "Start lesson ID: its cluster and step 1 ('conlab lesson list' shows them). Inside a lesson: hint, next, back, restart, lesson check, lesson skip, lesson quit.", "lesson raft-election", 1, 1, cmd_lesson},
+    {"lesson-begin", "lesson-begin ID", "Scripts: load lesson ID and check its steps against this lab (the script starts the cluster itself).", "lesson-begin raft-election", 1, 1, lessonhost_cmd_begin},
+    {"lesson-check", "lesson-check STEP TIMEOUT", "Scripts: wait until lesson step STEP (the current one) passes, or fail after TIMEOUT.", "lesson-check find-leader 10s", 2, 2, lessonhost_cmd_check},
+    {"lesson-end", "lesson-end", "Scripts: every step of the lesson must have passed.", "lesson-end", 0, 0, lessonhost_cmd_end},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static int hook_line(void *ud, const char *line)
+{
+    return lessonhost_line(ud, line);
+}
+
+static void hook_tick(void *ud)
+{
+    lessonhost_poll(ud);
+}
+
+static void hook_destroy(void *ud)
+{
+    lessonhost_free(ud);
+}
+
+void lessonhost_install(struct lab *lab)
+{
+    lab_add_commands(lesson_commands);
+    lab_add_hooks(lab, &(struct lab_hooks){.ud = lab, .on_line = hook_line, .on_tick = hook_tick,
+                                           .on_destroy = hook_destroy});
 }

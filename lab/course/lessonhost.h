@@ -1,12 +1,16 @@
 /* lessonhost — a lesson running in the lab: the lesson engine (lesson.c) watching the lab's
  * live state through struct lesson_world, the in-lesson words (hint, next, back, restart,
- * lesson quit), the lesson pane's events, and the script commands that run a lesson's
- * solution (`lesson-begin ID`, `lesson-check STEP TIMEOUT`, `lesson-end`). One per lab. */
+ * lesson quit), the lesson pane's events, and the commands that start a lesson (`lesson ID`)
+ * and run a lesson's solution (`lesson-begin ID`, `lesson-check STEP TIMEOUT`, `lesson-end`).
+ * One per lab. The lab does not know it: lessonhost_install() adds its commands and its
+ * hooks (a typed line, a tick of the loop, the lab's end) to the lab. */
 #ifndef CONLAB_LESSONHOST_H
 #define CONLAB_LESSONHOST_H
 
 #include "lab.h"
 
+/* Plugs the lesson host into lab: its commands and its hooks. Call once after lab_init. */
+void lessonhost_install(struct lab *lab);
 /* Loads lesson id, starts its cluster and shows step 1. Returns 0 or an error (reported). */
 int lessonhost_begin(struct lab *lab, const char *id);
 /* Is a lesson running? */
@@ -14,8 +18,9 @@ int lessonhost_active(const struct lab *lab);
 /* Offers a typed line to the lesson first: 1 when it was a lesson word (handled), 0 when the
  * lab should run it as a command (then call lessonhost_poll). */
 int lessonhost_line(struct lab *lab, const char *line);
-/* Checks the current step against the lab's state; prints and moves on when it passed.
- * Cheap enough to call after every command and a few times a second. */
+/* Checks the current step against the lab's state (the last statuses: it never waits);
+ * prints and moves on when it passed. Cheap enough to call after every command and a few
+ * times a second (the lab's loop does, through the tick hook). */
 void lessonhost_poll(struct lab *lab);
 /* Script commands (lab_exec dispatches them). Each returns 0, 1 (runtime) or 2 (parse). */
 int lessonhost_cmd_begin(struct lab *lab, int argc, char **argv);

@@ -71,6 +71,111 @@ const struct mode *mode_find(const char *name)
     return NULL;
 }
 
+/* ---- the face ------------------------------------------------------------------------------ */
+
+enum role_class mode_role_class(const struct mode *m, const char *role)
+{
+    if (!role)
+        return RC_UNKNOWN;
+    for (const struct mode_role *r = m ? m->roles : NULL; r && r->role; r++)
+        if (!strcmp(r->role, role))
+            return r->cls;
+    return role_class_of(role);
+}
+
+bool mode_has_class(const struct mode *m, enum role_class c)
+{
+    for (const struct mode_role *r = m ? m->roles : NULL; r && r->role; r++)
+        if (r->cls == c)
+            return true;
+    return false;
+}
+
+json_t *mode_face_json(const struct mode *m)
+{
+    json_t *roles = json_object(), *figs = json_array();
+    for (const struct mode_role *r = m->roles; r && r->role; r++)
+        json_object_set_new(roles, r->role, json_string(role_class_name(r->cls)));
+    for (const struct mode_figure *f = m->figures; f && f->key; f++) {
+        json_t *o = json_pack("{s:s,s:s}", "key", f->key, "label", f->label ? f->label : f->key);
+        if (f->card)
+            json_object_set_new(o, "card", json_string(f->card));
+        json_array_append_new(figs, o);
+    }
+    return json_pack("{s:s,s:o,s:o}", "workload", m->workload ? m->workload : "", "roles", roles,
+                     "figures", figs);
+}
+
+int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXN])
+{
+    if (n > CL_MAXN)
+        n = CL_MAXN;
+    if (m && m->replicas) {
+        int k = m->replicas(o, n, key, out);
+        return k < 0 ? 0 : k > n ? n : k;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = i;
+    return n;
+}
+
+/* Appends each word of the '|'-list words to b unless b already has it. */
+static void add_words(struct sb *b, const char *words)
+{
+    for (const char *p = words; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        int have = 0;
+        for (const char *q = b->s; q && *q && !have;) {
+            const char *qb = strchr(q, '|');
+            size_t qn = qb ? (size_t)(qb - q) : strlen(q);
+            have = qn == n && !strncmp(q, p, n);
+            q = qb ? qb + 1 : NULL;
+        }
+        if (!have && n) {
+            if (b->len)
+                sb_addc(b, '|');
+            sb_addn(b, p, n);
+        }
+        p = bar ? bar + 1 : NULL;
+    }
+}
+
+const char *mode_names(void)
+{
+    static struct sb b;
+    if (!b.s) {
+        sb_addn(&b, "", 0);
+        for (int i = 0; mode_table[i]; i++)
+            add_words(&b, mode_table[i]->name);
+    }
+    return b.s;
+}
+
+const char *mode_event_names(void)
+{
+    static struct sb b;
+    if (!b.s) {
+        sb_addn(&b, "", 0);
+        add_words(&b, event_kind_names());
+        for (int i = 0; mode_table[i]; i++)
+            add_words(&b, mode_table[i]->events);
+    }
+    return b.s;
+}
+
+const char *mode_command_names(void)
+{
+    static struct sb b;
+    if (!b.s) {
+        sb_addn(&b, "", 0);
+        for (int i = 0; mode_table[i]; i++)
+            for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++)
+                add_words(&b, c->name);
+    }
+    return b.s;
+}
+
 int mode_dispatch(const struct mode *m, void *st, const char *src, const json_t *body)
 {
     const char *type = json_string_value(json_object_get(body, "type"));
@@ -85,8 +190,7 @@ int mode_dispatch(const struct mode *m, void *st, const char *src, const json_t 
     return CL_ENOENT;
 }
 
-/* Is v one of the '|'-separated words in list? */
-static int in_list(const char *list, const char *v)
+bool mode_listed(const char *list, const char *v)
 {
     size_t n = strlen(v);
     const char *p = list;
@@ -131,7 +235,7 @@ static int check_one(const struct mode *m, const struct mode_option *opt, const 
         return 0;
     }
     if (!strcmp(opt->name, "bug")) {
-        if (!strcmp(v, "none") || (m->bugs && in_list(m->bugs, v)))
+        if (!strcmp(v, "none") || (m->bugs && mode_listed(m->bugs, v)))
             return 0;
         snprintf(err, errlen, "unknown bug=%s for mode %s: expected none%s%s", v, m->name,
                  m->bugs ? "|" : "", m->bugs ? m->bugs : "");
@@ -139,7 +243,7 @@ static int check_one(const struct mode *m, const struct mode_option *opt, const 
     }
     switch (opt->kind) {
     case OPT_ENUM:
-        if (!opt->values || in_list(opt->values, v))
+        if (!opt->values || mode_listed(opt->values, v))
             return 0;
         snprintf(err, errlen, "bad %s=%s: expected %s=%s", opt->name, v, opt->name, opt->values);
         return CL_EINVAL;

@@ -2,13 +2,21 @@
  * the simulator and the lab. A new mode is one folder nodes/modes/NAME/ whose files define
  * `const struct mode mode_<name>`; the Makefile collects every such folder into mode_table.
  *
- * A mode is a pure state machine behind struct env (env.h). Its file opens with its
- * state diagram, its invariants and the rule each handler implements.
+ * A mode is a pure state machine behind struct env (env.h): `make check` refuses a mode
+ * object that calls anything but the environment, jansson, libc's pure functions and the
+ * protocol kit (tests/purity.sh). Its file opens with its state diagram, its invariants and
+ * the rule each handler implements.
+ *
+ * Besides its handlers, struct mode carries the mode's *face*: everything the lab, the
+ * dashboard and the lessons need to know about it (its client workload, role classes, status
+ * figures, which replicas hold a key, its live invariant monitor, its own commands and the
+ * events it emits). No file outside nodes/modes/NAME/ names a mode (tests/check_modeface.c).
  */
 #ifndef CONLAB_MODE_H
 #define CONLAB_MODE_H
 
 #include "env.h"
+#include "event.h"
 
 /* One key=value option a mode accepts on `start`. */
 enum opt_kind { OPT_ENUM, OPT_INT, OPT_DURATION };
@@ -43,9 +51,18 @@ struct mode_handler {
     void (*fn)(void *st, const char *src, const json_t *body);
 };
 
-/* A mode-specific lab command (promote, timeout, add, remove, ring). The lab sends it to
- * `target` (a node argument, or the leader) as a control message; the node's mode runs it and
- * returns a reply object {"ok":true,"text":"…"} or {"ok":false,"text":"…"} (caller frees). */
+/* Which node the lab runs a mode command on. */
+enum mode_cmd_target {
+    MC_ANY = 0,      /* the leader when one is known, else the first live node */
+    MC_ON_NODE,      /* the node named by the first argument (NODE or `leader`) */
+    MC_ON_LEADER,    /* the leader; the first argument names a node of the cluster (checked) */
+    MC_ADD_NODE,     /* the lab starts one more node first, the first argument becomes its id,
+                      * and the command runs on the leader (membership change) */
+};
+
+/* A mode-specific lab command (`help` lists it with its mode). The lab sends it to the node
+ * `target` picks as a control message; the node's mode runs it and returns a reply object
+ * {"ok":true,"text":"…"} or {"ok":false,"text":"…"} (caller frees). */
 struct mode_command {
     const char *name;
     const char *usage;      /* "promote NODE" */
@@ -53,6 +70,21 @@ struct mode_command {
     const char *example;
     int min_args, max_args; /* words the user types after the name (the node gets them too) */
     json_t *(*run)(void *st, int argc, char **argv);
+    enum mode_cmd_target target;
+};
+
+/* One role a mode's status and state events name, and its class (event.h). */
+struct mode_role {
+    const char *role;       /* "precandidate" */
+    enum role_class cls;    /* RC_CANDIDATE */
+};
+
+/* One figure of a node's status shown by `status` ("term=3") and on the dashboard's node card
+ * ("c12"). key is a field of the status, or a dotted path into it ("extra.keys"). */
+struct mode_figure {
+    const char *key;
+    const char *label;      /* in `status` lines: label=value */
+    const char *card;       /* on node cards: <card><value>; NULL = not on the card */
 };
 
 /* A live invariant monitor (the lab and the test fixture run it): pure, fed every event of a
@@ -90,10 +122,50 @@ struct mode {
     json_t *(*status)(void *st);
     /* The mode's live invariant monitor, or NULL when it has none. */
     const struct mode_monitor *monitor;
+
+    /* ---- the face (see the top of this file) ---- */
+    /* The Maelstrom workload whose client bodies it answers: "lin-kv" (read, write, cas: the
+     * lab's put/get/cas, the checkers, the bench) or "echo". */
+    const char *workload;
+    /* Every role its status and state events name, with its class; NULL-role terminated. A
+     * role missing here has no class (drawn as a follower). */
+    const struct mode_role *roles;
+    /* Status figures in the order `status` prints them; NULL-key terminated, may be NULL. */
+    const struct mode_figure *figures;
+    /* Which nodes hold key in a cluster of n nodes with these options: fills out[] and returns
+     * how many (the lab compares those replicas for `converged`). NULL: every node holds
+     * every key. Pure. */
+    int (*replicas)(const struct opts *o, int n, const char *key, int out[CL_MAXN]);
+    /* The events the mode itself emits, '|'-separated ("state|vote|append|…"): what a lesson
+     * may check beyond the generic kinds of event.h. */
+    const char *events;
+    /* An option that lists the nodes added after the start ("join" for raft): when a
+     * MC_ADD_NODE command adds a node, the lab appends its id (comma-separated) before the
+     * node starts. NULL when the mode needs none. */
+    const char *join_option;
 };
 
 extern const struct mode *const mode_table[];
 const struct mode *mode_find(const char *name);
+
+/* The class of role in mode m: its face's table, else the class of that name ("leader" is a
+ * leader), else RC_UNKNOWN. m may be NULL. */
+enum role_class mode_role_class(const struct mode *m, const char *role);
+/* Does some role of m have class c? */
+bool mode_has_class(const struct mode *m, enum role_class c);
+/* The face's parts a viewer of events needs, for the `cluster` event: {"workload":…,
+ * "roles":{role:class,…},"figures":[{"key","label","card"?},…]}. Caller frees. */
+json_t *mode_face_json(const struct mode *m);
+/* Fills out[] with the nodes that hold key (every node when the mode has no replicas face);
+ * returns how many. */
+int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXN]);
+/* '|'-separated lists over mode_table (static, built once): the mode names; every event a
+ * lesson may check (event.h's kinds and each mode's own); every mode command's name. */
+const char *mode_names(void);
+/* Is word one of the words of a '|'-separated list ("sync|async")? */
+bool mode_listed(const char *list, const char *word);
+const char *mode_event_names(void);
+const char *mode_command_names(void);
 
 /* Dispatches body to the mode's handler for its "type". Returns 0, or CL_ENOENT when the
  * mode has no handler for it (the caller counts and drops it) or the body has no type. */

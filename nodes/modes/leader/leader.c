@@ -1006,8 +1006,22 @@ static const struct mode_handler leader_handlers[] = {
 
 static const struct mode_command leader_commands[] = {
     {"promote", "promote NODE", "make NODE the leader now, in a new epoch (run on NODE)",
-     "promote n2", 1, 1, cmd_promote},
-    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+     "promote n2", 1, 1, cmd_promote, MC_ON_NODE},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
+};
+
+static const struct mode_role leader_roles[] = {
+    {"leader", RC_LEADER},
+    {"follower", RC_FOLLOWER},
+    {NULL, RC_UNKNOWN},
+};
+
+static const struct mode_figure leader_figures[] = {
+    {"epoch", "epoch", NULL},
+    {"leader", "leader", NULL},
+    {"commit", "commit", "c"},
+    {"applied", "applied", "a"},
+    {NULL, NULL, NULL},
 };
 
 const struct mode mode_leader = {
@@ -1022,4 +1036,8 @@ const struct mode mode_leader = {
     .destroy = leader_destroy,
     .on_timer = leader_on_timer,
     .status = leader_status,
+    .workload = "lin-kv",
+    .roles = leader_roles,
+    .figures = leader_figures,
+    .events = "state|append|commit|apply|truncate|fenced|discard|divergence|error",
 };

@@ -2361,9 +2361,9 @@ static json_t *cmd_hints(void *vst, int argc, char **argv)
 
 static const struct mode_command ll_commands[] = {
     {"ring", "ring [KEY]", "show the ring's tokens and vnodes, or the replicas of KEY",
-     "ring x", 0, 1, cmd_ring},
-    {"hints", "hints", "list the hints this node keeps for down replicas", "hints @n4", 0, 0, cmd_hints},
-    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+     "ring x", 0, 1, cmd_ring, MC_ANY},
+    {"hints", "hints", "list the hints this node keeps for down replicas", "hints @n4", 0, 0, cmd_hints, MC_ANY},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
 static json_t *item_value_json(const struct item *it)
@@ -2550,6 +2550,36 @@ static const struct mode_handler ll_handlers[] = {
     {NULL, NULL},
 };
 
+/* ---- the face (mode.h) ------------------------------------------------------------------ */
+
+static const struct mode_role ll_roles[] = {
+    {"replica", RC_PEER},
+    {NULL, RC_UNKNOWN},
+};
+
+static const struct mode_figure ll_figures[] = {
+    {"extra.keys", "keys", "keys="},
+    {"extra.hints_pending", "hints", "hints="},
+    {NULL, NULL, NULL},
+};
+
+/* A key lives on the first n nodes of its preference list (the ring every node builds). */
+static int ll_replicas(const struct opts *o, int nodes, const char *key, int out[CL_MAXN])
+{
+    struct ll_ring *ring = leaderless_ring_new(nodes, (int)opts_get_int(o, "vnodes", 8));
+    if (!ring)
+        return 0;
+    int pref[CL_MAXN];
+    int k = leaderless_ring_replicas(ring, key, pref);
+    leaderless_ring_destroy(&ring);
+    int n = (int)opts_get_int(o, "n", 3);
+    if (n > k)
+        n = k;
+    for (int i = 0; i < n; i++)
+        out[i] = pref[i];
+    return n;
+}
+
 const struct mode mode_leaderless = {
     .name = "leaderless",
     .summary = "Dynamo-style: a hash ring, tunable n/w/r quorums, read repair, hinted handoff, anti-entropy",
@@ -2562,4 +2592,9 @@ const struct mode mode_leaderless = {
     .destroy = ll_destroy,
     .on_timer = ll_on_timer,
     .status = ll_status,
+    .workload = "lin-kv",
+    .roles = ll_roles,
+    .figures = ll_figures,
+    .replicas = ll_replicas,
+    .events = "apply|quorum|repair|hint|antientropy|tombstone|error",
 };

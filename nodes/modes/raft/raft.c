@@ -2105,10 +2105,26 @@ static const struct mode_handler raft_handlers[] = {
 };
 
 static const struct mode_command raft_commands[] = {
-    {"timeout", "timeout NODE", "fire NODE's election timer now (stage a split vote)", "timeout n2", 1, 1, cmd_timeout},
-    {"add", "add NODE", "add NODE to the configuration (run on the leader)", "add n6", 1, 1, cmd_add},
-    {"remove", "remove NODE", "remove NODE from the configuration (run on the leader)", "remove n1", 1, 1, cmd_remove},
-    {NULL, NULL, NULL, NULL, 0, 0, NULL},
+    {"timeout", "timeout NODE", "fire NODE's election timer now (stage a split vote)", "timeout n2", 1, 1, cmd_timeout, MC_ON_NODE},
+    {"add", "add NODE", "add NODE to the configuration (run on the leader)", "add n6", 1, 1, cmd_add, MC_ADD_NODE},
+    {"remove", "remove NODE", "remove NODE from the configuration (run on the leader)", "remove n1", 1, 1, cmd_remove, MC_ON_LEADER},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
+};
+
+static const struct mode_role raft_roles[] = {
+    {"leader", RC_LEADER},
+    {"candidate", RC_CANDIDATE},
+    {"precandidate", RC_CANDIDATE},
+    {"follower", RC_FOLLOWER},
+    {NULL, RC_UNKNOWN},
+};
+
+static const struct mode_figure raft_figures[] = {
+    {"term", "term", NULL},
+    {"leader", "leader", NULL},
+    {"commit", "commit", "c"},
+    {"applied", "applied", "a"},
+    {NULL, NULL, NULL},
 };
 
 const struct mode mode_raft = {
@@ -2124,6 +2140,11 @@ const struct mode mode_raft = {
     .on_timer = raft_on_timer,
     .status = raft_status,
     .monitor = &raftmon_monitor,
+    .workload = "lin-kv",
+    .roles = raft_roles,
+    .figures = raft_figures,
+    .events = "state|vote|append|truncate|commit|apply|snapshot|error",
+    .join_option = "join",
 };
 
 /* ---- introspection (raft.h) ------------------------------------------------------------ */

@@ -238,11 +238,11 @@ static int check_completeness(struct raftmon *m, int ni, uint64_t seq, struct sb
     return 0;
 }
 
-static int on_state(struct raftmon *m, int ni, const json_t *ev, uint64_t seq, struct sb *alert)
+static int on_state(struct raftmon *m, int ni, const struct ev_state *st, uint64_t seq, struct sb *alert)
 {
     struct mnode *nd = &m->nodes[ni];
-    const char *role = json_string_value(json_object_get(ev, "role"));
-    uint64_t term = u(ev, "term");
+    const char *role = st->role;
+    uint64_t term = st->has_term ? st->term : 0;
     if (!role)
         return 0;
     nd->term = term;
@@ -479,46 +479,41 @@ static void restarted(struct mnode *nd)
 
 int raftmon_feed(struct raftmon *m, const json_t *ev, struct sb *alert)
 {
-    const char *node = json_string_value(json_object_get(ev, "node"));
-    const char *what = json_string_value(json_object_get(ev, "ev"));
-    if (!node || !what)
+    struct event e; /* the typed event (event.h): the same decode as the lab and the dashboard */
+    char err[64];
+    if (event_decode(ev, &e, err, sizeof err) < 0 || !e.node)
         return 0;
-    int ni = node_of(m, node);
+    int ni = node_of(m, e.node);
     if (ni < 0)
         return 0;
     struct mnode *nd = &m->nodes[ni];
-    uint64_t seq = u(ev, "seq");
-    json_t *inc = json_object_get(ev, "inc");
-    if (json_is_integer(inc) && (uint64_t)json_integer_value(inc) != nd->inc) {
+    uint64_t seq = e.has_seq ? e.seq : 0;
+    if (e.has_inc && e.inc != nd->inc) {
         if (nd->inc)
             restarted(nd);
-        nd->inc = (uint64_t)json_integer_value(inc);
+        nd->inc = e.inc;
     }
-    switch (what[0]) {
-    case 's':
-        if (!strcmp(what, "state"))
-            return on_state(m, ni, ev, seq, alert);
-        if (!strcmp(what, "snapshot"))
-            on_snapshot(m, ni, ev);
+    switch (e.kind) {
+    case EV_STATE:
+        return on_state(m, ni, &e.state, seq, alert);
+    case EV_SNAPSHOT:
+        on_snapshot(m, ni, ev);
         return 0;
-    case 'a':
-        if (!strcmp(what, "append"))
-            return on_append(m, ni, ev, seq, alert);
-        if (!strcmp(what, "apply"))
-            return on_apply(m, ni, ev, seq, alert);
-        return 0;
-    case 't':
-        return !strcmp(what, "truncate") ? on_truncate(m, ni, ev, seq, alert) : 0;
-    case 'c':
-        return !strcmp(what, "commit") ? on_commit(m, ni, ev, seq, alert) : 0;
-    case 'f': {
-        const char *f = json_string_value(json_object_get(ev, "what"));
-        if (f && (!strcmp(f, "restart") || !strcmp(f, "crash")))
+    case EV_APPEND:
+        return on_append(m, ni, ev, seq, alert);
+    case EV_APPLY:
+        return on_apply(m, ni, ev, seq, alert);
+    case EV_TRUNCATE:
+        return on_truncate(m, ni, ev, seq, alert);
+    case EV_COMMIT:
+        return on_commit(m, ni, ev, seq, alert);
+    case EV_FAULT:
+        if (e.fault.what && (!strcmp(e.fault.what, "restart") || !strcmp(e.fault.what, "crash")))
             restarted(nd);
         return 0;
+    default:
+        return 0;
     }
-    }
-    return 0;
 }
 
 /* ---- the mode's monitor face (mode.h) --------------------------------------------------- */

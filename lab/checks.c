@@ -1,0 +1,177 @@
+/* checks — the lab's checkers, one table: the history checkers of lab/check/ (judged on the
+ * recorded history, optionally restricted to some keys) and the checkers of the replicas'
+ * state (converged: the live replicas of every key hold the same data, the mode's face
+ * saying which nodes hold a key). `check`, `expect` and the lessons all come here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkcli.h"
+#include "lab.h"
+
+/* ---- the replicas' state ---------------------------------------------------------------------- */
+
+int lab_converged(struct lab *lab, struct sb *why)
+{
+    if (!lab->cl)
+        return 0;
+    const struct cluster *c = lab->cl;
+    /* every key any live node holds, compared across the live replicas that should hold it */
+    for (int i = 0; i < c->n; i++) {
+        const json_t *data = json_object_get(lab_status_cached(lab, i), "data");
+        if (c->state[i] != NODE_UP)
+            continue;
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)data, key, v) {
+            int reps[CL_MAXN];
+            int nr = mode_replicas(c->mode, &c->opts, c->n, key, reps);
+            const json_t *ref = NULL;
+            int refi = -1;
+            for (int r = 0; r < nr; r++) {
+                int j = reps[r];
+                const json_t *st = lab_status_cached(lab, j);
+                if (!st || c->state[j] != NODE_UP)
+                    continue;
+                const json_t *d = json_object_get(json_object_get(st, "data"), key);
+                if (refi < 0) {
+                    ref = d;
+                    refi = j;
+                } else if (!json_equal((json_t *)(ref ? ref : json_null()), (json_t *)(d ? d : json_null()))) {
+                    if (why) {
+                        if (nr == c->n)
+                            sb_printf(why, "n%d and n%d hold different data", refi + 1, j + 1);
+                        else
+                            sb_printf(why, "replicas n%d and n%d of key %s differ", refi + 1, j + 1, key);
+                    }
+                    return 0;
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+static int run_converged(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                         struct sb *out)
+{
+    (void)hc;
+    (void)keys;
+    (void)nkeys;
+    if (!lab->cl) {
+        sb_add(out, "no cluster to compare");
+        return 2;
+    }
+    struct sb why = {0};
+    int ok = lab_converged(lab, &why);
+    sb_add(out, ok ? "converged: every live replica holds the same data" : "NOT converged: ");
+    if (!ok)
+        sb_add(out, why.s ? why.s : "");
+    sb_free(&why);
+    return ok ? 0 : 1;
+}
+
+/* ---- the recorded history ---------------------------------------------------------------------- */
+
+/* The history restricted to keys (all of it when nkeys is 0), as JSONL: a lesson asks about
+ * the keys of its step, and the history keeps earlier steps' keys. Caller frees. */
+static char *history_for_keys(struct lab *lab, const char *const *keys, int nkeys)
+{
+    char *all = recorder_jsonl(&lab->hist);
+    if (!all || nkeys <= 0)
+        return all;
+    struct sb out = {0};
+    sb_add(&out, "");
+    for (char *line = all, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        json_t *o = json_loads(line, 0, NULL);
+        const char *k = o ? json_string_value(json_object_get(o, "key")) : NULL;
+        int keep = 0;
+        for (int i = 0; k && i < nkeys && !keep; i++)
+            keep = !strcmp(k, keys[i]);
+        if (keep)
+            sb_printf(&out, "%s\n", line);
+        json_decref(o);
+    }
+    free(all);
+    return out.s;
+}
+
+static int run_history(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                       struct sb *out)
+{
+    char *jsonl = history_for_keys(lab, keys, nkeys);
+    int rc;
+    if (!jsonl || !*jsonl) {
+        sb_add(out, nkeys > 0 ? "nothing recorded on these keys: nothing can be violated"
+                              : "the history is empty: nothing to judge (every put, get and cas is recorded)");
+        rc = 0;
+    } else {
+        struct history *h = NULL;
+        char err[400];
+        if (history_parse_jsonl(jsonl, strlen(jsonl), &h, err, sizeof err) < 0) {
+            sb_printf(out, "cannot read the lab's own history: %s", err);
+            rc = 2;
+        } else {
+            rc = hc->run(h, out);
+            if (rc < 0 || rc > 1)
+                rc = 2;
+        }
+        history_free(&h);
+    }
+    free(jsonl);
+    while (out->len && out->s[out->len - 1] == '\n')
+        out->s[--out->len] = 0;
+    return rc;
+}
+
+/* ---- the table ---------------------------------------------------------------------------------- */
+
+struct lab_checker {
+    const char *name;
+    int (*run)(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+               struct sb *out);
+};
+
+/* Checkers of the replicas' state; the history checkers come from history_checkers[]. */
+static const struct lab_checker state_checkers[] = {
+    {"converged", run_converged},
+    {NULL, NULL},
+};
+
+int lab_check(struct lab *lab, const char *name, const char *const *keys, int nkeys, struct sb *out)
+{
+    for (const struct lab_checker *c = state_checkers; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c->run(lab, NULL, keys, nkeys, out);
+    const struct history_checker *hc = history_checker_find(name);
+    if (hc && name && *name)
+        return run_history(lab, hc, keys, nkeys, out);
+    sb_printf(out, "unknown check '%s': expected %s", name ? name : "", lab_check_names());
+    return CL_ENOENT;
+}
+
+const char *lab_check_names(void)
+{
+    static char buf[256];
+    if (!buf[0]) {
+        size_t at = 0;
+        for (const struct history_checker *c = history_checkers; c->name; c++)
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? "|" : "", c->name);
+        for (const struct lab_checker *c = state_checkers; c->name; c++)
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? "|" : "", c->name);
+    }
+    return buf;
+}
+
+int lab_check_history(struct lab *lab, const char *what, struct sb *out)
+{
+    const struct history_checker *hc = history_checker_find(what);
+    if (!hc) {
+        sb_printf(out, "unknown check '%s'", what ? what : "");
+        return 2;
+    }
+    return run_history(lab, hc, NULL, 0, out);
+}
