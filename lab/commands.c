@@ -1105,19 +1105,40 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
             free(k);
         }
     }
-    struct op *op = lab_send_start(lab, idx, body);
+    /* a read, write or cas is a client operation of the history like get, put and cas (the
+     * checkers must know every write); any other body is sent without a record */
+    const char *type = json_string_value(json_object_get(body, "type"));
+    const char *key = json_string_value(json_object_get(body, "key"));
+    const char *f = !strcmp(type, "read") ? "read" : !strcmp(type, "write") ? "write" : !strcmp(type, "cas") ? "cas" : NULL;
+    json_t *value = !f || !key ? NULL : !strcmp(f, "write") ? json_incref(json_object_get(body, "value"))
+                  : !strcmp(f, "cas") ? json_pack("[O?,O?]", json_object_get(body, "from"), json_object_get(body, "to")) : NULL;
+    struct op *op;
+    if (f && key && (strcmp(f, "write") || value)) {
+        json_t *extra = json_deep_copy(body);
+        static const char *const own[] = {"type", "key", "value", "from", "to", "msg_id"};
+        for (size_t k = 0; k < CL_ARRAY_LEN(own); k++)
+            json_object_del(extra, own[k]);
+        op = lab_op_start(lab, f, key, value, idx, extra, -1);
+        json_decref(extra);
+        if (op)
+            op->as_is = 1; /* no redirect: the node answers as it is */
+    } else {
+        op = lab_send_start(lab, idx, body);
+    }
+    json_decref(value);
     json_decref(body);
     if (!op)
         return RUNTIME;
     lab_op_wait(lab, op);
     struct sb b = {0};
     lab_op_result(op, &b);
-    int ok = op->outcome == OP_OK;
+    const char *rtype = json_string_value(json_object_get(op->reply, "type"));
+    int ok = op->outcome == OP_OK && !(rtype && !strcmp(rtype, "error")); /* an error reply fails */
     lab_op_free(op);
     if (ok)
         lab_out(lab, "%s", b.s);
     else
-        lab_err(lab, "n%d: %s", idx + 1, b.s);
+        lab_err(lab, "n%d answered %s", idx + 1, b.s);
     sb_free(&b);
     return ok ? OK : RUNTIME;
 }
@@ -1129,7 +1150,7 @@ static const struct lab_command commands[] = {
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
-    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect, not in the history) and print the reply: the messages of a mode's own workload. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
+    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},

@@ -600,7 +600,7 @@ static void on_cluster_reply(void *ud, int idx, const char *client, const json_t
             int code = (int)json_integer_value(json_object_get(body, "code"));
             const char *leader = json_string_value(json_object_get(body, "leader"));
             int lidx;
-            if (code == 11 && leader && op->hops < 5 && parse_node_id(leader, lab->cl->n, &lidx) == 0 &&
+            if (code == 11 && leader && !op->as_is && op->hops < 5 && parse_node_id(leader, lab->cl->n, &lidx) == 0 &&
                 lidx != op->node && lab->cl->state[lidx] != NODE_DOWN) {
                 op->hops++;
                 op->node = lidx; /* follow the redirect */
@@ -706,6 +706,7 @@ struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
     if (!op)
         return NULL;
     op->raw = 1;
+    op->as_is = 1;
     str_copy(op->f, "send", sizeof op->f);
     op->body = json_deep_copy(body);
     json_object_del(op->body, "msg_id");
@@ -743,7 +744,7 @@ void lab_op_describe(const struct op *op, struct sb *out)
 
 void lab_op_result(const struct op *op, struct sb *out)
 {
-    if (op->outcome == OP_OK && op->raw) {
+    if (op->as_is && op->reply) {
         char *s = json_dumps(op->reply, JSON_COMPACT);
         sb_add_escaped(out, s ? s : "", s ? strlen(s) : 0);
         free(s);

@@ -57,7 +57,8 @@ struct op {
     uint64_t msg_id;
     uint64_t deadline;          /* cluster time, µs */
     enum op_outcome outcome;
-    int raw;                    /* `send`: any body, no redirect, not in the history */
+    int raw;                    /* `send` of a body the history does not know: not recorded */
+    int as_is;                  /* `send`: no redirect followed; the reply printed as it is */
     json_t *reply;              /* the final reply body, when any */
     void (*done)(void *ud, struct op *op);
     void *done_ud;

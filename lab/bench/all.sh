@@ -3,7 +3,7 @@
 set -u
 BIN=${CONLAB_BIN:-bin}
 S=${BENCH_SECONDS:-5}
-echo "== the lab itself (leader mode, 5 nodes)"
+echo "== the lab itself (5 nodes of the first mode with a leader)"
 "$BIN/conlab" bench foundation
 echo "== raft, 3 nodes, fsync on"
 "$BIN/conlab" bench --mode raft --nodes 3 --clients 16 --seconds "$S"
@@ -15,7 +15,9 @@ for cl in one quorum all; do
   echo "-- cl=$cl"
   "$BIN/conlab" bench --mode leaderless --nodes 5 --clients 16 --seconds "$S" --reads 50 --cl "$cl" --opt n=3
 done
-"$BIN/conlab" bench antientropy 10000
+echo "== catch-up after a partition (simulator)"
+"$BIN/conlab" bench catchup --mode leaderless --keys 10000 --opt r=1 --opt read_repair=off --opt ae_interval=1s
+"$BIN/conlab" bench catchup --mode raft --keys 10000
 echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"

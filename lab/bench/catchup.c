@@ -8,8 +8,9 @@
 #include "sim.h"
 
 #define CLIENTS 64
-#define TRIES 100
+#define TRIES 200
 #define CLIENT_TIMEOUT_US 2000000ull
+#define BACKOFF_US 50000ull     /* no leader known yet: ask again a little later */
 
 struct client {
     int busy;
@@ -17,6 +18,7 @@ struct client {
     int node;
     int tries;
     uint64_t msg_id, sent_at;
+    uint64_t retry_at;          /* > 0: resend then (a backoff) */
 };
 
 struct bench {
@@ -38,6 +40,7 @@ static void send_key(struct bench *b, int c)
     snprintf(client, sizeof client, "c%d", c + 1);
     k->msg_id = ++b->msg_ids;
     k->sent_at = sim_now(b->s);
+    k->retry_at = 0;
     json_t *body = json_pack("{s:s,s:I,s:s,s:s}", "type", "write", "msg_id", (json_int_t)k->msg_id, "key", key,
                              "value", key);
     sim_client_send(b->s, k->node, client, body);
@@ -57,7 +60,8 @@ static void next_key(struct bench *b, int c)
     send_key(b, c);
 }
 
-/* Another try of the same write: to the node named, else the next one on this side. */
+/* Another try of the same write: at once to the node named, else to the next one on this
+ * side after a backoff (an election may be under way). */
 static void retry(struct bench *b, int c, int to)
 {
     struct client *k = &b->cl[c];
@@ -66,8 +70,13 @@ static void retry(struct bench *b, int c, int to)
         next_key(b, c);
         return;
     }
-    k->node = to >= 0 && to < b->cut ? to : (k->node + 1) % b->cut;
-    send_key(b, c);
+    if (to >= 0 && to < b->cut) {
+        k->node = to;
+        send_key(b, c);
+        return;
+    }
+    k->node = (k->node + 1) % b->cut;
+    k->retry_at = sim_now(b->s) + BACKOFF_US;
 }
 
 static void on_reply(void *ud, const char *node, const char *client, const json_t *body)
@@ -153,9 +162,13 @@ int catchup_run(const struct mode *m, int nodes, const struct opts *o, long keys
     uint64_t t0 = sim_now(b.s);
     while (b.acked + b.failed < keys && sim_now(b.s) - t0 < 300000000ull) {
         sim_run_for(b.s, 1000);
-        for (int c = 0; c < CLIENTS; c++) /* a lost request or reply: try again */
-            if (b.cl[c].busy && sim_now(b.s) - b.cl[c].sent_at > CLIENT_TIMEOUT_US)
-                retry(&b, c, -1);
+        for (int c = 0; c < CLIENTS; c++) {
+            struct client *k = &b.cl[c];
+            if (k->busy && k->retry_at && sim_now(b.s) >= k->retry_at)
+                send_key(&b, c);
+            else if (k->busy && !k->retry_at && sim_now(b.s) - k->sent_at > CLIENT_TIMEOUT_US)
+                retry(&b, c, -1); /* a lost request or reply: try again */
+        }
     }
     if (b.acked < keys) {
         snprintf(err, errlen, "%ld of %ld writes were not acknowledged while n%d was cut off", keys - b.acked, keys,
