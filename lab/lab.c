@@ -745,8 +745,10 @@ void lab_op_describe(const struct op *op, struct sb *out)
 void lab_op_result(const struct op *op, struct sb *out)
 {
     if (op->as_is && op->reply) {
-        char *s = json_dumps(op->reply, JSON_COMPACT);
-        sb_add_escaped(out, s ? s : "", s ? strlen(s) : 0);
+        /* ASCII only: every control byte and non-ASCII character is a \u escape, so the
+         * reply can never drive a terminal */
+        char *s = json_dumps(op->reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+        sb_add(out, s ? s : "");
         free(s);
     } else if (op->outcome == OP_OK) {
         if (!strcmp(op->f, "read")) {
