@@ -435,11 +435,15 @@ static void on_cluster_status(void *ud, int idx, const json_t *status)
     struct ev_state st;
     event_state_of_status(status, &st);
     view_fold(lab, idx, &st, true);
-    if (lab->snapshots)
+    if (lab->for_screens[idx]) {
+        lab->for_screens[idx] = 0;
         status_event(lab, idx, json_deep_copy(status));
+    }
 }
 
-void lab_status_round(struct lab *lab)
+/* Asks every live node for its status; for_screens: the answers also become status events
+ * (the snapshot rounds, twice a second while a screen watches). */
+static void status_round(struct lab *lab, int for_screens)
 {
     if (!lab->cl)
         return;
@@ -449,13 +453,20 @@ void lab_status_round(struct lab *lab)
             view_down(lab, i);
         if (lab->cl->state[i] != NODE_UP) {
             lab->asked[i] = 0;
-            if (lab->snapshots)
+            if (for_screens)
                 status_event(lab, i, json_object());
             continue;
         }
+        if (for_screens)
+            lab->for_screens[i] = 1;
         if (!lab->asked[i] || mono_us() - lab->status_at[i] > 2000000) /* a lost answer is asked again */
             lab->asked[i] = lab->cl->ops->status_request(lab->cl, i) == 0;
     }
+}
+
+void lab_status_round(struct lab *lab)
+{
+    status_round(lab, 0);
 }
 
 const json_t *lab_status_cached(const struct lab *lab, int idx)
@@ -794,7 +805,7 @@ static void run_due(struct lab *lab, uint64_t now)
             publish_event(lab->pub, lab->cluster_ev); /* a viewer that attached late learns the cluster */
         if (lab->net_ev)
             publish_event(lab->pub, lab->net_ev);     /* and the network's shape */
-        lab_status_round(lab);                        /* the answers arrive in dispatch */
+        status_round(lab, 1);                         /* the answers arrive in dispatch */
     }
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].on_tick)
@@ -882,7 +893,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     for (int i = 0; i < CL_MAXN; i++) {
         json_decref(lab->status[i]);
         lab->status[i] = NULL;
-        lab->asked[i] = 0;
+        lab->asked[i] = lab->for_screens[i] = 0;
     }
     char err[512];
     int sim = !strcmp(opts_get(o, "sim", "off"), "on");

@@ -123,6 +123,7 @@ struct lab {
     json_t *status[CL_MAXN];    /* each node's last status reply (owned), NULL when none */
     uint64_t status_at[CL_MAXN];/* mono µs of that reply */
     int asked[CL_MAXN];         /* a status request is out */
+    int for_screens[CL_MAXN];   /* its answer becomes a status event (a snapshot round) */
     uint64_t last_round;        /* mono µs of the last status round */
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */

@@ -504,6 +504,55 @@ START_TEST(huge_text_is_capped)
 }
 END_TEST
 
+START_TEST(a_client_exchange_is_drawn_from_the_node_events)
+{
+    struct dm *m = three();
+    /* the gateway emits no event: the node's recv draws the request, its send the reply */
+    feed(m, "{\"ev\":\"recv\",\"node\":\"n1\",\"from\":\"c0\",\"type\":\"echo\",\"msg_id\":3}");
+    const struct dm_msg *q = last_msg(dm_view(m));
+    ck_assert_str_eq(q->src, "c0");
+    ck_assert_str_eq(q->dst, "n1");
+    ck_assert_int_eq(q->st, DM_DELIVERED);
+    feed(m, "{\"ev\":\"send\",\"node\":\"n1\",\"to\":\"c0\",\"type\":\"echo_ok\",\"body\":{\"type\":\"echo_ok\",\"in_reply_to\":3}}");
+    const struct dm_msg *r = last_msg(dm_view(m));
+    ck_assert_str_eq(r->type, "echo_ok");
+    ck_assert_int_eq(r->st, DM_DELIVERED);
+    ck_assert_uint_eq(dm_view(m)->nmsgs, 2);
+    /* between nodes a message stays pending until its receiver says so */
+    feed(m, "{\"ev\":\"send\",\"node\":\"n1\",\"to\":\"n2\",\"type\":\"ping\"}");
+    ck_assert_int_eq(last_msg(dm_view(m))->st, DM_PENDING);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(the_cluster_event_gives_role_classes_and_card_figures)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"two-phase\",\"nodes\":[\"n1\",\"n2\"],"
+            "\"roles\":{\"coordinator\":\"coordinator\",\"boss\":\"leader\",\"cohort\":\"participant\"},"
+            "\"figures\":[{\"key\":\"extra.txns\",\"label\":\"txns\",\"card\":\"tx\"},{\"key\":\"commit\",\"label\":\"commit\"}]}");
+    feed(m, "{\"ev\":\"state\",\"node\":\"n1\",\"role\":\"boss\",\"epoch\":2}");
+    feed(m, "{\"ev\":\"state\",\"node\":\"n2\",\"role\":\"cohort\"}");
+    const struct dm_state *s = dm_view(m);
+    ck_assert_int_eq(s->node[0].rclass, RC_LEADER);
+    ck_assert_str_eq(s->node[0].leader, "n1"); /* a leader leads itself */
+    ck_assert_int_eq(s->node[1].rclass, RC_PARTICIPANT);
+    feed(m, "{\"ev\":\"status\",\"node\":\"n2\",\"status\":{\"role\":\"cohort\",\"commit\":4,\"extra\":{\"txns\":7}}}");
+    ck_assert_str_eq(dm_view(m)->node[1].card, "tx7"); /* commit has no card label */
+    ck_assert_str_eq(dm_view(m)->node[0].card, "tx-");
+    /* a trace without a face: roles named like a class have it, figures are commit/applied */
+    struct dm *old = three();
+    feed(old, "{\"ev\":\"state\",\"node\":\"n3\",\"role\":\"candidate\",\"term\":2}");
+    feed(old, "{\"ev\":\"state\",\"node\":\"n2\",\"role\":\"precandidate\",\"term\":2}");
+    feed(old, "{\"ev\":\"commit\",\"node\":\"n3\",\"index\":5}");
+    ck_assert_int_eq(dm_view(old)->node[2].rclass, RC_CANDIDATE);
+    ck_assert_int_eq(dm_view(old)->node[1].rclass, RC_UNKNOWN);
+    ck_assert_str_eq(dm_view(old)->node[2].card, "c5 a0");
+    dm_destroy(&old);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_dashmodel(void);
 Suite *suite_dashmodel(void)
 {
@@ -537,6 +586,8 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, event_line_escapes_control_bytes);
     tcase_add_test(tc, random_events_never_break_the_model_or_the_screen);
     tcase_add_test(tc, huge_text_is_capped);
+    tcase_add_test(tc, a_client_exchange_is_drawn_from_the_node_events);
+    tcase_add_test(tc, the_cluster_event_gives_role_classes_and_card_figures);
     suite_add_tcase(s, tc);
     return s;
 }
