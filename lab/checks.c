@@ -16,40 +16,45 @@ int lab_converged(struct lab *lab, struct sb *why)
     if (!lab->cl)
         return 0;
     const struct cluster *c = lab->cl;
-    /* every key any live node holds, compared across the live replicas that should hold it */
+    /* every key any live node holds, once, compared across the live replicas that hold it */
+    json_t *keys = json_object();
     for (int i = 0; i < c->n; i++) {
-        const json_t *data = json_object_get(lab_status_cached(lab, i), "data");
-        if (c->state[i] != NODE_UP)
-            continue;
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)data, key, v) {
-            int reps[CL_MAXN];
-            int nr = mode_replicas(c->mode, &c->opts, c->n, key, reps);
-            const json_t *ref = NULL;
-            int refi = -1;
-            for (int r = 0; r < nr; r++) {
-                int j = reps[r];
-                const json_t *st = lab_status_cached(lab, j);
-                if (!st || c->state[j] != NODE_UP)
-                    continue;
-                const json_t *d = json_object_get(json_object_get(st, "data"), key);
-                if (refi < 0) {
-                    ref = d;
-                    refi = j;
-                } else if (!json_equal((json_t *)(ref ? ref : json_null()), (json_t *)(d ? d : json_null()))) {
-                    if (why) {
-                        if (nr == c->n)
-                            sb_printf(why, "n%d and n%d hold different data", refi + 1, j + 1);
-                        else
-                            sb_printf(why, "replicas n%d and n%d of key %s differ", refi + 1, j + 1, key);
-                    }
-                    return 0;
-                }
+        if (c->state[i] == NODE_UP)
+            json_object_foreach(json_object_get(lab_status_cached(lab, i), "data"), key, v)
+                json_object_set_new(keys, key, json_true());
+    }
+    int ok = 1;
+    const char *key;
+    json_t *unused;
+    json_object_foreach(keys, key, unused) {
+        int reps[CL_MAXN];
+        int nr = mode_replicas(c->mode, &c->opts, c->n, key, reps);
+        const json_t *ref = NULL;
+        int refi = -1;
+        for (int r = 0; r < nr && ok; r++) {
+            int j = reps[r];
+            const json_t *st = lab_status_cached(lab, j);
+            if (!st || c->state[j] != NODE_UP)
+                continue;
+            const json_t *d = json_object_get(json_object_get(st, "data"), key);
+            if (refi < 0) {
+                ref = d;
+                refi = j;
+            } else if (!json_equal((json_t *)(ref ? ref : json_null()), (json_t *)(d ? d : json_null()))) {
+                ok = 0;
+                if (why && nr == c->n)
+                    sb_printf(why, "n%d and n%d hold different data", refi + 1, j + 1);
+                else if (why)
+                    sb_printf(why, "replicas n%d and n%d of key %s differ", refi + 1, j + 1, key);
             }
         }
+        if (!ok)
+            break;
     }
-    return 1;
+    json_decref(keys);
+    return ok;
 }
 
 static int run_converged(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,

@@ -300,7 +300,7 @@ int lessonhost_active(const struct lab *lab)
     return H(lab) != NULL;
 }
 
-static enum lesson_poll poll_once(struct lab *lab, int refresh, struct sb *out);
+static void judge(struct lab *lab, int refresh);
 
 int lessonhost_line(struct lab *lab, const char *line)
 {
@@ -311,14 +311,7 @@ int lessonhost_line(struct lab *lab, const char *line)
         /* judge what the previous line did before running this one: lines that arrive
          * together (a paste, a pipe) would otherwise outrun the 250 ms poll (outside the
          * loop, so it may wait for fresh statuses) */
-        struct sb out = {0};
-        h->last_poll = mono_us();
-        enum lesson_poll r = poll_once(lab, 1, &out);
-        if (r == LESSON_PASSED || r == LESSON_SLOW) {
-            show(lab, out.s);
-            pane_event(lab, r == LESSON_PASSED ? "passed" : "pending");
-        }
-        sb_free(&out);
+        judge(lab, 1);
         h = H(lab);
         if (!h)
             return 0;
@@ -372,9 +365,15 @@ void lessonhost_poll(struct lab *lab)
     uint64_t now = mono_us();
     if (now - h->last_poll < 250000)
         return;
-    h->last_poll = now;
+    judge(lab, 0);
+}
+
+/* Evaluates the step now; prints and moves on when it passed. */
+static void judge(struct lab *lab, int refresh)
+{
+    H(lab)->last_poll = mono_us();
     struct sb out = {0};
-    enum lesson_poll r = poll_once(lab, 0, &out);
+    enum lesson_poll r = poll_once(lab, refresh, &out);
     if (r == LESSON_PASSED || r == LESSON_SLOW) {
         show(lab, out.s);
         pane_event(lab, r == LESSON_PASSED ? "passed" : "pending");
