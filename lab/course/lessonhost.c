@@ -112,11 +112,11 @@ static int w_op_count(void *ud, uint64_t since, const struct lesson_op_query *q)
     struct lab *lab = ud;
     int count = 0;
     for (uint64_t g = since; g < lab->ev_total; g++) {
-        const json_t *e = event_at(lab, g);
-        const char *ev = json_string_value(json_object_get(e, "ev"));
-        if (!ev || strcmp(ev, "op"))
+        struct event e;
+        char err[64];
+        if (event_decode(event_at(lab, g), &e, err, sizeof err) < 0 || e.kind != EV_OP || !e.op)
             continue;
-        const json_t *op = json_object_get(e, "op");
+        const json_t *op = e.op;
         const char *type = json_string_value(json_object_get(op, "type"));
         unsigned bit = !type ? 0 : !strcmp(type, "ok") ? LOP_OK : !strcmp(type, "fail") ? LOP_FAIL :
                        !strcmp(type, "info") ? LOP_INFO : 0;
@@ -171,19 +171,16 @@ static int w_event_count(void *ud, uint64_t since, const char *ev, int node, int
     if (node >= 0)
         node_name(node, id);
     for (uint64_t g = since; g < lab->ev_total; g++) {
-        const json_t *e = event_at(lab, g);
-        const char *k = json_string_value(json_object_get(e, "ev"));
-        if (!k || strcmp(k, ev))
+        struct event e;
+        char err[64];
+        if (event_decode(event_at(lab, g), &e, err, sizeof err) < 0 || strcmp(e.name, ev))
             continue;
-        if (node >= 0) {
-            const char *nd = json_string_value(json_object_get(e, "node"));
-            if (!nd || strcmp(nd, id))
-                continue;
-        }
+        if (node >= 0 && (!e.node || strcmp(e.node, id)))
+            continue;
         int ok = 1;
         for (int i = 0; i < nfields && ok; i++) {
             char buf[256];
-            field_text(json_object_get(e, keys[i]), buf, sizeof buf);
+            field_text(json_object_get(e.json, keys[i]), buf, sizeof buf);
             ok = !strcmp(buf, vals[i]);
         }
         count += ok;
