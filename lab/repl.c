@@ -92,11 +92,18 @@ char **repl_complete(const char *text, int start, int end)
     static const char *nodes[] = {"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "leader", NULL};
     static const char *modes[16];
     static const char *opts[64];
-    static const char *checks[] = {"linearizable", "sessions", "sequential", "converged", NULL};
+    static const char *checks[16]; /* the lab's checker table (lab_check_names) */
     static const char *waits[] = {"leader", "converged", "500ms", "1s", "2s", NULL};
     static const char *shapes[] = {"one", "halves", "majority", "minority-third", "majorities-ring", "bridge", "n1", "n2", "n3", NULL};
     static const char *clockw[] = {"bump", "strobe", NULL};
     static const char *expects[] = {"leader", "converged", "linearizable", "not", "fail", "role", NULL};
+    if (!checks[0]) {
+        static char names[256];
+        str_copy(names, lab_check_names(), sizeof names);
+        int k = 0;
+        for (char *save = NULL, *w = strtok_r(names, "|", &save); w && k < 15; w = strtok_r(NULL, "|", &save))
+            checks[k++] = w;
+    }
     if (!modes[0]) {
         int k = 0;
         for (int i = 0; mode_table[i] && k < 15; i++)
