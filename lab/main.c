@@ -55,6 +55,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "conlab script: name at least one script file ('-' reads stdin)\n");
             return 2;
         }
+        if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+            puts("usage: conlab script FILE...   run lab commands from files ('-' = stdin)\n"
+                 "  echoes each command and its output; exit 0 every expect held, 1 a command\n"
+                 "  or expect failed, 2 a script could not be read or parsed");
+            return 0;
+        }
         if (lab_init(&lab, argv[0], err, sizeof err) < 0) {
             fprintf(stderr, "conlab: %s\n", err);
             return 2;

@@ -52,6 +52,7 @@ START_TEST(subcommands_after_the_program_and_options_after_a_dash)
     OFFERS("conlab", "--", "--plain --no-color --start --lesson --help --version");
     OFFERS("conlab", "--plain ", ""); /* a subcommand only comes first */
     OFFERS("conlab", "quiz --t", "--topic --topics");
+    OFFERS("conlab", "quiz -", "--topic -n --interview --seed --no-shuffle --topics --help");
     OFFERS("conlab-node", "--", "--id --mode --dir --ctl --events --bind --nodes --lab-pid --opt --help --version");
 }
 END_TEST
@@ -92,7 +93,7 @@ END_TEST
 START_TEST(files_and_fixed_values)
 {
     OFFERS("conlab", "script ", "@file:lab");
-    OFFERS("conlab", "script a.lab -", "-");
+    OFFERS("conlab", "script a.lab -", "--help -"); /* - is standard input */
     OFFERS("conlab", "lesson validate ", "@file:yaml");
     OFFERS("conlab", "check --model c", "cas-register");
     OFFERS("conlab", "check --model kv ", "@file");

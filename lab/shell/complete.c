@@ -28,6 +28,7 @@ struct copt {
     const char *name;
     enum arg arg;
     const char *words; /* ARG_WORDS: "a|b|c"; ARG_FILE: the extension or NULL */
+    bool alias;        /* understood, but --help does not name it: not offered */
 };
 
 struct ccmd {
@@ -39,55 +40,59 @@ struct ccmd {
     int maxpos;               /* how many positional words it takes (0: any number) */
 };
 
-#define END {NULL, ARG_NONE, NULL}
+#define FLAG(name) {name, ARG_NONE, NULL, false}
+#define TAKES(name, arg) {name, arg, NULL, false}
+#define ONE_OF(name, words) {name, ARG_WORDS, words, false}
+#define ALIAS(name, arg) {name, arg, NULL, true}
+#define END {NULL, ARG_NONE, NULL, false}
 
 static const struct copt o_top[] = {
-    {"--plain", ARG_NONE, NULL}, {"--no-color", ARG_NONE, NULL}, {"--start", ARG_MODE, NULL},
-    {"--lesson", ARG_LESSON, NULL}, {"--help", ARG_NONE, NULL}, {"--version", ARG_NONE, NULL},
+    FLAG("--plain"), FLAG("--no-color"), TAKES("--start", ARG_MODE),
+    TAKES("--lesson", ARG_LESSON), FLAG("--help"), FLAG("--version"),
     END};
 static const struct copt o_check[] = {
-    {"--model", ARG_WORDS, "register|cas-register|kv"}, {"--time-limit", ARG_VALUE, NULL},
-    {"--json", ARG_NONE, NULL}, {"--sessions", ARG_NONE, NULL}, {"--sequential", ARG_NONE, NULL},
-    {"--to-edn", ARG_NONE, NULL}, {"--help", ARG_NONE, NULL}, END};
+    ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
+    FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"),
+    FLAG("--to-edn"), FLAG("--help"), END};
 static const struct copt o_lesson_id[] = {
-    {"--plain", ARG_NONE, NULL}, {"--no-color", ARG_NONE, NULL}, END};
-static const struct copt o_lesson_reset[] = {{"--all", ARG_NONE, NULL}, END};
-static const struct copt o_help[] = {{"--help", ARG_NONE, NULL}, END};
+    FLAG("--plain"), FLAG("--no-color"), END};
+static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
+static const struct copt o_help[] = {FLAG("--help"), END};
 static const struct copt o_quiz[] = {
-    {"--topic", ARG_TOPIC, NULL}, {"-t", ARG_TOPIC, NULL}, {"-n", ARG_VALUE, NULL},
-    {"--interview", ARG_NONE, NULL}, {"--seed", ARG_VALUE, NULL}, {"--no-shuffle", ARG_NONE, NULL},
-    {"--topics", ARG_NONE, NULL}, {"--help", ARG_NONE, NULL}, END};
+    TAKES("--topic", ARG_TOPIC), ALIAS("-t", ARG_TOPIC), TAKES("-n", ARG_VALUE),
+    FLAG("--interview"), TAKES("--seed", ARG_VALUE), FLAG("--no-shuffle"),
+    FLAG("--topics"), FLAG("--help"), END};
 static const struct copt o_bench[] = {
-    {"--mode", ARG_MODE, NULL}, {"--nodes", ARG_VALUE, NULL}, {"--clients", ARG_VALUE, NULL},
-    {"--seconds", ARG_VALUE, NULL}, {"--reads", ARG_VALUE, NULL}, {"--keys", ARG_VALUE, NULL},
-    {"--cl", ARG_WORDS, "one|quorum|all"}, {"--elections", ARG_VALUE, NULL},
-    {"--opt", ARG_VALUE, NULL}, {"--json", ARG_NONE, NULL}, {"--help", ARG_NONE, NULL}, END};
-static const struct copt o_json[] = {{"--json", ARG_NONE, NULL}, END};
+    TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--clients", ARG_VALUE),
+    TAKES("--seconds", ARG_VALUE), TAKES("--reads", ARG_VALUE), TAKES("--keys", ARG_VALUE),
+    ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
+    TAKES("--opt", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
+static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_check[] = {
-    {"--ops", ARG_VALUE, NULL}, {"--procs", ARG_VALUE, NULL}, {"--keys", ARG_VALUE, NULL},
-    {"--seed", ARG_VALUE, NULL}, {"--info", ARG_VALUE, NULL}, {"--write", ARG_FILE, NULL},
-    {"--help", ARG_NONE, NULL}, END};
+    TAKES("--ops", ARG_VALUE), TAKES("--procs", ARG_VALUE), TAKES("--keys", ARG_VALUE),
+    TAKES("--seed", ARG_VALUE), TAKES("--info", ARG_VALUE), TAKES("--write", ARG_FILE),
+    FLAG("--help"), END};
 static const struct copt o_bench_dash[] = {
-    {"--rate", ARG_VALUE, NULL}, {"--seconds", ARG_VALUE, NULL}, {"--idle", ARG_VALUE, NULL},
-    {"--publish", ARG_FILE, NULL}, {"--help", ARG_NONE, NULL}, END};
+    TAKES("--rate", ARG_VALUE), TAKES("--seconds", ARG_VALUE), TAKES("--idle", ARG_VALUE),
+    TAKES("--publish", ARG_FILE), FLAG("--help"), END};
 static const struct copt o_replay[] = {
-    {"--plain", ARG_NONE, NULL}, {"--no-color", ARG_NONE, NULL}, {"--play", ARG_NONE, NULL},
-    {"--repl", ARG_NONE, NULL}, {"--speed", ARG_VALUE, NULL}, {"--at", ARG_VALUE, NULL},
-    {"--screen", ARG_VALUE, NULL}, {"--help", ARG_NONE, NULL}, END};
+    FLAG("--plain"), FLAG("--no-color"), FLAG("--play"),
+    FLAG("--repl"), TAKES("--speed", ARG_VALUE), TAKES("--at", ARG_VALUE),
+    TAKES("--screen", ARG_VALUE), FLAG("--help"), END};
 static const struct copt o_dash[] = {
-    {"--pid", ARG_VALUE, NULL}, {"--endpoint", ARG_VALUE, NULL}, {"--plain", ARG_NONE, NULL},
-    {"--no-color", ARG_NONE, NULL}, {"--count", ARG_VALUE, NULL}, {"--seconds", ARG_VALUE, NULL},
-    {"--help", ARG_NONE, NULL}, END};
+    TAKES("--pid", ARG_VALUE), TAKES("--endpoint", ARG_VALUE), FLAG("--plain"),
+    FLAG("--no-color"), TAKES("--count", ARG_VALUE), TAKES("--seconds", ARG_VALUE),
+    FLAG("--help"), END};
 static const struct copt o_node[] = {
-    {"--id", ARG_VALUE, NULL}, {"--mode", ARG_MODE, NULL}, {"--dir", ARG_FILE, NULL},
-    {"--ctl", ARG_VALUE, NULL}, {"--events", ARG_VALUE, NULL}, {"--bind", ARG_VALUE, NULL},
-    {"--nodes", ARG_VALUE, NULL}, {"--lab-pid", ARG_VALUE, NULL}, {"--opt", ARG_VALUE, NULL},
-    {"--help", ARG_NONE, NULL}, {"--version", ARG_NONE, NULL}, END};
+    TAKES("--id", ARG_VALUE), TAKES("--mode", ARG_MODE), TAKES("--dir", ARG_FILE),
+    TAKES("--ctl", ARG_VALUE), TAKES("--events", ARG_VALUE), TAKES("--bind", ARG_VALUE),
+    TAKES("--nodes", ARG_VALUE), TAKES("--lab-pid", ARG_VALUE), TAKES("--opt", ARG_VALUE),
+    FLAG("--help"), FLAG("--version"), END};
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {
     {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash", ARG_NONE, NULL, 0},
-    {"conlab script", NULL, NULL, ARG_FILE, "lab", 0},
+    {"conlab script", o_help, NULL, ARG_FILE, "lab", 0},
     {"conlab check", o_check, NULL, ARG_FILE, NULL, 1},
     {"conlab lesson", o_help, "list|validate|show|script|reset|help", ARG_LESSON, NULL, 1},
     {"conlab lesson *", o_lesson_id, NULL, ARG_NONE, NULL, 0},
@@ -261,7 +266,8 @@ void complete_words(const char *prog, int n, char **words, struct sb *out)
     }
     if (cur[0] == '-') {
         for (const struct copt *o = c->opts; o && o->name; o++)
-            offer(out, o->name, cur);
+            if (!o->alias)
+                offer(out, o->name, cur);
         if (!strcmp(cur, "-") && c->pos == ARG_FILE)
             sb_add(out, "-\n"); /* standard input */
         return;
