@@ -206,9 +206,10 @@ clean:
 # The version lives in one place, the top entry of debian/changelog; the commit comes from the
 # COMMIT file of a tarball or package, else from git when this is the top of a checkout.
 VERSION  := $(shell head -n 1 debian/changelog | cut -d' ' -f2 | tr -d '()')
+IN_GIT   := $(if $(filter $(CURDIR),$(shell git rev-parse --show-toplevel 2>/dev/null)),yes)
 COMMIT   := $(shell cat COMMIT 2>/dev/null || \
-              { [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
-                git describe --always --dirty --abbrev=12 --exclude='*'; } || echo unknown)
+              $(if $(IN_GIT),git describe --always --dirty --abbrev=12 --exclude='*',false) || \
+              echo unknown)
 # The man pages carry the release's date (reproducible: never the build's).
 MAN_DATE := $(shell date -u -d "$$(sed -n 's/^ -- .*>  //p' debian/changelog | head -n 1)" +%Y-%m-%d)
 
@@ -265,16 +266,16 @@ uninstall:
 	  $(DESTDIR)$(BASHCOMPDIR)/conlab $(DESTDIR)$(BASHCOMPDIR)/conlab-node $(DESTDIR)$(ZSHCOMPDIR)/_conlab
 	rm -rf $(DESTDIR)$(DATADIR)/conlab $(DESTDIR)$(DOCDIR)
 
-# A source tree: the checkout's files (tracked, and new ones not ignored) plus COMMIT.
+# A source tree: the checkout's files (tracked, and new ones not ignored; outside a checkout,
+# every file but the build's) plus COMMIT, the commit it comes from.
 DEB_DIR   ?= build-deb
 DIST_NAME := conlab-$(VERSION)
 dist:
 	@rm -rf $(DEB_DIR)/$(DIST_NAME) && mkdir -p $(DEB_DIR)/$(DIST_NAME)
-	$(Q)if [ -e COMMIT ]; then \
-	  find . -path ./.git -prune -o -path './build*' -prune -o -path './bin*' -prune -o -type f -print; \
-	else \
-	  git ls-files --cached --others --exclude-standard | while read -r f; do [ -e "$$f" ] && echo "$$f"; done; \
-	fi | tar -cf - -T - | tar -xf - -C $(DEB_DIR)/$(DIST_NAME)
+	$(Q)$(if $(IN_GIT),git ls-files --cached --others --exclude-standard | \
+	    while read -r f; do [ -e "$$f" ] && echo "$$f"; done, \
+	  find . -path ./.git -prune -o -path './build*' -prune -o -path './bin*' -prune -o \
+	    -path './$(DEB_DIR)' -prune -o -type f -print) | tar -cf - -T - | tar -xf - -C $(DEB_DIR)/$(DIST_NAME)
 	@echo '$(COMMIT)' > $(DEB_DIR)/$(DIST_NAME)/COMMIT
 	$(Q)tar -czf $(DEB_DIR)/$(DIST_NAME).tar.gz -C $(DEB_DIR) $(DIST_NAME)
 	@echo "source tree: $(DEB_DIR)/$(DIST_NAME) and $(DEB_DIR)/$(DIST_NAME).tar.gz (commit $(COMMIT))"
