@@ -282,7 +282,7 @@ dist:
 
 # The Debian package, built from that tree with Debian's own tools (installed when missing,
 # as `make run` installs the libraries), then judged by lintian (errors fail the build).
-DEB_TOOLS := debhelper dpkg-dev fakeroot lintian
+DEB_TOOLS := build-essential debhelper dpkg-dev fakeroot lintian
 DEB_JOBS  ?= 2
 deb: dist
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(DEB_TOOLS)"
