@@ -216,7 +216,7 @@ MAN_DATE := $(shell date -u -d "$$(sed -n 's/^ -- .*>  //p' debian/changelog | h
 SRC_DIRS   += lab/shell
 ALL_CFLAGS += $(CPPFLAGS)
 
-.PHONY: FORCE uninstall deb dist check-pkg clean-pkg
+.PHONY: FORCE install uninstall deb dist check-pkg clean-pkg
 FORCE:
 $(BUILD)/gen/version.c: FORCE
 	@mkdir -p $(dir $@)
