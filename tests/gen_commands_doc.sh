@@ -18,8 +18,4 @@ for c in $(printf 'help\n' | "$bin/conlab" --plain | sed -n 's/^  \([a-z]*\).*/\
 done
 echo "## Mode commands"
 echo
-echo "A mode adds its own commands; they run on the node they name (or on the leader) and are listed by \`help\`:"
-echo
-printf 'help\n' | "$bin/conlab" --plain | grep 'mode)$' | sed 's/^ */- `/; s/  *(\(.*\) mode)$/` (\1 mode)/'
-echo
-echo "See docs/modes/ for what each does."
+echo "A mode adds its own commands; they run on the node they name (or on the leader). \`help\` lists them with their mode, \`help COMMAND\` explains one, and each mode's page in docs/modes/ describes its own (so that adding a mode changes nothing here)."

@@ -1,5 +1,6 @@
 #!/bin/sh
-# docs/commands.md says what the code does: it is regenerated from the lab's help texts.
+# docs/commands.md says what the code does: it is regenerated from the lab's help texts. (The
+# REPL COMMANDS and MODES of conlab(1) are generated from them at build time.)
 bin=${CONLAB_BIN:-bin}
 tmp=$(mktemp)
 sh tests/gen_commands_doc.sh "$bin" > "$tmp"
