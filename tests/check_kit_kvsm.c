@@ -9,7 +9,7 @@
 static struct rlog_entry op(int type, const char *k, const char *from, const char *v,
                             const char *client, uint64_t msg_id)
 {
-    return (struct rlog_entry){.type = type, .by = -1, .key = (char *)k, .from = (char *)from,
+    return (struct rlog_entry){.type = type, .key = (char *)k, .from = (char *)from,
                                .value = (char *)v, .client = (char *)client, .msg_id = msg_id};
 }
 

@@ -17,7 +17,7 @@
 
 static struct rlog_entry put(uint64_t term, const char *k, const char *v)
 {
-    return (struct rlog_entry){.term = term, .by = -1, .type = KV_PUT, .key = xstrdup(k), .value = xstrdup(v)};
+    return (struct rlog_entry){.term = term, .type = KV_PUT, .key = xstrdup(k), .value = xstrdup(v)};
 }
 
 START_TEST(random_pushes_truncations_and_compactions_keep_indexes_consecutive)

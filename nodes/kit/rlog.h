@@ -27,7 +27,7 @@ enum kvcmd_type { KV_NOOP = 0, KV_PUT = 1, KV_CAS = 2, KV_CONF = 3 };
 
 struct rlog_entry {
     uint64_t term;          /* term or epoch of the leader that appended it */
-    int by;                 /* the node that appended it, or -1 when the mode does not say */
+    int by;                 /* the node that appended it, where the mode records it (leader) */
     int type;               /* enum kvcmd_type */
     uint32_t members;       /* KV_CONF: bit i = node index i votes */
     char *key, *value;      /* KV_PUT: key = value; KV_CAS: key from -> value */

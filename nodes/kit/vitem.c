@@ -9,20 +9,16 @@
 #include "hash.h"
 #include "msg.h"
 
-#define MAX_BY 64   /* longest client id a version may carry */
-
 void version_free(struct version *v)
 {
     free(v->value);
-    free(v->by);
-    v->value = v->by = NULL;
+    v->value = NULL;
 }
 
 void version_copy(struct version *dst, const struct version *src)
 {
     *dst = *src;
     dst->value = src->value ? xstrdup(src->value) : NULL;
-    dst->by = src->by ? xstrdup(src->by) : NULL;
 }
 
 int version_lww_cmp(const struct version *a, const struct version *b)
@@ -121,8 +117,6 @@ void vitem_rehash(struct vitem *it)
             h = hash_bytes(h, v->value, strlen(v->value) + 1);
         else
             h = hash_bytes(h, "\xff", 1);
-        if (v->by)
-            h = hash_bytes(h, v->by, strlen(v->by) + 1);
     }
     it->h = hash_mix(h) | 1; /* never 0: 0 means absent */
 }
@@ -224,8 +218,6 @@ json_t *vitem_to_json(const struct vitem *it, enum vmerge m, int n_nodes)
         if (m == VMERGE_DVV) {
             json_object_set_new(j, "d", json_integer((json_int_t)v->dot));
             json_object_set_new(j, "c", vv_to_json(&v->ctx, n_nodes));
-            if (v->by)
-                json_object_set_new(j, "b", json_string(v->by));
         }
         json_array_append_new(vs, j);
     }
@@ -243,7 +235,6 @@ struct version_msg {
     int n;
     uint64_t d;
     const json_t *c;
-    const char *b;
 };
 
 static const struct msg_field version_lww_fields[] = {
@@ -259,7 +250,6 @@ static const struct msg_field version_dvv_fields[] = {
     MSG_INT(struct version_msg, n, 0, CL_MAXN - 1),
     MSG_U64(struct version_msg, d, INT64_MAX),
     MSG_ARRAY(struct version_msg, c, CL_MAXN),
-    MSG_STR_OPT(struct version_msg, b),
     MSG_END,
 };
 
@@ -291,10 +281,7 @@ struct vitem *vitem_from_json(const json_t *j, enum vmerge m, int max_versions, 
         struct version v = {0};
         if (msg_get(vj, "a version", m == VMERGE_DVV ? version_dvv_fields : version_lww_fields, &vm,
                     err, sizeof err) < 0 ||
-            (m == VMERGE_DVV && vv_from_json(vm.c, &v.ctx, err, sizeof err) < 0) ||
-            (vm.b && (strlen(vm.b) > MAX_BY || !*vm.b))) {
-            if (vm.b && (strlen(vm.b) > MAX_BY || !*vm.b))
-                snprintf(err, sizeof err, "\"b\" must be a client id of 1 to %d bytes", MAX_BY);
+            (m == VMERGE_DVV && vv_from_json(vm.c, &v.ctx, err, sizeof err) < 0)) {
             snprintf(why, whylen, "key %s version %zu: %s", im.key, i, err);
             vitem_free(it);
             return NULL;
@@ -303,7 +290,6 @@ struct vitem *vitem_from_json(const json_t *j, enum vmerge m, int max_versions, 
         v.ts = vm.t;
         v.node = vm.n;
         v.dot = vm.d;
-        v.by = (char *)vm.b;
         vitem_merge_version(m, it, &v); /* copies the strings */
     }
     vitem_rehash(it);

@@ -39,7 +39,6 @@ struct version {
     int node;                /* LWW: writer (tie-break); DVV: the dot's node */
     uint64_t dot;            /* DVV: the dot's counter (0 with LWW) */
     struct vv ctx;           /* DVV: causal context the writer had seen */
-    char *by;                /* DVV: the client that wrote it (session causality), or NULL */
 };
 
 struct vitem {
@@ -89,7 +88,7 @@ void vitem_versions_text(const struct vitem *it, enum vmerge m, const char (*nam
                          struct sb *out);
 
 /* Wire and disk form: {"key":k,"vers":[{"v":value|null,"t":ts,"n":node, DVV: "d":dot,
- * "c":[context], "b":by?}]}; n_nodes counters of context. A new object. */
+ * "c":[context]}]}; n_nodes counters of context. A new object. */
 json_t *vitem_to_json(const struct vitem *it, enum vmerge m, int n_nodes);
 /* Parses that form, refusing (NULL, why filled) a malformed item or more than max_versions
  * versions. The result is merged canonically and hashed; caller frees. */
