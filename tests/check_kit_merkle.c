@@ -8,6 +8,7 @@
 #include "merkle.h"
 #include "rng.h"
 #include "util.h"
+#include "test_util.h"
 
 #define CHECK(cond, ...)                                                                     \
     do {                                                                                     \
@@ -32,7 +33,7 @@ START_TEST(roots_are_equal_iff_the_contents_are)
     struct rng r;
     rng_seed(&r, 41);
     static struct merkle a, b;
-    for (int round = 0; round < 200; round++) {
+    for (int round = 0; round < test_seeds(200); round++) {
         struct kv items[NITEMS];
         int n = (int)rng_range(&r, 0, NITEMS);
         for (int i = 0; i < n; i++)

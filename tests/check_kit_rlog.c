@@ -8,6 +8,7 @@
 
 #include "rlog.h"
 #include "rng.h"
+#include "test_util.h"
 
 #define CHECK(cond, ...)                                                                     \
     do {                                                                                     \
@@ -28,7 +29,7 @@ START_TEST(random_pushes_truncations_and_compactions_keep_indexes_consecutive)
     enum { MAXI = 4000 };
     static uint64_t ref_term[MAXI + 1];
     uint64_t last = 0, base = 0;
-    for (int step = 0; step < 20000 && last < MAXI - 10; step++) {
+    for (int step = 0; step < test_seeds(20000) && last < MAXI - 10; step++) {
         uint64_t x = rng_range(&r, 0, 9);
         if (x < 6) {
             char v[16];

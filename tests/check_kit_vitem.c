@@ -11,6 +11,7 @@
 #include "hash.h"
 #include "rng.h"
 #include "vitem.h"
+#include "test_util.h"
 
 #define CHECK(cond, ...)                                                                     \
     do {                                                                                     \
@@ -77,7 +78,7 @@ START_TEST(merge_is_order_and_duplicate_insensitive)
     enum vmerge m = _i ? VMERGE_DVV : VMERGE_LWW;
     struct rng r;
     rng_seed(&r, 21 + (uint64_t)_i);
-    for (int round = 0; round < 400; round++) {
+    for (int round = 0; round < test_seeds(400); round++) {
         struct version v[MAXV];
         int n = random_history(&r, v, (int)rng_range(&r, 1, MAXV), m);
         int a[2 * MAXV], b[2 * MAXV];
@@ -112,7 +113,7 @@ START_TEST(dvv_keeps_exactly_the_versions_nothing_covers)
 {
     struct rng r;
     rng_seed(&r, 23);
-    for (int round = 0; round < 400; round++) {
+    for (int round = 0; round < test_seeds(400); round++) {
         struct version v[MAXV];
         int n = random_history(&r, v, (int)rng_range(&r, 1, MAXV), VMERGE_DVV);
         int order[MAXV];

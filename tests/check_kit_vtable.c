@@ -9,6 +9,7 @@
 #include "hash.h"
 #include "rng.h"
 #include "vtable.h"
+#include "test_util.h"
 
 #define CHECK(cond, ...)                                                                     \
     do {                                                                                     \
@@ -29,7 +30,7 @@ START_TEST(random_puts_and_unlinks_agree_with_a_reference)
     memset(present, 0, sizeof present);
     struct rng r;
     rng_seed(&r, 31);
-    for (int step = 0; step < 30000; step++) {
+    for (int step = 0; step < test_seeds(30000); step++) {
         int k = (int)rng_range(&r, 0, K - 1);
         char key[16];
         snprintf(key, sizeof key, "key%d", k);

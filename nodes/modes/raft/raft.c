@@ -2021,7 +2021,7 @@ static const struct mode_option raft_options[] = {
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader heartbeat interval"},
     {"election", OPT_DURATION, NULL, 0, 0, "150ms", "minimum election timeout (random in [T, 2T])"},
     {"batch", OPT_INT, NULL, 1, 100000, "256", "most entries in one AppendEntries"},
-    {"join", OPT_ENUM, NULL, 0, 0, "", "nodes that start outside the configuration and wait for 'add' (n6,n7)"},
+    {"join", OPT_ENUM, NULL, 0, 0, "none", "nodes that start outside the configuration and wait for 'add': a list such as join=n6,n7 (the lab sets it on `add`)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
