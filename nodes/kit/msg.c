@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "env.h"
 #include "hash.h"
 #include "util.h"
 
@@ -135,17 +136,20 @@ static int get_one(const struct msg_field *f, const json_t *v, char *dst)
     return -1;
 }
 
+static void free_text(const struct msg_field *f, void *out)
+{
+    char *s;
+    memcpy(&s, (char *)out + f->off, sizeof s);
+    free(s);
+    s = NULL;
+    memcpy((char *)out + f->off, &s, sizeof s);
+}
+
 void msg_free_text(const struct msg_field *fields, void *out)
 {
-    for (const struct msg_field *f = fields; f->name; f++) {
-        if (f->kind != MSG_K_TEXT)
-            continue;
-        char *s;
-        memcpy(&s, (char *)out + f->off, sizeof s);
-        free(s);
-        s = NULL;
-        memcpy((char *)out + f->off, &s, sizeof s);
-    }
+    for (const struct msg_field *f = fields; f->name; f++)
+        if (f->kind == MSG_K_TEXT)
+            free_text(f, out);
 }
 
 int msg_get(const json_t *body, const char *what, const struct msg_field *fields, void *out,
@@ -167,18 +171,23 @@ int msg_get(const json_t *body, const char *what, const struct msg_field *fields
             continue;
         if (!v || get_one(f, v, (char *)out + f->off) < 0) {
             /* free what this call allocated before the failing field */
-            for (const struct msg_field *g = fields; g < f; g++) {
-                if (g->kind != MSG_K_TEXT || !json_object_get(body, g->name))
-                    continue;
-                char *s;
-                memcpy(&s, (char *)out + g->off, sizeof s);
-                free(s);
-                s = NULL;
-                memcpy((char *)out + g->off, &s, sizeof s);
-            }
+            for (const struct msg_field *g = fields; g < f; g++)
+                if (g->kind == MSG_K_TEXT && json_object_get(body, g->name))
+                    free_text(g, out);
             refuse(what, f, v, err, errlen);
             return CL_EINVAL;
         }
     }
     return 0;
+}
+
+int msg_get_request(struct env *e, const char *src, const json_t *body, const struct msg_field *fields,
+                    void *out, size_t size)
+{
+    char err[300];
+    memset(out, 0, size);
+    if (msg_get(body, NULL, fields, out, err, sizeof err) == 0)
+        return 0;
+    env_reply_error(e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+    return CL_EINVAL;
 }

@@ -73,6 +73,11 @@ struct msg_field {
  * with err filled ("<what> needs …") and nothing allocated. */
 int msg_get(const json_t *body, const char *what, const struct msg_field *fields, void *out,
             char *err, size_t errlen);
+/* A client request: like msg_get() with out (size bytes) zeroed first; a refused body is
+ * answered to src with error 12 (malformed request) naming the field. Returns 0 or CL_EINVAL. */
+struct env;
+int msg_get_request(struct env *e, const char *src, const json_t *body, const struct msg_field *fields,
+                    void *out, size_t size);
 /* Frees the MSG_K_TEXT members that msg_get() filled in out (and NULLs them). */
 void msg_free_text(const struct msg_field *fields, void *out);
 

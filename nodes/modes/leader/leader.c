@@ -766,12 +766,7 @@ static const struct msg_field cas_fields[] = {
 static int client_get(struct ld *st, const char *src, const json_t *body, const struct msg_field *fields,
                       struct client_msg *m)
 {
-    char err[300];
-    memset(m, 0, sizeof *m);
-    if (msg_get(body, NULL, fields, m, err, sizeof err) == 0)
-        return 0;
-    env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST, err, NULL);
-    return -1;
+    return msg_get_request(st->env, src, body, fields, m, sizeof *m);
 }
 
 static void on_read(void *vst, const char *src, const json_t *body)

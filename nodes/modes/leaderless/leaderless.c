@@ -1117,14 +1117,7 @@ static const struct msg_field delete_fields[] = {
 static int client_get(struct ll *st, const char *src, const json_t *body, const struct msg_field *fields,
                       struct client_req *req)
 {
-    char err[300];
-    memset(req, 0, sizeof *req);
-    if (msg_get(body, NULL, fields, req, err, sizeof err) == 0)
-        return 0;
-    if (fields == write_fields && strstr(err, "\"value\""))
-        strncat(err, " (use delete to remove a key)", sizeof err - strlen(err) - 1);
-    env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
-    return -1;
+    return msg_get_request(st->e, src, body, fields, req, sizeof *req);
 }
 
 static void on_read(void *vst, const char *src, const json_t *body)

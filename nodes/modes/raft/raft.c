@@ -717,12 +717,7 @@ static const struct msg_field cas_fields[] = {
 static int client_get(struct raft *r, const char *src, const json_t *body, const struct msg_field *fields,
                       struct client_msg *m)
 {
-    char err[300];
-    memset(m, 0, sizeof *m);
-    if (msg_get(body, NULL, fields, m, err, sizeof err) == 0)
-        return 0;
-    env_reply_error(r->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
-    return -1;
+    return msg_get_request(r->e, src, body, fields, m, sizeof *m);
 }
 
 static void client_write(struct raft *r, const char *src, const json_t *body, int type)
