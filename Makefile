@@ -56,6 +56,7 @@ NODE_SRC   := $(filter-out nodes/main.c,$(sort $(wildcard nodes/*.c)))
 LAB_SRC    := $(filter-out lab/main.c lab/bench/etcdload.c,$(sort $(wildcard lab/*.c lab/*/*.c))) \
               $(sort $(wildcard tui/*.c))
 TEST_SRC   := $(sort $(wildcard tests/check_*.c))
+TEST_LIB   := tests/fixture.c
 MODE_NAMES := $(notdir $(MODE_DIRS))
 SUITE_NAMES:= $(patsubst check_%,%,$(basename $(notdir $(TEST_SRC))))
 
@@ -114,7 +115,7 @@ $(BIN)/conlab-node: $(BUILD)/nodes/main.o $(LIB)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BIN)/check_all: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/runner.o $(BUILD)/gen/suites.o $(LIB)
+$(BIN)/check_all: $(TEST_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB:%.c=$(BUILD)/%.o) $(BUILD)/tests/runner.o $(BUILD)/gen/suites.o $(LIB)
 	@mkdir -p $(BIN)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm

@@ -974,11 +974,16 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
         return RUNTIME;
     }
     json_t *log = json_object_get(s, "log");
+    /* a mode without a replicated log names what its "log" holds instead (no term column) */
+    const char *title = json_string_value(json_object_get(s, "log_title"));
     struct sb b = {0};
     if (!json_array_size(log)) {
         sb_printf(&b, "n%d's log is empty", idx + 1);
     } else {
-        sb_printf(&b, "n%d log (index term command; * = committed):\n", idx + 1);
+        if (title)
+            sb_printf(&b, "n%d %s:\n", idx + 1, title);
+        else
+            sb_printf(&b, "n%d log (index term command; * = committed):\n", idx + 1);
         size_t i;
         json_t *e;
         json_array_foreach(log, i, e) {
@@ -986,8 +991,11 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
             if (!term)
                 term = json_object_get(e, "epoch");
             const char *cmd = json_string_value(json_object_get(e, "cmd"));
-            sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
-                      (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
+            if (title)
+                sb_printf(&b, " %5lld  ", (long long)json_integer_value(json_object_get(e, "index")));
+            else
+                sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
+                          (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
             sb_add_escaped(&b, cmd ? cmd : "", cmd ? strlen(cmd) : 0);
             sb_addc(&b, '\n');
         }

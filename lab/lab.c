@@ -568,8 +568,8 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     if (out == OP_OK && sib)
         json_object_set(rec, "siblings", sib);
     json_t *ctx = json_object_get(reply, "context");
-    if (out == OP_OK && ctx && !strcmp(op->f, "read")) {
-        /* a later write by this client supersedes what it read (version vectors) */
+    if (out == OP_OK && ctx && (!strcmp(op->f, "read") || !strcmp(op->f, "write"))) {
+        /* a later write by this client supersedes what it read or wrote (version vectors) */
         char k[300];
         snprintf(k, sizeof k, "p%d/%s", op->process, json_string_value(json_object_get(op->body, "key")));
         json_object_set(lab->contexts, k, ctx);
@@ -751,6 +751,18 @@ void lab_op_describe(const struct op *op, struct sb *out)
     lab_op_result(op, out);
     if (op->hops)
         sb_printf(out, "  [via n%d]", op->node + 1);
+    /* a mode that says which nodes held the write when it was acknowledged (leader) */
+    json_t *by = op->outcome == OP_OK ? json_object_get(op->reply, "acked_by") : NULL;
+    if (json_array_size(by)) {
+        sb_add(out, "  [acked by");
+        size_t i;
+        json_t *n;
+        json_array_foreach(by, i, n) {
+            sb_add(out, i ? ", " : " ");
+            recorder_add_value(out, n);
+        }
+        sb_addc(out, ']');
+    }
 }
 
 void lab_op_result(const struct op *op, struct sb *out)

@@ -2,8 +2,9 @@
  * SB1, SB2 of SCENARIOS.md, failover and fencing rules, recovery, bad input, and seed sweeps
  * with random crashes and partitions (sync loses no acked write; async loses some).
  *
- * The client helpers below are a small test-local driver: each operation is one process
- * ("c<p>") with one request, recorded as a history in the shape of docs/protocol.md §4.
+ * Runs go through the test fixture (tests/fixture.h). Each operation is one process ("c<p>")
+ * with one request that neither follows redirects nor retries (a refusal is its outcome), and
+ * waits until the test awaits it; the fixture records the history (docs/protocol.md §4).
  */
 #include <check.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 
 #include "faults.h"
+#include "fixture.h"
 #include "mode.h"
+#include "model.h"
 #include "sim.h"
 #include "test_util.h"
 
@@ -19,29 +22,18 @@ extern const struct mode mode_leader;
 
 #define MS 1000ull
 #define SEC 1000000ull
-#define MAXOPS 4096
 
-enum outcome { OUT_PENDING, OUT_OK, OUT_FAIL, OUT_INFO };
+#define OUT_PENDING SIMOP_PENDING
+#define OUT_OK SIMOP_OK
+#define OUT_FAIL SIMOP_FAIL
+#define OUT_INFO SIMOP_INFO
 
-struct op {
-    int process, node;
-    char f[8];
-    char *key, *v1, *v2;
-    enum outcome out;
-    int code;               /* error code, when the reply was an error */
-    char *value;            /* read result (NULL = absent) */
-    char *leader;           /* "leader" named by an error */
-    char *text;
-};
-
+/* The fixture, and the leader checks run after every step. */
 struct h {
-    struct sim *s;
-    json_t *history;        /* array of §4 records */
-    json_t *events;         /* selected events, when recording */
-    struct op ops[MAXOPS];
-    int nops;
+    struct fixture *x;
     int check_acks;         /* on every write_ok, every up node must hold the value */
     int ack_violations;
+    size_t acks_seen;       /* history records already looked at */
     int step_checks;
     void (*step_check)(struct h *h);
     int prefix_violations;
@@ -51,17 +43,6 @@ struct h {
 
 static const char *const kept_events[] = {"state", "divergence", "discard", "fenced", "apply",
                                           "truncate", "unknown_message", "error", "commit", NULL};
-
-static void on_event(void *ud, const json_t *ev)
-{
-    struct h *h = ud;
-    const char *name = json_string_value(json_object_get(ev, "ev"));
-    for (int i = 0; kept_events[i]; i++)
-        if (name && !strcmp(name, kept_events[i])) {
-            json_array_append_new(h->events, json_deep_copy(ev));
-            return;
-        }
-}
 
 static int log_has(json_t *status, const char *key, const char *value)
 {
@@ -74,214 +55,113 @@ static int log_has(json_t *status, const char *key, const char *value)
     return 0;
 }
 
-static void history_add(struct h *h, struct op *o, const char *type)
+/* After every step: a write acknowledged in that step must be on every node that is up. */
+static void check_new_acks(struct h *h)
 {
-    char node[CL_IDLEN];
-    node_name(o->node, node);
-    json_t *r = json_pack("{s:I,s:i,s:s,s:s,s:s,s:I,s:s}", "index",
-                          (json_int_t)json_array_size(h->history), "process", o->process, "type",
-                          type, "f", o->f, "key", o->key, "time",
-                          (json_int_t)(sim_now(h->s) * 1000), "node", node);
-    json_t *val;
-    if (!strcmp(o->f, "cas"))
-        val = json_pack("[s,s]", o->v1, o->v2);
-    else if (!strcmp(o->f, "write"))
-        val = json_string(o->v1);
-    else
-        val = !strcmp(type, "ok") && o->value ? json_string(o->value) : json_null();
-    json_object_set_new(r, "value", val);
-    if (!strcmp(type, "info") && o->code < 0)
-        json_object_set_new(r, "error", json_string("timeout"));
-    else if (!strcmp(type, "fail") || !strcmp(type, "info"))
-        json_object_set_new(r, "error", json_pack("{s:i,s:s}", "code", o->code, "text",
-                                                  o->text ? o->text : ""));
-    json_array_append_new(h->history, r);
-}
-
-static void on_reply(void *ud, const char *node, const char *client, const json_t *body)
-{
-    struct h *h = ud;
-    (void)node;
-    int p = atoi(client + 1);
-    if (client[0] != 'c' || p < 0 || p >= h->nops)
-        return;
-    struct op *o = &h->ops[p];
-    if (o->out != OUT_PENDING)
-        return; /* too late: already recorded as timed out */
-    const char *type = json_string_value(json_object_get(body, "type"));
-    if (!strcmp(type, "error")) {
-        o->code = (int)json_integer_value(json_object_get(body, "code"));
-        const char *l = json_string_value(json_object_get(body, "leader"));
-        o->leader = l ? strdup(l) : NULL;
-        o->text = strdup(json_string_value(json_object_get(body, "text")));
-        /* refused before doing anything (11, 12, 20, 22): a definite failure */
-        o->out = o->code == 0 || o->code == 13 ? OUT_INFO : OUT_FAIL;
-        history_add(h, o, o->out == OUT_FAIL ? "fail" : "info");
-        return;
-    }
-    if (!strcmp(type, "read_ok")) {
-        const char *v = json_string_value(json_object_get(body, "value"));
-        o->value = v ? strdup(v) : NULL;
-    }
-    if (!strcmp(type, "write_ok") && h->check_acks) {
-        for (int i = 0; i < sim_size(h->s); i++) {
-            if (sim_node_state(h->s, i) == SIM_DOWN)
+    const json_t *hist = h->x->history;
+    for (; h->acks_seen < json_array_size(hist); h->acks_seen++) {
+        const json_t *r = json_array_get(hist, h->acks_seen);
+        if (!h->check_acks || strcmp(json_string_value(json_object_get(r, "type")), "ok") ||
+            strcmp(json_string_value(json_object_get(r, "f")), "write"))
+            continue;
+        for (int i = 0; i < sim_size(h->x->s); i++) {
+            if (sim_node_state(h->x->s, i) == SIM_DOWN)
                 continue;
-            json_t *st = sim_status(h->s, i);
-            if (!log_has(st, o->key, o->v1))
+            json_t *st = sim_status(h->x->s, i);
+            if (!log_has(st, json_string_value(json_object_get(r, "key")),
+                         json_string_value(json_object_get(r, "value"))))
                 h->ack_violations++;
             json_decref(st);
         }
     }
-    o->out = OUT_OK;
-    history_add(h, o, "ok");
+}
+
+static void on_step(void *ud)
+{
+    struct h *h = ud;
+    check_new_acks(h);
+    if (h->step_check)
+        h->step_check(h);
 }
 
 static struct h *h_new(const char *optstr, int n, uint64_t seed, int record)
 {
-    struct opts o = {0};
-    char buf[256];
-    str_copy(buf, optstr, sizeof buf);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        ck_assert_ptr_nonnull(eq);
-        *eq = 0;
-        opts_set(&o, tok, eq + 1);
-    }
-    char err[256];
-    ck_assert_int_eq(mode_check_opts(&mode_leader, &o, err, sizeof err), 0);
-    struct h *h = calloc(1, sizeof *h);
-    h->s = sim_new(&mode_leader, n, &o, seed, err, sizeof err);
-    ck_assert_msg(h->s != NULL, "sim_new: %s", err);
-    opts_free(&o);
-    h->history = json_array();
-    h->events = json_array();
+    struct h *h = xcalloc(1, sizeof *h);
+    h->x = fixture_new(&mode_leader, n, optstr, seed);
+    fixture_direct(h->x, 1);
+    simclient_set_timeout(h->x->c, 0); /* an operation waits until the test awaits it */
     if (record)
-        sim_on_event(h->s, on_event, h);
-    sim_on_reply(h->s, on_reply, h);
+        fixture_keep(h->x, kept_events);
+    fixture_watch(h->x, NULL, on_step, h);
     return h;
 }
 
 static void h_free(struct h *h)
 {
-    sim_destroy(&h->s);
-    for (int i = 0; i < h->nops; i++) {
-        struct op *o = &h->ops[i];
-        free(o->key);
-        free(o->v1);
-        free(o->v2);
-        free(o->value);
-        free(o->leader);
-        free(o->text);
-    }
-    json_decref(h->history);
-    json_decref(h->events);
+    fixture_free(&h->x);
     free(h);
-}
-
-static int pred_false(void *ud, struct sim *s)
-{
-    struct h *h = ud;
-    (void)s;
-    if (h->step_check)
-        h->step_check(h);
-    return 0;
 }
 
 static void run(struct h *h, uint64_t us)
 {
-    if (h->step_check)
-        sim_run_until(h->s, us, pred_false, h);
-    else
-        sim_run_for(h->s, us);
+    fixture_run(h->x, us);
 }
 
 static int invoke(struct h *h, int node, const char *f, const char *key, const char *v1,
                   const char *v2)
 {
-    ck_assert_int_lt(h->nops, MAXOPS);
-    int p = h->nops++;
-    struct op *o = &h->ops[p];
-    memset(o, 0, sizeof *o);
-    o->process = p;
-    o->node = node;
-    o->code = -1;
-    str_copy(o->f, f, sizeof o->f);
-    o->key = strdup(key);
-    o->v1 = v1 ? strdup(v1) : NULL;
-    o->v2 = v2 ? strdup(v2) : NULL;
-    history_add(h, o, "invoke");
-    json_t *b = json_pack("{s:s,s:i,s:s}", "type", f, "msg_id", 1, "key", key);
-    if (!strcmp(f, "write"))
-        json_object_set_new(b, "value", json_string(v1));
-    if (!strcmp(f, "cas")) {
-        json_object_set_new(b, "from", json_string(v1));
-        json_object_set_new(b, "to", json_string(v2));
-    }
-    char client[CL_IDLEN];
-    snprintf(client, sizeof client, "c%d", p);
-    if (sim_client_send(h->s, node, client, b) < 0) {
-        o->out = OUT_FAIL;
-        o->code = ERR_CRASH;
-        o->text = strdup("node is down");
-        history_add(h, o, "fail");
-    }
-    return p;
-}
-
-struct await_ctx {
-    struct h *h;
-    int p;
-};
-
-static int op_done(void *ud, struct sim *s)
-{
-    struct await_ctx *c = ud;
-    (void)s;
-    if (c->h->step_check)
-        c->h->step_check(c->h);
-    return c->h->ops[c->p].out != OUT_PENDING;
+    return fixture_invoke(h->x, node, f, key, v1, v2);
 }
 
 /* Runs until op p completes or timeout_us passes (then it is recorded as info: timeout). */
-static enum outcome await(struct h *h, int p, uint64_t timeout_us)
+static enum simop_outcome await(struct h *h, int p, uint64_t timeout_us)
 {
-    struct await_ctx c = {h, p};
-    sim_run_until(h->s, timeout_us, op_done, &c);
-    if (h->ops[p].out == OUT_PENDING) {
-        h->ops[p].out = OUT_INFO;
-        history_add(h, &h->ops[p], "info");
-    }
-    return h->ops[p].out;
+    return fixture_await(h->x, p, timeout_us);
 }
 
-static enum outcome put(struct h *h, int node, const char *key, const char *value)
+static enum simop_outcome put(struct h *h, int node, const char *key, const char *value)
 {
     return await(h, invoke(h, node, "write", key, value, NULL), 2 * SEC);
 }
 
-/* Reads key at node; the value (or NULL) stays owned by the op. */
+/* Reads key at node; the value (or NULL) stays valid until the fixture is freed. */
 static const char *get(struct h *h, int node, const char *key)
 {
     int p = invoke(h, node, "read", key, NULL, NULL);
     ck_assert_int_eq(await(h, p, 2 * SEC), OUT_OK);
-    return h->ops[p].value;
+    return simclient_value(h->x->c, p);
+}
+
+/* What ended op p: its error code (-1: none), the leader its refusal named, its text. */
+static int op_code(struct h *h, int p)
+{
+    return simclient_code(h->x->c, p);
+}
+
+static const char *op_leader(struct h *h, int p)
+{
+    return json_string_value(json_object_get(simclient_reply(h->x->c, p), "leader"));
+}
+
+static const char *op_text(struct h *h, int p)
+{
+    return json_string_value(json_object_get(simclient_reply(h->x->c, p), "text"));
 }
 
 /* ---- status helpers ------------------------------------------------------------------------ */
 
 static int is_role(struct h *h, int i, const char *role)
 {
-    json_t *st = sim_status(h->s, i);
+    json_t *st = sim_status(h->x->s, i);
     const char *r = json_string_value(json_object_get(st, "role"));
-    int yes = r && !strcmp(r, role) && sim_node_state(h->s, i) != SIM_DOWN;
+    int yes = r && !strcmp(r, role) && sim_node_state(h->x->s, i) != SIM_DOWN;
     json_decref(st);
     return yes;
 }
 
 static int64_t epoch_of(struct h *h, int i)
 {
-    json_t *st = sim_status(h->s, i);
+    json_t *st = sim_status(h->x->s, i);
     int64_t e = json_integer_value(json_object_get(st, "epoch"));
     json_decref(st);
     return e;
@@ -291,7 +171,7 @@ static int64_t epoch_of(struct h *h, int i)
 static int newest_leader(struct h *h)
 {
     int best = -1;
-    for (int i = 0; i < sim_size(h->s); i++)
+    for (int i = 0; i < sim_size(h->x->s); i++)
         if (is_role(h, i, "leader") && (best < 0 || epoch_of(h, i) > epoch_of(h, best)))
             best = i;
     return best;
@@ -299,7 +179,7 @@ static int newest_leader(struct h *h)
 
 static int node_has(struct h *h, int i, const char *key, const char *value)
 {
-    json_t *st = sim_status(h->s, i);
+    json_t *st = sim_status(h->x->s, i);
     int yes = log_has(st, key, value);
     json_decref(st);
     return yes;
@@ -308,7 +188,7 @@ static int node_has(struct h *h, int i, const char *key, const char *value)
 /* The log of node i as "key=value@epoch/by" words, for equality checks (caller frees). */
 static char *log_text(struct h *h, int i)
 {
-    json_t *st = sim_status(h->s, i);
+    json_t *st = sim_status(h->x->s, i);
     struct sb b = {0};
     size_t k;
     json_t *e;
@@ -322,21 +202,15 @@ static char *log_text(struct h *h, int i)
     return b.s;
 }
 
-static json_t *find_event(struct h *h, const char *node, const char *ev)
+static const json_t *find_event(struct h *h, const char *node, const char *ev)
 {
-    size_t i;
-    json_t *e;
-    json_array_foreach(h->events, i, e)
-        if (!strcmp(json_string_value(json_object_get(e, "ev")), ev) &&
-            (!node || !strcmp(json_string_value(json_object_get(e, "node")), node)))
-            return e;
-    return NULL;
+    return fixture_find(h->x, node, ev);
 }
 
-static int list_has(json_t *list, const char *key, const char *value)
+static int list_has(const json_t *list, const char *key, const char *value)
 {
     size_t i;
-    json_t *e;
+    const json_t *e;
     json_array_foreach(list, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "key")), key) &&
             !strcmp(json_string_value(json_object_get(e, "value")), value))
@@ -344,15 +218,25 @@ static int list_has(json_t *list, const char *key, const char *value)
     return 0;
 }
 
+static int list_names(const json_t *list, const char *node)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e)
+        if (json_is_string(e) && !strcmp(json_string_value(e), node))
+            return 1;
+    return 0;
+}
+
 static void partition(struct h *h, const char *spec)
 {
     char err[256];
-    ck_assert_msg(faults_partition(sim_faults(h->s), spec, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(faults_partition(sim_faults(h->x->s), spec, err, sizeof err) == 0, "%s", err);
 }
 
 static void promote(struct h *h, int i)
 {
-    json_t *r = sim_command(h->s, i, "promote", 0, NULL);
+    json_t *r = sim_command(h->x->s, i, "promote", 0, NULL);
     ck_assert_msg(json_is_true(json_object_get(r, "ok")), "promote: %s",
                   json_string_value(json_object_get(r, "text")));
     json_decref(r);
@@ -373,10 +257,10 @@ START_TEST(first_node_leads_and_followers_replicate)
     ck_assert_int_eq(await(h, invoke(h, 0, "cas", "x", "1", "2"), SEC), OUT_OK);
     int p = invoke(h, 0, "cas", "x", "1", "3");
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_int_eq(h->ops[p].code, ERR_PRECONDITION_FAILED);
+    ck_assert_int_eq(op_code(h, p), ERR_PRECONDITION_FAILED);
     p = invoke(h, 0, "cas", "nokey", "1", "3");
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_int_eq(h->ops[p].code, ERR_KEY_DOES_NOT_EXIST);
+    ck_assert_int_eq(op_code(h, p), ERR_KEY_DOES_NOT_EXIST);
     ck_assert_ptr_null(get(h, 2, "nokey"));
     h_free(h);
 }
@@ -388,17 +272,17 @@ START_TEST(follower_refuses_writes_naming_the_leader)
     run(h, 10 * MS);
     int p = invoke(h, 1, "write", "x", "1", NULL);
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_int_eq(h->ops[p].code, ERR_TEMPORARILY_UNAVAILABLE);
-    ck_assert_str_eq(h->ops[p].leader, "n1");
+    ck_assert_int_eq(op_code(h, p), ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_str_eq(op_leader(h, p), "n1");
     p = invoke(h, 2, "cas", "x", "1", "2");
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_str_eq(h->ops[p].leader, "n1");
+    ck_assert_str_eq(op_leader(h, p), "n1");
     /* after a promotion the refusal names the new leader */
     promote(h, 1);
     run(h, 50 * MS);
     p = invoke(h, 0, "write", "x", "1", NULL);
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_str_eq(h->ops[p].leader, "n2");
+    ck_assert_str_eq(op_leader(h, p), "n2");
     ck_assert_int_eq(put(h, 1, "x", "1"), OUT_OK);
     h_free(h);
 }
@@ -430,16 +314,16 @@ START_TEST(sync_write_is_refused_when_a_follower_is_down)
     h->check_acks = 1;
     run(h, 10 * MS);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
-    sim_crash(h->s, 2);
+    sim_crash(h->x->s, 2);
     /* right after the crash the leader does not know yet: the write waits, never acked */
     ck_assert_int_eq(put(h, 0, "x", "2"), OUT_INFO);
     /* once n3 has been silent for failover_timeout, writes fail at once, definitely */
     int p = invoke(h, 0, "write", "x", "3", NULL);
     ck_assert_int_eq(await(h, p, 2 * SEC), OUT_FAIL);
-    ck_assert_int_eq(h->ops[p].code, ERR_TEMPORARILY_UNAVAILABLE);
-    ck_assert_ptr_nonnull(strstr(h->ops[p].text, "n3"));
+    ck_assert_int_eq(op_code(h, p), ERR_TEMPORARILY_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(op_text(h, p), "n3"));
     ck_assert(!node_has(h, 0, "x", "3")); /* refused before anything was appended */
-    sim_restart(h->s, 2);
+    sim_restart(h->x->s, 2);
     run(h, 500 * MS);
     ck_assert_int_eq(put(h, 0, "x", "4"), OUT_OK);
     ck_assert(node_has(h, 2, "x", "2"));
@@ -453,13 +337,13 @@ START_TEST(sync_write_blocks_while_a_follower_is_down_with_sync_down_block)
     struct h *h = h_new("repl=sync sync_down=block", 3, 4, 0);
     h->check_acks = 1;
     run(h, 10 * MS);
-    sim_crash(h->s, 1);
+    sim_crash(h->x->s, 1);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_INFO);
     ck_assert_int_eq(put(h, 0, "x", "2"), OUT_INFO);
     int p = invoke(h, 0, "write", "x", "3", NULL);
     run(h, SEC);
-    ck_assert_int_eq(h->ops[p].out, OUT_PENDING); /* still blocked, not refused */
-    sim_restart(h->s, 1);
+    ck_assert_int_eq(simclient_outcome(h->x->c, p), OUT_PENDING); /* still blocked, not refused */
+    sim_restart(h->x->s, 1);
     ck_assert_int_eq(await(h, p, 2 * SEC), OUT_OK);
     ck_assert(node_has(h, 1, "x", "1") && node_has(h, 1, "x", "3"));
     ck_assert_int_eq(h->ack_violations, 0);
@@ -472,19 +356,19 @@ START_TEST(semisync_acks_with_the_first_reachable_follower)
     struct h *h = h_new("repl=semisync", 3, 5, 0);
     h->check_acks = 0;
     run(h, 10 * MS);
-    sim_crash(h->s, 2); /* n3 is async in semisync: writes go on */
+    sim_crash(h->x->s, 2); /* n3 is async in semisync: writes go on */
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
     ck_assert(node_has(h, 1, "x", "1"));
-    sim_restart(h->s, 2);
+    sim_restart(h->x->s, 2);
     run(h, 200 * MS);
-    sim_crash(h->s, 1); /* n2 is the synchronous one: the write waits for it … */
-    uint64_t t0 = sim_now(h->s);
+    sim_crash(h->x->s, 1); /* n2 is the synchronous one: the write waits for it … */
+    uint64_t t0 = sim_now(h->x->s);
     h->check_acks = 1;
     ck_assert_int_eq(put(h, 0, "x", "2"), OUT_OK);
     /* … until n2 has been silent for failover_timeout and n3 takes over as sync follower */
-    ck_assert_uint_ge(sim_now(h->s) - t0, SEC);
+    ck_assert_uint_ge(sim_now(h->x->s) - t0, SEC);
     ck_assert_int_eq(h->ack_violations, 0);
-    json_t *st = sim_status(h->s, 0);
+    json_t *st = sim_status(h->x->s, 0);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "extra"), "sync_follower")), "n3");
     json_decref(st);
     h_free(h);
@@ -497,7 +381,7 @@ START_TEST(sync_failover_keeps_every_acked_write)
     for (int seed = 1; seed <= 20; seed++) {
         struct h *h = h_new(_i ? "repl=semisync failover=manual" : "repl=sync failover=manual",
                             3, (uint64_t)seed, 0);
-        faults_set_delay(sim_faults(h->s), 0, -1, 100 * MS, 50 * MS);
+        faults_set_delay(sim_faults(h->x->s), 0, -1, 100 * MS, 50 * MS);
         run(h, 10 * MS);
         char v[32];
         for (int k = 0; k < 3; k++) {
@@ -505,8 +389,8 @@ START_TEST(sync_failover_keeps_every_acked_write)
             if (put(h, 0, "x", v) == OUT_OK)
                 acked++;
         }
-        sim_crash(h->s, 0); /* right after the ack */
-        faults_heal(sim_faults(h->s));
+        sim_crash(h->x->s, 0); /* right after the ack */
+        faults_heal(sim_faults(h->x->s));
         promote(h, 1); /* n2: a synced follower in both sync and semisync */
         run(h, 50 * MS);
         const char *got = get(h, 1, "x");
@@ -524,20 +408,20 @@ END_TEST
 START_TEST(async_leader_crash_loses_an_acked_write)
 {
     struct h *h = h_new("repl=async failover=manual", 3, 6, 0);
-    faults_set_delay(sim_faults(h->s), 0, -1, 200 * MS, 0);
+    faults_set_delay(sim_faults(h->x->s), 0, -1, 200 * MS, 0);
     run(h, 10 * MS);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
     run(h, SEC);
     ck_assert_str_eq(get(h, 1, "x"), "1");
     ck_assert_int_eq(put(h, 0, "x", "2"), OUT_OK); /* acked by the leader alone */
-    sim_crash(h->s, 0);
-    faults_heal(sim_faults(h->s));
+    sim_crash(h->x->s, 0);
+    faults_heal(sim_faults(h->x->s));
     promote(h, 1);
     run(h, 100 * MS);
     ck_assert_str_eq(get(h, 1, "x"), "1"); /* the acked x=2 is gone */
     ck_assert(!node_has(h, 2, "x", "2"));
     /* the history holds the anomaly: an ok write of 2, then a read of 1 on the new leader */
-    json_t *last = json_array_get(h->history, json_array_size(h->history) - 1);
+    json_t *last = json_array_get(h->x->history, json_array_size(h->x->history) - 1);
     ck_assert_str_eq(json_string_value(json_object_get(last, "value")), "1");
     h_free(h);
 }
@@ -546,7 +430,7 @@ END_TEST
 START_TEST(async_follower_read_is_stale)
 {
     struct h *h = h_new("repl=async", 3, 7, 0);
-    faults_set_delay(sim_faults(h->s), 0, -1, 200 * MS, 0);
+    faults_set_delay(sim_faults(h->x->s), 0, -1, 200 * MS, 0);
     run(h, 10 * MS);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
     ck_assert_str_eq(get(h, 0, "x"), "1");
@@ -574,7 +458,7 @@ static void check_prefix(struct h *h)
 START_TEST(async_followers_logs_stay_prefixes_of_the_leaders_under_loss_and_reorder)
 {
     struct h *h = h_new("repl=async failover=manual", 3, 8, 0);
-    struct faults *f = sim_faults(h->s);
+    struct faults *f = sim_faults(h->x->s);
     for (int d = 1; d < 3; d++) {
         faults_set_loss(f, 0, d, 0.2);
         faults_set_dup(f, 0, d, 0.1);
@@ -611,7 +495,7 @@ static int applied_by(struct h *h, const char *node, const char *key, const char
 {
     size_t i;
     json_t *e;
-    json_array_foreach(h->events, i, e)
+    json_array_foreach(h->x->events, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "ev")), "apply") &&
             !strcmp(json_string_value(json_object_get(e, "node")), node) &&
             !strcmp(json_string_value(json_object_get(e, "key")), key) &&
@@ -634,11 +518,11 @@ START_TEST(naive_failover_splits_the_brain_and_shows_the_divergence)
     ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
     run(h, SEC);
     ck_assert(is_role(h, 0, "leader") && is_role(h, 1, "leader"));
-    faults_heal(sim_faults(h->s));
+    faults_heal(sim_faults(h->x->s));
     run(h, SEC);
     ck_assert(is_role(h, 0, "follower"));
     ck_assert_int_eq(newest_leader(h), 1);
-    json_t *d = find_event(h, "n1", "divergence");
+    const json_t *d = find_event(h, "n1", "divergence");
     ck_assert_ptr_nonnull(d);
     ck_assert_str_eq(json_string_value(json_object_get(d, "winner")), "n2");
     ck_assert(list_has(json_object_get(d, "discarded"), "a", "old-side"));
@@ -672,7 +556,7 @@ START_TEST(follower_refuses_an_old_leader_it_can_still_reach_only_with_fencing)
     partition(h, "n1,n3 | n2");
     run(h, 300 * MS);
     if (fencing) {
-        json_t *f = find_event(h, "n3", "fenced");
+        const json_t *f = find_event(h, "n3", "fenced");
         ck_assert_ptr_nonnull(f);
         ck_assert_str_eq(json_string_value(json_object_get(f, "from")), "n1");
         ck_assert(is_role(h, 0, "follower")); /* stepped down without hearing n2 */
@@ -698,7 +582,7 @@ START_TEST(fenced_failover_refuses_the_old_leaders_writes)
     /* the isolated old leader still takes writes (async acks them locally) … */
     ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);
     ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
-    faults_heal(sim_faults(h->s));
+    faults_heal(sim_faults(h->x->s));
     run(h, SEC);
     /* … but followers refuse its stale epoch, it steps down and discards them */
     ck_assert_ptr_nonnull(find_event(h, NULL, "fenced"));
@@ -706,13 +590,13 @@ START_TEST(fenced_failover_refuses_the_old_leaders_writes)
     ck_assert_int_eq(epoch_of(h, 0), 2);
     ck_assert(!applied_by(h, "n2", "a", "old-side"));
     ck_assert(!applied_by(h, "n3", "a", "old-side"));
-    json_t *d = find_event(h, "n1", "discard");
+    const json_t *d = find_event(h, "n1", "discard");
     ck_assert_ptr_nonnull(d);
     ck_assert(list_has(json_object_get(d, "discarded"), "a", "old-side"));
     ck_assert_ptr_null(find_event(h, NULL, "divergence"));
     int p = invoke(h, 0, "write", "a", "again", NULL);
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_str_eq(h->ops[p].leader, "n2");
+    ck_assert_str_eq(op_leader(h, p), "n2");
     char *l2 = log_text(h, 1);
     for (int i = 0; i < 3; i++) {
         char *li = log_text(h, i);
@@ -737,14 +621,14 @@ START_TEST(fenced_semisync_old_leader_acks_nothing_and_loses_nothing)
     /* once its followers are silent it refuses outright */
     ck_assert_int_eq(put(h, 0, "a", "late"), OUT_FAIL);
     ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
-    faults_heal(sim_faults(h->s));
+    faults_heal(sim_faults(h->x->s));
     run(h, SEC);
     for (int i = 0; i < 3; i++) {
         ck_assert_str_eq(get(h, i, "k"), "before");
         ck_assert_str_eq(get(h, i, "b"), "new-side");
         ck_assert_ptr_null(get(h, i, "a"));
     }
-    json_t *d = find_event(h, "n1", "discard");
+    const json_t *d = find_event(h, "n1", "discard");
     ck_assert_ptr_nonnull(d);
     ck_assert(list_has(json_object_get(d, "discarded"), "a", "early"));
     ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 0);
@@ -758,11 +642,11 @@ START_TEST(restarted_old_leader_learns_the_newer_epoch_with_fencing)
     struct h *h = h_new(_i ? "fencing=off" : "fencing=on", 3, 12, 1);
     run(h, 10 * MS);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
-    sim_crash(h->s, 0);
+    sim_crash(h->x->s, 0);
     run(h, 2 * SEC);
     ck_assert(is_role(h, 1, "leader"));
     ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
-    sim_restart(h->s, 0);
+    sim_restart(h->x->s, 0);
     ck_assert(is_role(h, 0, "leader")); /* it comes back believing it leads */
     run(h, 500 * MS);
     ck_assert(is_role(h, 0, "follower"));
@@ -776,8 +660,8 @@ START_TEST(only_the_lowest_numbered_live_follower_promotes)
 {
     struct h *h = h_new("failover=auto", 5, 13, 1);
     run(h, 10 * MS);
-    sim_crash(h->s, 0);
-    sim_crash(h->s, 1);
+    sim_crash(h->x->s, 0);
+    sim_crash(h->x->s, 1);
     run(h, 4 * SEC);
     ck_assert_int_eq(newest_leader(h), 2);
     int leaders = 0;
@@ -793,15 +677,15 @@ START_TEST(manual_failover_never_promotes_by_itself)
 {
     struct h *h = h_new("failover=manual", 3, 14, 0);
     run(h, 10 * MS);
-    sim_crash(h->s, 0);
+    sim_crash(h->x->s, 0);
     run(h, 10 * SEC);
     ck_assert_int_eq(newest_leader(h), -1);
     char n3[] = "n3";
-    json_t *r = sim_command(h->s, 1, "promote", 1, (char *[]){n3});
+    json_t *r = sim_command(h->x->s, 1, "promote", 1, (char *[]){n3});
     ck_assert(!json_is_true(json_object_get(r, "ok")));
     json_decref(r);
     promote(h, 2);
-    r = sim_command(h->s, 2, "promote", 0, NULL);
+    r = sim_command(h->x->s, 2, "promote", 0, NULL);
     ck_assert(!json_is_true(json_object_get(r, "ok"))); /* already leads */
     json_decref(r);
     ck_assert_int_eq(put(h, 2, "x", "1"), OUT_OK);
@@ -817,20 +701,20 @@ START_TEST(paused_leader_steps_down_after_resume)
     struct h *h = h_new(fencing ? "fencing=on" : "fencing=off", 3, 19, 1);
     run(h, 10 * MS);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
-    sim_pause(h->s, 0);
+    sim_pause(h->x->s, 0);
     int p = invoke(h, 0, "write", "x", "paused", NULL);/* held until the resume */
     run(h, 3 * SEC);
     ck_assert(is_role(h, 1, "leader"));
     ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
-    sim_resume(h->s, 0);
+    sim_resume(h->x->s, 0);
     run(h, SEC);
     ck_assert(is_role(h, 0, "follower"));
     ck_assert_int_eq(newest_leader(h), 1);
     for (int i = 0; i < 3; i++)
         ck_assert_str_eq(get(h, i, "x"), "2");
     /* if the held write was acked before n1 learned, the rejoin report lists it as lost */
-    if (h->ops[p].out == OUT_OK) {
-        json_t *d = find_event(h, "n1", fencing ? "discard" : "divergence");
+    if (simclient_outcome(h->x->c, p) == OUT_OK) {
+        const json_t *d = find_event(h, "n1", fencing ? "discard" : "divergence");
         ck_assert_ptr_nonnull(d);
         ck_assert(list_has(json_object_get(d, "discarded"), "x", "paused"));
     }
@@ -849,14 +733,109 @@ START_TEST(isolated_follower_promotes_itself_and_wins_on_heal)
     ck_assert(is_role(h, 2, "leader"));
     ck_assert(is_role(h, 0, "leader"));
     ck_assert_int_eq(put(h, 0, "x", "majority"), OUT_OK);
-    faults_heal(sim_faults(h->s));
+    faults_heal(sim_faults(h->x->s));
     run(h, SEC);
     ck_assert_int_eq(newest_leader(h), 2);
     ck_assert(is_role(h, 0, "follower"));
     ck_assert_ptr_null(get(h, 1, "x"));
-    json_t *d = find_event(h, "n1", "discard");
+    const json_t *d = find_event(h, "n1", "discard");
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(json_integer_value(json_object_get(d, "acked_lost")), 1);
+    h_free(h);
+}
+END_TEST
+
+/* ---- what the lab shows -------------------------------------------------------------------- */
+
+struct watched {
+    struct h *h;
+    struct dm *m;
+};
+
+static void to_model(void *ud, const json_t *ev)
+{
+    struct watched *w = ud;
+    json_t *copy = json_deep_copy(ev);
+    dm_feed(w->m, copy);
+    json_decref(copy);
+}
+
+static void step_watched(void *ud)
+{
+    on_step(((struct watched *)ud)->h);
+}
+
+static int model_log_has(const struct dm_state *s, int node, const char *cmd)
+{
+    for (size_t k = 0; k < s->node[node].nlog; k++)
+        if (s->node[node].log[k].cmd && !strcmp(s->node[node].log[k].cmd, cmd))
+            return 1;
+    return 0;
+}
+
+/* The dashboard's Log pane folds `append` events (and status logs) by index and term: each
+ * side of a split brain shows its own diverged writes, with the epoch as the term. */
+START_TEST(split_brain_logs_reach_the_dashboards_log_pane)
+{
+    struct h *h = h_new("repl=async failover=auto fencing=off", 3, 9, 0);
+    struct dm *m = dm_new(0);
+    json_t *cl = json_pack("{s:s,s:s,s:[s,s,s]}", "ev", "cluster", "mode", "leader", "nodes", "n1", "n2", "n3");
+    dm_feed(m, cl);
+    json_decref(cl);
+    struct watched w = {h, m};
+    fixture_watch(h->x, to_model, step_watched, &w);
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "k", "before"), OUT_OK);
+    run(h, 50 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 2 * SEC);
+    ck_assert_int_eq(put(h, 0, "a", "old-side"), OUT_OK);
+    ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
+    run(h, 100 * MS);
+    const struct dm_state *v = dm_live(m);
+    ck_assert_msg(v->node[0].nlog >= 2, "n1's Log pane holds %zu entries", v->node[0].nlog);
+    ck_assert(model_log_has(v, 0, "put k before") && model_log_has(v, 0, "put a old-side"));
+    ck_assert(model_log_has(v, 1, "put k before") && model_log_has(v, 1, "put b new-side"));
+    ck_assert(!model_log_has(v, 1, "put a old-side"));
+    for (size_t k = 0; k < v->node[1].nlog; k++)
+        if (v->node[1].log[k].index == 2)
+            ck_assert_uint_eq(v->node[1].log[k].term, 2); /* n2's own epoch */
+    /* the status log says the same: every entry has a term */
+    json_t *st = sim_status(h->x->s, 1);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(st, "log"), i, e)
+        ck_assert_int_eq(json_integer_value(json_object_get(e, "term")), json_integer_value(json_object_get(e, "epoch")));
+    json_decref(st);
+    dm_destroy(&m);
+    h_free(h);
+}
+END_TEST
+
+/* semisync acknowledges after one follower: the reply and the commit event name it. */
+START_TEST(semisync_says_which_follower_took_the_write)
+{
+    struct h *h = h_new("repl=semisync", 3, 22, 1);
+    run(h, 10 * MS);
+    int p = invoke(h, 0, "write", "x", "1", NULL);
+    ck_assert_int_eq(await(h, p, SEC), OUT_OK);
+    const json_t *r = simclient_reply(h->x->c, p);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "sync_follower")), "n2");
+    const json_t *by = json_object_get(r, "acked_by");
+    ck_assert(list_names(by, "n1") && list_names(by, "n2"));
+    const json_t *c = find_event(h, "n1", "commit");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "sync_follower")), "n2");
+    ck_assert(list_names(json_object_get(c, "acked_by"), "n2"));
+    /* with n2 down, n3 takes over as the synchronous follower, and says so */
+    sim_crash(h->x->s, 1);
+    run(h, 2 * SEC);
+    p = invoke(h, 0, "write", "x", "2", NULL);
+    ck_assert_int_eq(await(h, p, 2 * SEC), OUT_OK);
+    r = simclient_reply(h->x->c, p);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "sync_follower")), "n3");
+    ck_assert(list_names(json_object_get(r, "acked_by"), "n3"));
+    ck_assert(!list_names(json_object_get(r, "acked_by"), "n2"));
     h_free(h);
 }
 END_TEST
@@ -871,7 +850,7 @@ START_TEST(status_reports_role_epoch_commit_and_the_last_100_entries)
         ck_assert_int_eq(put(h, 0, "x", v), OUT_OK);
     }
     run(h, 200 * MS);
-    json_t *st = sim_status(h->s, 0);
+    json_t *st = sim_status(h->x->s, 0);
     ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "leader");
     ck_assert_str_eq(json_string_value(json_object_get(st, "leader")), "n1");
     ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 1);
@@ -890,7 +869,7 @@ START_TEST(status_reports_role_epoch_commit_and_the_last_100_entries)
     ck_assert_str_eq(json_string_value(json_object_get(extra, "fencing")), "on");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(extra, "match"), "n3")), 120);
     json_decref(st);
-    st = sim_status(h->s, 2);
+    st = sim_status(h->x->s, 2);
     ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "follower");
     ck_assert_int_eq(json_integer_value(json_object_get(st, "commit")), 120);
     json_decref(st);
@@ -913,9 +892,9 @@ START_TEST(restart_recovers_the_log_and_the_role)
     for (int i = 0; i < 3; i++)
         before[i] = log_text(h, i);
     for (int i = 0; i < 3; i++)
-        sim_crash(h->s, i);
+        sim_crash(h->x->s, i);
     for (int i = 0; i < 3; i++)
-        sim_restart(h->s, i);
+        sim_restart(h->x->s, i);
     for (int i = 0; i < 3; i++) {
         char *after = log_text(h, i);
         ck_assert_str_eq(after, before[i]);
@@ -932,19 +911,14 @@ END_TEST
 
 static int count_events(struct h *h, const char *ev)
 {
-    int n = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(h->events, i, e)
-        n += !strcmp(json_string_value(json_object_get(e, "ev")), ev);
-    return n;
+    return fixture_count(h->x, ev, NULL, NULL);
 }
 
 START_TEST(unknown_and_malformed_messages_are_dropped)
 {
     struct h *h = h_new("", 3, 16, 1);
     run(h, 10 * MS);
-    sim_client_send(h->s, 0, "c900", json_pack("{s:s}", "type", "frobnicate"));
+    sim_client_send(h->x->s, 0, "c900", json_pack("{s:s}", "type", "frobnicate"));
     run(h, 5 * MS);
     ck_assert_int_eq(count_events(h, "unknown_message"), 1);
     /* peer messages with missing fields or absurd epochs, as if from n2 */
@@ -962,10 +936,10 @@ START_TEST(unknown_and_malformed_messages_are_dropped)
         json_error_t jerr;
         json_t *b = json_loads(bad[i], 0, &jerr);
         ck_assert_ptr_nonnull(b);
-        sim_client_send(h->s, 0, "n2", b);
+        sim_client_send(h->x->s, 0, "n2", b);
     }
     /* the same replicate from a client id is not a peer message */
-    sim_client_send(h->s, 1, "c901", json_pack("{s:s,s:i,s:i,s:i,s:i,s:[],s:i,s:i}", "type",
+    sim_client_send(h->x->s, 1, "c901", json_pack("{s:s,s:i,s:i,s:i,s:i,s:[],s:i,s:i}", "type",
                                                "replicate", "epoch", 9, "prev_index", 0,
                                                "prev_epoch", 0, "prev_leader", -1, "entries",
                                                "commit", 0, "last", 0));
@@ -976,7 +950,7 @@ START_TEST(unknown_and_malformed_messages_are_dropped)
     ck_assert_int_eq(epoch_of(h, 1), 1);
     int p = invoke(h, 0, "write", "x", NULL, NULL); /* no value */
     ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
-    ck_assert_int_eq(h->ops[p].code, ERR_MALFORMED_REQUEST);
+    ck_assert_int_eq(op_code(h, p), ERR_MALFORMED_REQUEST);
     ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
     h_free(h);
 }
@@ -989,10 +963,10 @@ START_TEST(history_records_every_operation_once_in_protocol_shape)
     put(h, 0, "x", "1");          /* ok */
     put(h, 1, "x", "2");          /* fail: follower */
     get(h, 2, "x");               /* ok read */
-    sim_crash(h->s, 1);
+    sim_crash(h->x->s, 1);
     put(h, 0, "x", "3");          /* info: blocked on the sync follower */
     await(h, invoke(h, 0, "cas", "x", "9", "4"), SEC); /* fail: precondition */
-    json_t *hist = h->history;
+    json_t *hist = h->x->history;
     ck_assert_int_eq(json_array_size(hist), 10);
     int open[8] = {0};
     const char *want[] = {"invoke", "ok", "invoke", "fail", "invoke", "ok", "invoke", "info",
@@ -1035,11 +1009,11 @@ static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverg
 {
     struct h *h = h_new(optstr, 3, seed, 0);
     h->check_acks = strstr(optstr, "repl=sync") != NULL;
-    struct rng *r = sim_rng(h->s);
+    struct rng *r = sim_rng(h->x->s);
     char keys[][2] = {"a", "b", "c"};
     int writes = 0;
     run(h, 10 * MS);
-    while (sim_now(h->s) < 8 * SEC) {
+    while (sim_now(h->x->s) < 8 * SEC) {
         uint64_t x = rng_next(r) % 100;
         if (x < 55) {
             int l = newest_leader(h);
@@ -1049,26 +1023,26 @@ static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverg
             await(h, invoke(h, node, "write", keys[rng_next(r) % 3], v, NULL), SEC);
         } else if (x < 68) {
             char desc[64], err[128];
-            faults_shape(sim_faults(h->s), rng_next(r) % 2 ? "one" : "majority", r, desc,
+            faults_shape(sim_faults(h->x->s), rng_next(r) % 2 ? "one" : "majority", r, desc,
                          sizeof desc, err, sizeof err);
         } else if (x < 78) {
-            faults_heal(sim_faults(h->s));
+            faults_heal(sim_faults(h->x->s));
         } else if (x < 86) {
-            sim_crash(h->s, (int)(rng_next(r) % 3));
+            sim_crash(h->x->s, (int)(rng_next(r) % 3));
         } else if (x < 90) {
-            sim_pause(h->s, (int)(rng_next(r) % 3));
+            sim_pause(h->x->s, (int)(rng_next(r) % 3));
         } else {
             for (int i = 0; i < 3; i++) {
-                sim_resume(h->s, i);
-                sim_restart(h->s, i);
+                sim_resume(h->x->s, i);
+                sim_restart(h->x->s, i);
             }
         }
         run(h, 50 * MS + rng_next(r) % (300 * MS));
     }
-    faults_heal(sim_faults(h->s));
+    faults_heal(sim_faults(h->x->s));
     for (int i = 0; i < 3; i++) {
-        sim_resume(h->s, i);
-        sim_restart(h->s, i);
+        sim_resume(h->x->s, i);
+        sim_restart(h->x->s, i);
     }
     run(h, 3 * SEC);
     /* healed, every node up, one leader: every replica converges to the leader's log */
@@ -1082,18 +1056,21 @@ static int random_run(const char *optstr, uint64_t seed, int *acked, int *diverg
     free(l1);
     int l = newest_leader(h);
     if (l >= 0)
-        sim_crash(h->s, l);
+        sim_crash(h->x->s, l);
     int f = l == 0 ? 1 : 0;
     if (!is_role(h, f, "leader"))
         promote(h, f);
     run(h, 200 * MS);
     int lost = 0;
-    for (int i = 0; i < h->nops; i++) {
-        struct op *o = &h->ops[i];
-        if (strcmp(o->f, "write") || o->out != OUT_OK)
+    size_t i;
+    json_t *rec;
+    json_array_foreach(h->x->history, i, rec) {
+        if (strcmp(json_string_value(json_object_get(rec, "f")), "write") ||
+            strcmp(json_string_value(json_object_get(rec, "type")), "ok"))
             continue;
         (*acked)++;
-        lost += !node_has(h, f, o->key, o->v1);
+        lost += !node_has(h, f, json_string_value(json_object_get(rec, "key")),
+                          json_string_value(json_object_get(rec, "value")));
     }
     lost += h->ack_violations; /* a sync ack while some live node lacked the write */
     h_free(h);
@@ -1156,15 +1133,15 @@ START_TEST(same_seed_gives_the_same_trace)
     uint64_t hash[2];
     for (int k = 0; k < 2; k++) {
         struct h *h = h_new("repl=semisync failover=auto fencing=on", 3, 42, 0);
-        sim_trace_hash_enable(h->s);
+        sim_trace_hash_enable(h->x->s);
         run(h, 10 * MS);
         put(h, 0, "x", "1");
         partition(h, "n1 | n2,n3");
         run(h, 3 * SEC);
         put(h, 1, "x", "2");
-        faults_heal(sim_faults(h->s));
+        faults_heal(sim_faults(h->x->s));
         run(h, SEC);
-        hash[k] = sim_trace_hash(h->s);
+        hash[k] = sim_trace_hash(h->x->s);
         h_free(h);
     }
     ck_assert_uint_eq(hash[0], hash[1]);
@@ -1176,6 +1153,7 @@ Suite *suite_leader(void)
 {
     Suite *s = suite_create("leader");
     TCase *tc = tcase_create("rules");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, first_node_leads_and_followers_replicate);
     tcase_add_test(tc, follower_refuses_writes_naming_the_leader);
     tcase_add_test(tc, bad_options_are_refused_with_the_accepted_form);
@@ -1186,9 +1164,12 @@ Suite *suite_leader(void)
     tcase_add_test(tc, history_records_every_operation_once_in_protocol_shape);
     tcase_add_test(tc, same_seed_gives_the_same_trace);
     tcase_add_test(tc, status_reports_role_epoch_commit_and_the_last_100_entries);
+    tcase_add_test(tc, split_brain_logs_reach_the_dashboards_log_pane);
+    tcase_add_test(tc, semisync_says_which_follower_took_the_write);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scenarios");
+    tcase_set_timeout(tc, 120); /* seconds of wall time: CI is a busy 2-core machine */
     tcase_add_test(tc, sync_write_is_refused_when_a_follower_is_down);
     tcase_add_test(tc, sync_write_blocks_while_a_follower_is_down_with_sync_down_block);
     tcase_add_test(tc, semisync_acks_with_the_first_reachable_follower);

@@ -1,8 +1,9 @@
 /* check_leaderless — the leaderless (Dynamo-style) mode in the simulator: the scenarios
  * Q1–Q6 of SCENARIOS.md, the leaderless invariants, and property sweeps over seeds.
  *
- * Clients here are closed-loop helpers local to this file: a client sends one request to the
- * node it stands beside and the simulator runs until its reply (or a time limit). */
+ * Runs go through the test fixture (tests/fixture.h): a client sends one request of the
+ * test's making to the node it stands beside and the simulator runs until its reply (or a
+ * time limit); the fixture records the history and keeps the mode's own events. */
 #include <check.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "catchup.h"
+#include "fixture.h"
 #include "mode.h"
 #include "leaderless.h"
 #include "sim.h"
@@ -22,119 +24,45 @@
 extern const struct mode mode_leaderless;
 
 struct tc {
-    struct sim *s;
-    json_t *reply[MAXC];      /* the last reply per client number, until taken */
-    json_t *events;           /* the mode's own events (quorum, repair, hint, …) */
+    struct fixture *x;
+    struct sim *s;            /* x->s */
+    int proc[MAXC];           /* the process of each client number's latest request */
     uint64_t seed;
-    uint64_t msg_id;
 };
 
 static const char *const kept_events[] = {"quorum", "repair", "hint", "antientropy", "apply",
                                           "tombstone", "error", NULL};
 
-static void on_event(void *ud, const json_t *ev)
-{
-    struct tc *t = ud;
-    if (getenv("LL_TRACE") && strtoull(getenv("LL_TRACE"), NULL, 10) == t->seed) {
-        char *txt = json_dumps(ev, JSON_COMPACT);
-        fprintf(stderr, "%s\n", txt);
-        free(txt);
-    }
-    const char *name = json_string_value(json_object_get(ev, "ev"));
-    for (int i = 0; name && kept_events[i]; i++)
-        if (!strcmp(name, kept_events[i]))
-            json_array_append_new(t->events, json_deep_copy(ev));
-}
-
-static void on_reply(void *ud, const char *node, const char *client, const json_t *body)
-{
-    struct tc *t = ud;
-    (void)node;
-    int c = atoi(client + 1);
-    if (c <= 0 || c >= MAXC)
-        return;
-    json_decref(t->reply[c]);
-    t->reply[c] = json_deep_copy(body);
-}
-
-/* "n=3 w=2 r=2" -> opts */
-static void parse_opts(const char *spec, struct opts *o)
-{
-    char *copy = xstrdup(spec ? spec : "");
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        opts_set(o, tok, eq + 1);
-    }
-    free(copy);
-}
-
-static struct sim *try_sim(int n, const char *spec, uint64_t seed, char *err, size_t errlen)
-{
-    struct opts o = {0};
-    parse_opts(spec, &o);
-    struct sim *s = NULL;
-    if (mode_check_opts(&mode_leaderless, &o, err, errlen) == 0)
-        s = sim_new(&mode_leaderless, n, &o, seed, err, errlen);
-    opts_free(&o);
-    return s;
-}
-
 static struct tc *tc_new(int n, const char *spec, uint64_t seed)
 {
     struct tc *t = xcalloc(1, sizeof *t);
-    char err[256] = "";
     t->seed = seed;
-    t->s = try_sim(n, spec, seed, err, sizeof err);
-    ck_assert_msg(t->s != NULL, "start leaderless %d %s: %s", n, spec, err);
-    t->events = json_array();
-    sim_on_event(t->s, on_event, t);
-    sim_on_reply(t->s, on_reply, t);
+    t->x = fixture_new(&mode_leaderless, n, spec, seed);
+    t->s = t->x->s;
+    fixture_direct(t->x, 1);             /* an error 11 is the answer, not a redirect */
+    simclient_set_timeout(t->x->c, 0);   /* a request waits until the test waits for it */
+    fixture_keep(t->x, kept_events);
     return t;
 }
 
 static void tc_free(struct tc *t)
 {
-    sim_destroy(&t->s);
-    for (int i = 0; i < MAXC; i++)
-        json_decref(t->reply[i]);
-    json_decref(t->events);
+    fixture_free(&t->x);
     free(t);
 }
 
 static void tc_send(struct tc *t, int node, int client, json_t *body)
 {
-    char id[CL_IDLEN];
-    snprintf(id, sizeof id, "c%d", client);
-    json_decref(t->reply[client]);
-    t->reply[client] = NULL;
-    json_object_set_new(body, "msg_id", json_integer((json_int_t)++t->msg_id));
-    ck_assert_int_eq(sim_client_send(t->s, node, id, body), 0);
-}
-
-struct waitc {
-    struct tc *t;
-    int client;
-};
-
-static int has_reply(void *ud, struct sim *s)
-{
-    (void)s;
-    struct waitc *w = ud;
-    return w->t->reply[w->client] != NULL;
+    ck_assert(client > 0 && client < MAXC);
+    t->proc[client] = fixture_send(t->x, node, body);
 }
 
 /* The client's reply (caller frees), or NULL when none came within max_us. */
 static json_t *tc_wait(struct tc *t, int client, uint64_t max_us)
 {
-    struct waitc w = {t, client};
-    sim_run_until(t->s, max_us, has_reply, &w);
-    json_t *r = t->reply[client];
-    t->reply[client] = NULL;
-    return r;
+    fixture_await(t->x, t->proc[client], max_us);
+    const json_t *r = simclient_reply(t->x->c, t->proc[client]);
+    return r ? json_deep_copy(r) : NULL;
 }
 
 static json_t *req_write(const char *key, const char *value, const char *cl)
@@ -232,23 +160,10 @@ static void prefs(struct tc *t, const char *key, int *rep, int *nrep, int *sub, 
     json_decref(r);
 }
 
-/* Events of one kind (borrowed array items); count those matching field=value. */
+/* Kept events of one kind; count those matching field=value. */
 static int count_events(struct tc *t, const char *ev, const char *field, const char *value)
 {
-    int n = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(t->events, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "ev")), ev))
-            continue;
-        if (field) {
-            const char *v = json_string_value(json_object_get(e, field));
-            if (!v || strcmp(v, value))
-                continue;
-        }
-        n++;
-    }
-    return n;
+    return fixture_count(t->x, ev, field, value);
 }
 
 /* ---- options ----------------------------------------------------------------------------- */
@@ -272,8 +187,9 @@ static const struct {
 START_TEST(impossible_n_w_r_is_refused_with_the_rule_it_breaks)
 {
     char err[256] = "";
-    struct sim *s = try_sim(bad_opts[_i].nodes, bad_opts[_i].spec, 1, err, sizeof err);
-    ck_assert_ptr_null(s);
+    struct fixture *f = fixture_try_new(&mode_leaderless, bad_opts[_i].nodes, bad_opts[_i].spec, 1, err,
+                                        sizeof err);
+    ck_assert_ptr_null(f);
     ck_assert_msg(strstr(err, bad_opts[_i].error), "%s: got \"%s\", want \"%s\"", bad_opts[_i].spec,
                   err, bad_opts[_i].error);
 }
@@ -318,7 +234,7 @@ START_TEST(garbage_from_peers_and_clients_posing_as_peers_is_dropped)
     struct tc *t = tc_new(3, "n=3 w=2 r=2", 2);
     /* a client may not speak the replica protocol */
     tc_send(t, 0, 1, json_pack("{s:s,s:i,s:{s:s,s:[]}}", "type", "ll_write", "op", 1, "item", "key", "x", "vers"));
-    sim_run_for(t->s, 10 * MS);
+    fixture_run(t->x, 10 * MS);
     ck_assert_int_ge(count_events(t, "error", NULL, NULL), 1);
     char *v = held(t, 0, "x");
     ck_assert_ptr_null(v);
@@ -358,7 +274,7 @@ START_TEST(malformed_peer_messages_are_dropped_and_the_node_keeps_serving)
     json_t *b = json_loads(bad_peer[_i], 0, &jerr);
     ck_assert_msg(b != NULL, "%s", jerr.text);
     ck_assert_int_eq(sim_client_send(t->s, 0, "n2", b), 0);
-    sim_run_for(t->s, 10 * MS);
+    fixture_run(t->x, 10 * MS);
     char *v = held(t, 0, "x");
     ck_assert_ptr_null(v);
     put_ok(t, 0, "x", "1", NULL);
@@ -430,7 +346,7 @@ START_TEST(q1_strict_read_sees_write_with_one_replica_down)
         ck_assert_msg(got && !strcmp(got, val), "read of %s after its ack: %s", key, got ? got : "nil");
         free(got);
         sim_restart(t->s, rep[k % 3]);
-        sim_run_for(t->s, 50 * MS);
+        fixture_run(t->x, 50 * MS);
     }
     tc_free(t);
 }
@@ -514,7 +430,7 @@ START_TEST(q2_weak_config_reads_stale_when_replication_is_delayed)
     /* the quorum event of the read names who answered */
     ck_assert_int_ge(count_events(t, "quorum", "op", "read"), 1);
     /* a quorum read sees the new value and repairs */
-    sim_run_for(t->s, 300 * MS);
+    fixture_run(t->x, 300 * MS);
     got = get_val(t, 1, "x", "quorum");
     ck_assert_str_eq(got, "2");
     free(got);
@@ -534,7 +450,7 @@ START_TEST(q3_read_repair_brings_every_contacted_replica_up_to_date)
     char *v = held(t, 2, "x");
     ck_assert_str_eq(v, "1"); /* n3 missed the write */
     free(v);
-    sim_run_for(t->s, 2 * SEC); /* no anti-entropy, no hints: n3 stays behind */
+    fixture_run(t->x, 2 * SEC); /* no anti-entropy, no hints: n3 stays behind */
     v = held(t, 2, "x");
     ck_assert_str_eq(v, "1");
     free(v);
@@ -551,7 +467,7 @@ START_TEST(q3_read_repair_brings_every_contacted_replica_up_to_date)
     size_t i;
     json_t *e;
     int seen = 0;
-    json_array_foreach(t->events, i, e) {
+    json_array_foreach(t->x->events, i, e) {
         if (strcmp(json_string_value(json_object_get(e, "ev")), "quorum") ||
             strcmp(json_string_value(json_object_get(e, "op")), "read"))
             continue;
@@ -580,7 +496,7 @@ START_TEST(background_read_repair_replies_sooner_and_off_never_repairs)
         latency[m] = sim_now(t->s) - t0;
         ck_assert_str_eq(got, "2");
         free(got);
-        sim_run_for(t->s, 100 * MS);
+        fixture_run(t->x, 100 * MS);
         char *v = held(t, 2, "x");
         ck_assert_str_eq(v, m < 2 ? "2" : "1");
         free(v);
@@ -619,7 +535,7 @@ START_TEST(q4_hint_is_kept_across_a_restart_and_deleted_only_after_the_owner_ack
     int owner = rep[1], standin = sub[0];
     sim_crash(t->s, owner);
     put_ok(t, rep[0], "x", "1", NULL);
-    sim_run_for(t->s, 400 * MS); /* past replica_timeout: the stand-in takes a hint */
+    fixture_run(t->x, 400 * MS); /* past replica_timeout: the stand-in takes a hint */
     ck_assert_int_eq(extra_int(t, standin, "hints_pending"), 1);
     ck_assert_int_eq(count_events(t, "hint", "what", "stored"), 1);
     /* the hint survives the stand-in's restart */
@@ -629,7 +545,7 @@ START_TEST(q4_hint_is_kept_across_a_restart_and_deleted_only_after_the_owner_ack
     /* the owner returns, but cannot answer the stand-in: it gets the hint, the hint stays */
     faults_cut(sim_faults(t->s), owner, standin);
     sim_restart(t->s, owner);
-    sim_run_for(t->s, 3 * SEC);
+    fixture_run(t->x, 3 * SEC);
     char *v = held(t, owner, "x");
     ck_assert_str_eq(v, "1");
     free(v);
@@ -637,7 +553,7 @@ START_TEST(q4_hint_is_kept_across_a_restart_and_deleted_only_after_the_owner_ack
     ck_assert_int_eq(count_events(t, "hint", "what", "deleted"), 0);
     ck_assert_int_eq(extra_int(t, standin, "hints_pending"), 1);
     faults_heal(sim_faults(t->s));
-    sim_run_for(t->s, 3 * SEC);
+    fixture_run(t->x, 3 * SEC);
     ck_assert_int_eq(extra_int(t, standin, "hints_pending"), 0);
     ck_assert_int_eq(count_events(t, "hint", "what", "deleted"), 1);
     tc_free(t);
@@ -666,13 +582,13 @@ START_TEST(q5_sloppy_write_succeeds_on_stand_ins_and_a_read_through_the_owners_m
     size_t i;
     json_t *e;
     int standins = 0;
-    json_array_foreach(t->events, i, e)
+    json_array_foreach(t->x->events, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "ev")), "quorum") && json_object_get(e, "standins"))
             standins = (int)json_array_size(json_object_get(e, "standins"));
     ck_assert_int_eq(standins, 2);
     /* after heal the hints reach the owners */
     faults_heal(sim_faults(t->s));
-    sim_run_for(t->s, 3 * SEC);
+    fixture_run(t->x, 3 * SEC);
     got = get_val(t, rep[0], "x", NULL);
     ck_assert_str_eq(got, "2");
     free(got);
@@ -760,7 +676,7 @@ START_TEST(with_vector_clocks_no_concurrent_write_is_lost)
             acked[c] = rep && !strcmp(rtype(rep), "write_ok");
             json_decref(rep);
         }
-        sim_run_for(t->s, 200 * MS);
+        fixture_run(t->x, 200 * MS);
         json_t *rep = call(t, (int)rng_range(&r, 0, 4), 9, req_read("x", "all"));
         json_t *sib = json_object_get(rep, "siblings");
         for (int c = 1; c <= writers; c++) {
@@ -784,7 +700,7 @@ START_TEST(lww_under_clock_skew_loses_the_later_update)
     struct tc *t = tc_new(3, "n=3 w=2 r=2", 10);
     sim_clocks(t->s, 1)->skew_us = -5 * (int64_t)SEC; /* n2 is five seconds behind */
     put_ok(t, 0, "x", "1", NULL);
-    sim_run_for(t->s, 10 * MS);
+    fixture_run(t->x, 10 * MS);
     put_ok(t, 1, "x", "2", NULL); /* acknowledged, and later in real time */
     char *got = get_val(t, 2, "x", "all");
     ck_assert_msg(got && !strcmp(got, "1"), "LWW should keep the write with the later timestamp, read %s",
@@ -819,7 +735,7 @@ static void check_monotonic(struct tc *t)
     json_t *last = json_object();
     size_t i;
     json_t *e;
-    json_array_foreach(t->events, i, e) {
+    json_array_foreach(t->x->events, i, e) {
         if (strcmp(json_string_value(json_object_get(e, "ev")), "apply"))
             continue;
         char id[128];
@@ -899,7 +815,7 @@ START_TEST(after_heal_and_quiet_replicas_converge_and_no_acked_write_is_lost)
         if (faulty >= 0 && crashed)
             sim_restart(t->s, faulty);
         faults_heal(f);
-        sim_run_for(t->s, 6 * SEC);
+        fixture_run(t->x, 6 * SEC);
         for (int k = 0; k < 6; k++) {
             char key[24];
             snprintf(key, sizeof key, "k%d", k);
@@ -956,7 +872,7 @@ START_TEST(with_vector_clocks_replicas_converge_and_keep_every_acked_write)
             json_decref(rep);
         }
         faults_heal(f);
-        sim_run_for(t->s, 5 * SEC);
+        fixture_run(t->x, 5 * SEC);
         const char *key;
         json_t *vals;
         json_object_foreach(acked, key, vals) {
@@ -997,7 +913,7 @@ START_TEST(a_node_added_to_the_ring_receives_its_keys_through_anti_entropy)
         put_ok(t, k % 3, key, key, NULL);
     }
     ck_assert_int_eq(sim_add_node(t->s), 3);
-    sim_run_for(t->s, 3 * SEC);
+    fixture_run(t->x, 3 * SEC);
     struct ll_ring *ring = leaderless_ring_new(4, 8);
     int owned = 0;
     for (int k = 0; k < 40; k++) {
@@ -1029,7 +945,7 @@ START_TEST(anti_entropy_repairs_a_replica_that_missed_writes)
     }
     ck_assert_int_eq(extra_int(t, 2, "keys"), 0);
     faults_heal(sim_faults(t->s));
-    sim_run_for(t->s, 4 * SEC);
+    fixture_run(t->x, 4 * SEC);
     json_t *st = sim_status(t->s, 2);
     ck_assert_int_eq(json_object_size(json_object_get(st, "data")), 50);
     json_decref(st);
@@ -1037,7 +953,7 @@ START_TEST(anti_entropy_repairs_a_replica_that_missed_writes)
     size_t i;
     json_t *e;
     long repaired = 0;
-    json_array_foreach(t->events, i, e)
+    json_array_foreach(t->x->events, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "ev")), "antientropy"))
             repaired += json_integer_value(json_object_get(e, "repaired_here")) +
                         json_integer_value(json_object_get(e, "repaired_there"));
@@ -1066,14 +982,14 @@ START_TEST(a_hint_reaches_its_node_once_the_node_returns)
             coord = (int)rng_range(&r, 0, 4);
         while (coord == owner);
         put_ok(t, coord, key, "v", NULL);
-        sim_run_for(t->s, rng_range(&r, 300, 3000) * MS);
+        fixture_run(t->x, rng_range(&r, 300, 3000) * MS);
         long pending = 0;
         for (int i = 0; i < 5; i++)
             pending += extra_int(t, i, "hints_pending");
         ck_assert_msg(pending == 1, "seed %" PRIu64 ": %ld hints pending while n%d is down", seed, pending,
                       owner + 1);
         sim_restart(t->s, owner);
-        sim_run_for(t->s, 2 * SEC);
+        fixture_run(t->x, 2 * SEC);
         char *v = held(t, owner, key);
         ck_assert_msg(v && !strcmp(v, "v"), "seed %" PRIu64 ": n%d holds %s", seed, owner + 1, v ? v : "nil");
         free(v);
@@ -1108,7 +1024,7 @@ START_TEST(a_quorum_not_reached_fails_with_error_11_naming_who_answered)
     size_t i;
     json_t *e;
     int missing = 0;
-    json_array_foreach(t->events, i, e)
+    json_array_foreach(t->x->events, i, e)
         if (!strcmp(json_string_value(json_object_get(e, "ev")), "quorum"))
             missing = (int)json_array_size(json_object_get(e, "missing"));
     ck_assert_int_eq(missing, 2);
@@ -1129,7 +1045,7 @@ START_TEST(deletes_leave_tombstones_that_are_collected_after_the_grace_period)
     for (int i = 0; i < 3; i++)
         tombs += extra_int(t, i, "tombstones");
     ck_assert_int_eq(tombs, 3);
-    sim_run_for(t->s, 5 * SEC);
+    fixture_run(t->x, 5 * SEC);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(extra_int(t, i, "tombstones"), 0);
         ck_assert_int_eq(extra_int(t, i, "keys"), 0);
@@ -1201,10 +1117,10 @@ START_TEST(bug_hint_delete_on_send_loses_the_write_for_a_down_owner)
     prefs(t, "x", rep, &nrep, sub, &nsub);
     sim_crash(t->s, rep[1]);
     put_ok(t, rep[0], "x", "1", NULL);
-    sim_run_for(t->s, 2 * SEC); /* the stand-in sends its hint into the void and forgets it */
+    fixture_run(t->x, 2 * SEC); /* the stand-in sends its hint into the void and forgets it */
     ck_assert_int_eq(extra_int(t, sub[0], "hints_pending"), 0);
     sim_restart(t->s, rep[1]);
-    sim_run_for(t->s, 3 * SEC);
+    fixture_run(t->x, 3 * SEC);
     char *v = held(t, rep[1], "x");
     ck_assert_ptr_null(v);
     tc_free(t);
@@ -1215,11 +1131,8 @@ START_TEST(same_seed_gives_the_same_trace)
 {
     uint64_t h[2];
     for (int run = 0; run < 2; run++) {
-        struct opts o = {0};
-        parse_opts("n=3 w=2 r=2 sloppy=on ae_interval=300ms", &o);
-        char err[128];
-        struct sim *s = sim_new(&mode_leaderless, 5, &o, 42, err, sizeof err);
-        opts_free(&o);
+        struct fixture *f = fixture_new(&mode_leaderless, 5, "n=3 w=2 r=2 sloppy=on ae_interval=300ms", 42);
+        struct sim *s = f->s;
         sim_trace_hash_enable(s);
         faults_set_delay(sim_faults(s), -1, -1, 0, 5 * MS);
         for (int k = 0; k < 10; k++) {
@@ -1233,9 +1146,112 @@ START_TEST(same_seed_gives_the_same_trace)
         sim_restart(s, 2);
         sim_run_for(s, 2 * SEC);
         h[run] = sim_trace_hash(s);
-        sim_destroy(&s);
+        fixture_free(&f);
     }
     ck_assert_uint_eq(h[0], h[1]);
+}
+END_TEST
+
+/* ---- what the lab shows ------------------------------------------------------------------- */
+
+/* `hints NODE` runs on the node it names: the stand-in that took a write for a crashed
+ * replica lists it; any other node says it keeps none and where hints live. */
+START_TEST(hints_are_listed_by_the_stand_in_that_keeps_them)
+{
+    struct tc *t = tc_new(5, "n=3 w=2 r=2 sloppy=on ae_interval=0", 7);
+    int rep[CL_MAXN], sub[CL_MAXN], nrep, nsub;
+    prefs(t, "k", rep, &nrep, sub, &nsub);
+    sim_crash(t->s, rep[0]);
+    put_ok(t, rep[1], "k", "6", NULL);
+    fixture_run(t->x, 400 * MS); /* past replica_timeout: the first stand-in takes a hint */
+    char id[CL_IDLEN], owner[CL_IDLEN];
+    node_name(sub[0], id);
+    node_name(rep[0], owner);
+    char *argv[] = {id};
+    json_t *r = sim_command(t->s, sub[0], "hints", 1, argv);
+    const char *text = json_string_value(json_object_get(r, "text"));
+    ck_assert(json_is_true(json_object_get(r, "ok")));
+    char want[64];
+    snprintf(want, sizeof want, "%s keeps 1 hint", id);
+    ck_assert_msg(strstr(text, want), "%s", text);
+    snprintf(want, sizeof want, "for %s: k", owner);
+    ck_assert_msg(strstr(text, want), "%s", text);
+    json_decref(r);
+    node_name(rep[1], id);
+    r = sim_command(t->s, rep[1], "hints", 1, argv);
+    text = json_string_value(json_object_get(r, "text"));
+    ck_assert_msg(strstr(text, "keeps 0 hints") && strstr(text, "ring KEY"), "%s", text);
+    json_decref(r);
+    /* the node's log (`log NODE`) lists what it did, numbered, under a title */
+    json_t *st = sim_status(t->s, sub[0]);
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(st, "log_title")));
+    json_t *first = json_array_get(json_object_get(st, "log"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "index")), 1);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(first, "cmd")), "hint stored"));
+    json_decref(st);
+    tc_free(t);
+}
+END_TEST
+
+/* A client that sends back the context of its own last write (write_ok carries it, as a read
+ * does) supersedes that write, even across a partition: the old value does not survive as
+ * a sibling, and the client reads its own last write. */
+START_TEST(a_sessions_later_write_supersedes_its_earlier_ones)
+{
+    struct tc *t = tc_new(3, "n=3 w=1 r=1 conflict=siblings", 31);
+    json_t *r = call(t, 0, 1, req_write("c", "0", NULL));
+    ck_assert_str_eq(rtype(r), "write_ok");
+    json_t *ctx = json_incref(json_object_get(r, "context"));
+    ck_assert_msg(json_is_string(ctx) && strstr(json_string_value(ctx), "n1:"), "context %s",
+                  json_string_value(ctx));
+    json_decref(r);
+    char err[128];
+    ck_assert_int_eq(faults_partition(sim_faults(t->s), "n1 | n2,n3", err, sizeof err), 0);
+    json_t *w = req_write("c", "left", NULL);
+    json_object_set_new(w, "context", ctx);
+    r = call(t, 0, 1, w);
+    ck_assert_str_eq(rtype(r), "write_ok");
+    w = req_write("c", "right", NULL);
+    json_object_set(w, "context", json_object_get(r, "context"));
+    json_decref(r);
+    r = call(t, 1, 1, w);
+    ck_assert_str_eq(rtype(r), "write_ok");
+    json_decref(r);
+    faults_heal(sim_faults(t->s));
+    fixture_run(t->x, 2 * SEC);
+    r = call(t, 2, 2, req_read("c", "all"));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "value")), "right");
+    ck_assert_ptr_null(json_object_get(r, "siblings"));
+    json_decref(r);
+    tc_free(t);
+}
+END_TEST
+
+/* Writes on both sides of a partition, each based on what its side had read, are siblings:
+ * both supersede the value both sides read, which does not survive beside them. */
+START_TEST(writes_on_both_sides_of_a_partition_are_siblings_without_the_value_they_replaced)
+{
+    struct tc *t = tc_new(3, "n=3 w=1 r=1 conflict=siblings", 32);
+    put_ok(t, 0, "c", "0", "all");
+    char err[128];
+    ck_assert_int_eq(faults_partition(sim_faults(t->s), "n1 | n2,n3", err, sizeof err), 0);
+    for (int side = 0; side < 2; side++) {
+        json_t *r = call(t, side, 1 + side, req_read("c", NULL));
+        json_t *w = req_write("c", side ? "right" : "left", NULL);
+        json_object_set(w, "context", json_object_get(r, "context"));
+        json_decref(r);
+        r = call(t, side, 1 + side, w);
+        ck_assert_str_eq(rtype(r), "write_ok");
+        json_decref(r);
+    }
+    faults_heal(sim_faults(t->s));
+    fixture_run(t->x, 2 * SEC);
+    json_t *r = call(t, 2, 3, req_read("c", "all"));
+    json_t *sib = json_object_get(r, "siblings");
+    ck_assert_int_eq(json_array_size(sib), 2);
+    ck_assert(json_has(sib, "left") && json_has(sib, "right") && !json_has(sib, "0"));
+    json_decref(r);
+    tc_free(t);
 }
 END_TEST
 
@@ -1304,6 +1320,9 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, bug_hint_delete_on_send_loses_the_write_for_a_down_owner);
     tcase_add_test(tc, same_seed_gives_the_same_trace);
     tcase_add_test(tc, anti_entropy_repairs_ten_thousand_divergent_keys);
+    tcase_add_test(tc, hints_are_listed_by_the_stand_in_that_keeps_them);
+    tcase_add_test(tc, a_sessions_later_write_supersedes_its_earlier_ones);
+    tcase_add_test(tc, writes_on_both_sides_of_a_partition_are_siblings_without_the_value_they_replaced);
     suite_add_tcase(s, tc);
     return s;
 }

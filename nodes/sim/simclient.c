@@ -5,54 +5,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvreply.h"
+
 struct proc {
+    int used;
     enum simop_outcome outcome;
-    char f[8];
-    char *key, *value, *to;
+    char f[16];
+    json_t *body;             /* the request, without msg_id */
     json_t *hist_value;       /* the value recorded with the invoke */
     uint32_t allowed;
+    int direct;
     int node;                 /* node of the current attempt, -1 = waiting to retry */
     uint64_t msg_id;          /* msg_id of the current attempt */
     uint64_t deadline, retry_at;
     char *read_value;
-    int read_null;
+    json_t *reply;
+    int code;
 };
 
 struct simclient {
     struct sim *s;
+    void (*record)(void *ud, json_t *rec);
+    void *ud;
     uint64_t timeout_us, backoff_us;
     uint64_t next_msg_id;
-    struct proc p[SIMCLIENT_MAXP];
-    json_t *hist;
+    struct proc *p;
+    int np;
+    long nrec;
     int ok, fail, info;
 };
 
 static void on_reply(void *ud, const char *node, const char *client, const json_t *body);
 
-struct simclient *simclient_new(struct sim *s)
+struct simclient *simclient_new(struct sim *s, void (*record)(void *ud, json_t *rec), void *ud)
 {
     struct simclient *c = xcalloc(1, sizeof *c);
     c->s = s;
+    c->record = record;
+    c->ud = ud;
     c->timeout_us = 2000000;
     c->backoff_us = 20000;
-    c->hist = json_array();
-    for (int i = 0; i < SIMCLIENT_MAXP; i++) {
-        c->p[i].allowed = 0xffffffffu;
-        c->p[i].node = -1;
-    }
     sim_on_reply(s, on_reply, c);
     return c;
 }
 
 static void proc_clear(struct proc *p)
 {
-    free(p->key);
-    free(p->value);
-    free(p->to);
-    free(p->read_value);
+    json_decref(p->body);
     json_decref(p->hist_value);
-    p->key = p->value = p->to = p->read_value = NULL;
-    p->hist_value = NULL;
+    json_decref(p->reply);
+    free(p->read_value);
+    p->body = p->hist_value = p->reply = NULL;
+    p->read_value = NULL;
 }
 
 void simclient_destroy(struct simclient **cp)
@@ -61,11 +65,35 @@ void simclient_destroy(struct simclient **cp)
     if (!c)
         return;
     sim_on_reply(c->s, NULL, NULL);
-    for (int i = 0; i < SIMCLIENT_MAXP; i++)
+    for (int i = 0; i < c->np; i++)
         proc_clear(&c->p[i]);
-    json_decref(c->hist);
+    free(c->p);
     free(c);
     *cp = NULL;
+}
+
+/* Process pi, created (with the defaults) on first use; NULL when pi < 0. */
+static struct proc *proc_of(struct simclient *c, int pi)
+{
+    if (pi < 0)
+        return NULL;
+    if (pi >= c->np) {
+        int np = pi + 1 > 2 * c->np ? pi + 1 : 2 * c->np;
+        c->p = xrealloc(c->p, (size_t)np * sizeof *c->p);
+        memset(c->p + c->np, 0, (size_t)(np - c->np) * sizeof *c->p);
+        for (int i = c->np; i < np; i++) {
+            c->p[i].allowed = 0xffffffffu;
+            c->p[i].node = -1;
+            c->p[i].code = -1;
+        }
+        c->np = np;
+    }
+    return &c->p[pi];
+}
+
+static const struct proc *proc_get(const struct simclient *c, int pi)
+{
+    return pi >= 0 && pi < c->np ? &c->p[pi] : NULL;
 }
 
 void simclient_set_timeout(struct simclient *c, uint64_t us)
@@ -78,10 +106,25 @@ void simclient_set_backoff(struct simclient *c, uint64_t us)
     c->backoff_us = us;
 }
 
-void simclient_set_allowed(struct simclient *c, int p, uint32_t mask)
+void simclient_set_allowed(struct simclient *c, int pi, uint32_t mask)
 {
-    if (p >= 0 && p < SIMCLIENT_MAXP)
-        c->p[p].allowed = mask;
+    struct proc *p = proc_of(c, pi);
+    if (p)
+        p->allowed = mask;
+}
+
+void simclient_set_follow(struct simclient *c, int pi, int follow)
+{
+    struct proc *p = proc_of(c, pi);
+    if (p)
+        p->direct = !follow;
+}
+
+void simclient_set_deadline(struct simclient *c, int pi, uint64_t t)
+{
+    struct proc *p = proc_of(c, pi);
+    if (p)
+        p->deadline = t;
 }
 
 static void record(struct simclient *c, int pi, const char *type, int node, json_t *value,
@@ -90,55 +133,17 @@ static void record(struct simclient *c, int pi, const char *type, int node, json
     struct proc *p = &c->p[pi];
     char nid[CL_IDLEN];
     node_name(node < 0 ? 0 : node, nid);
-    json_t *h = json_pack("{s:I,s:i,s:s,s:s,s:s,s:o,s:I,s:s}", "index",
-                          (json_int_t)json_array_size(c->hist), "process", pi, "type", type, "f",
-                          p->f, "key", p->key, "value", value ? value : json_null(), "time",
-                          (json_int_t)(sim_now(c->s) * 1000), "node", nid);
+    const char *key = json_string_value(json_object_get(p->body, "key"));
+    json_t *h = json_pack("{s:I,s:i,s:s,s:s,s:s,s:o,s:I,s:s}", "index", (json_int_t)c->nrec++,
+                          "process", pi, "type", type, "f", p->f, "key", key ? key : "", "value",
+                          value ? value : json_null(), "time", (json_int_t)(sim_now(c->s) * 1000),
+                          "node", nid);
     if (error)
         json_object_set_new(h, "error", error);
-    json_array_append_new(c->hist, h);
-}
-
-static void attempt(struct simclient *c, int pi, int node)
-{
-    struct proc *p = &c->p[pi];
-    char cid[CL_IDLEN];
-    snprintf(cid, sizeof cid, "c%d", pi);
-    p->msg_id = ++c->next_msg_id;
-    p->node = node;
-    json_t *b = json_pack("{s:s,s:I,s:s}", "type", p->f, "msg_id", (json_int_t)p->msg_id, "key", p->key);
-    if (!strcmp(p->f, "write"))
-        json_object_set_new(b, "value", json_string(p->value));
-    else if (!strcmp(p->f, "cas")) {
-        json_object_set_new(b, "from", json_string(p->value));
-        json_object_set_new(b, "to", json_string(p->to));
-    }
-    if (sim_client_send(c->s, node, cid, b) < 0) {
-        p->node = -1; /* node down: retry elsewhere */
-        p->retry_at = sim_now(c->s) + c->backoff_us;
-    }
-}
-
-int simclient_invoke(struct simclient *c, int pi, int node, const char *f, const char *key,
-                     const char *value, const char *to)
-{
-    if (pi < 0 || pi >= SIMCLIENT_MAXP || c->p[pi].outcome == SIMOP_PENDING)
-        return CL_ESTATE;
-    struct proc *p = &c->p[pi];
-    proc_clear(p);
-    str_copy(p->f, f, sizeof p->f);
-    p->key = xstrdup(key);
-    p->value = value ? xstrdup(value) : NULL;
-    p->to = to ? xstrdup(to) : NULL;
-    if (!strcmp(f, "cas"))
-        p->hist_value = json_pack("[s,s]", value, to);
-    else if (!strcmp(f, "write"))
-        p->hist_value = json_string(value);
-    p->outcome = SIMOP_PENDING;
-    p->deadline = sim_now(c->s) + c->timeout_us;
-    record(c, pi, "invoke", node, json_incref(p->hist_value), NULL);
-    attempt(c, pi, node);
-    return 0;
+    if (c->record)
+        c->record(c->ud, h);
+    else
+        json_decref(h);
 }
 
 static void finish(struct simclient *c, int pi, enum simop_outcome o, json_t *value, json_t *error)
@@ -153,6 +158,66 @@ static void finish(struct simclient *c, int pi, enum simop_outcome o, json_t *va
         c->fail++;
     else
         c->info++;
+}
+
+static void attempt(struct simclient *c, int pi, int node)
+{
+    struct proc *p = &c->p[pi];
+    char cid[CL_IDLEN];
+    snprintf(cid, sizeof cid, "c%d", pi);
+    p->msg_id = ++c->next_msg_id;
+    p->node = node;
+    json_t *b = json_deep_copy(p->body);
+    json_object_set_new(b, "msg_id", json_integer((json_int_t)p->msg_id));
+    if (sim_client_send(c->s, node, cid, b) < 0) {
+        if (p->direct) { /* nothing was sent: it certainly did not take effect */
+            p->code = ERR_CRASH;
+            finish(c, pi, SIMOP_FAIL, json_incref(p->hist_value),
+                   json_pack("{s:i,s:s}", "code", ERR_CRASH, "text", "node is down"));
+            return;
+        }
+        p->node = -1; /* node down: retry elsewhere */
+        p->retry_at = sim_now(c->s) + c->backoff_us;
+    }
+}
+
+int simclient_invoke_body(struct simclient *c, int pi, int node, json_t *body)
+{
+    struct proc *p = proc_of(c, pi);
+    const char *f = json_string_value(json_object_get(body, "type"));
+    if (!p || p->outcome == SIMOP_PENDING || !f) {
+        json_decref(body);
+        return CL_ESTATE;
+    }
+    proc_clear(p);
+    p->used = 1;
+    p->code = -1;
+    str_copy(p->f, f, sizeof p->f);
+    json_object_del(body, "msg_id");
+    p->body = body;
+    if (!strcmp(f, "cas"))
+        p->hist_value = json_pack("[O,O]", json_object_get(body, "from") ? json_object_get(body, "from") : json_null(),
+                                  json_object_get(body, "to") ? json_object_get(body, "to") : json_null());
+    else if (!strcmp(f, "write"))
+        p->hist_value = json_incref(json_object_get(body, "value") ? json_object_get(body, "value") : json_null());
+    p->outcome = SIMOP_PENDING;
+    p->deadline = c->timeout_us ? sim_now(c->s) + c->timeout_us : UINT64_MAX;
+    record(c, pi, "invoke", node, json_incref(p->hist_value), NULL);
+    attempt(c, pi, node);
+    return 0;
+}
+
+int simclient_invoke(struct simclient *c, int pi, int node, const char *f, const char *key,
+                     const char *value, const char *to)
+{
+    json_t *b = json_pack("{s:s,s:s}", "type", f, "key", key);
+    if (!strcmp(f, "write"))
+        json_object_set_new(b, "value", json_string(value));
+    else if (!strcmp(f, "cas")) {
+        json_object_set_new(b, "from", json_string(value));
+        json_object_set_new(b, "to", json_string(to));
+    }
+    return simclient_invoke_body(c, pi, node, b);
 }
 
 /* Another allowed node, round robin from the last one tried. */
@@ -170,73 +235,69 @@ static int next_node(struct simclient *c, int pi, int from)
 static void on_reply(void *ud, const char *node, const char *client, const json_t *body)
 {
     struct simclient *c = ud;
-    int pi;
-    if (client[0] != 'c' || sscanf(client + 1, "%d", &pi) != 1 || pi < 0 || pi >= SIMCLIENT_MAXP)
+    int pi, from;
+    if (client[0] != 'c' || sscanf(client + 1, "%d", &pi) != 1 || pi < 0 || pi >= c->np)
         return;
     struct proc *p = &c->p[pi];
     json_int_t irt = json_integer_value(json_object_get(body, "in_reply_to"));
-    int from;
     if (p->outcome != SIMOP_PENDING || p->node < 0 || (uint64_t)irt != p->msg_id ||
         parse_node_id(node, sim_size(c->s), &from) < 0 || from != p->node)
         return; /* a late answer to an earlier attempt */
-    const char *type = json_string_value(json_object_get(body, "type"));
-    if (!type)
-        return;
-    if (!strcmp(type, "read_ok")) {
-        json_t *v = json_object_get(body, "value");
-        free(p->read_value);
-        p->read_value = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-        finish(c, pi, SIMOP_OK, json_is_string(v) ? json_incref(v) : json_null(), NULL);
-        return;
-    }
-    if (!strcmp(type, "write_ok") || !strcmp(type, "cas_ok")) {
-        finish(c, pi, SIMOP_OK, json_incref(p->hist_value), NULL);
-        return;
-    }
-    if (strcmp(type, "error"))
-        return;
-    json_int_t code = json_integer_value(json_object_get(body, "code"));
-    if (code == 20 && !strcmp(p->f, "read")) {
-        finish(c, pi, SIMOP_OK, json_null(), NULL);
-        return;
-    }
-    if (code == 20 || code == 22 || code == 12 || code == 10) {
-        finish(c, pi, SIMOP_FAIL, json_incref(p->hist_value),
-                json_pack("{s:I,s:s}", "code", code,
-                          "text", json_string_value(json_object_get(body, "text")) ?
-                          json_string_value(json_object_get(body, "text")) : ""));
-        return;
-    }
-    if (code == 11) {
-        /* refused before doing anything: follow the leader hint, or retry elsewhere later */
-        const char *hint = json_string_value(json_object_get(body, "leader"));
-        int li;
-        if (hint && parse_node_id(hint, sim_size(c->s), &li) == 0 && ((p->allowed >> li) & 1) &&
-            sim_node_state(c->s, li) != SIM_DOWN) {
-            attempt(c, pi, li);
-            return;
+    struct kvreply k;
+    kvreply_classify(body, p->f, &k);
+    json_decref(p->reply);
+    p->reply = json_deep_copy(body);
+    p->code = k.code;
+    json_t *err = k.code >= 0 ? json_pack("{s:i,s:s}", "code", k.code, "text", k.text) : NULL;
+    switch (k.kind) {
+    case KVR_OK:
+        json_decref(err);
+        if (!strcmp(p->f, "read")) {
+            free(p->read_value);
+            p->read_value = json_is_string(k.value) ? xstrdup(json_string_value(k.value)) : NULL;
+            finish(c, pi, SIMOP_OK, k.value ? json_deep_copy(k.value) : json_null(), NULL);
+        } else {
+            finish(c, pi, SIMOP_OK, json_incref(p->hist_value), NULL);
         }
-        p->retry_at = sim_now(c->s) + c->backoff_us;
-        p->node = -(from + 2); /* waiting; remember where we were */
+        return;
+    case KVR_FAIL:
+        finish(c, pi, SIMOP_FAIL, json_incref(p->hist_value), err);
+        return;
+    case KVR_INFO:
+        finish(c, pi, SIMOP_INFO, json_incref(p->hist_value), err);
+        return;
+    case KVR_REDIRECT:
+    case KVR_UNAVAILABLE:
+        break;
+    }
+    if (p->direct) {
+        finish(c, pi, SIMOP_FAIL, json_incref(p->hist_value), err);
         return;
     }
-    /* any other error: indeterminate */
-    finish(c, pi, SIMOP_INFO, json_incref(p->hist_value),
-            json_pack("{s:I,s:s}", "code", code, "text", "error"));
+    json_decref(err);
+    /* refused before doing anything: follow the leader hint, or retry elsewhere later */
+    int li;
+    if (k.leader && parse_node_id(k.leader, sim_size(c->s), &li) == 0 && ((p->allowed >> li) & 1) &&
+        sim_node_state(c->s, li) != SIM_DOWN) {
+        attempt(c, pi, li);
+        return;
+    }
+    p->retry_at = sim_now(c->s) + c->backoff_us;
+    p->node = -(from + 2); /* waiting; remember where we were */
 }
 
 void simclient_tick(struct simclient *c)
 {
     uint64_t now = sim_now(c->s);
-    for (int pi = 0; pi < SIMCLIENT_MAXP; pi++) {
+    for (int pi = 0; pi < c->np; pi++) {
         struct proc *p = &c->p[pi];
         if (p->outcome != SIMOP_PENDING)
             continue;
         if (now >= p->deadline) {
-            int was = p->node;
             if (p->node < 0)
                 p->node = p->node <= -2 ? -p->node - 2 : 0;
-            (void)was;
+            json_decref(p->reply);
+            p->reply = NULL;
             finish(c, pi, SIMOP_INFO, json_incref(p->hist_value), json_string("timeout"));
             continue;
         }
@@ -247,19 +308,42 @@ void simclient_tick(struct simclient *c)
     }
 }
 
-int simclient_busy(const struct simclient *c, int p)
+int simclient_busy(const struct simclient *c, int pi)
 {
-    return p >= 0 && p < SIMCLIENT_MAXP && c->p[p].outcome == SIMOP_PENDING;
+    const struct proc *p = proc_get(c, pi);
+    return p && p->outcome == SIMOP_PENDING;
 }
 
-enum simop_outcome simclient_outcome(const struct simclient *c, int p)
+int simclient_fresh(const struct simclient *c, int from)
 {
-    return p >= 0 && p < SIMCLIENT_MAXP ? c->p[p].outcome : SIMOP_NONE;
+    int pi = from < 0 ? 0 : from;
+    while (pi < c->np && c->p[pi].used)
+        pi++;
+    return pi;
 }
 
-const char *simclient_value(const struct simclient *c, int p)
+enum simop_outcome simclient_outcome(const struct simclient *c, int pi)
 {
-    return p >= 0 && p < SIMCLIENT_MAXP ? c->p[p].read_value : NULL;
+    const struct proc *p = proc_get(c, pi);
+    return p ? p->outcome : SIMOP_NONE;
+}
+
+const char *simclient_value(const struct simclient *c, int pi)
+{
+    const struct proc *p = proc_get(c, pi);
+    return p ? p->read_value : NULL;
+}
+
+const json_t *simclient_reply(const struct simclient *c, int pi)
+{
+    const struct proc *p = proc_get(c, pi);
+    return p ? p->reply : NULL;
+}
+
+int simclient_code(const struct simclient *c, int pi)
+{
+    const struct proc *p = proc_get(c, pi);
+    return p ? p->code : -1;
 }
 
 void simclient_counts(const struct simclient *c, int *ok, int *fail, int *info)
@@ -270,21 +354,4 @@ void simclient_counts(const struct simclient *c, int *ok, int *fail, int *info)
         *fail = c->fail;
     if (info)
         *info = c->info;
-}
-
-const json_t *simclient_history(const struct simclient *c)
-{
-    return c->hist;
-}
-
-void simclient_history_jsonl(const struct simclient *c, struct sb *out)
-{
-    size_t i;
-    json_t *h;
-    json_array_foreach(c->hist, i, h) {
-        char *s = json_dumps(h, JSON_COMPACT);
-        sb_add(out, s);
-        sb_addc(out, '\n');
-        free(s);
-    }
 }

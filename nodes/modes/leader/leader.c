@@ -65,11 +65,14 @@
 #include <string.h>
 
 #include "env.h"
+#include "kvsm.h"
 #include "mode.h"
+#include "msg.h"
+#include "pending.h"
+#include "rlog.h"
 
 enum role { ROLE_FOLLOWER, ROLE_LEADER };
 enum repl { REPL_ASYNC, REPL_SYNC, REPL_SEMISYNC };
-enum op { OP_WRITE, OP_CAS };
 enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
 
 #define LOG_NAME "leader.log"
@@ -78,20 +81,6 @@ enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
 #define TAIL 100            /* log entries in status */
 #define MAX_ENTRIES 1024    /* more in one message is refused as malformed */
 #define MAX_EPOCH (1ull << 52)
-
-struct entry {
-    uint64_t epoch;
-    int lidx;               /* the leader that appended it */
-    enum op op;
-    char *key, *value, *from;
-};
-
-struct pending {
-    uint64_t index;
-    char client[CL_IDLEN];
-    json_t *msg_id;         /* owned, may be NULL */
-    const char *ok_type;
-};
 
 struct ld {
     struct env *env;
@@ -103,15 +92,13 @@ struct ld {
     uint64_t epoch;
     int leader;             /* node index, -1 unknown */
 
-    struct entry *log;
-    size_t n, cap;
+    struct rlog log;        /* entry i at log.e[i-1]: term = its epoch, by = its leader */
     uint64_t commit;
-    json_t *data;           /* key -> value, the applied state */
+    struct kvsm sm;         /* the applied state (no client sessions: entries name none) */
 
     uint64_t next[CL_MAXN], match[CL_MAXN];
     int silent[CL_MAXN];    /* heartbeats since the follower last answered */
-    struct pending *pend;
-    size_t npend, cappend;
+    struct pending pend;    /* writes waiting for their commit (= ack) */
     uint64_t hb_timer, fo_timer;
     uint64_t timer_gen;     /* a timer firing with an older generation was superseded */
 
@@ -148,39 +135,16 @@ static void bad_message(struct ld *st, const char *src, const char *type, const 
     free(t);
 }
 
-static int get_u64(const json_t *body, const char *k, uint64_t *out)
+static char *entry_cmd(const struct rlog_entry *en)
 {
-    json_t *v = json_object_get(body, k);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > MAX_EPOCH)
-        return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-/* A client key or value: a string, or an integer taken as its decimal text. Caller frees. */
-static char *get_text(const json_t *body, const char *k)
-{
-    json_t *v = json_object_get(body, k);
-    if (json_is_string(v))
-        return xstrdup(json_string_value(v));
-    if (json_is_integer(v))
-        return xasprintf("%lld", (long long)json_integer_value(v));
-    return NULL;
-}
-
-static char *entry_cmd(const struct entry *en)
-{
-    if (en->op == OP_CAS)
-        return xasprintf("cas %s %s %s", en->key, en->from ? en->from : "", en->value);
-    return xasprintf("put %s %s", en->key, en->value);
+    return rlog_entry_text(en, NULL, 0);
 }
 
 static json_t *entry_summary(struct ld *st, uint64_t index, int acked)
 {
-    const struct entry *en = &st->log[index - 1];
+    const struct rlog_entry *en = &st->log.e[index - 1];
     json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s}", "index", (json_int_t)index, "epoch",
-                          (json_int_t)en->epoch, "by", name_of(st, en->lidx), "key", en->key,
+                          (json_int_t)en->term, "by", name_of(st, en->by), "key", en->key,
                           "value", en->value);
     if (acked >= 0)
         json_object_set_new(j, "acked", json_boolean(acked));
@@ -200,71 +164,77 @@ static void persist_state(struct ld *st)
     json_decref(j);
 }
 
-static json_t *entry_record(const struct entry *en)
+static json_t *entry_record(const struct rlog_entry *en)
 {
-    json_t *j = json_pack("{s:I,s:i,s:s,s:s,s:s}", "e", (json_int_t)en->epoch, "l", en->lidx,
-                          "op", en->op == OP_CAS ? "c" : "w", "k", en->key, "v", en->value);
+    json_t *j = json_pack("{s:I,s:i,s:s,s:s,s:s}", "e", (json_int_t)en->term, "l", en->by,
+                          "op", en->type == KV_CAS ? "c" : "w", "k", en->key, "v", en->value);
     if (en->from)
         json_object_set_new(j, "f", json_string(en->from));
     return j;
 }
 
-/* Parses an entry record (from disk or a replicate message). 0 or -1. */
-static int entry_parse(struct ld *st, const json_t *j, struct entry *en)
-{
+/* An entry record, on disk and in replicate: {"e":epoch,"l":leader,"op":"w"|"c","k","v","f"?}. */
+struct entry_msg {
     uint64_t e;
-    json_t *l = json_object_get(j, "l");
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *k = json_string_value(json_object_get(j, "k"));
-    const char *v = json_string_value(json_object_get(j, "v"));
-    json_t *f = json_object_get(j, "f");
-    if (!json_is_object(j) || get_u64(j, "e", &e) < 0 || !json_is_integer(l) ||
-        json_integer_value(l) < 0 || json_integer_value(l) >= st->env->n_nodes || !op ||
-        (strcmp(op, "w") && strcmp(op, "c")) || !k || !v || (f && !json_is_string(f)))
+    int l;
+    const char *op, *k, *v, *f;
+};
+
+static const struct msg_field entry_fields[] = {
+    MSG_U64(struct entry_msg, e, MAX_EPOCH),
+    MSG_INT(struct entry_msg, l, 0, CL_MAXN - 1),
+    MSG_STR(struct entry_msg, op),
+    MSG_STR(struct entry_msg, k),
+    MSG_STR(struct entry_msg, v),
+    MSG_STR_OPT(struct entry_msg, f),
+    MSG_END,
+};
+
+/* Parses an entry record (from disk or a replicate message). 0, or -1 with err filled. */
+static int entry_parse(struct ld *st, const json_t *j, struct rlog_entry *en, char *err, size_t errlen)
+{
+    struct entry_msg m = {0};
+    if (msg_get(j, "an entry", entry_fields, &m, err, errlen) < 0)
         return -1;
-    en->epoch = e;
-    en->lidx = (int)json_integer_value(l);
-    en->op = op[0] == 'c' ? OP_CAS : OP_WRITE;
-    en->key = xstrdup(k);
-    en->value = xstrdup(v);
-    en->from = f ? xstrdup(json_string_value(f)) : NULL;
+    if (m.l >= st->env->n_nodes || (strcmp(m.op, "w") && strcmp(m.op, "c"))) {
+        snprintf(err, errlen, "an entry needs \"l\" below %d and \"op\" \"w\" or \"c\"", st->env->n_nodes);
+        return -1;
+    }
+    memset(en, 0, sizeof *en);
+    en->term = m.e;
+    en->by = m.l;
+    en->type = m.op[0] == 'c' ? KV_CAS : KV_PUT;
+    en->key = xstrdup(m.k);
+    en->value = xstrdup(m.v);
+    en->from = m.f ? xstrdup(m.f) : NULL;
     return 0;
 }
 
-static void entry_free(struct entry *en)
-{
-    free(en->key);
-    free(en->value);
-    free(en->from);
-}
-
+/* Applies entry index to the state. A cas entry was checked by its leader against the state
+ * at the same log position, so it applies here too. */
 static void apply(struct ld *st, uint64_t index, int emit)
 {
-    const struct entry *en = &st->log[index - 1];
-    json_object_set_new(st->data, en->key, json_string(en->value));
+    const struct rlog_entry *en = &st->log.e[index - 1];
+    kvsm_apply(&st->sm, en);
     if (emit)
         env_event(st->env, "apply", json_pack("{s:I,s:s,s:s,s:I}", "index", (json_int_t)index,
                                               "key", en->key, "value", en->value, "epoch",
-                                              (json_int_t)en->epoch));
+                                              (json_int_t)en->term));
 }
 
 /* Adds an entry (taking its strings) at index n+1, applies it and appends it to the disk log
  * (not yet synced: the caller syncs once per batch). */
-static uint64_t log_push(struct ld *st, struct entry *en)
+static uint64_t log_push(struct ld *st, struct rlog_entry *en)
 {
-    if (st->n == st->cap) {
-        st->cap = st->cap ? st->cap * 2 : 64;
-        st->log = xrealloc(st->log, st->cap * sizeof *st->log);
-    }
-    st->log[st->n++] = *en;
     json_t *rec = entry_record(en);
+    rlog_push(&st->log, en);
     char *txt = json_dumps(rec, JSON_COMPACT);
     if (st->env->ops->log_append(st->env, LOG_NAME, txt, strlen(txt)) < 0)
         env_event(st->env, "error", json_pack("{s:s}", "text", "could not append to leader.log"));
     free(txt);
     json_decref(rec);
-    apply(st, st->n, 1);
-    return st->n;
+    apply(st, st->log.n, 1);
+    return st->log.n;
 }
 
 static void log_sync(struct ld *st)
@@ -273,10 +243,35 @@ static void log_sync(struct ld *st)
         env_event(st->env, "error", json_pack("{s:s}", "text", "could not sync leader.log"));
 }
 
+/* `append` events for entries from..to, just made durable: one per run of entries of one
+ * epoch, with the epoch as the run's "term" (what the dashboard's Log pane folds) and the
+ * commands. */
+static void emit_append(struct ld *st, uint64_t from, uint64_t to)
+{
+    uint64_t i = from;
+    while (i <= to) {
+        uint64_t epoch = st->log.e[i - 1].term;
+        json_t *cmds = json_array();
+        uint64_t j = i;
+        for (; j <= to && st->log.e[j - 1].term == epoch; j++) {
+            char *c = entry_cmd(&st->log.e[j - 1]);
+            json_array_append_new(cmds, json_string(c));
+            free(c);
+        }
+        json_t *ev = json_pack("{s:I,s:I,s:I,s:I,s:s,s:o}", "index", (json_int_t)i, "term",
+                               (json_int_t)epoch, "epoch", (json_int_t)epoch, "count",
+                               (json_int_t)(j - i), "by", name_of(st, st->log.e[i - 1].by), "cmds", cmds);
+        if (j - i == 1)
+            json_object_set(ev, "cmd", json_array_get(cmds, 0));
+        env_event(st->env, "append", ev);
+        i = j;
+    }
+}
+
 static void rebuild_data(struct ld *st)
 {
-    json_object_clear(st->data);
-    for (uint64_t i = 1; i <= st->n; i++)
+    kvsm_clear(&st->sm);
+    for (uint64_t i = 1; i <= st->log.n; i++)
         apply(st, i, 0);
 }
 
@@ -284,7 +279,7 @@ static void rebuild_data(struct ld *st)
 static void truncate_from(struct ld *st, uint64_t from)
 {
     json_t *gone = json_array();
-    for (uint64_t i = from; i <= st->n; i++) {
+    for (uint64_t i = from; i <= st->log.n; i++) {
         int acked = st->reconciling ? i <= st->rc_acked : i <= st->commit;
         json_array_append_new(gone, entry_summary(st, i, acked));
     }
@@ -296,10 +291,9 @@ static void truncate_from(struct ld *st, uint64_t from)
     env_event(st->env, "truncate", json_pack("{s:I,s:O}", "index", (json_int_t)from, "entries", gone));
     json_decref(gone);
     st->env->ops->log_truncate(st->env, LOG_NAME, (size_t)(from - 1));
-    while (st->n >= from)
-        entry_free(&st->log[--st->n]);
-    if (st->commit > st->n)
-        st->commit = st->n;
+    rlog_truncate(&st->log, from);
+    if (st->commit > st->log.n)
+        st->commit = st->log.n;
     rebuild_data(st);
 }
 
@@ -315,19 +309,15 @@ static void load_record(void *ud, const void *data, size_t len)
         return;
     json_error_t jerr;
     json_t *j = json_loadb(data, len, 0, &jerr);
-    struct entry en;
-    if (!j || entry_parse(c->st, j, &en) < 0) {
+    struct rlog_entry en;
+    char err[200];
+    if (!j || entry_parse(c->st, j, &en, err, sizeof err) < 0) {
         c->bad = 1;
         json_decref(j);
         return;
     }
     json_decref(j);
-    struct ld *st = c->st;
-    if (st->n == st->cap) {
-        st->cap = st->cap ? st->cap * 2 : 64;
-        st->log = xrealloc(st->log, st->cap * sizeof *st->log);
-    }
-    st->log[st->n++] = en;
+    rlog_push(&c->st->log, &en);
 }
 
 /* ---- roles -------------------------------------------------------------------------------- */
@@ -385,7 +375,7 @@ static int promote(struct ld *st, const char *why)
     env_timer_cancel(st->env, st->fo_timer);
     st->fo_timer = 0;
     for (int f = 0; f < CL_MAXN; f++) {
-        st->next[f] = st->n + 1;
+        st->next[f] = st->log.n + 1;
         st->match[f] = 0;
         st->silent[f] = 0;
     }
@@ -398,9 +388,7 @@ static int promote(struct ld *st, const char *why)
 
 static void drop_pending(struct ld *st)
 {
-    for (size_t i = 0; i < st->npend; i++)
-        json_decref(st->pend[i].msg_id);
-    st->npend = 0;
+    pending_clear(&st->pend);
 }
 
 /* A newer leader exists: follow it. Writes still pending get no answer (their fate is
@@ -411,7 +399,7 @@ static void step_down(struct ld *st, uint64_t epoch, int leader, const char *why
         st->reconciling = 1;
         st->rc_epoch = st->epoch;
         st->rc_acked = st->commit;
-        st->rc_fork = st->n;
+        st->rc_fork = st->log.n;
         json_array_clear(st->rc_discarded);
         drop_pending(st);
         env_timer_cancel(st->env, st->hb_timer);
@@ -427,7 +415,7 @@ static void finish_reconcile(struct ld *st)
     if (json_array_size(st->rc_discarded) == 0)
         return;
     json_t *kept = json_array();
-    for (uint64_t i = st->rc_fork + 1; i <= st->n; i++)
+    for (uint64_t i = st->rc_fork + 1; i <= st->log.n; i++)
         json_array_append_new(kept, entry_summary(st, i, -1));
     size_t lost_acked = 0, k;
     json_t *v;
@@ -477,34 +465,47 @@ static int required(const struct ld *st, int f)
     return 0;
 }
 
+/* The nodes that hold entry index durably, as far as the leader knows: itself and every
+ * follower whose match reaches it (with semisync, the synchronous one among them). */
+static json_t *acked_by(struct ld *st, uint64_t index)
+{
+    json_t *a = json_array();
+    for (int f = 0; f < st->env->n_nodes; f++)
+        if (f == st->env->self_idx || st->match[f] >= index)
+            json_array_append_new(a, json_string(name_of(st, f)));
+    return a;
+}
+
+static void reply_one(void *ud, const struct pending_req *p)
+{
+    struct ld *st = ud;
+    json_t *r = json_pack("{s:s,s:o}", "type", p->type == KV_CAS ? "cas_ok" : "write_ok", "acked_by",
+                          acked_by(st, p->index));
+    if (st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
+        json_object_set_new(r, "sync_follower", json_string(name_of(st, sync_follower(st))));
+    pending_reply(st->env, p, r);
+}
+
 static void reply_pending(struct ld *st)
 {
-    size_t keep = 0;
-    for (size_t i = 0; i < st->npend; i++) {
-        struct pending *p = &st->pend[i];
-        if (p->index <= st->commit) {
-            json_t *r = json_pack("{s:s}", "type", p->ok_type);
-            if (p->msg_id)
-                json_object_set_new(r, "in_reply_to", p->msg_id);
-            env_send(st->env, p->client, r);
-        } else {
-            st->pend[keep++] = *p;
-        }
-    }
-    st->npend = keep;
+    pending_take(&st->pend, st->commit, 0, reply_one, st);
 }
 
 static void advance_commit(struct ld *st)
 {
     if (st->role != ROLE_LEADER)
         return;
-    uint64_t c = st->n;
+    uint64_t c = st->log.n;
     for (int f = 0; f < st->env->n_nodes; f++)
         if (required(st, f) && st->match[f] < c)
             c = st->match[f];
     if (c > st->commit) {
         st->commit = c;
-        env_event(st->env, "commit", json_pack("{s:I}", "index", (json_int_t)c));
+        json_t *ev = json_pack("{s:I,s:I,s:o}", "index", (json_int_t)c, "term",
+                               (json_int_t)st->log.e[c - 1].term, "acked_by", acked_by(st, c));
+        if (st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
+            json_object_set_new(ev, "sync_follower", json_string(name_of(st, sync_follower(st))));
+        env_event(st->env, "commit", ev);
     }
     reply_pending(st);
 }
@@ -514,36 +515,81 @@ static void send_to(struct ld *st, int f)
 {
     if (st->next[f] < 1)
         st->next[f] = 1;
-    if (st->next[f] > st->n + 1)
-        st->next[f] = st->n + 1;
+    if (st->next[f] > st->log.n + 1)
+        st->next[f] = st->log.n + 1;
     uint64_t from = st->next[f];
     uint64_t prev = from - 1;
     json_t *ents = json_array();
     uint64_t to = from;
-    for (; to <= st->n && to < from + BATCH; to++)
-        json_array_append_new(ents, entry_record(&st->log[to - 1]));
+    for (; to <= st->log.n && to < from + BATCH; to++)
+        json_array_append_new(ents, entry_record(&st->log.e[to - 1]));
     json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:i,s:o,s:I,s:I}", "type", "replicate", "epoch",
                           (json_int_t)st->epoch, "prev_index", (json_int_t)prev, "prev_epoch",
-                          (json_int_t)(prev ? st->log[prev - 1].epoch : 0), "prev_leader",
-                          prev ? st->log[prev - 1].lidx : -1, "entries", ents, "commit",
-                          (json_int_t)st->commit, "last", (json_int_t)st->n);
+                          (json_int_t)(prev ? st->log.e[prev - 1].term : 0), "prev_leader",
+                          prev ? st->log.e[prev - 1].by : -1, "entries", ents, "commit",
+                          (json_int_t)st->commit, "last", (json_int_t)st->log.n);
     st->next[f] = to;
     env_send(st->env, st->env->nodes[f], m);
+}
+
+/* replicate {epoch, prev_index, prev_epoch, prev_leader, entries, commit, last} and
+ * replicate_ok {ok, epoch, for_epoch, match, leader?, stale?} (the file's top comment). */
+struct repl_msg {
+    uint64_t epoch, prev_index, prev_epoch, commit, last, for_epoch, match;
+    int prev_leader, ok, stale;
+    const json_t *entries;
+    const char *leader;
+};
+
+static const struct msg_field replicate_fields[] = {
+    MSG_U64(struct repl_msg, epoch, MAX_EPOCH),
+    MSG_U64(struct repl_msg, prev_index, MAX_EPOCH),
+    MSG_U64(struct repl_msg, prev_epoch, MAX_EPOCH),
+    MSG_INT(struct repl_msg, prev_leader, -1, CL_MAXN - 1),
+    MSG_ARRAY(struct repl_msg, entries, MAX_ENTRIES),
+    MSG_U64(struct repl_msg, commit, MAX_EPOCH),
+    MSG_U64(struct repl_msg, last, MAX_EPOCH),
+    MSG_END,
+};
+
+static const struct msg_field replicate_ok_fields[] = {
+    MSG_BOOL(struct repl_msg, ok),
+    MSG_U64(struct repl_msg, epoch, MAX_EPOCH),
+    MSG_U64(struct repl_msg, for_epoch, MAX_EPOCH),
+    MSG_U64(struct repl_msg, match, MAX_EPOCH),
+    MSG_STR_OPT(struct repl_msg, leader),
+    MSG_BOOL_OPT(struct repl_msg, stale),
+    MSG_END,
+};
+
+/* A peer message from another node with every field it needs, or -1 (and an error event). */
+static int peer_get(struct ld *st, const char *src, const json_t *body, const struct msg_field *fields,
+                    struct repl_msg *m, int *from)
+{
+    char err[300];
+    const char *type = json_string_value(json_object_get(body, "type"));
+    *from = env_node_index(st->env, src);
+    if (*from < 0 || *from == st->env->self_idx) {
+        bad_message(st, src, type, "not from another node");
+        return -1;
+    }
+    if (msg_get(body, NULL, fields, m, err, sizeof err) < 0) {
+        bad_message(st, src, type, err);
+        return -1;
+    }
+    return 0;
 }
 
 static void on_replicate_ok(void *vst, const char *src, const json_t *body)
 {
     struct ld *st = vst;
-    int f = env_node_index(st->env, src);
-    uint64_t epoch, for_epoch, num;
-    json_t *ok = json_object_get(body, "ok");
-    const char *lname = json_string_value(json_object_get(body, "leader"));
-    int lidx = lname ? env_node_index(st->env, lname) : -1;
-    if (f < 0 || f == st->env->self_idx || !json_is_boolean(ok) || get_u64(body, "epoch", &epoch) < 0 ||
-        get_u64(body, "for_epoch", &for_epoch) < 0 || get_u64(body, "match", &num) < 0) {
-        bad_message(st, src, "replicate_ok", "expected ok, epoch, for_epoch and match from a node");
+    struct repl_msg m = {0};
+    int f;
+    if (peer_get(st, src, body, replicate_ok_fields, &m, &f) < 0)
         return;
-    }
+    uint64_t epoch = m.epoch, for_epoch = m.for_epoch, num = m.match;
+    const char *lname = m.leader;
+    int lidx = lname ? env_node_index(st->env, lname) : -1;
     /* The follower follows a newer leader: we are an old leader that must step down. */
     if (lidx >= 0 && lidx != st->env->self_idx && newer(epoch, lidx, st->epoch, st->leader)) {
         if (st->role == ROLE_LEADER) {
@@ -556,16 +602,16 @@ static void on_replicate_ok(void *vst, const char *src, const json_t *body)
     if (st->role != ROLE_LEADER || for_epoch != st->epoch)
         return;
     st->silent[f] = 0;
-    if (json_is_true(ok)) {
-        if (num > st->n)
-            num = st->n;
+    if (m.ok) {
+        if (num > st->log.n)
+            num = st->log.n;
         st->match[f] = num;
         if (st->next[f] <= num)
             st->next[f] = num + 1;
         advance_commit(st);
-        if (st->next[f] <= st->n && st->next[f] == num + 1)
+        if (st->next[f] <= st->log.n && st->next[f] == num + 1)
             send_to(st, f);
-    } else if (!json_is_true(json_object_get(body, "stale"))) {
+    } else if (!m.stale) {
         if (num + 1 < st->next[f]) {
             st->next[f] = num + 1;
             send_to(st, f);
@@ -589,28 +635,21 @@ static void reply_replicate(struct ld *st, const char *src, uint64_t for_epoch, 
 static void on_replicate(void *vst, const char *src, const json_t *body)
 {
     struct ld *st = vst;
-    int s = env_node_index(st->env, src);
-    uint64_t epoch, prev, pe, commit, last;
-    json_t *pl = json_object_get(body, "prev_leader");
-    json_t *ents = json_object_get(body, "entries");
-    if (s < 0 || s == st->env->self_idx || get_u64(body, "epoch", &epoch) < 0 ||
-        get_u64(body, "prev_index", &prev) < 0 || get_u64(body, "prev_epoch", &pe) < 0 ||
-        !json_is_integer(pl) || get_u64(body, "commit", &commit) < 0 ||
-        get_u64(body, "last", &last) < 0 || !json_is_array(ents) ||
-        json_array_size(ents) > MAX_ENTRIES) {
-        bad_message(st, src, "replicate", "expected epoch, prev_index, prev_epoch, prev_leader, "
-                                          "entries, commit and last from a node");
+    struct repl_msg m = {0};
+    int s;
+    if (peer_get(st, src, body, replicate_fields, &m, &s) < 0)
         return;
-    }
+    uint64_t epoch = m.epoch, prev = m.prev_index, pe = m.prev_epoch, commit = m.commit, last = m.last;
     /* Parse every entry before touching the log: a bad message changes nothing. */
-    size_t ne = json_array_size(ents);
-    struct entry *in = xcalloc(ne ? ne : 1, sizeof *in);
+    size_t ne = json_array_size(m.entries);
+    struct rlog_entry *in = xcalloc(ne ? ne : 1, sizeof *in);
     for (size_t i = 0; i < ne; i++) {
-        if (entry_parse(st, json_array_get(ents, i), &in[i]) < 0) {
+        char err[200];
+        if (entry_parse(st, json_array_get(m.entries, i), &in[i], err, sizeof err) < 0) {
             for (size_t j = 0; j < i; j++)
-                entry_free(&in[j]);
+                rlog_entry_free(&in[j]);
             free(in);
-            bad_message(st, src, "replicate", "malformed entry");
+            bad_message(st, src, "replicate", err);
             return;
         }
     }
@@ -631,9 +670,9 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
                           json_pack("{s:s,s:I,s:I,s:s}", "from", src, "epoch", (json_int_t)epoch,
                                     "current", (json_int_t)st->epoch, "leader",
                                     name_of(st, st->leader)));
-            reply_replicate(st, src, epoch, 0, st->n, 1);
+            reply_replicate(st, src, epoch, 0, st->log.n, 1);
             for (size_t i = 0; i < ne; i++)
-                entry_free(&in[i]);
+                rlog_entry_free(&in[i]);
             free(in);
             return;
         } else {
@@ -646,11 +685,11 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
 
     int ok = 1;
     uint64_t num = prev + ne;
-    if (prev > st->n) {
+    if (prev > st->log.n) {
         ok = 0;
-        num = st->n;
-    } else if (prev > 0 && (st->log[prev - 1].epoch != pe ||
-                            st->log[prev - 1].lidx != (int)json_integer_value(pl))) {
+        num = st->log.n;
+    } else if (prev > 0 && (st->log.e[prev - 1].term != pe ||
+                            st->log.e[prev - 1].by != m.prev_leader)) {
         ok = 0;
         num = prev - 1;
     }
@@ -658,8 +697,8 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
         uint64_t first_new = 0;
         for (size_t i = 0; i < ne; i++) {
             uint64_t idx = prev + 1 + i;
-            if (idx <= st->n) {
-                if (st->log[idx - 1].epoch == in[i].epoch && st->log[idx - 1].lidx == in[i].lidx)
+            if (idx <= st->log.n) {
+                if (st->log.e[idx - 1].term == in[i].term && st->log.e[idx - 1].by == in[i].by)
                     continue;
                 truncate_from(st, idx);
             }
@@ -670,16 +709,14 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
         }
         if (first_new) {
             log_sync(st);
-            env_event(st->env, "append", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)first_new,
-                                                   "epoch", (json_int_t)st->epoch, "count",
-                                                   (json_int_t)(st->n - first_new + 1)));
+            emit_append(st, first_new, st->log.n);
         }
         /* Entries past the leader's last index that the leader did not write itself are not
          * in its log (it only ever appends its own past its last): a stale suffix from an
          * older leader, which no later message would overwrite. Entries of this leader's own
          * stay, even if a reordered older message says `last` is smaller. */
-        for (uint64_t j = (num > last ? num : last) + 1; j <= st->n; j++) {
-            if (st->log[j - 1].epoch != epoch || st->log[j - 1].lidx != s) {
+        for (uint64_t j = (num > last ? num : last) + 1; j <= st->log.n; j++) {
+            if (st->log.e[j - 1].term != epoch || st->log.e[j - 1].by != s) {
                 truncate_from(st, j);
                 break;
             }
@@ -687,11 +724,12 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
         uint64_t c = commit < num ? commit : num;
         if (c > st->commit) {
             st->commit = c;
-            env_event(st->env, "commit", json_pack("{s:I}", "index", (json_int_t)c));
+            env_event(st->env, "commit", json_pack("{s:I,s:I}", "index", (json_int_t)c, "term",
+                                                   (json_int_t)st->log.e[c - 1].term));
         }
     }
     for (size_t i = 0; i < ne; i++)
-        entry_free(&in[i]);
+        rlog_entry_free(&in[i]);
     free(in);
     reply_replicate(st, src, epoch, ok, num, 0);
     if (ok && st->reconciling && num >= last)
@@ -700,32 +738,56 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
 
 /* ---- clients ------------------------------------------------------------------------------- */
 
+/* Client bodies: read {key}, write {key, value}, cas {key, from, to}; keys and values are
+ * strings, or whole numbers taken as their decimal text. */
+struct client_msg {
+    char *key, *value, *from, *to;
+};
+
+static const struct msg_field read_fields[] = {
+    MSG_TEXT(struct client_msg, key),
+    MSG_END,
+};
+
+static const struct msg_field write_fields[] = {
+    MSG_TEXT(struct client_msg, key),
+    MSG_TEXT(struct client_msg, value),
+    MSG_END,
+};
+
+static const struct msg_field cas_fields[] = {
+    MSG_TEXT(struct client_msg, key),
+    MSG_TEXT(struct client_msg, from),
+    MSG_TEXT(struct client_msg, to),
+    MSG_END,
+};
+
+/* Reads a client body (caller frees with msg_free_text); a malformed one gets error 12. */
+static int client_get(struct ld *st, const char *src, const json_t *body, const struct msg_field *fields,
+                      struct client_msg *m)
+{
+    return msg_get_request(st->env, src, body, fields, m, sizeof *m);
+}
+
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct ld *st = vst;
-    char *key = get_text(body, "key");
-    if (!key) {
-        env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST, "read needs a string \"key\"", NULL);
+    struct client_msg m;
+    if (client_get(st, src, body, read_fields, &m) < 0)
         return;
-    }
-    json_t *v = json_object_get(st->data, key);
+    json_t *v = json_object_get(st->sm.data, m.key);
     json_t *r = json_pack("{s:s,s:O}", "type", "read_ok", "value", v ? v : json_null());
     env_reply(st->env, src, body, r);
-    free(key);
+    msg_free_text(read_fields, &m);
 }
 
 static void client_write(struct ld *st, const char *src, const json_t *body, int cas)
 {
     const char *what = cas ? "cas" : "write";
-    char *key = get_text(body, "key");
-    char *value = get_text(body, cas ? "to" : "value");
-    char *from = cas ? get_text(body, "from") : NULL;
-    if (!key || !value || (cas && !from)) {
-        env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST,
-                        cas ? "cas needs string \"key\", \"from\" and \"to\""
-                            : "write needs string \"key\" and \"value\"", NULL);
-        goto out;
-    }
+    const struct msg_field *fields = cas ? cas_fields : write_fields;
+    struct client_msg m;
+    if (client_get(st, src, body, fields, &m) < 0)
+        return;
     if (st->role != ROLE_LEADER) {
         env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader",
                         st->leader >= 0 ? name_of(st, st->leader) : NULL);
@@ -743,43 +805,35 @@ static void client_write(struct ld *st, const char *src, const json_t *body, int
         }
     }
     if (cas) {
-        json_t *cur = json_object_get(st->data, key);
+        const char *cur = kvsm_get(&st->sm, m.key);
         if (!cur) {
             env_reply_error(st->env, src, body, ERR_KEY_DOES_NOT_EXIST, "no such key", NULL);
             goto out;
         }
-        if (strcmp(json_string_value(cur), from)) {
-            char *t = xasprintf("expected %s, found %s", from, json_string_value(cur));
+        if (strcmp(cur, m.from)) {
+            char *t = xasprintf("expected %s, found %s", m.from, cur);
             env_reply_error(st->env, src, body, ERR_PRECONDITION_FAILED, t, NULL);
             free(t);
             goto out;
         }
     }
-    struct entry en = {.epoch = st->epoch, .lidx = st->env->self_idx,
-                       .op = cas ? OP_CAS : OP_WRITE, .key = key, .value = value, .from = from};
-    key = value = from = NULL;
+    struct rlog_entry en = {.term = st->epoch, .by = st->env->self_idx, .type = cas ? KV_CAS : KV_PUT,
+                            .key = m.key, .value = cas ? m.to : m.value, .from = m.from};
+    if (cas)
+        m.to = NULL;
+    else
+        m.value = NULL;
+    m.key = m.from = NULL; /* the entry has them */
     uint64_t idx = log_push(st, &en);
     log_sync(st);
-    env_event(st->env, "append", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)idx, "epoch",
-                                           (json_int_t)st->epoch, "count", (json_int_t)1));
-    if (st->npend == st->cappend) {
-        st->cappend = st->cappend ? st->cappend * 2 : 16;
-        st->pend = xrealloc(st->pend, st->cappend * sizeof *st->pend);
-    }
-    struct pending *p = &st->pend[st->npend++];
-    p->index = idx;
-    str_copy(p->client, src, CL_IDLEN);
-    p->msg_id = json_object_get(body, "msg_id");
-    json_incref(p->msg_id);
-    p->ok_type = cas ? "cas_ok" : "write_ok";
+    emit_append(st, idx, idx);
+    pending_add(&st->pend, src, json_object_get(body, "msg_id"), idx, st->epoch, cas ? KV_CAS : KV_PUT);
     for (int f = 0; f < st->env->n_nodes; f++)
         if (f != st->env->self_idx && st->next[f] == idx)
             send_to(st, f);
     advance_commit(st);
 out:
-    free(key);
-    free(value);
-    free(from);
+    msg_free_text(fields, &m);
 }
 
 static void on_write(void *vst, const char *src, const json_t *body)
@@ -861,7 +915,7 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
         free(st);
         return NULL;
     }
-    st->data = json_object();
+    kvsm_init(&st->sm);
     st->rc_discarded = json_array();
     st->leader = -1;
 
@@ -870,22 +924,31 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
     if (e->ops->blob_get(e, STATE_NAME, &blob, &len) == 0) {
         json_error_t jerr;
         json_t *j = json_loadb(blob, len, 0, &jerr);
-        const char *role = json_string_value(json_object_get(j, "role"));
-        json_t *l = json_object_get(j, "leader");
-        uint64_t ep;
-        if (!role || get_u64(j, "epoch", &ep) < 0 || !json_is_integer(l) ||
-            json_integer_value(l) < -1 || json_integer_value(l) >= e->n_nodes) {
-            snprintf(err, errlen, "%s of %s is corrupt", STATE_NAME, e->self);
+        struct saved {
+            const char *role;
+            uint64_t epoch;
+            int leader;
+        } sv = {NULL, 0, -1};
+        static const struct msg_field saved_fields[] = {
+            MSG_STR(struct saved, role),
+            MSG_U64(struct saved, epoch, MAX_EPOCH),
+            MSG_INT(struct saved, leader, -1, CL_MAXN - 1),
+            MSG_END,
+        };
+        char why[200];
+        if (msg_get(j, STATE_NAME, saved_fields, &sv, why, sizeof why) < 0 || sv.leader >= e->n_nodes) {
+            snprintf(err, errlen, "%s of %s is corrupt: %s", STATE_NAME, e->self,
+                     sv.leader >= e->n_nodes ? "the leader is not a node" : why);
             json_decref(j);
             free(blob);
-            json_decref(st->data);
+            kvsm_free(&st->sm);
             json_decref(st->rc_discarded);
             free(st);
             return NULL;
         }
-        st->role = !strcmp(role, "leader") ? ROLE_LEADER : ROLE_FOLLOWER;
-        st->epoch = ep;
-        st->leader = (int)json_integer_value(l);
+        st->role = !strcmp(sv.role, "leader") ? ROLE_LEADER : ROLE_FOLLOWER;
+        st->epoch = sv.epoch;
+        st->leader = sv.leader;
         if (st->role == ROLE_LEADER)
             st->leader = e->self_idx;
         json_decref(j);
@@ -899,18 +962,16 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
     }
     struct load_ctx c = {st, 0};
     if (e->ops->log_read(e, LOG_NAME, load_record, &c) < 0 || c.bad) {
-        snprintf(err, errlen, "%s of %s is corrupt at record %zu", LOG_NAME, e->self, st->n + 1);
-        for (size_t i = 0; i < st->n; i++)
-            entry_free(&st->log[i]);
-        free(st->log);
-        json_decref(st->data);
+        snprintf(err, errlen, "%s of %s is corrupt at record %zu", LOG_NAME, e->self, st->log.n + 1);
+        rlog_free(&st->log);
+        kvsm_free(&st->sm);
         json_decref(st->rc_discarded);
         free(st);
         return NULL;
     }
     rebuild_data(st);
     for (int f = 0; f < CL_MAXN; f++)
-        st->next[f] = st->n + 1;
+        st->next[f] = st->log.n + 1;
     return st;
 }
 
@@ -933,12 +994,9 @@ static void leader_destroy(void *vst)
     struct ld *st = vst;
     if (!st)
         return;
-    for (size_t i = 0; i < st->n; i++)
-        entry_free(&st->log[i]);
-    free(st->log);
+    rlog_free(&st->log);
     drop_pending(st);
-    free(st->pend);
-    json_decref(st->data);
+    kvsm_free(&st->sm);
     json_decref(st->rc_discarded);
     free(st);
 }
@@ -947,14 +1005,16 @@ static json_t *leader_status(void *vst)
 {
     struct ld *st = vst;
     json_t *logj = json_array();
-    uint64_t first = st->n > TAIL ? st->n - TAIL + 1 : 1;
-    for (uint64_t i = first; i <= st->n; i++) {
-        char *cmd = entry_cmd(&st->log[i - 1]);
-        json_array_append_new(logj, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:b}", "index",
+    uint64_t first = st->log.n > TAIL ? st->log.n - TAIL + 1 : 1;
+    for (uint64_t i = first; i <= st->log.n; i++) {
+        char *cmd = entry_cmd(&st->log.e[i - 1]);
+        /* "term" as in the other modes' logs (the Log pane folds it): here, the epoch */
+        json_array_append_new(logj, json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:b}", "index",
                                               (json_int_t)i, "epoch",
-                                              (json_int_t)st->log[i - 1].epoch, "by",
-                                              name_of(st, st->log[i - 1].lidx), "cmd", cmd, "key",
-                                              st->log[i - 1].key, "value", st->log[i - 1].value,
+                                              (json_int_t)st->log.e[i - 1].term, "term",
+                                              (json_int_t)st->log.e[i - 1].term, "by",
+                                              name_of(st, st->log.e[i - 1].by), "cmd", cmd, "key",
+                                              st->log.e[i - 1].key, "value", st->log.e[i - 1].value,
                                               "acked", i <= st->commit));
         json_object_set_new(json_array_get(logj, json_array_size(logj) - 1), "committed",
                             json_boolean(i <= st->commit));
@@ -969,12 +1029,12 @@ static json_t *leader_status(void *vst)
                               st->fencing ? "on" : "off", "failover",
                               st->autofail ? "auto" : "manual", "sync_down",
                               st->sync_block ? "block" : "refuse", "match", match, "pending",
-                              (json_int_t)st->npend);
+                              (json_int_t)st->pend.n);
     if (st->role == ROLE_LEADER && st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
         json_object_set_new(extra, "sync_follower", json_string(name_of(st, sync_follower(st))));
     return json_pack("{s:s,s:I,s:s,s:I,s:I,s:O,s:o,s:I,s:o}", "role", role_names[st->role],
                      "epoch", (json_int_t)st->epoch, "leader", name_of(st, st->leader), "commit",
-                     (json_int_t)st->commit, "applied", (json_int_t)st->n, "data", st->data,
+                     (json_int_t)st->commit, "applied", (json_int_t)st->log.n, "data", st->sm.data,
                      "log", logj, "log_first", (json_int_t)first, "extra", extra);
 }
 

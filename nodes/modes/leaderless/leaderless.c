@@ -38,6 +38,10 @@
  *
  * Liveness of peers comes only from messages: a peer is suspected when a replica request
  * times out, and trusted again when anything arrives from it (pings probe suspects).
+ *
+ * The library parts come from the protocol kit (nodes/kit/): the ring (ring.h), versions and
+ * their merge rules (vitem.h, vv.h), the key/value table (vtable.h), the Merkle trees
+ * (merkle.h) and the typed getters peer and client messages go through (msg.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,60 +49,28 @@
 #include <string.h>
 
 #include "env.h"
-#include "mode.h"
+#include "hash.h"
 #include "leaderless.h"
+#include "merkle.h"
+#include "mode.h"
+#include "msg.h"
+#include "ring.h"
+#include "vitem.h"
+#include "vtable.h"
+#include "vv.h"
 
 /* ---- constants and types ------------------------------------------------------------- */
 
-#define LEAF_BITS 10
-#define NLEAF (1u << LEAF_BITS)          /* Merkle leaves: the key-hash space in 1024 ranges */
-#define FANOUT 32                         /* leaves under one of the 32 subtrees */
-#define NTOP ((int)(NLEAF / FANOUT))
 #define AE_BATCH_ITEMS 256                /* items per ae_push message (about) */
 #define AE_BATCH_LEAVES 64                /* leaves per ae_push: bounds the peer's answer too */
 #define HANDOFF_BATCH 128                 /* hints per ll_handoff message */
 #define MAX_VERSIONS 1024                 /* siblings of one key a peer may send */
 #define LOG_LINES 64                      /* recent notable actions kept for status */
 #define MAX_REPAIR_EVENTS 32              /* per anti-entropy batch */
+#define MAX_ID ((uint64_t)INT64_MAX)      /* request and session ids */
 
 enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK };
-enum { CONFLICT_LWW, CONFLICT_SIBLINGS };
 enum { RR_BLOCKING, RR_BACKGROUND, RR_OFF };
-
-struct ver {
-    char *value;             /* NULL = tombstone */
-    uint64_t ts;             /* coordinator clock at write time: LWW order and tombstone age */
-    int node;                /* lww: writer (tie-break); siblings: the dot's node */
-    uint64_t dot;            /* siblings: the dot's counter (0 with lww) */
-    uint64_t ctx[CL_MAXN];   /* siblings: causal context the writer had read */
-};
-
-struct item {
-    char *key;
-    uint64_t khash;
-    int nv;
-    struct ver *v;           /* sorted canonically (node, dot, ts) */
-    uint64_t h;              /* content hash, 0 when nv == 0 */
-    uint32_t owners;         /* bitmask: the key's N replicas */
-    uint32_t tomb_acks;      /* peers seen holding this tombstone */
-    uint64_t changed;        /* local clock at the last change */
-    struct item *next;       /* hash chain */
-};
-
-struct kv {
-    struct item **b;
-    size_t nb, n;
-};
-
-struct vnode {
-    uint64_t token;
-    int node;
-};
-
-struct ll_ring {
-    struct vnode *v;         /* sorted by token */
-    int nv, nodes, vnodes;
-};
 
 /* One replica (or stand-in) of a coordinated request. */
 enum { TG_PENDING, TG_OK, TG_SILENT, TG_HANDED };
@@ -108,7 +80,7 @@ struct target {
     int state;
     int stale;
     int repairing;
-    struct item *resp;       /* read: the replica's answer (owned copy) */
+    struct vitem *resp;      /* read: the replica's answer (owned copy) */
 };
 
 enum { OP_READ, OP_WRITE };
@@ -127,8 +99,8 @@ struct op {
     uint64_t t_request, t_replica;
     struct target t[2 * CL_MAXN];
     int nt;
-    struct ver wv;           /* write: the version being written */
-    struct item *merged;     /* read: the merged answer */
+    struct version wv;       /* write: the version being written */
+    struct vitem *merged;    /* read: the merged answer */
     struct op *next;
 };
 
@@ -149,20 +121,21 @@ struct ae_session {
 struct ll {
     struct env *e;
     /* options */
-    int n, w, r, vnodes, sloppy, conflict, read_repair;
+    int n, w, r, vnodes, sloppy, read_repair;
+    enum vmerge conflict;    /* conflict=lww, or siblings: dotted version vectors */
     uint64_t request_timeout, replica_timeout, ae_interval, hint_interval, tomb_grace;
     int bug_unsynced_ack;    /* bug=unsynced-ack: acknowledge before the log is synced */
     int bug_hint_on_send;    /* bug=hint-delete-on-send: drop a hint once sent, acked or not */
-    struct ll_ring ring;
+    struct ring *ring;
     /* data */
-    struct kv data;
-    uint64_t leaf[CL_MAXN][NLEAF];   /* per peer: XOR of hashes of the keys shared with it */
+    struct vtable data;
+    struct merkle tree[CL_MAXN];   /* per peer: over the keys shared with it */
     long tombstones;
     long log_records;
     uint64_t last_ts;
     uint64_t dot, dot_hw;
     /* hints: one store per owner */
-    struct kv hints[CL_MAXN];
+    struct vtable hints[CL_MAXN];
     long hints_pending;
     long hint_records;
     /* peers */
@@ -177,6 +150,8 @@ struct ll {
     /* recent notable actions, for status "log" */
     char *lines[LOG_LINES];
     uint64_t line_t[LOG_LINES];
+    uint64_t line_seq[LOG_LINES];
+    uint64_t nnotes;
     int nlines, line_pos;
     int replaying;
     int quiet;               /* no apply events: a large anti-entropy batch past its budget */
@@ -184,39 +159,14 @@ struct ll {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
-static uint64_t hash_str(const char *s)
-{
-    return mix64(fnv(0xcbf29ce484222325ull, s, strlen(s)));
-}
-
-static unsigned leaf_of(uint64_t khash)
-{
-    return (unsigned)(khash >> (64 - LEAF_BITS));
-}
-
 static const char *nname(const struct ll *st, int idx)
 {
     return idx >= 0 && idx < st->e->n_nodes ? st->e->nodes[idx] : "?";
+}
+
+static int ring_size(const struct ll *st)
+{
+    return ring_nodes(st->ring);
 }
 
 static void note(struct ll *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -230,6 +180,7 @@ static void note(struct ll *st, const char *fmt, ...)
     free(st->lines[st->line_pos]);
     st->lines[st->line_pos] = b.s;
     st->line_t[st->line_pos] = env_now_us(st->e);
+    st->line_seq[st->line_pos] = ++st->nnotes;
     st->line_pos = (st->line_pos + 1) % LOG_LINES;
     if (st->nlines < LOG_LINES)
         st->nlines++;
@@ -246,501 +197,101 @@ static void event_error(struct ll *st, const char *fmt, ...)
     env_event(st->e, "error", json_pack("{s:s}", "text", buf));
 }
 
-/* ---- the ring ------------------------------------------------------------------------ */
+/* ---- the ring (and leaderless.h: the lab's view of it) -------------------------------- */
 
-static int vnode_cmp(const void *a, const void *b)
-{
-    const struct vnode *x = a, *y = b;
-    if (x->token != y->token)
-        return x->token < y->token ? -1 : 1;
-    return x->node - y->node;
-}
-
-/* Tokens come from a hash of "nK#v": every node (and the lab) computes the same ring. */
-static void ring_build(struct ll_ring *r, int nodes, int vnodes)
-{
-    free(r->v);
-    r->nv = nodes * vnodes;
-    r->v = xcalloc((size_t)r->nv, sizeof *r->v);
-    r->vnodes = vnodes;
-    for (int k = 0; k < nodes; k++) {
-        char id[CL_IDLEN];
-        node_name(k, id);
-        for (int v = 0; v < vnodes; v++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s#%d", id, v);
-            r->v[k * vnodes + v] = (struct vnode){hash_str(name), k};
-        }
-    }
-    qsort(r->v, (size_t)r->nv, sizeof *r->v, vnode_cmp);
-    r->nodes = nodes;
-}
-
-/* The first vnode at or after h (clockwise), wrapping. */
-static int ring_first(const struct ll_ring *r, uint64_t h)
-{
-    int lo = 0, hi = r->nv;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (r->v[mid].token < h)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo == r->nv ? 0 : lo;
-}
-
-/* Distinct nodes clockwise from the key: the first n are its replicas (the preference
- * list), the rest the stand-ins a sloppy quorum uses, in order. Returns the count. */
-static int ring_walk(const struct ll_ring *r, uint64_t khash, int out[CL_MAXN])
-{
-    int cnt = 0;
-    uint32_t seen = 0;
-    int start = ring_first(r, khash);
-    for (int i = 0; i < r->nv && cnt < r->nodes; i++) {
-        int nd = r->v[(start + i) % r->nv].node;
-        if (!(seen & (1u << nd))) {
-            seen |= 1u << nd;
-            out[cnt++] = nd;
-        }
-    }
-    return cnt;
-}
+struct ll_ring {
+    struct ring *r;
+};
 
 struct ll_ring *leaderless_ring_new(int nodes, int vnodes)
 {
-    if (nodes < 1 || nodes > CL_MAXN || vnodes < 1 || vnodes > 256)
+    struct ring *r = ring_new(nodes, vnodes);
+    if (!r)
         return NULL;
-    struct ll_ring *r = xcalloc(1, sizeof *r);
-    ring_build(r, nodes, vnodes);
-    return r;
+    struct ll_ring *lr = xcalloc(1, sizeof *lr);
+    lr->r = r;
+    return lr;
 }
 
 int leaderless_ring_replicas(const struct ll_ring *r, const char *key, int out[CL_MAXN])
 {
-    return ring_walk(r, hash_str(key), out);
+    return ring_replicas(r->r, key, out);
 }
 
 void leaderless_ring_destroy(struct ll_ring **r)
 {
     if (!*r)
         return;
-    free((*r)->v);
+    ring_destroy(&(*r)->r);
     free(*r);
     *r = NULL;
 }
 
 static uint32_t owners_of(const struct ll *st, uint64_t khash)
 {
-    int pl[CL_MAXN];
-    int cnt = ring_walk(&st->ring, khash, pl);
-    uint32_t m = 0;
-    for (int i = 0; i < cnt && i < st->n; i++)
-        m |= 1u << pl[i];
-    return m;
+    return ring_owners(st->ring, khash, st->n);
 }
 
-/* ---- versions -------------------------------------------------------------------------- */
+/* ---- versions and items ---------------------------------------------------------------- */
 
-static void ver_free(struct ver *v)
+/* "1712@n2 1790@n3" (lww) or "n2.7 n3.2" (siblings): every version of it, for events. */
+static void versions_text(const struct ll *st, const struct vitem *it, struct sb *b)
 {
-    free(v->value);
-    v->value = NULL;
+    vitem_versions_text(it, st->conflict, (const char (*)[CL_IDLEN])st->e->nodes, b);
 }
 
-static void ver_copy(struct ver *dst, const struct ver *src)
+static json_t *item_json(const struct ll *st, const struct vitem *it)
 {
-    *dst = *src;
-    dst->value = src->value ? xstrdup(src->value) : NULL;
-}
-
-/* lww order: timestamp, then node, then value (so that every replica picks the same). */
-static int lww_cmp(const struct ver *a, const struct ver *b)
-{
-    if (a->ts != b->ts)
-        return a->ts < b->ts ? -1 : 1;
-    if (a->node != b->node)
-        return a->node < b->node ? -1 : 1;
-    if (!a->value || !b->value)
-        return a->value ? 1 : b->value ? -1 : 0;
-    return strcmp(a->value, b->value);
-}
-
-/* Does a know of b: is b the same write, or within the context a's writer had read? (A
- * higher counter of the same node says nothing: dots name events, contexts order them.) */
-static int dvv_covers(const struct ver *a, const struct ver *b)
-{
-    if (a->node == b->node && a->dot == b->dot)
-        return 1;
-    return a->ctx[b->node] >= b->dot;
-}
-
-static int ver_order(const void *pa, const void *pb)
-{
-    const struct ver *a = pa, *b = pb;
-    if (a->node != b->node)
-        return a->node - b->node;
-    if (a->dot != b->dot)
-        return a->dot < b->dot ? -1 : 1;
-    return lww_cmp(a, b);
-}
-
-static void version_text(const struct ll *st, const struct ver *v, struct sb *b)
-{
-    if (st->conflict == CONFLICT_LWW) {
-        sb_printf(b, "%" PRIu64 "@%s", v->ts, nname(st, v->node));
-        return;
-    }
-    sb_printf(b, "%s.%" PRIu64, nname(st, v->node), v->dot);
-}
-
-/* ---- items and the key/value table ---------------------------------------------------- */
-
-static void item_rehash(struct item *it)
-{
-    if (it->nv == 0) {
-        it->h = 0;
-        return;
-    }
-    uint64_t h = fnv(0xcbf29ce484222325ull, it->key, strlen(it->key) + 1);
-    for (int i = 0; i < it->nv; i++) {
-        const struct ver *v = &it->v[i];
-        uint64_t f[3] = {v->ts, (uint64_t)v->node, v->dot};
-        h = fnv(h, f, sizeof f);
-        if (v->value)
-            h = fnv(h, v->value, strlen(v->value) + 1);
-        else
-            h = fnv(h, "\xff", 1);
-    }
-    it->h = mix64(h) | 1; /* never 0: 0 means absent */
-}
-
-static int item_is_tomb(const struct item *it)
-{
-    for (int i = 0; i < it->nv; i++)
-        if (it->v[i].value)
-            return 0;
-    return it->nv > 0;
-}
-
-static uint64_t item_newest_ts(const struct item *it)
-{
-    uint64_t t = 0;
-    for (int i = 0; i < it->nv; i++)
-        if (it->v[i].ts > t)
-            t = it->v[i].ts;
-    return t;
-}
-
-static struct item *item_new(const char *key, uint64_t khash)
-{
-    struct item *it = xcalloc(1, sizeof *it);
-    it->key = xstrdup(key);
-    it->khash = khash;
-    return it;
-}
-
-static void item_free(struct item *it)
-{
-    if (!it)
-        return;
-    for (int i = 0; i < it->nv; i++)
-        ver_free(&it->v[i]);
-    free(it->v);
-    free(it->key);
-    free(it);
-}
-
-static struct item *item_dup(const struct item *src)
-{
-    struct item *it = item_new(src->key, src->khash);
-    it->nv = src->nv;
-    it->v = xcalloc((size_t)(src->nv ? src->nv : 1), sizeof *it->v);
-    for (int i = 0; i < src->nv; i++)
-        ver_copy(&it->v[i], &src->v[i]);
-    it->h = src->h;
-    it->owners = src->owners;
-    return it;
-}
-
-static void item_remove_ver(struct item *it, int i)
-{
-    ver_free(&it->v[i]);
-    memmove(&it->v[i], &it->v[i + 1], (size_t)(it->nv - i - 1) * sizeof *it->v);
-    it->nv--;
-}
-
-/* Merges one version into it. Returns 1 when the item changed. */
-static int item_merge_ver(int conflict, struct item *it, const struct ver *in)
-{
-    if (conflict == CONFLICT_LWW) {
-        if (it->nv == 1 && lww_cmp(&it->v[0], in) >= 0)
-            return 0;
-        while (it->nv)
-            item_remove_ver(it, it->nv - 1);
-        it->v = xrealloc(it->v, sizeof *it->v);
-        ver_copy(&it->v[0], in);
-        it->nv = 1;
-        return 1;
-    }
-    for (int i = 0; i < it->nv; i++)
-        if (dvv_covers(&it->v[i], in))
-            return 0; /* known already, or superseded */
-    for (int i = it->nv - 1; i >= 0; i--)
-        if (dvv_covers(in, &it->v[i]))
-            item_remove_ver(it, i);
-    it->v = xrealloc(it->v, (size_t)(it->nv + 1) * sizeof *it->v);
-    ver_copy(&it->v[it->nv++], in);
-    qsort(it->v, (size_t)it->nv, sizeof *it->v, ver_order);
-    return 1;
-}
-
-static int item_merge(int conflict, struct item *dst, const struct item *src)
-{
-    int changed = 0;
-    for (int i = 0; i < src->nv; i++)
-        changed |= item_merge_ver(conflict, dst, &src->v[i]);
-    if (changed)
-        item_rehash(dst);
-    return changed;
-}
-
-static struct item *kv_get(const struct kv *t, const char *key, uint64_t khash)
-{
-    if (!t->nb)
-        return NULL;
-    for (struct item *it = t->b[khash & (t->nb - 1)]; it; it = it->next)
-        if (it->khash == khash && !strcmp(it->key, key))
-            return it;
-    return NULL;
-}
-
-static void kv_grow(struct kv *t)
-{
-    size_t nb = t->nb ? t->nb * 2 : 64;
-    struct item **b = xcalloc(nb, sizeof *b);
-    for (size_t i = 0; i < t->nb; i++) {
-        struct item *it = t->b[i];
-        while (it) {
-            struct item *next = it->next;
-            it->next = b[it->khash & (nb - 1)];
-            b[it->khash & (nb - 1)] = it;
-            it = next;
-        }
-    }
-    free(t->b);
-    t->b = b;
-    t->nb = nb;
-}
-
-static void kv_put(struct kv *t, struct item *it)
-{
-    if (t->n + 1 > t->nb)
-        kv_grow(t);
-    size_t i = it->khash & (t->nb - 1);
-    it->next = t->b[i];
-    t->b[i] = it;
-    t->n++;
-}
-
-/* Unlinks it (does not free). */
-static void kv_unlink(struct kv *t, struct item *it)
-{
-    struct item **pp = &t->b[it->khash & (t->nb - 1)];
-    while (*pp && *pp != it)
-        pp = &(*pp)->next;
-    if (*pp) {
-        *pp = it->next;
-        t->n--;
-    }
-}
-
-static void kv_clear(struct kv *t)
-{
-    for (size_t i = 0; i < t->nb; i++) {
-        struct item *it = t->b[i];
-        while (it) {
-            struct item *next = it->next;
-            item_free(it);
-            it = next;
-        }
-    }
-    free(t->b);
-    memset(t, 0, sizeof *t);
-}
-
-#define KV_FOREACH(t, it)                                                                  \
-    for (size_t kv_i_ = 0; kv_i_ < (t)->nb; kv_i_++)                                      \
-        for (struct item *it = (t)->b[kv_i_], *it##_next_ = it ? it->next : NULL; it;     \
-             it = it##_next_, it##_next_ = it ? it->next : NULL)
-
-/* Items in key order (for status and deterministic iteration). Caller frees the array. */
-static int item_key_cmp(const void *a, const void *b)
-{
-    return strcmp((*(struct item *const *)a)->key, (*(struct item *const *)b)->key);
-}
-
-static struct item **kv_sorted(const struct kv *t)
-{
-    struct item **v = xcalloc(t->n + 1, sizeof *v);
-    size_t k = 0;
-    KV_FOREACH(t, it)
-        v[k++] = it;
-    qsort(v, k, sizeof *v, item_key_cmp);
-    return v;
-}
-
-/* ---- JSON forms ------------------------------------------------------------------------ */
-
-static json_t *ver_json(const struct ll *st, const struct ver *v)
-{
-    json_t *j = json_pack("{s:o,s:I,s:i}", "v", v->value ? json_string(v->value) : json_null(),
-                          "t", (json_int_t)v->ts, "n", v->node);
-    if (st->conflict == CONFLICT_SIBLINGS) {
-        json_object_set_new(j, "d", json_integer((json_int_t)v->dot));
-        json_t *c = json_array();
-        for (int i = 0; i < st->ring.nodes; i++)
-            json_array_append_new(c, json_integer((json_int_t)v->ctx[i]));
-        json_object_set_new(j, "c", c);
-    }
-    return j;
-}
-
-static json_t *item_json(const struct ll *st, const struct item *it)
-{
-    json_t *vs = json_array();
-    for (int i = 0; i < it->nv; i++)
-        json_array_append_new(vs, ver_json(st, &it->v[i]));
-    return json_pack("{s:s,s:o}", "key", it->key, "vers", vs);
-}
-
-static int json_u64(const json_t *j, uint64_t *out)
-{
-    if (!json_is_integer(j) || json_integer_value(j) < 0)
-        return -1;
-    *out = (uint64_t)json_integer_value(j);
-    return 0;
+    return vitem_to_json(it, st->conflict, ring_size(st));
 }
 
 /* Parses an item from a peer or the disk. Returns NULL and fills why on bad input. */
-static struct item *item_from_json(const struct ll *st, const json_t *j, char *why, size_t whylen)
+static struct vitem *item_from_json(const struct ll *st, const json_t *j, char *why, size_t whylen)
 {
-    const char *key = json_string_value(json_object_get(j, "key"));
-    const json_t *vs = json_object_get(j, "vers");
-    if (!key || !json_is_array(vs) || json_array_size(vs) > MAX_VERSIONS) {
-        snprintf(why, whylen, "an item needs \"key\" (string) and \"vers\" (array of at most %d)",
-                 MAX_VERSIONS);
-        return NULL;
-    }
-    struct item *it = item_new(key, hash_str(key));
-    it->v = xcalloc(json_array_size(vs) + 1, sizeof *it->v);
-    size_t i;
-    const json_t *vj;
-    json_array_foreach(vs, i, vj) {
-        struct ver v = {0};
-        const json_t *val = json_object_get(vj, "v");
-        json_int_t nd = json_integer_value(json_object_get(vj, "n"));
-        if (!json_is_object(vj) || !(json_is_string(val) || json_is_null(val)) ||
-            json_u64(json_object_get(vj, "t"), &v.ts) < 0 ||
-            !json_is_integer(json_object_get(vj, "n")) || nd < 0 || nd >= CL_MAXN) {
-            snprintf(why, whylen, "key %s version %zu: needs \"v\" (string or null), \"t\" and \"n\" (node index)", key, i);
-            item_free(it);
-            return NULL;
-        }
-        v.node = (int)nd;
-        if (st->conflict == CONFLICT_SIBLINGS) {
-            const json_t *c = json_object_get(vj, "c");
-            if (json_u64(json_object_get(vj, "d"), &v.dot) < 0 || !json_is_array(c) ||
-                json_array_size(c) > CL_MAXN) {
-                snprintf(why, whylen, "key %s version %zu: needs a dot \"d\" and a context \"c\" of at most %d counters", key, i, CL_MAXN);
-                item_free(it);
-                return NULL;
-            }
-            size_t ci;
-            const json_t *cj;
-            json_array_foreach(c, ci, cj) {
-                if (json_u64(cj, &v.ctx[ci]) < 0) {
-                    snprintf(why, whylen, "key %s version %zu: context entry %zu is not a counter", key, i, ci);
-                    item_free(it);
-                    return NULL;
-                }
-            }
-        }
-        v.value = json_is_string(val) ? (char *)json_string_value(val) : NULL;
-        item_merge_ver(st->conflict, it, &v); /* copies the value */
-    }
-    item_rehash(it);
-    return it;
+    return vitem_from_json(j, st->conflict, MAX_VERSIONS, why, whylen);
 }
 
 /* ---- Merkle trees -------------------------------------------------------------------
- * For each peer p the node keeps 1024 leaf hashes over the keys both hold as replicas
- * (p and self in the key's preference list): leaf = XOR of those items' hashes, updated
- * on every change. The 32 subtree hashes and the root are computed when an exchange
- * starts: root <- 32 subtrees <- 1024 leaves (ranges of the key-hash space). */
+ * For each peer p the node keeps a Merkle tree (merkle.h) over the keys both hold as
+ * replicas (p and self in the key's preference list), updated on every change; subtree
+ * and root hashes are computed when an exchange starts. */
 
 static int self_idx(const struct ll *st)
 {
     return st->e->self_idx;
 }
 
-static void tree_update(struct ll *st, const struct item *it, uint64_t h_old)
+static void tree_update(struct ll *st, const struct vitem *it, uint64_t h_old)
 {
     int me = self_idx(st);
     if (!(it->owners & (1u << me)) || h_old == it->h)
         return;
-    unsigned l = leaf_of(it->khash);
-    for (int p = 0; p < st->ring.nodes; p++)
+    for (int p = 0; p < ring_size(st); p++)
         if (p != me && (it->owners & (1u << p)))
-            st->leaf[p][l] ^= h_old ^ it->h;
-}
-
-static uint64_t top_hash(const struct ll *st, int peer, int t)
-{
-    return mix64(fnv(0xcbf29ce484222325ull, &st->leaf[peer][t * FANOUT], FANOUT * sizeof(uint64_t)));
-}
-
-static uint64_t root_hash(const struct ll *st, int peer, uint64_t top[NTOP])
-{
-    for (int t = 0; t < NTOP; t++)
-        top[t] = top_hash(st, peer, t);
-    return mix64(fnv(0xcbf29ce484222325ull, top, NTOP * sizeof(uint64_t)));
+            merkle_update(&st->tree[p], it->khash, h_old, it->h);
 }
 
 static void trees_rebuild(struct ll *st)
 {
-    memset(st->leaf, 0, sizeof st->leaf);
-    KV_FOREACH(&st->data, it) {
+    for (int p = 0; p < CL_MAXN; p++)
+        merkle_clear(&st->tree[p]);
+    VTABLE_FOREACH(&st->data, it) {
         it->owners = owners_of(st, it->khash);
         tree_update(st, it, 0);
     }
     for (int o = 0; o < CL_MAXN; o++)
-        KV_FOREACH(&st->hints[o], it)
+        VTABLE_FOREACH(&st->hints[o], it)
             it->owners = owners_of(st, it->khash);
 }
 
 /* Membership may grow (sim_add_node, `add`): the ring follows the env's node list. */
 static void ring_check(struct ll *st)
 {
-    if (st->ring.nodes != st->e->n_nodes) {
-        ring_build(&st->ring, st->e->n_nodes, st->vnodes);
+    if (ring_size(st) != st->e->n_nodes) {
+        ring_destroy(&st->ring);
+        st->ring = ring_new(st->e->n_nodes, st->vnodes);
         trees_rebuild(st);
     }
-}
-
-static const char *hex64(uint64_t h, char buf[17])
-{
-    snprintf(buf, 17, "%016" PRIx64, h);
-    return buf;
-}
-
-static int parse_hex64(const char *s, uint64_t *out)
-{
-    if (!s || strlen(s) != 16)
-        return -1;
-    char *end;
-    *out = strtoull(s, &end, 16);
-    return *end ? -1 : 0;
 }
 
 /* ---- durable data ---------------------------------------------------------------------
@@ -757,23 +308,17 @@ static void log_json(struct ll *st, const char *log, json_t *rec)
     free(txt);
 }
 
-static void tomb_count(struct ll *st, const struct item *it, int sign)
+static void tomb_count(struct ll *st, const struct vitem *it, int sign)
 {
-    if (item_is_tomb(it))
+    if (vitem_is_tomb(it))
         st->tombstones += sign;
 }
 
-static void emit_apply(struct ll *st, const struct item *it, const char *via)
+static void emit_apply(struct ll *st, const struct vitem *it, const char *via)
 {
-    json_t *vals = json_array();
+    json_t *vals = vitem_values(it);
     struct sb vb = {0};
-    for (int i = 0; i < it->nv; i++) {
-        if (it->v[i].value)
-            json_array_append_new(vals, json_string(it->v[i].value));
-        if (i)
-            sb_add(&vb, " ");
-        version_text(st, &it->v[i], &vb);
-    }
+    versions_text(st, it, &vb);
     json_t *value = json_array_size(vals) == 0 ? json_null()
                     : json_array_size(vals) == 1 ? json_incref(json_array_get(vals, 0))
                                                  : json_incref(vals);
@@ -787,34 +332,34 @@ static void emit_apply(struct ll *st, const struct item *it, const char *via)
 }
 
 /* Merges in into the table. Returns 1 when the table changed (logged, not yet synced). */
-static int data_merge(struct ll *st, const struct item *in, const char *via)
+static int data_merge(struct ll *st, const struct vitem *in, const char *via)
 {
-    struct item *it = kv_get(&st->data, in->key, in->khash);
+    struct vitem *it = vtable_get(&st->data, in->key, in->khash);
     int fresh = 0;
     if (!it) {
         /* a tombstone older than the grace period for a key we do not hold was collected
          * here already: taking it back would bring it to life again after every collection */
-        if (!st->replaying && item_is_tomb(in) &&
-            env_now_us(st->e) > item_newest_ts(in) + st->tomb_grace)
+        if (!st->replaying && vitem_is_tomb(in) &&
+            env_now_us(st->e) > vitem_newest_ts(in) + st->tomb_grace)
             return 0;
-        it = item_new(in->key, in->khash);
+        it = vitem_new(in->key, in->khash);
         it->owners = owners_of(st, it->khash);
         fresh = 1;
     }
     uint64_t h_old = it->h;
     if (!fresh)
         tomb_count(st, it, -1);
-    int changed = item_merge(st->conflict, it, in);
+    int changed = vitem_merge(st->conflict, it, in);
     if (fresh && !changed) {
-        item_free(it);
+        vitem_free(it);
         return 0;
     }
     if (fresh)
-        kv_put(&st->data, it);
+        vtable_put(&st->data, it);
     tomb_count(st, it, +1);
     if (!changed)
         return 0;
-    it->tomb_acks = 0;
+    it->acks = 0;
     it->changed = env_now_us(st->e);
     tree_update(st, it, h_old);
     if (!st->replaying) {
@@ -826,21 +371,21 @@ static int data_merge(struct ll *st, const struct item *in, const char *via)
     return 1;
 }
 
-static void data_remove(struct ll *st, struct item *it)
+static void data_remove(struct ll *st, struct vitem *it)
 {
     uint64_t h_old = it->h;
     it->h = 0;
     tree_update(st, it, h_old);
     it->h = h_old;
     tomb_count(st, it, -1);
-    kv_unlink(&st->data, it);
-    item_free(it);
+    vtable_unlink(&st->data, it);
+    vitem_free(it);
 }
 
 static void data_snapshot(struct ll *st)
 {
     json_t *arr = json_array();
-    KV_FOREACH(&st->data, it)
+    VTABLE_FOREACH(&st->data, it)
         json_array_append_new(arr, item_json(st, it));
     char *txt = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
@@ -880,16 +425,16 @@ static void replay_data_rec(void *ud, const void *data, size_t len)
     const char *gc = json_string_value(json_object_get(j, "gc"));
     if (gc) {
         uint64_t h;
-        struct item *it = kv_get(&st->data, gc, hash_str(gc));
-        if (it && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0 && it->h == h)
+        struct vitem *it = vtable_get(&st->data, gc, hash_str(gc));
+        if (it && hash_parse_hex(json_string_value(json_object_get(j, "h")), &h) == 0 && it->h == h)
             data_remove(st, it);
     } else {
-        struct item *in = item_from_json(st, j, why, sizeof why);
+        struct vitem *in = item_from_json(st, j, why, sizeof why);
         if (in)
             data_merge(st, in, "replay");
         else
             rc->bad++;
-        item_free(in);
+        vitem_free(in);
     }
     json_decref(j);
 }
@@ -909,7 +454,7 @@ static void hints_snapshot(struct ll *st)
     }
     json_t *arr = json_array();
     for (int o = 0; o < CL_MAXN; o++)
-        KV_FOREACH(&st->hints[o], it)
+        VTABLE_FOREACH(&st->hints[o], it)
             json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "op", "add", "for", nname(st, o),
                                                  "item", item_json(st, it)));
     char *txt = json_dumps(arr, JSON_COMPACT);
@@ -928,21 +473,21 @@ static void hints_sync(struct ll *st)
         hints_snapshot(st);
 }
 
-static int hint_add(struct ll *st, int owner, const struct item *in)
+static int hint_add(struct ll *st, int owner, const struct vitem *in)
 {
-    struct item *it = kv_get(&st->hints[owner], in->key, in->khash);
+    struct vitem *it = vtable_get(&st->hints[owner], in->key, in->khash);
     int fresh = !it;
     if (fresh) {
-        it = item_new(in->key, in->khash);
+        it = vitem_new(in->key, in->khash);
         it->owners = owners_of(st, in->khash);
     }
-    if (!item_merge(st->conflict, it, in)) {
+    if (!vitem_merge(st->conflict, it, in)) {
         if (fresh)
-            item_free(it);
+            vitem_free(it);
         return 0;
     }
     if (fresh) {
-        kv_put(&st->hints[owner], it);
+        vtable_put(&st->hints[owner], it);
         st->hints_pending++;
     }
     if (!st->replaying) {
@@ -958,20 +503,20 @@ static int hint_add(struct ll *st, int owner, const struct item *in)
 
 static void hint_del(struct ll *st, int owner, const char *key, uint64_t h)
 {
-    struct item *it = kv_get(&st->hints[owner], key, hash_str(key));
+    struct vitem *it = vtable_get(&st->hints[owner], key, hash_str(key));
     if (!it || it->h != h)
         return;
     if (!st->replaying) {
         char hb[17];
         log_json(st, "hints", json_pack("{s:s,s:s,s:s,s:s}", "op", "del", "for", nname(st, owner),
-                                        "key", key, "h", hex64(h, hb)));
+                                        "key", key, "h", hash_hex(h, hb)));
         st->hint_records++;
         env_event(st->e, "hint", json_pack("{s:s,s:s,s:s}", "what", "deleted", "for",
                                            nname(st, owner), "key", key));
         note(st, "hint for %s deleted after its ack: %s", nname(st, owner), key);
     }
-    kv_unlink(&st->hints[owner], it);
-    item_free(it);
+    vtable_unlink(&st->hints[owner], it);
+    vitem_free(it);
     st->hints_pending--;
 }
 
@@ -986,16 +531,16 @@ static void replay_hint_rec(struct ll *st, const json_t *j, long *bad)
         return;
     }
     if (!strcmp(op, "add")) {
-        struct item *in = item_from_json(st, json_object_get(j, "item"), why, sizeof why);
+        struct vitem *in = item_from_json(st, json_object_get(j, "item"), why, sizeof why);
         if (in)
             hint_add(st, owner, in);
         else
             (*bad)++;
-        item_free(in);
+        vitem_free(in);
     } else if (!strcmp(op, "del")) {
         uint64_t h;
         const char *key = json_string_value(json_object_get(j, "key"));
-        if (key && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0)
+        if (key && hash_parse_hex(json_string_value(json_object_get(j, "h")), &h) == 0)
             hint_del(st, owner, key, h);
         else
             (*bad)++;
@@ -1050,12 +595,12 @@ static void load_state(struct ll *st)
         json_t *j;
         char why[200];
         json_array_foreach(arr, i, j) {
-            struct item *in = item_from_json(st, j, why, sizeof why);
+            struct vitem *in = item_from_json(st, j, why, sizeof why);
             if (in)
                 data_merge(st, in, "replay");
             else
                 rc.bad++;
-            item_free(in);
+            vitem_free(in);
         }
         if (!arr)
             rc.bad++;
@@ -1084,20 +629,6 @@ static void load_state(struct ll *st)
 
 /* ---- peers ------------------------------------------------------------------------------ */
 
-/* A peer request's id field ("op" or "sid"): a non-negative integer, else the message is
- * refused with an error event. */
-static const json_t *peer_id(struct ll *st, const char *src, const json_t *body, const char *field)
-{
-    const json_t *id = json_object_get(body, field);
-    if (!json_is_integer(id) || json_integer_value(id) < 0) {
-        const char *type = json_string_value(json_object_get(body, "type"));
-        event_error(st, "%s from %s needs a non-negative integer \"%s\": dropped", type ? type : "message",
-                    src, field);
-        return NULL;
-    }
-    return id;
-}
-
 static int peer_index(struct ll *st, const char *src)
 {
     int i = env_node_index(st->e, src);
@@ -1110,6 +641,18 @@ static int peer_index(struct ll *st, const char *src)
         note(st, "%s answers again", src);
     }
     return i;
+}
+
+/* Reads a peer message into out (msg.h); a malformed one is dropped with an error event
+ * naming the field. Returns 0 or -1. */
+static int peer_get(struct ll *st, const char *src, const json_t *body, const struct msg_field *fields,
+                    void *out)
+{
+    char err[300];
+    if (msg_get(body, NULL, fields, out, err, sizeof err) == 0)
+        return 0;
+    event_error(st, "%s from %s: dropped", err, src);
+    return -1;
 }
 
 static void suspect(struct ll *st, int idx)
@@ -1167,9 +710,9 @@ static void op_free(struct ll *st, struct op *op)
     env_timer_cancel(st->e, op->t_request);
     env_timer_cancel(st->e, op->t_replica);
     for (int i = 0; i < op->nt; i++)
-        item_free(op->t[i].resp);
-    item_free(op->merged);
-    ver_free(&op->wv);
+        vitem_free(op->t[i].resp);
+    vitem_free(op->merged);
+    version_free(&op->wv);
     json_decref(op->req);
     free(op->key);
     free(op);
@@ -1188,7 +731,7 @@ static int op_has_node(const struct op *op, int node)
 static int next_standin(struct ll *st, const struct op *op)
 {
     int pl[CL_MAXN];
-    int cnt = ring_walk(&st->ring, op->khash, pl);
+    int cnt = ring_walk(st->ring, op->khash, pl);
     for (int i = st->n; i < cnt; i++)
         if (!op_has_node(op, pl[i]) && !st->suspect[pl[i]])
             return pl[i];
@@ -1203,18 +746,18 @@ static int add_target(struct op *op, int node, int hint_for)
     return op->nt++;
 }
 
-static struct item *op_write_item(const struct op *op)
+static struct vitem *op_write_item(const struct op *op)
 {
-    struct item *it = item_new(op->key, op->khash);
+    struct vitem *it = vitem_new(op->key, op->khash);
     it->v = xcalloc(1, sizeof *it->v);
-    ver_copy(&it->v[0], &op->wv);
+    version_copy(&it->v[0], &op->wv);
     it->nv = 1;
-    item_rehash(it);
+    vitem_rehash(it);
     return it;
 }
 
 /* Applies a write (or repair) on this node as one of the replicas. */
-static void local_write(struct ll *st, const struct item *it, int hint_for, const char *via)
+static void local_write(struct ll *st, const struct vitem *it, int hint_for, const char *via)
 {
     if (hint_for >= 0 && hint_for != self_idx(st)) {
         hint_add(st, hint_for, it);
@@ -1226,20 +769,20 @@ static void local_write(struct ll *st, const struct item *it, int hint_for, cons
 
 /* The item this node answers a read with: its data merged with any hint it keeps for the
  * key (a stand-in answers for the owner it stands in for). Caller frees. */
-static struct item *local_read(struct ll *st, const char *key, uint64_t khash)
+static struct vitem *local_read(struct ll *st, const char *key, uint64_t khash)
 {
-    struct item *d = kv_get(&st->data, key, khash);
-    struct item *out = d ? item_dup(d) : item_new(key, khash);
+    struct vitem *d = vtable_get(&st->data, key, khash);
+    struct vitem *out = d ? vitem_dup(d) : vitem_new(key, khash);
     for (int o = 0; o < CL_MAXN; o++) {
-        struct item *h = kv_get(&st->hints[o], key, khash);
+        struct vitem *h = vtable_get(&st->hints[o], key, khash);
         if (h)
-            item_merge(st->conflict, out, h);
+            vitem_merge(st->conflict, out, h);
     }
-    item_rehash(out);
+    vitem_rehash(out);
     return out;
 }
 
-static void send_write(struct ll *st, struct op *op, struct target *t, const struct item *it,
+static void send_write(struct ll *st, struct op *op, struct target *t, const struct vitem *it,
                        int repair)
 {
     json_t *b = json_pack("{s:s,s:I,s:o}", "type", "ll_write", "op", (json_int_t)op->id, "item",
@@ -1264,7 +807,7 @@ static void op_check(struct ll *st, struct op *op);
 static void op_dispatch(struct ll *st, struct op *op, int from)
 {
     int local = -1;
-    struct item *wit = op->kind == OP_WRITE ? op_write_item(op) : NULL;
+    struct vitem *wit = op->kind == OP_WRITE ? op_write_item(op) : NULL;
     for (int i = from; i < op->nt; i++) {
         struct target *t = &op->t[i];
         if (t->node == self_idx(st)) {
@@ -1289,7 +832,7 @@ static void op_dispatch(struct ll *st, struct op *op, int from)
         t->state = TG_OK;
         op->acks++;
     }
-    item_free(wit);
+    vitem_free(wit);
     op_check(st, op);
 }
 
@@ -1311,37 +854,21 @@ static void emit_quorum(struct ll *st, struct op *op, int ok)
     env_event(st->e, "quorum", f);
 }
 
-static void context_text(const struct ll *st, const struct item *it, struct sb *b)
+/* The context a client gets back ("n1:3,n2:1"): a write that sends it supersedes it. */
+static void context_text(const struct ll *st, const struct vitem *it, struct sb *b)
 {
-    uint64_t ctx[CL_MAXN] = {0};
-    for (int i = 0; i < it->nv; i++) {
-        const struct ver *v = &it->v[i];
-        for (int k = 0; k < CL_MAXN; k++)
-            if (v->ctx[k] > ctx[k])
-                ctx[k] = v->ctx[k];
-        if (v->dot > ctx[v->node])
-            ctx[v->node] = v->dot;
-    }
-    int first = 1;
-    sb_add(b, "");
-    for (int k = 0; k < st->ring.nodes; k++) {
-        if (!ctx[k])
-            continue;
-        sb_printf(b, "%s%s:%" PRIu64, first ? "" : ",", nname(st, k), ctx[k]);
-        first = 0;
-    }
+    struct vv ctx;
+    vitem_context(it, &ctx);
+    vv_text(&ctx, ring_size(st), (const char (*)[CL_IDLEN])st->e->nodes, b);
 }
 
 static void reply_read(struct ll *st, struct op *op)
 {
-    const struct item *m = op->merged;
+    const struct vitem *m = op->merged;
     json_t *r = json_pack("{s:s}", "type", "read_ok");
-    json_t *live = json_array();
-    for (int i = 0; i < m->nv; i++)
-        if (m->v[i].value)
-            json_array_append_new(live, json_string(m->v[i].value));
+    json_t *live = vitem_values(m);
     json_object_set(r, "value", json_array_size(live) ? json_array_get(live, 0) : json_null());
-    if (st->conflict == CONFLICT_SIBLINGS) {
+    if (st->conflict == VMERGE_DVV) {
         if (json_array_size(live) > 1)
             json_object_set(r, "siblings", live);
         struct sb b = {0};
@@ -1356,11 +883,7 @@ static void reply_read(struct ll *st, struct op *op)
 static void send_repair(struct ll *st, struct op *op, struct target *t)
 {
     struct sb vb = {0};
-    for (int i = 0; i < op->merged->nv; i++) {
-        if (i)
-            sb_add(&vb, " ");
-        version_text(st, &op->merged->v[i], &vb);
-    }
+    versions_text(st, op->merged, &vb);
     env_event(st->e, "repair", json_pack("{s:s,s:s,s:s,s:s}", "key", op->key, "to",
                                          nname(st, t->node), "version", vb.s ? vb.s : "",
                                          "via", "read"));
@@ -1390,16 +913,26 @@ static void op_check(struct ll *st, struct op *op)
         if (!op->replied && op->acks >= op->need) {
             op->replied = 1;
             emit_quorum(st, op, 1);
-            env_reply(st->e, op->client, op->req,
-                      json_pack("{s:s}", "type", op->is_delete ? "delete_ok" : "write_ok"));
+            json_t *ok = json_pack("{s:s}", "type", op->is_delete ? "delete_ok" : "write_ok");
+            if (st->conflict == VMERGE_DVV) {
+                /* what this write superseded, and itself: a client that sends it with its next
+                 * write to the key (as it would a read's) supersedes its own earlier writes */
+                struct vv ctx = op->wv.ctx;
+                struct sb b = {0};
+                vv_add_dot(&ctx, op->wv.node, op->wv.dot);
+                vv_text(&ctx, ring_size(st), (const char (*)[CL_IDLEN])st->e->nodes, &b);
+                json_object_set_new(ok, "context", json_string(b.s));
+                sb_free(&b);
+            }
+            env_reply(st->e, op->client, op->req, ok);
         }
     } else if (!op->replied && op->acks >= op->need) {
         if (!op->merged) {
-            op->merged = item_new(op->key, op->khash);
+            op->merged = vitem_new(op->key, op->khash);
             for (int i = 0; i < op->nt; i++)
                 if (op->t[i].resp)
-                    item_merge(st->conflict, op->merged, op->t[i].resp);
-            item_rehash(op->merged);
+                    vitem_merge(st->conflict, op->merged, op->t[i].resp);
+            vitem_rehash(op->merged);
             for (int i = 0; i < op->nt; i++) {
                 struct target *t = &op->t[i];
                 if (t->resp && t->resp->h != op->merged->h) {
@@ -1487,44 +1020,19 @@ static void op_replica_timeout(struct ll *st, struct op *op)
     op_check(st, op);
 }
 
-static int parse_context(struct ll *st, const char *s, uint64_t ctx[CL_MAXN], char *err, size_t errlen)
-{
-    memset(ctx, 0, CL_MAXN * sizeof *ctx);
-    char *copy = xstrdup(s);
-    char *save = NULL;
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *colon = strchr(tok, ':');
-        uint64_t c;
-        int idx;
-        if (colon)
-            *colon = 0;
-        if (!colon || (idx = env_node_index(st->e, tok)) < 0 || parse_u64(colon + 1, &c) < 0) {
-            snprintf(err, errlen, "bad context \"%s\": expected node:counter pairs such as n1:3,n2:1 "
-                     "(as a read returned it)", s);
-            rc = -1;
-            break;
-        }
-        ctx[idx] = c;
-    }
-    free(copy);
-    return rc;
-}
-
 /* The number of acks or answers a request needs: its cl or w/r, else the node's default. */
-static int request_need(struct ll *st, const json_t *body, int is_read, char *err, size_t errlen)
+static int request_need(struct ll *st, const json_t *body, const char *c, int is_read, char *err,
+                        size_t errlen)
 {
     int need = is_read ? st->r : st->w;
-    const json_t *cl = json_object_get(body, "cl");
     const char *wr = is_read ? "r" : "w";
     const json_t *x = json_object_get(body, wr);
-    if (cl) {
-        const char *c = json_string_value(cl);
-        if (c && !strcmp(c, "one"))
+    if (c) {
+        if (!strcmp(c, "one"))
             need = 1;
-        else if (c && !strcmp(c, "quorum"))
+        else if (!strcmp(c, "quorum"))
             need = st->n / 2 + 1;
-        else if (c && !strcmp(c, "all"))
+        else if (!strcmp(c, "all"))
             need = st->n;
         else {
             snprintf(err, errlen, "bad \"cl\": expected \"one\", \"quorum\" or \"all\"");
@@ -1562,7 +1070,7 @@ static struct op *op_new(struct ll *st, int kind, const char *src, const json_t 
     st->ops = op;
     /* the preference list; with sloppy=on a suspected replica is replaced up front */
     int pl[CL_MAXN];
-    int cnt = ring_walk(&st->ring, op->khash, pl);
+    int cnt = ring_walk(st->ring, op->khash, pl);
     for (int i = 0; i < cnt && i < st->n; i++) {
         if (st->sloppy && st->suspect[pl[i]]) {
             int sub = next_standin(st, op);
@@ -1578,59 +1086,72 @@ static struct op *op_new(struct ll *st, int kind, const char *src, const json_t 
     return op;
 }
 
-static const char *client_key(struct ll *st, const char *src, const json_t *body)
+/* A client read, write or delete (docs/modes/leaderless.md, Requests). */
+struct client_req {
+    const char *key, *value, *cl;
+    const json_t *context;
+};
+
+static const struct msg_field read_fields[] = {
+    MSG_STR(struct client_req, key),
+    MSG_STR_OPT(struct client_req, cl),
+    MSG_END,
+};
+
+static const struct msg_field write_fields[] = {
+    MSG_STR(struct client_req, key),
+    MSG_STR(struct client_req, value),
+    MSG_STR_OPT(struct client_req, cl),
+    MSG_ANY_OPT(struct client_req, context),
+    MSG_END,
+};
+
+static const struct msg_field delete_fields[] = {
+    MSG_STR(struct client_req, key),
+    MSG_STR_OPT(struct client_req, cl),
+    MSG_ANY_OPT(struct client_req, context),
+    MSG_END,
+};
+
+/* Reads a client request, or answers error 12 naming what is wrong and returns -1. */
+static int client_get(struct ll *st, const char *src, const json_t *body, const struct msg_field *fields,
+                      struct client_req *req)
 {
-    const char *key = json_string_value(json_object_get(body, "key"));
-    if (!key) {
-        const char *type = json_string_value(json_object_get(body, "type"));
-        char text[100];
-        snprintf(text, sizeof text, "%s needs a string \"key\"", type ? type : "request");
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, text, NULL);
-    }
-    return key;
+    return msg_get_request(st->e, src, body, fields, req, sizeof *req);
 }
 
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     char err[200];
+    struct client_req req;
     ring_check(st);
-    const char *key = client_key(st, src, body);
-    if (!key)
+    if (client_get(st, src, body, read_fields, &req) < 0)
         return;
-    int need = request_need(st, body, 1, err, sizeof err);
+    int need = request_need(st, body, req.cl, 1, err, sizeof err);
     if (need < 0) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
         return;
     }
-    struct op *op = op_new(st, OP_READ, src, body, key, need);
+    struct op *op = op_new(st, OP_READ, src, body, req.key, need);
     op_dispatch(st, op, 0);
 }
 
 static void start_write(struct ll *st, const char *src, const json_t *body, int is_delete)
 {
     char err[200];
+    struct client_req req;
     ring_check(st);
-    const char *key = client_key(st, src, body);
-    if (!key)
+    if (client_get(st, src, body, is_delete ? delete_fields : write_fields, &req) < 0)
         return;
-    const char *value = NULL;
-    if (!is_delete) {
-        value = json_string_value(json_object_get(body, "value"));
-        if (!value) {
-            env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
-                            "write needs a string \"value\" (use delete to remove a key)", NULL);
-            return;
-        }
-    }
-    int need = request_need(st, body, 0, err, sizeof err);
-    uint64_t ctx[CL_MAXN] = {0};
-    const json_t *cj = json_object_get(body, "context");
-    if (need >= 0 && cj && st->conflict == CONFLICT_SIBLINGS) {
-        if (!json_is_string(cj)) {
+    int need = request_need(st, body, req.cl, 0, err, sizeof err);
+    struct vv ctx = {{0}};
+    if (need >= 0 && req.context && st->conflict == VMERGE_DVV) {
+        if (!json_is_string(req.context)) {
             snprintf(err, sizeof err, "bad \"context\": expected the string a read returned");
             need = -1;
-        } else if (parse_context(st, json_string_value(cj), ctx, err, sizeof err) < 0) {
+        } else if (vv_parse(json_string_value(req.context), st->e->n_nodes,
+                            (const char (*)[CL_IDLEN])st->e->nodes, &ctx, err, sizeof err) < 0) {
             need = -1;
         }
     }
@@ -1638,7 +1159,7 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
         return;
     }
-    struct op *op = op_new(st, OP_WRITE, src, body, key, need);
+    struct op *op = op_new(st, OP_WRITE, src, body, req.key, need);
     op->is_delete = is_delete;
     /* lww timestamps never repeat on one node, but are not corrected for skew: a node whose
      * clock is behind loses its writes to older ones (the point of the demo) */
@@ -1646,10 +1167,10 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     st->last_ts = now > st->last_ts ? now : st->last_ts + 1;
     op->wv.ts = st->last_ts;
     op->wv.node = self_idx(st);
-    op->wv.value = value ? xstrdup(value) : NULL;
-    if (st->conflict == CONFLICT_SIBLINGS) {
+    op->wv.value = req.value ? xstrdup(req.value) : NULL;
+    if (st->conflict == VMERGE_DVV) {
         op->wv.dot = next_dot(st);
-        memcpy(op->wv.ctx, ctx, sizeof ctx);
+        op->wv.ctx = ctx;
     }
     op_dispatch(st, op, 0);
 }
@@ -1674,52 +1195,79 @@ static void on_cas(void *vst, const char *src, const json_t *body)
 
 /* ---- replica side -------------------------------------------------------------------- */
 
+/* ll_write {op, item, hint_for?, repair?}, ll_read {op, key}, ll_read_ok {op, item},
+ * ll_write_ok {op}: op is the coordinator's request id, echoed back. */
+struct replica_msg {
+    uint64_t op;
+    const json_t *item;
+    const char *key, *hint_for;
+    int repair;
+};
+
+static const struct msg_field ll_write_fields[] = {
+    MSG_U64(struct replica_msg, op, MAX_ID),
+    MSG_OBJECT(struct replica_msg, item),
+    MSG_STR_OPT(struct replica_msg, hint_for),
+    MSG_BOOL_OPT(struct replica_msg, repair),
+    MSG_END,
+};
+
+static const struct msg_field ll_read_fields[] = {
+    MSG_U64(struct replica_msg, op, MAX_ID),
+    MSG_STR(struct replica_msg, key),
+    MSG_END,
+};
+
+static const struct msg_field ll_read_ok_fields[] = {
+    MSG_U64(struct replica_msg, op, MAX_ID),
+    MSG_OBJECT(struct replica_msg, item),
+    MSG_END,
+};
+
+static const struct msg_field ll_write_ok_fields[] = {
+    MSG_U64(struct replica_msg, op, MAX_ID),
+    MSG_END,
+};
+
 static void on_ll_write(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     char why[200];
-    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
+    struct replica_msg m = {0};
+    if (peer_index(st, src) < 0 || peer_get(st, src, body, ll_write_fields, &m) < 0)
         return;
     ring_check(st);
-    struct item *in = item_from_json(st, json_object_get(body, "item"), why, sizeof why);
+    struct vitem *in = item_from_json(st, m.item, why, sizeof why);
     if (!in) {
         event_error(st, "ll_write from %s: %s", src, why);
         return;
     }
-    const char *hf = json_string_value(json_object_get(body, "hint_for"));
-    int hint_for = hf ? env_node_index(st->e, hf) : -1;
-    if (hf && hint_for < 0) {
-        event_error(st, "ll_write from %s: hint for unknown node %s", src, hf);
-        item_free(in);
+    int hint_for = m.hint_for ? env_node_index(st->e, m.hint_for) : -1;
+    if (m.hint_for && hint_for < 0) {
+        event_error(st, "ll_write from %s: hint for unknown node %s", src, m.hint_for);
+        vitem_free(in);
         return;
     }
-    local_write(st, in, hint_for, json_is_true(json_object_get(body, "repair")) ? "repair" : "write");
-    item_free(in);
-    env_send(st->e, src, json_pack("{s:s,s:O}", "type", "ll_write_ok", "op",
-                                   json_object_get(body, "op")));
+    local_write(st, in, hint_for, m.repair ? "repair" : "write");
+    vitem_free(in);
+    env_send(st->e, src, json_pack("{s:s,s:I}", "type", "ll_write_ok", "op", (json_int_t)m.op));
 }
 
 static void on_ll_read(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
-    if (peer_index(st, src) < 0 || !peer_id(st, src, body, "op"))
+    struct replica_msg m = {0};
+    if (peer_index(st, src) < 0 || peer_get(st, src, body, ll_read_fields, &m) < 0)
         return;
-    const char *key = json_string_value(json_object_get(body, "key"));
-    if (!key) {
-        event_error(st, "ll_read from %s without a key", src);
-        return;
-    }
-    struct item *it = local_read(st, key, hash_str(key));
-    env_send(st->e, src, json_pack("{s:s,s:O,s:o}", "type", "ll_read_ok", "op",
-                                   json_object_get(body, "op"), "item", item_json(st, it)));
-    item_free(it);
+    struct vitem *it = local_read(st, m.key, hash_str(m.key));
+    env_send(st->e, src, json_pack("{s:s,s:I,s:o}", "type", "ll_read_ok", "op", (json_int_t)m.op,
+                                   "item", item_json(st, it)));
+    vitem_free(it);
 }
 
-static struct op *reply_op(struct ll *st, const json_t *body, int kind)
+/* The coordinated request an answer belongs to, if it is still running. */
+static struct op *reply_op(struct ll *st, uint64_t id, int kind)
 {
-    uint64_t id;
-    if (json_u64(json_object_get(body, "op"), &id) < 0)
-        return NULL;
     struct op *op = op_find(st, id);
     return op && op->kind == kind ? op : NULL;
 }
@@ -1738,9 +1286,12 @@ static void on_ll_write_ok(void *vst, const char *src, const json_t *body)
     int from = peer_index(st, src);
     if (from < 0)
         return;
-    struct op *op = reply_op(st, body, OP_WRITE);
+    struct replica_msg m = {0};
+    if (peer_get(st, src, body, ll_write_ok_fields, &m) < 0)
+        return;
+    struct op *op = reply_op(st, m.op, OP_WRITE);
     if (!op)
-        op = reply_op(st, body, OP_READ);
+        op = reply_op(st, m.op, OP_READ);
     if (!op)
         return; /* late: the request is over */
     struct target *t = op_target(op, from);
@@ -1766,13 +1317,16 @@ static void on_ll_read_ok(void *vst, const char *src, const json_t *body)
     int from = peer_index(st, src);
     if (from < 0)
         return;
-    struct op *op = reply_op(st, body, OP_READ);
+    struct replica_msg m = {0};
+    if (peer_get(st, src, body, ll_read_ok_fields, &m) < 0)
+        return;
+    struct op *op = reply_op(st, m.op, OP_READ);
     if (!op)
         return;
     struct target *t = op_target(op, from);
     if (!t || t->state == TG_OK)
         return;
-    struct item *it = item_from_json(st, json_object_get(body, "item"), why, sizeof why);
+    struct vitem *it = item_from_json(st, m.item, why, sizeof why);
     if (!it) {
         event_error(st, "ll_read_ok from %s: %s", src, why);
         return;
@@ -1782,9 +1336,9 @@ static void on_ll_read_ok(void *vst, const char *src, const json_t *body)
     op->acks++;
     if (op->merged && it->h != op->merged->h) {
         /* a late answer: repair it in the background if it is behind */
-        struct item *probe = item_dup(it);
-        int behind = item_merge(st->conflict, probe, op->merged);
-        item_free(probe);
+        struct vitem *probe = vitem_dup(it);
+        int behind = vitem_merge(st->conflict, probe, op->merged);
+        vitem_free(probe);
         if (behind) {
             t->stale = 1;
             if (st->read_repair != RR_OFF) {
@@ -1816,7 +1370,7 @@ static void on_ll_pong(void *vst, const char *src, const json_t *body)
 
 static void hint_tick(struct ll *st)
 {
-    for (int o = 0; o < st->ring.nodes; o++) {
+    for (int o = 0; o < ring_size(st); o++) {
         if (o == self_idx(st))
             continue;
         if (st->hints[o].n && st->handoff_outstanding[o]) {
@@ -1830,7 +1384,7 @@ static void hint_tick(struct ll *st)
         if (!st->hints[o].n)
             continue;
         json_t *items = json_array();
-        struct item **v = kv_sorted(&st->hints[o]);
+        struct vitem **v = vtable_sorted(&st->hints[o]);
         for (size_t i = 0; v[i] && i < HANDOFF_BATCH; i++)
             json_array_append_new(items, item_json(st, v[i]));
         env_send(st->e, nname(st, o), json_pack("{s:s,s:o}", "type", "ll_handoff", "items", items));
@@ -1845,25 +1399,48 @@ static void hint_tick(struct ll *st)
     }
 }
 
+/* ll_handoff {items:[item…]} and ll_handoff_ok {acks:[{key, h}…]}: h is the content hash
+ * delivered, so a hint that grew since it was sent is kept. */
+struct handoff_msg {
+    const json_t *items, *acks;
+};
+
+struct handoff_ack {
+    const char *key;
+    uint64_t h;
+};
+
+static const struct msg_field handoff_fields[] = {
+    MSG_ARRAY(struct handoff_msg, items, HANDOFF_BATCH),
+    MSG_END,
+};
+
+static const struct msg_field handoff_ok_fields[] = {
+    MSG_ARRAY(struct handoff_msg, acks, HANDOFF_BATCH),
+    MSG_END,
+};
+
+static const struct msg_field handoff_ack_fields[] = {
+    MSG_STR(struct handoff_ack, key),
+    MSG_HEX(struct handoff_ack, h),
+    MSG_END,
+};
+
 static void on_ll_handoff(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
     char why[200];
+    struct handoff_msg m = {0};
     int from = peer_index(st, src);
-    if (from < 0)
+    if (from < 0 || peer_get(st, src, body, handoff_fields, &m) < 0)
         return;
     ring_check(st);
-    const json_t *items = json_object_get(body, "items");
-    if (!json_is_array(items)) {
-        event_error(st, "ll_handoff from %s without \"items\"", src);
-        return;
-    }
     json_t *acks = json_array();
     size_t i;
     const json_t *j;
     int changed = 0;
-    json_array_foreach(items, i, j) {
-        struct item *in = item_from_json(st, j, why, sizeof why);
+    json_array_foreach(m.items, i, j) {
+        struct vitem *in = item_from_json(st, j, why, sizeof why);
         if (!in) {
             event_error(st, "ll_handoff from %s: %s", src, why);
             continue;
@@ -1873,8 +1450,8 @@ static void on_ll_handoff(void *vst, const char *src, const json_t *body)
                                            st->e->self, "key", in->key, "from", src));
         note(st, "hint from %s delivered: %s", src, in->key);
         char hb[17];
-        json_array_append_new(acks, json_pack("{s:s,s:s}", "key", in->key, "h", hex64(in->h, hb)));
-        item_free(in);
+        json_array_append_new(acks, json_pack("{s:s,s:s}", "key", in->key, "h", hash_hex(in->h, hb)));
+        vitem_free(in);
     }
     if (changed)
         data_sync(st);
@@ -1884,47 +1461,30 @@ static void on_ll_handoff(void *vst, const char *src, const json_t *body)
 static void on_ll_handoff_ok(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
+    struct handoff_msg m = {0};
     int from = peer_index(st, src);
-    if (from < 0)
+    if (from < 0 || peer_get(st, src, body, handoff_ok_fields, &m) < 0)
         return;
     st->handoff_outstanding[from] = 0;
-    const json_t *acks = json_object_get(body, "acks");
     size_t i;
     const json_t *j;
-    json_array_foreach(acks, i, j) {
-        const char *key = json_string_value(json_object_get(j, "key"));
-        uint64_t h;
-        if (key && parse_hex64(json_string_value(json_object_get(j, "h")), &h) == 0)
-            hint_del(st, from, key, h);
+    json_array_foreach(m.acks, i, j) {
+        struct handoff_ack a;
+        char err[200];
+        if (msg_get(j, "an ack", handoff_ack_fields, &a, err, sizeof err) == 0)
+            hint_del(st, from, a.key, a.h);
+        else
+            event_error(st, "ll_handoff_ok from %s: %s", src, err);
     }
     hints_sync(st);
 }
 
 /* ---- anti-entropy ---------------------------------------------------------------------- */
 
-static int shared_with(const struct ll *st, const struct item *it, int peer)
+static int shared_with(const struct ll *st, const struct vitem *it, int peer)
 {
     uint32_t both = (1u << peer) | (1u << self_idx(st));
     return (it->owners & both) == both;
-}
-
-static json_t *hex_array(const uint64_t *h, int n)
-{
-    json_t *a = json_array();
-    char hb[17];
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_string(hex64(h[i], hb)));
-    return a;
-}
-
-static int hex_array_get(const json_t *a, uint64_t *out, int n)
-{
-    if (!json_is_array(a) || (int)json_array_size(a) != n)
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (parse_hex64(json_string_value(json_array_get(a, (size_t)i)), &out[i]) < 0)
-            return -1;
-    return 0;
 }
 
 static void ae_end(struct ll *st)
@@ -1944,13 +1504,13 @@ static void tomb_collect(struct ll *st)
     uint64_t now = env_now_us(st->e);
     uint32_t me = 1u << self_idx(st);
     int collected = 0;
-    KV_FOREACH(&st->data, it) {
-        if (!item_is_tomb(it) || now < item_newest_ts(it) + st->tomb_grace)
+    VTABLE_FOREACH(&st->data, it) {
+        if (!vitem_is_tomb(it) || now < vitem_newest_ts(it) + st->tomb_grace)
             continue;
-        if (((it->tomb_acks | me) & it->owners) != it->owners)
+        if (((it->acks | me) & it->owners) != it->owners)
             continue;
         char hb[17];
-        log_json(st, "data", json_pack("{s:s,s:s}", "gc", it->key, "h", hex64(it->h, hb)));
+        log_json(st, "data", json_pack("{s:s,s:s}", "gc", it->key, "h", hash_hex(it->h, hb)));
         st->log_records++;
         env_event(st->e, "tombstone", json_pack("{s:s,s:s}", "what", "collected", "key", it->key));
         data_remove(st, it);
@@ -1966,9 +1526,9 @@ static void ae_finish(struct ll *st)
 {
     struct ae_session *a = &st->ae;
     /* every shared key now matches the peer's: its tombstones are held there too */
-    KV_FOREACH(&st->data, it)
-        if (shared_with(st, it, a->peer) && item_is_tomb(it) && it->changed <= a->started)
-            it->tomb_acks |= 1u << a->peer;
+    VTABLE_FOREACH(&st->data, it)
+        if (shared_with(st, it, a->peer) && vitem_is_tomb(it) && it->changed <= a->started)
+            it->acks |= 1u << a->peer;
     json_t *keys = json_incref(a->keys);
     env_event(st->e, "antientropy",
               json_pack("{s:s,s:i,s:i,s:I,s:I,s:o,s:i,s:I}", "peer", nname(st, a->peer), "ranges",
@@ -2001,8 +1561,8 @@ static void ae_start(struct ll *st)
     if (st->ae.active)
         return;
     int me = self_idx(st);
-    for (int tries = 0; tries < st->ring.nodes; tries++) {
-        int p = st->ae_next_peer++ % st->ring.nodes;
+    for (int tries = 0; tries < ring_size(st); tries++) {
+        int p = st->ae_next_peer++ % ring_size(st);
         if (p == me || st->suspect[p])
             continue;
         struct ae_session *a = &st->ae;
@@ -2011,49 +1571,88 @@ static void ae_start(struct ll *st)
         a->peer = p;
         a->started = env_now_us(st->e);
         a->keys = json_array();
-        uint64_t top[NTOP];
-        uint64_t root = root_hash(st, p, top);
+        uint64_t top[MERKLE_TOPS];
+        uint64_t root = merkle_root(&st->tree[p], top);
         char hb[17];
         env_send(st->e, nname(st, p),
                  json_pack("{s:s,s:I,s:s,s:o}", "type", "ae_root", "sid", (json_int_t)a->sid, "root",
-                           hex64(root, hb), "top", hex_array(top, NTOP)));
+                           hash_hex(root, hb), "top", merkle_hashes_json(top, MERKLE_TOPS)));
         a->t_stuck = env_timer_set(st->e, 4 * st->request_timeout, T_AE_STUCK, a->sid);
         return;
     }
 }
 
+/* The anti-entropy exchange (docs/modes/leaderless.md): sid names the exchange;
+ * ae_root {sid, root, top[32]} -> ae_diff {sid, tops[], leaves[][32]} -> ae_push {sid, batch,
+ * leaves[], items[]} -> ae_pull {sid, batch, items[], repaired, keys[]}. */
+struct ae_msg {
+    uint64_t sid, root, repaired;
+    int batch;
+    const json_t *top, *tops, *leaves, *items, *keys;
+};
+
+static const struct msg_field ae_root_fields[] = {
+    MSG_U64(struct ae_msg, sid, MAX_ID),
+    MSG_HEX(struct ae_msg, root),
+    MSG_ARRAY(struct ae_msg, top, MERKLE_TOPS),
+    MSG_END,
+};
+
+static const struct msg_field ae_diff_fields[] = {
+    MSG_U64(struct ae_msg, sid, MAX_ID),
+    MSG_ARRAY(struct ae_msg, tops, MERKLE_TOPS),
+    MSG_ARRAY(struct ae_msg, leaves, MERKLE_TOPS),
+    MSG_END,
+};
+
+static const struct msg_field ae_push_fields[] = {
+    MSG_U64(struct ae_msg, sid, MAX_ID),
+    MSG_INT_OPT(struct ae_msg, batch, 0, MERKLE_LEAVES),
+    MSG_ARRAY(struct ae_msg, leaves, MERKLE_LEAVES),
+    MSG_ARRAY(struct ae_msg, items, 0),
+    MSG_END,
+};
+
+static const struct msg_field ae_pull_fields[] = {
+    MSG_U64(struct ae_msg, sid, MAX_ID),
+    MSG_INT_OPT(struct ae_msg, batch, 0, MERKLE_LEAVES),
+    MSG_ARRAY(struct ae_msg, items, 0),
+    MSG_U64_OPT(struct ae_msg, repaired, MAX_ID),
+    MSG_ARRAY_OPT(struct ae_msg, keys, 0),
+    MSG_END,
+};
+
 static void on_ae_root(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
+    struct ae_msg m = {0};
     int p = peer_index(st, src);
-    if (p < 0 || !peer_id(st, src, body, "sid"))
+    if (p < 0 || peer_get(st, src, body, ae_root_fields, &m) < 0)
         return;
     ring_check(st);
-    uint64_t their[NTOP], mine[NTOP], root;
-    if (parse_hex64(json_string_value(json_object_get(body, "root")), &root) < 0 ||
-        hex_array_get(json_object_get(body, "top"), their, NTOP) < 0) {
-        event_error(st, "ae_root from %s: needs \"root\" and %d \"top\" hashes", src, NTOP);
+    uint64_t their[MERKLE_TOPS], mine[MERKLE_TOPS];
+    if (merkle_hashes_parse(m.top, their, MERKLE_TOPS) < 0) {
+        event_error(st, "ae_root from %s: needs %d \"top\" hashes", src, MERKLE_TOPS);
         return;
     }
     json_t *tops = json_array(), *leaves = json_array();
-    if (root_hash(st, p, mine) != root) {
-        for (int t = 0; t < NTOP; t++) {
+    if (merkle_root(&st->tree[p], mine) != m.root) {
+        for (int t = 0; t < MERKLE_TOPS; t++) {
             if (mine[t] == their[t])
                 continue;
             json_array_append_new(tops, json_integer(t));
-            json_array_append_new(leaves, hex_array(&st->leaf[p][t * FANOUT], FANOUT));
+            json_array_append_new(leaves, merkle_hashes_json(merkle_leaves(&st->tree[p], t), MERKLE_FANOUT));
         }
     }
-    env_send(st->e, src, json_pack("{s:s,s:O,s:o,s:o}", "type", "ae_diff", "sid",
-                                   json_object_get(body, "sid"), "tops", tops, "leaves", leaves));
+    env_send(st->e, src, json_pack("{s:s,s:I,s:o,s:o}", "type", "ae_diff", "sid", (json_int_t)m.sid,
+                                   "tops", tops, "leaves", leaves));
 }
 
-static struct ae_session *ae_session_for(struct ll *st, int peer, const json_t *body)
+/* The exchange this node started with peer, when sid names it; else NULL. */
+static struct ae_session *ae_session_for(struct ll *st, int peer, uint64_t sid)
 {
-    uint64_t sid;
     struct ae_session *a = &st->ae;
-    if (!a->active || a->peer != peer || json_u64(json_object_get(body, "sid"), &sid) < 0 ||
-        sid != a->sid)
+    if (!a->active || a->peer != peer || sid != a->sid)
         return NULL;
     return a;
 }
@@ -2062,8 +1661,8 @@ static struct ae_session *ae_session_for(struct ll *st, int peer, const json_t *
 static json_t *leaf_items(struct ll *st, int peer, const uint8_t *mark)
 {
     json_t *items = json_array();
-    KV_FOREACH(&st->data, it)
-        if (mark[leaf_of(it->khash)] && shared_with(st, it, peer))
+    VTABLE_FOREACH(&st->data, it)
+        if (mark[merkle_leaf_of(it->khash)] && shared_with(st, it, peer))
             json_array_append_new(items, item_json(st, it));
     return items;
 }
@@ -2071,12 +1670,12 @@ static json_t *leaf_items(struct ll *st, int peer, const uint8_t *mark)
 static void ae_push_next(struct ll *st)
 {
     struct ae_session *a = &st->ae;
-    uint8_t *mark = xcalloc(NLEAF, 1);
+    uint8_t *mark = xcalloc(MERKLE_LEAVES, 1);
     /* count items per leaf once: fill batches up to AE_BATCH_ITEMS */
-    int *count = xcalloc(NLEAF, sizeof *count);
-    KV_FOREACH(&st->data, it)
+    int *count = xcalloc(MERKLE_LEAVES, sizeof *count);
+    VTABLE_FOREACH(&st->data, it)
         if (shared_with(st, it, a->peer))
-            count[leaf_of(it->khash)]++;
+            count[merkle_leaf_of(it->khash)]++;
     int items = 0, end = a->pos;
     json_t *leaves = json_array();
     while (end < a->ndiff && end - a->pos < AE_BATCH_LEAVES &&
@@ -2098,35 +1697,33 @@ static void ae_push_next(struct ll *st)
 static void on_ae_diff(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
+    struct ae_msg m = {0};
     int p = peer_index(st, src);
-    if (p < 0)
+    if (p < 0 || peer_get(st, src, body, ae_diff_fields, &m) < 0)
         return;
-    struct ae_session *a = ae_session_for(st, p, body);
+    struct ae_session *a = ae_session_for(st, p, m.sid);
     if (!a || a->diff)
         return; /* not ours, or a duplicate */
-    const json_t *tops = json_object_get(body, "tops"), *leaves = json_object_get(body, "leaves");
-    if (!json_is_array(tops) || !json_is_array(leaves) || json_array_size(tops) != json_array_size(leaves)) {
+    if (json_array_size(m.tops) != json_array_size(m.leaves)) {
         event_error(st, "ae_diff from %s: needs \"tops\" and \"leaves\" of one length", src);
         ae_end(st);
         return;
     }
-    a->compared = 1 + NTOP;
-    a->diff = xcalloc(NLEAF, sizeof *a->diff);
+    a->compared = 1 + MERKLE_TOPS;
+    a->diff = xcalloc(MERKLE_LEAVES, sizeof *a->diff);
     size_t i;
     const json_t *tj;
-    json_array_foreach(tops, i, tj) {
+    json_array_foreach(m.tops, i, tj) {
         json_int_t t = json_integer_value(tj);
-        uint64_t their[FANOUT];
-        if (!json_is_integer(tj) || t < 0 || t >= NTOP ||
-            hex_array_get(json_array_get(leaves, i), their, FANOUT) < 0) {
+        uint64_t their[MERKLE_FANOUT];
+        if (!json_is_integer(tj) || t < 0 || t >= MERKLE_TOPS ||
+            merkle_hashes_parse(json_array_get(m.leaves, i), their, MERKLE_FANOUT) < 0) {
             event_error(st, "ae_diff from %s: bad subtree %zu", src, i);
             ae_end(st);
             return;
         }
-        a->compared += FANOUT;
-        for (int l = 0; l < FANOUT; l++)
-            if (st->leaf[p][t * FANOUT + l] != their[l])
-                a->diff[a->ndiff++] = (int)t * FANOUT + l;
+        a->compared += MERKLE_FANOUT;
+        a->ndiff += merkle_diff(&st->tree[p], (int)t, their, a->diff + a->ndiff);
     }
     if (a->ndiff == 0) {
         ae_finish(st);
@@ -2144,7 +1741,7 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, jso
     size_t i;
     const json_t *j;
     json_array_foreach(items, i, j) {
-        struct item *in = item_from_json(st, j, why, sizeof why);
+        struct vitem *in = item_from_json(st, j, why, sizeof why);
         if (!in) {
             event_error(st, "anti-entropy items from %s: %s", src, why);
             continue;
@@ -2152,13 +1749,10 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, jso
         st->quiet = repaired >= MAX_REPAIR_EVENTS; /* the antientropy event sums up the rest */
         if (data_merge(st, in, "antientropy")) {
             if (repaired < MAX_REPAIR_EVENTS) {
-                struct item *now = kv_get(&st->data, in->key, in->khash);
+                struct vitem *now = vtable_get(&st->data, in->key, in->khash);
                 struct sb vb = {0};
-                for (int k = 0; now && k < now->nv; k++) {
-                    if (k)
-                        sb_add(&vb, " ");
-                    version_text(st, &now->v[k], &vb);
-                }
+                if (now)
+                    versions_text(st, now, &vb);
                 env_event(st->e, "repair", json_pack("{s:s,s:s,s:s,s:s,s:s}", "key", in->key, "to",
                                                      st->e->self, "from", src, "version",
                                                      vb.s ? vb.s : "", "via", "antientropy"));
@@ -2169,7 +1763,7 @@ static long merge_items(struct ll *st, const char *src, const json_t *items, jso
             repaired++;
         }
         st->quiet = 0;
-        item_free(in);
+        vitem_free(in);
     }
     if (repaired)
         data_sync(st);
@@ -2184,7 +1778,7 @@ static int leaves_mark(const json_t *leaves, uint8_t *mark)
         return -1;
     json_array_foreach(leaves, i, j) {
         json_int_t l = json_integer_value(j);
-        if (!json_is_integer(j) || l < 0 || l >= (json_int_t)NLEAF)
+        if (!json_is_integer(j) || l < 0 || l >= (json_int_t)MERKLE_LEAVES)
             return -1;
         mark[l] = 1;
     }
@@ -2194,24 +1788,24 @@ static int leaves_mark(const json_t *leaves, uint8_t *mark)
 static void on_ae_push(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
+    struct ae_msg m = {.batch = -1};
     int p = peer_index(st, src);
-    if (p < 0 || !peer_id(st, src, body, "sid"))
+    if (p < 0 || peer_get(st, src, body, ae_push_fields, &m) < 0)
         return;
     ring_check(st);
-    uint8_t *mark = xcalloc(NLEAF, 1);
-    const json_t *items = json_object_get(body, "items");
-    if (leaves_mark(json_object_get(body, "leaves"), mark) < 0 || !json_is_array(items)) {
-        event_error(st, "ae_push from %s: needs \"leaves\" (0..%u) and \"items\"", src, NLEAF - 1);
+    uint8_t *mark = xcalloc(MERKLE_LEAVES, 1);
+    if (leaves_mark(m.leaves, mark) < 0) {
+        event_error(st, "ae_push from %s: needs \"leaves\" (0..%u) and \"items\"", src, MERKLE_LEAVES - 1);
         free(mark);
         return;
     }
     json_t *keys = json_array();
-    long repaired = merge_items(st, src, items, keys);
-    json_t *pull = json_pack("{s:s,s:O,s:o,s:I,s:o}", "type", "ae_pull", "sid", json_object_get(body, "sid"),
+    long repaired = merge_items(st, src, m.items, keys);
+    json_t *pull = json_pack("{s:s,s:I,s:o,s:I,s:o}", "type", "ae_pull", "sid", (json_int_t)m.sid,
                              "items", leaf_items(st, p, mark), "repaired", (json_int_t)repaired,
                              "keys", keys);
-    if (json_object_get(body, "batch"))
-        json_object_set(pull, "batch", json_object_get(body, "batch"));
+    if (m.batch >= 0)
+        json_object_set_new(pull, "batch", json_integer(m.batch));
     env_send(st->e, src, pull);
     free(mark);
 }
@@ -2219,24 +1813,19 @@ static void on_ae_push(void *vst, const char *src, const json_t *body)
 static void on_ae_pull(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
+    struct ae_msg m = {.batch = -1};
     int p = peer_index(st, src);
-    if (p < 0)
+    if (p < 0 || peer_get(st, src, body, ae_pull_fields, &m) < 0)
         return;
-    struct ae_session *a = ae_session_for(st, p, body);
+    struct ae_session *a = ae_session_for(st, p, m.sid);
     /* answers a batch not in flight (a duplicate or a late one): ignored */
-    if (!a || !a->diff || json_integer_value(json_object_get(body, "batch")) != a->pos)
+    if (!a || !a->diff || m.batch != a->pos)
         return;
-    const json_t *items = json_object_get(body, "items");
-    if (!json_is_array(items)) {
-        event_error(st, "ae_pull from %s without \"items\"", src);
-        ae_end(st);
-        return;
-    }
-    a->repaired_there += json_integer_value(json_object_get(body, "repaired"));
-    a->repaired_here += merge_items(st, src, items, a->keys);
+    a->repaired_there += (long)m.repaired;
+    a->repaired_here += merge_items(st, src, m.items, a->keys);
     size_t ki;
     const json_t *kj;
-    json_array_foreach(json_object_get(body, "keys"), ki, kj)
+    json_array_foreach(m.keys, ki, kj)
         if (json_is_string(kj) && json_array_size(a->keys) < 8)
             json_array_append(a->keys, (json_t *)kj);
     a->pos = a->batch_end;
@@ -2306,7 +1895,7 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
     if (argc >= 1) {
         uint64_t h = hash_str(argv[0]);
         int pl[CL_MAXN];
-        int cnt = ring_walk(&st->ring, h, pl);
+        int cnt = ring_walk(st->ring, h, pl);
         sb_add(&b, "key ");
         sb_add_escaped(&b, argv[0], strlen(argv[0]));
         sb_printf(&b, " (hash %016" PRIx64 "): replicas", h);
@@ -2319,34 +1908,39 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
         }
         return cmd_reply(1, &b);
     }
-    double share[CL_MAXN] = {0};
-    for (int i = 0; i < st->ring.nv; i++) {
-        uint64_t prev = st->ring.v[(i + st->ring.nv - 1) % st->ring.nv].token;
-        uint64_t span = st->ring.v[i].token - prev; /* wraps correctly for i == 0 */
-        share[st->ring.v[i].node] += (double)span / 18446744073709551616.0;
-    }
-    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->ring.nodes, st->vnodes, st->n,
+    double share[CL_MAXN];
+    ring_shares(st->ring, share);
+    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", ring_size(st), st->vnodes, st->n,
               st->w, st->r, st->sloppy ? ", sloppy quorums" : "");
-    for (int k = 0; k < st->ring.nodes; k++) {
+    for (int k = 0; k < ring_size(st); k++) {
         sb_printf(&b, "\n%-4s %5.1f%% of keys as first replica; tokens", nname(st, k), 100 * share[k]);
-        for (int i = 0; i < st->ring.nv; i++)
-            if (st->ring.v[i].node == k)
-                sb_printf(&b, " %04" PRIx64, st->ring.v[i].token >> 48);
+        uint64_t tok[RING_MAX_VNODES];
+        int nt = ring_tokens(st->ring, k, tok, RING_MAX_VNODES);
+        for (int i = 0; i < nt; i++)
+            sb_printf(&b, " %04" PRIx64, tok[i] >> 48);
     }
     return cmd_reply(1, &b);
 }
 
+/* `hints NODE`: runs on NODE (the lab sends it there). A hint lives on the stand-in that took
+ * a write for a replica that was down, so the node must be named: asking another node would
+ * say 0 and hide the stand-in's hints. */
 static json_t *cmd_hints(void *vst, int argc, char **argv)
 {
     struct ll *st = vst;
-    (void)argc;
-    (void)argv;
     struct sb b = {0};
-    sb_printf(&b, "%ld hints pending", st->hints_pending);
+    if (argc >= 1 && strcmp(argv[0], st->e->self)) {
+        sb_printf(&b, "hints runs on the node it names (this is %s)", st->e->self);
+        return cmd_reply(0, &b);
+    }
+    sb_printf(&b, "%s keeps %ld hint%s for replicas that were down", st->e->self, st->hints_pending,
+              st->hints_pending == 1 ? "" : "s");
+    if (!st->hints_pending)
+        sb_add(&b, " (a stand-in keeps them: `ring KEY` names a key's stand-ins)");
     for (int o = 0; o < CL_MAXN; o++) {
         if (!st->hints[o].n)
             continue;
-        struct item **v = kv_sorted(&st->hints[o]);
+        struct vitem **v = vtable_sorted(&st->hints[o]);
         sb_printf(&b, "\nfor %s:", nname(st, o));
         for (size_t i = 0; v[i] && i < 20; i++) {
             sb_add(&b, " ");
@@ -2362,16 +1956,15 @@ static json_t *cmd_hints(void *vst, int argc, char **argv)
 static const struct mode_command ll_commands[] = {
     {"ring", "ring [KEY]", "show the ring's tokens and vnodes, or the replicas of KEY",
      "ring x", 0, 1, cmd_ring, MC_ANY},
-    {"hints", "hints", "list the hints this node keeps for down replicas", "hints @n4", 0, 0, cmd_hints, MC_ANY},
+    {"hints", "hints NODE", "list the hints NODE keeps, as a stand-in, for replicas that were down "
+     "(sloppy=on)", "hints n4", 1, 1, cmd_hints, MC_ON_NODE},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
-static json_t *item_value_json(const struct item *it)
+/* A key's value for status: the value, or the list of siblings. */
+static json_t *item_value_json(const struct vitem *it)
 {
-    json_t *live = json_array();
-    for (int i = 0; i < it->nv; i++)
-        if (it->v[i].value)
-            json_array_append_new(live, json_string(it->v[i].value));
+    json_t *live = vitem_values(it);
     if (json_array_size(live) == 1) {
         json_t *v = json_incref(json_array_get(live, 0));
         json_decref(live);
@@ -2385,38 +1978,39 @@ static json_t *ll_status(void *vst)
     struct ll *st = vst;
     ring_check(st);
     json_t *data = json_object();
-    struct item **v = kv_sorted(&st->data);
+    struct vitem **v = vtable_sorted(&st->data);
     for (size_t i = 0; v[i]; i++)
-        if (!item_is_tomb(v[i]) && v[i]->nv)
+        if (!vitem_is_tomb(v[i]) && v[i]->nv)
             json_object_set_new(data, v[i]->key, item_value_json(v[i]));
     free(v);
     json_t *hints = json_object(), *sus = json_array();
     for (int o = 0; o < CL_MAXN; o++)
         if (st->hints[o].n)
             json_object_set_new(hints, nname(st, o), json_integer((json_int_t)st->hints[o].n));
-    for (int k = 0; k < st->ring.nodes; k++)
+    for (int k = 0; k < ring_size(st); k++)
         if (st->suspect[k])
             json_array_append_new(sus, json_string(nname(st, k)));
+    /* no replicated log: `log NODE` shows the node's recent notable actions, numbered */
     json_t *log = json_array();
     for (int i = 0; i < st->nlines; i++) {
         int k = (st->line_pos - st->nlines + i + LOG_LINES) % LOG_LINES;
-        json_array_append_new(log, json_pack("{s:I,s:s}", "t", (json_int_t)st->line_t[k], "text",
-                                             st->lines[k]));
+        json_array_append_new(log, json_pack("{s:I,s:I,s:s}", "index", (json_int_t)st->line_seq[k], "t",
+                                             (json_int_t)st->line_t[k], "cmd", st->lines[k]));
     }
     static const char *const rr[] = {"blocking", "background", "off"};
     json_t *extra = json_pack("{s:i,s:i,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "n", st->n, "w",
                               st->w, "r", st->r, "conflict",
-                              st->conflict == CONFLICT_LWW ? "lww" : "siblings", "sloppy",
+                              st->conflict == VMERGE_LWW ? "lww" : "siblings", "sloppy",
                               st->sloppy ? "on" : "off", "read_repair", rr[st->read_repair], "keys",
                               (json_int_t)st->data.n, "tombstones", (json_int_t)st->tombstones,
                               "hints_pending", (json_int_t)st->hints_pending, "hints", hints,
                               "suspected", sus);
     char ring[64];
-    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", st->ring.nodes, st->vnodes);
+    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", ring_size(st), st->vnodes);
     json_object_set_new(extra, "ring", json_string(ring));
-    return json_pack("{s:s,s:o,s:o,s:o,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
-                     extra, "log", log, "ring", "nodes", st->ring.nodes, "vnodes", st->vnodes,
-                     "n", st->n);
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
+                     extra, "log", log, "log_title", "recent actions (a leaderless node keeps no replicated log)",
+                     "ring", "nodes", ring_size(st), "vnodes", st->vnodes, "n", st->n);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------- */
@@ -2447,12 +2041,12 @@ static void ll_destroy(void *vst)
     ae_end(st);
     env_timer_cancel(st->e, st->t_ae);
     env_timer_cancel(st->e, st->t_hint);
-    kv_clear(&st->data);
+    vtable_clear(&st->data);
     for (int o = 0; o < CL_MAXN; o++)
-        kv_clear(&st->hints[o]);
+        vtable_clear(&st->hints[o]);
     for (int i = 0; i < LOG_LINES; i++)
         free(st->lines[i]);
-    free(st->ring.v);
+    ring_destroy(&st->ring);
     free(st);
 }
 
@@ -2517,7 +2111,12 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
     st->bug_hint_on_send = !strcmp(bug, "hint-delete-on-send");
     /* op ids differ between incarnations, so late answers to a previous life are ignored */
     st->next_op = (env_rand(e) & 0xffffffffull) << 20;
-    ring_build(&st->ring, e->n_nodes, st->vnodes);
+    st->ring = ring_new(e->n_nodes, st->vnodes);
+    if (!st->ring) {
+        snprintf(err, errlen, "%d nodes x %d vnodes: a ring has 1 to %d nodes", e->n_nodes, st->vnodes, CL_MAXN);
+        free(st);
+        return NULL;
+    }
     load_state(st);
     return st;
 }

@@ -51,27 +51,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvsm.h"
 #include "mode.h"
+#include "msg.h"
+#include "pending.h"
 #include "raft.h"
 #include "raftmon.h"
+#include "rlog.h"
 
 enum role { FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER };
 static const char *const role_names[] = {"follower", "precandidate", "candidate", "leader"};
 
-enum etype { E_NOOP, E_PUT, E_CAS, E_CONF };
 enum tkind { T_ELECTION = 1, T_HEARTBEAT = 2, T_FLUSH = 3 };
 enum bug { BUG_NONE, BUG_COMMIT_OLD_TERM, BUG_NO_VOTE_PERSIST, BUG_NO_LOG_CHECK };
 
 #define MAX_PENDING 4096
 #define MAX_TERM (1ull << 62)
-
-struct entry {
-    uint64_t term;
-    int type;
-    uint32_t members;   /* E_CONF: bit i = node index i is a voter */
-    char *key, *value, *from, *client;   /* owned; NULL when absent */
-    uint64_t msg_id;
-};
 
 struct peer {
     uint64_t next, match;
@@ -82,12 +77,6 @@ struct peer {
     uint64_t lease_sent;    /* our clock when the newest acknowledged message was sent */
     int snap_sent;
     uint64_t contact_us;    /* our clock when it last answered us (check-quorum) */
-};
-
-struct pending {            /* a client write or cas waiting for its entry to apply */
-    char client[CL_IDLEN];
-    uint64_t msg_id;
-    uint64_t index, term;
 };
 
 struct pread {              /* a client read waiting for ReadIndex */
@@ -111,9 +100,7 @@ struct raft {
     int voted;                  /* node index, -1 = none */
     uint32_t boot_members;
     unsigned gen;
-    struct entry *log;          /* log[k] holds index snap_index + 1 + k */
-    size_t n, cap;
-    uint64_t snap_index, snap_term;
+    struct rlog log;            /* entries after the snapshot: base = snapshot index, base_term */
     uint32_t snap_members;
     uint64_t file_first;        /* index of the first record of the current log file */
     uint64_t synced;            /* last index on disk */
@@ -123,7 +110,7 @@ struct raft {
     uint32_t members;
     uint64_t conf_index;        /* index of the newest config entry, 0 = snapshot/bootstrap */
     uint32_t learners;          /* leader only: servers being added, catching up (§4.2.1) */
-    json_t *kv, *sessions;
+    struct kvsm sm;             /* the KV state machine, with client sessions */
     struct peer peers[CL_MAXN];
     uint64_t term_start;        /* index of the leader's no-op */
     uint64_t read_seq;
@@ -135,8 +122,7 @@ struct raft {
     uint64_t lease_us;          /* reads=lease: lease length on our clock (election / speed) */
     uint64_t quiet_us;          /* the minimum election timeout on our clock (election / speed):
                                    check-quorum deposes a leader silent twice that long */
-    struct pending *pend;
-    size_t npend, cappend;
+    struct pending pend;        /* client writes and cas waiting for their entry to apply */
     struct pread *reads;
     size_t nreads, capreads;
     /* follower: AppendEntries replies and a commit index waiting for the next log sync, so
@@ -154,22 +140,17 @@ struct raft {
 
 static uint64_t last_index(const struct raft *r)
 {
-    return r->snap_index + r->n;
+    return rlog_last(&r->log);
 }
 
-static struct entry *entry_at(struct raft *r, uint64_t i)
+static struct rlog_entry *entry_at(struct raft *r, uint64_t i)
 {
-    if (i <= r->snap_index || i > last_index(r))
-        return NULL;
-    return &r->log[i - r->snap_index - 1];
+    return rlog_at(&r->log, i);
 }
 
 static uint64_t term_at(struct raft *r, uint64_t i)
 {
-    if (i == r->snap_index)
-        return r->snap_term;
-    struct entry *en = entry_at(r, i);
-    return en ? en->term : 0;
+    return rlog_term_at(&r->log, i);
 }
 
 static int popcount32(uint32_t x)
@@ -192,15 +173,6 @@ static const char *node_id(const struct raft *r, int idx)
     return idx >= 0 && idx < r->e->n_nodes ? r->e->nodes[idx] : "";
 }
 
-static void entry_free(struct entry *en)
-{
-    free(en->key);
-    free(en->value);
-    free(en->from);
-    free(en->client);
-    memset(en, 0, sizeof *en);
-}
-
 static char *dup_or_null(const char *s)
 {
     return s && *s ? xstrdup(s) : NULL;
@@ -208,52 +180,19 @@ static char *dup_or_null(const char *s)
 
 static void members_text(const struct raft *r, uint32_t m, struct sb *b)
 {
-    int first = 1;
-    for (int i = 0; i < CL_MAXN; i++) {
-        if (!((m >> i) & 1))
-            continue;
-        if (!first)
-            sb_addc(b, ',');
-        first = 0;
-        if (i < r->e->n_nodes)
-            sb_add(b, r->e->nodes[i]);
-        else
-            sb_printf(b, "n%d", i + 1);
-    }
+    rlog_members_text(m, (const char (*)[CL_IDLEN])r->e->nodes, r->e->n_nodes, b);
 }
 
 /* "put x 1", "cas x 1 2", "noop", "config n1,n2,n3". Caller frees. */
-static char *entry_cmd(const struct raft *r, const struct entry *en)
+static char *entry_cmd(const struct raft *r, const struct rlog_entry *en)
 {
-    struct sb b = {0};
-    switch (en->type) {
-    case E_NOOP: sb_add(&b, "noop"); break;
-    case E_PUT: sb_printf(&b, "put %s %s", en->key ? en->key : "", en->value ? en->value : ""); break;
-    case E_CAS:
-        sb_printf(&b, "cas %s %s %s", en->key ? en->key : "", en->from ? en->from : "",
-                  en->value ? en->value : "");
-        break;
-    case E_CONF: sb_add(&b, "config "); members_text(r, en->members, &b); break;
-    }
-    return b.s;
+    return rlog_entry_text(en, (const char (*)[CL_IDLEN])r->e->nodes, r->e->n_nodes);
 }
 
-/* The command as shown in events and status: long values are cut to keep events small, with
- * the length and a hash of the whole so that different commands stay different. */
-static char *entry_label(const struct raft *r, const struct entry *en)
+/* The command as shown in events and status: long values are cut (rlog_entry_label). */
+static char *entry_label(const struct raft *r, const struct rlog_entry *en)
 {
-    char *c = entry_cmd(r, en);
-    size_t len = strlen(c);
-    if (len <= 96)
-        return c;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)c[i];
-        h *= 0x100000001b3ull;
-    }
-    char *out = xasprintf("%.80s... (%zu bytes, #%016llx)", c, len, (unsigned long long)h);
-    free(c);
-    return out;
+    return rlog_entry_label(en, (const char (*)[CL_IDLEN])r->e->nodes, r->e->n_nodes);
 }
 
 static void emit(struct raft *r, const char *ev, json_t *fields)
@@ -323,7 +262,7 @@ static void put_str(struct sb *b, const char *s)
         sb_addn(b, s, len);
 }
 
-static void encode_entry(struct sb *b, uint64_t index, const struct entry *en)
+static void encode_entry(struct sb *b, uint64_t index, const struct rlog_entry *en)
 {
     b->len = 0;
     put_u64(b, index);
@@ -375,17 +314,8 @@ static char *get_str(struct reader *rd)
     return s;
 }
 
-static void log_push(struct raft *r, struct entry *en)
-{
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 64;
-        r->log = xrealloc(r->log, r->cap * sizeof *r->log);
-    }
-    r->log[r->n++] = *en;
-}
-
 /* Writes entry at index last+1 into memory and the log file (not yet synced). */
-static void append_entry(struct raft *r, struct entry *en)
+static void append_entry(struct raft *r, struct rlog_entry *en)
 {
     struct sb b = {0};
     uint64_t index = last_index(r) + 1;
@@ -394,13 +324,13 @@ static void append_entry(struct raft *r, struct entry *en)
     log_name(r->gen, name);
     r->e->ops->log_append(r->e, name, b.s, b.len);
     sb_free(&b);
-    log_push(r, en);
-    if (en->type == E_CONF) {
+    if (en->type == KV_CONF) {
         /* Dissertation §4.1: a server uses the newest configuration in its log, committed
          * or not. */
         r->members = en->members;
         r->conf_index = index;
     }
+    rlog_push(&r->log, en); /* takes the entry */
 }
 
 /* The configuration after a truncation: the newest config entry left, or the snapshot's. */
@@ -408,10 +338,10 @@ static void recompute_config(struct raft *r)
 {
     r->members = r->snap_members;
     r->conf_index = 0;
-    for (size_t k = r->n; k-- > 0;) {
-        if (r->log[k].type == E_CONF) {
-            r->members = r->log[k].members;
-            r->conf_index = r->snap_index + 1 + k;
+    for (size_t k = r->log.n; k-- > 0;) {
+        if (r->log.e[k].type == KV_CONF) {
+            r->members = r->log.e[k].members;
+            r->conf_index = r->log.base + 1 + k;
             break;
         }
     }
@@ -423,12 +353,12 @@ static void emit_append(struct raft *r, uint64_t from, uint64_t to);
 /* Removes entries from index on (memory and disk; durable on return). */
 static void truncate_from(struct raft *r, uint64_t index)
 {
-    if (index <= r->snap_index || index > last_index(r))
+    if (index <= r->log.base || index > last_index(r))
         return;
-    size_t keep = (size_t)(index - r->snap_index - 1);
-    for (size_t k = keep; k < r->n; k++)
-        entry_free(&r->log[k]);
-    r->n = keep;
+    size_t keep = (size_t)(index - r->log.base - 1);
+    for (size_t k = keep; k < r->log.n; k++)
+        rlog_entry_free(&r->log.e[k]);
+    r->log.n = keep;
     char name[32];
     log_name(r->gen, name);
     r->e->ops->log_truncate(r->e, name, (size_t)(index - r->file_first));
@@ -462,8 +392,8 @@ static void rewrite_log(struct raft *r)
     log_name(r->gen, old);
     r->e->ops->log_truncate(r->e, name, 0);
     struct sb b = {0};
-    for (size_t k = 0; k < r->n; k++) {
-        encode_entry(&b, r->snap_index + 1 + k, &r->log[k]);
+    for (size_t k = 0; k < r->log.n; k++) {
+        encode_entry(&b, r->log.base + 1 + k, &r->log.e[k]);
         r->e->ops->log_append(r->e, name, b.s, b.len);
     }
     sb_free(&b);
@@ -471,8 +401,8 @@ static void rewrite_log(struct raft *r)
     r->gen = ng;
     persist_state(r);
     r->e->ops->log_truncate(r->e, old, 0);
-    r->file_first = r->snap_index + 1;
-    uint64_t from = r->synced + 1 > r->snap_index + 1 ? r->synced + 1 : r->snap_index + 1;
+    r->file_first = r->log.base + 1;
+    uint64_t from = r->synced + 1 > r->log.base + 1 ? r->synced + 1 : r->log.base + 1;
     r->synced = last_index(r);
     if (from <= r->synced)
         emit_append(r, from, r->synced); /* entries kept after an installed snapshot */
@@ -480,9 +410,9 @@ static void rewrite_log(struct raft *r)
 
 static json_t *snapshot_json(struct raft *r)
 {
-    return json_pack("{s:I,s:I,s:I,s:O,s:O}", "index", (json_int_t)r->snap_index, "term",
-                     (json_int_t)r->snap_term, "members", (json_int_t)r->snap_members, "data",
-                     r->kv, "sessions", r->sessions);
+    return json_pack("{s:I,s:I,s:I,s:O,s:O}", "index", (json_int_t)r->log.base, "term",
+                     (json_int_t)r->log.base_term, "members", (json_int_t)r->snap_members, "data",
+                     r->sm.data, "sessions", r->sm.sessions);
 }
 
 static void persist_snapshot(struct raft *r)
@@ -593,7 +523,7 @@ static void become_leader(struct raft *r)
     }
     /* Dissertation §6.4: a leader commits a blank no-op entry at the start of its term, so
      * it learns which entries are committed (and ReadIndex has a safe index). */
-    struct entry en = {.term = r->term, .type = E_NOOP};
+    struct rlog_entry en = {.term = r->term, .type = KV_NOOP};
     append_entry(r, &en);
     r->term_start = last_index(r);
     r->read_seq = 0;
@@ -665,55 +595,38 @@ static void check_votes(struct raft *r)
 
 /* ---- client requests and the state machine -------------------------------------------- */
 
-static void reply_result(struct raft *r, const char *client, uint64_t msg_id, int type, int code)
+/* The answer to a write or cas whose entry applied with result code. */
+static json_t *result_body(int type, int code)
 {
-    json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)msg_id);
     if (code == 0)
-        env_reply(r->e, client, req, json_pack("{s:s}", "type", type == E_CAS ? "cas_ok" : "write_ok"));
-    else
-        env_reply_error(r->e, client, req, code,
-                        code == ERR_PRECONDITION_FAILED ? "precondition failed" : "key does not exist",
-                        NULL);
-    json_decref(req);
+        return json_pack("{s:s}", "type", type == KV_CAS ? "cas_ok" : "write_ok");
+    return json_pack("{s:s,s:i,s:s}", "type", "error", "code", code, "text",
+                     code == ERR_PRECONDITION_FAILED ? "precondition failed" : "key does not exist");
 }
 
 /* Forgets pending requests at or below index (covered by an installed snapshot: their
  * outcome is unknown here, so the client's timeout reports them as indeterminate). */
 static void forget_pending_upto(struct raft *r, uint64_t index)
 {
-    size_t w = 0;
-    for (size_t i = 0; i < r->npend; i++)
-        if (r->pend[i].index > index)
-            r->pend[w++] = r->pend[i];
-    r->npend = w;
+    pending_drop_upto(&r->pend, index);
 }
 
-/* Applies one committed entry; returns the result code (0, 20, 22) for writes. */
-static int sm_apply(struct raft *r, const struct entry *en)
+struct applied {
+    struct raft *r;
+    const struct rlog_entry *en;
+    int code;
+};
+
+/* A request whose entry this node appended at the index just applied. */
+static void answer_applied(void *ud, const struct pending_req *pd)
 {
-    if (en->type != E_PUT && en->type != E_CAS)
-        return 0;
-    /* At-most-once per (client, msg_id): a retried request with the same id is answered
-     * from the session table instead of applied twice. */
-    json_t *sess = en->client ? json_object_get(r->sessions, en->client) : NULL;
-    if (sess && (uint64_t)json_integer_value(json_array_get(sess, 0)) >= en->msg_id)
-        return (int)json_integer_value(json_array_get(sess, 1));
-    int code = 0;
-    if (en->type == E_PUT) {
-        json_object_set_new(r->kv, en->key ? en->key : "", json_string(en->value ? en->value : ""));
-    } else {
-        const char *cur = json_string_value(json_object_get(r->kv, en->key ? en->key : ""));
-        if (!cur)
-            code = ERR_KEY_DOES_NOT_EXIST;
-        else if (strcmp(cur, en->from ? en->from : ""))
-            code = ERR_PRECONDITION_FAILED;
-        else
-            json_object_set_new(r->kv, en->key ? en->key : "", json_string(en->value ? en->value : ""));
-    }
-    if (en->client)
-        json_object_set_new(r->sessions, en->client,
-                            json_pack("[I,i]", (json_int_t)en->msg_id, code));
-    return code;
+    struct applied *a = ud;
+    if (pd->term == a->en->term)
+        pending_reply(a->r->e, pd, result_body(a->en->type, a->code));
+    else
+        /* another entry was committed at this index: the request's entry can never be, so
+         * it definitely did not take effect */
+        pending_reply_error(a->r->e, pd, ERR_TEMPORARILY_UNAVAILABLE, "entry overwritten by a new leader");
 }
 
 static void serve_reads(struct raft *r);
@@ -723,41 +636,24 @@ static void apply_committed(struct raft *r)
 {
     while (r->applied < r->commit) {
         uint64_t i = r->applied + 1;
-        struct entry *en = entry_at(r, i);
+        struct rlog_entry *en = entry_at(r, i);
         if (!en)
             break;
-        int code = sm_apply(r, en);
+        int code = kvsm_apply(&r->sm, en);
         r->applied = i;
         char *cmd = entry_label(r, en);
         json_t *f = json_pack("{s:I,s:I,s:s}", "index", (json_int_t)i, "term", (json_int_t)en->term,
                               "cmd", cmd);
         free(cmd);
-        if (en->type == E_PUT || en->type == E_CAS) {
+        if (en->type == KV_PUT || en->type == KV_CAS) {
             json_object_set_new(f, "key", json_string(en->key ? en->key : ""));
             json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
         }
         emit(r, "apply", f);
         /* answer the client whose request this node appended at i */
-        size_t w = 0;
-        for (size_t k = 0; k < r->npend; k++) {
-            struct pending *pd = &r->pend[k];
-            if (pd->index != i) {
-                r->pend[w++] = *pd;
-                continue;
-            }
-            if (pd->term == en->term)
-                reply_result(r, pd->client, pd->msg_id, en->type, code);
-            else {
-                /* another entry was committed at this index: the request's entry can never
-                 * be, so it definitely did not take effect */
-                json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pd->msg_id);
-                env_reply_error(r->e, pd->client, req, ERR_TEMPORARILY_UNAVAILABLE,
-                                "entry overwritten by a new leader", NULL);
-                json_decref(req);
-            }
-        }
-        r->npend = w;
-        if (en->type == E_CONF && r->role == LEADER && !is_member(r, r->e->self_idx) &&
+        struct applied a = {r, en, code};
+        pending_take(&r->pend, i, 1, answer_applied, &a);
+        if (en->type == KV_CONF && r->role == LEADER && !is_member(r, r->e->self_idx) &&
             r->conf_index <= r->commit) {
             /* §4.2.2: a leader removed from the configuration steps down once the entry
              * that removes it is committed. */
@@ -789,27 +685,45 @@ static void redirect(struct raft *r, const char *src, const json_t *body)
                     hint);
 }
 
-static int valid_client_body(struct raft *r, const char *src, const json_t *body, int need_value,
-                             int need_from)
+/* Client bodies (docs/protocol.md §1): read {msg_id, key}, write {msg_id, key, value},
+ * cas {msg_id, key, from, to}. */
+struct client_msg {
+    uint64_t msg_id;
+    const char *key, *value, *from, *to;
+};
+
+static const struct msg_field read_fields[] = {
+    MSG_U64(struct client_msg, msg_id, INT64_MAX),
+    MSG_STR(struct client_msg, key),
+    MSG_END,
+};
+
+static const struct msg_field write_fields[] = {
+    MSG_U64(struct client_msg, msg_id, INT64_MAX),
+    MSG_STR(struct client_msg, key),
+    MSG_STR(struct client_msg, value),
+    MSG_END,
+};
+
+static const struct msg_field cas_fields[] = {
+    MSG_U64(struct client_msg, msg_id, INT64_MAX),
+    MSG_STR(struct client_msg, key),
+    MSG_STR(struct client_msg, from),
+    MSG_STR(struct client_msg, to),
+    MSG_END,
+};
+
+/* Reads a client body; a malformed one is answered with error 12 naming the field. */
+static int client_get(struct raft *r, const char *src, const json_t *body, const struct msg_field *fields,
+                      struct client_msg *m)
 {
-    if (!json_is_integer(json_object_get(body, "msg_id")) ||
-        json_integer_value(json_object_get(body, "msg_id")) < 0 ||
-        !json_is_string(json_object_get(body, "key")) ||
-        (need_value && !json_is_string(json_object_get(body, need_from ? "to" : "value"))) ||
-        (need_from && !json_is_string(json_object_get(body, "from")))) {
-        env_reply_error(r->e, src, body, ERR_MALFORMED_REQUEST,
-                        need_from ? "cas needs msg_id, key, from and to (strings)"
-                                  : need_value ? "write needs msg_id, key and value (strings)"
-                                               : "read needs msg_id and key (a string)",
-                        NULL);
-        return 0;
-    }
-    return 1;
+    return msg_get_request(r->e, src, body, fields, m, sizeof *m);
 }
 
 static void client_write(struct raft *r, const char *src, const json_t *body, int type)
 {
-    if (!valid_client_body(r, src, body, 1, type == E_CAS))
+    struct client_msg m;
+    if (client_get(r, src, body, type == KV_CAS ? cas_fields : write_fields, &m) < 0)
         return;
     if (env_node_index(r->e, src) >= 0) {
         emit_error(r, src, "client request from a node id refused");
@@ -821,49 +735,40 @@ static void client_write(struct raft *r, const char *src, const json_t *body, in
         redirect(r, src, body);
         return;
     }
-    uint64_t msg_id = (uint64_t)json_integer_value(json_object_get(body, "msg_id"));
-    json_t *sess = json_object_get(r->sessions, src);
-    if (sess && (uint64_t)json_integer_value(json_array_get(sess, 0)) == msg_id) {
-        reply_result(r, src, msg_id, type, (int)json_integer_value(json_array_get(sess, 1)));
+    uint64_t last_id;
+    int code;
+    if (kvsm_session(&r->sm, src, &last_id, &code) && last_id == m.msg_id) {
+        env_reply(r->e, src, body, result_body(type, code)); /* a retry of what applied */
         return;
     }
-    for (size_t i = 0; i < r->npend; i++)
-        if (r->pend[i].msg_id == msg_id && !strcmp(r->pend[i].client, src))
-            return; /* already in the log: the reply comes when it applies */
-    if (r->npend >= MAX_PENDING) {
+    if (pending_has(&r->pend, src, json_object_get(body, "msg_id")))
+        return; /* already in the log: the reply comes when it applies */
+    if (r->pend.n >= MAX_PENDING) {
         env_reply_error(r->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "too many requests in flight", NULL);
         return;
     }
-    struct entry en = {.term = r->term, .type = type, .msg_id = msg_id};
-    en.key = xstrdup(json_string_value(json_object_get(body, "key")));
-    en.value = xstrdup(json_string_value(json_object_get(body, type == E_CAS ? "to" : "value")));
-    if (type == E_CAS)
-        en.from = xstrdup(json_string_value(json_object_get(body, "from")));
+    struct rlog_entry en = {.term = r->term, .type = type, .msg_id = m.msg_id};
+    en.key = xstrdup(m.key);
+    en.value = xstrdup(type == KV_CAS ? m.to : m.value);
+    if (type == KV_CAS)
+        en.from = xstrdup(m.from);
     en.client = xstrdup(src);
     /* Figure 2, leaders: "If command received from client: append entry to local log,
      * respond after entry applied to state machine". The fsync and the AppendEntries to
      * every follower happen once per burst, in the FLUSH timer. */
     append_entry(r, &en);
-    if (r->npend == r->cappend) {
-        r->cappend = r->cappend ? r->cappend * 2 : 16;
-        r->pend = xrealloc(r->pend, r->cappend * sizeof *r->pend);
-    }
-    struct pending *pd = &r->pend[r->npend++];
-    str_copy(pd->client, src, CL_IDLEN);
-    pd->msg_id = msg_id;
-    pd->index = last_index(r);
-    pd->term = r->term;
+    pending_add(&r->pend, src, json_object_get(body, "msg_id"), last_index(r), r->term, type);
     arm_flush(r);
 }
 
 static void on_write(void *st, const char *src, const json_t *body)
 {
-    client_write(st, src, body, E_PUT);
+    client_write(st, src, body, KV_PUT);
 }
 
 static void on_cas(void *st, const char *src, const json_t *body)
 {
-    client_write(st, src, body, E_CAS);
+    client_write(st, src, body, KV_CAS);
 }
 
 static int read_confirmed(struct raft *r, uint64_t rseq)
@@ -887,7 +792,7 @@ static void serve_reads(struct raft *r)
         if (pr->read_index < r->term_start && r->commit >= r->term_start)
             pr->read_index = r->term_start;
         if (r->commit >= r->term_start && read_confirmed(r, pr->rseq) && r->applied >= pr->read_index) {
-            json_t *v = json_object_get(r->kv, pr->key);
+            json_t *v = json_object_get(r->sm.data, pr->key);
             json_t *req = json_pack("{s:I}", "msg_id", (json_int_t)pr->msg_id);
             env_reply(r->e, pr->client, req, json_pack("{s:s,s:O}", "type", "read_ok", "value", v ? v : json_null()));
             json_decref(req);
@@ -923,7 +828,8 @@ static uint64_t lease_expiry(struct raft *r)
 static void on_read(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
-    if (!valid_client_body(r, src, body, 0, 0))
+    struct client_msg m;
+    if (client_get(r, src, body, read_fields, &m) < 0)
         return;
     if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
         redirect(r, src, body);
@@ -939,8 +845,8 @@ static void on_read(void *st, const char *src, const json_t *body)
     }
     struct pread *pr = &r->reads[r->nreads++];
     str_copy(pr->client, src, CL_IDLEN);
-    pr->msg_id = (uint64_t)json_integer_value(json_object_get(body, "msg_id"));
-    pr->key = xstrdup(json_string_value(json_object_get(body, "key")));
+    pr->msg_id = m.msg_id;
+    pr->key = xstrdup(m.key);
     /* §6.4 ReadIndex: record the commit index, confirm leadership with a round of
      * heartbeats acknowledged by a majority, then wait until applied >= readIndex. */
     pr->read_index = r->commit > r->term_start ? r->commit : r->term_start;
@@ -956,7 +862,7 @@ static void on_read(void *st, const char *src, const json_t *body)
 
 /* ---- replication (leader side) ---------------------------------------------------------- */
 
-static json_t *entry_json(const struct entry *en)
+static json_t *entry_json(const struct rlog_entry *en)
 {
     return json_pack("[I,i,s,s,s,s,I,I]", (json_int_t)en->term, en->type, en->key ? en->key : "",
                      en->value ? en->value : "", en->from ? en->from : "",
@@ -967,9 +873,9 @@ static json_t *entry_json(const struct entry *en)
 /* The configuration in force at index i (the newest config entry at or before i). */
 static uint32_t members_at(struct raft *r, uint64_t i)
 {
-    for (uint64_t k = i; k > r->snap_index; k--) {
-        struct entry *en = entry_at(r, k);
-        if (en && en->type == E_CONF)
+    for (uint64_t k = i; k > r->log.base; k--) {
+        struct rlog_entry *en = entry_at(r, k);
+        if (en && en->type == KV_CONF)
             return en->members;
     }
     return r->snap_members;
@@ -986,8 +892,8 @@ static void send_snapshot(struct raft *r, int p)
     json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "type", "install_snapshot", "term",
                           (json_int_t)r->term, "index", (json_int_t)r->applied, "snap_term",
                           (json_int_t)term_at(r, r->applied), "members",
-                          (json_int_t)members_at(r, r->applied), "data", r->kv, "sessions",
-                          r->sessions, "sent", (json_int_t)env_now_us(r->e));
+                          (json_int_t)members_at(r, r->applied), "data", r->sm.data, "sessions",
+                          r->sm.sessions, "sent", (json_int_t)env_now_us(r->e));
     env_send(r->e, node_id(r, p), b);
 }
 
@@ -1010,7 +916,7 @@ static void send_ae(struct raft *r, int p, uint64_t prev, uint64_t from, uint64_
 static void send_append(struct raft *r, int p, int allow_empty)
 {
     struct peer *pe = &r->peers[p];
-    if (pe->next <= r->snap_index) {
+    if (pe->next <= r->log.base) {
         send_snapshot(r, p);
         return;
     }
@@ -1034,8 +940,8 @@ static void send_append(struct raft *r, int p, int allow_empty)
         return;
     /* probing: ask about next-1 (a success ends the probe); replicating: about match */
     uint64_t anchor = pe->probe ? pe->next - 1 : pe->match;
-    if (anchor < r->snap_index)
-        anchor = r->snap_index;
+    if (anchor < r->log.base)
+        anchor = r->log.base;
     send_ae(r, p, anchor, anchor + 1, anchor);
 }
 
@@ -1085,8 +991,8 @@ static void sync_log(struct raft *r)
     log_name(r->gen, name);
     r->e->ops->log_sync(r->e, name);
     uint64_t from = r->synced + 1;
-    if (from <= r->snap_index)
-        from = r->snap_index + 1;
+    if (from <= r->log.base)
+        from = r->log.base + 1;
     r->synced = last;
     emit_append(r, from, last);
 }
@@ -1170,7 +1076,7 @@ static void heartbeat_tick(struct raft *r)
             continue;
         /* no progress since the last tick: assume the window was lost, resend from match */
         if (pe->match == pe->match_at_tick && pe->next > pe->match + 1)
-            pe->next = pe->match + 1 > r->snap_index ? pe->match + 1 : pe->next;
+            pe->next = pe->match + 1 > r->log.base ? pe->match + 1 : pe->next;
         pe->match_at_tick = pe->match;
         pe->probe_sent = 0;
         pe->snap_sent = 0;
@@ -1181,13 +1087,95 @@ static void heartbeat_tick(struct raft *r)
 
 /* ---- message handlers: validation ------------------------------------------------------ */
 
-static int get_u(const json_t *body, const char *k, uint64_t *out)
+/* The peer messages and the fields each must carry (terms, indexes and times are whole
+ * numbers below MAX_TERM). A body that lacks one, or has one of the wrong type, is dropped
+ * with an `error` event naming the field. */
+#define MAXU (MAX_TERM - 1)
+
+struct vote_msg {           /* request_vote, request_vote_ok */
+    uint64_t term, last_index, last_term, req_term;
+    int pre, force, granted;
+};
+
+static const struct msg_field request_vote_fields[] = {
+    MSG_U64(struct vote_msg, term, MAXU),
+    MSG_U64(struct vote_msg, last_index, MAXU),
+    MSG_U64(struct vote_msg, last_term, MAXU),
+    MSG_BOOL_OPT(struct vote_msg, pre),
+    MSG_BOOL_OPT(struct vote_msg, force),
+    MSG_END,
+};
+
+static const struct msg_field request_vote_ok_fields[] = {
+    MSG_U64(struct vote_msg, term, MAXU),
+    MSG_U64(struct vote_msg, req_term, MAXU),
+    MSG_BOOL(struct vote_msg, granted),
+    MSG_BOOL_OPT(struct vote_msg, pre),
+    MSG_END,
+};
+
+struct append_msg {         /* append_entries, append_entries_ok */
+    uint64_t term, prev_index, prev_term, commit, rseq, sent;
+    uint64_t match, prev, conflict_index, conflict_term;
+    int success;
+    const json_t *entries;
+};
+
+static const struct msg_field append_entries_fields[] = {
+    MSG_U64(struct append_msg, term, MAXU),
+    MSG_U64(struct append_msg, prev_index, MAXU),
+    MSG_U64(struct append_msg, prev_term, MAXU),
+    MSG_U64(struct append_msg, commit, MAXU),
+    MSG_ARRAY(struct append_msg, entries, 0),
+    MSG_U64_OPT(struct append_msg, rseq, MAXU),
+    MSG_U64_OPT(struct append_msg, sent, MAXU),
+    MSG_END,
+};
+
+static const struct msg_field append_entries_ok_fields[] = {
+    MSG_U64(struct append_msg, term, MAXU),
+    MSG_BOOL(struct append_msg, success),
+    MSG_U64(struct append_msg, match, MAXU),
+    MSG_U64(struct append_msg, prev, MAXU),
+    MSG_U64_OPT(struct append_msg, rseq, MAXU),
+    MSG_U64_OPT(struct append_msg, sent, MAXU),
+    MSG_U64_OPT(struct append_msg, conflict_index, MAXU),
+    MSG_U64_OPT(struct append_msg, conflict_term, MAXU),
+    MSG_END,
+};
+
+struct snap_msg {           /* install_snapshot, install_snapshot_ok */
+    uint64_t term, index, snap_term, members, match, sent;
+    const json_t *data, *sessions;
+};
+
+static const struct msg_field install_snapshot_fields[] = {
+    MSG_U64(struct snap_msg, term, MAXU),
+    MSG_U64(struct snap_msg, index, MAXU),
+    MSG_U64(struct snap_msg, snap_term, MAXU),
+    MSG_U64(struct snap_msg, members, (1u << CL_MAXN) - 1),
+    MSG_OBJECT(struct snap_msg, data),
+    MSG_OBJECT(struct snap_msg, sessions),
+    MSG_U64_OPT(struct snap_msg, sent, MAXU),
+    MSG_END,
+};
+
+static const struct msg_field install_snapshot_ok_fields[] = {
+    MSG_U64(struct snap_msg, term, MAXU),
+    MSG_U64(struct snap_msg, match, MAXU),
+    MSG_U64_OPT(struct snap_msg, sent, MAXU),
+    MSG_END,
+};
+
+/* Reads a peer message into out; a malformed one is dropped with an error event. */
+static int peer_get(struct raft *r, const char *src, const json_t *body, const struct msg_field *fields,
+                    void *out)
 {
-    json_t *v = json_object_get(body, k);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) >= MAX_TERM)
-        return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
+    char err[300];
+    if (msg_get(body, NULL, fields, out, err, sizeof err) == 0)
+        return 0;
+    emit_error(r, src, err);
+    return -1;
 }
 
 /* A peer message must come from a node of the cluster. */
@@ -1230,16 +1218,11 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     int c = peer_index(r, src);
-    uint64_t term, lidx, lterm;
-    if (c < 0)
+    struct vote_msg m = {0};
+    if (c < 0 || peer_get(r, src, body, request_vote_fields, &m) < 0)
         return;
-    if (get_u(body, "term", &term) < 0 || get_u(body, "last_index", &lidx) < 0 ||
-        get_u(body, "last_term", &lterm) < 0) {
-        emit_error(r, src, "request_vote needs term, last_index, last_term (whole numbers)");
-        return;
-    }
-    int pre = json_is_true(json_object_get(body, "pre"));
-    int force = json_is_true(json_object_get(body, "force"));
+    uint64_t term = m.term, lidx = m.last_index, lterm = m.last_term;
+    int pre = m.pre, force = m.force;
     if (!is_member(r, c) && r->conf_index <= r->commit) {
         /* §4.2.3: a server removed from the (committed) configuration may not know it and
          * keep campaigning; ignoring it keeps it from deposing leaders with higher terms */
@@ -1310,16 +1293,11 @@ static void on_request_vote_ok(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     int p = peer_index(r, src);
-    uint64_t term, req_term;
-    if (p < 0)
+    struct vote_msg m = {0};
+    if (p < 0 || peer_get(r, src, body, request_vote_ok_fields, &m) < 0)
         return;
-    if (get_u(body, "term", &term) < 0 || get_u(body, "req_term", &req_term) < 0 ||
-        !json_is_boolean(json_object_get(body, "granted"))) {
-        emit_error(r, src, "request_vote_ok needs term, req_term and granted");
-        return;
-    }
-    int granted = json_is_true(json_object_get(body, "granted"));
-    int pre = json_is_true(json_object_get(body, "pre"));
+    uint64_t term = m.term, req_term = m.req_term;
+    int granted = m.granted, pre = m.pre;
     if (!granted && term > r->term) {
         become_follower(r, term, -1);
         return;
@@ -1335,7 +1313,7 @@ static void on_request_vote_ok(void *st, const char *src, const json_t *body)
 
 /* ---- AppendEntries (follower side) -------------------------------------------------------- */
 
-static int parse_entry(const json_t *j, struct entry *en)
+static int parse_entry(const json_t *j, struct rlog_entry *en)
 {
     json_int_t term, type, msg_id, members;
     const char *key, *value, *from, *client;
@@ -1343,8 +1321,8 @@ static int parse_entry(const json_t *j, struct entry *en)
     if (json_unpack((json_t *)j, "[I,I,s,s,s,s,I,I!]", &term, &type, &key, &value, &from, &client, &msg_id,
                     &members) < 0)
         return -1;
-    if (term <= 0 || (uint64_t)term >= MAX_TERM || type < E_NOOP || type > E_CONF || msg_id < 0 ||
-        members < 0 || members >= (1ll << CL_MAXN) || (type == E_CONF && members == 0))
+    if (term <= 0 || (uint64_t)term >= MAX_TERM || type < KV_NOOP || type > KV_CONF || msg_id < 0 ||
+        members < 0 || members >= (1ll << CL_MAXN) || (type == KV_CONF && members == 0))
         return -1;
     if (strlen(client) >= CL_IDLEN)
         return -1;
@@ -1404,16 +1382,11 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     int p = peer_index(r, src);
-    uint64_t term, prev, prev_term, lcommit;
-    if (p < 0)
+    struct append_msg m = {0};
+    if (p < 0 || peer_get(r, src, body, append_entries_fields, &m) < 0)
         return;
-    json_t *ents = json_object_get(body, "entries");
-    if (get_u(body, "term", &term) < 0 || get_u(body, "prev_index", &prev) < 0 ||
-        get_u(body, "prev_term", &prev_term) < 0 || get_u(body, "commit", &lcommit) < 0 ||
-        !json_is_array(ents)) {
-        emit_error(r, src, "append_entries needs term, prev_index, prev_term, commit and entries");
-        return;
-    }
+    uint64_t term = m.term, prev = m.prev_index, prev_term = m.prev_term, lcommit = m.commit;
+    const json_t *ents = m.entries;
     size_t n = json_array_size(ents);
     /* Figure 2, AppendEntries 1: "Reply false if term < currentTerm" */
     if (term < r->term) {
@@ -1432,19 +1405,19 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         return;
     }
     size_t skip = 0;
-    if (prev < r->snap_index) {
+    if (prev < r->log.base) {
         /* the prefix up to the snapshot is committed here and on the leader: skip it */
-        skip = (size_t)(r->snap_index - prev);
+        skip = (size_t)(r->log.base - prev);
         if (skip >= n) {
-            ae_reply(r, src, 1, r->snap_index > prev + n ? prev + n : r->snap_index, prev, 0, 0, body);
+            ae_reply(r, src, 1, r->log.base > prev + n ? prev + n : r->log.base, prev, 0, 0, body);
             return;
         }
-        prev = r->snap_index;
-        prev_term = r->snap_term;
+        prev = r->log.base;
+        prev_term = r->log.base_term;
     } else if (term_at(r, prev) != prev_term) {
         uint64_t ct = term_at(r, prev);
         uint64_t ci = prev;
-        while (ci > r->snap_index + 1 && term_at(r, ci - 1) == ct)
+        while (ci > r->log.base + 1 && term_at(r, ci - 1) == ct)
             ci--;
         ae_reply(r, src, 0, 0, prev, ci, ct, body);
         return;
@@ -1455,7 +1428,7 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
      * not cut a longer log). */
     uint64_t idx = prev;
     for (size_t k = skip; k < n; k++) {
-        struct entry en;
+        struct rlog_entry en;
         if (parse_entry(json_array_get(ents, k), &en) < 0) {
             emit_error(r, src, "append_entries: malformed entry");
             break;
@@ -1463,13 +1436,13 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
         idx++;
         uint64_t have = term_at(r, idx);
         if (idx <= last_index(r) && have == en.term) {
-            entry_free(&en);
+            rlog_entry_free(&en);
             continue;
         }
         if (idx <= last_index(r)) {
             if (idx <= r->commit) {
                 emit_error(r, src, "append_entries would overwrite a committed entry");
-                entry_free(&en);
+                rlog_entry_free(&en);
                 idx--;
                 break;
             }
@@ -1491,16 +1464,10 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     int p = peer_index(r, src);
-    uint64_t term, match = 0, prev = 0, rseq = 0, sent = 0;
-    if (p < 0)
+    struct append_msg m = {0};
+    if (p < 0 || peer_get(r, src, body, append_entries_ok_fields, &m) < 0)
         return;
-    if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0 ||
-        get_u(body, "prev", &prev) < 0 || !json_is_boolean(json_object_get(body, "success"))) {
-        emit_error(r, src, "append_entries_ok needs term, success, match and prev");
-        return;
-    }
-    get_u(body, "rseq", &rseq);
-    get_u(body, "sent", &sent);
+    uint64_t term = m.term, match = m.match, prev = m.prev, rseq = m.rseq, sent = m.sent;
     if (term > r->term) {
         become_follower(r, term, -1);
         return;
@@ -1513,7 +1480,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
         pe->acked_rseq = rseq;
     if (sent > pe->lease_sent)
         pe->lease_sent = sent;
-    if (json_is_true(json_object_get(body, "success"))) {
+    if (m.success) {
         if (match > last_index(r))
             match = last_index(r);
         if (match > pe->match)
@@ -1529,16 +1496,14 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
         maybe_promote(r, p);
         send_append(r, p, 0);
     } else {
-        uint64_t ci = 0, ct = 0;
-        get_u(body, "conflict_index", &ci);
-        get_u(body, "conflict_term", &ct);
+        uint64_t ci = m.conflict_index, ct = m.conflict_term;
         if (prev < pe->match)
             return; /* a stale rejection: we already know it matches further */
         uint64_t next = ci ? ci : prev;
         if (ct) {
             /* §5.3: if the leader has entries of the conflicting term, resume after its last
              * one; otherwise skip the follower's whole term */
-            for (uint64_t i = last_index(r); i > r->snap_index; i--) {
+            for (uint64_t i = last_index(r); i > r->log.base; i--) {
                 uint64_t t = term_at(r, i);
                 if (t == ct) {
                     next = i + 1;
@@ -1568,20 +1533,14 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     int p = peer_index(r, src);
-    uint64_t term, index, sterm, members;
-    if (p < 0)
+    struct snap_msg m = {0};
+    if (p < 0 || peer_get(r, src, body, install_snapshot_fields, &m) < 0)
         return;
-    json_t *data = json_object_get(body, "data");
-    json_t *sessions = json_object_get(body, "sessions");
-    if (get_u(body, "term", &term) < 0 || get_u(body, "index", &index) < 0 ||
-        get_u(body, "snap_term", &sterm) < 0 || get_u(body, "members", &members) < 0 ||
-        members >= (1u << CL_MAXN) || !json_is_object(data) || !json_is_object(sessions)) {
-        emit_error(r, src, "install_snapshot needs term, index, snap_term, members, data, sessions");
-        return;
-    }
+    uint64_t term = m.term, index = m.index, sterm = m.snap_term, members = m.members;
+    const json_t *data = m.data, *sessions = m.sessions;
     const char *k;
     json_t *v;
-    json_object_foreach(data, k, v) {
+    json_object_foreach((json_t *)data, k, v) {
         if (!json_is_string(v)) {
             emit_error(r, src, "install_snapshot: data values must be strings");
             return;
@@ -1601,11 +1560,8 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
     if (index > r->commit) {
         /* §7: "If existing log entry has same index and term as snapshot's last included
          * entry, retain log entries following it"; otherwise discard the entire log. */
-        size_t keep_from;
-        if (index <= last_index(r) && term_at(r, index) == sterm)
-            keep_from = (size_t)(index - r->snap_index);
-        else {
-            keep_from = r->n;
+        if (index > last_index(r) || term_at(r, index) != sterm) {
+            rlog_truncate(&r->log, r->log.base + 1);
             size_t w = 0; /* waiting replies for entries now discarded would be lies */
             for (size_t i = 0; i < r->nacks; i++) {
                 if (r->acks[i].match > index)
@@ -1616,18 +1572,9 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
             r->nacks = w;
         }
         forget_pending_upto(r, index);
-        for (size_t i = 0; i < keep_from; i++)
-            entry_free(&r->log[i]);
-        if (r->n > keep_from)
-            memmove(r->log, r->log + keep_from, (r->n - keep_from) * sizeof *r->log);
-        r->n -= keep_from;
-        r->snap_index = index;
-        r->snap_term = sterm;
+        rlog_compact(&r->log, index, sterm);
         r->snap_members = (uint32_t)members;
-        json_decref(r->kv);
-        json_decref(r->sessions);
-        r->kv = json_deep_copy(data);
-        r->sessions = json_deep_copy(sessions);
+        kvsm_set_state(&r->sm, data, sessions);
         persist_snapshot(r);
         rewrite_log(r);
         recompute_config(r);
@@ -1646,14 +1593,10 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
 {
     struct raft *r = st;
     int p = peer_index(r, src);
-    uint64_t term, match, sent = 0;
-    if (p < 0)
+    struct snap_msg m = {0};
+    if (p < 0 || peer_get(r, src, body, install_snapshot_ok_fields, &m) < 0)
         return;
-    if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0) {
-        emit_error(r, src, "install_snapshot_ok needs term and match");
-        return;
-    }
-    get_u(body, "sent", &sent);
+    uint64_t term = m.term, match = m.match, sent = m.sent;
     if (term > r->term) {
         become_follower(r, term, -1);
         return;
@@ -1681,19 +1624,12 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
  * machine (and client sessions) replace it. */
 static void maybe_snapshot(struct raft *r)
 {
-    if (r->snap_every <= 0 || r->applied < r->snap_index + (uint64_t)r->snap_every)
+    if (r->snap_every <= 0 || r->applied < r->log.base + (uint64_t)r->snap_every)
         return;
     uint64_t idx = r->applied;
     uint64_t t = term_at(r, idx);
     uint32_t m = members_at(r, idx);
-    size_t drop = (size_t)(idx - r->snap_index);
-    for (size_t i = 0; i < drop; i++)
-        entry_free(&r->log[i]);
-    if (r->n > drop)
-        memmove(r->log, r->log + drop, (r->n - drop) * sizeof *r->log);
-    r->n -= drop;
-    r->snap_index = idx;
-    r->snap_term = t;
+    rlog_compact(&r->log, idx, t);
     r->snap_members = m;
     sync_log(r);
     persist_snapshot(r);
@@ -1768,7 +1704,7 @@ static void maybe_promote(struct raft *r, int p)
         r->conf_index > r->commit || r->commit < r->term_start)
         return;
     r->learners &= ~(1u << p);
-    struct entry en = {.term = r->term, .type = E_CONF, .members = r->members | 1u << p};
+    struct rlog_entry en = {.term = r->term, .type = KV_CONF, .members = r->members | 1u << p};
     append_entry(r, &en);
     arm_flush(r);
 }
@@ -1811,7 +1747,7 @@ static json_t *change_members(struct raft *r, const char *who, int add)
         if (!m)
             return cmd_reply(0, "cannot remove the last member");
     }
-    struct entry en = {.term = r->term, .type = E_CONF, .members = m};
+    struct rlog_entry en = {.term = r->term, .type = KV_CONF, .members = m};
     append_entry(r, &en);
     arm_flush(r);
     struct sb b = {0};
@@ -1847,7 +1783,7 @@ static void load_rec(void *ud, const void *data, size_t len)
 {
     struct load *ld = ud;
     struct reader rd = {.p = data, .left = len};
-    struct entry en = {0};
+    struct rlog_entry en = {0};
     uint64_t index = get_u64(&rd);
     en.term = get_u64(&rd);
     uint64_t tm = get_u64(&rd);
@@ -1860,22 +1796,22 @@ static void load_rec(void *ud, const void *data, size_t len)
     en.client = get_str(&rd);
     if (ld->nrec++ == 0)
         ld->first = index;
-    if (rd.bad || ld->bad || en.type > E_CONF) {
+    if (rd.bad || ld->bad || en.type > KV_CONF) {
         ld->bad = 1;
-        entry_free(&en);
+        rlog_entry_free(&en);
         return;
     }
     struct raft *r = ld->r;
-    if (index <= r->snap_index) {
-        entry_free(&en); /* already in the snapshot */
+    if (index <= r->log.base) {
+        rlog_entry_free(&en); /* already in the snapshot */
         return;
     }
     if (index != last_index(r) + 1) {
         ld->bad = 1;
-        entry_free(&en);
+        rlog_entry_free(&en);
         return;
     }
-    log_push(r, &en);
+    rlog_push(&r->log, &en);
 }
 
 /* join=n6,n7 -> a mask of node indexes; -1 (and err filled) when a name is not a node id. */
@@ -1939,8 +1875,7 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->voted = -1;
     r->leader = -1;
     r->role = FOLLOWER;
-    r->kv = json_object();
-    r->sessions = json_object();
+    kvsm_init(&r->sm);
 
     char *data = NULL;
     size_t len = 0;
@@ -1985,13 +1920,10 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
             raft_destroy(r);
             return NULL;
         }
-        r->snap_index = (uint64_t)idx;
-        r->snap_term = (uint64_t)t;
+        r->log.base = (uint64_t)idx;
+        r->log.base_term = (uint64_t)t;
         r->snap_members = (uint32_t)m;
-        json_decref(r->kv);
-        json_decref(r->sessions);
-        r->kv = json_incref(kv);
-        r->sessions = json_incref(sess);
+        kvsm_set_state(&r->sm, kv, sess);
         json_decref(j);
     }
     char name[32];
@@ -2000,13 +1932,13 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     long got = e->ops->log_read(e, name, load_rec, &ld);
     if (got < 0 || ld.bad) {
         snprintf(err, errlen, "%s is corrupt or does not follow the snapshot (index %llu)", name,
-                 (unsigned long long)r->snap_index);
+                 (unsigned long long)r->log.base);
         raft_destroy(r);
         return NULL;
     }
-    r->file_first = ld.nrec ? ld.first : r->snap_index + 1;
+    r->file_first = ld.nrec ? ld.first : r->log.base + 1;
     r->synced = last_index(r);
-    r->commit = r->applied = r->snap_index;
+    r->commit = r->applied = r->log.base;
     recompute_config(r);
     return r;
 }
@@ -2024,18 +1956,15 @@ static void raft_destroy(void *st)
     struct raft *r = st;
     if (!r)
         return;
-    for (size_t i = 0; i < r->n; i++)
-        entry_free(&r->log[i]);
-    free(r->log);
+    rlog_free(&r->log);
     for (size_t i = 0; i < r->nreads; i++)
         free(r->reads[i].key);
     free(r->reads);
-    free(r->pend);
+    pending_clear(&r->pend);
     for (size_t i = 0; i < r->nacks; i++)
         json_decref(r->acks[i].body);
     free(r->acks);
-    json_decref(r->kv);
-    json_decref(r->sessions);
+    kvsm_free(&r->sm);
     free(r);
 }
 
@@ -2044,17 +1973,17 @@ static json_t *raft_status(void *st)
     struct raft *r = st;
     json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:O,s:I}", "role", role_names[r->role], "term",
                           (json_int_t)r->term, "commit", (json_int_t)r->commit, "applied",
-                          (json_int_t)r->applied, "data", r->kv, "log_first",
-                          (json_int_t)(r->snap_index + 1));
+                          (json_int_t)r->applied, "data", r->sm.data, "log_first",
+                          (json_int_t)(r->log.base + 1));
     if (r->leader >= 0)
         json_object_set_new(j, "leader", json_string(node_id(r, r->leader)));
     json_t *log = json_array();
     uint64_t last = last_index(r);
     uint64_t from = last > 100 ? last - 99 : 1;
-    if (from <= r->snap_index)
-        from = r->snap_index + 1;
+    if (from <= r->log.base)
+        from = r->log.base + 1;
     for (uint64_t i = from; i <= last; i++) {
-        struct entry *en = entry_at(r, i);
+        struct rlog_entry *en = entry_at(r, i);
         char *cmd = entry_label(r, en);
         json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:b}", "index", (json_int_t)i, "term",
                                              (json_int_t)en->term, "cmd", cmd, "committed",
@@ -2074,7 +2003,7 @@ static json_t *raft_status(void *st)
                         json_pack("{s:s?,s:o,s:o,s:I,s:I,s:s,s:s}", "votedFor",
                                   r->voted >= 0 ? node_id(r, r->voted) : NULL, "members", mem,
                                   "learners", lrn,
-                                  "snapshot_index", (json_int_t)r->snap_index, "last_index",
+                                  "snapshot_index", (json_int_t)r->log.base, "last_index",
                                   (json_int_t)last, "prevote", r->prevote ? "on" : "off", "reads",
                                   r->lease ? "lease" : "index"));
     return j;
@@ -2087,7 +2016,7 @@ static const struct mode_option raft_options[] = {
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader heartbeat interval"},
     {"election", OPT_DURATION, NULL, 0, 0, "150ms", "minimum election timeout (random in [T, 2T])"},
     {"batch", OPT_INT, NULL, 1, 100000, "256", "most entries in one AppendEntries"},
-    {"join", OPT_ENUM, NULL, 0, 0, "", "nodes that start outside the configuration and wait for 'add' (n6,n7)"},
+    {"join", OPT_ENUM, NULL, 0, 0, "none", "nodes that start outside the configuration and wait for 'add': a list such as join=n6,n7 (the lab sets it on `add`)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -2159,19 +2088,19 @@ void raft_view(const void *st, struct raft_view *v)
     v->commit = r->commit;
     v->applied = r->applied;
     v->last_index = last_index(r);
-    v->snap_index = r->snap_index;
+    v->snap_index = r->log.base;
     v->members = r->members;
 }
 
 uint64_t raft_term_at(const void *st, uint64_t i)
 {
     struct raft *r = (struct raft *)st;
-    return i < r->snap_index ? 0 : term_at(r, i);
+    return i < r->log.base ? 0 : term_at(r, i);
 }
 
 char *raft_cmd_at(const void *st, uint64_t i)
 {
     struct raft *r = (struct raft *)st;
-    struct entry *en = entry_at(r, i);
+    struct rlog_entry *en = entry_at(r, i);
     return en ? entry_cmd(r, en) : NULL;
 }
