@@ -404,7 +404,8 @@ static int process_fault(struct lab *lab, int argc, char **argv, const char *ver
         why = "it is already down";
     } else if (!strcmp(verb, "restart")) {
         rc = c->ops->restart(c, idx);
-        why = c->state[idx] == NODE_DOWN ? "it did not come back" : "it is not down (crash it first)";
+        why = c->state[idx] != NODE_DOWN ? "it is not down (crash it first)"
+            : c->error[0] ? c->error : "it did not come back"; /* the node's own words */
     } else if (!strcmp(verb, "pause")) {
         rc = c->ops->pause(c, idx);
         why = "it is not running";

@@ -4,6 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+int envelope_client_type(const char *type)
+{
+    static const char *const client[] = {"read", "write", "cas", "delete", "echo", NULL};
+    for (int i = 0; client[i]; i++)
+        if (!strcmp(type, client[i]))
+            return 1;
+    return 0;
+}
+
 int envelope_valid_id(const char *id)
 {
     size_t n = strlen(id);

@@ -39,5 +39,9 @@ void envelope_clear(struct envelope *env);
 int envelope_valid_id(const char *id);
 /* Convenience: the body's "type", or "" (borrowed). */
 const char *envelope_type(const struct envelope *env);
+/* Is type a request a client may send: Maelstrom's workload bodies read, write, cas, delete and
+ * echo? Every other type is a message between nodes, refused on a node's client socket (a mode
+ * that adds a client request adds its type here). */
+int envelope_client_type(const char *type);
 
 #endif

@@ -108,6 +108,7 @@ static const struct mode_option generic_options[] = {
     {"bug", OPT_ENUM, NULL, 0, 0, "none", "disable one protocol rule (see the mode's bug list)"},
     {"timeout", OPT_DURATION, NULL, 0, 0, "2s", "client request timeout in the lab's gateway"},
     {"events", OPT_ENUM, "all|state", 0, 0, "all", "all: every send/recv as events; state: only state changes"},
+    {"auth", OPT_ENUM, "curve|off", 0, 0, "curve", "peer authentication: curve (keys per run) or off (anyone may pose as a node)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -148,6 +148,21 @@ static void bad_message(struct ld *st, const char *src, const char *type, const 
     free(t);
 }
 
+/* An epoch grows by one per promotion: a message more than 2^32 epochs ahead is a bug or an
+ * attack, refused and reported rather than adopted. Returns 1 when body must be dropped. */
+static int epoch_jump(struct ld *st, const char *src, const json_t *body, const char *type)
+{
+    json_t *e = json_object_get(body, "epoch");
+    if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+        (uint64_t)json_integer_value(e) <= st->epoch + (1ull << 32))
+        return 0;
+    char *why = xasprintf("refused an epoch jump from %llu to %llu", (unsigned long long)st->epoch,
+                          (unsigned long long)json_integer_value(e));
+    bad_message(st, src, type, why);
+    free(why);
+    return 1;
+}
+
 static int get_u64(const json_t *body, const char *k, uint64_t *out)
 {
     json_t *v = json_object_get(body, k);
@@ -539,6 +554,8 @@ static void on_replicate_ok(void *vst, const char *src, const json_t *body)
     json_t *ok = json_object_get(body, "ok");
     const char *lname = json_string_value(json_object_get(body, "leader"));
     int lidx = lname ? env_node_index(st->env, lname) : -1;
+    if (epoch_jump(st, src, body, "replicate_ok"))
+        return;
     if (f < 0 || f == st->env->self_idx || !json_is_boolean(ok) || get_u64(body, "epoch", &epoch) < 0 ||
         get_u64(body, "for_epoch", &for_epoch) < 0 || get_u64(body, "match", &num) < 0) {
         bad_message(st, src, "replicate_ok", "expected ok, epoch, for_epoch and match from a node");
@@ -593,6 +610,8 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
     uint64_t epoch, prev, pe, commit, last;
     json_t *pl = json_object_get(body, "prev_leader");
     json_t *ents = json_object_get(body, "entries");
+    if (epoch_jump(st, src, body, "replicate"))
+        return;
     if (s < 0 || s == st->env->self_idx || get_u64(body, "epoch", &epoch) < 0 ||
         get_u64(body, "prev_index", &prev) < 0 || get_u64(body, "prev_epoch", &pe) < 0 ||
         !json_is_integer(pl) || get_u64(body, "commit", &commit) < 0 ||
@@ -867,7 +886,15 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
 
     char *blob = NULL;
     size_t len = 0;
-    if (e->ops->blob_get(e, STATE_NAME, &blob, &len) == 0) {
+    int brc = e->ops->blob_get(e, STATE_NAME, &blob, &len);
+    if (brc < 0 && brc != CL_ENOENT) { /* unreadable is not blank: refuse rather than forget */
+        snprintf(err, errlen, "%s of %s cannot be read back: refusing to start", STATE_NAME, e->self);
+        json_decref(st->data);
+        json_decref(st->rc_discarded);
+        free(st);
+        return NULL;
+    }
+    if (brc == 0) {
         json_error_t jerr;
         json_t *j = json_loadb(blob, len, 0, &jerr);
         const char *role = json_string_value(json_object_get(j, "role"));

@@ -1190,6 +1190,23 @@ static int get_u(const json_t *body, const char *k, uint64_t *out)
     return 0;
 }
 
+/* A term can grow only by one per election, so even a node that campaigned alone for years
+ * stays within TERM_JUMP_MAX of the others. A message whose term jumps further is a bug or an
+ * attack (adopted, it would be persisted and could exhaust the terms: no election after): it is
+ * refused and reported. Returns 1 when body must be dropped. */
+#define TERM_JUMP_MAX (1ull << 32)
+static int term_jump(struct raft *r, const char *src, const json_t *body)
+{
+    json_t *t = json_object_get(body, "term");
+    if (!json_is_integer(t) || json_integer_value(t) < 0 || (uint64_t)json_integer_value(t) <= r->term + TERM_JUMP_MAX)
+        return 0;
+    char *text = xasprintf("refused a term jump from %llu to %llu (more than 2^32 ahead)",
+                           (unsigned long long)r->term, (unsigned long long)json_integer_value(t));
+    emit_error(r, src, text);
+    free(text);
+    return 1;
+}
+
 /* A peer message must come from a node of the cluster. */
 static int peer_index(struct raft *r, const char *src)
 {
@@ -1231,7 +1248,7 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int c = peer_index(r, src);
     uint64_t term, lidx, lterm;
-    if (c < 0)
+    if (c < 0 || term_jump(r, src, body))
         return;
     if (get_u(body, "term", &term) < 0 || get_u(body, "last_index", &lidx) < 0 ||
         get_u(body, "last_term", &lterm) < 0) {
@@ -1311,7 +1328,7 @@ static void on_request_vote_ok(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     uint64_t term, req_term;
-    if (p < 0)
+    if (p < 0 || term_jump(r, src, body))
         return;
     if (get_u(body, "term", &term) < 0 || get_u(body, "req_term", &req_term) < 0 ||
         !json_is_boolean(json_object_get(body, "granted"))) {
@@ -1405,7 +1422,7 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     uint64_t term, prev, prev_term, lcommit;
-    if (p < 0)
+    if (p < 0 || term_jump(r, src, body))
         return;
     json_t *ents = json_object_get(body, "entries");
     if (get_u(body, "term", &term) < 0 || get_u(body, "prev_index", &prev) < 0 ||
@@ -1492,7 +1509,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     uint64_t term, match = 0, prev = 0, rseq = 0, sent = 0;
-    if (p < 0)
+    if (p < 0 || term_jump(r, src, body))
         return;
     if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0 ||
         get_u(body, "prev", &prev) < 0 || !json_is_boolean(json_object_get(body, "success"))) {
@@ -1569,7 +1586,7 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     uint64_t term, index, sterm, members;
-    if (p < 0)
+    if (p < 0 || term_jump(r, src, body))
         return;
     json_t *data = json_object_get(body, "data");
     json_t *sessions = json_object_get(body, "sessions");
@@ -1647,7 +1664,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     struct raft *r = st;
     int p = peer_index(r, src);
     uint64_t term, match, sent = 0;
-    if (p < 0)
+    if (p < 0 || term_jump(r, src, body))
         return;
     if (get_u(body, "term", &term) < 0 || get_u(body, "match", &match) < 0) {
         emit_error(r, src, "install_snapshot_ok needs term and match");
@@ -1945,11 +1962,20 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     char *data = NULL;
     size_t len = 0;
     struct last_record last = {0};
-    e->ops->log_read(e, "raft.term", keep_last, &last);
+    /* a file the storage cannot read back refuses the start: taking it as a blank disk would
+     * forget the term, the vote or the log */
+    int brc = e->ops->log_read(e, "raft.term", keep_last, &last) < 0 ? CL_EIO : 0;
     r->state_records = (unsigned)last.n;
     if (last.n > 0)
         data = xstrdup(last.buf);
-    if (data || e->ops->blob_get(e, "raft.state", &data, &len) == 0) {
+    else if (brc == 0)
+        brc = e->ops->blob_get(e, "raft.state", &data, &len);
+    if (brc < 0 && brc != CL_ENOENT) {
+        snprintf(err, errlen, "raft.term / raft.state cannot be read back: refusing to start");
+        raft_destroy(r);
+        return NULL;
+    }
+    if (data) {
         unsigned long long term;
         int voted;
         unsigned gen, boot;
@@ -1972,7 +1998,12 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
         persist_state(r);
     }
     r->snap_members = r->boot_members;
-    if (e->ops->blob_get(e, "raft.snap", &data, &len) == 0) {
+    if ((brc = e->ops->blob_get(e, "raft.snap", &data, &len)) < 0 && brc != CL_ENOENT) {
+        snprintf(err, errlen, "raft.snap cannot be read back: refusing to start");
+        raft_destroy(r);
+        return NULL;
+    }
+    if (brc == 0) {
         json_error_t je;
         json_t *j = json_loadb(data, len, 0, &je);
         free(data);
