@@ -8,9 +8,13 @@
  *  - a program holding the routing id of a node while it restarts cannot silence it;
  *  - the 20-write loss: one flipped byte in the middle of a lagging cluster's log used to
  *    cut the log and lose acknowledged writes everywhere; now that node refuses to start,
- *    saying which file and offset, and the cluster keeps every write.
+ *    saying which file and offset, and the cluster keeps every write;
+ *  - the corruption fuzzer over every file kind of every mode (raft log, raft.term, snapshot,
+ *    leader log and state, leaderless data, hints and dots), as real clusters wrote them: a
+ *    flipped byte in record k of n refuses the start, naming file and offset, unless k = n.
  * Skipped where real processes are not allowed (valgrind). */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 
 #include "envelope.h"
 #include "lab.h"
+#include "runtime.h"
 #include "storage.h"
 #include "test_util.h"
 
@@ -347,6 +352,20 @@ START_TEST(holding_a_nodes_routing_id_does_not_silence_it_after_a_restart)
 }
 END_TEST
 
+/* The number N of the newest run_dir/clusterN: the running (or just stopped) cluster's. */
+static int cluster_generation(struct lab *lab)
+{
+    int gen = 0;
+    DIR *d = opendir(lab->run_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (!strncmp(de->d_name, "cluster", 7) && atoi(de->d_name + 7) > gen)
+            gen = atoi(de->d_name + 7);
+    if (d)
+        closedir(d);
+    return gen;
+}
+
 /* Offset of the data of the first record of the log file at path that contains needle; *k is
  * its number (from 1), *n the number of records. */
 static long record_with(const char *path, const char *needle, int *k, int *n)
@@ -392,7 +411,7 @@ START_TEST(a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_
     ck_assert_int_eq(lab_exec(&lab, "crash n2"), 0);
     /* one flipped bit in n2's record of the first write, in the middle of its log */
     char path[700];
-    snprintf(path, sizeof path, "%s/cluster1/n2/raft.log.0.log", lab.run_dir);
+    snprintf(path, sizeof path, "%s/cluster%d/n2/raft.log.0.log", lab.run_dir, cluster_generation(&lab));
     int k = 0, n = 0;
     long at = record_with(path, "first-write", &k, &n);
     ck_assert_msg(at > 0 && k < n, "the first write is record %d of %d", k, n);
@@ -433,6 +452,186 @@ START_TEST(a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_
 }
 END_TEST
 
+/* ---- the corruption fuzzer over every file kind --------------------------------------------- */
+
+struct flip_stats {
+    int files, logs, blobs, refused, torn;
+    struct sb kinds;    /* "mode:file " per file seen */
+};
+
+/* Can node id of mode start on dir (with opts)? 0, or -1 with its reason in err. */
+static int node_can_start(const char *mode, const char *id, int n, const struct opts *o, const char *dir,
+                          char *err, size_t errlen)
+{
+    struct runtime_config c;
+    memset(&c, 0, sizeof c);
+    c.id = id;
+    c.mode = mode_find(mode);
+    ck_assert_ptr_nonnull(c.mode);
+    opts_copy(&c.opts, o);
+    c.dir = dir;
+    c.n_nodes = n;
+    int rc = runtime_check(&c, err, errlen);
+    opts_free(&c.opts);
+    return rc;
+}
+
+static void copy_dir(const char *from, const char *to)
+{
+    char *cmd = xasprintf("rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+}
+
+/* For every record of every file of node dir `src`: flip a byte of its header and one of its
+ * data in a copy, and try to start the node on the copy. A blob, or a log record with others
+ * after it, must refuse the start naming the file and the record's offset; the last record
+ * of a log is a torn write: the node starts. */
+static void flip_every_record(const char *mode, const char *id, int n, const struct opts *o, const char *src,
+                              struct flip_stats *fs)
+{
+    char err[600];
+    char work[600];
+    snprintf(work, sizeof work, "%s.flip", src);
+    copy_dir(src, work);
+    ck_assert_msg(node_can_start(mode, id, n, o, work, err, sizeof err) == 0, "%s %s as written: %s", mode, id, err);
+    DIR *d = opendir(src);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        int is_log = nl > 4 && !strcmp(de->d_name + nl - 4, ".log");
+        int is_blob = nl > 5 && !strcmp(de->d_name + nl - 5, ".blob");
+        if (de->d_name[0] == '.' || (!is_log && !is_blob))
+            continue;
+        char path[900];
+        snprintf(path, sizeof path, "%s/%s", src, de->d_name);
+        FILE *f = fopen(path, "rb");
+        static unsigned char buf[4 << 20];
+        size_t size = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        if (size == 0)
+            continue;
+        fs->files++;
+        fs->logs += is_log;
+        fs->blobs += is_blob;
+        sb_printf(&fs->kinds, "%s:%s ", mode, de->d_name);
+        size_t offs[4096];
+        int nrec = 0;
+        for (size_t off = 0; off + STORAGE_HEADER <= size && nrec < 4096;) {
+            size_t len = (size_t)buf[off] | (size_t)buf[off + 1] << 8 | (size_t)buf[off + 2] << 16 |
+                         (size_t)buf[off + 3] << 24;
+            offs[nrec++] = off;
+            off += STORAGE_HEADER + len;
+        }
+        ck_assert_int_gt(nrec, 0);
+        for (int k = 0; k < nrec; k++) {
+            size_t end = k + 1 < nrec ? offs[k + 1] : size;
+            size_t targets[2] = {offs[k] + 5, offs[k] + STORAGE_HEADER + (end - offs[k] - STORAGE_HEADER) / 2};
+            for (int t = 0; t < 2; t++) {
+                if (targets[t] >= end)
+                    continue;
+                copy_dir(src, work);
+                char wpath[900];
+                snprintf(wpath, sizeof wpath, "%s/%s", work, de->d_name);
+                int fd = open(wpath, O_RDWR);
+                unsigned char c = buf[targets[t]] ^ 0x10;
+                ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)targets[t]), 1);
+                close(fd);
+                err[0] = 0;
+                int rc = node_can_start(mode, id, n, o, work, err, sizeof err);
+                if (is_blob || k < nrec - 1) {
+                    char want[200];
+                    if (is_blob)
+                        snprintf(want, sizeof want, "%s: ", de->d_name);
+                    else
+                        snprintf(want, sizeof want, "%s: record %d (at offset %zu) is corrupt", de->d_name, k + 1, offs[k]);
+                    ck_assert_msg(rc < 0, "%s %s: a flip in %s record %d of %d (byte %zu) did not refuse the start",
+                                  mode, id, de->d_name, k + 1, nrec, targets[t]);
+                    ck_assert_msg(strstr(err, want) && strstr(err, "offset"), "%s %s: \"%s\" does not say \"%s\"",
+                                  mode, id, err, want);
+                    fs->refused++;
+                } else {
+                    ck_assert_msg(rc == 0, "%s %s: the last record of %s torn at byte %zu refused the start: %s",
+                                  mode, id, de->d_name, targets[t], err);
+                    fs->torn++;
+                }
+            }
+        }
+    }
+    closedir(d);
+    char *cmd = xasprintf("rm -rf '%s'", work);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+}
+
+/* Runs a cluster to write every kind of file its mode keeps, stops it, and flips every record
+ * of every node's files. */
+static void fuzz_mode(const char *start, const char *mode, int n, const char *const *opts, const char *const *cmds,
+                      struct flip_stats *fs)
+{
+    struct lab lab;
+    struct watch w;
+    const char *bin = getenv("CONLAB_BIN");
+    char node[512], err[256];
+    snprintf(node, sizeof node, "%s/conlab-node", bin ? bin : "bin");
+    setenv("CONLAB_NODE", node, 1);
+    ck_assert_int_eq(lab_init(&lab, "conlab", err, sizeof err), 0);
+    memset(&w, 0, sizeof w);
+    struct lab_hooks h = {.ud = &w, .on_output = watch_output, .on_event = watch_event};
+    lab_add_hooks(&lab, &h);
+    int rc;
+    char *got = run(&lab, &w, start, &rc);
+    ck_assert_msg(rc == 0, "%s: %s", start, got);
+    free(got);
+    for (int i = 0; cmds[i]; i++) {
+        got = run(&lab, &w, cmds[i], &rc);
+        ck_assert_msg(rc == 0, "%s: %s", cmds[i], got);
+        free(got);
+    }
+    ck_assert_int_eq(lab_exec(&lab, "stop"), 0);
+    struct opts o = {0};
+    for (int i = 0; opts[i]; i += 2)
+        opts_set(&o, opts[i], opts[i + 1]);
+    int gen = cluster_generation(&lab);
+    for (int i = 0; i < n; i++) {
+        char id[CL_IDLEN], dir[700];
+        node_name(i, id);
+        snprintf(dir, sizeof dir, "%s/cluster%d/%s", lab.run_dir, gen, id);
+        flip_every_record(mode, id, n, &o, dir, fs);
+    }
+    opts_free(&o);
+    stop_lab(&lab, &w);
+}
+
+START_TEST(a_flipped_byte_in_any_record_of_any_file_kind_refuses_the_start_unless_it_is_the_last)
+{
+    if (!test_procs_allowed())
+        return;
+    struct flip_stats fs = {0};
+    static const char *const raft_opts[] = {"snapshot", "6", NULL};
+    static const char *const raft_cmds[] = {"wait leader", "put a 1", "put b 2", "cas a 1 3", "put c 4", "put d 5",
+                                            "put e 6", "put f 7", "put g 8", "put h 9", NULL};
+    fuzz_mode("start raft 3 snapshot=6", "raft", 3, raft_opts, raft_cmds, &fs);
+    static const char *const leader_opts[] = {NULL};
+    static const char *const leader_cmds[] = {"put a 1", "put b 2", "put c 3", "promote n2", "put d 4", NULL};
+    fuzz_mode("start leader 3", "leader", 3, leader_opts, leader_cmds, &fs);
+    static const char *const ll_opts[] = {"n", "3", "w", "3", "r", "1", "sloppy", "on", "conflict", "siblings", NULL};
+    static const char *const ll_cmds[] = {"crash n4", "put a 1", "put b 2", "put c 3", "put d 4", "put e 5",
+                                          "put f 6", "put g 7", "put h 8", NULL};
+    /* with n4 down, w=3 needs stand-ins: they keep hints for n4 */
+    fuzz_mode("start leaderless 4 n=3 w=3 r=1 sloppy=on conflict=siblings", "leaderless", 4, ll_opts, ll_cmds, &fs);
+    const char *want[] = {"raft:raft.log.", "raft:raft.term.log", "raft:raft.snap.blob", "leader:leader.log.log",
+                          "leader:leader.state.blob", "leaderless:data.log", "leaderless:hints.log",
+                          "leaderless:dot.blob", NULL};
+    for (int i = 0; want[i]; i++)
+        ck_assert_msg(strstr(fs.kinds.s, want[i]), "no %s file was written: %s", want[i], fs.kinds.s);
+    ck_assert_int_gt(fs.refused, 60);
+    ck_assert_int_gt(fs.torn, 10);
+    sb_free(&fs.kinds);
+}
+END_TEST
+
 Suite *suite_labproc(void);
 Suite *suite_labproc(void)
 {
@@ -446,6 +645,7 @@ Suite *suite_labproc(void)
     tcase_add_test(tc, a_program_posing_as_a_down_node_is_refused_and_changes_nothing);
     tcase_add_test(tc, holding_a_nodes_routing_id_does_not_silence_it_after_a_restart);
     tcase_add_test(tc, a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_is_lost);
+    tcase_add_test(tc, a_flipped_byte_in_any_record_of_any_file_kind_refuses_the_start_unless_it_is_the_last);
     suite_add_tcase(s, tc);
     return s;
 }
