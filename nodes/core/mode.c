@@ -106,7 +106,7 @@ static const struct mode_option generic_options[] = {
     {"sim", OPT_ENUM, "on|off", 0, 0, "off", "run the cluster in the simulator instead of processes"},
     {"fsync", OPT_ENUM, "on|off", 0, 0, "on", "fsync durable state before replying"},
     {"bug", OPT_ENUM, NULL, 0, 0, "none", "disable one protocol rule (see the mode's bug list)"},
-    {"timeout", OPT_DURATION, NULL, 0, 0, "2s", "client request timeout in the lab's gateway"},
+    {"timeout", OPT_DURATION, NULL, 10000, 600000000, "2s", "client request timeout in the lab's gateway (10ms..600s)"},
     {"events", OPT_ENUM, "all|state", 0, 0, "all", "all: every send/recv as events; state: only state changes"},
     {"auth", OPT_ENUM, "curve|off", 0, 0, "curve", "peer authentication: curve (keys per run) or off (anyone may pose as a node)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -157,6 +157,12 @@ static int check_one(const struct mode *m, const struct mode_option *opt, const 
         uint64_t us;
         if (parse_duration_us(v, &us) < 0) {
             snprintf(err, errlen, "bad %s=%s: expected a duration such as 500ms or 2s", opt->name, v);
+            return CL_EINVAL;
+        }
+        /* min and max (µs) bound a duration when max is set */
+        if (opt->max > 0 && (us < (uint64_t)opt->min || us > (uint64_t)opt->max)) {
+            snprintf(err, errlen, "bad %s=%s: expected a duration from %ldms to %lds", opt->name, v,
+                     opt->min / 1000, opt->max / 1000000);
             return CL_EINVAL;
         }
         return 0;

@@ -16,7 +16,7 @@ struct mode_option {
     const char *name;
     enum opt_kind kind;
     const char *values;     /* OPT_ENUM: "sync|async|semisync" */
-    long min, max;          /* OPT_INT: inclusive range */
+    long min, max;          /* OPT_INT: inclusive range; OPT_DURATION: µs range, when max > 0 */
     const char *def;        /* default as text */
     const char *help;
 };
