@@ -1059,7 +1059,10 @@ int runtime_run(const struct runtime_config *c)
             run_due(r, now);
         zmq_pollitem_t items[6];
         int n = 0, i_ctl = -1, i_sig = -1, i_zap = -1, i_mon = -1, i_cli = -1, i_peer = -1;
-        items[i_ctl = n++] = (zmq_pollitem_t){r->ctl, 0, ZMQ_POLLIN, 0};
+        /* between `peers` and the mode's start, control waits too: a command such as
+         * `timeout` must find the mode started and its peers connected */
+        if (r->started || !r->start_deadline)
+            items[i_ctl = n++] = (zmq_pollitem_t){r->ctl, 0, ZMQ_POLLIN, 0};
         items[i_sig = n++] = (zmq_pollitem_t){NULL, r->sigpipe[0], ZMQ_POLLIN, 0};
         if (r->zap)
             items[i_zap = n++] = (zmq_pollitem_t){r->zap, 0, ZMQ_POLLIN, 0};
@@ -1079,7 +1082,7 @@ int runtime_run(const struct runtime_config *c)
             while (read(r->sigpipe[0], &sig, 1) == 1)
                 r->running = 0;
         }
-        if (items[i_ctl].revents & ZMQ_POLLIN)
+        if (i_ctl >= 0 && (items[i_ctl].revents & ZMQ_POLLIN))
             on_ctl_socket(r); /* first: a key the lab just sent decides the ZAP requests below */
         if (i_zap >= 0 && (items[i_zap].revents & ZMQ_POLLIN))
             on_zap(r);

@@ -18,7 +18,8 @@
  * Loop phases: read the clock once; run due timers and due delayed sends; compute the poll
  * timeout from the earliest of them; poll; dispatch; check the lab is still there. Until the
  * lab's first `peers` message the mode has not started: only control, ZAP and signals are
- * served, and the mode starts once the connections to the live peers are up (or after 1 s).
+ * served; then only ZAP and signals until the connections to the live peers are up (or 1 s
+ * has passed) and the mode has started, so every later control message finds it running.
  */
 #ifndef CONLAB_RUNTIME_H
 #define CONLAB_RUNTIME_H
