@@ -9,6 +9,7 @@
  *  - the 20-write loss: one flipped byte in the middle of a lagging cluster's log used to
  *    cut the log and lose acknowledged writes everywhere; now that node refuses to start,
  *    saying which file and offset, and the cluster keeps every write;
+ *  - a frame over the 1 MiB cap (a snapshot of 1.2 MB) is never lost in silence;
  *  - the corruption fuzzer over every file kind of every mode (raft log, raft.term, snapshot,
  *    leader log and state, leaderless data, hints and dots), as real clusters wrote them: a
  *    flipped byte in record k of n refuses the start, naming file and offset, unless k = n.
@@ -452,6 +453,50 @@ START_TEST(a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_
 }
 END_TEST
 
+START_TEST(a_frame_over_the_cap_is_never_lost_in_silence)
+{
+    if (!test_procs_allowed())
+        return;
+    struct lab lab;
+    struct watch w;
+    start_lab(&lab, &w, "raft", "snapshot", "4");
+    int leader = lab_leader(&lab, 1);
+    ck_assert_int_ge(leader, 0);
+    int victim = (leader + 1) % 3;
+    ck_assert_int_eq(lab.cl->ops->crash(lab.cl, victim), 0);
+    /* 1.2 MB of data: the snapshot that must bring the victim back is over the 1 MiB cap */
+    char *big = xmalloc(200001);
+    for (int i = 0; i < 6; i++) {
+        memset(big, 'a' + i, 200000);
+        big[200000] = 0;
+        char key[8];
+        snprintf(key, sizeof key, "b%d", i);
+        json_t *v = json_string(big);
+        struct op *op = lab_op_start(&lab, "write", key, v, leader, NULL, 50 + i);
+        json_decref(v);
+        ck_assert_ptr_nonnull(op);
+        enum op_outcome out = lab_op_wait(&lab, op);
+        ck_assert_msg(out == OP_OK, "write %d of 200 kB: outcome %d", i, out);
+        lab_op_free(op);
+    }
+    free(big);
+    ck_assert_int_eq(lab.cl->ops->restart(lab.cl, victim), 0);
+    /* either the victim catches up, or the leader says why it cannot: never silence */
+    uint64_t end = mono_us() + 15000000;
+    int caught_up = 0, said = 0;
+    while (!caught_up && !said && mono_us() < end) {
+        lab_pump(&lab, 100000, -1);
+        said = w.drops.s && strstr(w.drops.s, "too big: a frame of ");
+        json_t *st = lab.cl->ops->status(lab.cl, victim);
+        caught_up = json_object_size(json_object_get(st, "data")) == 6;
+        json_decref(st);
+    }
+    ck_assert_msg(caught_up || said, "the restarted node neither caught up nor did anyone say why: %s",
+                  w.drops.s ? w.drops.s : "(no drops)");
+    stop_lab(&lab, &w);
+}
+END_TEST
+
 /* ---- the corruption fuzzer over every file kind --------------------------------------------- */
 
 struct flip_stats {
@@ -646,6 +691,7 @@ Suite *suite_labproc(void)
     tcase_add_test(tc, holding_a_nodes_routing_id_does_not_silence_it_after_a_restart);
     tcase_add_test(tc, a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_is_lost);
     tcase_add_test(tc, a_flipped_byte_in_any_record_of_any_file_kind_refuses_the_start_unless_it_is_the_last);
+    tcase_add_test(tc, a_frame_over_the_cap_is_never_lost_in_silence);
     suite_add_tcase(s, tc);
     return s;
 }
