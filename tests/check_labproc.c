@@ -4,7 +4,8 @@
  *    linearizable);
  *  - impersonation (a local program posing as a node that is down, on both of a node's
  *    sockets, with an append_entries of term 10^12 writing EVIL and a request_vote of term
- *    2^62-1): refused with events, and the data and terms stay what they were;
+ *    2^62-1): refused with events, and the data and terms stay what they were; even with
+ *    auth=off, where the impostor gets through, a term jump to 2^62-1 is refused;
  *  - a program holding the routing id of a node while it restarts cannot silence it;
  *  - the 20-write loss: one flipped byte in the middle of a lagging cluster's log used to
  *    cut the log and lose acknowledged writes everywhere; now that node refuses to start,
@@ -302,6 +303,46 @@ START_TEST(a_program_posing_as_a_down_node_is_refused_and_changes_nothing)
         ck_assert_int_lt(json_integer_value(json_object_get(st, "term")), 1000);
         json_decref(st);
     }
+    ck_assert_int_eq(lab_exec(&lab, "put x after"), 0);
+    stop_lab(&lab, &w);
+}
+END_TEST
+
+START_TEST(an_absurd_term_is_refused_even_without_authentication)
+{
+    if (!test_procs_allowed())
+        return;
+    /* auth=off: the peer socket trusts the routing id, so a program holding "n3" gets through;
+     * the term's sanity bound still refuses a jump to 2^62 - 1, with an event */
+    struct lab lab;
+    struct watch w;
+    start_lab(&lab, &w, "raft", "auth", "off");
+    ck_assert_int_eq(lab_exec(&lab, "crash n3"), 0);
+    char *pep = peer_endpoint(&lab, 0);
+    void *ctx = zmq_ctx_new();
+    void *s = rogue(ctx, "n3", pep);
+    free(pep);
+    send_as(s, "n3", "n1",
+            json_pack("{s:s,s:I,s:i,s:i}", "type", "request_vote", "term", (json_int_t)((1LL << 62) - 1),
+                      "last_index", 1000000, "last_term", 1000000));
+    json_t *st = NULL;
+    uint64_t end = mono_us() + 10000000;
+    int seen = 0;
+    while (!seen && mono_us() < end) {
+        lab_pump(&lab, 50000, -1);
+        for (size_t i = 0; i < lab.ev_count && !seen; i++) {
+            const json_t *e = lab.events[(lab.ev_head + i) % LAB_MAX_EVENTS];
+            seen = !strcmp(jstr(e, "ev"), "error") && !strcmp(jstr(e, "node"), "n1") &&
+                   strstr(jstr(e, "text"), "refused a term jump") && strstr(jstr(e, "text"), "4611686018427387903");
+        }
+    }
+    ck_assert_msg(seen, "n1 did not report the term jump");
+    st = lab.cl->ops->status(lab.cl, 0);
+    ck_assert_int_lt(json_integer_value(json_object_get(st, "term")), 1000);
+    json_decref(st);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    ck_assert_int_eq(lab_exec(&lab, "restart n3"), 0);
     ck_assert_int_eq(lab_exec(&lab, "put x after"), 0);
     stop_lab(&lab, &w);
 }
@@ -688,6 +729,7 @@ Suite *suite_labproc(void)
     tc = tcase_create("attacks");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_program_posing_as_a_down_node_is_refused_and_changes_nothing);
+    tcase_add_test(tc, an_absurd_term_is_refused_even_without_authentication);
     tcase_add_test(tc, holding_a_nodes_routing_id_does_not_silence_it_after_a_restart);
     tcase_add_test(tc, a_corrupt_record_mid_log_refuses_the_start_and_no_acknowledged_write_is_lost);
     tcase_add_test(tc, a_flipped_byte_in_any_record_of_any_file_kind_refuses_the_start_unless_it_is_the_last);
