@@ -906,6 +906,7 @@ static void rt_free(struct rt *r)
     heap_free(&r->timers);
     idset_free(&r->cancelled);
     json_decref(r->start_nodes);
+    explicit_bzero(r->secret, sizeof r->secret);
     free(r);
 }
 
