@@ -75,6 +75,19 @@ static void lab_event(struct procs *p, int idx, const char *what, json_t *extra)
     json_decref(e);
 }
 
+/* An error the lab saw on node idx's behalf (a reply it had to refuse), as an `error` event. */
+static void lab_error(struct procs *p, int idx, const char *what, const char *why)
+{
+    char id[CL_IDLEN], text[400];
+    node_name(idx, id);
+    snprintf(text, sizeof text, "%s from %s refused: %s", what, id, why);
+    json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "t", (json_int_t)cluster_now(&p->c), "ev", "error", "node", id,
+                          "text", text);
+    if (p->c.on_event)
+        p->c.on_event(p->c.ud, e);
+    json_decref(e);
+}
+
 static int ctl_send(struct procs *p, int idx, json_t *body)
 {
     struct envelope env = {0};
@@ -302,14 +315,16 @@ static void on_ctl(struct procs *p)
         zmq_msg_recv(&m, p->ctl, 0);
         struct envelope env;
         char err[256];
+        int idx;
+        rid[rl < (int)sizeof rid - 1 ? rl : 0] = 0;
         if (rl >= (int)sizeof rid - 1 ||
             envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err) < 0) {
+            if (rl < (int)sizeof rid - 1 && parse_node_id(rid, p->c.n, &idx) == 0)
+                lab_error(p, idx, "a control message", err); /* e.g. a status over the cap */
             zmq_msg_close(&m);
             continue;
         }
         zmq_msg_close(&m);
-        rid[rl] = 0;
-        int idx;
         if (parse_node_id(rid, p->c.n, &idx) < 0 || strcmp(rid, env.src)) {
             envelope_clear(&env);
             continue;
@@ -366,8 +381,10 @@ static void on_gateway(struct procs *p, int idx)
         char err[256];
         int rc = envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err);
         zmq_msg_close(&m);
-        if (rc < 0)
+        if (rc < 0) {
+            lab_error(p, idx, "a client reply", err);
             continue;
+        }
         if (p->c.on_reply)
             p->c.on_reply(p->c.ud, idx, env.dest, env.body);
         envelope_clear(&env);

@@ -521,6 +521,19 @@ START_TEST(a_frame_over_the_cap_is_never_lost_in_silence)
         lab_op_free(op);
     }
     free(big);
+    /* the leader's whole status (1.2 MB of data) is over the cap too: answered, or refused
+     * with an event that says so (never a silent "no answer") */
+    json_t *lst = lab.cl->ops->status(lab.cl, leader);
+    if (!lst) {
+        int said_why = 0;
+        for (size_t i = 0; i < lab.ev_count && !said_why; i++) {
+            const json_t *e = lab.events[(lab.ev_head + i) % LAB_MAX_EVENTS];
+            said_why = !strcmp(jstr(e, "ev"), "error") && strstr(jstr(e, "text"), "a control message from") &&
+                       strstr(jstr(e, "text"), "exceeds the 1048576-byte cap");
+        }
+        ck_assert_msg(said_why, "the leader's status went unanswered and no event said why");
+    }
+    json_decref(lst);
     ck_assert_int_eq(lab.cl->ops->restart(lab.cl, victim), 0);
     /* either the victim catches up, or the leader says why it cannot: never silence */
     uint64_t end = mono_us() + 15000000;
