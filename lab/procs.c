@@ -212,9 +212,13 @@ static void last_words(struct procs *p, int idx, char *out, size_t n)
         line[strcspn(line, "\n")] = 0;
         if (!line[0])
             continue;
+        /* "conlab-node n2: …": the lab already says which node */
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "conlab-node n%d: ", idx + 1);
+        const char *text = strncmp(line, prefix, strlen(prefix)) ? line : line + strlen(prefix);
         if (msg.len)
             sb_add(&msg, "; ");
-        sb_add(&msg, line);
+        sb_add(&msg, text);
     }
     if (f)
         fclose(f);

@@ -361,7 +361,7 @@ struct storage *storage_open(const char *dir, int fsync_on, char *err, size_t er
     s->fsync_on = fsync_on;
     char why[400];
     if (check_all(s, why, sizeof why) < 0) {
-        snprintf(err, errlen, "data dir %s: %s", dir, why);
+        snprintf(err, errlen, "%s (data dir %s)", why, dir); /* the file first: screens cut long lines */
         storage_close(&s);
         return NULL;
     }
