@@ -65,6 +65,9 @@ struct cluster {
     void (*on_reply)(void *ud, int idx, const char *client, const json_t *body);
     void (*on_status)(void *ud, int idx, const json_t *status);
     void *ud;
+    /* Why the last restart or add_node failed, in the node's own words when it left any
+     * ("" when nothing failed or nothing was said). */
+    char error[512];
     /* simulator only */
     int frozen;
     uint64_t events_seen;

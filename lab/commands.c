@@ -401,7 +401,8 @@ static int process_fault(struct lab *lab, int argc, char **argv, const char *ver
         why = "it is already down";
     } else if (!strcmp(verb, "restart")) {
         rc = c->ops->restart(c, idx);
-        why = c->state[idx] == NODE_DOWN ? "it did not come back" : "it is not down (crash it first)";
+        why = c->state[idx] != NODE_DOWN ? "it is not down (crash it first)"
+            : c->error[0] ? c->error : "it did not come back"; /* the node's own words */
     } else if (!strcmp(verb, "pause")) {
         rc = c->ops->pause(c, idx);
         why = "it is not running";
@@ -482,8 +483,13 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         uint64_t d, j = 0;
         if (tilde)
             *tilde = 0;
-        if (parse_duration_us(buf, &d) < 0 || (tilde && parse_duration_us(tilde + 1, &j) < 0) || d > 600000000ull)
+        if (parse_duration_us(buf, &d) < 0 || (tilde && parse_duration_us(tilde + 1, &j) < 0))
             return parse_err(lab, c, "bad delay '%s': expected milliseconds, optionally ~jitter (e.g. 200~50, 1s)", v);
+        char why[160];
+        if (faults_check_delay(d, j, why, sizeof why) < 0) {
+            lab_err(lab, "bad delay '%s': %s", v, why);
+            return PARSE;
+        }
         faults_set_delay(f, src, dst, d, j);
         faults_changed(lab, "delay", json_pack("{s:s,s:s,s:I,s:I}", "src", sname, "dst", dname, "ms",
                                               (json_int_t)(d / 1000), "jitter_ms", (json_int_t)(j / 1000)));

@@ -4,9 +4,7 @@
 #include "lab.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,67 +16,8 @@
 
 #include "envelope.h"
 #include "publish.h"
+#include "rundir.h"
 #include "sim.h"
-
-/* ---- run directory -------------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void mkdir_p(const char *path)
-{
-    char tmp[512];
-    str_copy(tmp, path, sizeof tmp);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0700);
-            *p = '/';
-        }
-    }
-    mkdir(tmp, 0700);
-}
-
-/* The parent of every lab's run directory: $XDG_RUNTIME_DIR/conlab, or /tmp/conlab-UID. */
-static void runtime_base(char *out, size_t n)
-{
-    const char *x = getenv("XDG_RUNTIME_DIR");
-    struct stat st;
-    if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && access(x, W_OK) == 0)
-        snprintf(out, n, "%s/conlab", x);
-    else
-        snprintf(out, n, "/tmp/conlab-%d", (int)getuid());
-}
-
-/* Removes run directories left by labs that died (kill -9): their pid is gone. */
-static void sweep_stale(const char *base)
-{
-    DIR *d = opendir(base);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == getpid())
-            continue;
-        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-            char path[600];
-            snprintf(path, sizeof path, "%s/%s", base, de->d_name);
-            rm_rf(path);
-        }
-    }
-    closedir(d);
-}
 
 static void exe_dir(const char *argv0, char *out, size_t n)
 {
@@ -108,17 +47,9 @@ static void view_reset(struct lab *lab)
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
 {
     memset(lab, 0, sizeof *lab);
-    char base[400], dir[512];
-    runtime_base(base, sizeof base);
-    mkdir_p(base);
-    sweep_stale(base);
-    snprintf(lab->run_dir, sizeof lab->run_dir, "%s/%d", base, (int)getpid());
-    mkdir_p(lab->run_dir);
-    struct stat st;
-    if (stat(lab->run_dir, &st) < 0) {
-        snprintf(err, errlen, "cannot create the run directory %s: %s", lab->run_dir, strerror(errno));
+    char dir[512];
+    if (rundir_create(lab->run_dir, sizeof lab->run_dir, &lab->run_lock, err, errlen) < 0)
         return CL_EIO;
-    }
     exe_dir(argv0, dir, sizeof dir);
     const char *nb = getenv("CONLAB_NODE");
     if (nb && *nb)
@@ -272,7 +203,7 @@ void lab_destroy(struct lab *lab)
     for (int i = 0; i < CL_MAXN; i++)
         json_decref(lab->status[i]);
     json_decref(lab->contexts);
-    rm_rf(lab->run_dir);
+    rundir_remove(lab->run_dir, &lab->run_lock);
 }
 
 /* ---- output ----------------------------------------------------------------------------- */

@@ -93,7 +93,8 @@ struct lab_command {
 
 struct lab {
     struct cluster *cl;
-    char run_dir[512];
+    char run_dir[512];          /* rundir.h: this lab's own, locked while it lives */
+    int run_lock;
     char node_bin[512];
     char lessons_dir[512];
     struct node_view view[CL_MAXN];

@@ -1,8 +1,14 @@
 /* procs — the cluster as real processes: one conlab-node per node, spawned with
  * posix_spawn into its own process group (so the terminal's Ctrl-C and Ctrl-Z reach only the
  * lab), crashed with SIGKILL, paused with SIGSTOP, restarted on the same data directory and
- * port. The lab binds a control ROUTER and an event PULL in its run directory; the gateway
- * keeps one DEALER per node. See cluster.h. */
+ * ports. The lab binds a control ROUTER and an event PULL in its run directory (mode 0700:
+ * only this user reaches them); the gateway keeps one DEALER per node's client socket.
+ *
+ * Peer authentication (auth=curve, the default): the lab generates one CURVE keypair per
+ * node per run. A node gets its secret key in its environment (CONLAB_NODE_SECRET: readable
+ * by this user only, unlike the command line) and every node's public key on its command line
+ * (--peer-key) and in the `peers` message, so a restarted or added node is known at once.
+ * Keys stay the same across restarts within a run. See cluster.h. */
 #include "cluster.h"
 
 #include <errno.h>
@@ -25,6 +31,10 @@ struct pnode {
     pid_t pid;
     char endpoint[256];
     char port_bind[256];      /* what to --bind on restart: the first port it got */
+    char peer_endpoint[256];  /* its peer socket, where the other nodes connect */
+    char peer_bind[256];      /* what to --peer-bind on restart */
+    char pub[41], sec[41];    /* its CURVE keypair (Z85), with auth */
+    long log_from;            /* where this incarnation's output starts in its log file */
     void *gw;                 /* gateway DEALER */
     uint64_t inc;
     int registered;
@@ -40,6 +50,7 @@ struct procs {
     json_t *pending_reply;     /* a status_ok / command_ok we are waiting for */
     uint64_t pending_req;
     int generation;
+    int auth;                  /* CURVE between the nodes */
 };
 
 static struct procs *P(struct cluster *c)
@@ -64,6 +75,19 @@ static void lab_event(struct procs *p, int idx, const char *what, json_t *extra)
     json_decref(e);
 }
 
+/* An error the lab saw on node idx's behalf (a reply it had to refuse), as an `error` event. */
+static void lab_error(struct procs *p, int idx, const char *what, const char *why)
+{
+    char id[CL_IDLEN], text[400];
+    node_name(idx, id);
+    snprintf(text, sizeof text, "%s from %s refused: %s", what, id, why);
+    json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "t", (json_int_t)cluster_now(&p->c), "ev", "error", "node", id,
+                          "text", text);
+    if (p->c.on_event)
+        p->c.on_event(p->c.ud, e);
+    json_decref(e);
+}
+
 static int ctl_send(struct procs *p, int idx, json_t *body)
 {
     struct envelope env = {0};
@@ -80,6 +104,22 @@ static int ctl_send(struct procs *p, int idx, json_t *body)
     return rc < 0 ? CL_EIO : 0;
 }
 
+/* Everything in the environment but a secret of ours, then the node's secret: the envp of a
+ * spawned node (caller frees the array and its last element). */
+static char **node_environ(const struct pnode *nd)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = xcalloc(n + 2, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "CONLAB_NODE_SECRET=", 19))
+            envp[k++] = environ[i];
+    envp[k] = nd->sec[0] ? xasprintf("CONLAB_NODE_SECRET=%s", nd->sec) : NULL;
+    return envp;
+}
+
 static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
 {
     struct pnode *nd = &p->nodes[idx];
@@ -89,25 +129,38 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
     snprintf(nodes, sizeof nodes, "%d", p->c.n);
     snprintf(labpid, sizeof labpid, "%d", (int)getpid());
     snprintf(logpath, sizeof logpath, "%s/%s.log", p->data_dir, id);
-    char *argv[96];
+    char *argv[160];
     int a = 0;
     argv[a++] = p->node_bin;
     argv[a++] = (char *)"--id"; argv[a++] = id;
     argv[a++] = (char *)"--mode"; argv[a++] = (char *)p->c.mode->name;
     argv[a++] = (char *)"--dir"; argv[a++] = dir;
     argv[a++] = (char *)"--bind"; argv[a++] = nd->port_bind[0] ? nd->port_bind : (char *)"tcp://127.0.0.1:*";
+    argv[a++] = (char *)"--peer-bind"; argv[a++] = nd->peer_bind[0] ? nd->peer_bind : (char *)"tcp://127.0.0.1:*";
     argv[a++] = (char *)"--ctl"; argv[a++] = p->ctl_ep;
     argv[a++] = (char *)"--events"; argv[a++] = p->ev_ep;
     argv[a++] = (char *)"--nodes"; argv[a++] = nodes;
     argv[a++] = (char *)"--lab-pid"; argv[a++] = labpid;
-    char *kv[32];
+    char *kv[32 + CL_MAXN];
     int nkv = 0;
-    for (int i = 0; i < p->c.opts.n && a < 90; i++) {
+    for (int i = 0; i < p->c.n && p->auth; i++) {
+        if (!p->nodes[i].pub[0])
+            continue;
+        char pid[CL_IDLEN];
+        node_name(i, pid);
+        kv[nkv] = xasprintf("%s=%s", pid, p->nodes[i].pub);
+        argv[a++] = (char *)"--peer-key";
+        argv[a++] = kv[nkv++];
+    }
+    for (int i = 0; i < p->c.opts.n && a < 150; i++) {
         kv[nkv] = xasprintf("%s=%s", p->c.opts.key[i], p->c.opts.val[i]);
         argv[a++] = (char *)"--opt";
         argv[a++] = kv[nkv++];
     }
     argv[a] = NULL;
+    /* this incarnation's last words start where the log ends now */
+    struct stat lst;
+    nd->log_from = stat(logpath, &lst) == 0 ? (long)lst.st_size : 0;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -122,7 +175,12 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
     sigfillset(&all);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
-    int rc = posix_spawn(&nd->pid, p->node_bin, &fa, &at, argv, environ);
+    char **envp = node_environ(nd);
+    int rc = posix_spawn(&nd->pid, p->node_bin, &fa, &at, argv, envp);
+    for (size_t i = 0; envp[i]; i++)
+        if (!strncmp(envp[i], "CONLAB_NODE_SECRET=", 19))
+            free(envp[i]);
+    free(envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     for (int i = 0; i < nkv; i++)
@@ -137,15 +195,51 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
     return 0;
 }
 
+/* The node's last words: what this incarnation wrote to its log (stderr) file, joined into
+ * one line, into out. */
+static void last_words(struct procs *p, int idx, char *out, size_t n)
+{
+    char logpath[700];
+    snprintf(logpath, sizeof logpath, "%s/n%d.log", p->data_dir, idx + 1);
+    struct sb msg = {0};
+    FILE *f = fopen(logpath, "r");
+    if (f && fseek(f, p->nodes[idx].log_from, SEEK_SET) < 0) {
+        fclose(f);
+        f = NULL;
+    }
+    char line[512];
+    while (f && fgets(line, sizeof line, f) && msg.len < 4096) {
+        line[strcspn(line, "\n")] = 0;
+        if (!line[0])
+            continue;
+        /* "conlab-node n2: …": the lab already says which node */
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "conlab-node n%d: ", idx + 1);
+        const char *text = strncmp(line, prefix, strlen(prefix)) ? line : line + strlen(prefix);
+        if (msg.len)
+            sb_add(&msg, "; ");
+        sb_add(&msg, text);
+    }
+    if (f)
+        fclose(f);
+    str_copy(out, msg.s ? msg.s : "", n);
+    sb_free(&msg);
+}
+
 static void send_peers(struct procs *p, int only)
 {
     json_t *list = json_array();
     for (int i = 0; i < p->c.n; i++) {
         char id[CL_IDLEN];
         node_name(i, id);
-        if (p->nodes[i].endpoint[0])
-            json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "id", id, "endpoint", p->nodes[i].endpoint,
-                                                  "up", p->nodes[i].registered && p->c.state[i] != NODE_DOWN));
+        if (!p->nodes[i].peer_endpoint[0] && !p->nodes[i].pub[0])
+            continue;
+        json_t *e = json_pack("{s:s,s:b}", "id", id, "up", p->nodes[i].registered && p->c.state[i] != NODE_DOWN);
+        if (p->nodes[i].peer_endpoint[0]) /* a node being added is known by its key first */
+            json_object_set_new(e, "peer_endpoint", json_string(p->nodes[i].peer_endpoint));
+        if (p->nodes[i].pub[0])
+            json_object_set_new(e, "key", json_string(p->nodes[i].pub));
+        json_array_append_new(list, e);
     }
     for (int i = 0; i < p->c.n; i++) {
         if ((only >= 0 && i != only) || !p->nodes[i].registered)
@@ -171,12 +265,16 @@ static void on_register(struct procs *p, int idx, const json_t *b)
 {
     struct pnode *nd = &p->nodes[idx];
     const char *ep = json_string_value(json_object_get(b, "endpoint"));
-    if (!ep)
+    const char *pep = json_string_value(json_object_get(b, "peer_endpoint"));
+    if (!ep || !pep)
         return;
-    int changed = strcmp(nd->endpoint, ep) != 0;
+    int changed = strcmp(nd->endpoint, ep) != 0 || strcmp(nd->peer_endpoint, pep) != 0;
     str_copy(nd->endpoint, ep, sizeof nd->endpoint);
+    str_copy(nd->peer_endpoint, pep, sizeof nd->peer_endpoint);
     if (!nd->port_bind[0])
         str_copy(nd->port_bind, ep, sizeof nd->port_bind);
+    if (!nd->peer_bind[0])
+        str_copy(nd->peer_bind, pep, sizeof nd->peer_bind);
     nd->inc = (uint64_t)json_integer_value(json_object_get(b, "inc"));
     nd->registered = 1;
     if (p->c.state[idx] == NODE_STARTING)
@@ -184,10 +282,10 @@ static void on_register(struct procs *p, int idx, const json_t *b)
     if (!nd->gw || changed) {
         if (nd->gw)
             zmq_close(nd->gw);
+        /* no routing id of our own: one that anyone could hold first would lock us out */
         nd->gw = zmq_socket(p->zctx, ZMQ_DEALER);
         int zero = 0;
         zmq_setsockopt(nd->gw, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(nd->gw, ZMQ_ROUTING_ID, "gw", 2);
         zmq_connect(nd->gw, ep);
     }
     ctl_send(p, idx, json_pack("{s:s}", "type", "welcome"));
@@ -221,14 +319,16 @@ static void on_ctl(struct procs *p)
         zmq_msg_recv(&m, p->ctl, 0);
         struct envelope env;
         char err[256];
+        int idx;
+        rid[rl < (int)sizeof rid - 1 ? rl : 0] = 0;
         if (rl >= (int)sizeof rid - 1 ||
             envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err) < 0) {
+            if (rl < (int)sizeof rid - 1 && parse_node_id(rid, p->c.n, &idx) == 0)
+                lab_error(p, idx, "a control message", err); /* e.g. a status over the cap */
             zmq_msg_close(&m);
             continue;
         }
         zmq_msg_close(&m);
-        rid[rl] = 0;
-        int idx;
         if (parse_node_id(rid, p->c.n, &idx) < 0 || strcmp(rid, env.src)) {
             envelope_clear(&env);
             continue;
@@ -236,7 +336,7 @@ static void on_ctl(struct procs *p)
         const char *type = envelope_type(&env);
         if (!strcmp(type, "register")) {
             on_register(p, idx, env.body);
-        } else if (!strcmp(type, "status_ok") || !strcmp(type, "command_ok")) {
+        } else if (!strcmp(type, "status_ok") || !strcmp(type, "command_ok") || !strcmp(type, "pong")) {
             if ((uint64_t)json_integer_value(json_object_get(env.body, "req")) == p->pending_req) {
                 json_decref(p->pending_reply);
                 p->pending_reply = json_incref(env.body);
@@ -287,8 +387,10 @@ static void on_gateway(struct procs *p, int idx)
         char err[256];
         int rc = envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err);
         zmq_msg_close(&m);
-        if (rc < 0)
+        if (rc < 0) {
+            lab_error(p, idx, "a client reply", err);
             continue;
+        }
         if (p->c.on_reply)
             p->c.on_reply(p->c.ud, idx, env.dest, env.body);
         envelope_clear(&env);
@@ -414,15 +516,22 @@ static int wait_registered(struct procs *p, int idx, uint64_t timeout_us)
 static int procs_restart(struct cluster *c, int idx)
 {
     struct procs *p = P(c);
+    c->error[0] = 0;
     if (c->state[idx] != NODE_DOWN)
         return CL_ESTATE;
-    char err[256];
-    if (spawn_node(p, idx, err, sizeof err) < 0)
+    if (spawn_node(p, idx, c->error, sizeof c->error) < 0)
         return CL_EIO;
     lab_event(p, idx, "restart", NULL);
     int rc = wait_registered(p, idx, 5000000);
-    if (rc == 0)
+    if (rc == 0) {
         send_peers(p, -1);
+    } else if (rc == CL_EIO) { /* it exited: say why in its own words */
+        last_words(p, idx, c->error, sizeof c->error);
+        if (!c->error[0])
+            str_copy(c->error, "it exited without a word", sizeof c->error);
+    } else {
+        str_copy(c->error, "it did not register within 5 s", sizeof c->error);
+    }
     return rc;
 }
 
@@ -516,6 +625,16 @@ static json_t *procs_command(struct cluster *c, int idx, const char *name, int a
     return r;
 }
 
+/* Waits until every running node has handled what the lab sent it before (control messages
+ * are handled in order: a pong proves the earlier ones were). */
+static void control_barrier(struct procs *p)
+{
+    for (int i = 0; i < p->c.n; i++) {
+        json_t *r = request(p, i, json_pack("{s:s}", "type", "ping"), "type");
+        json_decref(r);
+    }
+}
+
 static const char *procs_endpoint(struct cluster *c, int idx)
 {
     return P(c)->nodes[idx].endpoint;
@@ -531,13 +650,23 @@ static int procs_add_node(struct cluster *c, char *err, size_t errlen)
     int idx = c->n++;
     c->faults.n = c->n;
     memset(&p->nodes[idx], 0, sizeof p->nodes[idx]);
+    if (p->auth) {
+        /* the others learn the newcomer's key before it can knock: a refused CURVE handshake
+         * is never retried */
+        zmq_curve_keypair(p->nodes[idx].pub, p->nodes[idx].sec);
+        send_peers(p, -1);
+        control_barrier(p);
+    }
     if (spawn_node(p, idx, err, errlen) < 0) {
         c->n--;
         return CL_EIO;
     }
-    if (wait_registered(p, idx, 5000000) < 0) {
-        snprintf(err, errlen, "n%d did not register", idx + 1);
-        return CL_ETIMEOUT;
+    int rc = wait_registered(p, idx, 5000000);
+    if (rc < 0) {
+        char words[400];
+        last_words(p, idx, words, sizeof words);
+        snprintf(err, errlen, "n%d did not register%s%s", idx + 1, words[0] ? ": " : "", words);
+        return rc == CL_EIO ? CL_EIO : CL_ETIMEOUT;
     }
     send_peers(p, -1);
     return idx;
@@ -621,6 +750,17 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
     c->t0_us = mono_us();
     faults_init(&c->faults, c->n);
     p->generation = ++generation;
+    p->auth = strcmp(opts_get(&c->opts, "auth", "curve"), "off") != 0;
+    if (p->auth && !zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support, which peer authentication needs: "
+                 "install a libzmq built with libsodium, or start with auth=off (then any local "
+                 "program can pose as a node)");
+        opts_free(&c->opts);
+        free(p);
+        return NULL;
+    }
+    for (int i = 0; i < c->n && p->auth; i++)
+        zmq_curve_keypair(p->nodes[i].pub, p->nodes[i].sec);
     str_copy(p->node_bin, cfg->node_bin, sizeof p->node_bin);
     str_copy(p->run_dir, cfg->run_dir, sizeof p->run_dir);
     snprintf(p->data_dir, sizeof p->data_dir, "%s/cluster%d", cfg->run_dir, p->generation);
@@ -656,19 +796,9 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
         int done = 1;
         for (int i = 0; i < c->n; i++) {
             if (!p->nodes[i].pid && !p->nodes[i].registered) {
-                char logpath[700];
-                snprintf(logpath, sizeof logpath, "%s/n%d.log", p->data_dir, i + 1);
-                struct sb msg = {0};
-                FILE *f = fopen(logpath, "r");
-                char line[512];
-                while (f && fgets(line, sizeof line, f))
-                    sb_add(&msg, line);
-                if (f)
-                    fclose(f);
-                if (msg.len && msg.s[msg.len - 1] == '\n')
-                    msg.s[--msg.len] = 0;
-                snprintf(err, errlen, "n%d exited during start%s%s", i + 1, msg.len ? ": " : "", msg.len ? msg.s : "");
-                sb_free(&msg);
+                char words[400];
+                last_words(p, i, words, sizeof words);
+                snprintf(err, errlen, "n%d exited during start%s%s", i + 1, words[0] ? ": " : "", words);
                 procs_destroy(c);
                 return NULL;
             }

@@ -20,6 +20,11 @@
 
 #define MAX_CLIENTS 256
 #define HWM 20000
+/* libzmq cuts a connection whose frame exceeds this before anyone sees it; frames between
+ * ENVELOPE_MAX_BYTES and this reach the decoder, which refuses them with a `drop` event. */
+#define FRAME_HARD_MAX (16 << 20)
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define MONITOR_ENDPOINT "inproc://conlab.peer-monitor"
 
 enum { OUT_MSG = 1 };
 
@@ -36,9 +41,18 @@ struct rt {
     const struct mode *mode;
     void *st;
     void *zctx, *router, *ctl, *evpush;
+    void *peersock;             /* the peer ROUTER (CURVE server with auth) */
+    void *zap, *monitor;        /* ZAP handler (REP) and the peer socket's monitor (PAIR) */
     void *peer[CL_MAXN];
     char peer_ep[CL_MAXN][256];
-    char bound_ep[256];
+    char bound_ep[256], peer_bound_ep[256];
+    int auth;
+    char secret[41], public[41];
+    char key[CL_MAXN][41];      /* every node's public key (Z85), "" when unknown */
+    unsigned char key_bin[CL_MAXN][32];
+    uint64_t refused, refused_reported, refused_at; /* unauthenticated peer connections */
+    uint64_t start_deadline;    /* while > 0: waiting for the peer connections, mode not started */
+    json_t *start_nodes;        /* the `peers` list being waited on */
     struct heap timers;
     struct idset cancelled;
     struct heap outbox;         /* delayed sends: p = frame (char *), a = length, node = dest */
@@ -138,6 +152,15 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
     size_t len;
     char *frame = envelope_encode(&env, &len);
     const char *type = envelope_type(&env);
+    if (len > ENVELOPE_MAX_BYTES) {
+        /* the receiver would refuse it (or lose the connection): say so here, once, instead */
+        char detail[96];
+        snprintf(detail, sizeof detail, "a frame of %zu bytes is over the %u-byte cap", len, ENVELOPE_MAX_BYTES);
+        emit(r, "drop", json_pack("{s:s,s:s,s:s,s:s}", "to", dest, "type", type, "why", "too big", "detail", detail));
+        free(frame);
+        json_decref(body);
+        return;
+    }
     if (dst < 0) {
         struct client *c = find_client(r, dest);
         if (!c) {
@@ -262,8 +285,78 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "skew_us", json_integer((json_int_t)r->clk.skew_us));
     json_object_set_new(s, "events_dropped", json_integer((json_int_t)r->ev_dropped));
     json_object_set_new(s, "garbage", json_integer((json_int_t)r->garbage));
+    json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
     json_object_set_new(s, "pid", json_integer(getpid()));
+    json_object_set_new(s, "endpoint", json_string(r->bound_ep));
+    json_object_set_new(s, "peer_endpoint", json_string(r->peer_bound_ep));
     return s;
+}
+
+/* ---- keys and the peer sockets --------------------------------------------------------- */
+
+int runtime_valid_key(const char *s)
+{
+    uint8_t bin[32];
+    return s && strlen(s) == 40 && zmq_z85_decode(bin, s) != NULL;
+}
+
+/* Learns node idx's public key (Z85). Returns 1 when it changed. */
+static int set_key(struct rt *r, int idx, const char *z85)
+{
+    if (!runtime_valid_key(z85) || !strcmp(r->key[idx], z85))
+        return 0;
+    str_copy(r->key[idx], z85, sizeof r->key[idx]);
+    zmq_z85_decode(r->key_bin[idx], z85);
+    return 1;
+}
+
+/* The DEALER that carries this node's messages to node idx's peer socket. */
+static void *peer_dealer(struct rt *r, int idx, const char *ep)
+{
+    void *s = zmq_socket(r->zctx, ZMQ_DEALER);
+    int one = 1, zero = 0, hwm = HWM;
+    if (r->auth) {
+        /* CURVE: the receiver knows us by our key; the routing id is left to libzmq, so no
+         * one holding an id can lock us out */
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, r->key[idx], 40);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, r->public, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, r->secret, 40);
+    } else {
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, r->env.self, strlen(r->env.self));
+    }
+    if (idx != r->env.self_idx)
+        zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_connect(s, ep) < 0) {
+        emit(r, "error", json_pack("{s:s,s:s}", "text", "cannot connect to a peer endpoint", "endpoint", ep));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Have the connections to the live peers of the `peers` list come up? */
+static int peers_ready(struct rt *r, const json_t *nodes)
+{
+    zmq_pollitem_t items[CL_MAXN];
+    int want = 0;
+    size_t k;
+    json_t *x;
+    json_array_foreach(nodes, k, x) {
+        int idx;
+        const char *pid = json_string_value(json_object_get(x, "id"));
+        if (!pid || parse_node_id(pid, CL_MAXN, &idx) < 0 || idx == r->env.self_idx || !r->peer[idx] ||
+            json_is_false(json_object_get(x, "up")) || want == CL_MAXN)
+            continue;
+        items[want++] = (zmq_pollitem_t){r->peer[idx], 0, ZMQ_POLLOUT, 0};
+    }
+    if (want == 0 || zmq_poll(items, want, 0) < 0)
+        return 1;
+    int ready = 0;
+    for (int j = 0; j < want; j++)
+        ready += (items[j].revents & ZMQ_POLLOUT) != 0;
+    return ready == want;
 }
 
 static void set_peers(struct rt *r, const json_t *nodes)
@@ -272,10 +365,14 @@ static void set_peers(struct rt *r, const json_t *nodes)
     json_t *n;
     json_array_foreach(nodes, i, n) {
         const char *id = json_string_value(json_object_get(n, "id"));
-        const char *ep = json_string_value(json_object_get(n, "endpoint"));
+        const char *ep = json_string_value(json_object_get(n, "peer_endpoint"));
+        const char *key = json_string_value(json_object_get(n, "key"));
         int idx;
-        if (!id || !ep || parse_node_id(id, CL_MAXN, &idx) < 0)
+        if (!id || parse_node_id(id, CL_MAXN, &idx) < 0)
             continue;
+        int rekeyed = key && set_key(r, idx, key);
+        if (!ep)
+            continue; /* a node about to be added: its key comes first */
         if (idx >= r->env.n_nodes) {
             for (int k = r->env.n_nodes; k <= idx; k++)
                 node_name(k, r->env.nodes[k]);
@@ -283,63 +380,146 @@ static void set_peers(struct rt *r, const json_t *nodes)
             r->faults.n = r->env.n_nodes;
             r->clk.n = r->env.n_nodes;
         }
-        if (idx == r->env.self_idx || !strcmp(r->peer_ep[idx], ep))
+        if (r->auth && !r->key[idx][0]) {
+            emit(r, "error", json_pack("{s:s,s:s}", "text", "no key for a peer: cannot reach it", "peer", id));
+            continue;
+        }
+        if (idx == r->env.self_idx || (!strcmp(r->peer_ep[idx], ep) && !rekeyed))
             continue;
         if (r->peer[idx])
             zmq_close(r->peer[idx]);
-        void *s = zmq_socket(r->zctx, ZMQ_DEALER);
-        int one = 1, zero = 0, hwm = HWM;
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, r->env.self, strlen(r->env.self));
-        zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        if (zmq_connect(s, ep) < 0) {
-            emit(r, "error", json_pack("{s:s}", "text", "cannot connect to a peer endpoint"));
-            zmq_close(s);
-            continue;
-        }
-        r->peer[idx] = s;
-        str_copy(r->peer_ep[idx], ep, sizeof r->peer_ep[idx]);
+        r->peer[idx] = peer_dealer(r, idx, ep);
+        str_copy(r->peer_ep[idx], r->peer[idx] ? ep : "", sizeof r->peer_ep[idx]);
     }
-    /* a peer DEALER also needs a loop-back for messages to self */
-    if (!r->peer[r->env.self_idx] && r->bound_ep[0]) {
-        void *s = zmq_socket(r->zctx, ZMQ_DEALER);
-        int zero = 0;
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, r->env.self, strlen(r->env.self));
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_connect(s, r->bound_ep);
-        r->peer[r->env.self_idx] = s;
+    /* messages to self go through the node's own peer socket too */
+    if (!r->peer[r->env.self_idx] && r->peer_bound_ep[0])
+        r->peer[r->env.self_idx] = peer_dealer(r, r->env.self_idx, r->peer_bound_ep);
+    if (!r->started && !r->start_deadline) {
+        /* Before the mode's first message: wait (at most a second, serving control and ZAP
+         * meanwhile) until the connections to the live peers are up, so that a first election
+         * or a first write is not lost to a socket still connecting (ZMQ_IMMEDIATE drops sends
+         * on a pipe that is not ready). The loop checks and starts the mode. */
+        r->start_deadline = mono_us() + 1000000;
+        json_decref(r->start_nodes);
+        r->start_nodes = json_deep_copy(nodes);
     }
-    if (!r->started) {
-        /* Before the mode's first message: wait (briefly) until the connections to the live
-         * peers are up, so that a first election or a first write is not lost to a socket
-         * still connecting (ZMQ_IMMEDIATE drops sends on a pipe that is not ready). */
-        uint64_t end = mono_us() + 1000000;
-        for (;;) {
-            zmq_pollitem_t items[CL_MAXN];
-            int want = 0;
-            size_t k;
-            json_t *x;
-            json_array_foreach(nodes, k, x) {
-                int idx;
-                const char *pid = json_string_value(json_object_get(x, "id"));
-                if (!pid || parse_node_id(pid, CL_MAXN, &idx) < 0 || idx == r->env.self_idx || !r->peer[idx] ||
-                    json_is_false(json_object_get(x, "up")))
-                    continue;
-                items[want++] = (zmq_pollitem_t){r->peer[idx], 0, ZMQ_POLLOUT, 0};
+}
+
+/* Starts the mode once the peers are connected or the wait is over. */
+static void maybe_start(struct rt *r)
+{
+    if (r->started || !r->start_deadline)
+        return;
+    if (!peers_ready(r, r->start_nodes) && mono_us() < r->start_deadline)
+        return;
+    r->started = 1;
+    r->start_deadline = 0;
+    json_decref(r->start_nodes);
+    r->start_nodes = NULL;
+    if (r->mode->start)
+        r->mode->start(r->st);
+}
+
+/* ZAP (RFC 27): libzmq asks here about every CURVE connection to the peer socket. Admitted
+ * only with one of the cluster's public keys, and then known by that node's id (the
+ * "User-Id" of every message it sends). */
+static void on_zap(struct rt *r)
+{
+    for (int k = 0; k < 64; k++) {
+        zmq_msg_t f[8];
+        int nf = 0, more = 1;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, r->zap, nf ? 0 : ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                break;
             }
-            if (want == 0 || zmq_poll(items, want, 0) < 0)
-                break;
-            int ready = 0;
-            for (int j = 0; j < want; j++)
-                ready += (items[j].revents & ZMQ_POLLOUT) != 0;
-            if (ready == want || mono_us() >= end)
-                break;
-            usleep(1000);
+            more = zmq_msg_more(&m);
+            if (nf < 8)
+                f[nf++] = m;
+            else
+                zmq_msg_close(&m);
         }
-        r->started = 1;
-        if (r->mode->start)
-            r->mode->start(r->st);
+        if (nf == 0)
+            return;
+        char who[CL_IDLEN] = "";
+        const char *mech = nf >= 6 ? zmq_msg_data(&f[5]) : "";
+        size_t mlen = nf >= 6 ? zmq_msg_size(&f[5]) : 0;
+        if (nf >= 7 && mlen == 5 && !memcmp(mech, "CURVE", 5) && zmq_msg_size(&f[6]) == 32) {
+            for (int i = 0; i < CL_MAXN && !who[0]; i++)
+                if (r->key[i][0] && !memcmp(r->key_bin[i], zmq_msg_data(&f[6]), 32))
+                    str_copy(who, r->env.nodes[i], sizeof who);
+        }
+        const char *code = who[0] ? "200" : "400";
+        const char *text = who[0] ? "OK" : "not a key of this cluster";
+        zmq_send(r->zap, "1.0", 3, ZMQ_SNDMORE);
+        if (nf >= 2)
+            zmq_send(r->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+        else
+            zmq_send(r->zap, "", 0, ZMQ_SNDMORE);
+        zmq_send(r->zap, code, 3, ZMQ_SNDMORE);
+        zmq_send(r->zap, text, strlen(text), ZMQ_SNDMORE);
+        zmq_send(r->zap, who, strlen(who), ZMQ_SNDMORE);
+        zmq_send(r->zap, "", 0, 0);
+        if (!who[0]) {
+            char addr[64] = "";
+            if (nf >= 4) {
+                size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
+                memcpy(addr, zmq_msg_data(&f[3]), al);
+                addr[al] = 0;
+            }
+            r->refused++;
+            r->refused_reported = r->refused;
+            struct sb d = {0};
+            sb_add(&d, "a connection to the peer socket");
+            if (addr[0]) {
+                sb_add(&d, " from ");
+                sb_add_escaped(&d, addr, strlen(addr));
+            }
+            sb_add(&d, " offered a key that is not one of the cluster's");
+            emit(r, "drop", json_pack("{s:s,s:s}", "why", "unauthenticated peer", "detail", d.s));
+            sb_free(&d);
+        }
+        for (int i = 0; i < nf; i++)
+            zmq_msg_close(&f[i]);
+    }
+}
+
+/* The peer socket's monitor: handshakes that failed before ZAP was even asked (a program that
+ * does not speak CURVE, or garbage). Such a client retries every 100 ms, so the event is
+ * rate-limited: at most one a second, with the count since the last. */
+static void on_monitor(struct rt *r)
+{
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t a, b;
+        zmq_msg_init(&a);
+        if (zmq_msg_recv(&a, r->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&a);
+            break;
+        }
+        uint16_t ev = 0;
+        if (zmq_msg_size(&a) >= 2)
+            memcpy(&ev, zmq_msg_data(&a), 2);
+        int more = zmq_msg_more(&a);
+        zmq_msg_close(&a);
+        if (more) {
+            zmq_msg_init(&b);
+            zmq_msg_recv(&b, r->monitor, 0);
+            zmq_msg_close(&b);
+        }
+        if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            r->refused++;
+    }
+    if (r->refused > r->refused_reported && r->now_mono - r->refused_at >= 1000000) {
+        uint64_t n = r->refused - r->refused_reported;
+        r->refused_reported = r->refused;
+        r->refused_at = r->now_mono;
+        char detail[160];
+        snprintf(detail, sizeof detail, "%llu connection%s to the peer socket without the cluster's CURVE keys",
+                 (unsigned long long)n, n == 1 ? "" : "s");
+        emit(r, "drop", json_pack("{s:s,s:s,s:I}", "why", "unauthenticated peer", "detail", detail, "count",
+                                  (json_int_t)n));
     }
 }
 
@@ -355,7 +535,8 @@ static void on_control(struct rt *r, const char *buf, size_t len)
     const json_t *b = env.body;
     if (!strcmp(type, "welcome") || !strcmp(type, "ping")) {
         if (!strcmp(type, "ping"))
-            ctl_send(r, json_pack("{s:s}", "type", "pong"));
+            ctl_send(r, json_pack("{s:s,s:O}", "type", "pong", "req",
+                                  json_object_get(b, "req") ? json_object_get(b, "req") : json_null()));
     } else if (!strcmp(type, "peers")) {
         set_peers(r, json_object_get(b, "nodes"));
     } else if (!strcmp(type, "faults")) {
@@ -410,7 +591,7 @@ static void on_control(struct rt *r, const char *buf, size_t len)
     envelope_clear(&env);
 }
 
-/* ---- the peer/client socket ----------------------------------------------------------- */
+/* ---- the client and peer sockets ----------------------------------------------------- */
 
 static const char *const control_types[] = {"faults", "clock", "speed", "shutdown", "peers", "ping",
                                             "status", "command", "welcome", NULL};
@@ -440,80 +621,171 @@ static void remember_client(struct rt *r, const char *id, const void *rid, size_
     c->last_used = r->now_mono;
 }
 
-static void on_router(struct rt *r)
+/* Receives one message from a ROUTER: the routing id and exactly one payload frame. Returns
+ * 1 (both initialised: close them), 0 when nothing is waiting, -1 after refusing a message
+ * with the wrong number of frames. */
+static int recv_routed(struct rt *r, void *sock, zmq_msg_t *rid, zmq_msg_t *payload)
 {
-    for (int budget = 0; budget < 256; budget++) {
-        zmq_msg_t rid, payload;
-        zmq_msg_init(&rid);
-        if (zmq_msg_recv(&rid, r->router, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&rid);
-            return;
-        }
-        if (!zmq_msg_more(&rid)) {
-            zmq_msg_close(&rid);
-            garbage(r, "garbage", "a message with no payload frame");
-            continue;
-        }
-        zmq_msg_init(&payload);
-        zmq_msg_recv(&payload, r->router, 0);
-        int extra = 0;
-        while (zmq_msg_more(&payload)) { /* more frames than one: drain and refuse */
+    zmq_msg_init(rid);
+    if (zmq_msg_recv(rid, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(rid);
+        return 0;
+    }
+    if (!zmq_msg_more(rid)) {
+        zmq_msg_close(rid);
+        garbage(r, "garbage", "a message with no payload frame");
+        return -1;
+    }
+    zmq_msg_init(payload);
+    zmq_msg_recv(payload, sock, 0);
+    int extra = 0;
+    while (zmq_msg_more(payload) && !extra) { /* more frames than one: drain and refuse */
+        for (;;) {
             zmq_msg_t x;
             zmq_msg_init(&x);
-            zmq_msg_recv(&x, r->router, 0);
+            zmq_msg_recv(&x, sock, 0);
             int more = zmq_msg_more(&x);
             zmq_msg_close(&x);
             extra++;
             if (!more)
                 break;
         }
-        if (extra) {
-            garbage(r, "garbage", "more than one payload frame");
-            goto next;
+    }
+    if (extra) {
+        zmq_msg_close(rid);
+        zmq_msg_close(payload);
+        garbage(r, "garbage", "more than one payload frame");
+        return -1;
+    }
+    return 1;
+}
+
+/* Decodes and checks what every frame must satisfy on either socket: a valid envelope, not a
+ * control type, addressed to this node. Returns 0 with *env filled, or -1 (dropped). */
+static int accept_envelope(struct rt *r, zmq_msg_t *payload, struct envelope *env)
+{
+    char err[256];
+    if (envelope_decode(zmq_msg_data(payload), zmq_msg_size(payload), env, err, sizeof err) < 0) {
+        garbage(r, "garbage", err);
+        return -1;
+    }
+    const char *type = envelope_type(env);
+    for (const char *const *c = control_types; *c; c++) {
+        if (!strcmp(*c, type)) {
+            garbage(r, "control on peer socket", type);
+            envelope_clear(env);
+            return -1;
         }
+    }
+    if (strcmp(env->dest, r->env.self)) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "addressed to %s, not to %s", env->dest, r->env.self);
+        garbage(r, "wrong destination", detail);
+        envelope_clear(env);
+        return -1;
+    }
+    return 0;
+}
+
+static void deliver(struct rt *r, struct envelope *env, int from_client)
+{
+    const char *type = envelope_type(env);
+    if (r->events_all) {
+        json_t *fl = json_pack("{s:s,s:s}", "from", env->src, "type", type);
+        json_t *mid = json_object_get(env->body, "msg_id");
+        if (mid)
+            json_object_set(fl, "msg_id", mid);
+        emit(r, "recv", fl);
+    }
+    if (mode_dispatch(r->mode, r->st, env->src, env->body) < 0) {
+        r->unknown_types++;
+        emit(r, "drop", json_pack("{s:s,s:s,s:s}", "from", env->src, "type", type, "why", "unknown type"));
+        if (from_client)
+            env_reply_error(&r->env, env->src, env->body, ERR_NOT_SUPPORTED, "unknown message type", NULL);
+    }
+}
+
+static int has_handler(const struct mode *m, const char *type)
+{
+    for (const struct mode_handler *h = m->handlers; h && h->type; h++)
+        if (!strcmp(h->type, type))
+            return 1;
+    return 0;
+}
+
+/* The client socket: any program, client bodies only, never under a node's id. */
+static void on_clients(struct rt *r)
+{
+    for (int budget = 0; budget < 256; budget++) {
+        zmq_msg_t rid, payload;
+        int got = recv_routed(r, r->router, &rid, &payload);
+        if (got == 0)
+            return;
+        if (got < 0)
+            continue;
         struct envelope env;
-        char err[256];
-        if (envelope_decode(zmq_msg_data(&payload), zmq_msg_size(&payload), &env, err, sizeof err) < 0) {
-            garbage(r, "garbage", err);
+        if (accept_envelope(r, &payload, &env) < 0)
             goto next;
-        }
         const char *type = envelope_type(&env);
-        for (const char *const *c = control_types; *c; c++) {
-            if (!strcmp(*c, type)) {
-                garbage(r, "control on peer socket", type);
-                envelope_clear(&env);
-                goto next;
-            }
-        }
-        int from = env_node_index(&r->env, env.src);
         size_t rlen = zmq_msg_size(&rid);
-        if (from >= 0) {
-            if (rlen != strlen(env.src) || memcmp(zmq_msg_data(&rid), env.src, rlen)) {
-                garbage(r, "spoofed sender", env.src);
-                envelope_clear(&env);
-                goto next;
-            }
-            clocks_on_recv(&r->clk, env.lamport, env.vc, env.vc_n);
-        } else {
-            if (rlen > sizeof r->clients[0].rid) {
-                garbage(r, "garbage", "routing id too long");
-                envelope_clear(&env);
-                goto next;
-            }
+        int idx;
+        if (env_node_index(&r->env, env.src) >= 0 || parse_node_id(env.src, CL_MAXN, &idx) == 0) {
+            /* a node speaks on the peer socket, proven by its key: a client using a node's id
+             * is refused, whatever it sends */
+            char detail[96];
+            snprintf(detail, sizeof detail, "a client sent %s as %s: node ids are for nodes", type, env.src);
+            garbage(r, "client claims a node id", detail);
+        } else if (rlen > sizeof r->clients[0].rid) {
+            garbage(r, "garbage", "routing id too long");
+        } else if (!mode_client_type(r->mode, type) && has_handler(r->mode, type)) {
+            char detail[96], text[320];
+            snprintf(detail, sizeof detail, "%s is a message between nodes", type);
+            garbage(r, "peer message from a client", detail);
             remember_client(r, env.src, zmq_msg_data(&rid), rlen);
+            snprintf(text, sizeof text, "a message between nodes: clients send %s",
+                     mode_client_types_text(r->mode));
+            env_reply_error(&r->env, env.src, env.body, ERR_NOT_SUPPORTED, text, NULL);
+        } else {
+            remember_client(r, env.src, zmq_msg_data(&rid), rlen);
+            deliver(r, &env, 1);
         }
-        if (r->events_all) {
-            json_t *fl = json_pack("{s:s,s:s}", "from", env.src, "type", type);
-            json_t *mid = json_object_get(env.body, "msg_id");
-            if (mid)
-                json_object_set(fl, "msg_id", mid);
-            emit(r, "recv", fl);
+        envelope_clear(&env);
+    next:
+        zmq_msg_close(&rid);
+        zmq_msg_close(&payload);
+    }
+}
+
+/* The peer socket: only the cluster's nodes. With auth, the ZAP handler named the sender
+ * (User-Id) from its key; without, the routing id is all there is. */
+static void on_peers(struct rt *r)
+{
+    for (int budget = 0; budget < 256; budget++) {
+        zmq_msg_t rid, payload;
+        int got = recv_routed(r, r->peersock, &rid, &payload);
+        if (got == 0)
+            return;
+        if (got < 0)
+            continue;
+        struct envelope env;
+        if (accept_envelope(r, &payload, &env) < 0)
+            goto next;
+        char who[CL_IDLEN] = "";
+        if (r->auth) {
+            const char *user = zmq_msg_gets(&payload, "User-Id");
+            str_copy(who, user ? user : "", sizeof who);
+        } else if (zmq_msg_size(&rid) < sizeof who) {
+            memcpy(who, zmq_msg_data(&rid), zmq_msg_size(&rid));
+            who[zmq_msg_size(&rid)] = 0;
         }
-        if (mode_dispatch(r->mode, r->st, env.src, env.body) < 0) {
-            r->unknown_types++;
-            emit(r, "drop", json_pack("{s:s,s:s,s:s}", "from", env.src, "type", type, "why", "unknown type"));
-            if (from < 0)
-                env_reply_error(&r->env, env.src, env.body, ERR_NOT_SUPPORTED, "unknown message type", NULL);
+        if (env_node_index(&r->env, env.src) < 0 || strcmp(who, env.src)) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "%s %s sent as %s", r->auth ? "the key of" : "routing id",
+                     who[0] ? who : "(none)", env.src);
+            garbage(r, "spoofed sender", detail);
+        } else {
+            clocks_on_recv(&r->clk, env.lamport, env.vc, env.vc_n);
+            deliver(r, &env, 0);
         }
         envelope_clear(&env);
     next:
@@ -561,8 +833,8 @@ static long poll_timeout_ms(struct rt *r, uint64_t now)
 static void *make_socket(struct rt *r, int type)
 {
     void *s = zmq_socket(r->zctx, type);
-    int zero = 0, hwm = HWM, max = (int)ENVELOPE_MAX_BYTES;
-    int64_t maxmsg = max;
+    int zero = 0, hwm = HWM;
+    int64_t maxmsg = FRAME_HARD_MAX;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -570,11 +842,9 @@ static void *make_socket(struct rt *r, int type)
     return s;
 }
 
-int runtime_run(const struct runtime_config *c)
+/* The environment as runtime_run and runtime_check share it. Returns 0, or -1 with err. */
+static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size_t errlen)
 {
-    struct rt *r = xcalloc(1, sizeof *r);
-    int rc = 1;
-    char err[256];
     r->cfg = c;
     r->mode = c->mode;
     r->env.ops = &rt_ops;
@@ -584,9 +854,8 @@ int runtime_run(const struct runtime_config *c)
     for (int i = 0; i < CL_MAXN; i++)
         node_name(i, r->env.nodes[i]);
     if (parse_node_id(c->id, CL_MAXN, &r->env.self_idx) < 0) {
-        fprintf(stderr, "conlab-node: node ids are n1..n%d\n", CL_MAXN);
-        free(r);
-        return 2;
+        snprintf(err, errlen, "node ids are n1..n%d", CL_MAXN);
+        return -1;
     }
     if (r->env.self_idx >= r->env.n_nodes)
         r->env.n_nodes = r->env.self_idx + 1;
@@ -603,7 +872,146 @@ int runtime_run(const struct runtime_config *c)
     rng_seed(&r->rng, seed * 1000003u + (uint64_t)r->env.self_idx + r->inc);
     faults_init(&r->faults, r->env.n_nodes);
     clocks_init(&r->clk, r->env.self_idx, r->env.n_nodes);
+    r->auth = c->auth;
+    if (r->auth) {
+        if (!runtime_valid_key(c->secret)) {
+            snprintf(err, errlen, "auth=curve needs this node's CURVE secret key (the lab hands it over)");
+            return -1;
+        }
+        str_copy(r->secret, c->secret, sizeof r->secret);
+        zmq_curve_public(r->public, r->secret);
+        for (int i = 0; i < CL_MAXN; i++)
+            set_key(r, i, c->peer_key[i]);
+        set_key(r, r->env.self_idx, r->public);
+    }
+    return 0;
+}
 
+/* The disk and the mode's recovered state. Returns 0, or -1 with the node's reason in err. */
+static int rt_load(struct rt *r, char *err, size_t errlen)
+{
+    const struct runtime_config *c = r->cfg;
+    r->store = storage_open(c->dir, strcmp(opts_get(&c->opts, "fsync", "on"), "off") != 0, err, errlen);
+    if (!r->store)
+        return -1;
+    r->st = r->mode->create(&r->env, &c->opts, err, errlen);
+    return r->st ? 0 : -1;
+}
+
+static void rt_free(struct rt *r)
+{
+    struct heap_item it;
+    while (heap_pop(&r->outbox, &it))
+        free(it.p);
+    heap_free(&r->outbox);
+    heap_free(&r->timers);
+    idset_free(&r->cancelled);
+    json_decref(r->start_nodes);
+    explicit_bzero(r->secret, sizeof r->secret);
+    free(r);
+}
+
+int runtime_check(const struct runtime_config *c, char *err, size_t errlen)
+{
+    struct rt *r = xcalloc(1, sizeof *r);
+    int rc = rt_init(r, c, err, errlen);
+    if (rc == 0)
+        rc = rt_load(r, err, errlen);
+    if (r->st)
+        r->mode->destroy(r->st);
+    storage_close(&r->store);
+    rt_free(r);
+    return rc;
+}
+
+/* Opens the sockets: client ROUTER, ZAP handler and peer ROUTER (with its monitor), control
+ * DEALER, event PUSH. Returns 0, or -1 with err. */
+static int open_sockets(struct rt *r, char *err, size_t errlen)
+{
+    const struct runtime_config *c = r->cfg;
+    r->zctx = zmq_ctx_new();
+    r->router = make_socket(r, ZMQ_ROUTER);
+    int one = 1;
+    zmq_setsockopt(r->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    if (zmq_bind(r->router, c->bind) < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", c->bind, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    size_t eplen = sizeof r->bound_ep;
+    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, r->bound_ep, &eplen);
+    r->peersock = make_socket(r, ZMQ_ROUTER);
+    if (r->auth) {
+        /* the ZAP handler must be there before the first connection, or libzmq admits all */
+        r->zap = zmq_socket(r->zctx, ZMQ_REP);
+        int zero = 0;
+        zmq_setsockopt(r->zap, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_bind(r->zap, ZAP_ENDPOINT) < 0) {
+            snprintf(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        zmq_setsockopt(r->peersock, ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(r->peersock, ZMQ_CURVE_SECRETKEY, r->secret, 40);
+        if (zmq_socket_monitor(r->peersock, MONITOR_ENDPOINT,
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+            r->monitor = zmq_socket(r->zctx, ZMQ_PAIR);
+            zmq_setsockopt(r->monitor, ZMQ_LINGER, &zero, sizeof zero);
+            zmq_connect(r->monitor, MONITOR_ENDPOINT);
+        }
+    }
+    const char *pb = c->peer_bind ? c->peer_bind : "tcp://127.0.0.1:*";
+    if (zmq_bind(r->peersock, pb) < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", pb, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    eplen = sizeof r->peer_bound_ep;
+    zmq_getsockopt(r->peersock, ZMQ_LAST_ENDPOINT, r->peer_bound_ep, &eplen);
+    r->ctl = make_socket(r, ZMQ_DEALER);
+    zmq_setsockopt(r->ctl, ZMQ_ROUTING_ID, c->id, strlen(c->id));
+    r->evpush = make_socket(r, ZMQ_PUSH);
+    if (zmq_connect(r->ctl, c->ctl) < 0 || zmq_connect(r->evpush, c->events) < 0) {
+        snprintf(err, errlen, "cannot reach the lab: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static void close_sockets(struct rt *r)
+{
+    for (int i = 0; i < CL_MAXN; i++)
+        if (r->peer[i])
+            zmq_close(r->peer[i]);
+    void *socks[] = {r->router, r->peersock, r->zap, r->monitor, r->ctl, r->evpush};
+    for (size_t i = 0; i < CL_ARRAY_LEN(socks); i++)
+        if (socks[i])
+            zmq_close(socks[i]);
+    if (r->zctx)
+        zmq_ctx_term(r->zctx);
+}
+
+static void on_ctl_socket(struct rt *r)
+{
+    for (int k = 0; k < 64; k++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, r->ctl, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        on_control(r, zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+    }
+}
+
+int runtime_run(const struct runtime_config *c)
+{
+    struct rt *r = xcalloc(1, sizeof *r);
+    int rc = 1;
+    char err[512];
+    if (rt_init(r, c, err, sizeof err) < 0) {
+        fprintf(stderr, "conlab-node %s: %s\n", c->id, err);
+        rt_free(r);
+        return 2;
+    }
     if (c->lab_pid > 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != c->lab_pid)
@@ -619,72 +1027,74 @@ int runtime_run(const struct runtime_config *c)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    r->store = storage_open(c->dir, strcmp(opts_get(&c->opts, "fsync", "on"), "off") != 0, err, sizeof err);
-    if (!r->store) {
+    if (open_sockets(r, err, sizeof err) < 0) {
         fprintf(stderr, "conlab-node %s: %s\n", c->id, err);
-        goto out_pipe;
-    }
-    r->zctx = zmq_ctx_new();
-    r->router = make_socket(r, ZMQ_ROUTER);
-    int one = 1;
-    zmq_setsockopt(r->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    if (zmq_bind(r->router, c->bind) < 0) {
-        fprintf(stderr, "conlab-node %s: cannot bind %s: %s\n", c->id, c->bind, zmq_strerror(zmq_errno()));
         goto out_zmq;
     }
-    size_t eplen = sizeof r->bound_ep;
-    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, r->bound_ep, &eplen);
-    r->ctl = make_socket(r, ZMQ_DEALER);
-    zmq_setsockopt(r->ctl, ZMQ_ROUTING_ID, c->id, strlen(c->id));
-    r->evpush = make_socket(r, ZMQ_PUSH);
-    if (zmq_connect(r->ctl, c->ctl) < 0 || zmq_connect(r->evpush, c->events) < 0) {
-        fprintf(stderr, "conlab-node %s: cannot reach the lab: %s\n", c->id, zmq_strerror(zmq_errno()));
-        goto out_zmq;
-    }
-
-    r->st = r->mode->create(&r->env, &c->opts, err, sizeof err);
-    if (!r->st) {
+    if (rt_load(r, err, sizeof err) < 0) {
+        /* the node's own words: on its stderr (the lab shows that file) and to the lab */
         fprintf(stderr, "conlab-node %s: %s\n", c->id, err);
+        int linger = 500;
+        zmq_setsockopt(r->ctl, ZMQ_LINGER, &linger, sizeof linger);
         ctl_send(r, json_pack("{s:s,s:s}", "type", "fatal", "text", err));
         goto out_zmq;
     }
-    ctl_send(r, json_pack("{s:s,s:i,s:s,s:I}", "type", "register", "pid", getpid(), "endpoint",
-                          r->bound_ep, "inc", (json_int_t)r->inc));
+    ctl_send(r, json_pack("{s:s,s:i,s:s,s:s,s:I}", "type", "register", "pid", getpid(), "endpoint",
+                          r->bound_ep, "peer_endpoint", r->peer_bound_ep, "inc", (json_int_t)r->inc));
     emit(r, "fault", json_pack("{s:s,s:s}", "what", "start", "endpoint", r->bound_ep));
+    const struct storage_repair *rep;
+    int nrep = storage_repairs(r->store, &rep);
+    for (int i = 0; i < nrep; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "torn write: cut the last %zu bytes of %s at offset %zu (a record a crash "
+                 "left half-written)", rep[i].bytes, rep[i].file, rep[i].offset);
+        emit(r, "error", json_pack("{s:s,s:s,s:I,s:I}", "text", text, "file", rep[i].file, "offset",
+                                   (json_int_t)rep[i].offset, "bytes", (json_int_t)rep[i].bytes));
+    }
 
     r->running = 1;
     uint64_t last_parent_check = 0;
     while (r->running) {
         uint64_t now = mono_us();
         r->now_mono = now;
-        run_due(r, now);
-        zmq_pollitem_t items[3] = {
-            {r->router, 0, ZMQ_POLLIN, 0},
-            {r->ctl, 0, ZMQ_POLLIN, 0},
-            {NULL, r->sigpipe[0], ZMQ_POLLIN, 0},
-        };
-        int n = zmq_poll(items, 3, poll_timeout_ms(r, mono_us()));
-        if (n < 0 && zmq_errno() != EINTR)
+        if (r->started)
+            run_due(r, now);
+        zmq_pollitem_t items[6];
+        int n = 0, i_ctl = -1, i_sig = -1, i_zap = -1, i_mon = -1, i_cli = -1, i_peer = -1;
+        /* between `peers` and the mode's start, control waits too: a command such as
+         * `timeout` must find the mode started and its peers connected */
+        if (r->started || !r->start_deadline)
+            items[i_ctl = n++] = (zmq_pollitem_t){r->ctl, 0, ZMQ_POLLIN, 0};
+        items[i_sig = n++] = (zmq_pollitem_t){NULL, r->sigpipe[0], ZMQ_POLLIN, 0};
+        if (r->zap)
+            items[i_zap = n++] = (zmq_pollitem_t){r->zap, 0, ZMQ_POLLIN, 0};
+        if (r->monitor)
+            items[i_mon = n++] = (zmq_pollitem_t){r->monitor, 0, ZMQ_POLLIN, 0};
+        if (r->started) { /* messages wait in their queues until the mode has started */
+            items[i_cli = n++] = (zmq_pollitem_t){r->router, 0, ZMQ_POLLIN, 0};
+            items[i_peer = n++] = (zmq_pollitem_t){r->peersock, 0, ZMQ_POLLIN, 0};
+        }
+        long timeout = r->started ? poll_timeout_ms(r, mono_us()) : r->start_deadline ? 2 : 500;
+        int got = zmq_poll(items, n, timeout);
+        if (got < 0 && zmq_errno() != EINTR)
             break;
         r->now_mono = mono_us();
-        if (items[2].revents & ZMQ_POLLIN) {
+        if (items[i_sig].revents & ZMQ_POLLIN) {
             unsigned char sig;
             while (read(r->sigpipe[0], &sig, 1) == 1)
                 r->running = 0;
         }
-        if (items[1].revents & ZMQ_POLLIN) {
-            char buf[65536];
-            for (int k = 0; k < 64; k++) {
-                int len = zmq_recv(r->ctl, buf, sizeof buf, ZMQ_DONTWAIT);
-                if (len < 0)
-                    break;
-                if (len > (int)sizeof buf)
-                    continue;
-                on_control(r, buf, (size_t)len);
-            }
-        }
-        if (items[0].revents & ZMQ_POLLIN)
-            on_router(r);
+        if (i_ctl >= 0 && (items[i_ctl].revents & ZMQ_POLLIN))
+            on_ctl_socket(r); /* first: a key the lab just sent decides the ZAP requests below */
+        if (i_zap >= 0 && (items[i_zap].revents & ZMQ_POLLIN))
+            on_zap(r);
+        if (i_mon >= 0)
+            on_monitor(r); /* also reports refusals counted earlier, once a second */
+        if (i_cli >= 0 && (items[i_cli].revents & ZMQ_POLLIN))
+            on_clients(r);
+        if (i_peer >= 0 && (items[i_peer].revents & ZMQ_POLLIN))
+            on_peers(r);
+        maybe_start(r);
         if (c->lab_pid > 0 && r->now_mono - last_parent_check > 250000) {
             last_parent_check = r->now_mono;
             if (getppid() != c->lab_pid)
@@ -692,32 +1102,15 @@ int runtime_run(const struct runtime_config *c)
         }
     }
     rc = 0;
-    r->mode->destroy(r->st);
 out_zmq:
-    for (int i = 0; i < CL_MAXN; i++)
-        if (r->peer[i])
-            zmq_close(r->peer[i]);
-    if (r->router)
-        zmq_close(r->router);
-    if (r->ctl)
-        zmq_close(r->ctl);
-    if (r->evpush)
-        zmq_close(r->evpush);
-    if (r->zctx)
-        zmq_ctx_term(r->zctx);
+    if (r->st)
+        r->mode->destroy(r->st);
+    close_sockets(r);
     storage_close(&r->store);
-out_pipe:
     close(r->sigpipe[0]);
     close(r->sigpipe[1]);
     g_sigfd = -1;
-out_free: {
-        struct heap_item it;
-        while (heap_pop(&r->outbox, &it))
-            free(it.p);
-    }
-    heap_free(&r->outbox);
-    heap_free(&r->timers);
-    idset_free(&r->cancelled);
-    free(r);
+out_free:
+    rt_free(r);
     return rc;
 }

@@ -54,7 +54,8 @@ START_TEST(subcommands_after_the_program_and_options_after_a_dash)
     OFFERS("conlab", "--plain ", ""); /* a subcommand only comes first */
     OFFERS("conlab", "quiz --t", "--topic --topics");
     OFFERS("conlab", "quiz -", "--topic -n --interview --seed --no-shuffle --topics --help");
-    OFFERS("conlab-node", "--", "--id --mode --dir --ctl --events --bind --nodes --lab-pid --opt --help --version");
+    OFFERS("conlab-node", "--", "--id --mode --dir --ctl --events --bind --peer-bind --peer-key --nodes --lab-pid --opt "
+                                "--check --help --version");
 }
 END_TEST
 

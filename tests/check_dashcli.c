@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "dashcli.h"
+#include "rundir.h"
 #include "test_util.h"
 #include "trace.h"
 #include "util.h"
@@ -168,15 +169,18 @@ START_TEST(screen_option_draws_the_dashboard_as_text)
 }
 END_TEST
 
-START_TEST(endpoint_path_follows_xdg_runtime_dir)
+START_TEST(run_directories_live_under_xdg_runtime_dir)
 {
-    char buf[256], want[256];
-    setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
-    ck_assert_int_eq(dashcli_endpoint_path(77, 0, buf, sizeof buf), 0);
-    ck_assert_str_eq(buf, "/run/user/4242/conlab/77/dash.endpoint");
+    char buf[256], want[256], dir[] = "/tmp/conlab-xdg-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    setenv("XDG_RUNTIME_DIR", dir, 1);
+    rundir_base(buf, sizeof buf);
+    snprintf(want, sizeof want, "%s/conlab", dir);
+    ck_assert_str_eq(buf, want);
+    rmdir(dir);
     setenv("XDG_RUNTIME_DIR", "relative/dir", 1); /* the spec says: ignore relative values */
-    ck_assert_int_eq(dashcli_endpoint_path(77, 1, buf, sizeof buf), 0);
-    snprintf(want, sizeof want, "/tmp/conlab-%u/77", (unsigned)getuid());
+    rundir_base(buf, sizeof buf);
+    snprintf(want, sizeof want, "/tmp/conlab-%u", (unsigned)getuid());
     ck_assert_str_eq(buf, want);
     unsetenv("XDG_RUNTIME_DIR");
 }
@@ -205,12 +209,10 @@ END_TEST
  * whose endpoint it writes where the lab would, over and over until killed. */
 static void publisher(const char *dir)
 {
-    char epdir[512], epfile[600], ep[600];
-    dashcli_endpoint_path(getpid(), 1, epdir, sizeof epdir);
-    char parent[512];
-    dashcli_endpoint_path(0, 1, parent, sizeof parent);
-    mkdir(parent, 0700);
-    mkdir(epdir, 0700);
+    char epdir[512], epfile[600], ep[600], why[600];
+    int lock;
+    if (rundir_create(epdir, sizeof epdir, &lock, why, sizeof why) < 0)
+        _exit(2);
     snprintf(ep, sizeof ep, "ipc://%s/dash.sock", dir);
     snprintf(epfile, sizeof epfile, "%s/dash.endpoint", epdir);
     void *ctx = zmq_ctx_new();
@@ -249,11 +251,12 @@ START_TEST(attach_prints_the_events_of_a_running_lab)
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
         publisher(dir);
-    char epfile[600];
-    dashcli_endpoint_path(pid, 0, epfile, sizeof epfile);
-    for (int i = 0; i < 100 && access(epfile, R_OK); i++)
+    char ep[600], epdir[600], err[600];
+    pid_t found = 0;
+    for (int i = 0; i < 100 && dashcli_find_endpoint(pid, ep, sizeof ep, &found, epdir, sizeof epdir, err, sizeof err);
+         i++)
         usleep(20000);
-    ck_assert_msg(access(epfile, R_OK) == 0, "the publisher did not write %s", epfile);
+    ck_assert_msg(found == pid, "the publisher did not show up as a live lab: %s", err);
 
     const char *argv[] = {"dash", "--plain", "--count", "80", "--seconds", "10"};
     struct run r = run(dashcli_main, 6, argv);
@@ -342,7 +345,7 @@ Suite *suite_dashcli(void)
     tcase_add_test(tc, missing_or_empty_trace_is_a_clear_error);
     tcase_add_test(tc, replay_refuses_bad_options);
     tcase_add_test(tc, screen_option_draws_the_dashboard_as_text);
-    tcase_add_test(tc, endpoint_path_follows_xdg_runtime_dir);
+    tcase_add_test(tc, run_directories_live_under_xdg_runtime_dir);
     tcase_add_test(tc, attach_without_a_running_lab_is_a_clear_error);
     tcase_add_test(tc, attach_prints_the_events_of_a_running_lab);
     tcase_add_test(tc, trace_corpus_and_random_bytes_load_and_draw_without_crashing);

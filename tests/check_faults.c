@@ -433,6 +433,30 @@ START_TEST(jitter_larger_than_the_delay_never_goes_below_zero)
 }
 END_TEST
 
+START_TEST(delay_and_jitter_are_bounded_and_the_range_is_named)
+{
+    char err[ERRLEN] = "";
+    ck_assert_int_eq(faults_check_delay(FAULTS_MAX_DELAY_US, FAULTS_MAX_DELAY_US, err, sizeof err), 0);
+    ck_assert_int_eq(faults_check_delay(0, 0, err, sizeof err), 0);
+    ck_assert_int_eq(faults_check_delay(100000, UINT64_MAX / 2, err, sizeof err), CL_ERANGE);
+    ck_assert_msg(strstr(err, "a jitter of") && strstr(err, "each 0 to 600000 ms"), "%s", err);
+    ck_assert_int_eq(faults_check_delay(FAULTS_MAX_DELAY_US + 1, 0, err, sizeof err), CL_ERANGE);
+    ck_assert_msg(strstr(err, "a delay of 600000 ms"), "%s", err);
+    /* whoever skips the check still gets a bounded link: no draw past delay + jitter */
+    struct faults f;
+    struct rng r;
+    rng_seed(&r, 12);
+    faults_init(&f, 2);
+    faults_set_delay(&f, 0, 1, UINT64_MAX, UINT64_MAX);
+    ck_assert(f.link[0][1].delay_us == FAULTS_MAX_DELAY_US && f.link[0][1].jitter_us == FAULTS_MAX_DELAY_US);
+    for (int i = 0; i < DRAWS; i++) {
+        struct fate fate;
+        faults_decide(&f, 0, 1, &r, &fate);
+        CHECK(fate.delay_us[0] <= 2 * FAULTS_MAX_DELAY_US, "delay %llu", (unsigned long long)fate.delay_us[0]);
+    }
+}
+END_TEST
+
 START_TEST(reordering_adds_a_bounded_extra_delay)
 {
     struct faults f;
@@ -525,6 +549,10 @@ static const struct {
     {"{\"n\":3,\"cuts\":[],\"links\":[{\"src\":0,\"dst\":9}]}", "link 0"},
     {"{\"n\":3,\"cuts\":[],\"links\":[{\"dst\":1,\"loss\":0.5}]}", "link 0"},
     {"{\"n\":3,\"cuts\":[],\"links\":[7]}", "link 0"},
+    {"{\"n\":2,\"cuts\":[],\"links\":[{\"src\":0,\"dst\":1,\"jitter_us\":9223372036854775807}]}",
+     "link 0: a jitter of 9223372036854775 ms is out of range: a delay and its jitter are each 0 to 600000 ms"},
+    {"{\"n\":2,\"cuts\":[],\"links\":[{\"src\":0,\"dst\":1,\"delay_us\":600000001}]}",
+     "link 0: a delay of 600000 ms is out of range"},
 };
 
 START_TEST(bad_rules_are_refused_with_a_reason)
@@ -582,6 +610,7 @@ Suite *suite_faults(void)
     tcase_add_test(tc, loss_and_duplication_happen_at_their_rates);
     tcase_add_test(tc, delays_stay_within_the_jitter_bounds);
     tcase_add_test(tc, jitter_larger_than_the_delay_never_goes_below_zero);
+    tcase_add_test(tc, delay_and_jitter_are_bounded_and_the_range_is_named);
     tcase_add_test(tc, reordering_adds_a_bounded_extra_delay);
     tcase_add_test(tc, duplicates_draw_their_own_delays);
     suite_add_tcase(s, tc);

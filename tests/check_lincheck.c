@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,6 +239,78 @@ START_TEST(time_limit_answers_unknown_instead_of_hanging)
 }
 END_TEST
 
+START_TEST(a_long_linearizable_history_on_one_key_is_decided_within_the_memory_cap)
+{
+    /* 60 000 operations by 16 clients on one key used to end `unknown` at the cap (each
+     * remembered configuration cost a bit per operation) */
+    int n = getenv("CONLAB_QUICK") ? 6000 : 60000;
+    struct history *h = checkbench_generate(n, 16, 1, 0, 1);
+    struct lin_result *r = NULL;
+    char err[256];
+    ck_assert_int_eq(lincheck_run(h, NULL, &r, err, sizeof err), LIN_OK);
+    ck_assert_int_eq(r->n_keys, 1);
+    ck_assert_msg(r->peak_bytes < ((size_t)256 << 20), "peak %zu bytes", r->peak_bytes);
+    lin_result_free(&r);
+    history_free(&h);
+}
+END_TEST
+
+/* Peak resident memory of this process, in bytes. */
+static size_t max_rss(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (size_t)ru.ru_maxrss * 1024;
+}
+
+START_TEST(the_memory_cap_counts_what_the_search_really_allocates)
+{
+    /* 50 clients hammering one register with no time limit: the search runs into the cap,
+     * answers unknown (out of memory) and never holds more than the cap */
+    size_t cap = (size_t)32 << 20;
+    struct history *h = checkbench_generate(10000, 50, 1, 1, 1);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        size_t before = max_rss();
+        struct lin_opts o;
+        lin_opts_default(&o);
+        o.max_memory = cap;
+        o.explain = false;
+        struct lin_result *r = NULL;
+        char err[256];
+        int v = lincheck_run(h, &o, &r, err, sizeof err);
+        struct sb out = {0};
+        lincheck_format(h, r, &out);
+        size_t report[4] = {(size_t)v, r->out_of_memory, r->peak_bytes, max_rss() - before};
+        if (write(fds[1], report, sizeof report) != sizeof report || write(fds[1], out.s, out.len) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t report[4] = {0};
+    ck_assert_int_eq(read(fds[0], report, sizeof report), (ssize_t)sizeof report);
+    char text[512] = "";
+    ssize_t got = read(fds[0], text, sizeof text - 1);
+    text[got > 0 ? got : 0] = 0;
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_int_eq(report[0], LIN_UNKNOWN);
+    ck_assert(report[1]);
+    ck_assert_msg(report[2] <= cap && report[2] > cap / 2, "accounted peak %zu of a %zu cap", report[2], cap);
+    ck_assert_msg(strstr(text, "unknown: the search reached its memory cap (32 MiB) without deciding"), "%s", text);
+#if !defined(__SANITIZE_ADDRESS__)
+    /* and the process really grew by no more than that (plus allocator slack) */
+    if (test_procs_allowed())
+        ck_assert_msg(report[3] <= cap + cap / 2, "resident memory grew by %zu bytes under a %zu cap", report[3], cap);
+#endif
+    history_free(&h);
+}
+END_TEST
+
 START_TEST(model_must_know_every_operation)
 {
     struct sb out = {0}, err = {0};
@@ -406,6 +479,8 @@ Suite *suite_lincheck(void)
     tcase_add_test(tc, generated_linearizable_histories_pass);
     tcase_add_test(tc, a_read_of_a_value_never_written_is_caught);
     tcase_add_test(tc, time_limit_answers_unknown_instead_of_hanging);
+    tcase_add_test(tc, a_long_linearizable_history_on_one_key_is_decided_within_the_memory_cap);
+    tcase_add_test(tc, the_memory_cap_counts_what_the_search_really_allocates);
     tcase_add_test(tc, model_must_know_every_operation);
     tcase_add_test(tc, bad_usage_and_bad_files_exit_2_with_a_reason);
     tcase_add_test(tc, edn_conversion_keeps_the_verdict);

@@ -39,6 +39,7 @@ static const char *const good[] = {
     "heartbeat=50ms failover_timeout=2s",
     "seed=0", "seed=2147483647", "speed=0.01", "speed=10", "speed=1", "sim=on", "fsync=off",
     "bug=none", "timeout=500ms", "events=state",
+    "timeout=10ms", "timeout=600s", "auth=curve", "auth=off",
     "",
 };
 
@@ -80,6 +81,10 @@ static const struct {
     {"heartbeat=fast", "bad heartbeat=fast: expected a duration such as 500ms or 2s"},
     {"failover_timeout=-1s", "bad failover_timeout=-1s"},
     {"timeout=5h", "bad timeout=5h"},
+    {"timeout=0", "bad timeout=0: expected a duration from 10ms to 600s"},
+    {"timeout=9ms", "bad timeout=9ms: expected a duration from 10ms to 600s"},
+    {"timeout=601s", "bad timeout=601s"},
+    {"auth=none", "bad auth=none: expected auth=curve|off"},
     {"repl=sync repl2=x", "unknown option repl2"},
 };
 

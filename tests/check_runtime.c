@@ -1,11 +1,15 @@
-/* check_runtime — one real bin/conlab-node process (mode leader, one node), with this test
- * playing the lab (docs/protocol.md §1 "Control"): it binds the control ROUTER and the event
- * PULL, answers the node's register and sends it its peers. Then another program's garbage
- * goes to the node's socket — not JSON, JSON that is not an object, missing fields, an empty
- * frame, a multi-frame message, nested-array bombs, control types on the peer socket, a
- * spoofed sender, a 2 MiB frame — and for each the node emits a `drop` event with a reason and
- * keeps serving: a valid write then read still succeed, `status` counts the garbage, and
- * `shutdown` on the control socket ends it with status 0.
+/* check_runtime — one real bin/conlab-node process (mode leader, n1 of two nodes, with
+ * repl=async so that the absent n2 does not hold writes), with this test playing the lab
+ * (docs/protocol.md §1 "Control"): it binds the control ROUTER and the event PULL, generates
+ * the CURVE keys of n1 and n2, answers the node's register and sends it its peers. Then
+ * another program's garbage goes to the node's client socket — not JSON, JSON that is not an
+ * object, missing fields, an empty frame, a multi-frame message, nested-array bombs, control
+ * types, a client claiming a node's id, a message between nodes, a frame for another node, a
+ * 2 MiB frame — and for each the node emits a `drop` event with a reason and keeps serving: a
+ * valid write then read still succeed, `status` counts the garbage, and `shutdown` on the
+ * control socket ends it with status 0. The peer socket admits only the cluster's keys: a
+ * plain connection and a stranger's key are refused with an event, n2's key may speak only as
+ * n2, and even n2 cannot make n1 jump epochs.
  *
  * Skipped when test_procs_allowed() is false (under valgrind). Everything is bounded by
  * timeouts; the node gets --lab-pid so it dies with this test process. */
@@ -30,7 +34,9 @@ struct lab {
     char dir[64];
     void *ctx, *ctl, *ev;
     pid_t pid;
-    char ep[256];           /* the node's ROUTER endpoint */
+    char ep[256];           /* the node's client endpoint */
+    char peer_ep[256];      /* the node's peer endpoint */
+    char pub1[41], sec1[41], pub2[41], sec2[41]; /* n1's and n2's CURVE keys */
 };
 
 static void *sock(struct lab *L, int type)
@@ -158,10 +164,15 @@ static void lab_start(struct lab *L)
     L->ctx = zmq_ctx_new();
     L->ctl = sock(L, ZMQ_ROUTER);
     L->ev = sock(L, ZMQ_PULL);
-    char ctl_ep[128], ev_ep[128], bind_ep[128], data[128], labpid[32];
+    char ctl_ep[128], ev_ep[128], bind_ep[128], peer_ep[128], data[128], labpid[32], k1[64], k2[64];
     snprintf(ctl_ep, sizeof ctl_ep, "ipc://%s/ctl", L->dir);
     snprintf(ev_ep, sizeof ev_ep, "ipc://%s/ev", L->dir);
     snprintf(bind_ep, sizeof bind_ep, "ipc://%s/n1", L->dir);
+    snprintf(peer_ep, sizeof peer_ep, "ipc://%s/n1-peers", L->dir);
+    ck_assert_int_eq(zmq_curve_keypair(L->pub1, L->sec1), 0);
+    ck_assert_int_eq(zmq_curve_keypair(L->pub2, L->sec2), 0);
+    snprintf(k1, sizeof k1, "n1=%s", L->pub1);
+    snprintf(k2, sizeof k2, "n2=%s", L->pub2);
     snprintf(data, sizeof data, "%s/data", L->dir);
     snprintf(labpid, sizeof labpid, "%d", (int)getpid());
     ck_assert_int_eq(zmq_bind(L->ctl, ctl_ep), 0);
@@ -169,8 +180,10 @@ static void lab_start(struct lab *L)
     L->pid = fork();
     ck_assert_int_ge(L->pid, 0);
     if (L->pid == 0) {
-        execl(node_bin(), node_bin(), "--id", "n1", "--mode", "leader", "--nodes", "1", "--dir", data,
-              "--ctl", ctl_ep, "--events", ev_ep, "--bind", bind_ep, "--lab-pid", labpid, (char *)NULL);
+        setenv("CONLAB_NODE_SECRET", L->sec1, 1);
+        execl(node_bin(), node_bin(), "--id", "n1", "--mode", "leader", "--nodes", "2", "--dir", data,
+              "--ctl", ctl_ep, "--events", ev_ep, "--bind", bind_ep, "--peer-bind", peer_ep, "--peer-key", k1,
+              "--peer-key", k2, "--opt", "repl=async", "--lab-pid", labpid, (char *)NULL);
         _exit(127);
     }
     json_t *reg = ctl_recv(L);
@@ -178,11 +191,15 @@ static void lab_start(struct lab *L)
     ck_assert_str_eq(json_string_value(json_object_get(reg, "type")), "register");
     ck_assert_int_eq(json_integer_value(json_object_get(reg, "pid")), L->pid);
     const char *ep = json_string_value(json_object_get(reg, "endpoint"));
+    const char *pep = json_string_value(json_object_get(reg, "peer_endpoint"));
     ck_assert_ptr_nonnull(ep);
+    ck_assert_ptr_nonnull(pep);
     str_copy(L->ep, ep, sizeof L->ep);
+    str_copy(L->peer_ep, pep, sizeof L->peer_ep);
     json_decref(reg);
     ctl_send(L, json_pack("{s:s}", "type", "welcome"));
-    ctl_send(L, json_pack("{s:s,s:[{s:s,s:s}]}", "type", "peers", "nodes", "id", "n1", "endpoint", L->ep));
+    ctl_send(L, json_pack("{s:s,s:[{s:s,s:s,s:s,s:b},{s:s,s:s,s:b}]}", "type", "peers", "nodes", "id", "n1",
+                          "peer_endpoint", L->peer_ep, "key", L->pub1, "up", 1, "id", "n2", "key", L->pub2, "up", 0));
     json_t *st = wait_event(L, "state", NULL);
     ck_assert_msg(st != NULL, "the node did not start its mode");
     ck_assert_str_eq(json_string_value(json_object_get(st, "role")), "leader");
@@ -292,8 +309,15 @@ static const struct {
     {"shutdown on the peer socket", ENV("{\"type\":\"shutdown\"}"), "control on peer socket", "shutdown"},
     {"peers on the peer socket", ENV("{\"type\":\"peers\",\"nodes\":[]}"), "control on peer socket", "peers"},
     {"faults on the peer socket", ENV("{\"type\":\"faults\",\"rules\":{}}"), "control on peer socket", "faults"},
-    {"a spoofed src n1", "{\"src\":\"n1\",\"dest\":\"n1\",\"body\":{\"type\":\"write\",\"key\":\"x\",\"value\":\"evil\"}}",
-     "spoofed sender", "n1"},
+    {"a client claiming n2's id", "{\"src\":\"n2\",\"dest\":\"n1\",\"body\":{\"type\":\"write\",\"key\":\"x\",\"value\":\"evil\"}}",
+     "client claims a node id", "write as n2"},
+    {"a client claiming a node id outside the cluster", "{\"src\":\"n9\",\"dest\":\"n1\",\"body\":{\"type\":\"read\"}}",
+     "client claims a node id", "read as n9"},
+    {"a message between nodes from a client", ENV("{\"type\":\"replicate\",\"msg_id\":3,\"epoch\":99}"),
+     "peer message from a client", "replicate is a message between nodes"},
+    {"a frame for another node", "{\"src\":\"c1\",\"dest\":\"n2\",\"body\":{\"type\":\"write\",\"key\":\"x\",\"value\":\"evil\"}}",
+     "wrong destination", "addressed to n2, not to n1"},
+    {"a 2 MiB frame", NULL, "garbage", "frame of 2097152 bytes exceeds the 1048576-byte cap"},
 };
 
 START_TEST(garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving)
@@ -309,6 +333,14 @@ START_TEST(garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving)
         if (!strcmp(garbage[i].what, "a multi-frame message")) {
             zmq_send(c, "part one", 8, ZMQ_SNDMORE);
             zmq_send(c, ENV("{\"type\":\"read\",\"key\":\"x\"}"), strlen(ENV("{\"type\":\"read\",\"key\":\"x\"}")), 0);
+        } else if (!strcmp(garbage[i].what, "a 2 MiB frame")) {
+            size_t n = 2u << 20;
+            char *frame = malloc(n);
+            memset(frame, ' ', n);
+            frame[0] = '{';
+            frame[n - 1] = '}';
+            zmq_send(c, frame, n, 0);
+            free(frame);
         } else if (!strncmp(garbage[i].what, "nested arrays", 13)) {
             size_t depth = 100000;
             char *bomb = malloc(2 * depth);
@@ -322,6 +354,12 @@ START_TEST(garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving)
         sent++;
         json_t *ev = wait_event(&L, "drop", garbage[i].why);
         ck_assert_msg(ev != NULL, "%s: no drop event (why %s)", garbage[i].what, garbage[i].why);
+        if (!strcmp(garbage[i].why, "peer message from a client")) { /* answered, too */
+            char *frame = NULL;
+            ck_assert_int_eq(recv_msg(c, WAIT_MS, &frame, NULL, 0), 1);
+            ck_assert_msg(strstr(frame, "\"code\":10") && strstr(frame, "\"in_reply_to\":3"), "%s", frame);
+            free(frame);
+        }
         const char *detail = json_string_value(json_object_get(ev, "detail"));
         ck_assert_msg(detail && strstr(detail, garbage[i].detail), "%s: detail \"%s\", want \"%s\"",
                       garbage[i].what, detail ? detail : "(none)", garbage[i].detail);
@@ -365,7 +403,7 @@ START_TEST(garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving)
 }
 END_TEST
 
-START_TEST(an_oversized_frame_costs_only_its_sender_the_connection)
+START_TEST(a_frame_over_16_mib_costs_only_its_sender_the_connection)
 {
     if (!test_procs_allowed())
         return;
@@ -373,10 +411,11 @@ START_TEST(an_oversized_frame_costs_only_its_sender_the_connection)
     lab_start(&L);
     void *c = client(&L, "c1");
     assert_serves(c, "v1");
-    /* ZMQ_MAXMSGSIZE (1 MiB) makes libzmq drop the sender's connection before the node sees
-     * the frame; the node and its other clients carry on */
+    /* frames up to 16 MiB reach the decoder and are refused with an event (see the garbage
+     * test); past that ZMQ_MAXMSGSIZE makes libzmq drop the sender's connection before the node
+     * sees the frame; the node and its other clients carry on */
     void *big = client(&L, "c2");
-    size_t n = 2u << 20;
+    size_t n = 20u << 20;
     char *frame = malloc(n);
     memset(frame, ' ', n);
     frame[0] = '{';
@@ -391,6 +430,87 @@ START_TEST(an_oversized_frame_costs_only_its_sender_the_connection)
     ctl_send(&L, json_pack("{s:s}", "type", "shutdown"));
     int st = reap(&L, 5000);
     ck_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    lab_stop(&L);
+}
+END_TEST
+
+/* A DEALER to the node's peer socket: plain (keys NULL) or CURVE with the given keypair. */
+static void *peer_client(struct lab *L, const char *pub, const char *sec, const char *rid)
+{
+    void *s = sock(L, ZMQ_DEALER);
+    if (rid)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid));
+    if (pub) {
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, L->pub1, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+    }
+    ck_assert_int_eq(zmq_connect(s, L->peer_ep), 0);
+    return s;
+}
+
+static json_t *replicate_body(long long epoch)
+{
+    return json_pack("{s:s,s:I,s:i,s:i,s:i,s:[],s:i,s:i}", "type", "replicate", "epoch", (json_int_t)epoch,
+                     "prev_index", 0, "prev_epoch", 0, "prev_leader", -1, "entries", "commit", 0, "last", 0);
+}
+
+START_TEST(the_peer_socket_admits_only_the_cluster_keys_and_each_only_as_itself)
+{
+    if (!test_procs_allowed())
+        return;
+    struct lab L;
+    lab_start(&L);
+    /* a program that does not speak CURVE, calling itself n2 */
+    void *plain = peer_client(&L, NULL, NULL, "n2");
+    send_env(plain, NULL, "n2", "n1", replicate_body(1));
+    json_t *ev = wait_event(&L, "drop", "unauthenticated peer");
+    ck_assert_msg(ev != NULL, "a plain connection to the peer socket raised no event");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "detail")), "without the cluster's CURVE keys"));
+    json_decref(ev);
+    zmq_close(plain);
+    /* CURVE, with a key that is not the cluster's */
+    char pub[41], sec[41];
+    zmq_curve_keypair(pub, sec);
+    void *stranger = peer_client(&L, pub, sec, "n2");
+    send_env(stranger, NULL, "n2", "n1", replicate_body(1));
+    ev = wait_event(&L, "drop", "unauthenticated peer");
+    ck_assert_msg(ev != NULL, "a stranger's key raised no event");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "detail")), "not one of the cluster's"));
+    json_decref(ev);
+    zmq_close(stranger);
+    /* n2's key: it may not speak as n1, whatever its routing id says */
+    void *n2 = peer_client(&L, L.pub2, L.sec2, "n1");
+    send_env(n2, NULL, "n1", "n1", replicate_body(1));
+    ev = wait_event(&L, "drop", "spoofed sender");
+    ck_assert_msg(ev != NULL, "n2's key speaking as n1 was not refused");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "detail")), "the key of n2 sent as n1");
+    json_decref(ev);
+    /* as itself it is heard, but an absurd epoch is refused and reported, not adopted */
+    send_env(n2, NULL, "n2", "n1", replicate_body(1000000000000000LL));
+    ev = wait_event(&L, "error", NULL);
+    ck_assert_msg(ev != NULL, "no event for an epoch jump");
+    ck_assert_msg(strstr(json_string_value(json_object_get(ev, "text")), "refused an epoch jump from 1 to 1000000000000000"),
+                  "%s", json_string_value(json_object_get(ev, "text")));
+    json_decref(ev);
+    send_env(n2, NULL, "n2", "n1", replicate_body(1));
+    ev = wait_event(&L, "recv", NULL);
+    ck_assert_msg(ev != NULL, "n2 with its own key was not heard");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "from")), "n2");
+    json_decref(ev);
+    zmq_close(n2);
+    /* n1 still leads epoch 1, serves, and counts the refusals */
+    ctl_send(&L, json_pack("{s:s,s:i}", "type", "status", "req", 8));
+    json_t *st = ctl_recv(&L);
+    ck_assert_ptr_nonnull(st);
+    json_t *status = json_object_get(st, "status");
+    ck_assert_str_eq(json_string_value(json_object_get(status, "role")), "leader");
+    ck_assert_int_eq(json_integer_value(json_object_get(status, "epoch")), 1);
+    ck_assert_int_ge(json_integer_value(json_object_get(status, "peers_refused")), 2);
+    json_decref(st);
+    void *c = client(&L, "c1");
+    assert_serves(c, "still-n1");
+    zmq_close(c);
     lab_stop(&L);
 }
 END_TEST
@@ -494,7 +614,8 @@ Suite *suite_runtime(void)
     TCase *tc = tcase_create("process");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, garbage_frames_are_dropped_with_a_reason_and_the_node_keeps_serving);
-    tcase_add_test(tc, an_oversized_frame_costs_only_its_sender_the_connection);
+    tcase_add_test(tc, a_frame_over_16_mib_costs_only_its_sender_the_connection);
+    tcase_add_test(tc, the_peer_socket_admits_only_the_cluster_keys_and_each_only_as_itself);
     tcase_add_test(tc, bad_control_frames_are_reported_and_ignored);
     tcase_add_test(tc, clock_control_skews_the_node_clock_but_never_below_zero);
     suite_add_tcase(s, tc);

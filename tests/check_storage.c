@@ -1,7 +1,10 @@
 /* check_storage — a node's disk: blobs are replaced atomically, log records come back in order
  * after a reopen, only synced records survive a close without sync (a crash), truncation is
- * durable, and a torn or corrupt tail left by a crash is cut off on open while the records
- * before it are kept. Each test works in its own mkdtemp directory and removes it. */
+ * durable, a torn tail left by a crash (the last record, damaged) is cut off on open and
+ * reported while the records before it are kept, and damage anywhere else — a record with
+ * valid ones after it, any byte of a blob — refuses the open with a message naming the file,
+ * the record and its offset, leaving the file as it was. Each test works in its own mkdtemp
+ * directory and removes it. */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -131,7 +134,7 @@ START_TEST(blobs_are_replaced_whole)
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
             files++;
-            ck_assert_str_eq(e->d_name, "state");
+            ck_assert_str_eq(e->d_name, "state.blob");
         }
     closedir(d);
     ck_assert_int_eq(files, 1);
@@ -164,7 +167,7 @@ START_TEST(an_interrupted_replace_keeps_the_old_blob)
     ck_assert_int_eq(storage_blob_put(s, "state", "old", 3), 0);
     storage_close(&s);
     /* a crash after writing the temporary file but before the rename */
-    char *tmp = xasprintf("%s/.state.tmp", dir);
+    char *tmp = xasprintf("%s/.state.blob.tmp", dir);
     FILE *f = fopen(tmp, "w");
     fputs("half-writ", f);
     fclose(f);
@@ -312,7 +315,7 @@ START_TEST(truncation_keeps_the_first_records_durably)
     s = open_store();
     assert_log(s, "l", 1, "f");
     storage_close(&s);
-    ck_assert_int_eq(file_size("l.log"), 8 + 1);
+    ck_assert_int_eq(file_size("l.log"), STORAGE_HEADER + 1);
 }
 END_TEST
 
@@ -330,7 +333,12 @@ static void torn_tail(const void *tail, size_t n)
     ck_assert_int_eq(file_size("wal.log"), good + (off_t)n);
     s = open_store();
     assert_log(s, "wal", 3, "first|second|third");
-    ck_assert_int_eq(file_size("wal.log"), good); /* the tail is cut on open */
+    ck_assert_int_eq(file_size("wal.log"), good); /* the tail is cut on open, and reported */
+    const struct storage_repair *rep;
+    ck_assert_int_eq(storage_repairs(s, &rep), 1);
+    ck_assert_str_eq(rep[0].file, "wal.log");
+    ck_assert_uint_eq(rep[0].offset, (size_t)good);
+    ck_assert_uint_eq(rep[0].bytes, n);
     append(s, "wal", "fourth");
     ck_assert_int_eq(storage_log_sync(s, "wal"), 0);
     storage_close(&s);
@@ -351,54 +359,197 @@ START_TEST(a_short_header_is_cut_on_open)
 }
 END_TEST
 
+/* A record as storage.c writes it: header then data. Returns its size. */
+static size_t record(unsigned char *out, const char *data, size_t len)
+{
+    storage_record_header(out, data, len);
+    memcpy(out + STORAGE_HEADER, data, len);
+    return STORAGE_HEADER + len;
+}
+
 START_TEST(a_record_cut_short_is_cut_on_open)
 {
     /* a header announcing 100 bytes with only 10 written */
-    unsigned char rec[8 + 10] = {100, 0, 0, 0, 1, 2, 3, 4, 'p', 'a', 'r', 't', 'i', 'a', 'l', '.', '.', '.'};
-    torn_tail(rec, sizeof rec);
+    unsigned char rec[STORAGE_HEADER + 100];
+    char data[100];
+    memset(data, 'p', sizeof data);
+    record(rec, data, sizeof data);
+    torn_tail(rec, STORAGE_HEADER + 10);
 }
 END_TEST
 
 START_TEST(a_header_announcing_gigabytes_is_cut_on_open)
 {
-    unsigned char rec[12] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 'x', 'x', 'x', 'x'};
+    unsigned char rec[STORAGE_HEADER + 4];
+    storage_record_header(rec, "xxxx", 4);
+    rec[0] = rec[1] = rec[2] = rec[3] = 0xff; /* and a checksum that agrees with it */
+    unsigned crc = storage_crc32(rec, 8) ^ 0x636c6231u;
+    for (int i = 0; i < 4; i++)
+        rec[8 + i] = (unsigned char)(crc >> (8 * i));
+    memcpy(rec + STORAGE_HEADER, "xxxx", 4);
     torn_tail(rec, sizeof rec);
 }
 END_TEST
 
 START_TEST(a_complete_last_record_with_a_bad_crc_is_cut_on_open)
 {
-    const char *data = "fifth";
-    unsigned crc = storage_crc32(data, 5) ^ 1;
-    unsigned char rec[8 + 5] = {5, 0, 0, 0, (unsigned char)crc, (unsigned char)(crc >> 8),
-                                (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
-    memcpy(rec + 8, data, 5);
+    unsigned char rec[STORAGE_HEADER + 5];
+    record(rec, "fifth", 5);
+    rec[STORAGE_HEADER + 2] ^= 0x01;
     torn_tail(rec, sizeof rec);
 }
 END_TEST
 
-START_TEST(a_corrupt_record_in_the_middle_ends_the_log_there)
+START_TEST(a_zero_filled_tail_is_cut_on_open)
+{
+    /* blocks allocated for an append that never reached the disk read back as zeros: a zero
+     * header is not a valid (empty) record */
+    unsigned char zeros[4096] = {0};
+    torn_tail(zeros, sizeof zeros);
+}
+END_TEST
+
+/* Writes n records "rec-1".."rec-N" to log "wal" and returns the file's bytes and each
+ * record's offset (offs[n] = file size). */
+static unsigned char *write_records(int n, size_t *offs, size_t *size)
 {
     struct storage *s = open_store();
-    append(s, "wal", "alpha");
-    append(s, "wal", "bravo");
-    append(s, "wal", "charlie");
+    for (int i = 1; i <= n; i++) {
+        char rec[32];
+        snprintf(rec, sizeof rec, "rec-%d%s", i, i % 3 ? "" : "-longer");
+        append(s, "wal", rec);
+    }
     ck_assert_int_eq(storage_log_sync(s, "wal"), 0);
     storage_close(&s);
-    /* flip one bit of "bravo": record 2 starts at 8 + 5, its data 8 bytes later */
     char *p = xasprintf("%s/wal.log", dir);
-    int fd = open(p, O_RDWR);
+    FILE *f = fopen(p, "rb");
     free(p);
-    char c;
-    ck_assert_int_eq(pread(fd, &c, 1, 8 + 5 + 8 + 2), 1);
-    ck_assert_int_eq(c, 'a');
-    c ^= 0x20;
-    ck_assert_int_eq(pwrite(fd, &c, 1, 8 + 5 + 8 + 2), 1);
-    close(fd);
-    s = open_store();
-    assert_log(s, "wal", 1, "alpha");
+    ck_assert_ptr_nonnull(f);
+    unsigned char *bytes = malloc(4096);
+    *size = fread(bytes, 1, 4096, f);
+    fclose(f);
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        offs[i] = off;
+        off += STORAGE_HEADER + ((unsigned)bytes[off] | (unsigned)bytes[off + 1] << 8);
+    }
+    offs[n] = off;
+    ck_assert_uint_eq(off, *size);
+    return bytes;
+}
+
+static void write_file(const char *name, const unsigned char *bytes, size_t n)
+{
+    char *p = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    free(p);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+START_TEST(a_corrupt_record_in_the_middle_refuses_the_open_naming_file_and_offset)
+{
+    size_t offs[4], size;
+    unsigned char *bytes = write_records(3, offs, &size);
+    bytes[offs[1] + STORAGE_HEADER + 2] ^= 0x20; /* one bit of "rec-2" */
+    write_file("wal.log", bytes, size);
+    char err[512] = "";
+    struct storage *s = storage_open(dir, 0, err, sizeof err);
+    ck_assert_msg(s == NULL, "a log with a corrupt middle record was opened");
+    char want[128];
+    snprintf(want, sizeof want, "wal.log: record 2 (at offset %zu) is corrupt and 1 valid record follows it", offs[1]);
+    ck_assert_msg(strstr(err, want), "err \"%s\", want \"%s\"", err, want);
+    ck_assert_ptr_nonnull(strstr(err, dir));
+    ck_assert_int_eq(file_size("wal.log"), (off_t)size); /* nothing was cut */
+    free(bytes);
+}
+END_TEST
+
+/* The corruption fuzzer over one log: for every record k of n and every byte of it, flip the
+ * byte: the open is refused (naming record k and its offset, the file untouched) unless k is
+ * the last record, which is a torn write: cut, reported, and the records before it kept. */
+START_TEST(a_flipped_byte_in_any_record_refuses_the_open_unless_it_is_the_last)
+{
+    enum { N = 6 };
+    size_t offs[N + 1], size;
+    unsigned char *bytes = write_records(N, offs, &size);
+    int tried = 0;
+    for (int k = 0; k < N; k++) {
+        for (size_t b = offs[k]; b < offs[k + 1]; b++) {
+            for (int bit = 0; bit < 8; bit += 7) {
+                bytes[b] ^= (unsigned char)(1u << bit);
+                write_file("wal.log", bytes, size);
+                bytes[b] ^= (unsigned char)(1u << bit);
+                char err[512] = "";
+                struct storage *s = storage_open(dir, 0, err, sizeof err);
+                tried++;
+                if (k < N - 1) {
+                    ck_assert_msg(s == NULL, "record %d of %d, byte %zu flipped: the open succeeded", k + 1, N, b - offs[k]);
+                    char want[96];
+                    snprintf(want, sizeof want, "record %d (at offset %zu)", k + 1, offs[k]);
+                    ck_assert_msg(strstr(err, want), "byte %zu: \"%s\" does not name %s", b, err, want);
+                    ck_assert_int_eq(file_size("wal.log"), (off_t)size);
+                } else {
+                    ck_assert_msg(s != NULL, "the last record torn at byte %zu: %s", b - offs[k], err);
+                    const struct storage_repair *rep;
+                    ck_assert_int_eq(storage_repairs(s, &rep), 1);
+                    ck_assert_str_eq(rep[0].file, "wal.log");
+                    ck_assert_uint_eq(rep[0].offset, offs[k]);
+                    ck_assert_uint_eq(rep[0].bytes, size - offs[k]);
+                    long n;
+                    char *txt = read_log(s, "wal", &n);
+                    ck_assert_int_eq(n, N - 1);
+                    free(txt);
+                    storage_close(&s);
+                    ck_assert_int_eq(file_size("wal.log"), (off_t)offs[k]);
+                }
+            }
+        }
+    }
+    ck_assert_int_gt(tried, 100);
+    free(bytes);
+}
+END_TEST
+
+START_TEST(a_damaged_blob_refuses_the_open_whatever_byte_is_hit)
+{
+    struct storage *s = open_store();
+    ck_assert_int_eq(storage_blob_put(s, "raft.state", "7 2 0 7\n", 8), 0);
     storage_close(&s);
-    ck_assert_int_eq(file_size("wal.log"), 8 + 5);
+    char *p = xasprintf("%s/raft.state.blob", dir);
+    FILE *f = fopen(p, "rb");
+    unsigned char bytes[64];
+    size_t size = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    free(p);
+    ck_assert_uint_eq(size, STORAGE_HEADER + 8);
+    for (size_t b = 0; b < size; b++) {
+        bytes[b] ^= 0x10;
+        write_file("raft.state.blob", bytes, size);
+        bytes[b] ^= 0x10;
+        char err[512] = "";
+        s = storage_open(dir, 0, err, sizeof err);
+        ck_assert_msg(s == NULL, "byte %zu of the blob flipped: the open succeeded", b);
+        ck_assert_msg(strstr(err, "raft.state.blob") && strstr(err, "offset"), "%s", err);
+    }
+    /* cut short, or grown: refused too */
+    write_file("raft.state.blob", bytes, size - 1);
+    char err[512];
+    ck_assert_ptr_null(storage_open(dir, 0, err, sizeof err));
+    unsigned char more[65];
+    memcpy(more, bytes, size);
+    more[size] = 'x';
+    write_file("raft.state.blob", more, size + 1);
+    ck_assert_ptr_null(storage_open(dir, 0, err, sizeof err));
+    write_file("raft.state.blob", bytes, size);
+    s = open_store();
+    char *data;
+    size_t len;
+    ck_assert_int_eq(storage_blob_get(s, "raft.state", &data, &len), 0);
+    ck_assert_uint_eq(len, 8);
+    free(data);
+    storage_close(&s);
 }
 END_TEST
 
@@ -433,7 +584,10 @@ Suite *suite_storage(void)
     tcase_add_test(tc, a_record_cut_short_is_cut_on_open);
     tcase_add_test(tc, a_header_announcing_gigabytes_is_cut_on_open);
     tcase_add_test(tc, a_complete_last_record_with_a_bad_crc_is_cut_on_open);
-    tcase_add_test(tc, a_corrupt_record_in_the_middle_ends_the_log_there);
+    tcase_add_test(tc, a_zero_filled_tail_is_cut_on_open);
+    tcase_add_test(tc, a_corrupt_record_in_the_middle_refuses_the_open_naming_file_and_offset);
+    tcase_add_test(tc, a_flipped_byte_in_any_record_refuses_the_open_unless_it_is_the_last);
+    tcase_add_test(tc, a_damaged_blob_refuses_the_open_whatever_byte_is_hit);
     tcase_add_test(tc, crc32_is_the_ieee_checksum);
     suite_add_tcase(s, tc);
     return s;

@@ -1,6 +1,6 @@
-/* fuzz_storage — libFuzzer target over the record-log parser of storage.c: arbitrary bytes as
- * a log file left by a crash. Works in one mkdtemp directory. Built and run by `make fuzz`;
- * the corpus is tests/corpus/storage/. */
+/* fuzz_storage — libFuzzer target over the record parsers of storage.c: arbitrary bytes as a
+ * log file left by a crash, then as a blob (see fuzz_storage_one). Works in one mkdtemp
+ * directory. Built and run by `make fuzz`; the corpus is tests/corpus/storage/. */
 #include "fuzz_targets.h"
 
 static char dir[64];

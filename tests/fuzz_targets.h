@@ -208,6 +208,8 @@ static inline const char *fuzz_faults_one(const uint8_t *data, size_t size)
                     if (!(l->loss >= 0 && l->loss <= 1 && l->dup >= 0 && l->dup <= 1 &&
                           l->reorder >= 0 && l->reorder <= 1))
                         bad = "a probability outside [0, 1]";
+                    else if (l->delay_us > FAULTS_MAX_DELAY_US || l->jitter_us > FAULTS_MAX_DELAY_US)
+                        bad = "a delay or jitter out of bounds";
                 }
             json_t *back = faults_to_json(&f);
             if (!bad && (faults_from_json(back, &g, err, sizeof err) < 0 || !fuzz_same_cuts(&f, &g) ||
@@ -258,38 +260,88 @@ static inline void fuzz_log_count(void *ud, const void *data, size_t len)
     (void)data;
     struct fuzz_log *c = ud;
     c->records++;
-    c->bytes += 8 + len;
+    c->bytes += STORAGE_HEADER + len;
 }
 
-/* A record log file of arbitrary bytes, as a crash could leave it: opening it keeps a valid
- * prefix, cuts the file to exactly that prefix, and a second open finds the same records. */
+static inline int fuzz_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, data, size) == (ssize_t)size;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* Arbitrary bytes as a record log left by a crash, then as a blob. The log: opening either
+ * keeps a valid prefix, cuts the file to exactly that prefix (reporting the cut) and a second
+ * open finds the same records — or refuses with a message naming the file, leaving it as it
+ * was. The blob: accepted exactly when it is one whole valid record; else refused by name. */
 static inline const char *fuzz_storage_one(const uint8_t *data, size_t size, const char *dir)
 {
     char *path = xasprintf("%s/fz.log", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-        if (fd >= 0)
-            close(fd);
+    if (fuzz_write_file(path, data, size) < 0) {
         free(path);
         return "cannot write the test file";
     }
-    close(fd);
     const char *bad = NULL;
-    char err[256];
+    char err[512] = "";
     struct fuzz_log c1 = {0, 0}, c2 = {0, 0};
-    struct storage *s = storage_open(dir, 0, err, sizeof err);
-    if (!s || storage_log_read(s, "fz", fuzz_log_count, &c1) != (long)c1.records)
-        bad = "open or read failed";
-    storage_close(&s);
     struct stat st;
-    if (!bad && (stat(path, &st) < 0 || (size_t)st.st_size != c1.bytes || c1.bytes > size))
-        bad = "the file was not cut to its valid prefix";
-    if (!bad) {
-        s = storage_open(dir, 0, err, sizeof err);
-        if (!s || storage_log_read(s, "fz", fuzz_log_count, &c2) < 0 || c2.records != c1.records)
-            bad = "a second open found different records";
+    struct storage *s = storage_open(dir, 0, err, sizeof err);
+    if (!s) {
+        if (!strstr(err, "fz.log") || !strstr(err, "offset"))
+            bad = "a refusal that does not name the file and offset";
+        else if (stat(path, &st) < 0 || (size_t)st.st_size != size)
+            bad = "a refused log was changed";
+    } else {
+        const struct storage_repair *rep;
+        int nrep = storage_repairs(s, &rep);
+        if (storage_log_read(s, "fz", fuzz_log_count, &c1) != (long)c1.records)
+            bad = "read failed";
+        else if (stat(path, &st) < 0 || (size_t)st.st_size != c1.bytes || c1.bytes > size)
+            bad = "the file was not cut to its valid prefix";
+        else if ((c1.bytes < size) != (nrep == 1) ||
+                 (nrep == 1 && (rep[0].offset != c1.bytes || rep[0].bytes != size - c1.bytes)))
+            bad = "a cut not reported exactly";
         storage_close(&s);
+        if (!bad) {
+            s = storage_open(dir, 0, err, sizeof err);
+            if (!s || storage_log_read(s, "fz", fuzz_log_count, &c2) < 0 || c2.records != c1.records)
+                bad = "a second open found different records";
+            storage_close(&s);
+        }
     }
+    unlink(path);
+    free(path);
+    if (bad)
+        return bad;
+    path = xasprintf("%s/fz.blob", dir);
+    if (fuzz_write_file(path, data, size) < 0) {
+        free(path);
+        return "cannot write the test file";
+    }
+    int whole = 0;
+    if (size >= STORAGE_HEADER) {
+        unsigned char h[STORAGE_HEADER];
+        storage_record_header(h, data + STORAGE_HEADER, size - STORAGE_HEADER);
+        whole = !memcmp(h, data, STORAGE_HEADER);
+    }
+    err[0] = 0;
+    s = storage_open(dir, 0, err, sizeof err);
+    if (!s != !whole) {
+        bad = whole ? "a valid blob was refused" : "a damaged blob was accepted";
+    } else if (!s && !strstr(err, "fz.blob")) {
+        bad = "a blob refusal that does not name the file";
+    } else if (s) {
+        char *d = NULL;
+        size_t n = 0;
+        if (storage_blob_get(s, "fz", &d, &n) < 0 || n != size - STORAGE_HEADER ||
+            memcmp(d, data + STORAGE_HEADER, n))
+            bad = "a valid blob read back different";
+        free(d);
+    }
+    storage_close(&s);
     unlink(path);
     free(path);
     return bad;

@@ -26,6 +26,7 @@
 #include "layout.h"
 #include "model.h"
 #include "render.h"
+#include "rundir.h"
 #include "trace.h"
 
 #define FRAME_US 33000
@@ -145,12 +146,10 @@ static int publish(const char *path, double seconds)
         trace_free(&tr);
         return 2;
     }
-    char dir[512], parent[512], file[600], ep[600];
-    dashcli_endpoint_path(0, 1, parent, sizeof parent);
-    dashcli_endpoint_path(getpid(), 1, dir, sizeof dir);
-    mkdir(parent, 0700);
-    if (mkdir(dir, 0700) && errno != EEXIST) {
-        fprintf(stderr, "conlab bench dash: cannot create %s: %s\n", dir, strerror(errno));
+    char dir[512], file[600], ep[600], why[600];
+    int lock = -1;
+    if (rundir_create(dir, sizeof dir, &lock, why, sizeof why) < 0) { /* where conlab dash looks */
+        fprintf(stderr, "conlab bench dash: %s\n", why);
         trace_free(&tr);
         return 2;
     }
@@ -166,6 +165,7 @@ static int publish(const char *path, double seconds)
         fprintf(stderr, "conlab bench dash: cannot bind %s: %s\n", ep, zmq_strerror(zmq_errno()));
         zmq_close(pub);
         zmq_ctx_term(ctx);
+        rundir_remove(dir, &lock);
         trace_free(&tr);
         return 2;
     }
@@ -193,13 +193,9 @@ static int publish(const char *path, double seconds)
             }
         }
     }
-    unlink(file);
     zmq_close(pub);
     zmq_ctx_term(ctx);
-    char sock[600];
-    snprintf(sock, sizeof sock, "%s/dash.sock", dir);
-    unlink(sock);
-    rmdir(dir);
+    rundir_remove(dir, &lock);
     trace_free(&tr);
     return 0;
 }

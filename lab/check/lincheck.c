@@ -26,7 +26,7 @@
 
 enum { K_READ, K_WRITE, K_CAS, K_APPEND };
 
-#define LIN_MAX_MEMORY ((size_t)1 << 30)   /* configurations kept, in bytes: then unknown */
+#define LIN_MAX_MEMORY ((size_t)1 << 30)   /* a search's memory, in bytes: then unknown */
 
 struct kop {
     int inv, ret;           /* event positions; ret INT_MAX when indeterminate */
@@ -47,7 +47,15 @@ struct vtab {
     int *cval;
     size_t ccap, cn;
     bool kv;
+    size_t owned_bytes;     /* the strings it owns (append states) */
+    size_t bytes;           /* what the table holds (its arrays and its own strings) */
 };
+
+static void vt_account(struct vtab *v)
+{
+    v->bytes = (size_t)v->cap * (sizeof *v->str + sizeof *v->len + sizeof *v->owned) +
+               v->scap * sizeof *v->slots + v->ccap * (sizeof *v->ckey + sizeof *v->cval) + v->owned_bytes;
+}
 
 static uint64_t hbytes(const char *s, size_t n)
 {
@@ -68,6 +76,7 @@ static void vt_init(struct vtab *v, bool kv)
     v->n = 1; /* id 0 is nil */
     v->scap = 256;
     v->slots = xcalloc(v->scap, sizeof *v->slots);
+    vt_account(v);
 }
 
 static void vt_free(struct vtab *v)
@@ -125,8 +134,11 @@ static int vt_id_n(struct vtab *v, const char *s, size_t n, bool own)
     v->len[id] = n;
     v->owned[id] = own;
     v->slots[j] = id + 1;
+    if (own)
+        v->owned_bytes += n + 1;
     if ((size_t)v->n * 2 > v->scap)
         vt_rehash(v);
+    vt_account(v);
     return id;
 }
 
@@ -174,6 +186,7 @@ static int vt_concat(struct vtab *v, int state, int arg)
     v->ckey[j] = key;
     v->cval[j] = id + 1;
     v->cn++;
+    vt_account(v);
     return id;
 }
 
@@ -196,81 +209,159 @@ static int step(struct vtab *v, int state, const struct kop *o)
 
 /* ---- the search --------------------------------------------------------------------------- */
 
+/* The configurations already explored: (set of linearized operations, model state). A set is
+ * stored compressed, because a plain bitset costs n bits per configuration and a long history
+ * explores about n configurations (n^2 bits: 450 MB for 60 000 operations). Operations are
+ * numbered definite ones first, in invocation order, then indeterminate ones, from a word
+ * boundary. Definite operations are linearized roughly in order, so their bits are a run of
+ * full words, a short window, then zeros; the indeterminate bits are kept as they are, up to
+ * the last one set. Encoded as: full words | window words | indeterminate words | the words.
+ *
+ * Memory is accounted for what is really allocated — the table, the arena, and during a
+ * growth the old and the new blocks together — and the search stops (unknown, out of memory)
+ * before an allocation would pass the cap. */
 struct cache {
     uint64_t *hash;
     int32_t *state;
-    uint32_t *slot;         /* bitset number + 1; 0 = empty */
+    uint64_t *at;           /* arena offset (in words) of the encoding + 1; 0 = empty */
     size_t cap, n;
-    uint64_t *bits;         /* arena: n bitsets of words each */
-    size_t bits_cap;
-    int words;
+    uint64_t *arena;        /* encodings, back to back */
+    size_t arena_len, arena_cap;
+    int dwords, iwords;     /* words of the definite and the indeterminate parts */
+    size_t fixed;           /* bytes the search holds besides the cache */
+    const struct vtab *vt;  /* the values (append states grow it during the search) */
+    size_t limit, peak;     /* the cap and the most ever held, in bytes */
+    uint64_t *enc;          /* scratch: one encoding */
 };
 
-static void cache_init(struct cache *c, int words)
+static size_t cache_bytes(const struct cache *c)
+{
+    return c->fixed + c->vt->bytes + c->cap * (sizeof *c->hash + sizeof *c->state + sizeof *c->at) +
+           c->arena_cap * sizeof *c->arena;
+}
+
+/* Would holding `extra` more bytes (besides what is held) stay within the cap? Records the peak. */
+static bool cache_afford(struct cache *c, size_t extra)
+{
+    size_t total = cache_bytes(c) + extra;
+    if (c->limit && total > c->limit)
+        return false;
+    if (total > c->peak)
+        c->peak = total;
+    return true;
+}
+
+static bool cache_init(struct cache *c, const struct vtab *vt, int dwords, int iwords, size_t fixed,
+                       size_t limit)
 {
     memset(c, 0, sizeof *c);
-    c->words = words;
+    c->vt = vt;
+    c->dwords = dwords;
+    c->iwords = iwords;
+    c->fixed = fixed + (size_t)(3 + dwords + iwords) * sizeof(uint64_t);
+    c->limit = limit;
+    c->enc = xmalloc((size_t)(3 + dwords + iwords) * sizeof *c->enc);
+    if (!cache_afford(c, 1024 * (sizeof *c->hash + sizeof *c->state + sizeof *c->at)))
+        return false;
     c->cap = 1024;
     c->hash = xcalloc(c->cap, sizeof *c->hash);
     c->state = xcalloc(c->cap, sizeof *c->state);
-    c->slot = xcalloc(c->cap, sizeof *c->slot);
+    c->at = xcalloc(c->cap, sizeof *c->at);
+    return true;
 }
 
 static void cache_free(struct cache *c)
 {
     free(c->hash);
     free(c->state);
-    free(c->slot);
-    free(c->bits);
+    free(c->at);
+    free(c->arena);
+    free(c->enc);
 }
 
-static void cache_grow(struct cache *c)
+static bool cache_grow(struct cache *c)
 {
     size_t ncap = c->cap * 2;
+    if (!cache_afford(c, ncap * (sizeof *c->hash + sizeof *c->state + sizeof *c->at)))
+        return false;
     uint64_t *nh = xcalloc(ncap, sizeof *nh);
     int32_t *ns = xcalloc(ncap, sizeof *ns);
-    uint32_t *nl = xcalloc(ncap, sizeof *nl);
+    uint64_t *na = xcalloc(ncap, sizeof *na);
     for (size_t i = 0; i < c->cap; i++) {
-        if (!c->slot[i])
+        if (!c->at[i])
             continue;
         size_t j = c->hash[i] & (ncap - 1);
-        while (nl[j])
+        while (na[j])
             j = (j + 1) & (ncap - 1);
         nh[j] = c->hash[i];
         ns[j] = c->state[i];
-        nl[j] = c->slot[i];
+        na[j] = c->at[i];
     }
     free(c->hash);
     free(c->state);
-    free(c->slot);
+    free(c->at);
     c->hash = nh;
     c->state = ns;
-    c->slot = nl;
+    c->at = na;
     c->cap = ncap;
+    return true;
 }
 
-/* Adds (bits, state); returns true if it was new. */
-static bool cache_add(struct cache *c, const uint64_t *bits, uint64_t h, int state)
+/* Encodes bits into c->enc; returns its length in words. */
+static size_t encode(struct cache *c, const uint64_t *bits)
 {
+    int d = c->dwords, full = 0, last = -1, ilast = -1;
+    while (full < d && bits[full] == ~0ull)
+        full++;
+    for (int w = d - 1; w >= full; w--)
+        if (bits[w]) {
+            last = w;
+            break;
+        }
+    for (int w = c->iwords - 1; w >= 0; w--)
+        if (bits[d + w]) {
+            ilast = w;
+            break;
+        }
+    size_t win = last >= full ? (size_t)(last - full + 1) : 0, ind = (size_t)(ilast + 1);
+    c->enc[0] = (uint64_t)full;
+    c->enc[1] = win;
+    c->enc[2] = ind;
+    memcpy(c->enc + 3, bits + full, win * sizeof *bits);
+    memcpy(c->enc + 3 + win, bits + d, ind * sizeof *bits);
+    return 3 + win + ind;
+}
+
+/* Adds (bits, state). Returns 1 if it was new, 0 if known, -1 when the memory cap stops it. */
+static int cache_add(struct cache *c, const uint64_t *bits, uint64_t h, int state)
+{
+    size_t len = encode(c, bits);
     size_t j = h & (c->cap - 1);
-    size_t bytes = (size_t)c->words * sizeof(uint64_t);
-    while (c->slot[j]) {
-        if (c->hash[j] == h && c->state[j] == state &&
-            !memcmp(c->bits + (size_t)(c->slot[j] - 1) * c->words, bits, bytes))
-            return false;
+    while (c->at[j]) {
+        const uint64_t *e = c->arena + c->at[j] - 1;
+        if (c->hash[j] == h && c->state[j] == state && e[1] == c->enc[1] && e[2] == c->enc[2] &&
+            !memcmp(e, c->enc, len * sizeof *e))
+            return 0;
         j = (j + 1) & (c->cap - 1);
     }
-    if ((c->n + 1) * (size_t)c->words > c->bits_cap) {
-        c->bits_cap = c->bits_cap ? c->bits_cap * 2 : (size_t)c->words * 256;
-        c->bits = xrealloc(c->bits, c->bits_cap * sizeof *c->bits);
+    if (c->arena_len + len > c->arena_cap) {
+        size_t ncap = c->arena_cap ? c->arena_cap * 2 : 4096;
+        while (ncap < c->arena_len + len)
+            ncap *= 2;
+        if (!cache_afford(c, ncap * sizeof *c->arena))   /* old and new blocks, while copying */
+            return -1;
+        c->arena = xrealloc(c->arena, ncap * sizeof *c->arena);
+        c->arena_cap = ncap;
     }
-    memcpy(c->bits + c->n * c->words, bits, bytes);
+    memcpy(c->arena + c->arena_len, c->enc, len * sizeof *c->enc);
     c->hash[j] = h;
     c->state[j] = state;
-    c->slot[j] = (uint32_t)(++c->n);
-    if (c->n * 2 > c->cap)
-        cache_grow(c);
-    return true;
+    c->at[j] = c->arena_len + 1;
+    c->arena_len += len;
+    c->n++;
+    if (c->n * 2 > c->cap && !cache_grow(c))
+        return -1;
+    return 1;
 }
 
 struct ent { int pos, op; bool call; };
@@ -294,10 +385,19 @@ static uint64_t splitmix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* Judges one key's kops. Returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN (deadline passed;
- * deadline 0 = none). With tr, records the longest partial linearization. */
-static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadline,
-                  uint64_t *configs, struct track *tr)
+/* What a search may spend, and what it reports back. */
+struct budget {
+    uint64_t deadline;      /* mono µs; 0 = none */
+    size_t memory;          /* bytes; 0 = none */
+    uint64_t configs;       /* out: configurations explored (added up) */
+    size_t peak;            /* out: the most memory held by one search */
+    bool out_of_memory;     /* out: a search stopped at the memory cap */
+};
+
+/* Judges one key's kops. Returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN (deadline passed, or
+ * the memory cap reached: b->out_of_memory). With tr, records the longest partial
+ * linearization. */
+static int search(struct vtab *vt, const struct kop *ops, int n, struct budget *b, struct track *tr)
 {
     int definite = 0;
     for (int i = 0; i < n; i++)
@@ -339,14 +439,23 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
     }
     next[last] = -1;
 
-    int words = (n + 63) / 64;
-    uint64_t *bits = xcalloc((size_t)words, sizeof *bits);
+    /* bit positions: definite operations first, then indeterminate ones from a word boundary
+     * (see struct cache) */
+    int *bit = xmalloc((size_t)n * sizeof *bit);
+    int nd = 0, ni = 0;
+    for (int i = 0; i < n; i++)
+        if (ops[i].ret != INT_MAX)
+            bit[i] = nd++;
+    int dwords = (nd + 63) / 64;
+    for (int i = 0; i < n; i++)
+        if (ops[i].ret == INT_MAX)
+            bit[i] = dwords * 64 + ni++;
+    int iwords = (ni + 63) / 64, words = dwords + iwords;
+    uint64_t *bits = xcalloc((size_t)(words ? words : 1), sizeof *bits);
     uint64_t *zob = xmalloc((size_t)n * sizeof *zob);
     uint64_t seed = 0x5eed;
     for (int i = 0; i < n; i++)
         zob[i] = splitmix(&seed);
-    struct cache cache;
-    cache_init(&cache, words);
     int *stack_ent = xmalloc((size_t)n * sizeof *stack_ent);
     int *stack_state = xmalloc((size_t)n * sizeof *stack_state);
     int sp = 0;
@@ -354,10 +463,20 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
     bool *stack_forced = xmalloc((size_t)n * sizeof *stack_forced);
     int state = 0, verdict = LIN_VIOLATION;
     uint64_t h = 0, iter = 0;
+    /* what this search holds besides the cache: the arrays above */
+    size_t fixed = (size_t)ne * sizeof *e + 2 * (size_t)(ne + 1) * sizeof(int) + 5 * (size_t)n * sizeof(int) +
+                   (size_t)words * sizeof *bits + (size_t)n * (sizeof *zob + sizeof *stack_forced);
+    struct cache cache;
+    if (!cache_init(&cache, vt, dwords, iwords, fixed, b->memory)) {
+        verdict = LIN_UNKNOWN;
+        b->out_of_memory = true;
+        goto out;
+    }
     int cur = next[head];
+    int same = 0;           /* with tr: leading entries of tr->seq equal to the stack */
     bool fresh = true;      /* at a node not scanned yet */
     for (;;) {
-        if (deadline && (++iter & 1023) == 0 && mono_us() > deadline) {
+        if (b->deadline && (++iter & 1023) == 0 && mono_us() > b->deadline) {
             verdict = LIN_UNKNOWN;
             break;
         }
@@ -389,15 +508,16 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
             int ns = (after_open && ops[op].f == K_WRITE) || (!forced && ops[op].f == K_READ)
                          ? -1 : step(vt, state, &ops[op]);
             if (ns >= 0) {
-                if (cache.n * (size_t)words * 8 + cache.cap * 16 > LIN_MAX_MEMORY) {
-                    verdict = LIN_UNKNOWN;
-                    break;
-                }
-                bits[op / 64] |= 1ull << (op % 64);
+                bits[bit[op] / 64] |= 1ull << (bit[op] % 64);
                 uint64_t h2 = h ^ zob[op];
                 int key = ns * 2 + (ops[op].ret == INT_MAX);
-                if (cache_add(&cache, bits, h2 ^ ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ull),
-                              key)) {
+                int added = cache_add(&cache, bits, h2 ^ ((uint64_t)(uint32_t)key * 0x9E3779B97F4A7C15ull), key);
+                if (added < 0) {
+                    verdict = LIN_UNKNOWN;
+                    b->out_of_memory = true;
+                    break;
+                }
+                if (added) {
                     stack_ent[sp] = pick;
                     stack_state[sp] = state;
                     stack_forced[sp] = forced;
@@ -416,9 +536,12 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
                         definite--;
                     }
                     if (tr && sp > tr->n) {
-                        for (int k = 0; k < sp; k++)
+                        /* tr->seq[0, same) still equals the stack: copy only the rest, so
+                         * that tracking costs O(pushes), not O(n) per new depth */
+                        for (int k = same; k < sp; k++)
                             tr->seq[k] = e[stack_ent[k]].op;
                         tr->n = sp;
+                        same = sp;
                         tr->state = state;
                     }
                     if (definite == 0) {
@@ -429,7 +552,7 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
                     fresh = true;
                     continue;
                 }
-                bits[op / 64] &= ~(1ull << (op % 64));
+                bits[bit[op] / 64] &= ~(1ull << (bit[op] % 64));
             }
             if (!forced) {
                 cur = next[cur];
@@ -445,12 +568,14 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
             if (sp == 0)
                 goto out;
             sp--;
+            if (sp < same)
+                same = sp;
             c = stack_ent[sp];
             popped_forced = stack_forced[sp];
             int op = e[c].op;
             state = stack_state[sp];
             h ^= zob[op];
-            bits[op / 64] &= ~(1ull << (op % 64));
+            bits[bit[op] / 64] &= ~(1ull << (bit[op] % 64));
             int r = ret_of[op];
             if (r >= 0) {
                 next[prev[r]] = r;
@@ -467,9 +592,11 @@ static int search(struct vtab *vt, const struct kop *ops, int n, uint64_t deadli
     }
 out:
     free(stack_forced);
-    if (configs)
-        *configs += cache.n;
+    b->configs += cache.n;
+    if (cache.peak > b->peak)
+        b->peak = cache.peak;
     cache_free(&cache);
+    free(bit);
     free(e);
     free(next);
     free(prev);
@@ -656,12 +783,12 @@ static struct group *group_by_key(const struct history *h, int *ng)
 
 /* Runs one variant of a group: returns the verdict. */
 static int run_variant(const struct history *h, const struct group *g, struct vtab *vt, int cut,
-                       const bool *weak, uint64_t deadline, uint64_t *configs, struct track *tr,
-                       struct kop **kops_out, int *nk_out)
+                       const bool *weak, struct budget *b, struct track *tr, struct kop **kops_out,
+                       int *nk_out)
 {
     struct kop *k = xmalloc((size_t)(g->n ? g->n : 1) * sizeof *k);
     int nk = build(h, g, vt, cut, weak, k);
-    int v = search(vt, k, nk, deadline, configs, tr);
+    int v = search(vt, k, nk, b, tr);
     if (kops_out) {
         *kops_out = k;
         *nk_out = nk;
@@ -840,7 +967,7 @@ static int idx_cmp_pos(const void *a, const void *b, void *hv)
 /* Fills r's sub-history, partial linearization and blocked operation from a tracked search
  * of the variant (cut, weak) or, when only is given, of just those operations. */
 static void fill_from_search(const struct history *h, const struct group *g, struct vtab *vt,
-                             int cut, const bool *weak, const int *only, int n_only,
+                             int cut, const bool *weak, const int *only, int n_only, size_t memory,
                              struct lin_result *r, struct kop **kops, int *nkops, int *blocked)
 {
     struct group sub = *g;
@@ -851,7 +978,8 @@ static void fill_from_search(const struct history *h, const struct group *g, str
     struct track tr = {0};
     struct kop *k = NULL;
     int nk = 0;
-    run_variant(h, &sub, vt, cut, weak, 0, NULL, &tr, &k, &nk);
+    struct budget b = {.memory = memory};
+    run_variant(h, &sub, vt, cut, weak, &b, &tr, &k, &nk);
     bool *in_lin = xcalloc((size_t)(nk + 1), sizeof *in_lin);
     for (int i = 0; i < tr.n; i++)
         in_lin[tr.seq[i]] = true;
@@ -890,9 +1018,16 @@ static void fill_from_search(const struct history *h, const struct group *g, str
     *nkops = nk;
 }
 
+static int kop_ret_desc(const void *a, const void *b, void *kv)
+{
+    const struct kop *k = kv;
+    int x = k[*(const int *)a].ret, y = k[*(const int *)b].ret;
+    return (x < y) - (x > y);
+}
+
 /* Minimises and explains a failing group, filling r. */
 static void explain(const struct history *h, const struct group *g, struct vtab *vt,
-                    struct lin_result *r, double budget_s)
+                    struct lin_result *r, double budget_s, size_t memory)
 {
     uint64_t t_end = mono_us() + (uint64_t)(budget_s * 1e6);
     bool out_of_time = false;
@@ -915,7 +1050,8 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
     int lo = 0, hi = nr - 1, cut = INT_MAX;
     while (lo <= hi && !out_of_time) {
         int mid = (lo + hi) / 2;
-        int v = run_variant(h, g, vt, rets[mid] + 1, NULL, t_end, NULL, NULL, NULL, NULL);
+        struct budget b = {.deadline = t_end, .memory = memory};
+        int v = run_variant(h, g, vt, rets[mid] + 1, NULL, &b, NULL, NULL, NULL);
         if (v == LIN_VIOLATION) {
             cut = rets[mid] + 1;
             hi = mid - 1;
@@ -940,7 +1076,14 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
         int n0 = build(h, g, vt, cut, NULL, k0);
         int *tmp = xmalloc((size_t)(g->n + 1) * sizeof *tmp);
         int best = -1;
-        for (int i = 0; i < n0; i++) {
+        /* latest completion first: the prefix was cut just after the operation that broke it,
+         * so the proof is usually found at once (scanning from the start costs n^2) */
+        int *order = xmalloc((size_t)(n0 + 1) * sizeof *order);
+        for (int i = 0; i < n0; i++)
+            order[i] = i;
+        qsort_r(order, (size_t)n0, sizeof *order, kop_ret_desc, k0);
+        for (int oi = 0; oi < n0; oi++) {
+            int i = order[oi];
             if (k0[i].ret == INT_MAX || (k0[i].f != K_READ && k0[i].f != K_CAS))
                 continue;
             struct sb s2 = {0}, w2 = {0};
@@ -961,12 +1104,13 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
             if (best >= 0 && ninv <= 2)
                 break;
         }
+        free(order);
         free(tmp);
         free(k0);
         if (best >= 0) {
             done = true;
             r->minimal = true;
-            fill_from_search(h, g, vt, INT_MAX, NULL, inv, ninv, r, &k, &nk, &blocked);
+            fill_from_search(h, g, vt, INT_MAX, NULL, inv, ninv, memory, r, &k, &nk, &blocked);
             blocked = -1;
             for (int i = 0; i < nk; i++)
                 if (k[i].idx == inv[0])
@@ -1009,7 +1153,8 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
                     }
                     uint64_t dl = phase == 0 ? t_end
                                              : (now + 100000 < t_end ? now + 100000 : t_end);
-                    int v = run_variant(h, g, vt, cut, weak, dl, NULL, NULL, NULL, NULL);
+                    struct budget b = {.deadline = dl, .memory = memory};
+                    int v = run_variant(h, g, vt, cut, weak, &b, NULL, NULL, NULL);
                     if (v != LIN_VIOLATION) {
                         gave_up |= v == LIN_UNKNOWN;
                         for (int q = 0; q < ns; q++)
@@ -1023,13 +1168,14 @@ static void explain(const struct history *h, const struct group *g, struct vtab 
         free(set);
         free(cand);
         r->minimal = !out_of_time && !gave_up;
-        if (run_variant(h, g, vt, cut, weak, 0, NULL, NULL, NULL, NULL) != LIN_VIOLATION) {
+        struct budget b = {.memory = memory};
+        if (run_variant(h, g, vt, cut, weak, &b, NULL, NULL, NULL) != LIN_VIOLATION) {
             /* cannot happen for a sound minimisation; fall back to the whole key */
             memset(weak, 0, (size_t)(g->n + 1) * sizeof *weak);
             cut = INT_MAX;
             r->minimal = false;
         }
-        fill_from_search(h, g, vt, cut, weak, NULL, 0, r, &k, &nk, &blocked);
+        fill_from_search(h, g, vt, cut, weak, NULL, 0, memory, r, &k, &nk, &blocked);
         free(weak);
         if (blocked >= 0 && explain_pattern(h, vt, k, nk, blocked, &summary, &why, inv, &ninv))
             done = true;
@@ -1084,7 +1230,8 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
     if (check_ops_allowed(h, m, err, errlen))
         return CL_EINVAL;
     uint64_t t0 = mono_us();
-    uint64_t deadline = deadline_in(o->time_limit_s);
+    size_t memory = o->max_memory ? o->max_memory : LIN_MAX_MEMORY;
+    struct budget b = {.deadline = deadline_in(o->time_limit_s), .memory = memory};
     struct lin_result *r = xcalloc(1, sizeof *r);
     r->model = m;
     r->marked = -1;
@@ -1098,7 +1245,7 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
         vt_init(&vt, m == LIN_KV);
         struct kop *k = NULL;
         int nk = 0;
-        int v = run_variant(h, &g[i], &vt, INT_MAX, NULL, deadline, &r->configs, NULL, &k, &nk);
+        int v = run_variant(h, &g[i], &vt, INT_MAX, NULL, &b, NULL, &k, &nk);
         r->n_ops += nk;
         free(k);
         if (v == LIN_VIOLATION) {
@@ -1108,19 +1255,22 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
                 double budget = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
                 if (budget > 10.0)
                     budget = 10.0;
-                explain(h, &g[i], &vt, r, budget);
+                explain(h, &g[i], &vt, r, budget, memory);
             }
             vt_free(&vt);
             break;
         }
         if (v == LIN_UNKNOWN && unknown < 0) {
             unknown = i;
-            r->out_of_memory = !deadline || mono_us() < deadline;
+            r->out_of_memory = b.out_of_memory;
         }
         vt_free(&vt);
-        if (v == LIN_UNKNOWN)
+        if (v == LIN_UNKNOWN && !b.out_of_memory)
             break;   /* the deadline has passed: the other keys cannot be judged either */
     }
+    r->configs = b.configs;
+    r->peak_bytes = b.peak;
+    r->memory_cap = memory;
     if (failed >= 0) {
         r->verdict = LIN_VIOLATION;
         r->key = g[failed].key;
@@ -1158,9 +1308,11 @@ void lincheck_format(const struct history *h, const struct lin_result *r, struct
                   r->n_keys == 1 ? "" : "s", r->elapsed_ms);
         return;
     case LIN_UNKNOWN:
-        sb_add(out, r->out_of_memory ? "unknown: the search remembered 1 GiB of configurations "
-                                       "without deciding"
-                                     : "unknown: the time limit ran out before the search finished");
+        if (r->out_of_memory)
+            sb_printf(out, "unknown: the search reached its memory cap (%zu MiB) without deciding",
+                      r->memory_cap >> 20);
+        else
+            sb_add(out, "unknown: the time limit ran out before the search finished");
         if (r->key) {
             sb_add(out, " (key ");
             sb_add_escaped(out, r->key, strlen(r->key));

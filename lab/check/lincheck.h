@@ -15,7 +15,11 @@
  * On a violation the result carries the smallest failing sub-history found (each removed
  * operation was shown not to matter: the history stays non-linearizable with it made
  * indeterminate), the longest partial linearization of it, the operation that could not be
- * placed and a plain-words explanation. A time limit answers `unknown` instead of hanging.
+ * placed and a plain-words explanation. A time limit answers `unknown` instead of hanging,
+ * and so does a memory cap (1 GiB by default): every allocation a search makes is counted,
+ * and the search stops before one would pass the cap. Configurations are stored compressed
+ * (see struct cache in lincheck.c), so a long history on one key fits: 60 000 operations by
+ * 16 clients take about 60 MB.
  */
 #ifndef CONLAB_LINCHECK_H
 #define CONLAB_LINCHECK_H
@@ -32,6 +36,7 @@ enum lin_verdict { LIN_OK = 0, LIN_VIOLATION = 1, LIN_UNKNOWN = 2 };
 struct lin_opts {
     enum lin_model model;   /* LIN_AUTO: kv when the history has keys, else cas-register */
     double time_limit_s;    /* 0: no limit */
+    size_t max_memory;      /* bytes one search may hold (0: 1 GiB); then unknown */
     bool explain;           /* minimise and explain a violation (default on via lin_opts_default) */
 };
 void lin_opts_default(struct lin_opts *o);
@@ -44,6 +49,8 @@ struct lin_result {
     double elapsed_ms;
     uint64_t configs;           /* configurations explored */
     bool out_of_memory;         /* unknown because of the memory cap, not the time limit */
+    size_t peak_bytes;          /* the most memory one search held (its accounted allocations) */
+    size_t memory_cap;          /* the cap it ran under, in bytes */
     const char *key;            /* the failing (or undecided) key; borrowed from the history;
                                    NULL for a single-register history */
     bool has_key;

@@ -89,8 +89,9 @@ static const struct copt o_dash[] = {
 static const struct copt o_node[] = {
     TAKES("--id", ARG_VALUE), TAKES("--mode", ARG_MODE), TAKES("--dir", ARG_FILE),
     TAKES("--ctl", ARG_VALUE), TAKES("--events", ARG_VALUE), TAKES("--bind", ARG_VALUE),
-    TAKES("--nodes", ARG_VALUE), TAKES("--lab-pid", ARG_VALUE), TAKES("--opt", ARG_VALUE),
-    FLAG("--help"), FLAG("--version"), END};
+    TAKES("--peer-bind", ARG_VALUE), TAKES("--peer-key", ARG_VALUE), TAKES("--nodes", ARG_VALUE),
+    TAKES("--lab-pid", ARG_VALUE), TAKES("--opt", ARG_VALUE), FLAG("--check"), FLAG("--help"),
+    FLAG("--version"), END};
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {

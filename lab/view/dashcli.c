@@ -26,6 +26,7 @@
 #include "layout.h"
 #include "model.h"
 #include "render.h"
+#include "rundir.h"
 #include "trace.h"
 
 /* ---- signals through a self-pipe -------------------------------------------------------- */
@@ -430,30 +431,6 @@ int replaycli_main(int argc, char **argv)
 
 /* ---- finding a running lab -------------------------------------------------------------- */
 
-int dashcli_endpoint_path(pid_t pid, int dir_only, char *buf, size_t n)
-{
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int w;
-    if (xdg && xdg[0] == '/')
-        w = snprintf(buf, n, "%s/conlab", xdg);
-    else
-        w = snprintf(buf, n, "/tmp/conlab-%u", (unsigned)getuid());
-    if (w < 0 || (size_t)w >= n)
-        return CL_ERANGE;
-    if (pid > 0) {
-        size_t len = (size_t)w;
-        w = snprintf(buf + len, n - len, "/%ld%s", (long)pid, dir_only ? "" : "/dash.endpoint");
-        if (w < 0 || (size_t)w >= n - len)
-            return CL_ERANGE;
-    }
-    return 0;
-}
-
-static bool alive(pid_t pid)
-{
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 static int read_endpoint(const char *file, char *ep, size_t epn)
 {
     FILE *f = fopen(file, "r");
@@ -470,56 +447,21 @@ static int read_endpoint(const char *file, char *ep, size_t epn)
     return 0;
 }
 
-int dashcli_find_endpoint(pid_t pid, char *ep, size_t epn, pid_t *found, char *err, size_t errn)
+int dashcli_find_endpoint(pid_t pid, char *ep, size_t epn, pid_t *found, char *dir, size_t dirn, char *err,
+                          size_t errn)
 {
+    if (rundir_find(pid, dir, dirn, found, err, errn) < 0)
+        return CL_ENOENT;
     char path[1024];
-    if (pid > 0) {
-        if (dashcli_endpoint_path(pid, 0, path, sizeof path))
-            return CL_ERANGE;
-        if (!alive(pid)) {
-            snprintf(err, errn, "no lab with pid %ld is running", (long)pid);
-            return CL_ENOENT;
-        }
-        int rc = read_endpoint(path, ep, epn);
-        if (rc) {
-            snprintf(err, errn, "%s: %s", path,
-                     rc == CL_ENOENT ? "missing: is that lab's dashboard stream on?"
-                                     : "does not hold an ipc:// or tcp:// endpoint");
-            return CL_ENOENT;
-        }
-        *found = pid;
-        return 0;
-    }
-    char dir[256];
-    if (dashcli_endpoint_path(0, 1, dir, sizeof dir))
-        return CL_ERANGE;
-    DIR *dd = opendir(dir);
-    if (!dd) {
-        snprintf(err, errn, "no running lab found (%s: %s)", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/dash.endpoint", dir);
+    int rc = read_endpoint(path, ep, epn);
+    if (rc) {
+        snprintf(err, errn, "%s: %s", path,
+                 rc == CL_ENOENT ? "missing: is that lab's dashboard stream on?"
+                                 : "does not hold an ipc:// or tcp:// endpoint");
         return CL_ENOENT;
     }
-    struct dirent *de;
-    time_t best_time = 0;
-    pid_t best = 0;
-    while ((de = readdir(dd))) {
-        int64_t v;
-        if (parse_i64(de->d_name, &v) || v <= 0 || v > 0x7fffffff || !alive((pid_t)v))
-            continue;
-        snprintf(path, sizeof path, "%s/%s/dash.endpoint", dir, de->d_name);
-        struct stat st;
-        if (stat(path, &st) || !S_ISREG(st.st_mode))
-            continue;
-        if (!best || st.st_mtime > best_time) {
-            best = (pid_t)v;
-            best_time = st.st_mtime;
-        }
-    }
-    closedir(dd);
-    if (!best) {
-        snprintf(err, errn, "no running lab found under %s (start one with `conlab`)", dir);
-        return CL_ENOENT;
-    }
-    return dashcli_find_endpoint(best, ep, epn, found, err, errn);
+    return 0;
 }
 
 /* ---- attach ----------------------------------------------------------------------------- */
@@ -620,11 +562,11 @@ int dashcli_main(int argc, char **argv)
             return 2;
         }
     }
-    char ep[512], err[600];
+    char ep[512], err[600], labdir[600] = "";
     pid_t lab = 0;
     if (endpoint) {
         str_copy(ep, endpoint, sizeof ep);
-    } else if (dashcli_find_endpoint((pid_t)pid, ep, sizeof ep, &lab, err, sizeof err)) {
+    } else if (dashcli_find_endpoint((pid_t)pid, ep, sizeof ep, &lab, labdir, sizeof labdir, err, sizeof err)) {
         fprintf(stderr, "conlab dash: %s\n", err);
         return 2;
     }
@@ -706,9 +648,9 @@ int dashcli_main(int argc, char **argv)
             if (count && at.events >= count)
                 break;
         }
-        if (lab && !gone && mono_us() - last_check > 1000000) {
+        if (labdir[0] && !gone && mono_us() - last_check > 1000000) {
             last_check = mono_us();
-            if (!alive(lab)) {
+            if (!rundir_alive(labdir)) {
                 gone = true;
                 if (at.d) {
                     char note[96];

@@ -15,19 +15,17 @@ int dashcli_main(int argc, char **argv);
 int dashbench_main(int argc, char **argv);
 
 /* The lab's side (not written here): bind a ZMQ_XPUB socket with ZMQ_XPUB_VERBOSE set
- * (ipc:// in the run directory), write its endpoint to dashcli_endpoint_path(getpid(), 0, …),
- * send every event as one frame of compact JSON, and when the XPUB socket reports a new subscription (a frame starting with
- * byte 1) send the recorded events again (or the latest cluster and status events) so a late
- * viewer sees the cluster; remove the file on exit. `conlab bench dash --publish TRACE`
+ * (ipc:// in the run directory), write its endpoint to "<run dir>/dash.endpoint" (rundir.h:
+ * the directory a live lab holds locked), send every event as one frame of compact JSON, and
+ * when the XPUB socket reports a new subscription (a frame starting with byte 1) send the
+ * recorded events again (or the latest cluster and status events) so a late viewer sees the
+ * cluster; remove the file on exit. `conlab bench dash --publish TRACE`
  * (lab/bench/dashbench.c) does exactly this with a trace and can serve as the example.
  *
- * Where a lab with this pid publishes its dashboard endpoint (one line, e.g.
- * "ipc:///run/user/1000/conlab/4242/dash.sock"): $XDG_RUNTIME_DIR/conlab/<pid>/dash.endpoint
- * when XDG_RUNTIME_DIR is an absolute path, else /tmp/conlab-<uid>/<pid>/dash.endpoint.
- * Writes the directory (without the file name) when dir_only. Returns 0 or CL_ERANGE. */
-int dashcli_endpoint_path(pid_t pid, int dir_only, char *buf, size_t n);
-/* Finds the endpoint of the lab with this pid (0 = the newest live lab). Returns 0 and fills
- * ep and *found, or CL_ENOENT with a reason in err. */
-int dashcli_find_endpoint(pid_t pid, char *ep, size_t epn, pid_t *found, char *err, size_t errn);
+ * Finds the dashboard endpoint of the live lab with this pid (0 = the newest live lab).
+ * Returns 0 and fills ep, *found and its run directory dir, or CL_ENOENT with a reason in
+ * err. */
+int dashcli_find_endpoint(pid_t pid, char *ep, size_t epn, pid_t *found, char *dir, size_t dirn, char *err,
+                          size_t errn);
 
 #endif

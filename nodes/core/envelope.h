@@ -39,5 +39,4 @@ void envelope_clear(struct envelope *env);
 int envelope_valid_id(const char *id);
 /* Convenience: the body's "type", or "" (borrowed). */
 const char *envelope_type(const struct envelope *env);
-
 #endif

@@ -203,8 +203,23 @@ void faults_cut(struct faults *f, int src, int dst)
             body;                                                            \
         }
 
+int faults_check_delay(uint64_t delay_us, uint64_t jitter_us, char *err, size_t errlen)
+{
+    if (delay_us <= FAULTS_MAX_DELAY_US && jitter_us <= FAULTS_MAX_DELAY_US)
+        return 0;
+    snprintf(err, errlen, "%s of %llu ms is out of range: a delay and its jitter are each 0 to %llu ms",
+             delay_us > FAULTS_MAX_DELAY_US ? "a delay" : "a jitter",
+             (unsigned long long)((delay_us > FAULTS_MAX_DELAY_US ? delay_us : jitter_us) / 1000),
+             FAULTS_MAX_DELAY_US / 1000);
+    return CL_ERANGE;
+}
+
 void faults_set_delay(struct faults *f, int src, int dst, uint64_t delay_us, uint64_t jitter_us)
 {
+    if (delay_us > FAULTS_MAX_DELAY_US)
+        delay_us = FAULTS_MAX_DELAY_US;
+    if (jitter_us > FAULTS_MAX_DELAY_US)
+        jitter_us = FAULTS_MAX_DELAY_US;
     EACH_LINK(f, src, dst, { l->delay_us = delay_us; l->jitter_us = jitter_us; });
 }
 
@@ -390,6 +405,11 @@ int faults_from_json(const json_t *j, struct faults *f, char *err, size_t errlen
                    jt = json_integer_value(json_object_get(x, "jitter_us"));
         l->delay_us = d > 0 ? (uint64_t)d : 0;
         l->jitter_us = jt > 0 ? (uint64_t)jt : 0;
+        char why[160];
+        if (faults_check_delay(l->delay_us, l->jitter_us, why, sizeof why) < 0) {
+            snprintf(err, errlen, "link %zu: %s", i, why);
+            return CL_EINVAL;
+        }
         l->loss = prob(x, "loss");
         l->dup = prob(x, "dup");
         l->reorder = prob(x, "reorder");

@@ -49,7 +49,12 @@ int faults_shape(struct faults *f, const char *shape, struct rng *r, char *desc,
 void faults_isolate(struct faults *f, int idx);
 /* One-way cut src -> dst (src's messages to dst are dropped; replies still flow). */
 void faults_cut(struct faults *f, int src, int dst);
-/* Sets a field on link src->dst, or on every link when src (or dst) is -1. */
+/* The longest delay, and the widest jitter, a link may have: 10 minutes. */
+#define FAULTS_MAX_DELAY_US 600000000ull
+/* Is delay_us~jitter_us within bounds? 0, or CL_ERANGE with the accepted range in err. */
+int faults_check_delay(uint64_t delay_us, uint64_t jitter_us, char *err, size_t errlen);
+/* Sets a field on link src->dst, or on every link when src (or dst) is -1. A delay or jitter
+ * past FAULTS_MAX_DELAY_US is held at it (callers check first with faults_check_delay). */
 void faults_set_delay(struct faults *f, int src, int dst, uint64_t delay_us, uint64_t jitter_us);
 void faults_set_loss(struct faults *f, int src, int dst, double p);
 void faults_set_dup(struct faults *f, int src, int dst, double p);

@@ -71,6 +71,33 @@ const struct mode *mode_find(const char *name)
     return NULL;
 }
 
+static const char *const linkv_client_types[] = {"read", "write", "cas", "delete", NULL};
+
+static const char *const *client_types(const struct mode *m)
+{
+    return m->client_types ? m->client_types : linkv_client_types;
+}
+
+int mode_client_type(const struct mode *m, const char *type)
+{
+    const char *const *t = client_types(m);
+    for (int i = 0; t[i]; i++)
+        if (!strcmp(type, t[i]))
+            return 1;
+    return 0;
+}
+
+const char *mode_client_types_text(const struct mode *m)
+{
+    static char buf[256];
+    const char *const *t = client_types(m);
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; t[i] && n < sizeof buf; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "", t[i]);
+    return buf;
+}
+
 /* ---- the face ------------------------------------------------------------------------------ */
 
 enum role_class mode_role_class(const struct mode *m, const char *role)
@@ -210,8 +237,9 @@ static const struct mode_option generic_options[] = {
     {"sim", OPT_ENUM, "on|off", 0, 0, "off", "run the cluster in the simulator instead of processes"},
     {"fsync", OPT_ENUM, "on|off", 0, 0, "on", "fsync durable state before replying"},
     {"bug", OPT_ENUM, NULL, 0, 0, "none", "disable one protocol rule (see the mode's bug list)"},
-    {"timeout", OPT_DURATION, NULL, 0, 0, "2s", "client request timeout in the lab's gateway"},
+    {"timeout", OPT_DURATION, NULL, 10000, 600000000, "2s", "client request timeout in the lab's gateway (10ms..600s)"},
     {"events", OPT_ENUM, "all|state", 0, 0, "all", "all: every send/recv as events; state: only state changes"},
+    {"auth", OPT_ENUM, "curve|off", 0, 0, "curve", "peer authentication: curve (keys per run) or off (anyone may pose as a node)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -260,6 +288,12 @@ static int check_one(const struct mode *m, const struct mode_option *opt, const 
         uint64_t us;
         if (parse_duration_us(v, &us) < 0) {
             snprintf(err, errlen, "bad %s=%s: expected a duration such as 500ms or 2s", opt->name, v);
+            return CL_EINVAL;
+        }
+        /* min and max (µs) bound a duration when max is set */
+        if (opt->max > 0 && (us < (uint64_t)opt->min || us > (uint64_t)opt->max)) {
+            snprintf(err, errlen, "bad %s=%s: expected a duration from %ldms to %lds", opt->name, v,
+                     opt->min / 1000, opt->max / 1000000);
             return CL_EINVAL;
         }
         return 0;

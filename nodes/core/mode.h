@@ -24,7 +24,7 @@ struct mode_option {
     const char *name;
     enum opt_kind kind;
     const char *values;     /* OPT_ENUM: "sync|async|semisync" */
-    long min, max;          /* OPT_INT: inclusive range */
+    long min, max;          /* OPT_INT: inclusive range; OPT_DURATION: µs range, when max > 0 */
     const char *def;        /* default as text */
     const char *help;
 };
@@ -127,6 +127,10 @@ struct mode {
     /* The Maelstrom workload whose client bodies it answers: "lin-kv" (read, write, cas: the
      * lab's put/get/cas, the checkers, the bench) or "echo". */
     const char *workload;
+    /* The request types a client may send it (NULL-terminated), or NULL for lin-kv's read,
+     * write, cas and delete. Every other type it handles is a message between nodes, which a
+     * node refuses on its client socket. */
+    const char *const *client_types;
     /* Every role its status and state events name, with its class; NULL-role terminated. A
      * role missing here has no class (drawn as a follower). */
     const struct mode_role *roles;
@@ -147,6 +151,10 @@ struct mode {
 
 extern const struct mode *const mode_table[];
 const struct mode *mode_find(const char *name);
+/* May a client send a request of this type to a node of mode m (its client_types)? */
+int mode_client_type(const struct mode *m, const char *type);
+/* The client request types of m, as "read, write, cas, delete" (static buffer: next call). */
+const char *mode_client_types_text(const struct mode *m);
 
 /* The class of role in mode m: its face's table, else the class of that name ("leader" is a
  * leader), else RC_UNKNOWN. m may be NULL. */

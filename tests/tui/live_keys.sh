@@ -10,7 +10,7 @@ keys "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME $BIN/conla
 wait_for "conlab>" 10
 keys "start leader 3" Enter
 wait_for "started 3 leader nodes" 10
-LAB=$(ls "$XDG_RUNTIME_DIR/conlab" | head -n 1)
+LAB=$(cat "$XDG_RUNTIME_DIR"/conlab/lab-*/pid | head -n 1)  # the lab's pid (lab/rundir.h)
 trap 'kill "$LAB" 2>/dev/null; cleanup' EXIT INT TERM
 keys "put half-typed"
 wait_for "put half-typed" 5

@@ -17,7 +17,7 @@ keys "put x 1" Enter
 wait_for "✗ partition" 5
 screen | grep -F "✗ partition" | grep -qF "╌" || fail "dropped message not crossed out"
 # a second terminal attaches a read-only dashboard to this lab
-LAB=$(ls "$XDG_RUNTIME_DIR/conlab" | head -n 1)
+LAB=$(cat "$XDG_RUNTIME_DIR"/conlab/lab-*/pid | head -n 1)  # the lab's pid (lab/rundir.h)
 SOCK_LAB=$SOCK
 # whatever happens below, both terminals and the lab go away with the test
 trap 'tmux -L "$SOCK_LAB" kill-server 2>/dev/null; tmux -L "$SOCK_LAB-dash" kill-server 2>/dev/null; kill "$LAB" 2>/dev/null; cleanup' EXIT INT TERM
@@ -26,7 +26,7 @@ T -f /dev/null new-session -d -x 100 -y 30 "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR $BI
 wait_for "read-only: lab $LAB" 10
 wait_for "partition: n1 | n2,n3" 10
 # the nodes' roles come in the status events that follow the network's shape in each snapshot
-wait_for "LEADER" 5
+wait_for "LEADER" 10
 T kill-server 2>/dev/null
 SOCK=$SOCK_LAB
 # help overlay

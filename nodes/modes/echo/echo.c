@@ -89,6 +89,8 @@ static const struct mode_figure echo_figures[] = {
     {NULL, NULL, NULL},
 };
 
+static const char *const echo_client_types[] = {"echo", NULL};
+
 const struct mode mode_echo = {
     .name = "echo",
     .summary = "Maelstrom's echo workload: every node answers each echo request with the same value",
@@ -102,6 +104,7 @@ const struct mode mode_echo = {
     .on_timer = echo_on_timer,
     .status = echo_status,
     .workload = "echo",
+    .client_types = echo_client_types,
     .roles = echo_roles,
     .figures = echo_figures,
     .events = "state",

@@ -135,6 +135,21 @@ static void bad_message(struct ld *st, const char *src, const char *type, const 
     free(t);
 }
 
+/* An epoch grows by one per promotion: a message more than 2^32 epochs ahead is a bug or an
+ * attack, refused and reported rather than adopted. Returns 1 when body must be dropped. */
+static int epoch_jump(struct ld *st, const char *src, const json_t *body, const char *type)
+{
+    json_t *e = json_object_get(body, "epoch");
+    if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+        (uint64_t)json_integer_value(e) <= st->epoch + (1ull << 32))
+        return 0;
+    char *why = xasprintf("refused an epoch jump from %llu to %llu", (unsigned long long)st->epoch,
+                          (unsigned long long)json_integer_value(e));
+    bad_message(st, src, type, why);
+    free(why);
+    return 1;
+}
+
 static char *entry_cmd(const struct rlog_entry *en)
 {
     return rlog_entry_text(en, NULL, 0);
@@ -583,6 +598,8 @@ static int peer_get(struct ld *st, const char *src, const json_t *body, const st
 static void on_replicate_ok(void *vst, const char *src, const json_t *body)
 {
     struct ld *st = vst;
+    if (epoch_jump(st, src, body, "replicate_ok"))
+        return;
     struct repl_msg m = {0};
     int f;
     if (peer_get(st, src, body, replicate_ok_fields, &m, &f) < 0)
@@ -635,6 +652,8 @@ static void reply_replicate(struct ld *st, const char *src, uint64_t for_epoch, 
 static void on_replicate(void *vst, const char *src, const json_t *body)
 {
     struct ld *st = vst;
+    if (epoch_jump(st, src, body, "replicate"))
+        return;
     struct repl_msg m = {0};
     int s;
     if (peer_get(st, src, body, replicate_fields, &m, &s) < 0)
@@ -921,7 +940,15 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
 
     char *blob = NULL;
     size_t len = 0;
-    if (e->ops->blob_get(e, STATE_NAME, &blob, &len) == 0) {
+    int brc = e->ops->blob_get(e, STATE_NAME, &blob, &len);
+    if (brc < 0 && brc != CL_ENOENT) { /* unreadable is not blank: refuse rather than forget */
+        snprintf(err, errlen, "%s of %s cannot be read back: refusing to start", STATE_NAME, e->self);
+        kvsm_free(&st->sm);
+        json_decref(st->rc_discarded);
+        free(st);
+        return NULL;
+    }
+    if (brc == 0) {
         json_error_t jerr;
         json_t *j = json_loadb(blob, len, 0, &jerr);
         struct saved {

@@ -576,19 +576,32 @@ static uint64_t next_dot(struct ll *st)
     return ++st->dot;
 }
 
-static void load_state(struct ll *st)
+/* Recovers data, dots and hints from disk. A blob or log the storage cannot read, or a record
+ * that does not parse, refuses the start (returns -1, err filled): skipping it would forget
+ * writes this node acknowledged. */
+static int load_state(struct ll *st, char *err, size_t errlen)
 {
     struct replay_ctx rc = {st, "data", 0};
     char *buf = NULL;
     size_t len = 0;
+    int brc;
+    long bad_before;
     st->replaying = 1;
-    if (st->e->ops->blob_get(st->e, "dot", &buf, &len) == 0) {
+    if ((brc = st->e->ops->blob_get(st->e, "dot", &buf, &len)) == 0) {
         uint64_t x;
         if (parse_u64(buf, &x) == 0)
             st->dot = st->dot_hw = x;
+        else
+            rc.bad++;
         free(buf);
     }
-    if (st->e->ops->blob_get(st->e, "data.snap", &buf, &len) == 0) {
+    if (brc < 0 && brc != CL_ENOENT)
+        goto unreadable;
+    if (rc.bad) {
+        snprintf(err, errlen, "blob dot of %s does not hold a number: refusing to start", st->e->self);
+        goto fail;
+    }
+    if ((brc = st->e->ops->blob_get(st->e, "data.snap", &buf, &len)) == 0) {
         json_error_t jerr;
         json_t *arr = json_loadb(buf, len, 0, &jerr);
         size_t i;
@@ -602,29 +615,57 @@ static void load_state(struct ll *st)
                 rc.bad++;
             vitem_free(in);
         }
-        if (!arr)
+        if (!json_is_array(arr))
             rc.bad++;
         json_decref(arr);
         free(buf);
     }
-    st->e->ops->log_read(st->e, "data", replay_data_rec, &rc);
-    if (st->e->ops->blob_get(st->e, "hints.snap", &buf, &len) == 0) {
+    if (brc < 0 && brc != CL_ENOENT)
+        goto unreadable;
+    if (rc.bad) {
+        snprintf(err, errlen, "blob data.snap of %s holds %ld unreadable items: refusing to start "
+                 "rather than forget them", st->e->self, rc.bad);
+        goto fail;
+    }
+    if (st->e->ops->log_read(st->e, "data", replay_data_rec, &rc) < 0)
+        goto unreadable;
+    if (rc.bad) {
+        snprintf(err, errlen, "log data of %s holds %ld unreadable records: refusing to start "
+                 "rather than forget them", st->e->self, rc.bad);
+        goto fail;
+    }
+    if ((brc = st->e->ops->blob_get(st->e, "hints.snap", &buf, &len)) == 0) {
         json_error_t jerr;
         json_t *arr = json_loadb(buf, len, 0, &jerr);
         size_t i;
         json_t *j;
         json_array_foreach(arr, i, j)
             replay_hint_rec(st, j, &rc.bad);
+        if (!json_is_array(arr))
+            rc.bad++;
         json_decref(arr);
         free(buf);
     }
+    if (brc < 0 && brc != CL_ENOENT)
+        goto unreadable;
     rc.log = "hints";
-    st->e->ops->log_read(st->e, "hints", replay_hints_log, &rc);
+    bad_before = rc.bad;
+    if (st->e->ops->log_read(st->e, "hints", replay_hints_log, &rc) < 0)
+        goto unreadable;
+    if (rc.bad) {
+        snprintf(err, errlen, "%s of %s holds %ld unreadable records: refusing to start rather than "
+                 "forget them", rc.bad > bad_before ? "log hints" : "blob hints.snap", st->e->self, rc.bad);
+        goto fail;
+    }
     st->replaying = 0;
-    if (rc.bad)
-        event_error(st, "recovery skipped %ld unreadable records", rc.bad);
     if (st->data.n || st->hints_pending)
         note(st, "recovered %zu keys and %ld hints from disk", st->data.n, st->hints_pending);
+    return 0;
+unreadable:
+    snprintf(err, errlen, "the durable state of %s cannot be read back: refusing to start", st->e->self);
+fail:
+    st->replaying = 0;
+    return -1;
 }
 
 /* ---- peers ------------------------------------------------------------------------------ */
@@ -2117,7 +2158,10 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
         free(st);
         return NULL;
     }
-    load_state(st);
+    if (load_state(st, err, errlen) < 0) {
+        ll_destroy(st);
+        return NULL;
+    }
     return st;
 }
 

@@ -1178,6 +1178,23 @@ static int peer_get(struct raft *r, const char *src, const json_t *body, const s
     return -1;
 }
 
+/* A term can grow only by one per election, so even a node that campaigned alone for years
+ * stays within TERM_JUMP_MAX of the others. A message whose term jumps further is a bug or an
+ * attack (adopted, it would be persisted and could exhaust the terms: no election after): it is
+ * refused and reported. Returns 1 when body must be dropped. */
+#define TERM_JUMP_MAX (1ull << 32)
+static int term_jump(struct raft *r, const char *src, const json_t *body)
+{
+    json_t *t = json_object_get(body, "term");
+    if (!json_is_integer(t) || json_integer_value(t) < 0 || (uint64_t)json_integer_value(t) <= r->term + TERM_JUMP_MAX)
+        return 0;
+    char *text = xasprintf("refused a term jump from %llu to %llu (more than 2^32 ahead)",
+                           (unsigned long long)r->term, (unsigned long long)json_integer_value(t));
+    emit_error(r, src, text);
+    free(text);
+    return 1;
+}
+
 /* A peer message must come from a node of the cluster. */
 static int peer_index(struct raft *r, const char *src)
 {
@@ -1219,7 +1236,7 @@ static void on_request_vote(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int c = peer_index(r, src);
     struct vote_msg m = {0};
-    if (c < 0 || peer_get(r, src, body, request_vote_fields, &m) < 0)
+    if (c < 0 || term_jump(r, src, body) || peer_get(r, src, body, request_vote_fields, &m) < 0)
         return;
     uint64_t term = m.term, lidx = m.last_index, lterm = m.last_term;
     int pre = m.pre, force = m.force;
@@ -1294,7 +1311,7 @@ static void on_request_vote_ok(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     struct vote_msg m = {0};
-    if (p < 0 || peer_get(r, src, body, request_vote_ok_fields, &m) < 0)
+    if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, request_vote_ok_fields, &m) < 0)
         return;
     uint64_t term = m.term, req_term = m.req_term;
     int granted = m.granted, pre = m.pre;
@@ -1383,7 +1400,7 @@ static void on_append_entries(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     struct append_msg m = {0};
-    if (p < 0 || peer_get(r, src, body, append_entries_fields, &m) < 0)
+    if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, append_entries_fields, &m) < 0)
         return;
     uint64_t term = m.term, prev = m.prev_index, prev_term = m.prev_term, lcommit = m.commit;
     const json_t *ents = m.entries;
@@ -1465,7 +1482,7 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     struct append_msg m = {0};
-    if (p < 0 || peer_get(r, src, body, append_entries_ok_fields, &m) < 0)
+    if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, append_entries_ok_fields, &m) < 0)
         return;
     uint64_t term = m.term, match = m.match, prev = m.prev, rseq = m.rseq, sent = m.sent;
     if (term > r->term) {
@@ -1534,7 +1551,7 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
     struct raft *r = st;
     int p = peer_index(r, src);
     struct snap_msg m = {0};
-    if (p < 0 || peer_get(r, src, body, install_snapshot_fields, &m) < 0)
+    if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, install_snapshot_fields, &m) < 0)
         return;
     uint64_t term = m.term, index = m.index, sterm = m.snap_term, members = m.members;
     const json_t *data = m.data, *sessions = m.sessions;
@@ -1594,7 +1611,7 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     struct raft *r = st;
     int p = peer_index(r, src);
     struct snap_msg m = {0};
-    if (p < 0 || peer_get(r, src, body, install_snapshot_ok_fields, &m) < 0)
+    if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, install_snapshot_ok_fields, &m) < 0)
         return;
     uint64_t term = m.term, match = m.match, sent = m.sent;
     if (term > r->term) {
@@ -1880,11 +1897,20 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     char *data = NULL;
     size_t len = 0;
     struct last_record last = {0};
-    e->ops->log_read(e, "raft.term", keep_last, &last);
+    /* a file the storage cannot read back refuses the start: taking it as a blank disk would
+     * forget the term, the vote or the log */
+    int brc = e->ops->log_read(e, "raft.term", keep_last, &last) < 0 ? CL_EIO : 0;
     r->state_records = (unsigned)last.n;
     if (last.n > 0)
         data = xstrdup(last.buf);
-    if (data || e->ops->blob_get(e, "raft.state", &data, &len) == 0) {
+    else if (brc == 0)
+        brc = e->ops->blob_get(e, "raft.state", &data, &len);
+    if (brc < 0 && brc != CL_ENOENT) {
+        snprintf(err, errlen, "raft.term / raft.state cannot be read back: refusing to start");
+        raft_destroy(r);
+        return NULL;
+    }
+    if (data) {
         unsigned long long term;
         int voted;
         unsigned gen, boot;
@@ -1907,7 +1933,12 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
         persist_state(r);
     }
     r->snap_members = r->boot_members;
-    if (e->ops->blob_get(e, "raft.snap", &data, &len) == 0) {
+    if ((brc = e->ops->blob_get(e, "raft.snap", &data, &len)) < 0 && brc != CL_ENOENT) {
+        snprintf(err, errlen, "raft.snap cannot be read back: refusing to start");
+        raft_destroy(r);
+        return NULL;
+    }
+    if (brc == 0) {
         json_error_t je;
         json_t *j = json_loadb(data, len, 0, &je);
         free(data);
