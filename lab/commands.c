@@ -714,18 +714,32 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         return OK;
     }
     uint64_t d;
+    size_t al = strlen(argv[1]);
+    if (al && argv[1][al - 1] >= '0' && argv[1][al - 1] <= '9' && parse_duration_us(argv[1], &d) == 0) {
+        lab_err(lab, "wait %s: give the unit, e.g. 'wait %ss' or 'wait %sms'", argv[1], argv[1], argv[1]);
+        return PARSE;
+    }
     if (parse_duration_us(argv[1], &d) < 0 || d > 3600000000ull)
         return parse_err(lab, c, "bad duration '%s': expected e.g. 500ms, 2s, leader or converged", argv[1]);
     lab->interrupted = 0;
     uint64_t end = mono_us() + d;
     while (mono_us() < end && !lab->interrupted)
         lab_pump(lab, end - mono_us(), -1);
+    if (!lab->interrupted)
+        lab_out(lab, "waited %s (real time)", argv[1]);
     return OK;
 }
 
 static int cmd_speed(struct lab *lab, int argc, char **argv)
 {
-    (void)argc;
+    if (argc == 1) {
+        if (lab->cl)
+            lab_out(lab, "speed %g: protocol timers run %s", lab->cl->speed,
+                    lab->cl->speed < 1 ? "slower (slow motion)" : lab->cl->speed > 1 ? "faster" : "at normal speed");
+        else
+            lab_out(lab, "speed 1 (no cluster is running; 'start raft 3 speed=0.1' starts one in slow motion)");
+        return OK;
+    }
     double f;
     if (parse_double(argv[1], &f) < 0 || f < 0.01 || f > 10)
         return parse_err(lab, find_command("speed"), "bad speed '%s': expected a factor from 0.01 to 10", argv[1]);
@@ -736,7 +750,7 @@ static int cmd_speed(struct lab *lab, int argc, char **argv)
     snprintf(buf, sizeof buf, "%g", f);
     opts_set(&lab->cl->opts, "speed", buf);
     lab->cl->ops->push_speed(lab->cl);
-    lab_event(lab, "fault", json_pack("{s:s,s:f}", "what", "speed", "factor", f));
+    lab_event(lab, "speed", json_pack("{s:f}", "factor", f));
     lab_out(lab, "speed %g: protocol timers run %s", f, f < 1 ? "slower (slow motion)" : f > 1 ? "faster" : "at normal speed");
     return OK;
 }
@@ -1179,7 +1193,7 @@ static const struct command commands[] = {
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
     {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT]", "Wait real time, or until a leader is known to a majority, or until every live replica holds the same data.", "wait leader", 1, 2, cmd_wait},
-    {"speed", "speed FACTOR", "Scale protocol timers: 0.1 is ten times slower, to watch an election.", "speed 0.1", 1, 1, cmd_speed},
+    {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},

@@ -689,9 +689,11 @@ static void fold_cluster(struct dm_state *s, const json_t *ev)
         s->node[s->n].life = DM_UP;
         s->n++;
     }
+    /* a new cluster runs at its start speed (an option: a number or its text), else 1 */
     json_t *sp = json_object_get(json_object_get(ev, "options"), "speed");
-    if (json_is_number(sp) && json_number_value(sp) > 0)
-        s->speed = json_number_value(sp);
+    double f = json_is_number(sp) ? json_number_value(sp)
+               : json_is_string(sp) ? strtod(json_string_value(sp), NULL) : 1;
+    s->speed = f > 0 ? f : 1;
 }
 
 static void fold_lesson(struct dm_state *s, const json_t *ev)
