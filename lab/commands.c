@@ -821,6 +821,17 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
 
 static int cmd_history(struct lab *lab, int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "clear")) {
+        for (int i = 0; i < LAB_MAX_OPS; i++)
+            if (lab->ops[i].used) {
+                lab_err(lab, "an operation is still in flight: clear the history when it is done");
+                return RUNTIME;
+            }
+        size_t n = lab->hist.n;
+        recorder_clear(&lab->hist);
+        lab_out(lab, "history cleared (%zu records): checks now judge only what comes next", n);
+        return OK;
+    }
     if (argc >= 2) {
         if (strcmp(argv[1], "save") || argc != 3)
             return parse_err(lab, find_command("history"), "unknown history action '%s'", argv[1]);
@@ -1168,6 +1179,8 @@ static int cmd_help(struct lab *lab, int argc, char **argv);
 static int cmd_lesson(struct lab *lab, int argc, char **argv)
 {
     (void)argc;
+    if (!strcmp(argv[1], "list"))
+        return lessonhost_list(lab) == 0 ? OK : RUNTIME;
     return lessonhost_begin(lab, argv[1]) == 0 ? OK : RUNTIME;
 }
 
@@ -1197,14 +1210,14 @@ static const struct command commands[] = {
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
-    {"history", "history [save FILE]", "Show the recorded operations, or save them as JSONL for 'conlab check'.", "history save run.jsonl", 0, 2, cmd_history},
+    {"history", "history [save FILE | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', or start a new history (checks then judge only what comes next).", "history save run.jsonl", 0, 2, cmd_history},
     {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE", "Write every event (from the start of the run) to FILE for 'conlab replay'.", "trace run.trace", 1, 1, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
-    {"lesson", "lesson ID", "Start lesson ID: its cluster and step 1 ('conlab lesson list' shows them). Inside a lesson: hint, next, back, restart, lesson check, lesson skip, lesson quit.", "lesson raft-election", 1, 1, cmd_lesson},
+    {"lesson", "lesson ID | lesson list", "Start lesson ID (its cluster and step 1), or list the course. Inside a lesson: hint, next, back, quiz, restart, lesson check, lesson skip, lesson quit.", "lesson welcome", 1, 1, cmd_lesson},
     {"lesson-begin", "lesson-begin ID", "Scripts: load lesson ID and check its steps against this lab (the script starts the cluster itself).", "lesson-begin raft-election", 1, 1, lessonhost_cmd_begin},
     {"lesson-check", "lesson-check STEP TIMEOUT", "Scripts: wait until lesson step STEP (the current one) passes, or fail after TIMEOUT.", "lesson-check find-leader 10s", 2, 2, lessonhost_cmd_check},
     {"lesson-end", "lesson-end", "Scripts: every step of the lesson must have passed.", "lesson-end", 0, 0, lessonhost_cmd_end},
@@ -1236,13 +1249,17 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
     if (argc == 1) {
         sb_add(&b, "commands (';' separates commands, '#' starts a comment; 'help COMMAND' for more):\n");
         for (const struct command *c = commands; c->name; c++)
-            sb_printf(&b, "  %s\n", c->usage);
+            if (strncmp(c->name, "lesson-", 7)) /* script-only: lesson solutions */
+                sb_printf(&b, "  %s\n", c->usage);
         for (int i = 0; mode_table[i]; i++)
             for (const struct mode_command *c = mode_table[i]->commands; c && c->name; c++)
                 sb_printf(&b, "  %-40s (%s mode)\n", c->usage, mode_table[i]->name);
         sb_add(&b, "modes:");
         for (int i = 0; mode_table[i]; i++)
             sb_printf(&b, " %s", mode_table[i]->name);
+        sb_add(&b, "\nin a lesson: hint (a clue), next (the next step once this one is done), back (the "
+                   "step before), quiz (after the last step), restart, lesson check (why the step is not "
+                   "done), lesson skip, lesson quit");
         sb_add(&b, "\nNODE is n1, n2, … or 'leader'.");
         lab_out(lab, "%s", b.s);
         sb_free(&b);
@@ -1425,6 +1442,7 @@ int lab_exec(struct lab *lab, const char *line)
             lab_err(lab, "%s", err);
             rc = PARSE;
         } else {
+            lessonhost_note_command(lab, &w); /* a lesson's step counts what the student ran */
             rc = run_words(lab, &w);
             words_free(&w);
         }

@@ -76,6 +76,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
     lv.d = dash_new(&cfg, err, errlen);
     if (!lv.d)
         return -1;
+    lessonhost_use_pane(1); /* lessons read in their pane; Output keeps command results */
     const char *hist = repl_history_path();
     if (hist) {
         read_history(hist);
