@@ -116,6 +116,10 @@ void dash_set_playing(struct dash *d, bool playing);
  * SIGBUS, SIGFPE, SIGILL and SIGABRT that call it and then die of the signal. */
 void dash_crash_restore(void);
 
+/* The help overlay's lines: every key of the key table (the one place keys are bound) and
+ * a legend of what the screen shows. NULL-terminated, static. */
+const char *const *dash_help_lines(void);
+
 /* Should a dashboard be drawn in colour? false when NO_COLOR is set (any value), TERM is
  * unset/dumb, or no_color_flag. */
 bool dash_want_color(bool no_color_flag);

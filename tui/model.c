@@ -562,9 +562,12 @@ static void fold_vote(struct dm_state *s, const json_t *ev, const char *node)
     if (strlen(cand) >= CL_IDLEN)
         return;
     struct dm_election *e = election_for(s, term, cand);
-    if (!strcmp(what, "request"))
-        return;
     int granted = !strcmp(what, "grant");
+    bool own = !strcmp(what, "request") && !strcmp(node, cand);
+    if (own) /* a candidate votes for itself: its own vote counts towards the majority */
+        granted = 1;
+    else if (!strcmp(what, "request"))
+        return;
     if (!granted && strcmp(what, "deny"))
         return;
     struct dm_vote *v = NULL;
@@ -579,7 +582,7 @@ static void fold_vote(struct dm_state *s, const json_t *ev, const char *node)
     memset(v, 0, sizeof *v);
     str_copy(v->voter, node, sizeof v->voter);
     v->granted = granted;
-    const char *why = jstr(ev, "reason");
+    const char *why = own ? "own vote" : jstr(ev, "reason");
     str_copy(v->reason, why ? why : "", sizeof v->reason);
 }
 

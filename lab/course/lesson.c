@@ -978,7 +978,7 @@ static void render_step(const struct lesson_engine *e, struct sb *out, bool pane
     const struct lesson *l = e->l;
     const struct lesson_step *s = &l->steps[e->step];
     if (pane && e->just_passed >= 0 && e->just_passed < l->nsteps)
-        sb_printf(out, "Done: step %d, %s.\n\n", e->just_passed + 1, l->steps[e->just_passed].title);
+        sb_printf(out, "Done: step %d (%s)\n\n", e->just_passed + 1, l->steps[e->just_passed].title);
     const char *st = e->p ? progress_step_status(e->p, l->id, s->id) : NULL;
     sb_printf(out, "Step %d of %d: %s%s\n", e->step + 1, l->nsteps, s->title,
               e->passed[e->step] ? "  (done: `next` moves on)"
@@ -1042,7 +1042,7 @@ void lesson_engine_pane(const struct lesson_engine *e, struct sb *out)
         return;
     case LESSON_QUIZ_READY:
         if (e->just_passed >= 0)
-            sb_printf(out, "Done: step %d, %s.\n\n", e->just_passed + 1,
+            sb_printf(out, "Done: step %d (%s)\n\n", e->just_passed + 1,
                       e->l->steps[e->just_passed].title);
         render_quiz_offer(e, out);
         return;

@@ -539,7 +539,16 @@ int lessonhost_line(struct lab *lab, const char *line)
         sb_free(&out);
         return 0;
     }
-    show(lab, out.s);
+    /* a word that moves between steps prints the step; with a Lesson pane, a pointer to it */
+    char verb[16] = "";
+    sscanf(line, " %15s", verb);
+    if (!strcmp(verb, "lesson"))
+        sscanf(line, " lesson %15s", verb);
+    if (!strcmp(verb, "next") || !strcmp(verb, "back") || !strcmp(verb, "skip") ||
+        !strcmp(verb, "restart"))
+        show_step(lab, out.s);
+    else
+        show(lab, out.s);
     sb_free(&out);
     if (c == LESSON_CMD_RESTART) {
         struct sb start = {0};
