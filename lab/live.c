@@ -77,6 +77,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
     if (!lv.d)
         return -1;
     lessonhost_use_pane(1); /* lessons read in their pane; Output keeps command results */
+    repl_complete_lab(lab); /* Tab offers the running cluster's nodes */
     const char *hist = repl_history_path();
     if (hist) {
         read_history(hist);

@@ -199,7 +199,7 @@ START_TEST(help_overlay_lists_every_key)
     ui_init(&ui);
     ui.help = true;
     char *s = screen(m, 120, 40, true, &ui);
-    const char *keys[] = {"F1 or ?", "Tab", "PgUp/PgDn", "Space", "- and +", "q or quit",
+    const char *keys[] = {"F1 or ?", "Tab", "PgUp/PgDn", "Space", "- and +", "quit or Ctrl-D",
                           "Left/Right", "Ctrl-Z", "/", "F2", "F3", "Esc", "Home/End", "Ctrl-C"};
     for (size_t i = 0; i < CL_ARRAY_LEN(keys); i++)
         ck_assert_msg(strstr(s, keys[i]), "help lacks %s:\n%s", keys[i], s);

@@ -891,6 +891,7 @@ enum {
     K_PANE = 4,         /* only when a pane has the focus (else the command line's key) */
     K_TIME = 8,         /* only when frozen, or replaying */
     K_LIVE = 16,        /* only in the lab's own dashboard */
+    K_VIEWER = 32,      /* only without a command line (conlab dash, conlab replay) */
 };
 
 struct key_action {
@@ -924,7 +925,7 @@ static const struct key_action key_table[] = {
     {{12}, "Ctrl-L", "redraw the screen", K_ANYTIME, act_redraw},
     {{3}, "Ctrl-C", "clear the command line (never stops the cluster)", K_ANYTIME, NULL},
     {{26}, "Ctrl-Z", "suspend; fg brings the dashboard back", K_ANYTIME, act_suspend},
-    {{'q'}, "q or quit", "leave (q only on an empty command line)", K_EMPTY, act_quit},
+    {{'q'}, "q", "leave a viewer (conlab dash, replay); in the lab type quit or Ctrl-D", K_VIEWER, act_quit},
 };
 
 /* What the screen shows, after the keys in the help overlay. */
@@ -989,6 +990,7 @@ static bool run_key(struct dash *d, int ch, bool line_text)
         if (!hit || !k->act)
             continue;
         if (((k->when & K_LIVE) && d->cfg.kind != DASH_LIVE) || ((k->when & K_TIME) && !timeful) ||
+            ((k->when & K_VIEWER) && d->has_cmdline) ||
             ((k->when & K_PANE) && !pane) || ((k->when & K_EMPTY) && !pane && line_text))
             continue;
         react(d, k->act(d, ch));

@@ -708,6 +708,11 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         struct sb b = {0};
         sb_printf(&b, "term %llu %s: %d/%d votes%s", (unsigned long long)e->term, e->candidate,
                   granted, s->n, granted >= need ? " - won" : "");
+        if ((int)b.len > w - 1) { /* a narrow pane: the short form */
+            sb_free(&b);
+            sb_printf(&b, "t%llu %s %d/%d%s", (unsigned long long)e->term, e->candidate, granted,
+                      s->n, granted >= need ? " won" : "");
+        }
         canvas_text(c, x + 1, y + r++, w - 1, b.s, granted >= need ? ROLE_LEADER : ROLE_CANDIDATE);
         sb_free(&b);
         for (int v = 0; v < e->nvotes && r < h; v++) {
