@@ -388,6 +388,11 @@ START_TEST(invariant_events_become_alerts)
     feed(m, "{\"ev\":\"invariant\",\"node\":\"n1\",\"name\":\"election_safety\",\"text\":\"two leaders in term 3\"}");
     ck_assert_int_eq(dm_view(m)->nalerts, 1);
     ck_assert_ptr_nonnull(strstr(dm_view(m)->alerts[0].text, "two leaders in term 3"));
+    /* a check that found nothing wrong is no alert; one that found a violation is */
+    feed(m, "{\"ev\":\"verdict\",\"check\":\"linearizable\",\"verdict\":\"holds\"}");
+    ck_assert_int_eq(dm_view(m)->nalerts, 1);
+    feed(m, "{\"ev\":\"verdict\",\"check\":\"linearizable\",\"verdict\":\"violated\"}");
+    ck_assert_int_eq(dm_view(m)->nalerts, 2);
     dm_destroy(&m);
 }
 END_TEST

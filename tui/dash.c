@@ -940,7 +940,7 @@ static const char *const legend[] = {
     "  clk ... +0ms      the node's physical clock and its injected skew",
     "  Log ~ and !       an entry not yet committed; one that conflicts with the leader's",
     "  Votes n2 ✓        votes granted (the candidate's own vote included) or denied ✗",
-    "  ALERTS n          invariant violations and checker verdicts (see Events)",
+    "  ALERTS n          invariant violations and checks that failed (see Events, !!)",
     "  drops n           events the lab could not keep up with",
     "  speed 0.1         the cluster runs ten times slower (slow motion)",
     NULL,

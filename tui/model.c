@@ -717,8 +717,11 @@ bool dm_event_is_alert(const json_t *ev)
     const char *e = jstr(ev, "ev");
     if (!e)
         return true;
-    return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "verdict") ||
-           !strcmp(e, "check");
+    if (!strcmp(e, "verdict")) { /* a check that holds is good news, not an alert */
+        const char *v = jstr(ev, "verdict");
+        return !v || (strcmp(v, "holds") && strcmp(v, "hold") && strcmp(v, "linearizable"));
+    }
+    return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "check");
 }
 
 static void fold(struct dm_state *s, json_t *ev, uint64_t pos)

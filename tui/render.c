@@ -141,9 +141,11 @@ static int node_lines(const struct dm_node *n, int width, char lines[8][96])
         else
             snprintf(lines[k++], 96, "%s", role);
     }
-    snprintf(lines[k++], 96, wide ? "commit %llu  applied %llu" : "c%llu a%llu %s",
-             (unsigned long long)n->commit, (unsigned long long)n->applied,
-             wide ? "" : life_word(n->life));
+    /* commit and applied indexes, unless this node has no log at all (leaderless) */
+    if (n->commit || n->applied || n->nlog)
+        snprintf(lines[k++], 96, wide ? "commit %llu  applied %llu" : "c%llu a%llu %s",
+                 (unsigned long long)n->commit, (unsigned long long)n->applied,
+                 wide ? "" : life_word(n->life));
     char vc[96] = "";
     if (n->nvc) {
         int p = snprintf(vc, sizeof vc, "%s", wide ? "vector [" : "vc[");
@@ -271,7 +273,7 @@ static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
             snprintf(line + strlen(line), sizeof line - strlen(line), " c%llu",
                      (unsigned long long)nd->commit);
         canvas_text(c, x + col * cw, y + row, cw - 1, line, role_of(nd));
-        if (two) {
+        if (two && (nd->commit || nd->applied || nd->nlog)) {
             snprintf(line, sizeof line, "%sc%llu a%llu", sep ? "  " : "",
                      (unsigned long long)nd->commit, (unsigned long long)nd->applied);
             canvas_text(c, x + col * cw, y + row + 1, cw - 1, line, ROLE_DIM);
@@ -682,16 +684,27 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         for (int i = 0; i < s->n; i++)
             if (q->acked & (1u << i))
                 got++;
-        sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op, q->key);
-        for (int i = 0; i < s->n; i++) {
-            if (q->acked & (1u << i))
-                sb_printf(&b, " %s %s", s->node[i].id, ok);
-            else if (q->stale & (1u << i))
-                sb_printf(&b, " %s ~stale", s->node[i].id);
-            else if (q->missing & (1u << i))
-                sb_printf(&b, " %s %s", s->node[i].id, no);
+        /* "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met", or in a narrow pane "W2 z: n1✗ n2✓ n3✓ met" */
+        for (int narrow = 0; narrow < 2; narrow++) {
+            sb_free(&b);
+            if (narrow)
+                sb_printf(&b, "%c%d %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->key);
+            else
+                sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op,
+                          q->key);
+            const char *sp = narrow ? "" : " ";
+            for (int i = 0; i < s->n; i++) {
+                if (q->acked & (1u << i))
+                    sb_printf(&b, " %s%s%s", s->node[i].id, sp, ok);
+                else if (q->stale & (1u << i))
+                    sb_printf(&b, " %s%s~stale", s->node[i].id, sp);
+                else if (q->missing & (1u << i))
+                    sb_printf(&b, " %s%s%s", s->node[i].id, sp, no);
+            }
+            sb_printf(&b, "%s%s", narrow ? " " : "  ", got >= q->need ? "met" : "NOT met");
+            if (text_cols(c, b.s) <= w - 1)
+                break;
         }
-        sb_printf(&b, "  %s", got >= q->need ? "met" : "NOT met");
         canvas_text(c, x + 1, y + r++, w - 1, b.s, got >= q->need ? ROLE_OK : ROLE_FAIL);
         sb_free(&b);
     }
@@ -724,7 +737,8 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         }
     }
     if (r == 0)
-        canvas_raw(c, x + 1, y, w - 1, "no elections or quorums yet", ROLE_DIM);
+        canvas_raw(c, x + 1, y, w - 1, w - 1 >= 27 ? "no elections or quorums yet" : "none yet",
+                   ROLE_DIM);
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -798,6 +812,7 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
 struct wrapped {
     char **row;
     uint8_t *role;
+    bool *cont;         /* the row continues the line of the row before it */
     int n, cap;
 };
 
@@ -807,7 +822,9 @@ static void wrapped_add(struct wrapped *w, const char *s, size_t len, enum role 
         w->cap = w->cap ? w->cap * 2 : 32;
         w->row = xrealloc(w->row, (size_t)w->cap * sizeof *w->row);
         w->role = xrealloc(w->role, (size_t)w->cap * sizeof *w->role);
+        w->cont = xrealloc(w->cont, (size_t)w->cap * sizeof *w->cont);
     }
+    w->cont[w->n] = false;
     w->row[w->n] = xstrndup(s, len);
     w->role[w->n++] = (uint8_t)r;
 }
@@ -818,6 +835,7 @@ static void wrapped_free(struct wrapped *w)
         free(w->row[i]);
     free(w->row);
     free(w->role);
+    free(w->cont);
     memset(w, 0, sizeof *w);
 }
 
@@ -871,6 +889,7 @@ static void wrap_into(struct wrapped *w, const char *s, int width, int indent, e
                 sb_addc(&row, ' ');
         sb_addn(&row, s, (size_t)(end - s));
         wrapped_add(w, row.s ? row.s : "", row.len, r);
+        w->cont[w->n - 1] = !first;
         sb_free(&row);
         s = end;
         while (*s == ' ')
@@ -1028,6 +1047,10 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
             sb_add(&row, "Try: ");
             int cols = 5;
             bool any = false;
+            /* commands typed as one line (with ';') get a row each: packed, they would read as one */
+            bool own_rows = false;
+            for (const char *q = p; !strncmp(q, "    ", 4); q += strcspn(q, "\n") + (q[strcspn(q, "\n")] == '\n'))
+                own_rows = own_rows || memchr(q, ';', strcspn(q, "\n"));
             while (!strncmp(p, "    ", 4)) {
                 size_t cl = strcspn(p, "\n");
                 char *cmd = xstrndup(p + 4, cl - 4);
@@ -1036,7 +1059,7 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
                 sb_add_escaped(&e, cmd, strlen(cmd));
                 free(cmd);
                 int cw = text_cols(c, e.s ? e.s : "");
-                if (any && cols + sepw + cw > width) { /* next row */
+                if (any && (own_rows || cols + sepw + cw > width)) { /* next row */
                     wrapped_add(out, row.s, row.len, ROLE_PROMPT);
                     row.len = 0;
                     sb_add(&row, "     ");
@@ -1081,8 +1104,14 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
         } else if (out->n == 0 && *line) {
             rl = ROLE_FOCUS; /* the first line: the introduction's or the quiz's heading */
         }
+        /* a list item ("  a) …", "- …") wraps under its own text */
+        int indent = (int)strspn(line, " ");
+        if ((line[indent] == '-' || line[indent] == '*') && line[indent + 1] == ' ')
+            indent += 2;
+        else if (line[indent] && line[indent + 1] == ')' && line[indent + 2] == ' ')
+            indent += 3;
         if (*line)
-            wrap_into(out, esc.s, width, 0, rl);
+            wrap_into(out, esc.s, width, indent, rl);
         else
             wrapped_add(out, "", 0, ROLE_NORMAL);
         sb_free(&esc);
@@ -1120,12 +1149,16 @@ int render_lesson_rows(const struct dm *m, int width)
 
 /* The first text row shown when the student has not scrolled: everything when it fits, else
  * as much before the step heading as leaves the rest of the step in view. */
-static int lesson_auto_first(int nrows, int th, int anchor)
+static int lesson_auto_first(const struct wrapped *rows, int th, int anchor)
 {
-    if (nrows <= th || anchor < 0)
+    if (rows->n <= th || anchor < 0)
         return 0;
-    int last_start = nrows - th;
-    return anchor < last_start ? anchor : last_start;
+    int last_start = rows->n - th;
+    int first = anchor < last_start ? anchor : last_start;
+    /* no blank row at the top, nor the end of a line cut in the middle */
+    while (first < anchor && (!rows->row[first][0] || rows->cont[first]))
+        first++;
+    return first;
 }
 
 int render_lesson_first_row(const struct canvas *c, const struct layout *l, const struct dm *m)
@@ -1137,7 +1170,7 @@ int render_lesson_first_row(const struct canvas *c, const struct layout *l, cons
     struct wrapped rows = {0};
     int anchor;
     lesson_rows(c, dm_view(m)->lesson.text, w, &rows, &anchor);
-    int first = lesson_auto_first(rows.n, th, anchor);
+    int first = lesson_auto_first(&rows, th, anchor);
     wrapped_free(&rows);
     return first;
 }
@@ -1160,13 +1193,14 @@ static void draw_lesson(struct canvas *c, const struct layout *l, const struct d
     struct wrapped rows = {0};
     int anchor;
     lesson_rows(c, ls->text, w, &rows, &anchor);
-    int first = lesson_auto_first(rows.n, th, anchor);
-    if (ui->scroll[PANE_LESSON] > 0) /* scrolled by hand: scroll - 1 is the first row */
+    int first = lesson_auto_first(&rows, th, anchor);
+    if (ui->scroll[PANE_LESSON] > 0) { /* scrolled by hand: scroll - 1 is the first row */
         first = ui->scroll[PANE_LESSON] - 1;
-    if (first > rows.n - th)
-        first = rows.n - th;
-    if (first < 0)
-        first = 0;
+        if (first > rows.n - th)
+            first = rows.n - th;
+        if (first < 0)
+            first = 0;
+    }
     for (int r = 0; r < th && first + r < rows.n; r++)
         canvas_raw(c, x, y + r, w, rows.row[first + r], (enum role)rows.role[first + r]);
     const struct rect *pr = &l->pane[PANE_LESSON];
