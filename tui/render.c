@@ -1047,10 +1047,9 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
             sb_add(&row, "Try: ");
             int cols = 5;
             bool any = false;
-            /* commands typed as one line (with ';') get a row each: packed, they would read as one */
-            bool own_rows = false;
-            for (const char *q = p; !strncmp(q, "    ", 4); q += strcspn(q, "\n") + (q[strcspn(q, "\n")] == '\n'))
-                own_rows = own_rows || memchr(q, ';', strcspn(q, "\n"));
+            /* a command typed as one line (with ';') gets a row of its own: packed with others
+             * it would read as part of them */
+            bool own_row = false;
             while (!strncmp(p, "    ", 4)) {
                 size_t cl = strcspn(p, "\n");
                 char *cmd = xstrndup(p + 4, cl - 4);
@@ -1059,7 +1058,8 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
                 sb_add_escaped(&e, cmd, strlen(cmd));
                 free(cmd);
                 int cw = text_cols(c, e.s ? e.s : "");
-                if (any && (own_rows || cols + sepw + cw > width)) { /* next row */
+                bool semi = strchr(e.s ? e.s : "", ';') != NULL;
+                if (any && (own_row || semi || cols + sepw + cw > width)) { /* next row */
                     wrapped_add(out, row.s, row.len, ROLE_PROMPT);
                     row.len = 0;
                     sb_add(&row, "     ");
@@ -1082,6 +1082,7 @@ static void lesson_rows(const struct canvas *c, const char *text, int width, str
                     cols += cw;
                     any = true;
                 }
+                own_row = semi;
                 sb_free(&e);
             }
             if (any)
