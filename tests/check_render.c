@@ -606,6 +606,149 @@ START_TEST(every_step_of_every_lesson_is_readable_at_80x24_and_120x40)
 }
 END_TEST
 
+/* The normalized text of one pane of the screen at this size; caller frees. */
+static char *pane_of(const struct dm *m, int cols, int rows, const struct render_ui *ui,
+                     enum pane_id p)
+{
+    struct canvas *c = canvas_new(cols, rows, true);
+    struct layout l;
+    render_layout(m, cols, rows, true, &l);
+    render_screen(c, &l, m, ui);
+    char *raw = pane_text(c, &l.pane[p]);
+    char *text = normalized(raw);
+    free(raw);
+    canvas_free(&c);
+    return text;
+}
+
+START_TEST(output_wraps_and_says_when_new_output_came_while_scrolled_back)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"output\",\"text\":\"error 11 quorum not reached: 1 of the 2 acks needed (acked: "
+            "n1; no answer: n3, n2); the write may have been applied where it was acked\"}");
+    for (int i = 0; i < 30; i++) {
+        char ev[96];
+        snprintf(ev, sizeof ev, "{\"ev\":\"output\",\"text\":\"line %d\"}", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.output_live = true;
+    char *s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "line 29"); /* following: the newest line at the bottom */
+    ck_assert_ptr_null(strstr(s, "new output"));
+    free(s);
+    /* scrolled back to the long line: all of it, wrapped, nothing cut */
+    ui.scroll[PANE_OUTPUT] = 30;
+    char *out = pane_of(m, 80, 24, &ui, PANE_OUTPUT);
+    ck_assert_msg(strstr(out, "error 11 quorum not reached: 1 of the 2 acks needed (acked: n1; no "
+                              "answer: n3, n2); the write may have been applied where it was acked"),
+                  "%s", out);
+    ck_assert_ptr_null(strstr(out, "line 29"));
+    free(out);
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "more - End");
+    free(s);
+    ui.output_unseen = 3; /* lines came while scrolled back: the border says so */
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "▼ new output (3) - End");
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(node_cards_share_the_width_and_cut_no_figure)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\",\"n4\",\"n5\"]}");
+    for (int i = 1; i <= 5; i++) {
+        char ev[300];
+        snprintf(ev, sizeof ev, "{\"ev\":\"status\",\"node\":\"n%d\",\"status\":{\"role\":\"%s\","
+                 "\"term\":12,\"commit\":1446,\"applied\":1446,\"lamport\":14460,"
+                 "\"vc\":[3301,5870,3282,12034,99%d]}}", i, i == 3 ? "leader" : "follower", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    /* every figure of every card is there, the vector wrapped inside the card */
+    EXPECT_ON_SCREEN(s, "L14460 vc[3301,5870,");
+    EXPECT_ON_SCREEN(s, "3282,12034,995]");
+    EXPECT_ON_SCREEN(s, "c1446 a1446");
+    /* and the five cards use the width: the last one ends near the right edge */
+    char row[600];
+    ck_assert_ptr_nonnull(line_with(s, "┌ n5", row, sizeof row));
+    const char *last = strstr(row, "┐│"); /* n5's top-right corner, then the pane's border */
+    ck_assert_msg(last, "%s", row);
+    free(s);
+    /* three nodes at 120 columns: wide cards, their figures in words */
+    struct dm *m3 = dm_new(0);
+    feed(m3, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m3, "{\"ev\":\"status\",\"node\":\"n1\",\"status\":{\"role\":\"leader\",\"term\":2,"
+             "\"commit\":3,\"applied\":3,\"lamport\":40,\"vc\":[20,5,5]}}");
+    s = screen(m3, 120, 40, true, &ui);
+    EXPECT_ON_SCREEN(s, "commit 3  applied 3");
+    EXPECT_ON_SCREEN(s, "lamport 40 vector [20,5,5]");
+    free(s);
+    dm_destroy(&m3);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(log_has_a_column_for_every_node_and_labels_stay_readable)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\",\"n4\","
+            "\"n5\",\"n6\",\"n7\",\"n8\",\"n9\"]}");
+    for (int i = 1; i <= 9; i++) {
+        char ev[200];
+        snprintf(ev, sizeof ev, "{\"ev\":\"append\",\"node\":\"n%d\",\"index\":1,\"term\":1,"
+                 "\"cmd\":\"put x 1\"}", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    char row[600];
+    ck_assert_ptr_nonnull(line_with(s, "idx", row, sizeof row));
+    for (int i = 1; i <= 9; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        ck_assert_msg(strstr(strstr(row, "idx"), id), "no Log column for %s: %s", id, row);
+    }
+    free(s);
+    dm_destroy(&m);
+    /* between two neighbouring columns a label too long for its arrow takes its short form */
+    m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n1\",\"to\":\"n2\",\"type\":\"append_entries_ok\",\"msg_id\":1}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n2\",\"to\":\"n3\",\"type\":\"request_vote\",\"msg_id\":2}");
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "append ok");
+    EXPECT_ON_SCREEN(s, "request_vote");
+    ck_assert_ptr_null(strstr(s, "append_en─"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(no_cluster_says_what_to_type)
+{
+    struct dm *m = dm_new(0);
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    EXPECT_ON_SCREEN(s, "no cluster running: type `start raft 3`");
+    EXPECT_ON_SCREEN(s, "`lesson welcome`");
+    free(s);
+    char *out = pane_of(m, 120, 40, &ui, PANE_OUTPUT);
+    ck_assert_msg(strstr(out, "`help` lists every command"), "%s", out);
+    free(out);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(command_line_keeps_the_cursor_visible)
 {
     struct dm *m = dm_new(0);
@@ -697,6 +840,10 @@ Suite *suite_render(void)
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
     tcase_add_test(tc, every_step_of_every_lesson_is_readable_at_80x24_and_120x40);
     tcase_add_test(tc, command_line_keeps_the_cursor_visible);
+    tcase_add_test(tc, output_wraps_and_says_when_new_output_came_while_scrolled_back);
+    tcase_add_test(tc, node_cards_share_the_width_and_cut_no_figure);
+    tcase_add_test(tc, log_has_a_column_for_every_node_and_labels_stay_readable);
+    tcase_add_test(tc, no_cluster_says_what_to_type);
     tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);
     tcase_add_test(tc, wide_characters_keep_the_columns_aligned);
     suite_add_tcase(s, tc);

@@ -306,8 +306,9 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
     int order[CL_MAXN];
     int n = node_order(s, order);
     int seps = s->ngroups > 1 ? s->ngroups - 1 : 0;
-    int bw = n ? (w - seps * 3) / n : 0; /* the cards share the whole width */
-    if (h < 3 || bw < 11) {
+    int bw0 = n ? (w - seps * 3) / n : 0; /* the cards share the whole width */
+    int spare = n ? (w - seps * 3) - bw0 * n : 0;
+    if (h < 3 || bw0 < 11) {
         draw_node_cells(c, x + 1, y, w - 1, h, s);
         return;
     }
@@ -322,6 +323,7 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
         }
         prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
         enum role rl = role_of(nd);
+        int bw = bw0 + (k < spare ? 1 : 0); /* the columns left over go to the first cards */
         char btitle[40];
         snprintf(btitle, sizeof btitle, "%s%s%s", nd->id, is_leader(nd) ? " " : "",
                  is_leader(nd) ? canvas_glyph_str(c, G_STAR) : "");
