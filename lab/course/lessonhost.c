@@ -310,7 +310,8 @@ static void show_step(struct lab *lab, const char *full);
 void lessonhost_note_command(struct lab *lab, const struct words *w)
 {
     struct lessonhost *h = H(lab);
-    if (!h || h->quiet || w->argc == 0 || !strcmp(w->argv[0], "lesson"))
+    /* `lesson …` and the script's lesson-begin/check/end are not the student's doing */
+    if (!h || h->quiet || w->argc == 0 || !strncmp(w->argv[0], "lesson", 6))
         return;
     if (lesson_engine_begin_steps(h->e)) { /* the first command ends the introduction */
         if (h->from_script) {
@@ -467,7 +468,7 @@ static int begin(struct lab *lab, const char *id, int from_script)
         else
             show(lab, text.s);
         sb_free(&text);
-        lab_out(lab, "(lesson words: hint, next, back, restart, lesson check, lesson quit)");
+        lab_out(lab, "(lesson words: next, hint, back, quiz, restart, lesson check, lesson quit)");
     }
     pane_event(lab);
     return 0;
