@@ -1406,7 +1406,9 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
             sb_printf(&b, "mode %s: %s\noptions:\n", m->name, m->summary);
             for (const struct mode_option *o = m->options; o && o->name; o++)
                 sb_printf(&b, "  %s=%s (default %s): %s\n", o->name,
-                          o->kind == OPT_ENUM ? o->values : o->kind == OPT_INT ? "N" : "DURATION", o->def, o->help);
+                          o->kind == OPT_ENUM ? (o->values ? o->values : "VALUE")
+                          : o->kind == OPT_INT ? "N" : "DURATION",
+                          o->def && *o->def ? o->def : "none", o->help);
             if (m->bugs)
                 sb_printf(&b, "  bug=%s: disable one rule, to see what it is for\n", m->bugs);
             lab_out(lab, "%s", b.s);

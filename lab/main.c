@@ -8,16 +8,18 @@
 #include "bench.h"
 #include "checkbench.h"
 #include "checkcli.h"
+#include "complete.h"
 #include "dashcli.h"
 #include "lab.h"
 #include "lessoncli.h"
 #include "lessonhost.h"
 #include "live.h"
 #include "repl.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
-    fputs("usage: conlab [--plain] [--no-color] [--start \"MODE N [key=value...]\"]\n"
+    fputs("usage: conlab [--plain] [--no-color] [--start \"MODE N [key=value...]\" | --lesson ID]\n"
           "       conlab script FILE...          run commands from files ('-' = stdin)\n"
           "       conlab check [--model register|cas-register|kv] FILE\n"
           "       conlab lesson list | ID | validate FILE...\n"
@@ -29,7 +31,7 @@ static void usage(FILE *f)
           "\n"
           "conlab is a terminal lab for distributed-systems consistency: real node processes\n"
           "talk over ZeroMQ while you write, read, cut the network, crash nodes, and check the\n"
-          "history. Type 'help' inside the lab for its commands.\n"
+          "history. Type 'help' inside the lab for its commands; 'man conlab' for the manual.\n"
           "Exit status of 'script': 0 every expect held; 1 a command or expect failed; 2 the\n"
           "script could not be read or parsed.\n", f);
 }
@@ -41,15 +43,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        puts("conlab " CONLAB_VERSION);
+        printf("conlab %s (commit %s)\n", conlab_version, conlab_commit);
         return 0;
     }
+    if (argc >= 2 && !strcmp(argv[1], "--complete")) /* for the shell's completion scripts */
+        return complete_main(argc - 1, argv + 1);
     struct lab lab;
     char err[512];
     if (argc >= 2 && !strcmp(argv[1], "script")) {
         if (argc < 3) {
             fprintf(stderr, "conlab script: name at least one script file ('-' reads stdin)\n");
             return 2;
+        }
+        if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+            puts("usage: conlab script FILE...   run lab commands from files ('-' = stdin)\n"
+                 "  echoes each command and its output; exit 0 every expect held, 1 a command\n"
+                 "  or expect failed, 2 a script could not be read or parsed");
+            return 0;
         }
         if (lab_init(&lab, argv[0], err, sizeof err) < 0) {
             fprintf(stderr, "conlab: %s\n", err);
@@ -118,7 +128,7 @@ int main(int argc, char **argv)
     }
     if (rc < 0) {
         if (isatty(STDIN_FILENO))
-            printf("conlab %s: type 'help' for commands, 'quit' to leave.\n", CONLAB_VERSION);
+            printf("conlab %s: type 'help' for commands, 'quit' to leave.\n", conlab_version);
         rc = repl_run(&lab, first);
     }
     free(first);

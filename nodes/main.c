@@ -6,6 +6,7 @@
 
 #include "envelope.h"
 #include "runtime.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -30,7 +31,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--version")) {
-            puts("conlab-node " CONLAB_VERSION);
+            printf("conlab-node %s (commit %s)\n", conlab_version, conlab_commit);
             return 0;
         }
         if (i + 1 >= argc) {
