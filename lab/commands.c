@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "model.h"
 #include "lab.h"
 
 #define OK 0
@@ -632,9 +633,133 @@ static uint64_t wall_timeout(struct lab *lab, const char *arg, uint64_t def_prot
     return us;
 }
 
+struct wait_role {
+    int node;
+    const char *role;
+};
+
+/* `wait NODE ROLE`: up, down and paused are the process's state, anything else the role the
+ * node reports (leader, follower, candidate, …). */
+static int pred_role(struct lab *lab, void *ud)
+{
+    const struct wait_role *w = ud;
+    enum node_state st = lab->cl->state[w->node];
+    if (!strcmp(w->role, "down") || !strcmp(w->role, "up") || !strcmp(w->role, "paused"))
+        return !strcmp(w->role, st == NODE_DOWN ? "down" : st == NODE_PAUSED ? "paused" : "up");
+    if (st != NODE_UP)
+        return 0;
+    lab_refresh(lab, NULL);
+    return lab->cl && !strcmp(lab->view[w->node].role, w->role);
+}
+
+struct wait_event {
+    uint64_t from;              /* events before this position do not count */
+    const char *ev;
+    char node[CL_IDLEN];        /* "" any */
+    int nf;
+    char *key[8], *val[8];
+    char seen[200];             /* the matching event, for the report */
+};
+
+static int event_field_is(const json_t *e, const char *key, const char *want)
+{
+    const json_t *v = json_object_get(e, key);
+    char buf[256];
+    if (json_is_string(v))
+        return !strcmp(json_string_value(v), want);
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return !strcmp(buf, want);
+    }
+    if (json_is_boolean(v))
+        return !strcmp(json_is_true(v) ? "true" : "false", want);
+    return 0;
+}
+
+static int pred_event(struct lab *lab, void *ud)
+{
+    struct wait_event *w = ud;
+    uint64_t first = lab->ev_total - lab->ev_count;
+    for (uint64_t g = w->from > first ? w->from : first; g < lab->ev_total; g++) {
+        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        const char *nd = json_string_value(json_object_get(e, "node"));
+        int ok = ev && !strcmp(ev, w->ev) && (!w->node[0] || (nd && !strcmp(nd, w->node)));
+        for (int i = 0; ok && i < w->nf; i++)
+            ok = event_field_is(e, w->key[i], w->val[i]);
+        if (ok) {
+            struct sb b = {0};
+            dm_event_line(e, &b);
+            str_copy(w->seen, b.s ? b.s : "", sizeof w->seen);
+            sb_free(&b);
+            return 1;
+        }
+    }
+    w->from = lab->ev_total;
+    return 0;
+}
+
+/* wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT]: until such an event arrives. */
+static int wait_event(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("wait");
+    struct wait_event w = {.from = lab->ev_total, .ev = argv[2]};
+    uint64_t d = 0;
+    const char *timeout = NULL;
+    for (int i = 3; i < argc; i++) {
+        int idx;
+        char *eq = strchr(argv[i], '=');
+        if (eq && eq != argv[i] && w.nf < 8) {
+            *eq = 0;
+            w.key[w.nf] = argv[i];
+            w.val[w.nf++] = eq + 1;
+        } else if (!w.node[0] && i == 3 && lab->cl && parse_node_id(argv[i], lab->cl->n, &idx) == 0) {
+            str_copy(w.node, argv[i], sizeof w.node);
+        } else if (i == argc - 1 && parse_duration_us(argv[i], &d) == 0) {
+            timeout = argv[i];
+        } else {
+            return parse_err(lab, c, "wait event: '%s' is not a node, FIELD=VALUE or a timeout", argv[i]);
+        }
+    }
+    if (!need_cluster(lab))
+        return RUNTIME;
+    uint64_t t0 = cluster_now(lab->cl);
+    if (!wait_for(lab, wall_timeout(lab, timeout, 10000000), pred_event, &w)) {
+        lab_err(lab, "no %s event%s%s before the timeout", w.ev, w.node[0] ? " from " : "", w.node);
+        return RUNTIME;
+    }
+    lab_out(lab, "after %.0fms:%s", (double)(cluster_now(lab->cl) - t0) / 1000, w.seen);
+    return OK;
+}
+
 static int cmd_wait(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("wait");
+    if (!strcmp(argv[1], "event")) {
+        if (argc < 3)
+            return parse_err(lab, c, "wait event needs an event name, e.g. 'wait event apply n1 key=x'%s", "");
+        return wait_event(lab, argc, argv);
+    }
+    int node;
+    if (argc >= 3 && lab->cl && parse_node_id(argv[1], lab->cl->n, &node) == 0) {
+        uint64_t d;
+        if (argc > 3 && parse_duration_us(argv[3], &d) < 0)
+            return parse_err(lab, c, "bad timeout '%s': expected e.g. 5s", argv[3]);
+        struct wait_role w = {node, argv[2]};
+        uint64_t t0 = cluster_now(lab->cl);
+        if (!wait_for(lab, wall_timeout(lab, argc > 3 ? argv[3] : NULL, 10000000), pred_role, &w)) {
+            lab_err(lab, "%s is not %s at the timeout (it is %s)", argv[1], argv[2],
+                    lab->cl && lab->cl->state[node] != NODE_UP ? (lab->cl->state[node] == NODE_DOWN ? "down" : "paused")
+                    : lab->cl && lab->view[node].role[0] ? lab->view[node].role : "of unknown role");
+            return RUNTIME;
+        }
+        double ms = (double)(cluster_now(lab->cl) - t0) / 1000;
+        if (lab->view[node].term >= 0 && strcmp(argv[2], "down") && strcmp(argv[2], "paused"))
+            lab_out(lab, "%s is %s (term %lld) after %.0fms", argv[1], argv[2], (long long)lab->view[node].term, ms);
+        else
+            lab_out(lab, "%s is %s after %.0fms", argv[1], argv[2], ms);
+        return OK;
+    }
     if (!strcmp(argv[1], "leader") || !strcmp(argv[1], "converged")) {
         if (!need_cluster(lab))
             return RUNTIME;
@@ -663,18 +788,32 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         return OK;
     }
     uint64_t d;
+    size_t al = strlen(argv[1]);
+    if (al && argv[1][al - 1] >= '0' && argv[1][al - 1] <= '9' && parse_duration_us(argv[1], &d) == 0) {
+        lab_err(lab, "wait %s: give the unit, e.g. 'wait %ss' or 'wait %sms'", argv[1], argv[1], argv[1]);
+        return PARSE;
+    }
     if (parse_duration_us(argv[1], &d) < 0 || d > 3600000000ull)
         return parse_err(lab, c, "bad duration '%s': expected e.g. 500ms, 2s, leader or converged", argv[1]);
     lab->interrupted = 0;
     uint64_t end = mono_us() + d;
     while (mono_us() < end && !lab->interrupted)
         lab_pump(lab, end - mono_us(), -1);
+    if (!lab->interrupted)
+        lab_out(lab, "waited %s (real time)", argv[1]);
     return OK;
 }
 
 static int cmd_speed(struct lab *lab, int argc, char **argv)
 {
-    (void)argc;
+    if (argc == 1) {
+        if (lab->cl)
+            lab_out(lab, "speed %g: protocol timers run %s", lab->cl->speed,
+                    lab->cl->speed < 1 ? "slower (slow motion)" : lab->cl->speed > 1 ? "faster" : "at normal speed");
+        else
+            lab_out(lab, "speed 1 (no cluster is running; 'start raft 3 speed=0.1' starts one in slow motion)");
+        return OK;
+    }
     double f;
     if (parse_double(argv[1], &f) < 0 || f < 0.01 || f > 10)
         return parse_err(lab, find_command("speed"), "bad speed '%s': expected a factor from 0.01 to 10", argv[1]);
@@ -685,7 +824,7 @@ static int cmd_speed(struct lab *lab, int argc, char **argv)
     snprintf(buf, sizeof buf, "%g", f);
     opts_set(&lab->cl->opts, "speed", buf);
     lab->cl->ops->push_speed(lab->cl);
-    lab_event(lab, "fault", json_pack("{s:s,s:f}", "what", "speed", "factor", f));
+    lab_event(lab, "speed", json_pack("{s:f}", "factor", f));
     lab_out(lab, "speed %g: protocol timers run %s", f, f < 1 ? "slower (slow motion)" : f > 1 ? "faster" : "at normal speed");
     return OK;
 }
@@ -756,6 +895,17 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
 
 static int cmd_history(struct lab *lab, int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "clear")) {
+        for (int i = 0; i < LAB_MAX_OPS; i++)
+            if (lab->ops[i].used) {
+                lab_err(lab, "an operation is still in flight: clear the history when it is done");
+                return RUNTIME;
+            }
+        size_t n = lab->hist.n;
+        recorder_clear(&lab->hist);
+        lab_out(lab, "history cleared (%zu records): checks now judge only what comes next", n);
+        return OK;
+    }
     if (argc >= 2) {
         if (strcmp(argv[1], "save") || argc != 3)
             return parse_err(lab, find_command("history"), "unknown history action '%s'", argv[1]);
@@ -1179,12 +1329,12 @@ static const struct lab_command commands[] = {
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
-    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT]", "Wait real time, or until a leader is known to a majority, or until every live replica holds the same data.", "wait leader", 1, 2, cmd_wait},
-    {"speed", "speed FACTOR", "Scale protocol timers: 0.1 is ten times slower, to watch an election.", "speed 0.1", 1, 1, cmd_speed},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT]", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), or until an event EV arrives (from NODE, with these fields).", "wait n1 leader", 1, 12, cmd_wait},
+    {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
-    {"history", "history [save FILE]", "Show the recorded operations, or save them as JSONL for 'conlab check'.", "history save run.jsonl", 0, 2, cmd_history},
+    {"history", "history [save FILE | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', or start a new history (checks then judge only what comes next).", "history save run.jsonl", 0, 2, cmd_history},
     {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
@@ -1227,7 +1377,8 @@ static const struct mode_command *find_mode_command(const struct mode *m, const 
 
 static void help_line(const struct lab_command *c, void *ud)
 {
-    sb_printf(ud, "  %s\n", c->usage);
+    if (strncmp(c->name, "lesson-", 7)) /* script-only: lesson solutions */
+        sb_printf(ud, "  %s\n", c->usage);
 }
 
 static int cmd_help(struct lab *lab, int argc, char **argv)
@@ -1242,6 +1393,9 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
         sb_add(&b, "modes:");
         for (int i = 0; mode_table[i]; i++)
             sb_printf(&b, " %s", mode_table[i]->name);
+        sb_add(&b, "\nin a lesson: hint (a clue), next (the next step once this one is done), back (the "
+                   "step before), quiz (after the last step), restart, lesson check (why the step is not "
+                   "done), lesson skip, lesson quit");
         sb_add(&b, "\nNODE is n1, n2, … or 'leader'.");
         lab_out(lab, "%s", b.s);
         sb_free(&b);
@@ -1461,6 +1615,7 @@ int lab_exec(struct lab *lab, const char *line)
             lab_err(lab, "%s", err);
             rc = PARSE;
         } else {
+            lab_command_typed(lab, w.argc, w.argv); /* hooks: a lesson's step counts what the student ran */
             rc = run_words(lab, &w);
             words_free(&w);
         }

@@ -79,12 +79,19 @@ void lab_add_hooks(struct lab *lab, const struct lab_hooks *h)
     int k = 0; /* let removed hooks go first */
     for (int i = 0; i < lab->nhooks; i++)
         if (lab->hooks[i].ud || lab->hooks[i].on_event || lab->hooks[i].on_output || lab->hooks[i].on_line ||
-            lab->hooks[i].on_tick || lab->hooks[i].before_sleep || lab->hooks[i].on_destroy)
+            lab->hooks[i].on_command || lab->hooks[i].on_tick || lab->hooks[i].before_sleep || lab->hooks[i].on_destroy)
             lab->hooks[k++] = lab->hooks[i];
     lab->nhooks = k;
     assert(lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks));
     if (lab->nhooks < (int)CL_ARRAY_LEN(lab->hooks))
         lab->hooks[lab->nhooks++] = *h;
+}
+
+void lab_command_typed(struct lab *lab, int argc, char **argv)
+{
+    for (int i = 0; i < lab->nhooks; i++)
+        if (lab->hooks[i].on_command)
+            lab->hooks[i].on_command(lab->hooks[i].ud, argc, argv);
 }
 
 void lab_remove_hooks(struct lab *lab, void *ud)

@@ -75,6 +75,7 @@ struct lab_hooks {
     void (*on_output)(void *ud, const char *text);      /* command output (replaces stdout) */
     int (*on_line)(void *ud, const char *line);         /* a typed line, before it runs as a
                                                          * command: 1 when the hook took it */
+    void (*on_command)(void *ud, int argc, char **argv); /* a command about to run (its words) */
     void (*on_tick)(void *ud);                          /* each turn of the loop: due work */
     void (*before_sleep)(void *ud);                     /* each turn of the loop: redraws */
     void (*on_destroy)(void *ud);                       /* the lab is going away */
@@ -140,6 +141,8 @@ void lab_remove_hooks(struct lab *lab, void *ud);
 /* Adds a table of commands (NULL-name terminated, static) to every lab of the process; `help`
  * lists them after the lab's own. Adding the same table twice is harmless. */
 void lab_add_commands(const struct lab_command *table);
+/* Tells the hooks that a command is about to run (lab_exec calls it for every command). */
+void lab_command_typed(struct lab *lab, int argc, char **argv);
 /* Output: one or more lines to the user (stdout, or the dashboard). */
 void lab_out(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error line; marks the session failed (scripts exit 1). */

@@ -11,6 +11,7 @@
 #include <readline/readline.h>
 
 #include "dash.h"
+#include "lessonhost.h"
 #include "repl.h"
 
 static volatile sig_atomic_t g_winch, g_tstp, g_cont, g_int, g_term;
@@ -74,6 +75,8 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
     lv.d = dash_new(&cfg, err, errlen);
     if (!lv.d)
         return -1;
+    lessonhost_use_pane(1); /* lessons read in their pane; Output keeps command results */
+    repl_complete_lab(lab); /* Tab offers the running cluster's nodes */
     const char *hist = repl_history_path();
     if (hist) {
         read_history(hist);

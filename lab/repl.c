@@ -27,6 +27,11 @@ static void on_sig(int sig)
         g_lab->interrupted = 1;
 }
 
+void repl_complete_lab(struct lab *lab)
+{
+    g_lab = lab;
+}
+
 void repl_signals(struct lab *lab)
 {
     g_lab = lab;
@@ -89,12 +94,22 @@ static char *gen(const char *text, int state)
 char **repl_complete(const char *text, int start, int end)
 {
     (void)end;
-    static const char *nodes[] = {"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "leader", NULL};
+    /* the running cluster's nodes only (and `leader`) */
+    static char node_ids[CL_MAXN][CL_IDLEN];
+    static const char *nodes[CL_MAXN + 2];
+    int nn = g_lab && g_lab->cl ? g_lab->cl->n : 0, nk = 0;
+    for (int i = 0; i < nn && i < CL_MAXN; i++) {
+        node_name(i, node_ids[i]);
+        nodes[nk++] = node_ids[i];
+    }
+    if (nn)
+        nodes[nk++] = "leader";
+    nodes[nk] = NULL;
     static const char *modes[16];
     static const char *opts[64];
     static const char *checks[16]; /* the lab's checker table (lab_check_names) */
     static const char *waits[] = {"leader", "converged", "500ms", "1s", "2s", NULL};
-    static const char *shapes[] = {"one", "halves", "majority", "minority-third", "majorities-ring", "bridge", "n1", "n2", "n3", NULL};
+    static const char *shapes[] = {"one", "halves", "majority", "minority-third", "majorities-ring", "bridge", NULL};
     static const char *clockw[] = {"bump", "strobe", NULL};
     static const char *expects[] = {"leader", "converged", "linearizable", "not", "fail", "role", NULL};
     if (!checks[0]) {

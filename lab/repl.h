@@ -18,5 +18,8 @@ void repl_signals(struct lab *lab);
 const char *repl_history_path(void);
 /* Readline completion over commands, modes, options and node ids (for the dashboard too). */
 char **repl_complete(const char *text, int start, int end);
+/* The lab whose cluster repl_complete offers node names from (repl_run and script_run set
+ * it; the dashboard calls this). */
+void repl_complete_lab(struct lab *lab);
 
 #endif

@@ -218,6 +218,21 @@ static uint64_t rt_timer_set(struct env *e, uint64_t delay_us, int kind, uint64_
     return heap_push(&r->timers, &it);
 }
 
+/* Slow motion: a new speed stretches (or shrinks) the time left on every armed timer, so the
+ * whole node follows the new pace at once rather than after its pending timers ran out. */
+static void rt_set_speed(struct rt *r, double f)
+{
+    if (f == r->speed)
+        return;
+    heap_retime(&r->timers, mono_us(), r->speed / f, -1);
+    r->speed = f;
+}
+
+static double rt_speed(struct env *e)
+{
+    return rt_of(e)->speed;
+}
+
 static void rt_timer_cancel(struct env *e, uint64_t id)
 {
     idset_add(&rt_of(e)->cancelled, id);
@@ -249,6 +264,7 @@ static const struct env_ops rt_ops = {
     .now_us = rt_now_us,
     .event = rt_event,
     .rand64 = rt_rand64,
+    .speed = rt_speed,
     .blob_put = rt_blob_put,
     .blob_get = rt_blob_get,
     .log_append = rt_log_append,
@@ -560,7 +576,7 @@ static void on_control(struct rt *r, const char *buf, size_t len)
     } else if (!strcmp(type, "speed")) {
         double f = json_number_value(json_object_get(b, "factor"));
         if (f >= 0.01 && f <= 10)
-            r->speed = f;
+            rt_set_speed(r, f);
     } else if (!strcmp(type, "status")) {
         ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "status_ok", "req",
                               json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),

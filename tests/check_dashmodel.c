@@ -233,10 +233,14 @@ START_TEST(vote_tally_records_grants_and_denials_with_reason)
     const struct dm_election *e = &s->elections[0];
     ck_assert_uint_eq(e->term, 5);
     ck_assert_str_eq(e->candidate, "n1");
-    ck_assert_int_eq(e->nvotes, 2);
+    /* the candidate's own vote counts: n1 won with 2 of 3 (its own and n2's) */
+    ck_assert_int_eq(e->nvotes, 3);
+    ck_assert_str_eq(e->votes[0].voter, "n1");
     ck_assert_int_eq(e->votes[0].granted, 1);
-    ck_assert_int_eq(e->votes[1].granted, 0);
-    ck_assert_str_eq(e->votes[1].reason, "log not up to date");
+    ck_assert_str_eq(e->votes[0].reason, "own vote");
+    ck_assert_int_eq(e->votes[1].granted, 1);
+    ck_assert_int_eq(e->votes[2].granted, 0);
+    ck_assert_str_eq(e->votes[2].reason, "log not up to date");
     dm_destroy(&m);
 }
 END_TEST
@@ -384,6 +388,11 @@ START_TEST(invariant_events_become_alerts)
     feed(m, "{\"ev\":\"invariant\",\"node\":\"n1\",\"name\":\"election_safety\",\"text\":\"two leaders in term 3\"}");
     ck_assert_int_eq(dm_view(m)->nalerts, 1);
     ck_assert_ptr_nonnull(strstr(dm_view(m)->alerts[0].text, "two leaders in term 3"));
+    /* a check that found nothing wrong is no alert; one that found a violation is */
+    feed(m, "{\"ev\":\"verdict\",\"check\":\"linearizable\",\"verdict\":\"holds\"}");
+    ck_assert_int_eq(dm_view(m)->nalerts, 1);
+    feed(m, "{\"ev\":\"verdict\",\"check\":\"linearizable\",\"verdict\":\"violated\"}");
+    ck_assert_int_eq(dm_view(m)->nalerts, 2);
     dm_destroy(&m);
 }
 END_TEST

@@ -219,6 +219,37 @@ START_TEST(idset_random_operations_match_a_reference)
 }
 END_TEST
 
+
+START_TEST(retime_stretches_pending_items_of_one_kind_and_keeps_ids)
+{
+    struct heap h = {0};
+    struct heap_item t1 = {.when = 1100, .kind = 1}, t2 = {.when = 1300, .kind = 1},
+                     msg = {.when = 1200, .kind = 2}, due = {.when = 900, .kind = 1};
+    uint64_t id1 = heap_push(&h, &t1), id2 = heap_push(&h, &t2), idm = heap_push(&h, &msg),
+             idd = heap_push(&h, &due);
+    heap_retime(&h, 1000, 10, 1); /* slow motion: kind-1 items have 10x longer to go */
+    struct heap_item out;
+    ck_assert(heap_pop(&h, &out));
+    ck_assert_uint_eq(out.seq, idd); /* already due: stays due */
+    ck_assert_uint_eq(out.when, 900);
+    ck_assert(heap_pop(&h, &out));
+    ck_assert_uint_eq(out.seq, idm); /* another kind: untouched */
+    ck_assert_uint_eq(out.when, 1200);
+    ck_assert(heap_pop(&h, &out));
+    ck_assert_uint_eq(out.seq, id1);
+    ck_assert_uint_eq(out.when, 2000);
+    ck_assert(heap_pop(&h, &out));
+    ck_assert_uint_eq(out.seq, id2);
+    ck_assert_uint_eq(out.when, 4000);
+    /* every kind, faster: 500 left becomes 50 */
+    struct heap_item a = {.when = 1500, .kind = 3};
+    heap_push(&h, &a);
+    heap_retime(&h, 1000, 0.1, -1);
+    ck_assert_uint_eq(heap_peek(&h)->when, 1050);
+    heap_free(&h);
+}
+END_TEST
+
 Suite *suite_heap(void);
 Suite *suite_heap(void)
 {
@@ -228,6 +259,7 @@ Suite *suite_heap(void)
     tcase_add_test(tc, items_pop_in_time_order);
     tcase_add_test(tc, equal_times_pop_in_insertion_order);
     tcase_add_test(tc, random_pushes_and_pops_match_a_sorted_reference);
+    tcase_add_test(tc, retime_stretches_pending_items_of_one_kind_and_keeps_ids);
     suite_add_tcase(s, tc);
     tc = tcase_create("idset");
     tcase_add_test(tc, idset_finds_what_was_added_once);

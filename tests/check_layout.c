@@ -34,8 +34,20 @@ START_TEST(every_size_keeps_panes_on_screen_and_apart)
                 }
                 ck_assert(layout_visible(&l, PANE_CMDLINE));
                 ck_assert_int_eq(l.pane[PANE_CMDLINE].y, rows - 1);
-                ck_assert(layout_visible(&l, PANE_CLUSTER));
-                ck_assert(layout_visible(&l, PANE_MESSAGES));
+                ck_assert(layout_visible(&l, PANE_OUTPUT));
+                if (flags & LAYOUT_LESSON) { /* the lesson is the largest pane */
+                    ck_assert(layout_visible(&l, PANE_LESSON));
+                    ck_assert_msg(rows < 16 || layout_visible(&l, PANE_CLUSTER), "%dx%d", cols, rows);
+                    for (int p = 0; p < PANE_COUNT; p++)
+                        if (p != PANE_LESSON && layout_visible(&l, p))
+                            ck_assert_msg(l.pane[p].w * l.pane[p].h <
+                                              l.pane[PANE_LESSON].w * l.pane[PANE_LESSON].h,
+                                          "%dx%d: %s is larger than the lesson", cols, rows,
+                                          layout_pane_name(p));
+                } else {
+                    ck_assert(layout_visible(&l, PANE_CLUSTER));
+                    ck_assert(layout_visible(&l, PANE_MESSAGES));
+                }
             }
 }
 END_TEST
@@ -50,9 +62,31 @@ START_TEST(large_terminal_shows_every_pane)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(layout_visible(&l, want[i]), "%s hidden", layout_pane_name(want[i]));
     ck_assert(!layout_visible(&l, PANE_LESSON));
+    /* the lesson view: the lesson down the left, the cluster's panes around it */
     layout_compute(120, 40, LAYOUT_LESSON, &l);
     ck_assert(layout_visible(&l, PANE_LESSON));
     ck_assert(layout_visible(&l, PANE_VOTES));
+    ck_assert(layout_visible(&l, PANE_MESSAGES));
+    ck_assert(layout_visible(&l, PANE_LOG));
+    ck_assert(layout_visible(&l, PANE_OUTPUT));
+    ck_assert_int_eq(l.pane[PANE_LESSON].x, 0);
+    ck_assert_int_ge(l.pane[PANE_LESSON].h, 28);
+    ck_assert_int_ge(l.pane[PANE_LESSON].w, 55);
+    ck_assert_int_eq(l.pane[PANE_LESSON].y + l.pane[PANE_LESSON].h, 39); /* down to the command line */
+}
+END_TEST
+
+START_TEST(the_lesson_pane_takes_the_rows_its_text_asks_for)
+{
+    struct layout l;
+    layout_compute_lesson(80, 24, LAYOUT_LESSON, 6, &l);
+    ck_assert_int_eq(l.pane[PANE_LESSON].h, 8); /* six rows of text and the border */
+    int out_small = l.pane[PANE_OUTPUT].h;
+    layout_compute_lesson(80, 24, LAYOUT_LESSON, 40, &l); /* too long: the output keeps 5 rows */
+    ck_assert_int_eq(l.pane[PANE_OUTPUT].h, 5);
+    ck_assert_int_gt(out_small, 5);
+    ck_assert_int_eq(l.pane[PANE_LESSON].w, 80);
+    ck_assert(layout_visible(&l, PANE_CLUSTER));
 }
 END_TEST
 
@@ -70,6 +104,7 @@ START_TEST(eighty_by_twenty_four_shows_a_reduced_set)
     layout_compute(80, 24, LAYOUT_LESSON, &l);
     ck_assert(layout_visible(&l, PANE_LESSON));
     ck_assert(!layout_visible(&l, PANE_LOG));
+    ck_assert_int_ge(l.pane[PANE_LESSON].h, 12);
 }
 END_TEST
 
@@ -107,6 +142,7 @@ Suite *suite_layout(void)
     tcase_add_test(tc, every_size_keeps_panes_on_screen_and_apart);
     tcase_add_test(tc, large_terminal_shows_every_pane);
     tcase_add_test(tc, eighty_by_twenty_four_shows_a_reduced_set);
+    tcase_add_test(tc, the_lesson_pane_takes_the_rows_its_text_asks_for);
     tcase_add_test(tc, small_terminal_keeps_cluster_messages_and_output);
     tcase_add_test(tc, below_the_minimum_is_too_small);
     suite_add_tcase(s, tc);

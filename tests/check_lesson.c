@@ -29,8 +29,14 @@ struct fake_ev {
     const char *k, *v;
     uint64_t seq;
 };
+struct fake_cmd {
+    const char *line;
+    uint64_t seq;
+};
 struct fake {
     int n;
+    struct fake_cmd cmds[32];
+    int ncmds;
     struct lesson_node_info info[CL_MAXN];
     const char *vals[CL_MAXN][4][2]; /* per node: up to 4 key/value pairs */
     int group[CL_MAXN], ngroups;
@@ -118,9 +124,31 @@ static int f_history(void *ud, const char *checker, const char *const *keys, int
     return f->lin;
 }
 
+static int f_commands(void *ud, uint64_t since, const char *words)
+{
+    struct fake *f = ud;
+    int k = 0;
+    for (int i = 0; i < f->ncmds; i++) {
+        const struct fake_cmd *c = &f->cmds[i];
+        size_t n = words ? strlen(words) : 0;
+        if (c->seq >= since && (!words || (!strncmp(c->line, words, n) && (!c->line[n] || c->line[n] == ' '))))
+            k++;
+    }
+    return k;
+}
+static int f_is_command(void *ud, const char *line)
+{
+    (void)ud;
+    static const char *const known[] = {"status", "put", "get", "check", "wait", "isolate", NULL};
+    for (int i = 0; known[i]; i++)
+        if (!strncmp(line, known[i], strlen(known[i])))
+            return 1;
+    return 0;
+}
+
 static struct fake F;
 static const struct lesson_world W = {&F, f_mark, f_nodes, f_info, f_value, f_partition, f_ops,
-                                      f_events, f_history};
+                                      f_events, f_history, f_commands, f_is_command};
 
 static void fake_reset(int n)
 {
@@ -146,29 +174,36 @@ static void fake_ev(const char *ev, int node, const char *k, const char *v)
     F.evs[F.nevs++] = (struct fake_ev){ev, node, k, v, F.seq++};
 }
 
-/* A lesson with one step whose check is `check` (YAML flow text) on `nodes` nodes. */
-static struct lesson *one_step(const char *check, int nodes)
+/* The student types a lab command. */
+static void fake_cmd(const char *line)
 {
-    char buf[2048], err[512];
-    snprintf(buf, sizeof buf,
-             "schema: 1\nid: t\ntitle: T\nlevel: beginner\nminutes: 10\n"
-             "cluster: { mode: raft, nodes: %d }\n"
-             "steps:\n  - id: s1\n    title: S1\n    text: Do.\n    check: %s\n"
-             "    solution: [status]\n", nodes, check);
-    struct lesson *l;
-    int rc = lesson_parse(buf, strlen(buf), "t.yaml", &l, err, sizeof err);
+    F.cmds[F.ncmds++] = (struct fake_cmd){line, F.seq++};
+}
+
+/* A check (YAML flow text) parsed for a cluster of `nodes` nodes; caller frees with
+ * lcheck_free. */
+static struct lesson_check *parse_check_text(const char *check, int nodes)
+{
+    struct ydoc *d;
+    char err[512];
+    ck_assert_msg(ydoc_parse(check, strlen(check), "check", NULL, &d, err, sizeof err) == 0, "%s", err);
+    struct lcheck_ctx c = {.d = d, .err = err, .errlen = sizeof err, .nodes = nodes,
+                           .event_names = "vote|state|drop|fault|apply"};
+    struct lesson_check *k = NULL;
+    int rc = lcheck_parse(&c, d->root, "check", &k);
+    ydoc_free(&d);
     ck_assert_msg(rc == 0, "%s", err);
-    return l;
+    return k;
 }
 
 static int eval(const char *check, int nodes, char *why, size_t n)
 {
-    struct lesson *l = one_step(check, nodes);
+    struct lesson_check *k = parse_check_text(check, nodes);
     struct sb b = {0};
-    int r = lesson_check_eval(l->steps[0].check, &W, 0, &b);
+    int r = lcheck_eval(k, &W, 0, &b);
     str_copy(why, b.s ? b.s : "", n);
     sb_free(&b);
-    lesson_free(&l);
+    lcheck_free(k);
     return r;
 }
 
@@ -263,12 +298,12 @@ START_TEST(ops_and_events_count_only_after_the_mark)
     fake_op("read", "x", "1", 2, LOP_OK);
     fake_op("write", "y", "5", 2, LOP_INFO);
     fake_ev("vote", 1, "what", "grant");
-    struct lesson *l = one_step("{ op: { kind: put, key: x, outcome: ok } }", 3);
+    struct lesson_check *k = parse_check_text("{ op: { kind: put, key: x, outcome: ok } }", 3);
     struct sb why = {0};
-    ck_assert_int_eq(lesson_check_eval(l->steps[0].check, &W, 0, &why), 1);
-    ck_assert_int_eq(lesson_check_eval(l->steps[0].check, &W, mark, &why), 0);
+    ck_assert_int_eq(lcheck_eval(k, &W, 0, &why), 1);
+    ck_assert_int_eq(lcheck_eval(k, &W, mark, &why), 0);
     ck_assert_str_eq(why.s, "expected a put of x that succeeded since this step began; saw 0");
-    lesson_free(&l);
+    lcheck_free(k);
     sb_free(&why);
     char w[512];
     ck_assert_int_eq(eval("{ op: { kind: get, key: x, via: n3, value: \"1\" } }", 3, w, sizeof w), 1);
@@ -404,12 +439,12 @@ START_TEST(solution_script_runs_each_step_then_checks_it)
 {
     struct lesson *l;
     char err[512];
-    ck_assert_msg(lesson_load_file("lessons/02-cap-minority.yaml", &l, err, sizeof err) == 0, "%s",
+    ck_assert_msg(lesson_load_file("lessons/03-cap-minority.yaml", &l, err, sizeof err) == 0, "%s",
                   err);
     struct sb b = {0};
     lesson_solution_script(l, &b);
-    ck_assert_msg(strstr(b.s, "lesson-begin cap-minority\nstart leaderless 3 seed=202 n=3 w=2 r=2\n"
-                              "# step 1/6: everyone-has-x\nwait 1s\nput x 1 cl=all\nwait 500ms\n"
+    ck_assert_msg(strstr(b.s, "start leaderless 3 seed=202 n=3 w=2 r=2\nlesson-begin cap-minority\n"
+                              "# step 1/6: everyone-has-x\nput x 1 cl=all\n"
                               "lesson-check everyone-has-x 30s\n"), "%s", b.s);
     ck_assert_msg(strstr(b.s, "lesson-check judge 30s\nlesson-end\n"), "%s", b.s);
     int checks = 0;
@@ -444,10 +479,11 @@ static const char *const engine_lesson =
     "intro: Hello.\n"
     "steps:\n"
     "  - id: lead\n    title: Lead\n    text: Get a leader.\n    commands: [wait leader]\n"
-    "    check: { leaders: { count: 1 } }\n    hints: [first, second]\n"
-    "    solution: [wait leader]\n    done: Well done.\n"
+    "    check: { all: [ { leaders: { count: 1 } }, { command: wait leader } ] }\n"
+    "    hints: [first, second]\n    solution: [wait leader]\n    done: Well done.\n"
     "  - id: cut\n    title: Cut\n    text: Cut n3.\n    commands: [isolate n3]\n"
-    "    check: { partitioned: { isolated: n3 } }\n    solution: [isolate n3]\n"
+    "    check: { all: [ { partitioned: { isolated: n3 } }, { command: [isolate, partition] } ] }\n"
+    "    solution: [isolate n3]\n"
     "quiz:\n"
     "  - id: q\n    kind: numeric\n    question: Majority of 3?\n    answer: 2\n"
     "    explanation: floor(3/2)+1.\n"
@@ -487,10 +523,20 @@ START_TEST(engine_advances_by_doing_and_keeps_progress)
     struct progress *p = temp_progress();
     struct lesson_engine *e = lesson_engine_new(l, &W, p);
     struct sb out = {0};
+    /* the introduction first: the REPL shows it with step 1; nothing is checked yet */
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_INTRO);
     lesson_engine_render(e, &out);
     ck_assert_msg(strstr(out.s, "Hello.") && strstr(out.s, "Step 1 of 2: Lead") &&
                   strstr(out.s, "    wait leader"), "%s", out.s);
     sb_free(&out);
+    lesson_engine_pane(e, &out);
+    ck_assert_msg(strstr(out.s, "Hello.") && !strstr(out.s, "Step 1 of 2"), "%s", out.s);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_IDLE);
+    /* the first lab command opens step 1, and counts for it */
+    ck_assert(lesson_engine_begin_steps(e));
+    ck_assert(!lesson_engine_begin_steps(e));
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_STEP);
     /* not yet: no leader; `next` refuses and says why */
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PENDING);
     ck_assert_str_eq(out.s, "expected 1 leader, saw 0");
@@ -505,8 +551,12 @@ START_TEST(engine_advances_by_doing_and_keeps_progress)
     ck_assert_msg(strstr(out.s, "Hint 1/2: first") && strstr(out.s, "Hint 2/2: second") &&
                   strstr(out.s, "That was the last hint"), "%s", out.s);
     sb_free(&out);
-    /* doing it passes the step */
+    /* the leader alone is not the step: the student has not done it yet */
     str_copy(F.info[1].role, "leader", 16);
+    ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PENDING);
+    ck_assert_str_eq(out.s, "waiting for you to run `wait leader`");
+    sb_free(&out);
+    fake_cmd("wait leader");
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PASSED);
     ck_assert_msg(strstr(out.s, "Step 1 done: Lead\nWell done.") && strstr(out.s, "Step 2 of 2: Cut"),
                   "%s", out.s);
@@ -514,20 +564,34 @@ START_TEST(engine_advances_by_doing_and_keeps_progress)
     ck_assert_int_eq(lesson_engine_step(e), 1);
     ck_assert_str_eq(progress_step_status(p, "eng", "lead"), "done");
     ck_assert_int_eq(progress_step_hints(p, "eng", "lead"), 2);
-    /* back re-arms step 1; next moves on since it passes */
+    /* the new step's pane: the one that passed, then this one, waiting (not "passed") */
+    lesson_engine_pane(e, &out);
+    ck_assert_msg(strstr(out.s, "Done: step 1 (Lead)") && strstr(out.s, "Step 2 of 2: Cut"), "%s", out.s);
+    sb_free(&out);
+    lesson_engine_check_line(e, &out);
+    ck_assert_str_eq(out.s, "waiting for you: do the step");
+    sb_free(&out);
+    /* back re-arms step 1; having passed, it says so, and next moves on */
     ck_assert_int_eq(lesson_engine_back(e, &out), 0);
     ck_assert_int_eq(lesson_engine_step(e), 0);
+    sb_free(&out);
+    lesson_engine_check_line(e, &out);
+    ck_assert_str_eq(out.s, "passed: type `next` to go on");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_next(e, &out), 0);
     ck_assert_int_eq(lesson_engine_step(e), 1);
     sb_free(&out);
-    /* skip step 2: recorded, and the quiz follows */
+    /* skip step 2: recorded; the quiz is offered, not started */
     ck_assert_int_eq(lesson_engine_skip(e, &out), 0);
-    ck_assert_msg(strstr(out.s, "    isolate n3") && strstr(out.s, "Quiz 1 of 1"), "%s", out.s);
+    ck_assert_msg(strstr(out.s, "    isolate n3") && strstr(out.s, "type `quiz`"), "%s", out.s);
     sb_free(&out);
-    ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_QUIZ);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_QUIZ_READY);
     ck_assert_str_eq(progress_step_status(p, "eng", "cut"), "skipped");
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_IDLE);
+    ck_assert_int_eq(lesson_engine_command(e, "2", &out), LESSON_CMD_NONE); /* not an answer yet */
+    ck_assert_int_eq(lesson_engine_command(e, "quiz", &out), LESSON_CMD_HANDLED);
+    ck_assert_msg(strstr(out.s, "Quiz 1 of 1") && strstr(out.s, "Majority of 3?"), "%s", out.s);
+    sb_free(&out);
     ck_assert_int_eq(lesson_engine_answer(e, "two", &out), CL_EINVAL);
     ck_assert_msg(strstr(out.s, "is not a number"), "%s", out.s);
     sb_free(&out);
@@ -549,12 +613,24 @@ START_TEST(engine_advances_by_doing_and_keeps_progress)
     ck_assert_str_eq(progress_step_status(p, "eng", "lead"), "done");
     e = lesson_engine_new(l, &W, p);
     lesson_engine_restart(e, &out);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_INTRO);
     sb_free(&out);
+    ck_assert_int_eq(lesson_engine_next(e, &out), 0);
+    sb_free(&out);
+    /* what was typed before the step opened does not count */
+    ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PENDING);
+    sb_free(&out);
+    fake_cmd("wait leader 5s");
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PASSED);
     sb_free(&out);
     F.ngroups = 2;
     F.group[2] = 1;
+    ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PENDING); /* partitioned, not by you */
+    sb_free(&out);
+    fake_cmd("partition n3 | n1,n2");
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PASSED);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_quiz(e, &out), 0);
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_answer(e, "3", &out), 0);
     ck_assert_msg(strstr(out.s, "Not quite. The answer is 2.") && strstr(out.s, "floor(3/2)+1."),
@@ -577,18 +653,23 @@ START_TEST(slow_step_suggests_a_hint_once)
 {
     const char *doc =
         "schema: 1\nid: slow\ntitle: S\nlevel: beginner\nminutes: 10\ncluster: { mode: raft, nodes: 3 }\n"
-        "steps:\n  - id: a\n    title: A\n    text: T\n    check: { leaders: { count: 1 } }\n"
+        "steps:\n  - id: a\n    title: A\n    text: T\n"
+        "    check: { all: [ { leaders: { count: 1 } }, { command: wait leader } ] }\n"
         "    timeout: 100ms\n    hints: [h]\n    solution: [wait leader]\n";
     struct lesson *l;
     char err[512];
     ck_assert_msg(lesson_parse(doc, strlen(doc), "s.yaml", &l, err, sizeof err) == 0, "%s", err);
     fake_reset(3);
     struct lesson_engine *e = lesson_engine_new(l, &W, NULL);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_STEP); /* no introduction: step 1 */
     struct sb out = {0};
     usleep(150 * 1000);
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_SLOW);
     ck_assert_msg(strstr(out.s, "Not there yet: expected 1 leader, saw 0.") &&
                   strstr(out.s, "Type `hint`"), "%s", out.s);
+    sb_free(&out);
+    lesson_engine_check_line(e, &out);
+    ck_assert_str_eq(out.s, "not yet: expected 1 leader, saw 0 (`hint` for a clue)");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_poll(e, &out), LESSON_PENDING);
     sb_free(&out);
@@ -610,44 +691,148 @@ START_TEST(repl_words_are_routed_to_the_engine_or_the_lab)
     ck_assert_int_eq(lesson_engine_command(e, "status", &out), LESSON_CMD_NONE);
     ck_assert_int_eq(lesson_engine_command(e, "check linearizable", &out), LESSON_CMD_NONE);
     ck_assert_int_eq(lesson_engine_command(e, "   ", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson list", &out), LESSON_CMD_NONE); /* the lab's */
+    ck_assert_int_eq(lesson_engine_command(e, "lesson raft-election", &out), LESSON_CMD_NONE);
     ck_assert_ptr_null(out.s);
+    ck_assert_int_eq(lesson_engine_command(e, "next", &out), LESSON_CMD_HANDLED); /* the intro */
+    sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "hint", &out), LESSON_CMD_HANDLED);
     ck_assert_msg(strstr(out.s, "Hint 1/2: first"), "%s", out.s);
     sb_free(&out);
     lesson_engine_status_line(e, &out);
-    ck_assert_str_eq(out.s, "eng: step 1 of 2, Lead (hints 1/2)");
+    ck_assert_str_eq(out.s, "eng · step 1 of 2 · hints 1/2");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "lesson check", &out), LESSON_CMD_HANDLED);
     ck_assert_str_eq(out.s, "Not yet: expected 1 leader, saw 0.\n");
     sb_free(&out);
-    ck_assert_int_eq(lesson_engine_command(e, "lesson bogus", &out), LESSON_CMD_HANDLED);
-    ck_assert_msg(strstr(out.s, "unknown lesson command \"bogus\""), "%s", out.s);
+    ck_assert_int_eq(lesson_engine_command(e, "quiz", &out), LESSON_CMD_HANDLED);
+    ck_assert_msg(strstr(out.s, "The quiz comes after the last step"), "%s", out.s);
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "restart", &out), LESSON_CMD_RESTART);
     sb_free(&out);
-    ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED);
+    ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED); /* intro */
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED);
     sb_free(&out);
-    /* in the quiz, other lines are answers */
+    ck_assert_int_eq(lesson_engine_command(e, "lesson skip", &out), LESSON_CMD_HANDLED);
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_QUIZ_READY);
+    lesson_engine_status_line(e, &out);
+    ck_assert_str_eq(out.s, "eng · steps done · quiz waiting");
+    sb_free(&out);
+    ck_assert_int_eq(lesson_engine_command(e, "quiz", &out), LESSON_CMD_HANDLED);
+    sb_free(&out);
+    /* in the quiz, a lab command is still a lab command; anything else is an answer */
     ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_QUIZ);
-    ck_assert_int_eq(lesson_engine_command(e, "status", &out), LESSON_CMD_HANDLED);
+    ck_assert_int_eq(lesson_engine_command(e, "wait leader", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "get x", &out), LESSON_CMD_NONE);
+    ck_assert_int_eq(lesson_engine_command(e, "check linearizable", &out), LESSON_CMD_NONE);
+    ck_assert_ptr_null(out.s);
+    ck_assert_int_eq(lesson_engine_phase(e), LESSON_IN_QUIZ);
+    ck_assert_int_eq(lesson_engine_command(e, "two", &out), LESSON_CMD_HANDLED);
     ck_assert_msg(strstr(out.s, "is not a number"), "%s", out.s);
     sb_free(&out);
     lesson_engine_status_line(e, &out);
-    ck_assert_str_eq(out.s, "eng: quiz 1 of 1");
+    ck_assert_str_eq(out.s, "eng · quiz 1 of 1");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "2", &out), LESSON_CMD_HANDLED);
     ck_assert_int_eq(lesson_engine_phase(e), LESSON_FINISHED);
     sb_free(&out);
     lesson_engine_status_line(e, &out);
-    ck_assert_str_eq(out.s, "eng: complete");
+    ck_assert_str_eq(out.s, "eng · complete");
     sb_free(&out);
     ck_assert_int_eq(lesson_engine_command(e, "lesson quit", &out), LESSON_CMD_QUIT);
     ck_assert_msg(strstr(out.s, "Left the lesson eng"), "%s", out.s);
     sb_free(&out);
     lesson_engine_free(&e);
     lesson_free(&l);
+}
+END_TEST
+
+/* A step waits for the student: a check made of state alone already holds when its step opens
+ * (the cluster had a leader before the student typed anything), so the loader refuses it. */
+START_TEST(a_check_of_state_alone_is_refused_because_it_holds_when_the_step_opens)
+{
+    static const char *const refused[] = {
+        "{ leaders: { count: 1 } }",
+        "{ not: { op: { kind: put, key: x } } }",
+        "{ any: [ { op: { kind: put, key: x } }, { leaders: { count: 1 } } ] }",
+        "{ all: [ { value: { key: x, equals: \"1\" } }, { history: { checker: linearizable } } ] }",
+    };
+    static const char *const accepted[] = {
+        "{ all: [ { leaders: { count: 1 } }, { command: status } ] }",
+        "{ op: { kind: put, key: x } }",
+        "{ all: [ { value: { key: x, equals: \"1\" } }, { event: { ev: apply } } ] }",
+        "{ any: [ { command: [status, wait leader] }, { op: { kind: get } } ] }",
+    };
+    for (int i = 0; i < 8; i++) {
+        const char *check = i < 4 ? refused[i] : accepted[i - 4];
+        char buf[1024], err[512];
+        snprintf(buf, sizeof buf, "schema: 1\nid: t\ntitle: T\nlevel: beginner\nminutes: 10\n"
+                 "cluster: { mode: raft, nodes: 3 }\nsteps:\n  - id: s1\n    title: S1\n"
+                 "    text: Do.\n    check: %s\n    solution: [status]\n", check);
+        struct lesson *l = NULL;
+        int rc = lesson_parse(buf, strlen(buf), "t.yaml", &l, err, sizeof err);
+        if (i < 4) {
+            ck_assert_msg(rc < 0, "accepted: %s", check);
+            ck_assert_msg(strstr(err, "t.yaml:11:12: step \"s1\" check: nothing in it waits for "
+                                      "the student"), "%s", err);
+        } else {
+            ck_assert_msg(rc == 0, "%s: %s", check, err);
+        }
+        lesson_free(&l);
+    }
+}
+END_TEST
+
+START_TEST(command_predicate_counts_whole_words_typed_since_the_mark)
+{
+    fake_reset(3);
+    fake_cmd("status");
+    uint64_t mark = F.seq;
+    fake_cmd("check linearizable x");
+    fake_cmd("wait   leader");
+    struct lesson_check *k = parse_check_text("{ command: \"check  linearizable\" }", 3);
+    struct sb why = {0};
+    ck_assert_int_eq(lcheck_eval(k, &W, mark, &why), 1);
+    lcheck_free(k);
+    k = parse_check_text("{ command: \"check lin\" }", 3); /* words, not letters */
+    ck_assert_int_eq(lcheck_eval(k, &W, mark, &why), 0);
+    ck_assert_str_eq(why.s, "waiting for you to run `check lin`");
+    lcheck_free(k);
+    sb_free(&why);
+    k = parse_check_text("{ command: [status, help] }", 3); /* status came before the mark */
+    ck_assert_int_eq(lcheck_eval(k, &W, mark, &why), 0);
+    ck_assert_str_eq(why.s, "waiting for you to run `status` or `help`");
+    ck_assert_int_eq(lcheck_eval(k, &W, 0, &why), 1);
+    struct sb d = {0};
+    lcheck_describe(k, &d);
+    ck_assert_str_eq(d.s, "you ran `status` or `help`");
+    sb_free(&d);
+    lcheck_free(k);
+    sb_free(&why);
+}
+END_TEST
+
+START_TEST(the_course_names_the_next_lesson_and_finishes_only_when_all_are_done)
+{
+    struct lesson_catalog cat;
+    char err[512];
+    ck_assert_int_eq(lesson_catalog_load("lessons", &cat, err, sizeof err), 0);
+    struct progress *p = progress_load_path(NULL, err, sizeof err);
+    ck_assert_str_eq(lesson_catalog_next(&cat, p, NULL)->id, "welcome");
+    for (int i = 0; i < cat.n - 1; i++)
+        progress_lesson_set_done(p, cat.l[i]->id, true);
+    ck_assert_str_eq(lesson_catalog_next(&cat, p, NULL)->id, cat.l[cat.n - 1]->id);
+    ck_assert_ptr_null(lesson_catalog_next(&cat, p, cat.l[cat.n - 1]->id));
+    progress_lesson_set_done(p, cat.l[cat.n - 1]->id, true);
+    ck_assert_ptr_null(lesson_catalog_next(&cat, p, NULL)); /* the whole course is done */
+    struct sb t = {0};
+    lesson_catalog_table(&cat, p, &t);
+    ck_assert_msg(strstr(t.s, "ID ") && strstr(t.s, "welcome ") && strstr(t.s, " done "), "%s", t.s);
+    sb_free(&t);
+    progress_free(&p);
+    lesson_catalog_free(&cat);
 }
 END_TEST
 
@@ -798,15 +983,15 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
     char *argv1[] = {(char *)"lesson", (char *)"list", NULL};
     char *out = captured(lessoncli_main, 2, argv1, &rc);
     ck_assert_int_eq(rc, 0);
-    ck_assert_msg(strstr(out, "fallacies") && strstr(out, "beginner") && strstr(out, "  done\n"),
+    ck_assert_msg(strstr(out, "fallacies") && strstr(out, "beginner") && strstr(out, " done "),
                   "%s", out);
-    ck_assert_msg(strstr(out, "1/6 steps"), "%s", out);
+    ck_assert_msg(strstr(out, " 1/6 "), "%s", out);
     free(out);
-    char *argv2[] = {(char *)"lesson", (char *)"validate", (char *)"lessons/01-fallacies.yaml", (char *)"lessons/quiz/raft.yaml",
+    char *argv2[] = {(char *)"lesson", (char *)"validate", (char *)"lessons/02-fallacies.yaml", (char *)"lessons/quiz/raft.yaml",
                      (char *)"tests/lessons/bad/alias.yaml", NULL};
     out = captured(lessoncli_main, 5, argv2, &rc);
     ck_assert_int_eq(rc, 1);
-    ck_assert_msg(strstr(out, "lessons/01-fallacies.yaml: ok (lesson fallacies, 5 steps"), "%s", out);
+    ck_assert_msg(strstr(out, "lessons/02-fallacies.yaml: ok (lesson fallacies, 5 steps"), "%s", out);
     ck_assert_msg(strstr(out, "lessons/quiz/raft.yaml: ok (quiz, 14 questions)"), "%s", out);
     ck_assert_msg(strstr(out, "tests/lessons/bad/alias.yaml:2:8: anchor &t"), "%s", out);
     free(out);
@@ -848,7 +1033,7 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
     f = fopen(path, "w");
     fputs("schema: 1\nid: ok\ntitle: T\nlevel: beginner\nminutes: 10\n"
           "cluster: { mode: raft, nodes: 3 }\nsteps:\n  - id: a\n    title: A\n    text: T\n"
-          "    check: { leaders: { count: 1 } }\n    solution: [wait leader]\n", f);
+          "    check: { command: wait leader }\n    solution: [wait leader]\n", f);
     fclose(f);
     struct lesson_catalog cat;
     ck_assert_int_eq(lesson_catalog_load(dir, &cat, err, sizeof err), 0);
@@ -889,6 +1074,9 @@ Suite *suite_lesson(void)
     tcase_add_test(tc, engine_advances_by_doing_and_keeps_progress);
     tcase_add_test(tc, slow_step_suggests_a_hint_once);
     tcase_add_test(tc, repl_words_are_routed_to_the_engine_or_the_lab);
+    tcase_add_test(tc, a_check_of_state_alone_is_refused_because_it_holds_when_the_step_opens);
+    tcase_add_test(tc, command_predicate_counts_whole_words_typed_since_the_mark);
+    tcase_add_test(tc, the_course_names_the_next_lesson_and_finishes_only_when_all_are_done);
     tcase_add_test(tc, corrupt_progress_is_kept_aside_and_a_fresh_one_started);
     tcase_add_test(tc, relative_xdg_data_home_is_ignored);
     tcase_add_test(tc, documented_examples_load);

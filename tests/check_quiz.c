@@ -2,12 +2,14 @@
  * the drill: sessions fed through a FILE* with known answers, asserting the score, the
  * feedback, the saved Leitner boxes and the next session's choice of questions. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "progress.h"
+#include "lesson.h"
 #include "quiz.h"
 #include "util.h"
 
@@ -302,6 +304,96 @@ START_TEST(shipped_bank_covers_the_course)
 }
 END_TEST
 
+/* Characters (code points) in a UTF-8 string. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* Single-answer choice questions of q[0..n), and how many of them give the answer away by
+ * having the right option strictly longer than every other. */
+static void length_cues(const struct quiz_question *q, int n, int *single, int *cues)
+{
+    *single = *cues = 0;
+    for (int i = 0; i < n; i++) {
+        if (q[i].kind != QUIZ_CHOICE || q[i].multiple)
+            continue;
+        int right = -1;
+        for (int c = 0; c < q[i].nchoices; c++)
+            if (q[i].choices[c].correct)
+                right = c;
+        if (right < 0)
+            continue;
+        (*single)++;
+        bool longest = true;
+        for (int c = 0; c < q[i].nchoices; c++)
+            if (c != right && chars(q[i].choices[c].text) >= chars(q[i].choices[right].text))
+                longest = false;
+        *cues += longest;
+    }
+}
+
+/* A student should not be able to pass a bank by picking the longest option: in every bank
+ * (each quiz file, each lesson's end-of-lesson questions) the right option is the strictly
+ * longest in at most 40% of the single-answer questions. */
+START_TEST(no_bank_gives_the_answer_away_by_its_length)
+{
+    DIR *dh = opendir("lessons/quiz");
+    ck_assert_ptr_nonnull(dh);
+    struct dirent *de;
+    int banks = 0, total = 0, total_cues = 0;
+    char err[1024];
+    while ((de = readdir(dh))) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || strcmp(de->d_name + len - 5, ".yaml"))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "lessons/quiz/%s", de->d_name);
+        struct quiz_bank bank = {0};
+        ck_assert_msg(quiz_bank_add_file(&bank, path, err, sizeof err) == 0, "%s", err);
+        int single, cues;
+        length_cues(bank.q, bank.n, &single, &cues);
+        ck_assert_msg(cues * 10 <= single * 4, "%s: the right option is the longest in %d of %d "
+                      "single-answer questions (more than 40%%)", path, cues, single);
+        total += single;
+        total_cues += cues;
+        banks++;
+        quiz_bank_free(&bank);
+    }
+    closedir(dh);
+    struct lesson_catalog cat;
+    ck_assert_int_eq(lesson_catalog_load("lessons", &cat, err, sizeof err), 0);
+    for (int i = 0; i < cat.n; i++) {
+        int single, cues;
+        length_cues(cat.l[i]->quiz, cat.l[i]->nquiz, &single, &cues);
+        ck_assert_msg(cues * 10 <= single * 4, "lesson %s: the right option is the longest in %d of "
+                      "%d single-answer questions", cat.l[i]->id, cues, single);
+        total += single;
+        total_cues += cues;
+        banks++;
+    }
+    lesson_catalog_free(&cat);
+    ck_assert_int_ge(banks, 15);
+    ck_assert_int_ge(total, 120);
+    /* and the check itself flags a bank made of giveaways */
+    struct quiz_question q[2];
+    memset(q, 0, sizeof q);
+    for (int i = 0; i < 2; i++) {
+        q[i].kind = QUIZ_CHOICE;
+        q[i].nchoices = 2;
+        q[i].choices[0].text = (char *)"No";
+        q[i].choices[1].text = (char *)"Yes, because of the long and detailed reason";
+        q[i].choices[1].correct = true;
+    }
+    int single, cues;
+    length_cues(q, 2, &single, &cues);
+    ck_assert_int_eq(cues, 2);
+}
+END_TEST
+
 START_TEST(a_bad_quiz_file_is_skipped_and_the_rest_loads)
 {
     setup_tmp();
@@ -378,6 +470,7 @@ Suite *suite_quiz(void)
     tcase_add_test(tc, unknown_topic_and_eof_end_cleanly);
     tcase_add_test(tc, shuffled_choices_are_graded_by_position_shown);
     tcase_add_test(tc, shipped_bank_covers_the_course);
+    tcase_add_test(tc, no_bank_gives_the_answer_away_by_its_length);
     tcase_add_test(tc, a_bad_quiz_file_is_skipped_and_the_rest_loads);
     tcase_add_test(tc, leitner_boxes_space_out_the_cards);
     suite_add_tcase(s, tc);

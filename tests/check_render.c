@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "canvas.h"
+#include "dash.h"
 #include "layout.h"
+#include "lesson.h"
 #include "model.h"
 #include "render.h"
 #include "test_util.h"
@@ -44,6 +46,7 @@ static void ui_init(struct render_ui *ui)
     ui->filter = "";
     ui->prompt = "conlab> ";
     ui->line = "";
+    ui->help_lines = dash_help_lines();
 }
 
 /* The screen as text; caller frees. */
@@ -51,12 +54,22 @@ static char *screen(const struct dm *m, int cols, int rows, bool utf8, const str
 {
     struct canvas *c = canvas_new(cols, rows, utf8);
     struct layout l;
-    layout_compute(cols, rows, dm_view(m)->lesson.active ? LAYOUT_LESSON : 0, &l);
+    render_layout(m, cols, rows, true, &l);
     render_screen(c, &l, m, ui);
     char *text = canvas_dump(c);
     canvas_free(&c);
     return text;
 }
+
+/* Fails when needle is not on the screen, printing the screen to stderr (it is too long for
+ * Check's message). */
+#define EXPECT_ON_SCREEN(screen_text, needle)                                                  \
+    do {                                                                                     \
+        if (!strstr((screen_text), (needle))) {                                              \
+            fputs((screen_text), stderr);                                                    \
+            ck_abort_msg("not on the screen: %s", (needle));                                 \
+        }                                                                                    \
+    } while (0)
 
 /* The row of the screen holding needle, or NULL. */
 static const char *line_with(const char *text, const char *needle, char *buf, size_t n)
@@ -83,13 +96,14 @@ START_TEST(leader_is_marked_at_both_sizes)
     int sizes[][2] = {{120, 40}, {80, 24}, {60, 16}};
     for (size_t i = 0; i < CL_ARRAY_LEN(sizes); i++) {
         char *s = screen(m, sizes[i][0], sizes[i][1], true, &ui);
-        ck_assert_msg(strstr(s, "LEADER t3"), "%dx%d:\n%s", sizes[i][0], sizes[i][1], s);
+        ck_assert_msg(strstr(s, "LEADER t3") || strstr(s, "LEADER  term 3"), "%dx%d:\n%s",
+                      sizes[i][0], sizes[i][1], s);
         ck_assert_msg(!strstr(s, "n1 ★") && !strstr(s, "n3 ★"), "only n2 is leader:\n%s", s);
         free(s);
     }
     char *s = screen(m, 120, 40, true, &ui);
     ck_assert_msg(strstr(s, "n2 ★"), "%s", s);
-    ck_assert_ptr_nonnull(strstr(s, "follower t3"));
+    ck_assert_ptr_nonnull(strstr(s, "follower  term 3")); /* wide cards say it in words */
     free(s);
     dm_destroy(&m);
 }
@@ -185,11 +199,16 @@ START_TEST(help_overlay_lists_every_key)
     ui_init(&ui);
     ui.help = true;
     char *s = screen(m, 120, 40, true, &ui);
-    const char *keys[] = {"F1 or ?", "Tab", "PgUp/PgDn", "Space", "+ and -", "q or quit",
-                          "Left/Right", "Ctrl-Z", "/"};
+    const char *keys[] = {"F1 or ?", "Tab", "PgUp/PgDn", "Space", "- and +", "quit or Ctrl-D",
+                          "Left/Right", "Ctrl-Z", "/", "F2", "F3", "Esc", "Home/End", "Ctrl-C"};
     for (size_t i = 0; i < CL_ARRAY_LEN(keys); i++)
         ck_assert_msg(strstr(s, keys[i]), "help lacks %s:\n%s", keys[i], s);
-    ck_assert_ptr_nonnull(strstr(s, "Help - keys"));
+    ck_assert_ptr_nonnull(strstr(s, "Help: keys"));
+    /* and what the screen shows: the legend of the short forms */
+    const char *legend[] = {"c12 a12", "commit index 12", "L42 vc[3,5,1]", "Lamport clock",
+                            "vector clock", "ALERTS n", "own vote", "speed 0.1"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(legend); i++)
+        ck_assert_msg(strstr(s, legend[i]), "the legend lacks %s:\n%s", legend[i], s);
     free(s);
     dm_destroy(&m);
 }
@@ -215,12 +234,15 @@ START_TEST(ascii_mode_draws_no_byte_above_127)
     struct dm *m = fixture();
     struct render_ui ui;
     ui_init(&ui);
-    ui.help = true;
-    char *s = screen(m, 120, 40, false, &ui);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        ck_assert_msg(*p < 0x80, "non-ASCII byte at %ld", (long)(p - (const unsigned char *)s));
-    ck_assert_ptr_nonnull(strstr(s, "LEADER t2"));
-    free(s);
+    for (int help = 0; help < 2; help++) {
+        ui.help = help;
+        char *s = screen(m, 120, 40, false, &ui);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+            ck_assert_msg(*p < 0x80, "non-ASCII byte at %ld", (long)(p - (const unsigned char *)s));
+        if (!help)
+            EXPECT_ON_SCREEN(s, "LEADER  term 2");
+        free(s);
+    }
     dm_destroy(&m);
 }
 END_TEST
@@ -259,8 +281,8 @@ START_TEST(committed_entries_are_set_apart_by_a_rule)
     ui_init(&ui);
     dm_seek(m, 60); /* n1 leads term 1, commit 2, and has appended index 3 */
     char *s = screen(m, 120, 40, true, &ui);
-    const char *two = strstr(s, "│2    1 put y"), *rule = strstr(s, "committed above"),
-               *three = strstr(s, "│3    ~1 put z");
+    const char *two = strstr(s, "│2   1 put y"), *rule = strstr(s, "committed above"),
+               *three = strstr(s, "│3   ~1 put z");
     ck_assert_msg(two && rule && three && two < rule && rule < three, "%s", s);
     free(s);
     dm_destroy(&m);
@@ -272,9 +294,29 @@ START_TEST(votes_and_quorums_show_who_answered)
     struct dm *m = fixture();
     struct render_ui ui;
     ui_init(&ui);
+    char *s = screen(m, 160, 45, true, &ui);
+    EXPECT_ON_SCREEN(s, "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met");
+    free(s);
+    s = screen(m, 120, 40, true, &ui); /* a narrow pane: the short form, nothing cut */
+    EXPECT_ON_SCREEN(s, "W2 z: n1✗ n2✓ n3✓ met");
+    EXPECT_ON_SCREEN(s, "term 2 n2: 2/3 votes - won");
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(votes_count_the_candidates_own_vote)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"vote\",\"node\":\"n2\",\"what\":\"request\",\"term\":5,\"candidate\":\"n2\"}");
+    feed(m, "{\"ev\":\"vote\",\"node\":\"n3\",\"what\":\"grant\",\"term\":5,\"candidate\":\"n2\"}");
+    feed(m, "{\"ev\":\"state\",\"node\":\"n2\",\"role\":\"leader\",\"term\":5}");
+    struct render_ui ui;
+    ui_init(&ui);
     char *s = screen(m, 120, 40, true, &ui);
-    ck_assert_msg(strstr(s, "W=2 write z: n1 ✗ n2 ✓ n3 ✓"), "%s", s);
-    ck_assert_msg(strstr(s, "term 2 n2: 2/3 votes - won"), "%s", s);
+    EXPECT_ON_SCREEN(s, "term 5 n2: 2/3 votes - won"); /* n2's own vote and n3's */
+    EXPECT_ON_SCREEN(s, "n2 ✓ own vote");
     free(s);
     dm_destroy(&m);
 }
@@ -393,18 +435,316 @@ END_TEST
 START_TEST(lesson_pane_shows_step_check_and_hint)
 {
     struct dm *m = fixture();
-    feed(m, "{\"ev\":\"lesson\",\"title\":\"Split brain\",\"step\":2,\"text\":\"Cut the leader off "
-            "from the others and watch what happens.\",\"check\":\"failed: no second leader yet\","
-            "\"hint\":\"partition n1 | n2,n3\"}");
+    feed(m, "{\"ev\":\"lesson\",\"active\":true,\"title\":\"split-brain · step 2 of 8\","
+            "\"text\":\"Step 2 of 8: Cut\\nCut the leader off\\nfrom the others and watch what "
+            "happens.\\n\\nTry:\\n    partition n1 | n2,n3\\n    promote n2\\n\\nHint 1/1: n1 alone.\\n\","
+            "\"check\":\"not yet: no second leader yet\"}");
     struct render_ui ui;
     ui_init(&ui);
     int sizes[][2] = {{120, 40}, {80, 24}};
     for (size_t i = 0; i < CL_ARRAY_LEN(sizes); i++) {
         char *s = screen(m, sizes[i][0], sizes[i][1], true, &ui);
-        ck_assert_msg(strstr(s, "Split brain - step 2"), "%s", s);
-        ck_assert_msg(strstr(s, "check: failed: no second"), "%s", s);
+        EXPECT_ON_SCREEN(s, "Lesson split-brain · step 2 of 8");
+        /* the file's line breaks are not the pane's: one paragraph */
+        EXPECT_ON_SCREEN(s, "Cut the leader off from the others");
+        EXPECT_ON_SCREEN(s, "Try: partition n1 | n2,n3 · promote n2");
+        EXPECT_ON_SCREEN(s, "Hint 1/1: n1 alone.");
+        EXPECT_ON_SCREEN(s, "not yet: no second leader yet");
         free(s);
     }
+    dm_destroy(&m);
+}
+END_TEST
+
+/* The text inside a pane (its border excluded), rows joined by spaces, runs of spaces made
+ * one; caller frees. */
+static char *pane_text(const struct canvas *c, const struct rect *r)
+{
+    struct sb b = {0};
+    for (int y = r->y + 1; y < r->y + r->h - 1; y++) {
+        sb_addc(&b, ' ');
+        for (int x = r->x + 1; x < r->x + r->w - 1; x++) {
+            const struct cell *cl = canvas_at(c, x, y);
+            uint32_t cp = cl->cp;
+            if (cp == 0)
+                continue;
+            char u[5] = {0};
+            if (cp < 0x80) {
+                u[0] = (char)cp;
+            } else if (cp < 0x800) {
+                u[0] = (char)(0xc0 | (cp >> 6));
+                u[1] = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                u[0] = (char)(0xe0 | (cp >> 12));
+                u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                u[2] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                u[0] = (char)(0xf0 | (cp >> 18));
+                u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                u[3] = (char)(0x80 | (cp & 0x3f));
+            }
+            sb_add(&b, u);
+        }
+    }
+    return b.s ? b.s : xstrdup("");
+}
+
+/* Whitespace runs made one space, ends trimmed, the text escaped as the screen shows it. */
+static char *normalized(const char *text)
+{
+    struct sb esc = {0}, out = {0};
+    sb_add_escaped(&esc, text, strlen(text));
+    /* the escape of a line break is a break between words here */
+    for (char *p = esc.s; p && (p = strstr(p, "\\n"));)
+        memcpy(p, "  ", 2);
+    bool space = true;
+    for (const char *p = esc.s; p && *p; p++) {
+        if (*p == ' ') {
+            space = true;
+            continue;
+        }
+        if (space && out.len)
+            sb_addc(&out, ' ');
+        space = false;
+        sb_addc(&out, *p);
+    }
+    sb_free(&esc);
+    return out.s ? out.s : xstrdup("");
+}
+
+/* The lesson pane at this size, as the lab's lesson host sends it. */
+static char *lesson_screen(struct lesson_engine *e, const struct lesson *l, int cols, int rows,
+                           char **pane)
+{
+    struct dm *m = dm_new(0);
+    struct sb ev = {0};
+    sb_printf(&ev, "{\"ev\":\"cluster\",\"mode\":\"%s\",\"nodes\":[", l->mode);
+    for (int i = 0; i < l->nodes; i++)
+        sb_printf(&ev, "%s\"n%d\"", i ? "," : "", i + 1);
+    sb_add(&ev, "]}");
+    feed(m, ev.s);
+    sb_free(&ev);
+    struct sb title = {0}, text = {0}, check = {0};
+    lesson_engine_status_line(e, &title);
+    lesson_engine_pane(e, &text);
+    lesson_engine_check_line(e, &check);
+    json_t *lev = json_pack("{s:s,s:b,s:s,s:s,s:s}", "ev", "lesson", "active", 1, "title", title.s,
+                            "text", text.s, "check", check.s);
+    dm_feed(m, lev);
+    json_decref(lev);
+    sb_free(&title);
+    sb_free(&text);
+    sb_free(&check);
+    struct render_ui ui;
+    ui_init(&ui);
+    struct canvas *c = canvas_new(cols, rows, true);
+    struct layout lay;
+    render_layout(m, cols, rows, true, &lay);
+    render_screen(c, &lay, m, &ui);
+    ck_assert_msg(layout_visible(&lay, PANE_LESSON), "%dx%d: no lesson pane", cols, rows);
+    *pane = pane_text(c, &lay.pane[PANE_LESSON]);
+    char *screen_text = canvas_dump(c);
+    canvas_free(&c);
+    dm_destroy(&m);
+    return screen_text;
+}
+
+/* Every step of every shipped lesson, at 80x24 and 120x40: the step's heading, its whole
+ * text and every command to try are in the Lesson pane without scrolling. */
+START_TEST(every_step_of_every_lesson_is_readable_at_80x24_and_120x40)
+{
+    struct lesson_catalog cat;
+    char err[512];
+    ck_assert_int_eq(lesson_catalog_load("lessons", &cat, err, sizeof err), 0);
+    ck_assert_msg(cat.nbad == 0, "%s", cat.nbad ? cat.bad[0] : "");
+    ck_assert_int_ge(cat.n, 8);
+    int sizes[][2] = {{80, 24}, {120, 40}};
+    int checked = 0;
+    for (int li = 0; li < cat.n; li++) {
+        const struct lesson *l = cat.l[li];
+        struct lesson_engine *e = lesson_engine_new(l, NULL, NULL);
+        struct sb out = {0};
+        if (lesson_engine_phase(e) == LESSON_INTRO)
+            lesson_engine_next(e, &out); /* the introduction is a page of its own */
+        sb_free(&out);
+        for (int st = 0; st < l->nsteps; st++) {
+            ck_assert_int_eq(lesson_engine_step(e), st);
+            const struct lesson_step *step = &l->steps[st];
+            for (size_t k = 0; k < CL_ARRAY_LEN(sizes); k++) {
+                char *pane;
+                char *scr = lesson_screen(e, l, sizes[k][0], sizes[k][1], &pane);
+                char *have = normalized(pane);
+                char head[160];
+                snprintf(head, sizeof head, "Step %d of %d: %s", st + 1, l->nsteps, step->title);
+                char *want_head = normalized(head), *want_text = normalized(step->text);
+                ck_assert_msg(strstr(have, want_head), "%s step %s at %dx%d: no heading\n%s", l->id,
+                              step->id, sizes[k][0], sizes[k][1], scr);
+                ck_assert_msg(strstr(have, want_text), "%s step %s at %dx%d: the text is not all "
+                              "in view\n%s", l->id, step->id, sizes[k][0], sizes[k][1], scr);
+                for (int c = 0; c < step->ncommands; c++) {
+                    char *want_cmd = normalized(step->commands[c]);
+                    ck_assert_msg(strstr(have, want_cmd), "%s step %s at %dx%d: command \"%s\" "
+                                  "is not in view\n%s", l->id, step->id, sizes[k][0], sizes[k][1],
+                                  step->commands[c], scr);
+                    free(want_cmd);
+                }
+                free(want_head);
+                free(want_text);
+                free(have);
+                free(pane);
+                free(scr);
+                checked++;
+            }
+            lesson_engine_skip(e, &out); /* on to the next step, as `lesson skip` does */
+            sb_free(&out);
+        }
+        lesson_engine_free(&e);
+    }
+    ck_assert_int_ge(checked, 2 * 40);
+    lesson_catalog_free(&cat);
+}
+END_TEST
+
+/* The normalized text of one pane of the screen at this size; caller frees. */
+static char *pane_of(const struct dm *m, int cols, int rows, const struct render_ui *ui,
+                     enum pane_id p)
+{
+    struct canvas *c = canvas_new(cols, rows, true);
+    struct layout l;
+    render_layout(m, cols, rows, true, &l);
+    render_screen(c, &l, m, ui);
+    char *raw = pane_text(c, &l.pane[p]);
+    char *text = normalized(raw);
+    free(raw);
+    canvas_free(&c);
+    return text;
+}
+
+START_TEST(output_wraps_and_says_when_new_output_came_while_scrolled_back)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"output\",\"text\":\"error 11 quorum not reached: 1 of the 2 acks needed (acked: "
+            "n1; no answer: n3, n2); the write may have been applied where it was acked\"}");
+    for (int i = 0; i < 30; i++) {
+        char ev[96];
+        snprintf(ev, sizeof ev, "{\"ev\":\"output\",\"text\":\"line %d\"}", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.output_live = true;
+    char *s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "line 29"); /* following: the newest line at the bottom */
+    ck_assert_ptr_null(strstr(s, "new output"));
+    free(s);
+    /* scrolled back to the long line: all of it, wrapped, nothing cut */
+    ui.scroll[PANE_OUTPUT] = 30;
+    char *out = pane_of(m, 80, 24, &ui, PANE_OUTPUT);
+    ck_assert_msg(strstr(out, "error 11 quorum not reached: 1 of the 2 acks needed (acked: n1; no "
+                              "answer: n3, n2); the write may have been applied where it was acked"),
+                  "%s", out);
+    ck_assert_ptr_null(strstr(out, "line 29"));
+    free(out);
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "more - End");
+    free(s);
+    ui.output_unseen = 3; /* lines came while scrolled back: the border says so */
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "▼ new output (3) - End");
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(node_cards_share_the_width_and_cut_no_figure)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\",\"n4\",\"n5\"]}");
+    for (int i = 1; i <= 5; i++) {
+        char ev[300];
+        snprintf(ev, sizeof ev, "{\"ev\":\"status\",\"node\":\"n%d\",\"status\":{\"role\":\"%s\","
+                 "\"term\":12,\"commit\":1446,\"applied\":1446,\"lamport\":14460,"
+                 "\"vc\":[3301,5870,3282,12034,99%d]}}", i, i == 3 ? "leader" : "follower", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    /* every figure of every card is there, the vector wrapped inside the card */
+    EXPECT_ON_SCREEN(s, "L14460 vc[3301,5870,");
+    EXPECT_ON_SCREEN(s, "3282,12034,995]");
+    EXPECT_ON_SCREEN(s, "c1446 a1446");
+    /* and the five cards use the width: the last one ends near the right edge */
+    char row[600];
+    ck_assert_ptr_nonnull(line_with(s, "┌ n5", row, sizeof row));
+    const char *last = strstr(row, "┐│"); /* n5's top-right corner, then the pane's border */
+    ck_assert_msg(last, "%s", row);
+    free(s);
+    /* three nodes at 120 columns: wide cards, their figures in words */
+    struct dm *m3 = dm_new(0);
+    feed(m3, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m3, "{\"ev\":\"status\",\"node\":\"n1\",\"status\":{\"role\":\"leader\",\"term\":2,"
+             "\"commit\":3,\"applied\":3,\"lamport\":40,\"vc\":[20,5,5]}}");
+    s = screen(m3, 120, 40, true, &ui);
+    EXPECT_ON_SCREEN(s, "commit 3  applied 3");
+    EXPECT_ON_SCREEN(s, "lamport 40 vector [20,5,5]");
+    free(s);
+    dm_destroy(&m3);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(log_has_a_column_for_every_node_and_labels_stay_readable)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\",\"n4\","
+            "\"n5\",\"n6\",\"n7\",\"n8\",\"n9\"]}");
+    for (int i = 1; i <= 9; i++) {
+        char ev[200];
+        snprintf(ev, sizeof ev, "{\"ev\":\"append\",\"node\":\"n%d\",\"index\":1,\"term\":1,"
+                 "\"cmd\":\"put x 1\"}", i);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    char row[600];
+    ck_assert_ptr_nonnull(line_with(s, "idx", row, sizeof row));
+    for (int i = 1; i <= 9; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        ck_assert_msg(strstr(strstr(row, "idx"), id), "no Log column for %s: %s", id, row);
+    }
+    free(s);
+    dm_destroy(&m);
+    /* between two neighbouring columns a label too long for its arrow takes its short form */
+    m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n1\",\"to\":\"n2\",\"type\":\"append_entries_ok\",\"msg_id\":1}");
+    feed(m, "{\"ev\":\"send\",\"node\":\"n2\",\"to\":\"n3\",\"type\":\"request_vote\",\"msg_id\":2}");
+    s = screen(m, 80, 24, true, &ui);
+    EXPECT_ON_SCREEN(s, "append ok");
+    EXPECT_ON_SCREEN(s, "request_vote");
+    ck_assert_ptr_null(strstr(s, "append_en─"));
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(no_cluster_says_what_to_type)
+{
+    struct dm *m = dm_new(0);
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    EXPECT_ON_SCREEN(s, "no cluster running: type `start raft 3`");
+    EXPECT_ON_SCREEN(s, "`lesson welcome`");
+    free(s);
+    char *out = pane_of(m, 120, 40, &ui, PANE_OUTPUT);
+    ck_assert_msg(strstr(out, "`help` lists every command"), "%s", out);
+    free(out);
     dm_destroy(&m);
 }
 END_TEST
@@ -491,13 +831,19 @@ Suite *suite_render(void)
     tcase_add_test(tc, conflicting_log_entry_is_highlighted);
     tcase_add_test(tc, committed_entries_are_set_apart_by_a_rule);
     tcase_add_test(tc, votes_and_quorums_show_who_answered);
+    tcase_add_test(tc, votes_count_the_candidates_own_vote);
     tcase_add_test(tc, selected_message_shows_its_json);
     tcase_add_test(tc, events_filter_shows_only_matching_events);
     tcase_add_test(tc, indexed_filter_draws_the_same_as_a_scan);
     tcase_add_test(tc, time_travel_shows_the_past_state);
     tcase_add_test(tc, output_follows_live_while_frozen_on_the_labs_screen);
     tcase_add_test(tc, lesson_pane_shows_step_check_and_hint);
+    tcase_add_test(tc, every_step_of_every_lesson_is_readable_at_80x24_and_120x40);
     tcase_add_test(tc, command_line_keeps_the_cursor_visible);
+    tcase_add_test(tc, output_wraps_and_says_when_new_output_came_while_scrolled_back);
+    tcase_add_test(tc, node_cards_share_the_width_and_cut_no_figure);
+    tcase_add_test(tc, log_has_a_column_for_every_node_and_labels_stay_readable);
+    tcase_add_test(tc, no_cluster_says_what_to_type);
     tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);
     tcase_add_test(tc, wide_characters_keep_the_columns_aligned);
     suite_add_tcase(s, tc);

@@ -43,7 +43,11 @@ struct dash {
     bool color, utf8;
     struct dm *m;
     struct layout lay;
-    bool lay_lesson;       /* the layout has a lesson pane */
+    bool lay_lesson;       /* the layout is the lesson view */
+    bool lesson_view;      /* F2: the lesson view (true) or the cluster view during a lesson */
+    bool lesson_was;       /* a lesson was running at the last frame */
+    const char *lesson_text; /* the lesson text the layout was made for (model-owned) */
+    int out_unseen;        /* output lines that came while Output was scrolled back */
     struct canvas *cv;     /* the frame being drawn */
     struct cell *shown;    /* what the terminal shows, cols × rows; NULL = unknown */
     int shown_cols, shown_rows;
@@ -260,6 +264,8 @@ static void fm_sync(struct dash *d)
 static void fill_ui(struct dash *d)
 {
     fm_sync(d);
+    d->ui.help_lines = dash_help_lines();
+    d->ui.output_unseen = d->out_unseen;
     d->ui.filter = d->filter;
     d->ui.matches = d->fm;
     d->ui.nmatches = d->nfm;
@@ -340,8 +346,13 @@ static void relayout(struct dash *d);
 
 static void draw_now(struct dash *d)
 {
-    /* a lesson starting or ending (also by time travel) changes the layout */
-    if (dm_view(d->m)->lesson.active != d->lay_lesson)
+    /* a lesson starting or ending (also by time travel), or a new step (its text sizes the
+     * Lesson pane), changes the layout */
+    const struct dm_lesson *ls = &dm_view(d->m)->lesson;
+    if (ls->active && !d->lesson_was)
+        d->lesson_view = true; /* a lesson that starts is shown */
+    d->lesson_was = ls->active;
+    if ((ls->active && d->lesson_view) != d->lay_lesson || ls->text != d->lesson_text)
         relayout(d);
     sync_selection(d);
     fill_ui(d);
@@ -367,9 +378,12 @@ static void draw_cmdline(struct dash *d)
 static void relayout(struct dash *d)
 {
     int rows = LINES > 0 ? LINES : 1, cols = COLS > 0 ? COLS : 1;
-    d->lay_lesson = dm_view(d->m)->lesson.active;
-    unsigned flags = d->lay_lesson ? LAYOUT_LESSON : 0;
-    layout_compute(cols, rows, flags, &d->lay);
+    const struct dm_lesson *ls = &dm_view(d->m)->lesson;
+    d->lay_lesson = ls->active && d->lesson_view;
+    if (ls->text != d->lesson_text)
+        d->ui.scroll[PANE_LESSON] = 0; /* a new step: shown from its heading */
+    d->lesson_text = ls->text;
+    render_layout(d->m, cols, rows, d->lesson_view, &d->lay);
     if (d->cv->cols != cols || d->cv->rows != rows)
         canvas_resize(d->cv, cols, rows);
     if (!layout_visible(&d->lay, d->ui.focus) && d->ui.focus != PANE_CMDLINE)
@@ -465,6 +479,9 @@ static void rl_line_handler(char *line)
     }
     if (*line)
         add_history(line);
+    /* a command's answer must be seen: the Output pane follows again */
+    d->ui.scroll[PANE_OUTPUT] = 0;
+    d->out_unseen = 0;
     if (d->cfg.on_line)
         d->cfg.on_line(d->cfg.ud, line);
     free(line);
@@ -537,10 +554,18 @@ static bool rl_keypad(int ch)
 
 /* ---- actions ---------------------------------------------------------------------------- */
 
-static const enum pane_id focus_order[] = {PANE_CMDLINE, PANE_MESSAGES, PANE_LOG, PANE_VOTES,
-                                           PANE_EVENTS, PANE_OUTPUT, PANE_LESSON};
+/* What an action asks the loop to do afterwards (htop's reaction flags). */
+enum {
+    RE_NONE = 0,
+    RE_DRAW = 1,        /* redraw the screen (coalesced) */
+    RE_LAYOUT = 2,      /* lay the panes out again, then redraw */
+    RE_CMDLINE = 4,     /* redraw the command line at once */
+};
 
-static void focus_step(struct dash *d, int dir)
+static const enum pane_id focus_order[] = {PANE_CMDLINE, PANE_LESSON, PANE_MESSAGES, PANE_LOG,
+                                           PANE_VOTES, PANE_EVENTS, PANE_OUTPUT};
+
+static unsigned focus_step(struct dash *d, int dir)
 {
     int n = (int)CL_ARRAY_LEN(focus_order), k = 0;
     for (int i = 0; i < n; i++)
@@ -554,37 +579,38 @@ static void focus_step(struct dash *d, int dir)
             break;
         }
     }
-    d->dirty = true;
+    return RE_DRAW;
 }
 
-static const double speeds[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100};
+/* The lab's slow motion steps through these (- slower, + faster); replay has a wider range. */
+static const double lab_speeds[] = {0.05, 0.1, 0.25, 0.5, 1};
+static const double replay_speeds[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100};
 
-static double speed_step(double cur, int dir)
+static double speed_step(const double *ladder, int n, double cur, int dir)
 {
-    int n = (int)CL_ARRAY_LEN(speeds), best = 6;
+    int best = 0;
     for (int i = 0; i < n; i++)
-        if (fabs(speeds[i] - cur) < fabs(speeds[best] - cur))
+        if (fabs(ladder[i] - cur) < fabs(ladder[best] - cur))
             best = i;
+    if (fabs(ladder[best] - cur) > 1e-9 && (dir < 0) == (ladder[best] < cur))
+        best -= dir; /* between two steps: the next one in that direction is the nearest */
     best += dir;
-    if (best < 0)
-        best = 0;
-    if (best >= n)
-        best = n - 1;
-    return speeds[best];
+    return ladder[best < 0 ? 0 : best >= n ? n - 1 : best];
 }
 
-static void change_speed(struct dash *d, int dir)
+static unsigned change_speed(struct dash *d, int dir)
 {
     if (d->cfg.kind == DASH_REPLAY) {
-        d->speed = speed_step(d->speed, dir);
+        d->speed = speed_step(replay_speeds, (int)CL_ARRAY_LEN(replay_speeds), d->speed, dir);
         d->play_wall = mono_us();
         d->play_t = dm_view(d->m)->t_last;
     } else if (d->cfg.kind == DASH_LIVE && d->cfg.on_line) {
         char cmd[48];
-        snprintf(cmd, sizeof cmd, "speed %g", speed_step(dm_live(d->m)->speed, dir));
+        snprintf(cmd, sizeof cmd, "speed %g",
+                 speed_step(lab_speeds, (int)CL_ARRAY_LEN(lab_speeds), dm_live(d->m)->speed, dir));
         d->cfg.on_line(d->cfg.ud, cmd);
     }
-    d->dirty = true;
+    return RE_DRAW;
 }
 
 static void toggle_freeze(struct dash *d)
@@ -613,10 +639,20 @@ static void seek_by(struct dash *d, int64_t delta)
     d->dirty = true;
 }
 
+/* The Output pane follows new output unless scrolled back; back at the bottom it follows
+ * again and the "new output" count is spent. */
+static void output_follow(struct dash *d)
+{
+    d->ui.scroll[PANE_OUTPUT] = 0;
+    d->out_unseen = 0;
+    d->ui.output_unseen = 0;
+}
+
 static void scroll_pane(struct dash *d, enum pane_id p, int delta)
 {
-    if (p == PANE_CMDLINE)
-        p = layout_visible(&d->lay, PANE_EVENTS) ? PANE_EVENTS : PANE_OUTPUT;
+    if (p == PANE_CMDLINE) /* from the command line: the lesson first, else the events */
+        p = layout_visible(&d->lay, PANE_LESSON)   ? PANE_LESSON
+            : layout_visible(&d->lay, PANE_EVENTS) ? PANE_EVENTS : PANE_OUTPUT;
     if (p == PANE_MESSAGES) {
         const struct dm_state *s = dm_view(d->m);
         sync_selection(d);
@@ -635,8 +671,18 @@ static void scroll_pane(struct dash *d, enum pane_id p, int delta)
         d->dirty = true;
         return;
     }
+    if (p == PANE_LESSON) { /* scroll - 1 is the first row shown; 0 = from the step heading */
+        int first = d->ui.scroll[PANE_LESSON] > 0 ? d->ui.scroll[PANE_LESSON] - 1
+                                                   : render_lesson_first_row(d->cv, &d->lay, d->m);
+        first -= delta;
+        d->ui.scroll[PANE_LESSON] = first < 0 ? 1 : first > 100000 ? 100001 : first + 1;
+        d->dirty = true;
+        return;
+    }
     int v = d->ui.scroll[p] + delta;
     d->ui.scroll[p] = v < 0 ? 0 : v > 1000000 ? 1000000 : v;
+    if (p == PANE_OUTPUT && d->ui.scroll[p] == 0)
+        output_follow(d);
     d->dirty = true;
 }
 
@@ -692,92 +738,262 @@ static bool cmdline_empty(const struct dash *d)
     return !d->rl_on || rl_end == 0;
 }
 
-/* A dashboard key: returns true when handled. */
-static bool dash_key(struct dash *d, int ch, bool from_cmdline)
+/* ---- the keys: one table; the help overlay is made from it ------------------------------ */
+
+static unsigned act_help(struct dash *d, int ch)
 {
-    bool frozen = dm_frozen(d->m);
-    switch (ch) {
-    case '?':
-    case KEY_F(1):
-        d->ui.help = true;
-        d->dirty = true;
-        return true;
-    case ' ':
-        toggle_freeze(d);
-        return true;
-    case '+':
-    case '=':
-        change_speed(d, +1);
-        return true;
-    case '-':
-    case '_':
-        change_speed(d, -1);
-        return true;
-    case '/':
-        d->ui.filter_editing = true;
-        str_copy(d->fedit, d->filter, sizeof d->fedit);
-        d->fedit_len = (int)strlen(d->fedit);
-        d->dirty = true;
-        return true;
-    case 'q':
-        if (d->cfg.kind == DASH_LIVE && d->cfg.on_line)
-            d->cfg.on_line(d->cfg.ud, "quit");
-        else
-            d->quit = true;
-        return true;
-    case '\t':
-        focus_step(d, +1);
-        return true;
-    case KEY_BTAB:
-        focus_step(d, -1);
-        return true;
-    case 27:
-        if (d->ui.show_json) {
-            d->ui.show_json = false;
-        } else {
-            d->ui.focus = d->has_cmdline ? PANE_CMDLINE : d->ui.focus;
-            d->sel_pos = UINT64_MAX;
-        }
-        d->dirty = true;
-        return true;
-    case KEY_PPAGE:
-        scroll_pane(d, d->ui.focus, render_pane_rows(&d->lay, d->ui.focus));
-        return true;
-    case KEY_NPAGE:
-        scroll_pane(d, d->ui.focus, -render_pane_rows(&d->lay, d->ui.focus));
-        return true;
+    (void)ch;
+    d->ui.help = true;
+    return RE_DRAW;
+}
+
+static unsigned act_focus(struct dash *d, int ch)
+{
+    return focus_step(d, ch == KEY_BTAB ? -1 : +1);
+}
+
+static unsigned act_view(struct dash *d, int ch)
+{
+    (void)ch;
+    if (!dm_view(d->m)->lesson.active) {
+        dash_set_notice(d, "no lesson is running: `lesson list` shows the course");
+        return RE_DRAW;
     }
-    if (frozen || d->cfg.kind == DASH_REPLAY) {
-        switch (ch) {
-        case KEY_LEFT: seek_by(d, -1); return true;
-        case KEY_RIGHT: seek_by(d, +1); return true;
-        case '[': seek_by(d, -100); return true;
-        case ']': seek_by(d, +100); return true;
-        case '<': seek_by(d, -(int64_t)dm_count(d->m)); return true;
-        case '>': seek_by(d, (int64_t)dm_count(d->m)); return true;
-        }
+    d->lesson_view = !d->lesson_view;
+    dash_set_notice(d, NULL);
+    return RE_LAYOUT;
+}
+
+static unsigned act_quiz(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->cfg.on_line)
+        d->cfg.on_line(d->cfg.ud, "quiz");
+    return RE_DRAW;
+}
+
+static unsigned act_escape(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->ui.show_json) {
+        d->ui.show_json = false;
+    } else {
+        d->ui.focus = d->has_cmdline ? PANE_CMDLINE : d->ui.focus;
+        d->sel_pos = UINT64_MAX;
     }
-    if (from_cmdline)
-        return false;
-    switch (ch) {
-    case KEY_UP: scroll_pane(d, d->ui.focus, +1); return true;
-    case KEY_DOWN: scroll_pane(d, d->ui.focus, -1); return true;
-    case KEY_HOME: scroll_pane(d, d->ui.focus, 1000000); return true;
-    case KEY_END:
-        if (d->ui.focus == PANE_MESSAGES) {
-            d->sel_pos = UINT64_MAX;
-            d->ui.show_json = false;
-        } else {
-            d->ui.scroll[d->ui.focus] = 0;
+    return RE_DRAW;
+}
+
+static unsigned act_page(struct dash *d, int ch)
+{
+    enum pane_id p = d->ui.focus != PANE_CMDLINE ? d->ui.focus
+                     : layout_visible(&d->lay, PANE_LESSON) ? PANE_LESSON : PANE_EVENTS;
+    int rows = render_pane_rows(&d->lay, p) - 1;
+    scroll_pane(d, d->ui.focus, ch == KEY_PPAGE ? (rows > 0 ? rows : 1) : -(rows > 0 ? rows : 1));
+    return RE_DRAW;
+}
+
+static unsigned act_line(struct dash *d, int ch)
+{
+    scroll_pane(d, d->ui.focus, ch == KEY_UP ? +1 : -1);
+    return RE_DRAW;
+}
+
+static unsigned act_home(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->ui.focus == PANE_LESSON)
+        d->ui.scroll[PANE_LESSON] = 1;
+    else
+        scroll_pane(d, d->ui.focus, 1000000);
+    return RE_DRAW;
+}
+
+static unsigned act_end(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->ui.focus == PANE_MESSAGES) {
+        d->sel_pos = UINT64_MAX;
+        d->ui.show_json = false;
+    } else if (d->ui.focus == PANE_OUTPUT || d->ui.focus == PANE_CMDLINE) {
+        output_follow(d);
+    } else {
+        d->ui.scroll[d->ui.focus] = 0;
+    }
+    return RE_DRAW;
+}
+
+static unsigned act_enter(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->ui.focus == PANE_MESSAGES && d->sel_pos != UINT64_MAX)
+        d->ui.show_json = !d->ui.show_json;
+    return RE_DRAW;
+}
+
+static unsigned act_freeze(struct dash *d, int ch)
+{
+    (void)ch;
+    toggle_freeze(d);
+    return RE_DRAW;
+}
+
+static unsigned act_seek(struct dash *d, int ch)
+{
+    int64_t all = (int64_t)dm_count(d->m);
+    seek_by(d, ch == KEY_LEFT ? -1 : ch == KEY_RIGHT ? 1 : ch == '[' ? -100 : ch == ']' ? 100
+               : ch == '<' ? -all : all);
+    return RE_DRAW;
+}
+
+static unsigned act_speed(struct dash *d, int ch)
+{
+    return change_speed(d, ch == '+' || ch == '=' ? +1 : -1);
+}
+
+static unsigned act_filter(struct dash *d, int ch)
+{
+    (void)ch;
+    d->ui.filter_editing = true;
+    str_copy(d->fedit, d->filter, sizeof d->fedit);
+    d->fedit_len = (int)strlen(d->fedit);
+    return RE_DRAW;
+}
+
+static unsigned act_redraw(struct dash *d, int ch)
+{
+    (void)ch;
+    resize(d);
+    return RE_DRAW;
+}
+
+static unsigned act_suspend(struct dash *d, int ch)
+{
+    (void)ch;
+    suspend(d);
+    return RE_NONE;
+}
+
+static unsigned act_quit(struct dash *d, int ch)
+{
+    (void)ch;
+    if (d->cfg.kind == DASH_LIVE && d->cfg.on_line)
+        d->cfg.on_line(d->cfg.ud, "quit");
+    else
+        d->quit = true;
+    return RE_DRAW;
+}
+
+/* When a key acts. */
+enum {
+    K_ANYTIME = 1,      /* even with text on the command line */
+    K_EMPTY = 2,        /* on an empty command line, or when a pane has the focus */
+    K_PANE = 4,         /* only when a pane has the focus (else the command line's key) */
+    K_TIME = 8,         /* only when frozen, or replaying */
+    K_LIVE = 16,        /* only in the lab's own dashboard */
+    K_VIEWER = 32,      /* only without a command line (conlab dash, conlab replay) */
+};
+
+struct key_action {
+    int keys[4];                /* 0 ends the list */
+    const char *label;          /* for the help overlay; NULL: listed with the row before */
+    const char *help;
+    unsigned when;
+    unsigned (*act)(struct dash *d, int ch); /* NULL: handled elsewhere, listed for help */
+};
+
+static const struct key_action key_table[] = {
+    {{KEY_F(1)}, "F1 or ?", "this help: the keys and what the screen shows", K_ANYTIME, act_help},
+    {{'?'}, NULL, NULL, K_EMPTY, act_help},
+    {{KEY_F(2)}, "F2", "lesson view / cluster view while a lesson runs", K_ANYTIME, act_view},
+    {{KEY_F(3)}, "F3", "start the lesson's quiz (after its last step; or type quiz)", K_ANYTIME | K_LIVE, act_quiz},
+    {{'\t'}, "Tab", "focus the next pane (on an empty command line)", K_EMPTY, act_focus},
+    {{KEY_BTAB}, "Shift-Tab", "focus the previous pane", K_ANYTIME, act_focus},
+    {{27}, "Esc", "back to the command line", K_EMPTY, act_escape},
+    {{KEY_UP, KEY_DOWN}, "Up/Down", "scroll the focused pane; select a message", K_PANE, act_line},
+    {{KEY_PPAGE, KEY_NPAGE}, "PgUp/PgDn", "scroll the focused pane (or Events, or Output) by a page", K_ANYTIME, act_page},
+    {{KEY_HOME}, "Home/End", "oldest / newest in the focused pane; End: Output follows again", K_PANE, act_home},
+    {{KEY_END}, NULL, NULL, K_PANE, act_end},
+    {{'\n', '\r', KEY_ENTER}, "Enter", "show the selected message's JSON (Messages pane)", K_PANE, act_enter},
+    {{' '}, "Space", "freeze the display / back to live (replay: play/pause)", K_EMPTY, act_freeze},
+    {{KEY_LEFT, KEY_RIGHT}, "Left/Right", "when frozen: one event back / forward", K_EMPTY | K_TIME, act_seek},
+    {{'[', ']'}, "[ and ]", "when frozen: 100 events back / forward", K_EMPTY | K_TIME, act_seek},
+    {{'<', '>'}, "< and >", "when frozen: first / last recorded event", K_EMPTY | K_TIME, act_seek},
+    {{'-', '_'}, "- and +", "slower / faster: speed 1, 0.5, 0.25, 0.1, 0.05 (replay: playback)", K_EMPTY, act_speed},
+    {{'+', '='}, NULL, NULL, K_EMPTY, act_speed},
+    {{'/'}, "/", "filter the events (words must all match; ev=drop)", K_EMPTY, act_filter},
+    {{12}, "Ctrl-L", "redraw the screen", K_ANYTIME, act_redraw},
+    {{3}, "Ctrl-C", "clear the command line (never stops the cluster)", K_ANYTIME, NULL},
+    {{26}, "Ctrl-Z", "suspend; fg brings the dashboard back", K_ANYTIME, act_suspend},
+    {{'q'}, "q", "leave a viewer (conlab dash, replay); in the lab type quit or Ctrl-D", K_VIEWER, act_quit},
+};
+
+/* What the screen shows, after the keys in the help overlay. */
+static const char *const legend[] = {
+    "",
+    "Command line: readline keys, history (Up/Down), Tab completes commands and nodes",
+    "",
+    "What the screen shows",
+    "  n3 * / LEADER t4  the leader (term 4); candidate, follower; e4 is an epoch",
+    "  c12 a12           commit index 12, applied index 12 (wide cards spell it out)",
+    "  L42 vc[3,5,1]     Lamport clock 42; vector clock, one count per node",
+    "  clk ... +0ms      the node's physical clock and its injected skew",
+    "  Log ~ and !       an entry not yet committed; one that conflicts with the leader's",
+    "  Votes n2 ✓        votes granted (the candidate's own vote included) or denied ✗",
+    "  ALERTS n          invariant violations and checks that failed (see Events, !!)",
+    "  drops n           events the lab could not keep up with",
+    "  speed 0.1         the cluster runs ten times slower (slow motion)",
+    NULL,
+};
+
+const char *const *dash_help_lines(void)
+{
+    static char rows[CL_ARRAY_LEN(key_table)][128];
+    static const char *help_out[CL_ARRAY_LEN(key_table) + CL_ARRAY_LEN(legend) + 1];
+    if (!help_out[0]) {
+        int n = 0;
+        for (size_t i = 0; i < CL_ARRAY_LEN(key_table); i++) {
+            if (!key_table[i].label)
+                continue;
+            snprintf(rows[n], sizeof rows[n], "%-12s %s", key_table[i].label, key_table[i].help);
+            help_out[n] = rows[n];
+            n++;
         }
+        for (size_t i = 0; legend[i]; i++)
+            help_out[n++] = legend[i];
+        help_out[n] = NULL;
+    }
+    return help_out;
+}
+
+static void react(struct dash *d, unsigned re)
+{
+    if (re & RE_LAYOUT)
+        relayout(d);
+    if (re & (RE_DRAW | RE_LAYOUT))
         d->dirty = true;
-        return true;
-    case '\n':
-    case '\r':
-    case KEY_ENTER:
-        if (d->ui.focus == PANE_MESSAGES && d->sel_pos != UINT64_MAX)
-            d->ui.show_json = !d->ui.show_json;
-        d->dirty = true;
+    if (re & RE_CMDLINE)
+        rl_redisplay_hook();
+}
+
+/* Looks the key up in the table and runs its action when it acts here. Returns true when it
+ * did. line_text: the command line holds text. */
+static bool run_key(struct dash *d, int ch, bool line_text)
+{
+    bool pane = !d->has_cmdline || d->ui.focus != PANE_CMDLINE;
+    bool timeful = dm_frozen(d->m) || d->cfg.kind == DASH_REPLAY;
+    for (size_t i = 0; i < CL_ARRAY_LEN(key_table); i++) {
+        const struct key_action *k = &key_table[i];
+        bool hit = false;
+        for (int j = 0; j < 4 && k->keys[j]; j++)
+            hit = hit || k->keys[j] == ch;
+        if (!hit || !k->act)
+            continue;
+        if (((k->when & K_LIVE) && d->cfg.kind != DASH_LIVE) || ((k->when & K_TIME) && !timeful) ||
+            ((k->when & K_VIEWER) && d->has_cmdline) ||
+            ((k->when & K_PANE) && !pane) || ((k->when & K_EMPTY) && !pane && line_text))
+            continue;
+        react(d, k->act(d, ch));
         return true;
     }
     return false;
@@ -794,14 +1010,6 @@ static void on_key(struct dash *d, int ch)
         d->dirty = true;
         return;
     }
-    if (ch == 12) { /* Ctrl-L */
-        resize(d);
-        return;
-    }
-    if (ch == 26) { /* Ctrl-Z */
-        suspend(d);
-        return;
-    }
     if (d->ui.filter_editing) {
         filter_key(d, ch);
         return;
@@ -815,7 +1023,7 @@ static void on_key(struct dash *d, int ch)
         if (ch == 4 || ch == 3) /* Ctrl-D, Ctrl-C leave a viewer */
             d->quit = true;
         else
-            dash_key(d, ch, false);
+            run_key(d, ch, false);
         return;
     }
     if (d->ui.focus == PANE_CMDLINE) {
@@ -825,12 +1033,8 @@ static void on_key(struct dash *d, int ch)
             rl_redisplay_hook();
             return;
         }
-        if (cmdline_empty(d) && dash_key(d, ch, true))
+        if (run_key(d, ch, !cmdline_empty(d)))
             return;
-        if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_F(1) || ch == KEY_BTAB) {
-            dash_key(d, ch, true);
-            return;
-        }
         if (ch >= KEY_MIN) {
             rl_keypad(ch);
             return;
@@ -839,7 +1043,7 @@ static void on_key(struct dash *d, int ch)
         return;
     }
     /* a pane has the focus */
-    if (dash_key(d, ch, false))
+    if (run_key(d, ch, false))
         return;
     if (ch == 3 || ch == 4)
         return;
@@ -986,6 +1190,25 @@ void dash_on_readable(struct dash *d)
 void dash_feed(struct dash *d, json_t *ev)
 {
     uint64_t pos = dm_count(d->m);
+    const char *kind = json_string_value(json_object_get(ev, "ev"));
+    if (d->ui.scroll[PANE_OUTPUT] > 0 && kind && !strcmp(kind, "output") &&
+        layout_visible(&d->lay, PANE_OUTPUT)) {
+        /* scrolled back: the view stays where it is, and the pane counts what came */
+        const char *text = json_string_value(json_object_get(ev, "text"));
+        int width = d->lay.pane[PANE_OUTPUT].w - 3;
+        for (const char *p = text ? text : ""; p;) {
+            const char *nl = strchr(p, '\n');
+            char *one = xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+            if (*one || nl) {
+                d->ui.scroll[PANE_OUTPUT] += render_wrap_rows(one, width);
+                d->out_unseen++;
+            }
+            free(one);
+            p = nl ? nl + 1 : NULL;
+            if (p && !*p)
+                break;
+        }
+    }
     dm_feed(d->m, ev);
     if (d->filter[0] && !strcmp(d->fm_for, d->filter) && dm_event_at(d->m, pos) &&
         dm_event_matches(ev, d->filter))

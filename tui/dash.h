@@ -32,14 +32,18 @@
  *   {"ev":"speed","factor":0.1}
  *   {"ev":"output","text":"…"}      command output lines (the lab should also echo each entered
  *                                   command as "> CMD", so attached viewers and traces see it)
- *   {"ev":"lesson","title":…,"step":…,"text":…,"check":"passed|pending|failed: why","hint":…}
+ *   {"ev":"lesson","active":true,"title":"welcome · step 2 of 4 · hints 0/1",
+ *    "text":"Step 2 of 4: …\n<the step's text>\n\nTry:\n    put x 1\n    get x @n2\n",
+ *    "check":"waiting for you: do the step"}   the Lesson pane (lab/course/lessonhost.c)
  *   {"ev":"lesson","active":false}  when a lesson ends
+ *   {"ev":"input","line":"put x 1"}  a command typed during a lesson (not drawn in Events)
  *   {"ev":"invariant"|"error"|"verdict",…} stand out as alerts.
  * Every event should carry "t" (µs since the start of the run); replay paces by it.
  *
- * Keys (also in docs/dashboard.md and the help overlay): F1/? help, Tab/Shift-Tab focus,
- * arrows and PgUp/PgDn scroll, Space freeze/live (time travel with ←/→ [ ] < >), +/- speed,
- * / filter events, Enter a message's JSON, q (on an empty line) or `quit` leaves.
+ * Keys: one table in dash.c, from which the help overlay is made (docs/dashboard.md lists
+ * them): F1/? help, F2 lesson/cluster view, F3 quiz, Tab/Shift-Tab focus, arrows and
+ * PgUp/PgDn scroll, Space freeze/live (time travel with ←/→ [ ] < >), -/+ speed (1, 0.5,
+ * 0.25, 0.1, 0.05), / filter events, Enter a message's JSON, q (on an empty line) or `quit`.
  */
 #ifndef CONLAB_DASH_H
 #define CONLAB_DASH_H
@@ -115,6 +119,10 @@ void dash_set_playing(struct dash *d, bool playing);
  * lab may call it from its own crash handlers; dash_new installs handlers for SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL and SIGABRT that call it and then die of the signal. */
 void dash_crash_restore(void);
+
+/* The help overlay's lines: every key of the key table (the one place keys are bound) and
+ * a legend of what the screen shows. NULL-terminated, static. */
+const char *const *dash_help_lines(void);
 
 /* Should a dashboard be drawn in colour? false when NO_COLOR is set (any value), TERM is
  * unset/dumb, or no_color_flag. */

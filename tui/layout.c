@@ -23,25 +23,15 @@ const char *layout_pane_name(enum pane_id p)
     return (unsigned)p < PANE_COUNT ? names[p] : "?";
 }
 
-void layout_compute(int cols, int rows, unsigned flags, struct layout *out)
+static int clamp(int v, int lo, int hi)
 {
-    memset(out, 0, sizeof *out);
-    if (cols < 0)
-        cols = 0;
-    if (rows < 0)
-        rows = 0;
-    out->cols = cols;
-    out->rows = rows;
-    if (cols < LAYOUT_MIN_COLS || rows < LAYOUT_MIN_ROWS) {
-        out->too_small = true;
-        out->shape = LAYOUT_TOO_SMALL;
-        return;
-    }
-    bool lesson = flags & LAYOUT_LESSON;
-    out->pane[PANE_TITLE] = R(0, 0, cols, 1);
-    out->pane[PANE_CMDLINE] = R(0, rows - 1, cols, 1);
-    int top = 1, bottom = rows - 1; /* rows [top, bottom) are free */
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
+/* The cluster view: every pane but the lesson. */
+static void cluster_view(int cols, int top, int bottom, struct layout *out)
+{
+    int rows = out->rows;
     if (cols >= 110 && rows >= 30) {
         out->shape = LAYOUT_LARGE;
         int ch = rows >= 40 ? 9 : 8;
@@ -56,16 +46,9 @@ void layout_compute(int cols, int rows, unsigned flags, struct layout *out)
         out->pane[PANE_LOG] = R(w1, top, w2, mh);
         out->pane[PANE_VOTES] = R(w1 + w2, top, cols - w1 - w2, mh);
         top += mh;
-        if (lesson) {
-            int a = cols * 40 / 100, b = cols * 30 / 100;
-            out->pane[PANE_EVENTS] = R(0, top, a, bh);
-            out->pane[PANE_OUTPUT] = R(a, top, b, bh);
-            out->pane[PANE_LESSON] = R(a + b, top, cols - a - b, bh);
-        } else {
-            int a = cols * 55 / 100;
-            out->pane[PANE_EVENTS] = R(0, top, a, bh);
-            out->pane[PANE_OUTPUT] = R(a, top, cols - a, bh);
-        }
+        int a = cols * 55 / 100;
+        out->pane[PANE_EVENTS] = R(0, top, a, bh);
+        out->pane[PANE_OUTPUT] = R(a, top, cols - a, bh);
     } else if (cols >= 80 && rows >= 24) {
         out->shape = LAYOUT_MEDIUM;
         int ch = 6;
@@ -77,7 +60,7 @@ void layout_compute(int cols, int rows, unsigned flags, struct layout *out)
         int mh = bottom - top - bh;
         int w1 = cols * 55 / 100;
         out->pane[PANE_MESSAGES] = R(0, top, w1, mh);
-        out->pane[lesson ? PANE_LESSON : PANE_LOG] = R(w1, top, cols - w1, mh);
+        out->pane[PANE_LOG] = R(w1, top, cols - w1, mh);
         top += mh;
         int a = cols / 2;
         out->pane[PANE_EVENTS] = R(0, top, a, bh);
@@ -90,6 +73,79 @@ void layout_compute(int cols, int rows, unsigned flags, struct layout *out)
         int oh = (bottom - top) / 2;
         int mh = bottom - top - oh;
         out->pane[PANE_MESSAGES] = R(0, top, cols, mh);
-        out->pane[lesson ? PANE_LESSON : PANE_OUTPUT] = R(0, top + mh, cols, oh);
+        out->pane[PANE_OUTPUT] = R(0, top + mh, cols, oh);
     }
+}
+
+/* The lesson view: the lesson is the largest pane; the cluster adapts around it. */
+static void lesson_view(int cols, int top, int bottom, int want, struct layout *out)
+{
+    int rows = out->rows;
+    if (cols >= 110 && rows >= 30) {
+        /* the lesson on the left, the cluster's panes on the right */
+        out->shape = LAYOUT_LARGE;
+        int ch = rows >= 40 ? 9 : 8;
+        out->pane[PANE_CLUSTER] = R(0, top, cols, ch);
+        top += ch;
+        int h = bottom - top;
+        int lw = cols * 48 / 100 > 50 ? cols * 48 / 100 : 50;
+        int rw = cols - lw;
+        out->pane[PANE_LESSON] = R(0, top, lw, h);
+        int mh = h * 40 / 100, lvh = clamp(h * 25 / 100, 6, 12);
+        int oh = h - mh - lvh;
+        out->pane[PANE_MESSAGES] = R(lw, top, rw, mh);
+        int logw = rw * 55 / 100;
+        out->pane[PANE_LOG] = R(lw, top + mh, logw, lvh);
+        out->pane[PANE_VOTES] = R(lw + logw, top + mh, rw - logw, lvh);
+        out->pane[PANE_OUTPUT] = R(lw, top + mh + lvh, rw, oh);
+        return;
+    }
+    /* a strip of node cells, the lesson across the width, the output below it */
+    out->shape = cols >= 80 && rows >= 24 ? LAYOUT_MEDIUM : LAYOUT_SMALL;
+    int ch = rows >= 24 ? 4 : rows >= 16 ? 3 : 0;
+    if (ch) {
+        out->pane[PANE_CLUSTER] = R(0, top, cols, ch);
+        top += ch;
+    }
+    int h = bottom - top;
+    int omin = rows >= 24 ? 5 : 4;
+    int lh = want > 0 ? clamp(want + 2, 4, h - omin) : h - omin;
+    out->pane[PANE_LESSON] = R(0, top, cols, lh);
+    top += lh;
+    int oh = bottom - top;
+    if (cols >= 100 && oh >= 5) { /* room beside the output: the messages */
+        int ow = cols * 55 / 100;
+        out->pane[PANE_OUTPUT] = R(0, top, ow, oh);
+        out->pane[PANE_MESSAGES] = R(ow, top, cols - ow, oh);
+    } else {
+        out->pane[PANE_OUTPUT] = R(0, top, cols, oh);
+    }
+}
+
+void layout_compute_lesson(int cols, int rows, unsigned flags, int lesson_rows,
+                           struct layout *out)
+{
+    memset(out, 0, sizeof *out);
+    if (cols < 0)
+        cols = 0;
+    if (rows < 0)
+        rows = 0;
+    out->cols = cols;
+    out->rows = rows;
+    if (cols < LAYOUT_MIN_COLS || rows < LAYOUT_MIN_ROWS) {
+        out->too_small = true;
+        out->shape = LAYOUT_TOO_SMALL;
+        return;
+    }
+    out->pane[PANE_TITLE] = R(0, 0, cols, 1);
+    out->pane[PANE_CMDLINE] = R(0, rows - 1, cols, 1);
+    if (flags & LAYOUT_LESSON)
+        lesson_view(cols, 1, rows - 1, lesson_rows, out);
+    else
+        cluster_view(cols, 1, rows - 1, out);
+}
+
+void layout_compute(int cols, int rows, unsigned flags, struct layout *out)
+{
+    layout_compute_lesson(cols, rows, flags, 0, out);
 }

@@ -405,7 +405,7 @@ static enum role_class class_of(const struct dm_state *s, const char *role)
 static void card_update(struct dm_state *s, int i)
 {
     struct dm_node *n = &s->node[i];
-    struct sb b = {0};
+    struct sb b = {0}, wb = {0};
     for (int k = 0; k < s->nfigs; k++) {
         if (!s->figs[k].card[0])
             continue;
@@ -417,9 +417,12 @@ static void card_update(struct dm_state *s, int i)
         else
             str_copy(v, n->figval[k][0] ? n->figval[k] : "-", sizeof v);
         sb_printf(&b, "%s%s%s", b.len ? " " : "", s->figs[k].card, v);
+        sb_printf(&wb, "%s%s %s", wb.len ? "  " : "", s->figs[k].label[0] ? s->figs[k].label : s->figs[k].key, v);
     }
     str_copy(n->card, b.s ? b.s : "", sizeof n->card);
+    str_copy(n->card_wide, wb.s ? wb.s : "", sizeof n->card_wide);
     sb_free(&b);
+    sb_free(&wb);
 }
 
 /* The one fold of a node's state (event_view_fold), into the node's fields. */
@@ -651,9 +654,12 @@ FOLD(fold_vote)
     if (strlen(cand) >= CL_IDLEN)
         return;
     struct dm_election *el = election_for(s, vt->has_term ? vt->term : 0, cand);
-    if (!strcmp(vt->what, "request"))
-        return;
     int granted = !strcmp(vt->what, "grant");
+    bool own = !strcmp(vt->what, "request") && !strcmp(node, cand);
+    if (own) /* a candidate votes for itself: its own vote counts towards the majority */
+        granted = 1;
+    else if (!strcmp(vt->what, "request"))
+        return;
     if (!granted && strcmp(vt->what, "deny"))
         return;
     struct dm_vote *v = NULL;
@@ -668,7 +674,8 @@ FOLD(fold_vote)
     memset(v, 0, sizeof *v);
     str_copy(v->voter, node, sizeof v->voter);
     v->granted = granted;
-    str_copy(v->reason, vt->reason ? vt->reason : "", sizeof v->reason);
+    const char *why = own ? "own vote" : vt->reason;
+    str_copy(v->reason, why ? why : "", sizeof v->reason);
 }
 
 static uint32_t node_set(struct dm_state *s, const json_t *list)
@@ -751,18 +758,19 @@ static void cluster_face(struct dm_state *s, const struct ev_cluster *c)
     }
     s->nfigs = 0;
     if (!c->figures) {
-        static const struct dm_figure def[] = {{"commit", "c"}, {"applied", "a"}};
+        static const struct dm_figure def[] = {{"commit", "c", "commit"}, {"applied", "a", "applied"}};
         memcpy(s->figs, def, sizeof def);
         s->nfigs = (int)CL_ARRAY_LEN(def);
         return;
     }
     for (size_t k = 0; k < json_array_size(c->figures) && s->nfigs < DM_MAX_FIGS; k++) {
         const json_t *f = json_array_get(c->figures, k);
-        const char *key = jstr(f, "key"), *card = jstr(f, "card");
+        const char *key = jstr(f, "key"), *card = jstr(f, "card"), *label = jstr(f, "label");
         if (!key || strlen(key) >= sizeof s->figs[0].key || (card && strlen(card) >= sizeof s->figs[0].card))
             continue;
         str_copy(s->figs[s->nfigs].key, key, sizeof s->figs[0].key);
         str_copy(s->figs[s->nfigs].card, card ? card : "", sizeof s->figs[0].card);
+        str_copy(s->figs[s->nfigs].label, label ? label : key, sizeof s->figs[0].label);
         s->nfigs++;
     }
 }
@@ -811,8 +819,8 @@ FOLD(fold_cluster)
         card_update(s, s->n);
         s->n++;
     }
-    if (c->has_speed && c->speed > 0)
-        s->speed = c->speed;
+    /* a new cluster runs at its start speed (an option), else 1 */
+    s->speed = c->has_speed && c->speed > 0 ? c->speed : 1;
 }
 
 FOLD(fold_lesson)
@@ -888,8 +896,11 @@ bool dm_event_is_alert(const json_t *ev)
     const char *e = jstr(ev, "ev");
     if (!e)
         return true;
-    return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "verdict") ||
-           !strcmp(e, "check");
+    if (!strcmp(e, "verdict")) { /* a check that holds is good news, not an alert */
+        const char *v = jstr(ev, "verdict");
+        return !v || (strcmp(v, "holds") && strcmp(v, "hold") && strcmp(v, "linearizable"));
+    }
+    return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "check");
 }
 
 static void fold(struct dm_state *s, json_t *ev, uint64_t pos)

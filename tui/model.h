@@ -60,6 +60,7 @@ struct dm_node {
     char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
     enum role_class rclass; /* the role's class, from the cluster's role table (colours) */
     char card[64];        /* the mode's status figures for the node card: "c12 a12" */
+    char card_wide[96];   /* the same in words for a wide card: "commit 12  applied 12" */
     char figval[DM_MAX_FIGS][24]; /* each figure's last value from a status, "" = none */
     bool has_term, has_epoch;
     uint64_t term, epoch;
@@ -133,7 +134,8 @@ struct dm_role {
 /* One status figure shown on node cards: the status key (a dotted path) and its card label. */
 struct dm_figure {
     char key[32];
-    char card[12];
+    char card[12];              /* short form on a narrow card: "c" */
+    char label[24];             /* words on a wide card: "commit" */
 };
 
 /* The folded state. Fields are read by the renderer; only model.c writes them. */

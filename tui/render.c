@@ -5,28 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const render_help_lines[] = {
-    "F1 or ?      this help (any key closes it)",
-    "Tab          focus the next pane (on an empty command line)",
-    "Shift-Tab    focus the previous pane",
-    "Esc          back to the command line",
-    "Up/Down      scroll the focused pane; select a message",
-    "PgUp/PgDn    scroll the focused pane by a page",
-    "Home/End     oldest / newest in the focused pane",
-    "Enter        show the selected message's JSON (Messages pane)",
-    "Space        freeze the display / back to live (replay: play/pause)",
-    "Left/Right   when frozen: step one event back / forward",
-    "[ and ]      when frozen: step 100 events back / forward",
-    "< and >      when frozen: first / last recorded event",
-    "+ and -      faster / slower (lab speed, replay speed)",
-    "/            filter the events (words must all match; ev=drop)",
-    "Ctrl-L       redraw the screen",
-    "Ctrl-C       clear the command line (never stops the cluster)",
-    "Ctrl-Z       suspend; fg brings the dashboard back",
-    "q or quit    leave (q only on an empty command line)",
-    "Command line: readline keys, history (Up/Down), Tab completion",
-    NULL,
-};
 
 static const char *role_word(const char *role)
 {
@@ -108,6 +86,11 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
         sb_printf(&b, "  %s", ui->source);
     int x = canvas_text(c, 0, r->y, r->w, b.s, ROLE_TITLE);
     sb_free(&b);
+    if (s->lesson.active && !layout_visible(l, PANE_LESSON) && !ui->notice) {
+        x += canvas_raw(c, x, r->y, r->w - x, "  [lesson ", ROLE_TITLE);
+        x += canvas_text(c, x, r->y, r->w - x, s->lesson.title ? s->lesson.title : "", ROLE_TITLE);
+        x += canvas_raw(c, x, r->y, r->w - x, ": F2 shows it]", ROLE_TITLE);
+    }
     if (ui->notice) { /* a notice matters more than the counters: it comes first */
         x += canvas_raw(c, x, r->y, r->w - x, "  [", ROLE_TITLE);
         x += canvas_text(c, x, r->y, r->w - x, ui->notice, ROLE_TITLE);
@@ -140,9 +123,13 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
 
 /* ---- cluster ------------------------------------------------------------------------ */
 
-static void node_lines(const struct dm_node *n, char lines[6][96], int *nlines)
+/* What a node card says, most important first; words when the card is wide, the short forms
+ * of the legend (help overlay) when it is narrow. A line that does not fit wraps at a comma
+ * or a space onto the next row; the rows that do not fit are left out, last first. */
+static int node_lines(const struct dm_node *n, int width, char lines[8][96])
 {
     int k = 0;
+    bool wide = width >= 26;
     if (n->life == DM_DOWN || n->life == DM_PAUSED) {
         snprintf(lines[k++], 96, "%s", life_word(n->life));
     } else {
@@ -152,35 +139,67 @@ static void node_lines(const struct dm_node *n, char lines[6][96], int *nlines)
             for (char *p = role; *p; p++)
                 *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
         if (n->has_term)
-            snprintf(lines[k++], 96, "%s t%llu", role, (unsigned long long)n->term);
+            snprintf(lines[k++], 96, wide ? "%s  term %llu" : "%s t%llu", role,
+                     (unsigned long long)n->term);
         else if (n->has_epoch)
-            snprintf(lines[k++], 96, "%s e%llu", role, (unsigned long long)n->epoch);
+            snprintf(lines[k++], 96, wide ? "%s  epoch %llu" : "%s e%llu", role,
+                     (unsigned long long)n->epoch);
         else
             snprintf(lines[k++], 96, "%s", role);
     }
-    snprintf(lines[k++], 96, "%s%s%s", n->card, n->card[0] ? " " : "", life_word(n->life)); /* the mode's figures */
-    /* clocks: physical (with its injected skew), then Lamport and vector */
-    if (n->has_clock)
-        snprintf(lines[k++], 96, "clk %02llu:%02llu:%02llu.%03llu skew%+lldms", /* time of day, UTC */
-                 (unsigned long long)(n->clock_us / 3600000000ull % 24),
-                 (unsigned long long)(n->clock_us / 60000000ull % 60),
-                 (unsigned long long)(n->clock_us / 1000000 % 60),
-                 (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000));
-    else
-        snprintf(lines[k++], 96, "skew%+lldms", (long long)(n->skew_us / 1000));
-    char vc[96];
-    int p = snprintf(vc, sizeof vc, "L%llu", (unsigned long long)n->lamport);
+    /* the mode's status figures: in words on a wide card, short forms on a narrow one */
+    if (wide && n->card_wide[0])
+        snprintf(lines[k++], 96, "%s", n->card_wide);
+    else if (n->card[0])
+        snprintf(lines[k++], 96, "%s %s", n->card, life_word(n->life));
+    char vc[96] = "";
     if (n->nvc) {
-        p += snprintf(vc + p, sizeof vc - (size_t)p, " vc[");
+        int p = snprintf(vc, sizeof vc, "%s", wide ? "vector [" : "vc[");
         for (int i = 0; i < n->nvc && p < (int)sizeof vc - 24; i++)
             p += snprintf(vc + p, sizeof vc - (size_t)p, "%s%llu", i ? "," : "",
                           (unsigned long long)n->vc[i]);
         snprintf(vc + p, sizeof vc - (size_t)p, "]");
     }
-    snprintf(lines[k++], 96, "%s", vc);
+    snprintf(lines[k++], 96, wide ? "lamport %llu%s%s" : "L%llu%s%s",
+             (unsigned long long)n->lamport, vc[0] ? " " : "", vc);
+    /* clocks: physical (with its injected skew) */
+    if (n->has_clock)
+        snprintf(lines[k++], 96, "%s %02llu:%02llu:%02llu.%03llu %+lldms", wide ? "clock" : "clk",
+                 (unsigned long long)(n->clock_us / 3600000000ull % 24),
+                 (unsigned long long)(n->clock_us / 60000000ull % 60),
+                 (unsigned long long)(n->clock_us / 1000000 % 60),
+                 (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000));
+    else
+        snprintf(lines[k++], 96, "skew %+lldms", (long long)(n->skew_us / 1000));
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
-    *nlines = k;
+    return k;
+}
+
+/* Lays lines into at most maxrows rows of width columns, wrapping a long line at its last
+ * comma or space that fits. Returns the rows used. */
+static int card_rows(char lines[8][96], int nlines, int width, int maxrows, char rows[8][96])
+{
+    int r = 0;
+    for (int i = 0; i < nlines && r < maxrows && r < 8; i++) {
+        const char *p = lines[i];
+        while (*p && r < maxrows && r < 8) {
+            int len = (int)strlen(p);
+            int take = len;
+            if (take > width) {
+                take = width;
+                while (take > 0 && p[take - 1] != ',' && p[take - 1] != ' ')
+                    take--;
+                if (take == 0)
+                    take = width;
+            }
+            snprintf(rows[r++], 96, "%.*s", take, p);
+            p += take;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    return r;
 }
 
 /* Node order on screen: by partition group, so each group is drawn together. */
@@ -226,6 +245,46 @@ static void draw_links_line(struct canvas *c, int x, int y, int w, const struct 
     sb_free(&b);
 }
 
+/* One cell per node, in as many columns as fit: the strip of the lesson view and the
+ * cluster pane of small terminals. With two rows, the figures go under the role. */
+static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
+                            const struct dm_state *s)
+{
+    int order[CL_MAXN];
+    int n = node_order(s, order);
+    /* side by side with two rows each when every node gets 16 columns, else stacked */
+    int two = h >= 2 && n > 0 && w / n >= 16;
+    int per = two ? 2 : 1;
+    int percol = two ? 1 : h > 0 ? h : 1, ncolumns = (n + percol - 1) / percol;
+    int cw = ncolumns ? w / ncolumns : w;
+    int prev_group = -1;
+    for (int k = 0; k < n; k++) {
+        int i = order[k];
+        const struct dm_node *nd = &s->node[i];
+        int col = k / percol, row = (k % percol) * per;
+        if (col * cw >= w)
+            break;
+        const char *r = nd->life == DM_UP ? role_word(nd->role) : life_word(nd->life);
+        char term[32] = "", line[96];
+        if (nd->has_term)
+            snprintf(term, sizeof term, " t%llu", (unsigned long long)nd->term);
+        else if (nd->has_epoch)
+            snprintf(term, sizeof term, " e%llu", (unsigned long long)nd->epoch);
+        bool sep = s->ngroups > 1 && s->group_of[i] != prev_group && prev_group >= 0;
+        prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
+        snprintf(line, sizeof line, "%s%s%s%s %s%s", sep ? "| " : "", nd->id,
+                 is_leader(nd) ? " " : "", is_leader(nd) ? canvas_glyph_str(c, G_STAR) : "",
+                 is_leader(nd) ? "LEADER" : r, term);
+        if (!two && nd->card[0]) /* the mode's figures */
+            snprintf(line + strlen(line), sizeof line - strlen(line), " %s", nd->card);
+        canvas_text(c, x + col * cw, y + row, cw - 1, line, role_of(nd));
+        if (two && nd->card[0]) {
+            snprintf(line, sizeof line, "%s%s", sep ? "  " : "", nd->card);
+            canvas_text(c, x + col * cw, y + row + 1, cw - 1, line, ROLE_DIM);
+        }
+    }
+}
+
 static void draw_cluster(struct canvas *c, const struct layout *l, const struct dm *m,
                          const struct render_ui *ui)
 {
@@ -236,7 +295,11 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
     int x, y, w, h;
     inner(&l->pane[PANE_CLUSTER], &x, &y, &w, &h);
     if (s->n == 0) {
-        canvas_raw(c, x + 1, y, w - 1, s->running ? "no nodes" : "no cluster running", ROLE_DIM);
+        canvas_raw(c, x + 1, y, w - 1,
+                   s->running ? "no nodes"
+                              : "no cluster running: type `start raft 3` to start one, or "
+                                "`lesson welcome` for the course (`lesson list` shows it all)",
+                   ROLE_DIM);
         return;
     }
     bool info = s->ngroups > 1 || s->nlinks > 0;
@@ -247,67 +310,42 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
     int order[CL_MAXN];
     int n = node_order(s, order);
     int seps = s->ngroups > 1 ? s->ngroups - 1 : 0;
-    int bw = n ? (w - seps * 3) / n : 0;
-    if (bw > 28)
-        bw = 28;
-    if (h >= 3 && bw >= 11) {
-        /* a box per node */
-        int cx = x, prev_group = -1;
-        for (int k = 0; k < n; k++) {
-            int i = order[k];
-            const struct dm_node *nd = &s->node[i];
-            if (s->ngroups > 1 && prev_group >= 0 && s->group_of[i] != prev_group) {
-                for (int r = 0; r < h; r++)
-                    canvas_glyph(c, cx + 1, y + r, G_SEP, ROLE_PARTITION);
-                cx += 3;
-            }
-            prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
-            enum role rl = role_of(nd);
-            char btitle[40];
-            snprintf(btitle, sizeof btitle, "%s%s%s", nd->id, is_leader(nd) ? " " : "",
-                     is_leader(nd) ? canvas_glyph_str(c, G_STAR) : "");
-            canvas_box(c, cx, y, bw, h, NULL, rl == ROLE_FOLLOWER ? ROLE_BORDER : rl);
-            canvas_raw(c, cx + 1, y, bw - 2, " ", rl);
-            int tw = canvas_text(c, cx + 2, y, bw - 3, btitle, rl);
-            canvas_raw(c, cx + 2 + tw, y, bw - 3 - tw, " ", rl);
-            char lines[6][96];
-            int nl;
-            node_lines(nd, lines, &nl);
-            if (h - 2 < 2 && nl >= 2) { /* one line only: role and figures together */
-                char both[200];
-                snprintf(both, sizeof both, "%s %s", lines[0], lines[1]);
-                str_copy(lines[0], both, sizeof lines[0]);
-            }
-            for (int r = 0; r < nl && r < h - 2; r++)
-                canvas_text(c, cx + 1, y + 1 + r, bw - 2, lines[r], r == 0 ? rl : ROLE_NORMAL);
-            cx += bw;
+    int bw0 = n ? (w - seps * 3) / n : 0; /* the cards share the whole width */
+    int spare = n ? (w - seps * 3) - bw0 * n : 0;
+    if (h < 3 || bw0 < 11) {
+        draw_node_cells(c, x + 1, y, w - 1, h, s);
+        return;
+    }
+    int cx = x, prev_group = -1;
+    for (int k = 0; k < n; k++) {
+        int i = order[k];
+        const struct dm_node *nd = &s->node[i];
+        if (s->ngroups > 1 && prev_group >= 0 && s->group_of[i] != prev_group) {
+            for (int r = 0; r < h; r++)
+                canvas_glyph(c, cx + 1, y + r, G_SEP, ROLE_PARTITION);
+            cx += 3;
         }
-    } else {
-        /* compact: one cell per node, in as many columns as fit */
-        int percol = h > 0 ? h : 1, ncolumns = (n + percol - 1) / percol;
-        int cw = ncolumns ? w / ncolumns : w;
-        if (cw > 24)
-            cw = 24;
-        int prev_group = -1;
-        for (int k = 0; k < n; k++) {
-            int i = order[k];
-            const struct dm_node *nd = &s->node[i];
-            int col = k / percol, row = k % percol;
-            if (x + col * cw >= x + w)
-                break;
-            char line[96];
-            const char *r = nd->life == DM_UP ? role_word(nd->role) : life_word(nd->life);
-            char term[32] = "";
-            if (nd->has_term)
-                snprintf(term, sizeof term, " t%llu", (unsigned long long)nd->term);
-            else if (nd->has_epoch)
-                snprintf(term, sizeof term, " e%llu", (unsigned long long)nd->epoch);
-            snprintf(line, sizeof line, "%s%s %s%s %s",
-                     s->ngroups > 1 && s->group_of[i] != prev_group && prev_group >= 0 ? "|" : "",
-                     nd->id, is_leader(nd) ? "LEADER" : r, term, nd->card);
-            prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
-            canvas_text(c, x + col * cw, y + row, cw - 1, line, role_of(nd));
+        prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
+        enum role rl = role_of(nd);
+        int bw = bw0 + (k < spare ? 1 : 0); /* the columns left over go to the first cards */
+        char btitle[40];
+        snprintf(btitle, sizeof btitle, "%s%s%s", nd->id, is_leader(nd) ? " " : "",
+                 is_leader(nd) ? canvas_glyph_str(c, G_STAR) : "");
+        canvas_box(c, cx, y, bw, h, NULL, rl == ROLE_FOLLOWER ? ROLE_BORDER : rl);
+        canvas_raw(c, cx + 1, y, bw - 2, " ", rl);
+        int tw = canvas_text(c, cx + 2, y, bw - 3, btitle, rl);
+        canvas_raw(c, cx + 2 + tw, y, bw - 3 - tw, " ", rl);
+        char lines[8][96], rows[8][96];
+        int nl = node_lines(nd, bw - 2, lines);
+        if (h - 2 < 2 && nl >= 2) { /* one row only: role and figures together */
+            char both[200];
+            snprintf(both, sizeof both, "%s %s", lines[0], lines[1]);
+            str_copy(lines[0], both, sizeof lines[0]);
         }
+        int nr = card_rows(lines, nl, bw - 2, h - 2, rows);
+        for (int r = 0; r < nr; r++)
+            canvas_text(c, cx + 1, y + 1 + r, bw - 2, rows[r], r == 0 ? rl : ROLE_NORMAL);
+        cx += bw;
     }
 }
 
@@ -327,6 +365,43 @@ static int column_of(const struct columns *cols, const char *id)
     return cols->id[0][0] == '*' ? 0 : -1; /* anything else: the clients column */
 }
 
+static int text_cols(const struct canvas *c, const char *s);
+
+/* A message type that fits in room columns: the whole name, else a short form that keeps
+ * it readable ("append_entries_ok" -> "append ok", "request_vote" -> "vote?"), else the
+ * short form cut with "…". */
+static void short_type(const char *type, int room, char *out, size_t n)
+{
+    static const char *const forms[][2] = {
+        {"append_entries_ok", "append ok"}, {"append_entries", "append"},
+        {"request_vote_ok", "vote ok"}, {"request_vote", "vote?"},
+        {"pre_vote_ok", "prevote ok"}, {"pre_vote", "prevote?"},
+        {"install_snapshot_ok", "snapshot ok"}, {"install_snapshot", "snapshot"},
+        {"timeout_now", "timeout"}, {"replicate_ok", "repl ok"}, {"replicate", "repl"},
+    };
+    if ((int)strlen(type) <= room || room <= 0) {
+        str_copy(out, type, n);
+        return;
+    }
+    const char *s = NULL;
+    for (size_t i = 0; i < CL_ARRAY_LEN(forms) && !s; i++)
+        if (!strcmp(type, forms[i][0]))
+            s = forms[i][1];
+    char buf[40];
+    if (!s) { /* any other: words without the underscores */
+        str_copy(buf, type, sizeof buf);
+        for (char *p = buf; *p; p++)
+            if (*p == '_')
+                *p = ' ';
+        s = buf;
+    }
+    if ((int)strlen(s) <= room) {
+        str_copy(out, s, n);
+        return;
+    }
+    snprintf(out, n, "%.*s\xe2\x80\xa6", room > 1 ? room - 1 : 0, s);
+}
+
 static void draw_message_row(struct canvas *c, int y, const struct columns *cols,
                              const struct dm_msg *msg, bool selected)
 {
@@ -338,12 +413,15 @@ static void draw_message_row(struct canvas *c, int y, const struct columns *cols
                    : msg->st == DM_PENDING ? ROLE_PENDING : ROLE_DELIVERED;
     enum glyph line = msg->st == DM_DROPPED ? G_DROP_LINE
                       : msg->st == DM_PENDING ? G_PENDING_LINE : G_H;
-    char label[96];
+    char label[96], type[40];
+    int room = (xa < xb ? xb - xa : xa - xb) - 3;
+    short_type(msg->type, room - (msg->st == DM_DROPPED ? 2 : 0), type, sizeof type);
     if (msg->st == DM_DROPPED)
-        snprintf(label, sizeof label, "%s %s%s%s", msg->type, canvas_glyph_str(c, G_CROSS),
-                 msg->why[0] ? " " : "", msg->why);
+        snprintf(label, sizeof label, "%s %s%s%s", type, canvas_glyph_str(c, G_CROSS),
+                 msg->why[0] && (int)(strlen(type) + strlen(msg->why) + 3) <= room ? " " : "",
+                 msg->why[0] && (int)(strlen(type) + strlen(msg->why) + 3) <= room ? msg->why : "");
     else
-        snprintf(label, sizeof label, "%s", msg->type);
+        snprintf(label, sizeof label, "%s", type);
     if (xa == xb) {
         canvas_raw(c, xa, y, 2, "@", rl);
         canvas_text(c, xa + 2, y, 30, label, selected ? ROLE_SELECTED : rl);
@@ -359,11 +437,10 @@ static void draw_message_row(struct canvas *c, int y, const struct columns *cols
         canvas_glyph(c, xb, y, xb > xa ? G_ARROW_R : G_ARROW_L, rl);
     }
     /* the label sits on the arrow, centred, cut to the arrow's length */
-    int room = hi - lo - 3;
     if (room > 0) {
         struct sb esc = {0};
         sb_add_escaped(&esc, label, strlen(label));
-        int len = (int)strlen(esc.s);
+        int len = text_cols(c, esc.s);
         sb_free(&esc);
         int lw = len < room ? len : room;
         int lx = lo + 2 + (room - lw) / 2;
@@ -493,7 +570,9 @@ static void draw_log(struct canvas *c, const struct layout *l, const struct dm *
                      const struct render_ui *ui)
 {
     const struct dm_state *s = dm_view(m);
-    pane_box(c, l, PANE_LOG, ui, "Log (~ uncommitted, ! conflict)");
+    int pw = l->pane[PANE_LOG].w;
+    pane_box(c, l, PANE_LOG, ui, pw >= 36 ? "Log (~ uncommitted, ! conflict)"
+                                 : pw >= 24 ? "Log (~ uncommitted)" : "Log");
     int x, y, w, h;
     inner(&l->pane[PANE_LOG], &x, &y, &w, &h);
     if (s->n == 0 || h < 2)
@@ -508,9 +587,15 @@ static void draw_log(struct canvas *c, const struct layout *l, const struct dm *
         if (n->log[n->nlog - 1].index > hi)
             hi = n->log[n->nlog - 1].index;
     }
-    int iw = 5;
+    /* every node gets a column: the index column is as wide as the largest index, and a
+     * narrow column shows the term first, then as much of the command as fits */
+    int iw = 2;
+    for (uint64_t v = hi; v >= 10; v /= 10)
+        iw++;
+    if (iw < 4)
+        iw = 4;
     int ncol = s->n, cw = (w - iw) / (ncol ? ncol : 1);
-    while (cw < 6 && ncol > 1) {
+    while (cw < 2 && ncol > 1) {
         ncol--;
         cw = (w - iw) / ncol;
     }
@@ -605,16 +690,27 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         for (int i = 0; i < s->n; i++)
             if (q->acked & (1u << i))
                 got++;
-        sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op, q->key);
-        for (int i = 0; i < s->n; i++) {
-            if (q->acked & (1u << i))
-                sb_printf(&b, " %s %s", s->node[i].id, ok);
-            else if (q->stale & (1u << i))
-                sb_printf(&b, " %s ~stale", s->node[i].id);
-            else if (q->missing & (1u << i))
-                sb_printf(&b, " %s %s", s->node[i].id, no);
+        /* "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met", or in a narrow pane "W2 z: n1✗ n2✓ n3✓ met" */
+        for (int narrow = 0; narrow < 2; narrow++) {
+            sb_free(&b);
+            if (narrow)
+                sb_printf(&b, "%c%d %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->key);
+            else
+                sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op,
+                          q->key);
+            const char *sp = narrow ? "" : " ";
+            for (int i = 0; i < s->n; i++) {
+                if (q->acked & (1u << i))
+                    sb_printf(&b, " %s%s%s", s->node[i].id, sp, ok);
+                else if (q->stale & (1u << i))
+                    sb_printf(&b, " %s%s~stale", s->node[i].id, sp);
+                else if (q->missing & (1u << i))
+                    sb_printf(&b, " %s%s%s", s->node[i].id, sp, no);
+            }
+            sb_printf(&b, "%s%s", narrow ? " " : "  ", got >= q->need ? "met" : "NOT met");
+            if (text_cols(c, b.s) <= w - 1)
+                break;
         }
-        sb_printf(&b, "  %s", got >= q->need ? "met" : "NOT met");
         canvas_text(c, x + 1, y + r++, w - 1, b.s, got >= q->need ? ROLE_OK : ROLE_FAIL);
         sb_free(&b);
     }
@@ -631,6 +727,11 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         struct sb b = {0};
         sb_printf(&b, "term %llu %s: %d/%d votes%s", (unsigned long long)e->term, e->candidate,
                   granted, s->n, granted >= need ? " - won" : "");
+        if ((int)b.len > w - 1) { /* a narrow pane: the short form */
+            sb_free(&b);
+            sb_printf(&b, "t%llu %s %d/%d%s", (unsigned long long)e->term, e->candidate, granted,
+                      s->n, granted >= need ? " won" : "");
+        }
         canvas_text(c, x + 1, y + r++, w - 1, b.s, granted >= need ? ROLE_LEADER : ROLE_CANDIDATE);
         sb_free(&b);
         for (int v = 0; v < e->nvotes && r < h; v++) {
@@ -642,7 +743,8 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         }
     }
     if (r == 0)
-        canvas_raw(c, x + 1, y, w - 1, "no elections or quorums yet", ROLE_DIM);
+        canvas_raw(c, x + 1, y, w - 1, w - 1 >= 27 ? "no elections or quorums yet" : "none yet",
+                   ROLE_DIM);
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -686,6 +788,9 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
             ev = dm_event_at(m, --pos);
             if (!ev || !dm_event_matches(ev, ui->filter))
                 continue;
+            const char *en = json_string_value(json_object_get(ev, "ev"));
+            if (en && !strcmp(en, "input") && !(ui->filter && *ui->filter))
+                continue; /* a lesson's record of what was typed: Output echoes it already */
         }
         if (skip > 0) {
             skip--;
@@ -707,7 +812,148 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
     sb_free(&b);
 }
 
+/* ---- wrapping ------------------------------------------------------------------------- */
+
+/* Rows of text cut to a width, each with its role. */
+struct wrapped {
+    char **row;
+    uint8_t *role;
+    bool *cont;         /* the row continues the line of the row before it */
+    int n, cap;
+};
+
+static void wrapped_add(struct wrapped *w, const char *s, size_t len, enum role r)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 32;
+        w->row = xrealloc(w->row, (size_t)w->cap * sizeof *w->row);
+        w->role = xrealloc(w->role, (size_t)w->cap * sizeof *w->role);
+        w->cont = xrealloc(w->cont, (size_t)w->cap * sizeof *w->cont);
+    }
+    w->cont[w->n] = false;
+    w->row[w->n] = xstrndup(s, len);
+    w->role[w->n++] = (uint8_t)r;
+}
+
+static void wrapped_free(struct wrapped *w)
+{
+    for (int i = 0; i < w->n; i++)
+        free(w->row[i]);
+    free(w->row);
+    free(w->role);
+    free(w->cont);
+    memset(w, 0, sizeof *w);
+}
+
+/* Columns and bytes of the code point at p (a bad byte counts as one column). */
+static int cp_at(const char *p, size_t *len)
+{
+    uint32_t cp;
+    size_t n = utf8_decode((const unsigned char *)p, strnlen(p, 4), &cp);
+    if (n == 0) {
+        *len = 1;
+        return 1;
+    }
+    *len = n;
+    return canvas_cp_width(cp);
+}
+
+/* Wraps one line of safe (escaped) text into rows of at most width columns, breaking after a
+ * space when it can; continuation rows begin with indent spaces. */
+static void wrap_into(struct wrapped *w, const char *s, int width, int indent, enum role r)
+{
+    if (width < 4)
+        width = 4;
+    if (indent > width / 2)
+        indent = 0;
+    bool first = true;
+    do {
+        int room = first ? width : width - indent;
+        const char *p = s, *brk = NULL;
+        int cols = 0;
+        while (*p) {
+            size_t len;
+            int cw = cp_at(p, &len);
+            if (cols + cw > room)
+                break;
+            cols += cw;
+            p += len;
+            if (*p == ' ')
+                brk = p;
+        }
+        const char *end = p;
+        if (*p && brk && brk > s)
+            end = brk; /* break at the last space that fits */
+        if (end == s && *p) { /* nothing fits: take one code point */
+            size_t len;
+            cp_at(s, &len);
+            end = s + len;
+        }
+        struct sb row = {0};
+        if (!first)
+            for (int i = 0; i < indent; i++)
+                sb_addc(&row, ' ');
+        sb_addn(&row, s, (size_t)(end - s));
+        wrapped_add(w, row.s ? row.s : "", row.len, r);
+        w->cont[w->n - 1] = !first;
+        sb_free(&row);
+        s = end;
+        while (*s == ' ')
+            s++;
+        first = false;
+    } while (*s);
+}
+
+int render_wrap_rows(const char *text, int width)
+{
+    struct wrapped w = {0};
+    struct sb esc = {0};
+    sb_add_escaped(&esc, text ? text : "", text ? strlen(text) : 0);
+    wrap_into(&w, esc.s ? esc.s : "", width, 2, ROLE_NORMAL);
+    int n = w.n;
+    sb_free(&esc);
+    wrapped_free(&w);
+    return n;
+}
+
+/* Marks in a pane's border, right-aligned: "▲ more" on top, "▼ …" at the bottom. */
+static void border_note(struct canvas *c, const struct rect *r, bool bottom, const char *text,
+                        enum role rl)
+{
+    int tw = text_cols(c, text);
+    if (tw + 4 > r->w)
+        return;
+    canvas_raw(c, r->x + r->w - tw - 2, bottom ? r->y + r->h - 1 : r->y, tw, text, rl);
+}
+
 /* ---- output ------------------------------------------------------------------------- */
+
+static enum role output_role(const char *line)
+{
+    if (!strncmp(line, "FAIL", 4) || !strncmp(line, "error", 5))
+        return ROLE_FAIL;
+    if (line[0] == '>' || !strncmp(line, "conlab> ", 8))
+        return ROLE_PROMPT;
+    return ROLE_OUTPUT;
+}
+
+/* The rows of the newest output lines, oldest first, enough to fill need rows. */
+static void output_rows(const struct dm_state *s, int width, int need, struct wrapped *out)
+{
+    long first = (long)s->nout;
+    int rows = 0;
+    while (first > 0 && rows < need) {
+        first--;
+        rows += render_wrap_rows(dm_output_at(s, (size_t)first), width);
+    }
+    for (long i = first; i < (long)s->nout; i++) {
+        const char *line = dm_output_at(s, (size_t)i);
+        struct sb esc = {0};
+        sb_add_escaped(&esc, line, strlen(line));
+        wrap_into(out, esc.s ? esc.s : "", width, 2, output_role(line));
+        sb_free(&esc);
+    }
+}
 
 static void draw_output(struct canvas *c, const struct layout *l, const struct dm *m,
                         const struct render_ui *ui)
@@ -716,77 +962,224 @@ static void draw_output(struct canvas *c, const struct layout *l, const struct d
     pane_box(c, l, PANE_OUTPUT, ui, NULL);
     int x, y, w, h;
     inner(&l->pane[PANE_OUTPUT], &x, &y, &w, &h);
-    long end = (long)s->nout - ui->scroll[PANE_OUTPUT];
-    if (end < 0)
-        end = 0;
-    long start = end - h > 0 ? end - h : 0;
-    for (long i = start; i < end; i++) {
-        const char *line = dm_output_at(s, (size_t)i);
-        enum role rl = ROLE_OUTPUT;
-        if (!strncmp(line, "FAIL", 4) || !strncmp(line, "error", 5))
-            rl = ROLE_FAIL;
-        else if (line[0] == '>')
-            rl = ROLE_PROMPT;
-        canvas_text(c, x, y + (int)(i - start), w, line, rl);
+    if (h < 1 || w < 4)
+        return;
+    if (s->nout == 0) {
+        struct wrapped hint = {0};
+        wrap_into(&hint, ui->cmdline ? "Type a command below: `start raft 3` starts a cluster, "
+                                       "`lesson welcome` the course, `help` lists every command."
+                                     : "(no output yet)", w - 1, 0, ROLE_DIM);
+        for (int i = 0; i < hint.n && i < h; i++)
+            canvas_raw(c, x, y + i, w, hint.row[i], ROLE_DIM);
+        wrapped_free(&hint);
+        return;
     }
+    int back = ui->scroll[PANE_OUTPUT] > 0 ? ui->scroll[PANE_OUTPUT] : 0;
+    struct wrapped rows = {0};
+    output_rows(s, w - 1, h + back, &rows);
+    int end = rows.n - back;
+    if (end < (h < rows.n ? h : rows.n))
+        end = h < rows.n ? h : rows.n; /* scrolled back to the oldest kept line */
+    int start = end - h > 0 ? end - h : 0;
+    for (int i = start; i < end; i++)
+        canvas_raw(c, x, y + (i - start), w, rows.row[i], (enum role)rows.role[i]);
+    if (start > 0)
+        border_note(c, &l->pane[PANE_OUTPUT], false, canvas_glyph_str(c, G_UP), ROLE_DIM);
+    if (end < rows.n) {
+        char note[64];
+        if (ui->output_unseen > 0)
+            snprintf(note, sizeof note, "%s new output (%d) - End ", canvas_glyph_str(c, G_DOWN_ARROW),
+                     ui->output_unseen);
+        else
+            snprintf(note, sizeof note, "%s more - End ", canvas_glyph_str(c, G_DOWN_ARROW));
+        border_note(c, &l->pane[PANE_OUTPUT], true, note,
+                    ui->output_unseen > 0 ? ROLE_ALERT : ROLE_DIM);
+    }
+    wrapped_free(&rows);
 }
 
 /* ---- lesson ------------------------------------------------------------------------- */
 
-static bool wrap_line(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
-                      size_t len, enum role rl);
-
-/* Word-wraps s into the rectangle from row *r, one paragraph per line of s (a blank line
- * stays blank); returns false when out of room. */
-static bool wrap_text(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
-                      enum role rl)
+/* A line of running text (not a heading, a list item, a command or the "Try:" block). */
+/* A line that is one command in backquotes, alone: "`crash n1 ; crash n2`". */
+static bool code_line(const char *p)
 {
-    if (!s)
-        return true;
-    while (*r < h) {
-        const char *nl = strchr(s, '\n');
-        size_t len = nl ? (size_t)(nl - s) : strlen(s);
-        if (len == 0 && nl)
-            (*r)++;
-        else
-            wrap_line(c, x, y, w, h, r, s, len, rl);
-        if (!nl)
-            break;
-        s = nl + 1;
-    }
-    return *r < h;
+    size_t n = strcspn(p, "\n");
+    return n >= 2 && p[0] == '`' && p[n - 1] == '`' && !memchr(p + 1, '`', n - 2);
 }
 
-static bool wrap_line(struct canvas *c, int x, int y, int w, int h, int *r, const char *s,
-                      size_t len, enum role rl)
+static bool prose(const char *line)
 {
-    struct sb esc = {0};
-    sb_add_escaped(&esc, s, len);
-    const char *p = esc.s;
-    while (*p && *r < h) {
-        int n = (int)strlen(p);
-        int take = n;
-        if (take > w) {
-            take = w;
-            while (take > 0 && p[take] != ' ')
-                take--;
-            if (take == 0)
-                take = w;
-            while (take > 0 && ((unsigned char)p[take] & 0xc0) == 0x80)
-                take--; /* never split a UTF-8 sequence */
-            if (take == 0)
-                take = 1;
+    return *line && strcmp(line, "Try:") && strncmp(line, "Step ", 5) && strncmp(line, "Done: ", 6) &&
+           strncmp(line, "Hint ", 5) && line[0] != ' ' && !code_line(line);
+}
+
+/* Does the next line (p) continue the paragraph? Not when it starts a list item, an indented
+ * block or the "Try:" block, or is a command on a line of its own. */
+static bool prose_continues(const char *p)
+{
+    return p[0] != ' ' && !code_line(p) && strncmp(p, "- ", 2) && strncmp(p, "* ", 2) &&
+           strncmp(p, "Try:", 4) && strncmp(p, "Hint ", 5);
+}
+
+/* The lesson's text laid out: "Step k of n: …" and the introduction's title as headings,
+ * "Try:" with its commands (the lines indented by four spaces after it) packed on as few
+ * rows as they fit, separated by " · ". *anchor is the first row of the step heading (the
+ * part that must be in view), -1 when there is none. */
+static void lesson_rows(const struct canvas *c, const char *text, int width, struct wrapped *out,
+                        int *anchor)
+{
+    *anchor = -1;
+    if (!text)
+        return;
+    const char *sep = c->utf8 ? " \xc2\xb7 " : " - ";
+    int sepw = 3;
+    const char *p = text;
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        char *line = xstrndup(p, len);
+        p += len + (p[len] == '\n');
+        /* a paragraph of prose: the lesson file's line breaks are not the pane's */
+        while (prose(line) && *p && p[0] != '\n' && prose_continues(p)) {
+            size_t nl = strcspn(p, "\n");
+            char *joined = xasprintf("%s %.*s", line, (int)nl, p);
+            free(line);
+            line = joined;
+            p += nl + (p[nl] == '\n');
         }
-        char *line = xstrndup(p, (size_t)take);
-        canvas_raw(c, x, y + *r, w, line, rl);
+        if (!strcmp(line, "Try:")) {
+            /* the commands: the lines after it that begin with four spaces, packed */
+            struct sb row = {0};
+            sb_add(&row, "Try: ");
+            int cols = 5;
+            bool any = false;
+            /* a command typed as one line (with ';') gets a row of its own: packed with others
+             * it would read as part of them */
+            bool own_row = false;
+            while (!strncmp(p, "    ", 4)) {
+                size_t cl = strcspn(p, "\n");
+                char *cmd = xstrndup(p + 4, cl - 4);
+                p += cl + (p[cl] == '\n');
+                struct sb e = {0};
+                sb_add_escaped(&e, cmd, strlen(cmd));
+                free(cmd);
+                int cw = text_cols(c, e.s ? e.s : "");
+                bool semi = strchr(e.s ? e.s : "", ';') != NULL;
+                if (any && (own_row || semi || cols + sepw + cw > width)) { /* next row */
+                    wrapped_add(out, row.s, row.len, ROLE_PROMPT);
+                    row.len = 0;
+                    sb_add(&row, "     ");
+                    cols = 5;
+                    any = false;
+                }
+                if (any) {
+                    sb_add(&row, sep);
+                    cols += sepw;
+                }
+                if (5 + cw > width) { /* longer than the pane: wrapped on rows of its own */
+                    sb_add(&row, e.s ? e.s : "");
+                    wrap_into(out, row.s, width, 5, ROLE_PROMPT);
+                    row.len = 0;
+                    sb_add(&row, "     ");
+                    cols = 5;
+                    any = false;
+                } else {
+                    sb_add(&row, e.s ? e.s : "");
+                    cols += cw;
+                    any = true;
+                }
+                own_row = semi;
+                sb_free(&e);
+            }
+            if (any)
+                wrapped_add(out, row.s, row.len, ROLE_PROMPT);
+            sb_free(&row);
+            free(line);
+            continue;
+        }
+        struct sb esc = {0};
+        sb_add_escaped(&esc, line, strlen(line));
+        enum role rl = ROLE_NORMAL;
+        if (!strncmp(line, "Step ", 5) && strstr(line, " of ")) {
+            rl = ROLE_FOCUS;
+            if (*anchor < 0)
+                *anchor = out->n;
+        } else if (!strncmp(line, "Done: ", 6)) {
+            rl = ROLE_OK;
+        } else if (!strncmp(line, "Hint ", 5)) {
+            rl = ROLE_PENDING;
+        } else if (out->n == 0 && *line) {
+            rl = ROLE_FOCUS; /* the first line: the introduction's or the quiz's heading */
+        }
+        /* a list item ("  a) …", "- …") wraps under its own text */
+        int indent = (int)strspn(line, " ");
+        if ((line[indent] == '-' || line[indent] == '*') && line[indent + 1] == ' ')
+            indent += 2;
+        else if (line[indent] && line[indent + 1] == ')' && line[indent + 2] == ' ')
+            indent += 3;
+        if (*line)
+            wrap_into(out, esc.s, width, indent, rl);
+        else
+            wrapped_add(out, "", 0, ROLE_NORMAL);
+        sb_free(&esc);
         free(line);
-        (*r)++;
-        p += take;
-        while (*p == ' ')
-            p++;
     }
-    sb_free(&esc);
-    return *r < h;
+    while (out->n > 0 && !out->row[out->n - 1][0]) { /* no blank rows at the end */
+        free(out->row[--out->n]);
+    }
+}
+
+/* The lesson pane's geometry: text rows (the last row is the check line). */
+static void lesson_area(const struct layout *l, int *x, int *y, int *w, int *th)
+{
+    int h;
+    inner(&l->pane[PANE_LESSON], x, y, w, &h);
+    *x += 1;
+    *w -= 2;
+    *th = h >= 3 ? h - 1 : h;
+}
+
+int render_lesson_rows(const struct dm *m, int width)
+{
+    const struct dm_lesson *ls = &dm_view(m)->lesson;
+    if (!ls->active)
+        return 0;
+    struct canvas *probe = canvas_new(1, 1, true);
+    struct wrapped rows = {0};
+    int anchor;
+    lesson_rows(probe, ls->text, width, &rows, &anchor);
+    int n = rows.n + 1; /* and the check line */
+    wrapped_free(&rows);
+    canvas_free(&probe);
+    return n;
+}
+
+/* The first text row shown when the student has not scrolled: everything when it fits, else
+ * as much before the step heading as leaves the rest of the step in view. */
+static int lesson_auto_first(const struct wrapped *rows, int th, int anchor)
+{
+    if (rows->n <= th || anchor < 0)
+        return 0;
+    int last_start = rows->n - th;
+    int first = anchor < last_start ? anchor : last_start;
+    /* no blank row at the top, nor the end of a line cut in the middle */
+    while (first < anchor && (!rows->row[first][0] || rows->cont[first]))
+        first++;
+    return first;
+}
+
+int render_lesson_first_row(const struct canvas *c, const struct layout *l, const struct dm *m)
+{
+    if (!layout_visible(l, PANE_LESSON))
+        return 0;
+    int x, y, w, th;
+    lesson_area(l, &x, &y, &w, &th);
+    struct wrapped rows = {0};
+    int anchor;
+    lesson_rows(c, dm_view(m)->lesson.text, w, &rows, &anchor);
+    int first = lesson_auto_first(&rows, th, anchor);
+    wrapped_free(&rows);
+    return first;
 }
 
 static void draw_lesson(struct canvas *c, const struct layout *l, const struct dm *m,
@@ -794,27 +1187,48 @@ static void draw_lesson(struct canvas *c, const struct layout *l, const struct d
 {
     const struct dm_state *s = dm_view(m);
     const struct dm_lesson *ls = &s->lesson;
-    pane_box(c, l, PANE_LESSON, ui, NULL);
-    int x, y, w, h;
-    inner(&l->pane[PANE_LESSON], &x, &y, &w, &h);
-    int r = 0;
-    char head[256];
-    snprintf(head, sizeof head, "%s%s%s", ls->title ? ls->title : "lesson",
-             ls->step ? " - step " : "", ls->step ? ls->step : "");
-    wrap_text(c, x + 1, y, w - 2, h, &r, head, ROLE_TITLE);
-    wrap_text(c, x + 1, y, w - 2, h - 2, &r, ls->text, ROLE_NORMAL);
-    if (ls->check && r < h) {
-        enum role rl = !strncmp(ls->check, "passed", 6) ? ROLE_OK
-                       : !strncmp(ls->check, "failed", 6) ? ROLE_FAIL : ROLE_PENDING;
-        char line[256];
-        snprintf(line, sizeof line, "check: %s", ls->check);
-        wrap_text(c, x + 1, y, w - 2, h, &r, line, rl);
+    char title[200];
+    snprintf(title, sizeof title, "Lesson%s%s", ls->title ? " " : "", ls->title ? ls->title : "");
+    struct sb esc = {0};
+    sb_add_escaped(&esc, title, strlen(title));
+    pane_box(c, l, PANE_LESSON, ui, esc.s);
+    sb_free(&esc);
+    int x, y, w, th;
+    lesson_area(l, &x, &y, &w, &th);
+    if (w < 4 || th < 1)
+        return;
+    struct wrapped rows = {0};
+    int anchor;
+    lesson_rows(c, ls->text, w, &rows, &anchor);
+    int first = lesson_auto_first(&rows, th, anchor);
+    if (ui->scroll[PANE_LESSON] > 0) { /* scrolled by hand: scroll - 1 is the first row */
+        first = ui->scroll[PANE_LESSON] - 1;
+        if (first > rows.n - th)
+            first = rows.n - th;
+        if (first < 0)
+            first = 0;
     }
-    if (ls->hint && r < h) {
-        char line[512];
-        snprintf(line, sizeof line, "hint: %s", ls->hint);
-        wrap_text(c, x + 1, y, w - 2, h, &r, line, ROLE_DIM);
+    for (int r = 0; r < th && first + r < rows.n; r++)
+        canvas_raw(c, x, y + r, w, rows.row[first + r], (enum role)rows.role[first + r]);
+    const struct rect *pr = &l->pane[PANE_LESSON];
+    if (first > 0)
+        border_note(c, pr, false, c->utf8 ? "\xe2\x96\xb2 more " : "^ more ", ROLE_DIM);
+    bool more = first + th < rows.n;
+    /* the check line: what the lesson waits for */
+    if (ls->check && pr->h - 2 >= 3) {
+        enum role rl = !strncmp(ls->check, "passed", 6) || !strncmp(ls->check, "lesson complete", 15)
+                           ? ROLE_OK
+                       : !strncmp(ls->check, "not yet", 7) ? ROLE_FAIL : ROLE_PENDING;
+        canvas_text(c, x, y + th, w, ls->check, rl);
     }
+    /* the words and keys, in the bottom border */
+    const char *dot = c->utf8 ? "\xc2\xb7" : "-";
+    char keys[160];
+    snprintf(keys, sizeof keys, " %s%s%shint %s next %s back %s F2 cluster view ",
+             more ? (c->utf8 ? "\xe2\x96\xbc more (PgDn) " : "v more (PgDn) ") : "",
+             more ? dot : "", more ? " " : "", dot, dot, dot);
+    border_note(c, pr, true, keys, more ? ROLE_PENDING : ROLE_DIM);
+    wrapped_free(&rows);
 }
 
 /* ---- command line, help, too small -------------------------------------------------- */
@@ -894,19 +1308,40 @@ int render_cmdline(struct canvas *c, const struct layout *l, const struct render
     return cx < r->w ? cx : r->w - 1;
 }
 
-static void draw_help(struct canvas *c, const struct layout *l)
+static void draw_help(struct canvas *c, const struct layout *l, const struct render_ui *ui)
 {
+    static const char *const none[] = {"(no help)", NULL};
+    const char *const *lines = ui->help_lines ? ui->help_lines : none;
     int n = 0, wmax = 0;
-    for (; render_help_lines[n]; n++)
-        if ((int)strlen(render_help_lines[n]) > wmax)
-            wmax = (int)strlen(render_help_lines[n]);
+    for (; lines[n]; n++)
+        if (text_cols(c, lines[n]) > wmax)
+            wmax = text_cols(c, lines[n]);
     int w = wmax + 4 < l->cols ? wmax + 4 : l->cols;
     int h = n + 2 < l->rows ? n + 2 : l->rows;
     int x = (l->cols - w) / 2, y = (l->rows - h) / 2;
     canvas_fill(c, x, y, w, h, ROLE_HELP);
-    canvas_box(c, x, y, w, h, "Help - keys (any key closes)", ROLE_HELP);
-    for (int i = 0; i < n && i < h - 2; i++)
-        canvas_raw(c, x + 2, y + 1 + i, w - 4, render_help_lines[i], ROLE_HELP);
+    canvas_box(c, x, y, w, h, "Help: keys and what the screen shows (any key closes)", ROLE_HELP);
+    /* a screen too short for every line shows the first ones and says so */
+    int shown = n <= h - 2 ? n : h - 3;
+    for (int i = 0; i < shown; i++)
+        canvas_raw(c, x + 2, y + 1 + i, w - 4, lines[i], ROLE_HELP);
+    if (shown < n && h >= 3)
+        canvas_raw(c, x + 2, y + h - 2, w - 4, "(a taller terminal shows the rest; docs/dashboard.md has it all)", ROLE_HELP);
+}
+
+void render_layout(const struct dm *m, int cols, int rows, bool lesson_view, struct layout *out)
+{
+    bool lesson = dm_view(m)->lesson.active && lesson_view;
+    if (!lesson) {
+        layout_compute(cols, rows, 0, out);
+        return;
+    }
+    /* the lesson's width first (it does not depend on its height), then its height */
+    layout_compute(cols, rows, LAYOUT_LESSON, out);
+    if (!layout_visible(out, PANE_LESSON))
+        return;
+    int want = render_lesson_rows(m, out->pane[PANE_LESSON].w - 4);
+    layout_compute_lesson(cols, rows, LAYOUT_LESSON, want, out);
 }
 
 void render_screen(struct canvas *c, const struct layout *l, const struct dm *m,
@@ -946,5 +1381,5 @@ void render_screen(struct canvas *c, const struct layout *l, const struct dm *m,
     if (ui->show_json)
         draw_json_overlay(c, l, m, ui);
     if (ui->help)
-        draw_help(c, l);
+        draw_help(c, l, ui);
 }

@@ -40,6 +40,8 @@ struct render_ui {
     const char *line;          /* command line text */
     int point;                 /* cursor position in line (bytes) */
     const char *notice;        /* a one-line notice for the title bar, or NULL */
+    int output_unseen;         /* output lines that arrived while Output was scrolled back */
+    const char *const *help_lines; /* the help overlay (NULL-terminated; dash_help_lines) */
 };
 
 /* Draws everything. The canvas must be l->cols × l->rows. */
@@ -47,9 +49,19 @@ void render_screen(struct canvas *c, const struct layout *l, const struct dm *m,
                    const struct render_ui *ui);
 /* Draws only the command line (after a keystroke). Returns the cursor column. */
 int render_cmdline(struct canvas *c, const struct layout *l, const struct render_ui *ui);
-/* Lines in the help overlay (for tests: every key is listed). NULL-terminated. */
-extern const char *const render_help_lines[];
 /* Rows of messages the Messages pane shows at once (for PgUp/PgDn steps). */
 int render_pane_rows(const struct layout *l, enum pane_id p);
+/* The layout for this model: the lesson view when a lesson runs and lesson_view is true
+ * (the Lesson pane then as tall as its text asks), else the cluster view. */
+void render_layout(const struct dm *m, int cols, int rows, bool lesson_view, struct layout *out);
+/* Rows the Lesson pane's text takes at this width (its check line included); 0 when no
+ * lesson runs. */
+int render_lesson_rows(const struct dm *m, int width);
+/* The Lesson pane's first text row when the student has not scrolled (the rows above the
+ * step heading may be out of view on a small screen). */
+int render_lesson_first_row(const struct canvas *c, const struct layout *l, const struct dm *m);
+/* Rows one line of output takes in a pane of this width (for keeping a scrolled Output
+ * pane still while new lines arrive). */
+int render_wrap_rows(const char *text, int width);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mode.h"
+#include "lcheck.h"
 #include "progress.h"
 #include "yamldoc.h"
 
@@ -39,24 +40,6 @@ static void strv_free(char **v, int n)
     for (int i = 0; i < n; i++)
         free(v[i]);
     free(v);
-}
-
-static void check_free(struct lesson_check *c)
-{
-    if (!c)
-        return;
-    for (int i = 0; i < c->nkids; i++)
-        check_free(c->kids[i]);
-    free(c->kids);
-    free(c->key);
-    free(c->value);
-    for (int i = 0; i < c->nf; i++) {
-        free(c->fk[i]);
-        free(c->fv[i]);
-    }
-    for (int i = 0; i < c->nkeys; i++)
-        free(c->keys[i]);
-    free(c);
 }
 
 void lesson_free(struct lesson **lp)
@@ -90,7 +73,7 @@ void lesson_free(struct lesson **lp)
             free(s->solution[k]);
         for (int k = 0; k < s->nhints; k++)
             free(s->hints[k]);
-        check_free(s->check);
+        lcheck_free(s->check);
     }
     free(l->steps);
     for (int i = 0; i < l->nquiz; i++)
@@ -153,18 +136,6 @@ static int str_list(struct pctx *c, const struct ydoc_node *n, const char *what,
             return CL_EINVAL;
         out[(*count)++] = xstrdup(s);
     }
-    return 0;
-}
-
-/* "n3" -> 2, checked against the cluster size. */
-static int node_ref(struct pctx *c, const struct ydoc_node *n, const char *what, int *idx)
-{
-    const char *s;
-    if (ydoc_str(c->d, n, what, 16, &s, c->err, c->errlen) < 0)
-        return CL_EINVAL;
-    if (parse_node_id(s, c->nodes, idx) < 0)
-        return ydoc_error(c->d, n, c->err, c->errlen,
-                          "%s: unknown node \"%s\"; the cluster has n1..n%d", what, s, c->nodes);
     return 0;
 }
 
@@ -253,6 +224,11 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
     return 0;
 }
 
+static int command_ok(void *ud, const struct ydoc_node *at, const char *what, const char *line)
+{
+    return check_command(ud, at, what, line, false);
+}
+
 static int command_list(struct pctx *c, const struct ydoc_node *n, const char *what,
                         char **out, int *count, bool solution)
 {
@@ -265,338 +241,6 @@ static int command_list(struct pctx *c, const struct ydoc_node *n, const char *w
             return CL_EINVAL;
     }
     return 0;
-}
-
-/* ---- checks ----------------------------------------------------------------------------- */
-
-static const char *const check_names =
-    "all|any|not|leaders|role|term|node|value|partitioned|op|event|converged|history";
-
-static int parse_check(struct pctx *c, const struct ydoc_node *n, const char *what, int depth,
-                       struct lesson_check **out);
-
-static int parse_keys(struct pctx *c, const struct ydoc_node *n, const char *what,
-                      struct lesson_check *k)
-{
-    if (!n)
-        return 0;
-    if (ydoc_want(c->d, n, YDOC_LIST, what, c->err, c->errlen) < 0)
-        return CL_EINVAL;
-    if (n->n > LCHECK_MAX_KEYS || n->n == 0)
-        return ydoc_error(c->d, n, c->err, c->errlen, "%s: between 1 and %d keys", what,
-                          LCHECK_MAX_KEYS);
-    for (size_t i = 0; i < n->n; i++) {
-        const char *s;
-        if (ydoc_str(c->d, n->items[i], what, 64, &s, c->err, c->errlen) < 0)
-            return CL_EINVAL;
-        k->keys[k->nkeys++] = xstrdup(s);
-    }
-    return 0;
-}
-
-static int parse_leaf(struct pctx *c, const char *name, const struct ydoc_node *a,
-                      const char *what, struct lesson_check *k)
-{
-    const struct ydoc *d = c->d;
-    char *err = c->err;
-    size_t el = c->errlen;
-    char w[160];
-    snprintf(w, sizeof w, "%s: %s", what, name);
-    switch (k->kind) {
-    case LC_LEADERS: {
-        static const char *const keys[] = {"count", "at_least", NULL};
-        if (ydoc_check_keys(d, a, w, keys, NULL, err, el) < 0)
-            return CL_EINVAL;
-        const struct ydoc_node *cn = ydoc_get(a, "count"), *al = ydoc_get(a, "at_least");
-        if (!!cn == !!al)
-            return ydoc_error(d, a, err, el, "%s: give exactly one of count or at_least", w);
-        if (cn && ydoc_int(d, cn, "leaders count", 0, c->nodes, &k->count, err, el) < 0)
-            return CL_EINVAL;
-        if (al && ydoc_int(d, al, "leaders at_least", 0, c->nodes, &k->at_least, err, el) < 0)
-            return CL_EINVAL;
-        return 0;
-    }
-    case LC_ROLE: {
-        static const char *const keys[] = {"node", "is", NULL};
-        const char *s;
-        if (ydoc_check_keys(d, a, w, keys, keys, err, el) < 0 ||
-            node_ref(c, ydoc_get(a, "node"), "role node", &k->node) < 0 ||
-            ydoc_ident(d, ydoc_get(a, "is"), "role is", 15, &s, err, el) < 0)
-            return CL_EINVAL;
-        str_copy(k->role, s, sizeof k->role);
-        return 0;
-    }
-    case LC_TERM: {
-        static const char *const keys[] = {"node", "at_least", NULL};
-        static const char *const req[] = {"at_least", NULL};
-        if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_int(d, ydoc_get(a, "at_least"), "term at_least", 0, 1000000000L, &k->at_least,
-                     err, el) < 0)
-            return CL_EINVAL;
-        if (ydoc_get(a, "node") && node_ref(c, ydoc_get(a, "node"), "term node", &k->node) < 0)
-            return CL_EINVAL;
-        return 0;
-    }
-    case LC_NODE: {
-        static const char *const keys[] = {"id", "state", NULL};
-        int st;
-        if (ydoc_check_keys(d, a, w, keys, keys, err, el) < 0 ||
-            node_ref(c, ydoc_get(a, "id"), "node id", &k->node) < 0 ||
-            ydoc_enum(d, ydoc_get(a, "state"), "node state", "up|down|paused", &st, err, el) < 0)
-            return CL_EINVAL;
-        str_copy(k->role, st == 0 ? "up" : st == 1 ? "down" : "paused", sizeof k->role);
-        return 0;
-    }
-    case LC_VALUE: {
-        static const char *const keys[] = {"key", "equals", "absent", "on", NULL};
-        static const char *const req[] = {"key", NULL};
-        const char *s;
-        if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_str(d, ydoc_get(a, "key"), "value key", 64, &s, err, el) < 0)
-            return CL_EINVAL;
-        k->key = xstrdup(s);
-        const struct ydoc_node *eq = ydoc_get(a, "equals"), *ab = ydoc_get(a, "absent");
-        if (!!eq == !!ab)
-            return ydoc_error(d, a, err, el, "%s: give exactly one of equals or absent", w);
-        if (eq) {
-            if (ydoc_str(d, eq, "value equals", 256, &s, err, el) < 0)
-                return CL_EINVAL;
-            k->value = xstrdup(s);
-        }
-        if (ab) {
-            if (ydoc_bool(d, ab, "value absent", &k->absent, err, el) < 0)
-                return CL_EINVAL;
-            if (!k->absent)
-                return ydoc_error(d, ab, err, el, "value absent: only `absent: true` makes sense");
-        }
-        k->on = -1;
-        const struct ydoc_node *on = ydoc_get(a, "on");
-        if (on) {
-            if (ydoc_str(d, on, "value on", 16, &s, err, el) < 0)
-                return CL_EINVAL;
-            if (!strcmp(s, "all"))
-                k->on = -1;
-            else if (!strcmp(s, "majority"))
-                k->on = -2;
-            else if (!strcmp(s, "any"))
-                k->on = -3;
-            else if (parse_node_id(s, c->nodes, &k->on) < 0)
-                return ydoc_error(d, on, err, el,
-                                  "value on: expected all, majority, any or a node n1..n%d, "
-                                  "found \"%s\"", c->nodes, s);
-        }
-        return 0;
-    }
-    case LC_PARTITIONED: {
-        static const char *const keys[] = {"groups", "isolated", "any", NULL};
-        if (ydoc_check_keys(d, a, w, keys, NULL, err, el) < 0)
-            return CL_EINVAL;
-        const struct ydoc_node *g = ydoc_get(a, "groups"), *is = ydoc_get(a, "isolated"),
-                               *an = ydoc_get(a, "any");
-        if (!!g + !!is + !!an != 1)
-            return ydoc_error(d, a, err, el, "%s: give exactly one of groups, isolated or any",
-                              w);
-        k->isolated = -1;
-        if (an) {
-            bool b;
-            if (ydoc_bool(d, an, "partitioned any", &b, err, el) < 0)
-                return CL_EINVAL;
-            if (!b)
-                return ydoc_error(d, an, err, el,
-                                  "partitioned any: write `not: {partitioned: {any: true}}` "
-                                  "for a whole network");
-            return 0;
-        }
-        if (is)
-            return node_ref(c, is, "partitioned isolated", &k->isolated);
-        if (ydoc_want(d, g, YDOC_LIST, "partitioned groups", err, el) < 0)
-            return CL_EINVAL;
-        if (g->n < 2 || (int)g->n > c->nodes)
-            return ydoc_error(d, g, err, el,
-                              "partitioned groups: expected 2 to %d groups, found %zu", c->nodes,
-                              g->n);
-        for (int i = 0; i < CL_MAXN; i++)
-            k->group[i] = -1;
-        for (size_t gi = 0; gi < g->n; gi++) {
-            const struct ydoc_node *grp = g->items[gi];
-            if (ydoc_want(d, grp, YDOC_LIST, "partitioned group", err, el) < 0)
-                return CL_EINVAL;
-            if (grp->n == 0)
-                return ydoc_error(d, grp, err, el, "partitioned groups: an empty group");
-            for (size_t j = 0; j < grp->n; j++) {
-                int idx;
-                if (node_ref(c, grp->items[j], "partitioned group", &idx) < 0)
-                    return CL_EINVAL;
-                if (k->group[idx] >= 0)
-                    return ydoc_error(d, grp->items[j], err, el,
-                                      "partitioned groups: n%d is in two groups", idx + 1);
-                k->group[idx] = (int)gi;
-            }
-        }
-        /* unnamed nodes join the last group, as with the `partition` command */
-        for (int i = 0; i < c->nodes; i++)
-            if (k->group[i] < 0)
-                k->group[i] = (int)g->n - 1;
-        k->ngroups = (int)g->n;
-        return 0;
-    }
-    case LC_OP: {
-        static const char *const keys[] = {"kind", "key", "via", "value", "outcome", "at_least",
-                                           NULL};
-        static const char *const req[] = {"kind", NULL};
-        int kind;
-        const char *s;
-        if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_enum(d, ydoc_get(a, "kind"), "op kind", "put|get|cas", &kind, err, el) < 0)
-            return CL_EINVAL;
-        str_copy(k->f, kind == 0 ? "write" : kind == 1 ? "read" : "cas", sizeof k->f);
-        if (ydoc_get(a, "key")) {
-            if (ydoc_str(d, ydoc_get(a, "key"), "op key", 64, &s, err, el) < 0)
-                return CL_EINVAL;
-            k->key = xstrdup(s);
-        }
-        if (ydoc_get(a, "value")) {
-            if (ydoc_str(d, ydoc_get(a, "value"), "op value", 256, &s, err, el) < 0)
-                return CL_EINVAL;
-            k->value = xstrdup(s);
-        }
-        if (ydoc_get(a, "via") && node_ref(c, ydoc_get(a, "via"), "op via", &k->node) < 0)
-            return CL_EINVAL;
-        k->count = 1;
-        if (ydoc_get(a, "at_least") &&
-            ydoc_int(d, ydoc_get(a, "at_least"), "op at_least", 1, 1000, &k->count, err, el) < 0)
-            return CL_EINVAL;
-        const struct ydoc_node *o = ydoc_get(a, "outcome");
-        k->outcomes = LOP_OK;
-        if (o) {
-            k->outcomes = 0;
-            static const char *const words = "ok|fail|info|timeout|error";
-            static const unsigned bits[] = {LOP_OK, LOP_FAIL, LOP_INFO, LOP_INFO,
-                                            LOP_FAIL | LOP_INFO};
-            if (o->kind == YDOC_SCALAR) {
-                int idx;
-                if (ydoc_enum(d, o, "op outcome", words, &idx, err, el) < 0)
-                    return CL_EINVAL;
-                k->outcomes = bits[idx];
-            } else {
-                if (ydoc_want(d, o, YDOC_LIST, "op outcome", err, el) < 0)
-                    return CL_EINVAL;
-                if (o->n == 0)
-                    return ydoc_error(d, o, err, el, "op outcome: an empty list");
-                for (size_t i = 0; i < o->n; i++) {
-                    int idx;
-                    if (ydoc_enum(d, o->items[i], "op outcome", words, &idx, err, el) < 0)
-                        return CL_EINVAL;
-                    k->outcomes |= bits[idx];
-                }
-            }
-        }
-        return 0;
-    }
-    case LC_EVENT: {
-        static const char *const keys[] = {"ev", "node", "where", "at_least", NULL};
-        static const char *const req[] = {"ev", NULL};
-        int idx;
-        if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_enum(d, ydoc_get(a, "ev"), "event ev", mode_event_names(), &idx, err, el) < 0)
-            return CL_EINVAL;
-        str_copy(k->name, ydoc_get(a, "ev")->str, sizeof k->name);
-        if (ydoc_get(a, "node") && node_ref(c, ydoc_get(a, "node"), "event node", &k->node) < 0)
-            return CL_EINVAL;
-        k->count = 1;
-        if (ydoc_get(a, "at_least") &&
-            ydoc_int(d, ydoc_get(a, "at_least"), "event at_least", 1, 100000, &k->count, err,
-                     el) < 0)
-            return CL_EINVAL;
-        const struct ydoc_node *wh = ydoc_get(a, "where");
-        if (wh) {
-            if (ydoc_want(d, wh, YDOC_MAP, "event where", err, el) < 0)
-                return CL_EINVAL;
-            if (wh->n > LCHECK_MAX_FIELDS)
-                return ydoc_error(d, wh, err, el, "event where: at most %d fields",
-                                  LCHECK_MAX_FIELDS);
-            for (size_t i = 0; i < wh->n; i++) {
-                const char *v;
-                if (ydoc_str(d, wh->items[i], "event where value", 256, &v, err, el) < 0)
-                    return CL_EINVAL;
-                k->fk[k->nf] = xstrdup(wh->keys[i]->str);
-                k->fv[k->nf++] = xstrdup(v);
-            }
-        }
-        return 0;
-    }
-    case LC_CONVERGED: {
-        static const char *const keys[] = {"keys", NULL};
-        if (ydoc_check_keys(d, a, w, keys, keys, err, el) < 0)
-            return CL_EINVAL;
-        return parse_keys(c, ydoc_get(a, "keys"), "converged keys", k);
-    }
-    case LC_HISTORY: {
-        static const char *const keys[] = {"checker", "keys", "holds", NULL};
-        static const char *const req[] = {"checker", NULL};
-        int idx;
-        if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-            ydoc_enum(d, ydoc_get(a, "checker"), "history checker",
-                      "linearizable|sessions|converged", &idx, err, el) < 0)
-            return CL_EINVAL;
-        str_copy(k->name, ydoc_get(a, "checker")->str, sizeof k->name);
-        k->holds = true;
-        if (ydoc_get(a, "holds") &&
-            ydoc_bool(d, ydoc_get(a, "holds"), "history holds", &k->holds, err, el) < 0)
-            return CL_EINVAL;
-        return parse_keys(c, ydoc_get(a, "keys"), "history keys", k);
-    }
-    default:
-        return 0;
-    }
-}
-
-static int parse_check(struct pctx *c, const struct ydoc_node *n, const char *what, int depth,
-                       struct lesson_check **out)
-{
-    *out = NULL;
-    if (ydoc_want(c->d, n, YDOC_MAP, what, c->err, c->errlen) < 0)
-        return CL_EINVAL;
-    if (n->n != 1)
-        return ydoc_error(c->d, n, c->err, c->errlen,
-                          "%s: a check names exactly one predicate (found %zu); combine several "
-                          "with all: [...]", what, n->n);
-    if (depth > 8)
-        return ydoc_error(c->d, n, c->err, c->errlen, "%s: checks nested deeper than 8", what);
-    const char *name = n->keys[0]->str;
-    int kind;
-    if (ydoc_enum(c->d, n->keys[0], "check predicate", check_names, &kind, c->err, c->errlen) <
-        0)
-        return CL_EINVAL;
-    struct lesson_check *k = xcalloc(1, sizeof *k);
-    *out = k;
-    k->kind = (enum lcheck_kind)kind;
-    k->line = n->line;
-    k->col = n->col;
-    k->node = -1;
-    k->count = -1;
-    k->at_least = -1;
-    k->isolated = -1;
-    const struct ydoc_node *a = n->items[0];
-    if (k->kind == LC_ALL || k->kind == LC_ANY) {
-        if (ydoc_want(c->d, a, YDOC_LIST, name, c->err, c->errlen) < 0)
-            return CL_EINVAL;
-        if (a->n == 0 || a->n > 16)
-            return ydoc_error(c->d, a, c->err, c->errlen, "%s: between 1 and 16 checks", name);
-        k->kids = xcalloc(a->n, sizeof *k->kids);
-        for (size_t i = 0; i < a->n; i++) {
-            k->nkids++;
-            if (parse_check(c, a->items[i], what, depth + 1, &k->kids[i]) < 0)
-                return CL_EINVAL;
-        }
-        return 0;
-    }
-    if (k->kind == LC_NOT) {
-        k->kids = xcalloc(1, sizeof *k->kids);
-        k->nkids = 1;
-        return parse_check(c, a, what, depth + 1, &k->kids[0]);
-    }
-    return parse_leaf(c, name, a, what, k);
 }
 
 /* ---- lesson -------------------------------------------------------------------------- */
@@ -706,7 +350,17 @@ static int parse_step(struct pctx *c, const struct ydoc_node *n, int i, struct l
             return CL_EINVAL;
     }
     snprintf(w2, sizeof w2, "%s check", what);
-    return parse_check(c, ydoc_get(n, "check"), w2, 0, &s->check);
+    struct lcheck_ctx cc = {.d = c->d, .err = c->err, .errlen = c->errlen, .nodes = c->nodes,
+                            .event_names = mode_event_names(), .command_ok = command_ok, .ud = c};
+    if (lcheck_parse(&cc, ydoc_get(n, "check"), w2, &s->check) < 0)
+        return CL_EINVAL;
+    /* a step waits for the student: a check of state alone already holds when it opens */
+    if (!lcheck_waits(s->check))
+        return ydoc_error(c->d, ydoc_get(n, "check"), c->err, c->errlen,
+                          "%s: nothing in it waits for the student, so it may already hold when "
+                          "the step opens; add what the step asks for: an op, an event or a "
+                          "command (e.g. all: [..., command: \"status\"])", w2);
+    return 0;
 }
 
 static int parse_demo(struct pctx *c, const struct ydoc_node *n, struct lesson *l)
@@ -1101,9 +755,9 @@ void lesson_start_command(const struct lesson *l, struct sb *out)
 int lesson_solution_script(const struct lesson *l, struct sb *out)
 {
     sb_printf(out, "# lesson %s: every step's solution, then its check (generated)\n", l->id);
-    sb_printf(out, "lesson-begin %s\n", l->id);
-    lesson_start_command(l, out);
+    lesson_start_command(l, out); /* the lesson's cluster, as `lesson ID` starts it */
     sb_addc(out, '\n');
+    sb_printf(out, "lesson-begin %s\n", l->id);
     for (int i = 0; i < l->nsteps; i++) {
         const struct lesson_step *s = &l->steps[i];
         sb_printf(out, "# step %d/%d: %s\n", i + 1, l->nsteps, s->id);
@@ -1118,496 +772,6 @@ int lesson_solution_script(const struct lesson *l, struct sb *out)
     return 0;
 }
 
-/* ---- predicates ----------------------------------------------------------------------- */
-
-static void node_list(struct sb *b, const int *idx, int n)
-{
-    for (int i = 0; i < n; i++)
-        sb_printf(b, "%sn%d", i ? ", " : "", idx[i] + 1);
-}
-
-static int info(const struct lesson_world *w, int node, struct lesson_node_info *in)
-{
-    memset(in, 0, sizeof *in);
-    in->term = -1;
-    if (!w->node_info || w->node_info(w->ud, node, in) < 0) {
-        str_copy(in->state, "down", sizeof in->state);
-        return -1;
-    }
-    return 0;
-}
-
-static int eval_leaders(const struct lesson_check *c, const struct lesson_world *w, int n,
-                        struct sb *why)
-{
-    int idx[CL_MAXN], cnt = 0;
-    int64_t terms[CL_MAXN];
-    for (int i = 0; i < n; i++) {
-        struct lesson_node_info in;
-        if (info(w, i, &in) == 0 && !strcmp(in.state, "up") && !strcmp(in.role, "leader")) {
-            terms[cnt] = in.term;
-            idx[cnt++] = i;
-        }
-    }
-    bool ok = c->count >= 0 ? cnt == c->count : cnt >= c->at_least;
-    if (ok)
-        return 1;
-    if (c->count >= 0)
-        sb_printf(why, "expected %ld leader%s, saw %d", c->count, c->count == 1 ? "" : "s", cnt);
-    else
-        sb_printf(why, "expected at least %ld leader%s, saw %d", c->at_least,
-                  c->at_least == 1 ? "" : "s", cnt);
-    if (!cnt)
-        return 0;
-    bool same = true;
-    for (int i = 1; i < cnt; i++)
-        same = same && terms[i] == terms[0];
-    if (same && terms[0] >= 0) {
-        sb_printf(why, " in term %lld: ", (long long)terms[0]);
-        node_list(why, idx, cnt);
-    } else {
-        sb_add(why, ": ");
-        for (int i = 0; i < cnt; i++) {
-            sb_printf(why, "%sn%d", i ? ", " : "", idx[i] + 1);
-            if (terms[i] >= 0)
-                sb_printf(why, " (term %lld)", (long long)terms[i]);
-        }
-    }
-    return 0;
-}
-
-static int eval_value(const struct lesson_check *c, const struct lesson_world *w, int n,
-                      struct sb *why)
-{
-    char want[300];
-    if (c->absent)
-        snprintf(want, sizeof want, "%s absent", c->key);
-    else
-        snprintf(want, sizeof want, "%s = \"%s\"", c->key, c->value);
-    int hold[CL_MAXN], nh = 0, up = 0;
-    struct sb bad = {0};
-    int first = c->on >= 0 ? c->on : 0, last = c->on >= 0 ? c->on + 1 : n;
-    for (int i = first; i < last; i++) {
-        char val[256];
-        int r = w->value ? w->value(w->ud, i, c->key, val, sizeof val) : CL_ESTATE;
-        if (r < 0) {
-            if (c->on >= 0)
-                sb_printf(&bad, "n%d cannot be asked (down or paused)", i + 1);
-            continue;
-        }
-        up++;
-        bool ok = c->absent ? r == 0 : (r == 1 && !strcmp(val, c->value));
-        if (ok) {
-            hold[nh++] = i;
-        } else if (!bad.len) {
-            if (r == 0)
-                sb_printf(&bad, "n%d has no %s", i + 1, c->key);
-            else
-                sb_printf(&bad, "n%d holds %s = \"%s\"", i + 1, c->key, val);
-        }
-    }
-    bool pass;
-    if (c->on >= 0)
-        pass = nh == 1;
-    else if (c->on == -1)
-        pass = up > 0 && nh == up;
-    else if (c->on == -2)
-        pass = nh > n / 2;
-    else
-        pass = nh > 0;
-    if (pass) {
-        sb_free(&bad);
-        return 1;
-    }
-    if (c->on >= 0)
-        sb_printf(why, "expected %s on n%d, but %s", want, c->on + 1, bad.s ? bad.s : "it differs");
-    else if (c->on == -1)
-        sb_printf(why, "expected %s on every live node, but %s", want,
-                  bad.s ? bad.s : "no node can be asked");
-    else if (c->on == -2) {
-        sb_printf(why, "expected %s on a majority (%d of %d), found it on %d", want, n / 2 + 1,
-                  n, nh);
-        if (nh) {
-            sb_add(why, ": ");
-            node_list(why, hold, nh);
-        }
-    } else {
-        sb_printf(why, "expected %s on some node, found it on none", want);
-    }
-    sb_free(&bad);
-    return 0;
-}
-
-static void describe_groups(struct sb *b, const int *group, int n, int ng)
-{
-    for (int g = 0; g < ng; g++) {
-        if (g)
-            sb_add(b, " | ");
-        bool first = true;
-        for (int i = 0; i < n; i++)
-            if (group[i] == g) {
-                sb_printf(b, "%sn%d", first ? "" : ",", i + 1);
-                first = false;
-            }
-    }
-}
-
-static int eval_partitioned(const struct lesson_check *c, const struct lesson_world *w, int n,
-                            struct sb *why)
-{
-    int group[CL_MAXN] = {0};
-    int ng = w->partition ? w->partition(w->ud, group) : CL_ESTATE;
-    if (ng < 0) {
-        sb_add(why, "the lab cannot tell the partition");
-        return 0;
-    }
-    struct sb now = {0};
-    if (ng <= 1)
-        sb_add(&now, "the network is whole");
-    else {
-        sb_add(&now, "the network is ");
-        describe_groups(&now, group, n, ng);
-    }
-    bool ok;
-    if (c->isolated >= 0) {
-        ok = true;
-        for (int i = 0; i < n; i++)
-            if (i != c->isolated && group[i] == group[c->isolated])
-                ok = false;
-        ok = ok && ng > 1;
-        if (!ok)
-            sb_printf(why, "expected n%d cut off from every other node, but %s",
-                      c->isolated + 1, now.s);
-    } else if (c->ngroups == 0) {
-        ok = ng > 1;
-        if (!ok)
-            sb_printf(why, "expected a partition, but %s", now.s);
-    } else {
-        ok = ng > 1;
-        for (int i = 0; ok && i < n; i++)
-            for (int j = 0; j < n; j++)
-                if ((c->group[i] == c->group[j]) != (group[i] == group[j]))
-                    ok = false;
-        if (!ok) {
-            sb_add(why, "expected the network cut into ");
-            describe_groups(why, c->group, n, c->ngroups);
-            sb_printf(why, ", but %s", now.s);
-        }
-    }
-    sb_free(&now);
-    return ok;
-}
-
-static const char *user_op(const char *f)
-{
-    return !strcmp(f, "write") ? "put" : !strcmp(f, "read") ? "get" : "cas";
-}
-
-static void describe_outcomes(struct sb *b, unsigned m)
-{
-    const char *sep = "";
-    if (m & LOP_OK) { sb_add(b, "succeeded"); sep = " or "; }
-    if (m & LOP_FAIL) { sb_printf(b, "%sfailed", sep); sep = " or "; }
-    if (m & LOP_INFO)
-        sb_printf(b, "%stimed out", sep);
-}
-
-static int eval_leaf(const struct lesson_check *c, const struct lesson_world *w, uint64_t since,
-                     struct sb *why)
-{
-    int n = w->nodes ? w->nodes(w->ud) : 0;
-    if (n <= 0) {
-        sb_add(why, "no cluster is running (start it again with `lesson restart`)");
-        return 0;
-    }
-    if (n > CL_MAXN)
-        n = CL_MAXN;
-    switch (c->kind) {
-    case LC_LEADERS:
-        return eval_leaders(c, w, n, why);
-    case LC_ROLE: {
-        struct lesson_node_info in;
-        if (c->node >= n) {
-            sb_printf(why, "n%d is not in the cluster", c->node + 1);
-            return 0;
-        }
-        info(w, c->node, &in);
-        if (!strcmp(in.state, "up") && !strcmp(in.role, c->role))
-            return 1;
-        if (strcmp(in.state, "up"))
-            sb_printf(why, "expected n%d to be %s, but it is %s", c->node + 1, c->role, in.state);
-        else
-            sb_printf(why, "expected n%d to be %s, but it is %s", c->node + 1, c->role,
-                      in.role[0] ? in.role : "of unknown role");
-        if (in.term >= 0 && !strcmp(in.state, "up"))
-            sb_printf(why, " (term %lld)", (long long)in.term);
-        return 0;
-    }
-    case LC_TERM: {
-        int64_t best = -1;
-        int who = -1;
-        for (int i = 0; i < n; i++) {
-            if (c->node >= 0 && i != c->node)
-                continue;
-            struct lesson_node_info in;
-            if (info(w, i, &in) == 0 && !strcmp(in.state, "up") && in.term > best) {
-                best = in.term;
-                who = i;
-            }
-        }
-        if (best >= c->at_least)
-            return 1;
-        if (who < 0)
-            sb_printf(why, "expected term at least %ld, but no live node reports a term",
-                      c->at_least);
-        else
-            sb_printf(why, "expected term at least %ld, but %s n%d is at term %lld", c->at_least,
-                      c->node >= 0 ? "" : "the highest,", who + 1, (long long)best);
-        return 0;
-    }
-    case LC_NODE: {
-        struct lesson_node_info in;
-        info(w, c->node, &in);
-        if (!strcmp(in.state, c->role))
-            return 1;
-        sb_printf(why, "expected n%d to be %s, but it is %s", c->node + 1, c->role, in.state);
-        return 0;
-    }
-    case LC_VALUE:
-        return eval_value(c, w, n, why);
-    case LC_PARTITIONED:
-        return eval_partitioned(c, w, n, why);
-    case LC_OP: {
-        struct lesson_op_query q = {c->f, c->key, c->node, c->value, c->outcomes};
-        int k = w->op_count ? w->op_count(w->ud, since, &q) : CL_ESTATE;
-        if (k >= c->count)
-            return 1;
-        sb_printf(why, "expected %s%s%s", c->count > 1 ? "" : "a ", user_op(c->f),
-                  c->count > 1 ? "s" : "");
-        if (c->count > 1)
-            sb_printf(why, " (at least %ld)", c->count);
-        if (c->key)
-            sb_printf(why, " of %s", c->key);
-        if (c->value)
-            sb_printf(why, " %s \"%s\"", !strcmp(c->f, "read") ? "returning" : "=", c->value);
-        if (c->node >= 0)
-            sb_printf(why, " through n%d", c->node + 1);
-        sb_add(why, " that ");
-        describe_outcomes(why, c->outcomes);
-        sb_printf(why, " since this step began; saw %d", k < 0 ? 0 : k);
-        return 0;
-    }
-    case LC_EVENT: {
-        int k = w->event_count ? w->event_count(w->ud, since, c->name, c->node, c->nf,
-                                                (const char *const *)c->fk,
-                                                (const char *const *)c->fv)
-                               : CL_ESTATE;
-        if (k >= c->count)
-            return 1;
-        sb_printf(why, "expected %s%s event", c->count > 1 ? "" : "a ", c->name);
-        if (c->nf) {
-            sb_add(why, " with");
-            for (int i = 0; i < c->nf; i++)
-                sb_printf(why, " %s=%s", c->fk[i], c->fv[i]);
-        }
-        if (c->node >= 0)
-            sb_printf(why, " from n%d", c->node + 1);
-        sb_printf(why, " since this step began; saw %d", k < 0 ? 0 : k);
-        if (c->count > 1)
-            sb_printf(why, " of %ld", c->count);
-        return 0;
-    }
-    case LC_CONVERGED: {
-        for (int k = 0; k < c->nkeys; k++) {
-            char first[256] = "", val[256];
-            int fr = -2, fnode = -1;
-            for (int i = 0; i < n; i++) {
-                int r = w->value ? w->value(w->ud, i, c->keys[k], val, sizeof val) : CL_ESTATE;
-                if (r < 0)
-                    continue;
-                if (fr == -2) {
-                    fr = r;
-                    fnode = i;
-                    str_copy(first, r ? val : "", sizeof first);
-                    continue;
-                }
-                if (r != fr || (r == 1 && strcmp(val, first))) {
-                    sb_printf(why, "expected every live node to agree on %s, but n%d has %s%s%s "
-                              "and n%d has %s%s%s", c->keys[k], fnode + 1, fr ? "\"" : "",
-                              fr ? first : "nothing", fr ? "\"" : "", i + 1, r ? "\"" : "",
-                              r ? val : "nothing", r ? "\"" : "");
-                    return 0;
-                }
-            }
-            if (fr == -2) {
-                sb_printf(why, "expected the nodes to agree on %s, but no node can be asked",
-                          c->keys[k]);
-                return 0;
-            }
-        }
-        return 1;
-    }
-    case LC_HISTORY: {
-        struct sb detail = {0};
-        int r = w->history_check ? w->history_check(w->ud, c->name,
-                                                    (const char *const *)c->keys, c->nkeys,
-                                                    &detail)
-                                 : CL_ESTATE;
-        int ok = r >= 0 && (r == 1) == c->holds;
-        if (!ok) {
-            if (r < 0)
-                sb_printf(why, "the %s check could not run%s%s", c->name, detail.s ? ": " : "",
-                          detail.s ? detail.s : "");
-            else if (c->holds)
-                sb_printf(why, "expected the history to be %s, but it is not%s%s", c->name,
-                          detail.s ? ": " : "", detail.s ? detail.s : "");
-            else
-                sb_printf(why, "expected the history NOT to be %s, but the checker found it %s "
-                          "(no anomaly yet)", c->name, c->name);
-        }
-        sb_free(&detail);
-        return ok;
-    }
-    default:
-        return 0;
-    }
-}
-
-/* The predicate in words, for `not` and for the step screen. */
-static void describe_check(const struct lesson_check *c, struct sb *b)
-{
-    switch (c->kind) {
-    case LC_ALL:
-    case LC_ANY:
-        sb_add(b, "(");
-        for (int i = 0; i < c->nkids; i++) {
-            if (i)
-                sb_add(b, c->kind == LC_ALL ? " and " : " or ");
-            describe_check(c->kids[i], b);
-        }
-        sb_add(b, ")");
-        return;
-    case LC_NOT:
-        sb_add(b, "not ");
-        describe_check(c->kids[0], b);
-        return;
-    case LC_LEADERS:
-        if (c->count >= 0)
-            sb_printf(b, "%ld leader%s", c->count, c->count == 1 ? "" : "s");
-        else
-            sb_printf(b, "at least %ld leader%s", c->at_least, c->at_least == 1 ? "" : "s");
-        return;
-    case LC_ROLE:
-        sb_printf(b, "n%d is %s", c->node + 1, c->role);
-        return;
-    case LC_TERM:
-        if (c->node >= 0)
-            sb_printf(b, "n%d at term %ld or later", c->node + 1, c->at_least);
-        else
-            sb_printf(b, "a term of %ld or later", c->at_least);
-        return;
-    case LC_NODE:
-        sb_printf(b, "n%d is %s", c->node + 1, c->role);
-        return;
-    case LC_VALUE:
-        if (c->absent)
-            sb_printf(b, "%s absent", c->key);
-        else
-            sb_printf(b, "%s = \"%s\"", c->key, c->value);
-        if (c->on >= 0)
-            sb_printf(b, " on n%d", c->on + 1);
-        else
-            sb_add(b, c->on == -1 ? " on every live node" : c->on == -2 ? " on a majority"
-                                                                        : " on some node");
-        return;
-    case LC_PARTITIONED:
-        if (c->isolated >= 0)
-            sb_printf(b, "n%d isolated", c->isolated + 1);
-        else if (!c->ngroups)
-            sb_add(b, "a partition");
-        else {
-            sb_add(b, "the partition ");
-            int n = 0;
-            for (int i = 0; i < CL_MAXN; i++)
-                if (c->group[i] >= 0)
-                    n = i + 1;
-            describe_groups(b, c->group, n, c->ngroups);
-        }
-        return;
-    case LC_OP:
-        sb_printf(b, "a %s", user_op(c->f));
-        if (c->key)
-            sb_printf(b, " of %s", c->key);
-        if (c->value)
-            sb_printf(b, " %s \"%s\"", !strcmp(c->f, "read") ? "returning" : "=", c->value);
-        if (c->node >= 0)
-            sb_printf(b, " through n%d", c->node + 1);
-        sb_add(b, " that ");
-        describe_outcomes(b, c->outcomes);
-        return;
-    case LC_EVENT:
-        sb_printf(b, "a %s event", c->name);
-        for (int i = 0; i < c->nf; i++)
-            sb_printf(b, " %s=%s", c->fk[i], c->fv[i]);
-        if (c->node >= 0)
-            sb_printf(b, " from n%d", c->node + 1);
-        return;
-    case LC_CONVERGED:
-        sb_add(b, "the live nodes agree on");
-        for (int i = 0; i < c->nkeys; i++)
-            sb_printf(b, " %s", c->keys[i]);
-        return;
-    case LC_HISTORY:
-        sb_printf(b, "the history is %s%s", c->holds ? "" : "not ", c->name);
-        return;
-    }
-}
-
-int lesson_check_eval(const struct lesson_check *c, const struct lesson_world *w,
-                      uint64_t since, struct sb *why)
-{
-    switch (c->kind) {
-    case LC_ALL:
-        for (int i = 0; i < c->nkids; i++)
-            if (!lesson_check_eval(c->kids[i], w, since, why))
-                return 0;
-        return 1;
-    case LC_ANY: {
-        struct sb all = {0};
-        for (int i = 0; i < c->nkids; i++) {
-            struct sb one = {0};
-            if (lesson_check_eval(c->kids[i], w, since, &one)) {
-                sb_free(&one);
-                sb_free(&all);
-                return 1;
-            }
-            if (all.len)
-                sb_add(&all, "; or ");
-            if (one.s)
-                sb_add(&all, one.s);
-            sb_free(&one);
-        }
-        if (all.s)
-            sb_add(why, all.s);
-        sb_free(&all);
-        return 0;
-    }
-    case LC_NOT: {
-        struct sb inner = {0};
-        int r = lesson_check_eval(c->kids[0], w, since, &inner);
-        sb_free(&inner);
-        if (!r)
-            return 1;
-        sb_add(why, "expected not ");
-        describe_check(c->kids[0], why);
-        sb_add(why, ", but it holds");
-        return 0;
-    }
-    default:
-        return eval_leaf(c, w, since, why);
-    }
-}
-
 /* ---- engine ----------------------------------------------------------------------------- */
 
 struct lesson_engine {
@@ -1615,16 +779,21 @@ struct lesson_engine {
     const struct lesson_world *w;
     struct progress *p;
     enum lesson_phase phase;
-    int step;                       /* current step; nsteps in the quiz or finished */
+    int step;                       /* current step; nsteps once past the last one */
     int quiz;                       /* current quiz question */
     int quiz_right;
     uint64_t mark;                  /* world mark when the step began */
     uint64_t started_us;            /* when the step began (mono) */
     bool slow_told;
+    int just_passed;                /* the step that passed last (shown once), -1 none */
+    char *slow_why;                 /* why the step did not pass, after its timeout */
     int *hints;                     /* revealed per step, this session */
     bool *passed;                   /* passed in this session */
     int perm[QUIZ_MAX_CHOICES];     /* display order of choices or items (a fixed shuffle) */
 };
+
+const char *const lesson_engine_words[] = {"hint", "next", "back", "quiz", "restart", "lesson",
+                                           NULL};
 
 static void save(struct lesson_engine *e, struct sb *out)
 {
@@ -1640,9 +809,12 @@ static void arm(struct lesson_engine *e)
     e->mark = e->w && e->w->mark ? e->w->mark(e->w->ud) : 0;
     e->started_us = mono_us();
     e->slow_told = false;
+    free(e->slow_why);
+    e->slow_why = NULL;
 }
 
-/* Display order for an ordering question: a fixed shuffle that is never the answer order. */
+/* Display order for a choice or ordering question: a fixed shuffle that is never the answer
+ * order. */
 static void make_perm(struct lesson_engine *e)
 {
     if (e->quiz >= e->l->nquiz)
@@ -1667,7 +839,8 @@ struct lesson_engine *lesson_engine_new(const struct lesson *l, const struct les
     e->p = p;
     e->hints = xcalloc((size_t)l->nsteps, sizeof *e->hints);
     e->passed = xcalloc((size_t)l->nsteps, sizeof *e->passed);
-    e->phase = LESSON_IN_STEP;
+    e->phase = l->intro ? LESSON_INTRO : LESSON_IN_STEP;
+    e->just_passed = -1;
     if (p) {
         progress_lesson_set_step(p, l->id, 0);
         save(e, NULL);
@@ -1682,6 +855,7 @@ void lesson_engine_free(struct lesson_engine **e)
         return;
     free((*e)->hints);
     free((*e)->passed);
+    free((*e)->slow_why);
     free(*e);
     *e = NULL;
 }
@@ -1707,6 +881,26 @@ const struct lesson_step *lesson_engine_current(const struct lesson_engine *e)
     return e->phase == LESSON_IN_STEP ? &e->l->steps[e->step] : NULL;
 }
 
+static void go_to(struct lesson_engine *e, int i);
+
+bool lesson_engine_begin_steps(struct lesson_engine *e)
+{
+    if (e->phase != LESSON_INTRO)
+        return false;
+    go_to(e, 0);
+    return true;
+}
+
+bool lesson_engine_step_passed(const struct lesson_engine *e)
+{
+    return e->phase == LESSON_IN_STEP && e->passed[e->step];
+}
+
+uint64_t lesson_engine_mark(const struct lesson_engine *e)
+{
+    return e->mark;
+}
+
 static void finish(struct lesson_engine *e)
 {
     e->phase = LESSON_FINISHED;
@@ -1720,19 +914,27 @@ static void finish(struct lesson_engine *e)
     progress_lesson_set_done(e->p, e->l->id, all);
 }
 
-/* Moves to step i (or past the last step into the quiz or the finish). */
+/* Moves to step i, or past the last step: the quiz is offered (it starts when asked for), or
+ * the lesson is finished. */
 static void go_to(struct lesson_engine *e, int i)
 {
+    if (i < 0) {
+        i = 0;
+        if (e->l->intro) {
+            e->step = 0;
+            e->phase = LESSON_INTRO;
+            arm(e);
+            return;
+        }
+    }
     e->step = i;
     if (i >= e->l->nsteps) {
         e->step = e->l->nsteps;
         e->quiz = 0;
-        if (e->l->nquiz > 0) {
-            e->phase = LESSON_IN_QUIZ;
-            make_perm(e);
-        } else {
+        if (e->l->nquiz > 0)
+            e->phase = LESSON_QUIZ_READY;
+        else
             finish(e);
-        }
     } else {
         e->phase = LESSON_IN_STEP;
     }
@@ -1750,36 +952,17 @@ static void render_text(struct sb *out, const char *text)
         sb_addc(out, '\n');
 }
 
-void lesson_engine_render(const struct lesson_engine *e, struct sb *out)
+static void render_quiz_offer(const struct lesson_engine *e, struct sb *out)
+{
+    sb_printf(out, "Every step of \"%s\" is behind you. A short quiz (%d question%s) checks what "
+              "you saw: type `quiz` to start it, or `lesson quit` to leave. Until then the lab "
+              "is yours: any command still works.\n", e->l->title, e->l->nquiz,
+              e->l->nquiz == 1 ? "" : "s");
+}
+
+static void render_finish(const struct lesson_engine *e, struct sb *out)
 {
     const struct lesson *l = e->l;
-    if (e->phase == LESSON_IN_STEP) {
-        const struct lesson_step *s = &l->steps[e->step];
-        if (e->step == 0 && l->intro) {
-            sb_printf(out, "%s  (%s, about %ld minutes)\n\n", l->title, l->level, l->minutes);
-            render_text(out, l->intro);
-            sb_addc(out, '\n');
-        }
-        const char *st = e->p ? progress_step_status(e->p, l->id, s->id) : NULL;
-        sb_printf(out, "Step %d of %d: %s%s\n\n", e->step + 1, l->nsteps, s->title,
-                  st && !strcmp(st, "done") ? "  (done before)" : "");
-        render_text(out, s->text);
-        if (s->ncommands) {
-            sb_add(out, "\nTry:\n");
-            for (int i = 0; i < s->ncommands; i++)
-                sb_printf(out, "    %s\n", s->commands[i]);
-        }
-        for (int i = 0; i < e->hints[e->step] && i < s->nhints; i++)
-            sb_printf(out, "\nHint %d/%d: %s\n", i + 1, s->nhints, s->hints[i]);
-        sb_add(out, "\n(the step completes when you have done it; hint | next | back | "
-                    "restart | lesson quit)\n");
-        return;
-    }
-    if (e->phase == LESSON_IN_QUIZ) {
-        sb_printf(out, "Quiz %d of %d\n\n", e->quiz + 1, l->nquiz);
-        quiz_render(&l->quiz[e->quiz], e->perm, out);
-        return;
-    }
     sb_printf(out, "Lesson complete: %s\n\n", l->title);
     render_text(out, l->finish);
     if (l->nquiz)
@@ -1791,18 +974,127 @@ void lesson_engine_render(const struct lesson_engine *e, struct sb *out)
     }
 }
 
+static void render_step(const struct lesson_engine *e, struct sb *out, bool pane)
+{
+    const struct lesson *l = e->l;
+    const struct lesson_step *s = &l->steps[e->step];
+    if (pane && e->just_passed >= 0 && e->just_passed < l->nsteps)
+        sb_printf(out, "Done: step %d (%s)\n\n", e->just_passed + 1, l->steps[e->just_passed].title);
+    const char *st = e->p ? progress_step_status(e->p, l->id, s->id) : NULL;
+    sb_printf(out, "Step %d of %d: %s%s\n", e->step + 1, l->nsteps, s->title,
+              e->passed[e->step] ? "  (done: `next` moves on)"
+              : st && !strcmp(st, "done") ? "  (done before)" : "");
+    if (!pane)
+        sb_addc(out, '\n');
+    render_text(out, s->text);
+    if (s->ncommands) {
+        sb_add(out, "\nTry:\n");
+        for (int i = 0; i < s->ncommands; i++)
+            sb_printf(out, "    %s\n", s->commands[i]);
+    }
+    for (int i = 0; i < e->hints[e->step] && i < s->nhints; i++)
+        sb_printf(out, "\nHint %d/%d: %s\n", i + 1, s->nhints, s->hints[i]);
+    if (!pane)
+        sb_add(out, "\n(the step completes when you have done it; hint | next | back | "
+                    "restart | lesson quit)\n");
+}
+
+static void render_intro(const struct lesson_engine *e, struct sb *out, bool pane)
+{
+    const struct lesson *l = e->l;
+    sb_printf(out, "%s  (%s, about %ld minutes)\n\n", l->title, l->level, l->minutes);
+    render_text(out, l->intro);
+    sb_printf(out, "\nWhen you are ready, type `next` for step 1 of %d%s.\n", l->nsteps,
+              pane ? " (or type its first command)" : "");
+}
+
+void lesson_engine_render(const struct lesson_engine *e, struct sb *out)
+{
+    switch (e->phase) {
+    case LESSON_INTRO: /* the REPL shows step 1 at once: the first command opens it */
+        render_intro(e, out, false);
+        sb_addc(out, '\n');
+        render_step(e, out, false);
+        return;
+    case LESSON_IN_STEP:
+        render_step(e, out, false);
+        return;
+    case LESSON_QUIZ_READY:
+        render_quiz_offer(e, out);
+        return;
+    case LESSON_IN_QUIZ:
+        sb_printf(out, "Quiz %d of %d\n\n", e->quiz + 1, e->l->nquiz);
+        quiz_render(&e->l->quiz[e->quiz], e->perm, out);
+        return;
+    case LESSON_FINISHED:
+        render_finish(e, out);
+        return;
+    }
+}
+
+void lesson_engine_pane(const struct lesson_engine *e, struct sb *out)
+{
+    switch (e->phase) {
+    case LESSON_INTRO:
+        render_intro(e, out, true);
+        return;
+    case LESSON_IN_STEP:
+        render_step(e, out, true);
+        return;
+    case LESSON_QUIZ_READY:
+        if (e->just_passed >= 0)
+            sb_printf(out, "Done: step %d (%s)\n\n", e->just_passed + 1,
+                      e->l->steps[e->just_passed].title);
+        render_quiz_offer(e, out);
+        return;
+    default:
+        lesson_engine_render(e, out);
+        return;
+    }
+}
+
+void lesson_engine_check_line(const struct lesson_engine *e, struct sb *out)
+{
+    switch (e->phase) {
+    case LESSON_INTRO:
+        sb_add(out, "introduction: `next` starts step 1");
+        return;
+    case LESSON_IN_STEP:
+        if (e->passed[e->step])
+            sb_add(out, "passed: type `next` to go on");
+        else if (e->slow_why)
+            sb_printf(out, "not yet: %s (`hint` for a clue)", e->slow_why);
+        else
+            sb_add(out, "waiting for you: do the step");
+        return;
+    case LESSON_QUIZ_READY:
+        sb_add(out, "steps done: type `quiz` (or F3) for the quiz");
+        return;
+    case LESSON_IN_QUIZ:
+        sb_add(out, "answer the question; lab commands still work");
+        return;
+    case LESSON_FINISHED:
+        sb_add(out, "lesson complete");
+        return;
+    }
+}
+
 void lesson_engine_status_line(const struct lesson_engine *e, struct sb *out)
 {
     const struct lesson *l = e->l;
-    if (e->phase == LESSON_IN_STEP) {
+    if (e->phase == LESSON_INTRO) {
+        sb_printf(out, "%s · introduction · %d steps", l->id, l->nsteps);
+    } else if (e->phase == LESSON_IN_STEP) {
         const struct lesson_step *s = &l->steps[e->step];
-        sb_printf(out, "%s: step %d of %d, %s", l->id, e->step + 1, l->nsteps, s->title);
+        sb_printf(out, "%s · step %d of %d", l->id, e->step + 1, l->nsteps);
         if (s->nhints)
-            sb_printf(out, " (hints %d/%d)", e->hints[e->step], s->nhints);
+            sb_printf(out, " · hints %d/%d", e->hints[e->step], s->nhints);
+    } else if (e->phase == LESSON_QUIZ_READY) {
+        sb_printf(out, "%s · steps done · quiz waiting", l->id);
     } else if (e->phase == LESSON_IN_QUIZ) {
-        sb_printf(out, "%s: quiz %d of %d", l->id, e->quiz + 1, l->nquiz);
+        sb_printf(out, "%s · quiz %d of %d", l->id, e->quiz + 1, l->nquiz);
     } else {
-        sb_printf(out, "%s: complete", l->id);
+        sb_printf(out, "%s · complete", l->id);
     }
 }
 
@@ -1810,16 +1102,29 @@ static void pass_step(struct lesson_engine *e, struct sb *out)
 {
     const struct lesson_step *s = &e->l->steps[e->step];
     e->passed[e->step] = true;
+    e->just_passed = e->step;
     if (e->p)
         progress_step_set_status(e->p, e->l->id, s->id, "done");
     sb_printf(out, "Step %d done: %s\n", e->step + 1, s->title);
-    if (s->done) {
+    if (s->done)
         render_text(out, s->done);
-    }
     sb_addc(out, '\n');
     go_to(e, e->step + 1);
     save(e, out);
     lesson_engine_render(e, out);
+}
+
+/* The step's check holds and the student did something since the step opened. */
+static int step_holds(struct lesson_engine *e, struct sb *why)
+{
+    const struct lesson_step *s = &e->l->steps[e->step];
+    if (!lcheck_eval(s->check, e->w, e->mark, why))
+        return 0;
+    if (e->w->command_count && e->w->command_count(e->w->ud, e->mark, NULL) < 1) {
+        sb_add(why, "waiting for you: run the step's commands");
+        return 0;
+    }
+    return 1;
 }
 
 enum lesson_poll lesson_engine_poll(struct lesson_engine *e, struct sb *out)
@@ -1832,15 +1137,16 @@ enum lesson_poll lesson_engine_poll(struct lesson_engine *e, struct sb *out)
     }
     const struct lesson_step *s = &e->l->steps[e->step];
     struct sb why = {0};
-    int ok = lesson_check_eval(s->check, e->w, e->mark, &why);
-    if (ok) {
+    if (step_holds(e, &why)) {
         sb_free(&why);
         pass_step(e, out);
         return LESSON_PASSED;
     }
     if (!e->slow_told && mono_us() - e->started_us >= (uint64_t)s->timeout_ms * 1000) {
         e->slow_told = true;
-        sb_printf(out, "Not there yet: %s.\n", why.s ? why.s : "the check does not pass");
+        free(e->slow_why);
+        e->slow_why = xstrdup(why.s ? why.s : "the check does not pass");
+        sb_printf(out, "Not there yet: %s.\n", e->slow_why);
         if (e->hints[e->step] < s->nhints)
             sb_add(out, "Type `hint` for a clue.\n");
         sb_free(&why);
@@ -1854,6 +1160,10 @@ enum lesson_poll lesson_engine_poll(struct lesson_engine *e, struct sb *out)
 
 int lesson_engine_hint(struct lesson_engine *e, struct sb *out)
 {
+    if (e->phase == LESSON_INTRO) {
+        sb_add(out, "This is the introduction: `next` starts step 1, and each step has hints.\n");
+        return 0;
+    }
     if (e->phase != LESSON_IN_STEP) {
         sb_add(out, "No hints here.\n");
         return 0;
@@ -1880,19 +1190,28 @@ int lesson_engine_hint(struct lesson_engine *e, struct sb *out)
 
 int lesson_engine_next(struct lesson_engine *e, struct sb *out)
 {
+    if (e->phase == LESSON_INTRO) {
+        go_to(e, 0);
+        lesson_engine_render(e, out);
+        return 0;
+    }
     if (e->phase != LESSON_IN_STEP) {
-        sb_add(out, e->phase == LESSON_IN_QUIZ ? "Answer the question to go on.\n"
-                                                : "The lesson is complete.\n");
+        sb_add(out, e->phase == LESSON_QUIZ_READY ? "Every step is done: `quiz` starts the quiz, "
+                                                     "`lesson quit` leaves.\n"
+                    : e->phase == LESSON_IN_QUIZ ? "Answer the question to go on (`lesson skip` "
+                                                    "skips it).\n"
+                                                  : "The lesson is complete.\n");
         return CL_ESTATE;
     }
     if (e->passed[e->step]) {
+        e->just_passed = -1;
         go_to(e, e->step + 1);
         save(e, out);
         lesson_engine_render(e, out);
         return 0;
     }
     struct sb why = {0};
-    if (e->w && lesson_check_eval(e->l->steps[e->step].check, e->w, e->mark, &why)) {
+    if (e->w && step_holds(e, &why)) {
         sb_free(&why);
         pass_step(e, out);
         return 0;
@@ -1906,18 +1225,27 @@ int lesson_engine_next(struct lesson_engine *e, struct sb *out)
 
 int lesson_engine_skip(struct lesson_engine *e, struct sb *out)
 {
+    if (e->phase == LESSON_IN_QUIZ) {
+        sb_add(out, "Skipped the question.\n\n");
+        e->quiz++;
+        if (e->quiz >= e->l->nquiz)
+            finish(e);
+        else
+            make_perm(e);
+        save(e, out);
+        lesson_engine_render(e, out);
+        return 0;
+    }
+    if (e->phase == LESSON_QUIZ_READY) {
+        sb_add(out, "Skipped the quiz.\n\n");
+        finish(e);
+        save(e, out);
+        lesson_engine_render(e, out);
+        return 0;
+    }
+    if (e->phase == LESSON_INTRO)
+        return lesson_engine_next(e, out);
     if (e->phase != LESSON_IN_STEP) {
-        if (e->phase == LESSON_IN_QUIZ) {
-            sb_add(out, "Skipped the question.\n\n");
-            e->quiz++;
-            if (e->quiz >= e->l->nquiz)
-                finish(e);
-            else
-                make_perm(e);
-            save(e, out);
-            lesson_engine_render(e, out);
-            return 0;
-        }
         sb_add(out, "The lesson is complete.\n");
         return CL_ESTATE;
     }
@@ -1932,6 +1260,7 @@ int lesson_engine_skip(struct lesson_engine *e, struct sb *out)
     for (int i = 0; i < s->nsolution; i++)
         sb_printf(out, "    %s\n", s->solution[i]);
     sb_addc(out, '\n');
+    e->just_passed = -1;
     go_to(e, e->step + 1);
     save(e, out);
     lesson_engine_render(e, out);
@@ -1940,14 +1269,17 @@ int lesson_engine_skip(struct lesson_engine *e, struct sb *out)
 
 int lesson_engine_back(struct lesson_engine *e, struct sb *out)
 {
-    if (e->step == 0 && e->phase == LESSON_IN_STEP) {
-        sb_add(out, "This is the first step.\n");
+    if (e->phase == LESSON_INTRO || (e->step == 0 && e->phase == LESSON_IN_STEP && !e->l->intro)) {
+        sb_add(out, "This is the beginning of the lesson.\n");
         return CL_ESTATE;
     }
+    e->just_passed = -1;
     go_to(e, e->phase == LESSON_IN_STEP ? e->step - 1 : e->l->nsteps - 1);
-    e->passed[e->step] = false;
     save(e, out);
-    lesson_engine_render(e, out);
+    if (e->phase == LESSON_INTRO)
+        render_intro(e, out, false);
+    else
+        lesson_engine_render(e, out);
     return 0;
 }
 
@@ -1956,9 +1288,35 @@ void lesson_engine_restart(struct lesson_engine *e, struct sb *out)
     memset(e->hints, 0, (size_t)e->l->nsteps * sizeof *e->hints);
     memset(e->passed, 0, (size_t)e->l->nsteps * sizeof *e->passed);
     e->quiz_right = 0;
-    go_to(e, 0);
+    e->just_passed = -1;
+    go_to(e, -1);
     save(e, out);
     lesson_engine_render(e, out);
+}
+
+int lesson_engine_quiz(struct lesson_engine *e, struct sb *out)
+{
+    if (e->l->nquiz == 0) {
+        sb_add(out, "This lesson has no quiz; `conlab quiz` drills the question bank.\n");
+        return CL_ESTATE;
+    }
+    if (e->phase == LESSON_IN_STEP || e->phase == LESSON_INTRO) {
+        sb_printf(out, "The quiz comes after the last step; you are at step %d of %d.\n",
+                  e->step + 1, e->l->nsteps);
+        return CL_ESTATE;
+    }
+    if (e->phase == LESSON_IN_QUIZ) {
+        sb_add(out, "The quiz is on:\n\n");
+        lesson_engine_render(e, out);
+        return 0;
+    }
+    e->phase = LESSON_IN_QUIZ;
+    e->quiz = 0;
+    e->quiz_right = 0;
+    e->just_passed = -1;
+    make_perm(e);
+    lesson_engine_render(e, out);
+    return 0;
 }
 
 int lesson_engine_answer(struct lesson_engine *e, const char *answer, struct sb *out)
@@ -1996,64 +1354,98 @@ enum lesson_cmd lesson_engine_command(struct lesson_engine *e, const char *line,
     char *w3 = w2 ? strtok_r(NULL, " \t\r\n", &save) : NULL;
     if (!w1)
         return LESSON_CMD_NONE;
-    if (w3)
-        goto answer_or_none;
     bool lesson = !strcmp(w1, "lesson");
-    const char *verb = lesson ? w2 : (w2 ? NULL : w1);
-    if (lesson && !verb) {
+    const char *verb = w3 ? NULL : lesson ? w2 : (w2 ? NULL : w1);
+    if (lesson && !w2) {
         lesson_engine_render(e, out);
         return LESSON_CMD_HANDLED;
     }
-    if (!verb)
-        goto answer_or_none;
-    if (!strcmp(verb, "hint")) {
+    if (verb && !strcmp(verb, "hint")) {
         lesson_engine_hint(e, out);
         return LESSON_CMD_HANDLED;
     }
-    if (!strcmp(verb, "next")) {
+    if (verb && !strcmp(verb, "next")) {
         lesson_engine_next(e, out);
         return LESSON_CMD_HANDLED;
     }
-    if (!strcmp(verb, "back")) {
+    if (verb && !strcmp(verb, "back")) {
         lesson_engine_back(e, out);
         return LESSON_CMD_HANDLED;
     }
-    if (!strcmp(verb, "restart")) {
+    if (verb && !strcmp(verb, "quiz")) {
+        lesson_engine_quiz(e, out);
+        return LESSON_CMD_HANDLED;
+    }
+    if (verb && !strcmp(verb, "restart")) {
         lesson_engine_restart(e, out);
         return LESSON_CMD_RESTART;
     }
-    if (lesson && !strcmp(verb, "skip")) {
+    if (verb && lesson && !strcmp(verb, "skip")) {
         lesson_engine_skip(e, out);
         return LESSON_CMD_HANDLED;
     }
-    if (lesson && !strcmp(verb, "check")) {
+    if (verb && lesson && !strcmp(verb, "check")) {
         if (e->phase != LESSON_IN_STEP) {
             sb_add(out, "No step to check now.\n");
             return LESSON_CMD_HANDLED;
         }
         struct sb why = {0};
-        if (e->w && lesson_check_eval(e->l->steps[e->step].check, e->w, e->mark, &why))
-            sb_add(out, "The step's check holds now.\n");
+        if (e->w && lcheck_eval(e->l->steps[e->step].check, e->w, e->mark, &why))
+            sb_add(out, e->passed[e->step] ? "The step passed: `next` moves on.\n"
+                                           : "The step's check holds now.\n");
         else
             sb_printf(out, "Not yet: %s.\n", why.s ? why.s : "no lab attached");
         sb_free(&why);
         return LESSON_CMD_HANDLED;
     }
-    if (lesson && !strcmp(verb, "quit")) {
-        sb_printf(out, "Left the lesson %s at step %d of %d. `conlab lesson %s` starts it "
-                  "again.\n", e->l->id, e->step < e->l->nsteps ? e->step + 1 : e->l->nsteps,
-                  e->l->nsteps, e->l->id);
+    if (verb && lesson && !strcmp(verb, "quit")) {
+        sb_printf(out, "Left the lesson %s at step %d of %d. `lesson %s` starts it again.\n",
+                  e->l->id, e->step < e->l->nsteps ? e->step + 1 : e->l->nsteps, e->l->nsteps,
+                  e->l->id);
         return LESSON_CMD_QUIT;
     }
-    if (lesson) {
-        sb_printf(out, "unknown lesson command \"%s\": hint, next, back, restart, lesson skip, "
-                  "lesson check, lesson quit\n", verb);
-        return LESSON_CMD_HANDLED;
-    }
-answer_or_none:
-    if (e->phase == LESSON_IN_QUIZ) {
+    if (lesson)
+        return LESSON_CMD_NONE; /* `lesson list`, `lesson ID`: the lab's */
+    if (e->phase == LESSON_IN_QUIZ && !(e->w && e->w->is_command && e->w->is_command(e->w->ud, line))) {
         lesson_engine_answer(e, line, out);
         return LESSON_CMD_HANDLED;
     }
     return LESSON_CMD_NONE;
+}
+
+/* ---- the course ------------------------------------------------------------------------- */
+
+void lesson_catalog_table(const struct lesson_catalog *cat, const struct progress *p,
+                          struct sb *out)
+{
+    sb_printf(out, "%-22s %-12s %3s  %-9s %s\n", "ID", "LEVEL", "MIN", "DONE", "TITLE");
+    for (int i = 0; i < cat->n; i++) {
+        const struct lesson *l = cat->l[i];
+        int done = 0;
+        for (int s = 0; p && s < l->nsteps; s++) {
+            const char *st = progress_step_status(p, l->id, l->steps[s].id);
+            done += st && !strcmp(st, "done");
+        }
+        char state[32];
+        if (p && progress_lesson_done(p, l->id))
+            str_copy(state, "done", sizeof state);
+        else if (done)
+            snprintf(state, sizeof state, "%d/%d", done, l->nsteps);
+        else
+            str_copy(state, "-", sizeof state);
+        sb_printf(out, "%-22s %-12s %3ld  %-9s %s\n", l->id, l->level, l->minutes, state,
+                  l->title);
+    }
+    if (!cat->n)
+        sb_add(out, "(no lessons found)\n");
+}
+
+const struct lesson *lesson_catalog_next(const struct lesson_catalog *cat,
+                                         const struct progress *p, const char *skip_id)
+{
+    for (int i = 0; i < cat->n; i++)
+        if ((!skip_id || strcmp(cat->l[i]->id, skip_id)) &&
+            !(p && progress_lesson_done(p, cat->l[i]->id)))
+            return cat->l[i];
+    return NULL;
 }

@@ -65,25 +65,10 @@ static int cmd_list(void)
     if (rc)
         return rc;
     struct progress *p = load_progress();
-    printf("%-28s %-52s %-13s %4s  %s\n", "ID", "TITLE", "LEVEL", "MIN", "DONE");
-    for (int i = 0; i < cat.n; i++) {
-        const struct lesson *l = cat.l[i];
-        int done = 0;
-        for (int s = 0; s < l->nsteps; s++) {
-            const char *st = progress_step_status(p, l->id, l->steps[s].id);
-            done += st && !strcmp(st, "done");
-        }
-        char state[32];
-        if (progress_lesson_done(p, l->id))
-            str_copy(state, "done", sizeof state);
-        else if (done)
-            snprintf(state, sizeof state, "%d/%d steps", done, l->nsteps);
-        else
-            str_copy(state, "-", sizeof state);
-        printf("%-28s %-52.52s %-13s %4ld  %s\n", l->id, l->title, l->level, l->minutes, state);
-    }
-    if (!cat.n)
-        printf("(no lessons found)\n");
+    struct sb b = {0};
+    lesson_catalog_table(&cat, p, &b);
+    fputs(b.s, stdout);
+    sb_free(&b);
     progress_free(&p);
     lesson_catalog_free(&cat);
     return 0;

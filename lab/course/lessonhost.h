@@ -11,8 +11,17 @@
 
 /* Plugs the lesson host into lab: its commands and its hooks. Call once after lab_init. */
 void lessonhost_install(struct lab *lab);
+/* The dashboard shows the lesson in its own pane (1): the Output pane then gets a short line
+ * for each step instead of its whole text. Call before lessonhost_begin. */
+void lessonhost_use_pane(int on);
 /* Loads lesson id, starts its cluster and shows step 1. Returns 0 or an error (reported). */
 int lessonhost_begin(struct lab *lab, const char *id);
+/* `lesson list` in the lab: the course and the progress kept. Returns 0 or an error. */
+int lessonhost_list(struct lab *lab);
+/* Called by lab_exec before each command runs: while a lesson runs, the command becomes an
+ * "input" event ({"ev":"input","line":"put x 1"}), so that a step counts only what was typed
+ * after it opened. */
+void lessonhost_note_command(struct lab *lab, int argc, char **argv);
 /* Is a lesson running? */
 int lessonhost_active(const struct lab *lab);
 /* Offers a typed line to the lesson first: 1 when it was a lesson word (handled), 0 when the

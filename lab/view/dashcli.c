@@ -357,7 +357,7 @@ int replaycli_main(int argc, char **argv)
             ui.selected_msg = -1;
             ui.filter = "";
             ui.speed = speed;
-            layout_compute(cols, rows, dm_view(m)->lesson.active ? LAYOUT_LESSON : 0, &l);
+            render_layout(m, cols, rows, true, &l);
             render_screen(c, &l, m, &ui);
             char *text = canvas_dump(c);
             fputs(text, stdout);

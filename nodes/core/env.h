@@ -37,6 +37,11 @@ struct env_ops {
     void (*event)(struct env *e, const char *ev, json_t *fields);
     /* Uniform random 64-bit number (seeded in the simulator). */
     uint64_t (*rand64)(struct env *e);
+    /* The lab's speed factor now (1 = normal, 0.1 = ten times slower; it may change at any
+     * time). Timers follow it, armed ones included; now_us does not. So a mode that
+     * measures on now_us a duration it compares with its timer delays divides by it. NULL
+     * means 1. */
+    double (*speed)(struct env *e);
 
     /* Durable state. A "blob" is a small named file replaced atomically (write, fsync,
      * rename). A "log" is an append-only file of records; appends are buffered until
@@ -70,6 +75,7 @@ static inline void env_timer_cancel(struct env *e, uint64_t id) { if (id) e->ops
 static inline uint64_t env_now_us(struct env *e) { return e->ops->now_us(e); }
 static inline void env_event(struct env *e, const char *ev, json_t *fields) { e->ops->event(e, ev, fields); }
 static inline uint64_t env_rand(struct env *e) { return e->ops->rand64(e); }
+static inline double env_speed(struct env *e) { return e->ops->speed ? e->ops->speed(e) : 1.0; }
 /* Uniform in [lo, hi] (inclusive). */
 static inline uint64_t env_rand_range(struct env *e, uint64_t lo, uint64_t hi) { return hi <= lo ? lo : lo + env_rand(e) % (hi - lo + 1); }
 

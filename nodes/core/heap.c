@@ -62,6 +62,25 @@ int heap_pop(struct heap *h, struct heap_item *out)
     return 1;
 }
 
+void heap_retime(struct heap *h, uint64_t now, double factor, int kind)
+{
+    if (factor <= 0 || h->n == 0)
+        return;
+    size_t n = h->n;
+    struct heap_item *items = xcalloc(n, sizeof *items);
+    memcpy(items, h->v, n * sizeof *items);
+    h->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct heap_item *it = &items[i];
+        if ((kind < 0 || it->kind == kind) && it->when > now) {
+            double left = (double)(it->when - now) * factor;
+            it->when = now + (left > 9e18 ? (uint64_t)9e18 : (uint64_t)left);
+        }
+        sift_in(h, it); /* keeps it->seq: ids stay valid for cancellation */
+    }
+    free(items);
+}
+
 const struct heap_item *heap_peek(const struct heap *h)
 {
     return h->n ? &h->v[0] : NULL;

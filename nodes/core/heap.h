@@ -30,6 +30,11 @@ int heap_pop(struct heap *h, struct heap_item *out);
 /* The earliest item (borrowed) or NULL. */
 const struct heap_item *heap_peek(const struct heap *h);
 void heap_free(struct heap *h);
+/* Stretches the time left on every item of this kind (kind < 0: every item) by factor:
+ * an item due at `when` > now becomes due at now + (when - now) * factor; items already
+ * due stay due. Ids and the order of equal times are kept. A speed change uses it so that
+ * timers already armed follow the new pace at once. */
+void heap_retime(struct heap *h, uint64_t now, double factor, int kind);
 
 /* A set of 64-bit ids (open addressing). */
 struct idset {

@@ -74,6 +74,7 @@ struct sim {
     struct faults faults;
     uint64_t now;
     uint64_t net_us;
+    double speed;               /* sim_set_speed: timers run `speed` times virtual time */
     uint64_t ev_seq;
     uint64_t sent, delivered, dropped;
     int hash_on;
@@ -219,6 +220,8 @@ static uint64_t sim_timer_set(struct env *e, uint64_t delay_us, int kind, uint64
 {
     struct simnode *nd = node_of(e);
     struct sim *s = nd->sim;
+    if (s->speed != 1)
+        delay_us = (uint64_t)((double)delay_us / s->speed);
     struct heap_item it = {.when = s->now + delay_us, .kind = IT_TIMER, .node = nd->idx,
                            .a = ((uint64_t)nd->inc << 32) | (uint32_t)kind, .b = arg};
     return heap_push(&s->q, &it);
@@ -228,6 +231,11 @@ static void sim_timer_cancel(struct env *e, uint64_t id)
 {
     idset_add(&node_of(e)->sim->cancelled, id);
     drop_dead(node_of(e)->sim);
+}
+
+static double sim_speed(struct env *e)
+{
+    return node_of(e)->sim->speed;
 }
 
 static uint64_t sim_now_us(struct env *e)
@@ -346,6 +354,7 @@ static const struct env_ops sim_env_ops = {
     .timer_set = sim_timer_set,
     .timer_cancel = sim_timer_cancel,
     .now_us = sim_now_us,
+    .speed = sim_speed,
     .event = sim_event,
     .rand64 = sim_rand64,
     .blob_put = sim_blob_put,
@@ -410,6 +419,7 @@ struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t 
         opts_copy(&s->opts, o);
     s->n = n;
     s->net_us = 500;
+    s->speed = 1;
     rng_seed(&s->rng, seed);
     faults_init(&s->faults, n);
     for (int i = 0; i < n; i++)
@@ -674,6 +684,15 @@ struct rng *sim_rng(struct sim *s)
 void sim_set_net_us(struct sim *s, uint64_t us)
 {
     s->net_us = us;
+}
+
+void sim_set_speed(struct sim *s, double f)
+{
+    if (f <= 0 || f == s->speed)
+        return;
+    heap_retime(&s->q, s->now, s->speed / f, IT_TIMER);
+    s->speed = f;
+    drop_dead(s);
 }
 
 void sim_crash(struct sim *s, int idx)

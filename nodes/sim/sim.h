@@ -54,6 +54,11 @@ const struct mode *sim_mode(const struct sim *s);
 struct faults *sim_faults(struct sim *s);   /* edit in place; applies to later sends */
 struct rng *sim_rng(struct sim *s);
 void sim_set_net_us(struct sim *s, uint64_t us);
+/* The runtime's slow motion, modelled: timers take delay / f of virtual time (armed ones are
+ * stretched at once) while messages and the nodes' clocks keep their pace, as with
+ * `speed f` on real processes. The lab's sim=on host does not use it: there the whole
+ * virtual clock is paced by the speed instead. Default 1. */
+void sim_set_speed(struct sim *s, double f);
 
 /* Process faults. crash drops the node's state, timers, unsynced disk and delayed outgoing
  * messages; restart creates it again from its disk; pause holds its input until resume. */

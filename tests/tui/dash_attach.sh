@@ -12,7 +12,7 @@ until grep -q publishing "$TMPD/pub.log" || [ $n -ge 50 ]; do sleep 0.1; n=$((n 
 grep -q publishing "$TMPD/pub.log" || fail "the stand-in lab did not start: $(cat "$TMPD/pub.log")"
 start 120 40 "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR $BIN/conlab dash"
 wait_for "read-only: lab $PUB"
-wait_for "LEADER t2"
+wait_for "LEADER  term 2"
 wait_for "partition: n1 | n2,n3"
 screen | grep -F "append_entries ✗ partition" | grep -qF "╌" || fail "dropped message not crossed out"
 screen | grep -qF "conlab>" && fail "a read-only dashboard shows a command line"

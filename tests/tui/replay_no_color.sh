@@ -17,7 +17,7 @@ start 120 40 "NO_COLOR=1 $BIN/conlab replay $TRACE"
 wait_for "Cluster raft"
 keys '>'
 wait_for "74/74"
-screen | grep -qF "LEADER t2" || fail "leader not readable without colour"
+screen | grep -qF "LEADER  term 2" || fail "leader not readable without colour"
 screen | grep -qF "append_entries x partition" || fail "dropped message not readable"
 has_colour && fail "NO_COLOR screen has colour escapes"
 keys q

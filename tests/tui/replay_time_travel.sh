@@ -5,7 +5,7 @@ start 120 40 "$BIN/conlab replay $TRACE"
 wait_for "PAUSED 1/74"
 keys '>'
 wait_for "PAUSED 74/74"
-screen | grep -qF "LEADER t2" || fail "no leader marked"
+screen | grep -qF "LEADER  term 2" || fail "no leader marked"
 screen | grep -qF "partition: n1 | n2,n3" || fail "partition groups not drawn"
 screen | grep -F "append_entries ✗ partition" | grep -qF "╌" || fail "dropped message not crossed out"
 keys Left

@@ -119,9 +119,7 @@ struct raft {
     int force_campaign;
     uint64_t t_election, t_heartbeat, t_flush;
     int boot_quiet;             /* reads=lease: no vote before the first election timeout */
-    uint64_t lease_us;          /* reads=lease: lease length on our clock (election / speed) */
-    uint64_t quiet_us;          /* the minimum election timeout on our clock (election / speed):
-                                   check-quorum deposes a leader silent twice that long */
+    double speed_seen;          /* the speed factor when the windows below were last valid */
     struct pending pend;        /* client writes and cas waiting for their entry to apply */
     struct pread *reads;
     size_t nreads, capreads;
@@ -804,10 +802,45 @@ static void serve_reads(struct raft *r)
     r->nreads = w;
 }
 
+/* Slow motion. Timers follow the lab's speed factor while our clock (env_now_us) keeps real
+ * time, so a window measured on the clock that must match timer delays is scaled here:
+ * check-quorum waits two election timeouts at the current pace; a lease lasts one election
+ * timeout at the pace of the fastest speed since it was earned, and never longer than at
+ * normal speed (shorter is always safe). When the speed changes, contacts heard at the old
+ * pace count as fresh (the new window starts now) and leases are given up until a new round
+ * of acknowledgements earns one at the new pace. */
+static double pace(struct raft *r)
+{
+    double sp = env_speed(r->e);
+    if (sp <= 0)
+        sp = 1;
+    if (sp != r->speed_seen) {
+        uint64_t now = env_now_us(r->e);
+        for (int p = 0; p < CL_MAXN; p++) {
+            r->peers[p].contact_us = now;
+            r->peers[p].lease_sent = 0;
+        }
+        r->speed_seen = sp;
+    }
+    return sp;
+}
+
+static uint64_t quiet_us(struct raft *r)
+{
+    return (uint64_t)((double)r->el_us / pace(r));
+}
+
+static uint64_t lease_us(struct raft *r)
+{
+    double sp = pace(r);
+    return (uint64_t)((double)r->el_us / (sp < 1 ? 1 : sp));
+}
+
 static uint64_t lease_expiry(struct raft *r)
 {
     /* The newest time by which a majority acknowledged us, plus the minimum election timeout:
      * before then no other server can have been elected — if clocks do not drift or jump. */
+    uint64_t len = lease_us(r); /* first: a speed change gives up the lease */
     uint64_t t[CL_MAXN];
     int k = 0;
     for (int p = 0; p < r->e->n_nodes; p++) {
@@ -822,7 +855,7 @@ static uint64_t lease_expiry(struct raft *r)
             t[j - 1] = x;
         }
     uint64_t base = k ? t[quorum(r) - 1] : 0;
-    return base ? base + r->lease_us : 0;
+    return base ? base + len : 0;
 }
 
 static void on_read(void *st, const char *src, const json_t *body)
@@ -1057,11 +1090,12 @@ static void heartbeat_tick(struct raft *r)
      * timeouts (on its own clock, like its lease) steps down, so an isolated leader stops
      * accepting requests. A clock that jumps back keeps it believing, as it does its lease. */
     if (is_member(r, r->e->self_idx)) {
+        uint64_t window = 2 * quiet_us(r); /* first: a speed change restarts the window */
         uint64_t now = env_now_us(r->e);
         int recent = 1;
         for (int p = 0; p < r->e->n_nodes; p++)
             if (p != r->e->self_idx && is_member(r, p) &&
-                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= 2 * r->quiet_us))
+                (r->peers[p].contact_us >= now || now - r->peers[p].contact_us <= window))
                 recent++;
         if (recent < quorum(r)) {
             become_follower(r, r->term, -1);
@@ -1865,14 +1899,8 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->batch = opts_get_int(o, "batch", 256);
     r->window = r->batch * 8;
     /* The lease is measured on the node's clock (so that clock jumps can break it, which is
-     * the lesson), while election timeouts run in protocol time, `speed` times faster. */
-    double speed = 1;
-    if (parse_double(opts_get(o, "speed", "1"), &speed) < 0 || speed <= 0)
-        speed = 1;
-    /* check-quorum follows the real pace of the timers (slow motion makes it longer)… */
-    r->quiet_us = (uint64_t)((double)r->el_us / speed);
-    /* …while a lease never grows past the normal-speed timeout: shorter is always safe */
-    r->lease_us = (uint64_t)((double)r->el_us / (speed < 1 ? 1 : speed));
+     * the lesson), while election timeouts follow the lab's speed: see pace(). */
+    r->speed_seen = env_speed(e) > 0 ? env_speed(e) : 1;
     r->boot_quiet = 1;
     const char *bug = opts_get(o, "bug", "none");
     r->bug = !strcmp(bug, "commit-old-term") ? BUG_COMMIT_OLD_TERM
