@@ -62,7 +62,7 @@ keys "wait leader" Enter
 wait_for "leader n" 10
 screen | grep -qF "is not a number" && fail "the quiz took 'wait leader' as an answer"
 keys "2" Enter
-wait_for "Next in the course: \`lesson fallacies\`" 10
+wait_for "Next in the course: \`lesson hello-node\`" 10
 keys "quit" Enter
 expect_restored
 echo "live lesson: introduction, steps that wait, output that follows, F2, slow motion, quiz on request"
