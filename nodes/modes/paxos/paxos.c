@@ -70,7 +70,7 @@ enum role { ACCEPTOR, PROPOSER, FOLLOWER, CANDIDATE, LEADER };
 static const char *const role_names[] = {"acceptor", "proposer", "follower", "candidate", "leader"};
 
 enum phase { PH_IDLE, PH_PREPARE, PH_THINK, PH_ACCEPT };
-enum tkind { T_ELECTION = 1, T_HEARTBEAT, T_FLUSH, T_RETRY, T_THINK, T_TICK };
+enum tkind { T_ELECTION = 1, T_HEARTBEAT, T_FLUSH, T_RETRY, T_THINK, T_TICK, T_PHASE };
 enum bug { BUG_NONE, BUG_IGNORE_ACCEPTED, BUG_NO_PROMISE_PERSIST };
 
 #define BMUL 100
@@ -134,6 +134,8 @@ struct paxos {
     uint64_t sent_upto;        /* leader: slots <= sent_upto have been sent once */
     uint64_t next_slot;        /* leader: the next slot to fill */
     int attempts;
+    struct rlog_entry *obox;   /* Multi leader: new commands for slots sent_upto + 1, … */
+    size_t on, ocap;
     struct rlog_entry *queue;  /* Basic: values to propose; queue[0] is in flight */
     size_t qn, qcap;
     uint64_t cur_slot;         /* Basic: the slot queue[0] is proposed for */
@@ -486,12 +488,15 @@ static void apply_chosen(struct paxos *p);
 static void propose_next(struct paxos *p);
 static void basic_decided(struct paxos *p, uint64_t s);
 static void serve_held(struct paxos *p);
-static void client_request(struct paxos *p, const char *src, const json_t *body);
+static void client_request(struct paxos *p, const char *src, const json_t *body, int redirect_now);
 
 /* Back to following (Multi-Paxos) or idle (Basic): our ballot is dead. */
 static void give_up(struct paxos *p, int leader)
 {
     p->phase = PH_IDLE;
+    for (size_t i = 0; i < p->on; i++)
+        rlog_entry_free(&p->obox[i]);
+    p->on = 0;
     env_timer_cancel(p->e, p->t_think);
     p->t_think = 0;
     env_timer_cancel(p->e, p->t_heartbeat);
@@ -499,7 +504,6 @@ static void give_up(struct paxos *p, int leader)
     if (p->multi) {
         set_role(p, is_proposer(p) ? FOLLOWER : ACCEPTOR, leader);
         arm_election(p);
-        serve_held(p);
     }
 }
 
@@ -565,8 +569,9 @@ static void acceptor_prepare(struct paxos *p, const char *src, uint64_t b, uint6
         p->promised = b;
         persist_promise(p);
     }
-    /* a leader or candidate whose ballot is now below our promise is finished */
-    if (p->ballot && p->ballot < p->promised && p->phase != PH_IDLE)
+    /* a Multi-Paxos leader or candidate whose ballot is now below our promise is finished
+     * (a Basic proposer learns it the way Paxos says: its accept is rejected) */
+    if (p->multi && p->ballot && p->ballot < p->promised && p->phase != PH_IDLE)
         give_up(p, bal_node(p->promised));
     json_t *acc = json_array();
     int count = 0;
@@ -607,7 +612,7 @@ static void acceptor_accept(struct paxos *p, const char *src, uint64_t b, uint64
     if (b > p->promised) {
         p->promised = b; /* accepting b promises b (P1a) */
         persist_promise(p);
-        if (p->ballot && p->ballot < p->promised && p->phase != PH_IDLE)
+        if (p->multi && p->ballot && p->ballot < p->promised && p->phase != PH_IDLE)
             give_up(p, bal_node(b));
     }
     json_t *ok = json_array();
@@ -820,6 +825,8 @@ static void start_phase1(struct paxos *p, uint64_t from, int only)
         set_role(p, CANDIDATE, -1);
     json_t *f = json_pack("{s:I,s:b}", "from", (json_int_t)from, "multi", p->multi);
     emit(p, "prepare", ballot_fields(p, f, "ballot", p->ballot));
+    if (!p->multi) /* a phase that hears from no majority (lost messages, crashed acceptors) */
+        env_timer_set(p->e, 2 * p->el_us + p->think_us, T_PHASE, p->ballot);
     send_all(p, json_pack("{s:s,s:I,s:I,s:b}", "type", "prepare", "ballot", (json_int_t)p->ballot, "from",
                           (json_int_t)from, "only", only));
     acceptor_prepare(p, p->e->self, p->ballot, from, only);
@@ -842,28 +849,29 @@ static void send_accepts(struct paxos *p, const uint64_t *slots, size_t n, int o
     send_all(p, b);
 }
 
-/* Phase 2(a) for slots[]: their values are set in the log under our ballot; our own acceptor
- * accepts them first (it is one of the majority). */
-static void propose_slots(struct paxos *p, uint64_t *slots, size_t n)
+/* Phase 2(a): "the proposer sends an accept request to each of those acceptors for a
+ * proposal numbered n with a value v" for slots[i] and ents[i] (their strings are taken). Our
+ * own acceptor takes it like any other: it stores and syncs it, or refuses it. */
+static void propose_slots(struct paxos *p, uint64_t *slots, struct rlog_entry *ents, size_t n)
 {
     if (!n)
         return;
-    struct rlog_entry *ents = xcalloc(n, sizeof *ents);
     json_t *cmds = json_array();
+    json_t *wire = json_array();
     for (size_t i = 0; i < n; i++) {
-        struct rlog_entry *en = rlog_at(&p->log, slots[i]);
-        entry_copy(&ents[i], en);
+        slot_at(p, slots[i]);
         p->sl[slots[i]].acks = 0;
         p->sl[slots[i]].ab = p->ballot;
-        char *c = entry_label(p, en);
+        char *c = entry_label(p, &ents[i]);
         json_array_append_new(cmds, json_pack("[I,s]", (json_int_t)slots[i], c));
         free(c);
+        json_array_append_new(wire, entry_json(slots[i], &ents[i]));
     }
     json_t *f = json_pack("{s:I,s:i,s:o}", "slot", (json_int_t)slots[0], "count", (int)n, "cmds", cmds);
     emit(p, "accept", ballot_fields(p, f, "ballot", p->ballot));
-    send_accepts(p, slots, n, -1);
+    send_all(p, json_pack("{s:s,s:I,s:I,s:o}", "type", "accept", "ballot", (json_int_t)p->ballot, "commit",
+                          (json_int_t)p->commit, "entries", wire));
     acceptor_accept(p, p->e->self, p->ballot, slots, ents, n);
-    free(ents);
 }
 
 /* Multi-Paxos: a majority promised. PMS §3: the new leader "executes phase 1 for infinitely
@@ -877,6 +885,7 @@ static void become_leader(struct paxos *p)
     if (p->p1_cu >= top)
         top = p->p1_cu + 1;
     uint64_t *slots = xcalloc(p->nadopt + 1, sizeof *slots);
+    struct rlog_entry *ents = xcalloc(p->nadopt + 1, sizeof *ents);
     size_t n = 0;
     for (uint64_t s = p->p1_from; s < p->p1_from + p->nadopt; s++) {
         size_t k = s - p->p1_from;
@@ -891,12 +900,12 @@ static void become_leader(struct paxos *p)
                 continue;
             }
         }
-        slot_at(p, s);
-        slot_set(p, s, &en, p->ballot);
+        ents[n] = en;
         slots[n++] = s;
     }
-    propose_slots(p, slots, n);
+    propose_slots(p, slots, ents, n);
     free(slots);
+    free(ents);
     if (p->p1_cu >= p->p1_from && p->p1_cu_node >= 0)
         ask_learn(p, p->p1_cu_node, first_unchosen(p));
     p->next_slot = top > last_slot(p) + 1 ? top : last_slot(p) + 1;
@@ -942,10 +951,8 @@ static void basic_phase2(struct paxos *p)
     }
     rlog_entry_free(&p->cur);
     entry_copy(&p->cur, &v);
-    slot_at(p, p->cur_slot);
-    slot_set(p, p->cur_slot, &v, p->ballot);
     uint64_t s = p->cur_slot;
-    propose_slots(p, &s, 1);
+    propose_slots(p, &s, &v, 1);
 }
 
 static void on_promises(struct paxos *p)
@@ -985,11 +992,14 @@ static void pop_queue(struct paxos *p)
 /* Basic: our slot is decided (chosen by us, or found chosen). */
 static void basic_decided(struct paxos *p, uint64_t s)
 {
-    if (p->multi || !p->qn || s != p->cur_slot || p->phase == PH_IDLE)
+    if (p->multi || !p->qn || !p->cur_slot || s != p->cur_slot)
         return;
     p->phase = PH_IDLE;
+    p->cur_slot = 0;
     env_timer_cancel(p->e, p->t_think);
     p->t_think = 0;
+    env_timer_cancel(p->e, p->t_retry); /* a backoff for a slot that is decided now */
+    p->t_retry = 0;
     struct rlog_entry *en = rlog_at(&p->log, s);
     if (entry_same(en, &p->queue[0])) {
         /* ours: the client's reply waits for the slot to apply */
@@ -1043,20 +1053,20 @@ static void on_reject(void *st, const char *src, const json_t *body);
 static void flush(struct paxos *p)
 {
     p->t_flush = 0;
-    if (p->multi && p->role == LEADER && p->next_slot > p->sent_upto + 1) {
+    if (p->multi && p->role == LEADER && p->on) {
         /* new commands since the last flush: one Accept for the burst, in batches */
-        uint64_t from = p->sent_upto + 1, to = p->next_slot - 1;
-        while (from <= to) {
-            uint64_t end = from + (uint64_t)p->batch - 1 < to ? from + (uint64_t)p->batch - 1 : to;
-            size_t n = (size_t)(end - from + 1);
+        size_t done = 0;
+        while (done < p->on) {
+            size_t n = p->on - done < (size_t)p->batch ? p->on - done : (size_t)p->batch;
             uint64_t *slots = xcalloc(n, sizeof *slots);
             for (size_t i = 0; i < n; i++)
-                slots[i] = from + i;
-            propose_slots(p, slots, n);
+                slots[i] = p->sent_upto + 1 + done + i;
+            propose_slots(p, slots, p->obox + done, n);
             free(slots);
-            from = end + 1;
+            done += n;
         }
-        p->sent_upto = to;
+        p->sent_upto += p->on;
+        p->on = 0;
     }
     if (p->unsynced) {
         p->e->ops->log_sync(p->e, ACC_LOG);
@@ -1472,6 +1482,19 @@ static void heartbeat_tick(struct paxos *p)
 
 /* ---- client requests ------------------------------------------------------------------------------ */
 
+/* Multi leader: a new command (its strings taken) goes to the next slot, sent at the flush. */
+static uint64_t leader_add(struct paxos *p, struct rlog_entry *en)
+{
+    if (p->on == p->ocap) {
+        p->ocap = p->ocap ? p->ocap * 2 : 64;
+        p->obox = xrealloc(p->obox, p->ocap * sizeof *p->obox);
+    }
+    p->obox[p->on++] = *en;
+    memset(en, 0, sizeof *en);
+    arm_flush(p);
+    return p->next_slot++;
+}
+
 struct client_msg {
     uint64_t msg_id;
     const char *key, *value, *from, *to;
@@ -1523,7 +1546,7 @@ static void serve_held(struct paxos *p)
     p->held = NULL;
     p->nheld = 0;
     for (size_t i = 0; i < n; i++) {
-        client_request(p, h[i].client, h[i].body);
+        client_request(p, h[i].client, h[i].body, 1);
         json_decref(h[i].body);
     }
     free(h);
@@ -1548,7 +1571,7 @@ static void expire_held(struct paxos *p)
     p->nheld = w;
 }
 
-static void client_request(struct paxos *p, const char *src, const json_t *body)
+static void client_request(struct paxos *p, const char *src, const json_t *body, int redirect_now)
 {
     const char *type = json_string_value(json_object_get(body, "type"));
     int kind = !strcmp(type, "read") ? READ_TYPE : !strcmp(type, "cas") ? KV_CAS : KV_PUT;
@@ -1562,16 +1585,14 @@ static void client_request(struct paxos *p, const char *src, const json_t *body)
     }
     if (p->multi && p->role != LEADER) {
         int b = better_node(p);
-        if (b < 0 && is_proposer(p)) {
-            hold(p, src, body); /* an election is under way: answered when it ends */
+        if (!redirect_now || b < 0) {
+            /* Not the leader. The request waits here until a leader proves alive (its next
+             * heartbeat: then the client is sent there) or we are elected (then we serve it):
+             * a redirect to a leader that just died would fail the request for nothing. */
+            hold(p, src, body);
             return;
         }
-        if (b < 0)
-            for (int i = 0; i < p->e->n_nodes && b < 0; i++)
-                if ((p->proposers >> i) & 1)
-                    b = i;
-        env_reply_error(p->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader",
-                        b >= 0 ? node_id(p, b) : NULL);
+        env_reply_error(p->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader", node_id(p, b));
         return;
     }
     if (!p->multi && !is_proposer(p)) {
@@ -1604,11 +1625,8 @@ static void client_request(struct paxos *p, const char *src, const json_t *body)
     en.client = xstrdup(src);
     if (p->multi) {
         /* PMS §3: the leader proposes command i+1 in phase 2 at once: phase 1 is done */
-        uint64_t s = p->next_slot++;
-        slot_at(p, s);
-        slot_set(p, s, &en, p->ballot);
+        uint64_t s = leader_add(p, &en);
         pending_add(&p->pend, src, mid, s, p->ballot, kind);
-        arm_flush(p);
         return;
     }
     pending_add(&p->pend, src, mid, 0, 0, kind);
@@ -1619,7 +1637,7 @@ static void client_request(struct paxos *p, const char *src, const json_t *body)
 
 static void on_client(void *st, const char *src, const json_t *body)
 {
-    client_request(st, src, body);
+    client_request(st, src, body, 0);
 }
 
 /* ---- timers -------------------------------------------------------------------------------------- */
@@ -1627,7 +1645,6 @@ static void on_client(void *st, const char *src, const json_t *body)
 static void paxos_on_timer(void *st, int kind, uint64_t arg)
 {
     struct paxos *p = st;
-    (void)arg;
     switch (kind) {
     case T_ELECTION:
         p->t_election = 0;
@@ -1653,6 +1670,13 @@ static void paxos_on_timer(void *st, int kind, uint64_t arg)
         p->t_think = 0;
         if (p->phase == PH_THINK)
             basic_phase2(p);
+        break;
+    case T_PHASE:
+        if (!p->multi && arg == p->ballot && (p->phase == PH_PREPARE || p->phase == PH_ACCEPT)) {
+            emit(p, "phase_timeout", json_pack("{s:s,s:I}", "phase", p->phase == PH_PREPARE ? "prepare" : "accept",
+                                         "slot", (json_int_t)p->cur_slot));
+            preempted(p, 0);
+        }
         break;
     case T_TICK:
         p->t_tick = env_timer_set(p->e, p->el_us, T_TICK, 0);
@@ -1708,10 +1732,7 @@ static json_t *cmd_propose(void *st, int argc, char **argv)
             return cmd_reply(0, "%s is not the Multi-Paxos leader%s%s", p->e->self,
                              p->leader >= 0 ? ": ask " : "", p->leader >= 0 ? node_id(p, p->leader) : "");
         }
-        uint64_t s = p->next_slot++;
-        slot_at(p, s);
-        slot_set(p, s, &en, p->ballot);
-        arm_flush(p);
+        uint64_t s = leader_add(p, &en);
         return cmd_reply(1, "%s (leader) proposes %s=%s for slot %llu", p->e->self, key, argv[1], (unsigned long long)s);
     }
     if (p->qn >= MAX_PENDING) {
@@ -1820,6 +1841,9 @@ static void paxos_destroy(void *st)
     for (size_t i = 0; i < p->qn; i++)
         rlog_entry_free(&p->queue[i]);
     free(p->queue);
+    for (size_t i = 0; i < p->on; i++)
+        rlog_entry_free(&p->obox[i]);
+    free(p->obox);
     rlog_entry_free(&p->cur);
     pending_clear(&p->pend);
     for (size_t i = 0; i < p->nheld; i++)
@@ -1959,5 +1983,5 @@ const struct mode mode_paxos = {
     .workload = "lin-kv",
     .roles = paxos_roles,
     .figures = paxos_figures,
-    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|step_down|commit|apply|error",
+    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error",
 };
