@@ -827,8 +827,8 @@ static void start_phase1(struct paxos *p, uint64_t from, int only)
     emit(p, "prepare", ballot_fields(p, f, "ballot", p->ballot));
     if (!p->multi) /* a phase that hears from no majority (lost messages, crashed acceptors) */
         env_timer_set(p->e, 2 * p->el_us + p->think_us, T_PHASE, p->ballot);
-    send_all(p, json_pack("{s:s,s:I,s:I,s:b}", "type", "prepare", "ballot", (json_int_t)p->ballot, "from",
-                          (json_int_t)from, "only", only));
+    send_all(p, json_pack("{s:s,s:I,s:I,s:b,s:I}", "type", "prepare", "ballot", (json_int_t)p->ballot, "from",
+                          (json_int_t)from, "only", only, "commit", (json_int_t)p->commit));
     acceptor_prepare(p, p->e->self, p->ballot, from, only);
 }
 
@@ -1035,11 +1035,17 @@ static void preempted(struct paxos *p, uint64_t promised)
      * each failure (backoff=off: retry at once, and symmetric proposers livelock) */
     uint64_t base = p->think_us > 10000 ? p->think_us : 10000;
     uint64_t delay = 0;
-    if (p->backoff) {
+    if (!promised) {
+        /* the phase heard from no majority (lost messages, acceptors down): try again soon;
+         * only a duel makes the wait grow */
+        delay = env_rand_range(p->e, 0, base);
+    } else if (p->backoff) {
         int k = p->attempts < 6 ? p->attempts : 6;
         delay = env_rand_range(p->e, base / 4, base << k);
+        p->attempts++;
+    } else {
+        p->attempts++;
     }
-    p->attempts++;
     emit(p, "backoff", json_pack("{s:I,s:i,s:b}", "us", (json_int_t)delay, "attempt", p->attempts, "random", p->backoff));
     p->t_retry = env_timer_set(p->e, delay, T_RETRY, 0);
 }
@@ -1108,7 +1114,8 @@ struct pmsg {
 };
 
 static const struct msg_field prepare_fields[] = {
-    MSG_U64(struct pmsg, ballot, MAXB), MSG_U64(struct pmsg, from, MAX_SLOT), MSG_BOOL_OPT(struct pmsg, only), MSG_END,
+    MSG_U64(struct pmsg, ballot, MAXB), MSG_U64(struct pmsg, from, MAX_SLOT), MSG_BOOL_OPT(struct pmsg, only),
+    MSG_U64_OPT(struct pmsg, commit, MAX_SLOT), MSG_END,
 };
 static const struct msg_field promise_fields[] = {
     MSG_U64(struct pmsg, ballot, MAXB), MSG_U64(struct pmsg, from, MAX_SLOT), MSG_U64(struct pmsg, commit, MAX_SLOT),
@@ -1227,6 +1234,8 @@ static void on_prepare(void *st, const char *src, const json_t *body)
         return;
     }
     acceptor_prepare(p, src, m.ballot, m.from, m.only);
+    if (m.commit > p->commit) /* the proposer knows more chosen slots than we do */
+        ask_learn(p, env_node_index(p->e, src), first_unchosen(p));
 }
 
 static void on_promise(void *st, const char *src, const json_t *body)
@@ -1312,6 +1321,8 @@ static void on_accept(void *st, const char *src, const json_t *body)
             serve_held(p);
         }
         learn_commit(p, m.ballot, m.commit, idx);
+    } else if (!p->multi && m.commit > p->commit) {
+        ask_learn(p, idx, first_unchosen(p));
     }
 }
 
