@@ -134,6 +134,31 @@ static struct client *find_client(struct rt *r, const char *id)
     return NULL;
 }
 
+/* The body a `send` event shows: the body itself, or, for a frame over EVENT_BODY_MAX bytes
+ * (a snapshot chunk, a batch of big entries), its scalar fields with long strings, arrays and
+ * objects summed up, and "elided": the frame's size. Events stay small, whatever the data. */
+#define EVENT_BODY_MAX 4096
+static json_t *event_body(json_t *body, size_t frame_len)
+{
+    if (frame_len <= EVENT_BODY_MAX)
+        return json_incref(body);
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (json_is_string(v) && json_string_length(v) > 64)
+            json_object_set_new(o, k, json_sprintf("(%zu bytes)", json_string_length(v)));
+        else if (json_is_array(v))
+            json_object_set_new(o, k, json_sprintf("(%zu items)", json_array_size(v)));
+        else if (json_is_object(v))
+            json_object_set_new(o, k, json_sprintf("(%zu keys)", json_object_size(v)));
+        else
+            json_object_set(o, k, v);
+    }
+    json_object_set_new(o, "elided", json_integer((json_int_t)frame_len));
+    return o;
+}
+
 static void rt_send(struct env *e, const char *dest, json_t *body)
 {
     struct rt *r = rt_of(e);
@@ -171,7 +196,7 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
                 zmq_send(r->router, frame, len, ZMQ_DONTWAIT) < 0)
                 emit(r, "drop", json_pack("{s:s,s:s,s:s}", "to", dest, "type", type, "why", "client gone"));
             else if (r->events_all)
-                emit(r, "send", json_pack("{s:s,s:s,s:O}", "to", dest, "type", type, "body", body));
+                emit(r, "send", json_pack("{s:s,s:s,s:o}", "to", dest, "type", type, "body", event_body(body, len)));
         }
         free(frame);
         json_decref(body);
@@ -183,8 +208,8 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
     else
         faults_decide(&r->faults, e->self_idx, dst, &r->rng, &f);
     if (r->events_all) {
-        json_t *fl = json_pack("{s:s,s:s,s:I,s:O}", "to", dest, "type", type, "lamport",
-                               (json_int_t)env.lamport, "body", body);
+        json_t *fl = json_pack("{s:s,s:s,s:I,s:o}", "to", dest, "type", type, "lamport",
+                               (json_int_t)env.lamport, "body", event_body(body, len));
         json_t *mid = json_object_get(body, "msg_id");
         if (mid)
             json_object_set(fl, "msg_id", mid);
