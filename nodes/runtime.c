@@ -16,6 +16,7 @@
 #include "faults.h"
 #include "heap.h"
 #include "rng.h"
+#include "statusbrief.h"
 #include "storage.h"
 
 #define MAX_CLIENTS 256
@@ -603,9 +604,25 @@ static void on_control(struct rt *r, const char *buf, size_t len)
         if (f >= 0.01 && f <= 10)
             rt_set_speed(r, f);
     } else if (!strcmp(type, "status")) {
+        /* brief (the lab's polls): figures, the data's size and digest, not the data */
+        json_t *s = full_status(r);
+        if (json_is_true(json_object_get(b, "brief")))
+            s = status_brief(s);
         ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "status_ok", "req",
                               json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
-                              "status", full_status(r)));
+                              "status", s));
+    } else if (!strcmp(type, "data")) {
+        /* the data on demand, a page at a time (or one key): get, log, convergence */
+        json_t *s = r->st && r->mode->status ? r->mode->status(r->st) : json_object();
+        int more = 0;
+        json_t *page = status_data_page(json_object_get(s, "data"), json_string_value(json_object_get(b, "after")),
+                                        json_string_value(json_object_get(b, "key")), STATUS_PAGE_BYTES, &more);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)status_data_digest(json_object_get(s, "data")));
+        json_decref(s);
+        ctl_send(r, json_pack("{s:s,s:O,s:o,s:b,s:s}", "type", "data_ok", "req",
+                              json_object_get(b, "req") ? json_object_get(b, "req") : json_null(), "data", page,
+                              "more", more, "digest", hex));
     } else if (!strcmp(type, "command")) {
         const char *name = json_string_value(json_object_get(b, "name"));
         json_t *args = json_object_get(b, "args");
@@ -635,7 +652,7 @@ static void on_control(struct rt *r, const char *buf, size_t len)
 /* ---- the client and peer sockets ----------------------------------------------------- */
 
 static const char *const control_types[] = {"faults", "clock", "speed", "shutdown", "peers", "ping",
-                                            "status", "command", "welcome", NULL};
+                                            "status", "command", "welcome", "data", NULL};
 
 static void garbage(struct rt *r, const char *why, const char *detail)
 {
