@@ -124,7 +124,7 @@ $(BIN)/check_all: $(TEST_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB:%.c=$(BUILD)/%.o) $(BU
 
 # ---- set-up --------------------------------------------------------------------------
 DEB_PKGS := gcc make libc6-dev pkg-config libzmq3-dev libjansson-dev libyaml-dev \
-            libncurses-dev libreadline-dev check tmux valgrind procps
+            libncurses-dev libreadline-dev check tmux valgrind procps python3
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
