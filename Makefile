@@ -265,6 +265,8 @@ install: all
 	install -m 644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)
 	install -m 644 docs/modes/*.md $(DESTDIR)$(DOCDIR)/modes
+	install -d $(DESTDIR)$(DOCDIR)/examples/maelstrom
+	install -m 755 examples/maelstrom/*.py $(DESTDIR)$(DOCDIR)/examples/maelstrom
 	install -m 644 lab/shell/conlab.bash $(DESTDIR)$(BASHCOMPDIR)/conlab
 	ln -sf conlab $(DESTDIR)$(BASHCOMPDIR)/conlab-node
 	install -m 644 lab/shell/_conlab $(DESTDIR)$(ZSHCOMPDIR)/_conlab
