@@ -928,7 +928,7 @@ static void basic_phase2(struct paxos *p)
     struct rlog_entry v;
     size_t k = p->cur_slot - p->p1_from;
     int adopted = k < p->nadopt && p->adopt_b[k];
-    if (adopted && p->adopt_chosen[k]) {
+    if (adopted && p->adopt_chosen[k] && p->bug != BUG_IGNORE_ACCEPTED) {
         entry_copy(&v, &p->adopt[k]);
         slot_set(p, p->cur_slot, &v, p->adopt_b[k]);
         mark_chosen(p, p->cur_slot, "learn");
