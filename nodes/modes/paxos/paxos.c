@@ -146,6 +146,8 @@ struct paxos {
     uint64_t learn_asked;      /* the slot last asked for with learn_req */
     uint64_t t_election, t_heartbeat, t_flush, t_retry, t_think, t_tick;
     int quiet_ticks;           /* leader: ticks since a majority was last heard */
+    json_t *mk;                /* the `chosen`/`learn` event being gathered (emit_marks) */
+    const char *mk_how;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -487,6 +489,7 @@ static void flush(struct paxos *p);
 static void apply_chosen(struct paxos *p);
 static void propose_next(struct paxos *p);
 static void basic_decided(struct paxos *p, uint64_t s);
+static void emit_marks(struct paxos *p);
 static void serve_held(struct paxos *p);
 static void client_request(struct paxos *p, const char *src, const json_t *body, int redirect_now);
 
@@ -707,6 +710,7 @@ static void apply_chosen(struct paxos *p)
 
 static void advance_commit(struct paxos *p)
 {
+    emit_marks(p);
     uint64_t c = p->commit;
     while (is_chosen(p, c + 1))
         c++;
@@ -717,8 +721,24 @@ static void advance_commit(struct paxos *p)
     apply_chosen(p);
 }
 
+/* Emits the `chosen` or `learn` event gathered by mark_chosen (one per burst of slots). */
+static void emit_marks(struct paxos *p)
+{
+    if (!p->mk)
+        return;
+    json_t *f = p->mk;
+    p->mk = NULL;
+    size_t n = json_array_size(json_object_get(f, "cmds"));
+    json_object_set_new(f, "count", json_integer((json_int_t)n));
+    if (n > 1) { /* one command of the burst would mislead: cmds has them all */
+        json_object_del(f, "cmd");
+        json_object_del(f, "value");
+    }
+    emit(p, p->mk_how, f);
+}
+
 /* Slot s is chosen with the command now stored there (ballot b). how: "chosen" (we counted
- * the majority) or "learn". */
+ * the majority) or "learn". The event goes out with the burst (emit_marks). */
 static void mark_chosen(struct paxos *p, uint64_t s, const char *how)
 {
     if (is_chosen(p, s))
@@ -726,12 +746,18 @@ static void mark_chosen(struct paxos *p, uint64_t s, const char *how)
     p->sl[s].chosen = 1;
     persist_slot(p, 'C', s);
     struct rlog_entry *en = rlog_at(&p->log, s);
+    if (p->mk && (strcmp(p->mk_how, how) || (uint64_t)json_integer_value(json_object_get(p->mk, "ballot")) != en->term))
+        emit_marks(p);
     char *c = entry_label(p, en);
-    json_t *f = json_pack("{s:I,s:s}", "slot", (json_int_t)s, "cmd", c);
-    if (en->type == KV_PUT)
-        json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+    if (!p->mk) {
+        json_t *f = json_pack("{s:I,s:s,s:[]}", "slot", (json_int_t)s, "cmd", c, "cmds");
+        if (en->type == KV_PUT)
+            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+        p->mk = ballot_fields(p, f, "ballot", en->term);
+        p->mk_how = how;
+    }
+    json_array_append_new(json_object_get(p->mk, "cmds"), json_pack("[I,s]", (json_int_t)s, c));
     free(c);
-    emit(p, how, ballot_fields(p, f, "ballot", en->term));
 }
 
 /* A peer asked for chosen values from a slot on. */
@@ -1842,6 +1868,7 @@ static void paxos_destroy(void *st)
         return;
     rlog_free(&p->log);
     free(p->sl);
+    json_decref(p->mk);
     kvsm_free(&p->sm);
     for (size_t i = 0; i < p->nreplies; i++) {
         json_decref(p->replies[i].body);

@@ -126,6 +126,7 @@ struct zab {
     int quiet_ticks;
     /* follower */
     int leader_heard;
+    uint64_t el_jitter;         /* this follower's share of [0, T] added to its patience */
     int follow_quiet;
     uint64_t t_tick, t_flush, t_phase;
     struct reply *replies;
@@ -796,6 +797,7 @@ static void become_follower(struct zab *z, int leader)
     set_role(z, FOLLOWING, z->bug == BUG_SKIP_SYNC ? PH_BROADCAST : PH_DISCOVERY, leader);
     z->follow_quiet = 0;
     z->leader_heard = 0;
+    z->el_jitter = env_rand_range(z->e, 0, z->el_us);
     if (z->bug != BUG_SKIP_SYNC)
         env_send(z->e, node_id(z, leader), json_pack("{s:s,s:I}", "type", "followerinfo", "accepted_epoch",
                                                      (json_int_t)z->accepted_epoch));
@@ -1279,8 +1281,10 @@ static void tick(struct zab *z)
             start_election(z, "the leader heard from no quorum for two election timeouts");
         return;
     }
-    if (z->role == FOLLOWING && (uint64_t)++z->follow_quiet * z->hb_us > 2 * z->el_us)
-        start_election(z, "no word from the leader for two election timeouts");
+    /* a follower gives its leader one election timeout T of silence (random in [T, 2T] per
+     * follower, so that they do not all start looking at once) */
+    if (z->role == FOLLOWING && (uint64_t)++z->follow_quiet * z->hb_us > z->el_us + z->el_jitter)
+        start_election(z, "no word from the leader for an election timeout");
 }
 
 /* ---- client requests ------------------------------------------------------------------------------ */
@@ -1561,7 +1565,7 @@ static json_t *zab_status(void *st)
 
 static const struct mode_option zab_options[] = {
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader ping and resend interval"},
-    {"election", OPT_DURATION, NULL, 0, 0, "150ms", "election timeout T: notifications resent every [T, 2T]; a follower that hears no leader for 2T looks again"},
+    {"election", OPT_DURATION, NULL, 0, 0, "150ms", "election timeout T: notifications resent every [T, 2T]; a follower that hears no leader for T plus a random share of T looks again"},
     {"diff_max", OPT_INT, NULL, 0, 100000000L, "1000", "synchronize a follower missing more than N proposals by SNAP instead of DIFF (0: always SNAP)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
