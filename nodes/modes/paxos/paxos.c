@@ -1905,7 +1905,7 @@ static json_t *paxos_status(void *st)
     uint64_t last = last_slot(p);
     uint64_t from = last > 100 ? last - 99 : 1;
     /* the newest slot that holds something: "accepted" and "learned" in words */
-    char *acc = NULL, *learned = NULL;
+    char *acc = NULL, *learned = NULL, *acc_short = NULL;
     for (uint64_t s = last; s >= 1 && (!acc || !learned); s--) {
         struct rlog_entry *en = rlog_at(&p->log, s);
         if (!en->term)
@@ -1914,8 +1914,10 @@ static json_t *paxos_status(void *st)
         bal_text(p, en->term, t);
         char *c = entry_label(p, en);
         const char *v = en->type == KV_PUT && en->value ? en->value : c;
-        if (!acc)
+        if (!acc) {
             acc = xasprintf("slot %llu: %s %s", (unsigned long long)s, t, v);
+            acc_short = xasprintf("%s=%.24s", t, v); /* the figure: "1.n1=blue" */
+        }
         if (!learned && p->sl[s].chosen)
             learned = xasprintf("slot %llu: %s", (unsigned long long)s, v);
         free(c);
@@ -1934,6 +1936,8 @@ static json_t *paxos_status(void *st)
     json_t *ex = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "promised", pb, "ballot", bb, "accepted",
                            acc ? acc : "-", "learned", learned ? learned : "-", "multi", p->multi ? "on" : "off",
                            "queued", (json_int_t)p->qn, "pending", (json_int_t)p->pend.n);
+    json_object_set_new(ex, "acc", json_string(acc_short ? acc_short : "-"));
+    free(acc_short);
     if (p->multi && p->role == LEADER) {
         /* per acceptor: how many of the open slots it has accepted */
         json_t *acks = json_object();
@@ -1997,7 +2001,7 @@ static const struct mode_role paxos_roles[] = {
 static const struct mode_figure paxos_figures[] = {
     {"extra.promised", "promised", "p"},
     {"extra.ballot", "ballot", NULL},
-    {"extra.accepted", "accepted", NULL},
+    {"extra.acc", "accepted", "A"},
     {"extra.learned", "learned", NULL},
     {"leader", "leader", NULL},
     {"commit", "chosen", "c"},

@@ -1601,7 +1601,7 @@ static const struct mode_figure zab_figures[] = {
     {"epoch", "epoch", "e"},
     {"extra.phase", "phase", NULL},
     {"leader", "leader", NULL},
-    {"extra.last_zxid", "zxid", NULL},
+    {"extra.last_zxid", "zxid", "z"},
     {"extra.committed_zxid", "committed", NULL},
     {"commit", "commit", "c"},
     {"applied", "delivered", "a"},
