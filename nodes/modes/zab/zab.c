@@ -502,7 +502,7 @@ static void on_notification(void *st, const char *src, const json_t *body)
         }
         if (vote_has_quorum(z) && !z->t_finalize)
             /* wait a moment for a better vote before deciding (FLE's finalizeWait) */
-            z->t_finalize = env_timer_set(z->e, z->hb_us, T_FINALIZE, z->round);
+            z->t_finalize = env_timer_set(z->e, z->el_us / 10, T_FINALIZE, z->round);
         return;
     }
     /* from a node that follows or leads: join that leader if a quorum stands behind it */
@@ -646,16 +646,15 @@ static void maybe_new_epoch(struct zab *z)
     z->new_epoch = max + 1;
     z->prev_epoch = z->current_epoch;
     z->prev_zxid = last_zxid(z);
-    z->accepted_epoch = z->new_epoch;
+    /* the leader itself: its history is the one everyone gets (FLE chose it for that); its
+     * acceptedEpoch and currentEpoch become e' on disk, in one write, before NEWEPOCH leaves */
+    z->accepted_epoch = z->current_epoch = z->new_epoch;
     persist_epochs(z);
     emit(z, "newepoch", json_pack("{s:I,s:i}", "epoch", (json_int_t)z->new_epoch, "quorum", n));
     for (int i = 0; i < z->e->n_nodes; i++)
         if (i != z->e->self_idx && z->fp[i].stage == 1)
             env_send(z->e, node_id(z, i), json_pack("{s:s,s:I}", "type", "newepoch", "epoch", (json_int_t)z->new_epoch));
-    /* the leader itself: its history is the one everyone gets (FLE chose it for that) */
     set_role(z, LEADING, PH_SYNC, z->e->self_idx);
-    z->current_epoch = z->new_epoch;
-    persist_epochs(z);
     z->sync_index = last_index(z);
     sync_log(z);
     z->fp[z->e->self_idx].stage = 3;
@@ -797,7 +796,7 @@ static void become_follower(struct zab *z, int leader)
     set_role(z, FOLLOWING, z->bug == BUG_SKIP_SYNC ? PH_BROADCAST : PH_DISCOVERY, leader);
     z->follow_quiet = 0;
     z->leader_heard = 0;
-    z->el_jitter = env_rand_range(z->e, 0, z->el_us);
+    z->el_jitter = env_rand_range(z->e, 0, z->el_us / 4);
     if (z->bug != BUG_SKIP_SYNC)
         env_send(z->e, node_id(z, leader), json_pack("{s:s,s:I}", "type", "followerinfo", "accepted_epoch",
                                                      (json_int_t)z->accepted_epoch));
@@ -1281,8 +1280,8 @@ static void tick(struct zab *z)
             start_election(z, "the leader heard from no quorum for two election timeouts");
         return;
     }
-    /* a follower gives its leader one election timeout T of silence (random in [T, 2T] per
-     * follower, so that they do not all start looking at once) */
+    /* a follower gives its leader one election timeout T of silence, plus a random share of
+     * T/4 (FLE needs no wide spread: votes converge on the best one, not on the first) */
     if (z->role == FOLLOWING && (uint64_t)++z->follow_quiet * z->hb_us > z->el_us + z->el_jitter)
         start_election(z, "no word from the leader for an election timeout");
 }
