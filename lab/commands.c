@@ -1289,6 +1289,13 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
                 sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
                           (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
             sb_add_escaped(&b, cmd ? cmd : "", cmd ? strlen(cmd) : 0);
+            /* what else the mode says of the entry: "zxid 1:2, delivered", "ballot 1.n1" */
+            const char *note = json_string_value(json_object_get(e, "note"));
+            if (note && *note) {
+                sb_add(&b, "   (");
+                sb_add_escaped(&b, note, strlen(note));
+                sb_addc(&b, ')');
+            }
             sb_addc(&b, '\n');
         }
     }

@@ -1927,9 +1927,11 @@ static json_t *paxos_status(void *st)
         char *cmd = en->term ? entry_label(p, en) : xstrdup("(empty)");
         char t[32];
         bal_text(p, en->term, t);
-        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b}", "index", (json_int_t)s, "term",
+        char note[48];
+        snprintf(note, sizeof note, "ballot %s%s", t, p->sl[s].chosen ? ", chosen" : en->term ? ", accepted" : "");
+        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b,s:s}", "index", (json_int_t)s, "term",
                                              (json_int_t)en->term, "ballot", t, "cmd", cmd, "committed",
-                                             p->sl[s].chosen));
+                                             p->sl[s].chosen, "note", note));
         free(cmd);
     }
     json_object_set_new(j, "log", log);

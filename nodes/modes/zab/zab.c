@@ -1534,9 +1534,12 @@ static json_t *zab_status(void *st)
         char t[40];
         snprintf(t, sizeof t, "%llu:%llu", (unsigned long long)ZX_EPOCH(en->term),
                  (unsigned long long)(en->term & 0xffffffffu));
-        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b,s:b}", "index", (json_int_t)i, "term",
+        char note[96];
+        snprintf(note, sizeof note, "zxid 0x%llx = %s%s", (unsigned long long)en->term, t,
+                 i <= z->applied ? ", delivered" : i <= z->commit ? ", committed" : "");
+        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b,s:b,s:s}", "index", (json_int_t)i, "term",
                                              (json_int_t)ZX_EPOCH(en->term), "zxid", t, "cmd", cmd, "committed",
-                                             i <= z->commit, "delivered", i <= z->applied));
+                                             i <= z->commit, "delivered", i <= z->applied, "note", note));
         free(cmd);
     }
     json_object_set_new(j, "log", log);
