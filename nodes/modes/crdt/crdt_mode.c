@@ -1123,21 +1123,21 @@ static json_t *cmd_show(void *vst, int argc, char **argv)
 
 static const struct mode_command cr_commands[] = {
     {"incr", "incr KEY [N] [type=gcounter|pncounter] [@NODE]", "add N (default 1) to a counter on one node",
-     "incr hits 5 @n1", 1, 3, cmd_incr, MC_ANY},
-    {"decr", "decr KEY [N] [@NODE]", "take N (default 1) from a pncounter on one node", "decr hits 1 @n3", 1, 3,
+     "incr hits 5", 1, 3, cmd_incr, MC_ANY},
+    {"decr", "decr KEY [N] [@NODE]", "take N (default 1) from a pncounter on one node", "decr hits 1", 1, 3,
      cmd_decr, MC_ANY},
     {"sadd", "sadd KEY ELEMENT [type=orset|gset|2pset] [@NODE]", "add an element to a set (an OR-Set unless the key "
-     "or type= says otherwise)", "sadd cart milk @n1", 2, 3, cmd_sadd, MC_ANY},
+     "or type= says otherwise)", "sadd cart milk", 2, 3, cmd_sadd, MC_ANY},
     {"srem", "srem KEY ELEMENT [@NODE]", "remove an element from a set (OR-Set: the adds this node has seen)",
-     "srem cart milk @n2", 2, 3, cmd_srem, MC_ANY},
-    {"smembers", "smembers KEY [@NODE]", "a key's value on one node, as that node holds it now", "smembers cart @n3",
+     "srem cart milk", 2, 3, cmd_srem, MC_ANY},
+    {"smembers", "smembers KEY [@NODE]", "a key's value on one node, as that node holds it now", "smembers cart",
      1, 1, cmd_smembers, MC_ANY},
     {"setreg", "setreg KEY VALUE [type=lww|mv] [@NODE]", "write a register: last-writer-wins (by the node's clock) "
-     "or multi-value (concurrent writes kept)", "setreg x v1 type=mv @n1", 2, 3, cmd_setreg, MC_ANY},
+     "or multi-value (concurrent writes kept)", "setreg x v1 type=mv", 2, 3, cmd_setreg, MC_ANY},
     {"cart", "cart add KEY ITEM [N] | cart rem KEY ITEM [@NODE]", "a shopping cart (an OR-Map of counters): add N of "
-     "an item, or remove the item", "cart add basket milk 2 @n1", 3, 4, cmd_cart, MC_ANY},
+     "an item, or remove the item", "cart add basket milk 2", 3, 4, cmd_cart, MC_ANY},
     {"show", "show KEY [@NODE]", "a key's CRDT state on one node: dots, tombstones, vectors, clocks",
-     "show cart @n1", 1, 1, cmd_show, MC_ANY},
+     "show cart", 1, 1, cmd_show, MC_ANY},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
