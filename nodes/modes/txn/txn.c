@@ -66,11 +66,12 @@
 #define MAXOPS 64          /* operations per transaction */
 #define KEYLEN 64
 
-enum proto { P_2PC, P_3PC };
-enum bug { BUG_NO_DECISION_LOG = 1, BUG_UNILATERAL_ABORT = 2, BUG_NO_PREPARE_LOG = 4 };
+enum proto { P_2PC, P_3PC, P_SAGA };
+enum bug { BUG_NO_DECISION_LOG = 1, BUG_UNILATERAL_ABORT = 2, BUG_NO_PREPARE_LOG = 4, BUG_FORWARD_COMPENSATION = 8,
+           BUG_NO_IDEMPOTENCY = 16 };
 enum ctx_state { C_VOTING, C_PRECOMMIT, C_DECIDED };
 enum ptx_state { X_LOCKING, X_UNCERTAIN, X_PRECOMMITTED };
-enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT };
+enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT, TM_STEP };
 
 static const char *const accounts[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
 
@@ -102,6 +103,13 @@ struct ctx {
     json_t *req;                /* the request, or NULL */
     char why[160];              /* why it aborted */
     uint64_t t0, timer;
+    /* saga */
+    int step;                   /* the step in flight (forward), or being compensated */
+    int compensating;           /* a step failed: undoing the done ones */
+    int failed_at;              /* the step that failed, or -1 */
+    json_t *undo;               /* per step: its compensation, or null (not done / nothing to undo) */
+    int *undone;                /* per step: compensated */
+    int recovered;              /* rebuilt from the log by a restart */
 };
 
 /* A participant's transaction. */
@@ -128,6 +136,7 @@ struct txnst {
     uint64_t timeout_us, lock_timeout_us;
     char crashat[16];
     int halted;
+    int recovering;             /* coordinator: transactions from the log not yet finished */
     char role[16];
     json_t *data;               /* participant: key -> value */
     /* coordinator */
@@ -139,6 +148,7 @@ struct txnst {
     struct ptx *ptx[MAXTX];
     json_t *locks;              /* key -> txn */
     json_t *outcomes;           /* txn -> "commit" | "abort", known here */
+    json_t *applied;            /* saga: "t3/2" or "t3/2c" -> the reply it got (idempotent retries) */
     uint64_t committed, aborted, lock_waits;
 };
 
@@ -244,7 +254,8 @@ static json_t *num_text(long long x)
 }
 
 /* Runs ops ([[i, op]…]) over data plus writes: fills writes and reads. 0, or -1 with why. */
-static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t *reads, char *why, size_t wl)
+static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t *reads, int force, char *why,
+                   size_t wl)
 {
     size_t i;
     const json_t *io;
@@ -274,7 +285,7 @@ static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t
                 snprintf(why, wl, "%s holds no number", k);
                 return -1;
             }
-            if (b + d < 0) {
+            if (b + d < 0 && !force) {
                 snprintf(why, wl, "%s would go negative (%lld %+lld)", k, b, d);
                 return -1;
             }
@@ -322,6 +333,8 @@ static void ctx_free(struct txnst *st, struct ctx *c)
     env_timer_cancel(st->e, c->timer);
     json_decref(c->ops);
     json_decref(c->req);
+    json_decref(c->undo);
+    free(c->undone);
     free(c);
 }
 
@@ -338,6 +351,11 @@ static int slot_of(struct txnst *st, const struct ctx *c, const char *src)
 static void ctx_text(struct txnst *st, const struct ctx *c, struct sb *b)
 {
     static const char *const names[] = {"voting", "precommit", "deciding"};
+    if (c->undo) {
+        sb_printf(b, "%s saga %s step %d/%zu", c->id, c->compensating ? "compensating" : "at", c->step + 1,
+                  json_array_size(c->ops));
+        return;
+    }
     sb_printf(b, "%s %s", c->id, c->state == C_DECIDED ? (c->commit ? "commit" : "abort") : names[c->state]);
     for (int i = 0; i < c->np; i++) {
         const char *v = c->state == C_DECIDED ? (c->acked[i] ? "ack" : "?")
@@ -377,15 +395,22 @@ static void send_all(struct txnst *st, struct ctx *c, const char *type, int only
 static void ctx_finish(struct txnst *st, struct ctx *c)
 {
     log_rec(st, "txn.coord", json_pack("{s:s,s:s}", "r", "end", "txn", c->id), 0);
+    if (c->commit)
+        st->committed++;
+    else
+        st->aborted++;
+    if (c->recovered && --st->recovering == 0 && !st->halted)
+        set_role(st, "coordinator");
     uint64_t ms = (env_now_us(st->e) - c->t0) / 1000;
     env_event(st->e, "txn_end", json_pack("{s:s,s:s,s:I,s:O,s:s}", "txn", c->id, "outcome",
-                                          c->commit ? "commit" : "abort", "ms", (json_int_t)ms, "ops", c->ops,
-                                          "why", c->why));
+                                          c->commit ? "commit" : c->undo ? "compensated" : "abort", "ms",
+                                          (json_int_t)ms, "ops", c->ops, "why", c->why));
     if (c->req) {
         const char *type = json_string_value(json_object_get(c->req, "type"));
         if (!c->commit) {
             char t[240];
-            snprintf(t, sizeof t, "%s aborted: %s", c->id, c->why[0] ? c->why : "a participant voted no");
+            snprintf(t, sizeof t, "%s %s: %s", c->id, c->undo ? "compensated" : "aborted",
+                     c->why[0] ? c->why : "a participant voted no");
             env_reply_error(st->e, c->client, c->req, ERR_TXN_CONFLICT, t, NULL);
         } else if (!strcmp(type, "read")) {
             const json_t *v = json_array_get(json_array_get(c->ops, 0), 2);
@@ -453,6 +478,187 @@ static void all_voted_yes(struct txnst *st, struct ctx *c)
     c->timer = env_timer_set(st->e, st->timeout_us, TM_PRE, c->num);
 }
 
+/* ---- sagas (protocol=saga) -------------------------------------------------------------------- *
+ *
+ * The orchestrator (n1) runs a transaction's operations as steps, one at a time, each a local
+ * transaction on its shard, applied at once: no locks, no isolation (T10). When a step fails
+ * (a balance would go negative) it runs the compensations of the steps done so far, in
+ * reverse order (T8): add k d is undone by add k -d, a write by writing back the value before.
+ * A compensation cannot fail (it may overdraw: the money is owed back). The saga log
+ * ("saga", "done" with the compensation, "fail", "comp", "end" records, each fsynced) lets a
+ * restarted orchestrator resume forward or go on compensating (T9). Steps and compensations are
+ * retried until answered, and each participant remembers the answer to every (saga, step)
+ * it applied, durably, so a retry is applied once (bug=no-idempotency applies it again).
+ */
+
+static void saga_init(struct ctx *c)
+{
+    size_t n = json_array_size(c->ops);
+    c->undo = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(c->undo, json_null());
+    c->undone = xcalloc(n ? n : 1, sizeof *c->undone);
+    c->failed_at = -1;
+}
+
+/* The next step to compensate: the last done one not yet undone (the first, with the bug). */
+static int saga_next_comp(struct txnst *st, const struct ctx *c)
+{
+    int best = -1;
+    for (int i = 0; i < c->failed_at; i++) {
+        if (json_is_null(json_array_get(c->undo, (size_t)i)) || c->undone[i])
+            continue;
+        if (st->bugs & BUG_FORWARD_COMPENSATION)
+            return i;
+        best = i;
+    }
+    return best;
+}
+
+static void saga_send(struct txnst *st, struct ctx *c)
+{
+    const json_t *op = json_array_get(c->compensating ? c->undo : c->ops, (size_t)c->step);
+    int node = txn_shard(st->n, json_string_value(json_array_get(op, 1)));
+    env_send(st->e, st->e->nodes[node], json_pack("{s:s,s:s,s:i,s:O,s:b}", "type", "step", "saga", c->id, "step", c->step,
+                                                  "op", op, "compensate", c->compensating));
+    env_timer_cancel(st->e, c->timer);
+    c->timer = env_timer_set(st->e, st->timeout_us, TM_STEP, c->num);
+}
+
+static void saga_next(struct txnst *st, struct ctx *c)
+{
+    if (!c->compensating && c->step >= (int)json_array_size(c->ops)) {
+        c->state = C_DECIDED;
+        c->commit = 1;
+        ctx_finish(st, c);
+        return;
+    }
+    if (c->compensating) {
+        c->step = saga_next_comp(st, c);
+        if (c->step < 0) {
+            c->state = C_DECIDED;
+            c->commit = 0;
+            ctx_finish(st, c);
+            return;
+        }
+    }
+    saga_send(st, c);
+    if (!c->compensating && c->step == 0 && crash_point(st, "step", c->id))
+        return;
+}
+
+/* The compensation of a done step, from the value the key held before it. */
+static json_t *saga_undo(const json_t *op, const json_t *before)
+{
+    const char *f = json_string_value(json_array_get(op, 0));
+    const char *k = json_string_value(json_array_get(op, 1));
+    if (!strcmp(f, "r"))
+        return json_null();
+    if (!strcmp(f, "add"))
+        return json_pack("[s,s,I]", "add", k, -json_integer_value(json_array_get(op, 2)));
+    return json_pack("[s,s,O]", "w", k, before ? (json_t *)before : json_null());
+}
+
+static void on_step_ok(void *vst, const char *src, const json_t *body)
+{
+    struct txnst *st = vst;
+    (void)src;
+    const char *saga = json_string_value(json_object_get(body, "saga"));
+    const json_t *jstep = json_object_get(body, "step");
+    int comp = json_is_true(json_object_get(body, "compensate"));
+    struct ctx *c = st->halted || !st->coord || !saga ? NULL : ctx_find(st, saga);
+    if (!c || !c->undo || c->state == C_DECIDED || !json_is_integer(jstep) ||
+        json_integer_value(jstep) != c->step || comp != c->compensating)
+        return;
+    int i = c->step;
+    const json_t *op = json_array_get(comp ? c->undo : c->ops, (size_t)i);
+    if (comp) {
+        c->undone[i] = 1;
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i}", "r", "comp", "txn", c->id, "step", i), 1);
+        env_event(st->e, "compensate", json_pack("{s:s,s:i,s:O}", "saga", c->id, "step", i + 1, "op", op));
+        saga_next(st, c);
+        return;
+    }
+    if (!json_is_true(json_object_get(body, "ok"))) {
+        const char *why = json_string_value(json_object_get(body, "why"));
+        snprintf(c->why, sizeof c->why, "step %d failed: %s", i + 1, why ? why : "?");
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i,s:s}", "r", "fail", "txn", c->id, "step", i, "why", c->why), 1);
+        env_event(st->e, "saga_step", json_pack("{s:s,s:i,s:O,s:s,s:s}", "saga", c->id, "step", i + 1, "op", op,
+                                                "outcome", "failed", "why", why ? why : "?"));
+        c->compensating = 1;
+        c->failed_at = i;
+        saga_next(st, c);
+        return;
+    }
+    json_t *undo = saga_undo(op, json_object_get(body, "before"));
+    json_array_set(c->undo, (size_t)i, undo);
+    if (!strcmp(json_string_value(json_array_get(op, 0)), "r") && json_object_get(body, "value"))
+        json_array_set(json_array_get(c->ops, (size_t)i), 2, json_object_get(body, "value"));
+    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i,s:O}", "r", "done", "txn", c->id, "step", i, "undo", undo), 1);
+    json_decref(undo);
+    env_event(st->e, "saga_step", json_pack("{s:s,s:i,s:O,s:s}", "saga", c->id, "step", i + 1, "op", op, "outcome", "done"));
+    c->step++;
+    saga_next(st, c);
+}
+
+/* A participant applies one step or compensation, once per (saga, step, kind). */
+static void on_step(void *vst, const char *src, const json_t *body)
+{
+    struct txnst *st = vst;
+    const char *saga = json_string_value(json_object_get(body, "saga"));
+    const json_t *jstep = json_object_get(body, "step"), *op = json_object_get(body, "op");
+    int comp = json_is_true(json_object_get(body, "compensate"));
+    char err[160];
+    if (st->halted || st->coord || !saga || strlen(saga) >= 24 || !json_is_integer(jstep) ||
+        json_integer_value(jstep) < 0 || json_integer_value(jstep) >= MAXOPS || !json_is_array(op))
+        return;
+    const char *f = json_string_value(json_array_get(op, 0));
+    const char *k = json_string_value(json_array_get(op, 1));
+    int undo_write = comp && f && k && !strcmp(f, "w") && json_array_size(op) == 3 && *k && strlen(k) < KEYLEN;
+    if ((!undo_write && !op_valid(op, err, sizeof err)) || txn_shard(st->n, k) != st->e->self_idx)
+        return;
+    int step = (int)json_integer_value(jstep);
+    char key[48];
+    snprintf(key, sizeof key, "%s/%d%s", saga, step, comp ? "c" : "");
+    const json_t *done = json_object_get(st->applied, key);
+    if (done && !(st->bugs & BUG_NO_IDEMPOTENCY)) {
+        env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
+                                                   "duplicate", 1));
+        env_send(st->e, src, json_deep_copy(done));
+        return;
+    }
+    json_t *writes = json_object(), *reads = json_array();
+    json_t *ops = json_pack("[[i,O]]", step, op);
+    char why[160] = "";
+    int ok = ops_run(st->data, ops, writes, reads, comp, why, sizeof why) == 0;
+    const json_t *before = json_object_get(st->data, k);
+    json_t *reply = json_pack("{s:s,s:s,s:i,s:b,s:b,s:O}", "type", "step_ok", "saga", saga, "step", step, "compensate", comp,
+                              "ok", ok, "before", before ? (json_t *)before : json_null());
+    if (!ok)
+        json_object_set_new(reply, "why", json_string(why));
+    if (json_array_size(reads))
+        json_object_set(reply, "value", json_array_get(json_array_get(reads, 0), 1));
+    if (ok) {
+        const char *wk;
+        json_t *v;
+        json_object_foreach(writes, wk, v) {
+            if (json_is_null(v))
+                json_object_del(st->data, wk);
+            else
+                json_object_set(st->data, wk, v);
+        }
+    }
+    log_rec(st, "txn.part", json_pack("{s:s,s:s,s:O,s:O}", "r", "sstep", "key", key, "writes", ok ? writes : json_object(),
+                                      "reply", reply), 1);
+    env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
+                                               "ok", ok, "duplicate", done != NULL));
+    json_object_set(st->applied, key, reply);
+    env_send(st->e, src, reply);
+    json_decref(writes);
+    json_decref(reads);
+    json_decref(ops);
+}
+
 /* Starts a transaction; client/req NULL for one started by a command. Returns it or NULL with
  * err (too many in flight). */
 static struct ctx *txn_begin(struct txnst *st, json_t *ops, const char *client, const json_t *req, char *err,
@@ -496,9 +702,18 @@ static struct ctx *txn_begin(struct txnst *st, json_t *ops, const char *client, 
     json_t *parts = json_array();
     for (int k = 0; k < c->np; k++)
         json_array_append_new(parts, json_string(st->e->nodes[c->part[k]]));
-    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:O}", "r", "begin", "txn", c->id, "parts", parts), 0);
-    env_event(st->e, "txn_begin", json_pack("{s:s,s:s,s:o,s:O}", "txn", c->id, "protocol",
-                                            st->proto == P_3PC ? "3pc" : "2pc", "parts", parts, "ops", c->ops));
+    env_event(st->e, "txn_begin", json_pack("{s:s,s:s,s:O,s:O}", "txn", c->id, "protocol",
+                                            st->proto == P_3PC ? "3pc" : st->proto == P_SAGA ? "saga" : "2pc", "parts",
+                                            parts, "ops", c->ops));
+    if (st->proto == P_SAGA) {
+        json_decref(parts);
+        /* the saga log: durable before the first step, so a restart resumes or compensates */
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:O}", "r", "saga", "txn", c->id, "ops", c->ops), 1);
+        saga_init(c);
+        saga_next(st, c);
+        return c;
+    }
+    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:o}", "r", "begin", "txn", c->id, "parts", parts), 0);
     for (int k = 0; k < c->np; k++)
         env_send(st->e, st->e->nodes[c->part[k]], prepare_body(st, c, k));
     c->timer = env_timer_set(st->e, 3 * st->timeout_us + st->lock_timeout_us, TM_VOTE, c->num);
@@ -696,7 +911,7 @@ static void prepare_locked(struct txnst *st, struct ptx *p)
         env_event(st->e, "lock_grant", json_pack("{s:s,s:I}", "txn", p->id, "waited_ms",
                                                  (json_int_t)((env_now_us(st->e) - p->wait_t0) / 1000)));
     char why[160];
-    if (ops_run(st->data, p->ops, p->writes, p->reads, why, sizeof why) < 0) {
+    if (ops_run(st->data, p->ops, p->writes, p->reads, 0, why, sizeof why) < 0) {
         vote(st, p, 0, why);
         finish_local(st, p, 0, "vote-no");
         return;
@@ -1094,12 +1309,14 @@ static void txn_on_timer(void *vst, int kind, uint64_t arg)
     struct txnst *st = vst;
     if (st->halted)
         return;
-    if (kind == TM_VOTE || kind == TM_PRE || kind == TM_ACK) {
+    if (kind == TM_VOTE || kind == TM_PRE || kind == TM_ACK || kind == TM_STEP) {
         struct ctx *c = ctx_by_num(st, arg);
         if (!c)
             return;
         c->timer = 0;
-        if (kind == TM_VOTE && c->state == C_VOTING) {
+        if (kind == TM_STEP && c->undo && c->state != C_DECIDED) {
+            saga_send(st, c); /* retried until answered: the participant applies it once */
+        } else if (kind == TM_VOTE && c->state == C_VOTING) {
             struct sb w = {0};
             sb_add(&w, "no vote in time from");
             for (int i = 0; i < c->np; i++)
@@ -1224,7 +1441,7 @@ static json_t *cmd_crashpoint(void *vst, int argc, char **argv)
     struct txnst *st = vst;
     (void)argc;
     const char *w = argv[1];
-    const char *ok = st->coord ? "prepare|decision|send|precommit|none" : "vote|none";
+    const char *ok = st->coord ? "prepare|decision|send|precommit|step|none" : "vote|none";
     if (!mode_listed(ok, w))
         return cmd_reply(0, "%s is %s: its crash points are %s, not '%s'", st->e->self,
                          st->coord ? "the coordinator" : "a participant", ok, w);
@@ -1242,8 +1459,28 @@ static void replay_coord(void *ud, const void *data, size_t len)
     const char *t = json_string_value(json_object_get(r, "r"));
     const char *txn = json_string_value(json_object_get(r, "txn"));
     if (t && txn && strlen(txn) < 24) {
-        if (!strcmp(t, "begin"))
+        json_t *sg = json_object_get(st->recover, txn);
+        int step = (int)json_integer_value(json_object_get(r, "step"));
+        if (!strcmp(t, "begin") || !strcmp(t, "saga"))
             json_object_set(st->recover, txn, r);
+        else if (sg && step >= 0 && step < MAXOPS && (!strcmp(t, "done") || !strcmp(t, "comp"))) {
+            /* saga progress: "undos" {step: its compensation}, "comps" {step: true} */
+            const char *field = !strcmp(t, "done") ? "undos" : "comps";
+            json_t *m = json_object_get(sg, field);
+            if (!m) {
+                m = json_object();
+                json_object_set_new(sg, field, m);
+            }
+            char k[16];
+            snprintf(k, sizeof k, "%d", step);
+            json_object_set(m, k, !strcmp(t, "comp") ? json_true()
+                                  : json_object_get(r, "undo") ? json_object_get(r, "undo") : json_null());
+            if (!strcmp(t, "done"))
+                json_object_set_new(sg, "next", json_integer(step + 1));
+        } else if (sg && !strcmp(t, "fail") && step >= 0 && step < MAXOPS) {
+            json_object_set_new(sg, "failed", json_integer(step));
+            json_object_set(sg, "why", json_object_get(r, "why"));
+        }
         else if (!strcmp(t, "decision"))
             json_object_set(st->decided, txn, json_object_get(r, "outcome"));
         else if (!strcmp(t, "end"))
@@ -1265,7 +1502,17 @@ static void replay_part(void *ud, const void *data, size_t len)
         json_decref(r);
         return;
     }
-    if (!strcmp(t, "write") && json_is_string(json_object_get(r, "key")) && json_object_get(r, "value")) {
+    if (!strcmp(t, "sstep") && json_is_string(json_object_get(r, "key")) && json_is_object(json_object_get(r, "reply"))) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(r, "writes"), k, v) {
+            if (json_is_null(v))
+                json_object_del(st->data, k);
+            else
+                json_object_set(st->data, k, v);
+        }
+        json_object_set(st->applied, json_string_value(json_object_get(r, "key")), json_object_get(r, "reply"));
+    } else if (!strcmp(t, "write") && json_is_string(json_object_get(r, "key")) && json_object_get(r, "value")) {
         json_object_set(st->data, json_string_value(json_object_get(r, "key")), json_object_get(r, "value"));
     } else if (txn && strlen(txn) < 24 && !strcmp(t, "prepared") && !ptx_find(st, txn)) {
         for (int k = 0; k < MAXTX; k++) {
@@ -1324,7 +1571,8 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
     st->e = e;
     st->n = e->n_nodes;
     st->coord = e->self_idx == 0;
-    st->proto = !strcmp(opts_get(o, "protocol", "2pc"), "3pc") ? P_3PC : P_2PC;
+    const char *proto = opts_get(o, "protocol", "2pc");
+    st->proto = !strcmp(proto, "3pc") ? P_3PC : !strcmp(proto, "saga") ? P_SAGA : P_2PC;
     st->timeout_us = opts_get_duration(o, "timeout", 300000);
     st->lock_timeout_us = opts_get_duration(o, "lock_timeout", 1000000);
     const char *bug = opts_get(o, "bug", "");
@@ -1334,6 +1582,11 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
         st->bugs |= BUG_UNILATERAL_ABORT;
     if (mode_listed(bug, "no-prepare-log"))
         st->bugs |= BUG_NO_PREPARE_LOG;
+    if (mode_listed(bug, "forward-compensation"))
+        st->bugs |= BUG_FORWARD_COMPENSATION;
+    if (mode_listed(bug, "no-idempotency"))
+        st->bugs |= BUG_NO_IDEMPOTENCY;
+    st->applied = json_object();
     st->data = json_object();
     st->decided = json_object();
     st->recover = json_object();
@@ -1363,7 +1616,8 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
     int doubt = 0;
     for (int i = 0; i < MAXTX; i++)
         doubt |= st->ptx[i] != NULL;
-    str_copy(st->role, st->coord ? "coordinator" : doubt ? "prepared" : "participant", sizeof st->role);
+    str_copy(st->role, st->coord ? (json_object_size(st->recover) ? "recovering" : "coordinator")
+                                 : doubt ? "prepared" : "participant", sizeof st->role);
     return st;
 }
 
@@ -1386,8 +1640,41 @@ static void txn_start(void *vst)
             struct ctx *c = xcalloc(1, sizeof *c);
             str_copy(c->id, txn, sizeof c->id);
             parse_u64(txn + 1, &c->num);
-            c->ops = json_array();
             c->t0 = env_now_us(st->e);
+            c->recovered = 1;
+            st->recovering++;
+            if (!strcmp(json_string_value(json_object_get(r, "r")), "saga")) {
+                /* a saga resumes where its log stops: forward, or compensating */
+                c->ops = json_is_array(json_object_get(r, "ops")) ? json_deep_copy(json_object_get(r, "ops")) : json_array();
+                saga_init(c);
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(r, "undos"), k, v) {
+                    int64_t x;
+                    if (parse_i64(k, &x) == 0 && x >= 0 && (size_t)x < json_array_size(c->ops))
+                        json_array_set(c->undo, (size_t)x, v);
+                }
+                json_object_foreach(json_object_get(r, "comps"), k, v) {
+                    int64_t x;
+                    if (parse_i64(k, &x) == 0 && x >= 0 && (size_t)x < json_array_size(c->ops))
+                        c->undone[x] = 1;
+                }
+                c->step = (int)json_integer_value(json_object_get(r, "next"));
+                if (json_is_integer(json_object_get(r, "failed"))) {
+                    c->compensating = 1;
+                    c->failed_at = (int)json_integer_value(json_object_get(r, "failed"));
+                    str_copy(c->why, json_string_value(json_object_get(r, "why")) ? json_string_value(json_object_get(r, "why"))
+                                                                                   : "a step failed", sizeof c->why);
+                }
+                st->ctx[slot] = c;
+                char what[64];
+                snprintf(what, sizeof what, c->compensating ? "saga: go on compensating" : "saga: resume at step %d",
+                         c->step + 1);
+                env_event(st->e, "recover", json_pack("{s:s,s:s}", "txn", txn, "decision", what));
+                saga_next(st, c);
+                continue;
+            }
+            c->ops = json_array();
             size_t i;
             const json_t *pn;
             json_array_foreach(json_object_get(r, "parts"), i, pn) {
@@ -1409,6 +1696,7 @@ static void txn_start(void *vst)
             }
         }
         json_object_clear(st->recover);
+        set_role(st, st->recovering ? "recovering" : "coordinator");
         return;
     }
     /* a restarted participant: re-take the locks of its in-doubt transactions and ask */
@@ -1434,6 +1722,8 @@ static void txn_destroy(void *vst)
         if (st->ctx[i]) {
             json_decref(st->ctx[i]->ops);
             json_decref(st->ctx[i]->req);
+            json_decref(st->ctx[i]->undo);
+            free(st->ctx[i]->undone);
             free(st->ctx[i]);
         }
         if (st->ptx[i]) {
@@ -1449,6 +1739,7 @@ static void txn_destroy(void *vst)
     json_decref(st->recover);
     json_decref(st->locks);
     json_decref(st->outcomes);
+    json_decref(st->applied);
     free(st);
 }
 
@@ -1484,7 +1775,7 @@ static json_t *txn_status(void *vst)
     json_object_foreach(st->locks, k, v)
         sb_printf(&locks, "%s%s:%s", locks.len ? " " : "", k, json_string_value(v));
     json_t *r = json_pack("{s:s,s:s,s:O,s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I}", "role", st->role[0] ? st->role : st->coord ? "coordinator" : "participant",
-                          "protocol", st->proto == P_3PC ? "3pc" : "2pc", "data", st->data, "txns", txns.s, "locks", locks.s,
+                          "protocol", st->proto == P_3PC ? "3pc" : st->proto == P_SAGA ? "saga" : "2pc", "data", st->data, "txns", txns.s, "locks", locks.s,
                           "waits", waits.s, "indoubt", doubt.s, "active", active, "committed", (json_int_t)st->committed,
                           "aborted", (json_int_t)st->aborted, "lock_waits", (json_int_t)st->lock_waits);
     if (st->crashat[0])
@@ -1519,11 +1810,13 @@ static const struct mode_handler txn_handlers[] = {
     {"ack", on_ack},
     {"query", on_query},
     {"outcome", on_outcome},
+    {"step", on_step},
+    {"step_ok", on_step_ok},
     {NULL, NULL},
 };
 
 static const struct mode_option txn_options[] = {
-    {"protocol", OPT_ENUM, "2pc|3pc", 0, 0, "2pc", "atomic commit: two-phase (blocks when the coordinator dies) or three-phase (pre-commit and timeouts)"},
+    {"protocol", OPT_ENUM, "2pc|3pc|saga", 0, 0, "2pc", "atomic commit: two-phase (blocks when the coordinator dies), three-phase (pre-commit and timeouts), or a saga (steps and compensations, no isolation)"},
     {"timeout", OPT_DURATION, NULL, 10000, 60000000, "300ms", "how long a participant waits for the decision before it asks (2pc) or terminates (3pc)"},
     {"lock_timeout", OPT_DURATION, NULL, 10000, 60000000, "1s", "how long a transaction waits for a lock before its participant votes no"},
     {"balance", OPT_INT, NULL, 0, 1000000000, "100", "each bank account's opening balance (alice, bob, carol, dave, erin, frank)"},
@@ -1543,6 +1836,7 @@ static const struct mode_command txn_commands[] = {
 
 static const struct mode_role txn_roles[] = {
     {"coordinator", RC_COORDINATOR},
+    {"recovering", RC_COORDINATOR},
     {"participant", RC_PARTICIPANT},
     {"prepared", RC_PARTICIPANT},
     {"blocked", RC_PARTICIPANT},
@@ -1567,7 +1861,7 @@ const struct mode mode_txn = {
     .name = "txn",
     .summary = "distributed transactions over shards: two-phase commit (blocking), three-phase commit (pre-commit, timeouts)",
     .options = txn_options,
-    .bugs = "no-decision-log|unilateral-abort|no-prepare-log",
+    .bugs = "no-decision-log|unilateral-abort|no-prepare-log|forward-compensation|no-idempotency",
     .handlers = txn_handlers,
     .commands = txn_commands,
     .create = txn_create,
@@ -1582,5 +1876,5 @@ const struct mode mode_txn = {
     .figures = txn_figures,
     .replicas = txn_replicas,
     .events = "state|txn_begin|txn_vote|txn_phase|decision|txn_end|txn_state|lock_wait|lock_grant|lock_timeout|lock_refused|"
-              "blocked|crashpoint|recover",
+              "blocked|crashpoint|recover|saga_step|compensate|step_applied",
 };
