@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checkcli.h"
+#include "txncheck.h"
 #include "lab.h"
 
 /* ---- the replicas' state ---------------------------------------------------------------------- */
@@ -132,6 +133,71 @@ static int run_history(struct lab *lab, const struct history_checker *hc, const 
     return rc;
 }
 
+/* ---- the transactions of the run ---------------------------------------------------------------- */
+
+/* Every `txn_end` event of the run (a mode's transaction ended: its ops with the values read,
+ * its outcome commit, abort or compensated, how long it took) as a history of transactions,
+ * or NULL with the reason in out. Caller frees. */
+static struct txnhist *run_transactions(struct lab *lab, struct sb *out)
+{
+    struct sb jl = {0};
+    sb_add(&jl, "");
+    uint64_t first = lab->ev_total - lab->ev_count;
+    int p = 0;
+    for (uint64_t g = first; g < lab->ev_total; g++) {
+        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        const json_t *ops = json_object_get(e, "ops");
+        const char *outcome = json_string_value(json_object_get(e, "outcome"));
+        if (!ev || strcmp(ev, "txn_end") || !json_is_array(ops) || !json_array_size(ops) || !outcome)
+            continue;
+        json_int_t t = json_integer_value(json_object_get(e, "t")), ms = json_integer_value(json_object_get(e, "ms"));
+        const char *id = json_string_value(json_object_get(e, "txn"));
+        char *v = json_dumps(ops, JSON_COMPACT);
+        sb_printf(&jl, "{\"type\":\"invoke\",\"process\":%d,\"time\":%lld,\"id\":\"%s\",\"value\":%s}\n", p,
+                  (long long)(t - ms * 1000) * 1000, id ? id : "", v);
+        sb_printf(&jl, "{\"type\":\"%s\",\"process\":%d,\"time\":%lld,\"value\":%s}\n",
+                  !strcmp(outcome, "commit") ? "ok" : "fail", p, (long long)t * 1000, v);
+        free(v);
+        p++;
+    }
+    struct txnhist *h = NULL;
+    char err[400];
+    if (!p)
+        sb_add(out, "no transaction has ended in this run (a mode's txn_end events are its transactions)");
+    else if (txnhist_parse(jl.s, jl.len, &h, err, sizeof err) < 0)
+        sb_printf(out, "cannot read the run's transactions: %s", err);
+    sb_free(&jl);
+    return h;
+}
+
+static int run_txncheck(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                        struct sb *out, int bank)
+{
+    (void)hc;
+    (void)keys;
+    (void)nkeys;
+    struct txnhist *h = run_transactions(lab, out);
+    if (!h)
+        return 2;
+    int rc = bank ? txncheck_bank(h, -1, out) : txncheck_serializable(h, out);
+    txnhist_free(&h);
+    while (out->len && out->s[out->len - 1] == '\n')
+        out->s[--out->len] = 0;
+    return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+}
+
+static int run_serializable(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                            struct sb *out)
+{
+    return run_txncheck(lab, hc, keys, nkeys, out, 0);
+}
+
+static int run_bank(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys, struct sb *out)
+{
+    return run_txncheck(lab, hc, keys, nkeys, out, 1);
+}
+
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 struct lab_checker {
@@ -143,6 +209,8 @@ struct lab_checker {
 /* Checkers of the replicas' state; the history checkers come from history_checkers[]. */
 static const struct lab_checker state_checkers[] = {
     {"converged", run_converged},
+    {"serializable", run_serializable},
+    {"bank", run_bank},
     {NULL, NULL},
 };
 
