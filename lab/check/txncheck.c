@@ -739,6 +739,9 @@ int txncheck_bank(const struct txnhist *h, long long total, struct sb *out)
     if (!naccts) {
         sb_add(out, "bank: no read-only transaction reads two keys or more (a read of every account): nothing to judge\n");
         rc = CL_EINVAL;
+    } else if (!snapshots) {
+        sb_printf(out, "bank: no committed transaction read all %d accounts: nothing to judge\n", naccts);
+        rc = 0;
     } else if (!bad && !negative) {
         sb_printf(out, "bank: %d snapshot reads of %d accounts, every one totals %lld; no balance below zero\n", snapshots,
                   naccts, want < 0 ? 0 : want);
