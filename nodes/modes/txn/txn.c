@@ -21,17 +21,19 @@
  *    by another transaction is waited for, visibly: events lock_wait, lock_grant,
  *    lock_timeout, and the `waits` figure) and holds them until the decision arrives.
  *  - It logs PREPARED with its writes and fsyncs before voting YES; after YES it never aborts
- *    on its own (2pc): when the decision is overdue it is *blocked* (event `blocked`, role
- *    blocked), asks the coordinator and the other participants (cooperative termination: one
- *    that knows the outcome, or that never voted and so may still abort, answers), and waits.
+ *    on its own (2pc). When the decision is overdue it asks the coordinator; while the
+ *    coordinator answers "unknown" (alive, still collecting votes) it waits. When the
+ *    coordinator stays silent for a whole timeout it is *blocked* (event `blocked`, role
+ *    blocked): it asks the coordinator and the other participants (cooperative termination:
+ *    one that knows the outcome, or that never voted and so may still abort, answers) and waits.
  *  - The coordinator logs its decision and fsyncs before sending it, so a restarted
  *    coordinator resends the same decision; a transaction it has no decision for is aborted
  *    (presumed abort). Transaction ids are reserved in blocks through a durable blob, so a
  *    restart never reuses one.
- *  - 3pc: after all YES the coordinator sends PRECOMMIT; a participant that times out runs the
- *    termination rule: it asks everyone; a known decision wins; any PRECOMMITTED one means
- *    commit; otherwise, when nobody answered better within a timeout, PRECOMMITTED commits
- *    and UNCERTAIN aborts. Non-blocking under crash-stop with bounded delays (T6); under a
+ *  - 3pc: after all YES the coordinator sends PRECOMMIT; a participant whose coordinator stays
+ *    silent for a timeout runs the termination rule: it asks everyone; a known decision wins;
+ *    any PRECOMMITTED one means commit; otherwise, when nobody answered better within a
+ *    timeout, PRECOMMITTED commits and UNCERTAIN aborts (silence is taken for a crash). Non-blocking under crash-stop with bounded delays (T6); under a
  *    partition the two sides decide differently (T7, the anomaly the monitor flags).
  *  - A restarted participant re-takes the locks of its in-doubt transactions and asks the
  *    coordinator for their outcome (T5).
@@ -85,6 +87,10 @@ int txn_shard(int n, const char *key)
     for (int i = 0; i < txn_account_count(); i++)
         if (!strcmp(key, accounts[i]))
             return 1 + i % (n - 1);
+    /* the accounts beyond the six (accounts=N): a7, a8, … go on round-robin */
+    uint64_t k;
+    if (key[0] == 'a' && key[1] >= '1' && key[1] <= '9' && parse_u64(key + 1, &k) == 0 && k > 6 && k <= 100000)
+        return 1 + (int)((k - 1) % (uint64_t)(n - 1));
     return 1 + (int)(hash_str(key) % (uint64_t)(n - 1));
 }
 
@@ -126,6 +132,8 @@ struct ptx {
     uint64_t wait_t0, lock_timer, doubt_timer;
     int waiting;                /* a lock_wait event was emitted for keys[nlocked] */
     int blocked, asked, saw_pre;
+    int coord_alive;            /* the coordinator answered "unknown" since the last timeout */
+    int terminating;            /* 3pc: the termination round has begun */
     int proto;
 };
 
@@ -150,7 +158,16 @@ struct txnst {
     json_t *outcomes;           /* txn -> "commit" | "abort", known here */
     json_t *applied;            /* saga: "t3/2" or "t3/2c" -> the reply it got (idempotent retries) */
     uint64_t committed, aborted, lock_waits;
+    uint64_t msgs, fsyncs;      /* messages this node sent to others, fsyncs it asked for */
 };
+
+/* Every message to another node goes through here, to be counted (the bench's figure). */
+static void send_node(struct txnst *st, const char *dest, json_t *body)
+{
+    if (env_node_index(st->e, dest) >= 0)
+        st->msgs++;
+    env_send(st->e, dest, body);
+}
 
 static const char *coord_id(struct txnst *st) { return st->e->nodes[0]; }
 
@@ -301,8 +318,10 @@ static void log_rec(struct txnst *st, const char *log, json_t *rec, int sync)
 {
     char *s = json_dumps(rec, JSON_COMPACT);
     st->e->ops->log_append(st->e, log, s, strlen(s));
-    if (sync)
+    if (sync) {
         st->e->ops->log_sync(st->e, log);
+        st->fsyncs++;
+    }
     free(s);
     json_decref(rec);
 }
@@ -386,7 +405,7 @@ static void send_all(struct txnst *st, struct ctx *c, const char *type, int only
         json_t *b = json_pack("{s:s,s:s}", "type", type, "txn", c->id);
         if (!strcmp(type, "decide"))
             json_object_set_new(b, "outcome", json_string(c->commit ? "commit" : "abort"));
-        env_send(st->e, st->e->nodes[c->part[i]], b);
+        send_node(st, st->e->nodes[c->part[i]], b);
     }
 }
 
@@ -448,7 +467,7 @@ static void decide(struct txnst *st, struct ctx *c, int commit, const char *why)
     if (crash_point(st, "decision", c->id))
         return;
     for (int i = 0; i < c->np; i++) {
-        env_send(st->e, st->e->nodes[c->part[i]], json_pack("{s:s,s:s,s:s}", "type", "decide", "txn", c->id,
+        send_node(st, st->e->nodes[c->part[i]], json_pack("{s:s,s:s,s:s}", "type", "decide", "txn", c->id,
                                                             "outcome", commit ? "commit" : "abort"));
         if (i == 0 && c->np > 1 && crash_point(st, "send", c->id))
             return;
@@ -471,7 +490,7 @@ static void all_voted_yes(struct txnst *st, struct ctx *c)
     log_rec(st, "txn.coord", json_pack("{s:s,s:s}", "r", "precommit", "txn", c->id), 1);
     env_event(st->e, "txn_phase", json_pack("{s:s,s:s}", "txn", c->id, "phase", "precommit"));
     for (int i = 0; i < c->np; i++) {
-        env_send(st->e, st->e->nodes[c->part[i]], json_pack("{s:s,s:s}", "type", "precommit", "txn", c->id));
+        send_node(st, st->e->nodes[c->part[i]], json_pack("{s:s,s:s}", "type", "precommit", "txn", c->id));
         if (i == 0 && crash_point(st, "precommit", c->id))
             return;
     }
@@ -519,7 +538,7 @@ static void saga_send(struct txnst *st, struct ctx *c)
 {
     const json_t *op = json_array_get(c->compensating ? c->undo : c->ops, (size_t)c->step);
     int node = txn_shard(st->n, json_string_value(json_array_get(op, 1)));
-    env_send(st->e, st->e->nodes[node], json_pack("{s:s,s:s,s:i,s:O,s:b}", "type", "step", "saga", c->id, "step", c->step,
+    send_node(st, st->e->nodes[node], json_pack("{s:s,s:s,s:i,s:O,s:b}", "type", "step", "saga", c->id, "step", c->step,
                                                   "op", op, "compensate", c->compensating));
     env_timer_cancel(st->e, c->timer);
     c->timer = env_timer_set(st->e, st->timeout_us, TM_STEP, c->num);
@@ -624,7 +643,7 @@ static void on_step(void *vst, const char *src, const json_t *body)
     if (done && !(st->bugs & BUG_NO_IDEMPOTENCY)) {
         env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
                                                    "duplicate", 1));
-        env_send(st->e, src, json_deep_copy(done));
+        send_node(st, src, json_deep_copy(done));
         return;
     }
     json_t *writes = json_object(), *reads = json_array();
@@ -653,7 +672,7 @@ static void on_step(void *vst, const char *src, const json_t *body)
     env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
                                                "ok", ok, "duplicate", done != NULL));
     json_object_set(st->applied, key, reply);
-    env_send(st->e, src, reply);
+    send_node(st, src, reply);
     json_decref(writes);
     json_decref(reads);
     json_decref(ops);
@@ -715,7 +734,7 @@ static struct ctx *txn_begin(struct txnst *st, json_t *ops, const char *client, 
     }
     log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:o}", "r", "begin", "txn", c->id, "parts", parts), 0);
     for (int k = 0; k < c->np; k++)
-        env_send(st->e, st->e->nodes[c->part[k]], prepare_body(st, c, k));
+        send_node(st, st->e->nodes[c->part[k]], prepare_body(st, c, k));
     c->timer = env_timer_set(st->e, 3 * st->timeout_us + st->lock_timeout_us, TM_VOTE, c->num);
     return c;
 }
@@ -805,7 +824,7 @@ static void coord_query(struct txnst *st, const char *src, const char *txn)
         o = "unknown";
     else if (!o)
         o = "abort";
-    env_send(st->e, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
+    send_node(st, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
 }
 
 /* ---- the participant: locks ------------------------------------------------------------------ */
@@ -877,7 +896,7 @@ static void vote(struct txnst *st, struct ptx *p, int yes, const char *why)
         json_object_set(b, "reads", p->reads);
     if (why)
         json_object_set_new(b, "why", json_string(why));
-    env_send(st->e, p->coord, b);
+    send_node(st, p->coord, b);
 }
 
 /* The local end of a transaction here: applied (commit) or undone (abort), locks released. */
@@ -986,7 +1005,7 @@ static void on_prepare(void *vst, const char *src, const json_t *body)
     if (known) {
         /* decided already (aborted by cooperative termination before it arrived) */
         if (!strcmp(known, "abort"))
-            env_send(st->e, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why",
+            send_node(st, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why",
                                            "aborted here before the prepare arrived"));
         return;
     }
@@ -1001,7 +1020,7 @@ static void on_prepare(void *vst, const char *src, const json_t *body)
         if (!st->ptx[k])
             slot = k;
     if (slot < 0) {
-        env_send(st->e, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why", "too busy"));
+        send_node(st, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why", "too busy"));
         return;
     }
     p = xcalloc(1, sizeof *p);
@@ -1047,7 +1066,7 @@ static void on_decide(void *vst, const char *src, const json_t *body)
                                                 "protocol", st->proto == P_3PC ? "3pc" : "2pc", "why",
                                                 "told to commit, but no PREPARED record survived the restart"));
     }
-    env_send(st->e, src, json_pack("{s:s,s:s}", "type", "ack", "txn", txn));
+    send_node(st, src, json_pack("{s:s,s:s}", "type", "ack", "txn", txn));
 }
 
 static void on_precommit(void *vst, const char *src, const json_t *body)
@@ -1066,7 +1085,7 @@ static void on_precommit(void *vst, const char *src, const json_t *body)
         p->asked = 0;
         p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)ptx_num(st, p));
     }
-    env_send(st->e, src, json_pack("{s:s,s:s}", "type", "ack_pre", "txn", txn));
+    send_node(st, src, json_pack("{s:s,s:s}", "type", "ack_pre", "txn", txn));
 }
 
 /* A participant (or the coordinator) asks what became of txn. */
@@ -1097,7 +1116,7 @@ static void on_query(void *vst, const char *src, const json_t *body)
     } else if (!o) {
         o = "uncertain";
     }
-    env_send(st->e, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
+    send_node(st, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
 }
 
 static void on_outcome(void *vst, const char *src, const json_t *body)
@@ -1109,14 +1128,29 @@ static void on_outcome(void *vst, const char *src, const json_t *body)
     if (!p || p->state == X_LOCKING)
         return;
     int from_coord = !strcmp(src, coord_id(st));
+    if (from_coord && !strcmp(o, "unknown"))
+        p->coord_alive = 1;
     if (!strcmp(o, "commit") || !strcmp(o, "abort"))
         finish_local(st, p, !strcmp(o, "commit"), from_coord ? "coordinator" : "peer");
     else if (!strcmp(o, "precommitted"))
         p->saw_pre = 1;
 }
 
-/* The decision is overdue. 2pc: blocked — ask again, wait (or, with the bug, abort).
- * 3pc: the termination rule. */
+static void ask_all(struct txnst *st, struct ptx *p)
+{
+    size_t i;
+    const json_t *n;
+    json_array_foreach(p->parts, i, n)
+        if (json_is_string(n) && strcmp(json_string_value(n), st->e->self) &&
+            env_node_index(st->e, json_string_value(n)) >= 0)
+            send_node(st, json_string_value(n), json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+}
+
+/* The decision is overdue. First ask the coordinator; while it answers "unknown" (alive, still
+ * collecting votes or acks) keep waiting. Once it has been silent for a whole timeout: 2pc is
+ * *blocked* — it asks again, and the other participants too, and waits (with
+ * bug=unilateral-abort it aborts at the first timeout); 3pc runs its termination rule: ask
+ * everyone, and after one more timeout decide from what it heard. */
 static void doubt_timeout(struct txnst *st, struct ptx *p)
 {
     p->doubt_timer = 0;
@@ -1124,12 +1158,17 @@ static void doubt_timeout(struct txnst *st, struct ptx *p)
         finish_local(st, p, 0, "timeout");
         return;
     }
-    if (p->proto == P_3PC && p->asked) {
+    int silent = p->asked && !p->coord_alive;
+    p->asked = 1;
+    p->coord_alive = 0;
+    if (silent && p->proto == P_3PC && p->terminating) {
         int commit = p->state == X_PRECOMMITTED || p->saw_pre;
         finish_local(st, p, commit, "termination");
         return;
     }
-    if (p->proto == P_2PC && !p->blocked) {
+    if (silent && p->proto == P_3PC)
+        p->terminating = 1;
+    if (silent && p->proto == P_2PC && !p->blocked) {
         p->blocked = 1;
         json_t *keys = json_array();
         for (int i = 0; i < p->nkeys; i++)
@@ -1138,14 +1177,9 @@ static void doubt_timeout(struct txnst *st, struct ptx *p)
                                               "text", "voted yes: may neither commit nor abort until it learns the decision"));
         update_role(st);
     }
-    p->asked = 1;
-    env_send(st->e, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
-    size_t i;
-    const json_t *n;
-    json_array_foreach(p->parts, i, n)
-        if (json_is_string(n) && strcmp(json_string_value(n), st->e->self) &&
-            env_node_index(st->e, json_string_value(n)) >= 0)
-            env_send(st->e, json_string_value(n), json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+    send_node(st, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+    if (silent)
+        ask_all(st, p);
     p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)ptx_num(st, p));
 }
 
@@ -1610,6 +1644,13 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
         for (int i = 0; i < txn_account_count(); i++)
             if (txn_shard(st->n, accounts[i]) == e->self_idx)
                 json_object_set_new(st->data, accounts[i], num_text(balance));
+        long more = opts_get_int(o, "accounts", 6);
+        for (long k = 7; k <= more; k++) {
+            char name[16];
+            snprintf(name, sizeof name, "a%ld", k);
+            if (txn_shard(st->n, name) == e->self_idx)
+                json_object_set_new(st->data, name, num_text(balance));
+        }
         e->ops->log_read(e, "txn.part", replay_part, st);
     }
     /* the role a status shows before start() announces it */
@@ -1709,7 +1750,7 @@ static void txn_start(void *vst)
         p->nlocked = p->nkeys;
         env_event(st->e, "txn_state", json_pack("{s:s,s:s,s:s,s:s}", "txn", p->id, "state", "in-doubt", "by", "restart",
                                                 "protocol", p->proto == P_3PC ? "3pc" : "2pc"));
-        env_send(st->e, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+        send_node(st, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
         p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)i);
     }
     update_role(st); /* one state event: participant, or prepared when some are in doubt */
@@ -1778,6 +1819,8 @@ static json_t *txn_status(void *vst)
                           "protocol", st->proto == P_3PC ? "3pc" : st->proto == P_SAGA ? "saga" : "2pc", "data", st->data, "txns", txns.s, "locks", locks.s,
                           "waits", waits.s, "indoubt", doubt.s, "active", active, "committed", (json_int_t)st->committed,
                           "aborted", (json_int_t)st->aborted, "lock_waits", (json_int_t)st->lock_waits);
+    json_object_set_new(r, "msgs", json_integer((json_int_t)st->msgs));
+    json_object_set_new(r, "fsyncs", json_integer((json_int_t)st->fsyncs));
     if (st->crashat[0])
         json_object_set_new(r, "crashpoint", json_string(st->crashat));
     sb_free(&txns);
@@ -1820,6 +1863,7 @@ static const struct mode_option txn_options[] = {
     {"timeout", OPT_DURATION, NULL, 10000, 60000000, "300ms", "how long a participant waits for the decision before it asks (2pc) or terminates (3pc)"},
     {"lock_timeout", OPT_DURATION, NULL, 10000, 60000000, "1s", "how long a transaction waits for a lock before its participant votes no"},
     {"balance", OPT_INT, NULL, 0, 1000000000, "100", "each bank account's opening balance (alice, bob, carol, dave, erin, frank)"},
+    {"accounts", OPT_INT, NULL, 6, 100000, "6", "bank accounts: the six named ones, then a7, a8, … (round-robin over the participants)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
