@@ -7,6 +7,7 @@
  * Coordinator, per transaction (struct ctx):
  *
  *   VOTING --all YES--> (2pc) DECIDED(commit) --all acks--> done (client answered)
+ *     |  (PREPARE is sent again every timeout to those who have not voted: messages get lost)
  *     |                 (3pc) PRECOMMIT --acks or timeout--> DECIDED(commit)
  *     +--a NO, or no vote within 3 timeouts--> DECIDED(abort)
  *
@@ -73,7 +74,7 @@ enum bug { BUG_NO_DECISION_LOG = 1, BUG_UNILATERAL_ABORT = 2, BUG_NO_PREPARE_LOG
            BUG_NO_IDEMPOTENCY = 16 };
 enum ctx_state { C_VOTING, C_PRECOMMIT, C_DECIDED };
 enum ptx_state { X_LOCKING, X_UNCERTAIN, X_PRECOMMITTED };
-enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT, TM_STEP };
+enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT, TM_STEP, TM_PREP };
 
 static const char *const accounts[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
 
@@ -109,6 +110,7 @@ struct ctx {
     json_t *req;                /* the request, or NULL */
     char why[160];              /* why it aborted */
     uint64_t t0, timer;
+    uint64_t prep_timer;        /* resends PREPARE to those who have not voted */
     /* saga */
     int step;                   /* the step in flight (forward), or being compensated */
     int compensating;           /* a step failed: undoing the done ones */
@@ -350,6 +352,7 @@ static void ctx_free(struct txnst *st, struct ctx *c)
         if (st->ctx[i] == c)
             st->ctx[i] = NULL;
     env_timer_cancel(st->e, c->timer);
+    env_timer_cancel(st->e, c->prep_timer);
     json_decref(c->ops);
     json_decref(c->req);
     json_decref(c->undo);
@@ -456,7 +459,8 @@ static void decide(struct txnst *st, struct ctx *c, int commit, const char *why)
     if (why && !c->why[0])
         str_copy(c->why, why, sizeof c->why);
     env_timer_cancel(st->e, c->timer);
-    c->timer = 0;
+    env_timer_cancel(st->e, c->prep_timer);
+    c->timer = c->prep_timer = 0;
     int logged = !(st->bugs & BUG_NO_DECISION_LOG);
     if (logged)
         log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:s}", "r", "decision", "txn", c->id, "outcome",
@@ -736,6 +740,7 @@ static struct ctx *txn_begin(struct txnst *st, json_t *ops, const char *client, 
     for (int k = 0; k < c->np; k++)
         send_node(st, st->e->nodes[c->part[k]], prepare_body(st, c, k));
     c->timer = env_timer_set(st->e, 3 * st->timeout_us + st->lock_timeout_us, TM_VOTE, c->num);
+    c->prep_timer = env_timer_set(st->e, st->timeout_us, TM_PREP, c->num);
     return c;
 }
 
@@ -1343,6 +1348,17 @@ static void txn_on_timer(void *vst, int kind, uint64_t arg)
     struct txnst *st = vst;
     if (st->halted)
         return;
+    if (kind == TM_PREP) {
+        /* a PREPARE or a vote may have been lost: ask those who have not voted again */
+        struct ctx *c = ctx_by_num(st, arg);
+        if (!c || c->state != C_VOTING)
+            return;
+        for (int k = 0; k < c->np; k++)
+            if (!c->vote[k])
+                send_node(st, st->e->nodes[c->part[k]], prepare_body(st, c, k));
+        c->prep_timer = env_timer_set(st->e, st->timeout_us, TM_PREP, c->num);
+        return;
+    }
     if (kind == TM_VOTE || kind == TM_PRE || kind == TM_ACK || kind == TM_STEP) {
         struct ctx *c = ctx_by_num(st, arg);
         if (!c)
