@@ -299,11 +299,14 @@ START_TEST(a_100000_transaction_history_is_judged_in_seconds)
     getrusage(RUSAGE_SELF, &ru);
     printf("txncheck: %d list-append transactions (%zu MB) judged in %.2f s, max RSS %ld MiB: %s", n, b.len >> 20, s,
            ru.ru_maxrss / 1024, out.s);
-    ck_assert_msg(rc == 0, "%s", out.s);
-    ck_assert_msg(s < 60, "%.1f s", s);
+    int ok = rc == 0;
     sb_free(&out);
     txnhist_free(&h);
     sb_free(&b);
+    ck_assert(ok);
+    /* a bound for the quick tier's machines, not the figure: under sanitizers and valgrind
+     * (CONLAB_QUICK) only the verdict counts */
+    ck_assert_msg(getenv("CONLAB_QUICK") || s < 60, "%.1f s", s);
 }
 END_TEST
 

@@ -45,7 +45,8 @@
  * Crash points (`crashpoint NODE WHEN`): the node stops at WHEN as if dead — it sends nothing
  * and answers nothing (role halted, event crashpoint) — until the lab crashes and restarts it.
  * Coordinator: prepare (all YES in, nothing decided), decision (logged, not sent), send (sent
- * to the first participant only), precommit (3pc: sent to the first participant only).
+ * to the first participant only), precommit (3pc: sent to the first participant only), step
+ * (saga: step 1 applied and answered, the answer not yet logged).
  * Participant: vote (PREPARED logged and YES sent).
  *
  * Bug toggles: no-decision-log (the decision is sent without being logged: a restart forgets
@@ -566,8 +567,6 @@ static void saga_next(struct txnst *st, struct ctx *c)
         }
     }
     saga_send(st, c);
-    if (!c->compensating && c->step == 0 && crash_point(st, "step", c->id))
-        return;
 }
 
 /* The compensation of a done step, from the value the key held before it. */
@@ -594,6 +593,10 @@ static void on_step_ok(void *vst, const char *src, const json_t *body)
         json_integer_value(jstep) != c->step || comp != c->compensating)
         return;
     int i = c->step;
+    /* crash point "step": step 1 was applied and answered, the orchestrator dies before it
+     * logs it — so after a restart it sends step 1 again */
+    if (!comp && i == 0 && crash_point(st, "step", c->id))
+        return;
     const json_t *op = json_array_get(comp ? c->undo : c->ops, (size_t)i);
     if (comp) {
         c->undone[i] = 1;
@@ -671,8 +674,8 @@ static void on_step(void *vst, const char *src, const json_t *body)
                 json_object_set(st->data, wk, v);
         }
     }
-    log_rec(st, "txn.part", json_pack("{s:s,s:s,s:O,s:O}", "r", "sstep", "key", key, "writes", ok ? writes : json_object(),
-                                      "reply", reply), 1);
+    log_rec(st, "txn.part", json_pack("{s:s,s:s,s:o,s:O}", "r", "sstep", "key", key, "writes",
+                                      ok ? json_incref(writes) : json_object(), "reply", reply), 1);
     env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
                                                "ok", ok, "duplicate", done != NULL));
     json_object_set(st->applied, key, reply);
