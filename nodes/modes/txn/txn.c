@@ -1193,6 +1193,8 @@ static void doubt_timeout(struct txnst *st, struct ptx *p)
 
 /* ---- client requests ------------------------------------------------------------------------ */
 
+static json_t *words_ops(int argc, char **argv, char *err, size_t errlen);
+
 static void start_or_refuse(struct txnst *st, const char *src, const json_t *req, json_t *ops)
 {
     char err[200];
@@ -1223,10 +1225,27 @@ static void on_txn(void *vst, const char *src, const json_t *body)
     }
     const json_t *ops = json_object_get(body, "txn");
     if (!ops) {
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "txn needs a \"txn\" field: [[F, KEY, VALUE], ...]", NULL);
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                        "txn needs a \"txn\" field: [[F, KEY, VALUE], ...] or words such as \"get a put b 2\"", NULL);
         return;
     }
-    json_t *copy = json_deep_copy(ops);
+    json_t *copy;
+    if (json_is_string(ops)) {
+        /* the short form: "get alice get bob" (what `txn` the command takes) */
+        char *text = xstrdup(json_string_value(ops)), *words[MAXOPS * 3], *save = NULL;
+        int n = 0;
+        for (char *w = strtok_r(text, " ", &save); w && n < (int)CL_ARRAY_LEN(words); w = strtok_r(NULL, " ", &save))
+            words[n++] = w;
+        char err[200];
+        copy = words_ops(n, words, err, sizeof err);
+        free(text);
+        if (!copy) {
+            env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+            return;
+        }
+    } else {
+        copy = json_deep_copy(ops);
+    }
     start_or_refuse(st, src, body, copy);
     json_decref(copy);
 }
@@ -1460,33 +1479,44 @@ static json_t *cmd_transfer(void *vst, int argc, char **argv)
 }
 
 /* txn put a 1 get b add c -5 append l 7 */
-static json_t *cmd_txn(void *vst, int argc, char **argv)
+/* Words "get K | put K V | add K N | append K V ..." as operations; NULL with err when bad. */
+static json_t *words_ops(int argc, char **argv, char *err, size_t errlen)
 {
-    struct txnst *st = vst;
     json_t *ops = json_array();
     for (int i = 0; i < argc;) {
         const char *v = argv[i];
         int need = !strcmp(v, "get") ? 1 : (!strcmp(v, "put") || !strcmp(v, "add") || !strcmp(v, "append")) ? 2 : -1;
+        int64_t d = 0;
         if (need < 0 || i + need > argc - 1) {
+            snprintf(err, errlen, "word %d: expected 'get KEY', 'put KEY VALUE', 'add KEY N' or 'append KEY VALUE', got '%.40s'%s",
+                     i + 1, v, need < 0 ? "" : " without all its arguments");
             json_decref(ops);
-            return cmd_reply(0, "word %d: expected 'get KEY', 'put KEY VALUE', 'add KEY N' or 'append KEY VALUE', got '%s'%s",
-                             i + 1, v, need < 0 ? "" : " without all its arguments");
+            return NULL;
         }
-        if (!strcmp(v, "get")) {
+        if (!strcmp(v, "add") && parse_i64(argv[i + 2], &d) < 0) {
+            snprintf(err, errlen, "add %.40s needs a whole number, not '%.40s'", argv[i + 1], argv[i + 2]);
+            json_decref(ops);
+            return NULL;
+        }
+        if (!strcmp(v, "get"))
             json_array_append_new(ops, json_pack("[s,s,n]", "r", argv[i + 1]));
-        } else if (!strcmp(v, "add")) {
-            int64_t d;
-            if (parse_i64(argv[i + 2], &d) < 0) {
-                json_decref(ops);
-                return cmd_reply(0, "add %s needs a whole number, not '%s'", argv[i + 1], argv[i + 2]);
-            }
+        else if (!strcmp(v, "add"))
             json_array_append_new(ops, json_pack("[s,s,I]", "add", argv[i + 1], (json_int_t)d));
-        } else {
+        else
             json_array_append_new(ops, json_pack("[s,s,s]", !strcmp(v, "put") ? "w" : "append", argv[i + 1], argv[i + 2]));
-        }
         i += need + 1;
     }
-    return start_cmd(st, ops, "txn");
+    return ops;
+}
+
+/* txn put a 1 get b add c -5 append l 7 */
+static json_t *cmd_txn(void *vst, int argc, char **argv)
+{
+    char err[200];
+    json_t *ops = words_ops(argc, argv, err, sizeof err);
+    if (!ops)
+        return cmd_reply(0, "%s", err);
+    return start_cmd(vst, ops, "txn");
 }
 
 static json_t *cmd_crashpoint(void *vst, int argc, char **argv)
