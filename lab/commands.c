@@ -53,7 +53,20 @@ struct op_args {
     char *argv[8];
 };
 
+static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a);
+
+/* Reads the arguments of put/get/cas; on a refusal nothing is left allocated. */
 static int op_args(struct lab *lab, int argc, char **argv, struct op_args *a)
+{
+    int rc = op_args_(lab, argc, argv, a);
+    if (rc != OK) {
+        json_decref(a->extra);
+        a->extra = NULL;
+    }
+    return rc;
+}
+
+static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a)
 {
     memset(a, 0, sizeof *a);
     a->node = -1;
@@ -263,8 +276,10 @@ static int cmd_put(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return parse_err(lab, find_command("put"), "put takes a key and a value%s", "");
     }
-    if (check_key(lab, a.argv[0]) != OK)
+    if (check_key(lab, a.argv[0]) != OK) {
+        json_decref(a.extra);
         return PARSE;
+    }
     json_t *v = json_string(a.argv[1]);
     int rc = do_op(lab, "write", a.argv[0], v, &a, NULL);
     json_decref(v);
@@ -280,8 +295,10 @@ static int cmd_get(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return parse_err(lab, find_command("get"), "get takes one key%s", "");
     }
-    if (check_key(lab, a.argv[0]) != OK)
+    if (check_key(lab, a.argv[0]) != OK) {
+        json_decref(a.extra);
         return PARSE;
+    }
     return do_op(lab, "read", a.argv[0], NULL, &a, NULL);
 }
 
@@ -1105,7 +1122,15 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         int rc;
         if (inner && (inner->run == cmd_put || inner->run == cmd_get || inner->run == cmd_cas)) {
             struct op_args a;
+            int saved = lab->failed;
             rc = op_args(lab, w.argc, w.argv, &a);
+            if (rc != OK) {
+                /* refused before it could run (w=0, r=100): that is failing too */
+                words_free(&w);
+                lab->failed = saved;
+                lab_out(lab, "ok: failed as expected");
+                return OK;
+            }
             struct op *op = NULL;
             if (rc == OK) {
                 json_t *v = inner->run == cmd_put && a.argc == 2 ? json_string(a.argv[1]) :
@@ -1614,6 +1639,33 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
     case MC_ADD_NODE: {
         char err[256], id[CL_IDLEN];
         node_name(lab->cl->n, id);
+        if (nargs >= 1 && strcmp(w->argv[1], id)) {
+            /* the argument is honoured or refused, never ignored: an existing node (removed
+             * earlier, say) goes back to the mode as it is; a new node can only be the next */
+            int named;
+            const char *a = w->argv[1];
+            if (a[0] != 'n' || !a[1] || strspn(a + 1, "0123456789") != strlen(a + 1) || strlen(a) > 6) {
+                lab_err(lab, "add %s: expected a node id such as %s (the next new node)", a, id);
+                return PARSE;
+            }
+            named = atoi(a + 1) - 1;
+            if (named < 0) {
+                lab_err(lab, "add %s: nodes are numbered from n1", a);
+                return PARSE;
+            }
+            if (named > lab->cl->n) {
+                lab_err(lab, "add %s: the next new node is %s (nodes are numbered in order)", w->argv[1], id);
+                return PARSE;
+            }
+            if (named < lab->cl->n) {
+                char nid[CL_IDLEN];
+                node_name(named, nid);
+                free(w->argv[1]);
+                w->argv[1] = xstrdup(nid);
+                target = at >= 0 ? at : lab_leader(lab, 1);
+                break;
+            }
+        }
         if (m->join_option) {
             /* a mode that bootstraps newcomers outside the configuration learns which nodes
              * are new: the list grows with each add */
@@ -1628,8 +1680,6 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
             return RUNTIME;
         }
         node_name(idx, id);
-        if (nargs >= 1 && strcmp(w->argv[1], id))
-            lab_out(lab, "(the new node is %s)", id);
         if (w->argc >= 2)
             free(w->argv[1]);
         else
