@@ -833,6 +833,8 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         lab_pump(lab, end - mono_us(), -1);
     if (!lab->interrupted)
         lab_out(lab, "waited %s (real time)", argv[1]);
+    else
+        lab_out(lab, "wait %s interrupted", argv[1]);
     return OK;
 }
 
@@ -898,11 +900,21 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
         lab_err(lab, "step works on a frozen simulator: 'freeze' first (start with sim=on)");
         return RUNTIME;
     }
-    int ran;
+    int ran = 0;
     uint64_t before = lab->ev_total;
-    simhost_step(lab->cl, (int)n, &ran);
-    lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)", ran, ran == 1 ? "" : "s",
-            (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before));
+    /* a thousand at a time, so that Ctrl-C stops a long run (step 1000000) between them */
+    lab->interrupted = 0;
+    while (ran < n && !lab->interrupted) {
+        int chunk = n - ran > 1000 ? 1000 : (int)(n - ran), k = 0;
+        simhost_step(lab->cl, chunk, &k);
+        ran += k;
+        if (k < chunk)
+            break; /* nothing left to run */
+        lab_pump(lab, 0, -1); /* a turn of the loop: screens redraw, Ctrl-C is seen */
+    }
+    lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)%s", ran, ran == 1 ? "" : "s",
+            (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before),
+            lab->interrupted && ran < n ? " - interrupted" : "");
     /* show what happened, newest last: the nodes' events only (printing adds output events
      * of its own, so collect the lines first) */
     size_t show = lab->ev_total - before > 10 ? 10 : (size_t)(lab->ev_total - before);
