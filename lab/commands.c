@@ -918,6 +918,8 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
     /* show what happened, newest last: the nodes' events only (printing adds output events
      * of its own, so collect the lines first) */
     size_t show = lab->ev_total - before > 10 ? 10 : (size_t)(lab->ev_total - before);
+    if (show > lab->ev_count)
+        show = lab->ev_count;
     struct sb b = {0};
     for (size_t i = lab->ev_count - show; i < lab->ev_count; i++) {
         const json_t *e = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
@@ -932,6 +934,8 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
     if (b.len)
         lab_out(lab, "%s", b.s);
     sb_free(&b);
+    if (lab->interrupted && ran < n) /* last, where a screen's Output pane shows it */
+        lab_out(lab, "step interrupted (Ctrl-C) after %d of %lld steps", ran, (long long)n);
     return OK;
 }
 

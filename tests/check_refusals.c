@@ -111,6 +111,7 @@ START_TEST(a_long_step_stops_when_interrupted)
     const char *line = strstr(s.out.s, "stepped ");
     ck_assert_ptr_nonnull(line);
     ck_assert_msg(strstr(line, "interrupted") && atol(line + 8) < 1000000, "%s", line);
+    ck_assert_ptr_nonnull(strstr(s.out.s, "step interrupted (Ctrl-C) after "));
     close_lab(&lab, &s);
 }
 END_TEST

@@ -20,7 +20,7 @@ sleep 0.5
 keys "step 1000000" Enter
 sleep 2
 keys C-c
-wait_for "interrupted" 20
+wait_for "step interrupted" 20
 screen | grep -q "stepped 1000000 events" && fail "step ran to the end instead of stopping"
 keys "status" Enter
 wait_for "history:" 10
