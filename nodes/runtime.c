@@ -72,6 +72,7 @@ struct rt {
     struct storage *store;
     int sigpipe[2];
     int running, started;
+    json_t *early_cmds;         /* mode commands received before the start (run after it) */
     struct client *clients;
     int nclients, capclients;
     int *client_index;          /* open addressing over clients[] by id: -1 empty */
@@ -671,6 +672,8 @@ static void set_peers(struct rt *r, const json_t *nodes)
     }
 }
 
+static void run_command(struct rt *r, const json_t *b);
+
 /* Starts the mode once the peers are connected or the wait is over. */
 static void maybe_start(struct rt *r)
 {
@@ -684,6 +687,14 @@ static void maybe_start(struct rt *r)
     r->start_nodes = NULL;
     if (r->mode->start)
         r->mode->start(r->st);
+    /* the commands that came before the start, in order */
+    json_t *early = r->early_cmds;
+    r->early_cmds = NULL;
+    size_t i;
+    json_t *b;
+    json_array_foreach(early, i, b)
+        run_command(r, b);
+    json_decref(early);
 }
 
 /* ZAP (RFC 27): libzmq asks here about every CURVE connection to the peer socket. Admitted
@@ -789,6 +800,30 @@ static void on_monitor(struct rt *r)
     }
 }
 
+/* Runs a mode command from the lab and answers it. */
+static void run_command(struct rt *r, const json_t *b)
+{
+    const char *name = json_string_value(json_object_get(b, "name"));
+    json_t *args = json_object_get(b, "args");
+    char *argv[16];
+    int argc = 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (argc < 16 && json_is_string(a))
+            argv[argc++] = (char *)json_string_value(a);
+    }
+    json_t *reply = NULL;
+    for (const struct mode_command *c = r->mode->commands; name && c && c->name; c++)
+        if (!strcmp(c->name, name))
+            reply = c->run(r->st, argc, argv);
+    if (!reply)
+        reply = json_pack("{s:b,s:s}", "ok", 0, "text", "no such command in this mode");
+    ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "command_ok", "req",
+                          json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
+                          "reply", reply));
+}
+
 static void on_control(struct rt *r, const char *buf, size_t len)
 {
     struct envelope env;
@@ -848,25 +883,12 @@ static void on_control(struct rt *r, const char *buf, size_t len)
                               json_object_get(b, "req") ? json_object_get(b, "req") : json_null(), "data", page,
                               "more", more, "digest", hex));
     } else if (!strcmp(type, "command")) {
-        const char *name = json_string_value(json_object_get(b, "name"));
-        json_t *args = json_object_get(b, "args");
-        char *argv[16];
-        int argc = 0;
-        size_t i;
-        json_t *a;
-        json_array_foreach(args, i, a) {
-            if (argc < 16 && json_is_string(a))
-                argv[argc++] = (char *)json_string_value(a);
-        }
-        json_t *reply = NULL;
-        for (const struct mode_command *c = r->mode->commands; name && c && c->name; c++)
-            if (!strcmp(c->name, name))
-                reply = c->run(r->st, argc, argv);
-        if (!reply)
-            reply = json_pack("{s:b,s:s}", "ok", 0, "text", "no such command in this mode");
-        ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "command_ok", "req",
-                              json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
-                              "reply", reply));
+        /* a command that arrives before the mode has started (the lab may send one right
+         * after `peers`) waits for the start: it must find the mode running */
+        if (r->started)
+            run_command(r, b);
+        else
+            json_array_append_new(r->early_cmds ? r->early_cmds : (r->early_cmds = json_array()), json_deep_copy(b));
     } else if (!strcmp(type, "shutdown")) {
         r->running = 0;
     }
@@ -1199,6 +1221,7 @@ static void rt_free(struct rt *r)
     idset_free(&r->cancelled);
     free(r->clients);
     free(r->client_index);
+    json_decref(r->early_cmds);
     json_decref(r->start_nodes);
     explicit_bzero(r->secret, sizeof r->secret);
     free(r);
