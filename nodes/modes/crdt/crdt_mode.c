@@ -53,6 +53,7 @@
 #define MSG_ITEMS 20000             /* items packed into one sync message (about) */
 #define DLOG_MAX 100000             /* deltas kept for peers that have not acked them */
 #define MAX_ID ((uint64_t)INT64_MAX)
+#define DIGEST_NOW_ITEMS 256        /* keys larger than this get their digest once per tick */
 
 enum { T_SYNC = 1 };
 enum { SYNC_STATE, SYNC_DELTA, SYNC_OP };
@@ -62,6 +63,8 @@ struct ckey {
     struct crdt *c;
     struct crdt_ctx ctx;
     uint64_t hash;             /* of the value, as last announced by a digest event */
+    int dirty;                 /* a large key changed since its last digest */
+    int dirty_flush;           /* digest() is flushing it now */
 };
 
 struct dlog {
@@ -160,7 +163,7 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
         st->keys = xrealloc(st->keys, st->capkeys * sizeof *st->keys);
     }
     memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
-    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0};
+    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0};
     st->nkeys++;
     return &st->keys[at];
 }
@@ -186,6 +189,13 @@ static void digest(struct cr *st, struct ckey *k)
 {
     if (st->replaying)
         return;
+    if (crdt_items(k->c) > DIGEST_NOW_ITEMS && !k->dirty_flush) {
+        /* hashing a large value at every change costs O(n) each time: its digest waits for the
+         * next sync tick (any moment's context and value agree, so a later digest is as true) */
+        k->dirty = 1;
+        return;
+    }
+    k->dirty = 0;
     k->hash = value_hash(k->c);
     struct sb ctx = {0};
     crdt_ctx_text(&k->ctx, st->e->n_nodes, names(st), &ctx);
@@ -1040,8 +1050,12 @@ static void merged_event(struct cr *st, const char *src, const char *kind, long 
 
 static void send_ack(struct cr *st, int peer, uint64_t their_inc)
 {
-    env_send(st->e, st->e->nodes[peer], json_pack("{s:s,s:I,s:I,s:I}", "type", "crdt_ack", "inc", (json_int_t)their_inc,
-                                                   "upto", (json_int_t)st->recv_seq[peer], "me", (json_int_t)st->inc));
+    json_t *b = json_pack("{s:s,s:I,s:I,s:I}", "type", "crdt_ack", "inc", (json_int_t)their_inc, "upto",
+                          (json_int_t)st->recv_seq[peer], "me", (json_int_t)st->inc);
+    /* acks count in the bytes a style costs (no event: one per sync message received) */
+    st->bytes_sent += body_bytes(b);
+    st->msgs_sent++;
+    env_send(st->e, st->e->nodes[peer], b);
 }
 
 /* A peer's new incarnation starts its numbering again. */
@@ -1198,6 +1212,12 @@ static void cr_on_timer(void *vst, int kind, uint64_t arg)
     struct cr *st = vst;
     if (kind == T_SYNC) {
         st->t_sync = env_timer_set(st->e, jitter(st, st->interval), T_SYNC, 0);
+        for (size_t i = 0; i < st->nkeys; i++)
+            if (st->keys[i].dirty) {
+                st->keys[i].dirty_flush = 1;
+                digest(st, &st->keys[i]);
+                st->keys[i].dirty_flush = 0;
+            }
         sync_tick(st);
     }
 }
