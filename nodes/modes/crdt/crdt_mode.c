@@ -162,7 +162,8 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
         st->capkeys = st->capkeys ? 2 * st->capkeys : 16;
         st->keys = xrealloc(st->keys, st->capkeys * sizeof *st->keys);
     }
-    memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
+    if (st->nkeys > at)
+        memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
     st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0};
     st->nkeys++;
     return &st->keys[at];
@@ -217,7 +218,8 @@ static void dlog_drop_front(struct cr *st, size_t n)
         json_decref(st->log[i].state);
         json_decref(st->log[i].ctx);
     }
-    memmove(st->log, st->log + n, (st->nlog - n) * sizeof *st->log);
+    if (st->nlog > n)
+        memmove(st->log, st->log + n, (st->nlog - n) * sizeof *st->log);
     st->nlog -= n;
 }
 
@@ -653,7 +655,8 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
             free(kk->name);
             crdt_free(&kk->c);
             crdt_ctx_clear(&kk->ctx);
-            memmove(st->keys + i, st->keys + i + 1, (st->nkeys - i - 1) * sizeof *st->keys);
+            if (st->nkeys > i + 1)
+                memmove(st->keys + i, st->keys + i + 1, (st->nkeys - i - 1) * sizeof *st->keys);
             st->nkeys--;
         }
         return NULL;
