@@ -147,6 +147,13 @@ struct mode {
      * MC_ADD_NODE command adds a node, the lab appends its id (comma-separated) before the
      * node starts. NULL when the mode needs none. */
     const char *join_option;
+    /* Named groups of nodes (data centres, …) in a cluster of n nodes with these options:
+     * fills names[g] ("dc1") and of[i], the group of node i; returns how many groups. The lab
+     * takes a group's name wherever it takes a NODE (the group's leader, else its first live
+     * node: `put x 1 @dc2`) or a set of nodes (`partition dc1 | dc2,dc3`, `delay dc1->dc2 80`),
+     * and `wait leader` / `expect leader` want a leader in every group, known to a majority of
+     * it. NULL: no groups (the whole cluster is one). Pure. */
+    int (*groups)(const struct opts *o, int n, char names[][CL_IDLEN], int of[CL_MAXN]);
 };
 
 extern const struct mode *const mode_table[];
