@@ -319,13 +319,35 @@ static int cmd_partition(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     struct sb spec = {0};
-    for (int i = 1; i < argc; i++)
-        sb_printf(&spec, "%s%s", i > 1 ? " " : "", argv[i]);
+    int groups = 0;
+    for (int i = 1; i < argc; i++) {
+        /* a group's name (dc1) stands for its nodes */
+        sb_add(&spec, i > 1 ? " " : "");
+        for (const char *p = argv[i]; *p;) {
+            size_t n = strcspn(p, ",|");
+            char word[64];
+            uint32_t mask;
+            str_copy(word, p, n + 1 < sizeof word ? n + 1 : sizeof word);
+            if (n < sizeof word && lab_group_mask(lab, word, &mask)) {
+                groups = 1;
+                for (int k = 0, first = 1; k < lab->cl->n; k++)
+                    if (mask & (1u << k)) {
+                        sb_printf(&spec, "%sn%d", first ? "" : ",", k + 1);
+                        first = 0;
+                    }
+            } else {
+                sb_addn(&spec, p, n);
+            }
+            p += n;
+            if (*p)
+                sb_addc(&spec, *p++);
+        }
+    }
     char err[256], desc[256];
     struct faults f = lab->cl->faults;
     memset(f.cut, 0, sizeof f.cut);
     int rc;
-    if (argc == 2 && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
+    if (argc == 2 && !groups && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
         rc = faults_shape(&f, argv[1], &lab->rng, desc, sizeof desc, err, sizeof err);
     else
         rc = faults_partition(&f, spec.s, err, sizeof err);
@@ -355,7 +377,14 @@ static int cmd_isolate(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst);
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask);
+
+/* For every link from a node of smask to a node of dmask (set by parse_link). */
+#define FOR_LINKS(lab, smask, dmask, a, b)                                                   \
+    for (int a = 0; a < (lab)->cl->n; a++)                                                 \
+        for (int b = 0; b < (lab)->cl->n; b++)                                             \
+            if (a != b && ((smask) & (1u << a)) && ((dmask) & (1u << b)))
+
 
 static int cmd_cut(struct lab *lab, int argc, char **argv)
 {
@@ -363,11 +392,16 @@ static int cmd_cut(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     int src, dst;
+    uint32_t sm, dm;
     if (!strstr(argv[1], "->"))
         return parse_err(lab, find_command("cut"), "bad link '%s': expected SRC->DST such as n1->n2", argv[1]);
-    if (parse_link(lab, argv[1], &src, &dst) < 0)
+    if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
         return PARSE;
-    for (int a = 0; a < lab->cl->n; a++)
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            faults_cut(&lab->cl->faults, a, b);
+    }
+    for (int a = 0; !sm && a < lab->cl->n; a++)
         for (int b = 0; b < lab->cl->n; b++)
             if (a != b && (src < 0 || a == src) && (dst < 0 || b == dst))
                 faults_cut(&lab->cl->faults, a, b);
@@ -429,8 +463,9 @@ static int cmd_restart(struct lab *lab, int argc, char **argv) { return process_
 static int cmd_pause(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "pause"); }
 static int cmd_resume(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "resume"); }
 
-/* "n1->n2" into src/dst; "all" or absent gives -1/-1. */
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
+/* "n1->n2" into src/dst; "*" gives -1. A group's name (dc1->dc2) gives its nodes in
+ * *smask / *dmask (and src/dst -1); otherwise the masks are 0. */
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask)
 {
     const char *arrow = strstr(s, "->");
     if (!arrow)
@@ -444,17 +479,26 @@ static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
     memcpy(a, s, la);
     a[la] = 0;
     str_copy(b, arrow + 2, sizeof b);
-    if (!strcmp(a, "*"))
+    *smask = *dmask = 0;
+    if (!strcmp(a, "*") || lab_group_mask(lab, a, smask))
         *src = -1;
     else if (lab_parse_node(lab, a, src) < 0)
         return CL_EINVAL;
-    if (!strcmp(b, "*"))
+    if (!strcmp(b, "*") || lab_group_mask(lab, b, dmask))
         *dst = -1;
     else if (lab_parse_node(lab, b, dst) < 0)
         return CL_EINVAL;
-    if (*src >= 0 && *src == *dst) {
+    if ((*src >= 0 && *src == *dst) || (*smask && *smask == *dmask)) {
         lab_err(lab, "a link joins two different nodes, not %s to itself", a);
         return CL_EINVAL;
+    }
+    if (*smask || *dmask) { /* a group on one side: the other side as a set too */
+        uint32_t all = (lab->cl->n >= 32 ? 0xffffffffu : (1u << lab->cl->n) - 1);
+        if (!*smask)
+            *smask = *src >= 0 ? 1u << *src : all;
+        if (!*dmask)
+            *dmask = *dst >= 0 ? 1u << *dst : all;
+        *src = *dst = -1;
     }
     return 0;
 }
@@ -465,8 +509,9 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         return RUNTIME;
     const struct lab_command *c = find_command(what);
     int src = -1, dst = -1, ai = 1;
+    uint32_t sm = 0, dm = 0;
     if (argc == 3) {
-        if (parse_link(lab, argv[1], &src, &dst) < 0)
+        if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
             return strstr(argv[1], "->") ? PARSE : parse_err(lab, c, "bad link '%s'", argv[1]);
         ai = 2;
     }
@@ -477,6 +522,11 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         node_name(src, sname);
     if (dst >= 0)
         node_name(dst, dname);
+    if (sm) { /* groups: named as the user did */
+        const char *arrow = strstr(argv[1], "->");
+        snprintf(sname, sizeof sname, "%.*s", (int)(arrow - argv[1]), argv[1]);
+        str_copy(dname, arrow + 2, sizeof dname);
+    }
     if (!strcmp(what, "delay")) {
         char buf[64];
         str_copy(buf, v, sizeof buf);
@@ -491,7 +541,12 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
             lab_err(lab, "bad delay '%s': %s", v, why);
             return PARSE;
         }
-        faults_set_delay(f, src, dst, d, j);
+        if (sm) {
+            FOR_LINKS(lab, sm, dm, a, b)
+                faults_set_delay(f, a, b, d, j);
+        } else {
+            faults_set_delay(f, src, dst, d, j);
+        }
         faults_changed(lab, "delay", json_pack("{s:s,s:s,s:I,s:I}", "src", sname, "dst", dname, "ms",
                                               (json_int_t)(d / 1000), "jitter_ms", (json_int_t)(j / 1000)));
         lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
@@ -500,12 +555,14 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
     double pct;
     if (parse_percent(v, &pct) < 0)
         return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
-    if (!strcmp(what, "loss"))
-        faults_set_loss(f, src, dst, pct / 100);
-    else if (!strcmp(what, "dup"))
-        faults_set_dup(f, src, dst, pct / 100);
-    else
-        faults_set_reorder(f, src, dst, pct / 100);
+    void (*set)(struct faults *, int, int, double) = !strcmp(what, "loss") ? faults_set_loss
+                                                     : !strcmp(what, "dup") ? faults_set_dup : faults_set_reorder;
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            set(f, a, b, pct / 100);
+    } else {
+        set(f, src, dst, pct / 100);
+    }
     faults_changed(lab, what, json_pack("{s:s,s:s,s:f}", "src", sname, "dst", dname, "pct", pct));
     lab_out(lab, "%s %s->%s %g%%", what, sname, dname, pct);
     return OK;
@@ -772,12 +829,20 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         uint64_t t0 = cluster_now(lab->cl);
         if (!wait_for(lab, wall_timeout(lab, argc > 2 ? argv[2] : NULL, leader ? 10000000 : 15000000),
                       leader ? pred_leader : pred_converged, NULL)) {
-            lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
-                                        "the live replicas still differ at the timeout");
+            struct sb lt = {0};
+            if (leader && lab_leaders_text(lab, &lt))
+                lab_err(lab, "not every group has a leader known to a majority of it before the timeout (%s)", lt.s);
+            else
+                lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
+                                            "the live replicas still differ at the timeout");
+            sb_free(&lt);
             return RUNTIME;
         }
         double ms = (double)(cluster_now(lab->cl) - t0) / 1000;
-        if (leader) {
+        struct sb lt = {0};
+        if (leader && lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "leaders %s after %.0fms", lt.s, ms);
+        } else if (leader) {
             int l;
             int64_t t;
             lab_leader_agreed(lab, &l, &t);
@@ -785,6 +850,7 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         } else {
             lab_out(lab, "converged after %.0fms", ms);
         }
+        sb_free(&lt);
         return OK;
     }
     uint64_t d;
@@ -979,6 +1045,12 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         }
         int l;
         int64_t t;
+        struct sb lt = {0};
+        if (lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "ok: leaders %s", lt.s);
+            sb_free(&lt);
+            return OK;
+        }
         lab_leader_agreed(lab, &l, &t);
         lab_out(lab, "ok: leader n%d term %lld", l + 1, (long long)t);
         return OK;
