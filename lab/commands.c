@@ -1139,17 +1139,23 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    if (!strcmp(argv[1], "linearizable") || (!strcmp(argv[1], "not") && argc == 3 && !strcmp(argv[2], "linearizable"))) {
-        int want = !strcmp(argv[1], "linearizable");
-        struct sb out = {0};
-        int rc = run_check(lab, "linearizable", &out);
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    int negated = !strcmp(argv[1], "not") && argc == 3;
+    const char *checker = negated ? argv[2] : argv[1];
+    if ((argc == 2 || negated) && mode_listed(lab_check_names(), checker)) {
+        int want = !negated;
+        struct sb out = {0}, w = {0};
+        int rc = run_check(lab, checker, &out);
+        sb_printf(&w, "%s%s", want ? "" : "not ", checker);
         if ((want && rc != 0) || (!want && rc != 1)) {
-            expect_fail(lab, "expected %s, the checker says: %s", want ? "linearizable" : "not linearizable", out.s);
+            expect_fail(lab, "expected %s, the checker says: %s", w.s, out.s);
             sb_free(&out);
+            sb_free(&w);
             return RUNTIME;
         }
-        lab_out(lab, "ok: %s", want ? "linearizable" : "not linearizable, as expected");
+        lab_out(lab, "ok: %s%s", w.s, want ? "" : ", as expected");
         sb_free(&out);
+        sb_free(&w);
         return OK;
     }
     if (!strcmp(argv[1], "role")) {
@@ -1305,6 +1311,16 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* "12:00:01.234" from µs (the time of day of a node's clock). */
+static void clock_text(uint64_t us, struct sb *b)
+{
+    uint64_t ms = us / 1000, s = ms / 1000;
+    sb_printf(b, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24), (unsigned)(s / 60 % 60), (unsigned)(s % 60),
+              (unsigned)(ms % 1000));
+}
+
+/* `clocks`: per node the four clocks of the course — physical (with its skew), Lamport,
+ * vector, hybrid logical (and how far its l runs ahead of the node's own physical clock). */
 static int cmd_clocks(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -1313,18 +1329,38 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
     json_t *st[CL_MAXN] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
+    sb_add(&b, "node  physical (skew)          lamport  vector            hlc (l - physical)\n");
     for (int i = 0; i < lab->cl->n; i++) {
         if (!st[i]) {
-            sb_printf(&b, "n%d down\n", i + 1);
+            sb_printf(&b, "n%-4d down\n", i + 1);
             continue;
         }
+        struct sb line = {0}, col = {0};
+        uint64_t pt = (uint64_t)json_integer_value(json_object_get(st[i], "clock_us"));
+        double skew = (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000;
+        clock_text(pt, &col);
+        sb_printf(&col, " (%+.0fms)", skew);
+        sb_printf(&line, "n%-4d %-25s", i + 1, col.s);
+        sb_free(&col);
         char *vc = json_dumps(json_object_get(st[i], "vc"), JSON_COMPACT | JSON_ENCODE_ANY);
-        sb_printf(&b, "n%d lamport=%lld vc=%s skew=%+.0fms\n", i + 1,
-                  (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]",
-                  (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000);
+        sb_printf(&line, " %-8lld %-17s", (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]");
         free(vc);
+        const json_t *h = json_object_get(st[i], "hlc");
+        uint64_t l = (uint64_t)json_integer_value(json_array_get(h, 0));
+        if (l) {
+            sb_add(&line, " ");
+            clock_text(l, &line);
+            sb_printf(&line, "+%lld (%+.1fms)", (long long)json_integer_value(json_array_get(h, 1)),
+                      ((double)l - (double)pt) / 1000);
+        } else {
+            sb_add(&line, " -");
+        }
+        sb_printf(&b, "%s\n", line.s);
+        sb_free(&line);
         json_decref(st[i]);
     }
+    sb_add(&b, "(lamport: one counter, receive > send; vector: one count per node, a -> b iff V(a) < V(b);\n"
+               " hlc: the largest physical time heard of, plus a counter: causal like lamport, close to real time)");
     lab_out(lab, "%s", b.s);
     sb_free(&b);
     return OK;
@@ -1520,10 +1556,10 @@ static const struct lab_command commands[] = {
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
-    {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
-    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
-    {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
+    {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event (from the start of the run) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},

@@ -18,6 +18,8 @@ done
 echo "== catch-up after a partition (simulator)"
 "$BIN/conlab" bench catchup --mode leaderless --keys 10000 --opt r=1 --opt read_repair=off --opt ae_interval=1s
 "$BIN/conlab" bench catchup --mode raft --keys 10000
+echo "== multi-leader across data centres: local writes vs leader repl=sync over the WAN"
+sh "$(dirname "$0")/wan.sh" "$S"
 echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"
