@@ -597,6 +597,88 @@ START_TEST(ten_thousand_divergent_keys_converge_after_heal)
 }
 END_TEST
 
+
+/* ---- peer bodies, mutated at random (the decoders of ml_push and ml_push_ok) ------------- */
+
+static json_t *junk(struct rng *r, int depth)
+{
+    switch (rng_next(r) % (depth > 2 ? 6 : 8)) {
+    case 0: return json_null();
+    case 1: return json_integer((json_int_t)(rng_next(r) % 3 == 0 ? -1 : (json_int_t)(rng_next(r) >> 1)));
+    case 2: return json_string(rng_next(r) % 2 ? "" : "n1.2");
+    case 3: return json_true();
+    case 4: return json_real(-0.5);
+    case 5: return json_string("ffffffffffffffff");
+    case 6: {
+        json_t *a = json_array();
+        for (int i = (int)(rng_next(r) % 3); i > 0; i--)
+            json_array_append_new(a, junk(r, depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        static const char *const keys[] = {"key", "vers", "v", "t", "n", "d", "c", "k", "h", "deps"};
+        for (int i = (int)(rng_next(r) % 4); i > 0; i--)
+            json_object_set_new(o, keys[rng_next(r) % 10], junk(r, depth + 1));
+        return o;
+    }
+    }
+}
+
+/* Replaces one value somewhere in j (an object or array) with junk, or deletes a field. */
+static void mutate(struct rng *r, json_t *j, int depth)
+{
+    if (json_is_object(j) && json_object_size(j)) {
+        size_t pick = rng_next(r) % json_object_size(j), i = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) {
+            if (i++ != pick)
+                continue;
+            if ((json_is_object(v) || json_is_array(v)) && rng_next(r) % 2 && depth < 6)
+                mutate(r, v, depth + 1);
+            else if (rng_next(r) % 4 == 0)
+                json_object_del(j, k);
+            else
+                json_object_set_new(j, k, junk(r, depth));
+            return;
+        }
+    } else if (json_is_array(j) && json_array_size(j)) {
+        size_t i = rng_next(r) % json_array_size(j);
+        json_t *v = json_array_get(j, i);
+        if ((json_is_object(v) || json_is_array(v)) && rng_next(r) % 2 && depth < 6)
+            mutate(r, v, depth + 1);
+        else
+            json_array_set_new(j, i, junk(r, depth));
+    }
+}
+
+START_TEST(peer_messages_mutated_at_random_are_refused_or_merged_and_the_node_keeps_serving)
+{
+    static const char *const valid[] = {"{\"type\":\"ml_push\",\"seq\":1,\"items\":[{\"key\":\"x\",\"vers\":[{\"v\":\"a\",\"t\":5,\"n\":1,\"d\":1,\"c\":[0,0,0]},{\"v\":null,\"t\":6,\"n\":2,\"d\":1,\"c\":[1,0,0]}]}],\"hl\":5,\"hc\":0}", "{\"type\":\"ml_push_ok\",\"seq\":1,\"acks\":[{\"k\":\"x\",\"h\":\"00000000000000ab\"}]}"};
+    struct fixture *f = ml_new(3, "conflict=siblings", 77);
+    f->use_monitor = 0; /* made-up dots are well-formed lies: this is about the decoders */
+    struct rng r;
+    rng_seed(&r, 99);
+    int rounds = test_seeds(400);
+    for (int i = 0; i < rounds; i++) {
+        json_t *b = json_loads(valid[i % 2], 0, NULL);
+        ck_assert_ptr_nonnull(b);
+        for (int k = (int)(rng_next(&r) % 3); k >= 0; k--)
+            mutate(&r, b, 0);
+        json_object_set_new(b, "type", json_string(i % 2 ? (strstr(valid[1], "ml_") ? "ml_push_ok" : "cz_put_ok")
+                                                         : (strstr(valid[0], "ml_") ? "ml_push" : "cz_put")));
+        sim_client_send(f->s, 0, "n2", b);
+        fixture_run(f, 1000);
+    }
+    json_t *w = json_pack("{s:s,s:s,s:s}", "type", "write", "key", "after", "value", "ok");
+    json_t *rep = fixture_call(f, 0, w, 5 * SEC);
+    ck_assert_msg(rep && !strcmp(json_string_value(json_object_get(rep, "type")), "write_ok"), "the node stopped serving");
+    json_decref(rep);
+    fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_multileader(void);
 Suite *suite_multileader(void)
 {
@@ -626,6 +708,7 @@ Suite *suite_multileader(void)
                         0, (int)CL_ARRAY_LEN(sweep_specs));
     tcase_add_test(tc, same_seed_gives_the_same_trace);
     tcase_add_test(tc, ten_thousand_divergent_keys_converge_after_heal);
+    tcase_add_test(tc, peer_messages_mutated_at_random_are_refused_or_merged_and_the_node_keeps_serving);
     suite_add_tcase(s, tc);
     return s;
 }
