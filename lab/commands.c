@@ -1237,10 +1237,11 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal, or a check of the running mode */
     int negated = !strcmp(argv[1], "not") && argc == 3;
     const char *checker = negated ? argv[2] : argv[1];
-    if ((argc == 2 || negated) && mode_listed(lab_check_names(), checker)) {
+    if ((argc == 2 || negated) &&
+        (mode_listed(lab_check_names(), checker) || (lab->cl && mode_check_find(lab->cl->mode, checker)))) {
         int want = !negated;
         struct sb out = {0}, w = {0};
         int rc = run_check(lab, checker, &out);
