@@ -62,7 +62,7 @@
 #define READ_MAX 1000
 
 enum { BUG_NO_OCC = 1, BUG_NO_FSYNC = 2, BUG_STALE_SNAPSHOT = 4, BUG_PROJECTION_SKIP = 8 };
-enum { TM_TICK = 1 };
+enum { TM_TICK = 1, TM_FLUSH = 2 };
 
 struct es {
     struct env *e;
@@ -71,6 +71,10 @@ struct es {
     long snap_every, catchup;
     struct rlog log;            /* entries: key = stream, value = the event's record */
     uint64_t epoch, commit, applied, synced;
+    uint64_t t_flush;           /* the group commit's timer (0 delay): one fsync for every append before it */
+    uint64_t leader_commit;     /* replica: the primary's commit, as last heard */
+    uint64_t ack_match;         /* replica: the match to acknowledge once synced */
+    int ack_due;
     uint64_t match[CL_MAXN], next[CL_MAXN];
     json_t *ver;                /* primary: stream -> its version in the log (uncommitted too) */
     json_t *streams;            /* stream -> {"v","pos","state"}: the aggregate of the committed events */
@@ -108,7 +112,7 @@ static void emit_role(struct es *st)
     if (!strcmp(r, st->shown))
         return;
     str_copy(st->shown, r, sizeof st->shown);
-    env_event(st->e, "state", json_pack("{s:s,s:I}", "role", r, "term", (json_int_t)st->epoch));
+    env_event(st->e, "state", json_pack("{s:s,s:I,s:s}", "role", r, "term", (json_int_t)st->epoch, "leader", st->e->nodes[0]));
 }
 
 static int majority(const struct es *st)
@@ -127,6 +131,50 @@ static int event_at(const struct es *st, uint64_t pos, struct es_event *ev)
 }
 
 static void send_repl(struct es *st, int k, uint64_t from);
+static void advance_commit(struct es *st);
+static void apply_committed(struct es *st);
+
+static void arm_flush(struct es *st)
+{
+    if (!st->t_flush)
+        st->t_flush = env_timer_set(st->e, 0, TM_FLUSH, 0);
+}
+
+/* A replica commits what the primary committed, what matches its log and what is on its disk:
+ * never more than a restart would give back. */
+static void replica_commit(struct es *st)
+{
+    uint64_t c = st->leader_commit;
+    if (c > st->ack_match)
+        c = st->ack_match;
+    if (c > st->synced)
+        c = st->synced;
+    if (c > st->commit) {
+        st->commit = c;
+        apply_committed(st);
+    }
+}
+
+/* The group commit: one fsync for every record appended since the last, then what waited on
+ * it (the primary's commit, a replica's acknowledgement). */
+static void flush(struct es *st)
+{
+    st->t_flush = 0;
+    if (rlog_last(&st->log) > st->synced && !(st->primary && (st->bugs & BUG_NO_FSYNC))) {
+        st->e->ops->log_sync(st->e, LOG_NAME);
+        st->synced = rlog_last(&st->log);
+    }
+    if (st->primary) {
+        advance_commit(st);
+        return;
+    }
+    if (st->ack_due && st->synced >= st->ack_match) {
+        st->ack_due = 0;
+        env_send(st->e, st->e->nodes[0],
+                 json_pack("{s:s,s:b,s:I}", "type", "es_repl_ok", "ok", 1, "match", (json_int_t)st->ack_match));
+    }
+    replica_commit(st);
+}
 
 /* ---- the log ----------------------------------------------------------------------------------- */
 
@@ -342,8 +390,11 @@ static void on_repl(void *vst, const char *src, const json_t *body)
         json_integer_value(jp) < 0 || json_integer_value(jc) < 0 || json_integer_value(je) < 0)
         return;
     uint64_t prev = (uint64_t)json_integer_value(jp), last = rlog_last(&st->log);
-    if ((uint64_t)json_integer_value(je) > st->epoch)
+    if ((uint64_t)json_integer_value(je) > st->epoch) {
         st->epoch = (uint64_t)json_integer_value(je);
+        st->shown[0] = 0; /* a new epoch of the primary: say so */
+        emit_role(st);
+    }
     if (prev > last || rlog_term_at(&st->log, prev) != (uint64_t)json_integer_value(jpe)) {
         uint64_t hint = prev > last ? last : (prev ? prev - 1 : 0);
         env_send(st->e, src, json_pack("{s:s,s:b,s:I}", "type", "es_repl_ok", "ok", 0, "hint", (json_int_t)hint));
@@ -382,18 +433,16 @@ static void on_repl(void *vst, const char *src, const json_t *body)
         es_event_clear(&ev);
         wrote = 1;
     }
-    if (wrote) {
-        st->e->ops->log_sync(st->e, LOG_NAME);
-        st->synced = rlog_last(&st->log);
+    if ((uint64_t)json_integer_value(jc) > st->leader_commit)
+        st->leader_commit = (uint64_t)json_integer_value(jc);
+    st->ack_match = idx;
+    if (wrote || st->synced < idx) {
+        st->ack_due = 1; /* acknowledged once synced: the group commit's flush */
+        arm_flush(st);
+    } else {
+        env_send(st->e, src, json_pack("{s:s,s:b,s:I}", "type", "es_repl_ok", "ok", 1, "match", (json_int_t)idx));
     }
-    env_send(st->e, src, json_pack("{s:s,s:b,s:I}", "type", "es_repl_ok", "ok", 1, "match", (json_int_t)idx));
-    uint64_t c = (uint64_t)json_integer_value(jc);
-    if (c > idx)
-        c = idx;
-    if (c > st->commit) {
-        st->commit = c;
-        apply_committed(st);
-    }
+    replica_commit(st);
 }
 
 static void on_repl_ok(void *vst, const char *src, const json_t *body)
@@ -452,10 +501,8 @@ static int do_append(struct es *st, struct es_event *ev, uint64_t *pos, int64_t 
     *pos = push_entry(st, st->epoch, ev->stream, rec);
     persist_entry(st, st->epoch, rec);
     free(rec);
-    if (!(st->bugs & BUG_NO_FSYNC)) {
-        st->e->ops->log_sync(st->e, LOG_NAME);
-        st->synced = *pos;
-    }
+    if (!(st->bugs & BUG_NO_FSYNC))
+        arm_flush(st); /* fsynced with every other append of this turn, then counted */
     if ((int64_t)ev->v > now)
         json_object_set_new(st->ver, ev->stream, json_integer((json_int_t)ev->v));
     st->appends++;
@@ -553,8 +600,11 @@ static void on_read_stream(void *vst, const char *src, const json_t *body)
 static void es_on_timer(void *vst, int kind, uint64_t arg)
 {
     struct es *st = vst;
-    (void)kind;
     (void)arg;
+    if (kind == TM_FLUSH) {
+        flush(st);
+        return;
+    }
     if (st->primary)
         for (int k = 1; k < st->e->n_nodes; k++)
             send_repl(st, k, st->match[k] + 1); /* heartbeat, commit, and whatever was lost */
@@ -666,7 +716,7 @@ static void *es_create(struct env *e, const struct opts *o, char *err, size_t er
 static void es_start(void *vst)
 {
     struct es *st = vst;
-    env_event(st->e, "state", json_pack("{s:s,s:I}", "role", st->shown, "term", (json_int_t)st->epoch));
+    env_event(st->e, "state", json_pack("{s:s,s:I,s:s}", "role", st->shown, "term", (json_int_t)st->epoch, "leader", st->e->nodes[0]));
     env_event(st->e, "recovered", json_pack("{s:I,s:I,s:I}", "pos", (json_int_t)rlog_last(&st->log), "epoch",
                                             (json_int_t)st->epoch, "snapshots", (json_int_t)json_object_size(st->snaps)));
     if (st->primary && st->e->n_nodes == 1)
@@ -695,7 +745,8 @@ static json_t *es_status(void *vst)
     json_object_foreach(st->streams, k, v)
         if (json_integer_value(json_object_get(v, "v")))
             json_object_set(data, k, json_object_get(v, "v"));
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "role", role_now(st), "term", (json_int_t)st->epoch,
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "role", role_now(st), "leader", st->e->nodes[0],
+                     "term", (json_int_t)st->epoch,
                      "last", (json_int_t)rlog_last(&st->log), "commit", (json_int_t)st->commit, "applied",
                      (json_int_t)st->applied, "streams", (json_int_t)json_object_size(data), "snapshots",
                      (json_int_t)json_object_size(st->snaps), "projected", (json_int_t)st->proj_pos, "lag",
