@@ -1,7 +1,8 @@
 /* esbench — `conlab bench events`: appends to an event store against writes to a peer mode,
  * in one run, on real processes with fsync on. The event store is the mode whose clients send
  * `append` (its face's client types say so); the peer is a lin-kv mode whose leader is elected
- * by a majority (a role of the candidate class), or --peer M.
+ * by a majority (a role of the candidate class) and which snapshots its log (an option
+ * "snapshot"), or --peer M.
  *
  *   conlab bench events [--nodes N] [--clients C] [--seconds S] [--streams K] [--peer M] [--json]
  *
@@ -238,10 +239,18 @@ static const struct mode *pick_peer(const char *name)
 {
     if (name)
         return mode_find(name);
-    for (int i = 0; mode_table[i]; i++)
-        if (mode_table[i]->workload && !strcmp(mode_table[i]->workload, "lin-kv") &&
-            mode_has_class(mode_table[i], RC_LEADER) && mode_has_class(mode_table[i], RC_CANDIDATE))
-            return mode_table[i];
+    /* first choice: one that also compacts its log into snapshots (an option "snapshot"), as the
+     * event store does; else any with an elected leader */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; mode_table[i]; i++) {
+            const struct mode *m = mode_table[i];
+            int snaps = 0;
+            for (const struct mode_option *o = m->options; o && o->name; o++)
+                snaps |= !strcmp(o->name, "snapshot");
+            if (m->workload && !strcmp(m->workload, "lin-kv") && mode_has_class(m, RC_LEADER) &&
+                mode_has_class(m, RC_CANDIDATE) && (snaps || pass))
+                return m;
+        }
     return NULL;
 }
 
