@@ -9,16 +9,19 @@
 #include <string.h>
 
 #include "causal.h"
+#include "exonce.h"
 #include "lincheck.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_EXACTLY_ONCE };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank] FILE\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank |\n"
+    "                     --exactly-once] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
+    "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
@@ -111,6 +114,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SERIALIZABLE;
         } else if (!strcmp(a, "--bank")) {
             what = W_BANK;
+        } else if (!strcmp(a, "--exactly-once")) {
+            what = W_EXACTLY_ONCE;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -129,6 +134,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (what == W_EXACTLY_ONCE)
+        return exonce_file(file, out, errout);
     if (what == W_SERIALIZABLE || what == W_BANK)
         return txncheck_cli(what == W_BANK ? "bank" : "serializable", file, out, errout);
     char err[600];
