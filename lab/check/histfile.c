@@ -425,7 +425,14 @@ static int json_scalar(const json_t *v, struct sb *out, bool *is_nil)
         sb_add(out, json_is_true(v) ? "true" : "false");
         return 0;
     }
-    return CL_EINVAL;
+    /* a real, an array or an object (Maelstrom's values are any JSON): its compact text, keys
+     * sorted, so that equal values are one interned string */
+    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    if (!t)
+        return CL_EINVAL;
+    sb_add(out, t);
+    free(t);
+    return 0;
 }
 
 static int jsonl_line(struct history *h, const char *line, size_t len, int lineno, char *err,
