@@ -1479,6 +1479,23 @@ static void did_you_mean(const char *name, struct sb *b)
     sb_add(b, "; type 'help' for the list");
 }
 
+/* The node a leader-bound command goes to: right after a heal or a crash the cluster may be
+ * between leaders (or the lab's last view names one that already stepped down), so wait, up
+ * to a few election timeouts, for a leader a majority agrees on before falling back to the
+ * highest-term node that says it leads. -1 when there is none. */
+static int leader_target(struct lab *lab)
+{
+    if (!lab_mode_has_leader(lab, NULL))
+        return -1;
+    if (wait_for(lab, wall_timeout(lab, NULL, 5000000), pred_leader, NULL)) {
+        int l;
+        int64_t t;
+        lab_leader_agreed(lab, &l, &t);
+        return l;
+    }
+    return lab_leader(lab, 1);
+}
+
 /* Runs a mode command on the node its target rule picks (mode.h). A trailing @NODE picks the
  * node for commands that do not name one. */
 static int run_mode_command(struct lab *lab, const struct mode_command *mc, struct words *w)
@@ -1495,11 +1512,16 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         lab_err(lab, "wrong number of arguments; usage: %s", mc->usage);
         return PARSE;
     }
-    int target = -1;
+    int target = -1, to_leader = 0;
     const struct mode *m = lab->cl->mode;
     switch (mc->target) {
     case MC_ADD_NODE: {
         char err[256], id[CL_IDLEN];
+        /* no node is started while the cluster has no leader to take it */
+        if (lab_mode_has_leader(lab, NULL) && leader_target(lab) < 0) {
+            lab_err(lab, "no node is leader right now: there is nothing to add a node to (try 'wait leader')");
+            return RUNTIME;
+        }
         node_name(lab->cl->n, id);
         if (m->join_option) {
             /* a mode that bootstraps newcomers outside the configuration learns which nodes
@@ -1522,14 +1544,16 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         else
             w->argc = 2;
         w->argv[1] = xstrdup(id);
-        target = lab_leader(lab, 1);
+        target = leader_target(lab);
+        to_leader = 1;
         break;
     }
     case MC_ON_LEADER: {
         int named;
         if (nargs >= 1 && lab_parse_node(lab, w->argv[1], &named) < 0)
             return PARSE;
-        target = at >= 0 ? at : lab_leader(lab, 1);
+        target = at >= 0 ? at : leader_target(lab);
+        to_leader = at < 0;
         break;
     }
     case MC_ON_NODE:
@@ -1554,8 +1578,19 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         return RUNTIME;
     }
     json_t *r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
-    const char *text = json_string_value(json_object_get(r, "text"));
     int ok = json_is_true(json_object_get(r, "ok"));
+    if (!ok && to_leader) {
+        /* the node stepped down between the lab's look and the command: once more, on the
+         * leader the cluster has now */
+        int again = leader_target(lab);
+        if (again >= 0 && again != target && lab->view[again].cls == RC_LEADER) {
+            json_decref(r);
+            target = again;
+            r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
+            ok = json_is_true(json_object_get(r, "ok"));
+        }
+    }
+    const char *text = json_string_value(json_object_get(r, "text"));
     if (ok)
         lab_out(lab, "%s", text ? text : "ok");
     else
