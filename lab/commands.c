@@ -45,6 +45,7 @@ static int parse_err(struct lab *lab, const struct lab_command *c, const char *f
 /* Splits trailing "@NODE" and key=value options from the arguments of put/get/cas. */
 struct op_args {
     int node;
+    int process;                /* as=NAME: that client's process; -1 the REPL's */
     json_t *extra;
     int argc;
     char *argv[8];
@@ -54,11 +55,29 @@ static int op_args(struct lab *lab, int argc, char **argv, struct op_args *a)
 {
     memset(a, 0, sizeof *a);
     a->node = -1;
+    a->process = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (s[0] == '@' && i > 1) {
             if (lab_parse_node(lab, s + 1, &a->node) < 0)
                 return PARSE;
+        } else if (i > 1 && !strncmp(s, "as=", 3)) {
+            const char *name = s + 3;
+            size_t len = strlen(name);
+            int good = len >= 1 && len <= 15 && name[0] >= 'a' && name[0] <= 'z';
+            for (size_t k = 0; good && k < len; k++)
+                good = (name[k] >= 'a' && name[k] <= 'z') || (name[k] >= '0' && name[k] <= '9');
+            if (!good) {
+                lab_err(lab, "bad %s: expected as=NAME, a client name of 1 to 15 letters and digits, e.g. as=alice", s);
+                json_decref(a->extra);
+                return PARSE;
+            }
+            a->process = lab_client_process(lab, name);
+            if (a->process < 0) {
+                lab_err(lab, "bad %s: the lab has room for %d named clients", s, LAB_MAX_CLIENTS);
+                json_decref(a->extra);
+                return PARSE;
+            }
         } else if (i > 1 && strchr(s, '=') && (!strncmp(s, "cl=", 3) || !strncmp(s, "w=", 2) || !strncmp(s, "r=", 2))) {
             if (!a->extra)
                 a->extra = json_object();
@@ -89,7 +108,7 @@ static int op_args(struct lab *lab, int argc, char **argv, struct op_args *a)
 static int do_op(struct lab *lab, const char *f, const char *key, json_t *value, struct op_args *a,
                  struct op **keep)
 {
-    struct op *op = lab_op_start(lab, f, key, value, a->node, a->extra, -1);
+    struct op *op = lab_op_start(lab, f, key, value, a->node, a->extra, a->process);
     json_decref(a->extra);
     a->extra = NULL;
     if (!op)
@@ -1311,9 +1330,9 @@ static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
     {"status", "status", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused.", "status", 0, 0, cmd_status},
-    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
-    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
-    {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
+    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history).", "put x 1 @n2", 2, 6, cmd_put},
+    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited.", "get x @n3", 1, 5, cmd_get},
+    {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 6, cmd_cas},
     {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},

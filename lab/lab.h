@@ -62,10 +62,12 @@ struct op {
     json_t *reply;              /* the final reply body, when any */
     void (*done)(void *ud, struct op *op);
     void *done_ud;
+    int64_t latency_us;         /* cluster time from invoke to completion, once complete */
 };
 
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
+#define LAB_MAX_CLIENTS 8
 
 /* What a watcher of the session plugs in; every callback may be NULL. None may wait or pump
  * (they run inside the loop), except on_line, which runs outside it. */
@@ -131,7 +133,15 @@ struct lab {
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
+    /* named clients (`put x 1 as=alice`): each its own process in the history, so that a
+     * lesson can stage two clients; a name's process is retired after an info, like the REPL's */
+    char client_name[LAB_MAX_CLIENTS][16];
+    int client_process[LAB_MAX_CLIENTS];
+    int nclients;
 };
+
+/* The process of the named client, created on first use; -1 when the table is full. */
+int lab_client_process(struct lab *lab, const char *name);
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);
