@@ -79,7 +79,7 @@ START_TEST(the_lists_lessons_check_against_come_from_the_table)
     }
     for (int k = 1; k < EV_KIND_COUNT; k++)
         ck_assert(mode_listed(mode_event_names(), event_kind_name((enum ev_kind)k)));
-    ck_assert(!mode_listed(mode_names(), "paxos"));
+    ck_assert(!mode_listed(mode_names(), "no-such-mode"));
 }
 END_TEST
 
@@ -207,14 +207,15 @@ END_TEST
 /* ---- no file outside a mode's folder names it ------------------------------------------------ */
 
 /* Is a mode's name ambiguous with a word the lab uses for other things (a role, a class, the
- * NODE alias `leader`, a Maelstrom workload such as echo)? Then only its uses as a mode name
- * count. */
+ * NODE alias `leader`, a Maelstrom workload such as echo, a client request type such as txn)?
+ * Then only its uses as a mode name count. */
 static int ambiguous(const char *name)
 {
     if (!strcmp(name, "leader") || role_class_of(name) != RC_UNKNOWN)
         return 1;
     for (int i = 0; mode_table[i]; i++)
-        if (mode_table[i]->workload && !strcmp(mode_table[i]->workload, name))
+        if ((mode_table[i]->workload && !strcmp(mode_table[i]->workload, name)) ||
+            (mode_table[i]->client_types && mode_client_type(mode_table[i], name)))
             return 1;
     for (int i = 0; mode_table[i]; i++)
         for (const struct mode_role *r = mode_table[i]->roles; r && r->role; r++)
