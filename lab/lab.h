@@ -147,6 +147,8 @@ int lab_client_process(struct lab *lab, const char *name);
 void lab_faults_changed(struct lab *lab, const char *what, json_t *extra);
 /* `compare [MODE...]` (lab/compare.c). */
 int cmd_compare(struct lab *lab, int argc, char **argv);
+/* `messages [NODE]` (lab/msgstats.c): count, size and encoding cost per message type. */
+int cmd_messages(struct lab *lab, int argc, char **argv);
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);
