@@ -142,6 +142,13 @@ struct lab {
 
 /* The process of the named client, created on first use; -1 when the table is full. */
 int lab_client_process(struct lab *lab, const char *name);
+/* After a change to lab->cl->faults: pushes them to the cluster and records a "fault" event
+ * (what: "partition", "heal", …; extra, owned, is merged into it; may be NULL). */
+void lab_faults_changed(struct lab *lab, const char *what, json_t *extra);
+/* `compare [MODE...]` (lab/compare.c). */
+int cmd_compare(struct lab *lab, int argc, char **argv);
+/* `messages [NODE]` (lab/msgstats.c): count, size and encoding cost per message type. */
+int cmd_messages(struct lab *lab, int argc, char **argv);
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);

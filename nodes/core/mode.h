@@ -153,6 +153,11 @@ struct mode {
      * 1", "killed by signal 9"). NULL for every other mode. */
     void (*on_prog_line)(void *st, const char *line, size_t len);
     void (*on_prog_exit)(void *st, const char *why);
+    /* `compare` (the course's replication table, 6.4): the row this mode fills, such as
+     * "single-leader", and the start options of that row (space-separated key=value, may be
+     * NULL). compare_as NULL: the mode has no row. */
+    const char *compare_as;
+    const char *compare_opts;
 };
 
 extern const struct mode *const mode_table[];
