@@ -68,6 +68,9 @@ struct op {
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
 #define LAB_MAX_CLIENTS 8
+/* The event history is bounded in bytes too (an estimate of the memory its events take): the
+ * oldest events go first, so that the lab's memory stays flat however long it runs. */
+#define LAB_EVENT_BYTES (24u << 20)
 
 /* What a watcher of the session plugs in; every callback may be NULL. None may wait or pump
  * (they run inside the loop), except on_line, which runs outside it. */
@@ -138,6 +141,8 @@ struct lab {
     char client_name[LAB_MAX_CLIENTS][16];
     int client_process[LAB_MAX_CLIENTS];
     int nclients;
+    uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
+    size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
 };
 
 /* The process of the named client, created on first use; -1 when the table is full. */
