@@ -143,8 +143,9 @@ static int cmd_start(struct lab *lab, int argc, char **argv)
     int n = 3, i = 2;
     if (argc > 2 && !strchr(argv[2], '=')) {
         int64_t v;
-        if (parse_i64(argv[2], &v) < 0 || v < 1 || v > 9) {
-            lab_err(lab, "bad node count '%s': expected a whole number from 1 to 9", argv[2]);
+        int most = m->max_nodes > 0 ? mode_max_nodes(m) : 9;
+        if (parse_i64(argv[2], &v) < 0 || v < 1 || v > most) {
+            lab_err(lab, "bad node count '%s': expected a whole number from 1 to %d", argv[2], most);
             return PARSE;
         }
         n = (int)v;
@@ -732,6 +733,60 @@ static int wait_event(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+struct wait_mode {
+    const struct mode_wait *w;
+    int argc;
+    char **argv;
+    struct sb says;
+    int verdict;
+};
+
+static int pred_mode(struct lab *lab, void *ud)
+{
+    struct wait_mode *w = ud;
+    void *mon = lab_monitor_state(lab);
+    sb_free(&w->says);
+    w->verdict = w->w->holds(mon, w->argc, w->argv, &w->says);
+    return w->verdict != 0;
+}
+
+/* wait NAME ARGS… [TIMEOUT]: a condition the running mode offers (struct mode_wait). */
+static int wait_mode(struct lab *lab, const struct mode_wait *mw, int argc, char **argv)
+{
+    struct wait_mode w = {.w = mw, .argc = argc - 2, .argv = argv + 2};
+    const char *timeout = NULL;
+    uint64_t d;
+    if (w.argc > mw->nargs) {
+        if (w.argc != mw->nargs + 1 || parse_duration_us(argv[argc - 1], &d) < 0) {
+            lab_err(lab, "usage: %s", mw->usage);
+            return PARSE;
+        }
+        timeout = argv[argc - 1];
+        w.argc--;
+    }
+    if (w.argc < mw->nargs) {
+        lab_err(lab, "usage: %s", mw->usage);
+        return PARSE;
+    }
+    uint64_t t0 = cluster_now(lab->cl);
+    int ok = wait_for(lab, wall_timeout(lab, timeout, 10000000), pred_mode, &w);
+    if (!ok && w.verdict == 0 && lab->cl)
+        pred_mode(lab, &w);
+    int rc = OK;
+    if (w.verdict < 0) {
+        lab_err(lab, "%s", w.says.s ? w.says.s : mw->usage);
+        rc = PARSE;
+    } else if (!w.verdict) {
+        lab_err(lab, "not at the timeout: %s", w.says.s ? w.says.s : "");
+        rc = RUNTIME;
+    } else {
+        lab_out(lab, "%s (%.0fms)", w.says.s ? w.says.s : "holds",
+                lab->cl ? (double)(cluster_now(lab->cl) - t0) / 1000 : 0.0);
+    }
+    sb_free(&w.says);
+    return rc;
+}
+
 static int cmd_wait(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("wait");
@@ -740,6 +795,9 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
             return parse_err(lab, c, "wait event needs an event name, e.g. 'wait event apply n1 key=x'%s", "");
         return wait_event(lab, argc, argv);
     }
+    const struct mode_wait *mw = lab->cl ? mode_find_wait(lab->cl->mode, argv[1]) : NULL;
+    if (mw)
+        return wait_mode(lab, mw, argc, argv);
     int node;
     if (argc >= 3 && lab->cl && parse_node_id(argv[1], lab->cl->n, &node) == 0) {
         uint64_t d;
@@ -1329,7 +1387,7 @@ static const struct lab_command commands[] = {
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
-    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT]", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), or until an event EV arrives (from NODE, with these fields).", "wait n1 leader", 1, 12, cmd_wait},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
     {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
@@ -1433,6 +1491,10 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
                 sb_printf(&b, "  bug=%s: disable one rule, to see what it is for\n", m->bugs);
             for (const struct mode_command *mc2 = m->commands; mc2 && mc2->name; mc2++)
                 sb_printf(&b, "command: %s  %s\n", mc2->usage, mc2->help);
+            for (const struct mode_wait *w = m->waits; w && w->name; w++)
+                sb_printf(&b, "wait: %s  %s\n", w->usage, w->help);
+            if (m->max_nodes > 0)
+                sb_printf(&b, "nodes: up to %d\n", mode_max_nodes(m));
             lab_out(lab, "%s", b.s);
             sb_free(&b);
             return OK;

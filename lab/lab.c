@@ -134,6 +134,11 @@ static void monitor_on_event(void *ud, const struct event *e)
     sb_free(&alert);
 }
 
+void *lab_monitor_state(struct lab *lab)
+{
+    return lab->monitor ? lab->monitor->mon : NULL;
+}
+
 static void monitor_stop(struct lab *lab)
 {
     struct lab_monitor *m = lab->monitor;

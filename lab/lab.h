@@ -138,6 +138,9 @@ void lab_destroy(struct lab *lab);
 void lab_add_hooks(struct lab *lab, const struct lab_hooks *h);
 /* Removes the hooks added with this ud (safe from inside a callback). */
 void lab_remove_hooks(struct lab *lab, void *ud);
+/* The running mode's live monitor state (mode_monitor.create's), or NULL: what a mode's
+ * `wait` conditions (struct mode_wait) read. Borrowed. */
+void *lab_monitor_state(struct lab *lab);
 /* Adds a table of commands (NULL-name terminated, static) to every lab of the process; `help`
  * lists them after the lab's own. Adding the same table twice is harmless. */
 void lab_add_commands(const struct lab_command *table);

@@ -643,8 +643,8 @@ static const char *procs_endpoint(struct cluster *c, int idx)
 static int procs_add_node(struct cluster *c, char *err, size_t errlen)
 {
     struct procs *p = P(c);
-    if (c->n >= CL_MAXN) {
-        snprintf(err, errlen, "a cluster has at most %d nodes", CL_MAXN);
+    if (c->n >= mode_max_nodes(c->mode)) {
+        snprintf(err, errlen, "a cluster has at most %d nodes", mode_max_nodes(c->mode));
         return CL_ENOSPACE;
     }
     int idx = c->n++;

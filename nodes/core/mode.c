@@ -63,6 +63,20 @@ void opts_copy(struct opts *dst, const struct opts *src)
         opts_set(dst, src->key[i], src->val[i]);
 }
 
+int mode_max_nodes(const struct mode *m)
+{
+    int n = m && m->max_nodes > 0 ? m->max_nodes : 16;
+    return n > CL_MAXN ? CL_MAXN : n;
+}
+
+const struct mode_wait *mode_find_wait(const struct mode *m, const char *name)
+{
+    for (const struct mode_wait *w = m ? m->waits : NULL; w && w->name; w++)
+        if (!strcmp(w->name, name))
+            return w;
+    return NULL;
+}
+
 const struct mode *mode_find(const char *name)
 {
     for (int i = 0; mode_table[i]; i++)

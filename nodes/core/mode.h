@@ -101,6 +101,19 @@ struct mode_monitor {
     void (*destroy)(void *mon);
 };
 
+/* A condition a mode offers to `wait` (and `expect`) beyond the lab's own: `wait rumor hello`.
+ * holds() reads the state of the mode's live monitor (mode_monitor.create's), fed every event
+ * of the run, the lab's faults included. It returns 1 when the condition holds and writes what
+ * holds into says ("all 64 nodes after 7 rounds"); 0 when not yet, with why into says (shown
+ * at the timeout); -1 when the arguments are wrong, with the problem into says. */
+struct mode_wait {
+    const char *name;       /* "rumor" */
+    const char *usage;      /* "wait rumor TEXT [TIMEOUT]" */
+    const char *help;
+    int nargs;              /* words after the name, before an optional timeout */
+    int (*holds)(void *mon, int argc, char **argv, struct sb *says);
+};
+
 struct mode {
     const char *name;
     const char *summary;
@@ -147,9 +160,20 @@ struct mode {
      * MC_ADD_NODE command adds a node, the lab appends its id (comma-separated) before the
      * node starts. NULL when the mode needs none. */
     const char *join_option;
+    /* The most nodes a cluster of this mode may have (`start`, `add`, the simulator); 0 means
+     * 16, the classic limit that modes keeping bitmasks of nodes rely on. At most CL_MAXN.
+     * (`start` itself offers at most 9 nodes to a mode that leaves this at 0.) */
+    int max_nodes;
+    /* Conditions `wait NAME …` waits for in this mode, judged by its monitor's state (which
+     * sees every event); NULL-name terminated, may be NULL. */
+    const struct mode_wait *waits;
 };
 
 extern const struct mode *const mode_table[];
+/* The most nodes a cluster of mode m may have (its max_nodes, else 16). */
+int mode_max_nodes(const struct mode *m);
+/* The wait condition of m named name, or NULL. */
+const struct mode_wait *mode_find_wait(const struct mode *m, const char *name);
 const struct mode *mode_find(const char *name);
 /* May a client send a request of this type to a node of mode m (its client_types)? */
 int mode_client_type(const struct mode *m, const char *type);

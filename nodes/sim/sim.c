@@ -409,8 +409,8 @@ static void node_init(struct sim *s, int idx)
 struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
                     size_t errlen)
 {
-    if (n < 1 || n > CL_MAXN) {
-        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", CL_MAXN, n);
+    if (n < 1 || n > mode_max_nodes(m)) {
+        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", mode_max_nodes(m), n);
         return NULL;
     }
     struct sim *s = xcalloc(1, sizeof *s);
@@ -802,7 +802,7 @@ void sim_set_opt(struct sim *s, const char *key, const char *val)
 
 int sim_add_node(struct sim *s)
 {
-    if (s->n >= CL_MAXN)
+    if (s->n >= mode_max_nodes(s->mode))
         return -1;
     int idx = s->n++;
     node_init(s, idx);
