@@ -24,6 +24,9 @@
  * any node learned it in — the synchronous model's figure (log2 N + ln N for push with
  * fanout 1) measured on asynchronous timers, without comparing clocks across nodes.
  *
+ * Clients speak Maelstrom's broadcast workload: broadcast{message} starts a rumor (the message
+ * as its text), read returns every message the node holds, topology is accepted and ignored.
+ *
  * Events: rumor {rumor,text} at the origin; infect {rumor,text,from,round,via} when a node
  * learns one (via push, pull or ae); cold {rumor,round} when it stops spreading one; state
  * {role} on each SIR change.
@@ -424,6 +427,41 @@ static int valid_text(const char *t)
     return 1;
 }
 
+/* Starts a rumor with this text on this node. Returns it, or NULL with the reason in why. */
+static struct rumor *originate(struct gossip *st, const char *text, struct sb *why)
+{
+    if (!valid_text(text)) {
+        sb_printf(why, "rumor: the text must be 1 to %d bytes without spaces, control characters or '#', not '%s'",
+                  MAX_TEXT, text);
+        return NULL;
+    }
+    if (st->n == MAX_RUMORS) {
+        sb_printf(why, "%s already holds %d rumors, the most it keeps", st->e->self, MAX_RUMORS);
+        return NULL;
+    }
+    st->seq++;
+    char seqtxt[32];
+    int sl = snprintf(seqtxt, sizeof seqtxt, "%llu", (unsigned long long)st->seq);
+    st->e->ops->blob_put(st->e, "gossip_seq", seqtxt, (size_t)sl);
+    struct rumor *r = &st->r[st->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->id, sizeof r->id, "%s#%llu", st->e->self, (unsigned long long)st->seq);
+    str_copy(r->text, text, sizeof r->text);
+    r->got_tick = st->tick;
+    r->hot = 1;
+    env_event(st->e, "rumor", json_pack("{s:s,s:s}", "rumor", r->id, "text", r->text));
+    set_role(st);
+    return r;
+}
+
+static struct rumor *find_text(struct gossip *st, const char *text)
+{
+    for (int i = 0; i < st->n; i++)
+        if (!strcmp(st->r[i].text, text))
+            return &st->r[i];
+    return NULL;
+}
+
 /* `rumor NODE TEXT`: NODE starts a rumor. */
 static json_t *cmd_rumor(void *vst, int argc, char **argv)
 {
@@ -433,36 +471,69 @@ static json_t *cmd_rumor(void *vst, int argc, char **argv)
         sb_printf(&b, "rumor runs on the node it names (this is %s)", st->e->self);
         return cmd_reply(0, &b);
     }
-    if (!valid_text(argv[1])) {
-        sb_printf(&b, "rumor: the text must be 1 to %d bytes without spaces, control characters or '#', not '%s'",
-                  MAX_TEXT, argv[1]);
+    struct rumor *old = find_text(st, argv[1]);
+    if (old) {
+        sb_printf(&b, "%s already holds a rumor '%s' (%s)", st->e->self, argv[1], old->id);
         return cmd_reply(0, &b);
     }
-    for (int i = 0; i < st->n; i++)
-        if (!strcmp(st->r[i].text, argv[1])) {
-            sb_printf(&b, "%s already holds a rumor '%s' (%s)", st->e->self, argv[1], st->r[i].id);
-            return cmd_reply(0, &b);
-        }
-    if (st->n == MAX_RUMORS) {
-        sb_printf(&b, "%s already holds %d rumors, the most it keeps", st->e->self, MAX_RUMORS);
+    struct rumor *r = originate(st, argv[1], &b);
+    if (!r)
         return cmd_reply(0, &b);
-    }
-    st->seq++;
-    char seqtxt[32];
-    int sl = snprintf(seqtxt, sizeof seqtxt, "%llu", (unsigned long long)st->seq);
-    st->e->ops->blob_put(st->e, "gossip_seq", seqtxt, (size_t)sl);
-    struct rumor *r = &st->r[st->n++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s#%llu", st->e->self, (unsigned long long)st->seq);
-    str_copy(r->text, argv[1], sizeof r->text);
-    r->got_tick = st->tick;
-    r->hot = 1;
-    env_event(st->e, "rumor", json_pack("{s:s,s:s}", "rumor", r->id, "text", r->text));
-    set_role(st);
     sb_printf(&b, "%s starts rumor %s '%s' (%s, fanout %d, a round every %llums)", st->e->self, r->id, r->text,
               st->style_push && st->style_pull ? "push-pull" : st->style_push ? "push" : "pull", st->fanout,
               (unsigned long long)(st->period_us / 1000));
     return cmd_reply(1, &b);
+}
+
+/* ---- Maelstrom's broadcast workload: broadcast, read, topology ----------------------------- */
+
+/* broadcast{message}: the message (a whole number or a string) becomes a rumor of this node. */
+static void on_broadcast(void *vst, const char *src, const json_t *body)
+{
+    struct gossip *st = vst;
+    const json_t *m = json_object_get(body, "message");
+    char text[MAX_TEXT + 2];
+    if (json_is_integer(m))
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(m));
+    else if (json_is_string(m) && strlen(json_string_value(m)) <= MAX_TEXT)
+        str_copy(text, json_string_value(m), sizeof text);
+    else {
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                        "a broadcast needs a \"message\": a whole number or a string of 1 to 64 bytes", NULL);
+        return;
+    }
+    if (!find_text(st, text)) {
+        struct sb why = {0};
+        if (!originate(st, text, &why)) {
+            env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, why.s ? why.s : "refused", NULL);
+            sb_free(&why);
+            return;
+        }
+    }
+    env_reply(st->e, src, body, json_pack("{s:s}", "type", "broadcast_ok"));
+}
+
+/* read: every message this node holds (numbers as numbers). */
+static void on_read(void *vst, const char *src, const json_t *body)
+{
+    struct gossip *st = vst;
+    json_t *msgs = json_array();
+    for (int i = 0; i < st->n; i++) {
+        char *end;
+        long long v = strtoll(st->r[i].text, &end, 10);
+        if (!*end && end != st->r[i].text)
+            json_array_append_new(msgs, json_integer(v));
+        else
+            json_array_append_new(msgs, json_string(st->r[i].text));
+    }
+    env_reply(st->e, src, body, json_pack("{s:s,s:o}", "type", "read_ok", "messages", msgs));
+}
+
+/* topology: accepted and ignored — gossip picks its peers at random every round. */
+static void on_topology(void *vst, const char *src, const json_t *body)
+{
+    struct gossip *st = vst;
+    env_reply(st->e, src, body, json_pack("{s:s}", "type", "topology_ok"));
 }
 
 static const struct mode_command gossip_commands[] = {
@@ -538,6 +609,9 @@ static json_t *gossip_status(void *vst)
 static const struct mode_handler gossip_handlers[] = {
     {"gossip", on_gossip},
     {"gossip_ok", on_gossip_ok},
+    {"broadcast", on_broadcast},
+    {"read", on_read},
+    {"topology", on_topology},
     {NULL, NULL},
 };
 
@@ -576,7 +650,7 @@ static const struct mode_wait gossip_waits[] = {
     {NULL, NULL, NULL, 0, NULL},
 };
 
-static const char *const gossip_client_types[] = {NULL};
+static const char *const gossip_client_types[] = {"broadcast", "read", "topology", NULL};
 
 const struct mode mode_gossip = {
     .name = "gossip",
@@ -591,7 +665,7 @@ const struct mode mode_gossip = {
     .on_timer = gossip_on_timer,
     .status = gossip_status,
     .monitor = &gossipmon_ops,
-    .workload = "echo",
+    .workload = "broadcast",
     .client_types = gossip_client_types,
     .roles = gossip_roles,
     .figures = gossip_figures,

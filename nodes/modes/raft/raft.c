@@ -151,10 +151,6 @@ static uint64_t term_at(struct raft *r, uint64_t i)
     return rlog_term_at(&r->log, i);
 }
 
-/* Membership is a bitmask of node indexes (uint32_t): raft runs clusters of at most 16 nodes,
- * the lab's classic limit, whatever CL_MAXN allows other modes. */
-#define RAFT_MAXN 16
-
 static int popcount32(uint32_t x)
 {
     return __builtin_popcount(x);
@@ -162,7 +158,7 @@ static int popcount32(uint32_t x)
 
 static int is_member(const struct raft *r, int idx)
 {
-    return idx >= 0 && idx < RAFT_MAXN && (r->members >> idx) & 1;
+    return idx >= 0 && idx < CL_MAXN && (r->members >> idx) & 1;
 }
 
 static int quorum(const struct raft *r)
@@ -1191,7 +1187,7 @@ static const struct msg_field install_snapshot_fields[] = {
     MSG_U64(struct snap_msg, term, MAXU),
     MSG_U64(struct snap_msg, index, MAXU),
     MSG_U64(struct snap_msg, snap_term, MAXU),
-    MSG_U64(struct snap_msg, members, (1u << RAFT_MAXN) - 1),
+    MSG_U64(struct snap_msg, members, (1u << CL_MAXN) - 1),
     MSG_OBJECT(struct snap_msg, data),
     MSG_OBJECT(struct snap_msg, sessions),
     MSG_U64_OPT(struct snap_msg, sent, MAXU),
@@ -1377,7 +1373,7 @@ static int parse_entry(const json_t *j, struct rlog_entry *en)
                     &members) < 0)
         return -1;
     if (term <= 0 || (uint64_t)term >= MAX_TERM || type < KV_NOOP || type > KV_CONF || msg_id < 0 ||
-        members < 0 || members >= (1ll << RAFT_MAXN) || (type == KV_CONF && members == 0))
+        members < 0 || members >= (1ll << CL_MAXN) || (type == KV_CONF && members == 0))
         return -1;
     if (strlen(client) >= CL_IDLEN)
         return -1;
@@ -1877,7 +1873,7 @@ static long parse_join(struct env *e, const char *join, char *err, size_t errlen
     char *save = NULL;
     for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int i;
-        if (parse_node_id(tok, RAFT_MAXN, &i) < 0) {
+        if (parse_node_id(tok, CL_MAXN, &i) < 0) {
             snprintf(err, errlen, "bad join=%s: expected node ids such as join=n6,n7", join);
             free(s);
             return -1;
