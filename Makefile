@@ -124,7 +124,7 @@ $(BIN)/check_all: $(TEST_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB:%.c=$(BUILD)/%.o) $(BU
 
 # ---- set-up --------------------------------------------------------------------------
 DEB_PKGS := gcc make libc6-dev pkg-config libzmq3-dev libjansson-dev libyaml-dev \
-            libncurses-dev libreadline-dev check tmux valgrind procps
+            libncurses-dev libreadline-dev check tmux valgrind procps python3
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -265,6 +265,8 @@ install: all
 	install -m 644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)
 	install -m 644 docs/modes/*.md $(DESTDIR)$(DOCDIR)/modes
+	install -d $(DESTDIR)$(DOCDIR)/examples/maelstrom
+	install -m 755 examples/maelstrom/*.py $(DESTDIR)$(DOCDIR)/examples/maelstrom
 	install -m 644 lab/shell/conlab.bash $(DESTDIR)$(BASHCOMPDIR)/conlab
 	ln -sf conlab $(DESTDIR)$(BASHCOMPDIR)/conlab-node
 	install -m 644 lab/shell/_conlab $(DESTDIR)$(ZSHCOMPDIR)/_conlab

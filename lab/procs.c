@@ -486,12 +486,19 @@ static int procs_client_send(struct cluster *c, int idx, const char *client, jso
     return rc < 0 ? CL_EIO : 0;
 }
 
+/* Signals a node and whatever program it hosts: the node leads its own process group. */
+static void signal_node(pid_t pid, int sig)
+{
+    if (kill(-pid, sig) < 0)
+        kill(pid, sig);
+}
+
 static int procs_crash(struct cluster *c, int idx)
 {
     struct procs *p = P(c);
     if (c->state[idx] == NODE_DOWN || !p->nodes[idx].pid)
         return CL_ESTATE;
-    kill(p->nodes[idx].pid, SIGKILL);
+    signal_node(p->nodes[idx].pid, SIGKILL);
     waitpid(p->nodes[idx].pid, NULL, 0);
     p->nodes[idx].pid = 0;
     p->nodes[idx].registered = 0;
@@ -540,7 +547,7 @@ static int procs_pause(struct cluster *c, int idx)
     struct procs *p = P(c);
     if (c->state[idx] != NODE_UP)
         return CL_ESTATE;
-    kill(p->nodes[idx].pid, SIGSTOP);
+    signal_node(p->nodes[idx].pid, SIGSTOP);
     c->state[idx] = NODE_PAUSED;
     lab_event(p, idx, "pause", NULL);
     return 0;
@@ -551,7 +558,7 @@ static int procs_resume(struct cluster *c, int idx)
     struct procs *p = P(c);
     if (c->state[idx] != NODE_PAUSED)
         return CL_ESTATE;
-    kill(p->nodes[idx].pid, SIGCONT);
+    signal_node(p->nodes[idx].pid, SIGCONT);
     c->state[idx] = NODE_UP;
     lab_event(p, idx, "resume", NULL);
     return 0;
@@ -677,7 +684,7 @@ static void procs_destroy(struct cluster *c)
     struct procs *p = P(c);
     for (int i = 0; i < c->n; i++) {
         if (p->nodes[i].pid && c->state[i] == NODE_PAUSED)
-            kill(p->nodes[i].pid, SIGCONT);
+            signal_node(p->nodes[i].pid, SIGCONT);
         if (p->nodes[i].registered)
             ctl_send(p, i, json_pack("{s:s}", "type", "shutdown"));
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -70,6 +71,13 @@ struct rt {
     struct client clients[MAX_CLIENTS];
     int nclients;
     uint64_t now_mono;
+    /* the outside program a mode hosts (env prog_start): its pid, its stdin and stdout, what
+     * waits to be written to it and the part of a line read from it */
+    pid_t prog_pid;
+    int prog_in, prog_out;
+    struct sb prog_obuf;
+    size_t prog_ooff;
+    struct sb prog_ibuf;
 };
 
 static volatile sig_atomic_t g_sigfd = -1;
@@ -257,6 +265,190 @@ static int rt_log_sync(struct env *e, const char *n) { return storage_log_sync(r
 static int rt_log_truncate(struct env *e, const char *n, size_t k) { return storage_log_truncate(rt_of(e)->store, n, k); }
 static long rt_log_read(struct env *e, const char *n, void (*fn)(void *, const void *, size_t), void *ud) { return storage_log_read(rt_of(e)->store, n, fn, ud); }
 
+/* ---- an outside program the mode hosts ------------------------------------------------ */
+
+/* A line longer than this from the program is cut there (and the rest of it dropped). */
+#define PROG_LINE_MAX (ENVELOPE_MAX_BYTES + 4096)
+
+static int rt_prog_start(struct env *e, char *const argv[], char *err, size_t errlen)
+{
+    struct rt *r = rt_of(e);
+    if (r->prog_pid > 0) {
+        snprintf(err, errlen, "a program already runs on this node");
+        return -1;
+    }
+    int in[2], out[2], ex[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+        goto fail0;
+    if (pipe2(out, O_CLOEXEC) < 0)
+        goto fail1;
+    if (pipe2(ex, O_CLOEXEC) < 0)
+        goto fail2;
+    pid_t pid = fork();
+    if (pid < 0)
+        goto fail3;
+    if (pid == 0) {
+        /* the child: dies with the node, stdin/stdout on the pipes, stderr is the node's log */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+            _exit(127);
+        execvp(argv[0], argv);
+        int code = errno;
+        if (write(ex[1], &code, sizeof code) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(ex[1]);
+    int code = 0;
+    ssize_t got;
+    while ((got = read(ex[0], &code, sizeof code)) < 0 && errno == EINTR)
+        ;
+    close(ex[0]);
+    if (got == (ssize_t)sizeof code) { /* exec failed */
+        waitpid(pid, NULL, 0);
+        close(in[1]);
+        close(out[0]);
+        snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(code));
+        return -1;
+    }
+    fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    r->prog_pid = pid;
+    r->prog_in = in[1];
+    r->prog_out = out[0];
+    return 0;
+fail3:
+    close(ex[0]);
+    close(ex[1]);
+fail2:
+    close(out[0]);
+    close(out[1]);
+fail1:
+    close(in[0]);
+    close(in[1]);
+fail0:
+    snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
+    return -1;
+}
+
+static void prog_flush(struct rt *r)
+{
+    while (r->prog_in >= 0 && r->prog_ooff < r->prog_obuf.len) {
+        ssize_t n = write(r->prog_in, r->prog_obuf.s + r->prog_ooff, r->prog_obuf.len - r->prog_ooff);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) { /* the program closed its stdin: what it was sent is lost */
+            close(r->prog_in);
+            r->prog_in = -1;
+            break;
+        }
+        r->prog_ooff += (size_t)n;
+    }
+    sb_free(&r->prog_obuf);
+    r->prog_ooff = 0;
+}
+
+static int rt_prog_write(struct env *e, const char *data, size_t len)
+{
+    struct rt *r = rt_of(e);
+    if (r->prog_in < 0)
+        return -1;
+    sb_addn(&r->prog_obuf, data, len);
+    prog_flush(r);
+    return 0;
+}
+
+/* The program ended (its stdout closed): reap it and tell the mode. */
+static void prog_reap(struct rt *r)
+{
+    if (r->prog_pid <= 0)
+        return;
+    int status = 0;
+    char why[64];
+    if (waitpid(r->prog_pid, &status, 0) < 0)
+        snprintf(why, sizeof why, "ended (status unknown)");
+    else if (WIFSIGNALED(status))
+        snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+    r->prog_pid = 0;
+    if (r->prog_in >= 0)
+        close(r->prog_in);
+    r->prog_in = -1;
+    sb_free(&r->prog_obuf);
+    r->prog_ooff = 0;
+    if (r->st && r->mode->on_prog_exit)
+        r->mode->on_prog_exit(r->st, why);
+}
+
+static void prog_line(struct rt *r, const char *line, size_t len)
+{
+    if (len && line[len - 1] == '\r')
+        len--;
+    if (r->st && r->mode->on_prog_line)
+        r->mode->on_prog_line(r->st, line, len);
+}
+
+static void on_prog_out(struct rt *r)
+{
+    char buf[65536];
+    for (int budget = 0; budget < 64; budget++) {
+        ssize_t n = read(r->prog_out, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return; /* EAGAIN: all read */
+        if (n == 0) {
+            if (r->prog_ibuf.len)
+                prog_line(r, r->prog_ibuf.s, r->prog_ibuf.len);
+            sb_free(&r->prog_ibuf);
+            close(r->prog_out);
+            r->prog_out = -1;
+            prog_reap(r);
+            return;
+        }
+        const char *p = buf, *end = buf + n;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (r->prog_ibuf.len < PROG_LINE_MAX)
+                sb_addn(&r->prog_ibuf, p, take < PROG_LINE_MAX - r->prog_ibuf.len ? take : PROG_LINE_MAX - r->prog_ibuf.len);
+            if (!nl)
+                break;
+            if (r->prog_ibuf.len)
+                prog_line(r, r->prog_ibuf.s, r->prog_ibuf.len);
+            sb_free(&r->prog_ibuf);
+            p = nl + 1;
+        }
+    }
+}
+
+static void prog_stop(struct rt *r)
+{
+    if (r->prog_pid > 0) {
+        kill(r->prog_pid, SIGKILL);
+        waitpid(r->prog_pid, NULL, 0);
+        r->prog_pid = 0;
+    }
+    if (r->prog_in >= 0)
+        close(r->prog_in);
+    if (r->prog_out >= 0)
+        close(r->prog_out);
+    r->prog_in = r->prog_out = -1;
+    sb_free(&r->prog_obuf);
+    sb_free(&r->prog_ibuf);
+}
+
 static const struct env_ops rt_ops = {
     .send = rt_send,
     .timer_set = rt_timer_set,
@@ -271,6 +463,8 @@ static const struct env_ops rt_ops = {
     .log_sync = rt_log_sync,
     .log_truncate = rt_log_truncate,
     .log_read = rt_log_read,
+    .prog_start = rt_prog_start,
+    .prog_write = rt_prog_write,
 };
 
 /* ---- control ------------------------------------------------------------------------- */
@@ -863,6 +1057,7 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
 {
     r->cfg = c;
     r->mode = c->mode;
+    r->prog_in = r->prog_out = -1;
     r->env.ops = &rt_ops;
     r->env.impl = r;
     str_copy(r->env.self, c->id, CL_IDLEN);
@@ -1075,8 +1270,9 @@ int runtime_run(const struct runtime_config *c)
         r->now_mono = now;
         if (r->started)
             run_due(r, now);
-        zmq_pollitem_t items[6];
+        zmq_pollitem_t items[8];
         int n = 0, i_ctl = -1, i_sig = -1, i_zap = -1, i_mon = -1, i_cli = -1, i_peer = -1;
+        int i_pout = -1, i_pin = -1;
         /* between `peers` and the mode's start, control waits too: a command such as
          * `timeout` must find the mode started and its peers connected */
         if (r->started || !r->start_deadline)
@@ -1090,6 +1286,10 @@ int runtime_run(const struct runtime_config *c)
             items[i_cli = n++] = (zmq_pollitem_t){r->router, 0, ZMQ_POLLIN, 0};
             items[i_peer = n++] = (zmq_pollitem_t){r->peersock, 0, ZMQ_POLLIN, 0};
         }
+        if (r->prog_out >= 0)
+            items[i_pout = n++] = (zmq_pollitem_t){NULL, r->prog_out, ZMQ_POLLIN, 0};
+        if (r->prog_in >= 0 && r->prog_obuf.len > r->prog_ooff)
+            items[i_pin = n++] = (zmq_pollitem_t){NULL, r->prog_in, ZMQ_POLLOUT, 0};
         long timeout = r->started ? poll_timeout_ms(r, mono_us()) : r->start_deadline ? 2 : 500;
         int got = zmq_poll(items, n, timeout);
         if (got < 0 && zmq_errno() != EINTR)
@@ -1110,6 +1310,10 @@ int runtime_run(const struct runtime_config *c)
             on_clients(r);
         if (i_peer >= 0 && (items[i_peer].revents & ZMQ_POLLIN))
             on_peers(r);
+        if (i_pin >= 0 && (items[i_pin].revents & (ZMQ_POLLOUT | ZMQ_POLLERR)))
+            prog_flush(r);
+        if (i_pout >= 0 && (items[i_pout].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            on_prog_out(r);
         maybe_start(r);
         if (c->lab_pid > 0 && r->now_mono - last_parent_check > 250000) {
             last_parent_check = r->now_mono;
@@ -1119,6 +1323,7 @@ int runtime_run(const struct runtime_config *c)
     }
     rc = 0;
 out_zmq:
+    prog_stop(r);
     if (r->st)
         r->mode->destroy(r->st);
     close_sockets(r);

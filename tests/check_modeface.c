@@ -207,11 +207,16 @@ END_TEST
 /* ---- no file outside a mode's folder names it ------------------------------------------------ */
 
 /* Is a mode's name ambiguous with a word the lab uses for other things (a role, a class, the
- * NODE alias `leader`)? Then only its uses as a mode name count. */
+ * NODE alias `leader`, a Maelstrom workload such as echo, a client request type such as txn)?
+ * Then only its uses as a mode name count. */
 static int ambiguous(const char *name)
 {
     if (!strcmp(name, "leader") || role_class_of(name) != RC_UNKNOWN)
         return 1;
+    for (int i = 0; mode_table[i]; i++)
+        if ((mode_table[i]->workload && !strcmp(mode_table[i]->workload, name)) ||
+            (mode_table[i]->client_types && mode_client_type(mode_table[i], name)))
+            return 1;
     for (int i = 0; mode_table[i]; i++)
         for (const struct mode_role *r = mode_table[i]->roles; r && r->role; r++)
             if (!strcmp(r->role, name))

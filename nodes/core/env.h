@@ -57,6 +57,17 @@ struct env_ops {
     /* Calls fn for each durable record in order; returns the count or a negative error. */
     long (*log_read)(struct env *e, const char *name,
                      void (*fn)(void *ud, const void *data, size_t len), void *ud);
+
+    /* An outside program the node hosts (a Maelstrom node: nodes/modes/maelstrom/). NULL
+     * where the environment cannot run one (the simulator). prog_start runs argv[0] (a path,
+     * or a name looked up in PATH) with pipes on its stdin and stdout and the node's stderr;
+     * it dies with the node (crash, pause and resume reach it too). Every line it writes
+     * on stdout goes to the mode's on_prog_line, its end to on_prog_exit (mode.h). Returns 0,
+     * or -1 with err ("cannot run PATH: No such file or directory"). */
+    int (*prog_start)(struct env *e, char *const argv[], char *err, size_t errlen);
+    /* Queues len bytes for the program's stdin (never blocks; dropped once it has exited).
+     * Returns 0, or -1 when no program runs. */
+    int (*prog_write)(struct env *e, const char *data, size_t len);
 };
 
 struct env {

@@ -223,7 +223,7 @@ int mode_dispatch(const struct mode *m, void *st, const char *src, const json_t 
     if (!type)
         return CL_ENOENT;
     for (const struct mode_handler *h = m->handlers; h && h->type; h++) {
-        if (!strcmp(h->type, type)) {
+        if (!strcmp(h->type, type) || !strcmp(h->type, "*")) {
             h->fn(st, src, body);
             return 0;
         }

@@ -45,7 +45,8 @@ void opts_set(struct opts *o, const char *key, const char *val);
 void opts_free(struct opts *o);
 void opts_copy(struct opts *dst, const struct opts *src);
 
-/* A message handler: runs when a body of `type` arrives. src is a node or client id. */
+/* A message handler: runs when a body of `type` arrives. src is a node or client id. A
+ * handler of type "*" (last in the table) takes every type no other handler names. */
 struct mode_handler {
     const char *type;
     void (*fn)(void *st, const char *src, const json_t *body);
@@ -160,6 +161,11 @@ struct mode {
      * MC_ADD_NODE command adds a node, the lab appends its id (comma-separated) before the
      * node starts. NULL when the mode needs none. */
     const char *join_option;
+    /* A mode that hosts an outside program (env prog_start): one line the program wrote on
+     * its stdout, without the newline (borrowed), and the program's end ("exited with status
+     * 1", "killed by signal 9"). NULL for every other mode. */
+    void (*on_prog_line)(void *st, const char *line, size_t len);
+    void (*on_prog_exit)(void *st, const char *why);
     /* The most nodes a cluster of this mode may have (`start`, `add`, the simulator); 0 means
      * 16, the classic limit that modes keeping bitmasks of nodes rely on. At most CL_MAXN.
      * (`start` itself offers at most 9 nodes to a mode that leaves this at 0.) */

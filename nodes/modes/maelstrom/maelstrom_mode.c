@@ -1,0 +1,291 @@
+/* maelstrom — any program that speaks Maelstrom's node protocol runs as a conlab node.
+ *
+ *   client/peer ──ZeroMQ──▶ conlab-node ──stdin (one JSON line)──▶ program
+ *   client/peer ◀─ZeroMQ── conlab-node ◀─stdout (one JSON line)─── program
+ *                                         stderr ──▶ the node's log
+ *
+ * The node is a bridge: every message that reaches it (from a client of the lab, another
+ * node or any outside program) goes to the program's stdin as {"src","dest","body"}, and
+ * every line the program writes goes out through the runtime, so faults (partitions, delay,
+ * loss, duplication, pause, crash and restart), the dashboard, the history and the checkers
+ * work on it unchanged. Maelstrom's doc: jepsen-io/maelstrom doc/protocol.md.
+ *
+ * States: `starting` from the program's start until it answers init with init_ok; `node`
+ * while it runs; `exited` once it ended (the node stays up and answers clients error 13).
+ *
+ *   start ─▶ send init{node_id,node_ids} ─▶ starting ──init_ok──▶ node ──exit──▶ exited
+ *
+ * Invariants (the bridge's, not the program's: the program's own correctness is what the
+ * lab's checkers judge):
+ *   - every body is passed on unchanged, in the order received, with its msg_id and
+ *     in_reply_to, so the program's replies reach the client that asked;
+ *   - a line the program writes that is not a Maelstrom message is refused with an `error`
+ *     event naming what is wrong, and the node goes on;
+ *   - a message to one of Maelstrom's services (lin-kv, seq-kv, lww-kv, lin-tso) is answered
+ *     at once with error 10 (not supported): conlab does not provide them yet.
+ * The simulator cannot host a program: there the node answers every request error 10.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maelstrom.h"
+#include "mode.h"
+
+#define INIT_CLIENT "lab"       /* init comes from the lab (Maelstrom: c0); its reply is ours */
+#define MAX_ARGS 16
+
+enum prog_state { P_NONE, P_STARTING, P_RUNNING, P_EXITED };
+
+struct mael {
+    struct env *e;
+    char bin[512];
+    char args[512];
+    enum prog_state ps;
+    char why[256];              /* how the program ended */
+    uint64_t to_prog, from_prog, refused;
+};
+
+static const char *role_of(const struct mael *st)
+{
+    switch (st->ps) {
+    case P_NONE: return st->bin[0] ? "starting" : "node";
+    case P_STARTING: return "starting";
+    case P_EXITED: return "exited";
+    default: return "node";
+    }
+}
+
+static void say_state(struct mael *st)
+{
+    env_event(st->e, "state", json_pack("{s:s}", "role", role_of(st)));
+}
+
+static void to_program(struct mael *st, const char *src, const json_t *body)
+{
+    size_t len;
+    char *line = maelstrom_encode(src, st->e->self, body, &len);
+    if (!line)
+        return;
+    line = xrealloc(line, len + 2);
+    line[len] = '\n';
+    if (st->e->ops->prog_write(st->e, line, len + 1) == 0)
+        st->to_prog++;
+    free(line);
+}
+
+/* Every body, whatever its type: to the program. */
+static void on_any(void *vst, const char *src, const json_t *body)
+{
+    struct mael *st = vst;
+    if (st->ps == P_STARTING || st->ps == P_RUNNING) {
+        to_program(st, src, body);
+        return;
+    }
+    if (env_node_index(st->e, src) >= 0 || !json_object_get(body, "msg_id"))
+        return; /* a peer's message or a reply: nobody waits for an answer */
+    if (st->ps == P_EXITED) {
+        char text[400];
+        snprintf(text, sizeof text, "this node's program %s (its stderr is in the node's log)", st->why);
+        env_reply_error(st->e, src, body, ERR_CRASH, text, NULL);
+    } else {
+        env_reply_error(st->e, src, body, ERR_NOT_SUPPORTED,
+                        "no program runs here: the simulator cannot host one; start maelstrom N bin=PATH "
+                        "without sim=on", NULL);
+    }
+}
+
+static int is_service(const char *id)
+{
+    return !strcmp(id, "lin-kv") || !strcmp(id, "seq-kv") || !strcmp(id, "lww-kv") || !strcmp(id, "lin-tso");
+}
+
+static void maelstrom_line(void *vst, const char *line, size_t len)
+{
+    struct mael *st = vst;
+    struct mline m;
+    char err[200];
+    st->from_prog++;
+    if (maelstrom_decode(line, len, &m, err, sizeof err) < 0) {
+        st->refused++;
+        char text[320];
+        snprintf(text, sizeof text, "the program wrote a line that is not a Maelstrom message: %s", err);
+        env_event(st->e, "error", json_pack("{s:s,s:s%}", "text", text, "line", line, len < 200 ? len : 200));
+        return;
+    }
+    const char *type = json_string_value(json_object_get(m.body, "type"));
+    if (!strcmp(m.dest, INIT_CLIENT)) {
+        if (!strcmp(type, "init_ok") && st->ps == P_STARTING) {
+            st->ps = P_RUNNING;
+            say_state(st);
+        } else if (!strcmp(type, "error")) {
+            const char *t = json_string_value(json_object_get(m.body, "text"));
+            char text[320];
+            snprintf(text, sizeof text, "the program refused init: %s", t ? t : "(no text)");
+            env_event(st->e, "error", json_pack("{s:s}", "text", text));
+        }
+    } else if (is_service(m.dest)) {
+        json_t *mid = json_object_get(m.body, "msg_id");
+        if (mid) {
+            char text[160];
+            snprintf(text, sizeof text, "conlab does not provide Maelstrom's %s service", m.dest);
+            json_t *rep = json_pack("{s:s,s:O,s:i,s:s}", "type", "error", "in_reply_to", mid, "code",
+                                    ERR_NOT_SUPPORTED, "text", text);
+            to_program(st, m.dest, rep);
+            json_decref(rep);
+        }
+    } else {
+        env_send(st->e, m.dest, json_incref(m.body));
+    }
+    json_decref(m.body);
+}
+
+static void maelstrom_exit(void *vst, const char *why)
+{
+    struct mael *st = vst;
+    st->ps = P_EXITED;
+    snprintf(st->why, sizeof st->why, "%s", why);
+    char text[400];
+    snprintf(text, sizeof text, "the node's program %s (its stderr is in the node's log)", why);
+    env_event(st->e, "error", json_pack("{s:s}", "text", text));
+    say_state(st);
+}
+
+static void *maelstrom_create(struct env *e, const struct opts *o, char *err, size_t errlen)
+{
+    const char *bin = opts_get(o, "bin", NULL);
+    /* the lab builds every mode once in a simulator to judge its options (sim=off then) */
+    if (!e->ops->prog_start && bin && !strcmp(opts_get(o, "sim", "off"), "on")) {
+        snprintf(err, errlen, "the simulator cannot host a program: start maelstrom without sim=on");
+        return NULL;
+    }
+    if (e->ops->prog_start && (!bin || !*bin)) {
+        snprintf(err, errlen, "start maelstrom needs bin=PATH: the Maelstrom node program each node runs");
+        return NULL;
+    }
+    if (bin && strlen(bin) >= sizeof ((struct mael *)0)->bin) {
+        snprintf(err, errlen, "bin=PATH is too long");
+        return NULL;
+    }
+    const char *args = opts_get(o, "args", "");
+    if (strlen(args) >= sizeof ((struct mael *)0)->args) {
+        snprintf(err, errlen, "args= is too long");
+        return NULL;
+    }
+    struct mael *st = xcalloc(1, sizeof *st);
+    st->e = e;
+    snprintf(st->bin, sizeof st->bin, "%s", bin ? bin : "");
+    snprintf(st->args, sizeof st->args, "%s", args);
+    return st;
+}
+
+static void maelstrom_start(void *vst)
+{
+    struct mael *st = vst;
+    if (!st->bin[0] || !st->e->ops->prog_start) {
+        say_state(st);
+        return;
+    }
+    char words[sizeof st->args];
+    memcpy(words, st->args, sizeof words);
+    char *argv[MAX_ARGS + 2];
+    int n = 0;
+    argv[n++] = st->bin;
+    char *save = NULL;
+    for (char *w = strtok_r(words, ",", &save); w && n <= MAX_ARGS; w = strtok_r(NULL, ",", &save))
+        argv[n++] = w;
+    argv[n] = NULL;
+    char err[256];
+    if (st->e->ops->prog_start(st->e, argv, err, sizeof err) < 0) {
+        st->ps = P_EXITED;
+        snprintf(st->why, sizeof st->why, "did not start (%s)", err);
+        env_event(st->e, "error", json_pack("{s:s}", "text", err));
+        say_state(st);
+        return;
+    }
+    st->ps = P_STARTING;
+    say_state(st);
+    json_t *ids = json_array();
+    for (int i = 0; i < st->e->n_nodes; i++)
+        json_array_append_new(ids, json_string(st->e->nodes[i]));
+    json_t *init = json_pack("{s:s,s:i,s:s,s:o}", "type", "init", "msg_id", 1, "node_id", st->e->self, "node_ids", ids);
+    to_program(st, INIT_CLIENT, init);
+    json_decref(init);
+}
+
+static void maelstrom_destroy(void *vst)
+{
+    free(vst);
+}
+
+static void maelstrom_on_timer(void *vst, int kind, uint64_t arg)
+{
+    (void)vst;
+    (void)kind;
+    (void)arg;
+}
+
+static json_t *maelstrom_status(void *vst)
+{
+    struct mael *st = vst;
+    const char *prog = st->ps == P_EXITED ? st->why : st->ps == P_NONE ? "none" : "running";
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "role", role_of(st), "program", prog, "to_program",
+                     (json_int_t)st->to_prog, "from_program", (json_int_t)st->from_prog, "refused",
+                     (json_int_t)st->refused, "data", json_object());
+}
+
+static const struct mode_handler maelstrom_handlers[] = {
+    {"*", on_any},
+    {NULL, NULL},
+};
+
+static const struct mode_option maelstrom_options[] = {
+    {"bin", OPT_ENUM, NULL, 0, 0, "", "the Maelstrom node program each node runs (a path, or a name in PATH)"},
+    {"args", OPT_ENUM, NULL, 0, 0, "", "its arguments, comma-separated (args=-u,node.py)"},
+    {"workload", OPT_ENUM, "lin-kv|echo|g-set|g-counter|pn-counter|broadcast|txn-list-append", 0, 0, "lin-kv",
+     "the Maelstrom workload the program answers (what put/get/cas and the checkers expect)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- the face (mode.h) ------------------------------------------------------------------ */
+
+static const struct mode_role maelstrom_roles[] = {
+    {"starting", RC_PEER},
+    {"node", RC_PEER},
+    {"exited", RC_PEER},
+    {NULL, RC_UNKNOWN},
+};
+
+static const struct mode_figure maelstrom_figures[] = {
+    {"program", "program", NULL},
+    {"to_program", "in", "in="},
+    {"from_program", "out", "out="},
+    {"refused", "refused", NULL},
+    {NULL, NULL, NULL},
+};
+
+/* Clients may send any type: the program decides what it answers. */
+static const char *const maelstrom_client_types[] = {"read", "write", "cas", "delete", "echo", "add", "broadcast",
+                                                     "topology", "txn", "generate", "send", "poll",
+                                                     "commit_offsets", "list_committed_offsets", NULL};
+
+const struct mode mode_maelstrom = {
+    .name = "maelstrom",
+    .summary = "any program that speaks Maelstrom's node protocol on stdin/stdout, bridged to the lab (bin=PATH)",
+    .options = maelstrom_options,
+    .bugs = NULL,
+    .handlers = maelstrom_handlers,
+    .commands = NULL,
+    .create = maelstrom_create,
+    .start = maelstrom_start,
+    .destroy = maelstrom_destroy,
+    .on_timer = maelstrom_on_timer,
+    .status = maelstrom_status,
+    .workload = "maelstrom",
+    .client_types = maelstrom_client_types,
+    .roles = maelstrom_roles,
+    .figures = maelstrom_figures,
+    .events = "state|error",
+    .on_prog_line = maelstrom_line,
+    .on_prog_exit = maelstrom_exit,
+};

@@ -1,0 +1,311 @@
+/* check_maelstrom — the maelstrom mode's bridge without processes: the line decoder (and its
+ * fuzz corpus), and the mode driven through a fake environment that records what it sends to
+ * nodes and clients and what it writes to the program. The real processes are the scenarios
+ * tests/scenarios/maelstrom_*.lab (Python example nodes of examples/maelstrom/). */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fuzz_maelstrom_one.h"
+#include "maelstrom.h"
+#include "mode.h"
+#include "sim.h"
+#include "test_util.h"
+
+extern const struct mode mode_maelstrom;
+
+static int decode(const char *line, struct mline *m, char *err)
+{
+    return maelstrom_decode(line, strlen(line), m, err, 256);
+}
+
+START_TEST(the_decoder_takes_a_message_and_names_what_is_wrong)
+{
+    struct mline m;
+    char err[256];
+    ck_assert_int_eq(decode("{\"src\":\"n1\",\"dest\":\"c4\",\"body\":{\"type\":\"read_ok\",\"value\":42,\"in_reply_to\":3}}", &m, err), 0);
+    ck_assert_str_eq(m.src, "n1");
+    ck_assert_str_eq(m.dest, "c4");
+    ck_assert_int_eq(json_integer_value(json_object_get(m.body, "value")), 42);
+    json_decref(m.body);
+    ck_assert_int_eq(decode("{\"dest\":\"n2\",\"body\":{\"type\":\"gossip\"}}", &m, err), 0);
+    ck_assert_str_eq(m.src, "");
+    json_decref(m.body);
+    static const struct { const char *line, *why; } bad[] = {
+        {"hello", "not JSON"},
+        {"[1]", "not a JSON object"},
+        {"{\"body\":{\"type\":\"a\"}}", "\"dest\" is missing"},
+        {"{\"dest\":7,\"body\":{\"type\":\"a\"}}", "\"dest\" is not a string"},
+        {"{\"dest\":\"a b\",\"body\":{\"type\":\"a\"}}", "\"dest\" is not a valid id"},
+        {"{\"dest\":\"c1\"}", "\"body\" is missing"},
+        {"{\"dest\":\"c1\",\"body\":[]}", "\"body\" is not an object"},
+        {"{\"dest\":\"c1\",\"body\":{}}", "\"body.type\" is missing"},
+        {"{\"dest\":\"c1\",\"body\":{\"type\":\"\"}}", "\"body.type\" is not a non-empty string"},
+        {"{\"dest\":\"c1\",\"body\":{\"type\":\"a\",\"msg_id\":1.5}}", "\"body.msg_id\" is not an integer"},
+        {"{\"dest\":\"c1\",\"dest\":\"c2\",\"body\":{\"type\":\"a\"}}", "not JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(decode(bad[i].line, &m, err), -1);
+        ck_assert_msg(strstr(err, bad[i].why), "%s: %s (wanted %s)", bad[i].line, err, bad[i].why);
+        ck_assert_ptr_null(m.body);
+    }
+}
+END_TEST
+
+START_TEST(the_decoder_corpus_replays_cleanly)
+{
+    const char *root = getenv("CONLAB_CORPUS");
+    char *path = xasprintf("%s/maelstrom", root && *root ? root : "tests/corpus");
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "no corpus directory %s", path);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *file = xasprintf("%s/%s", path, e->d_name);
+        FILE *f = fopen(file, "rb");
+        ck_assert(f != NULL);
+        struct sb b = {0};
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            sb_addn(&b, buf, n);
+        fclose(f);
+        const char *bad = fuzz_maelstrom_one((const uint8_t *)(b.s ? b.s : ""), b.len);
+        ck_assert_msg(bad == NULL, "%s: %s", file, bad);
+        sb_free(&b);
+        free(file);
+        files++;
+    }
+    closedir(d);
+    free(path);
+    ck_assert_int_ge(files, 5);
+}
+END_TEST
+
+/* ---- a fake environment with a program ------------------------------------------------ */
+
+struct fake {
+    struct env env;
+    json_t *sent;       /* [{"dest":…,"body":…}] */
+    json_t *events;     /* [{"ev":…,…}] */
+    struct sb prog;     /* what the program was given on stdin */
+    int started, start_fails;
+    char argv0[64], argv1[64];
+};
+
+static void f_send(struct env *e, const char *dest, json_t *body)
+{
+    struct fake *f = e->impl;
+    json_array_append_new(f->sent, json_pack("{s:s,s:o}", "dest", dest, "body", body));
+}
+static uint64_t f_timer_set(struct env *e, uint64_t us, int kind, uint64_t arg) { (void)e; (void)us; (void)kind; (void)arg; return 1; }
+static void f_timer_cancel(struct env *e, uint64_t id) { (void)e; (void)id; }
+static uint64_t f_now(struct env *e) { (void)e; return 0; }
+static uint64_t f_rand(struct env *e) { (void)e; return 4; }
+static void f_event(struct env *e, const char *ev, json_t *fields)
+{
+    struct fake *f = e->impl;
+    json_t *o = fields ? fields : json_object();
+    json_object_set_new(o, "ev", json_string(ev));
+    json_array_append_new(f->events, o);
+}
+static int f_prog_start(struct env *e, char *const argv[], char *err, size_t errlen)
+{
+    struct fake *f = e->impl;
+    if (f->start_fails) {
+        snprintf(err, errlen, "cannot run %s: No such file or directory", argv[0]);
+        return -1;
+    }
+    f->started = 1;
+    str_copy(f->argv0, argv[0], sizeof f->argv0);
+    str_copy(f->argv1, argv[1] ? argv[1] : "", sizeof f->argv1);
+    return 0;
+}
+static int f_prog_write(struct env *e, const char *data, size_t len)
+{
+    struct fake *f = e->impl;
+    sb_addn(&f->prog, data, len);
+    return 0;
+}
+
+static const struct env_ops fake_ops = {
+    .send = f_send, .timer_set = f_timer_set, .timer_cancel = f_timer_cancel, .now_us = f_now,
+    .event = f_event, .rand64 = f_rand, .prog_start = f_prog_start, .prog_write = f_prog_write,
+};
+
+static void *fake_start(struct fake *f, const char *bin, const char *args, int fails)
+{
+    memset(f, 0, sizeof *f);
+    f->env.ops = &fake_ops;
+    f->env.impl = f;
+    f->env.n_nodes = 3;
+    for (int i = 0; i < 3; i++)
+        node_name(i, f->env.nodes[i]);
+    f->env.self_idx = 1;
+    str_copy(f->env.self, "n2", CL_IDLEN);
+    f->sent = json_array();
+    f->events = json_array();
+    f->start_fails = fails;
+    struct opts o = {0};
+    if (bin)
+        opts_set(&o, "bin", bin);
+    if (args)
+        opts_set(&o, "args", args);
+    char err[256];
+    void *st = mode_maelstrom.create(&f->env, &o, err, sizeof err);
+    opts_free(&o);
+    if (st)
+        mode_maelstrom.start(st);
+    return st;
+}
+
+static void fake_free(struct fake *f, void *st)
+{
+    if (st)
+        mode_maelstrom.destroy(st);
+    json_decref(f->sent);
+    json_decref(f->events);
+    sb_free(&f->prog);
+}
+
+static const char *role(void *st)
+{
+    static char r[32];
+    json_t *s = mode_maelstrom.status(st);
+    str_copy(r, json_string_value(json_object_get(s, "role")), sizeof r);
+    json_decref(s);
+    return r;
+}
+
+static void line(void *st, const char *l)
+{
+    mode_maelstrom.on_prog_line(st, l, strlen(l));
+}
+
+START_TEST(the_program_gets_init_then_every_message_as_it_came)
+{
+    struct fake f;
+    void *st = fake_start(&f, "./node.py", "-u,x", 0);
+    ck_assert_ptr_nonnull(st);
+    ck_assert(f.started);
+    ck_assert_str_eq(f.argv0, "./node.py");
+    ck_assert_str_eq(f.argv1, "-u");
+    ck_assert_str_eq(role(st), "starting");
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"type\":\"init\""));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"node_id\":\"n2\""));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"node_ids\":[\"n1\",\"n2\",\"n3\"]"));
+    line(st, "{\"src\":\"n2\",\"dest\":\"lab\",\"body\":{\"type\":\"init_ok\",\"in_reply_to\":1}}");
+    ck_assert_str_eq(role(st), "node");
+    ck_assert_int_eq(json_array_size(f.sent), 0); /* init_ok is the bridge's, nobody else's */
+    sb_free(&f.prog);
+    json_t *req = json_pack("{s:s,s:i,s:s,s:i}", "type", "write", "msg_id", 9, "key", "ext", "value", 42);
+    ck_assert_int_eq(mode_dispatch(&mode_maelstrom, st, "c7", req), 0);
+    json_decref(req);
+    ck_assert_str_eq(f.prog.s, "{\"src\":\"c7\",\"dest\":\"n2\",\"body\":{\"type\":\"write\",\"msg_id\":9,\"key\":\"ext\",\"value\":42}}\n");
+    /* its answers: to a client, to a peer */
+    line(st, "{\"src\":\"n2\",\"dest\":\"c7\",\"body\":{\"type\":\"write_ok\",\"in_reply_to\":9}}");
+    line(st, "{\"src\":\"n2\",\"dest\":\"n1\",\"body\":{\"type\":\"gossip\",\"msg_id\":3,\"seen\":[1]}}");
+    ck_assert_int_eq(json_array_size(f.sent), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(f.sent, 0), "dest")), "c7");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(f.sent, 1), "dest")), "n1");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_array_get(f.sent, 0), "body"), "in_reply_to")), 9);
+    fake_free(&f, st);
+}
+END_TEST
+
+START_TEST(garbage_from_the_program_is_an_error_event_and_the_node_goes_on)
+{
+    struct fake f;
+    void *st = fake_start(&f, "node", NULL, 0);
+    line(st, "{\"src\":\"n2\",\"dest\":\"lab\",\"body\":{\"type\":\"init_ok\",\"in_reply_to\":1}}");
+    size_t ev0 = json_array_size(f.events);
+    line(st, "hello world");
+    line(st, "{\"dest\":\"c1\",\"body\":{\"type\":5}}");
+    ck_assert_int_eq(json_array_size(f.events), ev0 + 2);
+    const char *text = json_string_value(json_object_get(json_array_get(f.events, ev0 + 1), "text"));
+    ck_assert_ptr_nonnull(strstr(text, "not a Maelstrom message"));
+    ck_assert_ptr_nonnull(strstr(text, "body.type"));
+    line(st, "{\"dest\":\"c1\",\"body\":{\"type\":\"echo_ok\",\"in_reply_to\":2}}");
+    ck_assert_int_eq(json_array_size(f.sent), 1);
+    json_t *s = mode_maelstrom.status(st);
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "refused")), 2);
+    json_decref(s);
+    fake_free(&f, st);
+}
+END_TEST
+
+START_TEST(a_service_request_is_answered_not_supported)
+{
+    struct fake f;
+    void *st = fake_start(&f, "node", NULL, 0);
+    sb_free(&f.prog);
+    line(st, "{\"src\":\"n2\",\"dest\":\"seq-kv\",\"body\":{\"type\":\"read\",\"key\":\"k\",\"msg_id\":4}}");
+    ck_assert_int_eq(json_array_size(f.sent), 0);
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"src\":\"seq-kv\""));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"code\":10"));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"in_reply_to\":4"));
+    fake_free(&f, st);
+}
+END_TEST
+
+START_TEST(after_the_program_ends_clients_get_error_13)
+{
+    struct fake f;
+    void *st = fake_start(&f, "node", NULL, 0);
+    mode_maelstrom.on_prog_exit(st, "exited with status 3");
+    ck_assert_str_eq(role(st), "exited");
+    json_t *req = json_pack("{s:s,s:i,s:s}", "type", "read", "msg_id", 5, "key", "x");
+    mode_dispatch(&mode_maelstrom, st, "c1", req);
+    mode_dispatch(&mode_maelstrom, st, "n1", req); /* a peer: nobody to answer */
+    json_decref(req);
+    ck_assert_int_eq(json_array_size(f.sent), 1);
+    json_t *b = json_object_get(json_array_get(f.sent, 0), "body");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "code")), 13);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(b, "text")), "exited with status 3"));
+    fake_free(&f, st);
+    /* a program that cannot start: the node says why and answers the same way */
+    st = fake_start(&f, "/no/such", NULL, 1);
+    ck_assert_str_eq(role(st), "exited");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(f.events, 0), "text")), "cannot run /no/such"));
+    fake_free(&f, st);
+}
+END_TEST
+
+START_TEST(no_bin_is_refused_and_the_simulator_cannot_host_one)
+{
+    struct fake f;
+    ck_assert_ptr_null(fake_start(&f, NULL, NULL, 0));
+    fake_free(&f, NULL);
+    struct opts o = {0};
+    opts_set(&o, "bin", "x.py");
+    opts_set(&o, "sim", "on");
+    char err[256];
+    ck_assert_ptr_null(sim_new(&mode_maelstrom, 3, &o, 1, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "simulator cannot host"));
+    opts_free(&o);
+    /* with no program (the lab's option probe, the face tests) every request gets error 10 */
+    struct opts none = {0};
+    struct sim *s = sim_new(&mode_maelstrom, 2, &none, 1, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    sim_destroy(&s);
+}
+END_TEST
+
+Suite *suite_maelstrom(void);
+Suite *suite_maelstrom(void)
+{
+    Suite *s = suite_create("maelstrom");
+    TCase *tc = tcase_create("maelstrom");
+    tcase_add_test(tc, the_decoder_takes_a_message_and_names_what_is_wrong);
+    tcase_add_test(tc, the_decoder_corpus_replays_cleanly);
+    tcase_add_test(tc, the_program_gets_init_then_every_message_as_it_came);
+    tcase_add_test(tc, garbage_from_the_program_is_an_error_event_and_the_node_goes_on);
+    tcase_add_test(tc, a_service_request_is_answered_not_supported);
+    tcase_add_test(tc, after_the_program_ends_clients_get_error_13);
+    tcase_add_test(tc, no_bin_is_refused_and_the_simulator_cannot_host_one);
+    suite_add_tcase(s, tc);
+    return s;
+}
