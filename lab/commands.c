@@ -4,12 +4,15 @@
  * mode_command; lab_exec() looks in that order. A command returns 0, 1 (runtime failure) or
  * 2 (parse error). No command knows a mode: what differs between modes comes from the face
  * (mode.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmdline.h"
+#include "histfile.h"
+#include "traceexport.h"
 #include "model.h"
 #include "lab.h"
 
@@ -195,8 +198,18 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
 {
     const struct mode *m = lab->cl->mode;
     sb_printf(b, "n%d %s", i + 1, m->name);
+    const char *stale = NULL;
+    char age[96];
+    if (!s && lab->cl->state[i] == NODE_UP && (s = lab_status_cached(lab, i))) {
+        /* silent now: its last answer, saying how old it is (never a bare "no answer") */
+        snprintf(age, sizeof age, " (no answer within 1 s: this is its status of %.1f s ago)",
+                 (double)(mono_us() - lab->status_at[i]) / 1e6);
+        stale = age;
+    }
     if (!s) {
-        sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down" : "- (no answer)");
+        sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down"
+                            : lab->cl->state[i] == NODE_PAUSED ? "- paused (it cannot answer)"
+                            : "- up, but no status came within 1 s (starting, busy or stuck?)");
         return;
     }
     const char *role = json_string_value(json_object_get(s, "role"));
@@ -212,6 +225,8 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
         }
     }
     sb_printf(b, " %s", node_state_name(lab->cl->state[i]));
+    if (stale)
+        sb_add(b, stale);
 }
 
 static int cmd_status(struct lab *lab, int argc, char **argv)
@@ -610,7 +625,7 @@ static int pred_converged(struct lab *lab, void *ud)
 {
     (void)ud;
     lab_refresh(lab, NULL);
-    return lab_converged(lab, NULL);
+    return lab_converged(lab, NULL) == 1;
 }
 
 /* `wait leader`, `expect leader`: only in a mode with a leader role. */
@@ -951,6 +966,60 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
 
 /* ---- history and checks ------------------------------------------------------------------- */
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int write_file(struct lab *lab, const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        if (f)
+            fclose(f);
+        lab_err(lab, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* history export FILE.edn | FILE.jsonl: the history for Jepsen's tools (Knossos, Porcupine's
+ * EDN reader, `conlab check`). */
+static int history_export(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("history");
+    if (argc != 3)
+        return parse_err(lab, c, "history export needs a file name: FILE.edn (Jepsen EDN) or FILE.jsonl%s", "");
+    const char *path = argv[2];
+    int edn = ends_with(path, ".edn");
+    if (!edn && !ends_with(path, ".jsonl") && !ends_with(path, ".json"))
+        return parse_err(lab, c, "history export %s: name the format by the file's extension: .edn (Jepsen) or .jsonl", path);
+    char *jsonl = recorder_jsonl(&lab->hist);
+    struct history *h = NULL;
+    char err[256];
+    int rc = history_parse_jsonl(jsonl ? jsonl : "", jsonl ? strlen(jsonl) : 0, &h, err, sizeof err);
+    free(jsonl);
+    if (rc < 0) {
+        lab_err(lab, "the history cannot be exported: %s", err);
+        return RUNTIME;
+    }
+    struct sb out = {0};
+    if (edn)
+        history_write_edn(h, &out);
+    else
+        history_write_jsonl(h, &out);
+    int ops = h->n;
+    history_free(&h);
+    rc = write_file(lab, path, out.s ? out.s : "", out.len);
+    sb_free(&out);
+    if (rc < 0)
+        return RUNTIME;
+    lab_out(lab, "exported %d operations to %s (%s)%s", ops, path, edn ? "Jepsen EDN" : "JSONL",
+            edn ? "; 'conlab check' and Jepsen's tools read it" : "");
+    return OK;
+}
+
 static int cmd_history(struct lab *lab, int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "clear")) {
@@ -964,6 +1033,8 @@ static int cmd_history(struct lab *lab, int argc, char **argv)
         lab_out(lab, "history cleared (%zu records): checks now judge only what comes next", n);
         return OK;
     }
+    if (argc >= 2 && !strcmp(argv[1], "export"))
+        return history_export(lab, argc, argv);
     if (argc >= 2) {
         if (strcmp(argv[1], "save") || argc != 3)
             return parse_err(lab, find_command("history"), "unknown history action '%s'", argv[1]);
@@ -1245,9 +1316,51 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* trace export FILE [--shiviz|--chrome]: this run's events for ShiViz or Perfetto. */
+static int trace_export_cmd(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("trace");
+    const char *path = NULL, *fmt = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] == '-') {
+            if (fmt)
+                return parse_err(lab, c, "trace export takes one format, --shiviz or --chrome, not %s too", argv[i]);
+            fmt = argv[i];
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return parse_err(lab, c, "trace export takes one file, not %s too", argv[i]);
+        }
+    }
+    if (!path)
+        return parse_err(lab, c, "trace export needs a file: trace export FILE --shiviz|--chrome%s", "");
+    if (!fmt)
+        fmt = ends_with(path, ".json") ? "--chrome" : ends_with(path, ".log") || ends_with(path, ".shiviz") ? "--shiviz" : NULL;
+    if (!fmt || (strcmp(fmt, "--shiviz") && strcmp(fmt, "--chrome")))
+        return parse_err(lab, c, "trace export: which format? add --shiviz (ShiViz log) or --chrome (Chrome trace / Perfetto)%s", "");
+    int shiviz = !strcmp(fmt, "--shiviz");
+    json_t **evs = xcalloc(lab->ev_count + 1, sizeof *evs);
+    for (size_t i = 0; i < lab->ev_count; i++)
+        evs[i] = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
+    struct sb out = {0};
+    size_t n = trace_export(evs, lab->ev_count, shiviz ? TRACE_SHIVIZ : TRACE_CHROME, &out);
+    free(evs);
+    int rc = write_file(lab, path, out.s ? out.s : "", out.len);
+    sb_free(&out);
+    if (rc < 0)
+        return RUNTIME;
+    lab_out(lab, "exported %zu node events of this run to %s (%s)", n, path,
+            shiviz ? "ShiViz log: open https://bestchai.bitbucket.io/shiviz/ and upload it"
+                   : "Chrome trace: open it in https://ui.perfetto.dev or chrome://tracing");
+    return OK;
+}
+
 static int cmd_trace(struct lab *lab, int argc, char **argv)
 {
-    (void)argc;
+    if (argc >= 2 && !strcmp(argv[1], "export"))
+        return trace_export_cmd(lab, argc, argv);
+    if (argc != 2)
+        return parse_err(lab, find_command("trace"), "trace takes one file (or: trace export FILE --shiviz|--chrome)%s", "");
     if (lab->trace)
         fclose(lab->trace);
     lab->trace = fopen(argv[1], "w");
@@ -1392,12 +1505,12 @@ static const struct lab_command commands[] = {
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
-    {"history", "history [save FILE | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', or start a new history (checks then judge only what comes next).", "history save run.jsonl", 0, 2, cmd_history},
+    {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
     {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
-    {"trace", "trace FILE", "Write every event (from the start of the run) to FILE for 'conlab replay'.", "trace run.trace", 1, 1, cmd_trace},
+    {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event (from the start of the run) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
