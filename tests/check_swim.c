@@ -285,7 +285,7 @@ START_TEST(lifeguard_slows_a_struggling_members_probing)
 {
     /* under heavy loss a member's own probes fail; with lhm=on its local health score rises */
     struct fixture *f = fixture_new(&mode_swim, 6, "lhm=on suspect=3s", 5);
-    faults_set_loss(sim_faults(f->s), 0, -1, 0.6);
+    faults_set_loss(sim_faults(f->s), 0, -1, 0.9);
     fixture_run(f, 10000000);
     json_t *st = sim_status(f->s, 0);
     ck_assert_int_gt(json_integer_value(json_object_get(st, "lhm")), 0);

@@ -12,7 +12,9 @@
  *
  * (The paper's ping, ping-req and ack; `ping` is the runtime's own control message.)
  *
- * No ack, direct or indirect, by the end of the period: the target becomes *suspect* (§4.2).
+ * No ack, direct or indirect, by the end of the period: the target becomes *suspect* (§4.2) —
+ * unless this node has not heard from it yet and started less than 2 x `suspect` ago (the lab
+ * starts the processes one by one: a member may still be starting).
  * A suspect not refuted within `suspect` is confirmed *dead*.
  *
  * Incarnations (§4.2). Every member has an incarnation number that only it raises: a node that
@@ -74,6 +76,7 @@ struct member {
     uint64_t inc;
     uint64_t suspect_timer;
     int sent;                   /* times the current update about it was piggybacked */
+    int heard;                  /* it has sent this node something since this node started */
     int fresh;                  /* there is an update to spread */
 };
 
@@ -88,10 +91,10 @@ struct swim {
     uint64_t period_us, timeout_us, suspect_us;
     int k, lambda, lhm_on;
     int bug_no_indirect, bug_no_refute, bug_no_incarnation;
-    struct member m[CL_MAXN];
+    struct member m[CL_MAXNODES];
     uint64_t inc;               /* my own incarnation */
     int lhm;                    /* Lifeguard's local health score */
-    int order[CL_MAXN], norder, pos;
+    int order[CL_MAXNODES], norder, pos;
     uint64_t seq;
     int probing;                /* the member probed this period, or -1 */
     uint64_t probe_seq;
@@ -99,6 +102,7 @@ struct swim {
     struct fwd fwd[FWD_SLOTS];
     uint64_t probes, suspicions, refutes;
     uint64_t periods;
+    uint64_t started_us;        /* env_now_us at start: the grace for members not yet heard */
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -304,6 +308,7 @@ static int peer_of(struct swim *st, const char *src, const char *what)
         event_error(st, "%s from %s, which is not another member: dropped", what, src);
         return -1;
     }
+    st->m[j].heard = 1;
     if (st->bug_no_incarnation && st->m[j].st != ST_ALIVE)
         set_status(st, j, ST_ALIVE, st->m[j].inc); /* bug=no-incarnation: back without a refutation */
     return j;
@@ -433,6 +438,11 @@ static void end_probe(struct swim *st)
     if (t < 0 || st->acked)
         return;
     health(st, 1);
+    /* a member not heard from yet may still be starting (the lab starts N processes one by
+     * one): it is suspected only once the start grace (2 x suspect) is over */
+    uint64_t since = env_now_us(st->e) - st->started_us;
+    if (!st->m[t].heard && (double)since * env_speed(st->e) < 2.0 * (double)st->suspect_us)
+        return;
     if (st->m[t].st == ST_ALIVE)
         set_status(st, t, ST_SUSPECT, st->m[t].inc);
 }
@@ -443,7 +453,7 @@ static void probe(struct swim *st)
     /* every REVIVE_EVERY periods, a ping to one member held dead: if it is alive after all (a
      * healed partition, a long pause) it hears that it is held dead and refutes */
     if (++st->periods % REVIVE_EVERY == 0) {
-        int dead[CL_MAXN], nd = 0;
+        int dead[CL_MAXNODES], nd = 0;
         for (int j = 0; j < st->e->n_nodes; j++)
             if (j != me(st) && st->m[j].st == ST_DEAD)
                 dead[nd++] = j;
@@ -468,7 +478,7 @@ static void indirect(struct swim *st, uint64_t seq)
 {
     if (st->probing < 0 || st->probe_seq != seq || st->acked || st->bug_no_indirect)
         return;
-    int pool[CL_MAXN], c = 0;
+    int pool[CL_MAXNODES], c = 0;
     for (int j = 0; j < st->e->n_nodes; j++)
         if (j != me(st) && j != st->probing && st->m[j].st == ST_ALIVE)
             pool[c++] = j;
@@ -538,9 +548,9 @@ static void *swim_create(struct env *e, const struct opts *o, char *err, size_t 
 {
     struct swim *st = xcalloc(1, sizeof *st);
     st->e = e;
-    st->period_us = opts_get_duration(o, "period", 200000);
-    st->timeout_us = opts_get_duration(o, "timeout", 60000);
-    st->suspect_us = opts_get_duration(o, "suspect", 1000000);
+    st->period_us = opts_get_duration(o, "period", 500000);
+    st->timeout_us = opts_get_duration(o, "timeout", 150000);
+    st->suspect_us = opts_get_duration(o, "suspect", 2000000);
     st->k = (int)opts_get_int(o, "k", 3);
     st->lambda = (int)opts_get_int(o, "lambda", 3);
     st->lhm_on = !strcmp(opts_get(o, "lhm", "off"), "on");
@@ -573,6 +583,7 @@ static void swim_start(void *vst)
 {
     struct swim *st = vst;
     save_inc(st);
+    st->started_us = env_now_us(st->e);
     env_event(st->e, "state", json_pack("{s:s,s:I}", "role", "member", "inc", (json_int_t)st->inc));
     if (st->inc)
         announce(st, me(st)); /* back from a restart: spread alive{me, inc} */
@@ -627,9 +638,9 @@ static const struct mode_handler swim_handlers[] = {
 };
 
 static const struct mode_option swim_options[] = {
-    {"period", OPT_DURATION, NULL, 10000, 10000000, "200ms", "the protocol period: one member probed per period"},
-    {"timeout", OPT_DURATION, NULL, 1000, 5000000, "60ms", "a direct ping's ack must come within this, else ping-req"},
-    {"suspect", OPT_DURATION, NULL, 10000, 60000000, "1s", "a suspect not refuted within this is confirmed dead"},
+    {"period", OPT_DURATION, NULL, 10000, 10000000, "500ms", "the protocol period: one member probed per period"},
+    {"timeout", OPT_DURATION, NULL, 1000, 5000000, "150ms", "a direct ping's ack must come within this, else ping-req"},
+    {"suspect", OPT_DURATION, NULL, 10000, 60000000, "2s", "a suspect not refuted within this is confirmed dead"},
     {"k", OPT_INT, NULL, 0, 8, "3", "members asked to probe indirectly (ping-req)"},
     {"lambda", OPT_INT, NULL, 1, 10, "3", "each update is piggybacked lambda*log2(N+1) times"},
     {"lhm", OPT_ENUM, "on|off", 0, 0, "off", "Lifeguard's local health multiplier: a struggling node slows its own probing"},
@@ -679,6 +690,7 @@ const struct mode mode_swim = {
     .roles = swim_roles,
     .figures = swim_figures,
     .events = "state|member|refute",
-    .max_nodes = CL_MAXN,
+    .max_nodes = CL_MAXNODES,
     .waits = swim_waits,
+    .grid_figure = "dead",
 };

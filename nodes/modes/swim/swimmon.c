@@ -25,13 +25,13 @@ struct mview {
 };
 
 struct swimmon {
-    struct mview v[CL_MAXN][CL_MAXN];
+    struct mview v[CL_MAXNODES][CL_MAXNODES];
     int n;
-    uint8_t down[CL_MAXN], paused[CL_MAXN];
-    uint8_t touched[CL_MAXN];       /* crashed or paused since every up member last held it alive */
-    uint64_t own_inc[CL_MAXN];
-    uint8_t said_inc[CL_MAXN];
-    uint64_t crash_t[CL_MAXN], dead_t[CL_MAXN];
+    uint8_t down[CL_MAXNODES], paused[CL_MAXNODES];
+    uint8_t touched[CL_MAXNODES];       /* crashed or paused since every up member last held it alive */
+    uint64_t own_inc[CL_MAXNODES];
+    uint8_t said_inc[CL_MAXNODES];
+    uint64_t crash_t[CL_MAXNODES], dead_t[CL_MAXNODES];
     int fp_suspect, fp_dead;
     int violations;
     json_t *last;
@@ -87,7 +87,7 @@ int swimmon_count(void *vm, int idx, const char *status, int *others)
     int want = !strcmp(status, "dead") ? V_DEAD : !strcmp(status, "suspect") ? V_SUSPECT : V_ALIVE;
     int c = 0;
     *others = 0;
-    if (idx < 0 || idx >= CL_MAXN)
+    if (idx < 0 || idx >= CL_MAXNODES)
         return 0;
     for (int i = 0; i < m->n; i++) {
         if (i == idx || m->down[i] || m->paused[i])
@@ -136,7 +136,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     }
     if (e.kind == EV_FAULT) {
         int t;
-        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXN, &t) < 0)
+        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXNODES, &t) < 0)
             return 0;
         if (t >= m->n)
             m->n = t + 1;
@@ -161,7 +161,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
         return 0;
     }
     int i;
-    if (!e.node || parse_node_id(e.node, CL_MAXN, &i) < 0)
+    if (!e.node || parse_node_id(e.node, CL_MAXNODES, &i) < 0)
         return 0;
     if (i >= m->n)
         m->n = i + 1;
@@ -191,7 +191,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     const char *who = json_string_value(json_object_get(ev, "member"));
     const char *st = json_string_value(json_object_get(ev, "status"));
     int j;
-    if (!who || !st || parse_node_id(who, CL_MAXN, &j) < 0)
+    if (!who || !st || parse_node_id(who, CL_MAXNODES, &j) < 0)
         return 0;
     if (j >= m->n)
         m->n = j + 1;
@@ -243,7 +243,7 @@ void swimmon_false_positives(void *vm, int *suspects, int *deads)
 uint64_t swimmon_detect_us(void *vm, int idx)
 {
     struct swimmon *m = vm;
-    if (idx < 0 || idx >= CL_MAXN || !m->dead_t[idx])
+    if (idx < 0 || idx >= CL_MAXNODES || !m->dead_t[idx])
         return 0;
     return m->dead_t[idx] - m->crash_t[idx];
 }
@@ -252,7 +252,7 @@ static int wait_status(void *vm, int argc, char **argv, struct sb *says, const c
 {
     struct swimmon *m = vm;
     int j;
-    if (argc < 1 || parse_node_id(argv[0], CL_MAXN, &j) < 0) {
+    if (argc < 1 || parse_node_id(argv[0], CL_MAXNODES, &j) < 0) {
         sb_printf(says, "wait %s needs a node, e.g. 'wait %s n7'", status, status);
         return -1;
     }
