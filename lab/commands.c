@@ -236,7 +236,7 @@ static int cmd_status(struct lab *lab, int argc, char **argv)
         lab_out(lab, "no cluster; history: %zu records", lab->hist.n);
         return OK;
     }
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
     for (int i = 0; i < lab->cl->n; i++) {
@@ -1248,10 +1248,10 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     int idx;
     if (lab_parse_node(lab, argv[1], &idx) < 0)
         return PARSE;
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     json_t *s = st[idx];
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         if (i != idx)
             json_decref(st[i]);
     if (!s) {
@@ -1296,7 +1296,7 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
     (void)argc; (void)argv;
     if (!need_cluster(lab))
         return RUNTIME;
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
     for (int i = 0; i < lab->cl->n; i++) {

@@ -38,7 +38,7 @@ static void exe_dir(const char *argv0, char *out, size_t n)
 
 static void view_reset(struct lab *lab)
 {
-    for (int i = 0; i < CL_MAXN; i++) {
+    for (int i = 0; i < CL_MAXNODES; i++) {
         memset(&lab->view[i], 0, sizeof lab->view[i]);
         lab->view[i].term = -1;
     }
@@ -212,7 +212,7 @@ void lab_destroy(struct lab *lab)
     json_decref(lab->cluster_ev);
     json_decref(lab->net_ev);
     monitor_stop(lab);
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         json_decref(lab->status[i]);
     json_decref(lab->contexts);
     rundir_remove(lab->run_dir, &lab->run_lock);
@@ -458,7 +458,7 @@ json_t *lab_node_data(struct lab *lab, int idx)
     return all;
 }
 
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXNODES])
 {
     assert(!lab->pumping); /* a refresh waits: never from inside the loop */
     if (!lab->cl)
@@ -476,7 +476,7 @@ void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
             break;
         lab_pump(lab, end - mono_us(), -1);
     }
-    for (int i = 0; statuses && i < CL_MAXN; i++) {
+    for (int i = 0; statuses && i < CL_MAXNODES; i++) {
         int fresh = lab->cl && i < lab->cl->n && lab->cl->state[i] != NODE_DOWN && lab->status[i] &&
                     lab->status_at[i] >= asked_at;
         statuses[i] = fresh ? json_deep_copy(lab->status[i]) : NULL;
@@ -884,7 +884,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     lab->seed = cfg.seed;
     rng_seed(&lab->rng, cfg.seed);
     view_reset(lab);
-    for (int i = 0; i < CL_MAXN; i++) {
+    for (int i = 0; i < CL_MAXNODES; i++) {
         json_decref(lab->status[i]);
         lab->status[i] = NULL;
         lab->asked[i] = lab->for_screens[i] = 0;

@@ -98,7 +98,7 @@ struct lab {
     int run_lock;
     char node_bin[512];
     char lessons_dir[512];
-    struct node_view view[CL_MAXN];
+    struct node_view view[CL_MAXNODES];
     struct recorder hist;
     struct op ops[LAB_MAX_OPS];
     int repl_process;           /* the REPL's client process; a new one after each info */
@@ -122,10 +122,10 @@ struct lab {
     int snapshots;              /* emit node statuses as events twice a second (screens) */
     uint64_t last_snapshot;
     int pumping;                /* inside lab_pump: nothing may pump again */
-    json_t *status[CL_MAXN];    /* each node's last status reply (owned), NULL when none */
-    uint64_t status_at[CL_MAXN];/* mono µs of that reply */
-    int asked[CL_MAXN];         /* a status request is out */
-    int for_screens[CL_MAXN];   /* its answer becomes a status event (a snapshot round) */
+    json_t *status[CL_MAXNODES];    /* each node's last status reply (owned), NULL when none */
+    uint64_t status_at[CL_MAXNODES];/* mono µs of that reply */
+    int asked[CL_MAXNODES];         /* a status request is out */
+    int for_screens[CL_MAXNODES];   /* its answer becomes a status event (a snapshot round) */
     uint64_t last_round;        /* mono µs of the last status round */
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
@@ -168,7 +168,7 @@ void lab_stop(struct lab *lab);
  * refreshing the view and the status cache. statuses[i] receives a copy of each status
  * (caller frees each; NULL for a node down, paused or silent) when statuses is non-NULL.
  * Waits: never from inside the loop. */
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN]);
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXNODES]);
 /* Sends a status request to every live node that has none out, without waiting; the replies
  * update the view and the cache as they arrive. Safe inside the loop. */
 void lab_status_round(struct lab *lab);

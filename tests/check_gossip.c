@@ -84,15 +84,15 @@ static void sweep(int n, const char *opts, int seeds, double loss, double *mean,
 
 START_TEST(g1_every_style_reaches_every_node_within_c_log2_n_plus_k_rounds)
 {
-    static const int sizes[] = {5, 8, 12, 16};
+    static const int sizes[] = {5, 8, 16, 32, 64, 100};
     static const struct {
         const char *opts;
         double c, k;
     } styles[] = {
-        {"style=push stop=none ttl=200", 2.0, 6},
-        {"style=pull ttl=200", 2.0, 6},
-        {"style=push-pull stop=none ttl=200", 1.5, 4},
-        {"style=push fanout=2 stop=none ttl=200", 1.5, 4},
+        {"style=push stop=none ttl=200 ae=0", 2.0, 6},
+        {"style=pull ttl=200 ae=0", 2.0, 6},
+        {"style=push-pull stop=none ttl=200 ae=0", 1.5, 4},
+        {"style=push fanout=2 stop=none ttl=200 ae=0", 1.5, 4},
     };
     for (size_t s = 0; s < CL_ARRAY_LEN(styles); s++)
         for (size_t i = 0; i < CL_ARRAY_LEN(sizes); i++) {
@@ -111,10 +111,10 @@ START_TEST(push_pull_and_a_wider_fanout_take_fewer_rounds_than_push)
 {
     double push, pp, f2;
     int mx;
-    sweep(16, "style=push stop=none ttl=200", 16, 0, &push, &mx);
-    sweep(16, "style=push-pull stop=none ttl=200", 16, 0, &pp, &mx);
-    sweep(16, "style=push fanout=2 stop=none ttl=200", 16, 0, &f2, &mx);
-    printf("N=16 mean rounds: push %.1f, push-pull %.1f, push fanout=2 %.1f\n", push, pp, f2);
+    sweep(64, "style=push stop=none ttl=200 ae=0", 8, 0, &push, &mx);
+    sweep(64, "style=push-pull stop=none ttl=200 ae=0", 8, 0, &pp, &mx);
+    sweep(64, "style=push fanout=2 stop=none ttl=200 ae=0", 8, 0, &f2, &mx);
+    printf("N=64 mean rounds: push %.1f, push-pull %.1f, push fanout=2 %.1f\n", push, pp, f2);
     ck_assert_msg(pp < push, "push-pull %.1f not below push %.1f", pp, push);
     ck_assert_msg(f2 < push, "fanout 2 %.1f not below fanout 1 %.1f", f2, push);
 }
@@ -177,7 +177,7 @@ START_TEST(the_stop_rule_ends_the_traffic_and_anti_entropy_repairs_the_residue)
     /* push with a counter of 1 stops early and often leaves a residue; some seed shows it */
     int residue_seen = 0;
     for (uint64_t seed = 1; seed <= 20 && !residue_seen; seed++) {
-        struct fixture *f = fixture_new(&mode_gossip, 16, "style=push stop=counter k=1", seed);
+        struct fixture *f = fixture_new(&mode_gossip, 32, "style=push stop=counter k=1 ae=0", seed);
         fixture_run(f, 200000);
         rumor(f, 0, "x");
         struct spread sp = {f, "x"};
@@ -195,7 +195,7 @@ START_TEST(the_stop_rule_ends_the_traffic_and_anti_entropy_repairs_the_residue)
     ck_assert_msg(residue_seen, "push with k=1 never left a residue in 20 seeds");
     /* the same with anti-entropy: everyone, every seed */
     for (uint64_t seed = 1; seed <= 5; seed++) {
-        struct fixture *f = fixture_new(&mode_gossip, 16, "style=push stop=counter k=1 ae=500ms", seed);
+        struct fixture *f = fixture_new(&mode_gossip, 32, "style=push stop=counter k=1 ae=500ms", seed);
         fixture_run(f, 200000);
         rumor(f, 0, "x");
         struct spread sp = {f, "x"};
@@ -230,7 +230,7 @@ END_TEST
 
 START_TEST(bug_stop_early_leaves_most_nodes_without_the_rumor)
 {
-    struct fixture *f = fixture_new(&mode_gossip, 16, "style=push bug=stop-early", 5);
+    struct fixture *f = fixture_new(&mode_gossip, 32, "style=push bug=stop-early ae=0", 5);
     fixture_run(f, 200000);
     rumor(f, 0, "hello");
     fixture_run(f, 5000000);

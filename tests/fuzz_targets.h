@@ -162,10 +162,10 @@ static inline const char *fuzz_parse_one(const uint8_t *data, size_t size)
     if (!bad && parse_percent(s, &d) == 0 && !(d >= 0 && d <= 100))
         bad = "parse_percent out of 0..100";
     int idx;
-    if (!bad && parse_node_id(s, CL_MAXN, &idx) == 0) {
+    if (!bad && parse_node_id(s, CL_MAXNODES, &idx) == 0) {
         char name[CL_IDLEN];
         node_name(idx, name);
-        if (idx < 0 || idx >= CL_MAXN || strcmp(name, s))
+        if (idx < 0 || idx >= CL_MAXNODES || strcmp(name, s))
             bad = "parse_node_id accepted a non-canonical id";
     }
     if (!bad) {

@@ -22,3 +22,5 @@ echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"
 "$BIN/conlab" bench dash
+echo "== gossip and swim at up to 100 real nodes (lab/bench/spread.sh)"
+sh lab/bench/spread.sh "16 32 64 100" 5

@@ -167,12 +167,17 @@ struct mode {
     void (*on_prog_line)(void *st, const char *line, size_t len);
     void (*on_prog_exit)(void *st, const char *why);
     /* The most nodes a cluster of this mode may have (`start`, `add`, the simulator); 0 means
-     * 16, the classic limit that modes keeping bitmasks of nodes rely on. At most CL_MAXN.
+     * CL_MAXN (16), the limit of the kit's per-node tables and of modes keeping bitmasks of
+     * nodes. At most CL_MAXNODES.
      * (`start` itself offers at most 9 nodes to a mode that leaves this at 0.) */
     int max_nodes;
     /* Conditions `wait NAME …` waits for in this mode, judged by its monitor's state (which
      * sees every event); NULL-name terminated, may be NULL. */
     const struct mode_wait *waits;
+    /* The key of one of its figures that the dashboard's compact node grid (a cluster too big
+     * for cards) prints in each node's cell, highlighting the nodes where it is not 0: which
+     * nodes have the rumor, which know of a death. NULL: none. */
+    const char *grid_figure;
 };
 
 extern const struct mode *const mode_table[];
@@ -196,7 +201,7 @@ bool mode_has_class(const struct mode *m, enum role_class c);
 json_t *mode_face_json(const struct mode *m);
 /* Fills out[] with the nodes that hold key (every node when the mode has no replicas face);
  * returns how many. */
-int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXN]);
+int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXNODES]);
 /* '|'-separated lists over mode_table (static, built once): the mode names; every event a
  * lesson may check (event.h's kinds and each mode's own); every mode command's name. */
 const char *mode_names(void);

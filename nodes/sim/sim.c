@@ -25,7 +25,7 @@ struct simmsg {
     uint64_t src_inc;          /* sender incarnation */
     int delayed;               /* held by the sender (fault delay): dies with it */
     uint64_t lamport;
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
     json_t *body;
 };
 
@@ -58,7 +58,7 @@ struct simnode {
     size_t nblobs;
     struct simlog *logs;
     size_t nlogs;
-    uint64_t last_deliver[CL_MAXN];
+    uint64_t last_deliver[CL_MAXNODES];
     struct heap_item *held;     /* items that arrived while paused */
     size_t nheld, capheld;
 };
@@ -67,7 +67,7 @@ struct sim {
     const struct mode *mode;
     struct opts opts;
     int n;
-    struct simnode nodes[CL_MAXN];
+    struct simnode nodes[CL_MAXNODES];
     struct heap q;
     struct idset cancelled;
     struct rng rng;

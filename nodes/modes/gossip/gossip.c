@@ -161,7 +161,7 @@ static int valid_id(const char *id)
         return 0;
     memcpy(node, id, (size_t)(hash - id));
     node[hash - id] = 0;
-    if (parse_node_id(node, CL_MAXN, &idx) < 0)
+    if (parse_node_id(node, CL_MAXNODES, &idx) < 0)
         return 0;
     const char *p = hash + 1;
     if (!*p)
@@ -240,7 +240,7 @@ static json_t *have_list(const struct gossip *st)
 static int pick_peers(struct gossip *st, int want, int *out)
 {
     int n = st->e->n_nodes, me = st->e->self_idx, c = 0;
-    int pool[CL_MAXN];
+    int pool[CL_MAXNODES];
     for (int i = 0; i < n; i++)
         if (i != me)
             pool[c++] = i;
@@ -361,7 +361,7 @@ static void round_tick(struct gossip *st)
         json_decref(hot);
         return;
     }
-    int peers[CL_MAXN];
+    int peers[CL_MAXNODES];
     int np = pick_peers(st, st->fanout, peers);
     for (int p = 0; p < np; p++) {
         json_t *b = json_pack("{s:s,s:I,s:O}", "type", "gossip", "msg_id", (json_int_t)env_next_msg_id(st->e),
@@ -559,7 +559,7 @@ static void *gossip_create(struct env *e, const struct opts *o, char *err, size_
     const char *stop = opts_get(o, "stop", "counter");
     st->stop = !strcmp(stop, "coin") ? STOP_COIN : !strcmp(stop, "none") ? STOP_NONE : STOP_COUNTER;
     st->period_us = opts_get_duration(o, "period", 100000);
-    st->ae_us = opts_get_duration(o, "ae", 0);
+    st->ae_us = opts_get_duration(o, "ae", 1000000);
     const char *bug = opts_get(o, "bug", "");
     st->bug_corrupt = !strcmp(bug, "corrupt");
     st->bug_forget = !strcmp(bug, "forget");
@@ -622,7 +622,7 @@ static const struct mode_option gossip_options[] = {
     {"stop", OPT_ENUM, "counter|coin|none", 0, 0, "counter", "when a node stops pushing a rumor: after k useless pushes, a coin of 1/k per useless push, or only at ttl"},
     {"k", OPT_INT, NULL, 1, 20, "2", "the stop rule's counter limit or coin"},
     {"ttl", OPT_INT, NULL, 1, 1000, "30", "rounds after which a rumor is cold whatever the stop rule"},
-    {"ae", OPT_DURATION, NULL, 0, 60000000, "0", "anti-entropy: a full exchange with one random peer every ae (0 = off)"},
+    {"ae", OPT_DURATION, NULL, 0, 60000000, "1s", "anti-entropy: a full exchange with one random peer every ae (0 = off)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -670,6 +670,7 @@ const struct mode mode_gossip = {
     .roles = gossip_roles,
     .figures = gossip_figures,
     .events = "state|rumor|infect|cold",
-    .max_nodes = CL_MAXN,
+    .max_nodes = CL_MAXNODES,
     .waits = gossip_waits,
+    .grid_figure = "rumors",
 };

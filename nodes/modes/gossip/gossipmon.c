@@ -27,17 +27,17 @@ struct mrumor {
     char text[72];
     char shown_by[CL_IDLEN + 24];   /* the event that first gave the text: "n1#41" */
     uint64_t max_round;
-    uint8_t has[CL_MAXN];
-    uint8_t hot[CL_MAXN];
+    uint8_t has[CL_MAXNODES];
+    uint8_t hot[CL_MAXNODES];
 };
 
 struct gossipmon {
     struct mrumor *r;
     int nr;
     int n;                          /* nodes in the cluster (the cluster event, else the highest seen) */
-    uint8_t down[CL_MAXN];
-    uint64_t inc[CL_MAXN];
-    uint8_t seen_inc[CL_MAXN];
+    uint8_t down[CL_MAXNODES];
+    uint64_t inc[CL_MAXNODES];
+    uint8_t seen_inc[CL_MAXNODES];
     int violations;
     json_t *last;
 };
@@ -134,7 +134,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     }
     if (e.kind == EV_FAULT) {
         int t;
-        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXN, &t) < 0)
+        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXNODES, &t) < 0)
             return 0;
         if (!strcmp(e.fault.what, "crash") || !strcmp(e.fault.what, "exit")) {
             m->down[t] = 1;
@@ -146,7 +146,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
         return 0;
     }
     int idx;
-    if (!e.node || parse_node_id(e.node, CL_MAXN, &idx) < 0)
+    if (!e.node || parse_node_id(e.node, CL_MAXNODES, &idx) < 0)
         return 0;
     if (idx >= m->n)
         m->n = idx + 1;
