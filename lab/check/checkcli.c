@@ -1,6 +1,7 @@
 /* checkcli — see checkcli.h. Parses the options by hand (re-entrant, so tests can call it
  * repeatedly), loads the history, runs the chosen checker, prints the report. */
 #include "checkcli.h"
+#include "txncheck.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -10,12 +11,13 @@
 #include "lincheck.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--sessions | --sequential | --to-edn] FILE\n"
+    "                    [--sessions | --sequential | --to-edn | --serializable | --bank] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
+    "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
@@ -102,6 +104,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SEQUENTIAL;
         } else if (!strcmp(a, "--to-edn")) {
             what = W_TO_EDN;
+        } else if (!strcmp(a, "--serializable")) {
+            what = W_SERIALIZABLE;
+        } else if (!strcmp(a, "--bank")) {
+            what = W_BANK;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -120,6 +126,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (what == W_SERIALIZABLE || what == W_BANK)
+        return txncheck_cli(what == W_BANK ? "bank" : "serializable", file, out, errout);
     char err[600];
     struct history *h = NULL;
     if (history_load(file, &h, err, sizeof err)) {
