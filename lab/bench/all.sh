@@ -24,5 +24,11 @@ echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"
 "$BIN/conlab" bench dash
+echo "== the lab's memory under a steady load (check_soak: 200 writes/s for SOAK_SECONDS, default 600)"
+if [ -x "$BIN/check_all" ]; then
+  CONLAB_SOAK_SECONDS=${SOAK_SECONDS:-600} CONLAB_SUITE=soak CONLAB_BIN="$BIN" "$BIN/check_all" 2>&1 | grep -e '^soak:' -e 'Checks'
+else
+  echo "(bin/check_all not built: make bin/check_all first)"
+fi
 echo "== gossip and swim at up to 100 real nodes (lab/bench/spread.sh)"
 sh lab/bench/spread.sh "16 32 64 100" 5
