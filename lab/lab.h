@@ -222,6 +222,8 @@ int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen);
  * reads is appended to out. Judges the statuses as they are: refresh first to wait for fresh
  * ones. */
 int lab_check(struct lab *lab, const char *name, const char *const *keys, int nkeys, struct sb *out);
+/* The state of the running mode's live invariant monitor (its mode_monitor's), or NULL. */
+void *lab_monitor_state(struct lab *lab);
 /* The checkers' names, '|'-separated (static). */
 const char *lab_check_names(void);
 /* lab_check on the whole history for the history checkers (linearizable|sessions|sequential). */

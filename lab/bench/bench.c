@@ -453,7 +453,8 @@ int bench_main(int argc, char **argv, const char *argv0)
             fprintf(stderr, "  %s\n", mode_names());
         return 2;
     }
-    if (!m->workload || strcmp(m->workload, "lin-kv")) {
+    /* lin-kv, or any mode whose clients may send read and write (a CRDT mode's registers) */
+    if ((!m->workload || strcmp(m->workload, "lin-kv")) && !(mode_client_type(m, "read") && mode_client_type(m, "write"))) {
         fprintf(stderr, "conlab bench: the %s mode answers the %s workload, not lin-kv reads and writes\n", m->name,
                 m->workload ? m->workload : "(no)");
         return 2;
