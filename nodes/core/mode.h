@@ -176,6 +176,13 @@ struct mode {
      * 1", "killed by signal 9"). NULL for every other mode. */
     void (*on_prog_line)(void *st, const char *line, size_t len);
     void (*on_prog_exit)(void *st, const char *why);
+    /* Named groups of nodes (data centres, …) in a cluster of n nodes with these options:
+     * fills names[g] ("dc1") and of[i], the group of node i; returns how many groups. The lab
+     * takes a group's name wherever it takes a NODE (the group's leader, else its first live
+     * node: `put x 1 @dc2`) or a set of nodes (`partition dc1 | dc2,dc3`, `delay dc1->dc2 80`),
+     * and `wait leader` / `expect leader` want a leader in every group, known to a majority of
+     * it. NULL: no groups (the whole cluster is one). Pure. */
+    int (*groups)(const struct opts *o, int n, char names[][CL_IDLEN], int of[CL_MAXN]);
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;
