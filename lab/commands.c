@@ -242,13 +242,78 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
         sb_add(b, stale);
 }
 
+/* One value of a status for `status NODE`: text as it is, a list "a, b", an object "k v, k v". */
+static void fmt_value(const json_t *v, struct sb *b, int depth)
+{
+    if (json_is_string(v))
+        sb_add_escaped(b, json_string_value(v), strlen(json_string_value(v)));
+    else if (json_is_integer(v))
+        sb_printf(b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        sb_printf(b, "%g", json_real_value(v));
+    else if (json_is_boolean(v))
+        sb_add(b, json_is_true(v) ? "yes" : "no");
+    else if (json_is_array(v) && depth < 3) {
+        size_t i;
+        const json_t *x;
+        json_array_foreach(v, i, x) {
+            if (i)
+                sb_add(b, ", ");
+            if (i >= 16) {
+                sb_printf(b, "… (%zu in all)", json_array_size(v));
+                break;
+            }
+            fmt_value(x, b, depth + 1);
+        }
+    } else if (json_is_object(v) && depth < 3) {
+        const char *k;
+        const json_t *x;
+        int n = 0;
+        json_object_foreach((json_t *)v, k, x) {
+            sb_printf(b, "%s%s ", n++ ? ", " : "", k);
+            fmt_value(x, b, depth + 1);
+        }
+    } else {
+        sb_add(b, "-");
+    }
+}
+
+/* status NODE: its line, then every field of the mode's "extra" (ballots and promises,
+ * epochs and each follower's acks, members, …), one per line: the mode's whole face. */
+static int status_node(struct lab *lab, const char *who)
+{
+    int idx;
+    if (lab_parse_node(lab, who, &idx) < 0)
+        return PARSE;
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(lab, st);
+    struct sb b = {0};
+    fmt_status_line(lab, idx, st[idx], &b);
+    const json_t *s = st[idx] ? st[idx] : lab_status_cached(lab, idx);
+    const json_t *ex = s ? json_object_get(s, "extra") : NULL;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)ex, k, v) {
+        sb_printf(&b, "\n  %s: ", k);
+        fmt_value(v, &b, 0);
+    }
+    if (s && json_is_array(json_object_get(s, "log")))
+        sb_printf(&b, "\n  (its log: 'log %s')", who);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    for (int i = 0; i < CL_MAXNODES; i++)
+        json_decref(st[i]);
+    return OK;
+}
+
 static int cmd_status(struct lab *lab, int argc, char **argv)
 {
-    (void)argc; (void)argv;
     if (!lab->cl) {
         lab_out(lab, "no cluster; history: %zu records", lab->hist.n);
         return OK;
     }
+    if (argc == 2)
+        return status_node(lab, argv[1]);
     json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
@@ -1401,6 +1466,13 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
                 sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
                           (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
             sb_add_escaped(&b, cmd ? cmd : "", cmd ? strlen(cmd) : 0);
+            /* what else the mode says of the entry: "zxid 1:2, delivered", "ballot 1.n1" */
+            const char *note = json_string_value(json_object_get(e, "note"));
+            if (note && *note) {
+                sb_add(&b, "   (");
+                sb_add_escaped(&b, note, strlen(note));
+                sb_addc(&b, ')');
+            }
             sb_addc(&b, '\n');
         }
     }
@@ -1630,7 +1702,7 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
 static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
-    {"status", "status", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused.", "status", 0, 0, cmd_status},
+    {"status", "status [NODE]", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused. With NODE: its line, then every detail its mode reports (ballots and promises, epochs and each follower's acks, …), one per line.", "status n2", 0, 1, cmd_status},
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},

@@ -1018,7 +1018,7 @@ int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN])
 int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     for (int g = 0; g < k; g++) {
         if (strcmp(names[g], name))
@@ -1065,7 +1065,7 @@ static int leader_of(struct lab *lab, uint32_t mask, int *leader)
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     if (k > 0) {
         /* a mode with groups (data centres): a leader in each, known to a majority of it */
@@ -1099,7 +1099,7 @@ int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
 int lab_leaders_text(struct lab *lab, struct sb *out)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     for (int g = 0; g < k; g++) {
         uint32_t mask = 0;
@@ -1157,7 +1157,7 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
     }
     if (parse_node_id(s, lab->cl->n, idx) < 0) {
         char names[CL_MAXN][CL_IDLEN];
-        int of[CL_MAXN];
+        int of[CL_MAXNODES];
         int k = lab_groups(lab, names, of);
         struct sb g = {0};
         for (int i = 0; i < k; i++)

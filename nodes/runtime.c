@@ -68,6 +68,7 @@ struct rt {
     uint64_t inc;
     uint64_t ev_seq, ev_dropped;
     uint64_t garbage, unknown_types;
+    uint64_t peer_sends, fsyncs;  /* messages the mode sent to other nodes; log syncs and blob puts */
     int events_all;
     struct storage *store;
     int sigpipe[2];
@@ -211,6 +212,7 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
     env.body = body;
     env.inc = r->inc;
     if (dst >= 0) {
+        r->peer_sends++;
         clocks_on_send(&r->clk);
         clocks_hlc_send(&r->clk, rt_now_us(e));
         env.hlc_l = r->clk.hlc_l;
@@ -320,10 +322,18 @@ static uint64_t rt_rand64(struct env *e)
 
 /* ---- storage ------------------------------------------------------------------------- */
 
-static int rt_blob_put(struct env *e, const char *n, const void *d, size_t l) { return storage_blob_put(rt_of(e)->store, n, d, l); }
+static int rt_blob_put(struct env *e, const char *n, const void *d, size_t l)
+{
+    rt_of(e)->fsyncs++;
+    return storage_blob_put(rt_of(e)->store, n, d, l);
+}
 static int rt_blob_get(struct env *e, const char *n, char **d, size_t *l) { return storage_blob_get(rt_of(e)->store, n, d, l); }
 static int rt_log_append(struct env *e, const char *n, const void *d, size_t l) { return storage_log_append(rt_of(e)->store, n, d, l); }
-static int rt_log_sync(struct env *e, const char *n) { return storage_log_sync(rt_of(e)->store, n); }
+static int rt_log_sync(struct env *e, const char *n)
+{
+    rt_of(e)->fsyncs++;
+    return storage_log_sync(rt_of(e)->store, n);
+}
 static int rt_log_truncate(struct env *e, const char *n, size_t k) { return storage_log_truncate(rt_of(e)->store, n, k); }
 static long rt_log_read(struct env *e, const char *n, void (*fn)(void *, const void *, size_t), void *ud) { return storage_log_read(rt_of(e)->store, n, fn, ud); }
 
@@ -559,6 +569,9 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "events_dropped", json_integer((json_int_t)r->ev_dropped));
     json_object_set_new(s, "garbage", json_integer((json_int_t)r->garbage));
     json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
+    /* what the bench counts per committed write (`conlab bench` figures msgs/write, fsyncs/write) */
+    json_object_set_new(s, "peer_sends", json_integer((json_int_t)r->peer_sends));
+    json_object_set_new(s, "fsyncs", json_integer((json_int_t)r->fsyncs));
     json_object_set_new(s, "pid", json_integer(getpid()));
     json_object_set_new(s, "endpoint", json_string(r->bound_ep));
     json_object_set_new(s, "peer_endpoint", json_string(r->peer_bound_ep));

@@ -64,7 +64,7 @@ static int leaders_hold(const struct lesson_check *c, const struct lesson_world 
     int64_t terms[CL_MAXNODES];
     for (int i = 0; i < n; i++) {
         struct lesson_node_info in;
-        if (info(w, i, &in) == 0 && !strcmp(in.state, "up") && !strcmp(in.role, "leader")) {
+        if (info(w, i, &in) == 0 && !strcmp(in.state, "up") && (in.leads || !strcmp(in.role, "leader"))) {
             terms[cnt] = in.term;
             idx[cnt++] = i;
         }

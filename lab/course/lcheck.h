@@ -26,6 +26,7 @@ struct lesson_node_info {
     char state[8];           /* "up", "down" or "paused" */
     char role[16];           /* as the mode's status says: "leader", "follower", … ("" if unknown) */
     int64_t term;            /* term or epoch, -1 when the mode has none or it is unknown */
+    bool leads;              /* its role is of the leader class in the mode's face ("leading") */
 };
 
 /* A query over the recorded client history (docs/protocol.md §4). */

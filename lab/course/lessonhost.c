@@ -52,6 +52,7 @@ static int w_node_info(void *ud, int node, struct lesson_node_info *out)
     str_copy(out->state, s == NODE_DOWN ? "down" : s == NODE_PAUSED ? "paused" : "up", sizeof out->state);
     str_copy(out->role, s == NODE_DOWN ? "" : lab->view[node].role, sizeof out->role);
     out->term = lab->view[node].term;
+    out->leads = s != NODE_DOWN && lab->view[node].cls == RC_LEADER;
     return 0;
 }
 
