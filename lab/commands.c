@@ -178,8 +178,9 @@ static int cmd_start(struct lab *lab, int argc, char **argv)
     int n = 3, i = 2;
     if (argc > 2 && !strchr(argv[2], '=')) {
         int64_t v;
-        if (parse_i64(argv[2], &v) < 0 || v < 1 || v > 9) {
-            lab_err(lab, "bad node count '%s': expected a whole number from 1 to 9", argv[2]);
+        int most = m->max_nodes > 0 ? mode_max_nodes(m) : 9;
+        if (parse_i64(argv[2], &v) < 0 || v < 1 || v > most) {
+            lab_err(lab, "bad node count '%s': expected a whole number from 1 to %d", argv[2], most);
             return PARSE;
         }
         n = (int)v;
@@ -260,14 +261,79 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
         sb_add(b, stale);
 }
 
+/* One value of a status for `status NODE`: text as it is, a list "a, b", an object "k v, k v". */
+static void fmt_value(const json_t *v, struct sb *b, int depth)
+{
+    if (json_is_string(v))
+        sb_add_escaped(b, json_string_value(v), strlen(json_string_value(v)));
+    else if (json_is_integer(v))
+        sb_printf(b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        sb_printf(b, "%g", json_real_value(v));
+    else if (json_is_boolean(v))
+        sb_add(b, json_is_true(v) ? "yes" : "no");
+    else if (json_is_array(v) && depth < 3) {
+        size_t i;
+        const json_t *x;
+        json_array_foreach(v, i, x) {
+            if (i)
+                sb_add(b, ", ");
+            if (i >= 16) {
+                sb_printf(b, "… (%zu in all)", json_array_size(v));
+                break;
+            }
+            fmt_value(x, b, depth + 1);
+        }
+    } else if (json_is_object(v) && depth < 3) {
+        const char *k;
+        const json_t *x;
+        int n = 0;
+        json_object_foreach((json_t *)v, k, x) {
+            sb_printf(b, "%s%s ", n++ ? ", " : "", k);
+            fmt_value(x, b, depth + 1);
+        }
+    } else {
+        sb_add(b, "-");
+    }
+}
+
+/* status NODE: its line, then every field of the mode's "extra" (ballots and promises,
+ * epochs and each follower's acks, members, …), one per line: the mode's whole face. */
+static int status_node(struct lab *lab, const char *who)
+{
+    int idx;
+    if (lab_parse_node(lab, who, &idx) < 0)
+        return PARSE;
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(lab, st);
+    struct sb b = {0};
+    fmt_status_line(lab, idx, st[idx], &b);
+    const json_t *s = st[idx] ? st[idx] : lab_status_cached(lab, idx);
+    const json_t *ex = s ? json_object_get(s, "extra") : NULL;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)ex, k, v) {
+        sb_printf(&b, "\n  %s: ", k);
+        fmt_value(v, &b, 0);
+    }
+    if (s && json_is_array(json_object_get(s, "log")))
+        sb_printf(&b, "\n  (its log: 'log %s')", who);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    for (int i = 0; i < CL_MAXNODES; i++)
+        json_decref(st[i]);
+    return OK;
+}
+
 static int cmd_status(struct lab *lab, int argc, char **argv)
 {
-    (void)argc; (void)argv;
     if (!lab->cl) {
         lab_out(lab, "no cluster; history: %zu records", lab->hist.n);
         return OK;
     }
-    json_t *st[CL_MAXN] = {0};
+    if (argc == 2)
+        return status_node(lab, argv[1]);
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
     for (int i = 0; i < lab->cl->n; i++) {
@@ -375,13 +441,35 @@ static int cmd_partition(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     struct sb spec = {0};
-    for (int i = 1; i < argc; i++)
-        sb_printf(&spec, "%s%s", i > 1 ? " " : "", argv[i]);
+    int groups = 0;
+    for (int i = 1; i < argc; i++) {
+        /* a group's name (dc1) stands for its nodes */
+        sb_add(&spec, i > 1 ? " " : "");
+        for (const char *p = argv[i]; *p;) {
+            size_t n = strcspn(p, ",|");
+            char word[64];
+            uint32_t mask;
+            str_copy(word, p, n + 1 < sizeof word ? n + 1 : sizeof word);
+            if (n < sizeof word && lab_group_mask(lab, word, &mask)) {
+                groups = 1;
+                for (int k = 0, first = 1; k < lab->cl->n; k++)
+                    if (mask & (1u << k)) {
+                        sb_printf(&spec, "%sn%d", first ? "" : ",", k + 1);
+                        first = 0;
+                    }
+            } else {
+                sb_addn(&spec, p, n);
+            }
+            p += n;
+            if (*p)
+                sb_addc(&spec, *p++);
+        }
+    }
     char err[256], desc[256];
     struct faults f = lab->cl->faults;
     memset(f.cut, 0, sizeof f.cut);
     int rc;
-    if (argc == 2 && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
+    if (argc == 2 && !groups && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
         rc = faults_shape(&f, argv[1], &lab->rng, desc, sizeof desc, err, sizeof err);
     else
         rc = faults_partition(&f, spec.s, err, sizeof err);
@@ -411,7 +499,14 @@ static int cmd_isolate(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst);
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask);
+
+/* For every link from a node of smask to a node of dmask (set by parse_link). */
+#define FOR_LINKS(lab, smask, dmask, a, b)                                                   \
+    for (int a = 0; a < (lab)->cl->n; a++)                                                 \
+        for (int b = 0; b < (lab)->cl->n; b++)                                             \
+            if (a != b && ((smask) & (1u << a)) && ((dmask) & (1u << b)))
+
 
 static int cmd_cut(struct lab *lab, int argc, char **argv)
 {
@@ -419,11 +514,16 @@ static int cmd_cut(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     int src, dst;
+    uint32_t sm, dm;
     if (!strstr(argv[1], "->"))
         return parse_err(lab, find_command("cut"), "bad link '%s': expected SRC->DST such as n1->n2", argv[1]);
-    if (parse_link(lab, argv[1], &src, &dst) < 0)
+    if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
         return PARSE;
-    for (int a = 0; a < lab->cl->n; a++)
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            faults_cut(&lab->cl->faults, a, b);
+    }
+    for (int a = 0; !sm && a < lab->cl->n; a++)
         for (int b = 0; b < lab->cl->n; b++)
             if (a != b && (src < 0 || a == src) && (dst < 0 || b == dst))
                 faults_cut(&lab->cl->faults, a, b);
@@ -485,8 +585,9 @@ static int cmd_restart(struct lab *lab, int argc, char **argv) { return process_
 static int cmd_pause(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "pause"); }
 static int cmd_resume(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "resume"); }
 
-/* "n1->n2" into src/dst; "all" or absent gives -1/-1. */
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
+/* "n1->n2" into src/dst; "*" gives -1. A group's name (dc1->dc2) gives its nodes in
+ * *smask / *dmask (and src/dst -1); otherwise the masks are 0. */
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask)
 {
     const char *arrow = strstr(s, "->");
     if (!arrow)
@@ -500,17 +601,26 @@ static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
     memcpy(a, s, la);
     a[la] = 0;
     str_copy(b, arrow + 2, sizeof b);
-    if (!strcmp(a, "*"))
+    *smask = *dmask = 0;
+    if (!strcmp(a, "*") || lab_group_mask(lab, a, smask))
         *src = -1;
     else if (lab_parse_node(lab, a, src) < 0)
         return CL_EINVAL;
-    if (!strcmp(b, "*"))
+    if (!strcmp(b, "*") || lab_group_mask(lab, b, dmask))
         *dst = -1;
     else if (lab_parse_node(lab, b, dst) < 0)
         return CL_EINVAL;
-    if (*src >= 0 && *src == *dst) {
+    if ((*src >= 0 && *src == *dst) || (*smask && *smask == *dmask)) {
         lab_err(lab, "a link joins two different nodes, not %s to itself", a);
         return CL_EINVAL;
+    }
+    if (*smask || *dmask) { /* a group on one side: the other side as a set too */
+        uint32_t all = (lab->cl->n >= 32 ? 0xffffffffu : (1u << lab->cl->n) - 1);
+        if (!*smask)
+            *smask = *src >= 0 ? 1u << *src : all;
+        if (!*dmask)
+            *dmask = *dst >= 0 ? 1u << *dst : all;
+        *src = *dst = -1;
     }
     return 0;
 }
@@ -521,8 +631,9 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         return RUNTIME;
     const struct lab_command *c = find_command(what);
     int src = -1, dst = -1, ai = 1;
+    uint32_t sm = 0, dm = 0;
     if (argc == 3) {
-        if (parse_link(lab, argv[1], &src, &dst) < 0)
+        if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
             return strstr(argv[1], "->") ? PARSE : parse_err(lab, c, "bad link '%s'", argv[1]);
         ai = 2;
     }
@@ -533,6 +644,11 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         node_name(src, sname);
     if (dst >= 0)
         node_name(dst, dname);
+    if (sm) { /* groups: named as the user did */
+        const char *arrow = strstr(argv[1], "->");
+        snprintf(sname, sizeof sname, "%.*s", (int)(arrow - argv[1]), argv[1]);
+        str_copy(dname, arrow + 2, sizeof dname);
+    }
     if (!strcmp(what, "delay")) {
         char buf[64];
         str_copy(buf, v, sizeof buf);
@@ -547,7 +663,12 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
             lab_err(lab, "bad delay '%s': %s", v, why);
             return PARSE;
         }
-        faults_set_delay(f, src, dst, d, j);
+        if (sm) {
+            FOR_LINKS(lab, sm, dm, a, b)
+                faults_set_delay(f, a, b, d, j);
+        } else {
+            faults_set_delay(f, src, dst, d, j);
+        }
         faults_changed(lab, "delay", json_pack("{s:s,s:s,s:I,s:I}", "src", sname, "dst", dname, "ms",
                                               (json_int_t)(d / 1000), "jitter_ms", (json_int_t)(j / 1000)));
         lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
@@ -556,12 +677,14 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
     double pct;
     if (parse_percent(v, &pct) < 0)
         return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
-    if (!strcmp(what, "loss"))
-        faults_set_loss(f, src, dst, pct / 100);
-    else if (!strcmp(what, "dup"))
-        faults_set_dup(f, src, dst, pct / 100);
-    else
-        faults_set_reorder(f, src, dst, pct / 100);
+    void (*set)(struct faults *, int, int, double) = !strcmp(what, "loss") ? faults_set_loss
+                                                     : !strcmp(what, "dup") ? faults_set_dup : faults_set_reorder;
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            set(f, a, b, pct / 100);
+    } else {
+        set(f, src, dst, pct / 100);
+    }
     faults_changed(lab, what, json_pack("{s:s,s:s,s:f}", "src", sname, "dst", dname, "pct", pct));
     lab_out(lab, "%s %s->%s %g%%", what, sname, dname, pct);
     return OK;
@@ -788,6 +911,60 @@ static int wait_event(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+struct wait_mode {
+    const struct mode_wait *w;
+    int argc;
+    char **argv;
+    struct sb says;
+    int verdict;
+};
+
+static int pred_mode(struct lab *lab, void *ud)
+{
+    struct wait_mode *w = ud;
+    void *mon = lab_monitor_state(lab);
+    sb_free(&w->says);
+    w->verdict = w->w->holds(mon, w->argc, w->argv, &w->says);
+    return w->verdict != 0;
+}
+
+/* wait NAME ARGS… [TIMEOUT]: a condition the running mode offers (struct mode_wait). */
+static int wait_mode(struct lab *lab, const struct mode_wait *mw, int argc, char **argv)
+{
+    struct wait_mode w = {.w = mw, .argc = argc - 2, .argv = argv + 2};
+    const char *timeout = NULL;
+    uint64_t d;
+    if (w.argc > mw->nargs) {
+        if (w.argc != mw->nargs + 1 || parse_duration_us(argv[argc - 1], &d) < 0) {
+            lab_err(lab, "usage: %s", mw->usage);
+            return PARSE;
+        }
+        timeout = argv[argc - 1];
+        w.argc--;
+    }
+    if (w.argc < mw->nargs) {
+        lab_err(lab, "usage: %s", mw->usage);
+        return PARSE;
+    }
+    uint64_t t0 = cluster_now(lab->cl);
+    int ok = wait_for(lab, wall_timeout(lab, timeout, 10000000), pred_mode, &w);
+    if (!ok && w.verdict == 0 && lab->cl)
+        pred_mode(lab, &w);
+    int rc = OK;
+    if (w.verdict < 0) {
+        lab_err(lab, "%s", w.says.s ? w.says.s : mw->usage);
+        rc = PARSE;
+    } else if (!w.verdict) {
+        lab_err(lab, "not at the timeout: %s", w.says.s ? w.says.s : "");
+        rc = RUNTIME;
+    } else {
+        lab_out(lab, "%s (%.0fms)", w.says.s ? w.says.s : "holds",
+                lab->cl ? (double)(cluster_now(lab->cl) - t0) / 1000 : 0.0);
+    }
+    sb_free(&w.says);
+    return rc;
+}
+
 static int cmd_wait(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("wait");
@@ -796,6 +973,9 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
             return parse_err(lab, c, "wait event needs an event name, e.g. 'wait event apply n1 key=x'%s", "");
         return wait_event(lab, argc, argv);
     }
+    const struct mode_wait *mw = lab->cl ? mode_find_wait(lab->cl->mode, argv[1]) : NULL;
+    if (mw)
+        return wait_mode(lab, mw, argc, argv);
     int node;
     if (argc >= 3 && lab->cl && parse_node_id(argv[1], lab->cl->n, &node) == 0) {
         uint64_t d;
@@ -828,12 +1008,20 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         uint64_t t0 = cluster_now(lab->cl);
         if (!wait_for(lab, wall_timeout(lab, argc > 2 ? argv[2] : NULL, leader ? 10000000 : 15000000),
                       leader ? pred_leader : pred_converged, NULL)) {
-            lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
-                                        "the live replicas still differ at the timeout");
+            struct sb lt = {0};
+            if (leader && lab_leaders_text(lab, &lt))
+                lab_err(lab, "not every group has a leader known to a majority of it before the timeout (%s)", lt.s);
+            else
+                lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
+                                            "the live replicas still differ at the timeout");
+            sb_free(&lt);
             return RUNTIME;
         }
         double ms = (double)(cluster_now(lab->cl) - t0) / 1000;
-        if (leader) {
+        struct sb lt = {0};
+        if (leader && lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "leaders %s after %.0fms", lt.s, ms);
+        } else if (leader) {
             int l;
             int64_t t;
             lab_leader_agreed(lab, &l, &t);
@@ -841,6 +1029,7 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         } else {
             lab_out(lab, "converged after %.0fms", ms);
         }
+        sb_free(&lt);
         return OK;
     }
     uint64_t d;
@@ -1107,6 +1296,12 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         }
         int l;
         int64_t t;
+        struct sb lt = {0};
+        if (lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "ok: leaders %s", lt.s);
+            sb_free(&lt);
+            return OK;
+        }
         lab_leader_agreed(lab, &l, &t);
         lab_out(lab, "ok: leader n%d term %lld", l + 1, (long long)t);
         return OK;
@@ -1124,17 +1319,23 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    if (!strcmp(argv[1], "linearizable") || (!strcmp(argv[1], "not") && argc == 3 && !strcmp(argv[2], "linearizable"))) {
-        int want = !strcmp(argv[1], "linearizable");
-        struct sb out = {0};
-        int rc = run_check(lab, "linearizable", &out);
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    int negated = !strcmp(argv[1], "not") && argc == 3;
+    const char *checker = negated ? argv[2] : argv[1];
+    if ((argc == 2 || negated) && mode_listed(lab_check_names(), checker)) {
+        int want = !negated;
+        struct sb out = {0}, w = {0};
+        int rc = run_check(lab, checker, &out);
+        sb_printf(&w, "%s%s", want ? "" : "not ", checker);
         if ((want && rc != 0) || (!want && rc != 1)) {
-            expect_fail(lab, "expected %s, the checker says: %s", want ? "linearizable" : "not linearizable", out.s);
+            expect_fail(lab, "expected %s, the checker says: %s", w.s, out.s);
             sb_free(&out);
+            sb_free(&w);
             return RUNTIME;
         }
-        lab_out(lab, "ok: %s", want ? "linearizable" : "not linearizable, as expected");
+        lab_out(lab, "ok: %s%s", w.s, want ? "" : ", as expected");
         sb_free(&out);
+        sb_free(&w);
         return OK;
     }
     if (!strcmp(argv[1], "role")) {
@@ -1255,10 +1456,10 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     int idx;
     if (lab_parse_node(lab, argv[1], &idx) < 0)
         return PARSE;
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     json_t *s = st[idx];
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         if (i != idx)
             json_decref(st[i]);
     if (!s) {
@@ -1289,6 +1490,13 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
                 sb_printf(&b, "%s%5lld %4lld  ", json_is_true(json_object_get(e, "committed")) ? "*" : " ",
                           (long long)json_integer_value(json_object_get(e, "index")), (long long)json_integer_value(term));
             sb_add_escaped(&b, cmd ? cmd : "", cmd ? strlen(cmd) : 0);
+            /* what else the mode says of the entry: "zxid 1:2, delivered", "ballot 1.n1" */
+            const char *note = json_string_value(json_object_get(e, "note"));
+            if (note && *note) {
+                sb_add(&b, "   (");
+                sb_add_escaped(&b, note, strlen(note));
+                sb_addc(&b, ')');
+            }
             sb_addc(&b, '\n');
         }
     }
@@ -1298,26 +1506,56 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* "12:00:01.234" from µs (the time of day of a node's clock). */
+static void clock_text(uint64_t us, struct sb *b)
+{
+    uint64_t ms = us / 1000, s = ms / 1000;
+    sb_printf(b, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24), (unsigned)(s / 60 % 60), (unsigned)(s % 60),
+              (unsigned)(ms % 1000));
+}
+
+/* `clocks`: per node the four clocks of the course — physical (with its skew), Lamport,
+ * vector, hybrid logical (and how far its l runs ahead of the node's own physical clock). */
 static int cmd_clocks(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
     if (!need_cluster(lab))
         return RUNTIME;
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
+    sb_add(&b, "node  physical (skew)          lamport  vector            hlc (l - physical)\n");
     for (int i = 0; i < lab->cl->n; i++) {
         if (!st[i]) {
-            sb_printf(&b, "n%d down\n", i + 1);
+            sb_printf(&b, "n%-4d down\n", i + 1);
             continue;
         }
+        struct sb line = {0}, col = {0};
+        uint64_t pt = (uint64_t)json_integer_value(json_object_get(st[i], "clock_us"));
+        double skew = (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000;
+        clock_text(pt, &col);
+        sb_printf(&col, " (%+.0fms)", skew);
+        sb_printf(&line, "n%-4d %-25s", i + 1, col.s);
+        sb_free(&col);
         char *vc = json_dumps(json_object_get(st[i], "vc"), JSON_COMPACT | JSON_ENCODE_ANY);
-        sb_printf(&b, "n%d lamport=%lld vc=%s skew=%+.0fms\n", i + 1,
-                  (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]",
-                  (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000);
+        sb_printf(&line, " %-8lld %-17s", (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]");
         free(vc);
+        const json_t *h = json_object_get(st[i], "hlc");
+        uint64_t l = (uint64_t)json_integer_value(json_array_get(h, 0));
+        if (l) {
+            sb_add(&line, " ");
+            clock_text(l, &line);
+            sb_printf(&line, "+%lld (%+.1fms)", (long long)json_integer_value(json_array_get(h, 1)),
+                      ((double)l - (double)pt) / 1000);
+        } else {
+            sb_add(&line, " -");
+        }
+        sb_printf(&b, "%s\n", line.s);
+        sb_free(&line);
         json_decref(st[i]);
     }
+    sb_add(&b, "(lamport: one counter, receive > send; vector: one count per node, a -> b iff V(a) < V(b);\n"
+               " hlc: the largest physical time heard of, plus a counter: causal like lamport, close to real time)");
     lab_out(lab, "%s", b.s);
     sb_free(&b);
     return OK;
@@ -1488,7 +1726,7 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
 static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
-    {"status", "status", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused.", "status", 0, 0, cmd_status},
+    {"status", "status [NODE]", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused. With NODE: its line, then every detail its mode reports (ballots and promises, epochs and each follower's acks, …), one per line.", "status n2", 0, 1, cmd_status},
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history).", "put x 1 @n2", 2, 6, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited.", "get x @n3", 1, 5, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 6, cmd_cas},
@@ -1507,18 +1745,18 @@ static const struct lab_command commands[] = {
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
-    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT]", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), or until an event EV arrives (from NODE, with these fields).", "wait n1 leader", 1, 12, cmd_wait},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
     {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
-    {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
-    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
     {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
-    {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
+    {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
@@ -1613,6 +1851,10 @@ static int cmd_help(struct lab *lab, int argc, char **argv)
                 sb_printf(&b, "  bug=%s: disable one rule, to see what it is for\n", m->bugs);
             for (const struct mode_command *mc2 = m->commands; mc2 && mc2->name; mc2++)
                 sb_printf(&b, "command: %s  %s\n", mc2->usage, mc2->help);
+            for (const struct mode_wait *w = m->waits; w && w->name; w++)
+                sb_printf(&b, "wait: %s  %s\n", w->usage, w->help);
+            if (m->max_nodes > 0)
+                sb_printf(&b, "nodes: up to %d\n", mode_max_nodes(m));
             lab_out(lab, "%s", b.s);
             sb_free(&b);
             return OK;

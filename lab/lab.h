@@ -103,7 +103,7 @@ struct lab {
     int run_lock;
     char node_bin[512];
     char lessons_dir[512];
-    struct node_view view[CL_MAXN];
+    struct node_view view[CL_MAXNODES];
     struct recorder hist;
     struct op ops[LAB_MAX_OPS];
     int repl_process;           /* the REPL's client process; a new one after each info */
@@ -127,10 +127,10 @@ struct lab {
     int snapshots;              /* emit node statuses as events twice a second (screens) */
     uint64_t last_snapshot;
     int pumping;                /* inside lab_pump: nothing may pump again */
-    json_t *status[CL_MAXN];    /* each node's last status reply (owned), NULL when none */
-    uint64_t status_at[CL_MAXN];/* mono µs of that reply */
-    int asked[CL_MAXN];         /* a status request is out */
-    int for_screens[CL_MAXN];   /* its answer becomes a status event (a snapshot round) */
+    json_t *status[CL_MAXNODES];    /* each node's last status reply (owned), NULL when none */
+    uint64_t status_at[CL_MAXNODES];/* mono µs of that reply */
+    int asked[CL_MAXNODES];         /* a status request is out */
+    int for_screens[CL_MAXNODES];   /* its answer becomes a status event (a snapshot round) */
     uint64_t last_round;        /* mono µs of the last status round */
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
@@ -160,6 +160,9 @@ void lab_destroy(struct lab *lab);
 void lab_add_hooks(struct lab *lab, const struct lab_hooks *h);
 /* Removes the hooks added with this ud (safe from inside a callback). */
 void lab_remove_hooks(struct lab *lab, void *ud);
+/* The running mode's live monitor state (mode_monitor.create's), or NULL: what a mode's
+ * `wait` conditions (struct mode_wait) read. Borrowed. */
+void *lab_monitor_state(struct lab *lab);
 /* Adds a table of commands (NULL-name terminated, static) to every lab of the process; `help`
  * lists them after the lab's own. Adding the same table twice is harmless. */
 void lab_add_commands(const struct lab_command *table);
@@ -187,7 +190,7 @@ void lab_stop(struct lab *lab);
  * refreshing the view and the status cache. statuses[i] receives a copy of each status
  * (caller frees each; NULL for a node down, paused or silent) when statuses is non-NULL.
  * Waits: never from inside the loop. */
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN]);
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXNODES]);
 /* Sends a status request to every live node that has none out, without waiting; the replies
  * update the view and the cache as they arrive. Safe inside the loop. */
 void lab_status_round(struct lab *lab);
@@ -199,9 +202,19 @@ int lab_leader(struct lab *lab, int refresh);
 /* Does the running mode have a role of the leader class? Names the mode's roles in why
  * otherwise. */
 int lab_mode_has_leader(struct lab *lab, struct sb *why);
-/* Is a leader known to a majority? Fills *leader and *term. */
+/* Is a leader known to a majority? Fills *leader and *term. With groups (lab_groups): is
+ * there one in every group, known to a majority of it (*leader: the first group's)? */
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term);
-/* Parses NODE: "n3" or "leader". Reports and returns CL_EINVAL when bad. */
+/* The running mode's groups of nodes (its face's `groups`: data centres): fills names[] and
+ * of[] (each node's group) and returns how many (0: none, or no cluster). */
+int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN]);
+/* Is name a group? Then fills *mask with its nodes (bit i = node i) and returns 1. */
+int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask);
+/* With groups, appends "dc1 n1, dc2 n3" (each group's leader, or none) and returns the
+ * number of groups; else appends nothing and returns 0. */
+int lab_leaders_text(struct lab *lab, struct sb *out);
+/* Parses NODE: "n3", "leader" or a group's name (its leader, else its first live node).
+ * Reports and returns CL_EINVAL when bad. */
 int lab_parse_node(struct lab *lab, const char *s, int *idx);
 
 /* Starts a client operation; returns NULL (reported) when it cannot be sent. value is

@@ -171,6 +171,9 @@ static json_t *sh_status(struct cluster *c, int idx)
         json_array_append_new(vc, json_integer((json_int_t)k->vc[i]));
     json_object_set_new(s, "vc", vc);
     json_object_set_new(s, "skew_us", json_integer((json_int_t)k->skew_us));
+    json_object_set_new(s, "hlc", json_pack("[I,I]", (json_int_t)k->hlc_l, (json_int_t)k->hlc_c));
+    if (!json_object_get(s, "clock_us"))
+        json_object_set_new(s, "clock_us", json_integer((json_int_t)sim_node_now_us(S(c)->sim, idx)));
     return status_brief(s);
 }
 
@@ -216,7 +219,7 @@ static int sh_add_node(struct cluster *c, char *err, size_t errlen)
         sim_set_opt(S(c)->sim, opt, join);
     int idx = sim_add_node(S(c)->sim);
     if (idx < 0) {
-        snprintf(err, errlen, "cannot add a node (at most %d)", CL_MAXN);
+        snprintf(err, errlen, "cannot add a node (at most %d)", mode_max_nodes(c->mode));
         return CL_ENOSPACE;
     }
     c->n = sim_size(S(c)->sim);

@@ -22,6 +22,8 @@ struct bench {
     json_t *extra;              /* per-request options: {"cl":"quorum"} */
     double seconds;
     struct opts opts;
+    const char *setup[16];      /* --setup: lab commands run before the load (delay dc1->dc2 80) */
+    int nsetup;
     /* the run */
     double *lat;                /* ms */
     size_t nlat, caplat;
@@ -135,8 +137,23 @@ static int wait_leader(struct bench *b, uint64_t timeout_us)
     return -1;
 }
 
+/* Messages between nodes and fsyncs, summed over the live nodes (their status counters). */
+static void io_counts(struct bench *b, uint64_t *msgs, uint64_t *syncs)
+{
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(&b->lab, st);
+    *msgs = *syncs = 0;
+    for (int i = 0; i < b->lab.cl->n; i++) {
+        *msgs += (uint64_t)json_integer_value(json_object_get(st[i], "peer_sends"));
+        *syncs += (uint64_t)json_integer_value(json_object_get(st[i], "fsyncs"));
+        json_decref(st[i]);
+    }
+}
+
 static void load(struct bench *b, struct sb *json)
 {
+    uint64_t msgs0, syncs0, msgs1, syncs1;
+    io_counts(b, &msgs0, &syncs0);
     b->nlat = 0;
     b->ok = b->failed = b->info = 0;
     b->running = 1;
@@ -157,12 +174,16 @@ static void load(struct bench *b, struct sb *json)
         lab_pump(&b->lab, 10000, -1);
     }
     double secs = (double)(mono_us() - t0) / 1e6;
+    io_counts(b, &msgs1, &syncs1);
+    double mpo = b->ok ? (double)(msgs1 - msgs0) / (double)b->ok : 0;
+    double spo = b->ok ? (double)(syncs1 - syncs0) / (double)b->ok : 0;
     qsort(b->lat, b->nlat, sizeof *b->lat, cmp_double);
     double thr = (double)b->ok / secs;
     if (b->json) {
         sb_printf(json, "\"ops\":%llu,\"failed\":%llu,\"indeterminate\":%llu,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f",
                   (unsigned long long)b->ok, (unsigned long long)b->failed, (unsigned long long)b->info, thr,
                   pct(b->lat, b->nlat, 50), pct(b->lat, b->nlat, 99));
+        sb_printf(json, ",\"msgs_per_op\":%.2f,\"fsyncs_per_op\":%.2f", mpo, spo);
     } else {
         printf("load: %s, %d nodes, %d clients, %.1f s, %d%% reads over %d keys\n", b->mode, b->nodes,
                b->clients, secs, b->reads_pct, b->keys);
@@ -170,6 +191,8 @@ static void load(struct bench *b, struct sb *json)
                (unsigned long long)b->failed, (unsigned long long)b->info);
         printf("  throughput %.0f ops/s, latency p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", thr,
                pct(b->lat, b->nlat, 50), pct(b->lat, b->nlat, 99), b->nlat ? b->lat[b->nlat - 1] : 0);
+        printf("  messages between nodes per ok operation %.2f, fsyncs per ok operation %.2f (every node, heartbeats included)\n",
+               mpo, spo);
     }
 }
 
@@ -335,7 +358,7 @@ static int foundation(const char *argv0, int json_out)
     double zmq_us = zmq_rtt_us(rounds);
     /* idle CPU of 5 nodes over 10 s */
     int pids[5];
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(&lab, st);
     for (int i = 0; i < 5; i++) {
         pids[i] = (int)json_integer_value(json_object_get(st[i], "pid"));
@@ -372,13 +395,15 @@ static int foundation(const char *argv0, int json_out)
 static void usage(FILE *f)
 {
     fputs("usage: conlab bench [--mode M] [--nodes N] [--clients C] [--seconds S] [--reads PCT]\n"
-          "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]... [--json]\n"
+          "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]...\n"
+          "                    [--setup 'LAB COMMAND']... [--json]\n"
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
           "       conlab bench check [FILE|DIR...]   conlab bench dash\n"
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
-          "percentiles; --elections T also kills the leader T times and times the next election.\n"
+          "percentiles; --elections T also kills the leader T times and times the next election;\n"
+          "--setup runs a lab command first (a fault: 'delay dc1->dc2 80', 'skew n2 -500').\n"
           "Without --mode: the first mode whose clients speak lin-kv through a leader.\n", f);
 }
 
@@ -435,6 +460,8 @@ int bench_main(int argc, char **argv, const char *argv0)
             b->extra = json_pack("{s:s}", "cl", v);
         } else if (!strcmp(a, "--seconds") && parse_double(v, &b->seconds) == 0 && b->seconds > 0 && b->seconds <= 3600)
             ;
+        else if (!strcmp(a, "--setup") && b->nsetup < 16)
+            b->setup[b->nsetup++] = v;
         else if (!strcmp(a, "--opt") && strchr(v, '=')) {
             char *k = xstrndup(v, (size_t)(strchr(v, '=') - v));
             opts_set(&b->opts, k, strchr(v, '=') + 1);
@@ -478,6 +505,11 @@ int bench_main(int argc, char **argv, const char *argv0)
         fprintf(stderr, "conlab bench: no leader\n");
         goto out;
     }
+    for (int k = 0; k < b->nsetup; k++)
+        if (lab_exec(&b->lab, b->setup[k]) != 0) {
+            fprintf(stderr, "conlab bench: --setup '%s' failed\n", b->setup[k]);
+            goto out;
+        }
     struct sb json = {0};
     if (b->json)
         sb_printf(&json, "{\"mode\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,%s%s%s", b->mode, b->nodes,

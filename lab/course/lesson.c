@@ -254,8 +254,12 @@ static int parse_cluster(struct pctx *c, const struct ydoc_node *n, struct lesso
     long v;
     if (ydoc_check_keys(d, n, "cluster", keys, req, c->err, c->errlen) < 0 ||
         ydoc_enum(d, ydoc_get(n, "mode"), "cluster mode", mode_names(), &idx, c->err,
-                  c->errlen) < 0 ||
-        ydoc_int(d, ydoc_get(n, "nodes"), "cluster nodes", 1, 9, &v, c->err, c->errlen) < 0)
+                  c->errlen) < 0)
+        return CL_EINVAL;
+    /* as many nodes as `start` offers the mode: 9, or its own max_nodes */
+    const struct mode *cm = mode_find(ydoc_get(n, "mode")->str);
+    long most = cm && cm->max_nodes > 0 ? mode_max_nodes(cm) : 9;
+    if (ydoc_int(d, ydoc_get(n, "nodes"), "cluster nodes", 1, most, &v, c->err, c->errlen) < 0)
         return CL_EINVAL;
     str_copy(l->mode, ydoc_get(n, "mode")->str, sizeof l->mode);
     l->nodes = (int)v;

@@ -25,7 +25,8 @@ struct simmsg {
     uint64_t src_inc;          /* sender incarnation */
     int delayed;               /* held by the sender (fault delay): dies with it */
     uint64_t lamport;
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
+    uint64_t hlc_l, hlc_c;
     json_t *body;
 };
 
@@ -58,7 +59,7 @@ struct simnode {
     size_t nblobs;
     struct simlog *logs;
     size_t nlogs;
-    uint64_t last_deliver[CL_MAXN];
+    uint64_t last_deliver[CL_MAXNODES];
     struct heap_item *held;     /* items that arrived while paused */
     size_t nheld, capheld;
 };
@@ -67,7 +68,7 @@ struct sim {
     const struct mode *mode;
     struct opts opts;
     int n;
-    struct simnode nodes[CL_MAXN];
+    struct simnode nodes[CL_MAXNODES];
     struct heap q;
     struct idset cancelled;
     struct rng rng;
@@ -192,6 +193,7 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         return;
     }
     clocks_on_send(&nd->clk);
+    clocks_hlc_send(&nd->clk, clocks_physical(&nd->clk, SIM_EPOCH_US + s->now));
     struct fate f;
     if (dst == nd->idx)
         f = (struct fate){.copies = 1};
@@ -224,6 +226,8 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         m->delayed = f.delay_us[c] > 0;
         m->lamport = nd->clk.lamport;
         memcpy(m->vc, nd->clk.vc, sizeof m->vc);
+        m->hlc_l = nd->clk.hlc_l;
+        m->hlc_c = nd->clk.hlc_c;
         m->body = c == 0 ? body : json_deep_copy(body);
         uint64_t when = s->now + s->net_us + f.delay_us[c];
         if (fifo) {
@@ -428,8 +432,8 @@ static void node_init(struct sim *s, int idx)
 struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
                     size_t errlen)
 {
-    if (n < 1 || n > CL_MAXN) {
-        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", CL_MAXN, n);
+    if (n < 1 || n > mode_max_nodes(m)) {
+        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", mode_max_nodes(m), n);
         return NULL;
     }
     struct sim *s = xcalloc(1, sizeof *s);
@@ -567,8 +571,10 @@ static void deliver(struct sim *s, struct heap_item *it)
         free_item(it);
         return;
     }
-    if (m->src_idx >= 0)
+    if (m->src_idx >= 0) {
         clocks_on_recv(&nd->clk, m->lamport, m->vc, s->n);
+        clocks_hlc_recv(&nd->clk, m->hlc_l, m->hlc_c, clocks_physical(&nd->clk, SIM_EPOCH_US + s->now));
+    }
     s->delivered++;
     if (events_wanted(s)) {
         json_t *fl = json_pack("{s:s,s:s}", "from", m->src, "type",
@@ -793,6 +799,11 @@ struct clocks *sim_clocks(struct sim *s, int idx)
     return &s->nodes[idx].clk;
 }
 
+uint64_t sim_node_now_us(const struct sim *s, int idx)
+{
+    return clocks_physical(&s->nodes[idx].clk, SIM_EPOCH_US + s->now);
+}
+
 json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv)
 {
     struct simnode *nd = &s->nodes[idx];
@@ -821,7 +832,7 @@ void sim_set_opt(struct sim *s, const char *key, const char *val)
 
 int sim_add_node(struct sim *s)
 {
-    if (s->n >= CL_MAXN)
+    if (s->n >= mode_max_nodes(s->mode))
         return -1;
     int idx = s->n++;
     node_init(s, idx);
