@@ -19,6 +19,7 @@
 enum node_state { NODE_UP, NODE_DOWN, NODE_PAUSED, NODE_STARTING };
 
 struct cluster;
+struct room;
 
 struct cluster_ops {
     int (*client_send)(struct cluster *c, int idx, const char *client, json_t *body);
@@ -88,6 +89,7 @@ struct cluster_config {
     void (*on_event)(void *ud, const json_t *ev);
     void (*on_reply)(void *ud, int idx, const char *client, const json_t *body);
     void *ud;
+    struct room *room;                /* classroom (room.h): nodes on its hosts (procs only) */
 };
 
 /* Starts N real node processes and waits (up to 10 s) until every one has registered.

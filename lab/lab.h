@@ -136,6 +136,7 @@ struct lab {
     int alerts;
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
+    struct room *room;          /* classroom (`conlab serve`, room.h): hosts, dashboards */
 };
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
