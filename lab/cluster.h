@@ -51,6 +51,8 @@ struct cluster_ops {
      * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the
      * node is down or does not answer. *more is 1 when keys remain. Caller frees. Waits. */
     json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
+    /* The node's peer endpoint (where the other nodes connect), or NULL (simulator). */
+    const char *(*peer_endpoint)(struct cluster *c, int idx);
 };
 
 struct cluster {

@@ -1563,8 +1563,11 @@ static int cmd_endpoints(struct lab *lab, int argc, char **argv)
     }
     for (int i = 0; i < lab->cl->n; i++) {
         int h = lab->room && !lab->cl->sim ? room_host_of(lab->room, i) : -1;
-        sb_printf(&b, "n%d %s%s%s\n", i + 1, lab->cl->ops->endpoint(lab->cl, i), h >= 0 ? " on host " : "",
-                  h >= 0 ? room_host(lab->room, h)->name : "");
+        sb_printf(&b, "n%d %s", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+        if (h >= 0)
+            sb_printf(&b, " on host %s, peers at %s (CURVE: the cluster's keys only)", room_host(lab->room, h)->name,
+                      lab->cl->ops->peer_endpoint ? lab->cl->ops->peer_endpoint(lab->cl, i) : "?");
+        sb_addc(&b, '\n');
     }
     lab_out(lab, "%s", b.s);
     sb_free(&b);

@@ -34,6 +34,7 @@ static void usage(FILE *f)
           "       conlab serve --bind ADDR:PORT --cluster FILE [--key FILE]   a classroom lab\n"
           "       conlab join HOST:PORT --server-key KEY --key FILE   run this host's nodes for it\n"
           "       conlab keygen FILE              a CURVE key pair for serve, join, dash --attach\n"
+          "       conlab poke ENDPOINT FRAME      send one frame as any program could (the attacker)\n"
           "       conlab --help | --version\n"
           "\n"
           "conlab is a terminal lab for distributed-systems consistency: real node processes\n"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         return keygen_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "join"))
         return agent_main(argc - 1, argv + 1, argv[0]);
+    if (argc >= 2 && !strcmp(argv[1], "poke"))
+        return poke_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "serve"))
         return serve_main(argc - 1, argv + 1, argv[0]);
     struct lab lab;

@@ -853,6 +853,11 @@ static const char *procs_endpoint(struct cluster *c, int idx)
     return P(c)->nodes[idx].endpoint;
 }
 
+static const char *procs_peer_endpoint(struct cluster *c, int idx)
+{
+    return P(c)->nodes[idx].peer_endpoint;
+}
+
 static int procs_add_node(struct cluster *c, char *err, size_t errlen)
 {
     struct procs *p = P(c);
@@ -963,6 +968,7 @@ static const struct cluster_ops procs_ops = {
     .add_node = procs_add_node,
     .destroy = procs_destroy,
     .data = procs_data,
+    .peer_endpoint = procs_peer_endpoint,
 };
 
 struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)

@@ -10,4 +10,7 @@ void roomcmds_install(void);
 /* `conlab serve --bind ADDR:PORT --cluster FILE [--key FILE] [--allow FILE] [SCRIPT...]`. */
 int serve_main(int argc, char **argv, const char *argv0);
 
+/* `conlab poke ENDPOINT FRAME`: one frame to any endpoint, as any program could (poke.c). */
+int poke_main(int argc, char **argv);
+
 #endif
