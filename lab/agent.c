@@ -173,7 +173,7 @@ static void do_spawn(struct agent *a, const char *id, const char *data, size_t l
     const char *pbind = json_string_value(json_object_get(b, "peer_bind"));
     int idx;
     char why[600] = "";
-    if (!json_is_object(b) || !valid_token(run, 60) || !valid_token(mode, 30) || parse_node_id(id, CL_MAXN, &idx) < 0)
+    if (!json_is_object(b) || !valid_token(run, 60) || !valid_token(mode, 30) || parse_node_id(id, CL_MAXNODES, &idx) < 0)
         snprintf(why, sizeof why, "a spawn request without a run, a mode or a node id");
     struct anode *n = why[0] ? NULL : node_slot(a, id);
     if (!why[0] && !n)
