@@ -195,8 +195,8 @@ int keygen_main(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             puts("usage: conlab keygen [--force] FILE\n"
                  "  Writes a new CURVE key pair to FILE (mode 0600) and prints its public key: give\n"
-                 "  the public key to the lab (the cluster file's hosts, or serve --allow FILE) and\n"
-                 "  keep FILE for conlab join --key, conlab dash --attach --key or conlab serve --key.");
+                 "  the public key to the lab (its cluster file, or its list of allowed keys) and keep\n"
+                 "  FILE for conlab join, conlab dash (attached to a classroom) or conlab serve.");
             return 0;
         }
         if (!strcmp(argv[i], "--force")) {

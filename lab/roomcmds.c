@@ -54,8 +54,8 @@ static void serve_usage(FILE *f)
           "  (every command works as on one machine; `partition hostA | hostB,hostC` takes the\n"
           "  hosts' names). Every connection is CURVE-authenticated: --key is the lab's key file\n"
           "  (conlab keygen; without it a new key for this run), the cluster file's hosts' keys\n"
-          "  and --allow FILE (one public key a line) are the keys admitted (agents, conlab dash\n"
-          "  --attach). Without keys in the cluster file only a loopback ADDR is accepted.\n"
+          "  and --allow FILE (one public key a line) are the keys admitted (agents, attached\n"
+          "  dashboards). Without keys in the cluster file only a loopback ADDR is accepted.\n"
           "  With SCRIPT files, runs them like conlab script and exits with their status.\n",
           f);
 }

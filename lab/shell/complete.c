@@ -107,7 +107,7 @@ static const struct copt o_node[] = {
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {
-    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|serve|join|keygen|poke", ARG_NONE, NULL, 0},
+    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|demo|serve|join|keygen|poke", ARG_NONE, NULL, 0},
     {"conlab script", o_help, NULL, ARG_FILE, "lab", 0},
     {"conlab check", o_check, NULL, ARG_FILE, NULL, 1},
     {"conlab lesson", o_help, "list|validate|show|script|reset|help", ARG_LESSON, NULL, 1},
