@@ -4,7 +4,8 @@
  *   txn_begin  {id, op, key}               a coordinator took a client request;
  *   txn_commit {id, op, key, ts, wait_us}  it answered it, with timestamp ts;
  *   state      {epsilon_us}                the ε the nodes run with;
- *   clock      {skew_us}                   the runtime's report of a node's skew (`skew`).
+ *   clock      {offset_us, skew_us}        the runtime's report of a node's clock (`skew`,
+ *                                          `clock drift`, `ntp`); the lab's fault {what: skew}.
  *
  * Event times ("t") are true time: the simulator's virtual clock, or on real processes the
  * host's monotonic clock, which every node process shares (node clocks, skew included, are
@@ -194,10 +195,20 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
             m->eps = e;
         return 0;
     }
-    if (!strcmp(name, "clock")) {
+    if (!strcmp(name, "clock")) { /* the runtime's: its offset now (skew, drift, NTP), else its skew */
         int i = node_index(node);
-        if (i >= 0 && json_is_integer(json_object_get(ev, "skew_us")))
-            m->skew[i] = (int64_t)json_integer_value(json_object_get(ev, "skew_us"));
+        const json_t *o = json_object_get(ev, "offset_us");
+        if (!json_is_integer(o))
+            o = json_object_get(ev, "skew_us");
+        if (i >= 0 && json_is_integer(o))
+            m->skew[i] = (int64_t)json_integer_value(o);
+        return 0;
+    }
+    if (!strcmp(name, "fault")) { /* the lab's `skew` (the simulator in the lab has no clock event) */
+        const char *what = json_string_value(json_object_get(ev, "what"));
+        int i = node_index(json_string_value(json_object_get(ev, "target")));
+        if (what && !strcmp(what, "skew") && i >= 0 && json_is_integer(json_object_get(ev, "skew_ms")))
+            m->skew[i] = (int64_t)json_integer_value(json_object_get(ev, "skew_ms")) * 1000;
         return 0;
     }
     if (!strcmp(name, "txn_begin")) {
