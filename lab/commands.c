@@ -814,7 +814,7 @@ static int cmd_ntp(struct lab *lab, int argc, char **argv)
         cl->ntp_err_us = err;
         cl->ntp_poll_us = poll;
     }
-    for (int i = 0; i < cl->n && i < CL_MAXN; i++)
+    for (int i = 0; i < cl->n && i < CL_MAXNODES; i++)
         if (cl->state[i] != NODE_DOWN)
             cl->ops->push_clock(cl, i);
     lab_event(lab, "fault", json_pack("{s:s,s:b,s:I,s:I}", "what", "ntp", "on", on, "error_us", (json_int_t)cl->ntp_err_us,
