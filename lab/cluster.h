@@ -78,6 +78,10 @@ struct cluster {
     /* simulator only */
     int frozen;
     uint64_t events_seen;
+    /* `clock drift NODE PPM` and `ntp on|off` (clocks.h): pushed with the skew */
+    int64_t drift_ppm[CL_MAXNODES];
+    int ntp;
+    uint64_t ntp_poll_us, ntp_err_us;
 };
 
 struct cluster_config {

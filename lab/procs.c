@@ -314,9 +314,11 @@ static void push_node_faults(struct procs *p, int idx)
 
 static void push_node_clock(struct procs *p, int idx)
 {
-    ctl_send(p, idx, json_pack("{s:s,s:I,s:I,s:I}", "type", "clock", "skew_us", (json_int_t)p->c.skew_us[idx],
-                               "strobe_us", (json_int_t)p->c.strobe_us[idx], "period_us",
-                               (json_int_t)p->c.strobe_period_us[idx]));
+    ctl_send(p, idx, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b,s:I,s:I}", "type", "clock", "skew_us",
+                               (json_int_t)p->c.skew_us[idx], "strobe_us", (json_int_t)p->c.strobe_us[idx],
+                               "period_us", (json_int_t)p->c.strobe_period_us[idx], "drift_ppm",
+                               (json_int_t)p->c.drift_ppm[idx], "ntp", p->c.ntp, "ntp_poll_us",
+                               (json_int_t)p->c.ntp_poll_us, "ntp_err_us", (json_int_t)p->c.ntp_err_us));
 }
 
 static void on_register(struct procs *p, int idx, const json_t *b)
@@ -348,7 +350,7 @@ static void on_register(struct procs *p, int idx, const json_t *b)
     }
     ctl_send(p, idx, json_pack("{s:s}", "type", "welcome"));
     push_node_faults(p, idx);
-    if (p->c.skew_us[idx] || p->c.strobe_us[idx])
+    if (p->c.skew_us[idx] || p->c.strobe_us[idx] || p->c.drift_ppm[idx] || p->c.ntp)
         push_node_clock(p, idx);
     /* the newcomer learns everyone; everyone learns the newcomer (if its endpoint moved) */
     int all_up = 1;
