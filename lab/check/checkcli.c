@@ -11,16 +11,18 @@
 #include "causal.h"
 #include "exonce.h"
 #include "lincheck.h"
+#include "mutex.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_EXACTLY_ONCE };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank |\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex |\n"
     "                     --exactly-once] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
+    "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
@@ -114,6 +116,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SERIALIZABLE;
         } else if (!strcmp(a, "--bank")) {
             what = W_BANK;
+        } else if (!strcmp(a, "--mutex")) {
+            what = W_MUTEX;
         } else if (!strcmp(a, "--exactly-once")) {
             what = W_EXACTLY_ONCE;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -134,6 +138,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (what == W_MUTEX)
+        return mutex_cli(file, out, errout);
     if (what == W_EXACTLY_ONCE)
         return exonce_file(file, out, errout);
     if (what == W_SERIALIZABLE || what == W_BANK)
