@@ -13,17 +13,19 @@
 #include "lincheck.h"
 #include "mutex.h"
 #include "sessions.h"
+#include "wlcheck.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE, W_GSET, W_BROADCAST };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
     "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex |\n"
-    "                     --exactly-once] FILE\n"
+    "                     --exactly-once | --g-set | --broadcast] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
     "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
+    "  --g-set, --broadcast: a Maelstrom history of add (or broadcast) and read operations\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
@@ -120,6 +122,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_MUTEX;
         } else if (!strcmp(a, "--exactly-once")) {
             what = W_EXACTLY_ONCE;
+        } else if (!strcmp(a, "--g-set")) {
+            what = W_GSET;
+        } else if (!strcmp(a, "--broadcast")) {
+            what = W_BROADCAST;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -151,6 +157,18 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         return 2;
     }
     int rc = 2;
+    if (what == W_GSET || what == W_BROADCAST) {
+        int v = what == W_GSET ? wlcheck_gset(h, out) : wlcheck_broadcast(h, out);
+        sb_addc(out, '\n');
+        history_free(&h);
+        return v;
+    }
+    if (h->has_collections && what != W_TO_EDN) {
+        sb_printf(errout, "conlab check: %s: some :value is a collection (a Maelstrom g-set or broadcast history: "
+                          "use --g-set or --broadcast; jepsen.independent [k v] tuples are not read as keys)\n", file);
+        history_free(&h);
+        return 2;
+    }
     if (what == W_TO_EDN) {
         history_write_edn(h, out);
         rc = 0;
@@ -263,6 +281,9 @@ const struct history_checker history_checkers[] = {
     {"sessions", NULL, "read-your-writes, monotonic reads and writes, writes-follow-reads, per process", run_sessions},
     {"sequential", NULL, "one order of all operations that keeps each process's order", run_sequential},
     {"causal", NULL, "no session (a client at a node) sees an effect without its causes", run_causal},
+    {"g-set", NULL, "Maelstrom's g-set: every acknowledged add in every node's final read, nothing unexpected", wlcheck_gset},
+    {"broadcast", NULL, "Maelstrom's broadcast: every acknowledged message in every node's final read, nothing unexpected",
+     wlcheck_broadcast},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -50,6 +50,7 @@ struct history {
     int n_events;
     bool has_time;          /* times came from the file (else event numbers) */
     bool has_keys;          /* some operation names a key */
+    bool has_collections;   /* some EDN :value was a vector, list or set (kept as JSON text) */
     enum hist_format format;
     struct strpool *pool;   /* private */
     int64_t *pending;       /* private: process -> open op, as a small map */
