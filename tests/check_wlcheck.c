@@ -100,6 +100,34 @@ START_TEST(gset_from_edn_sets_unexpected_and_recovered)
 }
 END_TEST
 
+START_TEST(the_independent_export_writes_k_v_tuples)
+{
+    static const char jl[] =
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"7\",\"value\":1}\n"
+        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"7\",\"value\":1}\n"
+        "{\"process\":1,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"y\",\"value\":[1,2]}\n"
+        "{\"process\":1,\"type\":\"fail\",\"f\":\"cas\",\"key\":\"y\",\"value\":[1,2]}\n"
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"7\",\"value\":null}\n"
+        "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"key\":\"7\",\"value\":1}\n";
+    char path[] = "/tmp/conlab-ind-XXXXXX.jsonl";
+    int fd = mkstemps(path, 6);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, jl, strlen(jl)) == (ssize_t)strlen(jl));
+    close(fd);
+    char *argv[] = {(char *)"check", (char *)"--to-edn", (char *)"--independent", path, NULL};
+    struct sb out = {0}, err = {0};
+    ck_assert_int_eq(checkcli_run(4, argv, &out, &err), 0);
+    unlink(path);
+    ck_assert_msg(strstr(out.s, "{:process 0, :type :invoke, :f :write, :value [7 1]}"), "%s", out.s);
+    ck_assert(strstr(out.s, ":f :cas, :value [\"y\" [1 2]]}"));
+    ck_assert(strstr(out.s, ":f :read, :value [7 nil]}"));
+    ck_assert(strstr(out.s, ":type :ok, :f :read, :value [7 1]}"));
+    ck_assert(!strstr(out.s, ":key"));
+    sb_free(&out);
+    sb_free(&err);
+}
+END_TEST
+
 Suite *suite_wlcheck(void);
 Suite *suite_wlcheck(void)
 {
@@ -108,6 +136,7 @@ Suite *suite_wlcheck(void)
     tcase_add_test(tc, broadcast_every_acknowledged_message_everywhere_holds);
     tcase_add_test(tc, broadcast_lost_on_one_node_is_named);
     tcase_add_test(tc, gset_from_edn_sets_unexpected_and_recovered);
+    tcase_add_test(tc, the_independent_export_writes_k_v_tuples);
     suite_add_tcase(s, tc);
     return s;
 }

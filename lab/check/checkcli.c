@@ -26,6 +26,7 @@ static const char usage[] =
     "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
     "  --g-set, --broadcast: a Maelstrom history of add (or broadcast) and read operations\n"
+    "  --to-edn --independent: keys written as jepsen.independent [k v] tuples\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
@@ -83,7 +84,7 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
 {
     struct lin_opts lo;
     lin_opts_default(&lo);
-    bool json = false;
+    bool json = false, independent = false;
     enum what what = W_LIN;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -122,6 +123,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_MUTEX;
         } else if (!strcmp(a, "--exactly-once")) {
             what = W_EXACTLY_ONCE;
+        } else if (!strcmp(a, "--independent")) {
+            independent = true;
         } else if (!strcmp(a, "--g-set")) {
             what = W_GSET;
         } else if (!strcmp(a, "--broadcast")) {
@@ -170,7 +173,7 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         return 2;
     }
     if (what == W_TO_EDN) {
-        history_write_edn(h, out);
+        history_write_edn_independent(h, independent, out);
         rc = 0;
     } else if (what == W_LIN) {
         struct lin_result *r = NULL;

@@ -733,6 +733,11 @@ static void edn_val(struct sb *out, const char *v)
 
 void history_write_edn(const struct history *h, struct sb *out)
 {
+    history_write_edn_independent(h, 0, out);
+}
+
+void history_write_edn_independent(const struct history *h, int independent, struct sb *out)
+{
     int n;
     struct ev *ev = events_of(h, &n);
     sb_add(out, "");
@@ -748,11 +753,17 @@ void history_write_edn(const struct history *h, struct sb *out)
             sb_printf(out, ":%s", op->fname);
         else
             edn_write_string(out, op->fname, strlen(op->fname));
-        if (op->key) {
+        bool tuple = independent && op->key; /* jepsen.independent: :value [k v] */
+        if (op->key && !tuple) {
             sb_add(out, ", :key ");
             edn_val(out, op->key);
         }
         sb_add(out, ", :value ");
+        if (tuple) {
+            sb_addc(out, '[');
+            edn_val(out, op->key);
+            sb_addc(out, ' ');
+        }
         if (op->f == HF_CAS) {
             sb_addc(out, '[');
             edn_val(out, op->value);
@@ -764,6 +775,8 @@ void history_write_edn(const struct history *h, struct sb *out)
         } else {
             edn_val(out, op->value);
         }
+        if (tuple)
+            sb_addc(out, ']');
         if (h->has_time)
             sb_printf(out, ", :time %" PRId64, ret ? op->t_ret : op->t_inv);
         if (ret && op->error) {

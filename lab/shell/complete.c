@@ -53,7 +53,7 @@ static const struct copt o_top[] = {
 static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
-    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"), FLAG("--help"), FLAG("--exactly-once"), FLAG("--g-set"), FLAG("--broadcast"), END};
+    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"), FLAG("--help"), FLAG("--exactly-once"), FLAG("--g-set"), FLAG("--broadcast"), FLAG("--independent"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
