@@ -1,7 +1,7 @@
 /* check_jsonvalues — client values of any JSON type through the KV state machine and the modes
- * built on it (raft, leader): a write of 42 reads back the number 42, of "42" the string, of an
+ * built on it (raft, leader, paxos, zab): a write of 42 reads back the number 42, of "42" the string, of an
  * object the object; a cas compares JSON values (42 is not "42"); integer keys are taken as
- * their decimal text. The entry codec (kvsm.h) round-trips every value, strings that begin with
+ * their decimal text (raft, leader). The entry codec (kvsm.h) round-trips every value, strings that begin with
  * its mark included. */
 #include <check.h>
 #include <stdlib.h>
@@ -13,6 +13,8 @@
 
 extern const struct mode mode_raft;
 extern const struct mode mode_leader;
+extern const struct mode mode_paxos;
+extern const struct mode mode_zab;
 
 #define SEC 1000000ull
 
@@ -54,7 +56,7 @@ static json_t *call(struct fixture *f, int node, const char *body)
     return r;
 }
 
-static void values_through(const struct mode *m, const char *opts)
+static void values_through(const struct mode *m, const char *opts, int int_keys)
 {
     struct fixture *f = fixture_new(m, 3, opts, 20);
     fixture_run(f, 2 * SEC);
@@ -63,8 +65,9 @@ static void values_through(const struct mode *m, const char *opts)
         "{\"type\":\"write\",\"key\":\"s\",\"value\":\"42\"}",
         "{\"type\":\"write\",\"key\":7,\"value\":{\"a\":[1,2]}}",
     };
+    const char *third = int_keys ? writes[2] : "{\"type\":\"write\",\"key\":\"7\",\"value\":{\"a\":[1,2]}}";
     for (size_t i = 0; i < 3; i++) {
-        json_t *r = call(f, 0, writes[i]);
+        json_t *r = call(f, 0, i == 2 ? third : writes[i]);
         ck_assert_msg(!strcmp(json_string_value(json_object_get(r, "type")), "write_ok"), "%s: %s", m->name,
                       json_string_value(json_object_get(r, "text")));
         json_decref(r);
@@ -96,13 +99,25 @@ static void values_through(const struct mode *m, const char *opts)
 
 START_TEST(raft_stores_and_answers_any_json_value)
 {
-    values_through(&mode_raft, "");
+    values_through(&mode_raft, "", 1);
 }
 END_TEST
 
 START_TEST(leader_stores_and_answers_any_json_value)
 {
-    values_through(&mode_leader, "");
+    values_through(&mode_leader, "", 1);
+}
+END_TEST
+
+START_TEST(paxos_stores_and_answers_any_json_value)
+{
+    values_through(&mode_paxos, "", 0);
+}
+END_TEST
+
+START_TEST(zab_stores_and_answers_any_json_value)
+{
+    values_through(&mode_zab, "", 0);
 }
 END_TEST
 
@@ -115,6 +130,8 @@ Suite *suite_jsonvalues(void)
     tcase_add_test(tc, the_entry_codec_round_trips_every_value);
     tcase_add_test(tc, raft_stores_and_answers_any_json_value);
     tcase_add_test(tc, leader_stores_and_answers_any_json_value);
+    tcase_add_test(tc, paxos_stores_and_answers_any_json_value);
+    tcase_add_test(tc, zab_stores_and_answers_any_json_value);
     suite_add_tcase(s, tc);
     return s;
 }
