@@ -44,6 +44,7 @@ struct agent {
     int welcomed, once, quiet;
     uint64_t heard_us, sent_us, hello_us, timeout_us, hb_us;
     struct nft *nft;
+    char nft_why[300], netem_why[200];
     int quit, rc;
 };
 
@@ -368,6 +369,12 @@ static void on_link(struct agent *a)
                 zmq_send(a->ctl, data, len, ZMQ_DONTWAIT);
             } else if (!strcmp(type, "client") && n && n->gw) {
                 zmq_send(n->gw, data, len, ZMQ_DONTWAIT);
+            } else if (!strcmp(type, "nftstat")) {
+                json_t *c = nft_counters(a->nft);
+                char *s = json_dumps(c, JSON_COMPACT);
+                link_send(a, "nftstat", "", s, strlen(s));
+                free(s);
+                json_decref(c);
             } else if (!strcmp(type, "nft")) {
                 char err[512] = "";
                 json_t *rules = json_loadb(data, len, 0, NULL);
@@ -593,6 +600,11 @@ int agent_main(int argc, char **argv, const char *argv0)
     }
     char nfterr[300];
     a.nft = nft_open(nfterr, sizeof nfterr);
+    str_copy(a.nft_why, nfterr, sizeof a.nft_why);
+    if (a.nft)
+        nft_netem_probe(a.netem_why, sizeof a.netem_why);
+    else
+        str_copy(a.netem_why, "not probed (no nftables here either)", sizeof a.netem_why);
     snprintf(a.ctl_ep, sizeof a.ctl_ep, "ipc://%s/ctl.sock", a.run_dir);
     snprintf(a.ev_ep, sizeof a.ev_ep, "ipc://%s/events.sock", a.run_dir);
     a.ctx = zmq_ctx_new();
@@ -643,7 +655,7 @@ int agent_main(int argc, char **argv, const char *argv0)
     while (!rc && !a.quit) {
         uint64_t now = mono_us();
         if (!a.welcomed && now - a.hello_us >= 1000000) {
-            json_t *h = json_pack("{s:s}", "version", "1");
+            json_t *h = json_pack("{s:s,s:s,s:s}", "version", "1", "nft", a.nft ? "ok" : a.nft_why, "netem", a.netem_why);
             if (a.want_host[0])
                 json_object_set_new(h, "host", json_string(a.want_host));
             char *s = json_dumps(h, JSON_COMPACT);

@@ -35,8 +35,101 @@ static int cmd_hosts(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* The kernel's rules of every host, with what the counters measured. */
+static void describe_kernel(struct lab *lab, struct sb *b)
+{
+    struct room *r = lab->room;
+    int any = 0;
+    for (int h = 0; h < room_nhosts(r); h++) {
+        const struct room_host *rh = room_host(r, h);
+        size_t i;
+        json_t *rule;
+        json_array_foreach(rh->rules, i, rule) {
+            const char *link = json_string_value(json_object_get(rule, "link"));
+            json_int_t loss = json_integer_value(json_object_get(rule, "loss"));
+            json_t *c = json_object_get(json_object_get(rh->counters, "rules"), link ? link : "");
+            json_int_t seen = json_integer_value(json_object_get(c, "seen"));
+            json_int_t dropped = json_integer_value(json_object_get(c, "dropped"));
+            sb_printf(b, "  on %s: %s %s (nft: %s:%lld from %s)", rh->name, link ? link : "?",
+                      loss >= 100 ? "cut" : "", json_string_value(json_object_get(rule, "dst")),
+                      (long long)json_integer_value(json_object_get(rule, "dport")),
+                      json_string_value(json_object_get(rule, "src")));
+            if (loss < 100)
+                sb_printf(b, " loss %lld%%", (long long)loss);
+            if (c)
+                sb_printf(b, "; on the wire %lld packets, %lld dropped (%.1f%%)", (long long)seen, (long long)dropped,
+                          seen ? 100.0 * (double)dropped / (double)seen : 0.0);
+            sb_addc(b, '\n');
+            any = 1;
+        }
+        if (rh->counters && json_integer_value(json_object_get(rh->counters, "seen")))
+            sb_printf(b, "  %s in all: %lld packets seen by its rules, %lld dropped (%.1f%%)\n", rh->name,
+                      (long long)json_integer_value(json_object_get(rh->counters, "seen")),
+                      (long long)json_integer_value(json_object_get(rh->counters, "dropped")),
+                      100.0 * (double)json_integer_value(json_object_get(rh->counters, "dropped")) /
+                          (double)json_integer_value(json_object_get(rh->counters, "seen")));
+    }
+    if (!any)
+        sb_add(b, "  no rule: no cut or loss between hosts\n");
+}
+
+static int cmd_faults(struct lab *lab, int argc, char **argv)
+{
+    if (!need_room(lab))
+        return RUNTIME;
+    struct room *r = lab->room;
+    struct sb b = {0};
+    if (argc == 2 && !strcmp(argv[1], "kernel")) {
+        for (int h = 0; h < room_nhosts(r); h++) {
+            const struct room_host *rh = room_host(r, h);
+            if (rh->joined && strcmp(rh->nft, "ok")) {
+                lab_err(lab, "host %s cannot: %s (its agent must run as root, with nftables)", rh->name, rh->nft);
+                return RUNTIME;
+            }
+        }
+        room_set_kernel(r, 1);
+        if (lab->cl && !lab->cl->sim)
+            lab->cl->ops->push_faults(lab->cl);
+        sb_add(&b, "faults kernel: cuts, partitions and loss between hosts are nftables rules on the hosts now "
+                   "(loss drops packets: TCP resends them, so a message comes late rather than never); links "
+                   "within a host, delay, duplication and reordering stay in the node shim");
+        for (int h = 0; h < room_nhosts(r); h++) {
+            const struct room_host *rh = room_host(r, h);
+            if (rh->joined && strcmp(rh->netem, "ok"))
+                sb_printf(&b, "\n  %s has no tc netem (%s)", rh->name, rh->netem);
+            else if (rh->joined)
+                sb_printf(&b, "\n  %s has tc netem, which conlab does not use yet", rh->name);
+        }
+        lab_event(lab, "output", json_pack("{s:s,s:s}", "text", "faults kernel", "what", "faults-backend"));
+    } else if (argc == 2 && !strcmp(argv[1], "shim")) {
+        room_set_kernel(r, 0);
+        if (lab->cl && !lab->cl->sim)
+            lab->cl->ops->push_faults(lab->cl);
+        sb_add(&b, "faults shim: every network fault is the nodes' own again (the hosts' rules are gone)");
+        lab_event(lab, "output", json_pack("{s:s,s:s}", "text", "faults shim", "what", "faults-backend"));
+    } else if (argc == 1) {
+        if (!room_kernel(r)) {
+            sb_add(&b, "faults shim: the nodes drop, delay, duplicate and reorder their own messages");
+        } else {
+            room_fetch_counters(r, 3000000);
+            sb_add(&b, "faults kernel: nftables rules on the hosts\n");
+            describe_kernel(lab, &b);
+            while (b.len && b.s[b.len - 1] == '\n')
+                b.s[--b.len] = 0;
+        }
+    } else {
+        lab_err(lab, "usage: faults [kernel|shim]");
+        sb_free(&b);
+        return PARSE;
+    }
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
 static const struct lab_command room_commands[] = {
     {"hosts", "hosts", "A classroom's hosts (conlab serve): which nodes each runs, whether its agent (conlab join) is there and from where, and the dashboards attached.", "hosts", 0, 0, cmd_hosts},
+    {"faults", "faults [kernel|shim]", "A classroom's fault backend (conlab serve, agents as root): kernel puts cuts, partitions and loss between hosts into nftables rules on the hosts (random drop for loss), as Jepsen's nemesis does; shim (the default) leaves every fault to the nodes. Delay, duplication and reordering always stay in the shim. Without a word: the rules, and the packets each saw and dropped on the wire.", "faults kernel", 0, 1, cmd_faults},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

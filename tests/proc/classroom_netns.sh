@@ -28,7 +28,7 @@ cleanup() {
   for p in $pids; do kill -9 "$p" 2>/dev/null; done
   for p in $pids; do wait "$p" 2>/dev/null; done
   for ns in $made; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$work"
+  [ -n "${CLASSROOM_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -160,6 +160,58 @@ fi
 # the attached dashboard saw the cluster
 wait_for '"n5"\| n5 ' "$work/dash.out" 10 || fail "the attached dashboard did not show n5"
 grep -q "cluster" "$work/dash.out" || fail "the attached dashboard did not show the cluster"
+
+# faults=kernel: nftables rules in the hosts' namespaces
+marks=0
+mark() { marks=$((marks + 1)); say "help hosts"; wait_for_count "A classroom's hosts" "$work/lab.out" $marks "$1"; }
+wait_for_count() { # PATTERN FILE N SECONDS
+  n=0
+  while [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -lt "$3" ]; do
+    n=$((n + 1)); [ $n -gt $(($4 * 10)) ] && return 1; sleep 0.1
+  done
+}
+mark 10
+if grep -q "^faults kernel\|cannot: " "$work/lab.out"; then :; fi
+if ! command -v nft >/dev/null 2>&1; then
+  echo "SKIP kernel faults: no nft here (apt-get install nftables)"
+else
+  lines=$(wc -l < "$work/lab.out")
+  say "faults kernel" "partition hostA | hostB,hostC" "wait leader" "put z 1" "faults"
+  mark 60 || fail "faults kernel and a partition did not finish"
+  tail -n +"$((lines + 1))" "$work/lab.out" > "$work/kernel.out"
+  grep -q "cannot:" "$work/kernel.out" && fail "faults kernel refused: $(grep 'cannot:' "$work/kernel.out")"
+  grep -q "has no tc netem (.*qdisc kind is unknown" "$work/kernel.out" ||
+    grep -q "has tc netem" "$work/kernel.out" || fail "faults kernel did not say whether the hosts have tc netem"
+  sed -n 's/^  on \(host[A-C]\): \(host[A-C]->n[0-9]\) cut .*/\1 \2/p' "$work/kernel.out" | sort > "$work/rules.got"
+  printf '%s\n' "hostA hostB->n1" "hostA hostB->n2" "hostA hostC->n1" "hostA hostC->n2" \
+    "hostB hostA->n3" "hostB hostA->n4" "hostC hostA->n5" | sort > "$work/rules.want"
+  cmp -s "$work/rules.got" "$work/rules.want" ||
+    fail "the kernel partition's rules are not exactly the links between hostA and the others: $(tr '\n' ';' < "$work/rules.got")"
+  grep -q "^ok" "$work/kernel.out" || fail "the majority side (hostB, hostC) did not take a write under the kernel partition"
+  # the partition is the kernel's: the rules drop packets on the wire
+  say "faults"
+  mark 30
+  drops=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: [0-9]* packets seen by its rules, \([0-9]*\) dropped.*/\1/p' | awk '{s += $1} END {print s + 0}')
+  [ "$drops" -gt 0 ] || fail "the kernel partition dropped no packet"
+  # kernel loss, measured on the wire: 20% asked, within 5 points
+  say "heal" "loss 20"
+  seen=0; dropped=0; tries=0
+  while [ "$seen" -lt 2000 ] && [ $tries -lt 30 ]; do
+    sleep 1; tries=$((tries + 1))
+    say "faults"; mark 30
+    seen=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: \([0-9]*\) packets.*/\1/p' | awk '{s += $1} END {print s + 0}')
+    dropped=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: [0-9]* packets seen by its rules, \([0-9]*\) dropped.*/\1/p' | awk '{s += $1} END {print s + 0}')
+  done
+  if [ "$seen" -lt 500 ]; then
+    fail "too little traffic to measure the kernel's loss ($seen packets)"
+  else
+    pct=$((dropped * 1000 / seen))
+    echo "kernel loss: asked 20%, measured $((pct / 10)).$((pct % 10))% of $seen packets on the wire"
+    [ $pct -ge 150 ] && [ $pct -le 250 ] || fail "kernel loss measured $((pct / 10)).$((pct % 10))%, asked 20% (+-5)"
+  fi
+  say "heal" "faults shim"
+  mark 30
+fi
 
 # kill -9 of the lab: within the heartbeat timeout (2 s) every host's nodes are gone
 # `ip netns exec` may run the agent as its child: count the nodes under either
