@@ -127,9 +127,110 @@ static int cmd_faults(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* ---- load: closed-loop writers through the lab's gateway (a classroom's benchmark) ---- */
+
+struct load {
+    struct lab *lab;
+    uint64_t end_us, ok, failed, info, seq;
+    double *lat;
+    size_t nlat, cap;
+};
+
+static void load_next(struct load *l, int process);
+
+static void load_done(void *ud, struct op *op)
+{
+    struct load *l = ud;
+    int process = op->process;
+    uint64_t start = (uint64_t)json_integer_value(json_object_get(op->invoke, "time")) / 1000;
+    if (op->outcome == OP_OK) {
+        l->ok++;
+        if (l->nlat == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 4096;
+            l->lat = xrealloc(l->lat, l->cap * sizeof *l->lat);
+        }
+        l->lat[l->nlat++] = (double)(cluster_now(l->lab->cl) - start) / 1000.0;
+    } else if (op->outcome == OP_FAIL) {
+        l->failed++;
+    } else {
+        l->info++;
+    }
+    op->done = NULL;
+    lab_op_free(op);
+    if (mono_us() < l->end_us)
+        load_next(l, process);
+}
+
+static void load_next(struct load *l, int process)
+{
+    char key[32], val[32];
+    snprintf(key, sizeof key, "load%llu", (unsigned long long)(l->seq % 16));
+    snprintf(val, sizeof val, "%llu", (unsigned long long)++l->seq);
+    json_t *v = json_string(val);
+    struct op *op = lab_op_start(l->lab, "write", key, v, -1, NULL, process);
+    json_decref(v);
+    if (!op)
+        return;
+    if (op->outcome != OP_PENDING) {
+        load_done(l, op);
+        return;
+    }
+    op->done = load_done;
+    op->done_ud = l;
+}
+
+static int cmp_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmd_load(struct lab *lab, int argc, char **argv)
+{
+    uint64_t dur;
+    int64_t clients = 4;
+    if (parse_duration_us(argv[1], &dur) < 0 || dur < 100000 || dur > 600000000) {
+        lab_err(lab, "bad duration '%s': from 100ms to 10m, e.g. 5s", argv[1]);
+        return PARSE;
+    }
+    if (argc > 2 && (parse_i64(argv[2], &clients) < 0 || clients < 1 || clients > 64)) {
+        lab_err(lab, "bad client count '%s': from 1 to 64", argv[2]);
+        return PARSE;
+    }
+    if (!lab->cl) {
+        lab_err(lab, "no cluster: start one first");
+        return RUNTIME;
+    }
+    struct load l = {.lab = lab};
+    uint64_t ev0 = lab->ev_total, t0 = mono_us();
+    l.end_us = t0 + dur;
+    for (int c = 0; c < clients; c++)
+        load_next(&l, lab->next_process++);
+    /* the last writes end within their timeout after the deadline */
+    uint64_t hard = l.end_us + lab_timeout_us(lab) + 1000000;
+    while (mono_us() < hard && !lab->interrupted) {
+        int pending = 0;
+        for (int i = 0; i < LAB_MAX_OPS; i++)
+            pending += lab->ops[i].used && lab->ops[i].done == load_done;
+        if (!pending && mono_us() >= l.end_us)
+            break;
+        lab_pump(lab, 10000, -1);
+    }
+    double secs = (double)(mono_us() - t0) / 1e6;
+    qsort(l.lat, l.nlat, sizeof *l.lat, cmp_ms);
+    double p50 = l.nlat ? l.lat[l.nlat / 2] : 0, p99 = l.nlat ? l.lat[(size_t)((double)(l.nlat - 1) * 0.99)] : 0;
+    lab_out(lab, "load: %lld clients, %.1f s: %llu writes ok (%.0f/s), %llu failed, %llu indeterminate; latency p50 "
+            "%.2f ms, p99 %.2f ms; %.0f events/s collected",
+            (long long)clients, secs, (unsigned long long)l.ok, (double)l.ok / secs, (unsigned long long)l.failed,
+            (unsigned long long)l.info, p50, p99, (double)(lab->ev_total - ev0) / secs);
+    free(l.lat);
+    return OK;
+}
+
 static const struct lab_command room_commands[] = {
     {"hosts", "hosts", "A classroom's hosts (conlab serve): which nodes each runs, whether its agent (conlab join) is there and from where, and the dashboards attached.", "hosts", 0, 0, cmd_hosts},
     {"faults", "faults [kernel|shim]", "A classroom's fault backend (conlab serve, agents as root): kernel puts cuts, partitions and loss between hosts into nftables rules on the hosts (random drop for loss), as Jepsen's nemesis does; shim (the default) leaves every fault to the nodes. Delay, duplication and reordering always stay in the shim. Without a word: the rules, and the packets each saw and dropped on the wire.", "faults kernel", 0, 1, cmd_faults},
+    {"load", "load DURATION [CLIENTS]", "Closed-loop writers (default 4) through the gateway for DURATION: writes per second, latency p50 and p99, events per second the lab collected. Every write is in the history.", "load 5s 4", 1, 2, cmd_load},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
