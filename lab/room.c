@@ -235,7 +235,8 @@ struct room *room_open(const struct room_config *cfg, char *err, size_t errlen)
     }
     const char *colon = strrchr(cfg->bind, ':');
     int64_t port;
-    if (!colon || colon == cfg->bind || parse_i64(colon + 1, &port) < 0 || port < 1 || port > 65535) {
+    if (!colon || colon == cfg->bind ||
+        (strcmp(colon + 1, "*") && (parse_i64(colon + 1, &port) < 0 || port < 1 || port > 65535))) {
         snprintf(err, errlen, "--bind wants ADDR:PORT (e.g. 0.0.0.0:7400), not '%s'", cfg->bind);
         goto fail;
     }
@@ -275,6 +276,8 @@ struct room *room_open(const struct room_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot bind %s: %s", r->endpoint, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    size_t epl = sizeof r->endpoint; /* ":*" asks for any free port: say which */
+    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, r->endpoint, &epl);
     return r;
 fail:
     room_close(&r);
