@@ -317,8 +317,8 @@ int serve_main(int argc, char **argv, const char *argv0)
     lessonhost_install(&lab);
     roomcmds_install();
     fprintf(stderr, "conlab serve: classroom on %s, server key %s\n", room_endpoint(lab.room), room_server_key(lab.room));
-    fprintf(stderr, "conlab serve: on each host: conlab join %s --key HOST.key --server-key '%s'\n", bind,
-            room_server_key(lab.room));
+    fprintf(stderr, "conlab serve: on each host: conlab join %s --key HOST.key --server-key '%s'\n",
+            room_endpoint(lab.room) + 6, room_server_key(lab.room));
     int code;
     if (nscripts) {
         code = script_run(&lab, nscripts, scripts);
