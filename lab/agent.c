@@ -41,7 +41,7 @@ struct agent {
     char node_bin[PATH_MAX];
     char host[CL_IDLEN], addr[64], want_host[CL_IDLEN], want_addr[64];
     struct anode nodes[CL_MAXN];
-    int welcomed, once, quiet;
+    int welcomed, again, quiet;
     uint64_t heard_us, sent_us, hello_us, timeout_us, hb_us;
     struct nft *nft;
     char nft_why[300], netem_why[200];
@@ -306,7 +306,7 @@ static void lab_gone(struct agent *a, const char *why)
     say(a, "%s: killed %d node%s", why, k, k == 1 ? "" : "s");
     a->welcomed = 0;
     a->hello_us = 0;
-    if (a->once) {
+    if (!a->again) { /* its lab is gone: so is the agent, unless told to wait for the next */
         a->quit = 1;
         a->rc = 0;
     }
@@ -520,19 +520,24 @@ static void on_monitor(struct agent *a)
 static void usage(FILE *f)
 {
     fputs("usage: conlab join HOST:PORT --server-key KEY [--key FILE] [--host NAME] [--addr IP]\n"
-          "                   [--once] [--quiet]\n"
+          "                   [--again] [--quiet]\n"
           "  Runs this host's nodes for the classroom lab at HOST:PORT (conlab serve): the lab\n"
           "  spawns, crashes, pauses and restarts them through this agent, which relays their\n"
           "  messages and events. --key is this host's key file (conlab keygen; its public key\n"
           "  is in the lab's cluster file); --server-key the lab's public key (its `endpoints`\n"
           "  command prints it). --addr: the address the nodes bind for their peers (default: the\n"
-          "  one the lab sees). When the lab is silent for its timeout, the agent kills its nodes\n"
-          "  and waits for a lab again; --once exits then. Exit: 0 done, 2 usage, 3 refused.\n",
+          "  one the lab sees). When the lab is silent for its timeout, or says bye, the agent\n"
+          "  kills its nodes and exits; --again waits for the next lab instead. Exit: 0 the lab\n"
+          "  went, 2 usage, 3 refused.\n",
           f);
 }
 
 int agent_main(int argc, char **argv, const char *argv0)
 {
+    /* nothing inherited stays open (a caller's lock would live as long as the agent and its
+     * nodes) */
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
     struct agent a = {0};
     const char *target = NULL, *keyfile = NULL, *server = getenv("CONLAB_SERVER_KEY");
     for (int i = 1; i < argc; i++) {
@@ -548,8 +553,8 @@ int agent_main(int argc, char **argv, const char *argv0)
             str_copy(a.want_host, argv[++i], sizeof a.want_host);
         } else if (!strcmp(s, "--addr") && i + 1 < argc) {
             str_copy(a.want_addr, argv[++i], sizeof a.want_addr);
-        } else if (!strcmp(s, "--once")) {
-            a.once = 1;
+        } else if (!strcmp(s, "--again")) {
+            a.again = 1;
         } else if (!strcmp(s, "--quiet")) {
             a.quiet = 1;
         } else if (s[0] != '-' && !target) {

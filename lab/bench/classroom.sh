@@ -16,6 +16,7 @@ u="b$$$(od -An -N2 -tx2 /dev/urandom | tr -d ' \n')"
 work=$(mktemp -d); made=""; pids=""
 cleanup() {
   for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  for ns in $made; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done; done
   for p in $pids; do wait "$p" 2>/dev/null; done
   for ns in $made; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work"
@@ -47,7 +48,7 @@ keys:
   - {name: viewer, key: "$KV"}
 Y
 for h in a b c; do
-  inns $h "$bin/conlab" join $A:7400 --key "$work/$h.key" --server-key "$LAB" --quiet &
+  ip netns exec "$u$h" "$bin/conlab" join $A:7400 --key "$work/$h.key" --server-key "$LAB" --quiet &
   pids="$pids $!"
 done
 : > "$work/run.lab"
@@ -58,7 +59,7 @@ while [ $r -lt "$R" ]; do
   done
   r=$((r + 1))
 done
-inns d "$bin/conlab" dash --attach $A:7400 --key "$work/v.key" --server-key "$LAB" --plain \
+ip netns exec "${u}d" "$bin/conlab" dash --attach $A:7400 --key "$work/v.key" --server-key "$LAB" --plain \
   --seconds $((R * 2 * (S + 8) + 30)) > "$work/dash.out" 2>&1 &
 dash=$!; pids="$pids $dash"
 CONLAB_PLAINTEXT_PEERS=1 inns a "$bin/conlab" serve --bind $A:7400 --cluster "$work/class.yaml" \

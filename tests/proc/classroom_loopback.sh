@@ -62,14 +62,15 @@ port=$(sed -n 's/.*classroom on tcp:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' "$work/lab
 pids="$pids $lab"
 "$bin/conlab" dash --attach 127.0.0.1:$port --key "$work/v.key" --server-key "$LAB" --plain --seconds 90 > "$work/dash1" 2>&1 &
 dash=$!; pids="$pids $dash"
-for h in hostA hostB; do
-  "$bin/conlab" join 127.0.0.1:$port --server-key "$LAB" --host $h > "$work/agent_$h" 2>&1 &
-  pids="$pids $!"; eval "agent_$h=$!"
-done
 wait_for "dashboard attached" "$work/dash1" 20 || fail "the first dashboard was not welcomed"
 "$bin/conlab" dash --attach 127.0.0.1:$port --key "$work/v.key" --server-key "$LAB" --plain --seconds 30 > "$work/dash2" 2>&1
 rc=$?
 [ $rc = 3 ] && grep -q "refused this dashboard.*limit" "$work/dash2" || fail "a second dashboard over viewers: 1 was not refused (exit $rc: $(cat "$work/dash2"))"
+# the hosts join only now: `start` waits for them, so the lab is there for both dashboards
+for h in hostA hostB; do
+  "$bin/conlab" join 127.0.0.1:$port --server-key "$LAB" --host $h > "$work/agent_$h" 2>&1 &
+  pids="$pids $!"; eval "agent_$h=$!"
+done
 wait "$lab"; rc=$?
 [ $rc = 0 ] || { fail "the raft script over two loopback hosts exited $rc"; tail -30 "$work/lab.out"; }
 grep -q "^ok: linearizable" "$work/lab.out" || fail "the history is not linearizable"

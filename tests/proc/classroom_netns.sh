@@ -26,6 +26,8 @@ pids=""
 work=$(mktemp -d)
 cleanup() {
   for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  # whatever still runs in our namespaces is ours (an agent, a node, a lab): it goes too
+  for ns in $made; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done; done
   for p in $pids; do wait "$p" 2>/dev/null; done
   for ns in $made; do ip netns del "$ns" 2>/dev/null; done
   [ -n "${CLASSROOM_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
@@ -87,8 +89,9 @@ wait_for_fixed() {
   done
   return 0
 }
-agent() { # agent NS KEYNAME: a host agent in namespace NS, its pid in agent_NS
-  inns "$1" "$bin/conlab" join $A:7400 --key "$work/$2.key" --server-key "$LAB" >"$work/agent_$1_$2.log" 2>&1 &
+agent() { # agent NS KEYNAME: a host agent in namespace NS, its pid in agent_NS ($! is the agent:
+  # `ip netns exec` execs it)
+  ip netns exec "${u}$1" "$bin/conlab" join $A:7400 --key "$work/$2.key" --server-key "$LAB" >"$work/agent_$1_$2.log" 2>&1 &
   pids="$pids $!"
   eval "agent_$1=$!"
 }
@@ -101,14 +104,14 @@ stranger=$agent_d
 
 # the lab in namespace A, fed line by line through a FIFO (the plain REPL)
 mkfifo "$work/in"
-inns a "$bin/conlab" serve --bind $A:7400 --cluster "$work/class.yaml" --key "$work/lab.key" --plain \
+ip netns exec "${u}a" "$bin/conlab" serve --bind $A:7400 --cluster "$work/class.yaml" --key "$work/lab.key" --plain \
   <"$work/in" >"$work/lab.out" 2>&1 &
 lab=$!
 pids="$pids $lab"
 exec 3>"$work/in"
 say() { printf '%s\n' "$@" >&3; }
 # a dashboard from the fourth namespace, attached before the cluster starts
-inns d "$bin/conlab" dash --attach $A:7400 --key "$work/viewer.key" --server-key "$LAB" --plain --seconds 150 \
+ip netns exec "${u}d" "$bin/conlab" dash --attach $A:7400 --key "$work/viewer.key" --server-key "$LAB" --plain --seconds 150 \
   >"$work/dash.out" 2>&1 &
 dash=$!
 pids="$pids $dash"
@@ -233,6 +236,11 @@ ms=$((($(date +%s%N) - t1) / 1000000))
 [ "$left" = 0 ] || fail "$left nodes outlived the lab by 10 s"
 [ "$ms" -le 7000 ] || fail "the nodes outlived the lab by $ms ms (timeout 2 s, and 5 s for a loaded machine)"
 echo "kill -9 of the lab: $before nodes on three hosts, all gone after $ms ms (heartbeat timeout 2 s)"
+# and the agents, their lab gone, exit (status 0)
+for a in $agent_a $agent_b $agent_c; do
+  i=0; while kill -0 "$a" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$a" 2>/dev/null && fail "agent $a outlived its lab"
+done
 exec 3>&-
 echo "--- dash (first lines)"; head -5 "$work/dash.out"
 [ $status = 0 ] || { echo "--- lab"; tail -40 "$work/lab.out"; for f in "$work"/agent_*.log; do echo "--- $f"; tail -5 "$f"; done; }
