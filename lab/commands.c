@@ -15,6 +15,7 @@
 #include "traceexport.h"
 #include "model.h"
 #include "lab.h"
+#include "room.h"
 
 #define OK 0
 #define RUNTIME 1
@@ -175,7 +176,7 @@ static int cmd_start(struct lab *lab, int argc, char **argv)
         sb_free(&b);
         return PARSE;
     }
-    int n = 3, i = 2;
+    int n = lab->room ? room_nodes(lab->room) : 3, i = 2; /* a classroom: the cluster file's */
     if (argc > 2 && !strchr(argv[2], '=')) {
         int64_t v;
         int most = m->max_nodes > 0 ? mode_max_nodes(m) : 9;
@@ -1722,11 +1723,28 @@ static int cmd_trace(struct lab *lab, int argc, char **argv)
 static int cmd_endpoints(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
-    if (!need_cluster(lab))
-        return RUNTIME;
     struct sb b = {0};
-    for (int i = 0; i < lab->cl->n; i++)
-        sb_printf(&b, "n%d %s\n", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+    if (lab->room) { /* a classroom: the key agents and dashboards need, and each node's host */
+        room_describe(lab->room, &b);
+        sb_addc(&b, '\n');
+        if (!lab->cl) {
+            lab_out(lab, "%s", b.s);
+            sb_free(&b);
+            return OK;
+        }
+    }
+    if (!need_cluster(lab)) {
+        sb_free(&b);
+        return RUNTIME;
+    }
+    for (int i = 0; i < lab->cl->n; i++) {
+        int h = lab->room && !lab->cl->sim ? room_host_of(lab->room, i) : -1;
+        sb_printf(&b, "n%d %s", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+        if (h >= 0)
+            sb_printf(&b, " on host %s, peers at %s (CURVE: the cluster's keys only)", room_host(lab->room, h)->name,
+                      lab->cl->ops->peer_endpoint ? lab->cl->ops->peer_endpoint(lab->cl, i) : "?");
+        sb_addc(&b, '\n');
+    }
     lab_out(lab, "%s", b.s);
     sb_free(&b);
     return OK;
@@ -1853,7 +1871,7 @@ static const struct lab_command commands[] = {
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's four clocks: physical (its offset from true time: skew, drift, NTP), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock); and TrueTime's interval where the mode keeps one (spanner).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
-    {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
+    {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node. In a classroom (conlab serve) also the lab's address and CURVE server key (what conlab join and conlab dash --attach need) and each node's host; a node's client socket is then on its host's loopback, reached through the host's agent.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
