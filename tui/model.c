@@ -273,6 +273,17 @@ FOLD(fold_send)
         m->st = DM_DELIVERED;       /* node (DESIGN §4) and no event tells its arrival */
         m->t_end = t;
     }
+    for (int k = 0; k < s->norphans && m->st == DM_PENDING; k++) { /* it already arrived */
+        struct dm_orphan *o = &s->orphans[k];
+        if (strcmp(o->src, node) || strcmp(o->dst, to) || strcmp(o->type, m->type) ||
+            (o->msg_id >= 0 && m->msg_id >= 0 && o->msg_id != m->msg_id))
+            continue;
+        m->st = DM_DELIVERED;
+        m->t_end = o->t > t ? o->t : t;
+        s->orphans[k] = s->orphans[--s->norphans];
+        if (s->orphan_next > s->norphans)
+            s->orphan_next = s->norphans;
+    }
     if (i >= 0 && e->msg.has_lamport && e->msg.lamport > s->node[i].lamport)
         s->node[i].lamport = e->msg.lamport;
 }
@@ -297,6 +308,15 @@ FOLD(fold_recv)
     if (m) {
         m->st = DM_DELIVERED;
         m->t_end = t;
+    } else if (dm_node_index(s, e->msg.peer) >= 0) { /* before its send: kept for it */
+        int k = s->norphans < DM_MAX_ORPHANS ? s->norphans++ : s->orphan_next;
+        s->orphan_next = (k + 1) % DM_MAX_ORPHANS;
+        struct dm_orphan *o = &s->orphans[k];
+        str_copy(o->src, e->msg.peer, sizeof o->src);
+        str_copy(o->dst, e->node, sizeof o->dst);
+        str_copy(o->type, e->msg.type, sizeof o->type);
+        o->msg_id = e->msg.msg_id;
+        o->t = t;
     }
 }
 
@@ -490,6 +510,23 @@ FOLD(fold_status)
     int64_t skew;
     if (jint(st, "skew_us", &skew))
         n->skew_us = skew;
+    if (jint(st, "offset_us", &skew)) {
+        n->offset_us = skew;
+        n->has_offset = true;
+    }
+    if (jint(st, "drift_ppm", &skew))
+        n->drift_ppm = skew;
+    if (json_is_boolean(json_object_get(st, "ntp")))
+        n->ntp = json_is_true(json_object_get(st, "ntp"));
+    const json_t *tt = json_object_get(st, "truetime");
+    uint64_t te, tl, teps;
+    if (json_is_object(tt) && juint(tt, "earliest", &te) && juint(tt, "latest", &tl) && juint(tt, "epsilon_us", &teps) &&
+        te <= tl) {
+        n->tt_earliest = te;
+        n->tt_latest = tl;
+        n->tt_eps_us = teps;
+        n->has_tt = true;
+    }
     json_t *hlc = json_object_get(st, "hlc");
     if (json_is_array(hlc) && json_array_size(hlc) == 2 && json_is_integer(json_array_get(hlc, 0)) &&
         json_is_integer(json_array_get(hlc, 1)) && json_integer_value(json_array_get(hlc, 0)) > 0 &&

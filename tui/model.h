@@ -46,6 +46,7 @@
 #define DM_MAX_TEXT 256      /* longest command kept per log entry (output lines: 4×, lesson text: 16×) */
 #define DM_MAX_ROLES 16      /* roles in the cluster's role → class table */
 #define DM_MAX_FIGS 6        /* status figures on a node card */
+#define DM_MAX_ORPHANS 32    /* arrivals kept until their send event comes in */
 
 enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
 enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
@@ -77,6 +78,12 @@ struct dm_node {
     bool has_hlc;
     uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
     size_t nlog;
+    /* its clock against true time, from status: offset (skew, drift, NTP), drift, NTP on */
+    bool has_offset, ntp;
+    int64_t offset_us, drift_ppm;
+    /* TrueTime where the mode keeps it (status "truetime"): [earliest, latest] and ε */
+    bool has_tt;
+    uint64_t tt_earliest, tt_latest, tt_eps_us;
 };
 
 struct dm_msg {
@@ -170,6 +177,16 @@ struct dm_state {
     uint64_t events;              /* events folded into this state */
     uint64_t drops, bad_events;
     double speed;                 /* the lab's speed factor, from options / speed events */
+    /* Arrivals seen before their send: the lab gets each node's events on its own stream, so
+     * a receiver's `recv` may come in before the sender's `send`; the send then finds it here
+     * and is drawn delivered (ring of DM_MAX_ORPHANS, oldest overwritten). */
+    struct dm_orphan {
+        char src[CL_IDLEN], dst[CL_IDLEN];
+        char type[32];
+        int64_t msg_id;
+        uint64_t t;
+    } orphans[DM_MAX_ORPHANS];
+    int norphans, orphan_next;
 };
 
 struct dm;
