@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmdline.h"
 #include "histfile.h"
@@ -297,6 +298,12 @@ static int status_node(struct lab *lab, const char *who)
         sb_printf(&b, "\n  %s: ", k);
         fmt_value(v, &b, 0);
     }
+    const json_t *queue = s ? json_object_get(s, "queue") : NULL;
+    json_object_foreach((json_t *)queue, k, v)
+        sb_printf(&b, "\n  queue to %s: %lld msgs (%lld bytes), %lld ms to drain", k,
+                  (long long)json_integer_value(json_object_get(v, "msgs")),
+                  (long long)json_integer_value(json_object_get(v, "bytes")),
+                  (long long)json_integer_value(json_object_get(v, "wait_ms")));
     if (s && json_is_array(json_object_get(s, "log")))
         sb_printf(&b, "\n  (its log: 'log %s')", who);
     lab_out(lab, "%s", b.s);
@@ -304,6 +311,38 @@ static int status_node(struct lab *lab, const char *who)
     for (int i = 0; i < CL_MAXNODES; i++)
         json_decref(st[i]);
     return OK;
+}
+
+/* The links with a bandwidth, and what queues on each (from the senders' statuses). */
+static void fmt_bandwidth(struct lab *lab, json_t **st, struct sb *b)
+{
+    const struct faults *f = &lab->cl->faults;
+    int shown = 0, more = 0;
+    for (int a = 0; a < lab->cl->n; a++)
+        for (int d = 0; d < lab->cl->n; d++) {
+            if (a == d || !f->link[a][d].kbps)
+                continue;
+            if (shown == 12) {
+                more++;
+                continue;
+            }
+            shown++;
+            char did[CL_IDLEN];
+            node_name(d, did);
+            const json_t *q = st[a] ? json_object_get(json_object_get(st[a], "queue"), did) : NULL;
+            sb_printf(b, "bandwidth n%d->%s %llu kbps: ", a + 1, did, (unsigned long long)f->link[a][d].kbps);
+            if (!st[a])
+                sb_add(b, "queue unknown (no status from the sender)\n");
+            else if (!q)
+                sb_add(b, "nothing queued\n");
+            else
+                sb_printf(b, "%lld msgs queued (%lld bytes), %lld ms to drain\n",
+                          (long long)json_integer_value(json_object_get(q, "msgs")),
+                          (long long)json_integer_value(json_object_get(q, "bytes")),
+                          (long long)json_integer_value(json_object_get(q, "wait_ms")));
+        }
+    if (more)
+        sb_printf(b, "bandwidth: %d more links limited ('status NODE' shows a sender's queues)\n", more);
 }
 
 static int cmd_status(struct lab *lab, int argc, char **argv)
@@ -320,13 +359,15 @@ static int cmd_status(struct lab *lab, int argc, char **argv)
     for (int i = 0; i < lab->cl->n; i++) {
         fmt_status_line(lab, i, st[i], &b);
         sb_addc(&b, '\n');
-        json_decref(st[i]);
     }
     struct sb g = {0};
     faults_describe(&lab->cl->faults, &g);
     if (g.len)
         sb_printf(&b, "partition: %s\n", g.s);
     sb_free(&g);
+    fmt_bandwidth(lab, st, &b);
+    for (int i = 0; i < lab->cl->n; i++)
+        json_decref(st[i]);
     sb_printf(&b, "history: %zu records; events: %llu", lab->hist.n, (unsigned long long)lab->ev_total);
     lab_out(lab, "%s", b.s);
     sb_free(&b);
@@ -516,7 +557,7 @@ static int cmd_heal(struct lab *lab, int argc, char **argv)
     int had = faults_active(&lab->cl->faults);
     faults_heal(&lab->cl->faults);
     faults_changed(lab, "heal", NULL);
-    lab_out(lab, had ? "healed: every link is up, no delay or loss" : "nothing to heal: the network was already whole");
+    lab_out(lab, had ? "healed: every link is up, no delay, loss or bandwidth limit" : "nothing to heal: the network was already whole");
     return OK;
 }
 
@@ -601,6 +642,30 @@ static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32
     return 0;
 }
 
+/* "64", "64kbps", "2mbps", "off"/"0" (unlimited) into kilobits per second. */
+static int parse_kbps(const char *s, uint64_t *kbps)
+{
+    if (!strcmp(s, "off") || !strcmp(s, "0")) {
+        *kbps = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return CL_EINVAL;
+    double mul = 1;
+    if (!strcasecmp(end, "mbps") || !strcasecmp(end, "mbit"))
+        mul = 1000;
+    else if (*end && strcasecmp(end, "kbps") && strcasecmp(end, "kbit"))
+        return CL_EINVAL;
+    v *= mul;
+    if (v < (double)FAULTS_MIN_KBPS || v > (double)FAULTS_MAX_KBPS || v != (double)(uint64_t)v)
+        return CL_EINVAL;
+    *kbps = (uint64_t)v;
+    return 0;
+}
+
 static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
 {
     if (!need_cluster(lab))
@@ -650,6 +715,24 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
         return OK;
     }
+    if (!strcmp(what, "bandwidth")) {
+        uint64_t kbps;
+        if (parse_kbps(v, &kbps) < 0)
+            return parse_err(lab, c, "bad bandwidth '%s': expected kilobits per second, 1 to 10000000 (e.g. 64, 2mbps), or off", v);
+        if (sm) {
+            FOR_LINKS(lab, sm, dm, a, b)
+                faults_set_bandwidth(f, a, b, kbps);
+        } else {
+            faults_set_bandwidth(f, src, dst, kbps);
+        }
+        faults_changed(lab, "bandwidth", json_pack("{s:s,s:s,s:I}", "src", sname, "dst", dname, "kbps", (json_int_t)kbps));
+        if (kbps)
+            lab_out(lab, "bandwidth %s->%s %llu kbps: a 1 KB message takes %.0f ms on the wire, and the next waits its turn",
+                    sname, dname, (unsigned long long)kbps, 8000.0 / (double)kbps);
+        else
+            lab_out(lab, "bandwidth %s->%s unlimited (queued messages leave at once)", sname, dname);
+        return OK;
+    }
     double pct;
     if (parse_percent(v, &pct) < 0)
         return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
@@ -668,6 +751,7 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
 
 static int cmd_delay(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "delay"); }
 static int cmd_loss(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "loss"); }
+static int cmd_bandwidth(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "bandwidth"); }
 static int cmd_dup(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "dup"); }
 static int cmd_reorder(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "reorder"); }
 
@@ -1710,12 +1794,13 @@ static const struct lab_command commands[] = {
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
-    {"heal", "heal", "Remove every partition and link fault.", "heal", 0, 0, cmd_heal},
+    {"heal", "heal", "Remove every partition and link fault (delay, loss, dup, reorder, bandwidth: queued messages leave at once).", "heal", 0, 0, cmd_heal},
     {"crash", "crash NODE", "Kill NODE with SIGKILL: whatever it had not fsynced is gone.", "crash n1", 1, 1, cmd_crash},
     {"restart", "restart NODE", "Start a crashed NODE again on its data directory.", "restart n1", 1, 1, cmd_restart},
     {"pause", "pause NODE", "Freeze NODE with SIGSTOP (like a long GC pause).", "pause leader", 1, 1, cmd_pause},
     {"resume", "resume NODE", "Let a paused NODE run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
     {"delay", "delay [SRC->DST] MS[~JITTER]", "Delay messages on one link or on all links (0 removes it).", "delay n1->n2 200~50", 1, 2, cmd_delay},
+    {"bandwidth", "bandwidth [SRC->DST] KBPS|off", "Limit a link (or every link) to KBPS kilobits per second: messages leave one after another and the rest queue (the queue shows in status, on the dashboard and as queue events; a full queue of 1000 drops). off or heal removes it.", "bandwidth n1->n2 64", 1, 2, cmd_bandwidth},
     {"loss", "loss [SRC->DST] PCT", "Drop this percentage of messages on one link or all.", "loss 10", 1, 2, cmd_loss},
     {"dup", "dup [SRC->DST] PCT", "Duplicate this percentage of messages.", "dup 5", 1, 2, cmd_dup},
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},

@@ -142,7 +142,7 @@ static int sh_resume(struct cluster *c, int idx)
 
 static void sh_push_faults(struct cluster *c)
 {
-    *sim_faults(S(c)->sim) = c->faults;
+    sim_set_faults(S(c)->sim, &c->faults);
 }
 
 static void sh_push_clock(struct cluster *c, int idx)

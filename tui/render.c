@@ -244,6 +244,10 @@ static void draw_links_line(struct canvas *c, int x, int y, int w, const struct 
             sb_printf(&b, " delay %llums", (unsigned long long)ln->delay_ms);
         if (ln->loss_pct > 0)
             sb_printf(&b, " loss %g%%", ln->loss_pct);
+        if (ln->kbps)
+            sb_printf(&b, " %llukbps", (unsigned long long)ln->kbps);
+        if (ln->queued)
+            sb_printf(&b, " queue %llu", (unsigned long long)ln->queued);
         sb_add(&b, "  ");
     }
     if (b.s)

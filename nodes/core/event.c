@@ -206,6 +206,7 @@ static void read_fault(struct rd *r, struct event *e)
     f->dst = str(r, "dst");
     f->has_ms = u64(r, "ms", &f->ms);
     f->has_pct = num(r, "pct", &f->pct) || num(r, "loss", &f->pct);
+    f->has_kbps = u64(r, "kbps", &f->kbps);
     int64_t v;
     if (i64(r, "skew_us", &v)) {
         f->has_skew_us = true;

@@ -107,6 +107,8 @@ struct ev_fault {
     double pct;              /* loss ("pct", else "loss") */
     bool has_skew_us;
     int64_t skew_us;         /* skew ("skew_us", else "ms" × 1000) */
+    bool has_kbps;
+    uint64_t kbps;           /* bandwidth: kilobits per second, 0 = unlimited */
 };
 
 struct ev_cluster {
