@@ -50,6 +50,12 @@ struct cluster_ops {
      * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the
      * node is down or does not answer. *more is 1 when keys remain. Caller frees. Waits. */
     json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
+    /* `spoof` (fallacy 4): sends body (stolen) to node idx's peer socket under the sender id
+     * `as`, from a socket of the lab's own: an attacker on this machine. With auth=curve it
+     * offers a CURVE key of its own (key_of < 0) or node key_of's real key (a stolen key);
+     * with auth=off it takes the routing id `as`. Returns 0 when it left (what the node makes
+     * of it shows in the node's events), or a negative error with err. */
+    int (*spoof)(struct cluster *c, int idx, const char *as, int key_of, json_t *body, char *err, size_t errlen);
 };
 
 struct cluster {

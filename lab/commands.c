@@ -1708,6 +1708,106 @@ static int cmd_quit(struct lab *lab, int argc, char **argv)
 static int cmd_help(struct lab *lab, int argc, char **argv);
 
 /* send NODE TYPE [key=value…] | send NODE '{json}': any client body, as is. */
+/* spoof NODE as=ID [with=NODE] TYPE [key=value...] | spoof NODE as=ID [with=NODE] '{JSON}' */
+static int cmd_spoof(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("spoof");
+    if (!need_cluster(lab))
+        return RUNTIME;
+    int idx, as_idx = -1, key_of = -1, ai = 2;
+    const char *as = NULL;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    for (; ai < argc; ai++) {
+        if (!strncmp(argv[ai], "as=", 3)) {
+            as = argv[ai] + 3;
+        } else if (!strncmp(argv[ai], "with=", 5)) {
+            if (lab_parse_node(lab, argv[ai] + 5, &key_of) < 0)
+                return PARSE;
+        } else {
+            break;
+        }
+    }
+    if (!as || !*as)
+        return parse_err(lab, c, "say whom the attacker claims to be: as=NODE, e.g. as=n1%s", "");
+    if (strlen(as) >= CL_IDLEN)
+        return parse_err(lab, c, "as=%s is too long for a sender id", as);
+    if (ai >= argc)
+        return parse_err(lab, c, "spoof needs a message: a TYPE (and key=value fields) or a '{JSON}' body%s", "");
+    parse_node_id(as, lab->cl->n, &as_idx);
+    json_t *body;
+    if (argv[ai][0] == '{') {
+        if (ai != argc - 1)
+            return parse_err(lab, c, "a JSON body is one word and comes last: quote it, e.g. '%s'", "{\"type\":\"ll_write\"}");
+        json_error_t je;
+        body = json_loads(argv[ai], JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(body) || !json_is_string(json_object_get(body, "type"))) {
+            json_decref(body);
+            struct sb m = {0};
+            if (!body)
+                sb_printf(&m, "bad JSON body at column %d: %s", je.column, je.text);
+            else
+                sb_add(&m, "the body needs a string \"type\"");
+            int rc = parse_err(lab, c, "%s", m.s);
+            sb_free(&m);
+            return rc;
+        }
+    } else {
+        body = json_pack("{s:s}", "type", argv[ai]);
+        for (int i = ai + 1; i < argc; i++) {
+            const char *eq = strchr(argv[i], '=');
+            if (!eq || eq == argv[i]) {
+                json_decref(body);
+                return parse_err(lab, c, "bad field '%s': expected key=value (values are strings; a JSON body for others)", argv[i]);
+            }
+            char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
+            json_object_set_new(body, k, json_string(eq + 1));
+            free(k);
+        }
+    }
+    if (!lab->cl->ops->spoof) {
+        json_decref(body);
+        lab_err(lab, "this cluster cannot be spoofed");
+        return RUNTIME;
+    }
+    char type[64];
+    str_copy(type, json_string_value(json_object_get(body, "type")), sizeof type);
+    int sim = lab->cl->sim, auth = !sim && strcmp(opts_get(&lab->cl->opts, "auth", "curve"), "off") != 0;
+    char err[256] = "", with[CL_IDLEN] = "own";
+    if (key_of >= 0)
+        node_name(key_of, with);
+    if (lab->cl->ops->spoof(lab->cl, idx, as, auth ? key_of : -1, body, err, sizeof err) < 0) {
+        lab_err(lab, "cannot spoof n%d: %s", idx + 1, err);
+        return RUNTIME;
+    }
+    lab_event(lab, "fault", json_pack("{s:s,s:s,s:s,s:s,s:s}", "what", "spoof", "target", argv[1], "as", as, "type",
+                                      type, "key", auth ? with : "none"));
+    struct sb b = {0};
+    sb_printf(&b, "an attacker sent %s to n%d claiming to be %s", type, idx + 1, as);
+    if (sim)
+        sb_add(&b, ". The simulator models no peer authentication: the node takes it as an auth=off node"
+                   " would (try it on real processes: start without sim=on).");
+    else if (!auth && as_idx >= 0 && as_idx != idx && lab->cl->state[as_idx] == NODE_UP)
+        sb_printf(&b, " (auth=off: the peer socket trusts the routing id). But %s is up and already"
+                      " connected to n%d under that id: n%d keeps the first connection with an id and"
+                      " ignores this one. Crash %s first to take its place.", as, idx + 1, idx + 1, as);
+    else if (!auth)
+        sb_printf(&b, " (auth=off: the peer socket trusts the routing id). If n%d shows a recv from %s,"
+                      " it believed it: `wait event recv n%d type=%s`.", idx + 1, as, idx + 1, type);
+    else if (key_of < 0)
+        sb_printf(&b, " with a CURVE key of its own. n%d admits only the cluster's keys: watch for"
+                      " `drop` why=\"unauthenticated peer\" (`wait event drop n%d`).", idx + 1, idx + 1);
+    else if (as_idx != key_of)
+        sb_printf(&b, " with %s's stolen key. n%d knows a sender by its key (%s), not by what it claims:"
+                      " watch for `drop` why=\"spoofed sender\".", with, idx + 1, with);
+    else
+        sb_printf(&b, " with %s's own stolen key: authentication cannot tell it from %s. Keys must stay"
+                      " secret (and be replaced when one leaks).", with, as);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
 static int cmd_send(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("send");
@@ -1799,6 +1899,7 @@ static const struct lab_command commands[] = {
     {"restart", "restart NODE", "Start a crashed NODE again on its data directory.", "restart n1", 1, 1, cmd_restart},
     {"pause", "pause NODE", "Freeze NODE with SIGSTOP (like a long GC pause).", "pause leader", 1, 1, cmd_pause},
     {"resume", "resume NODE", "Let a paused NODE run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
+    {"spoof", "spoof NODE as=ID [with=NODE] TYPE [key=value...] | spoof NODE as=ID [with=NODE] '{JSON}'", "An attacker on this machine sends NODE a message between nodes claiming to be ID, straight to its peer socket (fallacy 4: the network is not secure). With auth=curve (the default) it offers a key of its own, or with= another node's stolen key; the node refuses it with a drop event. With auth=off the node believes it (when ID is not connected already).", "spoof n2 as=n1 ll_write", 3, 40, cmd_spoof},
     {"delay", "delay [SRC->DST] MS[~JITTER]", "Delay messages on one link or on all links (0 removes it).", "delay n1->n2 200~50", 1, 2, cmd_delay},
     {"bandwidth", "bandwidth [SRC->DST] KBPS|off", "Limit a link (or every link) to KBPS kilobits per second: messages leave one after another and the rest queue (the queue shows in status, on the dashboard and as queue events; a full queue of 1000 drops). off or heal removes it.", "bandwidth n1->n2 64", 1, 2, cmd_bandwidth},
     {"loss", "loss [SRC->DST] PCT", "Drop this percentage of messages on one link or all.", "loss 10", 1, 2, cmd_loss},

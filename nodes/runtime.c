@@ -1181,7 +1181,8 @@ static void on_peers(struct rt *r)
         if (r->auth) {
             const char *user = zmq_msg_gets(&payload, "User-Id");
             str_copy(who, user ? user : "", sizeof who);
-        } else if (zmq_msg_size(&rid) < sizeof who) {
+        } else if (zmq_msg_size(&rid) < sizeof who && !memchr(zmq_msg_data(&rid), 0, zmq_msg_size(&rid))) {
+            /* (an id with a NUL inside, "n1\0x", would read as "n1": not an id at all) */
             memcpy(who, zmq_msg_data(&rid), zmq_msg_size(&rid));
             who[zmq_msg_size(&rid)] = 0;
         }
