@@ -944,7 +944,7 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
     int i = lab_wide(e.kind) ? -1 : node_for(s, e.node);
     if (folds[e.kind])
         folds[e.kind](s, &e, i, pos, s->t_last);
-    else if (e.kind == EV_OTHER && e.name && !strcmp(e.name, "queue"))
+    else if (e.kind == EV_QUEUE)
         fold_queue(s, &e);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);

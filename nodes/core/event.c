@@ -13,6 +13,7 @@ static const char *const kind_names[EV_KIND_COUNT] = {
     [EV_FAULT] = "fault", [EV_CLUSTER] = "cluster", [EV_STATUS] = "status", [EV_OUTPUT] = "output",
     [EV_OP] = "op", [EV_CLIENT] = "client", [EV_LESSON] = "lesson", [EV_VERDICT] = "verdict",
     [EV_COMMAND] = "command", [EV_SPEED] = "speed", [EV_INVARIANT] = "invariant",
+    [EV_QUEUE] = "queue",
 };
 
 const char *event_kind_name(enum ev_kind k)
