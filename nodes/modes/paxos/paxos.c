@@ -2028,4 +2028,6 @@ const struct mode mode_paxos = {
     .roles = paxos_roles,
     .figures = paxos_figures,
     .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error",
+    .compare_as = "consensus",
+    .compare_opts = "multi=on",
 };

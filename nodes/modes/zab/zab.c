@@ -1628,4 +1628,5 @@ const struct mode mode_zab = {
     .roles = zab_roles,
     .figures = zab_figures,
     .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error",
+    .compare_as = "consensus",
 };
