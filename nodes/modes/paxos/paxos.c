@@ -2030,4 +2030,5 @@ const struct mode mode_paxos = {
     .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error",
     .compare_as = "consensus",
     .compare_opts = "multi=on",
+    .leader_when = "multi=on",
 };
