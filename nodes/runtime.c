@@ -937,10 +937,7 @@ static void on_control(struct rt *r, const char *buf, size_t len)
             for (int d = 0; d < f.n && d < CL_MAXNODES; d++)
                 if (f.link[self][d].kbps != r->faults.link[self][d].kbps)
                     bw_changed(r, d, r->faults.link[self][d].kbps, f.link[self][d].kbps);
-            r->faults = f;
-            for (int d = 0; d < f.n && d < CL_MAXNODES; d++)
-                if (r->bwq_reported[d])
-                    report_queue(r, d, 0);
+            r->faults = f; /* a queue that drained says so once its frames have left (run_due) */
         } else {
             emit(r, "error", json_pack("{s:s}", "text", err));
         }
