@@ -276,9 +276,9 @@ static const struct cluster_ops sh_ops = {
     .command = sh_command,
     .endpoint = sh_endpoint,
     .add_node = sh_add_node,
+    .spoof = sh_spoof,
     .destroy = sh_destroy,
     .data = sh_data,
-    .spoof = sh_spoof,
 };
 
 struct cluster *simhost_start(const struct cluster_config *cfg, char *err, size_t errlen)

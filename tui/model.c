@@ -571,7 +571,7 @@ static void fold_partition(struct dm_state *s, const json_t *groups)
 
 enum link_field { LINK_DELAY, LINK_LOSS, LINK_BANDWIDTH, LINK_QUEUE };
 
-static void fold_link(struct dm_state *s, const struct ev_fault *f, enum link_field which, uint64_t queued)
+static void fold_link_field(struct dm_state *s, const struct ev_fault *f, enum link_field which, uint64_t queued)
 {
     int src = -1, dst = -1;
     if (f->src && (src = dm_node_index(s, f->src)) < 0)
@@ -609,7 +609,12 @@ static void fold_queue(struct dm_state *s, const struct event *e)
     if (!e->node || !json_is_string(to) || !json_is_integer(msgs) || json_integer_value(msgs) < 0)
         return;
     struct ev_fault f = {.src = e->node, .dst = json_string_value(to)};
-    fold_link(s, &f, LINK_QUEUE, (uint64_t)json_integer_value(msgs));
+    fold_link_field(s, &f, LINK_QUEUE, (uint64_t)json_integer_value(msgs));
+}
+
+static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
+{
+    fold_link_field(s, f, is_delay ? LINK_DELAY : LINK_LOSS, 0);
 }
 
 FOLD(fold_fault)
@@ -629,12 +634,12 @@ FOLD(fold_fault)
             s->group_of[k] = 0;
         s->ngroups = 0;
         s->nlinks = 0;
-    } else if (!strcmp(what, "delay")) {
-        fold_link(s, f, LINK_DELAY, 0);
-    } else if (!strcmp(what, "loss")) {
-        fold_link(s, f, LINK_LOSS, 0);
     } else if (!strcmp(what, "bandwidth")) {
-        fold_link(s, f, LINK_BANDWIDTH, 0);
+        fold_link_field(s, f, LINK_BANDWIDTH, 0);
+    } else if (!strcmp(what, "delay")) {
+        fold_link(s, f, true);
+    } else if (!strcmp(what, "loss")) {
+        fold_link(s, f, false);
     } else if (n >= 0 && !strcmp(what, "crash")) {
         s->node[n].life = DM_DOWN;
     } else if (n >= 0 && (!strcmp(what, "restart") || !strcmp(what, "resume"))) {

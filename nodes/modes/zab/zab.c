@@ -1624,6 +1624,7 @@ static const struct mode_figure zab_figures[] = {
 
 const struct mode mode_zab = {
     .name = "zab",
+    .compare_as = "consensus", /* its row in `compare` (struct mode) */
     .summary = "ZooKeeper Atomic Broadcast: fast leader election, epochs, DIFF/TRUNC/SNAP sync, propose/ack/commit by zxid",
     .options = zab_options,
     .bugs = "skip-sync|commit-before-quorum",
@@ -1638,6 +1639,5 @@ const struct mode mode_zab = {
     .workload = "lin-kv",
     .roles = zab_roles,
     .figures = zab_figures,
-    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|quorum",
-    .compare_as = "consensus",
+    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error",
 };
