@@ -2049,7 +2049,7 @@ const struct mode mode_paxos = {
     .workload = "lin-kv",
     .roles = paxos_roles,
     .figures = paxos_figures,
-    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error",
+    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error|quorum",
     .compare_as = "consensus",
     .compare_opts = "multi=on",
     .leader_when = "multi=on",
