@@ -31,7 +31,7 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MONITOR_ENDPOINT "inproc://conlab.peer-monitor"
 
-enum { OUT_MSG = 1 };
+enum { OUT_MSG = 1, OUT_BW };  /* OUT_BW: queued on a bandwidth-limited link; b = its delay after it is out */
 
 struct client {
     char id[CL_IDLEN];
@@ -62,6 +62,8 @@ struct rt {
     struct idset cancelled;
     struct heap outbox;         /* delayed sends: p = frame (char *), a = length, node = dest */
     struct faults faults;
+    struct bwq bwq[CL_MAXNODES]; /* per outgoing link with a bandwidth: the frames on the wire */
+    uint64_t bwq_reported[CL_MAXNODES]; /* the queue length the last `queue` event gave */
     struct rng rng;
     struct clocks clk;
     double speed;
@@ -202,6 +204,48 @@ static json_t *event_body(json_t *body, size_t frame_len)
 
 static uint64_t rt_now_us(struct env *e);
 
+/* The `queue` event of the link to dst: when a queue starts, each time its length reaches a
+ * power of two, and when it has drained (or, with force, whatever its length). */
+static void report_queue(struct rt *r, int dst, int force)
+{
+    struct bwq *q = &r->bwq[dst];
+    bwq_expire(q, r->now_mono);
+    uint64_t n = q->n, was = r->bwq_reported[dst];
+    if (!force && !(n && n > was && (n & (n - 1)) == 0) && !(n == 0 && was))
+        return;
+    r->bwq_reported[dst] = n;
+    uint64_t wait = q->busy_until > r->now_mono ? q->busy_until - r->now_mono : 0;
+    emit(r, "queue", json_pack("{s:s,s:I,s:I,s:I,s:I}", "to", r->env.nodes[dst], "msgs", (json_int_t)n, "bytes",
+                               (json_int_t)q->bytes, "kbps", (json_int_t)r->faults.link[r->env.self_idx][dst].kbps,
+                               "wait_ms", (json_int_t)(wait / 1000)));
+}
+
+/* The link to dst changed from old_kbps to new_kbps: what waits on it follows the new pace
+ * (all of it leaves at once when the bandwidth is gone). */
+struct bw_retime {
+    int dst;
+    uint64_t now;
+    double factor;
+};
+
+static uint64_t bw_retime_item(const struct heap_item *it, void *ud)
+{
+    const struct bw_retime *w = ud;
+    if (it->kind != OUT_BW || it->node != w->dst)
+        return it->when;
+    return bwq_retime_at(it->when, it->b, w->now, w->factor);
+}
+
+static void bw_changed(struct rt *r, int dst, uint64_t old_kbps, uint64_t new_kbps)
+{
+    struct bwq *q = &r->bwq[dst];
+    bwq_expire(q, r->now_mono);
+    if (!q->n)
+        return;
+    struct bw_retime w = {dst, r->now_mono, bwq_rescale(q, r->now_mono, old_kbps, new_kbps)};
+    heap_rewhen(&r->outbox, bw_retime_item, &w);
+}
+
 static void rt_send(struct env *e, const char *dest, json_t *body)
 {
     struct rt *r = rt_of(e);
@@ -262,11 +306,26 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
             json_object_set(fl, "msg_id", mid);
         emit(r, "send", fl);
     }
+    uint64_t kbps = dst != e->self_idx ? r->faults.link[e->self_idx][dst].kbps : 0;
     if (f.copies == 0) {
         emit(r, "drop", json_pack("{s:s,s:s,s:s}", "to", dest, "type", type, "why", f.why));
     } else {
         for (int i = 0; i < f.copies; i++) {
-            if (f.delay_us[i] == 0) {
+            if (kbps) {
+                /* a bandwidth: the frame waits its turn on the wire, then its delay */
+                uint64_t out = bwq_push(&r->bwq[dst], r->now_mono, len, kbps);
+                if (!out) {
+                    char detail[96];
+                    snprintf(detail, sizeof detail, "%d frames already wait on the link to %s", BWQ_MAX_FRAMES, dest);
+                    emit(r, "drop", json_pack("{s:s,s:s,s:s,s:s}", "to", dest, "type", type, "why", "queue full",
+                                              "detail", detail));
+                    continue;
+                }
+                struct heap_item it = {.when = out + f.delay_us[i], .kind = OUT_BW, .node = dst, .a = len,
+                                       .b = f.delay_us[i], .p = xstrndup(frame, len)};
+                heap_push(&r->outbox, &it);
+                report_queue(r, dst, 0);
+            } else if (f.delay_us[i] == 0) {
                 wire_send(r, dst, frame, len);
             } else {
                 /* held here, in the sender: a crash of this node loses it */
@@ -576,6 +635,16 @@ static json_t *full_status(struct rt *r)
     /* what the bench counts per committed write (`conlab bench` figures msgs/write, fsyncs/write) */
     json_object_set_new(s, "peer_sends", json_integer((json_int_t)r->peer_sends));
     json_object_set_new(s, "fsyncs", json_integer((json_int_t)r->fsyncs));
+    json_t *queue = json_object();
+    for (int d = 0; d < r->env.n_nodes; d++) {
+        struct bwq *q = &r->bwq[d];
+        bwq_expire(q, r->now_mono);
+        if (q->n)
+            json_object_set_new(queue, r->env.nodes[d],
+                                json_pack("{s:I,s:I,s:I}", "msgs", (json_int_t)q->n, "bytes", (json_int_t)q->bytes,
+                                          "wait_ms", (json_int_t)((q->busy_until - r->now_mono) / 1000)));
+    }
+    json_object_set_new(s, "queue", queue);
     json_object_set_new(s, "pid", json_integer(getpid()));
     json_object_set_new(s, "endpoint", json_string(r->bound_ep));
     json_object_set_new(s, "peer_endpoint", json_string(r->peer_bound_ep));
@@ -868,7 +937,11 @@ static void on_control(struct rt *r, const char *buf, size_t len)
         if (faults_from_json(json_object_get(b, "rules"), &f, err, sizeof err) == 0) {
             if (f.n < r->env.n_nodes)
                 f.n = r->env.n_nodes;
-            r->faults = f;
+            int self = r->env.self_idx;
+            for (int d = 0; d < f.n && d < CL_MAXNODES; d++)
+                if (f.link[self][d].kbps != r->faults.link[self][d].kbps)
+                    bw_changed(r, d, r->faults.link[self][d].kbps, f.link[self][d].kbps);
+            r->faults = f; /* a queue that drained says so once its frames have left (run_due) */
         } else {
             emit(r, "error", json_pack("{s:s}", "text", err));
         }
@@ -1124,7 +1197,8 @@ static void on_peers(struct rt *r)
         if (r->auth) {
             const char *user = zmq_msg_gets(&payload, "User-Id");
             str_copy(who, user ? user : "", sizeof who);
-        } else if (zmq_msg_size(&rid) < sizeof who) {
+        } else if (zmq_msg_size(&rid) < sizeof who && !memchr(zmq_msg_data(&rid), 0, zmq_msg_size(&rid))) {
+            /* (an id with a NUL inside, "n1\0x", would read as "n1": not an id at all) */
             memcpy(who, zmq_msg_data(&rid), zmq_msg_size(&rid));
             who[zmq_msg_size(&rid)] = 0;
         }
@@ -1156,6 +1230,8 @@ static int run_due(struct rt *r, uint64_t now)
         heap_pop(&r->outbox, &it);
         wire_send(r, it.node, it.p, it.a);
         free(it.p);
+        if (it.kind == OUT_BW)
+            report_queue(r, it.node, 0);
     }
     while ((top = heap_peek(&r->timers)) && top->when <= now && ran < 1000) {
         struct heap_item it;
@@ -1256,6 +1332,8 @@ static void rt_free(struct rt *r)
     while (heap_pop(&r->outbox, &it))
         free(it.p);
     heap_free(&r->outbox);
+    for (int d = 0; d < CL_MAXNODES; d++)
+        bwq_free(&r->bwq[d]);
     heap_free(&r->timers);
     idset_free(&r->cancelled);
     free(r->clients);

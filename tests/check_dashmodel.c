@@ -151,6 +151,25 @@ START_TEST(partition_groups_nodes_and_heal_clears_them)
 }
 END_TEST
 
+START_TEST(a_bandwidth_and_its_queue_show_on_the_link)
+{
+    struct dm *m = three();
+    feed(m, "{\"ev\":\"fault\",\"what\":\"bandwidth\",\"src\":\"n1\",\"dst\":\"n2\",\"kbps\":64}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1);
+    ck_assert_uint_eq(dm_view(m)->links[0].kbps, 64);
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":4,\"bytes\":900,\"kbps\":64}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1);
+    ck_assert_uint_eq(dm_view(m)->links[0].queued, 4);
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":\"many\"}"); /* ignored */
+    ck_assert_uint_eq(dm_view(m)->links[0].queued, 4);
+    feed(m, "{\"ev\":\"fault\",\"what\":\"bandwidth\",\"src\":\"n1\",\"dst\":\"n2\",\"kbps\":0}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1); /* the queue is still there */
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":0,\"bytes\":0,\"kbps\":0}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 0);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(unnamed_nodes_join_the_last_group)
 {
     struct dm *m = three();
@@ -578,6 +597,7 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, partition_groups_nodes_and_heal_clears_them);
     tcase_add_test(tc, unnamed_nodes_join_the_last_group);
     tcase_add_test(tc, process_faults_change_up_down_paused);
+    tcase_add_test(tc, a_bandwidth_and_its_queue_show_on_the_link);
     tcase_add_test(tc, conflicting_append_replaces_the_entry_and_what_follows);
     tcase_add_test(tc, huge_append_count_is_capped);
     tcase_add_test(tc, status_snapshot_sets_figures_clocks_and_log);

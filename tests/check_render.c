@@ -372,6 +372,12 @@ START_TEST(votes_and_quorums_show_who_answered)
     EXPECT_ON_SCREEN(s, "W2 z: n1✗ n2✓ n3✓ met");
     EXPECT_ON_SCREEN(s, "term 2 n2: 2/3 votes - won");
     free(s);
+    /* a protocol's own quorum (paxos promises, zab acks) is a Q, not a write */
+    feed(m, "{\"ev\":\"quorum\",\"node\":\"n1\",\"t\":99000000,\"op\":\"prepare\",\"key\":\"ballot 3.n1\","
+            "\"need\":2,\"acked\":[\"n1\",\"n3\"],\"missing\":[\"n2\"],\"ok\":true}");
+    s = screen(m, 160, 45, true, &ui);
+    EXPECT_ON_SCREEN(s, "Q2 ballot 3.n1: n1✓ n2✗ n3✓ met");
+    free(s);
     dm_destroy(&m);
 }
 END_TEST

@@ -606,7 +606,9 @@ static void fold_partition(struct dm_state *s, const json_t *groups)
     s->ngroups = ng > CL_MAXNODES ? CL_MAXNODES : ng;
 }
 
-static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
+enum link_field { LINK_DELAY, LINK_LOSS, LINK_BANDWIDTH, LINK_QUEUE };
+
+static void fold_link_field(struct dm_state *s, const struct ev_fault *f, enum link_field which, uint64_t queued)
 {
     int src = -1, dst = -1;
     if (f->src && (src = dm_node_index(s, f->src)) < 0)
@@ -625,12 +627,31 @@ static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_dela
         l->src = src;
         l->dst = dst;
     }
-    if (is_delay)
+    if (which == LINK_DELAY)
         l->delay_ms = f->has_ms ? f->ms : 0;
-    else
+    else if (which == LINK_LOSS)
         l->loss_pct = f->has_pct ? f->pct : 0;
-    if (l->delay_ms == 0 && l->loss_pct <= 0)
+    else if (which == LINK_BANDWIDTH)
+        l->kbps = f->has_kbps ? f->kbps : 0;
+    else
+        l->queued = queued;
+    if (l->delay_ms == 0 && l->loss_pct <= 0 && l->kbps == 0 && l->queued == 0)
         *l = s->links[--s->nlinks];
+}
+
+/* A `queue` event (runtime or simulator): how many messages wait on the link node -> "to". */
+static void fold_queue(struct dm_state *s, const struct event *e)
+{
+    const json_t *to = json_object_get(e->json, "to"), *msgs = json_object_get(e->json, "msgs");
+    if (!e->node || !json_is_string(to) || !json_is_integer(msgs) || json_integer_value(msgs) < 0)
+        return;
+    struct ev_fault f = {.src = e->node, .dst = json_string_value(to)};
+    fold_link_field(s, &f, LINK_QUEUE, (uint64_t)json_integer_value(msgs));
+}
+
+static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
+{
+    fold_link_field(s, f, is_delay ? LINK_DELAY : LINK_LOSS, 0);
 }
 
 FOLD(fold_fault)
@@ -650,6 +671,8 @@ FOLD(fold_fault)
             s->group_of[k] = 0;
         s->ngroups = 0;
         s->nlinks = 0;
+    } else if (!strcmp(what, "bandwidth")) {
+        fold_link_field(s, f, LINK_BANDWIDTH, 0);
     } else if (!strcmp(what, "delay")) {
         fold_link(s, f, true);
     } else if (!strcmp(what, "loss")) {
@@ -963,6 +986,8 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
     int i = lab_wide(e.kind) ? -1 : node_for(s, e.node);
     if (folds[e.kind])
         folds[e.kind](s, &e, i, pos, s->t_last);
+    else if (e.kind == EV_QUEUE)
+        fold_queue(s, &e);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
 }

@@ -122,6 +122,8 @@ struct dm_link {
     int src, dst;         /* node index, -1 = every node */
     uint64_t delay_ms;
     double loss_pct;
+    uint64_t kbps;        /* bandwidth, 0 = unlimited */
+    uint64_t queued;      /* messages queued on it (the sender's last `queue` event) */
 };
 
 struct dm_lesson {

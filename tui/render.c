@@ -244,6 +244,10 @@ static void draw_links_line(struct canvas *c, int x, int y, int w, const struct 
             sb_printf(&b, " delay %llums", (unsigned long long)ln->delay_ms);
         if (ln->loss_pct > 0)
             sb_printf(&b, " loss %g%%", ln->loss_pct);
+        if (ln->kbps)
+            sb_printf(&b, " %llukbps", (unsigned long long)ln->kbps);
+        if (ln->queued)
+            sb_printf(&b, " queue %llu", (unsigned long long)ln->queued);
         sb_add(&b, "  ");
     }
     if (b.s)
@@ -955,11 +959,12 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         /* "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met", or in a narrow pane "W2 z: n1✗ n2✓ n3✓ met" */
         for (int narrow = 0; narrow < 2; narrow++) {
             sb_free(&b);
+            /* R, W, or Q for a protocol's own quorum (paxos prepare/accept, zab ack) */
+            char kind = !strcmp(q->op, "read") ? 'R' : !strcmp(q->op, "write") || !strcmp(q->op, "delete") ? 'W' : 'Q';
             if (narrow)
-                sb_printf(&b, "%c%d %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->key);
+                sb_printf(&b, "%c%d %s:", kind, q->need, q->key);
             else
-                sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op,
-                          q->key);
+                sb_printf(&b, "%c=%d %s %s:", kind, q->need, q->op, q->key);
             const char *sp = narrow ? "" : " ";
             for (int i = 0; i < s->n && i < 32; i++) {
                 if (q->acked & (1u << i))

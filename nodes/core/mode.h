@@ -188,6 +188,11 @@ struct mode {
      * NULL). compare_as NULL: the mode has no row. */
     const char *compare_as;
     const char *compare_opts;
+    /* A mode with a leader role that elects a leader only under one option, as "multi=on"
+     * (Multi-Paxos; Basic Paxos has proposers and no leader): `wait leader`, `isolate leader`
+     * and the rest then say so in a cluster started otherwise, instead of waiting in vain.
+     * NULL: a mode with a role of the leader class always elects one. */
+    const char *leader_when;
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;

@@ -1514,4 +1514,6 @@ const struct mode mode_multileader = {
     .figures = ml_figures,
     .events = "state|write|apply|conflict|error|failover",
     .groups = ml_groups,
+    .compare_as = "multi-leader",
+    .compare_opts = "dcs=3",
 };
