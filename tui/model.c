@@ -928,6 +928,18 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
         folds[e.kind](s, &e, i, pos, s->t_last);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
+    if (dm_event_is_mark(ev)) {
+        s->nconverged++;
+        s->converged_t = e.has_t ? e.t : s->t_last;
+        const char *k = jstr(ev, "key");
+        str_copy(s->converged_key, k ? k : "", sizeof s->converged_key);
+    }
+}
+
+bool dm_event_is_mark(const json_t *ev)
+{
+    const char *e = jstr(ev, "ev"), *node = jstr(ev, "node");
+    return e && node && !strcmp(e, "converged") && !strcmp(node, "lab");
 }
 
 /* ---- the recorder and time travel --------------------------------------------------- */

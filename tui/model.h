@@ -170,6 +170,10 @@ struct dm_state {
     uint64_t events;              /* events folded into this state */
     uint64_t drops, bad_events;
     double speed;                 /* the lab's speed factor, from options / speed events */
+    /* the moments of convergence the mode's monitor marked (`converged` events from the lab) */
+    int nconverged;
+    uint64_t converged_t;         /* the newest one's time */
+    char converged_key[64];       /* and its key */
 };
 
 struct dm;
@@ -211,6 +215,8 @@ bool dm_event_matches(const json_t *ev, const char *filter);
 void dm_event_line(const json_t *ev, struct sb *b);
 /* Is this event an alert (invariant violation, checker verdict, error)? */
 bool dm_event_is_alert(const json_t *ev);
+/* Is it a mark of good news the dashboard highlights (a `converged` event from the lab)? */
+bool dm_event_is_mark(const json_t *ev);
 
 /* Helpers for the renderer. */
 int dm_node_index(const struct dm_state *s, const char *id); /* -1 when unknown */

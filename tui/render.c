@@ -114,6 +114,12 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
     if (s->nalerts)
         sb_printf(&b, "  ALERTS %d", s->nalerts);
     x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_TITLE);
+    if (s->nconverged) { /* the newest moment of convergence, marked */
+        b.len = 0;
+        sb_printf(&b, "  CONVERGED %.24s t=%llu.%03llus", s->converged_key, (unsigned long long)(s->converged_t / 1000000),
+                  (unsigned long long)(s->converged_t / 1000 % 1000));
+        x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_OK);
+    }
     sb_free(&b);
     const char *help = "? help ";
     int hw = (int)strlen(help);
@@ -891,11 +897,12 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
             continue;
         }
         b.len = 0;
-        bool alert = dm_event_is_alert(ev);
-        sb_add(&b, alert ? "!! " : "");
+        bool alert = dm_event_is_alert(ev), mark = dm_event_is_mark(ev);
+        sb_add(&b, alert ? "!! " : mark ? "== " : "");
         dm_event_line(ev, &b);
         const char *e = json_string_value(json_object_get(ev, "ev"));
         enum role rl = alert ? ROLE_ALERT
+                       : mark ? ROLE_OK
                        : e && !strcmp(e, "drop") ? ROLE_DROPPED
                        : e && !strcmp(e, "fault") ? ROLE_PARTITION
                        : e && !strcmp(e, "state") ? ROLE_CANDIDATE
