@@ -1703,6 +1703,20 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
     return ok ? OK : RUNTIME;
 }
 
+/* watch KEY: the dashboard draws each node's state of KEY on its card, from the node's newest
+ * `digest` event of it (a mode that emits digests: crdt). A lab event says which key. */
+static int cmd_watch(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    if (strlen(argv[1]) >= 64) {
+        lab_err(lab, "watch: a key of at most 63 bytes%s", "");
+        return PARSE;
+    }
+    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
+    lab_out(lab, "the dashboard's node cards show each node's %s (from its digest events)", argv[1]);
+    return OK;
+}
+
 static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
@@ -1740,6 +1754,7 @@ static const struct lab_command commands[] = {
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
+    {"watch", "watch KEY", "Draw each node's state of KEY on the dashboard's node cards: its value and causal context, from the node's newest digest event (modes that emit them: crdt).", "watch cart", 1, 1, cmd_watch},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

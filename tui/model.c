@@ -928,6 +928,24 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
         folds[e.kind](s, &e, i, pos, s->t_last);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
+    const char *en = jstr(ev, "ev");
+    if (en && !strcmp(en, "watch") && e.node && !strcmp(e.node, "lab")) {
+        const char *k = jstr(ev, "key");
+        str_copy(s->watch_key, k ? k : "", sizeof s->watch_key);
+        for (int j = 0; j < CL_MAXNODES; j++)
+            s->node[j].watch[0] = 0;
+    } else if (en && !strcmp(en, "digest") && i >= 0 && s->watch_key[0] && jstr(ev, "key") &&
+               !strcmp(jstr(ev, "key"), s->watch_key)) {
+        /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
+        const json_t *v = json_object_get(ev, "value");
+        char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        const char *ctx = jstr(ev, "ctx");
+        struct sb b = {0};
+        sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
+        free(vt);
+        str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
+        sb_free(&b);
+    }
     if (dm_event_is_mark(ev)) {
         s->nconverged++;
         s->converged_t = e.has_t ? e.t : s->t_last;

@@ -77,6 +77,7 @@ struct dm_node {
     bool has_hlc;
     uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
     size_t nlog;
+    char watch[96];       /* its state of the watched key (`watch KEY`), from its newest digest */
 };
 
 struct dm_msg {
@@ -174,6 +175,7 @@ struct dm_state {
     int nconverged;
     uint64_t converged_t;         /* the newest one's time */
     char converged_key[64];       /* and its key */
+    char watch_key[64];           /* `watch KEY`: the key the node cards draw ("" none) */
 };
 
 struct dm;

@@ -185,6 +185,8 @@ static int node_lines(const struct dm_node *n, int width, char lines[8][96])
         snprintf(lines[k++], 96, "skew %+lldms", (long long)(n->skew_us / 1000));
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
+    if (n->watch[0] && k < 8) /* `watch KEY`: its state here */
+        snprintf(lines[k++], 96, "%s", n->watch);
     return k;
 }
 
