@@ -48,6 +48,7 @@ static int parse_err(struct lab *lab, const struct lab_command *c, const char *f
 /* Splits trailing "@NODE" and key=value options from the arguments of put/get/cas. */
 struct op_args {
     int node;
+    int process;                /* as=NAME: that client's process; -1 the REPL's */
     json_t *extra;
     int argc;
     char *argv[8];
@@ -70,11 +71,29 @@ static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a)
 {
     memset(a, 0, sizeof *a);
     a->node = -1;
+    a->process = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (s[0] == '@' && i > 1) {
             if (lab_parse_node(lab, s + 1, &a->node) < 0)
                 return PARSE;
+        } else if (i > 1 && !strncmp(s, "as=", 3)) {
+            const char *name = s + 3;
+            size_t len = strlen(name);
+            int good = len >= 1 && len <= 15 && name[0] >= 'a' && name[0] <= 'z';
+            for (size_t k = 0; good && k < len; k++)
+                good = (name[k] >= 'a' && name[k] <= 'z') || (name[k] >= '0' && name[k] <= '9');
+            if (!good) {
+                lab_err(lab, "bad %s: expected as=NAME, a client name of 1 to 15 letters and digits, e.g. as=alice", s);
+                json_decref(a->extra);
+                return PARSE;
+            }
+            a->process = lab_client_process(lab, name);
+            if (a->process < 0) {
+                lab_err(lab, "bad %s: the lab has room for %d named clients", s, LAB_MAX_CLIENTS);
+                json_decref(a->extra);
+                return PARSE;
+            }
         } else if (i > 1 && strchr(s, '=') && (!strncmp(s, "cl=", 3) || !strncmp(s, "w=", 2) || !strncmp(s, "r=", 2))) {
             if (!a->extra)
                 a->extra = json_object();
@@ -105,7 +124,7 @@ static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a)
 static int do_op(struct lab *lab, const char *f, const char *key, json_t *value, struct op_args *a,
                  struct op **keep)
 {
-    struct op *op = lab_op_start(lab, f, key, value, a->node, a->extra, -1);
+    struct op *op = lab_op_start(lab, f, key, value, a->node, a->extra, a->process);
     json_decref(a->extra);
     a->extra = NULL;
     if (!op)
@@ -410,6 +429,11 @@ static void faults_changed(struct lab *lab, const char *what, json_t *extra)
     }
     lab_event(lab, "fault", f);
     sb_free(&g);
+}
+
+void lab_faults_changed(struct lab *lab, const char *what, json_t *extra)
+{
+    faults_changed(lab, what, extra);
 }
 
 static int cmd_partition(struct lab *lab, int argc, char **argv)
@@ -1721,9 +1745,9 @@ static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
     {"status", "status [NODE]", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused. With NODE: its line, then every detail its mode reports (ballots and promises, epochs and each follower's acks, …), one per line.", "status n2", 0, 1, cmd_status},
-    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout.", "put x 1 @n2", 2, 5, cmd_put},
-    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N]", "Read KEY. Prints the value, nil, or an error.", "get x @n3", 1, 4, cmd_get},
-    {"cas", "cas KEY FROM TO [@NODE]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 5, cmd_cas},
+    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history).", "put x 1 @n2", 2, 6, cmd_put},
+    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited.", "get x @n3", 1, 5, cmd_get},
+    {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 6, cmd_cas},
     {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
@@ -1747,6 +1771,8 @@ static const struct lab_command commands[] = {
     {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
     {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
+    {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
@@ -1894,6 +1920,23 @@ static void did_you_mean(const char *name, struct sb *b)
     sb_add(b, "; type 'help' for the list");
 }
 
+/* The node a leader-bound command goes to: right after a heal or a crash the cluster may be
+ * between leaders (or the lab's last view names one that already stepped down), so wait, up
+ * to a few election timeouts, for a leader a majority agrees on before falling back to the
+ * highest-term node that says it leads. -1 when there is none. */
+static int leader_target(struct lab *lab)
+{
+    if (!lab_mode_has_leader(lab, NULL))
+        return -1;
+    if (wait_for(lab, wall_timeout(lab, NULL, 5000000), pred_leader, NULL)) {
+        int l;
+        int64_t t;
+        lab_leader_agreed(lab, &l, &t);
+        return l;
+    }
+    return lab_leader(lab, 1);
+}
+
 /* Runs a mode command on the node its target rule picks (mode.h). A trailing @NODE picks the
  * node for commands that do not name one. */
 static int run_mode_command(struct lab *lab, const struct mode_command *mc, struct words *w)
@@ -1910,11 +1953,16 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         lab_err(lab, "wrong number of arguments; usage: %s", mc->usage);
         return PARSE;
     }
-    int target = -1;
+    int target = -1, to_leader = 0;
     const struct mode *m = lab->cl->mode;
     switch (mc->target) {
     case MC_ADD_NODE: {
         char err[256], id[CL_IDLEN];
+        /* no node is started while the cluster has no leader to take it */
+        if (lab_mode_has_leader(lab, NULL) && leader_target(lab) < 0) {
+            lab_err(lab, "no node is leader right now: there is nothing to add a node to (try 'wait leader')");
+            return RUNTIME;
+        }
         node_name(lab->cl->n, id);
         if (nargs >= 1 && strcmp(w->argv[1], id)) {
             /* the argument is honoured or refused, never ignored: an existing node (removed
@@ -1962,14 +2010,16 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         else
             w->argc = 2;
         w->argv[1] = xstrdup(id);
-        target = lab_leader(lab, 1);
+        target = leader_target(lab);
+        to_leader = 1;
         break;
     }
     case MC_ON_LEADER: {
         int named;
         if (nargs >= 1 && lab_parse_node(lab, w->argv[1], &named) < 0)
             return PARSE;
-        target = at >= 0 ? at : lab_leader(lab, 1);
+        target = at >= 0 ? at : leader_target(lab);
+        to_leader = at < 0;
         break;
     }
     case MC_ON_NODE:
@@ -1994,8 +2044,19 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         return RUNTIME;
     }
     json_t *r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
-    const char *text = json_string_value(json_object_get(r, "text"));
     int ok = json_is_true(json_object_get(r, "ok"));
+    if (!ok && to_leader) {
+        /* the node stepped down between the lab's look and the command: once more, on the
+         * leader the cluster has now */
+        int again = leader_target(lab);
+        if (again >= 0 && again != target && lab->view[again].cls == RC_LEADER) {
+            json_decref(r);
+            target = again;
+            r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
+            ok = json_is_true(json_object_get(r, "ok"));
+        }
+    }
+    const char *text = json_string_value(json_object_get(r, "text"));
     if (ok)
         lab_out(lab, "%s", text ? text : "ok");
     else

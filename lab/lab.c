@@ -585,6 +585,8 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     else if (out != OP_OK)
         error = json_string("node down");
     json_t *rec = record(lab, op, out == OP_OK ? "ok" : out == OP_FAIL ? "fail" : "info", value, error);
+    op->latency_us = (json_integer_value(json_object_get(rec, "time")) -
+                      json_integer_value(json_object_get(op->invoke, "time"))) / 1000;
     json_t *sib = json_object_get(reply, "siblings");
     if (out == OP_OK && sib)
         json_object_set(rec, "siblings", sib);
@@ -599,6 +601,9 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     lab_event(lab, "op", json_pack("{s:O}", "op", rec));
     if (out == OP_INFO && op->process == lab->repl_process)
         lab->repl_process = lab->next_process++; /* Jepsen: an indeterminate process is retired */
+    for (int c = 0; out == OP_INFO && c < lab->nclients; c++)
+        if (op->process == lab->client_process[c])
+            lab->client_process[c] = lab->next_process++;
     if (op->done)
         op->done(op->done_ud, op);
 }
@@ -784,6 +789,9 @@ void lab_op_describe(const struct op *op, struct sb *out)
         }
         sb_addc(out, ']');
     }
+    /* what the client waited, so that latency is measured, not guessed (PACELC) */
+    if (!op->as_is && op->outcome != OP_PENDING && op->latency_us >= 0)
+        sb_printf(out, "  [%lld ms]", (long long)((op->latency_us + 500) / 1000));
 }
 
 void lab_op_result(const struct op *op, struct sb *out)
@@ -1175,4 +1183,16 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
         return CL_EINVAL;
     }
     return 0;
+}
+
+int lab_client_process(struct lab *lab, const char *name)
+{
+    for (int c = 0; c < lab->nclients; c++)
+        if (!strcmp(lab->client_name[c], name))
+            return lab->client_process[c];
+    if (lab->nclients >= LAB_MAX_CLIENTS)
+        return -1;
+    str_copy(lab->client_name[lab->nclients], name, sizeof lab->client_name[0]);
+    lab->client_process[lab->nclients] = lab->next_process++;
+    return lab->client_process[lab->nclients++];
 }

@@ -62,10 +62,12 @@ struct op {
     json_t *reply;              /* the final reply body, when any */
     void (*done)(void *ud, struct op *op);
     void *done_ud;
+    int64_t latency_us;         /* cluster time from invoke to completion, once complete */
 };
 
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
+#define LAB_MAX_CLIENTS 8
 /* The event history is bounded in bytes too (an estimate of the memory its events take): the
  * oldest events go first, so that the lab's memory stays flat however long it runs. */
 #define LAB_EVENT_BYTES (24u << 20)
@@ -134,9 +136,24 @@ struct lab {
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
+    /* named clients (`put x 1 as=alice`): each its own process in the history, so that a
+     * lesson can stage two clients; a name's process is retired after an info, like the REPL's */
+    char client_name[LAB_MAX_CLIENTS][16];
+    int client_process[LAB_MAX_CLIENTS];
+    int nclients;
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
 };
+
+/* The process of the named client, created on first use; -1 when the table is full. */
+int lab_client_process(struct lab *lab, const char *name);
+/* After a change to lab->cl->faults: pushes them to the cluster and records a "fault" event
+ * (what: "partition", "heal", …; extra, owned, is merged into it; may be NULL). */
+void lab_faults_changed(struct lab *lab, const char *what, json_t *extra);
+/* `compare [MODE...]` (lab/compare.c). */
+int cmd_compare(struct lab *lab, int argc, char **argv);
+/* `messages [NODE]` (lab/msgstats.c): count, size and encoding cost per message type. */
+int cmd_messages(struct lab *lab, int argc, char **argv);
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);

@@ -991,7 +991,7 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
                      (char *)"tests/lessons/bad/alias.yaml", NULL};
     out = captured(lessoncli_main, 5, argv2, &rc);
     ck_assert_int_eq(rc, 1);
-    ck_assert_msg(strstr(out, "lessons/02-fallacies.yaml: ok (lesson fallacies, 5 steps"), "%s", out);
+    ck_assert_msg(strstr(out, "lessons/02-fallacies.yaml: ok (lesson fallacies, 6 steps"), "%s", out);
     ck_assert_msg(strstr(out, "lessons/quiz/raft.yaml: ok (quiz, 14 questions)"), "%s", out);
     ck_assert_msg(strstr(out, "tests/lessons/bad/alias.yaml:2:8: anchor &t"), "%s", out);
     free(out);

@@ -188,6 +188,11 @@ struct mode {
      * and `wait leader` / `expect leader` want a leader in every group, known to a majority of
      * it. NULL: no groups (the whole cluster is one). Pure. */
     int (*groups)(const struct opts *o, int n, char names[][CL_IDLEN], int of[CL_MAXN]);
+    /* `compare` (the course's replication table, 6.4): the row this mode fills, such as
+     * "single-leader", and the start options of that row (space-separated key=value, may be
+     * NULL). compare_as NULL: the mode has no row. */
+    const char *compare_as;
+    const char *compare_opts;
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;

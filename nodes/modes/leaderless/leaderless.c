@@ -2440,4 +2440,6 @@ const struct mode mode_leaderless = {
     .figures = ll_figures,
     .replicas = ll_replicas,
     .events = "apply|quorum|repair|hint|antientropy|tombstone|error|member",
+    .compare_as = "leaderless",
+    .compare_opts = "w=2 r=2",
 };
