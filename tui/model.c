@@ -830,6 +830,12 @@ FOLD(fold_cluster)
     }
     /* a new cluster runs at its start speed (an option), else 1 */
     s->speed = c->has_speed && c->speed > 0 ? c->speed : 1;
+    /* the spreading options, for the theoretical infection curve */
+    const char *fo = jstr(c->options, "fanout"), *sty = jstr(c->options, "style");
+    s->curve_fanout = fo && atoi(fo) > 0 ? atoi(fo) : 1;
+    str_copy(s->curve_style, sty ? sty : "push", sizeof s->curve_style);
+    s->curve_rumor[0] = 0;
+    s->curve_rounds = 0;
 }
 
 FOLD(fold_lesson)
@@ -929,6 +935,20 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
     const char *en = jstr(ev, "ev");
+    const char *rid = i >= 0 && en ? jstr(ev, "rumor") : NULL;
+    if (rid && !strcmp(en, "rumor")) { /* a new rumor: its origin is round 0 */
+        str_copy(s->curve_rumor, rid, sizeof s->curve_rumor);
+        memset(s->curve_new, 0, sizeof s->curve_new);
+        s->curve_new[0] = 1;
+        s->curve_rounds = 1;
+    } else if (rid && !strcmp(en, "infect") && !strcmp(rid, s->curve_rumor)) {
+        uint64_t r = 0;
+        if (juint(ev, "round", &r) && r < DM_CURVE_ROUNDS) {
+            s->curve_new[r]++;
+            if ((int)r + 1 > s->curve_rounds)
+                s->curve_rounds = (int)r + 1;
+        }
+    }
     if (en && !strcmp(en, "watch") && e.node && !strcmp(e.node, "lab")) {
         const char *k = jstr(ev, "key");
         str_copy(s->watch_key, k ? k : "", sizeof s->watch_key);

@@ -55,6 +55,8 @@ struct dm_entry {
     char *cmd; /* owned; NULL when only known from an append event */
 };
 
+#define DM_CURVE_ROUNDS 48
+
 struct dm_node {
     char id[CL_IDLEN];
     char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
@@ -176,6 +178,14 @@ struct dm_state {
     uint64_t converged_t;         /* the newest one's time */
     char converged_key[64];       /* and its key */
     char watch_key[64];           /* `watch KEY`: the key the node cards draw ("" none) */
+    /* the infection curve of the newest rumor (`rumor` then `infect` events with a round):
+     * nodes newly infected in each round, and the cluster's spreading options for the
+     * theoretical curve beside it */
+    char curve_rumor[48];
+    int curve_new[DM_CURVE_ROUNDS];
+    int curve_rounds;             /* rounds seen (highest round + 1) */
+    int curve_fanout;             /* the cluster's fanout= option (default 1) */
+    char curve_style[12];         /* its style= option ("push" by default) */
 };
 
 struct dm;

@@ -1,6 +1,7 @@
 /* render — the dashboard's panes, drawn from the model into a canvas (render.h). */
 #include "render.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,43 @@ static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
     }
 }
 
+/* The expected number of nodes holding a rumor after each round, in the mean-field model of
+ * n nodes each contacting f random others per round (push: the infected send; pull: the
+ * uninfected ask; push-pull: both), from 1 at round 0. Fills out[0..rounds-1]. */
+static void curve_theory(int n, int f, const char *style, int rounds, double *out)
+{
+    double i = 1, nn = n > 1 ? n : 2;
+    int push = strcmp(style, "pull") != 0, pull = strcmp(style, "push") != 0;
+    for (int r = 0; r < rounds; r++) {
+        out[r] = i;
+        double stay = 1; /* the chance an uninfected node stays so this round */
+        if (push)
+            stay *= pow(1 - 1 / (nn - 1), f * i);
+        if (pull)
+            stay *= pow(1 - i / (nn - 1), f);
+        i = n - (n - i) * stay;
+    }
+}
+
+/* "rumor n1#1: 1 3 6 12 … of 100 (theory push f=1: 1 2 4 8 …)": the newest rumor's infection
+ * curve, cumulative by round, beside the mean-field one. */
+static void curve_line(const struct dm_state *s, struct sb *b)
+{
+    int rounds = s->curve_rounds < DM_CURVE_ROUNDS ? s->curve_rounds : DM_CURVE_ROUNDS;
+    double th[DM_CURVE_ROUNDS];
+    curve_theory(s->n, s->curve_fanout, s->curve_style, rounds, th);
+    sb_printf(b, "rumor %s by round:", s->curve_rumor);
+    int sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        sum += s->curve_new[r];
+        sb_printf(b, " %d", sum);
+    }
+    sb_printf(b, " of %d  (theory, %s f=%d:", s->n, s->curve_style, s->curve_fanout);
+    for (int r = 0; r < rounds; r++)
+        sb_printf(b, " %.0f", th[r]);
+    sb_add(b, ")");
+}
+
 /* The compact grid of a big cluster: a line counting the nodes per role (the spread of a
  * rumor, S/I/R), then one short cell per node, coloured by role; with the mode's grid figure
  * (mode_figure.grid) each cell shows its value and the nodes where it is not 0 stand out. */
@@ -334,6 +372,14 @@ static void draw_node_grid(struct canvas *c, int x, int y, int w, int h, const s
     sb_free(&b);
     if (h < 2)
         return;
+    if (s->curve_rounds > 0 && h >= 3) { /* the infection curve of the newest rumor */
+        struct sb cb = {0};
+        curve_line(s, &cb);
+        y++;
+        h--;
+        canvas_text(c, x, y, w, cb.s, ROLE_DIM);
+        sb_free(&cb);
+    }
     int order[CL_MAXNODES];
     int n = node_order(s, order);
     /* a cell: "n12:3 " with the grid figure; without room "12:3 " (the number alone), then
