@@ -63,6 +63,7 @@ struct dm_node {
     enum role_class rclass; /* the role's class, from the cluster's role table (colours) */
     char card[64];        /* the mode's status figures for the node card: "c12 a12" */
     char card_wide[96];   /* the same in words for a wide card: "commit 12  applied 12" */
+    char watch[96];       /* its state of the watched key (`watch KEY`), from its newest digest */
     char figval[DM_MAX_FIGS][24]; /* each figure's last value from a status, "" = none */
     bool has_term, has_epoch;
     uint64_t term, epoch;
@@ -79,7 +80,6 @@ struct dm_node {
     bool has_hlc;
     uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
     size_t nlog;
-    char watch[96];       /* its state of the watched key (`watch KEY`), from its newest digest */
 };
 
 struct dm_msg {
@@ -168,11 +168,6 @@ struct dm_state {
     size_t out_head, nout;
     struct dm_alert alerts[DM_MAX_ALERTS];          /* newest last */
     int nalerts;
-    struct dm_lesson lesson;
-    uint64_t t_last;              /* t of the newest event, µs since run start */
-    uint64_t events;              /* events folded into this state */
-    uint64_t drops, bad_events;
-    double speed;                 /* the lab's speed factor, from options / speed events */
     /* the moments of convergence the mode's monitor marked (`converged` events from the lab) */
     int nconverged;
     uint64_t converged_t;         /* the newest one's time */
@@ -186,6 +181,11 @@ struct dm_state {
     int curve_rounds;             /* rounds seen (highest round + 1) */
     int curve_fanout;             /* the cluster's fanout= option (default 1) */
     char curve_style[12];         /* its style= option ("push" by default) */
+    struct dm_lesson lesson;
+    uint64_t t_last;              /* t of the newest event, µs since run start */
+    uint64_t events;              /* events folded into this state */
+    uint64_t drops, bad_events;
+    double speed;                 /* the lab's speed factor, from options / speed events */
 };
 
 struct dm;

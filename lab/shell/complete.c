@@ -65,9 +65,10 @@ static const struct copt o_quiz[] = {
 static const struct copt o_bench[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--clients", ARG_VALUE),
     TAKES("--seconds", ARG_VALUE), TAKES("--reads", ARG_VALUE), TAKES("--keys", ARG_VALUE),
+    ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
-    ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"), FLAG("--json"), FLAG("--help"), END};
+    FLAG("--json"), FLAG("--help"), END};
 static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),
