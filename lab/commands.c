@@ -1389,8 +1389,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    /* expect [not] CHECKER: linearizable, sessions, sequential, causal, or the running mode's own
-     * check (its face's checks: `expect crdt`) */
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal, or a check of the running mode */
     int negated = !strcmp(argv[1], "not") && argc == 3;
     const char *checker = negated ? argv[2] : argv[1];
     if ((argc == 2 || negated) &&
