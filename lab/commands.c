@@ -1040,7 +1040,9 @@ static int wait_event(struct lab *lab, int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         int idx;
         char *eq = strchr(argv[i], '=');
-        if (eq && eq != argv[i] && w.nf < 8) {
+        if (!strcmp(argv[i], "since=start")) {
+            w.from = 0; /* an event already received counts too (the lab's ring of recent events) */
+        } else if (eq && eq != argv[i] && w.nf < 8) {
             *eq = 0;
             w.key[w.nf] = argv[i];
             w.val[w.nf++] = eq + 1;
@@ -1471,7 +1473,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal, or a check of the running mode */
     int negated = !strcmp(argv[1], "not") && argc == 3;
     const char *checker = negated ? argv[2] : argv[1];
     if ((argc == 2 || negated) &&
@@ -2019,6 +2021,20 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
     return ok ? OK : RUNTIME;
 }
 
+/* watch KEY: the dashboard draws each node's state of KEY on its card, from the node's newest
+ * `digest` event of it (a mode that emits digests: crdt). A lab event says which key. */
+static int cmd_watch(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    if (strlen(argv[1]) >= 64) {
+        lab_err(lab, "watch: a key of at most 63 bytes%s", "");
+        return PARSE;
+    }
+    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
+    lab_out(lab, "the dashboard's node cards show each node's %s (from its digest events)", argv[1]);
+    return OK;
+}
+
 static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
@@ -2043,7 +2059,7 @@ static const struct lab_command commands[] = {
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD | clock drift NODE ±PPM", "Jump NODE's clock by ±MS, make it flip between +0 and +MS every PERIOD ms, or make it run fast (+) or slow (-) by PPM parts per million (1000 ppm: 1 ms per second).", "clock drift n2 +500", 2, 4, cmd_clock},
     {"ntp", "ntp on [ERROR] [POLL] | ntp off", "Sync every node's clock to true time now and every POLL (default 1s), each sync leaving it off by up to ±ERROR ms (default 2); off leaves each clock where the last sync put it. 'clocks' shows each offset.", "ntp on 5", 1, 3, cmd_ntp},
-    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [since=start] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields; since=start: one the lab already received counts too), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
     {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
@@ -2061,6 +2077,7 @@ static const struct lab_command commands[] = {
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
+    {"watch", "watch KEY", "Draw each node's state of KEY on the dashboard's node cards: its value and causal context, from the node's newest digest event (modes that emit them: crdt).", "watch cart", 1, 1, cmd_watch},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

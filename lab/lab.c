@@ -134,6 +134,14 @@ static void monitor_on_event(void *ud, const struct event *e)
         sb_free(&line);
     }
     sb_free(&alert);
+    const json_t *note = m->ops->note ? m->ops->note(m->mon) : NULL;
+    if (json_is_object(note) && json_is_string(json_object_get(note, "ev"))) {
+        json_t *n = json_deep_copy(note); /* collect() feeds the monitor again: note is gone */
+        json_object_set_new(n, "t", json_integer((json_int_t)e->t));
+        json_object_set_new(n, "node", json_string("lab"));
+        collect(m->lab, n);
+        json_decref(n);
+    }
 }
 
 void *lab_monitor_state(struct lab *lab)

@@ -49,7 +49,9 @@ struct rt {
     void *peersock;             /* the peer ROUTER (CURVE server with auth) */
     void *zap, *monitor;        /* ZAP handler (REP) and the peer socket's monitor (PAIR) */
     void *peer[CL_MAXNODES];
-    char peer_ep[CL_MAXNODES][256];
+    char peer_ep[CL_MAXNODES][256]; /* eager: where peer[i] connects; lazy: where it will */
+    int lazy;                   /* peers=lazy: a peer's socket is made at the first send to it */
+    uint64_t lazy_connects;     /* peer sockets made so far (peers=lazy) */
     char bound_ep[256], peer_bound_ep[256];
     int auth;
     char secret[41], public[41];
@@ -136,8 +138,38 @@ static void rt_event(struct env *e, const char *ev, json_t *fields)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
+static void *peer_dealer(struct rt *r, int idx, const char *ep);
+static void on_zap(struct rt *r);
+
+/* peers=lazy: the first message to a peer makes its socket and waits (at most 250 ms) for the
+ * connection to come up, so that this message is not dropped by ZMQ_IMMEDIATE. Meanwhile it
+ * answers ZAP requests: the peer may be making its own first connection to us right now. */
+static void lazy_connect(struct rt *r, int dst)
+{
+    r->peer[dst] = peer_dealer(r, dst, r->peer_ep[dst]);
+    if (!r->peer[dst])
+        return;
+    r->lazy_connects++;
+    uint64_t end = mono_us() + 250000;
+    for (;;) {
+        zmq_pollitem_t it[2] = {{r->peer[dst], 0, ZMQ_POLLOUT, 0}, {r->zap, 0, ZMQ_POLLIN, 0}};
+        uint64_t now = mono_us();
+        if (now >= end)
+            return;
+        int nit = r->zap ? 2 : 1;
+        if (zmq_poll(it, nit, (long)((end - now) / 1000) + 1) < 0)
+            return;
+        if (it[0].revents & ZMQ_POLLOUT)
+            return;
+        if (nit == 2 && (it[1].revents & ZMQ_POLLIN))
+            on_zap(r);
+    }
+}
+
 static void wire_send(struct rt *r, int dst, const char *frame, size_t len)
 {
+    if (dst >= 0 && !r->peer[dst] && r->lazy && r->peer_ep[dst][0])
+        lazy_connect(r, dst);
     if (dst < 0 || !r->peer[dst])
         return;
     if (zmq_send(r->peer[dst], frame, len, ZMQ_DONTWAIT) < 0 && r->events_all)
@@ -634,6 +666,8 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
     /* what the bench counts per committed write (`conlab bench` figures msgs/write, fsyncs/write) */
     json_object_set_new(s, "peer_sends", json_integer((json_int_t)r->peer_sends));
+    if (r->lazy)
+        json_object_set_new(s, "peer_sockets", json_integer((json_int_t)r->lazy_connects));
     json_object_set_new(s, "fsyncs", json_integer((json_int_t)r->fsyncs));
     json_t *queue = json_object();
     for (int d = 0; d < r->env.n_nodes; d++) {
@@ -745,10 +779,15 @@ static void set_peers(struct rt *r, const json_t *nodes)
         }
         if (idx == r->env.self_idx || (!strcmp(r->peer_ep[idx], ep) && !rekeyed))
             continue;
+        int had = r->peer[idx] != NULL;
         if (r->peer[idx])
             zmq_close(r->peer[idx]);
-        r->peer[idx] = peer_dealer(r, idx, ep);
-        str_copy(r->peer_ep[idx], r->peer[idx] ? ep : "", sizeof r->peer_ep[idx]);
+        r->peer[idx] = NULL;
+        /* lazy: a peer not yet talked to gets its socket at the first send (wire_send); one
+         * already talked to (it moved: a restart) is reconnected at once */
+        if (!r->lazy || had)
+            r->peer[idx] = peer_dealer(r, idx, ep);
+        str_copy(r->peer_ep[idx], r->peer[idx] || r->lazy ? ep : "", sizeof r->peer_ep[idx]);
     }
     /* messages to self go through the node's own peer socket too */
     if (!r->peer[r->env.self_idx] && r->peer_bound_ep[0])
@@ -1301,6 +1340,8 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
     faults_init(&r->faults, r->env.n_nodes);
     clocks_init(&r->clk, r->env.self_idx, r->env.n_nodes);
     r->auth = c->auth;
+    const char *peers = opts_get(&c->opts, "peers", "auto");
+    r->lazy = !strcmp(peers, "lazy") || (!strcmp(peers, "auto") && c->n_nodes > CL_MAXN);
     if (r->auth) {
         if (!runtime_valid_key(c->secret)) {
             snprintf(err, errlen, "auth=curve needs this node's CURVE secret key (the lab hands it over)");

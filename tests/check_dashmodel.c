@@ -581,6 +581,29 @@ START_TEST(the_cluster_event_gives_role_classes_and_card_figures)
 }
 END_TEST
 
+START_TEST(a_converged_mark_and_a_watched_key_are_drawn)
+{
+    struct dm *m = three();
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":10,\"key\":\"cart\",\"ctx\":\"n1:1\",\"hash\":\"ab\",\"value\":[\"milk\"]}");
+    ck_assert_str_eq(dm_view(m)->node[0].watch, ""); /* nothing watched yet */
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:1,n2:1\",\"hash\":\"cd\",\"value\":[\"eggs\",\"milk\"]}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":31,\"key\":\"other\",\"ctx\":\"n2:1\",\"hash\":\"ef\",\"value\":1}");
+    feed(m, "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}");
+    const struct dm_state *s = dm_view(m);
+    ck_assert_str_eq(s->watch_key, "cart");
+    ck_assert_str_eq(s->node[1].watch, "cart [\"eggs\",\"milk\"] n1:1,n2:1");
+    ck_assert_str_eq(s->node[0].watch, "");
+    ck_assert_int_eq(s->nconverged, 1);
+    ck_assert_str_eq(s->converged_key, "cart");
+    ck_assert_uint_eq(s->converged_t, 2500000);
+    json_t *mark = json_pack("{s:s,s:s}", "ev", "converged", "node", "lab");
+    ck_assert(dm_event_is_mark(mark));
+    json_decref(mark);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_dashmodel(void);
 Suite *suite_dashmodel(void)
 {
@@ -617,6 +640,7 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, huge_text_is_capped);
     tcase_add_test(tc, a_client_exchange_is_drawn_from_the_node_events);
     tcase_add_test(tc, the_cluster_event_gives_role_classes_and_card_figures);
+    tcase_add_test(tc, a_converged_mark_and_a_watched_key_are_drawn);
     suite_add_tcase(s, tc);
     return s;
 }

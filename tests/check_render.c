@@ -928,12 +928,71 @@ START_TEST(wide_characters_keep_the_columns_aligned)
 }
 END_TEST
 
+START_TEST(the_title_marks_convergence_and_cards_show_the_watched_key)
+{
+    struct dm *m = dm_new(0);
+    static const char *const evs[] = {
+        "{\"ev\":\"cluster\",\"mode\":\"crdt\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}",
+        "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}",
+        "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:1,n2:1\",\"hash\":\"cd\",\"value\":[\"milk\"]}",
+        "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}",
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(evs); i++) {
+        json_t *ev = json_loads(evs[i], 0, NULL);
+        ck_assert_ptr_nonnull(ev);
+        dm_feed(m, ev);
+        json_decref(ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 140, 45, false, &ui);
+    EXPECT_ON_SCREEN(text, "CONVERGED cart t=2.500s");
+    EXPECT_ON_SCREEN(text, "n1:1,n2:1");
+    EXPECT_ON_SCREEN(text, "== ");
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(a_big_cluster_shows_the_infection_curve_beside_the_theory)
+{
+    struct dm *m = dm_new(0);
+    struct sb cl = {0};
+    sb_add(&cl, "{\"ev\":\"cluster\",\"mode\":\"x\",\"options\":{\"fanout\":\"1\",\"style\":\"push\"},\"nodes\":[");
+    for (int i = 1; i <= 20; i++)
+        sb_printf(&cl, "%s\"n%d\"", i > 1 ? "," : "", i);
+    sb_add(&cl, "]}");
+    const char *evs[] = {
+        cl.s,
+        "{\"ev\":\"rumor\",\"node\":\"n1\",\"t\":1,\"rumor\":\"n1#1\",\"text\":\"hi\"}",
+        "{\"ev\":\"infect\",\"node\":\"n7\",\"t\":2,\"rumor\":\"n1#1\",\"round\":1}",
+        "{\"ev\":\"infect\",\"node\":\"n3\",\"t\":3,\"rumor\":\"n1#1\",\"round\":2}",
+        "{\"ev\":\"infect\",\"node\":\"n9\",\"t\":4,\"rumor\":\"n1#1\",\"round\":2}",
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(evs); i++) {
+        json_t *ev = json_loads(evs[i], 0, NULL);
+        ck_assert_ptr_nonnull(ev);
+        dm_feed(m, ev);
+        json_decref(ev);
+    }
+    sb_free(&cl);
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 160, 45, false, &ui);
+    EXPECT_ON_SCREEN(text, "rumor n1#1 by round: 1 2 4 of 20  (theory, push f=1: 1 2 4)");
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
     Suite *s = suite_create("render");
     TCase *tc = tcase_create("render");
     tcase_add_test(tc, leader_is_marked_at_both_sizes);
+    tcase_add_test(tc, the_title_marks_convergence_and_cards_show_the_watched_key);
+    tcase_add_test(tc, a_big_cluster_shows_the_infection_curve_beside_the_theory);
     tcase_add_test(tc, partition_draws_separated_groups);
     tcase_add_test(tc, dropped_message_is_crossed_out);
     tcase_add_test(tc, escape_sequences_in_keys_are_shown_escaped);

@@ -890,6 +890,12 @@ FOLD(fold_cluster)
     }
     /* a new cluster runs at its start speed (an option), else 1 */
     s->speed = c->has_speed && c->speed > 0 ? c->speed : 1;
+    /* the spreading options, for the theoretical infection curve */
+    const char *fo = jstr(c->options, "fanout"), *sty = jstr(c->options, "style");
+    s->curve_fanout = fo && atoi(fo) > 0 ? atoi(fo) : 1;
+    str_copy(s->curve_style, sty ? sty : "push", sizeof s->curve_style);
+    s->curve_rumor[0] = 0;
+    s->curve_rounds = 0;
 }
 
 FOLD(fold_lesson)
@@ -990,6 +996,50 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
         fold_queue(s, &e);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
+    const char *en = jstr(ev, "ev");
+    const char *rid = i >= 0 && en ? jstr(ev, "rumor") : NULL;
+    if (rid && !strcmp(en, "rumor")) { /* a new rumor: its origin is round 0 */
+        str_copy(s->curve_rumor, rid, sizeof s->curve_rumor);
+        memset(s->curve_new, 0, sizeof s->curve_new);
+        s->curve_new[0] = 1;
+        s->curve_rounds = 1;
+    } else if (rid && !strcmp(en, "infect") && !strcmp(rid, s->curve_rumor)) {
+        uint64_t r = 0;
+        if (juint(ev, "round", &r) && r < DM_CURVE_ROUNDS) {
+            s->curve_new[r]++;
+            if ((int)r + 1 > s->curve_rounds)
+                s->curve_rounds = (int)r + 1;
+        }
+    }
+    if (en && !strcmp(en, "watch") && e.node && !strcmp(e.node, "lab")) {
+        const char *k = jstr(ev, "key");
+        str_copy(s->watch_key, k ? k : "", sizeof s->watch_key);
+        for (int j = 0; j < CL_MAXNODES; j++)
+            s->node[j].watch[0] = 0;
+    } else if (en && !strcmp(en, "digest") && i >= 0 && s->watch_key[0] && jstr(ev, "key") &&
+               !strcmp(jstr(ev, "key"), s->watch_key)) {
+        /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
+        const json_t *v = json_object_get(ev, "value");
+        char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        const char *ctx = jstr(ev, "ctx");
+        struct sb b = {0};
+        sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
+        free(vt);
+        str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
+        sb_free(&b);
+    }
+    if (dm_event_is_mark(ev)) {
+        s->nconverged++;
+        s->converged_t = e.has_t ? e.t : s->t_last;
+        const char *k = jstr(ev, "key");
+        str_copy(s->converged_key, k ? k : "", sizeof s->converged_key);
+    }
+}
+
+bool dm_event_is_mark(const json_t *ev)
+{
+    const char *e = jstr(ev, "ev"), *node = jstr(ev, "node");
+    return e && node && !strcmp(e, "converged") && !strcmp(node, "lab");
 }
 
 /* ---- the recorder and time travel --------------------------------------------------- */

@@ -56,12 +56,15 @@ struct dm_entry {
     char *cmd; /* owned; NULL when only known from an append event */
 };
 
+#define DM_CURVE_ROUNDS 48
+
 struct dm_node {
     char id[CL_IDLEN];
     char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
     enum role_class rclass; /* the role's class, from the cluster's role table (colours) */
     char card[64];        /* the mode's status figures for the node card: "c12 a12" */
     char card_wide[96];   /* the same in words for a wide card: "commit 12  applied 12" */
+    char watch[96];       /* its state of the watched key (`watch KEY`), from its newest digest */
     char figval[DM_MAX_FIGS][24]; /* each figure's last value from a status, "" = none */
     bool has_term, has_epoch;
     uint64_t term, epoch;
@@ -174,6 +177,19 @@ struct dm_state {
     size_t out_head, nout;
     struct dm_alert alerts[DM_MAX_ALERTS];          /* newest last */
     int nalerts;
+    /* the moments of convergence the mode's monitor marked (`converged` events from the lab) */
+    int nconverged;
+    uint64_t converged_t;         /* the newest one's time */
+    char converged_key[64];       /* and its key */
+    char watch_key[64];           /* `watch KEY`: the key the node cards draw ("" none) */
+    /* the infection curve of the newest rumor (`rumor` then `infect` events with a round):
+     * nodes newly infected in each round, and the cluster's spreading options for the
+     * theoretical curve beside it */
+    char curve_rumor[48];
+    int curve_new[DM_CURVE_ROUNDS];
+    int curve_rounds;             /* rounds seen (highest round + 1) */
+    int curve_fanout;             /* the cluster's fanout= option (default 1) */
+    char curve_style[12];         /* its style= option ("push" by default) */
     struct dm_lesson lesson;
     uint64_t t_last;              /* t of the newest event, µs since run start */
     uint64_t events;              /* events folded into this state */
@@ -230,6 +246,8 @@ bool dm_event_matches(const json_t *ev, const char *filter);
 void dm_event_line(const json_t *ev, struct sb *b);
 /* Is this event an alert (invariant violation, checker verdict, error)? */
 bool dm_event_is_alert(const json_t *ev);
+/* Is it a mark of good news the dashboard highlights (a `converged` event from the lab)? */
+bool dm_event_is_mark(const json_t *ev);
 
 /* Helpers for the renderer. */
 int dm_node_index(const struct dm_state *s, const char *id); /* -1 when unknown */

@@ -1,6 +1,7 @@
 /* render — the dashboard's panes, drawn from the model into a canvas (render.h). */
 #include "render.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,12 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
     if (s->nalerts)
         sb_printf(&b, "  ALERTS %d", s->nalerts);
     x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_TITLE);
+    if (s->nconverged) { /* the newest moment of convergence, marked */
+        b.len = 0;
+        sb_printf(&b, "  CONVERGED %.24s t=%llu.%03llus", s->converged_key, (unsigned long long)(s->converged_t / 1000000),
+                  (unsigned long long)(s->converged_t / 1000 % 1000));
+        x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_OK);
+    }
     sb_free(&b);
     const char *help = "? help ";
     int hw = (int)strlen(help);
@@ -179,6 +186,8 @@ static int node_lines(const struct dm_node *n, int width, char lines[8][96])
         snprintf(lines[k++], 96, "skew %+lldms", (long long)(n->skew_us / 1000));
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
+    if (n->watch[0] && k < 8) /* `watch KEY`: its state here */
+        snprintf(lines[k++], 96, "%s", n->watch);
     return k;
 }
 
@@ -295,6 +304,43 @@ static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
     }
 }
 
+/* The expected number of nodes holding a rumor after each round, in the mean-field model of
+ * n nodes each contacting f random others per round (push: the infected send; pull: the
+ * uninfected ask; push-pull: both), from 1 at round 0. Fills out[0..rounds-1]. */
+static void curve_theory(int n, int f, const char *style, int rounds, double *out)
+{
+    double i = 1, nn = n > 1 ? n : 2;
+    int push = strcmp(style, "pull") != 0, pull = strcmp(style, "push") != 0;
+    for (int r = 0; r < rounds; r++) {
+        out[r] = i;
+        double stay = 1; /* the chance an uninfected node stays so this round */
+        if (push)
+            stay *= pow(1 - 1 / (nn - 1), f * i);
+        if (pull)
+            stay *= pow(1 - i / (nn - 1), f);
+        i = n - (n - i) * stay;
+    }
+}
+
+/* "rumor n1#1: 1 3 6 12 … of 100 (theory push f=1: 1 2 4 8 …)": the newest rumor's infection
+ * curve, cumulative by round, beside the mean-field one. */
+static void curve_line(const struct dm_state *s, struct sb *b)
+{
+    int rounds = s->curve_rounds < DM_CURVE_ROUNDS ? s->curve_rounds : DM_CURVE_ROUNDS;
+    double th[DM_CURVE_ROUNDS];
+    curve_theory(s->n, s->curve_fanout, s->curve_style, rounds, th);
+    sb_printf(b, "rumor %s by round:", s->curve_rumor);
+    int sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        sum += s->curve_new[r];
+        sb_printf(b, " %d", sum);
+    }
+    sb_printf(b, " of %d  (theory, %s f=%d:", s->n, s->curve_style, s->curve_fanout);
+    for (int r = 0; r < rounds; r++)
+        sb_printf(b, " %.0f", th[r]);
+    sb_add(b, ")");
+}
+
 /* The compact grid of a big cluster: a line counting the nodes per role (the spread of a
  * rumor, S/I/R), then one short cell per node, coloured by role; with the mode's grid figure
  * (mode_figure.grid) each cell shows its value and the nodes where it is not 0 stand out. */
@@ -330,6 +376,14 @@ static void draw_node_grid(struct canvas *c, int x, int y, int w, int h, const s
     sb_free(&b);
     if (h < 2)
         return;
+    if (s->curve_rounds > 0 && h >= 3) { /* the infection curve of the newest rumor */
+        struct sb cb = {0};
+        curve_line(s, &cb);
+        y++;
+        h--;
+        canvas_text(c, x, y, w, cb.s, ROLE_DIM);
+        sb_free(&cb);
+    }
     int order[CL_MAXNODES];
     int n = node_order(s, order);
     /* a cell: "n12:3 " with the grid figure; without room "12:3 " (the number alone), then
@@ -1064,11 +1118,12 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
             continue;
         }
         b.len = 0;
-        bool alert = dm_event_is_alert(ev);
-        sb_add(&b, alert ? "!! " : "");
+        bool alert = dm_event_is_alert(ev), mark = dm_event_is_mark(ev);
+        sb_add(&b, alert ? "!! " : mark ? "== " : "");
         dm_event_line(ev, &b);
         const char *e = json_string_value(json_object_get(ev, "ev"));
         enum role rl = alert ? ROLE_ALERT
+                       : mark ? ROLE_OK
                        : e && !strcmp(e, "drop") ? ROLE_DROPPED
                        : e && !strcmp(e, "fault") ? ROLE_PARTITION
                        : e && !strcmp(e, "state") ? ROLE_CANDIDATE

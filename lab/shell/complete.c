@@ -65,6 +65,7 @@ static const struct copt o_quiz[] = {
 static const struct copt o_bench[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--clients", ARG_VALUE),
     TAKES("--seconds", ARG_VALUE), TAKES("--reads", ARG_VALUE), TAKES("--keys", ARG_VALUE),
+    ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
     FLAG("--json"), FLAG("--help"), END};

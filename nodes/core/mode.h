@@ -110,6 +110,11 @@ struct mode_monitor {
     /* The newest violation as an `invariant` event, or NULL; borrowed until the next feed. */
     const json_t *(*last)(const void *mon);
     void (*destroy)(void *mon);
+    /* May be NULL. A fact the last feed found that is no violation but worth marking (the moment
+     * a key's replicas converged, …): an event {"ev":NAME,…} the lab stamps with the time and
+     * node "lab" and shows like any event (the dashboard marks `converged`); NULL when none.
+     * Borrowed until the next feed. */
+    const json_t *(*note)(const void *mon);
 };
 
 /* A condition a mode offers to `wait` (and `expect`) beyond the lab's own: `wait rumor hello`.
