@@ -2,6 +2,7 @@
  * repeatedly), loads the history, runs the chosen checker, prints the report. */
 #include "checkcli.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,19 @@ enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--sessions | --sequential | --to-edn] FILE\n"
-    "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
+    "                    [--verdict-only] [--quiet] [--sessions | --sequential | --to-edn] FILE\n"
+    "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
+    "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
+    "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
+    "  --quiet: no progress line on stderr (printed every 2 s of a long search)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
+
+static void progress(void *ud, const char *key, uint64_t configs, double seconds)
+{
+    (void)ud;
+    fprintf(stderr, "conlab check: %.0f s, %" PRIu64 " configurations explored%s%s%s\n", seconds, configs,
+            key ? " (searching key " : "", key ? key : "", key ? ")" : "");
+}
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
 {
@@ -73,7 +84,7 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
 {
     struct lin_opts lo;
     lin_opts_default(&lo);
-    bool json = false;
+    bool json = false, quiet = false;
     enum what what = W_LIN;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -96,6 +107,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             }
         } else if (!strcmp(a, "--json")) {
             json = true;
+        } else if (!strcmp(a, "--verdict-only")) {
+            lo.explain = false;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = true;
         } else if (!strcmp(a, "--sessions")) {
             what = W_SESSIONS;
         } else if (!strcmp(a, "--sequential")) {
@@ -120,6 +135,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (!quiet)
+        lo.progress = progress;
     char err[600];
     struct history *h = NULL;
     if (history_load(file, &h, err, sizeof err)) {

@@ -53,7 +53,7 @@ static const struct copt o_top[] = {
 static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"),
-    FLAG("--to-edn"), FLAG("--help"), END};
+    FLAG("--to-edn"), FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
