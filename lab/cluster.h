@@ -34,7 +34,7 @@ struct cluster_ops {
     void (*push_clock)(struct cluster *c, int idx);
     void (*push_speed)(struct cluster *c);
     /* The node's status (docs/protocol.md §2), or NULL when it is down or does not answer
-     * within a second. Caller frees. Waits: the lab uses status_request. */
+     * within 3 s. Brief (statusbrief.h). Caller frees. Waits: the lab uses status_request. */
     json_t *(*status)(struct cluster *c, int idx);
     /* Asks for the node's status without waiting; the reply reaches on_status (from the
      * pump, or at once in the simulator). Returns 0, or CL_ESTATE when the node is not up. */
@@ -46,6 +46,10 @@ struct cluster_ops {
     /* Adds a node (membership change); returns its index or a negative error. */
     int (*add_node)(struct cluster *c, char *err, size_t errlen);
     void (*destroy)(struct cluster *c);
+    /* Statuses are brief (statusbrief.h): the data comes on demand, a page of node idx's data
+     * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the
+     * node is down or does not answer. *more is 1 when keys remain. Caller frees. Waits. */
+    json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
 };
 
 struct cluster {

@@ -197,8 +197,18 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
 {
     const struct mode *m = lab->cl->mode;
     sb_printf(b, "n%d %s", i + 1, m->name);
+    const char *stale = NULL;
+    char age[96];
+    if (!s && lab->cl->state[i] == NODE_UP && (s = lab_status_cached(lab, i))) {
+        /* silent now: its last answer, saying how old it is (never a bare "no answer") */
+        snprintf(age, sizeof age, " (no answer within 1 s: this is its status of %.1f s ago)",
+                 (double)(mono_us() - lab->status_at[i]) / 1e6);
+        stale = age;
+    }
     if (!s) {
-        sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down" : "- (no answer)");
+        sb_printf(b, " %s", lab->cl->state[i] == NODE_DOWN ? "- down"
+                            : lab->cl->state[i] == NODE_PAUSED ? "- paused (it cannot answer)"
+                            : "- up, but no status came within 1 s (starting, busy or stuck?)");
         return;
     }
     const char *role = json_string_value(json_object_get(s, "role"));
@@ -214,6 +224,8 @@ static void fmt_status_line(struct lab *lab, int i, const json_t *s, struct sb *
         }
     }
     sb_printf(b, " %s", node_state_name(lab->cl->state[i]));
+    if (stale)
+        sb_add(b, stale);
 }
 
 static int cmd_status(struct lab *lab, int argc, char **argv)
@@ -612,7 +624,7 @@ static int pred_converged(struct lab *lab, void *ud)
 {
     (void)ud;
     lab_refresh(lab, NULL);
-    return lab_converged(lab, NULL);
+    return lab_converged(lab, NULL) == 1;
 }
 
 /* `wait leader`, `expect leader`: only in a mode with a leader role. */

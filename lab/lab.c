@@ -414,6 +414,45 @@ const json_t *lab_status_cached(const struct lab *lab, int idx)
     return lab->status[idx];
 }
 
+json_t *lab_node_data(struct lab *lab, int idx)
+{
+    if (!lab->cl || idx < 0 || idx >= lab->cl->n || lab->cl->state[idx] != NODE_UP)
+        return NULL;
+    json_t *inline_data = json_object_get(lab->status[idx], "data");
+    if (json_is_object(inline_data) && lab->status_at[idx] + 1000000 > mono_us())
+        return json_deep_copy(inline_data); /* a fresh status that carried it (small data) */
+    if (!lab->cl->ops->data)
+        return NULL;
+    assert(!lab->pumping);
+    json_t *all = json_object();
+    char *after = NULL;
+    int more = 1;
+    while (more) {
+        json_t *page = lab->cl ? lab->cl->ops->data(lab->cl, idx, after, NULL, &more) : NULL;
+        if (!page) {
+            json_decref(all);
+            all = NULL;
+            break;
+        }
+        const char *k, *last = NULL;
+        json_t *v;
+        json_object_foreach(page, k, v) {
+            json_object_set(all, k, v);
+            if (!last || strcmp(k, last) > 0)
+                last = k;
+        }
+        if (!last)
+            more = 0;
+        else {
+            free(after);
+            after = xstrdup(last);
+        }
+        json_decref(page);
+    }
+    free(after);
+    return all;
+}
+
 void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
 {
     assert(!lab->pumping); /* a refresh waits: never from inside the loop */

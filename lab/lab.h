@@ -219,8 +219,15 @@ const char *lab_check_names(void);
 /* lab_check on the whole history for the history checkers (linearizable|sessions|sequential). */
 int lab_check_history(struct lab *lab, const char *what, struct sb *out);
 /* Do the live replicas of every key hold the same data (the mode's face says which nodes hold
- * a key)? From the last statuses; why names the first difference. */
+ * a key)? From the last statuses: the digests of their data (statusbrief.h) when every node
+ * holds every key, and the data fetched on demand when they differ (why names the first
+ * difference) or when nodes hold different keys by design. 1 converged, 0 not, -1 cannot
+ * compare (why says why: no live node, a node that did not answer): never "converged" on
+ * nothing compared. Waits for the data it fetches: never from inside the loop. */
 int lab_converged(struct lab *lab, struct sb *why);
+/* Node idx's whole data, fetched a page at a time (or from its last status when it carried
+ * it); NULL when the node is not up or did not answer. Caller frees. Waits. */
+json_t *lab_node_data(struct lab *lab, int idx);
 
 /* Command names for completion: the lab's, the added tables', every mode's (NULL-terminated,
  * static until the next lab_add_commands). */

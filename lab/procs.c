@@ -336,7 +336,8 @@ static void on_ctl(struct procs *p)
         const char *type = envelope_type(&env);
         if (!strcmp(type, "register")) {
             on_register(p, idx, env.body);
-        } else if (!strcmp(type, "status_ok") || !strcmp(type, "command_ok") || !strcmp(type, "pong")) {
+        } else if (!strcmp(type, "status_ok") || !strcmp(type, "command_ok") || !strcmp(type, "pong") ||
+                   !strcmp(type, "data_ok")) {
             if ((uint64_t)json_integer_value(json_object_get(env.body, "req")) == p->pending_req) {
                 json_decref(p->pending_reply);
                 p->pending_reply = json_incref(env.body);
@@ -596,12 +597,12 @@ static json_t *request(struct procs *p, int idx, json_t *body, const char *field
     p->pending_reply = NULL;
     if (ctl_send(p, idx, body) < 0)
         return NULL;
-    uint64_t end = mono_us() + 1000000;
+    uint64_t end = mono_us() + 3000000; /* a loaded machine: be patient before saying nothing came */
     while (!p->pending_reply && mono_us() < end)
         procs_pump(&p->c, end - mono_us(), -1);
     json_t *r = NULL;
     if (p->pending_reply)
-        r = json_incref(json_object_get(p->pending_reply, field));
+        r = json_incref(field ? json_object_get(p->pending_reply, field) : p->pending_reply);
     json_decref(p->pending_reply);
     p->pending_reply = NULL;
     p->pending_req = 0;
@@ -610,7 +611,24 @@ static json_t *request(struct procs *p, int idx, json_t *body, const char *field
 
 static json_t *procs_status(struct cluster *c, int idx)
 {
-    return request(P(c), idx, json_pack("{s:s}", "type", "status"), "status");
+    return request(P(c), idx, json_pack("{s:s,s:b}", "type", "status", "brief", 1), "status");
+}
+
+static json_t *procs_data(struct cluster *c, int idx, const char *after, const char *key, int *more)
+{
+    *more = 0;
+    json_t *body = json_pack("{s:s}", "type", "data");
+    if (after)
+        json_object_set_new(body, "after", json_string(after));
+    if (key)
+        json_object_set_new(body, "key", json_string(key));
+    json_t *reply = request(P(c), idx, body, NULL);
+    if (!reply)
+        return NULL;
+    *more = json_is_true(json_object_get(reply, "more"));
+    json_t *page = json_incref(json_object_get(reply, "data"));
+    json_decref(reply);
+    return json_is_object(page) ? page : (json_decref(page), NULL);
 }
 
 static int procs_status_request(struct cluster *c, int idx)
@@ -618,7 +636,7 @@ static int procs_status_request(struct cluster *c, int idx)
     struct procs *p = P(c);
     if (!p->nodes[idx].registered || c->state[idx] != NODE_UP)
         return CL_ESTATE;
-    return ctl_send(p, idx, json_pack("{s:s,s:I}", "type", "status", "req", (json_int_t)++p->req_seq));
+    return ctl_send(p, idx, json_pack("{s:s,s:I,s:b}", "type", "status", "req", (json_int_t)++p->req_seq, "brief", 1));
 }
 
 static json_t *procs_command(struct cluster *c, int idx, const char *name, int argc, char **argv)
@@ -738,6 +756,7 @@ static const struct cluster_ops procs_ops = {
     .endpoint = procs_endpoint,
     .add_node = procs_add_node,
     .destroy = procs_destroy,
+    .data = procs_data,
 };
 
 struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "statusbrief.h"
 
 struct simhost {
     struct cluster c;
@@ -170,7 +171,18 @@ static json_t *sh_status(struct cluster *c, int idx)
         json_array_append_new(vc, json_integer((json_int_t)k->vc[i]));
     json_object_set_new(s, "vc", vc);
     json_object_set_new(s, "skew_us", json_integer((json_int_t)k->skew_us));
-    return s;
+    return status_brief(s);
+}
+
+static json_t *sh_data(struct cluster *c, int idx, const char *after, const char *key, int *more)
+{
+    *more = 0;
+    if (c->state[idx] == NODE_DOWN)
+        return NULL;
+    json_t *s = sim_status(S(c)->sim, idx);
+    json_t *page = status_data_page(json_object_get(s, "data"), after, key, STATUS_PAGE_BYTES, more);
+    json_decref(s);
+    return page;
 }
 
 static int sh_status_request(struct cluster *c, int idx)
@@ -236,6 +248,7 @@ static const struct cluster_ops sh_ops = {
     .endpoint = sh_endpoint,
     .add_node = sh_add_node,
     .destroy = sh_destroy,
+    .data = sh_data,
 };
 
 struct cluster *simhost_start(const struct cluster_config *cfg, char *err, size_t errlen)

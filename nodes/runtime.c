@@ -17,6 +17,7 @@
 #include "faults.h"
 #include "heap.h"
 #include "rng.h"
+#include "statusbrief.h"
 #include "storage.h"
 
 #define MAX_CLIENTS 256
@@ -68,6 +69,7 @@ struct rt {
     struct storage *store;
     int sigpipe[2];
     int running, started;
+    json_t *early_cmds;         /* mode commands received before the start (run after it) */
     struct client clients[MAX_CLIENTS];
     int nclients;
     uint64_t now_mono;
@@ -142,6 +144,31 @@ static struct client *find_client(struct rt *r, const char *id)
     return NULL;
 }
 
+/* The body a `send` event shows: the body itself, or, for a frame over EVENT_BODY_MAX bytes
+ * (a snapshot chunk, a batch of big entries), its scalar fields with long strings, arrays and
+ * objects summed up, and "elided": the frame's size. Events stay small, whatever the data. */
+#define EVENT_BODY_MAX 4096
+static json_t *event_body(json_t *body, size_t frame_len)
+{
+    if (frame_len <= EVENT_BODY_MAX)
+        return json_incref(body);
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (json_is_string(v) && json_string_length(v) > 64)
+            json_object_set_new(o, k, json_sprintf("(%zu bytes)", json_string_length(v)));
+        else if (json_is_array(v))
+            json_object_set_new(o, k, json_sprintf("(%zu items)", json_array_size(v)));
+        else if (json_is_object(v))
+            json_object_set_new(o, k, json_sprintf("(%zu keys)", json_object_size(v)));
+        else
+            json_object_set(o, k, v);
+    }
+    json_object_set_new(o, "elided", json_integer((json_int_t)frame_len));
+    return o;
+}
+
 static void rt_send(struct env *e, const char *dest, json_t *body)
 {
     struct rt *r = rt_of(e);
@@ -179,7 +206,7 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
                 zmq_send(r->router, frame, len, ZMQ_DONTWAIT) < 0)
                 emit(r, "drop", json_pack("{s:s,s:s,s:s}", "to", dest, "type", type, "why", "client gone"));
             else if (r->events_all)
-                emit(r, "send", json_pack("{s:s,s:s,s:O}", "to", dest, "type", type, "body", body));
+                emit(r, "send", json_pack("{s:s,s:s,s:o}", "to", dest, "type", type, "body", event_body(body, len)));
         }
         free(frame);
         json_decref(body);
@@ -191,8 +218,8 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
     else
         faults_decide(&r->faults, e->self_idx, dst, &r->rng, &f);
     if (r->events_all) {
-        json_t *fl = json_pack("{s:s,s:s,s:I,s:O}", "to", dest, "type", type, "lamport",
-                               (json_int_t)env.lamport, "body", body);
+        json_t *fl = json_pack("{s:s,s:s,s:I,s:o}", "to", dest, "type", type, "lamport",
+                               (json_int_t)env.lamport, "body", event_body(body, len));
         json_t *mid = json_object_get(body, "msg_id");
         if (mid)
             json_object_set(fl, "msg_id", mid);
@@ -615,6 +642,8 @@ static void set_peers(struct rt *r, const json_t *nodes)
     }
 }
 
+static void run_command(struct rt *r, const json_t *b);
+
 /* Starts the mode once the peers are connected or the wait is over. */
 static void maybe_start(struct rt *r)
 {
@@ -628,6 +657,14 @@ static void maybe_start(struct rt *r)
     r->start_nodes = NULL;
     if (r->mode->start)
         r->mode->start(r->st);
+    /* the commands that came before the start, in order */
+    json_t *early = r->early_cmds;
+    r->early_cmds = NULL;
+    size_t i;
+    json_t *b;
+    json_array_foreach(early, i, b)
+        run_command(r, b);
+    json_decref(early);
 }
 
 /* ZAP (RFC 27): libzmq asks here about every CURVE connection to the peer socket. Admitted
@@ -733,6 +770,30 @@ static void on_monitor(struct rt *r)
     }
 }
 
+/* Runs a mode command from the lab and answers it. */
+static void run_command(struct rt *r, const json_t *b)
+{
+    const char *name = json_string_value(json_object_get(b, "name"));
+    json_t *args = json_object_get(b, "args");
+    char *argv[16];
+    int argc = 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (argc < 16 && json_is_string(a))
+            argv[argc++] = (char *)json_string_value(a);
+    }
+    json_t *reply = NULL;
+    for (const struct mode_command *c = r->mode->commands; name && c && c->name; c++)
+        if (!strcmp(c->name, name))
+            reply = c->run(r->st, argc, argv);
+    if (!reply)
+        reply = json_pack("{s:b,s:s}", "ok", 0, "text", "no such command in this mode");
+    ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "command_ok", "req",
+                          json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
+                          "reply", reply));
+}
+
 static void on_control(struct rt *r, const char *buf, size_t len)
 {
     struct envelope env;
@@ -772,29 +833,32 @@ static void on_control(struct rt *r, const char *buf, size_t len)
         if (f >= 0.01 && f <= 10)
             rt_set_speed(r, f);
     } else if (!strcmp(type, "status")) {
+        /* brief (the lab's polls): figures, the data's size and digest, not the data */
+        json_t *s = full_status(r);
+        if (json_is_true(json_object_get(b, "brief")))
+            s = status_brief(s);
         ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "status_ok", "req",
                               json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
-                              "status", full_status(r)));
+                              "status", s));
+    } else if (!strcmp(type, "data")) {
+        /* the data on demand, a page at a time (or one key): get, log, convergence */
+        json_t *s = r->st && r->mode->status ? r->mode->status(r->st) : json_object();
+        int more = 0;
+        json_t *page = status_data_page(json_object_get(s, "data"), json_string_value(json_object_get(b, "after")),
+                                        json_string_value(json_object_get(b, "key")), STATUS_PAGE_BYTES, &more);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)status_data_digest(json_object_get(s, "data")));
+        json_decref(s);
+        ctl_send(r, json_pack("{s:s,s:O,s:o,s:b,s:s}", "type", "data_ok", "req",
+                              json_object_get(b, "req") ? json_object_get(b, "req") : json_null(), "data", page,
+                              "more", more, "digest", hex));
     } else if (!strcmp(type, "command")) {
-        const char *name = json_string_value(json_object_get(b, "name"));
-        json_t *args = json_object_get(b, "args");
-        char *argv[16];
-        int argc = 0;
-        size_t i;
-        json_t *a;
-        json_array_foreach(args, i, a) {
-            if (argc < 16 && json_is_string(a))
-                argv[argc++] = (char *)json_string_value(a);
-        }
-        json_t *reply = NULL;
-        for (const struct mode_command *c = r->mode->commands; name && c && c->name; c++)
-            if (!strcmp(c->name, name))
-                reply = c->run(r->st, argc, argv);
-        if (!reply)
-            reply = json_pack("{s:b,s:s}", "ok", 0, "text", "no such command in this mode");
-        ctl_send(r, json_pack("{s:s,s:O,s:o}", "type", "command_ok", "req",
-                              json_object_get(b, "req") ? json_object_get(b, "req") : json_null(),
-                              "reply", reply));
+        /* a command that arrives before the mode has started (the lab may send one right
+         * after `peers`) waits for the start: it must find the mode running */
+        if (r->started)
+            run_command(r, b);
+        else
+            json_array_append_new(r->early_cmds ? r->early_cmds : (r->early_cmds = json_array()), json_deep_copy(b));
     } else if (!strcmp(type, "shutdown")) {
         r->running = 0;
     }
@@ -804,7 +868,7 @@ static void on_control(struct rt *r, const char *buf, size_t len)
 /* ---- the client and peer sockets ----------------------------------------------------- */
 
 static const char *const control_types[] = {"faults", "clock", "speed", "shutdown", "peers", "ping",
-                                            "status", "command", "welcome", NULL};
+                                            "status", "command", "welcome", "data", NULL};
 
 static void garbage(struct rt *r, const char *why, const char *detail)
 {
@@ -1117,6 +1181,7 @@ static void rt_free(struct rt *r)
     heap_free(&r->outbox);
     heap_free(&r->timers);
     idset_free(&r->cancelled);
+    json_decref(r->early_cmds);
     json_decref(r->start_nodes);
     explicit_bzero(r->secret, sizeof r->secret);
     free(r);

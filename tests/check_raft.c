@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "fixture.h"
 #include "raft.h"
 #include "rng.h"
@@ -1115,6 +1116,166 @@ START_TEST(snapshot_is_installed_on_a_lagging_follower)
         FX_OK(&f);
         fx_free(&f);
     }
+}
+END_TEST
+
+/* ---- S5: data past the 1 MiB frame cap ------------------------------------------------------ */
+
+#define BODY_CAP (ENVELOPE_MAX_BYTES - 4096) /* the body, leaving room for the envelope */
+
+struct snap_watch {
+    int to;                 /* the follower watched */
+    long chunks;            /* install_snapshot sent to it */
+    long max_chunk;         /* the longest chunk, in bytes */
+    long zero_offsets;      /* chunks sent at offset 0 */
+    uint64_t max_offset, total;
+};
+
+static void watch_snapshots(void *ud, const json_t *ev)
+{
+    struct snap_watch *w = ud;
+    const char *what = json_string_value(json_object_get(ev, "ev"));
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int to;
+    if (!what || strcmp(what, "send") || !type || strcmp(type, "install_snapshot") ||
+        parse_node_id(json_string_value(json_object_get(ev, "to")), CL_MAXN, &to) < 0 || to != w->to)
+        return;
+    const json_t *b = json_object_get(ev, "body");
+    uint64_t off = (uint64_t)json_integer_value(json_object_get(b, "offset"));
+    long len = (long)json_string_length(json_object_get(b, "chunk"));
+    w->chunks++;
+    if (len > w->max_chunk)
+        w->max_chunk = len;
+    if (off == 0)
+        w->zero_offsets++;
+    if (off > w->max_offset)
+        w->max_offset = off;
+    w->total = (uint64_t)json_integer_value(json_object_get(b, "total"));
+}
+
+/* Writes n values of size bytes each (keys big0.., value bytes 'a'+k%26) through node l. */
+static void write_big(struct fx *f, int l, int n, size_t size)
+{
+    char *v = xmalloc(size + 1);
+    for (int k = 0; k < n; k++) {
+        memset(v, 'a' + k % 26, size);
+        v[size] = 0;
+        char key[16];
+        snprintf(key, sizeof key, "big%d", k);
+        ck_assert_int_eq(op(f, 0, l, "write", key, v, NULL), SIMOP_OK);
+    }
+    free(v);
+}
+
+START_TEST(five_megabytes_replicate_snapshot_in_chunks_and_converge)
+{
+    struct fx f;
+    fx_init(&f, 3, "snapshot=20", 501);
+    sim_set_frame_cap(f.x->s, BODY_CAP);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_ge(l, 0);
+    int fo = (l + 1) % 3;
+    struct snap_watch w = {.to = fo};
+    f.also = watch_snapshots;
+    f.also_ud = &w;
+    isolate(&f, fo);
+    simclient_set_timeout(f.x->c, 40 * ET);
+    write_big(&f, l, 50, 100000); /* 5 MB: 5 entries at most in one AppendEntries */
+    ck_assert_uint_ge(view(&f, l).snap_index, 20);
+    f.isolated = 0;
+    reconnect(&f, fo);
+    ck_assert_msg(wait_converged(&f, 200 * ET), "the lagging follower did not converge");
+    FX_OK(&f);
+    ck_assert_int_ge(f.ev_snapshot_installed[fo], 1);
+    /* the snapshot went in chunks of at most 256 KiB, each frame under the cap */
+    ck_assert_uint_ge(w.total, 5000000);
+    ck_assert_int_ge(w.chunks, (long)(w.total / (256 << 10)));
+    ck_assert_int_le(w.max_chunk, 256 << 10);
+    ck_assert_uint_eq(sim_too_big(f.x->s), 0);
+    json_t *st = sim_status(f.x->s, fo);
+    ck_assert_uint_eq(json_object_size(json_object_get(st, "data")), 50);
+    json_decref(st);
+    fx_free(&f);
+}
+END_TEST
+
+/* Crashes the follower once half of the snapshot was sent to it. */
+struct crash_midway {
+    struct snap_watch *w;
+    int fired;
+};
+
+static int half_sent(void *ud)
+{
+    struct crash_midway *c = ud;
+    return c->w->total && c->w->max_offset >= c->w->total / 2;
+}
+
+START_TEST(a_snapshot_transfer_resumes_where_it_stopped_after_the_follower_restarts)
+{
+    struct fx f;
+    fx_init(&f, 3, "snapshot=20 snap_chunk=4096", 502);
+    sim_set_frame_cap(f.x->s, BODY_CAP);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_ge(l, 0);
+    int fo = (l + 1) % 3;
+    struct snap_watch w = {.to = fo};
+    f.also = watch_snapshots;
+    f.also_ud = &w;
+    sim_crash(f.x->s, fo);
+    simclient_set_timeout(f.x->c, 40 * ET);
+    write_big(&f, l, 60, 4000); /* 240 kB: 60 chunks of 4 KiB */
+    sim_restart(f.x->s, fo);
+    struct crash_midway cm = {.w = &w};
+    ck_assert(fixture_run_until(f.x, 100 * ET, half_sent, &cm));
+    ck_assert_int_eq(f.ev_snapshot_installed[fo], 0);
+    long zeros = w.zero_offsets;
+    uint64_t reached = w.max_offset;
+    sim_crash(f.x->s, fo);
+    fx_run(&f, 2 * ET);
+    sim_restart(f.x->s, fo);
+    ck_assert_msg(wait_converged(&f, 200 * ET), "the follower did not converge after its restart");
+    FX_OK(&f);
+    ck_assert_int_eq(f.ev_snapshot_installed[fo], 1);
+    /* resumed from what its disk held: the transfer never went back to offset 0 */
+    ck_assert_msg(w.zero_offsets == zeros, "the transfer started over after the restart (%ld chunks at offset 0, "
+                  "%ld before; %llu of %llu bytes had been sent)", w.zero_offsets, zeros,
+                  (unsigned long long)reached, (unsigned long long)w.total);
+    ck_assert_int_le(w.chunks, (long)(w.total / 4096) + 12);
+    ck_assert_uint_eq(sim_too_big(f.x->s), 0);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(append_entries_stay_under_the_frame_cap_and_an_oversized_write_is_refused)
+{
+    struct fx f;
+    fx_init(&f, 3, "snapshot=0", 503);
+    sim_set_frame_cap(f.x->s, BODY_CAP);
+    int l = wait_leader(&f, 10 * ET);
+    ck_assert_int_ge(l, 0);
+    int fo = (l + 2) % 3;
+    isolate(&f, fo);
+    simclient_set_timeout(f.x->c, 40 * ET);
+    write_big(&f, l, 8, 300000); /* 2.4 MB of entries the follower lacks */
+    f.isolated = 0;
+    reconnect(&f, fo);
+    ck_assert(wait_converged(&f, 100 * ET));
+    FX_OK(&f);
+    ck_assert_uint_eq(sim_too_big(f.x->s), 0);
+    /* an entry that could not travel in one AppendEntries is refused at the door */
+    char *v = xmalloc(400001);
+    memset(v, 'z', 400000);
+    v[400000] = 0;
+    json_t *reply = fixture_call(f.x, l, json_pack("{s:s,s:i,s:s,s:s}", "type", "write", "msg_id", 1, "key", "huge",
+                                                   "value", v), 10 * ET);
+    free(v);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_str_eq(json_string_value(json_object_get(reply, "type")), "error");
+    ck_assert_int_eq(json_integer_value(json_object_get(reply, "code")), 12);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(reply, "text")), "too large"));
+    json_decref(reply);
+    fx_free(&f);
 }
 END_TEST
 
@@ -2319,6 +2480,12 @@ Suite *suite_raft(void)
     ADD(tc, timeout_on_two_nodes_stages_a_split_vote);
     ADD(tc, bad_options_are_refused_with_a_reason);
     suite_add_tcase(s, tc);
+    TCase *fc = tcase_create("framecap");
+    tcase_set_timeout(fc, 300);
+    ADD(fc, five_megabytes_replicate_snapshot_in_chunks_and_converge);
+    ADD(fc, a_snapshot_transfer_resumes_where_it_stopped_after_the_follower_restarts);
+    ADD(fc, append_entries_stay_under_the_frame_cap_and_an_oversized_write_is_refused);
+    suite_add_tcase(s, fc);
     TCase *sw = tcase_create("sweeps");
     tcase_set_timeout(sw, 300);
     ADD(sw, sweep_random_faults_keep_every_invariant);

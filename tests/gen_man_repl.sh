@@ -9,8 +9,9 @@ say() { printf '%s\n' "$@"; }
 # plain text to roff: backslashes, dashes, a leading dot or quote, and any non-ASCII character
 # as an escape (preconv), so the page is plain ASCII
 roff() { sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/" | preconv -e UTF-8 | grep -v '^\.lf '; }
-# a bold tag line for .TP (a double quote inside a quoted macro argument is \(dq)
-tag() { roff | sed -e 's/"/\\(dq/g' -e 's/^/.B "/' -e 's/$/"/'; }
+# a bold tag line for .TP (a double quote inside a quoted macro argument is \(dq); a long
+# list of choices may break after each | (\: is an optional break point)
+tag() { roff | sed -e 's/"/\\(dq/g' -e 's/|/|\\:/g' -e 's/^/.B "/' -e 's/$/"/'; }
 # one command's help: usage as the tag, the text, the example
 entry() {
   h=$(help "$1")
@@ -50,5 +51,5 @@ for m in $(say "$all" | sed -n 's/^modes: //p'); do
   say "$h" | sed -n "s/^mode $m: //p" | roff
   say "$h" | sed -n -e "s/^  \\([^ ]*\\) (default \\([^)]*\\)): \\(.*\\)\$/\\1$tab(default \\2) \\3/p" \
     -e "s/^  \\(bug=[^:]*\\): \\(.*\\)\$/\\1$tab\\2/p" | roff |
-    sed "s/^\\([^$tab]*\\)$tab\\(.*\\)\$/.TP\\n.B \"\\1\"\\n\\2/"
+    sed -e "s/^\\([^$tab]*\\)$tab\\(.*\\)\$/.TP\\n.B \"\\1\"\\n\\2/" -e 's/|/|\\:/g'
 done

@@ -63,7 +63,14 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
     const json_t *s = lab_status_cached(lab, node); /* the last status: the world never waits */
     if (!s)
         return CL_ESTATE;
-    json_t *v = json_object_get(json_object_get(s, "data"), key);
+    json_t *v = json_object_get(json_object_get(s, "data"), key), *page = NULL;
+    if (!json_object_get(s, "data")) {
+        /* a status too big to carry its data (statusbrief.h): ask for the key, outside the loop */
+        int more;
+        if (lab->pumping || !lab->cl->ops->data || !(page = lab->cl->ops->data(lab->cl, node, NULL, key, &more)))
+            return CL_ESTATE;
+        v = json_object_get(page, key);
+    }
     int rc = 0;
     if (json_is_string(v)) {
         str_copy(val, json_string_value(v), n);
@@ -74,6 +81,7 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
         free(t);
         rc = 1;
     }
+    json_decref(page);
     return rc;
 }
 

@@ -79,6 +79,8 @@ struct sim {
     uint64_t sent, delivered, dropped;
     int hash_on;
     uint64_t hash;
+    size_t frame_cap;           /* sim_set_frame_cap: bodies over it are dropped (0: no cap) */
+    uint64_t too_big;
     void (*ev_cb)(void *, const json_t *);
     void *ev_ud;
     void (*reply_cb)(void *, const char *, const char *, const json_t *);
@@ -160,6 +162,23 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
     struct sim *s = nd->sim;
     int dst = env_node_index(e, dest);
     s->sent++;
+    if (s->frame_cap) {
+        /* as the runtime does with a frame over the cap: dropped by the sender, with an event */
+        char *txt = json_dumps(body, JSON_COMPACT);
+        size_t len = txt ? strlen(txt) : 0;
+        free(txt);
+        if (len > s->frame_cap) {
+            const char *type = json_string_value(json_object_get(body, "type"));
+            char detail[96];
+            snprintf(detail, sizeof detail, "a body of %zu bytes is over the %zu-byte cap", len, s->frame_cap);
+            emit(s, nd->idx, "drop", json_pack("{s:s,s:s,s:s,s:s}", "to", dest, "type", type ? type : "",
+                                               "why", "too big", "detail", detail));
+            s->too_big++;
+            s->dropped++;
+            json_decref(body);
+            return;
+        }
+    }
     if (dst < 0) {
         /* a client: replies travel beside the network, unaffected by faults */
         struct simmsg *m = xcalloc(1, sizeof *m);
@@ -814,4 +833,14 @@ int sim_add_node(struct sim *s)
     if (node_boot(s, idx, err, sizeof err) < 0)
         return -1;
     return idx;
+}
+
+void sim_set_frame_cap(struct sim *s, size_t bytes)
+{
+    s->frame_cap = bytes;
+}
+
+uint64_t sim_too_big(const struct sim *s)
+{
+    return s->too_big;
 }

@@ -82,5 +82,10 @@ void sim_counts(const struct sim *s, uint64_t *sent, uint64_t *delivered, uint64
 void sim_set_opt(struct sim *s, const char *key, const char *val);
 /* Adds a node to the simulated cluster (membership change); returns its index or -1. */
 int sim_add_node(struct sim *s);
+/* Messages whose JSON body is over bytes are dropped by the sender with a `drop` event (why
+ * "too big"), as the runtime drops frames over its cap; sim_too_big() counts them. 0 (the
+ * default) sets no cap: measuring each body costs time. */
+void sim_set_frame_cap(struct sim *s, size_t bytes);
+uint64_t sim_too_big(const struct sim *s);
 
 #endif

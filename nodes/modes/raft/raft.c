@@ -67,6 +67,14 @@ enum bug { BUG_NONE, BUG_COMMIT_OLD_TERM, BUG_NO_VOTE_PERSIST, BUG_NO_LOG_CHECK 
 
 #define MAX_PENDING 4096
 #define MAX_TERM (1ull << 62)
+/* Frames are capped at 1 MiB (envelope.h). An AppendEntries carries entries worth at most
+ * AE_MAX_BYTES as JSON (always at least one), and a client write whose entry would be larger
+ * than ENTRY_MAX_BYTES is refused: so no AppendEntries is ever over the cap. A snapshot goes in
+ * chunks of at most SNAP_CHUNK_MAX bytes of ASCII text (at most twice that once escaped). */
+#define AE_MAX_BYTES (512u << 10)
+#define ENTRY_MAX_BYTES (384u << 10)
+#define SNAP_CHUNK_MAX (256 << 10)
+#define SNAP_PART "raft.snap.part"
 
 struct peer {
     uint64_t next, match;
@@ -75,8 +83,12 @@ struct peer {
     uint64_t match_at_tick; /* match at the previous heartbeat tick (retransmit when stuck) */
     uint64_t acked_rseq;    /* highest read round this peer acknowledged in our term */
     uint64_t lease_sent;    /* our clock when the newest acknowledged message was sent */
-    int snap_sent;
+    int snap_sent;          /* a snapshot chunk is in flight */
     uint64_t contact_us;    /* our clock when it last answered us (check-quorum) */
+    uint64_t snap_index;    /* the snapshot (its index) being shipped to it, and the bytes of */
+    size_t snap_off;        /* it the follower holds (acknowledged), from which the next chunk */
+    size_t snap_off_tick;   /* goes; snap_off at the previous heartbeat tick, and the ticks */
+    int snap_idle;          /* since it last moved (a chunk lost in flight is sent again) */
 };
 
 struct pread {              /* a client read waiting for ReadIndex */
@@ -95,6 +107,7 @@ struct raft {
     int prevote, lease, bug;
     uint64_t hb_us, el_us;
     long snap_every, batch, window;
+    long snap_chunk;            /* bytes of snapshot text in one InstallSnapshot */
     /* durable */
     uint64_t term;
     int voted;                  /* node index, -1 = none */
@@ -132,6 +145,21 @@ struct raft {
     } *acks;
     size_t nacks, capacks;
     uint64_t commit_after_sync;
+    /* leader: the snapshot shipped to followers that need entries compacted away (§7), as
+     * the ASCII JSON text of a raft.snap, sent in chunks of snap_chunk bytes */
+    struct snap_out {
+        uint64_t index;
+        char *txt;
+        size_t len;
+    } out;
+    /* follower: the snapshot being received, chunk by chunk, also on disk in the log
+     * "raft.snap.part" (a header record, then one record per chunk) so that a restart
+     * resumes it where it stopped */
+    struct snap_in {
+        int on;
+        uint64_t index, term, members, total;
+        struct sb buf;
+    } in;
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -191,6 +219,22 @@ static char *entry_cmd(const struct raft *r, const struct rlog_entry *en)
 static char *entry_label(const struct raft *r, const struct rlog_entry *en)
 {
     return rlog_entry_label(en, (const char (*)[CL_IDLEN])r->e->nodes, r->e->n_nodes);
+}
+
+/* An upper bound of the bytes string s takes in a JSON text (quotes and a comma included). */
+static size_t json_str_cost(const char *s)
+{
+    size_t n = 3;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        n += *p == '"' || *p == '\\' ? 2 : *p < 0x20 ? 6 : 1;
+    return n;
+}
+
+/* An upper bound of the bytes entry en takes in an AppendEntries. */
+static size_t entry_cost(const struct rlog_entry *en)
+{
+    return 80 + json_str_cost(en->key) + json_str_cost(en->value) + json_str_cost(en->from) +
+           json_str_cost(en->client);
 }
 
 static void emit(struct raft *r, const char *ev, json_t *fields)
@@ -751,6 +795,15 @@ static void client_write(struct raft *r, const char *src, const json_t *body, in
     if (type == KV_CAS)
         en.from = xstrdup(m.from);
     en.client = xstrdup(src);
+    if (entry_cost(&en) > ENTRY_MAX_BYTES) {
+        /* it could never travel in an AppendEntries under the frame cap */
+        char text[160];
+        snprintf(text, sizeof text, "key and value too large: %zu bytes as JSON, at most %u in one entry",
+                 entry_cost(&en), ENTRY_MAX_BYTES);
+        rlog_entry_free(&en);
+        env_reply_error(r->e, src, body, ERR_MALFORMED_REQUEST, text, NULL);
+        return;
+    }
     /* Figure 2, leaders: "If command received from client: append entry to local log,
      * respond after entry applied to state machine". The fsync and the AppendEntries to
      * every follower happen once per burst, in the FLUSH timer. */
@@ -914,19 +967,55 @@ static uint32_t members_at(struct raft *r, uint64_t i)
     return r->snap_members;
 }
 
-/* §7 InstallSnapshot, sent when a follower needs entries we have compacted away. The
- * snapshot is taken on the fly from the applied state (everything applied is committed). */
+/* The leader's snapshot to ship, taken from the applied state (everything applied is
+ * committed) as the text of a raft.snap; kept while it is still of use (entries after it are
+ * in the log), so that a transfer under way, or one a restarted follower resumes, goes on. */
+static const struct snap_out *snapshot_out(struct raft *r)
+{
+    if (r->out.txt && r->out.index >= r->log.base)
+        return &r->out;
+    free(r->out.txt);
+    json_t *j = json_pack("{s:I,s:I,s:I,s:O,s:O}", "index", (json_int_t)r->applied, "term",
+                          (json_int_t)term_at(r, r->applied), "members",
+                          (json_int_t)members_at(r, r->applied), "data", r->sm.data, "sessions",
+                          r->sm.sessions);
+    /* ASCII, so that any cut between two bytes leaves two valid JSON strings */
+    r->out.txt = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    r->out.len = strlen(r->out.txt);
+    r->out.index = r->applied;
+    return &r->out;
+}
+
+static void snapshot_out_free(struct raft *r)
+{
+    free(r->out.txt);
+    memset(&r->out, 0, sizeof r->out);
+}
+
+/* §7 InstallSnapshot, sent when a follower needs entries we have compacted away: one chunk
+ * at a time ("offset" and "done", as in the paper's Figure 13), the next when the follower
+ * acknowledges this one with the bytes it holds. */
 static void send_snapshot(struct raft *r, int p)
 {
     struct peer *pe = &r->peers[p];
     if (pe->snap_sent)
         return;
+    const struct snap_out *o = snapshot_out(r);
+    if (pe->snap_index != o->index) {
+        pe->snap_index = o->index;
+        pe->snap_off = pe->snap_off_tick = 0;
+        pe->snap_idle = 0;
+    }
+    size_t off = pe->snap_off < o->len ? pe->snap_off : 0;
+    size_t n = o->len - off < (size_t)r->snap_chunk ? o->len - off : (size_t)r->snap_chunk;
     pe->snap_sent = 1;
-    json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:I,s:O,s:O,s:I}", "type", "install_snapshot", "term",
-                          (json_int_t)r->term, "index", (json_int_t)r->applied, "snap_term",
-                          (json_int_t)term_at(r, r->applied), "members",
-                          (json_int_t)members_at(r, r->applied), "data", r->sm.data, "sessions",
-                          r->sm.sessions, "sent", (json_int_t)env_now_us(r->e));
+    json_t *b = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s%,s:b,s:I}", "type", "install_snapshot", "term",
+                          (json_int_t)r->term, "index", (json_int_t)o->index, "snap_term",
+                          (json_int_t)term_at(r, o->index), "members",
+                          (json_int_t)members_at(r, o->index), "offset", (json_int_t)off, "total",
+                          (json_int_t)o->len, "chunk", o->txt + off, n, "done", off + n == o->len,
+                          "sent", (json_int_t)env_now_us(r->e));
     env_send(r->e, node_id(r, p), b);
 }
 
@@ -961,6 +1050,16 @@ static void send_append(struct raft *r, int p, int allow_empty)
         uint64_t to = pe->next + (uint64_t)r->batch - 1;
         if (to > last)
             to = last;
+        /* and at most AE_MAX_BYTES of entries (at least one): under the frame cap */
+        size_t bytes = entry_cost(entry_at(r, pe->next));
+        for (uint64_t i = pe->next + 1; i <= to; i++) {
+            size_t c = entry_cost(entry_at(r, i));
+            if (bytes + c > AE_MAX_BYTES) {
+                to = i - 1;
+                break;
+            }
+            bytes += c;
+        }
         send_ae(r, p, pe->next - 1, pe->next, to);
         sent = 1;
         if (pe->probe) {
@@ -1113,7 +1212,14 @@ static void heartbeat_tick(struct raft *r)
             pe->next = pe->match + 1 > r->log.base ? pe->match + 1 : pe->next;
         pe->match_at_tick = pe->match;
         pe->probe_sent = 0;
-        pe->snap_sent = 0;
+        /* a snapshot chunk not acknowledged for two ticks is sent again */
+        if (pe->snap_off != pe->snap_off_tick)
+            pe->snap_idle = 0;
+        else if (++pe->snap_idle >= 2) {
+            pe->snap_sent = 0;
+            pe->snap_idle = 0;
+        }
+        pe->snap_off_tick = pe->snap_off;
     }
     broadcast(r, 1);
     maybe_commit(r);
@@ -1179,25 +1285,33 @@ static const struct msg_field append_entries_ok_fields[] = {
 };
 
 struct snap_msg {           /* install_snapshot, install_snapshot_ok */
-    uint64_t term, index, snap_term, members, match, sent;
-    const json_t *data, *sessions;
+    uint64_t term, index, snap_term, members, match, sent, offset, total;
+    const char *chunk;
+    int done;
 };
 
+#define SNAP_TOTAL_MAX (1ull << 40)
 static const struct msg_field install_snapshot_fields[] = {
     MSG_U64(struct snap_msg, term, MAXU),
     MSG_U64(struct snap_msg, index, MAXU),
     MSG_U64(struct snap_msg, snap_term, MAXU),
     MSG_U64(struct snap_msg, members, (1u << CL_MAXN) - 1),
-    MSG_OBJECT(struct snap_msg, data),
-    MSG_OBJECT(struct snap_msg, sessions),
+    MSG_U64(struct snap_msg, offset, SNAP_TOTAL_MAX),
+    MSG_U64(struct snap_msg, total, SNAP_TOTAL_MAX),
+    MSG_STR(struct snap_msg, chunk),
+    MSG_BOOL(struct snap_msg, done),
     MSG_U64_OPT(struct snap_msg, sent, MAXU),
     MSG_END,
 };
 
+/* "offset" (the bytes of snapshot "index" the follower holds) while a snapshot is under way;
+ * without it, "match" says the snapshot is installed (or was not needed) */
 static const struct msg_field install_snapshot_ok_fields[] = {
     MSG_U64(struct snap_msg, term, MAXU),
     MSG_U64(struct snap_msg, match, MAXU),
     MSG_U64_OPT(struct snap_msg, sent, MAXU),
+    MSG_U64_OPT(struct snap_msg, index, MAXU),
+    MSG_U64_OPT(struct snap_msg, offset, SNAP_TOTAL_MAX),
     MSG_END,
 };
 
@@ -1580,6 +1694,90 @@ static void on_append_entries_ok(void *st, const char *src, const json_t *body)
 
 /* ---- InstallSnapshot ------------------------------------------------------------------------ */
 
+/* Drops the snapshot being received, in memory and on disk. */
+static void snap_in_drop(struct raft *r)
+{
+    if (!r->in.on)
+        return;
+    sb_free(&r->in.buf);
+    memset(&r->in, 0, sizeof r->in);
+    r->e->ops->log_truncate(r->e, SNAP_PART, 0);
+}
+
+/* Starts receiving snapshot m: its header is the first record of raft.snap.part. */
+static void snap_in_begin(struct raft *r, const struct snap_msg *m)
+{
+    snap_in_drop(r);
+    r->e->ops->log_truncate(r->e, SNAP_PART, 0);
+    char hdr[96];
+    int n = snprintf(hdr, sizeof hdr, "%llu %llu %llu %llu", (unsigned long long)m->index,
+                     (unsigned long long)m->snap_term, (unsigned long long)m->members,
+                     (unsigned long long)m->total);
+    r->e->ops->log_append(r->e, SNAP_PART, hdr, (size_t)n);
+    r->in.on = 1;
+    r->in.index = m->index;
+    r->in.term = m->snap_term;
+    r->in.members = m->members;
+    r->in.total = m->total;
+}
+
+/* The received snapshot, whole: its data and sessions replace the state machine, and the log
+ * before it goes. Returns -1 (with an error event) when the text does not hold together. */
+static int snap_in_install(struct raft *r, const char *src)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->in.buf.s ? r->in.buf.s : "", r->in.buf.len, 0, &je);
+    json_int_t idx = 0, t = 0, mem = 0;
+    json_t *data = NULL, *sessions = NULL;
+    if (!j || json_unpack(j, "{s:I,s:I,s:I,s:o,s:o}", "index", &idx, "term", &t, "members", &mem, "data",
+                          &data, "sessions", &sessions) < 0 ||
+        !json_is_object(data) || !json_is_object(sessions) || (uint64_t)idx != r->in.index ||
+        (uint64_t)t != r->in.term || (uint64_t)mem != r->in.members) {
+        emit_error(r, src, "install_snapshot: the snapshot received does not hold together");
+        json_decref(j);
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(data, k, v) {
+        if (!json_is_string(v)) {
+            emit_error(r, src, "install_snapshot: data values must be strings");
+            json_decref(j);
+            return -1;
+        }
+    }
+    uint64_t index = r->in.index, sterm = r->in.term;
+    /* §7: "If existing log entry has same index and term as snapshot's last included
+     * entry, retain log entries following it"; otherwise discard the entire log. */
+    if (index > last_index(r) || term_at(r, index) != sterm) {
+        rlog_truncate(&r->log, r->log.base + 1);
+        size_t w = 0; /* waiting replies for entries now discarded would be lies */
+        for (size_t i = 0; i < r->nacks; i++) {
+            if (r->acks[i].match > index)
+                json_decref(r->acks[i].body);
+            else
+                r->acks[w++] = r->acks[i];
+        }
+        r->nacks = w;
+    }
+    forget_pending_upto(r, index);
+    rlog_compact(&r->log, index, sterm);
+    r->snap_members = (uint32_t)r->in.members;
+    kvsm_set_state(&r->sm, data, sessions);
+    json_decref(j);
+    persist_snapshot(r);
+    rewrite_log(r);
+    recompute_config(r);
+    r->commit = index;
+    r->applied = index;
+    snap_in_drop(r);
+    emit(r, "snapshot", json_pack("{s:I,s:I,s:b}", "index", (json_int_t)index, "term",
+                                  (json_int_t)sterm, "installed", 1));
+    emit(r, "commit", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)index, "term",
+                                (json_int_t)sterm, "cur_term", (json_int_t)r->term));
+    return 0;
+}
+
 static void on_install_snapshot(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
@@ -1587,56 +1785,53 @@ static void on_install_snapshot(void *st, const char *src, const json_t *body)
     struct snap_msg m = {0};
     if (p < 0 || term_jump(r, src, body) || peer_get(r, src, body, install_snapshot_fields, &m) < 0)
         return;
-    uint64_t term = m.term, index = m.index, sterm = m.snap_term, members = m.members;
-    const json_t *data = m.data, *sessions = m.sessions;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)data, k, v) {
-        if (!json_is_string(v)) {
-            emit_error(r, src, "install_snapshot: data values must be strings");
-            return;
-        }
+    size_t clen = json_string_length(json_object_get(body, "chunk"));
+    if (m.offset + clen > m.total || m.done != (m.offset + clen == m.total)) {
+        emit_error(r, src, "install_snapshot: the chunk does not fit the snapshot's size");
+        return;
     }
     json_t *reply = json_pack("{s:s,s:I}", "type", "install_snapshot_ok", "term", (json_int_t)r->term);
     json_t *sv;
     if ((sv = json_object_get(body, "sent")))
         json_object_set(reply, "sent", sv);
-    if (term < r->term) {
+    if (m.term < r->term) {
         json_object_set_new(reply, "match", json_integer(0));
         env_send(r->e, src, reply);
         return;
     }
-    become_follower(r, term, p);
+    become_follower(r, m.term, p);
     json_object_set_new(reply, "term", json_integer((json_int_t)r->term));
-    if (index > r->commit) {
-        /* §7: "If existing log entry has same index and term as snapshot's last included
-         * entry, retain log entries following it"; otherwise discard the entire log. */
-        if (index > last_index(r) || term_at(r, index) != sterm) {
-            rlog_truncate(&r->log, r->log.base + 1);
-            size_t w = 0; /* waiting replies for entries now discarded would be lies */
-            for (size_t i = 0; i < r->nacks; i++) {
-                if (r->acks[i].match > index)
-                    json_decref(r->acks[i].body);
-                else
-                    r->acks[w++] = r->acks[i];
-            }
-            r->nacks = w;
-        }
-        forget_pending_upto(r, index);
-        rlog_compact(&r->log, index, sterm);
-        r->snap_members = (uint32_t)members;
-        kvsm_set_state(&r->sm, data, sessions);
-        persist_snapshot(r);
-        rewrite_log(r);
-        recompute_config(r);
-        r->commit = index;
-        r->applied = index;
-        emit(r, "snapshot", json_pack("{s:I,s:I,s:b}", "index", (json_int_t)index, "term",
-                                      (json_int_t)sterm, "installed", 1));
-        emit(r, "commit", json_pack("{s:I,s:I,s:I}", "index", (json_int_t)index, "term",
-                                    (json_int_t)sterm, "cur_term", (json_int_t)r->term));
+    if (m.index <= r->commit) {
+        /* what it covers is committed here already */
+        json_object_set_new(reply, "match", json_integer((json_int_t)m.index));
+        env_send(r->e, src, reply);
+        return;
     }
-    json_object_set_new(reply, "match", json_integer((json_int_t)(index > r->commit ? r->commit : index)));
+    if (r->in.on && (r->in.index != m.index || r->in.term != m.snap_term || r->in.members != m.members ||
+                     r->in.total != m.total))
+        snap_in_drop(r); /* another snapshot: the leader changed, or took a newer one */
+    if (!r->in.on && m.offset == 0)
+        snap_in_begin(r, &m);
+    size_t have = r->in.on ? r->in.buf.len : 0;
+    if (r->in.on && m.offset == have) {
+        /* the chunk is durable before it is acknowledged: a restart resumes after it */
+        sb_addn(&r->in.buf, m.chunk, clen);
+        r->e->ops->log_append(r->e, SNAP_PART, m.chunk, clen);
+        r->e->ops->log_sync(r->e, SNAP_PART);
+        have = r->in.buf.len;
+        if (m.done && snap_in_install(r, src) < 0) {
+            snap_in_drop(r);
+            have = 0;
+        }
+    }
+    if (!r->in.on && m.done && m.index <= r->commit) {
+        json_object_set_new(reply, "match", json_integer((json_int_t)m.index)); /* installed */
+    } else {
+        /* not done: the bytes held, from which the leader sends on (0: start over) */
+        json_object_set_new(reply, "match", json_integer(0));
+        json_object_set_new(reply, "index", json_integer((json_int_t)m.index));
+        json_object_set_new(reply, "offset", json_integer((json_int_t)have));
+    }
     env_send(r->e, src, reply);
 }
 
@@ -1659,6 +1854,13 @@ static void on_install_snapshot_ok(void *st, const char *src, const json_t *body
     pe->snap_sent = 0;
     if (sent > pe->lease_sent)
         pe->lease_sent = sent;
+    if (json_object_get(body, "offset")) {
+        /* a snapshot under way: send on from the bytes the follower holds */
+        if (m.index == pe->snap_index)
+            pe->snap_off = (size_t)m.offset;
+        send_append(r, p, 0);
+        return;
+    }
     if (match > last_index(r))
         match = last_index(r);
     if (match > pe->match)
@@ -1823,6 +2025,55 @@ static json_t *cmd_remove(void *st, int argc, char **argv)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+struct part_load {
+    struct raft *r;
+    long n;
+    int bad;
+};
+
+static void load_part_rec(void *ud, const void *data, size_t len)
+{
+    struct part_load *pl = ud;
+    struct raft *r = pl->r;
+    if (pl->n++ > 0) {
+        sb_addn(&r->in.buf, data, len);
+        return;
+    }
+    char hdr[96];
+    unsigned long long idx, t, mem, total;
+    char extra;
+    if (len >= sizeof hdr) {
+        pl->bad = 1;
+        return;
+    }
+    memcpy(hdr, data, len);
+    hdr[len] = 0;
+    if (sscanf(hdr, "%llu %llu %llu %llu%c", &idx, &t, &mem, &total, &extra) != 4 || total > SNAP_TOTAL_MAX) {
+        pl->bad = 1;
+        return;
+    }
+    r->in.on = 1;
+    r->in.index = idx;
+    r->in.term = t;
+    r->in.members = mem;
+    r->in.total = total;
+}
+
+/* A snapshot that was being received when the node stopped (raft.snap.part): kept, so that
+ * the leader sends on from where it stopped, unless the node has what it covers already. */
+static int load_snap_part(struct raft *r, char *err, size_t errlen)
+{
+    struct part_load pl = {.r = r};
+    long got = r->e->ops->log_read(r->e, SNAP_PART, load_part_rec, &pl);
+    if (got < 0 || pl.bad || (r->in.on && r->in.buf.len > r->in.total)) {
+        snprintf(err, errlen, "%s is corrupt: refusing to start", SNAP_PART);
+        return -1;
+    }
+    if (r->in.on && r->in.index <= r->log.base)
+        snap_in_drop(r);
+    return 0;
+}
+
 struct load {
     struct raft *r;
     uint64_t first;
@@ -1898,6 +2149,9 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->snap_every = opts_get_int(o, "snapshot", 1000);
     r->batch = opts_get_int(o, "batch", 256);
     r->window = r->batch * 8;
+    r->snap_chunk = opts_get_int(o, "snap_chunk", SNAP_CHUNK_MAX);
+    if (r->snap_chunk < 1 || r->snap_chunk > SNAP_CHUNK_MAX)
+        r->snap_chunk = SNAP_CHUNK_MAX;
     /* The lease is measured on the node's clock (so that clock jumps can break it, which is
      * the lesson), while election timeouts follow the lab's speed: see pace(). */
     r->speed_seen = env_speed(e) > 0 ? env_speed(e) : 1;
@@ -1999,6 +2253,10 @@ static void *raft_create(struct env *e, const struct opts *o, char *err, size_t 
     r->synced = last_index(r);
     r->commit = r->applied = r->log.base;
     recompute_config(r);
+    if (load_snap_part(r, err, errlen) < 0) {
+        raft_destroy(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -2024,6 +2282,8 @@ static void raft_destroy(void *st)
         json_decref(r->acks[i].body);
     free(r->acks);
     kvsm_free(&r->sm);
+    snapshot_out_free(r);
+    sb_free(&r->in.buf);
     free(r);
 }
 
@@ -2074,7 +2334,8 @@ static const struct mode_option raft_options[] = {
     {"snapshot", OPT_INT, NULL, 0, 100000000L, "1000", "take a snapshot every N applied entries (0 = never)"},
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader heartbeat interval"},
     {"election", OPT_DURATION, NULL, 0, 0, "150ms", "minimum election timeout (random in [T, 2T])"},
-    {"batch", OPT_INT, NULL, 1, 100000, "256", "most entries in one AppendEntries"},
+    {"batch", OPT_INT, NULL, 1, 100000, "256", "most entries in one AppendEntries (and at most 512 KiB of them)"},
+    {"snap_chunk", OPT_INT, NULL, 512, 262144, "262144", "bytes of snapshot in one InstallSnapshot chunk"},
     {"join", OPT_ENUM, NULL, 0, 0, "none", "nodes that start outside the configuration and wait for 'add': a list such as join=n6,n7 (the lab sets it on `add`)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
