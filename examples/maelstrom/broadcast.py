@@ -13,15 +13,13 @@ every other node).
 --bug=no-retry: a message is passed on once, when it arrives, and never again: whatever a
 partition drops is lost for ever, and the nodes never converge.
 """
-import sys
-
-from node import Node
+from node import Node, bug as bug_on
 
 node = Node()
 seen = set()
 neighbours = []
 unconfirmed = {}          # neighbour -> set of messages it has not confirmed
-bug = "--bug=no-retry" in sys.argv[1:]
+bug = bug_on("no-retry")
 
 
 def init(msg):

@@ -13,13 +13,11 @@ once messages get through (after a partition heals). A read answers the sum.
 increments a peer has not seen yet are lost: the nodes still agree, on a total that is too
 small, and `expect value = N` flags it.
 """
-import sys
-
-from node import Node
+from node import Node, bug as bug_on
 
 node = Node()
 plus, minus = {}, {}
-bug = "--bug=overwrite" in sys.argv[1:]
+bug = bug_on("overwrite")
 
 
 def total():
