@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "checkbench.h"
 #include "checkcli.h"
+#include "traceexport.h"
 #include "complete.h"
 #include "dashcli.h"
 #include "lab.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
           "       conlab quiz [--topic T] [-n N] [--interview]\n"
           "       conlab bench [options]          load and timings\n"
           "       conlab replay FILE              a saved trace, with time travel\n"
+          "       conlab trace export TRACE OUT [--shiviz|--chrome]   a saved trace for ShiViz or Perfetto\n"
           "       conlab dash                     watch a running lab from another terminal\n"
           "       conlab --help | --version\n"
           "\n"
@@ -83,6 +85,8 @@ int main(int argc, char **argv)
         argv += 2;
         argc -= 2;
     }
+    if (argc >= 3 && !strcmp(argv[1], "trace") && !strcmp(argv[2], "export"))
+        return traceexport_main(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "replay"))
         return replaycli_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "dash"))

@@ -856,7 +856,8 @@ static struct group *group_by_key(const struct history *h, int *ng)
         gr->idx[gr->n++] = i;
     }
     free(map);
-    qsort(g, (size_t)n, sizeof *g, group_cmp);
+    if (n > 1)
+        qsort(g, (size_t)n, sizeof *g, group_cmp);
     *ng = n;
     return g;
 }

@@ -82,6 +82,7 @@ static const struct copt o_replay[] = {
     FLAG("--plain"), FLAG("--no-color"), FLAG("--play"),
     FLAG("--repl"), TAKES("--speed", ARG_VALUE), TAKES("--at", ARG_VALUE),
     TAKES("--screen", ARG_VALUE), FLAG("--help"), END};
+static const struct copt o_trace_export[] = {FLAG("--shiviz"), FLAG("--chrome"), FLAG("--help"), END};
 static const struct copt o_dash[] = {
     TAKES("--pid", ARG_VALUE), TAKES("--endpoint", ARG_VALUE), FLAG("--plain"),
     FLAG("--no-color"), TAKES("--count", ARG_VALUE), TAKES("--seconds", ARG_VALUE),
@@ -95,7 +96,7 @@ static const struct copt o_node[] = {
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {
-    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash", ARG_NONE, NULL, 0},
+    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|trace", ARG_NONE, NULL, 0},
     {"conlab script", o_help, NULL, ARG_FILE, "lab", 0},
     {"conlab check", o_check, NULL, ARG_FILE, NULL, 1},
     {"conlab lesson", o_help, "list|validate|show|script|reset|help", ARG_LESSON, NULL, 1},
@@ -114,6 +115,8 @@ static const struct ccmd commands[] = {
     {"conlab bench dash", o_bench_dash, NULL, ARG_NONE, NULL, 0},
     {"conlab replay", o_replay, NULL, ARG_FILE, NULL, 1},
     {"conlab dash", o_dash, NULL, ARG_NONE, NULL, 0},
+    {"conlab trace", o_help, "export", ARG_NONE, NULL, 0},
+    {"conlab trace export", o_trace_export, NULL, ARG_FILE, NULL, 2},
     {"conlab-node", o_node, NULL, ARG_NONE, NULL, 0},
 };
 
