@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checkcli.h"
+#include "txncheck.h"
 #include "lab.h"
 
 /* ---- the replicas' state ---------------------------------------------------------------------- */
@@ -195,6 +196,150 @@ static int run_history(struct lab *lab, const struct history_checker *hc, const 
     return rc;
 }
 
+/* ---- events of the current cluster ---------------------------------------------------------------- */
+
+/* The position of the first event of the cluster now running (the last `cluster` event that
+ * started one): the checkers over events judge this run only, not one stopped before. */
+static uint64_t run_first_event(const struct lab *lab)
+{
+    uint64_t first = lab->ev_total - lab->ev_count;
+    for (uint64_t g = lab->ev_total; g > first; g--) {
+        const json_t *e = lab->events[(lab->ev_head + (g - 1 - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        if (ev && !strcmp(ev, "cluster") && !json_is_true(json_object_get(e, "stopped")))
+            return g - 1;
+    }
+    return first;
+}
+
+/* ---- the transactions of the run ---------------------------------------------------------------- */
+
+/* Every `txn_end` event of the cluster now running (a mode's transaction ended: its ops with the values read,
+ * its outcome commit, abort or compensated, how long it took) as a history of transactions,
+ * or NULL with the reason in out. Caller frees. */
+static struct txnhist *run_transactions(struct lab *lab, struct sb *out)
+{
+    struct sb jl = {0};
+    sb_add(&jl, "");
+    uint64_t first = lab->ev_total - lab->ev_count;
+    int p = 0;
+    for (uint64_t g = run_first_event(lab); g < lab->ev_total; g++) {
+        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        const json_t *ops = json_object_get(e, "ops");
+        const char *outcome = json_string_value(json_object_get(e, "outcome"));
+        if (!ev || strcmp(ev, "txn_end") || !json_is_array(ops) || !json_array_size(ops) || !outcome)
+            continue;
+        json_int_t t = json_integer_value(json_object_get(e, "t")), ms = json_integer_value(json_object_get(e, "ms"));
+        const char *id = json_string_value(json_object_get(e, "txn"));
+        char *v = json_dumps(ops, JSON_COMPACT);
+        sb_printf(&jl, "{\"type\":\"invoke\",\"process\":%d,\"time\":%lld,\"id\":\"%s\",\"value\":%s}\n", p,
+                  (long long)(t - ms * 1000) * 1000, id ? id : "", v);
+        sb_printf(&jl, "{\"type\":\"%s\",\"process\":%d,\"time\":%lld,\"value\":%s}\n",
+                  !strcmp(outcome, "commit") ? "ok" : "fail", p, (long long)t * 1000, v);
+        free(v);
+        p++;
+    }
+    struct txnhist *h = NULL;
+    char err[400];
+    if (!p)
+        sb_add(out, "no transaction has ended in this run (a mode's txn_end events are its transactions)");
+    else if (txnhist_parse(jl.s, jl.len, &h, err, sizeof err) < 0)
+        sb_printf(out, "cannot read the run's transactions: %s", err);
+    sb_free(&jl);
+    return h;
+}
+
+static int run_txncheck(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                        struct sb *out, int bank)
+{
+    (void)hc;
+    (void)keys;
+    (void)nkeys;
+    struct txnhist *h = run_transactions(lab, out);
+    if (!h)
+        return 2;
+    int rc = bank ? txncheck_bank(h, -1, out) : txncheck_serializable(h, out);
+    txnhist_free(&h);
+    while (out->len && out->s[out->len - 1] == '\n')
+        out->s[--out->len] = 0;
+    return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+}
+
+static int run_serializable(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                            struct sb *out)
+{
+    return run_txncheck(lab, hc, keys, nkeys, out, 0);
+}
+
+static int run_bank(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys, struct sb *out)
+{
+    return run_txncheck(lab, hc, keys, nkeys, out, 1);
+}
+
+/* ---- exactly once ---------------------------------------------------------------------------------- */
+
+/* Every `produced` event (an event a service committed, "id") against the `consumed` events
+ * (a consumer got "id": "applied" true when it acted on it, "duplicate" when it dropped it):
+ * each produced id applied exactly once, nothing applied that nobody produced. */
+static int run_exactly_once(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                            struct sb *out)
+{
+    (void)hc;
+    (void)keys;
+    (void)nkeys;
+    json_t *produced = json_object(), *applied = json_object();
+    long dups = 0;
+    uint64_t first = lab->ev_total - lab->ev_count;
+    for (uint64_t g = run_first_event(lab); g < lab->ev_total; g++) {
+        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        const char *id = json_string_value(json_object_get(e, "id"));
+        if (!ev || !id)
+            continue;
+        if (!strcmp(ev, "produced")) {
+            json_object_set(produced, id, json_object_get(e, "order") ? json_object_get(e, "order") : json_null());
+        } else if (!strcmp(ev, "consumed")) {
+            if (json_is_true(json_object_get(e, "applied")))
+                json_object_set_new(applied, id, json_integer(json_integer_value(json_object_get(applied, id)) + 1));
+            else
+                dups++;
+        }
+    }
+    struct sb bad = {0};
+    int lost = 0, twice = 0, invented = 0;
+    const char *id;
+    json_t *v;
+    json_object_foreach(produced, id, v) {
+        json_int_t n = json_integer_value(json_object_get(applied, id));
+        if (!n && lost++ < 5)
+            sb_printf(&bad, "\n  lost: %s (order %s) was committed and never applied", id,
+                      json_string_value(v) ? json_string_value(v) : "?");
+        if (n > 1 && twice++ < 5)
+            sb_printf(&bad, "\n  applied %lld times: %s", (long long)n, id);
+    }
+    json_object_foreach(applied, id, v)
+        if (!json_object_get(produced, id) && invented++ < 5)
+            sb_printf(&bad, "\n  invented: %s was applied but never produced", id);
+    int rc;
+    if (!json_object_size(produced) && !json_object_size(applied)) {
+        sb_add(out, "nothing was produced or consumed in this run (a mode's produced and consumed events)");
+        rc = 0;
+    } else if (!lost && !twice && !invented) {
+        sb_printf(out, "exactly once: %zu events produced, each applied once (%ld duplicate deliveries dropped)",
+                  json_object_size(produced), dups);
+        rc = 0;
+    } else {
+        sb_printf(out, "NOT exactly once: %d lost, %d applied more than once, %d invented, of %zu produced%s", lost, twice,
+                  invented, json_object_size(produced), bad.s ? bad.s : "");
+        rc = 1;
+    }
+    sb_free(&bad);
+    json_decref(produced);
+    json_decref(applied);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 struct lab_checker {
@@ -206,6 +351,9 @@ struct lab_checker {
 /* Checkers of the replicas' state; the history checkers come from history_checkers[]. */
 static const struct lab_checker state_checkers[] = {
     {"converged", run_converged},
+    {"serializable", run_serializable},
+    {"bank", run_bank},
+    {"exactly-once", run_exactly_once},
     {NULL, NULL},
 };
 

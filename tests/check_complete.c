@@ -65,7 +65,8 @@ START_TEST(lesson_ids_come_from_the_course)
 {
     use_shipped_lessons();
     OFFERS("conlab", "lesson ra", "raft-election raft-commit");
-    OFFERS("conlab", "lesson s", "show script split-brain");
+    OFFERS("conlab", "lesson sh", "show");
+    OFFERS("conlab", "lesson spl", "split-brain");
     OFFERS("conlab", "lesson show w", "welcome");
     OFFERS("conlab", "lesson show welcome ", "");     /* show takes one id */
     OFFERS("conlab", "lesson reset -", "--all");

@@ -23,7 +23,8 @@
 #define SEC 1000000ull
 
 static const char *const kept[] = {"txn_state", "decision", "txn_end", "lock_wait", "lock_grant", "lock_timeout",
-                                   "blocked", "crashpoint", "lock_refused", "recover", "txn_vote", NULL};
+                                   "blocked", "crashpoint", "lock_refused", "recover", "txn_vote", "saga_step",
+                                   "compensate", "step_applied", NULL};
 
 static struct fixture *fx(const char *opts, uint64_t seed)
 {
@@ -141,6 +142,17 @@ static int wait_role(struct fixture *f, int idx, const char *r, uint64_t us)
 {
     struct role_wait w = {f, idx, r};
     return fixture_run_until(f, us, role_is, &w);
+}
+
+/* Kept events ev whose field is true. */
+static int count_true(struct fixture *f, const char *ev, const char *field)
+{
+    int n = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(f->events, i, e)
+        n += !strcmp(json_string_value(json_object_get(e, "ev")), ev) && json_is_true(json_object_get(e, field));
+    return n;
 }
 
 /* ---- T1, T2 ------------------------------------------------------------------------------- */
@@ -356,6 +368,153 @@ START_TEST(t7_3pc_partition_during_precommit_commits_one_side_and_aborts_the_oth
 }
 END_TEST
 
+/* ---- T8, T9, T10 (sagas) ------------------------------------------------------------------------ */
+
+static json_t *failing_saga_body(void)
+{
+    return json_pack("{s:s,s:[[s,s,i],[s,s,i],[s,s,i]]}", "type", "txn", "txn", "add", "alice", -30, "add", "bob", 30,
+                     "add", "carol", -1000);
+}
+
+START_TEST(t8_saga_step_3_fails_and_steps_2_then_1_are_compensated)
+{
+    struct fixture *f = fx("protocol=saga", 20);
+    json_t *r = fixture_call(f, 0, transfer_body("alice", "bob", 30), 5 * SEC);
+    ck_assert_str_eq(reply_type(r), "transfer_ok");
+    json_decref(r);
+    r = fixture_call(f, 0, failing_saga_body(), 5 * SEC);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), 30);
+    ck_assert_msg(strstr(json_string_value(json_object_get(r, "text")), "compensated: step 3 failed: carol would go negative"),
+                  "%s", json_string_value(json_object_get(r, "text")));
+    json_decref(r);
+    /* compensations: step 2 first, then step 1 */
+    ck_assert_int_eq(fixture_count(f, "compensate", NULL, NULL), 2);
+    const json_t *c1 = json_array_get(f->events, 0);
+    size_t i;
+    int order[2], k = 0;
+    json_array_foreach(f->events, i, c1)
+        if (!strcmp(json_string_value(json_object_get(c1, "ev")), "compensate") && k < 2)
+            order[k++] = (int)json_integer_value(json_object_get(c1, "step"));
+    ck_assert_int_eq(order[0], 2);
+    ck_assert_int_eq(order[1], 1);
+    ck_assert_int_eq(fixture_count(f, "txn_end", "outcome", "compensated"), 1);
+    ck_assert_int_eq(balance(f, 1, "alice"), 70);
+    ck_assert_int_eq(balance(f, 2, "bob"), 130);
+    ck_assert_int_eq(bank_total(f), 600);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(t9_saga_orchestrator_crash_resumes_and_applies_every_step_once)
+{
+    struct fixture *f = fx("protocol=saga", 21);
+    crashpoint(f, 0, "step");
+    fixture_send(f, 0, transfer_body("alice", "bob", 10));
+    ck_assert(wait_role(f, 0, "halted", 2 * SEC));
+    fixture_run(f, SEC);
+    sim_crash(f->s, 0);
+    sim_restart(f->s, 0);
+    fixture_run(f, 3 * SEC);
+    ck_assert_int_eq(fixture_count(f, "txn_end", "outcome", "commit"), 1);
+    /* step 1 was sent again after the restart: answered from memory, applied once */
+    ck_assert_int_ge(count_true(f, "step_applied", "duplicate"), 1);
+    ck_assert_int_eq(balance(f, 1, "alice"), 90);
+    ck_assert_int_eq(balance(f, 2, "bob"), 110);
+    /* and a failing saga crashed mid-compensation finishes compensating */
+    crashpoint(f, 0, "step");
+    fixture_send(f, 0, failing_saga_body());
+    ck_assert(wait_role(f, 0, "halted", 2 * SEC));
+    sim_crash(f->s, 0);
+    sim_restart(f->s, 0);
+    fixture_run(f, 3 * SEC);
+    ck_assert_int_eq(fixture_count(f, "txn_end", "outcome", "compensated"), 1);
+    ck_assert_int_eq(bank_total(f), 600);
+    ck_assert_int_eq(balance(f, 1, "alice"), 90);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(t9_a_restarted_participant_remembers_what_it_applied)
+{
+    struct fixture *f = fx("protocol=saga", 22);
+    json_t *r = fixture_call(f, 0, transfer_body("alice", "bob", 10), 5 * SEC);
+    ck_assert_str_eq(reply_type(r), "transfer_ok");
+    json_decref(r);
+    sim_crash(f->s, 1);
+    sim_restart(f->s, 1);
+    fixture_run(f, 100 * MS);
+    ck_assert_int_eq(balance(f, 1, "alice"), 90);
+    /* a late duplicate of step 1 is answered from the log, not applied again */
+    fixture_send(f, 1, json_pack("{s:s,s:s,s:i,s:[s,s,i],s:b}", "type", "step", "saga", "t1", "step", 0, "op", "add", "alice",
+                                 -10, "compensate", 0));
+    fixture_run(f, 100 * MS);
+    ck_assert_int_eq(balance(f, 1, "alice"), 90);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(t10_saga_has_no_isolation_a_reader_sees_money_in_flight)
+{
+    struct fixture *f = fx("protocol=saga", 23);
+    crashpoint(f, 0, "step");
+    fixture_send(f, 0, transfer_body("alice", "bob", 30));
+    ck_assert(wait_role(f, 0, "halted", 2 * SEC));
+    fixture_run(f, 100 * MS);
+    /* alice was debited, bob not yet credited: 30 are in flight, and any reader sees it */
+    ck_assert_int_eq(balance(f, 1, "alice"), 70);
+    ck_assert_int_eq(balance(f, 2, "bob"), 100);
+    json_t *r = fixture_call(f, 1, json_pack("{s:s,s:s}", "type", "read", "key", "alice"), SEC);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "value")), "70");
+    json_decref(r);
+    ck_assert_int_eq(bank_total(f), 570);
+    /* the same moment under 2pc: the reader is refused, the lock says why */
+    struct fixture *g = fx("", 23);
+    crashpoint(g, 0, "decision");
+    fixture_send(g, 0, transfer_body("alice", "bob", 30));
+    ck_assert(wait_role(g, 0, "halted", 2 * SEC));
+    r = fixture_call(g, 1, json_pack("{s:s,s:s}", "type", "read", "key", "alice"), SEC);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), 11);
+    json_decref(r);
+    FIXTURE_OK(f);
+    FIXTURE_OK(g);
+    fixture_free(&f);
+    fixture_free(&g);
+}
+END_TEST
+
+START_TEST(bug_forward_compensation_is_caught_by_the_monitor)
+{
+    struct fixture *f = fx("protocol=saga bug=forward-compensation", 24);
+    struct own o;
+    own_watch(f, &o);
+    json_t *r = fixture_call(f, 0, failing_saga_body(), 5 * SEC);
+    json_decref(r);
+    ck_assert_int_ge(o.alerts, 1);
+    ck_assert_msg(strstr(o.alert.s, "CompensationOrder: n1 compensated step 2 of t1 after step 1"), "%s", o.alert.s);
+    own_free(&o);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(bug_no_idempotency_applies_a_retried_step_twice)
+{
+    struct fixture *f = fx("protocol=saga bug=no-idempotency", 25);
+    crashpoint(f, 0, "step");
+    fixture_send(f, 0, transfer_body("alice", "bob", 10));
+    ck_assert(wait_role(f, 0, "halted", 2 * SEC));
+    fixture_run(f, 100 * MS);
+    sim_crash(f->s, 0);
+    sim_restart(f->s, 0);
+    fixture_run(f, 3 * SEC);
+    ck_assert_int_eq(balance(f, 1, "alice"), 80); /* debited twice */
+    ck_assert_int_eq(bank_total(f), 590);
+    fixture_free(&f);
+}
+END_TEST
+
 /* ---- locks ---------------------------------------------------------------------------------- */
 
 START_TEST(concurrent_transfers_on_one_account_wait_for_the_lock_visibly_and_both_commit)
@@ -532,12 +691,13 @@ END_TEST
 /* ---- sweep ------------------------------------------------------------------------------------ */
 
 /* Random transfers while random nodes crash and restart: every transaction is atomic (the
- * monitor), and once everyone is back and quiet, no lock is left and the total is 600. */
+ * monitor), and once everyone is back and quiet, no lock is left and the total is 600.
+ * Loops 0 and 1: 2pc; loop 2: sagas (each completes or is compensated, every step once). */
 START_TEST(sweep_transfers_under_crashes_stay_atomic_and_conserve_the_total)
 {
     int seeds = test_seeds(10), commits = 0;
     for (int seed = 1; seed <= seeds; seed++) {
-        struct fixture *f = fx("", (uint64_t)(100 + seed + 1000 * _i));
+        struct fixture *f = fx(_i == 2 ? "protocol=saga" : "", (uint64_t)(100 + seed + 1000 * _i));
         struct rng *g = sim_rng(f->s);
         for (int round = 0; round < 30 && !f->fail[0]; round++) {
             int a = (int)(rng_next(g) % 6), b = (int)(rng_next(g) % 6);
@@ -582,6 +742,12 @@ Suite *suite_txn(void)
     tcase_add_test(tc, t6_3pc_coordinator_crash_in_precommit_terminates_without_waiting);
     tcase_add_test(tc, t6_3pc_crash_before_precommit_aborts_without_waiting);
     tcase_add_test(tc, t7_3pc_partition_during_precommit_commits_one_side_and_aborts_the_other);
+    tcase_add_test(tc, t8_saga_step_3_fails_and_steps_2_then_1_are_compensated);
+    tcase_add_test(tc, t9_saga_orchestrator_crash_resumes_and_applies_every_step_once);
+    tcase_add_test(tc, t9_a_restarted_participant_remembers_what_it_applied);
+    tcase_add_test(tc, t10_saga_has_no_isolation_a_reader_sees_money_in_flight);
+    tcase_add_test(tc, bug_forward_compensation_is_caught_by_the_monitor);
+    tcase_add_test(tc, bug_no_idempotency_applies_a_retried_step_twice);
     tcase_add_test(tc, concurrent_transfers_on_one_account_wait_for_the_lock_visibly_and_both_commit);
     tcase_add_test(tc, a_lock_held_by_a_prepared_transaction_times_the_waiter_out_with_a_no_vote);
     tcase_add_test(tc, bug_unilateral_abort_is_caught_by_the_monitor);
@@ -591,7 +757,7 @@ Suite *suite_txn(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("sweeps");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, sweep_transfers_under_crashes_stay_atomic_and_conserve_the_total, 0, 2);
+    tcase_add_loop_test(tc, sweep_transfers_under_crashes_stay_atomic_and_conserve_the_total, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

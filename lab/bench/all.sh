@@ -15,6 +15,8 @@ for cl in one quorum all; do
   echo "-- cl=$cl"
   "$BIN/conlab" bench --mode leaderless --nodes 5 --clients 16 --seconds "$S" --reads 50 --cl "$cl" --opt n=3
 done
+echo "== transactions: bank transfers, 2PC vs 3PC vs saga, 4 nodes, fsync on"
+"$BIN/conlab" bench txn --nodes 4 --clients 16 --seconds "$S"
 echo "== catch-up after a partition (simulator)"
 "$BIN/conlab" bench catchup --mode leaderless --keys 10000 --opt r=1 --opt read_repair=off --opt ae_interval=1s
 "$BIN/conlab" bench catchup --mode raft --keys 10000

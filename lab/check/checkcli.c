@@ -1,6 +1,7 @@
 /* checkcli — see checkcli.h. Parses the options by hand (re-entrant, so tests can call it
  * repeatedly), loads the history, runs the chosen checker, prints the report. */
 #include "checkcli.h"
+#include "txncheck.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -11,15 +12,17 @@
 #include "lincheck.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--verdict-only] [--quiet] [--sessions | --sequential | --to-edn] FILE\n"
+    "                    [--verdict-only] [--quiet]\n"
+    "                    [--sessions | --sequential | --to-edn | --serializable | --bank] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
     "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
     "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
     "  --quiet: no progress line on stderr (printed every 2 s of a long search)\n"
+    "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static void progress(void *ud, const char *key, uint64_t configs, double seconds)
@@ -117,6 +120,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SEQUENTIAL;
         } else if (!strcmp(a, "--to-edn")) {
             what = W_TO_EDN;
+        } else if (!strcmp(a, "--serializable")) {
+            what = W_SERIALIZABLE;
+        } else if (!strcmp(a, "--bank")) {
+            what = W_BANK;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -137,6 +144,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
     }
     if (!quiet)
         lo.progress = progress;
+    if (what == W_SERIALIZABLE || what == W_BANK)
+        return txncheck_cli(what == W_BANK ? "bank" : "serializable", file, out, errout);
     char err[600];
     struct history *h = NULL;
     if (history_load(file, &h, err, sizeof err)) {

@@ -832,7 +832,7 @@ static int parse_history(struct lcheck_ctx *c, const struct ydoc_node *a, const 
     int idx;
     if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
         ydoc_enum(d, ydoc_get(a, "checker"), "history checker",
-                  "linearizable|sessions|converged", &idx, err, el) < 0)
+                  "linearizable|sessions|converged|serializable|bank|exactly-once", &idx, err, el) < 0)
         return CL_EINVAL;
     str_copy(k->name, ydoc_get(a, "checker")->str, sizeof k->name);
     k->holds = true;

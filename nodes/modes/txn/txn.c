@@ -7,6 +7,7 @@
  * Coordinator, per transaction (struct ctx):
  *
  *   VOTING --all YES--> (2pc) DECIDED(commit) --all acks--> done (client answered)
+ *     |  (PREPARE is sent again every timeout to those who have not voted: messages get lost)
  *     |                 (3pc) PRECOMMIT --acks or timeout--> DECIDED(commit)
  *     +--a NO, or no vote within 3 timeouts--> DECIDED(abort)
  *
@@ -21,17 +22,19 @@
  *    by another transaction is waited for, visibly: events lock_wait, lock_grant,
  *    lock_timeout, and the `waits` figure) and holds them until the decision arrives.
  *  - It logs PREPARED with its writes and fsyncs before voting YES; after YES it never aborts
- *    on its own (2pc): when the decision is overdue it is *blocked* (event `blocked`, role
- *    blocked), asks the coordinator and the other participants (cooperative termination: one
- *    that knows the outcome, or that never voted and so may still abort, answers), and waits.
+ *    on its own (2pc). When the decision is overdue it asks the coordinator; while the
+ *    coordinator answers "unknown" (alive, still collecting votes) it waits. When the
+ *    coordinator stays silent for a whole timeout it is *blocked* (event `blocked`, role
+ *    blocked): it asks the coordinator and the other participants (cooperative termination:
+ *    one that knows the outcome, or that never voted and so may still abort, answers) and waits.
  *  - The coordinator logs its decision and fsyncs before sending it, so a restarted
  *    coordinator resends the same decision; a transaction it has no decision for is aborted
  *    (presumed abort). Transaction ids are reserved in blocks through a durable blob, so a
  *    restart never reuses one.
- *  - 3pc: after all YES the coordinator sends PRECOMMIT; a participant that times out runs the
- *    termination rule: it asks everyone; a known decision wins; any PRECOMMITTED one means
- *    commit; otherwise, when nobody answered better within a timeout, PRECOMMITTED commits
- *    and UNCERTAIN aborts. Non-blocking under crash-stop with bounded delays (T6); under a
+ *  - 3pc: after all YES the coordinator sends PRECOMMIT; a participant whose coordinator stays
+ *    silent for a timeout runs the termination rule: it asks everyone; a known decision wins;
+ *    any PRECOMMITTED one means commit; otherwise, when nobody answered better within a
+ *    timeout, PRECOMMITTED commits and UNCERTAIN aborts (silence is taken for a crash). Non-blocking under crash-stop with bounded delays (T6); under a
  *    partition the two sides decide differently (T7, the anomaly the monitor flags).
  *  - A restarted participant re-takes the locks of its in-doubt transactions and asks the
  *    coordinator for their outcome (T5).
@@ -42,7 +45,8 @@
  * Crash points (`crashpoint NODE WHEN`): the node stops at WHEN as if dead — it sends nothing
  * and answers nothing (role halted, event crashpoint) — until the lab crashes and restarts it.
  * Coordinator: prepare (all YES in, nothing decided), decision (logged, not sent), send (sent
- * to the first participant only), precommit (3pc: sent to the first participant only).
+ * to the first participant only), precommit (3pc: sent to the first participant only), step
+ * (saga: step 1 applied and answered, the answer not yet logged).
  * Participant: vote (PREPARED logged and YES sent).
  *
  * Bug toggles: no-decision-log (the decision is sent without being logged: a restart forgets
@@ -66,11 +70,12 @@
 #define MAXOPS 64          /* operations per transaction */
 #define KEYLEN 64
 
-enum proto { P_2PC, P_3PC };
-enum bug { BUG_NO_DECISION_LOG = 1, BUG_UNILATERAL_ABORT = 2, BUG_NO_PREPARE_LOG = 4 };
+enum proto { P_2PC, P_3PC, P_SAGA };
+enum bug { BUG_NO_DECISION_LOG = 1, BUG_UNILATERAL_ABORT = 2, BUG_NO_PREPARE_LOG = 4, BUG_FORWARD_COMPENSATION = 8,
+           BUG_NO_IDEMPOTENCY = 16 };
 enum ctx_state { C_VOTING, C_PRECOMMIT, C_DECIDED };
 enum ptx_state { X_LOCKING, X_UNCERTAIN, X_PRECOMMITTED };
-enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT };
+enum timer_kind { TM_VOTE = 1, TM_PRE, TM_ACK, TM_LOCK, TM_DOUBT, TM_STEP, TM_PREP };
 
 static const char *const accounts[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
 
@@ -84,6 +89,10 @@ int txn_shard(int n, const char *key)
     for (int i = 0; i < txn_account_count(); i++)
         if (!strcmp(key, accounts[i]))
             return 1 + i % (n - 1);
+    /* the accounts beyond the six (accounts=N): a7, a8, … go on round-robin */
+    uint64_t k;
+    if (key[0] == 'a' && key[1] >= '1' && key[1] <= '9' && parse_u64(key + 1, &k) == 0 && k > 6 && k <= 100000)
+        return 1 + (int)((k - 1) % (uint64_t)(n - 1));
     return 1 + (int)(hash_str(key) % (uint64_t)(n - 1));
 }
 
@@ -102,6 +111,14 @@ struct ctx {
     json_t *req;                /* the request, or NULL */
     char why[160];              /* why it aborted */
     uint64_t t0, timer;
+    uint64_t prep_timer;        /* resends PREPARE to those who have not voted */
+    /* saga */
+    int step;                   /* the step in flight (forward), or being compensated */
+    int compensating;           /* a step failed: undoing the done ones */
+    int failed_at;              /* the step that failed, or -1 */
+    json_t *undo;               /* per step: its compensation, or null (not done / nothing to undo) */
+    int *undone;                /* per step: compensated */
+    int recovered;              /* rebuilt from the log by a restart */
 };
 
 /* A participant's transaction. */
@@ -118,6 +135,8 @@ struct ptx {
     uint64_t wait_t0, lock_timer, doubt_timer;
     int waiting;                /* a lock_wait event was emitted for keys[nlocked] */
     int blocked, asked, saw_pre;
+    int coord_alive;            /* the coordinator answered "unknown" since the last timeout */
+    int terminating;            /* 3pc: the termination round has begun */
     int proto;
 };
 
@@ -128,6 +147,7 @@ struct txnst {
     uint64_t timeout_us, lock_timeout_us;
     char crashat[16];
     int halted;
+    int recovering;             /* coordinator: transactions from the log not yet finished */
     char role[16];
     json_t *data;               /* participant: key -> value */
     /* coordinator */
@@ -139,8 +159,18 @@ struct txnst {
     struct ptx *ptx[MAXTX];
     json_t *locks;              /* key -> txn */
     json_t *outcomes;           /* txn -> "commit" | "abort", known here */
+    json_t *applied;            /* saga: "t3/2" or "t3/2c" -> the reply it got (idempotent retries) */
     uint64_t committed, aborted, lock_waits;
+    uint64_t msgs, fsyncs;      /* messages this node sent to others, fsyncs it asked for */
 };
+
+/* Every message to another node goes through here, to be counted (the bench's figure). */
+static void send_node(struct txnst *st, const char *dest, json_t *body)
+{
+    if (env_node_index(st->e, dest) >= 0)
+        st->msgs++;
+    env_send(st->e, dest, body);
+}
 
 static const char *coord_id(struct txnst *st) { return st->e->nodes[0]; }
 
@@ -244,7 +274,8 @@ static json_t *num_text(long long x)
 }
 
 /* Runs ops ([[i, op]…]) over data plus writes: fills writes and reads. 0, or -1 with why. */
-static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t *reads, char *why, size_t wl)
+static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t *reads, int force, char *why,
+                   size_t wl)
 {
     size_t i;
     const json_t *io;
@@ -274,7 +305,7 @@ static int ops_run(const json_t *data, const json_t *ops, json_t *writes, json_t
                 snprintf(why, wl, "%s holds no number", k);
                 return -1;
             }
-            if (b + d < 0) {
+            if (b + d < 0 && !force) {
                 snprintf(why, wl, "%s would go negative (%lld %+lld)", k, b, d);
                 return -1;
             }
@@ -290,8 +321,10 @@ static void log_rec(struct txnst *st, const char *log, json_t *rec, int sync)
 {
     char *s = json_dumps(rec, JSON_COMPACT);
     st->e->ops->log_append(st->e, log, s, strlen(s));
-    if (sync)
+    if (sync) {
         st->e->ops->log_sync(st->e, log);
+        st->fsyncs++;
+    }
     free(s);
     json_decref(rec);
 }
@@ -320,8 +353,11 @@ static void ctx_free(struct txnst *st, struct ctx *c)
         if (st->ctx[i] == c)
             st->ctx[i] = NULL;
     env_timer_cancel(st->e, c->timer);
+    env_timer_cancel(st->e, c->prep_timer);
     json_decref(c->ops);
     json_decref(c->req);
+    json_decref(c->undo);
+    free(c->undone);
     free(c);
 }
 
@@ -338,6 +374,11 @@ static int slot_of(struct txnst *st, const struct ctx *c, const char *src)
 static void ctx_text(struct txnst *st, const struct ctx *c, struct sb *b)
 {
     static const char *const names[] = {"voting", "precommit", "deciding"};
+    if (c->undo) {
+        sb_printf(b, "%s saga %s step %d/%zu", c->id, c->compensating ? "compensating" : "at", c->step + 1,
+                  json_array_size(c->ops));
+        return;
+    }
     sb_printf(b, "%s %s", c->id, c->state == C_DECIDED ? (c->commit ? "commit" : "abort") : names[c->state]);
     for (int i = 0; i < c->np; i++) {
         const char *v = c->state == C_DECIDED ? (c->acked[i] ? "ack" : "?")
@@ -368,7 +409,7 @@ static void send_all(struct txnst *st, struct ctx *c, const char *type, int only
         json_t *b = json_pack("{s:s,s:s}", "type", type, "txn", c->id);
         if (!strcmp(type, "decide"))
             json_object_set_new(b, "outcome", json_string(c->commit ? "commit" : "abort"));
-        env_send(st->e, st->e->nodes[c->part[i]], b);
+        send_node(st, st->e->nodes[c->part[i]], b);
     }
 }
 
@@ -377,15 +418,22 @@ static void send_all(struct txnst *st, struct ctx *c, const char *type, int only
 static void ctx_finish(struct txnst *st, struct ctx *c)
 {
     log_rec(st, "txn.coord", json_pack("{s:s,s:s}", "r", "end", "txn", c->id), 0);
+    if (c->commit)
+        st->committed++;
+    else
+        st->aborted++;
+    if (c->recovered && --st->recovering == 0 && !st->halted)
+        set_role(st, "coordinator");
     uint64_t ms = (env_now_us(st->e) - c->t0) / 1000;
     env_event(st->e, "txn_end", json_pack("{s:s,s:s,s:I,s:O,s:s}", "txn", c->id, "outcome",
-                                          c->commit ? "commit" : "abort", "ms", (json_int_t)ms, "ops", c->ops,
-                                          "why", c->why));
+                                          c->commit ? "commit" : c->undo ? "compensated" : "abort", "ms",
+                                          (json_int_t)ms, "ops", c->ops, "why", c->why));
     if (c->req) {
         const char *type = json_string_value(json_object_get(c->req, "type"));
         if (!c->commit) {
             char t[240];
-            snprintf(t, sizeof t, "%s aborted: %s", c->id, c->why[0] ? c->why : "a participant voted no");
+            snprintf(t, sizeof t, "%s %s: %s", c->id, c->undo ? "compensated" : "aborted",
+                     c->why[0] ? c->why : "a participant voted no");
             env_reply_error(st->e, c->client, c->req, ERR_TXN_CONFLICT, t, NULL);
         } else if (!strcmp(type, "read")) {
             const json_t *v = json_array_get(json_array_get(c->ops, 0), 2);
@@ -412,7 +460,8 @@ static void decide(struct txnst *st, struct ctx *c, int commit, const char *why)
     if (why && !c->why[0])
         str_copy(c->why, why, sizeof c->why);
     env_timer_cancel(st->e, c->timer);
-    c->timer = 0;
+    env_timer_cancel(st->e, c->prep_timer);
+    c->timer = c->prep_timer = 0;
     int logged = !(st->bugs & BUG_NO_DECISION_LOG);
     if (logged)
         log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:s}", "r", "decision", "txn", c->id, "outcome",
@@ -423,7 +472,7 @@ static void decide(struct txnst *st, struct ctx *c, int commit, const char *why)
     if (crash_point(st, "decision", c->id))
         return;
     for (int i = 0; i < c->np; i++) {
-        env_send(st->e, st->e->nodes[c->part[i]], json_pack("{s:s,s:s,s:s}", "type", "decide", "txn", c->id,
+        send_node(st, st->e->nodes[c->part[i]], json_pack("{s:s,s:s,s:s}", "type", "decide", "txn", c->id,
                                                             "outcome", commit ? "commit" : "abort"));
         if (i == 0 && c->np > 1 && crash_point(st, "send", c->id))
             return;
@@ -446,11 +495,194 @@ static void all_voted_yes(struct txnst *st, struct ctx *c)
     log_rec(st, "txn.coord", json_pack("{s:s,s:s}", "r", "precommit", "txn", c->id), 1);
     env_event(st->e, "txn_phase", json_pack("{s:s,s:s}", "txn", c->id, "phase", "precommit"));
     for (int i = 0; i < c->np; i++) {
-        env_send(st->e, st->e->nodes[c->part[i]], json_pack("{s:s,s:s}", "type", "precommit", "txn", c->id));
+        send_node(st, st->e->nodes[c->part[i]], json_pack("{s:s,s:s}", "type", "precommit", "txn", c->id));
         if (i == 0 && crash_point(st, "precommit", c->id))
             return;
     }
     c->timer = env_timer_set(st->e, st->timeout_us, TM_PRE, c->num);
+}
+
+/* ---- sagas (protocol=saga) -------------------------------------------------------------------- *
+ *
+ * The orchestrator (n1) runs a transaction's operations as steps, one at a time, each a local
+ * transaction on its shard, applied at once: no locks, no isolation (T10). When a step fails
+ * (a balance would go negative) it runs the compensations of the steps done so far, in
+ * reverse order (T8): add k d is undone by add k -d, a write by writing back the value before.
+ * A compensation cannot fail (it may overdraw: the money is owed back). The saga log
+ * ("saga", "done" with the compensation, "fail", "comp", "end" records, each fsynced) lets a
+ * restarted orchestrator resume forward or go on compensating (T9). Steps and compensations are
+ * retried until answered, and each participant remembers the answer to every (saga, step)
+ * it applied, durably, so a retry is applied once (bug=no-idempotency applies it again).
+ */
+
+static void saga_init(struct ctx *c)
+{
+    size_t n = json_array_size(c->ops);
+    c->undo = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(c->undo, json_null());
+    c->undone = xcalloc(n ? n : 1, sizeof *c->undone);
+    c->failed_at = -1;
+}
+
+/* The next step to compensate: the last done one not yet undone (the first, with the bug). */
+static int saga_next_comp(struct txnst *st, const struct ctx *c)
+{
+    int best = -1;
+    for (int i = 0; i < c->failed_at; i++) {
+        if (json_is_null(json_array_get(c->undo, (size_t)i)) || c->undone[i])
+            continue;
+        if (st->bugs & BUG_FORWARD_COMPENSATION)
+            return i;
+        best = i;
+    }
+    return best;
+}
+
+static void saga_send(struct txnst *st, struct ctx *c)
+{
+    const json_t *op = json_array_get(c->compensating ? c->undo : c->ops, (size_t)c->step);
+    int node = txn_shard(st->n, json_string_value(json_array_get(op, 1)));
+    send_node(st, st->e->nodes[node], json_pack("{s:s,s:s,s:i,s:O,s:b}", "type", "step", "saga", c->id, "step", c->step,
+                                                  "op", op, "compensate", c->compensating));
+    env_timer_cancel(st->e, c->timer);
+    c->timer = env_timer_set(st->e, st->timeout_us, TM_STEP, c->num);
+}
+
+static void saga_next(struct txnst *st, struct ctx *c)
+{
+    if (!c->compensating && c->step >= (int)json_array_size(c->ops)) {
+        c->state = C_DECIDED;
+        c->commit = 1;
+        ctx_finish(st, c);
+        return;
+    }
+    if (c->compensating) {
+        c->step = saga_next_comp(st, c);
+        if (c->step < 0) {
+            c->state = C_DECIDED;
+            c->commit = 0;
+            ctx_finish(st, c);
+            return;
+        }
+    }
+    saga_send(st, c);
+}
+
+/* The compensation of a done step, from the value the key held before it. */
+static json_t *saga_undo(const json_t *op, const json_t *before)
+{
+    const char *f = json_string_value(json_array_get(op, 0));
+    const char *k = json_string_value(json_array_get(op, 1));
+    if (!strcmp(f, "r"))
+        return json_null();
+    if (!strcmp(f, "add"))
+        return json_pack("[s,s,I]", "add", k, -json_integer_value(json_array_get(op, 2)));
+    return json_pack("[s,s,O]", "w", k, before ? (json_t *)before : json_null());
+}
+
+static void on_step_ok(void *vst, const char *src, const json_t *body)
+{
+    struct txnst *st = vst;
+    (void)src;
+    const char *saga = json_string_value(json_object_get(body, "saga"));
+    const json_t *jstep = json_object_get(body, "step");
+    int comp = json_is_true(json_object_get(body, "compensate"));
+    struct ctx *c = st->halted || !st->coord || !saga ? NULL : ctx_find(st, saga);
+    if (!c || !c->undo || c->state == C_DECIDED || !json_is_integer(jstep) ||
+        json_integer_value(jstep) != c->step || comp != c->compensating)
+        return;
+    int i = c->step;
+    /* crash point "step": step 1 was applied and answered, the orchestrator dies before it
+     * logs it — so after a restart it sends step 1 again */
+    if (!comp && i == 0 && crash_point(st, "step", c->id))
+        return;
+    const json_t *op = json_array_get(comp ? c->undo : c->ops, (size_t)i);
+    if (comp) {
+        c->undone[i] = 1;
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i}", "r", "comp", "txn", c->id, "step", i), 1);
+        env_event(st->e, "compensate", json_pack("{s:s,s:i,s:O}", "saga", c->id, "step", i + 1, "op", op));
+        saga_next(st, c);
+        return;
+    }
+    if (!json_is_true(json_object_get(body, "ok"))) {
+        const char *why = json_string_value(json_object_get(body, "why"));
+        snprintf(c->why, sizeof c->why, "step %d failed: %s", i + 1, why ? why : "?");
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i,s:s}", "r", "fail", "txn", c->id, "step", i, "why", c->why), 1);
+        env_event(st->e, "saga_step", json_pack("{s:s,s:i,s:O,s:s,s:s}", "saga", c->id, "step", i + 1, "op", op,
+                                                "outcome", "failed", "why", why ? why : "?"));
+        c->compensating = 1;
+        c->failed_at = i;
+        saga_next(st, c);
+        return;
+    }
+    json_t *undo = saga_undo(op, json_object_get(body, "before"));
+    json_array_set(c->undo, (size_t)i, undo);
+    if (!strcmp(json_string_value(json_array_get(op, 0)), "r") && json_object_get(body, "value"))
+        json_array_set(json_array_get(c->ops, (size_t)i), 2, json_object_get(body, "value"));
+    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:i,s:O}", "r", "done", "txn", c->id, "step", i, "undo", undo), 1);
+    json_decref(undo);
+    env_event(st->e, "saga_step", json_pack("{s:s,s:i,s:O,s:s}", "saga", c->id, "step", i + 1, "op", op, "outcome", "done"));
+    c->step++;
+    saga_next(st, c);
+}
+
+/* A participant applies one step or compensation, once per (saga, step, kind). */
+static void on_step(void *vst, const char *src, const json_t *body)
+{
+    struct txnst *st = vst;
+    const char *saga = json_string_value(json_object_get(body, "saga"));
+    const json_t *jstep = json_object_get(body, "step"), *op = json_object_get(body, "op");
+    int comp = json_is_true(json_object_get(body, "compensate"));
+    char err[160];
+    if (st->halted || st->coord || !saga || strlen(saga) >= 24 || !json_is_integer(jstep) ||
+        json_integer_value(jstep) < 0 || json_integer_value(jstep) >= MAXOPS || !json_is_array(op))
+        return;
+    const char *f = json_string_value(json_array_get(op, 0));
+    const char *k = json_string_value(json_array_get(op, 1));
+    int undo_write = comp && f && k && !strcmp(f, "w") && json_array_size(op) == 3 && *k && strlen(k) < KEYLEN;
+    if ((!undo_write && !op_valid(op, err, sizeof err)) || txn_shard(st->n, k) != st->e->self_idx)
+        return;
+    int step = (int)json_integer_value(jstep);
+    char key[48];
+    snprintf(key, sizeof key, "%s/%d%s", saga, step, comp ? "c" : "");
+    const json_t *done = json_object_get(st->applied, key);
+    if (done && !(st->bugs & BUG_NO_IDEMPOTENCY)) {
+        env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
+                                                   "duplicate", 1));
+        send_node(st, src, json_deep_copy(done));
+        return;
+    }
+    json_t *writes = json_object(), *reads = json_array();
+    json_t *ops = json_pack("[[i,O]]", step, op);
+    char why[160] = "";
+    int ok = ops_run(st->data, ops, writes, reads, comp, why, sizeof why) == 0;
+    const json_t *before = json_object_get(st->data, k);
+    json_t *reply = json_pack("{s:s,s:s,s:i,s:b,s:b,s:O}", "type", "step_ok", "saga", saga, "step", step, "compensate", comp,
+                              "ok", ok, "before", before ? (json_t *)before : json_null());
+    if (!ok)
+        json_object_set_new(reply, "why", json_string(why));
+    if (json_array_size(reads))
+        json_object_set(reply, "value", json_array_get(json_array_get(reads, 0), 1));
+    if (ok) {
+        const char *wk;
+        json_t *v;
+        json_object_foreach(writes, wk, v) {
+            if (json_is_null(v))
+                json_object_del(st->data, wk);
+            else
+                json_object_set(st->data, wk, v);
+        }
+    }
+    log_rec(st, "txn.part", json_pack("{s:s,s:s,s:o,s:O}", "r", "sstep", "key", key, "writes",
+                                      ok ? json_incref(writes) : json_object(), "reply", reply), 1);
+    env_event(st->e, "step_applied", json_pack("{s:s,s:i,s:b,s:b,s:b}", "saga", saga, "step", step + 1, "compensate", comp,
+                                               "ok", ok, "duplicate", done != NULL));
+    json_object_set(st->applied, key, reply);
+    send_node(st, src, reply);
+    json_decref(writes);
+    json_decref(reads);
+    json_decref(ops);
 }
 
 /* Starts a transaction; client/req NULL for one started by a command. Returns it or NULL with
@@ -496,12 +728,22 @@ static struct ctx *txn_begin(struct txnst *st, json_t *ops, const char *client, 
     json_t *parts = json_array();
     for (int k = 0; k < c->np; k++)
         json_array_append_new(parts, json_string(st->e->nodes[c->part[k]]));
-    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:O}", "r", "begin", "txn", c->id, "parts", parts), 0);
-    env_event(st->e, "txn_begin", json_pack("{s:s,s:s,s:o,s:O}", "txn", c->id, "protocol",
-                                            st->proto == P_3PC ? "3pc" : "2pc", "parts", parts, "ops", c->ops));
+    env_event(st->e, "txn_begin", json_pack("{s:s,s:s,s:O,s:O}", "txn", c->id, "protocol",
+                                            st->proto == P_3PC ? "3pc" : st->proto == P_SAGA ? "saga" : "2pc", "parts",
+                                            parts, "ops", c->ops));
+    if (st->proto == P_SAGA) {
+        json_decref(parts);
+        /* the saga log: durable before the first step, so a restart resumes or compensates */
+        log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:O}", "r", "saga", "txn", c->id, "ops", c->ops), 1);
+        saga_init(c);
+        saga_next(st, c);
+        return c;
+    }
+    log_rec(st, "txn.coord", json_pack("{s:s,s:s,s:o}", "r", "begin", "txn", c->id, "parts", parts), 0);
     for (int k = 0; k < c->np; k++)
-        env_send(st->e, st->e->nodes[c->part[k]], prepare_body(st, c, k));
+        send_node(st, st->e->nodes[c->part[k]], prepare_body(st, c, k));
     c->timer = env_timer_set(st->e, 3 * st->timeout_us + st->lock_timeout_us, TM_VOTE, c->num);
+    c->prep_timer = env_timer_set(st->e, st->timeout_us, TM_PREP, c->num);
     return c;
 }
 
@@ -590,7 +832,7 @@ static void coord_query(struct txnst *st, const char *src, const char *txn)
         o = "unknown";
     else if (!o)
         o = "abort";
-    env_send(st->e, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
+    send_node(st, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
 }
 
 /* ---- the participant: locks ------------------------------------------------------------------ */
@@ -662,7 +904,7 @@ static void vote(struct txnst *st, struct ptx *p, int yes, const char *why)
         json_object_set(b, "reads", p->reads);
     if (why)
         json_object_set_new(b, "why", json_string(why));
-    env_send(st->e, p->coord, b);
+    send_node(st, p->coord, b);
 }
 
 /* The local end of a transaction here: applied (commit) or undone (abort), locks released. */
@@ -696,7 +938,7 @@ static void prepare_locked(struct txnst *st, struct ptx *p)
         env_event(st->e, "lock_grant", json_pack("{s:s,s:I}", "txn", p->id, "waited_ms",
                                                  (json_int_t)((env_now_us(st->e) - p->wait_t0) / 1000)));
     char why[160];
-    if (ops_run(st->data, p->ops, p->writes, p->reads, why, sizeof why) < 0) {
+    if (ops_run(st->data, p->ops, p->writes, p->reads, 0, why, sizeof why) < 0) {
         vote(st, p, 0, why);
         finish_local(st, p, 0, "vote-no");
         return;
@@ -771,7 +1013,7 @@ static void on_prepare(void *vst, const char *src, const json_t *body)
     if (known) {
         /* decided already (aborted by cooperative termination before it arrived) */
         if (!strcmp(known, "abort"))
-            env_send(st->e, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why",
+            send_node(st, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why",
                                            "aborted here before the prepare arrived"));
         return;
     }
@@ -786,7 +1028,7 @@ static void on_prepare(void *vst, const char *src, const json_t *body)
         if (!st->ptx[k])
             slot = k;
     if (slot < 0) {
-        env_send(st->e, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why", "too busy"));
+        send_node(st, src, json_pack("{s:s,s:s,s:s,s:s}", "type", "vote", "txn", txn, "vote", "no", "why", "too busy"));
         return;
     }
     p = xcalloc(1, sizeof *p);
@@ -832,7 +1074,7 @@ static void on_decide(void *vst, const char *src, const json_t *body)
                                                 "protocol", st->proto == P_3PC ? "3pc" : "2pc", "why",
                                                 "told to commit, but no PREPARED record survived the restart"));
     }
-    env_send(st->e, src, json_pack("{s:s,s:s}", "type", "ack", "txn", txn));
+    send_node(st, src, json_pack("{s:s,s:s}", "type", "ack", "txn", txn));
 }
 
 static void on_precommit(void *vst, const char *src, const json_t *body)
@@ -851,7 +1093,7 @@ static void on_precommit(void *vst, const char *src, const json_t *body)
         p->asked = 0;
         p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)ptx_num(st, p));
     }
-    env_send(st->e, src, json_pack("{s:s,s:s}", "type", "ack_pre", "txn", txn));
+    send_node(st, src, json_pack("{s:s,s:s}", "type", "ack_pre", "txn", txn));
 }
 
 /* A participant (or the coordinator) asks what became of txn. */
@@ -882,7 +1124,7 @@ static void on_query(void *vst, const char *src, const json_t *body)
     } else if (!o) {
         o = "uncertain";
     }
-    env_send(st->e, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
+    send_node(st, src, json_pack("{s:s,s:s,s:s}", "type", "outcome", "txn", txn, "outcome", o));
 }
 
 static void on_outcome(void *vst, const char *src, const json_t *body)
@@ -894,14 +1136,29 @@ static void on_outcome(void *vst, const char *src, const json_t *body)
     if (!p || p->state == X_LOCKING)
         return;
     int from_coord = !strcmp(src, coord_id(st));
+    if (from_coord && !strcmp(o, "unknown"))
+        p->coord_alive = 1;
     if (!strcmp(o, "commit") || !strcmp(o, "abort"))
         finish_local(st, p, !strcmp(o, "commit"), from_coord ? "coordinator" : "peer");
     else if (!strcmp(o, "precommitted"))
         p->saw_pre = 1;
 }
 
-/* The decision is overdue. 2pc: blocked — ask again, wait (or, with the bug, abort).
- * 3pc: the termination rule. */
+static void ask_all(struct txnst *st, struct ptx *p)
+{
+    size_t i;
+    const json_t *n;
+    json_array_foreach(p->parts, i, n)
+        if (json_is_string(n) && strcmp(json_string_value(n), st->e->self) &&
+            env_node_index(st->e, json_string_value(n)) >= 0)
+            send_node(st, json_string_value(n), json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+}
+
+/* The decision is overdue. First ask the coordinator; while it answers "unknown" (alive, still
+ * collecting votes or acks) keep waiting. Once it has been silent for a whole timeout: 2pc is
+ * *blocked* — it asks again, and the other participants too, and waits (with
+ * bug=unilateral-abort it aborts at the first timeout); 3pc runs its termination rule: ask
+ * everyone, and after one more timeout decide from what it heard. */
 static void doubt_timeout(struct txnst *st, struct ptx *p)
 {
     p->doubt_timer = 0;
@@ -909,12 +1166,17 @@ static void doubt_timeout(struct txnst *st, struct ptx *p)
         finish_local(st, p, 0, "timeout");
         return;
     }
-    if (p->proto == P_3PC && p->asked) {
+    int silent = p->asked && !p->coord_alive;
+    p->asked = 1;
+    p->coord_alive = 0;
+    if (silent && p->proto == P_3PC && p->terminating) {
         int commit = p->state == X_PRECOMMITTED || p->saw_pre;
         finish_local(st, p, commit, "termination");
         return;
     }
-    if (p->proto == P_2PC && !p->blocked) {
+    if (silent && p->proto == P_3PC)
+        p->terminating = 1;
+    if (silent && p->proto == P_2PC && !p->blocked) {
         p->blocked = 1;
         json_t *keys = json_array();
         for (int i = 0; i < p->nkeys; i++)
@@ -923,18 +1185,15 @@ static void doubt_timeout(struct txnst *st, struct ptx *p)
                                               "text", "voted yes: may neither commit nor abort until it learns the decision"));
         update_role(st);
     }
-    p->asked = 1;
-    env_send(st->e, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
-    size_t i;
-    const json_t *n;
-    json_array_foreach(p->parts, i, n)
-        if (json_is_string(n) && strcmp(json_string_value(n), st->e->self) &&
-            env_node_index(st->e, json_string_value(n)) >= 0)
-            env_send(st->e, json_string_value(n), json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+    send_node(st, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+    if (silent)
+        ask_all(st, p);
     p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)ptx_num(st, p));
 }
 
 /* ---- client requests ------------------------------------------------------------------------ */
+
+static json_t *words_ops(int argc, char **argv, char *err, size_t errlen);
 
 static void start_or_refuse(struct txnst *st, const char *src, const json_t *req, json_t *ops)
 {
@@ -966,10 +1225,27 @@ static void on_txn(void *vst, const char *src, const json_t *body)
     }
     const json_t *ops = json_object_get(body, "txn");
     if (!ops) {
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "txn needs a \"txn\" field: [[F, KEY, VALUE], ...]", NULL);
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                        "txn needs a \"txn\" field: [[F, KEY, VALUE], ...] or words such as \"get a put b 2\"", NULL);
         return;
     }
-    json_t *copy = json_deep_copy(ops);
+    json_t *copy;
+    if (json_is_string(ops)) {
+        /* the short form: "get alice get bob" (what `txn` the command takes) */
+        char *text = xstrdup(json_string_value(ops)), *words[MAXOPS * 3], *save = NULL;
+        int n = 0;
+        for (char *w = strtok_r(text, " ", &save); w && n < (int)CL_ARRAY_LEN(words); w = strtok_r(NULL, " ", &save))
+            words[n++] = w;
+        char err[200];
+        copy = words_ops(n, words, err, sizeof err);
+        free(text);
+        if (!copy) {
+            env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+            return;
+        }
+    } else {
+        copy = json_deep_copy(ops);
+    }
     start_or_refuse(st, src, body, copy);
     json_decref(copy);
 }
@@ -1094,12 +1370,25 @@ static void txn_on_timer(void *vst, int kind, uint64_t arg)
     struct txnst *st = vst;
     if (st->halted)
         return;
-    if (kind == TM_VOTE || kind == TM_PRE || kind == TM_ACK) {
+    if (kind == TM_PREP) {
+        /* a PREPARE or a vote may have been lost: ask those who have not voted again */
+        struct ctx *c = ctx_by_num(st, arg);
+        if (!c || c->state != C_VOTING)
+            return;
+        for (int k = 0; k < c->np; k++)
+            if (!c->vote[k])
+                send_node(st, st->e->nodes[c->part[k]], prepare_body(st, c, k));
+        c->prep_timer = env_timer_set(st->e, st->timeout_us, TM_PREP, c->num);
+        return;
+    }
+    if (kind == TM_VOTE || kind == TM_PRE || kind == TM_ACK || kind == TM_STEP) {
         struct ctx *c = ctx_by_num(st, arg);
         if (!c)
             return;
         c->timer = 0;
-        if (kind == TM_VOTE && c->state == C_VOTING) {
+        if (kind == TM_STEP && c->undo && c->state != C_DECIDED) {
+            saga_send(st, c); /* retried until answered: the participant applies it once */
+        } else if (kind == TM_VOTE && c->state == C_VOTING) {
             struct sb w = {0};
             sb_add(&w, "no vote in time from");
             for (int i = 0; i < c->np; i++)
@@ -1190,33 +1479,44 @@ static json_t *cmd_transfer(void *vst, int argc, char **argv)
 }
 
 /* txn put a 1 get b add c -5 append l 7 */
-static json_t *cmd_txn(void *vst, int argc, char **argv)
+/* Words "get K | put K V | add K N | append K V ..." as operations; NULL with err when bad. */
+static json_t *words_ops(int argc, char **argv, char *err, size_t errlen)
 {
-    struct txnst *st = vst;
     json_t *ops = json_array();
     for (int i = 0; i < argc;) {
         const char *v = argv[i];
         int need = !strcmp(v, "get") ? 1 : (!strcmp(v, "put") || !strcmp(v, "add") || !strcmp(v, "append")) ? 2 : -1;
+        int64_t d = 0;
         if (need < 0 || i + need > argc - 1) {
+            snprintf(err, errlen, "word %d: expected 'get KEY', 'put KEY VALUE', 'add KEY N' or 'append KEY VALUE', got '%.40s'%s",
+                     i + 1, v, need < 0 ? "" : " without all its arguments");
             json_decref(ops);
-            return cmd_reply(0, "word %d: expected 'get KEY', 'put KEY VALUE', 'add KEY N' or 'append KEY VALUE', got '%s'%s",
-                             i + 1, v, need < 0 ? "" : " without all its arguments");
+            return NULL;
         }
-        if (!strcmp(v, "get")) {
+        if (!strcmp(v, "add") && parse_i64(argv[i + 2], &d) < 0) {
+            snprintf(err, errlen, "add %.40s needs a whole number, not '%.40s'", argv[i + 1], argv[i + 2]);
+            json_decref(ops);
+            return NULL;
+        }
+        if (!strcmp(v, "get"))
             json_array_append_new(ops, json_pack("[s,s,n]", "r", argv[i + 1]));
-        } else if (!strcmp(v, "add")) {
-            int64_t d;
-            if (parse_i64(argv[i + 2], &d) < 0) {
-                json_decref(ops);
-                return cmd_reply(0, "add %s needs a whole number, not '%s'", argv[i + 1], argv[i + 2]);
-            }
+        else if (!strcmp(v, "add"))
             json_array_append_new(ops, json_pack("[s,s,I]", "add", argv[i + 1], (json_int_t)d));
-        } else {
+        else
             json_array_append_new(ops, json_pack("[s,s,s]", !strcmp(v, "put") ? "w" : "append", argv[i + 1], argv[i + 2]));
-        }
         i += need + 1;
     }
-    return start_cmd(st, ops, "txn");
+    return ops;
+}
+
+/* txn put a 1 get b add c -5 append l 7 */
+static json_t *cmd_txn(void *vst, int argc, char **argv)
+{
+    char err[200];
+    json_t *ops = words_ops(argc, argv, err, sizeof err);
+    if (!ops)
+        return cmd_reply(0, "%s", err);
+    return start_cmd(vst, ops, "txn");
 }
 
 static json_t *cmd_crashpoint(void *vst, int argc, char **argv)
@@ -1224,7 +1524,7 @@ static json_t *cmd_crashpoint(void *vst, int argc, char **argv)
     struct txnst *st = vst;
     (void)argc;
     const char *w = argv[1];
-    const char *ok = st->coord ? "prepare|decision|send|precommit|none" : "vote|none";
+    const char *ok = st->coord ? "prepare|decision|send|precommit|step|none" : "vote|none";
     if (!mode_listed(ok, w))
         return cmd_reply(0, "%s is %s: its crash points are %s, not '%s'", st->e->self,
                          st->coord ? "the coordinator" : "a participant", ok, w);
@@ -1242,8 +1542,28 @@ static void replay_coord(void *ud, const void *data, size_t len)
     const char *t = json_string_value(json_object_get(r, "r"));
     const char *txn = json_string_value(json_object_get(r, "txn"));
     if (t && txn && strlen(txn) < 24) {
-        if (!strcmp(t, "begin"))
+        json_t *sg = json_object_get(st->recover, txn);
+        int step = (int)json_integer_value(json_object_get(r, "step"));
+        if (!strcmp(t, "begin") || !strcmp(t, "saga"))
             json_object_set(st->recover, txn, r);
+        else if (sg && step >= 0 && step < MAXOPS && (!strcmp(t, "done") || !strcmp(t, "comp"))) {
+            /* saga progress: "undos" {step: its compensation}, "comps" {step: true} */
+            const char *field = !strcmp(t, "done") ? "undos" : "comps";
+            json_t *m = json_object_get(sg, field);
+            if (!m) {
+                m = json_object();
+                json_object_set_new(sg, field, m);
+            }
+            char k[16];
+            snprintf(k, sizeof k, "%d", step);
+            json_object_set(m, k, !strcmp(t, "comp") ? json_true()
+                                  : json_object_get(r, "undo") ? json_object_get(r, "undo") : json_null());
+            if (!strcmp(t, "done"))
+                json_object_set_new(sg, "next", json_integer(step + 1));
+        } else if (sg && !strcmp(t, "fail") && step >= 0 && step < MAXOPS) {
+            json_object_set_new(sg, "failed", json_integer(step));
+            json_object_set(sg, "why", json_object_get(r, "why"));
+        }
         else if (!strcmp(t, "decision"))
             json_object_set(st->decided, txn, json_object_get(r, "outcome"));
         else if (!strcmp(t, "end"))
@@ -1265,7 +1585,17 @@ static void replay_part(void *ud, const void *data, size_t len)
         json_decref(r);
         return;
     }
-    if (!strcmp(t, "write") && json_is_string(json_object_get(r, "key")) && json_object_get(r, "value")) {
+    if (!strcmp(t, "sstep") && json_is_string(json_object_get(r, "key")) && json_is_object(json_object_get(r, "reply"))) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(r, "writes"), k, v) {
+            if (json_is_null(v))
+                json_object_del(st->data, k);
+            else
+                json_object_set(st->data, k, v);
+        }
+        json_object_set(st->applied, json_string_value(json_object_get(r, "key")), json_object_get(r, "reply"));
+    } else if (!strcmp(t, "write") && json_is_string(json_object_get(r, "key")) && json_object_get(r, "value")) {
         json_object_set(st->data, json_string_value(json_object_get(r, "key")), json_object_get(r, "value"));
     } else if (txn && strlen(txn) < 24 && !strcmp(t, "prepared") && !ptx_find(st, txn)) {
         for (int k = 0; k < MAXTX; k++) {
@@ -1324,7 +1654,8 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
     st->e = e;
     st->n = e->n_nodes;
     st->coord = e->self_idx == 0;
-    st->proto = !strcmp(opts_get(o, "protocol", "2pc"), "3pc") ? P_3PC : P_2PC;
+    const char *proto = opts_get(o, "protocol", "2pc");
+    st->proto = !strcmp(proto, "3pc") ? P_3PC : !strcmp(proto, "saga") ? P_SAGA : P_2PC;
     st->timeout_us = opts_get_duration(o, "timeout", 300000);
     st->lock_timeout_us = opts_get_duration(o, "lock_timeout", 1000000);
     const char *bug = opts_get(o, "bug", "");
@@ -1334,6 +1665,11 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
         st->bugs |= BUG_UNILATERAL_ABORT;
     if (mode_listed(bug, "no-prepare-log"))
         st->bugs |= BUG_NO_PREPARE_LOG;
+    if (mode_listed(bug, "forward-compensation"))
+        st->bugs |= BUG_FORWARD_COMPENSATION;
+    if (mode_listed(bug, "no-idempotency"))
+        st->bugs |= BUG_NO_IDEMPOTENCY;
+    st->applied = json_object();
     st->data = json_object();
     st->decided = json_object();
     st->recover = json_object();
@@ -1357,13 +1693,21 @@ static void *txn_create(struct env *e, const struct opts *o, char *err, size_t e
         for (int i = 0; i < txn_account_count(); i++)
             if (txn_shard(st->n, accounts[i]) == e->self_idx)
                 json_object_set_new(st->data, accounts[i], num_text(balance));
+        long more = opts_get_int(o, "accounts", 6);
+        for (long k = 7; k <= more; k++) {
+            char name[16];
+            snprintf(name, sizeof name, "a%ld", k);
+            if (txn_shard(st->n, name) == e->self_idx)
+                json_object_set_new(st->data, name, num_text(balance));
+        }
         e->ops->log_read(e, "txn.part", replay_part, st);
     }
     /* the role a status shows before start() announces it */
     int doubt = 0;
     for (int i = 0; i < MAXTX; i++)
         doubt |= st->ptx[i] != NULL;
-    str_copy(st->role, st->coord ? "coordinator" : doubt ? "prepared" : "participant", sizeof st->role);
+    str_copy(st->role, st->coord ? (json_object_size(st->recover) ? "recovering" : "coordinator")
+                                 : doubt ? "prepared" : "participant", sizeof st->role);
     return st;
 }
 
@@ -1386,8 +1730,41 @@ static void txn_start(void *vst)
             struct ctx *c = xcalloc(1, sizeof *c);
             str_copy(c->id, txn, sizeof c->id);
             parse_u64(txn + 1, &c->num);
-            c->ops = json_array();
             c->t0 = env_now_us(st->e);
+            c->recovered = 1;
+            st->recovering++;
+            if (!strcmp(json_string_value(json_object_get(r, "r")), "saga")) {
+                /* a saga resumes where its log stops: forward, or compensating */
+                c->ops = json_is_array(json_object_get(r, "ops")) ? json_deep_copy(json_object_get(r, "ops")) : json_array();
+                saga_init(c);
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(r, "undos"), k, v) {
+                    int64_t x;
+                    if (parse_i64(k, &x) == 0 && x >= 0 && (size_t)x < json_array_size(c->ops))
+                        json_array_set(c->undo, (size_t)x, v);
+                }
+                json_object_foreach(json_object_get(r, "comps"), k, v) {
+                    int64_t x;
+                    if (parse_i64(k, &x) == 0 && x >= 0 && (size_t)x < json_array_size(c->ops))
+                        c->undone[x] = 1;
+                }
+                c->step = (int)json_integer_value(json_object_get(r, "next"));
+                if (json_is_integer(json_object_get(r, "failed"))) {
+                    c->compensating = 1;
+                    c->failed_at = (int)json_integer_value(json_object_get(r, "failed"));
+                    str_copy(c->why, json_string_value(json_object_get(r, "why")) ? json_string_value(json_object_get(r, "why"))
+                                                                                   : "a step failed", sizeof c->why);
+                }
+                st->ctx[slot] = c;
+                char what[64];
+                snprintf(what, sizeof what, c->compensating ? "saga: go on compensating" : "saga: resume at step %d",
+                         c->step + 1);
+                env_event(st->e, "recover", json_pack("{s:s,s:s}", "txn", txn, "decision", what));
+                saga_next(st, c);
+                continue;
+            }
+            c->ops = json_array();
             size_t i;
             const json_t *pn;
             json_array_foreach(json_object_get(r, "parts"), i, pn) {
@@ -1409,6 +1786,7 @@ static void txn_start(void *vst)
             }
         }
         json_object_clear(st->recover);
+        set_role(st, st->recovering ? "recovering" : "coordinator");
         return;
     }
     /* a restarted participant: re-take the locks of its in-doubt transactions and ask */
@@ -1421,7 +1799,7 @@ static void txn_start(void *vst)
         p->nlocked = p->nkeys;
         env_event(st->e, "txn_state", json_pack("{s:s,s:s,s:s,s:s}", "txn", p->id, "state", "in-doubt", "by", "restart",
                                                 "protocol", p->proto == P_3PC ? "3pc" : "2pc"));
-        env_send(st->e, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
+        send_node(st, p->coord, json_pack("{s:s,s:s}", "type", "query", "txn", p->id));
         p->doubt_timer = env_timer_set(st->e, st->timeout_us, TM_DOUBT, (uint64_t)i);
     }
     update_role(st); /* one state event: participant, or prepared when some are in doubt */
@@ -1434,6 +1812,8 @@ static void txn_destroy(void *vst)
         if (st->ctx[i]) {
             json_decref(st->ctx[i]->ops);
             json_decref(st->ctx[i]->req);
+            json_decref(st->ctx[i]->undo);
+            free(st->ctx[i]->undone);
             free(st->ctx[i]);
         }
         if (st->ptx[i]) {
@@ -1449,6 +1829,7 @@ static void txn_destroy(void *vst)
     json_decref(st->recover);
     json_decref(st->locks);
     json_decref(st->outcomes);
+    json_decref(st->applied);
     free(st);
 }
 
@@ -1484,9 +1865,11 @@ static json_t *txn_status(void *vst)
     json_object_foreach(st->locks, k, v)
         sb_printf(&locks, "%s%s:%s", locks.len ? " " : "", k, json_string_value(v));
     json_t *r = json_pack("{s:s,s:s,s:O,s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I}", "role", st->role[0] ? st->role : st->coord ? "coordinator" : "participant",
-                          "protocol", st->proto == P_3PC ? "3pc" : "2pc", "data", st->data, "txns", txns.s, "locks", locks.s,
+                          "protocol", st->proto == P_3PC ? "3pc" : st->proto == P_SAGA ? "saga" : "2pc", "data", st->data, "txns", txns.s, "locks", locks.s,
                           "waits", waits.s, "indoubt", doubt.s, "active", active, "committed", (json_int_t)st->committed,
                           "aborted", (json_int_t)st->aborted, "lock_waits", (json_int_t)st->lock_waits);
+    json_object_set_new(r, "msgs", json_integer((json_int_t)st->msgs));
+    json_object_set_new(r, "fsyncs", json_integer((json_int_t)st->fsyncs));
     if (st->crashat[0])
         json_object_set_new(r, "crashpoint", json_string(st->crashat));
     sb_free(&txns);
@@ -1519,14 +1902,17 @@ static const struct mode_handler txn_handlers[] = {
     {"ack", on_ack},
     {"query", on_query},
     {"outcome", on_outcome},
+    {"step", on_step},
+    {"step_ok", on_step_ok},
     {NULL, NULL},
 };
 
 static const struct mode_option txn_options[] = {
-    {"protocol", OPT_ENUM, "2pc|3pc", 0, 0, "2pc", "atomic commit: two-phase (blocks when the coordinator dies) or three-phase (pre-commit and timeouts)"},
+    {"protocol", OPT_ENUM, "2pc|3pc|saga", 0, 0, "2pc", "atomic commit: two-phase (blocks when the coordinator dies), three-phase (pre-commit and timeouts), or a saga (steps and compensations, no isolation)"},
     {"timeout", OPT_DURATION, NULL, 10000, 60000000, "300ms", "how long a participant waits for the decision before it asks (2pc) or terminates (3pc)"},
     {"lock_timeout", OPT_DURATION, NULL, 10000, 60000000, "1s", "how long a transaction waits for a lock before its participant votes no"},
     {"balance", OPT_INT, NULL, 0, 1000000000, "100", "each bank account's opening balance (alice, bob, carol, dave, erin, frank)"},
+    {"accounts", OPT_INT, NULL, 6, 100000, "6", "bank accounts: the six named ones, then a7, a8, … (round-robin over the participants)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -1543,6 +1929,7 @@ static const struct mode_command txn_commands[] = {
 
 static const struct mode_role txn_roles[] = {
     {"coordinator", RC_COORDINATOR},
+    {"recovering", RC_COORDINATOR},
     {"participant", RC_PARTICIPANT},
     {"prepared", RC_PARTICIPANT},
     {"blocked", RC_PARTICIPANT},
@@ -1567,7 +1954,7 @@ const struct mode mode_txn = {
     .name = "txn",
     .summary = "distributed transactions over shards: two-phase commit (blocking), three-phase commit (pre-commit, timeouts)",
     .options = txn_options,
-    .bugs = "no-decision-log|unilateral-abort|no-prepare-log",
+    .bugs = "no-decision-log|unilateral-abort|no-prepare-log|forward-compensation|no-idempotency",
     .handlers = txn_handlers,
     .commands = txn_commands,
     .create = txn_create,
@@ -1582,5 +1969,5 @@ const struct mode mode_txn = {
     .figures = txn_figures,
     .replicas = txn_replicas,
     .events = "state|txn_begin|txn_vote|txn_phase|decision|txn_end|txn_state|lock_wait|lock_grant|lock_timeout|lock_refused|"
-              "blocked|crashpoint|recover",
+              "blocked|crashpoint|recover|saga_step|compensate|step_applied",
 };

@@ -7,6 +7,9 @@
  *    coordinator, a peer that knows, or the termination rule of 3pc), never on a timeout.
  *  - DecisionLogged: the coordinator's decision is durable before it is sent
  *    ("decision" with logged=false).
+ *  - CompensationOrder (sagas): compensations run in reverse order of the steps, and only for
+ *    steps that were done ("saga_step" done, "compensate").
+ *  - SagaUndone: a saga that ended compensated left no done step without its compensation.
  *
  * Pure: jansson and libc only. Each alert ends with the events that prove it
  * ("(events n2#14, n4#17)"), as every monitor's do.
@@ -59,16 +62,78 @@ static void violation(struct txnmon *m, struct sb *alert, const char *fmt, ...)
     sb_free(&text);
 }
 
+static json_t *saga_of(struct txnmon *m, const char *saga)
+{
+    json_t *t = json_object_get(m->txns, saga);
+    if (!t) {
+        t = json_pack("{s:{},s:{},s:i}", "done", "comp", "last", 1 << 30);
+        json_object_set_new(m->txns, saga, t);
+    }
+    return t;
+}
+
+static int saga_feed(struct txnmon *m, const char *name, const char *saga, const json_t *ev, const char *where,
+                     struct sb *alert)
+{
+    int step = (int)json_integer_value(json_object_get(ev, "step"));
+    char k[16];
+    snprintf(k, sizeof k, "%d", step);
+    if (!strcmp(name, "saga_step")) {
+        const char *o = json_string_value(json_object_get(ev, "outcome"));
+        const char *f = json_string_value(json_array_get(json_object_get(ev, "op"), 0));
+        if (o && !strcmp(o, "done") && f && strcmp(f, "r"))
+            json_object_set_new(json_object_get(saga_of(m, saga), "done"), k, json_string(where));
+        return 0;
+    }
+    if (!strcmp(name, "compensate")) {
+        json_t *t = saga_of(m, saga);
+        int last = (int)json_integer_value(json_object_get(t, "last"));
+        const char *done = json_string_value(json_object_get(json_object_get(t, "done"), k));
+        json_object_set_new(json_object_get(t, "comp"), k, json_string(where));
+        json_object_set_new(t, "last", json_integer(step));
+        if (!done) {
+            violation(m, alert, "CompensationOrder: %s compensated step %d of %s, which was never done (events %s)",
+                      json_string_value(json_object_get(ev, "node")), step, saga, where);
+            return 1;
+        }
+        if (step >= last) {
+            violation(m, alert, "CompensationOrder: %s compensated step %d of %s after step %d: compensations run in "
+                      "reverse order (events %s)", json_string_value(json_object_get(ev, "node")), step, saga, last, where);
+            return 1;
+        }
+        return 0;
+    }
+    /* txn_end of a compensated saga: every done step undone */
+    const char *o = json_string_value(json_object_get(ev, "outcome"));
+    json_t *t = json_object_get(m->txns, saga);
+    if (!o || strcmp(o, "compensated") || !t || !json_object_get(t, "done"))
+        return 0;
+    const char *sk;
+    json_t *v;
+    json_object_foreach(json_object_get(t, "done"), sk, v) {
+        if (!json_object_get(json_object_get(t, "comp"), sk)) {
+            violation(m, alert, "SagaUndone: %s ended compensated but step %s was never compensated (events %s, %s)", saga,
+                      sk, json_string_value(v), where);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
 {
     struct txnmon *m = vm;
     const char *name = json_string_value(json_object_get(ev, "ev"));
     const char *node = json_string_value(json_object_get(ev, "node"));
     const char *txn = json_string_value(json_object_get(ev, "txn"));
+    if (!txn)
+        txn = json_string_value(json_object_get(ev, "saga"));
     if (!name || !node || !txn)
         return 0;
     char where[64];
     snprintf(where, sizeof where, "%s#%lld", node, (long long)json_integer_value(json_object_get(ev, "seq")));
+    if (!strcmp(name, "saga_step") || !strcmp(name, "compensate") || !strcmp(name, "txn_end"))
+        return saga_feed(m, name, txn, ev, where, alert);
     if (!strcmp(name, "decision")) {
         if (json_is_false(json_object_get(ev, "logged"))) {
             violation(m, alert, "DecisionLogged: %s sent its decision on %s (%s) before it was durable: a crash now "
