@@ -180,7 +180,7 @@ check-valgrind: $(BIN)/check_all
 check-full: all $(BIN)/check_all
 	$(CK_TIMEOUTS) CONLAB_BIN=$(abspath $(BIN)) CONLAB_FULL=1 ./$(BIN)/check_all
 
-bench: all
+bench: all $(BIN)/check_all
 	CONLAB_BIN=$(abspath $(BIN)) sh lab/bench/all.sh
 
 # etcd beside conlab (lab/bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check

@@ -53,7 +53,20 @@ struct op_args {
     char *argv[8];
 };
 
+static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a);
+
+/* Reads the arguments of put/get/cas; on a refusal nothing is left allocated. */
 static int op_args(struct lab *lab, int argc, char **argv, struct op_args *a)
+{
+    int rc = op_args_(lab, argc, argv, a);
+    if (rc != OK) {
+        json_decref(a->extra);
+        a->extra = NULL;
+    }
+    return rc;
+}
+
+static int op_args_(struct lab *lab, int argc, char **argv, struct op_args *a)
 {
     memset(a, 0, sizeof *a);
     a->node = -1;
@@ -263,8 +276,10 @@ static int cmd_put(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return parse_err(lab, find_command("put"), "put takes a key and a value%s", "");
     }
-    if (check_key(lab, a.argv[0]) != OK)
+    if (check_key(lab, a.argv[0]) != OK) {
+        json_decref(a.extra);
         return PARSE;
+    }
     json_t *v = json_string(a.argv[1]);
     int rc = do_op(lab, "write", a.argv[0], v, &a, NULL);
     json_decref(v);
@@ -280,8 +295,10 @@ static int cmd_get(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return parse_err(lab, find_command("get"), "get takes one key%s", "");
     }
-    if (check_key(lab, a.argv[0]) != OK)
+    if (check_key(lab, a.argv[0]) != OK) {
+        json_decref(a.extra);
         return PARSE;
+    }
     return do_op(lab, "read", a.argv[0], NULL, &a, NULL);
 }
 
@@ -816,6 +833,8 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         lab_pump(lab, end - mono_us(), -1);
     if (!lab->interrupted)
         lab_out(lab, "waited %s (real time)", argv[1]);
+    else
+        lab_out(lab, "wait %s interrupted", argv[1]);
     return OK;
 }
 
@@ -881,14 +900,26 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
         lab_err(lab, "step works on a frozen simulator: 'freeze' first (start with sim=on)");
         return RUNTIME;
     }
-    int ran;
+    int ran = 0;
     uint64_t before = lab->ev_total;
-    simhost_step(lab->cl, (int)n, &ran);
-    lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)", ran, ran == 1 ? "" : "s",
-            (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before));
+    /* a thousand at a time, so that Ctrl-C stops a long run (step 1000000) between them */
+    lab->interrupted = 0;
+    while (ran < n && !lab->interrupted) {
+        int chunk = n - ran > 1000 ? 1000 : (int)(n - ran), k = 0;
+        simhost_step(lab->cl, chunk, &k);
+        ran += k;
+        if (k < chunk)
+            break; /* nothing left to run */
+        lab_pump(lab, 0, -1); /* a turn of the loop: screens redraw, Ctrl-C is seen */
+    }
+    lab_out(lab, "stepped %d event%s to t=%.6fs (%llu new events)%s", ran, ran == 1 ? "" : "s",
+            (double)cluster_now(lab->cl) / 1e6, (unsigned long long)(lab->ev_total - before),
+            lab->interrupted && ran < n ? " - interrupted" : "");
     /* show what happened, newest last: the nodes' events only (printing adds output events
      * of its own, so collect the lines first) */
     size_t show = lab->ev_total - before > 10 ? 10 : (size_t)(lab->ev_total - before);
+    if (show > lab->ev_count)
+        show = lab->ev_count;
     struct sb b = {0};
     for (size_t i = lab->ev_count - show; i < lab->ev_count; i++) {
         const json_t *e = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
@@ -903,6 +934,8 @@ static int cmd_step(struct lab *lab, int argc, char **argv)
     if (b.len)
         lab_out(lab, "%s", b.s);
     sb_free(&b);
+    if (lab->interrupted && ran < n) /* last, where a screen's Output pane shows it */
+        lab_out(lab, "step interrupted (Ctrl-C) after %d of %lld steps", ran, (long long)n);
     return OK;
 }
 
@@ -1105,7 +1138,15 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         int rc;
         if (inner && (inner->run == cmd_put || inner->run == cmd_get || inner->run == cmd_cas)) {
             struct op_args a;
+            int saved = lab->failed;
             rc = op_args(lab, w.argc, w.argv, &a);
+            if (rc != OK) {
+                /* refused before it could run (w=0, r=100): that is failing too */
+                words_free(&w);
+                lab->failed = saved;
+                lab_out(lab, "ok: failed as expected");
+                return OK;
+            }
             struct op *op = NULL;
             if (rc == OK) {
                 json_t *v = inner->run == cmd_put && a.argc == 2 ? json_string(a.argv[1]) :
@@ -1452,7 +1493,7 @@ static const struct lab_command commands[] = {
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
-    {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event (from the start of the run) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
+    {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
@@ -1614,6 +1655,33 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
     case MC_ADD_NODE: {
         char err[256], id[CL_IDLEN];
         node_name(lab->cl->n, id);
+        if (nargs >= 1 && strcmp(w->argv[1], id)) {
+            /* the argument is honoured or refused, never ignored: an existing node (removed
+             * earlier, say) goes back to the mode as it is; a new node can only be the next */
+            int named;
+            const char *a = w->argv[1];
+            if (a[0] != 'n' || !a[1] || strspn(a + 1, "0123456789") != strlen(a + 1) || strlen(a) > 6) {
+                lab_err(lab, "add %s: expected a node id such as %s (the next new node)", a, id);
+                return PARSE;
+            }
+            named = atoi(a + 1) - 1;
+            if (named < 0) {
+                lab_err(lab, "add %s: nodes are numbered from n1", a);
+                return PARSE;
+            }
+            if (named > lab->cl->n) {
+                lab_err(lab, "add %s: the next new node is %s (nodes are numbered in order)", w->argv[1], id);
+                return PARSE;
+            }
+            if (named < lab->cl->n) {
+                char nid[CL_IDLEN];
+                node_name(named, nid);
+                free(w->argv[1]);
+                w->argv[1] = xstrdup(nid);
+                target = at >= 0 ? at : lab_leader(lab, 1);
+                break;
+            }
+        }
         if (m->join_option) {
             /* a mode that bootstraps newcomers outside the configuration learns which nodes
              * are new: the list grows with each add */
@@ -1628,8 +1696,6 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
             return RUNTIME;
         }
         node_name(idx, id);
-        if (nargs >= 1 && strcmp(w->argv[1], id))
-            lab_out(lab, "(the new node is %s)", id);
         if (w->argc >= 2)
             free(w->argv[1]);
         else

@@ -64,6 +64,7 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     lab->seed = (uint64_t)mono_us();
     rng_seed(&lab->rng, lab->seed);
     lab->events = xcalloc(LAB_MAX_EVENTS, sizeof *lab->events);
+    lab->ev_cost = xcalloc(LAB_MAX_EVENTS, sizeof *lab->ev_cost);
     lab->next_process = 1;
     lab->repl_process = 0;
     view_reset(lab);
@@ -200,6 +201,7 @@ void lab_destroy(struct lab *lab)
     for (size_t i = 0; i < lab->ev_count; i++)
         json_decref(lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS]);
     free(lab->events);
+    free(lab->ev_cost);
     recorder_clear(&lab->hist);
     if (lab->trace)
         fclose(lab->trace);
@@ -283,6 +285,31 @@ static void view_down(struct lab *lab, int idx)
     v->cls = RC_UNKNOWN;
 }
 
+/* An estimate of the memory a JSON value takes (jansson's objects, strings and numbers). */
+static size_t json_cost(const json_t *j)
+{
+    size_t c;
+    const char *k;
+    json_t *v;
+    size_t i;
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        c = 96;
+        json_object_foreach((json_t *)j, k, v)
+            c += 56 + strlen(k) + json_cost(v);
+        return c;
+    case JSON_ARRAY:
+        c = 64 + 8 * json_array_size(j);
+        json_array_foreach(j, i, v)
+            c += json_cost(v);
+        return c;
+    case JSON_STRING:
+        return 48 + json_string_length(j);
+    default:
+        return 32;
+    }
+}
+
 static void collect(struct lab *lab, json_t *ev)
 {
     struct event e;
@@ -302,16 +329,20 @@ static void collect(struct lab *lab, json_t *ev)
         json_decref(lab->net_ev); /* the network's shape, for viewers that attach later */
         lab->net_ev = json_incref(ev);
     }
-    /* keep it */
-    size_t slot;
-    if (lab->ev_count < LAB_MAX_EVENTS) {
-        slot = (lab->ev_head + lab->ev_count++) % LAB_MAX_EVENTS;
-    } else {
-        slot = lab->ev_head;
-        json_decref(lab->events[slot]);
+    /* keep it: at most LAB_MAX_EVENTS events and LAB_EVENT_BYTES, the oldest go first */
+    size_t cost = json_cost(ev);
+    while (lab->ev_count > 0 && (lab->ev_count == LAB_MAX_EVENTS || lab->ev_bytes + cost > LAB_EVENT_BYTES)) {
+        size_t old = lab->ev_head;
+        json_decref(lab->events[old]);
+        lab->events[old] = NULL;
+        lab->ev_bytes -= lab->ev_cost[old];
         lab->ev_head = (lab->ev_head + 1) % LAB_MAX_EVENTS;
+        lab->ev_count--;
     }
+    size_t slot = (lab->ev_head + lab->ev_count++) % LAB_MAX_EVENTS;
     lab->events[slot] = json_incref(ev);
+    lab->ev_cost[slot] = (uint32_t)(cost > UINT32_MAX ? UINT32_MAX : cost);
+    lab->ev_bytes += lab->ev_cost[slot];
     lab->ev_total++;
     if (lab->trace) {
         char *s = json_dumps(ev, JSON_COMPACT);

@@ -66,6 +66,9 @@ struct op {
 
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
+/* The event history is bounded in bytes too (an estimate of the memory its events take): the
+ * oldest events go first, so that the lab's memory stays flat however long it runs. */
+#define LAB_EVENT_BYTES (24u << 20)
 
 /* What a watcher of the session plugs in; every callback may be NULL. None may wait or pump
  * (they run inside the loop), except on_line, which runs outside it. */
@@ -131,6 +134,8 @@ struct lab {
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
+    uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
+    size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
 };
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);

@@ -15,6 +15,7 @@
 #include "repl.h"
 
 static volatile sig_atomic_t g_winch, g_tstp, g_cont, g_int, g_term;
+static struct lab *g_live_lab; /* Ctrl-C also interrupts a command that waits (wait 5s, step N) */
 
 static void on_sig(int sig)
 {
@@ -24,22 +25,27 @@ static void on_sig(int sig)
         g_tstp = 1;
     else if (sig == SIGCONT)
         g_cont = 1;
-    else if (sig == SIGINT)
+    else if (sig == SIGINT) {
         g_int = 1;
-    else
+        if (g_live_lab)
+            g_live_lab->interrupted = 1;
+    } else
         g_term = 1;
 }
 
 struct live {
     struct lab *lab;
     struct dash *d;
+    int in_command;     /* a command typed on the command line is running */
 };
 
 static void on_line(void *ud, const char *line)
 {
     struct live *lv = ud;
     lab_event(lv->lab, "output", json_pack("{s:o}", "text", json_sprintf("> %s", line)));
+    lv->in_command = 1;
     lab_input(lv->lab, line);
+    lv->in_command = 0;
 }
 
 static void on_event(void *ud, const struct event *ev)
@@ -58,6 +64,10 @@ static void before_sleep(void *ud)
 {
     struct live *lv = ud;
     dash_before_sleep(lv->d, mono_us());
+    /* the keys are read between commands: a command that waits (wait 5s, step N) looks for
+     * Ctrl-C each turn of the loop, so that it can be interrupted */
+    if (lv->in_command && dash_poll_interrupt(lv->d))
+        lv->lab->interrupted = 1;
 }
 
 int live_run(struct lab *lab, const char *first_command, int no_color, char *err, size_t errlen)
@@ -82,6 +92,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
         read_history(hist);
         stifle_history(2000);
     }
+    g_live_lab = lab;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sig;
@@ -126,6 +137,7 @@ int live_run(struct lab *lab, const char *first_command, int no_color, char *err
         if (ready == 1)
             dash_on_readable(lv.d);
     }
+    g_live_lab = NULL;
     lab_remove_hooks(lab, &lv); /* the dashboard goes away before the lab */
     dash_destroy(&lv.d);
     if (hist)

@@ -240,6 +240,7 @@ static int run_pipe(struct lab *lab)
     struct sb buf = {0};
     char chunk[4096];
     int eof = 0;
+    int discarding = 0; /* a line over the cap was refused: skip the rest of it, up to its newline */
     while (!lab->quit && !g_quit && !g_sigint) { /* no line to clear here: Ctrl-C quits */
         char *nl = buf.s ? memchr(buf.s, '\n', buf.len) : NULL;
         if (nl) {
@@ -249,6 +250,14 @@ static int run_pipe(struct lab *lab)
             memmove(buf.s, buf.s + used, buf.len - used);
             buf.len -= used;
             buf.s[buf.len] = 0;
+            continue;
+        }
+        if (buf.len > CMDLINE_MAX_LINE) {
+            /* refused whole: not one command of it runs, its tail after a ';' included */
+            lab_err(lab, "line longer than %d bytes: refused whole (none of its commands ran)", CMDLINE_MAX_LINE);
+            buf.len = 0;
+            buf.s[0] = 0;
+            discarding = 1;
             continue;
         }
         if (eof) {
@@ -261,13 +270,21 @@ static int run_pipe(struct lab *lab)
         ssize_t r = read(STDIN_FILENO, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r <= 0) {
             eof = 1;
-        else if (buf.len + (size_t)r > CMDLINE_MAX_LINE + 4096 && !memchr(chunk, '\n', (size_t)r)) {
-            lab_err(lab, "line longer than %d bytes: dropped", CMDLINE_MAX_LINE);
-            buf.len = 0;
-        } else
-            sb_addn(&buf, chunk, (size_t)r);
+            continue;
+        }
+        const char *from = chunk;
+        size_t n = (size_t)r;
+        if (discarding) {
+            const char *end = memchr(chunk, '\n', n);
+            if (!end)
+                continue;
+            discarding = 0;
+            n -= (size_t)(end + 1 - chunk);
+            from = end + 1;
+        }
+        sb_addn(&buf, from, n);
     }
     sb_free(&buf);
     return 0;

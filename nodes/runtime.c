@@ -20,7 +20,10 @@
 #include "statusbrief.h"
 #include "storage.h"
 
-#define MAX_CLIENTS 256
+/* Clients the node can answer (their routing ids): the table grows as clients come, and only
+ * past MAX_CLIENTS does the least recently used one give its place (a client still waiting
+ * for its reply is never pushed out by a few hundred others). */
+#define MAX_CLIENTS 65536
 #define HWM 20000
 /* libzmq cuts a connection whose frame exceeds this before anyone sees it; frames between
  * ENVELOPE_MAX_BYTES and this reach the decoder, which refuses them with a `drop` event. */
@@ -70,8 +73,10 @@ struct rt {
     int sigpipe[2];
     int running, started;
     json_t *early_cmds;         /* mode commands received before the start (run after it) */
-    struct client clients[MAX_CLIENTS];
-    int nclients;
+    struct client *clients;
+    int nclients, capclients;
+    int *client_index;          /* open addressing over clients[] by id: -1 empty */
+    size_t index_cap;           /* a power of two, at least twice capclients */
     uint64_t now_mono;
     /* the outside program a mode hosts (env prog_start): its pid, its stdin and stdout, what
      * waits to be written to it and the part of a line read from it */
@@ -136,12 +141,37 @@ static void wire_send(struct rt *r, int dst, const char *frame, size_t len)
         emit(r, "drop", json_pack("{s:s,s:s}", "to", r->env.nodes[dst], "why", "peer unreachable"));
 }
 
+static size_t client_slot(const struct rt *r, const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    size_t mask = r->index_cap - 1, k = (size_t)(h ^ (h >> 29)) & mask;
+    while (r->client_index[k] >= 0 && strcmp(r->clients[r->client_index[k]].id, id))
+        k = (k + 1) & mask;
+    return k;
+}
+
+static void client_reindex(struct rt *r)
+{
+    size_t cap = 64;
+    while (cap < 2 * (size_t)r->capclients)
+        cap *= 2;
+    free(r->client_index);
+    r->client_index = xmalloc(cap * sizeof *r->client_index);
+    r->index_cap = cap;
+    for (size_t k = 0; k < cap; k++)
+        r->client_index[k] = -1;
+    for (int i = 0; i < r->nclients; i++)
+        r->client_index[client_slot(r, r->clients[i].id)] = i;
+}
+
 static struct client *find_client(struct rt *r, const char *id)
 {
-    for (int i = 0; i < r->nclients; i++)
-        if (!strcmp(r->clients[i].id, id))
-            return &r->clients[i];
-    return NULL;
+    if (!r->client_index)
+        return NULL;
+    int i = r->client_index[client_slot(r, id)];
+    return i >= 0 ? &r->clients[i] : NULL;
 }
 
 /* The body a `send` event shows: the body itself, or, for a frame over EVENT_BODY_MAX bytes
@@ -880,15 +910,23 @@ static void remember_client(struct rt *r, const char *id, const void *rid, size_
 {
     struct client *c = find_client(r, id);
     if (!c) {
-        if (r->nclients < MAX_CLIENTS) {
+        if (r->nclients == r->capclients && r->capclients < MAX_CLIENTS) {
+            r->capclients = r->capclients ? r->capclients * 2 : 64;
+            r->clients = xrealloc(r->clients, (size_t)r->capclients * sizeof *r->clients);
+            client_reindex(r);
+        }
+        if (r->nclients < r->capclients) {
             c = &r->clients[r->nclients++];
-        } else { /* replace the least recently used */
+            str_copy(c->id, id, CL_IDLEN);
+            r->client_index[client_slot(r, id)] = (int)(c - r->clients);
+        } else { /* MAX_CLIENTS of them: the least recently used gives its place */
             c = &r->clients[0];
             for (int i = 1; i < r->nclients; i++)
                 if (r->clients[i].last_used < c->last_used)
                     c = &r->clients[i];
+            str_copy(c->id, id, CL_IDLEN);
+            client_reindex(r);
         }
-        str_copy(c->id, id, CL_IDLEN);
     }
     memcpy(c->rid, rid, rid_len);
     c->rid_len = rid_len;
@@ -1009,7 +1047,7 @@ static void on_clients(struct rt *r)
             char detail[96];
             snprintf(detail, sizeof detail, "a client sent %s as %s: node ids are for nodes", type, env.src);
             garbage(r, "client claims a node id", detail);
-        } else if (rlen > sizeof r->clients[0].rid) {
+        } else if (rlen > sizeof ((struct client *)0)->rid) {
             garbage(r, "garbage", "routing id too long");
         } else if (!mode_client_type(r->mode, type) && has_handler(r->mode, type)) {
             char detail[96], text[320];
@@ -1181,6 +1219,8 @@ static void rt_free(struct rt *r)
     heap_free(&r->outbox);
     heap_free(&r->timers);
     idset_free(&r->cancelled);
+    free(r->clients);
+    free(r->client_index);
     json_decref(r->early_cmds);
     json_decref(r->start_nodes);
     explicit_bzero(r->secret, sizeof r->secret);

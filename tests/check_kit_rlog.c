@@ -2,6 +2,7 @@
  * truncations and compactions (checked against a plain reference under random operations),
  * terms are known exactly for base..last, and entries print as the commands a user typed. */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,32 @@ START_TEST(entries_print_as_commands)
 END_TEST
 
 Suite *suite_kit_rlog(void);
+/* The JSON cost bounds the entry's real size in a message, whatever its bytes (quotes,
+ * backslashes, control bytes, UTF-8). */
+START_TEST(json_cost_bounds_the_encoded_entry)
+{
+    static const char *const values[] = {"", "plain", "\"quoted\\\"", "\x01\x02\x1f\n\t", "caf\xc3\xa9 \xe2\x82\xac"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        struct rlog_entry en = {.term = 123456789, .type = KV_CAS, .msg_id = 987654321, .members = 7,
+                                .key = (char *)values[i], .value = (char *)values[(i + 1) % 5],
+                                .from = (char *)values[(i + 2) % 5], .client = (char *)"c12"};
+        json_t *j = json_pack("[I,i,s,s,s,s,I,I]", (json_int_t)en.term, en.type, en.key, en.value, en.from, en.client,
+                              (json_int_t)en.msg_id, (json_int_t)en.members);
+        char *txt = json_dumps(j, JSON_COMPACT);
+        ck_assert_uint_ge(rlog_entry_json_cost(&en), strlen(txt) + 1);
+        free(txt);
+        json_decref(j);
+    }
+}
+END_TEST
+
 Suite *suite_kit_rlog(void)
 {
     Suite *s = suite_create("kit_rlog");
     TCase *tc = tcase_create("rlog");
     tcase_add_test(tc, random_pushes_truncations_and_compactions_keep_indexes_consecutive);
     tcase_add_test(tc, entries_print_as_commands);
+    tcase_add_test(tc, json_cost_bounds_the_encoded_entry);
     suite_add_tcase(s, tc);
     return s;
 }

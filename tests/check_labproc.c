@@ -660,6 +660,63 @@ START_TEST(converged_never_passes_on_nothing_compared)
 }
 END_TEST
 
+/* 600 clients at once, each with one write outstanding at the leader: all are answered (the
+ * node's table of clients used to hold 256 and push out clients still waiting). */
+START_TEST(six_hundred_concurrent_clients_are_all_answered)
+{
+    if (!test_procs_allowed())
+        return;
+    struct lab lab;
+    struct watch w;
+    start_lab(&lab, &w, "raft", "election", "1s");
+    int leader = lab_leader(&lab, 1);
+    ck_assert_int_ge(leader, 0);
+    char lid[CL_IDLEN];
+    snprintf(lid, sizeof lid, "n%d", leader + 1);
+    enum { NC = 600 };
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, NC + 64);
+    static void *socks[NC];
+    static zmq_pollitem_t items[NC];
+    static int answered[NC];
+    memset(answered, 0, sizeof answered);
+    for (int i = 0; i < NC; i++) {
+        char id[CL_IDLEN];
+        snprintf(id, sizeof id, "c%d", 1000 + i);
+        socks[i] = rogue(ctx, id, lab.cl->ops->endpoint(lab.cl, leader));
+        items[i] = (zmq_pollitem_t){.socket = socks[i], .events = ZMQ_POLLIN};
+    }
+    for (int i = 0; i < NC; i++) {
+        char id[CL_IDLEN], key[16];
+        snprintf(id, sizeof id, "c%d", 1000 + i);
+        snprintf(key, sizeof key, "k%d", i);
+        send_as(socks[i], id, lid, json_pack("{s:s,s:i,s:s,s:s}", "type", "write", "msg_id", 1, "key", key, "value", "v"));
+    }
+    int got = 0;
+    uint64_t end = mono_us() + 120000000;
+    while (got < NC && mono_us() < end) {
+        lab_pump(&lab, 1000, -1); /* the lab keeps draining the nodes' events */
+        if (zmq_poll(items, NC, 20) <= 0)
+            continue;
+        for (int i = 0; i < NC; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            char buf[4096];
+            while (zmq_recv(socks[i], buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
+                if (!answered[i]) {
+                    answered[i] = 1;
+                    got++;
+                }
+        }
+    }
+    for (int i = 0; i < NC; i++)
+        zmq_close(socks[i]);
+    zmq_ctx_term(ctx);
+    ck_assert_msg(got == NC, "%d of %d clients were answered", got, NC);
+    stop_lab(&lab, &w);
+}
+END_TEST
+
 /* ---- the corruption fuzzer over every file kind --------------------------------------------- */
 
 struct flip_stats {
@@ -860,6 +917,7 @@ Suite *suite_labproc(void)
     tcase_set_timeout(tc, 400);
     tcase_add_test(tc, a_frame_over_the_cap_is_never_lost_in_silence);
     tcase_add_test(tc, converged_never_passes_on_nothing_compared);
+    tcase_add_test(tc, six_hundred_concurrent_clients_are_all_answered);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "faults.h"
+#include "envelope.h"
 #include "fixture.h"
 #include "mode.h"
 #include "model.h"
@@ -423,6 +424,41 @@ START_TEST(async_leader_crash_loses_an_acked_write)
     /* the history holds the anomaly: an ok write of 2, then a read of 1 on the new leader */
     json_t *last = json_array_get(h->x->history, json_array_size(h->x->history) - 1);
     ck_assert_str_eq(json_string_value(json_object_get(last, "value")), "1");
+    h_free(h);
+}
+END_TEST
+
+/* Data past the 1 MiB frame cap: a follower that was down catches up on 2.4 MB of entries in
+ * replicate messages that each stay under the cap, and a write whose entry could never travel
+ * is refused at the door. */
+START_TEST(a_lagging_follower_catches_up_on_megabytes_under_the_frame_cap)
+{
+    struct h *h = h_new("repl=async failover=manual", 3, 17, 0);
+    sim_set_frame_cap(h->x->s, ENVELOPE_MAX_BYTES - 4096);
+    run(h, 10 * MS);
+    sim_crash(h->x->s, 2);
+    char *v = xmalloc(400001);
+    for (int k = 0; k < 8; k++) {
+        memset(v, 'a' + k, 300000);
+        v[300000] = 0;
+        char key[16];
+        snprintf(key, sizeof key, "big%d", k);
+        ck_assert_int_eq(await(h, invoke(h, 0, "write", key, v, NULL), 10 * SEC), OUT_OK);
+    }
+    sim_restart(h->x->s, 2);
+    run(h, 3 * SEC);
+    json_t *st = sim_status(h->x->s, 2);
+    ck_assert_int_eq(json_object_size(json_object_get(st, "data")), 8);
+    ck_assert_int_eq(json_string_length(json_object_get(json_object_get(st, "data"), "big7")), 300000);
+    json_decref(st);
+    ck_assert_uint_eq(sim_too_big(h->x->s), 0);
+    memset(v, 'z', 400000);
+    v[400000] = 0;
+    int p = invoke(h, 0, "write", "huge", v, NULL);
+    free(v);
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(op_code(h, p), ERR_MALFORMED_REQUEST);
+    ck_assert_ptr_nonnull(strstr(op_text(h, p), "too large"));
     h_free(h);
 }
 END_TEST
@@ -1176,6 +1212,7 @@ Suite *suite_leader(void)
     tcase_add_loop_test(tc, sync_failover_keeps_every_acked_write, 0, 2);
     tcase_add_test(tc, async_leader_crash_loses_an_acked_write);
     tcase_add_test(tc, async_follower_read_is_stale);
+    tcase_add_test(tc, a_lagging_follower_catches_up_on_megabytes_under_the_frame_cap);
     tcase_add_test(tc, async_followers_logs_stay_prefixes_of_the_leaders_under_loss_and_reorder);
     tcase_add_test(tc, naive_failover_splits_the_brain_and_shows_the_divergence);
     tcase_add_test(tc, fenced_failover_refuses_the_old_leaders_writes);

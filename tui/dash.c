@@ -1175,6 +1175,18 @@ int dash_input_fd(const struct dash *d)
     return STDIN_FILENO;
 }
 
+int dash_poll_interrupt(struct dash *d)
+{
+    (void)d;
+    int ch = getch();
+    if (ch == ERR)
+        return 0;
+    if (ch == 3)
+        return 1;
+    ungetch(ch); /* any other key waits for the command to end */
+    return 0;
+}
+
 void dash_on_readable(struct dash *d)
 {
     for (int n = 0; n < 4096; n++) {

@@ -91,6 +91,9 @@ void dash_destroy(struct dash **d);
 
 /* The descriptor to poll for input (the terminal). */
 int dash_input_fd(const struct dash *d);
+/* While a command runs (and the keys wait): 1 when Ctrl-C was typed, which interrupts it;
+ * any other key is left for later. */
+int dash_poll_interrupt(struct dash *d);
 /* Reads every pending key: dashboard keys act at once, the rest go to readline. */
 void dash_on_readable(struct dash *d);
 /* Folds one event into the model (borrowed; a reference is kept for time travel). */

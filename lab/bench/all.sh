@@ -24,3 +24,9 @@ echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"
 "$BIN/conlab" bench dash
+echo "== the lab's memory under a steady load (check_soak: 200 writes/s for SOAK_SECONDS, default 600)"
+if [ -x "$BIN/check_all" ]; then
+  CONLAB_SOAK_SECONDS=${SOAK_SECONDS:-600} CONLAB_SUITE=soak CONLAB_BIN="$BIN" "$BIN/check_all" 2>&1 | grep -e '^soak:' -e 'Checks'
+else
+  echo "(bin/check_all not built: make bin/check_all first)"
+fi

@@ -60,6 +60,20 @@ char *rlog_entry_label(const struct rlog_entry *en, const char (*names)[CL_IDLEN
     return out;
 }
 
+static size_t json_str_cost(const char *s)
+{
+    size_t n = 3;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        n += *p == '"' || *p == '\\' ? 2 : *p < 0x20 ? 6 : 1;
+    return n;
+}
+
+size_t rlog_entry_json_cost(const struct rlog_entry *en)
+{
+    return 96 + json_str_cost(en->key) + json_str_cost(en->value) + json_str_cost(en->from) +
+           json_str_cost(en->client);
+}
+
 uint64_t rlog_last(const struct rlog *l)
 {
     return l->base + l->n;

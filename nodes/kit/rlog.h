@@ -49,6 +49,10 @@ char *rlog_entry_text(const struct rlog_entry *en, const char (*names)[CL_IDLEN]
 /* The same, cut to about 96 bytes for events and status: a long one keeps its length and a
  * hash of the whole, so different commands stay different. Caller frees. */
 char *rlog_entry_label(const struct rlog_entry *en, const char (*names)[CL_IDLEN], int n_names);
+/* An upper bound of the bytes entry en takes in a JSON message (its strings escaped, its
+ * numbers and punctuation): what a mode counts to keep a batch of entries under the 1 MiB
+ * frame cap. */
+size_t rlog_entry_json_cost(const struct rlog_entry *en);
 /* Appends "n1,n2,n3" for a member mask. */
 void rlog_members_text(uint32_t members, const char (*names)[CL_IDLEN], int n_names, struct sb *out);
 

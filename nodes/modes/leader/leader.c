@@ -78,6 +78,8 @@ enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
 #define LOG_NAME "leader.log"
 #define STATE_NAME "leader.state"
 #define BATCH 64            /* entries per replicate message */
+#define BATCH_BYTES (512u << 10) /* and at most this much of them as JSON: under the 1 MiB frame cap */
+#define ENTRY_MAX_BYTES (384u << 10) /* a write whose entry is larger could never be replicated */
 #define TAIL 100            /* log entries in status */
 #define MAX_ENTRIES 1024    /* more in one message is refused as malformed */
 #define MAX_EPOCH (1ull << 52)
@@ -536,8 +538,14 @@ static void send_to(struct ld *st, int f)
     uint64_t prev = from - 1;
     json_t *ents = json_array();
     uint64_t to = from;
-    for (; to <= st->log.n && to < from + BATCH; to++)
+    size_t bytes = 0;
+    for (; to <= st->log.n && to < from + BATCH; to++) {
+        size_t c = rlog_entry_json_cost(&st->log.e[to - 1]);
+        if (to > from && bytes + c > BATCH_BYTES)
+            break;
+        bytes += c;
         json_array_append_new(ents, entry_record(&st->log.e[to - 1]));
+    }
     json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:i,s:o,s:I,s:I}", "type", "replicate", "epoch",
                           (json_int_t)st->epoch, "prev_index", (json_int_t)prev, "prev_epoch",
                           (json_int_t)(prev ? st->log.e[prev - 1].term : 0), "prev_leader",
@@ -838,6 +846,13 @@ static void client_write(struct ld *st, const char *src, const json_t *body, int
     }
     struct rlog_entry en = {.term = st->epoch, .by = st->env->self_idx, .type = cas ? KV_CAS : KV_PUT,
                             .key = m.key, .value = cas ? m.to : m.value, .from = m.from};
+    if (rlog_entry_json_cost(&en) > ENTRY_MAX_BYTES) {
+        char *t = xasprintf("key and value too large: %zu bytes as JSON, at most %u in one entry",
+                            rlog_entry_json_cost(&en), ENTRY_MAX_BYTES);
+        env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST, t, NULL);
+        free(t);
+        goto out;
+    }
     if (cas)
         m.to = NULL;
     else
