@@ -120,6 +120,12 @@ $(BIN)/check_all: $(TEST_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB:%.c=$(BUILD)/%.o) $(BU
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
 
+# the crdt mode's replication figures in the simulator (make bench)
+$(BIN)/bench_crdt: $(BUILD)/tests/bench_crdt.o $(LIB)
+	@mkdir -p $(BIN)
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- set-up --------------------------------------------------------------------------
@@ -180,7 +186,7 @@ check-valgrind: $(BIN)/check_all
 check-full: all $(BIN)/check_all
 	$(CK_TIMEOUTS) CONLAB_BIN=$(abspath $(BIN)) CONLAB_FULL=1 ./$(BIN)/check_all
 
-bench: all $(BIN)/check_all
+bench: all $(BIN)/check_all $(BIN)/bench_crdt
 	CONLAB_BIN=$(abspath $(BIN)) sh lab/bench/all.sh
 
 # etcd beside conlab (lab/bench/etcd_vs_conlab.sh); bin/etcdload is not part of all or check

@@ -357,8 +357,25 @@ static const struct lab_checker state_checkers[] = {
     {NULL, NULL},
 };
 
+/* A check of the running mode's own (mode.h, struct mode_check): judged from its monitor and the
+ * live nodes' statuses. */
+static int run_mode_check(struct lab *lab, const struct mode_check *mc, struct sb *out)
+{
+    const json_t *status[CL_MAXN] = {0};
+    const struct cluster *c = lab->cl;
+    for (int i = 0; i < c->n && i < CL_MAXN; i++)
+        status[i] = c->state[i] == NODE_UP ? lab_status_cached(lab, i) : NULL;
+    int rc = mc->run(lab_monitor_state(lab), status, c->n, out);
+    while (out->len && out->s[out->len - 1] == '\n')
+        out->s[--out->len] = 0;
+    return rc < 0 || rc > 2 ? 2 : rc;
+}
+
 int lab_check(struct lab *lab, const char *name, const char *const *keys, int nkeys, struct sb *out)
 {
+    const struct mode_check *mc = lab->cl ? mode_check_find(lab->cl->mode, name) : NULL;
+    if (mc)
+        return run_mode_check(lab, mc, out);
     for (const struct lab_checker *c = state_checkers; c->name; c++)
         if (!strcmp(c->name, name))
             return c->run(lab, NULL, keys, nkeys, out);
@@ -366,6 +383,9 @@ int lab_check(struct lab *lab, const char *name, const char *const *keys, int nk
     if (hc && name && *name)
         return run_history(lab, hc, keys, nkeys, out);
     sb_printf(out, "unknown check '%s': expected %s", name ? name : "", lab_check_names());
+    if (lab->cl && lab->cl->mode->checks)
+        for (const struct mode_check *c = lab->cl->mode->checks; c->name; c++)
+            sb_printf(out, "|%s", c->name);
     return CL_ENOENT;
 }
 

@@ -351,13 +351,35 @@ static int cmd_partition(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     struct sb spec = {0};
-    for (int i = 1; i < argc; i++)
-        sb_printf(&spec, "%s%s", i > 1 ? " " : "", argv[i]);
+    int groups = 0;
+    for (int i = 1; i < argc; i++) {
+        /* a group's name (dc1) stands for its nodes */
+        sb_add(&spec, i > 1 ? " " : "");
+        for (const char *p = argv[i]; *p;) {
+            size_t n = strcspn(p, ",|");
+            char word[64];
+            uint32_t mask;
+            str_copy(word, p, n + 1 < sizeof word ? n + 1 : sizeof word);
+            if (n < sizeof word && lab_group_mask(lab, word, &mask)) {
+                groups = 1;
+                for (int k = 0, first = 1; k < lab->cl->n; k++)
+                    if (mask & (1u << k)) {
+                        sb_printf(&spec, "%sn%d", first ? "" : ",", k + 1);
+                        first = 0;
+                    }
+            } else {
+                sb_addn(&spec, p, n);
+            }
+            p += n;
+            if (*p)
+                sb_addc(&spec, *p++);
+        }
+    }
     char err[256], desc[256];
     struct faults f = lab->cl->faults;
     memset(f.cut, 0, sizeof f.cut);
     int rc;
-    if (argc == 2 && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
+    if (argc == 2 && !groups && !strchr(argv[1], ',') && !strchr(argv[1], '|') && argv[1][0] != 'n')
         rc = faults_shape(&f, argv[1], &lab->rng, desc, sizeof desc, err, sizeof err);
     else
         rc = faults_partition(&f, spec.s, err, sizeof err);
@@ -387,7 +409,14 @@ static int cmd_isolate(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst);
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask);
+
+/* For every link from a node of smask to a node of dmask (set by parse_link). */
+#define FOR_LINKS(lab, smask, dmask, a, b)                                                   \
+    for (int a = 0; a < (lab)->cl->n; a++)                                                 \
+        for (int b = 0; b < (lab)->cl->n; b++)                                             \
+            if (a != b && ((smask) & (1u << a)) && ((dmask) & (1u << b)))
+
 
 static int cmd_cut(struct lab *lab, int argc, char **argv)
 {
@@ -395,11 +424,16 @@ static int cmd_cut(struct lab *lab, int argc, char **argv)
     if (!need_cluster(lab))
         return RUNTIME;
     int src, dst;
+    uint32_t sm, dm;
     if (!strstr(argv[1], "->"))
         return parse_err(lab, find_command("cut"), "bad link '%s': expected SRC->DST such as n1->n2", argv[1]);
-    if (parse_link(lab, argv[1], &src, &dst) < 0)
+    if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
         return PARSE;
-    for (int a = 0; a < lab->cl->n; a++)
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            faults_cut(&lab->cl->faults, a, b);
+    }
+    for (int a = 0; !sm && a < lab->cl->n; a++)
         for (int b = 0; b < lab->cl->n; b++)
             if (a != b && (src < 0 || a == src) && (dst < 0 || b == dst))
                 faults_cut(&lab->cl->faults, a, b);
@@ -461,8 +495,9 @@ static int cmd_restart(struct lab *lab, int argc, char **argv) { return process_
 static int cmd_pause(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "pause"); }
 static int cmd_resume(struct lab *lab, int argc, char **argv) { return process_fault(lab, argc, argv, "resume"); }
 
-/* "n1->n2" into src/dst; "all" or absent gives -1/-1. */
-static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
+/* "n1->n2" into src/dst; "*" gives -1. A group's name (dc1->dc2) gives its nodes in
+ * *smask / *dmask (and src/dst -1); otherwise the masks are 0. */
+static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32_t *smask, uint32_t *dmask)
 {
     const char *arrow = strstr(s, "->");
     if (!arrow)
@@ -476,17 +511,26 @@ static int parse_link(struct lab *lab, const char *s, int *src, int *dst)
     memcpy(a, s, la);
     a[la] = 0;
     str_copy(b, arrow + 2, sizeof b);
-    if (!strcmp(a, "*"))
+    *smask = *dmask = 0;
+    if (!strcmp(a, "*") || lab_group_mask(lab, a, smask))
         *src = -1;
     else if (lab_parse_node(lab, a, src) < 0)
         return CL_EINVAL;
-    if (!strcmp(b, "*"))
+    if (!strcmp(b, "*") || lab_group_mask(lab, b, dmask))
         *dst = -1;
     else if (lab_parse_node(lab, b, dst) < 0)
         return CL_EINVAL;
-    if (*src >= 0 && *src == *dst) {
+    if ((*src >= 0 && *src == *dst) || (*smask && *smask == *dmask)) {
         lab_err(lab, "a link joins two different nodes, not %s to itself", a);
         return CL_EINVAL;
+    }
+    if (*smask || *dmask) { /* a group on one side: the other side as a set too */
+        uint32_t all = (lab->cl->n >= 32 ? 0xffffffffu : (1u << lab->cl->n) - 1);
+        if (!*smask)
+            *smask = *src >= 0 ? 1u << *src : all;
+        if (!*dmask)
+            *dmask = *dst >= 0 ? 1u << *dst : all;
+        *src = *dst = -1;
     }
     return 0;
 }
@@ -497,8 +541,9 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         return RUNTIME;
     const struct lab_command *c = find_command(what);
     int src = -1, dst = -1, ai = 1;
+    uint32_t sm = 0, dm = 0;
     if (argc == 3) {
-        if (parse_link(lab, argv[1], &src, &dst) < 0)
+        if (parse_link(lab, argv[1], &src, &dst, &sm, &dm) < 0)
             return strstr(argv[1], "->") ? PARSE : parse_err(lab, c, "bad link '%s'", argv[1]);
         ai = 2;
     }
@@ -509,6 +554,11 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         node_name(src, sname);
     if (dst >= 0)
         node_name(dst, dname);
+    if (sm) { /* groups: named as the user did */
+        const char *arrow = strstr(argv[1], "->");
+        snprintf(sname, sizeof sname, "%.*s", (int)(arrow - argv[1]), argv[1]);
+        str_copy(dname, arrow + 2, sizeof dname);
+    }
     if (!strcmp(what, "delay")) {
         char buf[64];
         str_copy(buf, v, sizeof buf);
@@ -523,7 +573,12 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
             lab_err(lab, "bad delay '%s': %s", v, why);
             return PARSE;
         }
-        faults_set_delay(f, src, dst, d, j);
+        if (sm) {
+            FOR_LINKS(lab, sm, dm, a, b)
+                faults_set_delay(f, a, b, d, j);
+        } else {
+            faults_set_delay(f, src, dst, d, j);
+        }
         faults_changed(lab, "delay", json_pack("{s:s,s:s,s:I,s:I}", "src", sname, "dst", dname, "ms",
                                               (json_int_t)(d / 1000), "jitter_ms", (json_int_t)(j / 1000)));
         lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
@@ -532,12 +587,14 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
     double pct;
     if (parse_percent(v, &pct) < 0)
         return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
-    if (!strcmp(what, "loss"))
-        faults_set_loss(f, src, dst, pct / 100);
-    else if (!strcmp(what, "dup"))
-        faults_set_dup(f, src, dst, pct / 100);
-    else
-        faults_set_reorder(f, src, dst, pct / 100);
+    void (*set)(struct faults *, int, int, double) = !strcmp(what, "loss") ? faults_set_loss
+                                                     : !strcmp(what, "dup") ? faults_set_dup : faults_set_reorder;
+    if (sm) {
+        FOR_LINKS(lab, sm, dm, a, b)
+            set(f, a, b, pct / 100);
+    } else {
+        set(f, src, dst, pct / 100);
+    }
     faults_changed(lab, what, json_pack("{s:s,s:s,s:f}", "src", sname, "dst", dname, "pct", pct));
     lab_out(lab, "%s %s->%s %g%%", what, sname, dname, pct);
     return OK;
@@ -804,12 +861,20 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         uint64_t t0 = cluster_now(lab->cl);
         if (!wait_for(lab, wall_timeout(lab, argc > 2 ? argv[2] : NULL, leader ? 10000000 : 15000000),
                       leader ? pred_leader : pred_converged, NULL)) {
-            lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
-                                        "the live replicas still differ at the timeout");
+            struct sb lt = {0};
+            if (leader && lab_leaders_text(lab, &lt))
+                lab_err(lab, "not every group has a leader known to a majority of it before the timeout (%s)", lt.s);
+            else
+                lab_err(lab, "%s", leader ? "no leader known to a majority before the timeout" :
+                                            "the live replicas still differ at the timeout");
+            sb_free(&lt);
             return RUNTIME;
         }
         double ms = (double)(cluster_now(lab->cl) - t0) / 1000;
-        if (leader) {
+        struct sb lt = {0};
+        if (leader && lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "leaders %s after %.0fms", lt.s, ms);
+        } else if (leader) {
             int l;
             int64_t t;
             lab_leader_agreed(lab, &l, &t);
@@ -817,6 +882,7 @@ static int cmd_wait(struct lab *lab, int argc, char **argv)
         } else {
             lab_out(lab, "converged after %.0fms", ms);
         }
+        sb_free(&lt);
         return OK;
     }
     uint64_t d;
@@ -1083,6 +1149,12 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         }
         int l;
         int64_t t;
+        struct sb lt = {0};
+        if (lab_leaders_text(lab, &lt)) {
+            lab_out(lab, "ok: leaders %s", lt.s);
+            sb_free(&lt);
+            return OK;
+        }
         lab_leader_agreed(lab, &l, &t);
         lab_out(lab, "ok: leader n%d term %lld", l + 1, (long long)t);
         return OK;
@@ -1100,17 +1172,23 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    if (!strcmp(argv[1], "linearizable") || (!strcmp(argv[1], "not") && argc == 3 && !strcmp(argv[2], "linearizable"))) {
-        int want = !strcmp(argv[1], "linearizable");
-        struct sb out = {0};
-        int rc = run_check(lab, "linearizable", &out);
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    int negated = !strcmp(argv[1], "not") && argc == 3;
+    const char *checker = negated ? argv[2] : argv[1];
+    if ((argc == 2 || negated) && mode_listed(lab_check_names(), checker)) {
+        int want = !negated;
+        struct sb out = {0}, w = {0};
+        int rc = run_check(lab, checker, &out);
+        sb_printf(&w, "%s%s", want ? "" : "not ", checker);
         if ((want && rc != 0) || (!want && rc != 1)) {
-            expect_fail(lab, "expected %s, the checker says: %s", want ? "linearizable" : "not linearizable", out.s);
+            expect_fail(lab, "expected %s, the checker says: %s", w.s, out.s);
             sb_free(&out);
+            sb_free(&w);
             return RUNTIME;
         }
-        lab_out(lab, "ok: %s", want ? "linearizable" : "not linearizable, as expected");
+        lab_out(lab, "ok: %s%s", w.s, want ? "" : ", as expected");
         sb_free(&out);
+        sb_free(&w);
         return OK;
     }
     if (!strcmp(argv[1], "role")) {
@@ -1274,6 +1352,16 @@ static int cmd_log(struct lab *lab, int argc, char **argv)
     return OK;
 }
 
+/* "12:00:01.234" from µs (the time of day of a node's clock). */
+static void clock_text(uint64_t us, struct sb *b)
+{
+    uint64_t ms = us / 1000, s = ms / 1000;
+    sb_printf(b, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24), (unsigned)(s / 60 % 60), (unsigned)(s % 60),
+              (unsigned)(ms % 1000));
+}
+
+/* `clocks`: per node the four clocks of the course — physical (with its skew), Lamport,
+ * vector, hybrid logical (and how far its l runs ahead of the node's own physical clock). */
 static int cmd_clocks(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -1282,18 +1370,38 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
     json_t *st[CL_MAXN] = {0};
     lab_refresh(lab, st);
     struct sb b = {0};
+    sb_add(&b, "node  physical (skew)          lamport  vector            hlc (l - physical)\n");
     for (int i = 0; i < lab->cl->n; i++) {
         if (!st[i]) {
-            sb_printf(&b, "n%d down\n", i + 1);
+            sb_printf(&b, "n%-4d down\n", i + 1);
             continue;
         }
+        struct sb line = {0}, col = {0};
+        uint64_t pt = (uint64_t)json_integer_value(json_object_get(st[i], "clock_us"));
+        double skew = (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000;
+        clock_text(pt, &col);
+        sb_printf(&col, " (%+.0fms)", skew);
+        sb_printf(&line, "n%-4d %-25s", i + 1, col.s);
+        sb_free(&col);
         char *vc = json_dumps(json_object_get(st[i], "vc"), JSON_COMPACT | JSON_ENCODE_ANY);
-        sb_printf(&b, "n%d lamport=%lld vc=%s skew=%+.0fms\n", i + 1,
-                  (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]",
-                  (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000);
+        sb_printf(&line, " %-8lld %-17s", (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]");
         free(vc);
+        const json_t *h = json_object_get(st[i], "hlc");
+        uint64_t l = (uint64_t)json_integer_value(json_array_get(h, 0));
+        if (l) {
+            sb_add(&line, " ");
+            clock_text(l, &line);
+            sb_printf(&line, "+%lld (%+.1fms)", (long long)json_integer_value(json_array_get(h, 1)),
+                      ((double)l - (double)pt) / 1000);
+        } else {
+            sb_add(&line, " -");
+        }
+        sb_printf(&b, "%s\n", line.s);
+        sb_free(&line);
         json_decref(st[i]);
     }
+    sb_add(&b, "(lamport: one counter, receive > send; vector: one count per node, a -> b iff V(a) < V(b);\n"
+               " hlc: the largest physical time heard of, plus a counter: causal like lamport, close to real time)");
     lab_out(lab, "%s", b.s);
     sb_free(&b);
     return OK;
@@ -1489,10 +1597,10 @@ static const struct lab_command commands[] = {
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
-    {"check", "check [linearizable|sessions|sequential|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
-    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect linearizable | expect not linearizable | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
-    {"clocks", "clocks", "Every node's Lamport clock, vector clock and skew.", "clocks", 0, 0, cmd_clocks},
+    {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},

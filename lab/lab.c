@@ -135,6 +135,11 @@ static void monitor_on_event(void *ud, const struct event *e)
     sb_free(&alert);
 }
 
+void *lab_monitor_state(struct lab *lab)
+{
+    return lab->monitor ? lab->monitor->mon : NULL;
+}
+
 static void monitor_stop(struct lab *lab)
 {
     struct lab_monitor *m = lab->monitor;
@@ -910,6 +915,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     lab->seed = cfg.seed;
     rng_seed(&lab->rng, cfg.seed);
     view_reset(lab);
+    json_object_clear(lab->contexts); /* a version vector names the old cluster's writes */
     for (int i = 0; i < CL_MAXN; i++) {
         json_decref(lab->status[i]);
         lab->status[i] = NULL;
@@ -1000,23 +1006,114 @@ int lab_mode_has_leader(struct lab *lab, struct sb *why)
     return 0;
 }
 
-int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
+int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN])
 {
-    int l = lab_leader(lab, 1);
+    const struct mode *m = lab->cl ? lab->cl->mode : NULL;
+    if (!m || !m->groups)
+        return 0;
+    int k = m->groups(&lab->cl->opts, lab->cl->n, names, of);
+    return k < 0 ? 0 : k > CL_MAXN ? CL_MAXN : k;
+}
+
+int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask)
+{
+    char names[CL_MAXN][CL_IDLEN];
+    int of[CL_MAXN];
+    int k = lab_groups(lab, names, of);
+    for (int g = 0; g < k; g++) {
+        if (strcmp(names[g], name))
+            continue;
+        *mask = 0;
+        for (int i = 0; i < lab->cl->n; i++)
+            if (of[i] == g)
+                *mask |= 1u << i;
+        return 1;
+    }
+    return 0;
+}
+
+/* The leader of the nodes in mask (a group, or the cluster) and whether a majority of them
+ * knows it: the up node of the leader class in the highest term, and the nodes that name it
+ * in the same term. */
+static int leader_of(struct lab *lab, uint32_t mask, int *leader)
+{
+    int l = -1, size = 0;
+    for (int i = 0; i < lab->cl->n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        size++;
+        if (lab->cl->state[i] == NODE_DOWN || lab->view[i].cls != RC_LEADER)
+            continue;
+        if (l < 0 || lab->view[i].term > lab->view[l].term)
+            l = i;
+    }
+    *leader = l;
     if (l < 0)
         return 0;
     char id[CL_IDLEN];
     node_name(l, id);
     int agree = 0;
     for (int i = 0; i < lab->cl->n; i++) {
-        if (lab->cl->state[i] != NODE_UP)
+        if (!(mask & (1u << i)) || lab->cl->state[i] != NODE_UP)
             continue;
         if (i == l || (!strcmp(lab->view[i].leader, id) && lab->view[i].term == lab->view[l].term))
             agree++;
     }
+    return agree >= size / 2 + 1;
+}
+
+int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
+{
+    char names[CL_MAXN][CL_IDLEN];
+    int of[CL_MAXN];
+    int k = lab_groups(lab, names, of);
+    if (k > 0) {
+        /* a mode with groups (data centres): a leader in each, known to a majority of it */
+        lab_refresh(lab, NULL);
+        int first = -1;
+        for (int g = 0; g < k; g++) {
+            uint32_t mask = 0;
+            for (int i = 0; i < lab->cl->n; i++)
+                if (of[i] == g)
+                    mask |= 1u << i;
+            int l;
+            if (!leader_of(lab, mask, &l))
+                return 0;
+            if (first < 0)
+                first = l;
+        }
+        *leader = first;
+        *term = lab->view[first].term;
+        return 1;
+    }
+    int l = lab_leader(lab, 1);
+    if (l < 0)
+        return 0;
+    uint32_t all = lab->cl->n >= 32 ? 0xffffffffu : (1u << lab->cl->n) - 1;
+    int ok = leader_of(lab, all, &l);
     *leader = l;
     *term = lab->view[l].term;
-    return agree >= lab->cl->n / 2 + 1;
+    return ok;
+}
+
+int lab_leaders_text(struct lab *lab, struct sb *out)
+{
+    char names[CL_MAXN][CL_IDLEN];
+    int of[CL_MAXN];
+    int k = lab_groups(lab, names, of);
+    for (int g = 0; g < k; g++) {
+        uint32_t mask = 0;
+        for (int i = 0; i < lab->cl->n; i++)
+            if (of[i] == g)
+                mask |= 1u << i;
+        int l;
+        leader_of(lab, mask, &l);
+        if (l >= 0)
+            sb_printf(out, "%s%s n%d", g ? ", " : "", names[g], l + 1);
+        else
+            sb_printf(out, "%s%s none", g ? ", " : "", names[g]);
+    }
+    return k;
 }
 
 int lab_parse_node(struct lab *lab, const char *s, int *idx)
@@ -1040,8 +1137,33 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
         *idx = l;
         return 0;
     }
+    uint32_t mask;
+    if (lab_group_mask(lab, s, &mask)) {
+        /* a group (a data centre): its leader, else its first live node, else its first */
+        int l;
+        leader_of(lab, mask, &l);
+        for (int i = 0; l < 0 && i < lab->cl->n; i++)
+            if ((mask & (1u << i)) && lab->cl->state[i] == NODE_UP)
+                l = i;
+        for (int i = 0; l < 0 && i < lab->cl->n; i++)
+            if (mask & (1u << i))
+                l = i;
+        if (l < 0) {
+            lab_err(lab, "group '%s' has no node", s);
+            return CL_EINVAL;
+        }
+        *idx = l;
+        return 0;
+    }
     if (parse_node_id(s, lab->cl->n, idx) < 0) {
-        lab_err(lab, "unknown node '%s': this cluster has n1..n%d (or say 'leader')", s, lab->cl->n);
+        char names[CL_MAXN][CL_IDLEN];
+        int of[CL_MAXN];
+        int k = lab_groups(lab, names, of);
+        struct sb g = {0};
+        for (int i = 0; i < k; i++)
+            sb_printf(&g, "%s%s", i ? ", " : ", or a group: ", names[i]);
+        lab_err(lab, "unknown node '%s': this cluster has n1..n%d (or say 'leader'%s)", s, lab->cl->n, g.s ? g.s : "");
+        sb_free(&g);
         return CL_EINVAL;
     }
     return 0;

@@ -182,9 +182,19 @@ int lab_leader(struct lab *lab, int refresh);
 /* Does the running mode have a role of the leader class? Names the mode's roles in why
  * otherwise. */
 int lab_mode_has_leader(struct lab *lab, struct sb *why);
-/* Is a leader known to a majority? Fills *leader and *term. */
+/* Is a leader known to a majority? Fills *leader and *term. With groups (lab_groups): is
+ * there one in every group, known to a majority of it (*leader: the first group's)? */
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term);
-/* Parses NODE: "n3" or "leader". Reports and returns CL_EINVAL when bad. */
+/* The running mode's groups of nodes (its face's `groups`: data centres): fills names[] and
+ * of[] (each node's group) and returns how many (0: none, or no cluster). */
+int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN]);
+/* Is name a group? Then fills *mask with its nodes (bit i = node i) and returns 1. */
+int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask);
+/* With groups, appends "dc1 n1, dc2 n3" (each group's leader, or none) and returns the
+ * number of groups; else appends nothing and returns 0. */
+int lab_leaders_text(struct lab *lab, struct sb *out);
+/* Parses NODE: "n3", "leader" or a group's name (its leader, else its first live node).
+ * Reports and returns CL_EINVAL when bad. */
 int lab_parse_node(struct lab *lab, const char *s, int *idx);
 
 /* Starts a client operation; returns NULL (reported) when it cannot be sent. value is
@@ -219,6 +229,8 @@ int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen);
  * reads is appended to out. Judges the statuses as they are: refresh first to wait for fresh
  * ones. */
 int lab_check(struct lab *lab, const char *name, const char *const *keys, int nkeys, struct sb *out);
+/* The state of the running mode's live invariant monitor (its mode_monitor's), or NULL. */
+void *lab_monitor_state(struct lab *lab);
 /* The checkers' names, '|'-separated (static). */
 const char *lab_check_names(void);
 /* lab_check on the whole history for the history checkers (linearizable|sessions|sequential). */

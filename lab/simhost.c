@@ -171,6 +171,9 @@ static json_t *sh_status(struct cluster *c, int idx)
         json_array_append_new(vc, json_integer((json_int_t)k->vc[i]));
     json_object_set_new(s, "vc", vc);
     json_object_set_new(s, "skew_us", json_integer((json_int_t)k->skew_us));
+    json_object_set_new(s, "hlc", json_pack("[I,I]", (json_int_t)k->hlc_l, (json_int_t)k->hlc_c));
+    if (!json_object_get(s, "clock_us"))
+        json_object_set_new(s, "clock_us", json_integer((json_int_t)sim_node_now_us(S(c)->sim, idx)));
     return status_brief(s);
 }
 

@@ -199,6 +199,8 @@ static json_t *event_body(json_t *body, size_t frame_len)
     return o;
 }
 
+static uint64_t rt_now_us(struct env *e);
+
 static void rt_send(struct env *e, const char *dest, json_t *body)
 {
     struct rt *r = rt_of(e);
@@ -210,6 +212,9 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
     env.inc = r->inc;
     if (dst >= 0) {
         clocks_on_send(&r->clk);
+        clocks_hlc_send(&r->clk, rt_now_us(e));
+        env.hlc_l = r->clk.hlc_l;
+        env.hlc_c = r->clk.hlc_c;
         env.lamport = r->clk.lamport;
         env.vc_n = e->n_nodes;
         memcpy(env.vc, r->clk.vc, sizeof env.vc);
@@ -549,6 +554,7 @@ static json_t *full_status(struct rt *r)
         json_array_append_new(vc, json_integer((json_int_t)r->clk.vc[i]));
     json_object_set_new(s, "vc", vc);
     json_object_set_new(s, "clock_us", json_integer((json_int_t)rt_now_us(&r->env)));
+    json_object_set_new(s, "hlc", json_pack("[I,I]", (json_int_t)r->clk.hlc_l, (json_int_t)r->clk.hlc_c));
     json_object_set_new(s, "skew_us", json_integer((json_int_t)r->clk.skew_us));
     json_object_set_new(s, "events_dropped", json_integer((json_int_t)r->ev_dropped));
     json_object_set_new(s, "garbage", json_integer((json_int_t)r->garbage));
@@ -1097,6 +1103,7 @@ static void on_peers(struct rt *r)
             garbage(r, "spoofed sender", detail);
         } else {
             clocks_on_recv(&r->clk, env.lamport, env.vc, env.vc_n);
+            clocks_hlc_recv(&r->clk, env.hlc_l, env.hlc_c, rt_now_us(&r->env));
             deliver(r, &env, 0);
         }
         envelope_clear(&env);

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "clocks.h"
+#include "envelope.h"
+#include "fixture.h"
+#include "mode.h"
 #include "rng.h"
 
 START_TEST(lamport_receive_is_later_than_the_send)
@@ -194,6 +197,110 @@ START_TEST(tick_with_a_bad_self_index_touches_no_vector_entry)
 }
 END_TEST
 
+
+/* ---- HLC, stamped by the simulator like the runtime (SCENARIOS.md L3, L4) ---------------- */
+
+extern const struct mode mode_raft;
+
+struct hlc_watch {
+    struct fixture *f;
+    uint64_t l[CL_MAXN], c[CL_MAXN];
+    int64_t span;               /* largest skew minus smallest: the bound on l - pt */
+    uint64_t stamps, max_c, max_ahead;
+};
+
+/* After every step: a node whose HLC moved moved forward, to at least its physical time and
+ * at most `span` ahead of it. */
+static void hlc_step(void *ud)
+{
+    struct hlc_watch *w = ud;
+    for (int i = 0; i < w->f->n; i++) {
+        struct clocks *k = sim_clocks(w->f->s, i);
+        if (k->hlc_l == w->l[i] && k->hlc_c == w->c[i])
+            continue;
+        uint64_t pt = sim_node_now_us(w->f->s, i);
+        if (k->hlc_l < w->l[i] || (k->hlc_l == w->l[i] && k->hlc_c <= w->c[i]))
+            fixture_failf(w->f, "n%d's hlc went back: %llu.%llu after %llu.%llu", i + 1, (unsigned long long)k->hlc_l,
+                          (unsigned long long)k->hlc_c, (unsigned long long)w->l[i], (unsigned long long)w->c[i]);
+        if (k->hlc_l < pt)
+            fixture_failf(w->f, "n%d's hlc l=%llu is below its physical clock %llu", i + 1,
+                          (unsigned long long)k->hlc_l, (unsigned long long)pt);
+        else if ((int64_t)(k->hlc_l - pt) > w->span)
+            fixture_failf(w->f, "n%d's hlc runs %lld us ahead of its physical clock, above the skew span %lld", i + 1,
+                          (long long)(k->hlc_l - pt), (long long)w->span);
+        else if (k->hlc_l - pt > w->max_ahead)
+            w->max_ahead = k->hlc_l - pt;
+        if (k->hlc_c > w->max_c)
+            w->max_c = k->hlc_c;
+        w->l[i] = k->hlc_l;
+        w->c[i] = k->hlc_c;
+        w->stamps++;
+    }
+}
+
+START_TEST(hlc_stays_within_the_clock_skew_of_physical_time_and_never_goes_back)
+{
+    static const int64_t skew_ms[] = {-40, 35, 0, 10, -20};
+    struct fixture *f = fixture_new(&mode_raft, 5, "", 9 + (uint64_t)_i);
+    struct hlc_watch w = {.f = f, .span = 75000};
+    for (int i = 0; i < 5; i++)
+        sim_clocks(f->s, i)->skew_us = skew_ms[i] * 1000;
+    faults_set_delay(sim_faults(f->s), -1, -1, 1000, 4000);
+    fixture_watch(f, NULL, hlc_step, &w);
+    for (int k = 0; k < 20; k++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", k);
+        fixture_invoke(f, k % 5, "write", "x", v, NULL);
+        fixture_run(f, 50000);
+    }
+    FIXTURE_OK(f);
+    ck_assert_uint_gt(w.stamps, 100);
+    ck_assert_uint_gt(w.max_ahead, 0);      /* the slow clocks did run behind what they heard */
+    ck_assert_uint_lt(w.max_c, 5 * 75001); /* the paper's bound on c: N(ε+1) */
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(hlc_stays_monotonic_when_a_clock_jumps_back_where_physical_stamps_invert)
+{
+    struct fixture *f = fixture_new(&mode_raft, 3, "", 3);
+    struct hlc_watch w = {.f = f, .span = INT64_MAX};
+    fixture_watch(f, NULL, hlc_step, &w);
+    fixture_run(f, 1000000);
+    uint64_t before_pt = sim_node_now_us(f->s, 0), before_l = sim_clocks(f->s, 0)->hlc_l;
+    sim_clocks(f->s, 0)->skew_us -= 2000000; /* `clock bump n1 -2000` */
+    fixture_run(f, 1000000);
+    ck_assert_uint_lt(sim_node_now_us(f->s, 0), before_pt); /* raw physical time went back */
+    ck_assert_uint_ge(sim_clocks(f->s, 0)->hlc_l, before_l); /* the hlc did not */
+    FIXTURE_OK(f);                                            /* and never went back (hlc_step) */
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(envelopes_carry_the_hlc_and_refuse_a_malformed_one)
+{
+    struct envelope e = {0};
+    char err[200];
+    const char *ok = "{\"src\":\"n1\",\"dest\":\"n2\",\"body\":{\"type\":\"x\"},\"hlc\":[1700000000000123,4]}";
+    ck_assert_int_eq(envelope_decode(ok, strlen(ok), &e, err, sizeof err), 0);
+    ck_assert_uint_eq(e.hlc_l, 1700000000000123ull);
+    ck_assert_uint_eq(e.hlc_c, 4);
+    size_t len;
+    char *s = envelope_encode(&e, &len);
+    ck_assert_ptr_nonnull(strstr(s, "\"hlc\":[1700000000000123,4]"));
+    free(s);
+    envelope_clear(&e);
+    const char *bad[] = {"{\"src\":\"n1\",\"dest\":\"n2\",\"body\":{\"type\":\"x\"},\"hlc\":[1]}",
+                         "{\"src\":\"n1\",\"dest\":\"n2\",\"body\":{\"type\":\"x\"},\"hlc\":[-1,0]}",
+                         "{\"src\":\"n1\",\"dest\":\"n2\",\"body\":{\"type\":\"x\"},\"hlc\":\"soon\"}"};
+    for (size_t i = 0; i < 3; i++) {
+        err[0] = 0;
+        ck_assert_int_lt(envelope_decode(bad[i], strlen(bad[i]), &e, err, sizeof err), 0);
+        ck_assert_ptr_nonnull(strstr(err, "hlc"));
+    }
+}
+END_TEST
+
 Suite *suite_clocks(void);
 Suite *suite_clocks(void)
 {
@@ -210,6 +317,12 @@ Suite *suite_clocks(void)
     tcase_add_test(tc, physical_clock_never_goes_below_zero);
     tcase_add_test(tc, strobe_alternates_every_period_from_its_start);
     tcase_add_test(tc, huge_skews_and_strobes_saturate_instead_of_wrapping);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hlc");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, hlc_stays_within_the_clock_skew_of_physical_time_and_never_goes_back, 0, 3);
+    tcase_add_test(tc, hlc_stays_monotonic_when_a_clock_jumps_back_where_physical_stamps_invert);
+    tcase_add_test(tc, envelopes_carry_the_hlc_and_refuse_a_malformed_one);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,10 +8,12 @@
  * keeps concurrent writes, the cart keeps an item a concurrent remove did not see; the decoder
  * refuses what is not a state; and bug=merge-sum breaks idempotence (the law test catches it). */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crdt.h"
+#include "fuzz_crdt_target.h"
 #include "rng.h"
 #include "test_util.h"
 
@@ -424,6 +426,41 @@ START_TEST(the_decoder_refuses_what_is_not_a_state_and_says_why)
 }
 END_TEST
 
+
+/* ---- the fuzz target's corpus (tests/corpus/crdt/, tests/fuzz_crdt.c) -------------------------- */
+
+START_TEST(the_decoder_corpus_replays_cleanly)
+{
+    const char *root = getenv("CONLAB_CORPUS");
+    char *path = xasprintf("%s/crdt", root && *root ? root : "tests/corpus");
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "no corpus directory %s (run from the source tree or set CONLAB_CORPUS)", path);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *file = xasprintf("%s/%s", path, e->d_name);
+        FILE *fp = fopen(file, "rb");
+        ck_assert_msg(fp != NULL, "cannot read %s", file);
+        struct sb b = {0};
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, fp)) > 0 && b.len < (2u << 20))
+            sb_addn(&b, buf, n);
+        fclose(fp);
+        const char *bad = fuzz_crdt_one((const uint8_t *)(b.s ? b.s : ""), b.len);
+        ck_assert_msg(bad == NULL, "%s: %s", file, bad);
+        sb_free(&b);
+        free(file);
+        files++;
+    }
+    closedir(d);
+    free(path);
+    ck_assert_int_ge(files, 10);
+}
+END_TEST
+
 Suite *suite_crdt(void);
 Suite *suite_crdt(void)
 {
@@ -440,6 +477,7 @@ Suite *suite_crdt(void)
     tcase_add_test(tc, op_based_remove_without_causal_delivery_diverges);
     tcase_add_test(tc, contexts_merge_as_sets_of_dots);
     tcase_add_loop_test(tc, the_decoder_refuses_what_is_not_a_state_and_says_why, 0, (int)CL_ARRAY_LEN(bad_states));
+    tcase_add_test(tc, the_decoder_corpus_replays_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -91,6 +91,7 @@ static void partition(struct fixture *f, const char *spec)
 /* ---- C1 ------------------------------------------------------------------------------------ */
 
 static const char *const syncs[] = {"sync=state", "sync=delta", "sync=delta fanout=1"};
+static const char *const all_syncs[] = {"sync=state", "sync=delta", "sync=delta fanout=1", "sync=op"};
 
 START_TEST(c1_counters_are_bounded_during_faults_and_exact_after_heal)
 {
@@ -386,6 +387,164 @@ START_TEST(malformed_peer_messages_are_dropped_with_an_error_event_and_the_node_
 }
 END_TEST
 
+
+/* ---- sync=op: causal delivery, and the bug that drops it ---------------------------------------- */
+
+/* n1's add reaches n2 but not n3 (a one-way cut); n2 removes it; n3 gets n2's remove first. */
+static void remove_overtakes_add(struct fixture *f)
+{
+    faults_cut(sim_faults(f->s), 0, 2);
+    update_ok(f, 0, "s", NULL, "add", "milk", 1);
+    fixture_run(f, 500 * MS);
+    json_t *v = read_at(f, 1, "s");
+    ck_assert_int_eq(json_array_size(v), 1);
+    json_decref(v);
+    update_ok(f, 1, "s", NULL, "rem", "milk", 1);
+    fixture_run(f, 500 * MS);
+    faults_heal(sim_faults(f->s));
+}
+
+START_TEST(op_based_sync_holds_a_remove_until_its_add_is_applied)
+{
+    static const char *const keep[] = {"buffer", "deliver", NULL};
+    struct fixture *f = fixture_new(&mode_crdt, 3, "sync=op", 12);
+    fixture_keep(f, keep);
+    remove_overtakes_add(f);
+    ck_assert_int_ge(fixture_count(f, "buffer", "node", "n3"), 1);
+    await_convergence(f);
+    for (int n = 0; n < 3; n++) {
+        json_t *v = read_at(f, n, "s");
+        ck_assert_int_eq(json_array_size(v), 0);
+        json_decref(v);
+    }
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(no_causal_bug_diverges_and_the_monitor_catches_it_on_a_fixed_seed)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, "sync=op bug=no-causal", 12);
+    remove_overtakes_add(f);
+    fixture_run(f, 2 * SEC);
+    ck_assert_msg(strstr(f->fail, "Convergence"), "the monitor should catch no-causal: %s", f->fail);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(op_based_counters_sets_and_restarts_converge)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, "sync=op", 13);
+    struct faults *fl = sim_faults(f->s);
+    faults_set_dup(fl, -1, -1, 0.3);
+    faults_set_reorder(fl, -1, -1, 0.3);
+    for (int i = 0; i < 12; i++) {
+        char e[8];
+        snprintf(e, sizeof e, "e%d", i % 4);
+        update_ok(f, i % 3, "c", NULL, "inc", NULL, 1 + i);
+        update_ok(f, (i + 1) % 3, "s", NULL, i % 3 == 2 ? "rem" : "add", e, 1);
+        update_ok(f, (i + 2) % 3, "b", "cart", i % 5 == 4 ? "rem" : "add", e, 2);
+        if (i == 6) {
+            sim_crash(f->s, 2);
+            fixture_run(f, 100 * MS);
+            sim_restart(f->s, 2);
+        }
+    }
+    await_convergence(f);
+    json_t *v = read_at(f, 2, "c");
+    ck_assert_int_eq(json_integer_value(v), 78);
+    json_decref(v);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(no_causal_needs_op_sync)
+{
+    char err[256];
+    struct fixture *f = fixture_try_new(&mode_crdt, 3, "sync=delta bug=no-causal", 1, err, sizeof err);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(err, "sync=op"), "%s", err);
+}
+END_TEST
+
+/* ---- check crdt ------------------------------------------------------------------------------------ */
+
+/* Runs the mode's `crdt` check on the fixture's monitor and the nodes' statuses. */
+static int check_crdt(struct fixture *f, struct sb *out)
+{
+    const struct mode_check *mc = mode_check_find(&mode_crdt, "crdt");
+    ck_assert_ptr_nonnull(mc);
+    json_t *st[CL_MAXN] = {0};
+    for (int i = 0; i < f->n; i++)
+        st[i] = sim_node_state(f->s, i) == SIM_UP ? sim_status(f->s, i) : NULL;
+    int rc = mc->run(f->mon, (const json_t *const *)st, f->n, out);
+    for (int i = 0; i < f->n; i++)
+        json_decref(st[i]);
+    return rc;
+}
+
+START_TEST(check_crdt_holds_for_every_type_after_faults_and_heal)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, all_syncs[_i], 31);
+    partition(f, "n1 | n2,n3");
+    update_ok(f, 0, "hits", NULL, "inc", NULL, 5);
+    update_ok(f, 1, "hits", NULL, "dec", NULL, 2);
+    update_ok(f, 2, "views", "gcounter", "inc", NULL, 3);
+    update_ok(f, 0, "g", "gset", "add", "a", 1);
+    update_ok(f, 1, "g", "gset", "add", "b", 1);
+    update_ok(f, 0, "t", "2pset", "add", "x", 1);
+    update_ok(f, 0, "t", NULL, "rem", "x", 1);
+    update_ok(f, 0, "cart", NULL, "add", "milk", 1);
+    update_ok(f, 1, "cart", NULL, "add", "milk", 1);
+    update_ok(f, 1, "cart", NULL, "rem", "milk", 1);
+    update_ok(f, 2, "basket", "cart", "add", "eggs", 6);
+    update_ok(f, 0, "x", "lww", "set", "v1", 1);
+    update_ok(f, 1, "x", "lww", "set", "v2", 1);
+    update_ok(f, 0, "y", "mv", "set", "a", 1);
+    update_ok(f, 2, "y", "mv", "set", "b", 1);
+    json_t *r = read_at(f, 1, "hits");
+    json_decref(r);
+    struct sb out = {0};
+    /* during the partition the replicas cannot all have seen everything */
+    ck_assert_int_eq(check_crdt(f, &out), 2);
+    sb_free(&out);
+    faults_heal(sim_faults(f->s));
+    await_convergence(f);
+    int rc = check_crdt(f, &out);
+    ck_assert_msg(rc == 0, "%s", out.s);
+    ck_assert_msg(strstr(out.s, "cart (orset"), "%s", out.s);
+    sb_free(&out);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(check_crdt_catches_merge_sum_and_no_causal)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, "sync=state bug=merge-sum", 3);
+    f->use_monitor = 1;
+    update_ok(f, 0, "hits", NULL, "inc", NULL, 5);
+    f->fail[0] = 0;
+    fixture_run(f, SEC);
+    f->fail[0] = 0;
+    json_t *r = read_at(f, 1, "hits");
+    json_decref(r);
+    struct sb out = {0};
+    ck_assert_int_eq(check_crdt(f, &out), 1);
+    ck_assert_msg(strstr(out.s, "VIOLATED"), "%s", out.s);
+    sb_free(&out);
+    fixture_free(&f);
+
+    f = fixture_new(&mode_crdt, 3, "sync=op bug=no-causal", 12);
+    remove_overtakes_add(f);
+    fixture_run(f, 2 * SEC);
+    ck_assert_int_eq(check_crdt(f, &out), 1);
+    ck_assert_msg(strstr(out.s, "n3 has seen every update but holds [\"milk\"]"), "%s", out.s);
+    sb_free(&out);
+    fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_crdtmode(void);
 Suite *suite_crdtmode(void)
 {
@@ -404,6 +563,12 @@ Suite *suite_crdtmode(void)
     tcase_add_test(tc, maelstrom_counter_and_set_workloads_work);
     tcase_add_loop_test(tc, malformed_peer_messages_are_dropped_with_an_error_event_and_the_node_keeps_serving, 0,
                         (int)CL_ARRAY_LEN(bad_peer));
+    tcase_add_test(tc, op_based_sync_holds_a_remove_until_its_add_is_applied);
+    tcase_add_test(tc, no_causal_bug_diverges_and_the_monitor_catches_it_on_a_fixed_seed);
+    tcase_add_test(tc, op_based_counters_sets_and_restarts_converge);
+    tcase_add_test(tc, no_causal_needs_op_sync);
+    tcase_add_loop_test(tc, check_crdt_holds_for_every_type_after_faults_and_heal, 0, (int)CL_ARRAY_LEN(all_syncs));
+    tcase_add_test(tc, check_crdt_catches_merge_sum_and_no_causal);
     suite_add_tcase(s, tc);
     return s;
 }

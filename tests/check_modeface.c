@@ -211,7 +211,9 @@ END_TEST
  * Then only its uses as a mode name count. */
 static int ambiguous(const char *name)
 {
-    if (!strcmp(name, "leader") || role_class_of(name) != RC_UNKNOWN)
+    /* a mode named like a role, or like a checker of the lab (`check causal` judges any
+     * mode's history): the word has another meaning there */
+    if (!strcmp(name, "leader") || role_class_of(name) != RC_UNKNOWN || mode_listed(lab_check_names(), name))
         return 1;
     for (int i = 0; mode_table[i]; i++)
         if ((mode_table[i]->workload && !strcmp(mode_table[i]->workload, name)) ||

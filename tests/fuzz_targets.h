@@ -48,7 +48,7 @@ static inline const char *fuzz_envelope_one(const uint8_t *data, size_t size)
             bad = "its own encoding was refused";
         } else {
             if (strcmp(e.src, e2.src) || strcmp(e.dest, e2.dest) || e.lamport != e2.lamport ||
-                e.inc != e2.inc || e.vc_n != e2.vc_n ||
+                e.inc != e2.inc || e.vc_n != e2.vc_n || e.hlc_l != e2.hlc_l || e.hlc_c != e2.hlc_c ||
                 memcmp(e.vc, e2.vc, sizeof e.vc) || !json_equal(e.body, e2.body))
                 bad = "the round trip changed the envelope";
             envelope_clear(&e2);

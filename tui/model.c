@@ -490,6 +490,14 @@ FOLD(fold_status)
     int64_t skew;
     if (jint(st, "skew_us", &skew))
         n->skew_us = skew;
+    json_t *hlc = json_object_get(st, "hlc");
+    if (json_is_array(hlc) && json_array_size(hlc) == 2 && json_is_integer(json_array_get(hlc, 0)) &&
+        json_is_integer(json_array_get(hlc, 1)) && json_integer_value(json_array_get(hlc, 0)) > 0 &&
+        json_integer_value(json_array_get(hlc, 1)) >= 0) {
+        n->hlc_l = (uint64_t)json_integer_value(json_array_get(hlc, 0));
+        n->hlc_c = (uint64_t)json_integer_value(json_array_get(hlc, 1));
+        n->has_hlc = true;
+    }
     json_t *vc = json_object_get(st, "vc");
     if (json_is_array(vc)) {
         n->nvc = 0;

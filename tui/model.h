@@ -74,6 +74,8 @@ struct dm_node {
     int nvc;
     uint64_t vc[CL_MAXN];
     struct dm_entry *log; /* owned, sorted by index, at most DM_MAX_LOG */
+    bool has_hlc;
+    uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
     size_t nlog;
 };
 

@@ -163,12 +163,18 @@ static int node_lines(const struct dm_node *n, int width, char lines[8][96])
     snprintf(lines[k++], 96, wide ? "lamport %llu%s%s" : "L%llu%s%s",
              (unsigned long long)n->lamport, vc[0] ? " " : "", vc);
     /* clocks: physical (with its injected skew) */
-    if (n->has_clock)
-        snprintf(lines[k++], 96, "%s %02llu:%02llu:%02llu.%03llu %+lldms", wide ? "clock" : "clk",
+    if (n->has_clock) {
+        /* and the hybrid logical clock: how far its l runs ahead of this physical clock */
+        char hlc[48] = "";
+        if (n->has_hlc)
+            snprintf(hlc, sizeof hlc, wide ? "  hlc %+lldms" : " h%+lld",
+                     (long long)((int64_t)(n->hlc_l - n->clock_us) / 1000));
+        snprintf(lines[k++], 96, "%s %02llu:%02llu:%02llu.%03llu %+lldms%s", wide ? "clock" : "clk",
                  (unsigned long long)(n->clock_us / 3600000000ull % 24),
                  (unsigned long long)(n->clock_us / 60000000ull % 60),
                  (unsigned long long)(n->clock_us / 1000000 % 60),
-                 (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000));
+                 (unsigned long long)(n->clock_us / 1000 % 1000), (long long)(n->skew_us / 1000), hlc);
+    }
     else
         snprintf(lines[k++], 96, "skew %+lldms", (long long)(n->skew_us / 1000));
     if (n->leader[0] && !is_leader(n))

@@ -20,6 +20,13 @@ echo "== transactions: bank transfers, 2PC vs 3PC vs saga, 4 nodes, fsync on"
 echo "== catch-up after a partition (simulator)"
 "$BIN/conlab" bench catchup --mode leaderless --keys 10000 --opt r=1 --opt read_repair=off --opt ae_interval=1s
 "$BIN/conlab" bench catchup --mode raft --keys 10000
+echo "== multi-leader across data centres: local writes vs leader repl=sync over the WAN"
+sh "$(dirname "$0")/wan.sh" "$S"
+echo "== crdt: bytes shipped and convergence, state vs delta vs op (simulator)"
+"$BIN/bench_crdt"
+echo "== crdt, 3 nodes, 16 clients: register writes and reads (LWW) through the lab"
+"$BIN/conlab" bench --mode crdt --nodes 3 --clients 16 --seconds "$S" --reads 50
+"$BIN/conlab" bench --mode crdt --nodes 5 --clients 16 --seconds "$S" --reads 50
 echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"

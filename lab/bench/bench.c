@@ -22,6 +22,8 @@ struct bench {
     json_t *extra;              /* per-request options: {"cl":"quorum"} */
     double seconds;
     struct opts opts;
+    const char *setup[16];      /* --setup: lab commands run before the load (delay dc1->dc2 80) */
+    int nsetup;
     /* the run */
     double *lat;                /* ms */
     size_t nlat, caplat;
@@ -372,13 +374,15 @@ static int foundation(const char *argv0, int json_out)
 static void usage(FILE *f)
 {
     fputs("usage: conlab bench [--mode M] [--nodes N] [--clients C] [--seconds S] [--reads PCT]\n"
-          "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]... [--json]\n"
+          "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]...\n"
+          "                    [--setup 'LAB COMMAND']... [--json]\n"
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
           "       conlab bench check [FILE|DIR...]   conlab bench dash\n"
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
-          "percentiles; --elections T also kills the leader T times and times the next election.\n"
+          "percentiles; --elections T also kills the leader T times and times the next election;\n"
+          "--setup runs a lab command first (a fault: 'delay dc1->dc2 80', 'skew n2 -500').\n"
           "Without --mode: the first mode whose clients speak lin-kv through a leader.\n", f);
 }
 
@@ -435,6 +439,8 @@ int bench_main(int argc, char **argv, const char *argv0)
             b->extra = json_pack("{s:s}", "cl", v);
         } else if (!strcmp(a, "--seconds") && parse_double(v, &b->seconds) == 0 && b->seconds > 0 && b->seconds <= 3600)
             ;
+        else if (!strcmp(a, "--setup") && b->nsetup < 16)
+            b->setup[b->nsetup++] = v;
         else if (!strcmp(a, "--opt") && strchr(v, '=')) {
             char *k = xstrndup(v, (size_t)(strchr(v, '=') - v));
             opts_set(&b->opts, k, strchr(v, '=') + 1);
@@ -453,7 +459,8 @@ int bench_main(int argc, char **argv, const char *argv0)
             fprintf(stderr, "  %s\n", mode_names());
         return 2;
     }
-    if (!m->workload || strcmp(m->workload, "lin-kv")) {
+    /* lin-kv, or any mode whose clients may send read and write (a CRDT mode's registers) */
+    if ((!m->workload || strcmp(m->workload, "lin-kv")) && !(mode_client_type(m, "read") && mode_client_type(m, "write"))) {
         fprintf(stderr, "conlab bench: the %s mode answers the %s workload, not lin-kv reads and writes\n", m->name,
                 m->workload ? m->workload : "(no)");
         return 2;
@@ -477,6 +484,11 @@ int bench_main(int argc, char **argv, const char *argv0)
         fprintf(stderr, "conlab bench: no leader\n");
         goto out;
     }
+    for (int k = 0; k < b->nsetup; k++)
+        if (lab_exec(&b->lab, b->setup[k]) != 0) {
+            fprintf(stderr, "conlab bench: --setup '%s' failed\n", b->setup[k]);
+            goto out;
+        }
     struct sb json = {0};
     if (b->json)
         sb_printf(&json, "{\"mode\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,%s%s%s", b->mode, b->nodes,

@@ -9,15 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "causal.h"
 #include "lincheck.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
     "                    [--verdict-only] [--quiet]\n"
-    "                    [--sessions | --sequential | --to-edn | --serializable | --bank] FILE\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
     "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
     "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
@@ -118,6 +119,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SESSIONS;
         } else if (!strcmp(a, "--sequential")) {
             what = W_SEQUENTIAL;
+        } else if (!strcmp(a, "--causal")) {
+            what = W_CAUSAL;
         } else if (!strcmp(a, "--to-edn")) {
             what = W_TO_EDN;
         } else if (!strcmp(a, "--serializable")) {
@@ -175,6 +178,9 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             rc = v == LIN_OK ? 0 : v == LIN_VIOLATION ? 1 : 3;
         }
         lin_result_free(&r);
+    } else if (what == W_CAUSAL) {
+        int v = causal_check(h, out);
+        rc = v == 0 ? 0 : v == 1 ? 1 : 3;
     } else if (what == W_SESSIONS) {
         struct sess_result *r = NULL;
         int v = sessions_check(h, &r);
@@ -252,10 +258,16 @@ static int run_sequential(const struct history *h, struct sb *out)
     return seqcheck_run(h, 10, out);
 }
 
+static int run_causal(const struct history *h, struct sb *out)
+{
+    return causal_check(h, out);
+}
+
 const struct history_checker history_checkers[] = {
     {"linearizable", "lin", "every operation seems to take effect at one instant between its invoke and its reply", run_linearizable},
     {"sessions", NULL, "read-your-writes, monotonic reads and writes, writes-follow-reads, per process", run_sessions},
     {"sequential", NULL, "one order of all operations that keeps each process's order", run_sequential},
+    {"causal", NULL, "no session (a client at a node) sees an effect without its causes", run_causal},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -274,6 +286,6 @@ int checker_report(const struct history *h, const char *what, struct sb *out)
     const struct history_checker *c = history_checker_find(what);
     if (c)
         return c->run(h, out);
-    sb_printf(out, "unknown check '%s' (linearizable, sessions or sequential)\n", what);
+    sb_printf(out, "unknown check '%s' (linearizable, sessions, sequential or causal)\n", what);
     return CL_EINVAL;
 }

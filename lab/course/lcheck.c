@@ -2,6 +2,7 @@
  * parser (YAML arguments into struct lesson_check), an evaluator (against struct
  * lesson_world, with a reason on failure) and a description in words. */
 #include "lcheck.h"
+#include "mode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -830,9 +831,14 @@ static int parse_history(struct lcheck_ctx *c, const struct ydoc_node *a, const 
     static const char *const keys[] = {"checker", "keys", "holds", NULL};
     static const char *const req[] = {"checker", NULL};
     int idx;
+    /* the lab's checkers, then every mode's own (mode.h: struct mode_check) */
+    static char names[512];
+    if (!names[0])
+        snprintf(names, sizeof names, "linearizable|sessions|converged|serializable|bank|exactly-once|causal%s%s",
+                 *mode_check_names() ? "|" : "",
+                 mode_check_names());
     if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
-        ydoc_enum(d, ydoc_get(a, "checker"), "history checker",
-                  "linearizable|sessions|converged|serializable|bank|exactly-once", &idx, err, el) < 0)
+        ydoc_enum(d, ydoc_get(a, "checker"), "history checker", names, &idx, err, el) < 0)
         return CL_EINVAL;
     str_copy(k->name, ydoc_get(a, "checker")->str, sizeof k->name);
     k->holds = true;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "hlc.h"
+
 void clocks_init(struct clocks *c, int self, int n)
 {
     memset(c, 0, sizeof *c);
@@ -55,4 +57,25 @@ void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int 
         if (vc[i] > c->vc[i])
             c->vc[i] = vc[i] < LOGICAL_MAX ? vc[i] : LOGICAL_MAX;
     clocks_tick(c);
+}
+
+void clocks_hlc_send(struct clocks *c, uint64_t pt)
+{
+    struct hlc h = {c->hlc_l, c->hlc_c};
+    hlc_send(&h, pt);
+    c->hlc_l = h.l;
+    c->hlc_c = h.c;
+}
+
+void clocks_hlc_recv(struct clocks *c, uint64_t l, uint64_t cc, uint64_t pt)
+{
+    if (!l && !cc) {
+        clocks_hlc_send(c, pt);
+        return;
+    }
+    /* a peer's stamp is capped like the logical clocks: no wrap, always encodable */
+    struct hlc h = {c->hlc_l, c->hlc_c}, m = {l < LOGICAL_MAX ? l : LOGICAL_MAX, cc < LOGICAL_MAX ? cc : LOGICAL_MAX};
+    hlc_recv(&h, m, pt);
+    c->hlc_l = h.l < LOGICAL_MAX ? h.l : LOGICAL_MAX;
+    c->hlc_c = h.c < LOGICAL_MAX ? h.c : LOGICAL_MAX;
 }

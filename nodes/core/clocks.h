@@ -1,6 +1,7 @@
 /* clocks — a node's clocks (DESIGN §5): the physical clock with injected faults, and the
- * Lamport and vector clocks the runtime stamps on every envelope. Pure: the caller passes
- * the true time in, so the runtime and the simulator share it. */
+ * Lamport, vector and hybrid logical clocks (HLC, nodes/kit/hlc.h) the runtime stamps on every
+ * envelope. Pure: the caller passes the true time in, so the runtime and the simulator share
+ * it. */
 #ifndef CONLAB_CLOCKS_H
 #define CONLAB_CLOCKS_H
 
@@ -16,6 +17,8 @@ struct clocks {
     uint64_t strobe_us;         /* `clock strobe`: the clock jumps between +0 and +strobe_us */
     uint64_t strobe_period_us;  /* every period (0 = no strobe) */
     uint64_t strobe_from_us;    /* true time the strobe started */
+    uint64_t hlc_l, hlc_c;      /* hybrid logical clock: µs (the largest physical time heard
+                                 * of) and a counter; 0, 0 until the first event */
 };
 
 void clocks_init(struct clocks *c, int self, int n);
@@ -27,6 +30,10 @@ void clocks_on_send(struct clocks *c);
 /* On receipt of a message stamped (lamport, vc[0..vn)): merges, then ticks. Lamport and vector
  * entries never exceed INT64_MAX (the largest value an envelope carries). */
 void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int vn);
+/* The HLC rules (Kulkarni et al.) at the node's physical time pt: a send or local event, and
+ * the receipt of a message stamped (l, c) (0, 0: unstamped, treated as a local event). */
+void clocks_hlc_send(struct clocks *c, uint64_t pt);
+void clocks_hlc_recv(struct clocks *c, uint64_t l, uint64_t cc, uint64_t pt);
 /* A local event (e.g. a client write applied): ticks both. */
 void clocks_tick(struct clocks *c);
 

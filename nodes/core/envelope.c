@@ -115,6 +115,17 @@ int envelope_decode(const void *buf, size_t len, struct envelope *out, char *err
         }
         out->vc_n = (int)json_array_size(vc);
     }
+    json_t *hlc = json_object_get(root, "hlc");
+    if (hlc) {
+        json_t *l = json_array_get(hlc, 0), *c = json_array_get(hlc, 1);
+        if (!json_is_array(hlc) || json_array_size(hlc) != 2 || !json_is_integer(l) || !json_is_integer(c) ||
+            json_integer_value(l) < 0 || json_integer_value(c) < 0) {
+            snprintf(err, errlen, "\"hlc\" must be [µs, counter]: two non-negative integers");
+            goto out;
+        }
+        out->hlc_l = (uint64_t)json_integer_value(l);
+        out->hlc_c = (uint64_t)json_integer_value(c);
+    }
     out->body = json_incref(body);
     rc = 0;
 out:
@@ -138,6 +149,8 @@ char *envelope_encode(const struct envelope *env, size_t *len)
             json_array_append_new(vc, json_integer((json_int_t)env->vc[i]));
         json_object_set_new(root, "vc", vc);
     }
+    if (env->hlc_l || env->hlc_c)
+        json_object_set_new(root, "hlc", json_pack("[I,I]", (json_int_t)env->hlc_l, (json_int_t)env->hlc_c));
     if (env->inc)
         json_object_set_new(root, "inc", json_integer((json_int_t)env->inc));
     char *s = json_dumps(root, JSON_COMPACT);

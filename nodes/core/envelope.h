@@ -2,8 +2,9 @@
  *
  * One frame = one JSON object in Maelstrom's envelope:
  *   {"src":"n1","dest":"n2","body":{"type":"append_entries","msg_id":7,...},
- *    "lamport":12,"vc":[3,0,5],"inc":1732471000123}
- * lamport and vc are stamped by the runtime, never by a mode; inc is the sender's
+ *    "lamport":12,"vc":[3,0,5],"hlc":[1732471000456123,2],"inc":1732471000123}
+ * lamport, vc and hlc (a hybrid logical clock: µs and a counter) are stamped by the runtime,
+ * never by a mode; inc is the sender's
  * incarnation (its start time), so messages from a previous life can be told apart.
  * Every malformed input is refused with a one-line error naming what was wrong.
  */
@@ -26,6 +27,7 @@ struct envelope {
     int vc_n;                   /* entries in vc; 0 when absent */
     uint64_t vc[CL_MAXN];
     uint64_t inc;               /* sender incarnation; 0 when absent */
+    uint64_t hlc_l, hlc_c;      /* hybrid logical clock (µs, counter); 0, 0 when absent */
 };
 
 /* Parses one frame. On success fills *out (call envelope_clear later) and returns 0; on

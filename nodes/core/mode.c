@@ -203,6 +203,26 @@ const char *mode_command_names(void)
     return b.s;
 }
 
+const char *mode_check_names(void)
+{
+    static struct sb b;
+    if (!b.s) {
+        sb_addn(&b, "", 0);
+        for (int i = 0; mode_table[i]; i++)
+            for (const struct mode_check *c = mode_table[i]->checks; c && c->name; c++)
+                add_words(&b, c->name);
+    }
+    return b.s;
+}
+
+const struct mode_check *mode_check_find(const struct mode *m, const char *name)
+{
+    for (const struct mode_check *c = m && name ? m->checks : NULL; c && c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
 int mode_dispatch(const struct mode *m, void *st, const char *src, const json_t *body)
 {
     const char *type = json_string_value(json_object_get(body, "type"));

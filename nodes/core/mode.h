@@ -74,6 +74,16 @@ struct mode_command {
     enum mode_cmd_target target;
 };
 
+/* One of a mode's own checks (`check NAME`, a lesson's history predicate): it judges the run so
+ * far from the mode's live monitor (mon: fed every event since the cluster started; NULL when
+ * the mode has none) and the statuses of the nodes (status[i], NULL for a node that is down).
+ * Returns 0 holds, 1 violated, 2 cannot judge (yet); appends the report a user reads to out. */
+struct mode_check {
+    const char *name;
+    const char *help;
+    int (*run)(const void *mon, const json_t *const *status, int n, struct sb *out);
+};
+
 /* One role a mode's status and state events name, and its class (event.h). */
 struct mode_role {
     const char *role;       /* "precandidate" */
@@ -153,6 +163,16 @@ struct mode {
      * 1", "killed by signal 9"). NULL for every other mode. */
     void (*on_prog_line)(void *st, const char *line, size_t len);
     void (*on_prog_exit)(void *st, const char *why);
+    /* Named groups of nodes (data centres, …) in a cluster of n nodes with these options:
+     * fills names[g] ("dc1") and of[i], the group of node i; returns how many groups. The lab
+     * takes a group's name wherever it takes a NODE (the group's leader, else its first live
+     * node: `put x 1 @dc2`) or a set of nodes (`partition dc1 | dc2,dc3`, `delay dc1->dc2 80`),
+     * and `wait leader` / `expect leader` want a leader in every group, known to a majority of
+     * it. NULL: no groups (the whole cluster is one). Pure. */
+    int (*groups)(const struct opts *o, int n, char names[][CL_IDLEN], int of[CL_MAXN]);
+    /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
+     * runs one while a cluster of the mode runs. */
+    const struct mode_check *checks;
 };
 
 extern const struct mode *const mode_table[];
@@ -180,6 +200,10 @@ const char *mode_names(void);
 bool mode_listed(const char *list, const char *word);
 const char *mode_event_names(void);
 const char *mode_command_names(void);
+/* Every mode's own check names, '|'-separated (static, built once; "" when none). */
+const char *mode_check_names(void);
+/* Mode m's check called name, or NULL. */
+const struct mode_check *mode_check_find(const struct mode *m, const char *name);
 
 /* Dispatches body to the mode's handler for its "type". Returns 0, or CL_ENOENT when the
  * mode has no handler for it (the caller counts and drops it) or the body has no type. */

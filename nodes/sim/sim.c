@@ -26,6 +26,7 @@ struct simmsg {
     int delayed;               /* held by the sender (fault delay): dies with it */
     uint64_t lamport;
     uint64_t vc[CL_MAXN];
+    uint64_t hlc_l, hlc_c;
     json_t *body;
 };
 
@@ -192,6 +193,7 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         return;
     }
     clocks_on_send(&nd->clk);
+    clocks_hlc_send(&nd->clk, clocks_physical(&nd->clk, SIM_EPOCH_US + s->now));
     struct fate f;
     if (dst == nd->idx)
         f = (struct fate){.copies = 1};
@@ -224,6 +226,8 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         m->delayed = f.delay_us[c] > 0;
         m->lamport = nd->clk.lamport;
         memcpy(m->vc, nd->clk.vc, sizeof m->vc);
+        m->hlc_l = nd->clk.hlc_l;
+        m->hlc_c = nd->clk.hlc_c;
         m->body = c == 0 ? body : json_deep_copy(body);
         uint64_t when = s->now + s->net_us + f.delay_us[c];
         if (fifo) {
@@ -567,8 +571,10 @@ static void deliver(struct sim *s, struct heap_item *it)
         free_item(it);
         return;
     }
-    if (m->src_idx >= 0)
+    if (m->src_idx >= 0) {
         clocks_on_recv(&nd->clk, m->lamport, m->vc, s->n);
+        clocks_hlc_recv(&nd->clk, m->hlc_l, m->hlc_c, clocks_physical(&nd->clk, SIM_EPOCH_US + s->now));
+    }
     s->delivered++;
     if (events_wanted(s)) {
         json_t *fl = json_pack("{s:s,s:s}", "from", m->src, "type",
@@ -791,6 +797,11 @@ json_t *sim_status(struct sim *s, int idx)
 struct clocks *sim_clocks(struct sim *s, int idx)
 {
     return &s->nodes[idx].clk;
+}
+
+uint64_t sim_node_now_us(const struct sim *s, int idx)
+{
+    return clocks_physical(&s->nodes[idx].clk, SIM_EPOCH_US + s->now);
 }
 
 json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv)

@@ -74,6 +74,8 @@ void *sim_state(struct sim *s, int idx);
 /* mode->status() of node idx, or {"state":"down"}. Caller frees. */
 json_t *sim_status(struct sim *s, int idx);
 struct clocks *sim_clocks(struct sim *s, int idx);
+/* Node idx's physical clock now (µs; its skew applied): what its env's now_us says. */
+uint64_t sim_node_now_us(const struct sim *s, int idx);
 /* Runs a mode command on node idx; caller frees the reply. */
 json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv);
 /* Counters: messages sent, delivered and dropped so far. */

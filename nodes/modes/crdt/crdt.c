@@ -73,7 +73,8 @@ static int strs_add(struct crdt_strs *s, const char *x)
         s->cap = s->cap ? 2 * s->cap : 8;
         s->v = xrealloc(s->v, s->cap * sizeof *s->v);
     }
-    memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof *s->v);
+    if (s->n > at)
+        memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof *s->v);
     s->v[at] = xstrdup(x);
     s->n++;
     return 1;
@@ -155,7 +156,7 @@ static int dentry_cmp_q(const void *a, const void *b)
 
 static int removed(const struct crdt *c, const struct crdt_dot *d)
 {
-    return bsearch(d, c->d, c->nd, sizeof *c->d, dot_cmp_q) != NULL;
+    return c->nd && bsearch(d, c->d, c->nd, sizeof *c->d, dot_cmp_q) != NULL;
 }
 
 static void dots_push(struct crdt *c, struct crdt_dot d)
@@ -306,7 +307,8 @@ static void mv_normalize(struct crdt *c)
             c->mv[k++] = c->mv[i];
     }
     c->nmv = k;
-    qsort(c->mv, c->nmv, sizeof *c->mv, mv_cmp_q);
+    if (c->nmv > 1)
+        qsort(c->mv, c->nmv, sizeof *c->mv, mv_cmp_q);
     k = 0;
     for (size_t i = 0; i < c->nmv; i++) {
         if (k && !mv_cmp(&c->mv[i], &c->mv[k - 1]))
@@ -1258,13 +1260,14 @@ int crdt_ctx_has(const struct crdt_ctx *x, struct crdt_dot d)
         return 0;
     if (d.ctr <= x->base.c[d.node])
         return 1;
-    return bsearch(&d, x->extra, x->nextra, sizeof *x->extra, dot_cmp_q) != NULL;
+    return x->nextra && bsearch(&d, x->extra, x->nextra, sizeof *x->extra, dot_cmp_q) != NULL;
 }
 
 /* Folds the extra dots that continue base into it; keeps the rest sorted. */
 static void ctx_compact(struct crdt_ctx *x)
 {
-    qsort(x->extra, x->nextra, sizeof *x->extra, dot_cmp_q);
+    if (x->nextra > 1)
+        qsort(x->extra, x->nextra, sizeof *x->extra, dot_cmp_q);
     size_t k = 0;
     for (size_t i = 0; i < x->nextra; i++) {
         struct crdt_dot d = x->extra[i];

@@ -53,15 +53,18 @@
 #define MSG_ITEMS 20000             /* items packed into one sync message (about) */
 #define DLOG_MAX 100000             /* deltas kept for peers that have not acked them */
 #define MAX_ID ((uint64_t)INT64_MAX)
+#define DIGEST_NOW_ITEMS 256        /* keys larger than this get their digest once per tick */
 
 enum { T_SYNC = 1 };
-enum { SYNC_STATE, SYNC_DELTA };
+enum { SYNC_STATE, SYNC_DELTA, SYNC_OP };
 
 struct ckey {
     char *name;
     struct crdt *c;
     struct crdt_ctx ctx;
     uint64_t hash;             /* of the value, as last announced by a digest event */
+    int dirty;                 /* a large key changed since its last digest */
+    int dirty_flush;           /* digest() is flushing it now */
 };
 
 struct dlog {
@@ -73,7 +76,7 @@ struct dlog {
 
 struct cr {
     struct env *e;
-    int sync, fanout, bug_sum, relay;
+    int sync, fanout, bug_sum, bug_nocausal, relay;
     uint64_t interval, resend_after;
     uint64_t inc;              /* this incarnation's id (random): peers reset on a change */
     struct ckey *keys;         /* sorted by name */
@@ -90,6 +93,11 @@ struct cr {
     uint64_t recv_inc[CL_MAXN], recv_seq[CL_MAXN];
     uint64_t round;            /* full-state rounds sent */
     uint64_t in_round[CL_MAXN], in_got[CL_MAXN];
+    /* sync=op: a causal broadcast of operations */
+    struct crdt_ctx delivered; /* (origin, seq) of every op applied here; base = how many per origin */
+    json_t **ops;              /* this node's own ops, seq 1, 2, … (owned) */
+    size_t nops, capops;
+    json_t *pending;           /* ops received but not causally ready yet */
     /* figures */
     uint64_t updates, merges, bytes_sent, msgs_sent, full_sends;
     uint64_t t_sync;
@@ -154,8 +162,9 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
         st->capkeys = st->capkeys ? 2 * st->capkeys : 16;
         st->keys = xrealloc(st->keys, st->capkeys * sizeof *st->keys);
     }
-    memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
-    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0};
+    if (st->nkeys > at)
+        memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
+    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0};
     st->nkeys++;
     return &st->keys[at];
 }
@@ -181,6 +190,13 @@ static void digest(struct cr *st, struct ckey *k)
 {
     if (st->replaying)
         return;
+    if (crdt_items(k->c) > DIGEST_NOW_ITEMS && !k->dirty_flush) {
+        /* hashing a large value at every change costs O(n) each time: its digest waits for the
+         * next sync tick (any moment's context and value agree, so a later digest is as true) */
+        k->dirty = 1;
+        return;
+    }
+    k->dirty = 0;
     k->hash = value_hash(k->c);
     struct sb ctx = {0};
     crdt_ctx_text(&k->ctx, st->e->n_nodes, names(st), &ctx);
@@ -202,7 +218,8 @@ static void dlog_drop_front(struct cr *st, size_t n)
         json_decref(st->log[i].state);
         json_decref(st->log[i].ctx);
     }
-    memmove(st->log, st->log + n, (st->nlog - n) * sizeof *st->log);
+    if (st->nlog > n)
+        memmove(st->log, st->log + n, (st->nlog - n) * sizeof *st->log);
     st->nlog -= n;
 }
 
@@ -277,6 +294,239 @@ static int merge_key(struct cr *st, const char *name, const struct crdt *s, cons
     return changed;
 }
 
+
+/* ---- sync=op: operations over a causal broadcast ------------------------------------------
+ * An op is {"o": origin, "s": seq (the origin's 1, 2, …), "deps": the origin's delivered
+ * counts when it made the op, "k": key, "t": type, "c": the key's dot, and either "st": the
+ * update's effect as a state (add, inc, set: merged) or "e" and "ds": an OR-Set or cart remove,
+ * the element and the dots it observed (dropped, no tombstone kept)}. A node applies a peer's
+ * op once, when it is causally ready: every op of its origin before it and every op its origin
+ * had applied are applied here (Birman, Schiper, Stephenson 1991). With bug=no-causal it
+ * applies ops as they come: a remove that overtakes its add finds nothing to remove, the add
+ * then arrives, and that replica keeps an element the others removed. */
+
+static void removed_dots_into(json_t *out, const json_t *dots, const struct cr *st)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(dots, i, d) {
+        int n = (int)json_integer_value(json_array_get(d, 0));
+        if (n >= 0 && n < st->e->n_nodes)
+            json_array_append_new(out, json_sprintf("%s:%" JSON_INTEGER_FORMAT, st->e->nodes[n],
+                                                    json_integer_value(json_array_get(d, 1))));
+    }
+}
+
+/* The dots a remove took away, as "n1:3" texts (for the update event and `check crdt`). */
+static json_t *removed_dots_text(const struct cr *st, const struct crdt *d, const json_t *op)
+{
+    json_t *out = json_array();
+    if (op) {
+        removed_dots_into(out, json_object_get(op, "ds"), st);
+        return out;
+    }
+    for (size_t i = 0; d && i < d->nd; i++)
+        json_array_append_new(out, json_sprintf("%s:%" PRIu64, st->e->nodes[d->d[i].node], d->d[i].ctr));
+    return out;
+}
+
+/* A new op of this node for key (state and ctx borrowed, dots stolen). */
+static json_t *op_new(struct cr *st, struct ckey *k, json_t *state, json_t *ctx, const char *elem, json_t *dots)
+{
+    uint64_t seq = st->delivered.base.c[self(st)] + 1;
+    json_t *op = json_pack("{s:i,s:I,s:o,s:s,s:s,s:O}", "o", self(st), "s", (json_int_t)seq, "deps",
+                           vv_to_json(&st->delivered.base, st->e->n_nodes), "k", k->name, "t",
+                           crdt_type_name(k->c->type), "c", ctx);
+    if (dots) {
+        json_object_set_new(op, "e", json_string(elem));
+        json_object_set_new(op, "ds", dots);
+    } else {
+        json_object_set_new(op, "st", json_incref(state));
+    }
+    crdt_ctx_add(&st->delivered, (struct crdt_dot){self(st), seq});
+    return op;
+}
+
+static void persist_op(struct cr *st, const json_t *op)
+{
+    if (st->replaying)
+        return;
+    json_t *rec = json_pack("{s:O}", "op", op);
+    char *s = json_dumps(rec, JSON_COMPACT);
+    st->e->ops->log_append(st->e, "updates", s, strlen(s));
+    st->e->ops->log_sync(st->e, "updates");
+    free(s);
+    json_decref(rec);
+}
+
+/* Keeps one of this node's own ops for its peers (steals op). */
+static void op_log(struct cr *st, json_t *op)
+{
+    if (st->nops == st->capops) {
+        st->capops = st->capops ? 2 * st->capops : 64;
+        st->ops = xrealloc(st->ops, st->capops * sizeof *st->ops);
+    }
+    st->ops[st->nops++] = op;
+}
+
+/* Applies an op's effect here. Returns 0, or -1 with err naming what is wrong with it. */
+static int op_apply(struct cr *st, const json_t *op, char *err, size_t errlen)
+{
+    const char *key = json_string_value(json_object_get(op, "k"));
+    int t = crdt_type_of(json_string_value(json_object_get(op, "t")));
+    if (!key_ok(key, key ? strlen(key) : 0) || t < 0) {
+        snprintf(err, errlen, "an op needs a key \"k\" and a type \"t\"");
+        return -1;
+    }
+    struct crdt_ctx ctx;
+    if (crdt_ctx_from_json(json_object_get(op, "c"), st->e->n_nodes, &ctx, err, errlen) < 0)
+        return -1;
+    const json_t *sj = json_object_get(op, "st");
+    int rc = 0;
+    if (sj) {
+        struct crdt *c = crdt_from_json(sj, st->e->n_nodes, err, errlen);
+        if (!c || merge_key(st, key, c, &ctx) < 0) {
+            if (c)
+                snprintf(err, errlen, "key %.60s cannot be held here", key);
+            rc = -1;
+        }
+        crdt_free(&c);
+    } else {
+        const char *elem = json_string_value(json_object_get(op, "e"));
+        const json_t *ds = json_object_get(op, "ds");
+        if (!elem || !json_is_array(ds) || json_array_size(ds) > MAX_KEY_ITEMS) {
+            snprintf(err, errlen, "a remove op needs \"e\" and an array \"ds\" of dots");
+            crdt_ctx_clear(&ctx);
+            return -1;
+        }
+        struct crdt_ctx dots;
+        json_t *as_ctx = json_pack("{s:[],s:O}", "v", "x", ds);
+        rc = crdt_ctx_from_json(as_ctx, st->e->n_nodes, &dots, err, errlen);
+        json_decref(as_ctx);
+        struct ckey *k = rc < 0 ? NULL : key_add(st, key, (enum crdt_type)t);
+        if (rc == 0 && k) {
+            int changed = crdt_remove_dots(k->c, elem, dots.extra, dots.nextra) > 0;
+            /* dots the context folded into its vector: node i's 1..base[i] */
+            for (int i = 0; i < CL_MAXN; i++)
+                for (uint64_t c = 1; c <= dots.base.c[i] && c <= MAX_KEY_ITEMS; c++)
+                    changed |= crdt_remove_dots(k->c, elem, &(struct crdt_dot){i, c}, 1) > 0;
+            changed |= crdt_ctx_merge(&k->ctx, &ctx);
+            if (changed)
+                digest(st, k);
+        } else if (rc == 0) {
+            snprintf(err, errlen, "key %.60s cannot be held here", key);
+            rc = -1;
+        }
+        crdt_ctx_clear(&dots);
+    }
+    crdt_ctx_clear(&ctx);
+    return rc;
+}
+
+/* Is op causally ready here: the next of its origin, and its origin's past applied? */
+static int op_ready(const struct cr *st, int o, uint64_t seq, const struct vv *deps, struct sb *waiting)
+{
+    int ready = st->delivered.base.c[o] == seq - 1;
+    if (!ready && waiting)
+        sb_printf(waiting, "%s%s:%" PRIu64, waiting->len ? "," : "", st->e->nodes[o], seq - 1);
+    for (int j = 0; j < st->e->n_nodes; j++)
+        if (j != o && st->delivered.base.c[j] < deps->c[j]) {
+            ready = 0;
+            if (waiting)
+                sb_printf(waiting, "%s%s:%" PRIu64, waiting->len ? "," : "", st->e->nodes[j], deps->c[j]);
+        }
+    return ready;
+}
+
+/* Reads an op's origin, seq and deps; -1 when they are malformed. */
+static int op_head(const struct cr *st, const json_t *op, int *o, uint64_t *seq, struct vv *deps)
+{
+    json_int_t oi = json_integer_value(json_object_get(op, "o"));
+    json_int_t s = json_integer_value(json_object_get(op, "s"));
+    char err[100];
+    if (!json_is_integer(json_object_get(op, "o")) || oi < 0 || oi >= st->e->n_nodes || !json_is_integer(json_object_get(op, "s")) ||
+        s < 1 || (uint64_t)s > CRDT_MAX_COUNT || vv_from_json(json_object_get(op, "deps"), deps, err, sizeof err) < 0)
+        return -1;
+    *o = (int)oi;
+    *seq = (uint64_t)s;
+    return 0;
+}
+
+static void op_deliver(struct cr *st, const json_t *op, int o, uint64_t seq)
+{
+    char err[300];
+    if (op_apply(st, op, err, sizeof err) < 0) {
+        event_error(st, "op %s:%" PRIu64 ": %s: dropped", st->e->nodes[o], seq, err);
+        return;
+    }
+    crdt_ctx_add(&st->delivered, (struct crdt_dot){o, seq});
+    persist_op(st, op);
+    st->merges++;
+    env_event(st->e, "deliver", json_pack("{s:s,s:I,s:s,s:s}", "from", st->e->nodes[o], "seq", (json_int_t)seq, "key",
+                                          json_string_value(json_object_get(op, "k")), "op",
+                                          json_object_get(op, "st") ? "apply" : "remove"));
+}
+
+/* Delivers what became ready, again and again, until nothing more is. */
+static void pending_flush(struct cr *st)
+{
+    for (int more = 1; more;) {
+        more = 0;
+        size_t i;
+        json_t *op;
+        json_array_foreach(st->pending, i, op) {
+            int o;
+            uint64_t seq;
+            struct vv deps;
+            op_head(st, op, &o, &seq, &deps);
+            if (crdt_ctx_has(&st->delivered, (struct crdt_dot){o, seq})) {
+                json_array_remove(st->pending, i);
+                more = 1;
+                break;
+            }
+            if (op_ready(st, o, seq, &deps, NULL)) {
+                json_incref(op);
+                json_array_remove(st->pending, i);
+                op_deliver(st, op, o, seq);
+                json_decref(op);
+                more = 1;
+                break;
+            }
+        }
+    }
+}
+
+static void op_receive(struct cr *st, const json_t *op)
+{
+    int o;
+    uint64_t seq;
+    struct vv deps;
+    if (op_head(st, op, &o, &seq, &deps) < 0) {
+        event_error(st, "an op without a valid origin \"o\", seq \"s\" and deps: dropped");
+        return;
+    }
+    if (o == self(st) || crdt_ctx_has(&st->delivered, (struct crdt_dot){o, seq}))
+        return;                 /* our own, or applied already: redelivery changes nothing */
+    struct sb waiting = {0};
+    if (st->bug_nocausal || op_ready(st, o, seq, &deps, &waiting)) {
+        op_deliver(st, op, o, seq);
+        pending_flush(st);
+    } else {
+        size_t i;
+        json_t *p;
+        int held = 0;
+        json_array_foreach(st->pending, i, p)
+            held |= json_integer_value(json_object_get(p, "o")) == o && (uint64_t)json_integer_value(json_object_get(p, "s")) == seq;
+        if (!held && json_array_size(st->pending) < DLOG_MAX) {
+            json_array_append(st->pending, (json_t *)op);
+            env_event(st->e, "buffer", json_pack("{s:s,s:I,s:s,s:s}", "from", st->e->nodes[o], "seq", (json_int_t)seq,
+                                                 "key", json_string_value(json_object_get(op, "k")) ? json_string_value(json_object_get(op, "k")) : "",
+                                                 "waiting", waiting.s ? waiting.s : ""));
+        }
+    }
+    sb_free(&waiting);
+}
+
 struct update {
     const char *key, *crdt, *op, *elem, *value;
     char *n;                   /* MSG_TEXT: a whole number */
@@ -341,6 +591,11 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
         snprintf(err, errlen, "this node holds %d keys already", MAX_KEYS);
         return NULL;
     }
+    if (st->sync == SYNC_OP && st->nops >= DLOG_MAX) {
+        *code = ERR_TEMPORARILY_UNAVAILABLE;
+        snprintf(err, errlen, "this node's op log is full (%d ops): sync=op keeps every op for peers", DLOG_MAX);
+        return NULL;
+    }
     if (crdt_items(k->c) >= MAX_KEY_ITEMS && strcmp(u->op, "rem")) {
         *code = ERR_TEMPORARILY_UNAVAILABLE;
         snprintf(err, errlen, "key %.60s holds %d entries already", u->key, MAX_KEY_ITEMS);
@@ -351,6 +606,7 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
     if (mx >= dot.ctr)
         dot.ctr = mx + 1;
     struct crdt *d = NULL;
+    json_t *rem_dots = NULL;    /* sync=op: the dots an OR-Set or cart remove observed */
     size_t removed = 0;
     int lost = 0;
     err[0] = 0;
@@ -363,10 +619,21 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
             d = crdt_insert(k->c, u->elem, dot, n, err, errlen);
         }
     } else if (!strcmp(u->op, "rem")) {
-        if (!u->elem)
+        if (!u->elem) {
             snprintf(err, errlen, "rem needs \"elem\": the element or item");
-        else
+        } else if (st->sync == SYNC_OP && (t == CRDT_ORSET || t == CRDT_CART)) {
+            /* op-based: the remove is the dots it observed, applied without a tombstone */
+            size_t nd;
+            struct crdt_dot *dots = crdt_dots_of(k->c, u->elem, &nd);
+            removed = crdt_remove_dots(k->c, u->elem, dots, nd);
+            rem_dots = json_array();
+            for (size_t i = 0; i < nd; i++)
+                json_array_append_new(rem_dots, json_pack("[i,I]", dots[i].node, (json_int_t)dots[i].ctr));
+            free(dots);
+            d = crdt_new(k->c->type);
+        } else {
             d = crdt_remove(k->c, u->elem, &removed, err, errlen);
+        }
         if (!d && t == CRDT_2PSET)
             *code = ERR_PRECONDITION_FAILED;
     } else if (!u->value) {
@@ -377,6 +644,7 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
         lost = t == CRDT_LWW && d && (!k->c->value || strcmp(k->c->value, u->value) || k->c->ts != when);
     }
     if (!d) {
+        json_decref(rem_dots);
         if (fresh) {
             /* the key was made for this update only */
             size_t at;
@@ -387,7 +655,8 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
             free(kk->name);
             crdt_free(&kk->c);
             crdt_ctx_clear(&kk->ctx);
-            memmove(st->keys + i, st->keys + i + 1, (st->nkeys - i - 1) * sizeof *st->keys);
+            if (st->nkeys > i + 1)
+                memmove(st->keys + i, st->keys + i + 1, (st->nkeys - i - 1) * sizeof *st->keys);
             st->nkeys--;
         }
         return NULL;
@@ -397,8 +666,14 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
     crdt_ctx_add(&one, dot);
     json_t *dj = crdt_to_json(d), *cj = crdt_ctx_to_json(&one);
     crdt_ctx_clear(&one);
-    if (!st->replaying)
+    json_t *op = NULL;
+    if (st->sync == SYNC_OP) {
+        op = op_new(st, k, dj, cj, u->elem, rem_dots);
+        rem_dots = NULL;
+        persist_op(st, op);
+    } else {
         persist(st, k->name, dj, cj);
+    }
     st->updates++;
     char dtxt[48];
     snprintf(dtxt, sizeof dtxt, "%s:%" PRIu64, st->e->self, dot.ctr);
@@ -411,13 +686,28 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
         json_object_set_new(ev, "set", json_string(u->value));
     if (t == CRDT_GCOUNTER || t == CRDT_PNCOUNTER || t == CRDT_CART)
         json_object_set_new(ev, "n", json_integer(!strcmp(u->op, "dec") ? -n : n));
-    if (!strcmp(u->op, "rem"))
+    if (!strcmp(u->op, "rem")) {
         json_object_set_new(ev, "removed", json_integer((json_int_t)removed));
+        json_object_set_new(ev, "dots", removed_dots_text(st, d, op));
+    }
+    if (t == CRDT_LWW) {
+        json_object_set_new(ev, "node_index", json_integer(self(st)));
+        json_object_set_new(ev, "ts", json_integer((json_int_t)d->ts));
+    }
+    if (t == CRDT_MV && d->nmv == 1)
+        json_object_set_new(ev, "vv", vv_to_json(&d->mv[0].vv, st->e->n_nodes));
     if (lost)
         json_object_set_new(ev, "lost", json_true());
     env_event(st->e, "update", ev);
     digest(st, k);
-    dlog_add(st, k->name, dj, cj, crdt_items(d));
+    if (op) {
+        op_log(st, op);
+        json_decref(dj);
+        json_decref(cj);
+    } else {
+        dlog_add(st, k->name, dj, cj, crdt_items(d));
+    }
+    json_decref(rem_dots);
     crdt_free(&d);
     json_t *reply = json_pack("{s:s,s:o,s:s}", "type", "update_ok", "value", value, "dot", dtxt);
     if (lost)
@@ -466,6 +756,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
     const char *key = r.key ? r.key : key_find(st, "set", NULL) ? "set" : "counter";
     struct ckey *k = key_find(st, key, NULL);
     json_t *v = k ? crdt_query(k->c) : r.key ? json_null() : json_integer(0);
+    env_event(st->e, "query", json_pack("{s:s,s:O}", "key", key, "value", v));
     json_t *reply = json_pack("{s:s,s:o}", "type", "read_ok", "value", v);
     if (k) {
         json_object_set_new(reply, "crdt", json_string(crdt_type_name(k->c->type)));
@@ -652,6 +943,35 @@ static void send_deltas(struct cr *st, int peer)
     }
 }
 
+/* This node's ops peer has not acknowledged applying (resent after resend_after). */
+static void send_ops(struct cr *st, int peer)
+{
+    uint64_t now = env_now_us(st->e);
+    uint64_t last = st->nops;
+    if (st->ack[peer] >= last)
+        return;
+    uint64_t from = st->ack[peer] + 1;
+    if (st->sent[peer] > st->ack[peer] && now - st->sent_at[peer] < st->resend_after) {
+        if (st->sent[peer] >= last)
+            return;
+        from = st->sent[peer] + 1;
+    }
+    while (from <= last) {
+        json_t *ops = json_array();
+        size_t items = 0;
+        uint64_t to = from;
+        for (; to <= last && items < MSG_ITEMS; to++) {
+            json_array_append(ops, st->ops[to - 1]);
+            items += 1 + json_array_size(json_object_get(st->ops[to - 1], "ds"));
+        }
+        json_t *b = json_pack("{s:s,s:I,s:o}", "type", "crdt_ops", "inc", (json_int_t)st->inc, "ops", ops);
+        send_body(st, peer, b, "ops", json_array_size(ops), items);
+        st->sent[peer] = to - 1;
+        st->sent_at[peer] = now;
+        from = to;
+    }
+}
+
 static void sync_tick(struct cr *st)
 {
     int peers[CL_MAXN], np = 0;
@@ -659,7 +979,8 @@ static void sync_tick(struct cr *st)
         if (p != self(st))
             peers[np++] = p;
     /* fanout random peers (a partial Fisher–Yates shuffle) */
-    int k = st->fanout < np ? st->fanout : np;
+    /* op-based: a broadcast reaches every peer (ops are not relayed) */
+    int k = st->fanout < np && st->sync != SYNC_OP ? st->fanout : np;
     for (int i = 0; i < k; i++) {
         int j = i + (int)env_rand_range(st->e, 0, (uint64_t)(np - i - 1));
         int t = peers[i];
@@ -670,6 +991,8 @@ static void sync_tick(struct cr *st)
         if (st->sync == SYNC_STATE) {
             if (st->nkeys)
                 send_full(st, peers[i], 0);
+        } else if (st->sync == SYNC_OP) {
+            send_ops(st, peers[i]);
         } else {
             send_deltas(st, peers[i]);
         }
@@ -730,8 +1053,12 @@ static void merged_event(struct cr *st, const char *src, const char *kind, long 
 
 static void send_ack(struct cr *st, int peer, uint64_t their_inc)
 {
-    env_send(st->e, st->e->nodes[peer], json_pack("{s:s,s:I,s:I,s:I}", "type", "crdt_ack", "inc", (json_int_t)their_inc,
-                                                   "upto", (json_int_t)st->recv_seq[peer], "me", (json_int_t)st->inc));
+    json_t *b = json_pack("{s:s,s:I,s:I,s:I}", "type", "crdt_ack", "inc", (json_int_t)their_inc, "upto",
+                          (json_int_t)st->recv_seq[peer], "me", (json_int_t)st->inc);
+    /* acks count in the bytes a style costs (no event: one per sync message received) */
+    st->bytes_sent += body_bytes(b);
+    st->msgs_sent++;
+    env_send(st->e, st->e->nodes[peer], b);
 }
 
 /* A peer's new incarnation starts its numbering again. */
@@ -816,6 +1143,38 @@ static void on_crdt_delta(void *vst, const char *src, const json_t *body)
     send_ack(st, p, m.inc);
 }
 
+struct ops_msg {
+    uint64_t inc;
+    const json_t *ops;
+};
+static const struct msg_field ops_fields[] = {MSG_U64(struct ops_msg, inc, MAX_ID), MSG_ARRAY(struct ops_msg, ops, DLOG_MAX),
+                                              MSG_END};
+
+static void on_crdt_ops(void *vst, const char *src, const json_t *body)
+{
+    struct cr *st = vst;
+    int p = peer_index(st, src);
+    struct ops_msg m;
+    if (p < 0 || peer_get(st, src, body, ops_fields, &m) < 0)
+        return;
+    if (st->sync != SYNC_OP) {
+        event_error(st, "crdt_ops from %s, but this node runs sync=%s: dropped", src,
+                    st->sync == SYNC_STATE ? "state" : "delta");
+        return;
+    }
+    size_t i;
+    json_t *op;
+    json_array_foreach(m.ops, i, op) {
+        if (!json_is_object(op) || json_integer_value(json_object_get(op, "o")) != p) {
+            event_error(st, "crdt_ops from %s: op %zu is not an op of %s: dropped", src, i, src);
+            return;
+        }
+        op_receive(st, op);
+    }
+    st->recv_seq[p] = st->delivered.base.c[p];
+    send_ack(st, p, m.inc);
+}
+
 struct ack_msg {
     uint64_t inc, upto, me;
 };
@@ -829,7 +1188,8 @@ static void on_crdt_ack(void *vst, const char *src, const json_t *body)
     struct ack_msg m;
     if (p < 0 || peer_get(st, src, body, ack_fields, &m) < 0)
         return;
-    if (m.inc != st->inc || m.upto >= st->next_seq)
+    uint64_t top = st->sync == SYNC_OP ? st->nops + 1 : st->next_seq;
+    if (m.inc != st->inc || m.upto >= top)
         return;                 /* an answer to a previous life of ours, or nonsense */
     if (m.me != st->peer_inc[p]) {
         /* the peer restarted (or first contact): it holds only what it acks now */
@@ -855,6 +1215,12 @@ static void cr_on_timer(void *vst, int kind, uint64_t arg)
     struct cr *st = vst;
     if (kind == T_SYNC) {
         st->t_sync = env_timer_set(st->e, jitter(st, st->interval), T_SYNC, 0);
+        for (size_t i = 0; i < st->nkeys; i++)
+            if (st->keys[i].dirty) {
+                st->keys[i].dirty_flush = 1;
+                digest(st, &st->keys[i]);
+                st->keys[i].dirty_flush = 0;
+            }
         sync_tick(st);
     }
 }
@@ -863,6 +1229,24 @@ static void replay_rec(void *ud, const void *data, size_t len)
 {
     struct cr *st = ud;
     json_t *rec = json_loadb(data, len, 0, NULL);
+    const json_t *op = json_object_get(rec, "op");
+    if (op) {
+        /* sync=op: every op applied here, in the order it was applied */
+        int o;
+        uint64_t seq;
+        struct vv deps;
+        char err[300];
+        if (op_head(st, op, &o, &seq, &deps) == 0 && !crdt_ctx_has(&st->delivered, (struct crdt_dot){o, seq}) &&
+            op_apply(st, op, err, sizeof err) == 0) {
+            crdt_ctx_add(&st->delivered, (struct crdt_dot){o, seq});
+            if (o == self(st)) {
+                op_log(st, json_incref((json_t *)op));
+                st->updates++;
+            }
+        }
+        json_decref(rec);
+        return;
+    }
     const char *key = json_string_value(json_object_get(rec, "k"));
     char err[300];
     struct crdt *c = key ? crdt_from_json(json_object_get(rec, "s"), st->e->n_nodes, err, sizeof err) : NULL;
@@ -890,6 +1274,11 @@ static void cr_destroy(void *vst)
     free(st->keys);
     dlog_drop_front(st, st->nlog);
     free(st->log);
+    for (size_t i = 0; i < st->nops; i++)
+        json_decref(st->ops[i]);
+    free(st->ops);
+    json_decref(st->pending);
+    crdt_ctx_clear(&st->delivered);
     free(st);
 }
 
@@ -897,16 +1286,26 @@ static void *cr_create(struct env *e, const struct opts *o, char *err, size_t er
 {
     struct cr *st = xcalloc(1, sizeof *st);
     st->e = e;
-    st->sync = !strcmp(opts_get(o, "sync", "delta"), "state") ? SYNC_STATE : SYNC_DELTA;
+    const char *sync = opts_get(o, "sync", "delta");
+    st->sync = !strcmp(sync, "state") ? SYNC_STATE : !strcmp(sync, "op") ? SYNC_OP : SYNC_DELTA;
+    st->pending = json_array();
     st->fanout = (int)opts_get_int(o, "fanout", 2);
     st->interval = opts_get_duration(o, "interval", 100000);
     st->resend_after = opts_get_duration(o, "resend_after", 500000);
     if (st->interval == 0 || st->resend_after == 0) {
         snprintf(err, errlen, "interval and resend_after must be above 0");
+        json_decref(st->pending);
         free(st);
         return NULL;
     }
     st->bug_sum = !strcmp(opts_get(o, "bug", "none"), "merge-sum");
+    st->bug_nocausal = !strcmp(opts_get(o, "bug", "none"), "no-causal");
+    if (st->bug_nocausal && st->sync != SYNC_OP) {
+        snprintf(err, errlen, "bug=no-causal breaks the causal delivery of ops: it needs sync=op");
+        json_decref(st->pending);
+        free(st);
+        return NULL;
+    }
     st->relay = st->fanout < e->n_nodes - 1;
     st->inc = 1 + (env_rand(e) & 0x3fffffffffffull);
     st->next_seq = 1;
@@ -950,11 +1349,18 @@ static json_t *cr_status(void *vst)
         sb_free(&b);
     }
     json_t *extra = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "sync",
-                              st->sync == SYNC_STATE ? "state" : "delta", "fanout", st->fanout, "keys",
+                              st->sync == SYNC_STATE ? "state" : st->sync == SYNC_OP ? "op" : "delta", "fanout", st->fanout, "keys",
                               (json_int_t)st->nkeys, "updates", (json_int_t)st->updates, "merges",
                               (json_int_t)st->merges, "bytes_sent", (json_int_t)st->bytes_sent, "msgs_sent",
                               (json_int_t)st->msgs_sent, "full_sends", (json_int_t)st->full_sends, "delta_log",
                               (json_int_t)st->nlog, "types", types, "contexts", ctxs);
+    if (st->sync == SYNC_OP) {
+        struct sb d = {0};
+        crdt_ctx_text(&st->delivered, st->e->n_nodes, names(st), &d);
+        json_object_set_new(extra, "delivered", json_string(d.s));
+        json_object_set_new(extra, "buffered", json_integer((json_int_t)json_array_size(st->pending)));
+        sb_free(&d);
+    }
     return json_pack("{s:s,s:o,s:o,s:o,s:s}", "role", "replica", "data", data, "extra", extra, "log", json_array(),
                      "log_title", "a crdt replica keeps no replicated log (see `show KEY`)");
 }
@@ -1142,8 +1548,8 @@ static const struct mode_command cr_commands[] = {
 };
 
 static const struct mode_option cr_options[] = {
-    {"sync", OPT_ENUM, "state|delta", 0, 0, "delta", "state: gossip whole states; delta: ship each update's delta "
-     "until acknowledged (whole state only when the log cannot)"},
+    {"sync", OPT_ENUM, "state|delta|op", 0, 0, "delta", "state: gossip whole states; delta: ship each update's delta "
+     "until acknowledged (whole state only when the log cannot); op: broadcast each operation, applied in causal order"},
     {"interval", OPT_DURATION, NULL, 1000, 60000000, "100ms", "how often a node syncs with its peers"},
     {"fanout", OPT_INT, NULL, 1, CL_MAXN - 1, "2", "peers a node syncs with each interval (chosen at random)"},
     {"resend_after", OPT_DURATION, NULL, 1000, 60000000, "500ms", "deltas not acknowledged by then are sent again"},
@@ -1159,6 +1565,7 @@ static const struct mode_handler cr_handlers[] = {
     {"crdt_state", on_crdt_state},
     {"crdt_delta", on_crdt_delta},
     {"crdt_ack", on_crdt_ack},
+    {"crdt_ops", on_crdt_ops},
     {NULL, NULL},
 };
 
@@ -1174,6 +1581,13 @@ static const struct mode_figure cr_figures[] = {
     {"extra.updates", "updates", "upd="},
     {"extra.sync", "sync", NULL},
     {"extra.bytes_sent", "bytes_sent", NULL},
+    {"extra.buffered", "buffered", NULL},
+    {NULL, NULL, NULL},
+};
+
+static const struct mode_check cr_checks[] = {
+    {"crdt", "every key's replicas that saw all its updates hold what its type says; counter reads within "
+     "Maelstrom's bound", crdtcheck_run},
     {NULL, NULL, NULL},
 };
 
@@ -1183,7 +1597,7 @@ const struct mode mode_crdt = {
     .name = "crdt",
     .summary = "CRDTs: counters, sets, registers and a shopping cart, updated anywhere, merged by state or delta sync",
     .options = cr_options,
-    .bugs = "merge-sum",
+    .bugs = "merge-sum|no-causal",
     .handlers = cr_handlers,
     .commands = cr_commands,
     .create = cr_create,
@@ -1196,5 +1610,6 @@ const struct mode mode_crdt = {
     .client_types = cr_client_types,
     .roles = cr_roles,
     .figures = cr_figures,
-    .events = "state|update|merge|digest|sync|error",
+    .events = "state|update|merge|digest|sync|deliver|buffer|query|error",
+    .checks = cr_checks,
 };

@@ -11,6 +11,8 @@
 struct crdtmon {
     json_t *keys;       /* key → {node → [ctx, hash, seq, value]} */
     json_t *told;       /* keys whose divergence was reported (once per key: no flood) */
+    json_t *updates;    /* key → [every acknowledged update, as its event plus "seq"] */
+    json_t *reads;      /* key → [{node, seq, value}] of counter reads */
     int violations;
     json_t *last;
 };
@@ -20,6 +22,8 @@ struct crdtmon *crdtmon_new(void)
     struct crdtmon *m = xcalloc(1, sizeof *m);
     m->keys = json_object();
     m->told = json_object();
+    m->updates = json_object();
+    m->reads = json_object();
     return m;
 }
 
@@ -30,6 +34,8 @@ void crdtmon_destroy(struct crdtmon **pm)
         return;
     json_decref(m->keys);
     json_decref(m->told);
+    json_decref(m->updates);
+    json_decref(m->reads);
     json_decref(m->last);
     free(m);
     *pm = NULL;
@@ -43,6 +49,27 @@ int crdtmon_violations(const struct crdtmon *m)
 const json_t *crdtmon_last(const struct crdtmon *m)
 {
     return m->last;
+}
+
+const json_t *crdtmon_updates(const struct crdtmon *m)
+{
+    return m->updates;
+}
+
+const json_t *crdtmon_reads(const struct crdtmon *m)
+{
+    return m->reads;
+}
+
+/* Appends a copy of ev (with its node and seq) to list[key]. */
+static void record(json_t *lists, const char *key, const json_t *ev)
+{
+    json_t *l = json_object_get(lists, key);
+    if (!l) {
+        l = json_array();
+        json_object_set_new(lists, key, l);
+    }
+    json_array_append_new(l, json_deep_copy(ev));
 }
 
 static void value_text(struct sb *b, const json_t *v)
@@ -62,7 +89,18 @@ int crdtmon_feed(struct crdtmon *m, const json_t *ev, struct sb *alert)
 {
     struct event e;
     char err[64];
-    if (event_decode(ev, &e, err, sizeof err) < 0 || !e.node || strcmp(e.name, "digest"))
+    if (event_decode(ev, &e, err, sizeof err) < 0 || !e.node)
+        return 0;
+    const char *k = json_string_value(json_object_get(ev, "key"));
+    if (k && !strcmp(e.name, "update") && json_is_string(json_object_get(ev, "type"))) {
+        record(m->updates, k, ev);
+        return 0;
+    }
+    if (k && !strcmp(e.name, "query") && json_is_integer(json_object_get(ev, "value"))) {
+        record(m->reads, k, ev);
+        return 0;
+    }
+    if (strcmp(e.name, "digest"))
         return 0;
     const char *key = json_string_value(json_object_get(ev, "key"));
     const char *ctx = json_string_value(json_object_get(ev, "ctx"));

@@ -10,7 +10,8 @@
  * A digest is a fact about one moment, true for ever after, so the monitor compares a new
  * digest with every other node's newest one of that key, whatever their times. A key's
  * divergence is reported once (the first proof), not at every later digest. Events it does
- * not use are ignored; malformed ones are skipped.
+ * not use are ignored; malformed ones are skipped. It also keeps every `update` and counter
+ * `query` event, which `check crdt` judges (crdtcheck.c).
  */
 #ifndef CONLAB_CRDTMON_H
 #define CONLAB_CRDTMON_H
@@ -30,6 +31,14 @@ int crdtmon_feed(struct crdtmon *m, const json_t *ev, struct sb *alert);
 int crdtmon_violations(const struct crdtmon *m);
 /* The newest violation as an `invariant` event, or NULL; borrowed until the next feed. */
 const json_t *crdtmon_last(const struct crdtmon *m);
+
+/* What `check crdt` (crdtcheck.c) judges: key → every acknowledged update (its `update` event,
+ * node and seq included), and key → every counter read (its `query` event). Borrowed. */
+const json_t *crdtmon_updates(const struct crdtmon *m);
+const json_t *crdtmon_reads(const struct crdtmon *m);
+/* `check crdt`: see crdtcheck.c. mon is this monitor; status[i] node i's status or NULL when it
+ * is down. Returns 0 holds, 1 violated, 2 cannot judge yet; appends the report to out. */
+int crdtcheck_run(const void *mon, const json_t *const *status, int n, struct sb *out);
 
 /* The same monitor as the mode's face (mode_crdt.monitor). */
 extern const struct mode_monitor crdt_monitor;
