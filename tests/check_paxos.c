@@ -477,6 +477,105 @@ START_TEST(bad_options_are_refused_with_a_reason)
 }
 END_TEST
 
+/* ---- mutated peer messages: refused or handled, never a crash ----------------------------------- */
+
+static json_t *mutate(struct rng *r, json_t *v, int depth)
+{
+    switch (rng_range(r, 0, 9)) {
+    case 0: return json_integer(-1);
+    case 1: return json_integer(INT64_MAX);
+    case 2: return json_string("n99");
+    case 3: return json_null();
+    case 4: return json_array();
+    case 5: return json_real(1.5);
+    case 6: return json_integer((json_int_t)rng_range(r, 0, 20));
+    default: break;
+    }
+    if (depth < 3 && json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x) {
+            uint64_t d = rng_range(r, 0, 5);
+            if (d == 0)
+                json_object_del(v, k);
+            else if (d == 1)
+                json_object_set_new(v, k, mutate(r, x, depth + 1));
+        }
+    } else if (depth < 3 && json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (rng_range(r, 0, 3) == 0)
+                json_array_set_new(v, i, mutate(r, json_array_get(v, i), depth + 1));
+    }
+    return json_incref(v);
+}
+
+static void capture_sends(void *ud, const json_t *ev)
+{
+    json_t *bodies = ud;
+    const char *what = json_string_value(json_object_get(ev, "ev"));
+    if (what && !strcmp(what, "send") && json_array_size(bodies) < 400 && json_object_get(ev, "body"))
+        json_array_append(bodies, json_object_get(ev, "body"));
+}
+
+/* Real peer bodies of a run, mutated (fields dropped, retyped, out of range) and delivered as
+ * if from a peer: every node stays up and answers its status. Forged messages may break the
+ * protocol's invariants (a node trusts its peers), so the monitor is off here. */
+static void mutated_run(const struct mode *m, const char *opts, int leader_first)
+{
+    struct fixture *f = fixture_new(m, 3, opts, 131);
+    json_t *bodies = json_array();
+    f->use_monitor = 0;
+    fixture_watch(f, capture_sends, NULL, bodies);
+    int node = 0;
+    if (leader_first) {
+        ck_assert(fixture_run_until(f, 5 * SEC, has_leader, f));
+        node = leader_of(f);
+    } else {
+        fixture_run(f, 10 * MS);
+    }
+    for (int k = 0; k < 8; k++)
+        fixture_await(f, fixture_invoke(f, node, "write", "k", "v", NULL), 3 * SEC);
+    fixture_events_off(f);
+    struct rng r;
+    rng_seed(&r, 131);
+    size_t n = json_array_size(bodies);
+    ck_assert_uint_gt(n, 10);
+    for (int round = 0; round < test_seeds(2000); round++) {
+        json_t *b = json_deep_copy(json_array_get(bodies, rng_range(&r, 0, n - 1)));
+        json_t *mm = mutate(&r, b, 0);
+        json_decref(b);
+        if (!json_is_object(mm)) {
+            json_decref(mm);
+            continue;
+        }
+        char src[8];
+        snprintf(src, sizeof src, "n%d", (int)rng_range(&r, 1, 3));
+        sim_client_send(f->s, (int)rng_range(&r, 0, 2), src, mm);
+        if (round % 20 == 0)
+            sim_run_for(f->s, 2000);
+    }
+    sim_run_for(f->s, SEC);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(sim_node_state(f->s, i), SIM_UP);
+        json_decref(sim_status(f->s, i));
+    }
+    json_decref(bodies);
+    fixture_free(&f);
+}
+
+START_TEST(mutated_peer_messages_never_crash_a_node_basic)
+{
+    mutated_run(&mode_paxos, "", 0);
+}
+END_TEST
+
+START_TEST(mutated_peer_messages_never_crash_a_node_multi)
+{
+    mutated_run(&mode_paxos, "multi=on", 1);
+}
+END_TEST
+
 /* ---- P4: sweeps ------------------------------------------------------------------------------ */
 
 static void chaos(struct fixture *f, struct rng *r, int steps, int n)
@@ -583,6 +682,8 @@ Suite *suite_paxos(void)
     ADD(tc, restart_recovers_promise_and_chosen_log);
     ADD(tc, malformed_peer_messages_are_refused_with_the_field_named);
     ADD(tc, bad_options_are_refused_with_a_reason);
+    ADD(tc, mutated_peer_messages_never_crash_a_node_basic);
+    ADD(tc, mutated_peer_messages_never_crash_a_node_multi);
     suite_add_tcase(s, tc);
     TCase *sw = tcase_create("sweeps");
     tcase_set_timeout(sw, 600);

@@ -8,6 +8,8 @@ echo "== the lab itself (5 nodes of the first mode with a leader)"
 echo "== raft, 3 nodes, fsync on"
 "$BIN/conlab" bench --mode raft --nodes 3 --clients 16 --seconds "$S"
 "$BIN/conlab" bench --mode raft --nodes 3 --clients 1 --seconds "$S" --elections 20
+echo "== raft, Multi-Paxos and ZAB side by side (same load, same leader crash, trials alternating)"
+sh lab/bench/compare.sh --seconds "$S" --rounds 3 --elections 5
 echo "== leader, 3 nodes, repl=sync"
 "$BIN/conlab" bench --mode leader --nodes 3 --clients 16 --seconds "$S" --opt repl=sync
 echo "== leaderless, 5 nodes, n=3, 50% reads"
@@ -37,3 +39,5 @@ if [ -x "$BIN/check_all" ]; then
 else
   echo "(bin/check_all not built: make bin/check_all first)"
 fi
+echo "== gossip and swim at up to 100 real nodes (lab/bench/spread.sh)"
+sh lab/bench/spread.sh "16 32 64 100" 5

@@ -137,8 +137,23 @@ static int wait_leader(struct bench *b, uint64_t timeout_us)
     return -1;
 }
 
+/* Messages between nodes and fsyncs, summed over the live nodes (their status counters). */
+static void io_counts(struct bench *b, uint64_t *msgs, uint64_t *syncs)
+{
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(&b->lab, st);
+    *msgs = *syncs = 0;
+    for (int i = 0; i < b->lab.cl->n; i++) {
+        *msgs += (uint64_t)json_integer_value(json_object_get(st[i], "peer_sends"));
+        *syncs += (uint64_t)json_integer_value(json_object_get(st[i], "fsyncs"));
+        json_decref(st[i]);
+    }
+}
+
 static void load(struct bench *b, struct sb *json)
 {
+    uint64_t msgs0, syncs0, msgs1, syncs1;
+    io_counts(b, &msgs0, &syncs0);
     b->nlat = 0;
     b->ok = b->failed = b->info = 0;
     b->running = 1;
@@ -159,12 +174,16 @@ static void load(struct bench *b, struct sb *json)
         lab_pump(&b->lab, 10000, -1);
     }
     double secs = (double)(mono_us() - t0) / 1e6;
+    io_counts(b, &msgs1, &syncs1);
+    double mpo = b->ok ? (double)(msgs1 - msgs0) / (double)b->ok : 0;
+    double spo = b->ok ? (double)(syncs1 - syncs0) / (double)b->ok : 0;
     qsort(b->lat, b->nlat, sizeof *b->lat, cmp_double);
     double thr = (double)b->ok / secs;
     if (b->json) {
         sb_printf(json, "\"ops\":%llu,\"failed\":%llu,\"indeterminate\":%llu,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f",
                   (unsigned long long)b->ok, (unsigned long long)b->failed, (unsigned long long)b->info, thr,
                   pct(b->lat, b->nlat, 50), pct(b->lat, b->nlat, 99));
+        sb_printf(json, ",\"msgs_per_op\":%.2f,\"fsyncs_per_op\":%.2f", mpo, spo);
     } else {
         printf("load: %s, %d nodes, %d clients, %.1f s, %d%% reads over %d keys\n", b->mode, b->nodes,
                b->clients, secs, b->reads_pct, b->keys);
@@ -172,6 +191,8 @@ static void load(struct bench *b, struct sb *json)
                (unsigned long long)b->failed, (unsigned long long)b->info);
         printf("  throughput %.0f ops/s, latency p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", thr,
                pct(b->lat, b->nlat, 50), pct(b->lat, b->nlat, 99), b->nlat ? b->lat[b->nlat - 1] : 0);
+        printf("  messages between nodes per ok operation %.2f, fsyncs per ok operation %.2f (every node, heartbeats included)\n",
+               mpo, spo);
     }
 }
 
@@ -337,7 +358,7 @@ static int foundation(const char *argv0, int json_out)
     double zmq_us = zmq_rtt_us(rounds);
     /* idle CPU of 5 nodes over 10 s */
     int pids[5];
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(&lab, st);
     for (int i = 0; i < 5; i++) {
         pids[i] = (int)json_integer_value(json_object_get(st[i], "pid"));

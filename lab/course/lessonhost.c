@@ -52,6 +52,7 @@ static int w_node_info(void *ud, int node, struct lesson_node_info *out)
     str_copy(out->state, s == NODE_DOWN ? "down" : s == NODE_PAUSED ? "paused" : "up", sizeof out->state);
     str_copy(out->role, s == NODE_DOWN ? "" : lab->view[node].role, sizeof out->role);
     out->term = lab->view[node].term;
+    out->leads = s != NODE_DOWN && lab->view[node].cls == RC_LEADER;
     return 0;
 }
 
@@ -85,7 +86,7 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
     return rc;
 }
 
-static int w_partition(void *ud, int group[CL_MAXN])
+static int w_partition(void *ud, int group[CL_MAXNODES])
 {
     struct lab *lab = ud;
     if (!lab->cl)

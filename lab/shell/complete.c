@@ -52,8 +52,9 @@ static const struct copt o_top[] = {
     END};
 static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
-    FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"),
-    FLAG("--to-edn"), FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), END};
+    FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
+    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--verdict-only"),
+    FLAG("--quiet"), FLAG("--help"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
@@ -66,7 +67,8 @@ static const struct copt o_bench[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--clients", ARG_VALUE),
     TAKES("--seconds", ARG_VALUE), TAKES("--reads", ARG_VALUE), TAKES("--keys", ARG_VALUE),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
-    TAKES("--opt", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
+    TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
+    FLAG("--json"), FLAG("--help"), END};
 static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),

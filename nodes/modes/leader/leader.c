@@ -1142,4 +1142,6 @@ const struct mode mode_leader = {
     .roles = leader_roles,
     .figures = leader_figures,
     .events = "state|append|commit|apply|truncate|fenced|discard|divergence|error",
+    .compare_as = "single-leader",
+    .compare_opts = "failover=auto",
 };

@@ -146,6 +146,8 @@ struct paxos {
     uint64_t learn_asked;      /* the slot last asked for with learn_req */
     uint64_t t_election, t_heartbeat, t_flush, t_retry, t_think, t_tick;
     int quiet_ticks;           /* leader: ticks since a majority was last heard */
+    json_t *mk;                /* the `chosen`/`learn` event being gathered (emit_marks) */
+    const char *mk_how;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -487,6 +489,7 @@ static void flush(struct paxos *p);
 static void apply_chosen(struct paxos *p);
 static void propose_next(struct paxos *p);
 static void basic_decided(struct paxos *p, uint64_t s);
+static void emit_marks(struct paxos *p);
 static void serve_held(struct paxos *p);
 static void client_request(struct paxos *p, const char *src, const json_t *body, int redirect_now);
 
@@ -707,6 +710,7 @@ static void apply_chosen(struct paxos *p)
 
 static void advance_commit(struct paxos *p)
 {
+    emit_marks(p);
     uint64_t c = p->commit;
     while (is_chosen(p, c + 1))
         c++;
@@ -717,8 +721,24 @@ static void advance_commit(struct paxos *p)
     apply_chosen(p);
 }
 
+/* Emits the `chosen` or `learn` event gathered by mark_chosen (one per burst of slots). */
+static void emit_marks(struct paxos *p)
+{
+    if (!p->mk)
+        return;
+    json_t *f = p->mk;
+    p->mk = NULL;
+    size_t n = json_array_size(json_object_get(f, "cmds"));
+    json_object_set_new(f, "count", json_integer((json_int_t)n));
+    if (n > 1) { /* one command of the burst would mislead: cmds has them all */
+        json_object_del(f, "cmd");
+        json_object_del(f, "value");
+    }
+    emit(p, p->mk_how, f);
+}
+
 /* Slot s is chosen with the command now stored there (ballot b). how: "chosen" (we counted
- * the majority) or "learn". */
+ * the majority) or "learn". The event goes out with the burst (emit_marks). */
 static void mark_chosen(struct paxos *p, uint64_t s, const char *how)
 {
     if (is_chosen(p, s))
@@ -726,12 +746,18 @@ static void mark_chosen(struct paxos *p, uint64_t s, const char *how)
     p->sl[s].chosen = 1;
     persist_slot(p, 'C', s);
     struct rlog_entry *en = rlog_at(&p->log, s);
+    if (p->mk && (strcmp(p->mk_how, how) || (uint64_t)json_integer_value(json_object_get(p->mk, "ballot")) != en->term))
+        emit_marks(p);
     char *c = entry_label(p, en);
-    json_t *f = json_pack("{s:I,s:s}", "slot", (json_int_t)s, "cmd", c);
-    if (en->type == KV_PUT)
-        json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+    if (!p->mk) {
+        json_t *f = json_pack("{s:I,s:s,s:[]}", "slot", (json_int_t)s, "cmd", c, "cmds");
+        if (en->type == KV_PUT)
+            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+        p->mk = ballot_fields(p, f, "ballot", en->term);
+        p->mk_how = how;
+    }
+    json_array_append_new(json_object_get(p->mk, "cmds"), json_pack("[I,s]", (json_int_t)s, c));
     free(c);
-    emit(p, how, ballot_fields(p, f, "ballot", en->term));
 }
 
 /* A peer asked for chosen values from a slot on. */
@@ -928,7 +954,7 @@ static void basic_phase2(struct paxos *p)
     struct rlog_entry v;
     size_t k = p->cur_slot - p->p1_from;
     int adopted = k < p->nadopt && p->adopt_b[k];
-    if (adopted && p->adopt_chosen[k]) {
+    if (adopted && p->adopt_chosen[k] && p->bug != BUG_IGNORE_ACCEPTED) {
         entry_copy(&v, &p->adopt[k]);
         slot_set(p, p->cur_slot, &v, p->adopt_b[k]);
         mark_chosen(p, p->cur_slot, "learn");
@@ -1842,6 +1868,7 @@ static void paxos_destroy(void *st)
         return;
     rlog_free(&p->log);
     free(p->sl);
+    json_decref(p->mk);
     kvsm_free(&p->sm);
     for (size_t i = 0; i < p->nreplies; i++) {
         json_decref(p->replies[i].body);
@@ -1878,7 +1905,7 @@ static json_t *paxos_status(void *st)
     uint64_t last = last_slot(p);
     uint64_t from = last > 100 ? last - 99 : 1;
     /* the newest slot that holds something: "accepted" and "learned" in words */
-    char *acc = NULL, *learned = NULL;
+    char *acc = NULL, *learned = NULL, *acc_short = NULL;
     for (uint64_t s = last; s >= 1 && (!acc || !learned); s--) {
         struct rlog_entry *en = rlog_at(&p->log, s);
         if (!en->term)
@@ -1887,8 +1914,10 @@ static json_t *paxos_status(void *st)
         bal_text(p, en->term, t);
         char *c = entry_label(p, en);
         const char *v = en->type == KV_PUT && en->value ? en->value : c;
-        if (!acc)
+        if (!acc) {
             acc = xasprintf("slot %llu: %s %s", (unsigned long long)s, t, v);
+            acc_short = xasprintf("%s=%.24s", t, v); /* the figure: "1.n1=blue" */
+        }
         if (!learned && p->sl[s].chosen)
             learned = xasprintf("slot %llu: %s", (unsigned long long)s, v);
         free(c);
@@ -1898,15 +1927,19 @@ static json_t *paxos_status(void *st)
         char *cmd = en->term ? entry_label(p, en) : xstrdup("(empty)");
         char t[32];
         bal_text(p, en->term, t);
-        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b}", "index", (json_int_t)s, "term",
+        char note[48];
+        snprintf(note, sizeof note, "ballot %s%s", t, p->sl[s].chosen ? ", chosen" : en->term ? ", accepted" : "");
+        json_array_append_new(log, json_pack("{s:I,s:I,s:s,s:s,s:b,s:s}", "index", (json_int_t)s, "term",
                                              (json_int_t)en->term, "ballot", t, "cmd", cmd, "committed",
-                                             p->sl[s].chosen));
+                                             p->sl[s].chosen, "note", note));
         free(cmd);
     }
     json_object_set_new(j, "log", log);
     json_t *ex = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "promised", pb, "ballot", bb, "accepted",
                            acc ? acc : "-", "learned", learned ? learned : "-", "multi", p->multi ? "on" : "off",
                            "queued", (json_int_t)p->qn, "pending", (json_int_t)p->pend.n);
+    json_object_set_new(ex, "acc", json_string(acc_short ? acc_short : "-"));
+    free(acc_short);
     if (p->multi && p->role == LEADER) {
         /* per acceptor: how many of the open slots it has accepted */
         json_t *acks = json_object();
@@ -1970,7 +2003,7 @@ static const struct mode_role paxos_roles[] = {
 static const struct mode_figure paxos_figures[] = {
     {"extra.promised", "promised", "p"},
     {"extra.ballot", "ballot", NULL},
-    {"extra.accepted", "accepted", NULL},
+    {"extra.acc", "accepted", "A"},
     {"extra.learned", "learned", NULL},
     {"leader", "leader", NULL},
     {"commit", "chosen", "c"},

@@ -243,10 +243,9 @@ static int on_accepted(struct paxosmon *m, int ni, const json_t *ev, uint64_t se
     return bad;
 }
 
-static int on_learnt(struct paxosmon *m, int ni, const json_t *ev, uint64_t seq, const char *what, struct sb *alert)
+static int on_learnt_one(struct paxosmon *m, int ni, uint64_t s, const char *cmd, uint64_t seq, const char *what,
+                         struct sb *alert)
 {
-    uint64_t s = u(ev, "slot");
-    const char *cmd = json_string_value(json_object_get(ev, "cmd"));
     struct mslot *sl = slot_of(m, s);
     if (!sl || !cmd)
         return 0;
@@ -258,6 +257,22 @@ static int on_learnt(struct paxosmon *m, int ni, const json_t *ev, uint64_t seq,
         return 1;
     }
     return chosen(m, s, cmd, ni, seq, what, alert);
+}
+
+/* `chosen` and `learn` carry the burst's slots in cmds ([[slot, cmd], …]), or one slot and cmd. */
+static int on_learnt(struct paxosmon *m, int ni, const json_t *ev, uint64_t seq, const char *what, struct sb *alert)
+{
+    const json_t *cmds = json_object_get(ev, "cmds");
+    if (!json_is_array(cmds))
+        return on_learnt_one(m, ni, u(ev, "slot"), json_string_value(json_object_get(ev, "cmd")), seq, what, alert);
+    size_t i;
+    const json_t *c;
+    json_array_foreach(cmds, i, c) {
+        if (on_learnt_one(m, ni, (uint64_t)json_integer_value(json_array_get(c, 0)),
+                          json_string_value(json_array_get(c, 1)), seq, what, alert))
+            return 1;
+    }
+    return 0;
 }
 
 static int on_apply(struct paxosmon *m, int ni, const json_t *ev, uint64_t seq, struct sb *alert)
