@@ -11,19 +11,21 @@
 
 #include "causal.h"
 #include "lincheck.h"
+#include "mutex.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
     "                    [--verdict-only] [--quiet]\n"
-    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank] FILE\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
     "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
     "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
     "  --quiet: no progress line on stderr (printed every 2 s of a long search)\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
+    "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static void progress(void *ud, const char *key, uint64_t configs, double seconds)
@@ -127,6 +129,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SERIALIZABLE;
         } else if (!strcmp(a, "--bank")) {
             what = W_BANK;
+        } else if (!strcmp(a, "--mutex")) {
+            what = W_MUTEX;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -145,6 +149,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (what == W_MUTEX)
+        return mutex_cli(file, out, errout);
     if (!quiet)
         lo.progress = progress;
     if (what == W_SERIALIZABLE || what == W_BANK)
