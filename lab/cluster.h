@@ -50,6 +50,10 @@ struct cluster_ops {
      * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the
      * node is down or does not answer. *more is 1 when keys remain. Caller frees. Waits. */
     json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
+    /* The endpoint where the nodes push their events, for other processes of the lab that
+     * report the same way (the named clients, lab/coord); NULL when there is none (the
+     * simulator). May be NULL. */
+    const char *(*events_endpoint)(struct cluster *c);
 };
 
 struct cluster {

@@ -740,6 +740,11 @@ static void procs_destroy(struct cluster *c)
     free(p);
 }
 
+static const char *procs_events_endpoint(struct cluster *c)
+{
+    return P(c)->ev_ep;
+}
+
 static const struct cluster_ops procs_ops = {
     .client_send = procs_client_send,
     .pump = procs_pump,
@@ -757,6 +762,7 @@ static const struct cluster_ops procs_ops = {
     .add_node = procs_add_node,
     .destroy = procs_destroy,
     .data = procs_data,
+    .events_endpoint = procs_events_endpoint,
 };
 
 struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)
