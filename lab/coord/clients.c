@@ -35,6 +35,7 @@ struct actor {
     json_t *fired;              /* path -> [watch notifications seen, taken by `await watch`] */
     int expired;                /* session expiries it reported */
     uint64_t resume_at;         /* `pause c1 6s` */
+    json_t *queued;             /* req -> the command line sent while it was paused */
 };
 
 struct defer {
@@ -124,6 +125,7 @@ static void drop_all(struct lab *lab)
             zmq_close(c->push);
         json_decref(c->held);
         json_decref(c->fired);
+        json_decref(c->queued);
         memset(c, 0, sizeof *c);
     }
     if (A.fence_ready)
@@ -173,6 +175,13 @@ static void on_event(void *ud, const struct event *e)
     if (!strcmp(ev, "client_reply")) {
         char k[32];
         snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(j, "req")));
+        if (json_object_get(c->queued, k)) { /* a command it got while paused: nobody waits for it */
+            if (A.lab)
+                lab_out(A.lab, "%s: %s%s", c->name, json_is_true(json_object_get(j, "ok")) ? "" : "FAILED: ",
+                        json_string_value(json_object_get(j, "text")) ? json_string_value(json_object_get(j, "text")) : "");
+            json_object_del(c->queued, k);
+            return;
+        }
         json_object_set(A.replies, k, (json_t *)j);
     } else if (!strcmp(ev, "client_session")) {
         const char *what = json_string_value(json_object_get(j, "what"));
@@ -248,7 +257,7 @@ static void on_tick(void *ud)
         uint64_t highest = 0;
         enum fence_outcome o = fence_write(&A.fence, res, token, val, client, &highest);
         int accepted = o != FENCE_REFUSED;
-        json_t *f = json_pack("{s:s,s:s,s:I,s:s,s:s?,s:b,s:b,s:I}", "op", "write", "client", client ? client : "", "token",
+        json_t *f = json_pack("{s:O,s:s,s:s,s:I,s:s,s:s?,s:b,s:b,s:I}", "t", json_object_get(e, "t"), "op", "write", "client", client ? client : "", "token",
                               (json_int_t)token, "resource", res ? res : "", "value", val, "accepted", accepted, "fencing",
                               A.fence.on, "highest", (json_int_t)highest);
         if (lock)
@@ -320,10 +329,6 @@ static int usable(struct lab *lab, struct actor *c)
         lab_err(lab, "%s crashed: start a new client (client %s) to go on", c->name, c->name);
         return 0;
     }
-    if (c->state == CS_PAUSED) {
-        lab_err(lab, "%s is paused: a paused process runs nothing (resume %s first)", c->name, c->name);
-        return 0;
-    }
     return 1;
 }
 
@@ -380,6 +385,7 @@ static int cmd_client(struct lab *lab, int argc, char **argv)
         str_copy(c->name, name, sizeof c->name);
         c->held = json_object();
         c->fired = json_object();
+        c->queued = json_object();
         snprintf(c->ep, sizeof c->ep, "ipc://%s/client-%s.sock", lab->run_dir, name);
         if (!A.ctx)
             A.ctx = zmq_ctx_new();
@@ -604,6 +610,15 @@ int actors_command(struct lab *lab, int argc, char **argv)
             wait = w + 20000000;
     }
     send_cmd(c, json_pack("{s:I,s:s,s:o}", "req", (json_int_t)req, "cmd", verb, "args", args));
+    if (c->state == CS_PAUSED) {
+        /* a paused process runs nothing: the command waits in its socket, like the work a
+         * process was about to do when its pause began, and runs first when it resumes */
+        char k[32];
+        snprintf(k, sizeof k, "%llu", (unsigned long long)req);
+        json_object_set_new(c->queued, k, json_string(verb));
+        lab_out(lab, "%s is paused: '%s' waits and runs as soon as it resumes", c->name, verb);
+        return 0;
+    }
     json_t *r = await_reply(lab, c, req, wait);
     if (!r) {
         lab_err(lab, "%s: no answer (%s)", c->name,
@@ -666,6 +681,10 @@ int actors_fault(struct lab *lab, const char *verb, int argc, char **argv)
         c->resume_at = 0;
         lab_event(lab, "fault", json_pack("{s:s,s:s}", "what", "resume", "target", c->name));
         lab_out(lab, "resumed %s", c->name);
+        /* what it was given while paused runs now: show its outcome before going on */
+        uint64_t end = mono_us() + 10000000;
+        while (json_object_size(c->queued) && mono_us() < end && !lab->interrupted && c->state == CS_UP)
+            lab_pump(lab, 50000, -1);
         return 0;
     }
     lab_err(lab, "a client is not restarted: start it again with 'client %s' (a new session)", c->name);
