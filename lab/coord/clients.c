@@ -48,6 +48,7 @@ static struct {
     void *ctx;
     struct actor a[MAX_ACTORS];
     const struct cluster *cl;   /* the cluster the clients belong to */
+    uint64_t cl_t0;             /* and its start (a new cluster may reuse the address) */
     struct fence fence;
     int fence_ready;
     json_t *writes;             /* storage_write events waiting for the storage */
@@ -138,9 +139,10 @@ static void drop_all(struct lab *lab)
 /* The clients belong to one cluster: a new one (or none) ends them. */
 static void follow_cluster(struct lab *lab)
 {
-    if (lab->cl != A.cl) {
-        drop_all(lab->cl ? lab : NULL);
+    if (lab->cl != A.cl || (lab->cl && lab->cl->t0_us != A.cl_t0)) {
+        drop_all(NULL); /* the old run is over: its history ends here */
         A.cl = lab->cl;
+        A.cl_t0 = lab->cl ? lab->cl->t0_us : 0;
     }
     if (lab->cl && !A.fence_ready) {
         fence_init(&A.fence, strcmp(opts_get(&lab->cl->opts, "fencing", "on"), "off") != 0);
@@ -534,15 +536,15 @@ static const struct lab_command actor_commands[] = {
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-/* `c2 await leader PATH|watch PATH|expired [TIMEOUT]`: waits on what the client reported. */
+/* `c2 await elected PATH|watch PATH|expired [TIMEOUT]`: waits on what the client reported. */
 static int await_state(struct lab *lab, struct actor *c, int argc, char **argv)
 {
     uint64_t timeout = 30000000;
     const char *what = argv[2];
-    int needs_path = !strcmp(what, "leader") || !strcmp(what, "watch");
+    int needs_path = !strcmp(what, "elected") || !strcmp(what, "watch");
     if ((!needs_path && strcmp(what, "expired")) || argc < 3 + needs_path ||
         (argc > 3 + needs_path && parse_duration_us(argv[3 + needs_path], &timeout) < 0) || argc > 4 + needs_path) {
-        lab_err(lab, "usage: %s await leader PATH|watch PATH|expired [TIMEOUT]", c->name);
+        lab_err(lab, "usage: %s await elected PATH|watch PATH|expired [TIMEOUT]", c->name);
         return 2;
     }
     const char *path = needs_path ? argv[3] : NULL;
@@ -550,7 +552,7 @@ static int await_state(struct lab *lab, struct actor *c, int argc, char **argv)
     uint64_t t0 = mono_us(), end = t0 + timeout;
     for (;;) {
         int done = 0;
-        if (!strcmp(what, "leader"))
+        if (!strcmp(what, "elected"))
             done = json_object_get(c->held, path) != NULL;
         else if (!strcmp(what, "expired"))
             done = c->expired > start_expired || (c->expired && argc == 3 && 0);
@@ -562,7 +564,7 @@ static int await_state(struct lab *lab, struct actor *c, int argc, char **argv)
             }
         }
         if (done) {
-            lab_out(lab, "%s: %s%s%s after %llums", c->name, !strcmp(what, "leader") ? "leads " : !strcmp(what, "watch") ? "watch fired on " : "session expired",
+            lab_out(lab, "%s: %s%s%s after %llums", c->name, !strcmp(what, "elected") ? "leads " : !strcmp(what, "watch") ? "watch fired on " : "session expired",
                     path ? path : "", "", (unsigned long long)((mono_us() - t0) / 1000));
             return 0;
         }

@@ -1888,5 +1888,5 @@ const struct mode mode_zab = {
     .client_types = zab_client_types,
     .roles = zab_roles,
     .figures = zab_figures,
-    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|zk_session|zk_watch",
+    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
 };
