@@ -527,8 +527,8 @@ static int cmd_storage(struct lab *lab, int argc, char **argv)
 static const struct lab_command actor_commands[] = {
     {"client", "client NAME [session=DURATION]",
      "Start a named client session (its own process) of the cluster's coordination service (zab service=zk): it keeps "
-     "its session alive with heartbeats; then NAME lock|unlock|elect|resign|watch|set|get|register|discover|write|await|"
-     "isolate|heal … (see docs/modes/zk.md); pause, resume and crash take it like a node.",
+     "its session alive with heartbeats; then NAME lock, unlock, elect, resign, watch, set, get, register, discover, "
+     "write, await, isolate or heal (see docs/modes/zk.md); pause, resume and crash take it like a node.",
      "client c1", 1, 2, cmd_client},
     {"clients", "clients", "List the named clients: state, session, the locks they hold.", "clients", 0, 0, cmd_clients},
     {"storage", "storage", "Show the fenced storage the clients write to (CLIENT write storage KEY VALUE): each resource's "
@@ -691,6 +691,26 @@ int actors_fault(struct lab *lab, const char *verb, int argc, char **argv)
     }
     lab_err(lab, "a client is not restarted: start it again with 'client %s' (a new session)", c->name);
     return 1;
+}
+
+int actors_send(struct lab *lab, const char *name, const char *verb, int argc, char **argv, uint64_t *req)
+{
+    follow_cluster(lab);
+    struct actor *c = find(name);
+    if (!c || c->state != CS_UP)
+        return -1;
+    json_t *args = json_array();
+    for (int i = 0; i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    *req = ++A.next_req;
+    send_cmd(c, json_pack("{s:I,s:s,s:o}", "req", (json_int_t)*req, "cmd", verb, "args", args));
+    return 0;
+}
+
+json_t *actors_wait(struct lab *lab, const char *name, uint64_t req, uint64_t us)
+{
+    struct actor *c = find(name);
+    return c ? await_reply(lab, c, req, us) : NULL;
 }
 
 void actors_resume_later(struct lab *lab, int idx, uint64_t us)

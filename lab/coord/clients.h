@@ -16,6 +16,7 @@
 #ifndef CONLAB_CLIENTS_H
 #define CONLAB_CLIENTS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct lab;
@@ -33,6 +34,12 @@ int actors_validate(int argc, char **argv);
 /* crash|pause|resume|restart on argv[1] when it names a client (argv[2]: pause's duration):
  * the status; -1 when it is not a client's name. */
 int actors_fault(struct lab *lab, const char *verb, int argc, char **argv);
+/* For programs that drive several clients at once (the lock benchmark): sends `VERB ARGS…` to
+ * client name without waiting; *req receives its id. Returns 0, or -1 (no such client, down). */
+int actors_send(struct lab *lab, const char *name, const char *verb, int argc, char **argv, uint64_t *req);
+/* Waits up to us for the reply to req of client name: {"ok":bool,"text":…} (caller frees), or
+ * NULL on timeout or when the client went down. */
+json_t *actors_wait(struct lab *lab, const char *name, uint64_t req, uint64_t us);
 /* Resumes node idx after us (`pause n1 2s`). */
 void actors_resume_later(struct lab *lab, int idx, uint64_t us);
 

@@ -52,6 +52,8 @@ struct task {
     char ahead[PATHLEN];        /* who holds / leads, for messages */
     uint64_t deadline_us, lease_us, sid, token;
     int own_session, retried, nahead;
+    uint64_t bench_until;       /* `bench LOCK SECONDS`: lock and unlock again until then */
+    uint64_t pairs;
 };
 
 struct held {
@@ -263,6 +265,14 @@ static void queue_position(int ti, const json_t *r)
     str_copy(t->ahead, json_string_value(json_object_get(data, first)) ? json_string_value(json_object_get(data, first)) : "?",
              PATHLEN);
     t->nahead = (int)me;
+    if (me == 0 && t->bench_until) {
+        /* the benchmark: held, counted, released at once, and queued again */
+        mutex_ev("acquire", t->name, t->token, NULL);
+        t->pairs++;
+        t->step = 20;
+        request(ti, json_pack("{s:s,s:s}", "op", "delete", "path", t->mynode));
+        return;
+    }
     if (me == 0) {
         struct held *h = add_held();
         if (!h) {
@@ -375,6 +385,18 @@ static void step(int ti, const json_t *r)
         }
         if (t->step == 5) {
             queue_position(ti, r);
+            return;
+        }
+        if (t->step == 20) { /* the benchmark's unlock */
+            mutex_ev("release", t->name, t->token, "unlock");
+            t->mynode[0] = 0;
+            if (mono_us() >= t->bench_until) {
+                reply(t, 1, "%llu lock/unlock pairs", (unsigned long long)t->pairs);
+                end_task(ti);
+                return;
+            }
+            t->step = 2;
+            step(ti, NULL);
             return;
         }
         if (t->step == 6) { /* exists(predecessor, watch) */
@@ -758,7 +780,7 @@ static void on_command(const json_t *c)
         int kind, min;
     } verbs[] = {{"lock", K_LOCK, 1},     {"unlock", K_UNLOCK, 1},     {"elect", K_ELECT, 1}, {"resign", K_RESIGN, 1},
                  {"watch", K_WATCH, 1},   {"set", K_SET, 2},           {"get", K_GET, 1},     {"register", K_REGISTER, 2},
-                 {"discover", K_DISCOVER, 1}};
+                 {"discover", K_DISCOVER, 1}, {"bench", K_LOCK, 2}};
     for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
         if (strcmp(cmd, verbs[v].name))
             continue;
@@ -785,7 +807,7 @@ static void on_command(const json_t *c)
             }
         }
         uint64_t wait_us = 10000000;
-        for (int k = 1; k < argc && t->kind == K_LOCK; k++) {
+        for (int k = 1; k < argc && t->kind == K_LOCK && strcmp(cmd, "bench"); k++) {
             const char *a = json_string_value(json_array_get(args, k));
             int r1 = arg_duration(a, "wait", &wait_us), r2 = r1 ? 0 : arg_duration(a, "lease", &t->lease_us);
             if (r1 < 0 || r2 < 0 || (!r1 && !r2)) {
@@ -803,6 +825,17 @@ static void on_command(const json_t *c)
             reply(t, 0, "%s already leads %s", C.id, a0);
             end_task(ti);
             return;
+        }
+        if (!strcmp(cmd, "bench")) {
+            uint64_t s;
+            if (parse_duration_us(a1, &s) < 0 || !s) {
+                reply(t, 0, "bench LOCK DURATION, got '%s'", a1);
+                end_task(ti);
+                return;
+            }
+            t->bench_until = mono_us() + s;
+            wait_us = s + 60000000;
+            t->value[0] = 0;
         }
         if (t->kind == K_LOCK)
             t->deadline_us = mono_us() + wait_us;
