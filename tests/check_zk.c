@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include "fixture.h"
+#include "fuzz_zk_one.h"
 #include "sim.h"
 #include "zksm.h"
 
@@ -465,6 +468,34 @@ START_TEST(requests_are_refused_without_service_zk_and_when_malformed)
 }
 END_TEST
 
+START_TEST(the_fuzz_corpus_replays_cleanly)
+{
+    const char *root = getenv("CONLAB_CORPUS");
+    char *path = xasprintf("%s/zk", root && *root ? root : "tests/corpus");
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "no corpus directory %s", path);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *f = xasprintf("%s/%s", path, de->d_name);
+        FILE *fp = fopen(f, "rb");
+        ck_assert_ptr_nonnull(fp);
+        char buf[65536];
+        size_t len = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        const char *bad = fuzz_zk_one((const uint8_t *)buf, len);
+        ck_assert_msg(!bad, "%s: %s", f, bad);
+        free(f);
+        n++;
+    }
+    closedir(d);
+    free(path);
+    ck_assert_int_ge(n, 5);
+}
+END_TEST
+
 Suite *suite_zk(void);
 Suite *suite_zk(void)
 {
@@ -473,6 +504,7 @@ Suite *suite_zk(void)
     tcase_add_test(tc, znodes_have_versions_sequences_and_conditional_updates);
     tcase_add_test(tc, ephemeral_znodes_go_with_their_session_and_watches_fire_once);
     tcase_add_test(tc, malformed_operations_are_refused_with_the_field_named);
+    tcase_add_test(tc, the_fuzz_corpus_replays_cleanly);
     suite_add_tcase(s, tc);
     TCase *sim = tcase_create("zab service=zk");
     tcase_set_timeout(sim, 120);
