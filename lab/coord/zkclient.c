@@ -910,8 +910,11 @@ static void timers(void)
     for (int i = 0; i < MAX_TASKS; i++) {
         struct task *t = &C.t[i];
         if (t->used && t->kind == K_LOCK && t->deadline_us && now >= t->deadline_us && t->step < 8) {
-            reply(t, 0, "not acquired %s within the wait: %d ahead, %s holds it", t->name, t->nahead,
-                  t->ahead[0] ? t->ahead : "someone");
+            if (!t->mynode[0] || !t->ahead[0])
+                reply(t, 0, "not acquired %s within the wait: the service did not answer in time (cut off? no leader?)",
+                      t->name);
+            else
+                reply(t, 0, "not acquired %s within the wait: %d ahead, %s holds it", t->name, t->nahead, t->ahead);
             give_up_node(t);
             end_task(i);
         }
