@@ -4,14 +4,15 @@
  * heartbeat); a watch fires once per change; an election path has at most one leader at any
  * index, the same on every replica, also across a leader crash of the ensemble. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <dirent.h>
-
 #include "fixture.h"
+#include "fence.h"
 #include "fuzz_zk_one.h"
+#include "mutex.h"
 #include "sim.h"
 #include "zksm.h"
 
@@ -468,6 +469,144 @@ START_TEST(requests_are_refused_without_service_zk_and_when_malformed)
 }
 END_TEST
 
+
+/* ---- mutual exclusion with and without fencing: the lock recipe against the ensemble -------------- */
+
+static void mrec(struct mutex_hist *h, struct fixture *f, json_t *rec)
+{
+    char err[200];
+    json_object_set_new(rec, "ev", json_string("mutex"));
+    json_object_set_new(rec, "t", json_integer((json_int_t)sim_now(f->s)));
+    ck_assert_msg(mutex_hist_add(h, rec, (int)h->n + 1, err, sizeof err) == 1, "%s", err);
+    json_decref(rec);
+}
+
+static void swrite(struct mutex_hist *h, struct fixture *f, struct fence *fe, const char *who, uint64_t tok,
+                   const char *val)
+{
+    enum fence_outcome o = fence_write(fe, "order-7", tok, val, who, NULL);
+    mrec(h, f, json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:b,s:b}", "op", "write", "client", who, "lock", "o", "token",
+                         (json_int_t)tok, "resource", "order-7", "value", val, "accepted", o != FENCE_REFUSED, "fencing",
+                         fe->on));
+}
+
+/* Creates a's lock znode in a new session; returns its token (czxid), the znode in node. */
+static uint64_t enqueue(struct fixture *f, uint64_t *sid, char node[64])
+{
+    *sid = open_session(f, 500 * MS);
+    json_t *r = zk(f, 0, json_pack("{s:s,s:s,s:b,s:b,s:b,s:I}", "op", "create", "path", "/locks/o/lock-", "ephemeral", 1,
+                                   "sequential", 1, "parents", 1, "session", (json_int_t)*sid));
+    ck_assert_msg(json_object_get(r, "path") != NULL, "seed %llu: create failed", (unsigned long long)f->seed);
+    str_copy(node, json_string_value(json_object_get(r, "path")), 64);
+    uint64_t tok = (uint64_t)json_integer_value(json_object_get(r, "czxid"));
+    json_decref(r);
+    return tok;
+}
+
+/* 1 when node is the lowest child of /locks/o, 0 when another is, -1 when it is gone. */
+static int lowest(struct fixture *f, const char *node)
+{
+    json_t *r = zk(f, 0, json_pack("{s:s,s:s}", "op", "children", "path", "/locks/o"));
+    const json_t *kids = json_object_get(r, "children");
+    int at = -1;
+    for (size_t i = 0; i < json_array_size(kids); i++)
+        if (!strcmp(json_string_value(json_array_get(kids, i)), strrchr(node, '/') + 1))
+            at = (int)i;
+    json_decref(r);
+    return at < 0 ? -1 : at == 0;
+}
+
+/* A holds the lock and freezes (no heartbeat) before its second write; B waits for the lock
+ * (a client whose session is lost queues again), writes, and A wakes and writes. nemesis:
+ * 0 isolates the ensemble's leader for a while, 1 jumps its clock 2 s ahead (it expires
+ * sessions early), 2 crashes a follower and restarts it. Returns the mutex verdict. */
+static int pause_past_lease(uint64_t seed, int fencing, int nemesis, struct sb *report)
+{
+    struct zkrun *z = run_new(seed);
+    struct fixture *f = z->f;
+    struct mutex_hist *h = mutex_hist_new();
+    struct fence fe;
+    fence_init(&fe, fencing);
+    uint64_t sa, sb;
+    char na[64], nb[64];
+    uint64_t ta = enqueue(f, &sa, na);
+    ck_assert_int_eq(lowest(f, na), 1);
+    mrec(h, f, json_pack("{s:s,s:s,s:s,s:I}", "op", "acquire", "client", "a", "lock", "o", "token", (json_int_t)ta));
+    swrite(h, f, &fe, "a", ta, "a1");
+    uint64_t tb = enqueue(f, &sb, nb);
+    int leader = -1;
+    for (int i = 0; i < f->n; i++) {
+        json_t *st = sim_status(f->s, i);
+        if (!strcmp(json_string_value(json_object_get(st, "role")), "leading"))
+            leader = i;
+        json_decref(st);
+    }
+    if (nemesis == 0 && leader >= 0)
+        faults_isolate(sim_faults(f->s), leader);
+    else if (nemesis == 1 && leader >= 0)
+        sim_clocks(f->s, leader)->skew_us += 2000000;
+    else if (nemesis == 2)
+        sim_crash(f->s, leader == 1 ? 2 : 1);
+    int b_holds = 0;
+    for (int k = 0; k < 80 && !b_holds; k++) {
+        heartbeat(z, sb);
+        fixture_run(f, 100 * MS);
+        if (k == 8) {
+            faults_heal(sim_faults(f->s));
+            for (int i = 0; i < f->n; i++)
+                if (sim_node_state(f->s, i) == SIM_DOWN)
+                    sim_restart(f->s, i);
+        }
+        int l = lowest(f, nb);
+        if (l < 0)
+            tb = enqueue(f, &sb, nb); /* B's session was lost (a clock jump): queue again */
+        else if (l == 1)
+            b_holds = 1;
+    }
+    ck_assert_msg(b_holds, "seed %llu: b never got the lock", (unsigned long long)seed);
+    mrec(h, f, json_pack("{s:s,s:s,s:s,s:I}", "op", "acquire", "client", "b", "lock", "o", "token", (json_int_t)tb));
+    swrite(h, f, &fe, "b", tb, "b1");
+    /* a wakes up: it writes before it hears that its session is gone */
+    swrite(h, f, &fe, "a", ta, "a2");
+    json_t *r = fixture_call(f, 0, json_pack("{s:s,s:I}", "type", "zk_heartbeat", "session", (json_int_t)sa), 5 * SEC);
+    ck_assert(json_is_false(json_object_get(r, "alive")));
+    json_decref(r);
+    mrec(h, f, json_pack("{s:s,s:s,s:s,s:I,s:s}", "op", "release", "client", "a", "lock", "o", "token", (json_int_t)ta, "why",
+                         "expired"));
+    json_decref(zk(f, 0, json_pack("{s:s,s:s}", "op", "delete", "path", nb)));
+    mrec(h, f, json_pack("{s:s,s:s,s:s,s:I,s:s}", "op", "release", "client", "b", "lock", "o", "token", (json_int_t)tb, "why",
+                         "unlock"));
+    FIXTURE_OK(f);
+    int v = mutex_check(h, report);
+    mutex_hist_free(&h);
+    fence_free(&fe);
+    run_free(z);
+    return v;
+}
+
+START_TEST(mutual_exclusion_holds_with_fencing_under_pauses_partitions_and_clock_jumps)
+{
+    for (uint64_t seed = 41; seed <= 52; seed++) {
+        struct sb out = {0};
+        int v = pause_past_lease(seed, 1, (int)(seed % 3), &out);
+        ck_assert_msg(v == 0, "seed %llu: %s", (unsigned long long)seed, out.s);
+        ck_assert_msg(strstr(out.s, "overlap fenced") || strstr(out.s, "overlaps fenced"), "seed %llu: %s",
+                      (unsigned long long)seed, out.s);
+        sb_free(&out);
+    }
+}
+END_TEST
+
+START_TEST(without_fencing_the_checker_flags_two_writers)
+{
+    struct sb out = {0};
+    ck_assert_int_eq(pause_past_lease(7, 0, 2, &out), 1);
+    ck_assert_msg(strstr(out.s, "STALE TOKEN: the storage accepted a's write order-7=a2"), "%s", out.s);
+    ck_assert_msg(strstr(out.s, "OVERLAP: a (token"), "%s", out.s);
+    sb_free(&out);
+}
+END_TEST
+
 START_TEST(the_fuzz_corpus_replays_cleanly)
 {
     const char *root = getenv("CONLAB_CORPUS");
@@ -512,6 +651,8 @@ Suite *suite_zk(void)
     tcase_add_test(sim, a_watch_fires_once_per_change);
     tcase_add_test(sim, an_election_path_has_one_leader_at_any_index_everywhere);
     tcase_add_test(sim, requests_are_refused_without_service_zk_and_when_malformed);
+    tcase_add_test(sim, mutual_exclusion_holds_with_fencing_under_pauses_partitions_and_clock_jumps);
+    tcase_add_test(sim, without_fencing_the_checker_flags_two_writers);
     suite_add_tcase(s, sim);
     return s;
 }
