@@ -31,6 +31,8 @@ echo "== crdt: bytes shipped and convergence, state vs delta vs op (simulator)"
 echo "== crdt, 3 nodes, 16 clients: register writes and reads (LWW) through the lab"
 "$BIN/conlab" bench --mode crdt --nodes 3 --clients 16 --seconds "$S" --reads 50
 "$BIN/conlab" bench --mode crdt --nodes 5 --clients 16 --seconds "$S" --reads 50
+echo "== classroom: raft over three network namespaces, CURVE on vs off; an attached dashboard (root only)"
+sh "$(dirname "$0")/classroom.sh" "$S"
 echo "== checkers"
 "$BIN/conlab" bench check tests/data/jepsen tests/data/kv
 echo "== dashboard"
