@@ -300,6 +300,8 @@ static void on_register(struct procs *p, int idx, const json_t *b)
         send_peers(p, changed ? -1 : idx);
 }
 
+static void on_power_off(struct procs *p, int idx, const json_t *b);
+
 static void on_ctl(struct procs *p)
 {
     for (int k = 0; k < 256; k++) {
@@ -344,6 +346,8 @@ static void on_ctl(struct procs *p)
             } else if (!strcmp(type, "status_ok") && p->c.on_status) { /* a status_request */
                 p->c.on_status(p->c.ud, idx, json_object_get(env.body, "status"));
             }
+        } else if (!strcmp(type, "power_off")) {
+            on_power_off(p, idx, env.body);
         } else if (!strcmp(type, "fatal")) {
             lab_event(p, idx, "fatal", json_pack("{s:O}", "text", json_object_get(env.body, "text")));
         }
@@ -492,6 +496,39 @@ static void signal_node(pid_t pid, int sig)
 {
     if (kill(-pid, sig) < 0)
         kill(pid, sig);
+}
+
+/* STONITH (env power_off): node idx asks the lab to power another node off. The lab kills it
+ * as `crash` does, whatever the network's cuts (its path is not the network), shows a `fault`
+ * event with what "stonith" and by (the node that asked), and answers power_off_ok once the
+ * process is dead. A node already down is confirmed at once; itself or a name that is not a
+ * node is refused. */
+static void on_power_off(struct procs *p, int idx, const json_t *b)
+{
+    const char *target = json_string_value(json_object_get(b, "node"));
+    char by[CL_IDLEN], text[160];
+    int t = -1, ok = 0;
+    node_name(idx, by);
+    if (!target || parse_node_id(target, p->c.n, &t) < 0) {
+        snprintf(text, sizeof text, "power off refused: %s is not a node of this cluster",
+                 target ? target : "(no node named)");
+    } else if (t == idx) {
+        snprintf(text, sizeof text, "power off refused: %s asked to power itself off", by);
+    } else if (p->c.state[t] == NODE_DOWN || !p->nodes[t].pid) {
+        ok = 1;
+        snprintf(text, sizeof text, "%s was already down", target);
+    } else {
+        signal_node(p->nodes[t].pid, SIGKILL);
+        waitpid(p->nodes[t].pid, NULL, 0);
+        p->nodes[t].pid = 0;
+        p->nodes[t].registered = 0;
+        p->c.state[t] = NODE_DOWN;
+        lab_event(p, t, "stonith", json_pack("{s:s}", "by", by));
+        ok = 1;
+        snprintf(text, sizeof text, "%s powered off (SIGKILL) for %s", target, by);
+    }
+    ctl_send(p, idx, json_pack("{s:s,s:s,s:b,s:s}", "type", "power_off_ok", "node", target ? target : "", "ok",
+                               ok, "text", text));
 }
 
 static int procs_crash(struct cluster *c, int idx)

@@ -173,6 +173,9 @@ struct mode {
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;
+    /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
+     * (ok = 0, text says why). NULL when the mode never asks. */
+    void (*on_power_off)(void *st, const char *node, int ok, const char *text);
 };
 
 extern const struct mode *const mode_table[];
