@@ -48,7 +48,7 @@
  * once one instance granted it: no majority).
  *
  * Events: `lock` (client side: attempt, acquired, failed, expired, released, work, written,
- * refused), `lease` (instance side: granted, refused, deleted), `mutex` (the records of
+ * refused, unanswered), `lease` (instance side: granted, refused, deleted), `mutex` (the records of
  * docs/checkers.md: acquire, release, write), `state` (role changes).
  */
 #include <stdarg.h>
@@ -68,6 +68,7 @@
 #define MAX_TOKEN (1ull << 52)
 #define MAX_TTL_US 3600000000ull
 #define TOKENS_BLOB "redlock.tokens"
+#define STORE_TIMEOUT_US 5000000ull
 #define RETRIES 3               /* attempts after the first, whatever `wait` says (redlock-py's default) */
 
 enum { BUG_UNSAFE_RELEASE = 1, BUG_NO_DRIFT = 2, BUG_ONE_INSTANCE = 4 };
@@ -103,7 +104,8 @@ struct agent {
     int tries_left;             /* attempts still allowed besides `wait` (Redlock clients retry) */
     uint64_t attempt_serial, lease_serial, work_serial, retry_serial;
     uint64_t attempt_timer, lease_timer, work_timer, retry_timer;
-    int writing;
+    int writing;                /* from `store` until the storage answered (or STORE_TIMEOUT_US) */
+    int sent;                   /* the write has gone out: the work is done */
     char wkey[NAME_MAX_LEN + 1];
     char wvalue[VALUE_MAX_LEN + 1];
     uint64_t wtoken;
@@ -201,16 +203,19 @@ static json_t *reply_text(int ok, const char *fmt, ...)
 
 /* ---- role ---------------------------------------------------------------------------------- */
 
-/* holder > acquiring > storage > instance > client: the dashboard crowns every holder, so two
- * crowns at once are two clients that both believe they hold a lock. */
+/* writing > holder > acquiring > storage > instance > client: the dashboard crowns every holder
+ * (and every client whose write is on its way), so two crowns at once are two clients that both
+ * believe they hold a lock. `writing` lasts from `store` until the storage has answered, so a
+ * script's `wait n1 instance` after it means the storage has decided n1's write. */
 static void update_role(struct rl *st)
 {
-    int holding = 0, acquiring = 0;
+    int holding = 0, acquiring = 0, writing = 0;
     for (int i = 0; i < MAX_AGENTS; i++) {
+        writing += st->ag[i].used && st->ag[i].writing;
         holding += st->ag[i].used && st->ag[i].state == AG_HOLDING;
         acquiring += st->ag[i].used && (st->ag[i].state == AG_ACQUIRING || st->ag[i].state == AG_BACKOFF);
     }
-    const char *r = holding ? "holder" : acquiring ? "acquiring" : is_storage(st) ? "storage"
+    const char *r = writing ? "writing" : holding ? "holder" : acquiring ? "acquiring" : is_storage(st) ? "storage"
                   : is_instance(st) ? "instance" : "client";
     if (st->role && !strcmp(r, st->role))
         return;
@@ -494,10 +499,12 @@ static void start_attempt(struct rl *st, struct agent *a)
                                          a->lock, "token", (json_int_t)a->token, "lease_ms",
                                          (json_int_t)(a->lease_us / 1000), "attempt", (json_int_t)a->attempt));
     /* Redlock waits for each instance a short while only; here one deadline for the attempt:
-     * a third of the lease (what is left is the validity at best) */
-    uint64_t deadline = a->lease_us / 3;
-    if (deadline < 1000)
-        deadline = 1000;
+     * a tenth of the lease, from 50 ms to 1 s */
+    uint64_t deadline = a->lease_us / 10;
+    if (deadline < 50000)
+        deadline = 50000;
+    if (deadline > 1000000)
+        deadline = 1000000;
     disarm(st, &a->attempt_timer, &a->attempt_serial);
     a->attempt_timer = arm(st, a, deadline, T_ATTEMPT, &a->attempt_serial);
     int self_ok = -1;
@@ -583,7 +590,8 @@ static void handle_grant(struct rl *st, struct agent *a, int inst, int ok, uint6
             attempt_failed(st, a, "the lease was spent acquiring it");
         return;
     }
-    if (popcount32(a->answered) == st->ninst) {
+    int refused = popcount32(a->answered) - popcount32(a->granted);
+    if (popcount32(a->answered) == st->ninst || refused > st->ninst - quorum(st)) {
         char why[96];
         snprintf(why, sizeof why, "%d of %d instances granted it, %d needed", popcount32(a->granted), st->ninst,
                  quorum(st));
@@ -671,6 +679,11 @@ static void store_done(struct rl *st, struct agent *a, const char *key, const ch
                           "client", a ? a->client : "", "lock", a ? a->lock : "", "key", key, "value", value, "token",
                           (json_int_t)token, "highest", (json_int_t)highest, "outcome", fence_outcome_name(o));
     env_event(st->env, "lock", f);
+    if (a && a->writing && a->sent && token == a->wtoken) {
+        a->writing = a->sent = 0;
+        disarm(st, &a->work_timer, &a->work_serial);
+        update_role(st);
+    }
 }
 
 static void on_store(void *vst, const char *src, const json_t *body)
@@ -715,7 +728,7 @@ static void on_store_ok(void *vst, const char *src, const json_t *body)
  * lease was checked before the work, as real code does). */
 static void send_write(struct rl *st, struct agent *a)
 {
-    a->writing = 0;
+    a->sent = 1;
     env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:b}", "what", "write", "client", a->client,
                                          "lock", a->lock, "key", a->wkey, "value", a->wvalue, "token",
                                          (json_int_t)a->wtoken, "holding", a->state == AG_HOLDING));
@@ -728,6 +741,8 @@ static void send_write(struct rl *st, struct agent *a)
     env_send(st->env, st->env->nodes[st->storage],
              json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "type", "store", "lock", a->lock, "key", a->wkey, "value",
                        a->wvalue, "client", a->client, "token", (json_int_t)a->wtoken));
+    /* no answer (the storage cut off or down): the write's fate is unknown, stop waiting */
+    a->work_timer = arm(st, a, STORE_TIMEOUT_US, T_WORK, &a->work_serial);
 }
 
 /* read {key}: the storage's value of key (clients' `get KEY @storage`). */
@@ -758,6 +773,41 @@ static void on_read(void *vst, const char *src, const json_t *body)
     msg_free_text(read_fields, &m);
 }
 
+/* lock {lock}: what this instance holds for lock (GET on one Redis): the workload's request. */
+struct lockq_msg {
+    char *lock;
+};
+
+static const struct msg_field lockq_fields[] = {
+    MSG_TEXT(struct lockq_msg, lock),
+    MSG_END,
+};
+
+static void on_lock_query(void *vst, const char *src, const json_t *body)
+{
+    struct rl *st = vst;
+    struct lockq_msg m;
+    if (msg_get_request(st->env, src, body, lockq_fields, &m, sizeof m) < 0)
+        return;
+    if (!is_instance(st)) {
+        env_reply_error(st->env, src, body, ERR_NOT_SUPPORTED, "this node is not a lock instance", NULL);
+    } else {
+        struct key *k = key_of(st, m.lock);
+        struct counter *c = counter_of(st, m.lock, 0);
+        json_t *r = json_pack("{s:s,s:I}", "type", "lock_ok", "counter", (json_int_t)(c ? c->c : 0));
+        if (key_live(st, k)) {
+            json_object_set_new(r, "holder", json_string(k->client));
+            json_object_set_new(r, "token", json_integer((json_int_t)k->token));
+            json_object_set_new(r, "ttl_left_ms",
+                                json_integer((json_int_t)((k->expires_us - env_now_us(st->env)) / 1000)));
+        } else {
+            json_object_set_new(r, "holder", json_null());
+        }
+        env_reply(st->env, src, body, r);
+    }
+    msg_free_text(lockq_fields, &m);
+}
+
 /* ---- timers ------------------------------------------------------------------------------------ */
 
 static void rl_on_timer(void *vst, int kind, uint64_t arg)
@@ -785,7 +835,14 @@ static void rl_on_timer(void *vst, int kind, uint64_t arg)
         finish_idle(st, a);
     } else if (kind == T_WORK && serial == a->work_serial && a->writing) {
         a->work_timer = 0;
-        send_write(st, a);
+        if (!a->sent) {
+            send_write(st, a);
+            return;
+        }
+        env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:I}", "what", "unanswered", "client", a->client,
+                                             "lock", a->lock, "key", a->wkey, "token", (json_int_t)a->wtoken));
+        a->writing = a->sent = 0;
+        update_role(st);
     }
 }
 
@@ -921,15 +978,17 @@ static json_t *cmd_store(void *vst, int argc, char **argv)
     struct agent *a = agent_of(st, o.client, argv[1], 0);
     if (!a || a->state != AG_HOLDING)
         return reply_text(0, "%s does not hold %s: acquire it first", o.client, argv[1]);
-    if (a->writing)
+    if (a->writing && !a->sent)
         return reply_text(0, "%s is already writing %s", a->client, a->wkey);
     uint64_t now = env_now_us(st->env);
     uint64_t used = (uint64_t)((double)(now > a->acquired_us ? now - a->acquired_us : 0) * speed_of(st));
     uint64_t left = used < a->validity_us ? a->validity_us - used : 0;
     a->writing = 1;
+    a->sent = 0;
     a->wtoken = a->token;
     str_copy(a->wkey, argv[2], sizeof a->wkey);
     str_copy(a->wvalue, argv[3], sizeof a->wvalue);
+    update_role(st);
     if (st->work_us == 0) {
         send_write(st, a);
         return reply_text(1, "%s holds %s (token %llu, %llu ms left): wrote %s=%s to the storage %s", a->client,
@@ -1241,6 +1300,7 @@ static const struct mode_option rl_options[] = {
 
 static const struct mode_handler rl_handlers[] = {
     {"read", on_read},
+    {"lock", on_lock_query},
     {"lock_set", on_lock_set},
     {"lock_set_ok", on_lock_set_ok},
     {"lock_del", on_lock_del},
@@ -1262,6 +1322,7 @@ static const struct mode_command rl_commands[] = {
 };
 
 static const struct mode_role rl_roles[] = {
+    {"writing", RC_LEADER},
     {"holder", RC_LEADER},
     {"acquiring", RC_CANDIDATE},
     {"storage", RC_COORDINATOR},
@@ -1278,7 +1339,7 @@ static const struct mode_figure rl_figures[] = {
     {NULL, NULL, NULL},
 };
 
-static const char *const rl_client_types[] = {"read", NULL};
+static const char *const rl_client_types[] = {"lock", "read", NULL};
 
 static int rl_replicas(const struct opts *o, int n, const char *key, int out[CL_MAXN])
 {
