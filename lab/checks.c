@@ -14,7 +14,7 @@
 
 /* The per-key comparison over the data fetched from every live node (data[i], NULL for the
  * others): every key any live node holds, once, across the live replicas that hold it. */
-static int compare_data(struct lab *lab, json_t *const data[CL_MAXN], struct sb *why)
+static int compare_data(struct lab *lab, json_t *const data[CL_MAXNODES], struct sb *why)
 {
     const struct cluster *c = lab->cl;
     json_t *keys = json_object();
@@ -28,7 +28,7 @@ static int compare_data(struct lab *lab, json_t *const data[CL_MAXN], struct sb 
     const char *key;
     json_t *unused;
     json_object_foreach(keys, key, unused) {
-        int reps[CL_MAXN];
+        int reps[CL_MAXNODES];
         int nr = mode_replicas(c->mode, &c->opts, c->n, key, reps);
         const json_t *ref = NULL;
         int refi = -1;
@@ -91,11 +91,11 @@ int lab_converged(struct lab *lab, struct sb *why)
         return -1;
     }
     /* every node holds every key: equal digests are equal data, nothing to fetch */
-    int reps[CL_MAXN];
+    int reps[CL_MAXNODES];
     int full = mode_replicas(c->mode, &c->opts, c->n, "x", reps) == c->n;
     if (full && same)
         return 1;
-    json_t *data[CL_MAXN] = {0};
+    json_t *data[CL_MAXNODES] = {0};
     int rc = 1;
     for (int i = 0; i < c->n && rc == 1; i++) {
         if (c->state[i] != NODE_UP)

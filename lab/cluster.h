@@ -61,9 +61,9 @@ struct cluster {
     uint64_t seed;
     int sim;                          /* hosted simulator? */
     struct faults faults;
-    int64_t skew_us[CL_MAXN];
-    uint64_t strobe_us[CL_MAXN], strobe_period_us[CL_MAXN];
-    enum node_state state[CL_MAXN];
+    int64_t skew_us[CL_MAXNODES];
+    uint64_t strobe_us[CL_MAXNODES], strobe_period_us[CL_MAXNODES];
+    enum node_state state[CL_MAXNODES];
     uint64_t t0_us;                   /* when the cluster started (mono, or virtual 0) */
     void (*on_event)(void *ud, const json_t *ev);
     void (*on_reply)(void *ud, int idx, const char *client, const json_t *body);

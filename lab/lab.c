@@ -38,7 +38,7 @@ static void exe_dir(const char *argv0, char *out, size_t n)
 
 static void view_reset(struct lab *lab)
 {
-    for (int i = 0; i < CL_MAXN; i++) {
+    for (int i = 0; i < CL_MAXNODES; i++) {
         memset(&lab->view[i], 0, sizeof lab->view[i]);
         lab->view[i].term = -1;
     }
@@ -214,7 +214,7 @@ void lab_destroy(struct lab *lab)
     json_decref(lab->cluster_ev);
     json_decref(lab->net_ev);
     monitor_stop(lab);
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         json_decref(lab->status[i]);
     json_decref(lab->contexts);
     rundir_remove(lab->run_dir, &lab->run_lock);
@@ -490,7 +490,7 @@ json_t *lab_node_data(struct lab *lab, int idx)
     return all;
 }
 
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXNODES])
 {
     assert(!lab->pumping); /* a refresh waits: never from inside the loop */
     if (!lab->cl)
@@ -508,7 +508,7 @@ void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN])
             break;
         lab_pump(lab, end - mono_us(), -1);
     }
-    for (int i = 0; statuses && i < CL_MAXN; i++) {
+    for (int i = 0; statuses && i < CL_MAXNODES; i++) {
         int fresh = lab->cl && i < lab->cl->n && lab->cl->state[i] != NODE_DOWN && lab->status[i] &&
                     lab->status_at[i] >= asked_at;
         statuses[i] = fresh ? json_deep_copy(lab->status[i]) : NULL;
@@ -578,6 +578,8 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     else if (out != OP_OK)
         error = json_string("node down");
     json_t *rec = record(lab, op, out == OP_OK ? "ok" : out == OP_FAIL ? "fail" : "info", value, error);
+    op->latency_us = (json_integer_value(json_object_get(rec, "time")) -
+                      json_integer_value(json_object_get(op->invoke, "time"))) / 1000;
     json_t *sib = json_object_get(reply, "siblings");
     if (out == OP_OK && sib)
         json_object_set(rec, "siblings", sib);
@@ -592,6 +594,9 @@ static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const
     lab_event(lab, "op", json_pack("{s:O}", "op", rec));
     if (out == OP_INFO && op->process == lab->repl_process)
         lab->repl_process = lab->next_process++; /* Jepsen: an indeterminate process is retired */
+    for (int c = 0; out == OP_INFO && c < lab->nclients; c++)
+        if (op->process == lab->client_process[c])
+            lab->client_process[c] = lab->next_process++;
     if (op->done)
         op->done(op->done_ud, op);
 }
@@ -777,6 +782,9 @@ void lab_op_describe(const struct op *op, struct sb *out)
         }
         sb_addc(out, ']');
     }
+    /* what the client waited, so that latency is measured, not guessed (PACELC) */
+    if (!op->as_is && op->outcome != OP_PENDING && op->latency_us >= 0)
+        sb_printf(out, "  [%lld ms]", (long long)((op->latency_us + 500) / 1000));
 }
 
 void lab_op_result(const struct op *op, struct sb *out)
@@ -917,7 +925,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     rng_seed(&lab->rng, cfg.seed);
     view_reset(lab);
     json_object_clear(lab->contexts); /* a version vector names the old cluster's writes */
-    for (int i = 0; i < CL_MAXN; i++) {
+    for (int i = 0; i < CL_MAXNODES; i++) {
         json_decref(lab->status[i]);
         lab->status[i] = NULL;
         lab->asked[i] = lab->for_screens[i] = 0;
@@ -1019,7 +1027,7 @@ int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN])
 int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     for (int g = 0; g < k; g++) {
         if (strcmp(names[g], name))
@@ -1066,7 +1074,7 @@ static int leader_of(struct lab *lab, uint32_t mask, int *leader)
 int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     if (k > 0) {
         /* a mode with groups (data centres): a leader in each, known to a majority of it */
@@ -1100,7 +1108,7 @@ int lab_leader_agreed(struct lab *lab, int *leader, int64_t *term)
 int lab_leaders_text(struct lab *lab, struct sb *out)
 {
     char names[CL_MAXN][CL_IDLEN];
-    int of[CL_MAXN];
+    int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);
     for (int g = 0; g < k; g++) {
         uint32_t mask = 0;
@@ -1158,7 +1166,7 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
     }
     if (parse_node_id(s, lab->cl->n, idx) < 0) {
         char names[CL_MAXN][CL_IDLEN];
-        int of[CL_MAXN];
+        int of[CL_MAXNODES];
         int k = lab_groups(lab, names, of);
         struct sb g = {0};
         for (int i = 0; i < k; i++)
@@ -1168,4 +1176,16 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx)
         return CL_EINVAL;
     }
     return 0;
+}
+
+int lab_client_process(struct lab *lab, const char *name)
+{
+    for (int c = 0; c < lab->nclients; c++)
+        if (!strcmp(lab->client_name[c], name))
+            return lab->client_process[c];
+    if (lab->nclients >= LAB_MAX_CLIENTS)
+        return -1;
+    str_copy(lab->client_name[lab->nclients], name, sizeof lab->client_name[0]);
+    lab->client_process[lab->nclients] = lab->next_process++;
+    return lab->client_process[lab->nclients++];
 }

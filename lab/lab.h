@@ -62,10 +62,12 @@ struct op {
     json_t *reply;              /* the final reply body, when any */
     void (*done)(void *ud, struct op *op);
     void *done_ud;
+    int64_t latency_us;         /* cluster time from invoke to completion, once complete */
 };
 
 #define LAB_MAX_OPS 512
 #define LAB_MAX_EVENTS 200000
+#define LAB_MAX_CLIENTS 8
 /* The event history is bounded in bytes too (an estimate of the memory its events take): the
  * oldest events go first, so that the lab's memory stays flat however long it runs. */
 #define LAB_EVENT_BYTES (24u << 20)
@@ -101,7 +103,7 @@ struct lab {
     int run_lock;
     char node_bin[512];
     char lessons_dir[512];
-    struct node_view view[CL_MAXN];
+    struct node_view view[CL_MAXNODES];
     struct recorder hist;
     struct op ops[LAB_MAX_OPS];
     int repl_process;           /* the REPL's client process; a new one after each info */
@@ -125,24 +127,42 @@ struct lab {
     int snapshots;              /* emit node statuses as events twice a second (screens) */
     uint64_t last_snapshot;
     int pumping;                /* inside lab_pump: nothing may pump again */
-    json_t *status[CL_MAXN];    /* each node's last status reply (owned), NULL when none */
-    uint64_t status_at[CL_MAXN];/* mono µs of that reply */
-    int asked[CL_MAXN];         /* a status request is out */
-    int for_screens[CL_MAXN];   /* its answer becomes a status event (a snapshot round) */
+    json_t *status[CL_MAXNODES];    /* each node's last status reply (owned), NULL when none */
+    uint64_t status_at[CL_MAXNODES];/* mono µs of that reply */
+    int asked[CL_MAXNODES];         /* a status request is out */
+    int for_screens[CL_MAXNODES];   /* its answer becomes a status event (a snapshot round) */
     uint64_t last_round;        /* mono µs of the last status round */
     json_t *cluster_ev;         /* the last "cluster" event, re-published for late viewers */
     json_t *net_ev;             /* the last partition/heal/cut event, likewise */
     json_t *contexts;           /* "p<process>/<key>" -> the last read's version context */
     int alerts;
+    /* named clients (`put x 1 as=alice`): each its own process in the history, so that a
+     * lesson can stage two clients; a name's process is retired after an info, like the REPL's */
+    char client_name[LAB_MAX_CLIENTS][16];
+    int client_process[LAB_MAX_CLIENTS];
+    int nclients;
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
 };
+
+/* The process of the named client, created on first use; -1 when the table is full. */
+int lab_client_process(struct lab *lab, const char *name);
+/* After a change to lab->cl->faults: pushes them to the cluster and records a "fault" event
+ * (what: "partition", "heal", …; extra, owned, is merged into it; may be NULL). */
+void lab_faults_changed(struct lab *lab, const char *what, json_t *extra);
+/* `compare [MODE...]` (lab/compare.c). */
+int cmd_compare(struct lab *lab, int argc, char **argv);
+/* `messages [NODE]` (lab/msgstats.c): count, size and encoding cost per message type. */
+int cmd_messages(struct lab *lab, int argc, char **argv);
 
 int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen);
 void lab_destroy(struct lab *lab);
 void lab_add_hooks(struct lab *lab, const struct lab_hooks *h);
 /* Removes the hooks added with this ud (safe from inside a callback). */
 void lab_remove_hooks(struct lab *lab, void *ud);
+/* The running mode's live monitor state (mode_monitor.create's), or NULL: what a mode's
+ * `wait` conditions (struct mode_wait) read. Borrowed. */
+void *lab_monitor_state(struct lab *lab);
 /* Adds a table of commands (NULL-name terminated, static) to every lab of the process; `help`
  * lists them after the lab's own. Adding the same table twice is harmless. */
 void lab_add_commands(const struct lab_command *table);
@@ -170,7 +190,7 @@ void lab_stop(struct lab *lab);
  * refreshing the view and the status cache. statuses[i] receives a copy of each status
  * (caller frees each; NULL for a node down, paused or silent) when statuses is non-NULL.
  * Waits: never from inside the loop. */
-void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXN]);
+void lab_refresh(struct lab *lab, json_t *statuses[CL_MAXNODES]);
 /* Sends a status request to every live node that has none out, without waiting; the replies
  * update the view and the cache as they arrive. Safe inside the loop. */
 void lab_status_round(struct lab *lab);

@@ -10,6 +10,7 @@
 #include "checkcli.h"
 #include "complete.h"
 #include "dashcli.h"
+#include "demo.h"
 #include "lab.h"
 #include "lessoncli.h"
 #include "lessonhost.h"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
           "       conlab script FILE...          run commands from files ('-' = stdin)\n"
           "       conlab check [--model register|cas-register|kv] FILE\n"
           "       conlab lesson list | ID | validate FILE...\n"
+          "       conlab demo LESSON [--pace S]   play a lesson's solution step by step for a class\n"
           "       conlab quiz [--topic T] [-n N] [--interview]\n"
           "       conlab bench [options]          load and timings\n"
           "       conlab replay FILE              a saved trace, with time travel\n"
@@ -67,6 +69,17 @@ int main(int argc, char **argv)
         }
         lessonhost_install(&lab);
         int rc = script_run(&lab, argc - 2, argv + 2);
+        lab_destroy(&lab);
+        return rc;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "demo")) {
+        if (lab_init(&lab, argv[0], err, sizeof err) < 0) {
+            fprintf(stderr, "conlab: %s\n", err);
+            return 2;
+        }
+        lessonhost_install(&lab);
+        repl_signals(&lab);
+        int rc = demo_main(&lab, argc - 1, argv + 1);
         lab_destroy(&lab);
         return rc;
     }

@@ -45,7 +45,7 @@ struct procs {
     void *zctx, *ctl, *evpull;
     char ctl_ep[600], ev_ep[600];
     char node_bin[512], data_dir[512], run_dir[512];
-    struct pnode nodes[CL_MAXN];
+    struct pnode nodes[CL_MAXNODES];
     uint64_t req_seq;
     json_t *pending_reply;     /* a status_ok / command_ok we are waiting for */
     uint64_t pending_req;
@@ -129,7 +129,7 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
     snprintf(nodes, sizeof nodes, "%d", p->c.n);
     snprintf(labpid, sizeof labpid, "%d", (int)getpid());
     snprintf(logpath, sizeof logpath, "%s/%s.log", p->data_dir, id);
-    char *argv[160];
+    char *argv[40 + 2 * CL_MAXNODES + 2 * 32]; /* fixed words, a --peer-key per node, an --opt per option */
     int a = 0;
     argv[a++] = p->node_bin;
     argv[a++] = (char *)"--id"; argv[a++] = id;
@@ -141,7 +141,7 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
     argv[a++] = (char *)"--events"; argv[a++] = p->ev_ep;
     argv[a++] = (char *)"--nodes"; argv[a++] = nodes;
     argv[a++] = (char *)"--lab-pid"; argv[a++] = labpid;
-    char *kv[32 + CL_MAXN];
+    char *kv[32 + CL_MAXNODES];
     int nkv = 0;
     for (int i = 0; i < p->c.n && p->auth; i++) {
         if (!p->nodes[i].pub[0])
@@ -152,7 +152,7 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
         argv[a++] = (char *)"--peer-key";
         argv[a++] = kv[nkv++];
     }
-    for (int i = 0; i < p->c.opts.n && a < 150; i++) {
+    for (int i = 0; i < p->c.opts.n && a < (int)CL_ARRAY_LEN(argv) - 3; i++) {
         kv[nkv] = xasprintf("%s=%s", p->c.opts.key[i], p->c.opts.val[i]);
         argv[a++] = (char *)"--opt";
         argv[a++] = kv[nkv++];
@@ -425,8 +425,8 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
     struct procs *p = P(c);
     uint64_t end = mono_us() + timeout_us;
     for (;;) {
-        zmq_pollitem_t items[3 + CL_MAXN];
-        int map[3 + CL_MAXN];
+        zmq_pollitem_t items[3 + CL_MAXNODES];
+        int map[3 + CL_MAXNODES];
         int n = 0;
         items[n] = (zmq_pollitem_t){p->ctl, 0, ZMQ_POLLIN, 0}; map[n++] = -1;
         items[n] = (zmq_pollitem_t){p->evpull, 0, ZMQ_POLLIN, 0}; map[n++] = -2;
@@ -705,8 +705,8 @@ static const char *procs_endpoint(struct cluster *c, int idx)
 static int procs_add_node(struct cluster *c, char *err, size_t errlen)
 {
     struct procs *p = P(c);
-    if (c->n >= CL_MAXN) {
-        snprintf(err, errlen, "a cluster has at most %d nodes", CL_MAXN);
+    if (c->n >= mode_max_nodes(c->mode)) {
+        snprintf(err, errlen, "a cluster has at most %d nodes", mode_max_nodes(c->mode));
         return CL_ENOSPACE;
     }
     int idx = c->n++;

@@ -95,10 +95,10 @@ char **repl_complete(const char *text, int start, int end)
 {
     (void)end;
     /* the running cluster's nodes only (and `leader`) */
-    static char node_ids[CL_MAXN][CL_IDLEN];
-    static const char *nodes[CL_MAXN + 2];
+    static char node_ids[CL_MAXNODES][CL_IDLEN];
+    static const char *nodes[CL_MAXNODES + 2];
     int nn = g_lab && g_lab->cl ? g_lab->cl->n : 0, nk = 0;
-    for (int i = 0; i < nn && i < CL_MAXN; i++) {
+    for (int i = 0; i < nn && i < CL_MAXNODES; i++) {
         node_name(i, node_ids[i]);
         nodes[nk++] = node_ids[i];
     }

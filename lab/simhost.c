@@ -219,7 +219,7 @@ static int sh_add_node(struct cluster *c, char *err, size_t errlen)
         sim_set_opt(S(c)->sim, opt, join);
     int idx = sim_add_node(S(c)->sim);
     if (idx < 0) {
-        snprintf(err, errlen, "cannot add a node (at most %d)", CL_MAXN);
+        snprintf(err, errlen, "cannot add a node (at most %d)", mode_max_nodes(c->mode));
         return CL_ENOSPACE;
     }
     c->n = sim_size(S(c)->sim);

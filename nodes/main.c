@@ -68,7 +68,7 @@ int main(int argc, char **argv)
             int idx;
             if (eq && (size_t)(eq - v) < sizeof id)
                 memcpy(id, v, (size_t)(eq - v));
-            if (!eq || parse_node_id(id, CL_MAXN, &idx) < 0 || !runtime_valid_key(eq + 1)) {
+            if (!eq || parse_node_id(id, CL_MAXNODES, &idx) < 0 || !runtime_valid_key(eq + 1)) {
                 fprintf(stderr, "conlab-node: --peer-key wants nK=KEY (a 40-character Z85 CURVE key), got %s\n", v);
                 return 2;
             }
@@ -104,8 +104,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (c.n_nodes < 1 || c.n_nodes > CL_MAXN) {
-        fprintf(stderr, "conlab-node: --nodes must be 1..%d\n", CL_MAXN);
+    if (c.n_nodes < 1 || c.n_nodes > CL_MAXNODES) {
+        fprintf(stderr, "conlab-node: --nodes must be 1..%d\n", CL_MAXNODES);
         return 2;
     }
     c.mode = mode_find(mode);

@@ -48,13 +48,13 @@ struct rt {
     void *zctx, *router, *ctl, *evpush;
     void *peersock;             /* the peer ROUTER (CURVE server with auth) */
     void *zap, *monitor;        /* ZAP handler (REP) and the peer socket's monitor (PAIR) */
-    void *peer[CL_MAXN];
-    char peer_ep[CL_MAXN][256];
+    void *peer[CL_MAXNODES];
+    char peer_ep[CL_MAXNODES][256];
     char bound_ep[256], peer_bound_ep[256];
     int auth;
     char secret[41], public[41];
-    char key[CL_MAXN][41];      /* every node's public key (Z85), "" when unknown */
-    unsigned char key_bin[CL_MAXN][32];
+    char key[CL_MAXNODES][41];      /* every node's public key (Z85), "" when unknown */
+    unsigned char key_bin[CL_MAXNODES][32];
     uint64_t refused, refused_reported, refused_at; /* unauthenticated peer connections */
     uint64_t start_deadline;    /* while > 0: waiting for the peer connections, mode not started */
     json_t *start_nodes;        /* the `peers` list being waited on */
@@ -638,15 +638,15 @@ static void *peer_dealer(struct rt *r, int idx, const char *ep)
 /* Have the connections to the live peers of the `peers` list come up? */
 static int peers_ready(struct rt *r, const json_t *nodes)
 {
-    zmq_pollitem_t items[CL_MAXN];
+    zmq_pollitem_t items[CL_MAXNODES];
     int want = 0;
     size_t k;
     json_t *x;
     json_array_foreach(nodes, k, x) {
         int idx;
         const char *pid = json_string_value(json_object_get(x, "id"));
-        if (!pid || parse_node_id(pid, CL_MAXN, &idx) < 0 || idx == r->env.self_idx || !r->peer[idx] ||
-            json_is_false(json_object_get(x, "up")) || want == CL_MAXN)
+        if (!pid || parse_node_id(pid, CL_MAXNODES, &idx) < 0 || idx == r->env.self_idx || !r->peer[idx] ||
+            json_is_false(json_object_get(x, "up")) || want == CL_MAXNODES)
             continue;
         items[want++] = (zmq_pollitem_t){r->peer[idx], 0, ZMQ_POLLOUT, 0};
     }
@@ -667,7 +667,7 @@ static void set_peers(struct rt *r, const json_t *nodes)
         const char *ep = json_string_value(json_object_get(n, "peer_endpoint"));
         const char *key = json_string_value(json_object_get(n, "key"));
         int idx;
-        if (!id || parse_node_id(id, CL_MAXN, &idx) < 0)
+        if (!id || parse_node_id(id, CL_MAXNODES, &idx) < 0)
             continue;
         int rekeyed = key && set_key(r, idx, key);
         if (!ep)
@@ -756,7 +756,7 @@ static void on_zap(struct rt *r)
         const char *mech = nf >= 6 ? zmq_msg_data(&f[5]) : "";
         size_t mlen = nf >= 6 ? zmq_msg_size(&f[5]) : 0;
         if (nf >= 7 && mlen == 5 && !memcmp(mech, "CURVE", 5) && zmq_msg_size(&f[6]) == 32) {
-            for (int i = 0; i < CL_MAXN && !who[0]; i++)
+            for (int i = 0; i < CL_MAXNODES && !who[0]; i++)
                 if (r->key[i][0] && !memcmp(r->key_bin[i], zmq_msg_data(&f[6]), 32))
                     str_copy(who, r->env.nodes[i], sizeof who);
         }
@@ -1080,7 +1080,7 @@ static void on_clients(struct rt *r)
         const char *type = envelope_type(&env);
         size_t rlen = zmq_msg_size(&rid);
         int idx;
-        if (env_node_index(&r->env, env.src) >= 0 || parse_node_id(env.src, CL_MAXN, &idx) == 0) {
+        if (env_node_index(&r->env, env.src) >= 0 || parse_node_id(env.src, CL_MAXNODES, &idx) == 0) {
             /* a node speaks on the peer socket, proven by its key: a client using a node's id
              * is refused, whatever it sends */
             char detail[96];
@@ -1204,10 +1204,10 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
     r->env.impl = r;
     str_copy(r->env.self, c->id, CL_IDLEN);
     r->env.n_nodes = c->n_nodes;
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         node_name(i, r->env.nodes[i]);
-    if (parse_node_id(c->id, CL_MAXN, &r->env.self_idx) < 0) {
-        snprintf(err, errlen, "node ids are n1..n%d", CL_MAXN);
+    if (parse_node_id(c->id, CL_MAXNODES, &r->env.self_idx) < 0) {
+        snprintf(err, errlen, "node ids are n1..n%d", CL_MAXNODES);
         return -1;
     }
     if (r->env.self_idx >= r->env.n_nodes)
@@ -1233,7 +1233,7 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
         }
         str_copy(r->secret, c->secret, sizeof r->secret);
         zmq_curve_public(r->public, r->secret);
-        for (int i = 0; i < CL_MAXN; i++)
+        for (int i = 0; i < CL_MAXNODES; i++)
             set_key(r, i, c->peer_key[i]);
         set_key(r, r->env.self_idx, r->public);
     }
@@ -1333,7 +1333,7 @@ static int open_sockets(struct rt *r, char *err, size_t errlen)
 
 static void close_sockets(struct rt *r)
 {
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         if (r->peer[i])
             zmq_close(r->peer[i]);
     void *socks[] = {r->router, r->peersock, r->zap, r->monitor, r->ctl, r->evpush};

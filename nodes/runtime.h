@@ -35,7 +35,7 @@ struct runtime_config {
     const char *peer_bind;     /* peer socket, e.g. tcp://127.0.0.1:* */
     int auth;                  /* 1: CURVE between peers with the keys below; 0: none */
     char secret[41];           /* this node's CURVE secret key (Z85) */
-    char peer_key[CL_MAXN][41];/* every node's CURVE public key (Z85), "" when not known yet */
+    char peer_key[CL_MAXNODES][41];/* every node's CURVE public key (Z85), "" when not known yet */
     const char *ctl;           /* the lab's control ROUTER */
     const char *events;        /* the lab's event PULL */
     int n_nodes;

@@ -42,12 +42,12 @@ START_TEST(vector_clocks_merge_by_maximum_then_tick_self)
     ck_assert_uint_eq(c.vc[0], 7);
     ck_assert_uint_eq(c.vc[1], 5); /* max(2,4) + own tick */
     ck_assert_uint_eq(c.vc[2], 9);
-    /* a shorter vector merges what it has; an over-long one is cut at CL_MAXN */
-    uint64_t big[CL_MAXN + 4];
-    for (int i = 0; i < CL_MAXN + 4; i++)
+    /* a shorter vector merges what it has; an over-long one is cut at CL_MAXNODES */
+    uint64_t big[CL_MAXNODES + 4];
+    for (int i = 0; i < CL_MAXNODES + 4; i++)
         big[i] = 100;
-    clocks_on_recv(&c, 0, big, CL_MAXN + 4);
-    ck_assert_uint_eq(c.vc[CL_MAXN - 1], 100);
+    clocks_on_recv(&c, 0, big, CL_MAXNODES + 4);
+    ck_assert_uint_eq(c.vc[CL_MAXNODES - 1], 100);
     clocks_on_recv(&c, 0, NULL, 0);
     ck_assert_uint_eq(c.vc[1], 102);
 }
@@ -189,9 +189,9 @@ START_TEST(tick_with_a_bad_self_index_touches_no_vector_entry)
     clocks_init(&c, -1, 3);
     clocks_tick(&c);
     ck_assert_uint_eq(c.lamport, 1);
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         ck_assert_uint_eq(c.vc[i], 0);
-    clocks_init(&c, CL_MAXN, 3);
+    clocks_init(&c, CL_MAXNODES, 3);
     clocks_on_send(&c);
     ck_assert_uint_eq(c.lamport, 1);
 }

@@ -65,6 +65,7 @@ START_TEST(lesson_ids_come_from_the_course)
     OFFERS("conlab", "lesson ra", "raft-election raft-commit");
     OFFERS("conlab", "lesson sh", "show");
     OFFERS("conlab", "lesson spl", "split-brain");
+    OFFERS("conlab", "lesson sw", "swim-detection");
     OFFERS("conlab", "lesson show w", "welcome");
     OFFERS("conlab", "lesson show welcome ", "");     /* show takes one id */
     OFFERS("conlab", "lesson reset -", "--all");

@@ -1,5 +1,5 @@
 /* check_corpus — replays every file of tests/corpus/<target>/ (envelope, cmdline, parse,
- * faults, storage, event: seeds and crash reproducers of the fuzz targets) through the same checks as `make fuzz`, so they
+ * faults, storage, event, peermsg: seeds and crash reproducers of the fuzz targets) through the same checks as `make fuzz`, so they
  * run on every `make check` without a fuzzing engine. CONLAB_CORPUS overrides the directory
  * (default tests/corpus, relative to the source tree where `make check` runs). */
 #include <check.h>
@@ -54,6 +54,12 @@ static int replay(const char *target, const char *(*fn)(const uint8_t *, size_t)
     return files;
 }
 
+START_TEST(peermsg_corpus_replays_cleanly)
+{
+    ck_assert_int_ge(replay("peermsg", fuzz_peermsg_one), 5);
+}
+END_TEST
+
 START_TEST(event_corpus_replays_cleanly)
 {
     ck_assert_int_ge(replay("event", fuzz_event_one), 5);
@@ -101,6 +107,7 @@ Suite *suite_corpus(void)
     TCase *tc = tcase_create("replay");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, event_corpus_replays_cleanly);
+    tcase_add_test(tc, peermsg_corpus_replays_cleanly);
     tcase_add_test(tc, envelope_corpus_replays_cleanly);
     tcase_add_test(tc, cmdline_corpus_replays_cleanly);
     tcase_add_test(tc, parse_corpus_replays_cleanly);

@@ -475,7 +475,7 @@ static int check_crdt(struct fixture *f, struct sb *out)
 {
     const struct mode_check *mc = mode_check_find(&mode_crdt, "crdt");
     ck_assert_ptr_nonnull(mc);
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     for (int i = 0; i < f->n; i++)
         st[i] = sim_node_state(f->s, i) == SIM_UP ? sim_status(f->s, i) : NULL;
     int rc = mc->run(f->mon, (const json_t *const *)st, f->n, out);

@@ -204,7 +204,7 @@ START_TEST(majorities_ring_gives_every_node_a_different_majority)
             faults_init(&f, n);
             ck_assert_int_eq(faults_shape(&f, "majorities-ring", &r, desc, sizeof desc, err, sizeof err), 0);
             symmetric(&f);
-            unsigned seen[CL_MAXN];
+            unsigned seen[CL_MAXNODES];
             for (int a = 0; a < n; a++) {
                 seen[a] = sees(&f, a);
                 ck_assert_msg(popcount(seen[a]) > n / 2, "n=%d seed %llu: n%d sees only %d", n,
@@ -237,7 +237,7 @@ START_TEST(bridge_joins_two_halves_through_one_node)
             }
         ck_assert_int_eq(bridges, 1);
         /* without the bridge: two cliques of (n-1)/2 and n-1-(n-1)/2 */
-        int side[CL_MAXN], sizes[2] = {0, 0};
+        int side[CL_MAXNODES], sizes[2] = {0, 0};
         int first = -1;
         for (int a = 0; a < n; a++) {
             if (a == mid)
@@ -537,7 +537,7 @@ static const struct {
     {"[]", "need n"},
     {"{}", "need n"},
     {"{\"n\":0,\"cuts\":[],\"links\":[]}", "need n"},
-    {"{\"n\":17,\"cuts\":[],\"links\":[]}", "need n"},
+    {"{\"n\":129,\"cuts\":[],\"links\":[]}", "need n"},
     {"{\"n\":\"3\",\"cuts\":[],\"links\":[]}", "need n"},
     {"{\"n\":3,\"cuts\":{},\"links\":[]}", "need n"},
     {"{\"n\":3,\"cuts\":[],\"links\":null}", "need n"},

@@ -37,9 +37,9 @@ struct fake {
     int n;
     struct fake_cmd cmds[32];
     int ncmds;
-    struct lesson_node_info info[CL_MAXN];
-    const char *vals[CL_MAXN][4][2]; /* per node: up to 4 key/value pairs */
-    int group[CL_MAXN], ngroups;
+    struct lesson_node_info info[CL_MAXNODES];
+    const char *vals[CL_MAXNODES][4][2]; /* per node: up to 4 key/value pairs */
+    int group[CL_MAXNODES], ngroups;
     struct fake_op ops[32];
     int nops;
     struct fake_ev evs[32];
@@ -76,7 +76,7 @@ static int f_value(void *ud, int node, const char *key, char *val, size_t n)
         }
     return 0;
 }
-static int f_partition(void *ud, int group[CL_MAXN])
+static int f_partition(void *ud, int group[CL_MAXNODES])
 {
     struct fake *f = ud;
     memcpy(group, f->group, sizeof f->group);
@@ -275,7 +275,7 @@ START_TEST(partition_shapes_are_compared_as_sets)
     ck_assert_int_eq(eval("{ partitioned: { any: true } }", 5, why, sizeof why), 0);
     ck_assert_str_eq(why, "expected a partition, but the network is whole");
     ck_assert_int_eq(eval("{ not: { partitioned: { any: true } } }", 5, why, sizeof why), 1);
-    int g[CL_MAXN] = {1, 1, 0, 0, 0};
+    int g[CL_MAXNODES] = {1, 1, 0, 0, 0};
     memcpy(F.group, g, sizeof g);
     F.ngroups = 2;
     /* the same cut with the groups named in the other order */
@@ -991,7 +991,7 @@ START_TEST(cli_lists_validates_and_refuses_unknown_ids)
                      (char *)"tests/lessons/bad/alias.yaml", NULL};
     out = captured(lessoncli_main, 5, argv2, &rc);
     ck_assert_int_eq(rc, 1);
-    ck_assert_msg(strstr(out, "lessons/02-fallacies.yaml: ok (lesson fallacies, 5 steps"), "%s", out);
+    ck_assert_msg(strstr(out, "lessons/02-fallacies.yaml: ok (lesson fallacies, 6 steps"), "%s", out);
     ck_assert_msg(strstr(out, "lessons/quiz/raft.yaml: ok (quiz, 14 questions)"), "%s", out);
     ck_assert_msg(strstr(out, "tests/lessons/bad/alias.yaml:2:8: anchor &t"), "%s", out);
     free(out);

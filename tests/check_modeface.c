@@ -91,7 +91,7 @@ START_TEST(replicas_are_distinct_nodes_of_the_cluster)
         for (int k = 0; k < 50; k++) {
             char key[16];
             snprintf(key, sizeof key, "k%d", k);
-            int out[CL_MAXN];
+            int out[CL_MAXNODES];
             int nr = mode_replicas(m, &o, n, key, out);
             ck_assert_msg(nr >= 1 && nr <= n, "%s: %d replicas of %s among %d nodes", m->name, nr, key, n);
             for (int a = 0; a < nr; a++) {

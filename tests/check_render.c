@@ -658,6 +658,41 @@ START_TEST(output_wraps_and_says_when_new_output_came_while_scrolled_back)
 }
 END_TEST
 
+START_TEST(a_hundred_nodes_draw_as_a_compact_grid_with_the_spread)
+{
+    struct dm *m = dm_new(0);
+    struct sb b = {0};
+    sb_add(&b, "{\"ev\":\"cluster\",\"mode\":\"gossip\",\"roles\":{\"susceptible\":\"follower\","
+               "\"infective\":\"candidate\",\"removed\":\"peer\"},\"figures\":[{\"key\":\"rumors\","
+               "\"label\":\"rumors\",\"card\":\"r\",\"grid\":true}],\"nodes\":[");
+    for (int i = 1; i <= 100; i++)
+        sb_printf(&b, "%s\"n%d\"", i > 1 ? "," : "", i);
+    sb_add(&b, "]}");
+    feed(m, b.s);
+    sb_free(&b);
+    for (int i = 1; i <= 100; i++) {
+        char ev[200];
+        snprintf(ev, sizeof ev, "{\"ev\":\"status\",\"node\":\"n%d\",\"status\":{\"role\":\"%s\",\"rumors\":%d}}", i,
+                 i <= 30 ? "infective" : "susceptible", i <= 30 ? 1 : 0);
+        feed(m, ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *s = screen(m, 120, 40, true, &ui);
+    EXPECT_ON_SCREEN(s, "100 nodes: susceptible 70 infective 30");
+    EXPECT_ON_SCREEN(s, "rumors>0 on 30");
+    EXPECT_ON_SCREEN(s, " 1:1 ");
+    EXPECT_ON_SCREEN(s, " 100:0 ");
+    free(s);
+    /* a taller screen has room for the ids */
+    s = screen(m, 160, 60, true, &ui);
+    EXPECT_ON_SCREEN(s, "n1:1 ");
+    EXPECT_ON_SCREEN(s, "n100:0");
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(node_cards_share_the_width_and_cut_no_figure)
 {
     struct dm *m = dm_new(0);
@@ -842,6 +877,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, command_line_keeps_the_cursor_visible);
     tcase_add_test(tc, output_wraps_and_says_when_new_output_came_while_scrolled_back);
     tcase_add_test(tc, node_cards_share_the_width_and_cut_no_figure);
+    tcase_add_test(tc, a_hundred_nodes_draw_as_a_compact_grid_with_the_spread);
     tcase_add_test(tc, log_has_a_column_for_every_node_and_labels_stay_readable);
     tcase_add_test(tc, no_cluster_says_what_to_type);
     tcase_add_test(tc, sixteen_nodes_fit_with_readable_column_names);

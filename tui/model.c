@@ -104,7 +104,7 @@ static int node_for(struct dm_state *s, const char *id)
     int i = dm_node_index(s, id);
     if (i >= 0 || !id)
         return i;
-    if (s->n >= CL_MAXN || id[0] != 'n' || !isdigit((unsigned char)id[1]) || strlen(id) >= CL_IDLEN)
+    if (s->n >= CL_MAXNODES || id[0] != 'n' || !isdigit((unsigned char)id[1]) || strlen(id) >= CL_IDLEN)
         return -1;
     i = s->n++;
     memset(&s->node[i], 0, sizeof s->node[i]);
@@ -138,7 +138,7 @@ static void state_free(struct dm_state *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         node_log_clear(&s->node[i]);
     for (size_t i = 0; i < s->nmsgs; i++)
         json_decref(s->msgs[(s->msg_head + i) % DM_MAX_MSGS].ev);
@@ -166,7 +166,7 @@ static struct dm_state *state_copy(const struct dm_state *src)
 {
     struct dm_state *s = xmalloc(sizeof *s);
     memcpy(s, src, sizeof *s);
-    for (int i = 0; i < CL_MAXN; i++) {
+    for (int i = 0; i < CL_MAXNODES; i++) {
         struct dm_node *n = &s->node[i];
         if (n->nlog) {
             n->log = xmalloc(n->nlog * sizeof *n->log);
@@ -501,7 +501,7 @@ FOLD(fold_status)
     json_t *vc = json_object_get(st, "vc");
     if (json_is_array(vc)) {
         n->nvc = 0;
-        for (size_t k = 0; k < json_array_size(vc) && k < CL_MAXN; k++) {
+        for (size_t k = 0; k < json_array_size(vc) && k < CL_MAXNODES; k++) {
             json_t *x = json_array_get(vc, k);
             n->vc[n->nvc++] = json_is_integer(x) && json_integer_value(x) > 0
                                   ? (uint64_t)json_integer_value(x) : 0;
@@ -558,7 +558,7 @@ static void fold_partition(struct dm_state *s, const json_t *groups)
     int ng = (int)json_array_size(groups);
     for (int i = 0; i < s->n; i++)
         s->group_of[i] = ng - 1; /* unnamed nodes join the last group (DESIGN §7) */
-    for (int g = 0; g < ng && g < CL_MAXN; g++) {
+    for (int g = 0; g < ng && g < CL_MAXNODES; g++) {
         json_t *grp = json_array_get(groups, (size_t)g);
         for (size_t k = 0; k < json_array_size(grp); k++) {
             int i = node_for(s, json_string_value(json_array_get(grp, k)));
@@ -566,7 +566,7 @@ static void fold_partition(struct dm_state *s, const json_t *groups)
                 s->group_of[i] = g;
         }
     }
-    s->ngroups = ng > CL_MAXN ? CL_MAXN : ng;
+    s->ngroups = ng > CL_MAXNODES ? CL_MAXNODES : ng;
 }
 
 static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
@@ -609,7 +609,7 @@ FOLD(fold_fault)
     if (!strcmp(what, "partition")) {
         fold_partition(s, f->groups);
     } else if (!strcmp(what, "heal")) {
-        for (int k = 0; k < CL_MAXN; k++)
+        for (int k = 0; k < CL_MAXNODES; k++)
             s->group_of[k] = 0;
         s->ngroups = 0;
         s->nlinks = 0;
@@ -675,7 +675,7 @@ FOLD(fold_vote)
         if (!strcmp(el->votes[k].voter, node))
             v = &el->votes[k];
     if (!v) {
-        if (el->nvotes == CL_MAXN)
+        if (el->nvotes == CL_MAXNODES)
             return;
         v = &el->votes[el->nvotes++];
     }
@@ -691,7 +691,7 @@ static uint32_t node_set(struct dm_state *s, const json_t *list)
     uint32_t set = 0;
     for (size_t k = 0; k < json_array_size(list); k++) {
         int i = dm_node_index(s, json_string_value(json_array_get(list, k)));
-        if (i >= 0)
+        if (i >= 0 && i < 32) /* quorums come from modes of at most CL_MAXN nodes */
             set |= 1u << i;
     }
     return set;
@@ -710,7 +710,7 @@ FOLD(fold_quorum)
     memset(q, 0, sizeof *q);
     str_copy(q->op, qe->op ? qe->op : "?", sizeof q->op);
     str_copy(q->key, qe->key ? qe->key : "", sizeof q->key);
-    q->need = !qe->has_need || qe->need < 0 || qe->need > CL_MAXN ? 0 : (int)qe->need;
+    q->need = !qe->has_need || qe->need < 0 || qe->need > CL_MAXNODES ? 0 : (int)qe->need;
     q->acked = node_set(s, qe->acked);
     q->missing = node_set(s, qe->missing);
     q->stale = node_set(s, qe->stale);
@@ -766,7 +766,7 @@ static void cluster_face(struct dm_state *s, const struct ev_cluster *c)
     }
     s->nfigs = 0;
     if (!c->figures) {
-        static const struct dm_figure def[] = {{"commit", "c", "commit"}, {"applied", "a", "applied"}};
+        static const struct dm_figure def[] = {{"commit", "c", "commit", false}, {"applied", "a", "applied", false}};
         memcpy(s->figs, def, sizeof def);
         s->nfigs = (int)CL_ARRAY_LEN(def);
         return;
@@ -779,6 +779,7 @@ static void cluster_face(struct dm_state *s, const struct ev_cluster *c)
         str_copy(s->figs[s->nfigs].key, key, sizeof s->figs[0].key);
         str_copy(s->figs[s->nfigs].card, card ? card : "", sizeof s->figs[0].card);
         str_copy(s->figs[s->nfigs].label, label ? label : key, sizeof s->figs[0].label);
+        s->figs[s->nfigs].grid = json_is_true(json_object_get(f, "grid"));
         s->nfigs++;
     }
 }
@@ -806,7 +807,7 @@ FOLD(fold_cluster)
     }
     if (same)
         return;
-    for (int k = 0; k < CL_MAXN; k++)
+    for (int k = 0; k < CL_MAXNODES; k++)
         node_log_clear(&s->node[k]);
     memset(s->node, 0, sizeof s->node);
     memset(s->group_of, 0, sizeof s->group_of);
@@ -818,7 +819,7 @@ FOLD(fold_cluster)
     s->running = true;
     str_copy(s->mode, mode ? mode : "", sizeof s->mode);
     cluster_face(s, c);
-    for (size_t k = 0; k < json_array_size(nodes) && s->n < CL_MAXN; k++) {
+    for (size_t k = 0; k < json_array_size(nodes) && s->n < CL_MAXNODES; k++) {
         const char *id = json_string_value(json_array_get(nodes, k));
         if (!id || strlen(id) >= CL_IDLEN || dm_node_index(s, id) >= 0)
             continue;

@@ -72,7 +72,7 @@ struct dm_node {
     int64_t skew_us;      /* injected skew, from skew faults */
     uint64_t lamport;
     int nvc;
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
     struct dm_entry *log; /* owned, sorted by index, at most DM_MAX_LOG */
     bool has_hlc;
     uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
@@ -100,7 +100,7 @@ struct dm_election {
     uint64_t term;
     char candidate[CL_IDLEN];
     int nvotes;
-    struct dm_vote votes[CL_MAXN];
+    struct dm_vote votes[CL_MAXNODES];
 };
 
 struct dm_quorum {
@@ -138,6 +138,7 @@ struct dm_figure {
     char key[32];
     char card[12];              /* short form on a narrow card: "c" */
     char label[24];             /* words on a wide card: "commit" */
+    bool grid;                  /* shown in each cell of the compact node grid */
 };
 
 /* The folded state. Fields are read by the renderer; only model.c writes them. */
@@ -149,8 +150,8 @@ struct dm_state {
     int nfigs;
     bool running;
     int n;                        /* nodes */
-    struct dm_node node[CL_MAXN];
-    int group_of[CL_MAXN];        /* partition group per node; all 0 when healed */
+    struct dm_node node[CL_MAXNODES];
+    int group_of[CL_MAXNODES];        /* partition group per node; all 0 when healed */
     int ngroups;                  /* 0 or 1 = no partition */
     struct dm_link links[DM_MAX_LINKS];
     int nlinks;

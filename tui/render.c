@@ -209,7 +209,7 @@ static int card_rows(char lines[8][96], int nlines, int width, int maxrows, char
 }
 
 /* Node order on screen: by partition group, so each group is drawn together. */
-static int node_order(const struct dm_state *s, int order[CL_MAXN])
+static int node_order(const struct dm_state *s, int order[CL_MAXNODES])
 {
     int k = 0;
     int ng = s->ngroups > 1 ? s->ngroups : 1;
@@ -256,7 +256,7 @@ static void draw_links_line(struct canvas *c, int x, int y, int w, const struct 
 static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
                             const struct dm_state *s)
 {
-    int order[CL_MAXN];
+    int order[CL_MAXNODES];
     int n = node_order(s, order);
     /* side by side with two rows each when every node gets 16 columns, else stacked */
     int two = h >= 2 && n > 0 && w / n >= 16;
@@ -291,6 +291,90 @@ static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
     }
 }
 
+/* The compact grid of a big cluster: a line counting the nodes per role (the spread of a
+ * rumor, S/I/R), then one short cell per node, coloured by role; with the mode's grid figure
+ * (mode_figure.grid) each cell shows its value and the nodes where it is not 0 stand out. */
+static void draw_node_grid(struct canvas *c, int x, int y, int w, int h, const struct dm_state *s)
+{
+    int gf = -1;
+    for (int k = 0; k < s->nfigs; k++)
+        if (s->figs[k].grid)
+            gf = k;
+    struct sb b = {0};
+    int down = 0, paused = 0, marked = 0;
+    for (int i = 0; i < s->n; i++) {
+        down += s->node[i].life == DM_DOWN;
+        paused += s->node[i].life == DM_PAUSED;
+        marked += gf >= 0 && s->node[i].figval[gf][0] && strcmp(s->node[i].figval[gf], "0") &&
+                  strcmp(s->node[i].figval[gf], "-");
+    }
+    sb_printf(&b, "%d nodes:", s->n);
+    for (int r = 0; r < s->nroles; r++) {
+        int cnt = 0;
+        for (int i = 0; i < s->n; i++)
+            cnt += s->node[i].life == DM_UP && !strcmp(s->node[i].role, s->roles[r].role);
+        if (cnt)
+            sb_printf(&b, " %s %d", s->roles[r].role, cnt);
+    }
+    if (down)
+        sb_printf(&b, " down %d", down);
+    if (paused)
+        sb_printf(&b, " paused %d", paused);
+    if (gf >= 0)
+        sb_printf(&b, "   %s>0 on %d", s->figs[gf].label, marked);
+    canvas_text(c, x, y, w, b.s ? b.s : "", ROLE_NORMAL);
+    sb_free(&b);
+    if (h < 2)
+        return;
+    int order[CL_MAXNODES];
+    int n = node_order(s, order);
+    /* a cell: "n12:3 " with the grid figure; without room "12:3 " (the number alone), then
+     * the ids alone */
+    int idw = 0, vw = 0, bare = 0;
+    for (int k = 0; k < n; k++) {
+        int l = (int)strlen(s->node[order[k]].id);
+        idw = l > idw ? l : idw;
+        if (gf >= 0) {
+            int v = (int)strlen(s->node[order[k]].figval[gf]);
+            vw = v > vw ? v : vw;
+        }
+    }
+    if (gf >= 0 && vw == 0)
+        vw = 1;
+    int cw = idw + (vw ? vw + 1 : 0) + 1;
+    if (vw && (w / cw) * (h - 1) < n) {
+        bare = 1;
+        cw--;
+    }
+    if (vw && (w / cw) * (h - 1) < n) {
+        bare = vw = 0;
+        cw = idw + 1;
+    }
+    int cols = cw > 0 ? w / cw : 0;
+    if (cols < 1)
+        return;
+    for (int k = 0; k < n; k++) {
+        int row = k / cols, col = k % cols;
+        if (row >= h - 1)
+            break;
+        const struct dm_node *nd = &s->node[order[k]];
+        char cell[48];
+        const char *id = nd->id;
+        while (bare && *id && (*id < '0' || *id > '9'))
+            id++;
+        if (vw)
+            snprintf(cell, sizeof cell, "%s:%s", id, nd->figval[gf][0] ? nd->figval[gf] : "-");
+        else
+            snprintf(cell, sizeof cell, "%s", nd->id);
+        enum role rl = role_of(nd);
+        bool mark = gf >= 0 && nd->life == DM_UP && nd->figval[gf][0] && strcmp(nd->figval[gf], "0") &&
+                    strcmp(nd->figval[gf], "-");
+        if (mark && rl == ROLE_FOLLOWER)
+            rl = ROLE_LEADER;
+        canvas_text(c, x + col * cw, y + 1 + row, cw - 1, cell, rl);
+    }
+}
+
 static void draw_cluster(struct canvas *c, const struct layout *l, const struct dm *m,
                          const struct render_ui *ui)
 {
@@ -313,11 +397,15 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
         draw_links_line(c, x + 1, y + h - 1, w - 2, s);
         h--;
     }
-    int order[CL_MAXN];
+    int order[CL_MAXNODES];
     int n = node_order(s, order);
     int seps = s->ngroups > 1 ? s->ngroups - 1 : 0;
     int bw0 = n ? (w - seps * 3) / n : 0; /* the cards share the whole width */
     int spare = n ? (w - seps * 3) - bw0 * n : 0;
+    if (n > CL_MAXN) { /* too many for cards: the compact grid */
+        draw_node_grid(c, x + 1, y, w - 1, h, s);
+        return;
+    }
     if (h < 3 || bw0 < 11) {
         draw_node_cells(c, x + 1, y, w - 1, h, s);
         return;
@@ -359,8 +447,8 @@ static void draw_cluster(struct canvas *c, const struct layout *l, const struct 
 
 struct columns {
     int n;
-    char id[CL_MAXN + 1][CL_IDLEN];
-    int x[CL_MAXN + 1];
+    char id[CL_MAXNODES + 1][CL_IDLEN];
+    int x[CL_MAXNODES + 1];
 };
 
 static int column_of(const struct columns *cols, const char *id)
@@ -693,7 +781,7 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         }
         struct sb b = {0};
         int got = 0;
-        for (int i = 0; i < s->n; i++)
+        for (int i = 0; i < s->n && i < 32; i++)
             if (q->acked & (1u << i))
                 got++;
         /* "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met", or in a narrow pane "W2 z: n1✗ n2✓ n3✓ met" */
@@ -705,7 +793,7 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
                 sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op,
                           q->key);
             const char *sp = narrow ? "" : " ";
-            for (int i = 0; i < s->n; i++) {
+            for (int i = 0; i < s->n && i < 32; i++) {
                 if (q->acked & (1u << i))
                     sb_printf(&b, " %s%s%s", s->node[i].id, sp, ok);
                 else if (q->stale & (1u << i))

@@ -39,3 +39,5 @@ if [ -x "$BIN/check_all" ]; then
 else
   echo "(bin/check_all not built: make bin/check_all first)"
 fi
+echo "== gossip and swim at up to 100 real nodes (lab/bench/spread.sh)"
+sh lab/bench/spread.sh "16 32 64 100" 5

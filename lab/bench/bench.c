@@ -140,7 +140,7 @@ static int wait_leader(struct bench *b, uint64_t timeout_us)
 /* Messages between nodes and fsyncs, summed over the live nodes (their status counters). */
 static void io_counts(struct bench *b, uint64_t *msgs, uint64_t *syncs)
 {
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(&b->lab, st);
     *msgs = *syncs = 0;
     for (int i = 0; i < b->lab.cl->n; i++) {
@@ -358,7 +358,7 @@ static int foundation(const char *argv0, int json_out)
     double zmq_us = zmq_rtt_us(rounds);
     /* idle CPU of 5 nodes over 10 s */
     int pids[5];
-    json_t *st[CL_MAXN] = {0};
+    json_t *st[CL_MAXNODES] = {0};
     lab_refresh(&lab, st);
     for (int i = 0; i < 5; i++) {
         pids[i] = (int)json_integer_value(json_object_get(st[i], "pid"));

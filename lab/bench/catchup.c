@@ -149,7 +149,7 @@ int catchup_run(const struct mode *m, int nodes, const struct opts *o, long keys
     long want = 0;
     for (long k = 0; k < keys; k++) {
         char key[32];
-        int reps[CL_MAXN];
+        int reps[CL_MAXNODES];
         snprintf(key, sizeof key, "key%06ld", k);
         int nr = mode_replicas(m, o, nodes, key, reps);
         for (int r = 0; r < nr; r++)

@@ -60,8 +60,8 @@ static int info(const struct lesson_world *w, int node, struct lesson_node_info 
 static int leaders_hold(const struct lesson_check *c, const struct lesson_world *w, int n,
                         struct sb *why)
 {
-    int idx[CL_MAXN], cnt = 0;
-    int64_t terms[CL_MAXN];
+    int idx[CL_MAXNODES], cnt = 0;
+    int64_t terms[CL_MAXNODES];
     for (int i = 0; i < n; i++) {
         struct lesson_node_info in;
         if (info(w, i, &in) == 0 && !strcmp(in.state, "up") && (in.leads || !strcmp(in.role, "leader"))) {
@@ -104,7 +104,7 @@ static int value_holds(const struct lesson_check *c, const struct lesson_world *
         snprintf(want, sizeof want, "%s absent", c->key);
     else
         snprintf(want, sizeof want, "%s = \"%s\"", c->key, c->value);
-    int hold[CL_MAXN], nh = 0, up = 0;
+    int hold[CL_MAXNODES], nh = 0, up = 0;
     struct sb bad = {0};
     int first = c->on >= 0 ? c->on : 0, last = c->on >= 0 ? c->on + 1 : n;
     for (int i = first; i < last; i++) {
@@ -175,7 +175,7 @@ static void describe_groups(struct sb *b, const int *group, int n, int ng)
 static int partition_holds(const struct lesson_check *c, const struct lesson_world *w, int n,
                             struct sb *why)
 {
-    int group[CL_MAXN] = {0};
+    int group[CL_MAXNODES] = {0};
     int ng = w->partition ? w->partition(w->ud, group) : CL_ESTATE;
     if (ng < 0) {
         sb_add(why, "the lab cannot tell the partition");
@@ -529,7 +529,7 @@ static int parse_partitioned(struct lcheck_ctx *c, const struct ydoc_node *a, co
         return ydoc_error(d, g, err, el,
                           "partitioned groups: expected 2 to %d groups, found %zu", c->nodes,
                           g->n);
-    for (int i = 0; i < CL_MAXN; i++)
+    for (int i = 0; i < CL_MAXNODES; i++)
         k->group[i] = -1;
     for (size_t gi = 0; gi < g->n; gi++) {
         const struct ydoc_node *grp = g->items[gi];
@@ -572,7 +572,7 @@ static void describe_partitioned(const struct lesson_check *c, struct sb *b)
     else {
         sb_add(b, "the partition ");
         int n = 0;
-        for (int i = 0; i < CL_MAXN; i++)
+        for (int i = 0; i < CL_MAXNODES; i++)
             if (c->group[i] >= 0)
                 n = i + 1;
         describe_groups(b, c->group, n, c->ngroups);
@@ -834,7 +834,7 @@ static int parse_history(struct lcheck_ctx *c, const struct ydoc_node *a, const 
     /* the lab's checkers, then every mode's own (mode.h: struct mode_check) */
     static char names[512];
     if (!names[0])
-        snprintf(names, sizeof names, "linearizable|sessions|converged|serializable|bank|exactly-once|causal%s%s",
+        snprintf(names, sizeof names, "linearizable|sessions|converged|serializable|bank|exactly-once|sequential|causal%s%s",
                  *mode_check_names() ? "|" : "",
                  mode_check_names());
     if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||
@@ -1148,8 +1148,8 @@ int lcheck_eval(const struct lesson_check *c, const struct lesson_world *w, uint
             sb_add(why, "no cluster is running (start it again with `lesson restart`)");
             return 0;
         }
-        if (n > CL_MAXN)
-            n = CL_MAXN;
+        if (n > CL_MAXNODES)
+            n = CL_MAXNODES;
     }
     return p->eval(c, w, since, n, why);
 }

@@ -56,7 +56,7 @@ struct lesson_world {
     int (*value)(void *ud, int node, const char *key, char *val, size_t n);
     /* The current partition: group[i] = group index of node i. Returns the number of groups
      * (1 = no partition). */
-    int (*partition)(void *ud, int group[CL_MAXN]);
+    int (*partition)(void *ud, int group[CL_MAXNODES]);
     /* Completed client operations since `since` matching q. */
     int (*op_count)(void *ud, uint64_t since, const struct lesson_op_query *q);
     /* Events since `since` whose "ev" is ev, from node (-1 any), whose fields equal the
@@ -101,7 +101,7 @@ struct lesson_check {
     int on;                         /* value: >=0 a node, -1 all up nodes, -2 majority, -3 any */
     char f[8];                      /* op: write/read/cas */
     unsigned outcomes;              /* op */
-    int group[CL_MAXN];             /* partitioned: expected group per node */
+    int group[CL_MAXNODES];             /* partitioned: expected group per node */
     int ngroups;                    /* partitioned: 0 = any partition */
     int isolated;                   /* partitioned: node alone, -1 unset */
     char name[24];                  /* event: ev; history: checker */

@@ -22,7 +22,7 @@
 static const char *const lab_commands =
     "stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
-    "endpoints|cut|reorder";
+    "endpoints|cut|reorder|compare|messages";
 /* The modes, their own commands and the events a lesson may check come from the mode table
  * (mode_names, mode_command_names, mode_event_names). */
 
@@ -254,8 +254,12 @@ static int parse_cluster(struct pctx *c, const struct ydoc_node *n, struct lesso
     long v;
     if (ydoc_check_keys(d, n, "cluster", keys, req, c->err, c->errlen) < 0 ||
         ydoc_enum(d, ydoc_get(n, "mode"), "cluster mode", mode_names(), &idx, c->err,
-                  c->errlen) < 0 ||
-        ydoc_int(d, ydoc_get(n, "nodes"), "cluster nodes", 1, 9, &v, c->err, c->errlen) < 0)
+                  c->errlen) < 0)
+        return CL_EINVAL;
+    /* as many nodes as `start` offers the mode: 9, or its own max_nodes */
+    const struct mode *cm = mode_find(ydoc_get(n, "mode")->str);
+    long most = cm && cm->max_nodes > 0 ? mode_max_nodes(cm) : 9;
+    if (ydoc_int(d, ydoc_get(n, "nodes"), "cluster nodes", 1, most, &v, c->err, c->errlen) < 0)
         return CL_EINVAL;
     str_copy(l->mode, ydoc_get(n, "mode")->str, sizeof l->mode);
     l->nodes = (int)v;
@@ -402,7 +406,7 @@ static int parse_lesson(struct pctx *c, const struct ydoc_node *root, struct les
 {
     static const char *const keys[] = {"schema", "id", "title", "summary", "level", "minutes",
                                        "topics", "requires", "cluster", "intro", "steps",
-                                       "finish", "recap", "quiz", "instructor", NULL};
+                                       "finish", "recap", "quiz", "instructor", "chapter", NULL};
     static const char *const req[] = {"schema", "id", "title", "level", "minutes", "cluster",
                                       "steps", NULL};
     const struct ydoc *d = c->d;
@@ -427,6 +431,13 @@ static int parse_lesson(struct pctx *c, const struct ydoc_node *root, struct les
                  c->errlen) < 0)
         return CL_EINVAL;
     l->level = xstrdup(ydoc_get(root, "level")->str);
+    if (ydoc_get(root, "chapter")) {
+        long ch;
+        if (ydoc_int(d, ydoc_get(root, "chapter"), "chapter", 1, LESSON_MAX_CHAPTER, &ch, c->err,
+                     c->errlen) < 0)
+            return CL_EINVAL;
+        l->chapter = (int)ch;
+    }
     if (strlen(l->title) > 120)
         return ydoc_error(d, ydoc_get(root, "title"), c->err, c->errlen,
                           "title: at most 120 bytes");
@@ -1415,29 +1426,89 @@ enum lesson_cmd lesson_engine_command(struct lesson_engine *e, const char *line,
 
 /* ---- the course ------------------------------------------------------------------------- */
 
+/* The course's chapters, as the lab groups its lessons (`lesson list`, docs/lessons.md). */
+static const char *const chapter_titles[] = {
+    NULL,
+    "Why distributed systems are hard: a first cluster and the fallacies",
+    "CAP and PACELC",
+    "Consistency models",
+    "Time, clocks and ordering",
+    "Consensus: Raft, Paxos, ZAB",
+    "Replication: single-leader, multi-leader, leaderless",
+    "Quorums and the Dynamo ring",
+    "CRDTs",
+    "Distributed transactions",
+    "Gossip and membership",
+    "Coordination: locks, leases, fencing",
+};
+
+const char *lesson_chapter_title(int chapter)
+{
+    if (chapter < 1 || chapter >= (int)CL_ARRAY_LEN(chapter_titles))
+        return NULL;
+    return chapter_titles[chapter];
+}
+
+static void table_row(const struct lesson *l, const struct progress *p, struct sb *out, int *done_out)
+{
+    int done = 0;
+    for (int s = 0; p && s < l->nsteps; s++) {
+        const char *st = progress_step_status(p, l->id, l->steps[s].id);
+        done += st && !strcmp(st, "done");
+    }
+    char state[32];
+    *done_out = p && progress_lesson_done(p, l->id);
+    if (*done_out)
+        str_copy(state, "done", sizeof state);
+    else if (done)
+        snprintf(state, sizeof state, "%d/%d", done, l->nsteps);
+    else
+        str_copy(state, "-", sizeof state);
+    sb_printf(out, "%-22s %-12s %3ld  %-9s %s\n", l->id, l->level, l->minutes, state, l->title);
+}
+
+/* Grouped by chapter (chapter order, then file order; lessons without one last, as "other"),
+ * each group with its progress and the next lesson of it not yet done. Every lesson's row
+ * begins with its id; headings and notes begin with a space or '('. */
 void lesson_catalog_table(const struct lesson_catalog *cat, const struct progress *p,
                           struct sb *out)
 {
     sb_printf(out, "%-22s %-12s %3s  %-9s %s\n", "ID", "LEVEL", "MIN", "DONE", "TITLE");
-    for (int i = 0; i < cat->n; i++) {
-        const struct lesson *l = cat->l[i];
-        int done = 0;
-        for (int s = 0; p && s < l->nsteps; s++) {
-            const char *st = progress_step_status(p, l->id, l->steps[s].id);
-            done += st && !strcmp(st, "done");
-        }
-        char state[32];
-        if (p && progress_lesson_done(p, l->id))
-            str_copy(state, "done", sizeof state);
-        else if (done)
-            snprintf(state, sizeof state, "%d/%d", done, l->nsteps);
+    for (int ch = 1; ch <= LESSON_MAX_CHAPTER + 1; ch++) {
+        int want = ch == LESSON_MAX_CHAPTER + 1 ? 0 : ch, n = 0, ndone = 0;
+        const struct lesson *next = NULL;
+        for (int i = 0; i < cat->n; i++)
+            n += cat->l[i]->chapter == want;
+        if (!n)
+            continue;
+        const char *title = lesson_chapter_title(want);
+        if (want)
+            sb_printf(out, " -- chapter %d%s%s", want, title ? ": " : "", title ? title : "");
         else
-            str_copy(state, "-", sizeof state);
-        sb_printf(out, "%-22s %-12s %3ld  %-9s %s\n", l->id, l->level, l->minutes, state,
-                  l->title);
+            sb_add(out, " -- other lessons");
+        struct sb rows = {0};
+        for (int i = 0; i < cat->n; i++) {
+            if (cat->l[i]->chapter != want)
+                continue;
+            int d;
+            table_row(cat->l[i], p, &rows, &d);
+            ndone += d;
+            if (!d && !next)
+                next = cat->l[i];
+        }
+        sb_printf(out, " (%d/%d done)\n%s", ndone, n, rows.s ? rows.s : "");
+        sb_free(&rows);
+        if (next && ndone)
+            sb_printf(out, " (next in this chapter: lesson %s)\n", next->id);
     }
     if (!cat->n)
         sb_add(out, "(no lessons found)\n");
+}
+
+void lesson_catalog_ids(const struct lesson_catalog *cat, struct sb *out)
+{
+    for (int i = 0; i < cat->n; i++)
+        sb_printf(out, "%s\n", cat->l[i]->id);
 }
 
 const struct lesson *lesson_catalog_next(const struct lesson_catalog *cat,

@@ -85,7 +85,12 @@ struct lesson {
     char *notes;
     struct lesson_demo *demo;
     int ndemo;
+    int chapter;                    /* the course chapter (1..LESSON_MAX_CHAPTER), 0 = none */
 };
+
+#define LESSON_MAX_CHAPTER 30
+/* The title of a course chapter ("CAP and PACELC"), or NULL for a number with no title. */
+const char *lesson_chapter_title(int chapter);
 
 /* Parses and validates a lesson (name is used in messages). Returns 0 and *out (caller frees
  * with lesson_free), or CL_EINVAL and err = "FILE:LINE:COL: what was expected". */
@@ -241,6 +246,8 @@ extern const char *const lesson_engine_words[];
  * minutes, progress (p may be NULL) and title, one lesson a line. */
 void lesson_catalog_table(const struct lesson_catalog *cat, const struct progress *p,
                           struct sb *out);
+/* Every lesson's id, one a line, in course order (scripts: `conlab lesson list --ids`). */
+void lesson_catalog_ids(const struct lesson_catalog *cat, struct sb *out);
 /* The first lesson of the catalog, in course order, that p does not record as done (other
  * than skip_id), or NULL when every lesson is done. */
 const struct lesson *lesson_catalog_next(const struct lesson_catalog *cat,

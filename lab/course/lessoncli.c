@@ -24,7 +24,7 @@ bool lessoncli_handles(const char *word)
 
 static void usage_lesson(FILE *f)
 {
-    fputs("usage: conlab lesson list\n"
+    fputs("usage: conlab lesson list [--ids]       the course by chapter, with progress (--ids: ids only)\n"
           "       conlab lesson ID                 start lesson ID (its cluster and step 1)\n"
           "       conlab lesson validate FILE...   check lesson and quiz files\n"
           "       conlab lesson show ID            the lesson's steps and commands\n"
@@ -58,16 +58,19 @@ static struct progress *load_progress(void)
     return p;
 }
 
-static int cmd_list(void)
+static int cmd_list(bool ids)
 {
     struct lesson_catalog cat;
-    int rc = load_catalog(&cat, false);
+    int rc = load_catalog(&cat, ids);
     if (rc)
         return rc;
-    struct progress *p = load_progress();
+    struct progress *p = ids ? NULL : load_progress();
     struct sb b = {0};
-    lesson_catalog_table(&cat, p, &b);
-    fputs(b.s, stdout);
+    if (ids)
+        lesson_catalog_ids(&cat, &b);
+    else
+        lesson_catalog_table(&cat, p, &b);
+    fputs(b.s ? b.s : "", stdout);
     sb_free(&b);
     progress_free(&p);
     lesson_catalog_free(&cat);
@@ -187,8 +190,13 @@ int lessoncli_main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    if (!strcmp(sub, "list"))
-        return cmd_list();
+    if (!strcmp(sub, "list")) {
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "--ids"))) {
+            fputs("usage: conlab lesson list [--ids]\n", stderr);
+            return 2;
+        }
+        return cmd_list(argc == 3);
+    }
     if (!strcmp(sub, "validate")) {
         if (argc < 3) {
             fputs("usage: conlab lesson validate FILE...\n", stderr);

@@ -86,7 +86,7 @@ static int w_value(void *ud, int node, const char *key, char *val, size_t n)
     return rc;
 }
 
-static int w_partition(void *ud, int group[CL_MAXN])
+static int w_partition(void *ud, int group[CL_MAXNODES])
 {
     struct lab *lab = ud;
     if (!lab->cl)

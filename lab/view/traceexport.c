@@ -15,7 +15,7 @@ static const char *str(const json_t *ev, const char *k)
 static int node_event(const json_t *ev, int *idx)
 {
     const char *node = str(ev, "node"), *kind = str(ev, "ev");
-    if (!node || !kind || !strcmp(kind, "status") || parse_node_id(node, CL_MAXN, idx) < 0)
+    if (!node || !kind || !strcmp(kind, "status") || parse_node_id(node, CL_MAXNODES, idx) < 0)
         return 0;
     return 1;
 }
@@ -116,7 +116,7 @@ struct pend {
     int src, dst;
     char type[48];
     json_int_t msg_id;          /* -1 when none */
-    uint64_t vc[CL_MAXN];       /* ShiViz: the sender's clock at the send */
+    uint64_t vc[CL_MAXNODES];       /* ShiViz: the sender's clock at the send */
     int64_t t;                  /* Chrome: the send's time (µs) */
     size_t flow;                /* Chrome: flow id */
     int used;
@@ -168,7 +168,7 @@ static int peer_of(const json_t *ev, const char *field)
 {
     int idx;
     const char *id = str(ev, field);
-    return id && parse_node_id(id, CL_MAXN, &idx) == 0 ? idx : -1;
+    return id && parse_node_id(id, CL_MAXNODES, &idx) == 0 ? idx : -1;
 }
 
 static int is(const json_t *ev, const char *kind)
@@ -181,7 +181,7 @@ static int is(const json_t *ev, const char *kind)
 
 static size_t shiviz(const struct tev *ev, size_t n, struct sb *out)
 {
-    uint64_t vc[CL_MAXN][CL_MAXN];
+    uint64_t vc[CL_MAXNODES][CL_MAXNODES];
     memset(vc, 0, sizeof vc);
     struct pends ps = {0};
     size_t written = 0;
@@ -195,7 +195,7 @@ static size_t shiviz(const struct tev *ev, size_t n, struct sb *out)
             int src = peer_of(e, "from");
             struct pend *p = src >= 0 ? pend_match(&ps, src, me, e) : NULL;
             if (p)
-                for (int k = 0; k < CL_MAXN; k++)
+                for (int k = 0; k < CL_MAXNODES; k++)
                     if (k != me && p->vc[k] > vc[me][k])
                         vc[me][k] = p->vc[k];
         } else if (is(e, "send")) {
@@ -215,7 +215,7 @@ static size_t shiviz(const struct tev *ev, size_t n, struct sb *out)
         node_name(me, id);
         sb_printf(out, "\n%s {", id);
         int first = 1;
-        for (int k = 0; k < CL_MAXN; k++) {
+        for (int k = 0; k < CL_MAXNODES; k++) {
             if (!vc[me][k])
                 continue;
             char kid[CL_IDLEN];
@@ -245,9 +245,9 @@ static void chrome_event(json_t *arr, const char *name, const char *ph, int pid,
 static size_t chrome(const struct tev *ev, size_t n, struct sb *out)
 {
     json_t *arr = json_array();
-    int seen[CL_MAXN] = {0};
-    char role[CL_MAXN][32];
-    int64_t role_t[CL_MAXN], last_t = 0;
+    int seen[CL_MAXNODES] = {0};
+    char role[CL_MAXNODES][32];
+    int64_t role_t[CL_MAXNODES], last_t = 0;
     memset(role, 0, sizeof role);
     struct pends ps = {0};
     size_t written = 0, flows = 0;
@@ -299,7 +299,7 @@ static size_t chrome(const struct tev *ev, size_t n, struct sb *out)
                              json_pack("{s:s,s:I,s:s}", "cat", "message", "id", (json_int_t)p->flow, "bp", "e"));
         }
     }
-    for (int k = 0; k < CL_MAXN; k++)
+    for (int k = 0; k < CL_MAXNODES; k++)
         if (role[k][0] && last_t >= role_t[k])
             chrome_event(arr, role[k], "X", k + 1, 2, role_t[k], json_pack("{s:I,s:s}", "dur", (json_int_t)(last_t - role_t[k] + 1), "cat", "role"));
     json_t *doc = json_pack("{s:o,s:s}", "traceEvents", arr, "displayTimeUnit", "ms");

@@ -40,7 +40,7 @@ void clocks_tick(struct clocks *c)
 {
     if (c->lamport < LOGICAL_MAX)
         c->lamport++;
-    if (c->self >= 0 && c->self < CL_MAXN && c->vc[c->self] < LOGICAL_MAX)
+    if (c->self >= 0 && c->self < CL_MAXNODES && c->vc[c->self] < LOGICAL_MAX)
         c->vc[c->self]++;
 }
 
@@ -53,7 +53,7 @@ void clocks_on_recv(struct clocks *c, uint64_t lamport, const uint64_t *vc, int 
 {
     if (lamport > c->lamport)
         c->lamport = lamport < LOGICAL_MAX ? lamport : LOGICAL_MAX;
-    for (int i = 0; i < vn && i < CL_MAXN; i++)
+    for (int i = 0; i < vn && i < CL_MAXNODES; i++)
         if (vc[i] > c->vc[i])
             c->vc[i] = vc[i] < LOGICAL_MAX ? vc[i] : LOGICAL_MAX;
     clocks_tick(c);

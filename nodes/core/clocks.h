@@ -12,7 +12,7 @@
 struct clocks {
     int self, n;
     uint64_t lamport;
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
     int64_t skew_us;            /* constant offset: `skew` plus every `clock bump` */
     uint64_t strobe_us;         /* `clock strobe`: the clock jumps between +0 and +strobe_us */
     uint64_t strobe_period_us;  /* every period (0 = no strobe) */

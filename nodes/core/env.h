@@ -84,7 +84,7 @@ struct env {
     char self[CL_IDLEN];        /* this node's id, "n1" */
     int self_idx;               /* 0-based index of self in nodes[] */
     int n_nodes;                /* nodes in the cluster (may grow with membership change) */
-    char nodes[CL_MAXN][CL_IDLEN];
+    char nodes[CL_MAXNODES][CL_IDLEN];
     uint64_t msg_seq;           /* last msg_id handed out by env_next_msg_id */
 };
 

@@ -100,8 +100,8 @@ int envelope_decode(const void *buf, size_t len, struct envelope *out, char *err
         goto out;
     json_t *vc = json_object_get(root, "vc");
     if (vc) {
-        if (!json_is_array(vc) || json_array_size(vc) > CL_MAXN) {
-            snprintf(err, errlen, "\"vc\" must be an array of at most %d integers", CL_MAXN);
+        if (!json_is_array(vc) || json_array_size(vc) > CL_MAXNODES) {
+            snprintf(err, errlen, "\"vc\" must be an array of at most %d integers", CL_MAXNODES);
             goto out;
         }
         size_t i;

@@ -25,7 +25,7 @@ struct envelope {
     json_t *body;               /* owned; an object with a string "type" */
     uint64_t lamport;           /* 0 when absent */
     int vc_n;                   /* entries in vc; 0 when absent */
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
     uint64_t inc;               /* sender incarnation; 0 when absent */
     uint64_t hlc_l, hlc_c;      /* hybrid logical clock (µs, counter); 0, 0 when absent */
 };

@@ -34,8 +34,8 @@ static void cut_groups(struct faults *f, const int *group)
 
 int faults_partition(struct faults *f, const char *spec, char *err, size_t errlen)
 {
-    int group[CL_MAXN];
-    for (int i = 0; i < CL_MAXN; i++)
+    int group[CL_MAXNODES];
+    for (int i = 0; i < CL_MAXNODES; i++)
         group[i] = -1;
     int g = 0, in_group = 0;
     const char *p = spec;
@@ -109,7 +109,7 @@ static void shuffle(int *a, int n, struct rng *r)
 int faults_shape(struct faults *f, const char *shape, struct rng *r, char *desc, size_t desclen,
                  char *err, size_t errlen)
 {
-    int n = f->n, perm[CL_MAXN], group[CL_MAXN];
+    int n = f->n, perm[CL_MAXNODES], group[CL_MAXNODES];
     for (int i = 0; i < n; i++)
         perm[i] = i;
     shuffle(perm, n, r);
@@ -150,7 +150,7 @@ int faults_shape(struct faults *f, const char *shape, struct rng *r, char *desc,
                     f->cut[a][b] = a != b && a != mid && b != mid && group[a] != group[b];
         } else {
             int m = n / 2 + 1; /* majority including self */
-            int pos[CL_MAXN];
+            int pos[CL_MAXNODES];
             for (int i = 0; i < n; i++)
                 pos[perm[i]] = i;
             int reach = (m - 1 + 1) / 2; /* neighbours each side */
@@ -310,7 +310,7 @@ void faults_describe(const struct faults *f, struct sb *out)
         }
     } else if (sym) {
         /* groups: nodes with the same two-way reachability */
-        int done[CL_MAXN] = {0};
+        int done[CL_MAXNODES] = {0};
         int first_group = 1;
         for (int a = 0; a < f->n; a++) {
             if (done[a])
@@ -375,9 +375,9 @@ int faults_from_json(const json_t *j, struct faults *f, char *err, size_t errlen
 {
     json_t *n = json_object_get(j, "n"), *cuts = json_object_get(j, "cuts"),
            *links = json_object_get(j, "links");
-    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > CL_MAXN ||
+    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > CL_MAXNODES ||
         !json_is_array(cuts) || !json_is_array(links)) {
-        snprintf(err, errlen, "fault rules need n (1..%d), cuts and links", CL_MAXN);
+        snprintf(err, errlen, "fault rules need n (1..%d), cuts and links", CL_MAXNODES);
         return CL_EINVAL;
     }
     faults_init(f, (int)json_integer_value(n));

@@ -23,8 +23,8 @@ struct link_fault {
 
 struct faults {
     int n;
-    uint8_t cut[CL_MAXN][CL_MAXN];          /* cut[a][b]: a's messages to b are dropped */
-    struct link_fault link[CL_MAXN][CL_MAXN];
+    uint8_t cut[CL_MAXNODES][CL_MAXNODES];          /* cut[a][b]: a's messages to b are dropped */
+    struct link_fault link[CL_MAXNODES][CL_MAXNODES];
 };
 
 /* What happens to one message. */

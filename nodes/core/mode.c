@@ -63,6 +63,20 @@ void opts_copy(struct opts *dst, const struct opts *src)
         opts_set(dst, src->key[i], src->val[i]);
 }
 
+int mode_max_nodes(const struct mode *m)
+{
+    int n = m && m->max_nodes > 0 ? m->max_nodes : CL_MAXN;
+    return n > CL_MAXNODES ? CL_MAXNODES : n;
+}
+
+const struct mode_wait *mode_find_wait(const struct mode *m, const char *name)
+{
+    for (const struct mode_wait *w = m ? m->waits : NULL; w && w->name; w++)
+        if (!strcmp(w->name, name))
+            return w;
+    return NULL;
+}
+
 const struct mode *mode_find(const char *name)
 {
     for (int i = 0; mode_table[i]; i++)
@@ -127,17 +141,21 @@ json_t *mode_face_json(const struct mode *m)
         json_t *o = json_pack("{s:s,s:s}", "key", f->key, "label", f->label ? f->label : f->key);
         if (f->card)
             json_object_set_new(o, "card", json_string(f->card));
+        if (m->grid_figure && !strcmp(m->grid_figure, f->key))
+            json_object_set_new(o, "grid", json_true());
         json_array_append_new(figs, o);
     }
     return json_pack("{s:s,s:o,s:o}", "workload", m->workload ? m->workload : "", "roles", roles,
                      "figures", figs);
 }
 
-int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXN])
+int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXNODES])
 {
-    if (n > CL_MAXN)
-        n = CL_MAXN;
+    if (n > CL_MAXNODES)
+        n = CL_MAXNODES;
     if (m && m->replicas) {
+        if (n > CL_MAXN) /* a mode with a replicas face keeps per-node tables: at most CL_MAXN */
+            n = CL_MAXN;
         int k = m->replicas(o, n, key, out);
         return k < 0 ? 0 : k > n ? n : k;
     }

@@ -112,6 +112,19 @@ struct mode_monitor {
     void (*destroy)(void *mon);
 };
 
+/* A condition a mode offers to `wait` (and `expect`) beyond the lab's own: `wait rumor hello`.
+ * holds() reads the state of the mode's live monitor (mode_monitor.create's), fed every event
+ * of the run, the lab's faults included. It returns 1 when the condition holds and writes what
+ * holds into says ("all 64 nodes after 7 rounds"); 0 when not yet, with why into says (shown
+ * at the timeout); -1 when the arguments are wrong, with the problem into says. */
+struct mode_wait {
+    const char *name;       /* "rumor" */
+    const char *usage;      /* "wait rumor TEXT [TIMEOUT]" */
+    const char *help;
+    int nargs;              /* words after the name, before an optional timeout */
+    int (*holds)(void *mon, int argc, char **argv, struct sb *says);
+};
+
 struct mode {
     const char *name;
     const char *summary;
@@ -170,15 +183,36 @@ struct mode {
      * and `wait leader` / `expect leader` want a leader in every group, known to a majority of
      * it. NULL: no groups (the whole cluster is one). Pure. */
     int (*groups)(const struct opts *o, int n, char names[][CL_IDLEN], int of[CL_MAXN]);
+    /* `compare` (the course's replication table, 6.4): the row this mode fills, such as
+     * "single-leader", and the start options of that row (space-separated key=value, may be
+     * NULL). compare_as NULL: the mode has no row. */
+    const char *compare_as;
+    const char *compare_opts;
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;
+    /* The most nodes a cluster of this mode may have (`start`, `add`, the simulator); 0 means
+     * CL_MAXN (16), the limit of the kit's per-node tables and of modes keeping bitmasks of
+     * nodes. At most CL_MAXNODES.
+     * (`start` itself offers at most 9 nodes to a mode that leaves this at 0.) */
+    int max_nodes;
+    /* Conditions `wait NAME …` waits for in this mode, judged by its monitor's state (which
+     * sees every event); NULL-name terminated, may be NULL. */
+    const struct mode_wait *waits;
+    /* The key of one of its figures that the dashboard's compact node grid (a cluster too big
+     * for cards) prints in each node's cell, highlighting the nodes where it is not 0: which
+     * nodes have the rumor, which know of a death. NULL: none. */
+    const char *grid_figure;
     /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
      * (ok = 0, text says why). NULL when the mode never asks. */
     void (*on_power_off)(void *st, const char *node, int ok, const char *text);
 };
 
 extern const struct mode *const mode_table[];
+/* The most nodes a cluster of mode m may have (its max_nodes, else 16). */
+int mode_max_nodes(const struct mode *m);
+/* The wait condition of m named name, or NULL. */
+const struct mode_wait *mode_find_wait(const struct mode *m, const char *name);
 const struct mode *mode_find(const char *name);
 /* May a client send a request of this type to a node of mode m (its client_types)? */
 int mode_client_type(const struct mode *m, const char *type);
@@ -195,7 +229,7 @@ bool mode_has_class(const struct mode *m, enum role_class c);
 json_t *mode_face_json(const struct mode *m);
 /* Fills out[] with the nodes that hold key (every node when the mode has no replicas face);
  * returns how many. */
-int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXN]);
+int mode_replicas(const struct mode *m, const struct opts *o, int n, const char *key, int out[CL_MAXNODES]);
 /* '|'-separated lists over mode_table (static, built once): the mode names; every event a
  * lesson may check (event.h's kinds and each mode's own); every mode command's name. */
 const char *mode_names(void);

@@ -22,8 +22,10 @@ enum cl_err {
 };
 const char *err_str(int err);
 
-#define CL_MAXN 16            /* most nodes in one cluster */
-#define CL_IDLEN 16           /* node id buffer: "n1".."n16", client ids */
+#define CL_MAXN 16            /* most nodes of a mode with per-node tables (the kit's version
+                               * vectors, ring, items; bitmasks of nodes): mode.max_nodes's default */
+#define CL_MAXNODES 128       /* most nodes in one cluster (env, runtime, simulator, lab, dashboard) */
+#define CL_IDLEN 16           /* node id buffer: "n1".."n128", client ids */
 #define CL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 void *xmalloc(size_t n);

@@ -27,7 +27,7 @@ struct simmsg {
     uint64_t src_inc;          /* sender incarnation */
     int delayed;               /* held by the sender (fault delay): dies with it */
     uint64_t lamport;
-    uint64_t vc[CL_MAXN];
+    uint64_t vc[CL_MAXNODES];
     uint64_t hlc_l, hlc_c;
     json_t *body;
 };
@@ -61,7 +61,7 @@ struct simnode {
     size_t nblobs;
     struct simlog *logs;
     size_t nlogs;
-    uint64_t last_deliver[CL_MAXN];
+    uint64_t last_deliver[CL_MAXNODES];
     struct heap_item *held;     /* items that arrived while paused */
     size_t nheld, capheld;
 };
@@ -70,7 +70,7 @@ struct sim {
     const struct mode *mode;
     struct opts opts;
     int n;
-    struct simnode nodes[CL_MAXN];
+    struct simnode nodes[CL_MAXNODES];
     struct heap q;
     struct idset cancelled;
     struct rng rng;
@@ -454,8 +454,8 @@ static void node_init(struct sim *s, int idx)
 struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
                     size_t errlen)
 {
-    if (n < 1 || n > CL_MAXN) {
-        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", CL_MAXN, n);
+    if (n < 1 || n > mode_max_nodes(m)) {
+        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", mode_max_nodes(m), n);
         return NULL;
     }
     struct sim *s = xcalloc(1, sizeof *s);
@@ -894,7 +894,7 @@ void sim_set_opt(struct sim *s, const char *key, const char *val)
 
 int sim_add_node(struct sim *s)
 {
-    if (s->n >= CL_MAXN)
+    if (s->n >= mode_max_nodes(s->mode))
         return -1;
     int idx = s->n++;
     node_init(s, idx);

@@ -15,7 +15,7 @@ export XDG_DATA_HOME
 trap 'rm -rf "$XDG_DATA_HOME"' EXIT INT TERM
 ids="$*"
 if [ -z "$ids" ]; then
-  ids=$("$BIN/conlab" lesson list | awk 'NR > 1 && $1 != "(no" { print $1 }')
+  ids=$("$BIN/conlab" lesson list --ids)
   if [ -z "$ids" ]; then
     echo "FAIL no lessons found in $CONLAB_LESSONS"
     exit 1

@@ -28,7 +28,7 @@ same() { # what, got-file, want-file
 }
 
 offered "conlab lesson " > "$tmp/got"
-{ "$bin/conlab" lesson list | awk 'NR > 1 && $1 != "(no" { print $1 }'
+{ "$bin/conlab" lesson list --ids
   printf '%s\n' list validate show script reset help; } | sort > "$tmp/want"
 [ "$(wc -l < "$tmp/want")" -gt 6 ] || fail "conlab lesson list shows no lessons"
 same "conlab lesson " "$tmp/got" "$tmp/want"

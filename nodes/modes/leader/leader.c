@@ -1268,5 +1268,7 @@ const struct mode mode_leader = {
     .roles = leader_roles,
     .figures = leader_figures,
     .events = "state|append|commit|apply|truncate|fenced|discard|divergence|stonith|error",
+    .compare_as = "single-leader",
+    .compare_opts = "failover=auto",
     .on_power_off = leader_on_power_off,
 };

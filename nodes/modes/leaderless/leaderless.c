@@ -2240,4 +2240,6 @@ const struct mode mode_leaderless = {
     .figures = ll_figures,
     .replicas = ll_replicas,
     .events = "apply|quorum|repair|hint|antientropy|tombstone|error",
+    .compare_as = "leaderless",
+    .compare_opts = "w=2 r=2",
 };

@@ -2394,6 +2394,7 @@ const struct mode mode_raft = {
     .figures = raft_figures,
     .events = "state|vote|append|truncate|commit|apply|snapshot|error",
     .join_option = "join",
+    .compare_as = "consensus",
 };
 
 /* ---- introspection (raft.h) ------------------------------------------------------------ */
