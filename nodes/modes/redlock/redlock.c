@@ -104,6 +104,7 @@ struct agent {
     int tries_left;             /* attempts still allowed besides `wait` (Redlock clients retry) */
     uint64_t attempt_serial, lease_serial, work_serial, retry_serial;
     uint64_t attempt_timer, lease_timer, work_timer, retry_timer;
+    int loop;                   /* `contend`: release at once and acquire again, for ever */
     int writing;                /* from `store` until the storage answered (or STORE_TIMEOUT_US) */
     int sent;                   /* the write has gone out: the work is done */
     char wkey[NAME_MAX_LEN + 1];
@@ -128,6 +129,7 @@ struct rl {
 
     struct agent ag[MAX_AGENTS];
     uint64_t serial;
+    uint64_t pairs;             /* acquire/release pairs of `contend` clients (the bench) */
 };
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -495,7 +497,8 @@ static void start_attempt(struct rl *st, struct agent *a)
     a->start_us = env_now_us(st->env);
     a->answered = a->granted = 0;
     a->state = AG_ACQUIRING;
-    env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "what", "attempt", "client", a->client, "lock",
+    if (!a->loop)
+        env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "what", "attempt", "client", a->client, "lock",
                                          a->lock, "token", (json_int_t)a->token, "lease_ms",
                                          (json_int_t)(a->lease_us / 1000), "attempt", (json_int_t)a->attempt));
     /* Redlock waits for each instance a short while only; here one deadline for the attempt:
@@ -539,10 +542,11 @@ static void attempt_failed(struct rl *st, struct agent *a, const char *why)
     disarm(st, &a->attempt_timer, &a->attempt_serial);
     unlock_all(st, a);
     uint64_t now = env_now_us(st->env);
-    int retry = now < a->wait_until_us || a->tries_left > 0;
+    int retry = now < a->wait_until_us || a->tries_left > 0 || a->loop;
     if (a->tries_left > 0)
         a->tries_left--;
-    env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:b}", "what", "failed", "client", a->client,
+    if (!a->loop)
+        env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:b}", "what", "failed", "client", a->client,
                                          "lock", a->lock, "why", why, "granted", popcount32(a->granted), "quorum",
                                          quorum(st), "instances", instance_list(st, a->granted), "retry", retry));
     if (!retry) {
@@ -568,6 +572,15 @@ static void acquired(struct rl *st, struct agent *a, uint64_t elapsed_us, int64_
                                          (json_int_t)(elapsed_us / 1000), "instances",
                                          instance_list(st, a->granted)));
     mutex_event(st, "acquire", a, NULL);
+    if (a->loop) {
+        /* `contend`: the critical section is empty; release and queue again */
+        unlock_all(st, a);
+        mutex_event(st, "release", a, "unlock");
+        st->pairs++;
+        disarm(st, &a->lease_timer, &a->lease_serial);
+        start_attempt(st, a);
+        return;
+    }
     update_role(st);
 }
 
@@ -1001,6 +1014,49 @@ static json_t *cmd_store(void *vst, int argc, char **argv)
                       (unsigned long long)(st->work_us / 1000), argv[2], argv[3], st->env->nodes[st->storage]);
 }
 
+/* contend NODE LOCK N [lease=DUR]: N clients on NODE (NODE.c1 …) loop acquire, release,
+ * acquire … on LOCK, counting pairs (status `pairs`): the benchmark's load. N = 0 stops them
+ * (each stops after its next acquisition, or at once when it is waiting). */
+static json_t *cmd_contend(void *vst, int argc, char **argv)
+{
+    struct rl *st = vst;
+    json_t *bad = check_node_arg(st, argc, argv);
+    if (bad)
+        return bad;
+    char *end;
+    long n = argc > 2 ? strtol(argv[2], &end, 10) : -1;
+    if (argc < 3 || *end || n < 0 || n > MAX_AGENTS / 2)
+        return reply_text(0, "contend NODE LOCK N: N from 0 to %d clients", MAX_AGENTS / 2);
+    struct cmd_opts o;
+    if ((bad = parse_cmd_opts(st, argc, argv, 3, &o)))
+        return bad;
+    int stopped = 0;
+    for (int i = 0; i < MAX_AGENTS; i++) {
+        struct agent *a = &st->ag[i];
+        if (!a->used || !a->loop || strcmp(a->lock, argv[1]))
+            continue;
+        a->loop = 0;
+        if (a->state == AG_ACQUIRING || a->state == AG_BACKOFF) {
+            unlock_all(st, a);
+            finish_idle(st, a);
+        }
+        stopped++;
+    }
+    for (long k = 0; k < n; k++) {
+        char name[CL_IDLEN];
+        snprintf(name, sizeof name, "%s.c%ld", st->env->self, k + 1);
+        struct agent *a = agent_of(st, name, argv[1], 1);
+        if (!a || a->state != AG_IDLE)
+            return reply_text(0, "%s has no room for %ld more clients", st->env->self, n - k);
+        a->loop = 1;
+        a->lease_us = o.lease_us;
+        a->wait_until_us = UINT64_MAX;
+        start_attempt(st, a);
+    }
+    return reply_text(1, "%s: %ld clients contend for %s (%d stopped); status shows the pairs", st->env->self, n,
+                      argv[1], stopped);
+}
+
 /* ---- life cycle ---------------------------------------------------------------------------- */
 
 static void *rl_create(struct env *e, const struct opts *o, char *err, size_t errlen)
@@ -1123,9 +1179,9 @@ static json_t *rl_status(void *vst)
                               "clients", agents);
     if (is_storage(st))
         json_object_set_new(extra, "fence", fence_json(&st->fence));
-    return json_pack("{s:s,s:o,s:i,s:i,s:I,s:I,s:o}", "role", st->role ? st->role : "client", "data", data, "locks",
-                     live, "holding", holding, "token", (json_int_t)top, "writes",
-                     (json_int_t)(is_storage(st) ? st->fence.n : 0), "extra", extra);
+    return json_pack("{s:s,s:o,s:i,s:i,s:I,s:I,s:I,s:o}", "role", st->role ? st->role : "client", "data", data,
+                     "locks", live, "holding", holding, "token", (json_int_t)top, "writes",
+                     (json_int_t)(is_storage(st) ? st->fence.n : 0), "pairs", (json_int_t)st->pairs, "extra", extra);
 }
 
 /* ---- the live monitor ------------------------------------------------------------------------ */
@@ -1318,6 +1374,9 @@ static const struct mode_command rl_commands[] = {
     {"store", "store NODE LOCK KEY VALUE [as=CLIENT]",
      "the holder of LOCK on NODE checks its lease, works `work` ms, then writes KEY=VALUE with its token to the storage",
      "store n1 orders order-7 paid", 4, 5, cmd_store, MC_ON_NODE},
+    {"contend", "contend NODE LOCK N [lease=DUR]",
+     "N clients on NODE loop acquire and release on LOCK (the benchmark's load; status counts the pairs); 0 stops them",
+     "contend n1 orders 5", 3, 4, cmd_contend, MC_ON_NODE},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
@@ -1336,6 +1395,7 @@ static const struct mode_figure rl_figures[] = {
     {"holding", "holding", "h"},
     {"token", "token", "t"},
     {"writes", "keys stored", NULL},
+    {"pairs", "pairs", NULL},
     {NULL, NULL, NULL},
 };
 
