@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checkcli.h"
+#include "mutex.h"
 #include "txncheck.h"
 #include "lab.h"
 
@@ -340,6 +341,34 @@ static int run_exactly_once(struct lab *lab, const struct history_checker *hc, c
     return rc;
 }
 
+/* ---- mutual exclusion ------------------------------------------------------------------------ */
+
+/* The `mutex` events of the cluster now running (lock acquire and release by clients, writes
+ * to the fenced storage; lab/check/mutex.h) judged by the mutex checker. */
+static int run_mutex(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
+                     struct sb *out)
+{
+    (void)hc;
+    (void)keys;
+    (void)nkeys;
+    struct mutex_hist *h = mutex_hist_new();
+    uint64_t first = lab->ev_total - lab->ev_count;
+    int rc = 0;
+    for (uint64_t g = run_first_event(lab); g < lab->ev_total && rc >= 0; g++) {
+        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
+        char err[300];
+        rc = mutex_hist_add(h, e, (int)(g - first + 1), err, sizeof err);
+        if (rc < 0)
+            sb_printf(out, "a mutex event of this run is malformed: %s", err);
+    }
+    if (rc >= 0)
+        rc = mutex_check(h, out);
+    else
+        rc = 2;
+    mutex_hist_free(&h);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 struct lab_checker {
@@ -354,6 +383,7 @@ static const struct lab_checker state_checkers[] = {
     {"serializable", run_serializable},
     {"bank", run_bank},
     {"exactly-once", run_exactly_once},
+    {"mutex", run_mutex},
     {NULL, NULL},
 };
 

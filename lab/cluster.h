@@ -19,6 +19,7 @@
 enum node_state { NODE_UP, NODE_DOWN, NODE_PAUSED, NODE_STARTING };
 
 struct cluster;
+struct room;
 
 struct cluster_ops {
     int (*client_send)(struct cluster *c, int idx, const char *client, json_t *body);
@@ -50,6 +51,8 @@ struct cluster_ops {
      * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the
      * node is down or does not answer. *more is 1 when keys remain. Caller frees. Waits. */
     json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
+    /* The node's peer endpoint (where the other nodes connect), or NULL (simulator). */
+    const char *(*peer_endpoint)(struct cluster *c, int idx);
 };
 
 struct cluster {
@@ -75,6 +78,10 @@ struct cluster {
     /* simulator only */
     int frozen;
     uint64_t events_seen;
+    /* `clock drift NODE PPM` and `ntp on|off` (clocks.h): pushed with the skew */
+    int64_t drift_ppm[CL_MAXNODES];
+    int ntp;
+    uint64_t ntp_poll_us, ntp_err_us;
 };
 
 struct cluster_config {
@@ -88,6 +95,7 @@ struct cluster_config {
     void (*on_event)(void *ud, const json_t *ev);
     void (*on_reply)(void *ud, int idx, const char *client, const json_t *body);
     void *ud;
+    struct room *room;                /* classroom (room.h): nodes on its hosts (procs only) */
 };
 
 /* Starts N real node processes and waits (up to 10 s) until every one has registered.

@@ -15,6 +15,7 @@
 #include "traceexport.h"
 #include "model.h"
 #include "lab.h"
+#include "room.h"
 
 #define OK 0
 #define RUNTIME 1
@@ -175,7 +176,7 @@ static int cmd_start(struct lab *lab, int argc, char **argv)
         sb_free(&b);
         return PARSE;
     }
-    int n = 3, i = 2;
+    int n = lab->room ? room_nodes(lab->room) : 3, i = 2; /* a classroom: the cluster file's */
     if (argc > 2 && !strchr(argv[2], '=')) {
         int64_t v;
         int most = m->max_nodes > 0 ? mode_max_nodes(m) : 9;
@@ -758,7 +759,74 @@ static int cmd_clock(struct lab *lab, int argc, char **argv)
         lab_out(lab, "n%d's clock now jumps by %.0f ms every %.0f ms", idx + 1, (double)amp / 1000, (double)per / 1000);
         return OK;
     }
-    return parse_err(lab, c, "unknown clock fault '%s': expected bump or strobe", argv[1]);
+    if (!strcmp(argv[1], "drift")) {
+        if (argc != 4)
+            return parse_err(lab, c, "clock drift takes NODE and ±PPM%s", "");
+        int idx;
+        if (lab_parse_node(lab, argv[2], &idx) < 0)
+            return PARSE;
+        char *end;
+        errno = 0;
+        long ppm = strtol(argv[3], &end, 10);
+        if (end == argv[3] || *end || errno || ppm < -1000000 || ppm > 1000000)
+            return parse_err(lab, c, "bad drift '%s': expected ±parts per million from -1000000 to 1000000, such as +200",
+                             argv[3]);
+        lab->cl->drift_ppm[idx] = ppm;
+        lab->cl->ops->push_clock(lab->cl, idx);
+        lab_event(lab, "fault", json_pack("{s:s,s:s,s:I}", "what", "clock", "target", argv[2], "drift_ppm", (json_int_t)ppm));
+        lab_out(lab, "n%d's clock now %s %.3f ms per second of true time (%+ld ppm)%s", idx + 1,
+                ppm >= 0 ? "gains" : "loses", (double)labs(ppm) / 1000, ppm,
+                lab->cl->ntp ? "; NTP corrects it at every sync" : "");
+        return OK;
+    }
+    return parse_err(lab, c, "unknown clock fault '%s': expected bump, strobe or drift", argv[1]);
+}
+
+/* `ntp on [ERROR] [POLL]` / `ntp off`: every node's clock synced to true time every POLL,
+ * within ±ERROR (clocks.h's model); off leaves each clock where the last sync put it. */
+static int cmd_ntp(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("ntp");
+    int on = !strcmp(argv[1], "on");
+    if (!on && strcmp(argv[1], "off"))
+        return parse_err(lab, c, "ntp takes on or off, not '%s'", argv[1]);
+    if (!on && argc > 2)
+        return parse_err(lab, c, "ntp off takes nothing more, not '%s'", argv[2]);
+    uint64_t err = 2000, poll = 1000000;
+    if (argc > 2 && (parse_duration_us(argv[2], &err) < 0 || err > 60000000))
+        return parse_err(lab, c, "bad NTP error '%s': expected milliseconds up to 60000, such as 5 or 500us", argv[2]);
+    if (argc > 3 && (parse_duration_us(argv[3], &poll) < 0 || poll < 10000 || poll > 3600000000ull))
+        return parse_err(lab, c, "bad NTP poll period '%s': expected 10ms to 1h, such as 1s", argv[3]);
+    if (!need_cluster(lab))
+        return RUNTIME;
+    struct cluster *cl = lab->cl;
+    if (!on && cl->ntp) {
+        /* the clocks stay where NTP left them: their offsets become their skews */
+        json_t *st[CL_MAXNODES] = {0};
+        lab_refresh(lab, st);
+        for (int i = 0; i < cl->n && i < CL_MAXNODES; i++) {
+            if (st[i] && json_is_integer(json_object_get(st[i], "offset_us")))
+                cl->skew_us[i] = json_integer_value(json_object_get(st[i], "offset_us"));
+            json_decref(st[i]);
+        }
+    }
+    cl->ntp = on;
+    if (on) {
+        cl->ntp_err_us = err;
+        cl->ntp_poll_us = poll;
+    }
+    for (int i = 0; i < cl->n && i < CL_MAXNODES; i++)
+        if (cl->state[i] != NODE_DOWN)
+            cl->ops->push_clock(cl, i);
+    lab_event(lab, "fault", json_pack("{s:s,s:b,s:I,s:I}", "what", "ntp", "on", on, "error_us", (json_int_t)cl->ntp_err_us,
+                                      "poll_us", (json_int_t)cl->ntp_poll_us));
+    if (on)
+        lab_out(lab, "NTP on: every clock is set to true time ±%.3f ms now and every %.3f s (skews corrected; drift "
+                     "grows again between syncs)",
+                (double)err / 1000, (double)poll / 1e6);
+    else
+        lab_out(lab, "NTP off: each clock keeps the offset the last sync left, and drifts from there");
+    return OK;
 }
 
 /* ---- waiting ---------------------------------------------------------------------------- */
@@ -1322,7 +1390,8 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
     /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
     int negated = !strcmp(argv[1], "not") && argc == 3;
     const char *checker = negated ? argv[2] : argv[1];
-    if ((argc == 2 || negated) && mode_listed(lab_check_names(), checker)) {
+    if ((argc == 2 || negated) &&
+        (mode_listed(lab_check_names(), checker) || (lab->cl && mode_check_find(lab->cl->mode, checker)))) {
         int want = !negated;
         struct sb out = {0}, w = {0};
         int rc = run_check(lab, checker, &out);
@@ -1514,8 +1583,9 @@ static void clock_text(uint64_t us, struct sb *b)
               (unsigned)(ms % 1000));
 }
 
-/* `clocks`: per node the four clocks of the course — physical (with its skew), Lamport,
- * vector, hybrid logical (and how far its l runs ahead of the node's own physical clock). */
+/* `clocks`: per node the four clocks of the course — physical (its offset from true time:
+ * skew, drift, NTP), Lamport, vector, hybrid logical (and how far its l runs ahead of the
+ * node's own physical clock) — and TrueTime's interval where the mode keeps one. */
 static int cmd_clocks(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -1523,8 +1593,9 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
         return RUNTIME;
     json_t *st[CL_MAXNODES] = {0};
     lab_refresh(lab, st);
-    struct sb b = {0};
-    sb_add(&b, "node  physical (skew)          lamport  vector            hlc (l - physical)\n");
+    struct sb b = {0}, tt = {0};
+    int any_ntp = 0;
+    sb_add(&b, "node  physical      offset      drift    lamport  vector            hlc (l - physical)\n");
     for (int i = 0; i < lab->cl->n; i++) {
         if (!st[i]) {
             sb_printf(&b, "n%-4d down\n", i + 1);
@@ -1532,11 +1603,18 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
         }
         struct sb line = {0}, col = {0};
         uint64_t pt = (uint64_t)json_integer_value(json_object_get(st[i], "clock_us"));
-        double skew = (double)json_integer_value(json_object_get(st[i], "skew_us")) / 1000;
+        const json_t *oj = json_object_get(st[i], "offset_us");
+        double off = (double)json_integer_value(oj ? oj : json_object_get(st[i], "skew_us")) / 1000;
+        int ntp = json_is_true(json_object_get(st[i], "ntp"));
+        any_ntp |= ntp;
         clock_text(pt, &col);
-        sb_printf(&col, " (%+.0fms)", skew);
-        sb_printf(&line, "n%-4d %-25s", i + 1, col.s);
+        sb_printf(&line, "n%-4d %-13s %+9.3fms%s", i + 1, col.s, off, ntp ? "*" : " ");
         sb_free(&col);
+        json_int_t ppm = json_integer_value(json_object_get(st[i], "drift_ppm"));
+        if (ppm)
+            sb_printf(&line, " %+6lldppm", (long long)ppm);
+        else
+            sb_add(&line, "        - ");
         char *vc = json_dumps(json_object_get(st[i], "vc"), JSON_COMPACT | JSON_ENCODE_ANY);
         sb_printf(&line, " %-8lld %-17s", (long long)json_integer_value(json_object_get(st[i], "lamport")), vc ? vc : "[]");
         free(vc);
@@ -1552,12 +1630,29 @@ static int cmd_clocks(struct lab *lab, int argc, char **argv)
         }
         sb_printf(&b, "%s\n", line.s);
         sb_free(&line);
+        const json_t *t = json_object_get(st[i], "truetime");
+        if (json_is_object(t)) {
+            uint64_t e = (uint64_t)json_integer_value(json_object_get(t, "earliest"));
+            uint64_t la = (uint64_t)json_integer_value(json_object_get(t, "latest"));
+            double eps = (double)json_integer_value(json_object_get(t, "epsilon_us")) / 1000;
+            sb_printf(&tt, "n%-4d TT.now() = [", i + 1);
+            clock_text(e, &tt);
+            sb_add(&tt, ", ");
+            clock_text(la, &tt);
+            sb_printf(&tt, "]  ε=%.3fms  %s\n", eps,
+                      fabs(off) <= eps ? "holds true time" : "MISSES true time: the clock is off by more than ε");
+        }
         json_decref(st[i]);
     }
-    sb_add(&b, "(lamport: one counter, receive > send; vector: one count per node, a -> b iff V(a) < V(b);\n"
-               " hlc: the largest physical time heard of, plus a counter: causal like lamport, close to real time)");
+    sb_printf(&b, "(offset: the clock minus true time, from skew, drift and NTP%s;\n"
+                  " lamport: one counter, receive > send; vector: one count per node, a -> b iff V(a) < V(b);\n"
+                  " hlc: the largest physical time heard of, plus a counter: causal like lamport, close to real time)",
+              any_ntp ? " (*: NTP syncs it)" : "");
+    if (tt.len)
+        sb_printf(&b, "\ntruetime (an interval that holds true time while |offset| <= ε):\n%.*s", (int)tt.len - 1, tt.s);
     lab_out(lab, "%s", b.s);
     sb_free(&b);
+    sb_free(&tt);
     return OK;
 }
 
@@ -1628,11 +1723,28 @@ static int cmd_trace(struct lab *lab, int argc, char **argv)
 static int cmd_endpoints(struct lab *lab, int argc, char **argv)
 {
     (void)argc; (void)argv;
-    if (!need_cluster(lab))
-        return RUNTIME;
     struct sb b = {0};
-    for (int i = 0; i < lab->cl->n; i++)
-        sb_printf(&b, "n%d %s\n", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+    if (lab->room) { /* a classroom: the key agents and dashboards need, and each node's host */
+        room_describe(lab->room, &b);
+        sb_addc(&b, '\n');
+        if (!lab->cl) {
+            lab_out(lab, "%s", b.s);
+            sb_free(&b);
+            return OK;
+        }
+    }
+    if (!need_cluster(lab)) {
+        sb_free(&b);
+        return RUNTIME;
+    }
+    for (int i = 0; i < lab->cl->n; i++) {
+        int h = lab->room && !lab->cl->sim ? room_host_of(lab->room, i) : -1;
+        sb_printf(&b, "n%d %s", i + 1, lab->cl->ops->endpoint(lab->cl, i));
+        if (h >= 0)
+            sb_printf(&b, " on host %s, peers at %s (CURVE: the cluster's keys only)", room_host(lab->room, h)->name,
+                      lab->cl->ops->peer_endpoint ? lab->cl->ops->peer_endpoint(lab->cl, i) : "?");
+        sb_addc(&b, '\n');
+    }
     lab_out(lab, "%s", b.s);
     sb_free(&b);
     return OK;
@@ -1744,7 +1856,8 @@ static const struct lab_command commands[] = {
     {"dup", "dup [SRC->DST] PCT", "Duplicate this percentage of messages.", "dup 5", 1, 2, cmd_dup},
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
-    {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD", "Jump NODE's clock by ±MS, or make it flip between +0 and +MS every PERIOD ms.", "clock strobe n2 200 50", 2, 4, cmd_clock},
+    {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD | clock drift NODE ±PPM", "Jump NODE's clock by ±MS, make it flip between +0 and +MS every PERIOD ms, or make it run fast (+) or slow (-) by PPM parts per million (1000 ppm: 1 ms per second).", "clock drift n2 +500", 2, 4, cmd_clock},
+    {"ntp", "ntp on [ERROR] [POLL] | ntp off", "Sync every node's clock to true time now and every POLL (default 1s), each sync leaving it off by up to ±ERROR ms (default 2); off leaves each clock where the last sync put it. 'clocks' shows each offset.", "ntp on 5", 1, 3, cmd_ntp},
     {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
     {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
@@ -1752,13 +1865,13 @@ static const struct lab_command commands[] = {
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
     {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
-    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
     {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
     {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
-    {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node.", "endpoints", 0, 0, cmd_endpoints},
+    {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node. In a classroom (conlab serve) also the lab's address and CURVE server key (what conlab join and conlab dash --attach need) and each node's host; a node's client socket is then on its host's loopback, reached through the host's agent.", "endpoints", 0, 0, cmd_endpoints},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},

@@ -16,6 +16,7 @@
 
 #include "envelope.h"
 #include "publish.h"
+#include "room.h"
 #include "rundir.h"
 #include "sim.h"
 
@@ -201,6 +202,7 @@ void lab_destroy(struct lab *lab)
         if (lab->hooks[i].on_destroy)
             lab->hooks[i].on_destroy(lab->hooks[i].ud);
     lab_stop(lab);
+    room_close(&lab->room);
     for (int i = 0; i < LAB_MAX_OPS; i++)
         lab_op_free(&lab->ops[i]);
     for (size_t i = 0; i < lab->ev_count; i++)
@@ -358,6 +360,11 @@ static void collect(struct lab *lab, json_t *ev)
         }
     }
     publish_event(lab->pub, ev);
+    if (lab->room) {
+        room_publish(lab->room, ev);
+        if (typed && (e.kind == EV_CLUSTER || lab->net_ev == ev))
+            room_set_snapshot(lab->room, e.kind == EV_CLUSTER ? ev : lab->cluster_ev, lab->net_ev);
+    }
     if (!typed)
         return;
     for (int i = 0; i < lab->nhooks; i++)
@@ -869,6 +876,8 @@ int lab_pump(struct lab *lab, uint64_t timeout_us, int fd)
         int ready;
         if (lab->cl) {
             ready = lab->cl->ops->pump(lab->cl, slice, fd);
+        } else if (lab->room) {
+            ready = room_pump(lab->room, slice, fd);
         } else {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             ready = poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, (int)(slice / 1000)) > 0;
@@ -914,6 +923,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
         .on_event = on_cluster_event,
         .on_reply = on_cluster_reply,
         .ud = lab,
+        .room = lab->room,
     };
     const char *sp = opts_get(o, "speed", NULL);
     if (sp)
@@ -1026,6 +1036,15 @@ int lab_groups(struct lab *lab, char names[][CL_IDLEN], int of[CL_MAXN])
 
 int lab_group_mask(struct lab *lab, const char *name, uint32_t *mask)
 {
+    /* a classroom's hosts (the cluster file's names) are groups too */
+    int h = lab->room && lab->cl && !lab->cl->sim ? room_host_find(lab->room, name) : -1;
+    if (h >= 0) {
+        const struct room_host *rh = room_host(lab->room, h);
+        *mask = 0;
+        for (int i = rh->first; i < rh->first + rh->nodes && i < lab->cl->n; i++)
+            *mask |= 1u << i;
+        return 1;
+    }
     char names[CL_MAXN][CL_IDLEN];
     int of[CL_MAXNODES];
     int k = lab_groups(lab, names, of);

@@ -143,6 +143,7 @@ struct lab {
     int nclients;
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
+    struct room *room;          /* classroom (`conlab serve`, room.h): hosts, dashboards */
 };
 
 /* The process of the named client, created on first use; -1 when the table is full. */

@@ -9,13 +9,16 @@
 #include "checkbench.h"
 #include "checkcli.h"
 #include "complete.h"
+#include "agent.h"
 #include "dashcli.h"
+#include "keys.h"
 #include "demo.h"
 #include "lab.h"
 #include "lessoncli.h"
 #include "lessonhost.h"
 #include "live.h"
 #include "repl.h"
+#include "roomcmds.h"
 #include "version.h"
 
 static void usage(FILE *f)
@@ -29,6 +32,11 @@ static void usage(FILE *f)
           "       conlab bench [options]          load and timings\n"
           "       conlab replay FILE              a saved trace, with time travel\n"
           "       conlab dash                     watch a running lab from another terminal\n"
+          "       conlab dash --attach HOST:PORT --server-key KEY --key FILE   a classroom's, read-only\n"
+          "       conlab serve --bind ADDR:PORT --cluster FILE [--key FILE]   a classroom lab\n"
+          "       conlab join HOST:PORT --server-key KEY --key FILE   run this host's nodes for it\n"
+          "       conlab keygen FILE              a CURVE key pair for serve, join, dash --attach\n"
+          "       conlab poke ENDPOINT FRAME      send one frame as any program could (the attacker)\n"
           "       conlab --help | --version\n"
           "\n"
           "conlab is a terminal lab for distributed-systems consistency: real node processes\n"
@@ -50,8 +58,17 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "--complete")) /* for the shell's completion scripts */
         return complete_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "keygen"))
+        return keygen_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "join"))
+        return agent_main(argc - 1, argv + 1, argv[0]);
+    if (argc >= 2 && !strcmp(argv[1], "poke"))
+        return poke_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "serve"))
+        return serve_main(argc - 1, argv + 1, argv[0]);
     struct lab lab;
     char err[512];
+    roomcmds_install();
     if (argc >= 2 && !strcmp(argv[1], "script")) {
         if (argc < 3) {
             fprintf(stderr, "conlab script: name at least one script file ('-' reads stdin)\n");

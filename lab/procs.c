@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "envelope.h"
+#include "room.h"
 
 extern char **environ;
 
@@ -38,6 +39,9 @@ struct pnode {
     void *gw;                 /* gateway DEALER */
     uint64_t inc;
     int registered;
+    int host;                 /* classroom: its host in the room (-1: a local process) */
+    int running;              /* classroom: its agent runs it */
+    char words[400];          /* classroom: its last words, from its agent */
 };
 
 struct procs {
@@ -51,7 +55,15 @@ struct procs {
     uint64_t pending_req;
     int generation;
     int auth;                  /* CURVE between the nodes */
+    struct room *room;         /* classroom: nodes on other hosts, through their agents */
+    char run[80];              /* classroom: this cluster's name on the hosts */
 };
+
+/* Is node idx's process there (spawned and not reaped), wherever it runs? */
+static int proc_alive(const struct procs *p, int idx)
+{
+    return p->nodes[idx].host >= 0 ? p->nodes[idx].running : p->nodes[idx].pid != 0;
+}
 
 static struct procs *P(struct cluster *c)
 {
@@ -96,9 +108,14 @@ static int ctl_send(struct procs *p, int idx, json_t *body)
     env.body = body;
     size_t len;
     char *frame = envelope_encode(&env, &len);
-    int rc = zmq_send(p->ctl, env.dest, strlen(env.dest), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0)
-        rc = zmq_send(p->ctl, frame, len, ZMQ_DONTWAIT);
+    int rc;
+    if (p->nodes[idx].host >= 0) {
+        rc = room_send(p->room, p->nodes[idx].host, "ctl", env.dest, frame, len);
+    } else {
+        rc = zmq_send(p->ctl, env.dest, strlen(env.dest), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (rc >= 0)
+            rc = zmq_send(p->ctl, frame, len, ZMQ_DONTWAIT);
+    }
     free(frame);
     json_decref(body);
     return rc < 0 ? CL_EIO : 0;
@@ -120,9 +137,46 @@ static char **node_environ(const struct pnode *nd)
     return envp;
 }
 
+/* A node on another host: its agent spawns it (agent.c), with what spawn_node would give it. */
+static int spawn_remote(struct procs *p, int idx, char *err, size_t errlen)
+{
+    struct pnode *nd = &p->nodes[idx];
+    char id[CL_IDLEN];
+    node_name(idx, id);
+    json_t *keys = json_object(), *opts = json_object();
+    for (int i = 0; i < p->c.n && p->auth; i++) {
+        char pid[CL_IDLEN];
+        node_name(i, pid);
+        if (p->nodes[i].pub[0])
+            json_object_set_new(keys, pid, json_string(p->nodes[i].pub));
+    }
+    for (int i = 0; i < p->c.opts.n; i++)
+        json_object_set_new(opts, p->c.opts.key[i], json_string(p->c.opts.val[i]));
+    json_t *b = json_pack("{s:s,s:s,s:i,s:o,s:o,s:s,s:s}", "run", p->run, "mode", p->c.mode->name, "nodes", p->c.n,
+                          "keys", keys, "opts", opts, "bind", nd->port_bind, "peer_bind", nd->peer_bind);
+    if (nd->sec[0])
+        json_object_set_new(b, "secret", json_string(nd->sec));
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    int rc = room_send(p->room, nd->host, "spawn", id, s, strlen(s));
+    free(s);
+    if (rc < 0) {
+        const struct room_host *h = room_host(p->room, nd->host);
+        snprintf(err, errlen, "cannot start %s: host %s has no agent (conlab join)", id, h ? h->name : "?");
+        return CL_ESTATE;
+    }
+    nd->running = 1;
+    nd->words[0] = 0;
+    nd->registered = 0;
+    p->c.state[idx] = NODE_STARTING;
+    return 0;
+}
+
 static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
 {
     struct pnode *nd = &p->nodes[idx];
+    if (nd->host >= 0)
+        return spawn_remote(p, idx, err, errlen);
     char id[CL_IDLEN], dir[600], nodes[16], labpid[32], logpath[600];
     node_name(idx, id);
     snprintf(dir, sizeof dir, "%s/%s", p->data_dir, id);
@@ -199,6 +253,10 @@ static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
  * one line, into out. */
 static void last_words(struct procs *p, int idx, char *out, size_t n)
 {
+    if (p->nodes[idx].host >= 0) {
+        str_copy(out, p->nodes[idx].words, n);
+        return;
+    }
     char logpath[700];
     snprintf(logpath, sizeof logpath, "%s/n%d.log", p->data_dir, idx + 1);
     struct sb msg = {0};
@@ -256,9 +314,11 @@ static void push_node_faults(struct procs *p, int idx)
 
 static void push_node_clock(struct procs *p, int idx)
 {
-    ctl_send(p, idx, json_pack("{s:s,s:I,s:I,s:I}", "type", "clock", "skew_us", (json_int_t)p->c.skew_us[idx],
-                               "strobe_us", (json_int_t)p->c.strobe_us[idx], "period_us",
-                               (json_int_t)p->c.strobe_period_us[idx]));
+    ctl_send(p, idx, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b,s:I,s:I}", "type", "clock", "skew_us",
+                               (json_int_t)p->c.skew_us[idx], "strobe_us", (json_int_t)p->c.strobe_us[idx],
+                               "period_us", (json_int_t)p->c.strobe_period_us[idx], "drift_ppm",
+                               (json_int_t)p->c.drift_ppm[idx], "ntp", p->c.ntp, "ntp_poll_us",
+                               (json_int_t)p->c.ntp_poll_us, "ntp_err_us", (json_int_t)p->c.ntp_err_us));
 }
 
 static void on_register(struct procs *p, int idx, const json_t *b)
@@ -279,7 +339,7 @@ static void on_register(struct procs *p, int idx, const json_t *b)
     nd->registered = 1;
     if (p->c.state[idx] == NODE_STARTING)
         p->c.state[idx] = NODE_UP;
-    if (!nd->gw || changed) {
+    if (nd->host < 0 && (!nd->gw || changed)) {
         if (nd->gw)
             zmq_close(nd->gw);
         /* no routing id of our own: one that anyone could hold first would lock us out */
@@ -290,7 +350,7 @@ static void on_register(struct procs *p, int idx, const json_t *b)
     }
     ctl_send(p, idx, json_pack("{s:s}", "type", "welcome"));
     push_node_faults(p, idx);
-    if (p->c.skew_us[idx] || p->c.strobe_us[idx])
+    if (p->c.skew_us[idx] || p->c.strobe_us[idx] || p->c.drift_ppm[idx] || p->c.ntp)
         push_node_clock(p, idx);
     /* the newcomer learns everyone; everyone learns the newcomer (if its endpoint moved) */
     int all_up = 1;
@@ -301,39 +361,24 @@ static void on_register(struct procs *p, int idx, const json_t *b)
 }
 
 static void on_power_off(struct procs *p, int idx, const json_t *b);
+static void kill_node(struct procs *p, int idx);
 
-static void on_ctl(struct procs *p)
+/* One control message from node rid (NULL when the routing id was too long). from_host:
+ * the agent that relayed it (-1: our own ROUTER), which must be the node's. */
+static void handle_ctl(struct procs *p, const char *rid, const void *data, size_t len, int from_host)
 {
-    for (int k = 0; k < 256; k++) {
-        char rid[64];
-        int rl = zmq_recv(p->ctl, rid, sizeof rid - 1, ZMQ_DONTWAIT);
-        if (rl < 0)
-            return;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        int more = 0;
-        size_t ms = sizeof more;
-        zmq_getsockopt(p->ctl, ZMQ_RCVMORE, &more, &ms);
-        if (!more) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        zmq_msg_recv(&m, p->ctl, 0);
+    {
         struct envelope env;
         char err[256];
         int idx;
-        rid[rl < (int)sizeof rid - 1 ? rl : 0] = 0;
-        if (rl >= (int)sizeof rid - 1 ||
-            envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err) < 0) {
-            if (rl < (int)sizeof rid - 1 && parse_node_id(rid, p->c.n, &idx) == 0)
+        if (!rid || envelope_decode(data, len, &env, err, sizeof err) < 0) {
+            if (rid && parse_node_id(rid, p->c.n, &idx) == 0 && p->nodes[idx].host == from_host)
                 lab_error(p, idx, "a control message", err); /* e.g. a status over the cap */
-            zmq_msg_close(&m);
-            continue;
+            return;
         }
-        zmq_msg_close(&m);
-        if (parse_node_id(rid, p->c.n, &idx) < 0 || strcmp(rid, env.src)) {
+        if (parse_node_id(rid, p->c.n, &idx) < 0 || strcmp(rid, env.src) || p->nodes[idx].host != from_host) {
             envelope_clear(&env);
-            continue;
+            return;
         }
         const char *type = envelope_type(&env);
         if (!strcmp(type, "register")) {
@@ -355,6 +400,50 @@ static void on_ctl(struct procs *p)
     }
 }
 
+static void on_ctl(struct procs *p)
+{
+    for (int k = 0; k < 256; k++) {
+        char rid[64];
+        int rl = zmq_recv(p->ctl, rid, sizeof rid - 1, ZMQ_DONTWAIT);
+        if (rl < 0)
+            return;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int more = 0;
+        size_t ms = sizeof more;
+        zmq_getsockopt(p->ctl, ZMQ_RCVMORE, &more, &ms);
+        if (!more) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        zmq_msg_recv(&m, p->ctl, 0);
+        rid[rl < (int)sizeof rid - 1 ? rl : 0] = 0;
+        handle_ctl(p, rl < (int)sizeof rid - 1 ? rid : NULL, zmq_msg_data(&m), zmq_msg_size(&m), -1);
+        zmq_msg_close(&m);
+    }
+}
+
+/* One event frame. remote: it came through an agent, stamped by another host's clock: the
+ * lab stamps it with its own on arrival. */
+static void handle_event(struct procs *p, const void *data, size_t len, int remote)
+{
+    json_error_t je;
+    json_t *e = json_loadb(data, len, 0, &je);
+    if (!json_is_object(e)) {
+        json_decref(e);
+        return;
+    }
+    if (remote) {
+        json_object_set_new(e, "t", json_integer((json_int_t)cluster_now(&p->c)));
+    } else {
+        json_int_t t = json_integer_value(json_object_get(e, "t"));
+        json_object_set_new(e, "t", json_integer(t > (json_int_t)p->c.t0_us ? t - (json_int_t)p->c.t0_us : 0));
+    }
+    if (p->c.on_event)
+        p->c.on_event(p->c.ud, e);
+    json_decref(e);
+}
+
 static void on_events(struct procs *p)
 {
     for (int k = 0; k < 1024; k++) {
@@ -364,19 +453,22 @@ static void on_events(struct procs *p)
             zmq_msg_close(&m);
             return;
         }
-        json_error_t je;
-        json_t *e = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &je);
+        handle_event(p, zmq_msg_data(&m), zmq_msg_size(&m), 0);
         zmq_msg_close(&m);
-        if (!json_is_object(e)) {
-            json_decref(e);
-            continue;
-        }
-        json_int_t t = json_integer_value(json_object_get(e, "t"));
-        json_object_set_new(e, "t", json_integer(t > (json_int_t)p->c.t0_us ? t - (json_int_t)p->c.t0_us : 0));
-        if (p->c.on_event)
-            p->c.on_event(p->c.ud, e);
-        json_decref(e);
     }
+}
+
+static void handle_reply(struct procs *p, int idx, const void *data, size_t len)
+{
+    struct envelope env;
+    char err[256];
+    if (envelope_decode(data, len, &env, err, sizeof err) < 0) {
+        lab_error(p, idx, "a client reply", err);
+        return;
+    }
+    if (p->c.on_reply)
+        p->c.on_reply(p->c.ud, idx, env.dest, env.body);
+    envelope_clear(&env);
 }
 
 static void on_gateway(struct procs *p, int idx)
@@ -388,17 +480,70 @@ static void on_gateway(struct procs *p, int idx)
             zmq_msg_close(&m);
             return;
         }
-        struct envelope env;
-        char err[256];
-        int rc = envelope_decode(zmq_msg_data(&m), zmq_msg_size(&m), &env, err, sizeof err);
+        handle_reply(p, idx, zmq_msg_data(&m), zmq_msg_size(&m));
         zmq_msg_close(&m);
-        if (rc < 0) {
-            lab_error(p, idx, "a client reply", err);
+    }
+}
+
+/* ---- the classroom: what the hosts' agents relay (room.h) ---------------------------- */
+
+static int room_node(struct procs *p, const char *id)
+{
+    int idx;
+    return id && parse_node_id(id, p->c.n, &idx) == 0 && p->nodes[idx].host >= 0 ? idx : -1;
+}
+
+static void sink_ctl(void *ud, const char *rid, const void *data, size_t len)
+{
+    struct procs *p = ud;
+    int idx = room_node(p, rid);
+    if (idx >= 0)
+        handle_ctl(p, rid, data, len, p->nodes[idx].host);
+}
+
+static void sink_event(void *ud, const void *data, size_t len)
+{
+    handle_event(ud, data, len, 1);
+}
+
+static void sink_reply(void *ud, const char *id, const void *data, size_t len)
+{
+    struct procs *p = ud;
+    int idx = room_node(p, id);
+    if (idx >= 0)
+        handle_reply(p, idx, data, len);
+}
+
+static void sink_exited(void *ud, const char *id, int status, const char *words)
+{
+    struct procs *p = ud;
+    int idx = room_node(p, id);
+    if (idx < 0)
+        return;
+    struct pnode *nd = &p->nodes[idx];
+    nd->running = 0;
+    nd->registered = 0;
+    str_copy(nd->words, words ? words : "", sizeof nd->words);
+    if (p->c.state[idx] != NODE_DOWN) {
+        p->c.state[idx] = NODE_DOWN;
+        lab_event(p, idx, "exit", json_pack("{s:i}", "status", status));
+    }
+}
+
+static void sink_lost(void *ud, int host)
+{
+    struct procs *p = ud;
+    for (int i = 0; i < p->c.n; i++) {
+        struct pnode *nd = &p->nodes[i];
+        if (nd->host != host)
             continue;
+        nd->running = 0;
+        nd->registered = 0;
+        str_copy(nd->words, "its host's agent is gone", sizeof nd->words);
+        if (p->c.state[i] != NODE_DOWN) {
+            p->c.state[i] = NODE_DOWN;
+            lab_event(p, i, "exit", json_pack("{s:i,s:s}", "status", -1, "why", "host lost"));
         }
-        if (p->c.on_reply)
-            p->c.on_reply(p->c.ud, idx, env.dest, env.body);
-        envelope_clear(&env);
     }
 }
 
@@ -425,9 +570,14 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
     struct procs *p = P(c);
     uint64_t end = mono_us() + timeout_us;
     for (;;) {
-        zmq_pollitem_t items[3 + CL_MAXNODES];
-        int map[3 + CL_MAXNODES];
+        zmq_pollitem_t items[5 + CL_MAXNODES];
+        int map[5 + CL_MAXNODES];
         int n = 0;
+        if (p->room) {
+            int k = room_items(p->room, items);
+            for (int i = 0; i < k; i++)
+                map[n++] = -4;
+        }
         items[n] = (zmq_pollitem_t){p->ctl, 0, ZMQ_POLLIN, 0}; map[n++] = -1;
         items[n] = (zmq_pollitem_t){p->evpull, 0, ZMQ_POLLIN, 0}; map[n++] = -2;
         for (int i = 0; i < c->n; i++)
@@ -447,9 +597,15 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
             ms = 100; /* reap dead children at least ten times a second */
         int rc = zmq_poll(items, n, ms);
         reap(p);
+        if (p->room)
+            room_tick(p->room, mono_us());
         if (rc > 0) {
-            int activity = 0;
+            int activity = 0, room_ready = 0;
             for (int i = 0; i < n; i++) {
+                if (map[i] == -4) {
+                    room_ready |= (items[i].revents & ZMQ_POLLIN) != 0;
+                    continue;
+                }
                 if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) || i == fdi)
                     continue;
                 if (map[i] == -1)
@@ -458,6 +614,10 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
                     on_events(p);
                 else if (map[i] >= 0)
                     on_gateway(p, map[i]);
+                activity = 1;
+            }
+            if (room_ready) {
+                room_dispatch(p->room);
                 activity = 1;
             }
             if (fdi >= 0 && (items[fdi].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
@@ -475,9 +635,21 @@ static int procs_pump(struct cluster *c, uint64_t timeout_us, int fd)
 static int procs_client_send(struct cluster *c, int idx, const char *client, json_t *body)
 {
     struct procs *p = P(c);
-    if (idx < 0 || idx >= c->n || !p->nodes[idx].gw || c->state[idx] == NODE_DOWN) {
+    if (idx < 0 || idx >= c->n || (p->nodes[idx].host < 0 && !p->nodes[idx].gw) || c->state[idx] == NODE_DOWN) {
         json_decref(body);
         return CL_ESTATE;
+    }
+    if (p->nodes[idx].host >= 0) {
+        struct envelope renv = {0};
+        str_copy(renv.src, client, CL_IDLEN);
+        node_name(idx, renv.dest);
+        renv.body = body;
+        size_t rlen;
+        char *rframe = envelope_encode(&renv, &rlen);
+        int rrc = room_send(p->room, p->nodes[idx].host, "client", renv.dest, rframe, rlen);
+        free(rframe);
+        json_decref(body);
+        return rrc < 0 ? CL_EIO : 0;
     }
     struct envelope env = {0};
     str_copy(env.src, client, CL_IDLEN);
@@ -514,15 +686,11 @@ static void on_power_off(struct procs *p, int idx, const json_t *b)
                  target ? target : "(no node named)");
     } else if (t == idx) {
         snprintf(text, sizeof text, "power off refused: %s asked to power itself off", by);
-    } else if (p->c.state[t] == NODE_DOWN || !p->nodes[t].pid) {
+    } else if (p->c.state[t] == NODE_DOWN || !proc_alive(p, t)) {
         ok = 1;
         snprintf(text, sizeof text, "%s was already down", target);
     } else {
-        signal_node(p->nodes[t].pid, SIGKILL);
-        waitpid(p->nodes[t].pid, NULL, 0);
-        p->nodes[t].pid = 0;
-        p->nodes[t].registered = 0;
-        p->c.state[t] = NODE_DOWN;
+        kill_node(p, t);
         lab_event(p, t, "stonith", json_pack("{s:s}", "by", by));
         ok = 1;
         snprintf(text, sizeof text, "%s powered off (SIGKILL) for %s", target, by);
@@ -534,15 +702,30 @@ static void on_power_off(struct procs *p, int idx, const json_t *b)
 static int procs_crash(struct cluster *c, int idx)
 {
     struct procs *p = P(c);
-    if (c->state[idx] == NODE_DOWN || !p->nodes[idx].pid)
+    if (c->state[idx] == NODE_DOWN || !proc_alive(p, idx))
         return CL_ESTATE;
-    signal_node(p->nodes[idx].pid, SIGKILL);
-    waitpid(p->nodes[idx].pid, NULL, 0);
+    kill_node(p, idx);
+    lab_event(p, idx, "crash", NULL);
+    return 0;
+}
+
+/* Kills node idx with SIGKILL (its agent does, on another host) and marks it down: `crash`
+ * and STONITH. */
+static void kill_node(struct procs *p, int idx)
+{
+    struct cluster *c = &p->c;
+    if (p->nodes[idx].host >= 0) {
+        char id[CL_IDLEN];
+        node_name(idx, id);
+        room_send(p->room, p->nodes[idx].host, "kill", id, "", 0); /* the agent kills and reaps it */
+        p->nodes[idx].running = 0;
+    } else {
+        signal_node(p->nodes[idx].pid, SIGKILL);
+        waitpid(p->nodes[idx].pid, NULL, 0);
+    }
     p->nodes[idx].pid = 0;
     p->nodes[idx].registered = 0;
     c->state[idx] = NODE_DOWN;
-    lab_event(p, idx, "crash", NULL);
-    return 0;
 }
 
 static int wait_registered(struct procs *p, int idx, uint64_t timeout_us)
@@ -551,7 +734,7 @@ static int wait_registered(struct procs *p, int idx, uint64_t timeout_us)
     while (mono_us() < end) {
         if (p->nodes[idx].registered)
             return 0;
-        if (!p->nodes[idx].pid)
+        if (!proc_alive(p, idx))
             return CL_EIO;
         procs_pump(&p->c, 20000, -1);
     }
@@ -585,7 +768,13 @@ static int procs_pause(struct cluster *c, int idx)
     struct procs *p = P(c);
     if (c->state[idx] != NODE_UP)
         return CL_ESTATE;
-    signal_node(p->nodes[idx].pid, SIGSTOP);
+    if (p->nodes[idx].host >= 0) {
+        char id[CL_IDLEN];
+        node_name(idx, id);
+        room_send(p->room, p->nodes[idx].host, "signal", id, "STOP", 4);
+    } else {
+        signal_node(p->nodes[idx].pid, SIGSTOP);
+    }
     c->state[idx] = NODE_PAUSED;
     lab_event(p, idx, "pause", NULL);
     return 0;
@@ -596,7 +785,13 @@ static int procs_resume(struct cluster *c, int idx)
     struct procs *p = P(c);
     if (c->state[idx] != NODE_PAUSED)
         return CL_ESTATE;
-    signal_node(p->nodes[idx].pid, SIGCONT);
+    if (p->nodes[idx].host >= 0) {
+        char id[CL_IDLEN];
+        node_name(idx, id);
+        room_send(p->room, p->nodes[idx].host, "signal", id, "CONT", 4);
+    } else {
+        signal_node(p->nodes[idx].pid, SIGCONT);
+    }
     c->state[idx] = NODE_UP;
     lab_event(p, idx, "resume", NULL);
     return 0;
@@ -702,6 +897,11 @@ static const char *procs_endpoint(struct cluster *c, int idx)
     return P(c)->nodes[idx].endpoint;
 }
 
+static const char *procs_peer_endpoint(struct cluster *c, int idx)
+{
+    return P(c)->nodes[idx].peer_endpoint;
+}
+
 static int procs_add_node(struct cluster *c, char *err, size_t errlen)
 {
     struct procs *p = P(c);
@@ -709,9 +909,14 @@ static int procs_add_node(struct cluster *c, char *err, size_t errlen)
         snprintf(err, errlen, "a cluster has at most %d nodes", mode_max_nodes(c->mode));
         return CL_ENOSPACE;
     }
+    if (p->room) {
+        snprintf(err, errlen, "a classroom's nodes are the cluster file's: no node can be added");
+        return CL_ESTATE;
+    }
     int idx = c->n++;
     c->faults.n = c->n;
     memset(&p->nodes[idx], 0, sizeof p->nodes[idx]);
+    p->nodes[idx].host = -1;
     if (p->auth) {
         /* the others learn the newcomer's key before it can knock: a refused CURVE handshake
          * is never retried */
@@ -738,10 +943,23 @@ static void procs_destroy(struct cluster *c)
 {
     struct procs *p = P(c);
     for (int i = 0; i < c->n; i++) {
+        if (p->nodes[i].host >= 0) {
+            char id[CL_IDLEN];
+            node_name(i, id);
+            if (p->nodes[i].running) /* its agent kills it and forgets it */
+                room_send(p->room, p->nodes[i].host, "kill", id, "", 0);
+            p->nodes[i].running = 0;
+            continue;
+        }
         if (p->nodes[i].pid && c->state[i] == NODE_PAUSED)
             signal_node(p->nodes[i].pid, SIGCONT);
         if (p->nodes[i].registered)
             ctl_send(p, i, json_pack("{s:s}", "type", "shutdown"));
+    }
+    if (p->room) {
+        room_set_sink(p->room, NULL);
+        for (int h = 0; h < room_nhosts(p->room); h++)
+            room_send(p->room, h, "nft", "", "{\"rules\":[]}", 12);
     }
     uint64_t end = mono_us() + 1000000;
     for (;;) {
@@ -794,6 +1012,7 @@ static const struct cluster_ops procs_ops = {
     .add_node = procs_add_node,
     .destroy = procs_destroy,
     .data = procs_data,
+    .peer_endpoint = procs_peer_endpoint,
 };
 
 struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)
@@ -821,6 +1040,36 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
         opts_free(&c->opts);
         free(p);
         return NULL;
+    }
+    for (int i = 0; i < CL_MAXNODES; i++)
+        p->nodes[i].host = -1;
+    p->room = cfg->room;
+    if (p->room) {
+        if (c->n != room_nodes(p->room)) {
+            snprintf(err, errlen, "the cluster file holds %d nodes, not %d: start MODE (without a count)",
+                     room_nodes(p->room), c->n);
+            opts_free(&c->opts);
+            free(p);
+            return NULL;
+        }
+        if (!p->auth && !getenv("CONLAB_PLAINTEXT_PEERS")) {
+            snprintf(err, errlen, "a classroom's nodes talk across hosts: auth=off would let anyone on the "
+                     "network pose as a node (CONLAB_PLAINTEXT_PEERS=1 allows it, for measuring CURVE's cost)");
+            opts_free(&c->opts);
+            free(p);
+            return NULL;
+        }
+        if (room_wait_hosts(p->room, 30000000, err, errlen) < 0) {
+            opts_free(&c->opts);
+            free(p);
+            return NULL;
+        }
+        for (int i = 0; i < c->n; i++)
+            p->nodes[i].host = room_host_of(p->room, i);
+        snprintf(p->run, sizeof p->run, "%s-%d", strrchr(cfg->run_dir, '/') ? strrchr(cfg->run_dir, '/') + 1 : "lab",
+                 p->generation);
+        struct room_sink sink = {p, sink_ctl, sink_event, sink_reply, sink_exited, sink_lost};
+        room_set_sink(p->room, &sink);
     }
     for (int i = 0; i < c->n && p->auth; i++)
         zmq_curve_keypair(p->nodes[i].pub, p->nodes[i].sec);
@@ -858,7 +1107,7 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
     for (;;) {
         int done = 1;
         for (int i = 0; i < c->n; i++) {
-            if (!p->nodes[i].pid && !p->nodes[i].registered) {
+            if (!proc_alive(p, i) && !p->nodes[i].registered) {
                 char words[400];
                 last_words(p, i, words, sizeof words);
                 snprintf(err, errlen, "n%d exited during start%s%s", i + 1, words[0] ? ": " : "", words);

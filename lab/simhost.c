@@ -148,6 +148,16 @@ static void sh_push_faults(struct cluster *c)
 static void sh_push_clock(struct cluster *c, int idx)
 {
     struct clocks *k = sim_clocks(S(c)->sim, idx);
+    uint64_t now = sim_now(S(c)->sim) + 1000000000ull;
+    if (k->skew_us != c->skew_us[idx] || k->drift_ppm != c->drift_ppm[idx] || !k->drift_from_us)
+        k->drift_from_us = now;
+    k->drift_ppm = c->drift_ppm[idx];
+    k->ntp_poll_us = c->ntp_poll_us;
+    k->ntp_err_us = c->ntp_err_us;
+    if (!c->ntp)
+        k->ntp_from_us = 0;
+    else if (!k->ntp_from_us)
+        k->ntp_from_us = now;
     k->skew_us = c->skew_us[idx];
     k->strobe_us = c->strobe_us[idx];
     k->strobe_period_us = c->strobe_period_us[idx];
@@ -171,6 +181,10 @@ static json_t *sh_status(struct cluster *c, int idx)
         json_array_append_new(vc, json_integer((json_int_t)k->vc[i]));
     json_object_set_new(s, "vc", vc);
     json_object_set_new(s, "skew_us", json_integer((json_int_t)k->skew_us));
+    json_object_set_new(s, "drift_ppm", json_integer((json_int_t)k->drift_ppm));
+    json_object_set_new(s, "offset_us", json_integer((json_int_t)clocks_offset(k, sim_now(S(c)->sim) + 1000000000ull)));
+    json_object_set_new(s, "ntp", json_boolean(k->ntp_from_us != 0));
+    json_object_set_new(s, "ntp_err_us", json_integer((json_int_t)k->ntp_err_us));
     json_object_set_new(s, "hlc", json_pack("[I,I]", (json_int_t)k->hlc_l, (json_int_t)k->hlc_c));
     if (!json_object_get(s, "clock_us"))
         json_object_set_new(s, "clock_us", json_integer((json_int_t)sim_node_now_us(S(c)->sim, idx)));

@@ -579,6 +579,10 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "clock_us", json_integer((json_int_t)rt_now_us(&r->env)));
     json_object_set_new(s, "hlc", json_pack("[I,I]", (json_int_t)r->clk.hlc_l, (json_int_t)r->clk.hlc_c));
     json_object_set_new(s, "skew_us", json_integer((json_int_t)r->clk.skew_us));
+    json_object_set_new(s, "drift_ppm", json_integer((json_int_t)r->clk.drift_ppm));
+    json_object_set_new(s, "offset_us", json_integer((json_int_t)clocks_offset(&r->clk, wall_us())));
+    json_object_set_new(s, "ntp", json_boolean(r->clk.ntp_from_us != 0));
+    json_object_set_new(s, "ntp_err_us", json_integer((json_int_t)r->clk.ntp_err_us));
     json_object_set_new(s, "events_dropped", json_integer((json_int_t)r->ev_dropped));
     json_object_set_new(s, "garbage", json_integer((json_int_t)r->garbage));
     json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
@@ -882,14 +886,29 @@ static void on_control(struct rt *r, const char *buf, size_t len)
             emit(r, "error", json_pack("{s:s}", "text", err));
         }
     } else if (!strcmp(type, "clock")) {
-        r->clk.skew_us = json_integer_value(json_object_get(b, "skew_us"));
+        int64_t skew = json_integer_value(json_object_get(b, "skew_us"));
+        int64_t drift = json_integer_value(json_object_get(b, "drift_ppm"));
+        if (skew != r->clk.skew_us || drift != r->clk.drift_ppm || !r->clk.drift_from_us)
+            r->clk.drift_from_us = wall_us(); /* the offset is skew from now on, then drifts */
+        r->clk.skew_us = skew;
+        r->clk.drift_ppm = drift;
+        json_int_t np = json_integer_value(json_object_get(b, "ntp_poll_us"));
+        json_int_t ne = json_integer_value(json_object_get(b, "ntp_err_us"));
+        r->clk.ntp_poll_us = np > 0 ? (uint64_t)np : 0;
+        r->clk.ntp_err_us = ne > 0 ? (uint64_t)ne : 0;
+        if (!json_is_true(json_object_get(b, "ntp")))
+            r->clk.ntp_from_us = 0;
+        else if (!r->clk.ntp_from_us)
+            r->clk.ntp_from_us = wall_us();
         json_int_t st = json_integer_value(json_object_get(b, "strobe_us"));
         json_int_t per = json_integer_value(json_object_get(b, "period_us"));
         r->clk.strobe_us = st > 0 ? (uint64_t)st : 0;
         r->clk.strobe_period_us = per > 0 ? (uint64_t)per : 0;
         r->clk.strobe_from_us = wall_us();
-        emit(r, "clock", json_pack("{s:I,s:I}", "skew_us", (json_int_t)r->clk.skew_us, "physical_us",
-                                   (json_int_t)rt_now_us(&r->env)));
+        emit(r, "clock", json_pack("{s:I,s:I,s:I,s:b,s:I}", "skew_us", (json_int_t)r->clk.skew_us, "physical_us",
+                                   (json_int_t)rt_now_us(&r->env), "drift_ppm", (json_int_t)r->clk.drift_ppm, "ntp",
+                                   r->clk.ntp_from_us != 0, "offset_us",
+                                   (json_int_t)clocks_offset(&r->clk, wall_us())));
     } else if (!strcmp(type, "speed")) {
         double f = json_number_value(json_object_get(b, "factor"));
         if (f >= 0.01 && f <= 10)

@@ -301,6 +301,59 @@ START_TEST(envelopes_carry_the_hlc_and_refuse_a_malformed_one)
 }
 END_TEST
 
+START_TEST(drift_grows_the_offset_by_its_rate_from_when_it_was_set)
+{
+    struct clocks c;
+    clocks_init(&c, 0, 3);
+    c.skew_us = -3000;
+    c.drift_ppm = 500;              /* 0.5 ms per second */
+    c.drift_from_us = 10000000;
+    ck_assert_int_eq(clocks_offset(&c, 5000000), -3000);       /* before it started: the skew */
+    ck_assert_int_eq(clocks_offset(&c, 10000000), -3000);
+    ck_assert_int_eq(clocks_offset(&c, 14000000), -1000);      /* 4 s later: +2 ms */
+    ck_assert_uint_eq(clocks_physical(&c, 14000000), 13999000);
+    c.drift_ppm = -1000000;         /* a stopped clock never goes below 0 */
+    ck_assert_uint_eq(clocks_physical(&c, 20000000), 9997000);
+    ck_assert_uint_eq(clocks_physical(&c, 4000000000ull), 9997000);
+    c.drift_ppm = 1000000;          /* huge rates saturate */
+    c.drift_from_us = 0;
+    ck_assert_uint_ge(clocks_physical(&c, UINT64_MAX / 2), UINT64_MAX / 4);
+}
+END_TEST
+
+START_TEST(ntp_steps_each_clock_to_true_time_within_its_error_at_every_poll)
+{
+    for (int node = 0; node < 5; node++) {
+        struct clocks c;
+        clocks_init(&c, node, 5);
+        c.skew_us = 5000000;        /* 5 s ahead */
+        c.drift_ppm = 200;
+        c.drift_from_us = 1000000;
+        c.ntp_from_us = 50000000;
+        c.ntp_poll_us = 1000000;
+        c.ntp_err_us = 2000;
+        ck_assert_int_gt(clocks_offset(&c, 49000000), 5000000); /* before the first sync */
+        int64_t seen_lo = 0, seen_hi = 0;
+        for (uint64_t t = 50000000; t < 80000000; t += 250000) {
+            int64_t off = clocks_offset(&c, t);
+            uint64_t since = (t - 50000000) % 1000000;       /* since the last sync */
+            int64_t drift = (int64_t)(since * 200 / 1000000);
+            ck_assert_msg(off >= -2000 + drift && off <= 2000 + drift, "node %d at %llu: offset %lld", node,
+                          (unsigned long long)t, (long long)off);
+            if (!since) {
+                seen_lo = off < seen_lo ? off : seen_lo;
+                seen_hi = off > seen_hi ? off : seen_hi;
+            }
+        }
+        ck_assert_msg(seen_hi - seen_lo > 500, "node %d: residuals vary (%lld..%lld)", node, (long long)seen_lo,
+                      (long long)seen_hi);
+        /* the same sync leaves the same residual: a replay agrees */
+        ck_assert_int_eq(clocks_ntp_residual(node, 7, 2000), clocks_ntp_residual(node, 7, 2000));
+        ck_assert_int_eq(clocks_ntp_residual(node, 7, 0), 0);
+    }
+}
+END_TEST
+
 Suite *suite_clocks(void);
 Suite *suite_clocks(void)
 {
@@ -317,6 +370,8 @@ Suite *suite_clocks(void)
     tcase_add_test(tc, physical_clock_never_goes_below_zero);
     tcase_add_test(tc, strobe_alternates_every_period_from_its_start);
     tcase_add_test(tc, huge_skews_and_strobes_saturate_instead_of_wrapping);
+    tcase_add_test(tc, drift_grows_the_offset_by_its_rate_from_when_it_was_set);
+    tcase_add_test(tc, ntp_steps_each_clock_to_true_time_within_its_error_at_every_poll);
     suite_add_tcase(s, tc);
     tc = tcase_create("hlc");
     tcase_set_timeout(tc, 120);

@@ -48,7 +48,7 @@ static void use_shipped_lessons(void)
 
 START_TEST(subcommands_after_the_program_and_options_after_a_dash)
 {
-    OFFERS("conlab", "", "script check lesson quiz bench replay dash");
+    OFFERS("conlab", "", "script check lesson quiz bench replay dash demo serve join keygen poke");
     OFFERS("/usr/bin/conlab", "l", "lesson");
     OFFERS("conlab", "--", "--plain --no-color --start --lesson --help --version");
     OFFERS("conlab", "--plain ", ""); /* a subcommand only comes first */

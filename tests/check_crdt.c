@@ -1,4 +1,4 @@
-/* check_crdt — the CRDT library (nodes/modes/crdt/crdt.h) as algebra: C3 of SCENARIOS.md.
+/* check_crdt — the CRDT library (nodes/kit/crdt.h) as algebra: C3 of SCENARIOS.md.
  * For every type, random states reached by random updates on three replicas and random merges
  * between them (10,000 cases per type; fewer under CONLAB_QUICK): merge is commutative,
  * associative and idempotent, it inflates (each side is below the result), an update's delta

@@ -430,6 +430,140 @@ START_TEST(merge_max_keeps_the_largest_number)
 }
 END_TEST
 
+/* ---- conflict=merge with the kit's CRDTs (nodes/kit/crdt.h) ------------------------------ */
+
+/* Writes an operation and expects it refused with code (22: not an operation of the type). */
+static void put_refused(struct fixture *f, int node, const char *key, const char *value, const char *why)
+{
+    json_t *r = fixture_call(f, node, req_write(key, value), 10 * SEC);
+    const char *text = json_string_value(json_object_get(r, "text"));
+    ck_assert_msg(r && !strcmp(rtype(r), "error") && json_integer_value(json_object_get(r, "code")) == 22 && text &&
+                      strstr(text, why),
+                  "put %s %s: want error 22 with \"%s\", got %s", key, value, why, text ? text : rtype(r));
+    json_decref(r);
+}
+
+START_TEST(merge_pncounter_adds_up_increments_made_on_both_sides_of_a_partition)
+{
+    struct fixture *f = ml_new(3, "dcs=3 merge=pncounter", 31); /* conflict=merge implied */
+    char err[200];
+    put_ok(f, 0, "hits", "+2");
+    await_converged(f, 10 * SEC);
+    ck_assert_int_eq(faults_partition(sim_faults(f->s), "n1 | n2,n3", err, sizeof err), 0);
+    put_ok(f, 0, "hits", "5");
+    put_ok(f, 1, "hits", "3");
+    put_ok(f, 2, "hits", "-1");
+    fixture_run(f, 500 * MS);
+    await_holds(f, 0, "hits", "7"); /* n1 alone: 2 + 5 */
+    faults_heal(sim_faults(f->s));
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "hits", "9"); /* nothing lost: lww would keep one side's number */
+    ck_assert_int_ge(fixture_count(f, "conflict", "resolution", "merge"), 1);
+    /* a write answers with what the key reads as at its leader */
+    json_t *r = fixture_call(f, 1, req_write("hits", "1"), 10 * SEC);
+    ck_assert_str_eq(rtype(r), "write_ok");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "value")), 10);
+    json_decref(r);
+    put_refused(f, 0, "hits", "milk", "whole number");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(merge_orset_a_remove_takes_only_the_adds_it_saw_add_wins)
+{
+    struct fixture *f = ml_new(3, "dcs=3 conflict=merge merge=orset", 32);
+    char err[200];
+    put_ok(f, 0, "cart", "milk");
+    put_ok(f, 0, "cart", "eggs");
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "cart", "\"eggs,milk\"");
+    ck_assert_int_eq(faults_partition(sim_faults(f->s), "n1 | n2,n3", err, sizeof err), 0);
+    put_ok(f, 1, "cart", "-milk"); /* removes the milk n2 saw */
+    put_ok(f, 0, "cart", "+milk"); /* n1 adds milk again, concurrently */
+    put_ok(f, 2, "cart", "-eggs"); /* nobody re-adds eggs */
+    put_ok(f, 2, "cart", "bread");
+    fixture_run(f, 500 * MS);
+    faults_heal(sim_faults(f->s));
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "cart", "\"bread,milk\"");
+    /* a remove of what is not there removes nothing; a gset-only write form is refused */
+    put_ok(f, 0, "cart", "-tea");
+    put_refused(f, 0, "cart", "-", "names an element");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(merge_cart_keeps_concurrent_quantities_and_a_remove_of_what_it_saw)
+{
+    struct fixture *f = ml_new(6, "dcs=3 merge=cart", 33);
+    wan_delay(f, 3, 80 * MS);
+    put_ok(f, 0, "basket", "milk:2");
+    put_ok(f, 2, "basket", "milk:3");
+    put_ok(f, 4, "basket", "eggs");
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "basket", "\"eggs:1,milk:5\"");
+    put_ok(f, 4, "basket", "-milk");
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "basket", "\"eggs:1\"");
+    put_refused(f, 0, "basket", "milk:x", "ITEM:N");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(merge_with_a_crdt_refuses_what_its_type_cannot_do)
+{
+    struct fixture *f = ml_new(3, "merge=gcounter", 34);
+    put_ok(f, 0, "g", "4");
+    put_refused(f, 0, "g", "-1", "only grows");
+    fixture_free(&f);
+    f = ml_new(3, "merge=2pset", 35);
+    put_ok(f, 0, "s", "a");
+    put_ok(f, 0, "s", "-a");
+    put_refused(f, 0, "s", "-a", "for ever");
+    put_ok(f, 0, "s", "a"); /* accepted, but a 2pset never brings it back */
+    await_converged(f, 10 * SEC);
+    assert_all_hold(f, "s", "\"\"");
+    fixture_free(&f);
+    f = ml_new(3, "merge=gset", 36);
+    put_refused(f, 0, "s", "-a", "no remove");
+    fixture_free(&f);
+    char err[300];
+    ck_assert_ptr_null(fixture_try_new(&mode_multileader, 3, "conflict=lww merge=orset", 1, err, sizeof err));
+    ck_assert_msg(strstr(err, "needs conflict=merge"), "%s", err);
+}
+END_TEST
+
+/* A peer's push whose version is not a state of the type is refused, naming why. */
+START_TEST(merge_crdt_refuses_a_pushed_version_that_is_not_a_state_of_its_type)
+{
+    struct fixture *f = ml_new(3, "merge=pncounter", 37);
+    f->use_monitor = 0;
+    static const char *const bad[] = {
+        "\"seven\"", "\"{\\\"t\\\":\\\"orset\\\",\\\"e\\\":[],\\\"d\\\":[]}\"", "\"{\\\"t\\\":\\\"pncounter\\\",\\\"p\\\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}\""};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        char body[600];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"ml_push\",\"seq\":%zu,\"items\":[{\"key\":\"x\",\"vers\":[{\"v\":%s,\"t\":5,\"n\":1,\"d\":%zu,\"c\":[0,0,0]}]}]}",
+                 i + 1, bad[i], i + 1);
+        json_error_t je;
+        json_t *b = json_loads(body, 0, &je);
+        ck_assert_msg(b != NULL, "%s: %s", body, je.text);
+        sim_client_send(f->s, 0, "n2", b);
+        fixture_run(f, 100 * MS);
+    }
+    ck_assert_int_ge(fixture_count(f, "error", NULL, NULL), 3);
+    const json_t *e = fixture_find(f, "n1", "error");
+    ck_assert_msg(e && strstr(json_string_value(json_object_get(e, "text")), "pncounter"), "no error naming the type");
+    char *v = held(f, 0, "x");
+    ck_assert_msg(!v, "n1 took a bad version: %s", v ? v : "");
+    put_ok(f, 0, "x", "1");
+    fixture_free(&f);
+}
+END_TEST
+
 /* ---- topologies ---------------------------------------------------------------------- */
 
 static const char *const topologies[] = {"topology=all", "topology=ring", "topology=star"};
@@ -511,6 +645,7 @@ static const char *const sweep_specs[] = {
     "dcs=3 conflict=siblings topology=ring",
     "dcs=2 conflict=merge",
     "dcs=3 conflict=lww clock=hlc topology=star",
+    "dcs=3 merge=pncounter topology=ring",
 };
 
 START_TEST(under_loss_duplication_reordering_and_partitions_replicas_converge_and_keep_every_acked_write)
@@ -519,7 +654,8 @@ START_TEST(under_loss_duplication_reordering_and_partitions_replicas_converge_an
     for (int s = 0; s < seeds; s++) {
         uint64_t seed = 100 + (uint64_t)s * 7 + (uint64_t)_i * 1000;
         struct fixture *f = ml_new(6, sweep_specs[_i], seed);
-        int lww = strstr(sweep_specs[_i], "lww") != NULL;
+        int lww = strstr(sweep_specs[_i], "lww") != NULL, counter = strstr(sweep_specs[_i], "pncounter") != NULL;
+        char keys[64][8];
         f->use_monitor = !lww;
         struct faults *fa = sim_faults(f->s);
         faults_set_loss(fa, -1, -1, 0.2);
@@ -543,18 +679,36 @@ START_TEST(under_loss_duplication_reordering_and_partitions_replicas_converge_an
             int leader = (int)(rng_next(r) % 3) * 2;
             char key[8];
             snprintf(key, sizeof key, "k%d", (int)(rng_next(r) % 4));
-            snprintf(vals[np], sizeof vals[np], "v%d", k);
+            snprintf(vals[np], sizeof vals[np], counter ? "%d" : "v%d", counter ? k + 1 : k);
+            memcpy(keys[np], key, sizeof key);
             procs[np] = fixture_invoke(f, leader, "write", key, vals[np], NULL);
             np++;
             fixture_run(f, (rng_next(r) % 60) * MS);
             if (np == 64)
                 break;
         }
+        enum simop_outcome out[64];
         for (int p = 0; p < np; p++)
-            fixture_await(f, procs[p], 5 * SEC);
+            out[p] = fixture_await(f, procs[p], 5 * SEC);
         faults_heal(fa);
         await_converged(f, 30 * SEC);
         FIXTURE_OK(f);
+        /* a counter holds every acknowledged increment, and nothing that was never written:
+         * between the sum of the acked ones and the sum of all (an indefinite one may land) */
+        for (int k = 0; counter && k < 4; k++) {
+            char key[8], *v;
+            snprintf(key, sizeof key, "k%d", k);
+            long lo = 0, hi = 0;
+            for (int p = 0; p < np; p++)
+                if (!strcmp(keys[p], key)) {
+                    hi += atol(vals[p]);
+                    lo += out[p] == SIMOP_OK ? atol(vals[p]) : 0;
+                }
+            v = held(f, 0, key);
+            long got = v ? atol(v) : 0;
+            ck_assert_msg(got >= lo && got <= hi, "seed %" PRIu64 ": %s holds %ld, acked %ld, written %ld", seed, key, got, lo, hi);
+            free(v);
+        }
         /* siblings and merge keep every acked write: each acked value is either still there
          * or superseded by a write that had seen it (the monitor's LostUpdate watches that) */
         fixture_free(&f);
@@ -700,6 +854,11 @@ Suite *suite_multileader(void)
     tcase_add_test(tc, m3_version_vectors_keep_the_later_write_and_concurrent_ones_as_siblings);
     tcase_add_test(tc, a_cart_written_in_two_centres_at_once_merges_to_the_union);
     tcase_add_test(tc, merge_max_keeps_the_largest_number);
+    tcase_add_test(tc, merge_pncounter_adds_up_increments_made_on_both_sides_of_a_partition);
+    tcase_add_test(tc, merge_orset_a_remove_takes_only_the_adds_it_saw_add_wins);
+    tcase_add_test(tc, merge_cart_keeps_concurrent_quantities_and_a_remove_of_what_it_saw);
+    tcase_add_test(tc, merge_with_a_crdt_refuses_what_its_type_cannot_do);
+    tcase_add_test(tc, merge_crdt_refuses_a_pushed_version_that_is_not_a_state_of_its_type);
     tcase_add_loop_test(tc, every_topology_carries_each_centres_writes_to_every_node, 0, 3);
     tcase_add_test(tc, bug_vv_sum_is_caught_as_a_vector_claiming_writes_that_never_happened);
     tcase_add_test(tc, bug_drop_sibling_is_caught_as_a_lost_update);

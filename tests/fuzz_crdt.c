@@ -1,5 +1,5 @@
 /* fuzz_crdt — libFuzzer target: the CRDT state and causal-context decoders of the crdt mode
- * (nodes/modes/crdt/crdt.h), with an encode/decode round trip and idempotent merge of whatever
+ * (nodes/kit/crdt.h), with an encode/decode round trip and idempotent merge of whatever
  * they accept. Build with `make fuzz`; saved inputs live in tests/corpus/crdt/ and are
  * replayed by the crdt suite. */
 #include <stddef.h>

@@ -1,17 +1,19 @@
 #!/bin/sh
 # Real-process tests: every tests/scenarios/*.lab through `conlab script` (a first-line
 # comment "# expect-exit: N" says which exit status is right; default 0), then every
-# tests/proc/*.sh. Each is bounded by a timeout. Prints "N passed, M failed".
+# tests/proc/*.sh. Each is bounded by a timeout: 180 s, or what a "# timeout: SECONDS" comment
+# in the file's first lines says. Prints "N passed, M failed".
 bin=${CONLAB_BIN:-bin}
 export CONLAB_BIN="$bin"
 pass=0
 fail=0
 failed=""
+limit() { t=$(head -n 8 "$1" | sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' | head -n 1); echo "${t:-180}"; }
 for f in tests/scenarios/*.lab; do
   [ -e "$f" ] || continue
   want=$(sed -n 's/^# expect-exit: *\([0-9]\).*/\1/p' "$f" | head -n 1)
   want=${want:-0}
-  out=$(timeout 180 "$bin/conlab" script "$f" 2>&1)
+  out=$(timeout "$(limit "$f")" "$bin/conlab" script "$f" 2>&1)
   rc=$?
   if [ "$rc" = "$want" ]; then
     pass=$((pass + 1))
@@ -25,7 +27,7 @@ for f in tests/scenarios/*.lab; do
 done
 for f in tests/proc/*.sh; do
   [ -e "$f" ] || continue
-  out=$(timeout 180 sh "$f" 2>&1)
+  out=$(timeout "$(limit "$f")" sh "$f" 2>&1)
   rc=$?
   if [ "$rc" = 0 ]; then
     pass=$((pass + 1))

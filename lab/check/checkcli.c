@@ -10,15 +10,17 @@
 
 #include "causal.h"
 #include "lincheck.h"
+#include "mutex.h"
 #include "sessions.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
-    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank] FILE\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
+    "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
@@ -111,6 +113,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_SERIALIZABLE;
         } else if (!strcmp(a, "--bank")) {
             what = W_BANK;
+        } else if (!strcmp(a, "--mutex")) {
+            what = W_MUTEX;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -129,6 +133,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         sb_printf(errout, "conlab check: which history file?\n%s", usage);
         return 2;
     }
+    if (what == W_MUTEX)
+        return mutex_cli(file, out, errout);
     if (what == W_SERIALIZABLE || what == W_BANK)
         return txncheck_cli(what == W_BANK ? "bank" : "serializable", file, out, errout);
     char err[600];

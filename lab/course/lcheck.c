@@ -834,7 +834,7 @@ static int parse_history(struct lcheck_ctx *c, const struct ydoc_node *a, const 
     /* the lab's checkers, then every mode's own (mode.h: struct mode_check) */
     static char names[512];
     if (!names[0])
-        snprintf(names, sizeof names, "linearizable|sessions|converged|serializable|bank|exactly-once|sequential|causal%s%s",
+        snprintf(names, sizeof names, "linearizable|sessions|converged|serializable|bank|exactly-once|sequential|causal|mutex%s%s",
                  *mode_check_names() ? "|" : "",
                  mode_check_names());
     if (ydoc_check_keys(d, a, w, keys, req, err, el) < 0 ||

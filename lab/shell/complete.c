@@ -53,7 +53,7 @@ static const struct copt o_top[] = {
 static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
-    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--help"), END};
+    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"), FLAG("--help"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
@@ -86,6 +86,17 @@ static const struct copt o_replay[] = {
 static const struct copt o_dash[] = {
     TAKES("--pid", ARG_VALUE), TAKES("--endpoint", ARG_VALUE), FLAG("--plain"),
     FLAG("--no-color"), TAKES("--count", ARG_VALUE), TAKES("--seconds", ARG_VALUE),
+    TAKES("--attach", ARG_VALUE), TAKES("--key", ARG_FILE), TAKES("--server-key", ARG_VALUE),
+    FLAG("--help"), END};
+static const struct copt o_serve[] = {
+    TAKES("--bind", ARG_VALUE), {"--cluster", ARG_FILE, "yaml", false}, TAKES("--key", ARG_FILE),
+    TAKES("--allow", ARG_FILE), FLAG("--plain"), FLAG("--no-color"), FLAG("--help"), END};
+static const struct copt o_join[] = {
+    TAKES("--server-key", ARG_VALUE), TAKES("--key", ARG_FILE), TAKES("--host", ARG_VALUE),
+    TAKES("--addr", ARG_VALUE), FLAG("--once"), FLAG("--quiet"), FLAG("--help"), END};
+static const struct copt o_keygen[] = {FLAG("--force"), FLAG("--help"), END};
+static const struct copt o_poke[] = {
+    TAKES("--key", ARG_FILE), TAKES("--server-key", ARG_VALUE), TAKES("--wait", ARG_VALUE),
     FLAG("--help"), END};
 static const struct copt o_node[] = {
     TAKES("--id", ARG_VALUE), TAKES("--mode", ARG_MODE), TAKES("--dir", ARG_FILE),
@@ -96,7 +107,7 @@ static const struct copt o_node[] = {
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {
-    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash", ARG_NONE, NULL, 0},
+    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|demo|serve|join|keygen|poke", ARG_NONE, NULL, 0},
     {"conlab script", o_help, NULL, ARG_FILE, "lab", 0},
     {"conlab check", o_check, NULL, ARG_FILE, NULL, 1},
     {"conlab lesson", o_help, "list|validate|show|script|reset|help", ARG_LESSON, NULL, 1},
@@ -115,6 +126,10 @@ static const struct ccmd commands[] = {
     {"conlab bench dash", o_bench_dash, NULL, ARG_NONE, NULL, 0},
     {"conlab replay", o_replay, NULL, ARG_FILE, NULL, 1},
     {"conlab dash", o_dash, NULL, ARG_NONE, NULL, 0},
+    {"conlab serve", o_serve, NULL, ARG_FILE, "lab", 0},
+    {"conlab join", o_join, NULL, ARG_VALUE, NULL, 1},
+    {"conlab keygen", o_keygen, NULL, ARG_FILE, NULL, 1},
+    {"conlab poke", o_poke, NULL, ARG_VALUE, NULL, 2},
     {"conlab-node", o_node, NULL, ARG_NONE, NULL, 0},
 };
 

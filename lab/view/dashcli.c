@@ -23,6 +23,7 @@
 
 #include "canvas.h"
 #include "dash.h"
+#include "keys.h"
 #include "layout.h"
 #include "model.h"
 #include "render.h"
@@ -470,9 +471,13 @@ static void dash_usage(FILE *f)
 {
     fputs("usage: conlab dash [--pid PID | --endpoint EP] [--plain] [--no-color]\n"
           "                   [--count N] [--seconds S]\n"
+          "       conlab dash --attach HOST:PORT --server-key KEY --key FILE [...]\n"
           "  Attaches a read-only dashboard to a running lab (the newest one by default).\n"
           "  Without a terminal, or with --plain, prints one line per event; --count and\n"
-          "  --seconds stop after that many events or seconds.\n",
+          "  --seconds stop after that many events or seconds.\n"
+          "  --attach: a classroom lab on another host (conlab serve), over CURVE: --key is your\n"
+          "  key file (conlab keygen; the lab must know its public key), --server-key the lab's\n"
+          "  public key (its `endpoints` command prints it). Exit 3 when the lab refuses you.\n",
           f);
 }
 
@@ -525,7 +530,7 @@ int dashcli_main(int argc, char **argv)
     bool plain = false, no_color = false;
     int64_t pid = 0;
     uint64_t count = 0, seconds = 0;
-    const char *endpoint = NULL;
+    const char *endpoint = NULL, *attach = NULL, *keyfile = NULL, *server = getenv("CONLAB_SERVER_KEY");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--plain")) {
@@ -546,6 +551,16 @@ int dashcli_main(int argc, char **argv)
                 fprintf(stderr, "conlab dash: --endpoint wants ipc://PATH or tcp://HOST:PORT\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--attach") && i + 1 < argc) {
+            attach = argv[++i];
+            if (!strrchr(attach, ':')) {
+                fprintf(stderr, "conlab dash: --attach wants HOST:PORT (the lab's conlab serve --bind)\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--key") && i + 1 < argc) {
+            keyfile = argv[++i];
+        } else if (!strcmp(a, "--server-key") && i + 1 < argc) {
+            server = argv[++i];
         } else if (!strcmp(a, "--count") && i + 1 < argc) {
             if (parse_u64(argv[++i], &count)) {
                 fprintf(stderr, "conlab dash: --count wants a number, not '%s'\n", argv[i]);
@@ -563,21 +578,51 @@ int dashcli_main(int argc, char **argv)
         }
     }
     char ep[512], err[600], labdir[600] = "";
+    char pub[KEY_Z85], sec[KEY_Z85];
     pid_t lab = 0;
-    if (endpoint) {
+    if (attach) {
+        if (!server || !key_valid(server)) {
+            fprintf(stderr, "conlab dash: --attach needs --server-key, the lab's 40-character public key (its "
+                            "`endpoints` command prints it)\n");
+            return 2;
+        }
+        if (!keyfile) {
+            fprintf(stderr, "conlab dash: --attach needs --key FILE, a key the lab knows (conlab keygen)\n");
+            return 2;
+        }
+        if (key_read(keyfile, pub, sec, err, sizeof err) < 0) {
+            fprintf(stderr, "conlab dash: %s\n", err);
+            return 2;
+        }
+        snprintf(ep, sizeof ep, "tcp://%s", attach);
+    } else if (endpoint) {
         str_copy(ep, endpoint, sizeof ep);
     } else if (dashcli_find_endpoint((pid_t)pid, ep, sizeof ep, &lab, labdir, sizeof labdir, err, sizeof err)) {
         fprintf(stderr, "conlab dash: %s\n", err);
         return 2;
     }
     void *ctx = zmq_ctx_new();
-    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    void *sub = zmq_socket(ctx, attach ? ZMQ_DEALER : ZMQ_SUB);
+    void *mon = NULL;
     int64_t maxmsg = 1 << 22;
     int hwm = 100000, linger = 0;
     zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    if (attach) {
+        /* a classroom: a DEALER that says "view" (and again every 2 s, or the lab forgets it) */
+        zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, server, 40);
+        zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, pub, 40);
+        zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, sec, 40);
+        char mon_ep[64];
+        snprintf(mon_ep, sizeof mon_ep, "inproc://dash-mon-%d", (int)getpid());
+        zmq_socket_monitor(sub, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        mon = zmq_socket(ctx, ZMQ_PAIR);
+        zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_connect(mon, mon_ep);
+    } else {
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    }
     if (zmq_connect(sub, ep)) {
         fprintf(stderr, "conlab dash: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
         zmq_close(sub);
@@ -594,7 +639,9 @@ int dashcli_main(int argc, char **argv)
     }
     if (!plain && tty) {
         char source[64];
-        if (lab)
+        if (attach)
+            snprintf(source, sizeof source, "read-only: %.50s", attach);
+        else if (lab)
             snprintf(source, sizeof source, "read-only: lab %ld", (long)lab);
         else
             snprintf(source, sizeof source, "read-only");
@@ -605,7 +652,7 @@ int dashcli_main(int argc, char **argv)
         else
             dash_set_notice(at.d, "waiting for events");
     }
-    uint64_t start = mono_us(), last_check = start;
+    uint64_t start = mono_us(), last_check = start, last_view = 0;
     size_t bad = 0;
     bool gone = false, waiting = true;
     char *buf = xmalloc((size_t)maxmsg + 1);
@@ -620,12 +667,21 @@ int dashcli_main(int argc, char **argv)
         uint64_t wait = at.d ? dash_before_sleep(at.d, now) : UINT64_MAX;
         if (wait > 500000)
             wait = 500000; /* check the lab is alive twice a second */
-        zmq_pollitem_t items[3] = {
+        if (attach && now - last_view >= 2000000) {
+            zmq_send(sub, "view", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(sub, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(sub, "", 0, ZMQ_DONTWAIT);
+            last_view = now;
+        }
+        zmq_pollitem_t items[4] = {
             {sub, 0, ZMQ_POLLIN, 0},
             {NULL, sig_pipe[0], ZMQ_POLLIN, 0},
             {NULL, STDIN_FILENO, ZMQ_POLLIN, 0},
+            {mon, 0, ZMQ_POLLIN, 0},
         };
-        int n = zmq_poll(items, at.d ? 3 : 2, (long)((wait + 999) / 1000));
+        if (!at.d) /* no terminal to read: the monitor takes the third place */
+            items[2] = items[3];
+        int n = zmq_poll(items, mon ? 3 + (at.d != NULL) : at.d ? 3 : 2, (long)((wait + 999) / 1000));
         if (n < 0 && zmq_errno() != EINTR) {
             fprintf(stderr, "conlab dash: poll: %s\n", zmq_strerror(zmq_errno()));
             rc = 1;
@@ -635,8 +691,37 @@ int dashcli_main(int argc, char **argv)
             break;
         if (at.d && items[2].revents & ZMQ_POLLIN)
             dash_on_readable(at.d);
+        if (mon && (items[at.d ? 3 : 2].revents & ZMQ_POLLIN)) {
+            fprintf(stderr, "conlab dash: the lab refused this key (%s): is its public key in the lab's cluster file "
+                            "or allow list, and is --server-key the lab's?\n", keyfile);
+            rc = 3;
+            break;
+        }
         for (int k = 0; k < 10000 && (items[0].revents & ZMQ_POLLIN); k++) {
-            int len = zmq_recv(sub, buf, (size_t)maxmsg, ZMQ_DONTWAIT);
+            int len;
+            if (attach) { /* TYPE, ID, PAYLOAD */
+                char type[16];
+                int tl = zmq_recv(sub, type, sizeof type - 1, ZMQ_DONTWAIT);
+                if (tl < 0)
+                    break;
+                type[tl < (int)sizeof type - 1 ? tl : (int)sizeof type - 1] = 0;
+                char idb[32];
+                len = -1;
+                if (zmq_recv(sub, idb, sizeof idb, 0) >= 0)
+                    len = zmq_recv(sub, buf, (size_t)maxmsg, 0);
+                if (len < 0)
+                    break;
+                if (!strcmp(type, "refused")) {
+                    fprintf(stderr, "conlab dash: the lab refused this dashboard: %.*s\n", len > 300 ? 300 : len, buf);
+                    rc = 3;
+                    gone = true;
+                    break;
+                }
+                if (strcmp(type, "ev"))
+                    continue;
+            } else {
+                len = zmq_recv(sub, buf, (size_t)maxmsg, ZMQ_DONTWAIT);
+            }
             if (len < 0)
                 break;
             size_t l = (size_t)len > (size_t)maxmsg ? (size_t)maxmsg : (size_t)len;
@@ -648,6 +733,8 @@ int dashcli_main(int argc, char **argv)
             if (count && at.events >= count)
                 break;
         }
+        if (rc)
+            break;
         if (labdir[0] && !gone && mono_us() - last_check > 1000000) {
             last_check = mono_us();
             if (!rundir_alive(labdir)) {
@@ -666,6 +753,8 @@ int dashcli_main(int argc, char **argv)
     free(buf);
     dash_destroy(&at.d);
     signals_close();
+    if (mon)
+        zmq_close(mon);
     zmq_close(sub);
     zmq_ctx_term(ctx);
     if (bad)

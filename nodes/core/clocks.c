@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hash.h"
 #include "hlc.h"
 
 void clocks_init(struct clocks *c, int self, int n)
@@ -21,15 +22,55 @@ static int64_t add_sat(int64_t a, int64_t b)
     return r;
 }
 
+int64_t clocks_ntp_residual(int self, uint64_t k, uint64_t err_us)
+{
+    if (!err_us || err_us > (uint64_t)INT64_MAX / 4)
+        return 0;
+    uint64_t h = hash_mix(k * 0x9e3779b97f4a7c15ull ^ ((uint64_t)(self + 1) << 32));
+    return (int64_t)(h % (2 * err_us + 1)) - (int64_t)err_us;
+}
+
+/* drift_ppm µs per second over [from, now] (0 before from), saturated */
+static int64_t drift_over(int64_t ppm, uint64_t from, uint64_t now)
+{
+    if (!ppm || now <= from)
+        return 0;
+    long double d = (long double)ppm * (long double)(now - from) / 1e6L;
+    if (d > (long double)INT64_MAX / 2)
+        return INT64_MAX / 2;
+    if (d < (long double)INT64_MIN / 2)
+        return INT64_MIN / 2;
+    return (int64_t)d;
+}
+
+static int64_t offset_of(const struct clocks *c, uint64_t now_us)
+{
+    if (c->ntp_from_us && now_us >= c->ntp_from_us) {
+        uint64_t poll = c->ntp_poll_us ? c->ntp_poll_us : 1000000;
+        uint64_t k = (now_us - c->ntp_from_us) / poll;
+        uint64_t tk = c->ntp_from_us + k * poll;
+        uint64_t from = c->drift_from_us > tk ? c->drift_from_us : tk;
+        return add_sat(clocks_ntp_residual(c->self, k, c->ntp_err_us), drift_over(c->drift_ppm, from, now_us));
+    }
+    return add_sat(c->skew_us, drift_over(c->drift_ppm, c->drift_from_us, now_us));
+}
+
 uint64_t clocks_physical(const struct clocks *c, uint64_t now_us)
 {
-    int64_t t = add_sat(now_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)now_us, c->skew_us);
+    int64_t t = add_sat(now_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)now_us, offset_of(c, now_us));
     if (c->strobe_period_us && now_us >= c->strobe_from_us) {
         uint64_t k = (now_us - c->strobe_from_us) / c->strobe_period_us;
         if (k % 2 == 0)
             t = add_sat(t, c->strobe_us > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)c->strobe_us);
     }
     return t < 0 ? 0 : (uint64_t)t;
+}
+
+int64_t clocks_offset(const struct clocks *c, uint64_t now_us)
+{
+    uint64_t pt = clocks_physical(c, now_us);
+    return pt >= now_us ? (int64_t)(pt - now_us > (uint64_t)INT64_MAX ? INT64_MAX : pt - now_us)
+                        : -(int64_t)(now_us - pt > (uint64_t)INT64_MAX ? INT64_MAX : now_us - pt);
 }
 
 /* Logical clocks stop at the largest value an envelope carries (a non-negative JSON integer),

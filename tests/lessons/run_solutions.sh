@@ -31,7 +31,7 @@ for id in $ids; do
     fail=1
     continue
   fi
-  if "$BIN/conlab" script "$script" > "$XDG_DATA_HOME/$id.log" 2>&1; then
+  if timeout 240 "$BIN/conlab" script "$script" > "$XDG_DATA_HOME/$id.log" 2>&1; then
     echo "ok   $id ($(( $(date +%s) - start ))s)"
   else
     echo "FAIL $id: see below"

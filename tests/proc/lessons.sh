@@ -1,7 +1,9 @@
 #!/bin/sh
 # Every shipped lesson's solution path passes against real node processes
 # (tests/lessons/run_solutions.sh: `conlab lesson script ID | conlab script`), and every
-# lesson and quiz file validates.
+# lesson and quiz file validates. Thirty lessons run one after another (each bounded by 240 s
+# in run_solutions.sh):
+# timeout: 1500
 bin=${CONLAB_BIN:-bin}
 CONLAB_BIN=$bin
 CONLAB_LESSONS=lessons

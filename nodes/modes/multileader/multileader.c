@@ -32,7 +32,15 @@
  *   siblings  both stay side by side (dotted version vectors) until a write whose context
  *             covers them; a read returns them all and that context (M3);
  *   merge     kept as siblings, but a read returns the application's merge of them:
- *             merge=union (comma-separated sets: the shopping cart) or merge=max (numbers).
+ *             merge=union (comma-separated sets: the shopping cart) or merge=max (numbers);
+ *             or a CRDT of the kit (nodes/kit/crdt.h): merge=gcounter|pncounter|gset|2pset|
+ *             orset|cart. Then a write's value is an operation ("+5", "-2"; "milk", "-milk";
+ *             "milk:2", "-milk"): its leader joins the states of every version it holds of the
+ *             key, applies the operation (an add's dot is the write's dot) and writes the new
+ *             state as the version's value; a read returns the query of the join of every
+ *             sibling's state. Joins are commutative, associative and idempotent and a write's
+ *             state includes what it supersedes, so nothing is lost: concurrent increments
+ *             add up, a remove takes only the adds it saw (add wins).
  * Each conflict a node resolves is a `conflict` event the dashboard marks.
  *
  * States: leader (class leader) or follower, fixed by the layout from start to crash; no
@@ -57,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt.h"
 #include "env.h"
 #include "hash.h"
 #include "hlc.h"
@@ -78,7 +87,7 @@
 
 enum { T_TICK = 1, T_OP };
 enum conflict { C_LWW, C_SIBLINGS, C_MERGE };
-enum mergefn { M_UNION, M_MAX };
+enum mergefn { M_UNION, M_MAX, M_CRDT };
 enum topology { TOPO_ALL, TOPO_RING, TOPO_STAR };
 
 /* One node this node pushes to: a follower of its centre (sync) or another centre's leader. */
@@ -114,6 +123,7 @@ struct ml {
     int of[CL_MAXN], first[CL_MAXN];
     enum conflict conflict;
     enum mergefn mergefn;
+    enum crdt_type crdt_type;    /* with M_CRDT */
     int clock_hlc;
     enum topology topology;
     uint64_t sync_timeout, retry;
@@ -206,9 +216,150 @@ static int str_cmp_ptr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* merge=<a CRDT>: one version's value decoded as a state of the type. NULL with err. */
+static struct crdt *version_crdt(const struct ml *st, const char *value, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(value, 0, &jerr);
+    if (!j) {
+        snprintf(err, errlen, "a version's value is not a %s state (JSON: %s)", crdt_type_name(st->crdt_type), jerr.text);
+        return NULL;
+    }
+    char why[200];
+    struct crdt *c = crdt_from_json(j, st->e->n_nodes, why, sizeof why);
+    json_decref(j);
+    if (!c) {
+        snprintf(err, errlen, "a version's value is not a %s state: %s", crdt_type_name(st->crdt_type), why);
+        return NULL;
+    }
+    if (c->type != st->crdt_type) {
+        snprintf(err, errlen, "a version's value is a %s state, not a %s", crdt_type_name(c->type),
+                 crdt_type_name(st->crdt_type));
+        crdt_free(&c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The join of every live version's state (the bottom for none). NULL with err when one does
+ * not decode (a peer's push is checked before it is merged, so only a damaged log gets here). */
+static struct crdt *item_crdt(const struct ml *st, const struct vitem *it, char *err, size_t errlen)
+{
+    struct crdt *c = crdt_new(st->crdt_type);
+    for (int i = 0; i < it->nv; i++) {
+        if (!it->v[i].value)
+            continue;
+        struct crdt *one = version_crdt(st, it->v[i].value, err, errlen);
+        if (!one) {
+            crdt_free(&c);
+            return NULL;
+        }
+        crdt_merge(c, one, 0);
+        crdt_free(&one);
+    }
+    return c;
+}
+
+/* Applies a write's operation (its value) to state c. 0, or -1 with err. */
+static int crdt_apply_op(const struct ml *st, struct crdt *c, const char *op, struct crdt_dot dot, char *err, size_t errlen)
+{
+    struct crdt *d = NULL;
+    char why[200] = "";
+    switch (st->crdt_type) {
+    case CRDT_GCOUNTER:
+    case CRDT_PNCOUNTER: {
+        char *end;
+        long long n = strtoll(op, &end, 10);
+        if (!*op || *end || end == op) {
+            snprintf(err, errlen, "a %s write is a whole number to add (\"5\", \"-2\"), got \"%.60s\"",
+                     crdt_type_name(st->crdt_type), op);
+            return -1;
+        }
+        d = crdt_add(c, self_idx(st), n, why, sizeof why);
+        break;
+    }
+    case CRDT_GSET:
+    case CRDT_2PSET:
+    case CRDT_ORSET:
+    case CRDT_CART: {
+        int rem = op[0] == '-';
+        const char *elem = op[0] == '-' || op[0] == '+' ? op + 1 : op;
+        char buf[CRDT_MAX_ELEM + 32];
+        long long amount = 1;
+        const char *colon = st->crdt_type == CRDT_CART ? strrchr(elem, ':') : NULL;
+        if (colon && !rem) {
+            char *end;
+            amount = strtoll(colon + 1, &end, 10);
+            if (!colon[1] || *end || (size_t)(colon - elem) >= sizeof buf) {
+                snprintf(err, errlen, "a cart write is ITEM, ITEM:N or -ITEM, got \"%.60s\"", op);
+                return -1;
+            }
+            memcpy(buf, elem, (size_t)(colon - elem));
+            buf[colon - elem] = 0;
+            elem = buf;
+        }
+        if (!*elem) {
+            snprintf(err, errlen, "a %s write names an element: E or +E adds it, -E removes it", crdt_type_name(st->crdt_type));
+            return -1;
+        }
+        if (rem) {
+            size_t removed = 0;
+            d = crdt_remove(c, elem, &removed, why, sizeof why);
+        } else {
+            d = crdt_insert(c, elem, dot, amount, why, sizeof why);
+        }
+        break;
+    }
+    default:
+        snprintf(why, sizeof why, "no operation for a %s", crdt_type_name(st->crdt_type));
+        break;
+    }
+    if (!d) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    crdt_free(&d);
+    return 0;
+}
+
+/* Does every version of an item that came from a peer decode as a state of the type? */
+static int item_crdt_ok(const struct ml *st, const struct vitem *it, char *err, size_t errlen)
+{
+    struct crdt *c = item_crdt(st, it, err, errlen);
+    int ok = c != NULL;
+    crdt_free(&c);
+    return ok;
+}
+
 /* The merge function of conflict=merge over the live values of an item. */
 static json_t *merged_value(const struct ml *st, const struct vitem *it)
 {
+    if (st->mergefn == M_CRDT) {
+        /* a counter reads as its number; a set as its sorted elements, comma-separated (the
+         * form merge=union reads as: a lin-kv value is one string, not siblings); a cart as
+         * item:quantity pairs */
+        char err[256];
+        struct crdt *c = item_crdt(st, it, err, sizeof err);
+        json_t *q = c ? crdt_query(c) : json_null();
+        crdt_free(&c);
+        if (!json_is_array(q) && !json_is_object(q))
+            return q;
+        struct sb b = {0};
+        sb_add(&b, "");
+        size_t i;
+        json_t *x;
+        const char *k;
+        if (json_is_array(q)) {
+            json_array_foreach(q, i, x) sb_printf(&b, "%s%s", i ? "," : "", json_string_value(x));
+        } else {
+            i = 0;
+            json_object_foreach(q, k, x) sb_printf(&b, "%s%s:%" JSON_INTEGER_FORMAT, i++ ? "," : "", k, json_integer_value(x));
+        }
+        json_decref(q);
+        json_t *r = json_string(b.s);
+        sb_free(&b);
+        return r;
+    }
     if (st->mergefn == M_MAX) {
         const char *best = NULL;
         long long bv = 0;
@@ -299,7 +450,19 @@ static json_t *versions_json(const struct ml *st, const struct vitem *it)
     json_t *a = json_array();
     for (int i = 0; i < it->nv; i++) {
         struct sb b = {0};
-        sb_printf(&b, "%s@", it->v[i].value ? it->v[i].value : "(deleted)");
+        if (st->conflict == C_MERGE && st->mergefn == M_CRDT && it->v[i].value) {
+            /* a CRDT version: what it reads as, not its whole state */
+            char err[256];
+            struct crdt *c = version_crdt(st, it->v[i].value, err, sizeof err);
+            json_t *q = c ? crdt_query(c) : NULL;
+            char *t = q ? json_dumps(q, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            sb_printf(&b, "%s@", t ? t : "(undecodable)");
+            free(t);
+            json_decref(q);
+            crdt_free(&c);
+        } else {
+            sb_printf(&b, "%s@", it->v[i].value ? it->v[i].value : "(deleted)");
+        }
         dot_text(st, &it->v[i], &b);
         json_array_append_new(a, json_string(b.s));
         sb_free(&b);
@@ -692,8 +855,25 @@ static void on_write(void *vst, const char *src, const json_t *body)
         v.ts = st->last_ts;
     }
     v.node = self_idx(st);
+    char *state_text = NULL;
+    if (st->conflict == C_MERGE && st->mergefn == M_CRDT) {
+        /* the write is an operation on the join of every version held here: the new state is
+         * the version's value (it includes all it supersedes, so the join loses nothing) */
+        char err[300];
+        struct crdt *c = item_crdt(st, it, err, sizeof err);
+        if (c && crdt_apply_op(st, c, req.value, (struct crdt_dot){self_idx(st), st->dot + 1}, err, sizeof err) < 0)
+            crdt_free(&c);
+        if (!c) {
+            env_reply_error(st->e, src, body, ERR_PRECONDITION_FAILED, err, NULL);
+            return;
+        }
+        json_t *cj = crdt_to_json(c);
+        state_text = json_dumps(cj, JSON_COMPACT);
+        json_decref(cj);
+        crdt_free(&c);
+    }
     v.dot = next_dot(st);
-    v.value = (char *)req.value;
+    v.value = state_text ? state_text : (char *)req.value;
     st->writes++;
     struct vv full = v.ctx;
     vv_add_dot(&full, v.node, v.dot);
@@ -704,6 +884,7 @@ static void on_write(void *vst, const char *src, const json_t *body)
     one.nv = 1;
     one.v = &v;
     int changed = merge_item(st, it, &one, "client");
+    free(state_text); /* merged in as a copy */
     if (changed) {
         log_item(st, it);
         emit_apply(st, it, "client");
@@ -719,6 +900,8 @@ static void on_write(void *vst, const char *src, const json_t *body)
     struct sb dt = {0};
     dot_text(st, &v, &dt);
     op->ok = json_pack("{s:s,s:s,s:I}", "type", "write_ok", "dot", dt.s, "ts", (json_int_t)v.ts);
+    if (st->conflict == C_MERGE && st->mergefn == M_CRDT)
+        json_object_set_new(op->ok, "value", item_value(st, it)); /* what the key reads as here now */
     sb_free(&dt);
     for (int d = 0; d < st->ndest; d++) {
         if (!changed || !(it->acks & (1u << d)))
@@ -774,6 +957,8 @@ static void on_push(void *vst, const char *src, const json_t *body)
     json_array_foreach(m.items, i, ij) {
         char why[256];
         struct vitem *in = vitem_from_json(ij, VMERGE_DVV, MAX_VERSIONS, why, sizeof why);
+        if (in && st->conflict == C_MERGE && st->mergefn == M_CRDT && !item_crdt_ok(st, in, why, sizeof why))
+            vitem_free(in), in = NULL;
         if (!in) {
             env_event(st->e, "error", json_pack("{s:s,s:s,s:I}", "from", src, "text", why, "item", (json_int_t)i));
             continue;
@@ -946,6 +1131,9 @@ static json_t *ml_status(void *vst)
                               st->clock_hlc ? "hlc" : "physical", "hlc", h.s ? h.s : "", "dot",
                               (json_int_t)st->dot);
     sb_free(&h);
+    if (st->conflict == C_MERGE)
+        json_object_set_new(extra, "merge", json_string(st->mergefn == M_CRDT ? crdt_type_name(st->crdt_type)
+                                                        : st->mergefn == M_MAX ? "max" : "union"));
     return json_pack("{s:s,s:s,s:s,s:o,s:o}", "role", is_leader(st) ? "leader" : "follower", "leader",
                      nname(st, st->leader), "dc", dc, "data", data, "extra", extra);
 }
@@ -956,7 +1144,8 @@ static const struct mode_option ml_options[] = {
     {"dcs", OPT_INT, NULL, 1, CL_MAXN, "3", "data centres (each: a leader and followers; default min(3, N))"},
     {"conflict", OPT_ENUM, "lww|siblings|merge", 0, 0, "lww",
      "lww: the later timestamp wins, the other write is lost; siblings: version vectors keep both; merge: the application merges them"},
-    {"merge", OPT_ENUM, "union|max", 0, 0, "union", "with conflict=merge: union of comma-separated sets (a cart), or the largest number"},
+    {"merge", OPT_ENUM, "union|max|gcounter|pncounter|gset|2pset|orset|cart", 0, 0, "union",
+     "with conflict=merge: union of comma-separated sets, the largest number, or a CRDT of the kit (a write is an operation: +5, -2, milk, -milk, milk:2)"},
     {"clock", OPT_ENUM, "physical|hlc", 0, 0, "physical", "lww timestamps: the node's (skewable) physical clock, or its hybrid logical clock"},
     {"topology", OPT_ENUM, "all|ring|star", 0, 0, "all", "who the DC leaders push to: everyone, the next DC, or dc1 as hub"},
     {"sync_timeout", OPT_DURATION, NULL, 0, 0, "2s", "a write not acked by its DC's followers by then is answered error 11 (indefinite)"},
@@ -997,6 +1186,13 @@ static void *ml_create(struct env *e, const struct opts *o, char *err, size_t er
         snprintf(err, errlen, "sync_timeout and retry must be above 0");
         return NULL;
     }
+    const char *merge = opts_get(o, "merge", "union"), *conflict = opts_get(o, "conflict", NULL);
+    int ctype = strcmp(merge, "union") && strcmp(merge, "max") ? crdt_type_of(merge) : -1;
+    if (ctype >= 0 && conflict && strcmp(conflict, "merge")) {
+        snprintf(err, errlen, "merge=%s is a CRDT: it needs conflict=merge (or no conflict= at all), not conflict=%s", merge,
+                 conflict);
+        return NULL;
+    }
     struct ml *st = xcalloc(1, sizeof *st);
     static const char *const cn[] = {"lww", "siblings", "merge", NULL};
     static const char *const mn[] = {"union", "max", NULL};
@@ -1006,8 +1202,9 @@ static void *ml_create(struct env *e, const struct opts *o, char *err, size_t er
     st->dcs = multileader_layout(e->n_nodes, dcs, st->of, st->first);
     st->dc = st->of[e->self_idx];
     st->leader = st->first[st->dc];
-    st->conflict = enum_index(opts_get(o, "conflict", "lww"), cn);
-    st->mergefn = enum_index(opts_get(o, "merge", "union"), mn);
+    st->conflict = ctype >= 0 ? C_MERGE : enum_index(conflict ? conflict : "lww", cn);
+    st->mergefn = ctype >= 0 ? M_CRDT : enum_index(merge, mn);
+    st->crdt_type = ctype >= 0 ? (enum crdt_type)ctype : CRDT_PNCOUNTER;
     st->clock_hlc = enum_index(opts_get(o, "clock", "physical"), kn);
     st->topology = enum_index(opts_get(o, "topology", "all"), tn);
     st->sync_timeout = sync_timeout;

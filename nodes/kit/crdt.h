@@ -1,7 +1,8 @@
 /* crdt — conflict-free replicated data types as plain values (Shapiro, Preguiça, Baquero,
  * Zawirski 2011, "Conflict-free replicated data types"; Almeida, Shoker, Baquero 2018,
- * "Delta state replicated data types"). A pure library: no environment, no I/O; the crdt mode
- * (crdt_mode.c) and the law tests (tests/check_crdt.c) build on it.
+ * "Delta state replicated data types"). A pure library in the protocol kit: no environment, no
+ * I/O; the crdt mode (nodes/modes/crdt/), multi-leader's conflict=merge with a CRDT merge
+ * (merge=pncounter, orset, …) and the law tests (tests/check_crdt.c) build on it.
  *
  * Every type is a join-semilattice: crdt_merge() is the least upper bound, so it is
  * commutative, associative and idempotent, and every update only inflates the state. A state
