@@ -4,9 +4,9 @@
 #      (`contend`: 6 on n1, 5 on n2, 5 on n3, closed loop, empty critical section);
 #   2. redlock: the time a waiting client takes to get the lock after the holder's node is
 #      crashed (the holder's lease must run out on the instances: LEASE, default 1 s);
-#   3. beside them, the ZooKeeper-like lock's same two figures, when the hook
-#      lab/bench/locks_zk.sh exists: it is run with SECONDS and must print a line
-#      "zk pairs_per_s=P takeover_ms=T"; the ratios are printed;
+#   3. beside them, the ZooKeeper-like lock's same two figures, from `conlab bench lock
+#      --service zk --json` when this build has it (16 named clients, the holder's session
+#      expires after 1 s); the ratios redlock/zk are printed;
 #   4. the leader mode's automatic failover after the leader is cut off, without and with
 #      stonith=on (the new leader has the lab power the old one off first): TRIALS each.
 # Prints figures and ratios; passes or fails nothing.
@@ -66,19 +66,19 @@ done
 rl_take=$(median < "$tmp/takeover.txt")
 echo "redlock, holder crashed: a waiting client takes the lock after ${rl_take:-?} ms (median of $T; lease ${L} ms; trials: $(tr '\n' ' ' < "$tmp/takeover.txt"))"
 
-# 3. the ZooKeeper-like lock beside it (coord-zk's hook)
-hook="$(dirname "$0")/locks_zk.sh"
-if [ -f "$hook" ]; then
-  zk=$(sh "$hook" "$S" 2>/dev/null | grep '^zk ' | tail -n 1)
-  echo "${zk:-zk: the hook printed nothing}"
-  zk_pairs=$(echo "$zk" | sed -n 's/.*pairs_per_s=\([0-9.]*\).*/\1/p')
-  zk_take=$(echo "$zk" | sed -n 's/.*takeover_ms=\([0-9.]*\).*/\1/p')
+# 3. the ZooKeeper-like lock beside it (`conlab bench lock`, from the zab mode's service=zk)
+if "$BIN/conlab" bench lock --help >/dev/null 2>&1; then
+  zk=$("$BIN/conlab" bench lock --service zk --clients 16 --seconds "$S" --rounds "$T" --json 2>/dev/null | grep '^\[' | tail -n 1)
+  zk_pairs=$(echo "$zk" | sed -n 's/.*"pairs_per_s":\([0-9.]*\).*/\1/p')
+  zk_take=$(echo "$zk" | sed -n 's/.*"takeover_p50_ms":\([0-9.]*\).*/\1/p')
+  zk_mutex=$(echo "$zk" | sed -n 's/.*"mutex_holds":\([a-z]*\).*/\1/p')
+  echo "zk (zab service=zk), 3 nodes, 16 clients, fsync on: ${zk_pairs:-?} pairs/s; takeover after the holder's crash ${zk_take:-?} ms (session 1 s); check mutex holds: ${zk_mutex:-?}"
   if [ -n "$zk_pairs" ] && [ -n "$zk_take" ] && [ -n "$rl_take" ]; then
     awk -v a="$rl_pairs" -v b="$zk_pairs" -v c="$rl_take" -v d="$zk_take" 'BEGIN {
       printf "ratio redlock / zk: pairs/s %.2fx, takeover %.2fx\n", (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
   fi
 else
-  echo "zk: no hook lab/bench/locks_zk.sh: the ZooKeeper-like lock's figures are not in this run"
+  echo "zk: this build has no \`conlab bench lock\`: the ZooKeeper-like lock's figures are not in this run"
 fi
 
 # 4. failover without and with STONITH
