@@ -16,6 +16,7 @@
 #include "faults.h"
 #include "fixture.h"
 #include "mode.h"
+#include "mutex.h"
 #include "sim.h"
 #include "test_util.h"
 
@@ -437,6 +438,34 @@ START_TEST(malformed_peer_messages_are_dropped_with_an_error)
 }
 END_TEST
 
+/* `check mutex` and a node that goes down: the sections its clients opened end at the fault, so
+ * a waiter that takes over after the holder's node crashed is no overlap; without the fault
+ * event the crashed holder's section runs to the end and overlaps. */
+START_TEST(check_mutex_ends_a_crashed_nodes_sections_at_the_fault)
+{
+    const char *with =
+        "{\"t\":100,\"node\":\"n1\",\"ev\":\"mutex\",\"op\":\"acquire\",\"client\":\"n1\",\"lock\":\"orders\",\"token\":1}\n"
+        "{\"t\":200,\"node\":\"n1\",\"ev\":\"fault\",\"what\":\"crash\"}\n"
+        "{\"t\":1300,\"node\":\"n2\",\"ev\":\"mutex\",\"op\":\"acquire\",\"client\":\"n2\",\"lock\":\"orders\",\"token\":2}\n";
+    struct mutex_hist *h = NULL;
+    char err[300];
+    struct sb out = {0};
+    ck_assert_msg(mutex_parse(with, strlen(with), &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(mutex_check(h, &out) == 0, "%s", out.s);
+    mutex_hist_free(&h);
+    sb_free(&out);
+    /* a stonith of n1 ends them too; a crash of another node does not */
+    const char *other = "{\"t\":100,\"node\":\"n1\",\"ev\":\"mutex\",\"op\":\"acquire\",\"client\":\"n1\",\"lock\":\"orders\",\"token\":1}\n"
+                        "{\"t\":200,\"node\":\"n3\",\"ev\":\"fault\",\"what\":\"stonith\",\"by\":\"n2\"}\n"
+                        "{\"t\":1300,\"node\":\"n2\",\"ev\":\"mutex\",\"op\":\"acquire\",\"client\":\"n2\",\"lock\":\"orders\",\"token\":2}\n";
+    ck_assert(mutex_parse(other, strlen(other), &h, err, sizeof err) == 0);
+    ck_assert_int_eq(mutex_check(h, &out), 1);
+    ck_assert_msg(strstr(out.s, "OVERLAP"), "%s", out.s);
+    mutex_hist_free(&h);
+    sb_free(&out);
+}
+END_TEST
+
 /* ---- sweeps ------------------------------------------------------------------------------------- */
 
 /* Three clients (n1..n3) loop acquire, store, release on one lock, with random pauses of a
@@ -525,6 +554,7 @@ Suite *suite_redlock(void)
     tcase_add_test(tc, tokens_keep_growing_across_instance_restarts);
     tcase_add_test(tc, commands_refuse_bad_arguments_with_the_accepted_form);
     tcase_add_test(tc, malformed_peer_messages_are_dropped_with_an_error);
+    tcase_add_test(tc, check_mutex_ends_a_crashed_nodes_sections_at_the_fault);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failures");
