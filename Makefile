@@ -130,7 +130,8 @@ $(BIN)/bench_crdt: $(BUILD)/tests/bench_crdt.o $(LIB)
 
 # ---- set-up --------------------------------------------------------------------------
 DEB_PKGS := gcc make libc6-dev pkg-config libzmq3-dev libjansson-dev libyaml-dev \
-            libncurses-dev libreadline-dev check tmux valgrind procps python3
+            libncurses-dev libreadline-dev check tmux valgrind procps python3 \
+            iproute2 nftables
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

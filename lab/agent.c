@@ -41,9 +41,10 @@ struct agent {
     char node_bin[PATH_MAX];
     char host[CL_IDLEN], addr[64], want_host[CL_IDLEN], want_addr[64];
     struct anode nodes[CL_MAXN];
-    int welcomed, once, quiet;
+    int welcomed, again, quiet;
     uint64_t heard_us, sent_us, hello_us, timeout_us, hb_us;
     struct nft *nft;
+    char nft_why[300], netem_why[200];
     int quit, rc;
 };
 
@@ -305,7 +306,7 @@ static void lab_gone(struct agent *a, const char *why)
     say(a, "%s: killed %d node%s", why, k, k == 1 ? "" : "s");
     a->welcomed = 0;
     a->hello_us = 0;
-    if (a->once) {
+    if (!a->again) { /* its lab is gone: so is the agent, unless told to wait for the next */
         a->quit = 1;
         a->rc = 0;
     }
@@ -368,6 +369,12 @@ static void on_link(struct agent *a)
                 zmq_send(a->ctl, data, len, ZMQ_DONTWAIT);
             } else if (!strcmp(type, "client") && n && n->gw) {
                 zmq_send(n->gw, data, len, ZMQ_DONTWAIT);
+            } else if (!strcmp(type, "nftstat")) {
+                json_t *c = nft_counters(a->nft);
+                char *s = json_dumps(c, JSON_COMPACT);
+                link_send(a, "nftstat", "", s, strlen(s));
+                free(s);
+                json_decref(c);
             } else if (!strcmp(type, "nft")) {
                 char err[512] = "";
                 json_t *rules = json_loadb(data, len, 0, NULL);
@@ -513,19 +520,24 @@ static void on_monitor(struct agent *a)
 static void usage(FILE *f)
 {
     fputs("usage: conlab join HOST:PORT --server-key KEY [--key FILE] [--host NAME] [--addr IP]\n"
-          "                   [--once] [--quiet]\n"
+          "                   [--again] [--quiet]\n"
           "  Runs this host's nodes for the classroom lab at HOST:PORT (conlab serve): the lab\n"
           "  spawns, crashes, pauses and restarts them through this agent, which relays their\n"
           "  messages and events. --key is this host's key file (conlab keygen; its public key\n"
           "  is in the lab's cluster file); --server-key the lab's public key (its `endpoints`\n"
           "  command prints it). --addr: the address the nodes bind for their peers (default: the\n"
-          "  one the lab sees). When the lab is silent for its timeout, the agent kills its nodes\n"
-          "  and waits for a lab again; --once exits then. Exit: 0 done, 2 usage, 3 refused.\n",
+          "  one the lab sees). When the lab is silent for its timeout, or says bye, the agent\n"
+          "  kills its nodes and exits; --again waits for the next lab instead. Exit: 0 the lab\n"
+          "  went, 2 usage, 3 refused.\n",
           f);
 }
 
 int agent_main(int argc, char **argv, const char *argv0)
 {
+    /* nothing inherited stays open (a caller's lock would live as long as the agent and its
+     * nodes) */
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
     struct agent a = {0};
     const char *target = NULL, *keyfile = NULL, *server = getenv("CONLAB_SERVER_KEY");
     for (int i = 1; i < argc; i++) {
@@ -541,8 +553,8 @@ int agent_main(int argc, char **argv, const char *argv0)
             str_copy(a.want_host, argv[++i], sizeof a.want_host);
         } else if (!strcmp(s, "--addr") && i + 1 < argc) {
             str_copy(a.want_addr, argv[++i], sizeof a.want_addr);
-        } else if (!strcmp(s, "--once")) {
-            a.once = 1;
+        } else if (!strcmp(s, "--again")) {
+            a.again = 1;
         } else if (!strcmp(s, "--quiet")) {
             a.quiet = 1;
         } else if (s[0] != '-' && !target) {
@@ -593,6 +605,11 @@ int agent_main(int argc, char **argv, const char *argv0)
     }
     char nfterr[300];
     a.nft = nft_open(nfterr, sizeof nfterr);
+    str_copy(a.nft_why, nfterr, sizeof a.nft_why);
+    if (a.nft)
+        nft_netem_probe(a.netem_why, sizeof a.netem_why);
+    else
+        str_copy(a.netem_why, "not probed (no nftables here either)", sizeof a.netem_why);
     snprintf(a.ctl_ep, sizeof a.ctl_ep, "ipc://%s/ctl.sock", a.run_dir);
     snprintf(a.ev_ep, sizeof a.ev_ep, "ipc://%s/events.sock", a.run_dir);
     a.ctx = zmq_ctx_new();
@@ -643,7 +660,7 @@ int agent_main(int argc, char **argv, const char *argv0)
     while (!rc && !a.quit) {
         uint64_t now = mono_us();
         if (!a.welcomed && now - a.hello_us >= 1000000) {
-            json_t *h = json_pack("{s:s}", "version", "1");
+            json_t *h = json_pack("{s:s,s:s,s:s}", "version", "1", "nft", a.nft ? "ok" : a.nft_why, "netem", a.netem_why);
             if (a.want_host[0])
                 json_object_set_new(h, "host", json_string(a.want_host));
             char *s = json_dumps(h, JSON_COMPACT);

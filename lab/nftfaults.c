@@ -93,6 +93,17 @@ struct nft *nft_open(char *err, size_t errlen)
     return n;
 }
 
+/* The match that keeps loss% of the packets for the drop ("" for all of them: numgen's
+ * range stops at 99). Static buffer: one use per expression. */
+static const char *random_drop(json_int_t loss)
+{
+    static char buf[64];
+    if (loss >= 100)
+        return "";
+    snprintf(buf, sizeof buf, "numgen random mod 100 < %lld", (long long)loss);
+    return buf;
+}
+
 int nft_apply(struct nft *n, const json_t *rules, char *err, size_t errlen)
 {
     if (!n) {
@@ -112,22 +123,28 @@ int nft_apply(struct nft *n, const json_t *rules, char *err, size_t errlen)
             const char *dst = json_string_value(json_object_get(r, "dst"));
             json_int_t dport = json_integer_value(json_object_get(r, "dport"));
             json_int_t loss = json_integer_value(json_object_get(r, "loss"));
+            const char *link = json_string_value(json_object_get(r, "link"));
+            static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_->";
             if (!src || !dst || dport < 1 || dport > 65535 || loss < 1 || loss > 100 || strspn(src, "0123456789.") != strlen(src) ||
-                strspn(dst, "0123456789.") != strlen(dst)) {
-                snprintf(err, errlen, "a kernel fault rule without src, dst, dport and loss 1..100");
+                strspn(dst, "0123456789.") != strlen(dst) || !link || !*link || strlen(link) > 40 ||
+                strspn(link, ok) != strlen(link)) {
+                snprintf(err, errlen, "a kernel fault rule without src, dst, dport, loss 1..100 and link");
                 sb_free(&s);
                 return CL_EINVAL;
             }
-            /* to the node's port from src's nodes, and the node's answers on those connections */
-            sb_printf(&s, "  ip saddr %s ip daddr %s tcp dport %lld counter numgen random mod 100 < %lld counter drop comment \"r%zu\"\n",
-                      src, dst, (long long)dport, (long long)loss, i);
+            /* to the node's port from src's nodes (the first counter sees every packet, the
+             * second the dropped ones) */
+            sb_printf(&s, "  ip saddr %s ip daddr %s tcp dport %lld counter %s counter drop comment \"%s\"\n",
+                      src, dst, (long long)dport, random_drop(loss), link);
         }
         sb_printf(&s, " }\n chain output {\n  type filter hook output priority -10; policy accept;\n");
         json_array_foreach(list, i, r) {
-            sb_printf(&s, "  ip saddr %s ip daddr %s tcp sport %lld counter numgen random mod 100 < %lld counter drop comment \"o%zu\"\n",
+            /* the node's answers on those connections (TCP's acknowledgements) */
+            sb_printf(&s, "  ip saddr %s ip daddr %s tcp sport %lld counter %s counter drop comment \"%s\"\n",
                       json_string_value(json_object_get(r, "dst")), json_string_value(json_object_get(r, "src")),
                       (long long)json_integer_value(json_object_get(r, "dport")),
-                      (long long)json_integer_value(json_object_get(r, "loss")), i);
+                      random_drop(json_integer_value(json_object_get(r, "loss"))),
+                      json_string_value(json_object_get(r, "link")));
         }
         sb_printf(&s, " }\n}\n");
     }
@@ -150,13 +167,86 @@ int nft_apply(struct nft *n, const json_t *rules, char *err, size_t errlen)
 
 json_t *nft_counters(struct nft *n)
 {
+    json_t *sum = json_pack("{s:o,s:I,s:I}", "rules", json_object(), "seen", (json_int_t)0, "dropped", (json_int_t)0);
     if (!n || !n->have)
-        return NULL;
+        return sum;
     char *out = xmalloc(1 << 20);
     int rc = run_nft(NULL, n->table, out, 1 << 20);
     json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
     free(out);
-    return j;
+    json_int_t seen_all = 0, dropped_all = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(j, "nftables"), i, item) {
+        json_t *rule = json_object_get(item, "rule");
+        const char *link = json_string_value(json_object_get(rule, "comment"));
+        if (!link)
+            continue;
+        json_int_t c[2] = {0, 0};
+        int k = 0;
+        size_t e;
+        json_t *ex;
+        json_array_foreach(json_object_get(rule, "expr"), e, ex) {
+            json_t *ctr = json_object_get(ex, "counter");
+            if (ctr && k < 2)
+                c[k++] = json_integer_value(json_object_get(ctr, "packets"));
+        }
+        json_t *r = json_object_get(json_object_get(sum, "rules"), link);
+        if (!r) {
+            r = json_pack("{s:I,s:I}", "seen", (json_int_t)0, "dropped", (json_int_t)0);
+            json_object_set_new(json_object_get(sum, "rules"), link, r);
+        }
+        json_object_set_new(r, "seen", json_integer(json_integer_value(json_object_get(r, "seen")) + c[0]));
+        json_object_set_new(r, "dropped", json_integer(json_integer_value(json_object_get(r, "dropped")) + c[1]));
+        seen_all += c[0];
+        dropped_all += c[1];
+    }
+    json_decref(j);
+    json_object_set_new(sum, "seen", json_integer(seen_all));
+    json_object_set_new(sum, "dropped", json_integer(dropped_all));
+    return sum;
+}
+
+/* Can this host's kernel delay, duplicate and reorder (tc netem)? A netem qdisc on loopback,
+ * removed at once (the agent's own network namespace, or the host's for a moment). */
+int nft_netem_probe(char *why, size_t n)
+{
+    char out[512];
+    int o[2];
+    if (pipe(o) < 0) {
+        snprintf(why, n, "cannot probe: %s", strerror(errno));
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(o[1], 1);
+        dup2(o[1], 2);
+        close(o[0]);
+        close(o[1]);
+        execlp("tc", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms", (char *)NULL);
+        _exit(127);
+    }
+    close(o[1]);
+    ssize_t got = pid > 0 ? read(o[0], out, sizeof out - 1) : -1;
+    out[got > 0 ? got : 0] = 0;
+    close(o[0]);
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    int ok = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (ok) {
+        if (fork() == 0) {
+            execlp("tc", "tc", "qdisc", "del", "dev", "lo", "root", (char *)NULL);
+            _exit(127);
+        }
+        wait(NULL);
+        snprintf(why, n, "ok");
+        return 1;
+    }
+    out[strcspn(out, "\n")] = 0;
+    const char *said = strncmp(out, "Error: ", 7) ? out : out + 7;
+    snprintf(why, n, "%s", pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "tc is not installed" : said[0] ? said : "tc failed");
+    return 0;
 }
 
 void nft_clear(struct nft *n)

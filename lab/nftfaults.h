@@ -25,10 +25,13 @@ struct nft;
 struct nft *nft_open(char *err, size_t errlen);
 /* Replaces the rules. Returns 0 or CL_EIO with nft's own words in err. */
 int nft_apply(struct nft *n, const json_t *rules, char *err, size_t errlen);
-/* The counters: {"rules": [{..rule.., "seen": packets, "dropped": packets}]} (caller frees),
- * or NULL. */
+/* The counters: {"rules": {LINK: {"seen": packets, "dropped": packets}}, "seen": N,
+ * "dropped": N}, both directions of each rule summed (caller frees). */
 json_t *nft_counters(struct nft *n);
 void nft_clear(struct nft *n);
+/* Can this host's kernel delay, duplicate and reorder (tc netem on loopback, removed at
+ * once)? 1, or 0 with why ("Specified qdisc kind is unknown." where netem is missing). */
+int nft_netem_probe(char *why, size_t n);
 void nft_close(struct nft **n);
 
 #endif

@@ -307,8 +307,105 @@ static void send_peers(struct procs *p, int only)
     json_decref(list);
 }
 
+/* "tcp://IP:PORT" -> IP (dotted IPv4 only) and PORT; 0 or CL_EINVAL. */
+static int peer_addr(const char *ep, char *ip, size_t n, int *port)
+{
+    if (strncmp(ep, "tcp://", 6))
+        return CL_EINVAL;
+    const char *h = ep + 6, *colon = strrchr(h, ':');
+    int64_t v;
+    if (!colon || (size_t)(colon - h) >= n || strspn(h, "0123456789.") != (size_t)(colon - h) ||
+        parse_i64(colon + 1, &v) < 0 || v < 1 || v > 65535)
+        return CL_EINVAL;
+    memcpy(ip, h, (size_t)(colon - h));
+    ip[colon - h] = 0;
+    *port = (int)v;
+    return 0;
+}
+
+/* faults kernel (room.h, nftfaults.h): every fault the kernel can say moves from the node shim
+ * into nftables rules on the receiving host: a cut or a loss on the links from one host's
+ * nodes to a node of another host, when all that host's nodes share it (the kernel tells
+ * senders apart by their host's address only). Links within a host, delay, duplication and
+ * reordering stay in the shim. Fills shim with what the nodes must still do, and sends each
+ * host its rules. */
+static void kernel_split(struct procs *p, struct faults *shim)
+{
+    int nh = room_nhosts(p->room), n = p->c.n;
+    memcpy(shim, &p->c.faults, sizeof *shim);
+    static char ip[CL_MAXNODES][64];
+    int port[CL_MAXNODES];
+    char hip[ROOM_MAXHOSTS][64];
+    memset(hip, 0, sizeof hip);
+    json_t *rules[ROOM_MAXHOSTS] = {0};
+    for (int i = 0; i < n; i++) {
+        int h = p->nodes[i].host;
+        ip[i][0] = 0;
+        if (h < 0 || peer_addr(p->nodes[i].peer_endpoint, ip[i], sizeof ip[i], &port[i]) < 0)
+            continue;
+        if (!hip[h][0])
+            str_copy(hip[h], ip[i], sizeof hip[h]);
+    }
+    for (int b = 0; b < n; b++) {
+        int hb = p->nodes[b].host;
+        if (hb < 0 || !ip[b][0])
+            continue;
+        for (int hs = 0; hs < nh; hs++) {
+            if (hs == hb || !hip[hs][0] || !strcmp(hip[hs], ip[b]))
+                continue;
+            int pct = -1, uniform = 1;
+            for (int a = 0; a < n; a++) {
+                if (p->nodes[a].host != hs)
+                    continue;
+                int v = p->c.faults.cut[a][b] ? 100 : (int)(p->c.faults.link[a][b].loss * 100 + 0.5);
+                if (pct < 0)
+                    pct = v;
+                else if (pct != v)
+                    uniform = 0;
+            }
+            if (!uniform || pct <= 0)
+                continue;
+            char id[CL_IDLEN];
+            node_name(b, id);
+            char *what = xasprintf("%s->%s", room_host(p->room, hs)->name, id);
+            if (!rules[hb])
+                rules[hb] = json_array();
+            json_array_append_new(rules[hb], json_pack("{s:s,s:s,s:i,s:i,s:s}", "src", hip[hs], "dst", ip[b], "dport",
+                                                       port[b], "loss", pct, "link", what));
+            free(what);
+            for (int a = 0; a < n; a++)
+                if (p->nodes[a].host == hs) {
+                    shim->cut[a][b] = 0;
+                    shim->link[a][b].loss = 0;
+                }
+        }
+    }
+    for (int h = 0; h < nh; h++)
+        room_send_rules(p->room, h, rules[h]);
+}
+
+static void push_all_faults(struct procs *p)
+{
+    struct faults *shim = NULL;
+    if (room_kernel(p->room)) {
+        shim = xmalloc(sizeof *shim);
+        kernel_split(p, shim);
+    } else if (p->room) {
+        for (int h = 0; h < room_nhosts(p->room); h++)
+            room_send_rules(p->room, h, NULL);
+    }
+    for (int i = 0; i < p->c.n; i++)
+        if (p->nodes[i].registered)
+            ctl_send(p, i, json_pack("{s:s,s:o}", "type", "faults", "rules", faults_to_json(shim ? shim : &p->c.faults)));
+    free(shim);
+}
+
 static void push_node_faults(struct procs *p, int idx)
 {
+    if (room_kernel(p->room)) { /* a new peer endpoint changes the hosts' rules */
+        push_all_faults(p);
+        return;
+    }
     ctl_send(p, idx, json_pack("{s:s,s:o}", "type", "faults", "rules", faults_to_json(&p->c.faults)));
 }
 
@@ -799,9 +896,7 @@ static int procs_resume(struct cluster *c, int idx)
 
 static void procs_push_faults(struct cluster *c)
 {
-    for (int i = 0; i < c->n; i++)
-        if (P(c)->nodes[i].registered)
-            push_node_faults(P(c), i);
+    push_all_faults(P(c));
 }
 
 static void procs_push_clock(struct cluster *c, int idx)
@@ -959,7 +1054,7 @@ static void procs_destroy(struct cluster *c)
     if (p->room) {
         room_set_sink(p->room, NULL);
         for (int h = 0; h < room_nhosts(p->room); h++)
-            room_send(p->room, h, "nft", "", "{\"rules\":[]}", 12);
+            room_send_rules(p->room, h, NULL);
     }
     uint64_t end = mono_us() + 1000000;
     for (;;) {

@@ -37,6 +37,7 @@ struct room {
     struct refusal refused[16];
     json_t *cluster_ev, *net_ev;
     struct room_sink sink;
+    int kernel;
     void (*on_event)(void *ud, const char *ev, json_t *fields);
     void *ud;
 };
@@ -234,7 +235,8 @@ struct room *room_open(const struct room_config *cfg, char *err, size_t errlen)
     }
     const char *colon = strrchr(cfg->bind, ':');
     int64_t port;
-    if (!colon || colon == cfg->bind || parse_i64(colon + 1, &port) < 0 || port < 1 || port > 65535) {
+    if (!colon || colon == cfg->bind ||
+        (strcmp(colon + 1, "*") && (parse_i64(colon + 1, &port) < 0 || port < 1 || port > 65535))) {
         snprintf(err, errlen, "--bind wants ADDR:PORT (e.g. 0.0.0.0:7400), not '%s'", cfg->bind);
         goto fail;
     }
@@ -274,6 +276,8 @@ struct room *room_open(const struct room_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot bind %s: %s", r->endpoint, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    size_t epl = sizeof r->endpoint; /* ":*" asks for any free port: say which */
+    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, r->endpoint, &epl);
     return r;
 fail:
     room_close(&r);
@@ -294,6 +298,10 @@ void room_close(struct room **rp)
         zmq_close(r->zap);
     if (r->ctx)
         zmq_ctx_term(r->ctx);
+    for (int h = 0; h < r->nhosts; h++) {
+        json_decref(r->hosts[h].rules);
+        json_decref(r->hosts[h].counters);
+    }
     json_decref(r->cluster_ev);
     json_decref(r->net_ev);
     free(r);
@@ -472,6 +480,12 @@ static void on_hello(struct room *r, const unsigned char *rid, size_t ridlen, co
     rh->ridlen = ridlen;
     rh->heard_us = mono_us();
     str_copy(rh->addr, addr, sizeof rh->addr);
+    const char *nft = json_string_value(json_object_get(hello, "nft"));
+    const char *netem = json_string_value(json_object_get(hello, "netem"));
+    str_copy(rh->nft, nft ? nft : "not said by its agent", sizeof rh->nft);
+    str_copy(rh->netem, netem ? netem : "not said by its agent", sizeof rh->netem);
+    json_decref(rh->rules); /* a new agent has no rules */
+    rh->rules = NULL;
     json_t *w = json_pack("{s:s,s:s,s:I,s:I,s:i,s:i}", "host", rh->name, "addr", addr, "heartbeat_ms",
                           (json_int_t)(r->heartbeat_us / 1000), "timeout_ms", (json_int_t)(r->timeout_us / 1000),
                           "nodes", rh->nodes, "first", rh->first);
@@ -578,6 +592,10 @@ static void on_router(struct room *r)
                     r->sink.exited(r->sink.ud, id, (int)json_integer_value(json_object_get(x, "status")),
                                    json_string_value(json_object_get(x, "words")));
                 json_decref(x);
+            } else if (!strcmp(type, "nftstat")) {
+                json_decref(r->hosts[h].counters);
+                r->hosts[h].counters = json_loadb(data, len, 0, NULL);
+                r->hosts[h].counters_at = mono_us();
             } else if (!strcmp(type, "note")) {
                 char *t = xasprintf("host %s: %.*s", r->hosts[h].name, (int)(len > 400 ? 400 : len), data);
                 room_event(r, "output", json_pack("{s:s,s:s}", "text", t, "host", r->hosts[h].name));
@@ -747,4 +765,49 @@ void room_describe(const struct room *r, struct sb *out)
         sb_addc(out, '\n');
     }
     sb_printf(out, "  dashboards attached: %d of %d", r->nviewers, r->max_viewers);
+}
+
+int room_kernel(const struct room *r)
+{
+    return r && r->kernel;
+}
+
+void room_set_kernel(struct room *r, int on)
+{
+    r->kernel = on;
+}
+
+int room_send_rules(struct room *r, int h, json_t *rules)
+{
+    struct room_host *rh = &r->hosts[h];
+    if (!rules && !rh->rules)
+        return 0;
+    if (rules && rh->rules && json_equal(rules, rh->rules)) {
+        json_decref(rules);
+        return 0;
+    }
+    json_t *msg = json_pack("{s:o}", "rules", rules ? json_incref(rules) : json_array());
+    char *s = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    int rc = room_send(r, h, "nft", "", s, strlen(s));
+    free(s);
+    json_decref(rh->rules);
+    rh->rules = rules;
+    return rc;
+}
+
+void room_fetch_counters(struct room *r, uint64_t timeout_us)
+{
+    uint64_t t0 = mono_us(), end = t0 + timeout_us;
+    for (int h = 0; h < r->nhosts; h++)
+        if (r->hosts[h].joined && r->hosts[h].rules)
+            room_send(r, h, "nftstat", "", "", 0);
+    for (;;) {
+        int waiting = 0;
+        for (int h = 0; h < r->nhosts; h++)
+            waiting |= r->hosts[h].joined && r->hosts[h].rules && r->hosts[h].counters_at < t0;
+        if (!waiting || mono_us() >= end)
+            return;
+        room_pump(r, 20000, -1);
+    }
 }

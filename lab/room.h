@@ -52,6 +52,11 @@ struct room_host {
     uint64_t heard_us;          /* mono µs of its last message */
     uint64_t sent_us;           /* of our last heartbeat to it */
     char addr[64];              /* where it connects from */
+    char nft[160];              /* faults=kernel on this host: "ok", or why not (its hello) */
+    char netem[160];            /* tc netem on this host: "ok", or why not */
+    json_t *rules;              /* the kernel rules last sent to it (owned), or NULL */
+    json_t *counters;           /* its last nft counters (owned), or NULL */
+    uint64_t counters_at;       /* mono µs they came */
 };
 
 /* The cluster (procs.c) that takes the hosts' node traffic while it runs. */
@@ -108,6 +113,15 @@ int room_send(struct room *r, int h, const char *type, const char *id, const voi
 int room_wait_hosts(struct room *r, uint64_t timeout_us, char *err, size_t errlen);
 /* A description for `hosts` / `endpoints`. */
 void room_describe(const struct room *r, struct sb *out);
+
+/* faults kernel: is it on? (the cluster pushes its faults accordingly: procs.c) */
+int room_kernel(const struct room *r);
+void room_set_kernel(struct room *r, int on);
+/* The kernel rules sent to host h (stolen; NULL: none): sends them to its agent. */
+int room_send_rules(struct room *r, int h, json_t *rules);
+/* Asks every joined host with rules for its nft counters and pumps until they came or
+ * timeout_us passed (they land in room_host()->counters). Waits: never inside the loop. */
+void room_fetch_counters(struct room *r, uint64_t timeout_us);
 
 /* Is ADDR (of "ADDR:PORT") a loopback address? */
 int room_is_loopback(const char *addr);

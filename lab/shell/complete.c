@@ -93,7 +93,7 @@ static const struct copt o_serve[] = {
     TAKES("--allow", ARG_FILE), FLAG("--plain"), FLAG("--no-color"), FLAG("--help"), END};
 static const struct copt o_join[] = {
     TAKES("--server-key", ARG_VALUE), TAKES("--key", ARG_FILE), TAKES("--host", ARG_VALUE),
-    TAKES("--addr", ARG_VALUE), FLAG("--once"), FLAG("--quiet"), FLAG("--help"), END};
+    TAKES("--addr", ARG_VALUE), FLAG("--again"), FLAG("--quiet"), FLAG("--help"), END};
 static const struct copt o_keygen[] = {FLAG("--force"), FLAG("--help"), END};
 static const struct copt o_poke[] = {
     TAKES("--key", ARG_FILE), TAKES("--server-key", ARG_VALUE), TAKES("--wait", ARG_VALUE),

@@ -733,6 +733,8 @@ int dashcli_main(int argc, char **argv)
             if (count && at.events >= count)
                 break;
         }
+        if (!at.d)
+            fflush(at.out); /* lines as they come, also into a pipe or a file */
         if (rc)
             break;
         if (labdir[0] && !gone && mono_us() - last_check > 1000000) {

@@ -26,9 +26,11 @@ pids=""
 work=$(mktemp -d)
 cleanup() {
   for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  # whatever still runs in our namespaces is ours (an agent, a node, a lab): it goes too
+  for ns in $made; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done; done
   for p in $pids; do wait "$p" 2>/dev/null; done
   for ns in $made; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$work"
+  [ -n "${CLASSROOM_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -87,8 +89,9 @@ wait_for_fixed() {
   done
   return 0
 }
-agent() { # agent NS KEYNAME: a host agent in namespace NS, its pid in agent_NS
-  inns "$1" "$bin/conlab" join $A:7400 --key "$work/$2.key" --server-key "$LAB" >"$work/agent_$1_$2.log" 2>&1 &
+agent() { # agent NS KEYNAME: a host agent in namespace NS, its pid in agent_NS ($! is the agent:
+  # `ip netns exec` execs it)
+  ip netns exec "${u}$1" "$bin/conlab" join $A:7400 --key "$work/$2.key" --server-key "$LAB" >"$work/agent_$1_$2.log" 2>&1 &
   pids="$pids $!"
   eval "agent_$1=$!"
 }
@@ -101,14 +104,14 @@ stranger=$agent_d
 
 # the lab in namespace A, fed line by line through a FIFO (the plain REPL)
 mkfifo "$work/in"
-inns a "$bin/conlab" serve --bind $A:7400 --cluster "$work/class.yaml" --key "$work/lab.key" --plain \
+ip netns exec "${u}a" "$bin/conlab" serve --bind $A:7400 --cluster "$work/class.yaml" --key "$work/lab.key" --plain \
   <"$work/in" >"$work/lab.out" 2>&1 &
 lab=$!
 pids="$pids $lab"
 exec 3>"$work/in"
 say() { printf '%s\n' "$@" >&3; }
 # a dashboard from the fourth namespace, attached before the cluster starts
-inns d "$bin/conlab" dash --attach $A:7400 --key "$work/viewer.key" --server-key "$LAB" --plain --seconds 150 \
+ip netns exec "${u}d" "$bin/conlab" dash --attach $A:7400 --key "$work/viewer.key" --server-key "$LAB" --plain --seconds 150 \
   >"$work/dash.out" 2>&1 &
 dash=$!
 pids="$pids $dash"
@@ -161,6 +164,58 @@ fi
 wait_for '"n5"\| n5 ' "$work/dash.out" 10 || fail "the attached dashboard did not show n5"
 grep -q "cluster" "$work/dash.out" || fail "the attached dashboard did not show the cluster"
 
+# faults=kernel: nftables rules in the hosts' namespaces
+marks=0
+mark() { marks=$((marks + 1)); say "help hosts"; wait_for_count "A classroom's hosts" "$work/lab.out" $marks "$1"; }
+wait_for_count() { # PATTERN FILE N SECONDS
+  n=0
+  while [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -lt "$3" ]; do
+    n=$((n + 1)); [ $n -gt $(($4 * 10)) ] && return 1; sleep 0.1
+  done
+}
+mark 10
+if grep -q "^faults kernel\|cannot: " "$work/lab.out"; then :; fi
+if ! command -v nft >/dev/null 2>&1; then
+  echo "SKIP kernel faults: no nft here (apt-get install nftables)"
+else
+  lines=$(wc -l < "$work/lab.out")
+  say "faults kernel" "partition hostA | hostB,hostC" "wait leader" "put z 1" "faults"
+  mark 60 || fail "faults kernel and a partition did not finish"
+  tail -n +"$((lines + 1))" "$work/lab.out" > "$work/kernel.out"
+  grep -q "cannot:" "$work/kernel.out" && fail "faults kernel refused: $(grep 'cannot:' "$work/kernel.out")"
+  grep -q "has no tc netem (.*qdisc kind is unknown" "$work/kernel.out" ||
+    grep -q "has tc netem" "$work/kernel.out" || fail "faults kernel did not say whether the hosts have tc netem"
+  sed -n 's/^  on \(host[A-C]\): \(host[A-C]->n[0-9]\) cut .*/\1 \2/p' "$work/kernel.out" | sort > "$work/rules.got"
+  printf '%s\n' "hostA hostB->n1" "hostA hostB->n2" "hostA hostC->n1" "hostA hostC->n2" \
+    "hostB hostA->n3" "hostB hostA->n4" "hostC hostA->n5" | sort > "$work/rules.want"
+  cmp -s "$work/rules.got" "$work/rules.want" ||
+    fail "the kernel partition's rules are not exactly the links between hostA and the others: $(tr '\n' ';' < "$work/rules.got")"
+  grep -q "^ok" "$work/kernel.out" || fail "the majority side (hostB, hostC) did not take a write under the kernel partition"
+  # the partition is the kernel's: the rules drop packets on the wire
+  say "faults"
+  mark 30
+  drops=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: [0-9]* packets seen by its rules, \([0-9]*\) dropped.*/\1/p' | awk '{s += $1} END {print s + 0}')
+  [ "$drops" -gt 0 ] || fail "the kernel partition dropped no packet"
+  # kernel loss, measured on the wire: 20% asked, within 5 points
+  say "heal" "loss 20"
+  seen=0; dropped=0; tries=0
+  while [ "$seen" -lt 2000 ] && [ $tries -lt 30 ]; do
+    sleep 1; tries=$((tries + 1))
+    say "faults"; mark 30
+    seen=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: \([0-9]*\) packets.*/\1/p' | awk '{s += $1} END {print s + 0}')
+    dropped=$(tail -n 30 "$work/lab.out" | sed -n 's/^  host[A-C] in all: [0-9]* packets seen by its rules, \([0-9]*\) dropped.*/\1/p' | awk '{s += $1} END {print s + 0}')
+  done
+  if [ "$seen" -lt 500 ]; then
+    fail "too little traffic to measure the kernel's loss ($seen packets)"
+  else
+    pct=$((dropped * 1000 / seen))
+    echo "kernel loss: asked 20%, measured $((pct / 10)).$((pct % 10))% of $seen packets on the wire"
+    [ $pct -ge 150 ] && [ $pct -le 250 ] || fail "kernel loss measured $((pct / 10)).$((pct % 10))%, asked 20% (+-5)"
+  fi
+  say "heal" "faults shim"
+  mark 30
+fi
+
 # kill -9 of the lab: within the heartbeat timeout (2 s) every host's nodes are gone
 # `ip netns exec` may run the agent as its child: count the nodes under either
 count_nodes() {
@@ -181,6 +236,11 @@ ms=$((($(date +%s%N) - t1) / 1000000))
 [ "$left" = 0 ] || fail "$left nodes outlived the lab by 10 s"
 [ "$ms" -le 7000 ] || fail "the nodes outlived the lab by $ms ms (timeout 2 s, and 5 s for a loaded machine)"
 echo "kill -9 of the lab: $before nodes on three hosts, all gone after $ms ms (heartbeat timeout 2 s)"
+# and the agents, their lab gone, exit (status 0)
+for a in $agent_a $agent_b $agent_c; do
+  i=0; while kill -0 "$a" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$a" 2>/dev/null && fail "agent $a outlived its lab"
+done
 exec 3>&-
 echo "--- dash (first lines)"; head -5 "$work/dash.out"
 [ $status = 0 ] || { echo "--- lab"; tail -40 "$work/lab.out"; for f in "$work"/agent_*.log; do echo "--- $f"; tail -5 "$f"; done; }
