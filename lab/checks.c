@@ -391,11 +391,27 @@ static const struct lab_checker state_checkers[] = {
  * live nodes' statuses. */
 static int run_mode_check(struct lab *lab, const struct mode_check *mc, struct sb *out)
 {
-    const json_t *status[CL_MAXN] = {0};
+    const json_t *status[CL_MAXNODES] = {0};
+    json_t *full[CL_MAXNODES] = {0};
     const struct cluster *c = lab->cl;
-    for (int i = 0; i < c->n && i < CL_MAXN; i++)
+    int n = c->n < CL_MAXNODES ? c->n : CL_MAXNODES;
+    for (int i = 0; i < n; i++) {
         status[i] = c->state[i] == NODE_UP ? lab_status_cached(lab, i) : NULL;
-    int rc = mc->run(lab_monitor_state(lab), status, c->n, out);
+        /* a brief status carries no data past 4 KiB (statusbrief.h): the check gets the whole
+         * data, fetched a page at a time as `wait converged` does */
+        if (status[i] && !json_is_object(json_object_get(status[i], "data")) &&
+            json_integer_value(json_object_get(status[i], "keys")) > 0 && !lab->pumping) {
+            json_t *d = lab_node_data(lab, i);
+            if (d) {
+                full[i] = json_copy((json_t *)status[i]);
+                json_object_set_new(full[i], "data", d);
+                status[i] = full[i];
+            }
+        }
+    }
+    int rc = mc->run(lab_monitor_state(lab), status, n, out);
+    for (int i = 0; i < n; i++)
+        json_decref(full[i]);
     while (out->len && out->s[out->len - 1] == '\n')
         out->s[--out->len] = 0;
     return rc < 0 || rc > 2 ? 2 : rc;

@@ -46,6 +46,12 @@ struct cluster_ops {
     const char *(*endpoint)(struct cluster *c, int idx);
     /* Adds a node (membership change); returns its index or a negative error. */
     int (*add_node)(struct cluster *c, char *err, size_t errlen);
+    /* `spoof` (fallacy 4): sends body (stolen) to node idx's peer socket under the sender id
+     * `as`, from a socket of the lab's own: an attacker on this machine. With auth=curve it
+     * offers a CURVE key of its own (key_of < 0) or node key_of's real key (a stolen key);
+     * with auth=off it takes the routing id `as`. Returns 0 when it left (what the node makes
+     * of it shows in the node's events), or a negative error with err. */
+    int (*spoof)(struct cluster *c, int idx, const char *as, int key_of, json_t *body, char *err, size_t errlen);
     void (*destroy)(struct cluster *c);
     /* Statuses are brief (statusbrief.h): the data comes on demand, a page of node idx's data
      * at a time (the keys after `after`, NULL from the first; or key alone), or NULL when the

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmdline.h"
 #include "histfile.h"
@@ -317,6 +318,12 @@ static int status_node(struct lab *lab, const char *who)
         sb_printf(&b, "\n  %s: ", k);
         fmt_value(v, &b, 0);
     }
+    const json_t *queue = s ? json_object_get(s, "queue") : NULL;
+    json_object_foreach((json_t *)queue, k, v)
+        sb_printf(&b, "\n  queue to %s: %lld msgs (%lld bytes), %lld ms to drain", k,
+                  (long long)json_integer_value(json_object_get(v, "msgs")),
+                  (long long)json_integer_value(json_object_get(v, "bytes")),
+                  (long long)json_integer_value(json_object_get(v, "wait_ms")));
     if (s && json_is_array(json_object_get(s, "log")))
         sb_printf(&b, "\n  (its log: 'log %s')", who);
     lab_out(lab, "%s", b.s);
@@ -324,6 +331,38 @@ static int status_node(struct lab *lab, const char *who)
     for (int i = 0; i < CL_MAXNODES; i++)
         json_decref(st[i]);
     return OK;
+}
+
+/* The links with a bandwidth, and what queues on each (from the senders' statuses). */
+static void fmt_bandwidth(struct lab *lab, json_t **st, struct sb *b)
+{
+    const struct faults *f = &lab->cl->faults;
+    int shown = 0, more = 0;
+    for (int a = 0; a < lab->cl->n; a++)
+        for (int d = 0; d < lab->cl->n; d++) {
+            if (a == d || !f->link[a][d].kbps)
+                continue;
+            if (shown == 12) {
+                more++;
+                continue;
+            }
+            shown++;
+            char did[CL_IDLEN];
+            node_name(d, did);
+            const json_t *q = st[a] ? json_object_get(json_object_get(st[a], "queue"), did) : NULL;
+            sb_printf(b, "bandwidth n%d->%s %llu kbps: ", a + 1, did, (unsigned long long)f->link[a][d].kbps);
+            if (!st[a])
+                sb_add(b, "queue unknown (no status from the sender)\n");
+            else if (!q)
+                sb_add(b, "nothing queued\n");
+            else
+                sb_printf(b, "%lld msgs queued (%lld bytes), %lld ms to drain\n",
+                          (long long)json_integer_value(json_object_get(q, "msgs")),
+                          (long long)json_integer_value(json_object_get(q, "bytes")),
+                          (long long)json_integer_value(json_object_get(q, "wait_ms")));
+        }
+    if (more)
+        sb_printf(b, "bandwidth: %d more links limited ('status NODE' shows a sender's queues)\n", more);
 }
 
 static int cmd_status(struct lab *lab, int argc, char **argv)
@@ -340,13 +379,15 @@ static int cmd_status(struct lab *lab, int argc, char **argv)
     for (int i = 0; i < lab->cl->n; i++) {
         fmt_status_line(lab, i, st[i], &b);
         sb_addc(&b, '\n');
-        json_decref(st[i]);
     }
     struct sb g = {0};
     faults_describe(&lab->cl->faults, &g);
     if (g.len)
         sb_printf(&b, "partition: %s\n", g.s);
     sb_free(&g);
+    fmt_bandwidth(lab, st, &b);
+    for (int i = 0; i < lab->cl->n; i++)
+        json_decref(st[i]);
     sb_printf(&b, "history: %zu records; events: %llu", lab->hist.n, (unsigned long long)lab->ev_total);
     lab_out(lab, "%s", b.s);
     sb_free(&b);
@@ -541,7 +582,7 @@ static int cmd_heal(struct lab *lab, int argc, char **argv)
     int had = faults_active(&lab->cl->faults);
     faults_heal(&lab->cl->faults);
     faults_changed(lab, "heal", NULL);
-    lab_out(lab, had ? "healed: every link is up, no delay or loss" : "nothing to heal: the network was already whole");
+    lab_out(lab, had ? "healed: every link is up, no delay, loss or bandwidth limit" : "nothing to heal: the network was already whole");
     return OK;
 }
 
@@ -626,6 +667,30 @@ static int parse_link(struct lab *lab, const char *s, int *src, int *dst, uint32
     return 0;
 }
 
+/* "64", "64kbps", "2mbps", "off"/"0" (unlimited) into kilobits per second. */
+static int parse_kbps(const char *s, uint64_t *kbps)
+{
+    if (!strcmp(s, "off") || !strcmp(s, "0")) {
+        *kbps = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return CL_EINVAL;
+    double mul = 1;
+    if (!strcasecmp(end, "mbps") || !strcasecmp(end, "mbit"))
+        mul = 1000;
+    else if (*end && strcasecmp(end, "kbps") && strcasecmp(end, "kbit"))
+        return CL_EINVAL;
+    v *= mul;
+    if (v < (double)FAULTS_MIN_KBPS || v > (double)FAULTS_MAX_KBPS || v != (double)(uint64_t)v)
+        return CL_EINVAL;
+    *kbps = (uint64_t)v;
+    return 0;
+}
+
 static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
 {
     if (!need_cluster(lab))
@@ -675,6 +740,24 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
         lab_out(lab, "delay %s->%s %.0f ms%s", sname, dname, (double)d / 1000, j ? " with jitter" : "");
         return OK;
     }
+    if (!strcmp(what, "bandwidth")) {
+        uint64_t kbps;
+        if (parse_kbps(v, &kbps) < 0)
+            return parse_err(lab, c, "bad bandwidth '%s': expected kilobits per second, 1 to 10000000 (e.g. 64, 2mbps), or off", v);
+        if (sm) {
+            FOR_LINKS(lab, sm, dm, a, b)
+                faults_set_bandwidth(f, a, b, kbps);
+        } else {
+            faults_set_bandwidth(f, src, dst, kbps);
+        }
+        faults_changed(lab, "bandwidth", json_pack("{s:s,s:s,s:I}", "src", sname, "dst", dname, "kbps", (json_int_t)kbps));
+        if (kbps)
+            lab_out(lab, "bandwidth %s->%s %llu kbps: a 1 KB message takes %.0f ms on the wire, and the next waits its turn",
+                    sname, dname, (unsigned long long)kbps, 8000.0 / (double)kbps);
+        else
+            lab_out(lab, "bandwidth %s->%s unlimited (queued messages leave at once)", sname, dname);
+        return OK;
+    }
     double pct;
     if (parse_percent(v, &pct) < 0)
         return parse_err(lab, c, "bad percentage '%s': expected 0 to 100 (e.g. 10 or 10%%)", v);
@@ -693,6 +776,7 @@ static int link_fault(struct lab *lab, int argc, char **argv, const char *what)
 
 static int cmd_delay(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "delay"); }
 static int cmd_loss(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "loss"); }
+static int cmd_bandwidth(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "bandwidth"); }
 static int cmd_dup(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "dup"); }
 static int cmd_reorder(struct lab *lab, int argc, char **argv) { return link_fault(lab, argc, argv, "reorder"); }
 
@@ -956,7 +1040,9 @@ static int wait_event(struct lab *lab, int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         int idx;
         char *eq = strchr(argv[i], '=');
-        if (eq && eq != argv[i] && w.nf < 8) {
+        if (!strcmp(argv[i], "since=start")) {
+            w.from = 0; /* an event already received counts too (the lab's ring of recent events) */
+        } else if (eq && eq != argv[i] && w.nf < 8) {
             *eq = 0;
             w.key[w.nf] = argv[i];
             w.val[w.nf++] = eq + 1;
@@ -1387,7 +1473,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         lab_out(lab, "ok: converged");
         return OK;
     }
-    /* expect [not] CHECKER: linearizable, sessions, sequential, causal */
+    /* expect [not] CHECKER: linearizable, sessions, sequential, causal, or a check of the running mode */
     int negated = !strcmp(argv[1], "not") && argc == 3;
     const char *checker = negated ? argv[2] : argv[1];
     if ((argc == 2 || negated) &&
@@ -1760,6 +1846,106 @@ static int cmd_quit(struct lab *lab, int argc, char **argv)
 static int cmd_help(struct lab *lab, int argc, char **argv);
 
 /* send NODE TYPE [key=value…] | send NODE '{json}': any client body, as is. */
+/* spoof NODE as=ID [with=NODE] TYPE [key=value...] | spoof NODE as=ID [with=NODE] '{JSON}' */
+static int cmd_spoof(struct lab *lab, int argc, char **argv)
+{
+    const struct lab_command *c = find_command("spoof");
+    if (!need_cluster(lab))
+        return RUNTIME;
+    int idx, as_idx = -1, key_of = -1, ai = 2;
+    const char *as = NULL;
+    if (lab_parse_node(lab, argv[1], &idx) < 0)
+        return PARSE;
+    for (; ai < argc; ai++) {
+        if (!strncmp(argv[ai], "as=", 3)) {
+            as = argv[ai] + 3;
+        } else if (!strncmp(argv[ai], "with=", 5)) {
+            if (lab_parse_node(lab, argv[ai] + 5, &key_of) < 0)
+                return PARSE;
+        } else {
+            break;
+        }
+    }
+    if (!as || !*as)
+        return parse_err(lab, c, "say whom the attacker claims to be: as=NODE, e.g. as=n1%s", "");
+    if (strlen(as) >= CL_IDLEN)
+        return parse_err(lab, c, "as=%s is too long for a sender id", as);
+    if (ai >= argc)
+        return parse_err(lab, c, "spoof needs a message: a TYPE (and key=value fields) or a '{JSON}' body%s", "");
+    parse_node_id(as, lab->cl->n, &as_idx);
+    json_t *body;
+    if (argv[ai][0] == '{') {
+        if (ai != argc - 1)
+            return parse_err(lab, c, "a JSON body is one word and comes last: quote it, e.g. '%s'", "{\"type\":\"ll_write\"}");
+        json_error_t je;
+        body = json_loads(argv[ai], JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(body) || !json_is_string(json_object_get(body, "type"))) {
+            json_decref(body);
+            struct sb m = {0};
+            if (!body)
+                sb_printf(&m, "bad JSON body at column %d: %s", je.column, je.text);
+            else
+                sb_add(&m, "the body needs a string \"type\"");
+            int rc = parse_err(lab, c, "%s", m.s);
+            sb_free(&m);
+            return rc;
+        }
+    } else {
+        body = json_pack("{s:s}", "type", argv[ai]);
+        for (int i = ai + 1; i < argc; i++) {
+            const char *eq = strchr(argv[i], '=');
+            if (!eq || eq == argv[i]) {
+                json_decref(body);
+                return parse_err(lab, c, "bad field '%s': expected key=value (values are strings; a JSON body for others)", argv[i]);
+            }
+            char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
+            json_object_set_new(body, k, json_string(eq + 1));
+            free(k);
+        }
+    }
+    if (!lab->cl->ops->spoof) {
+        json_decref(body);
+        lab_err(lab, "this cluster cannot be spoofed");
+        return RUNTIME;
+    }
+    char type[64];
+    str_copy(type, json_string_value(json_object_get(body, "type")), sizeof type);
+    int sim = lab->cl->sim, auth = !sim && strcmp(opts_get(&lab->cl->opts, "auth", "curve"), "off") != 0;
+    char err[256] = "", with[CL_IDLEN] = "own";
+    if (key_of >= 0)
+        node_name(key_of, with);
+    if (lab->cl->ops->spoof(lab->cl, idx, as, auth ? key_of : -1, body, err, sizeof err) < 0) {
+        lab_err(lab, "cannot spoof n%d: %s", idx + 1, err);
+        return RUNTIME;
+    }
+    lab_event(lab, "fault", json_pack("{s:s,s:s,s:s,s:s,s:s}", "what", "spoof", "target", argv[1], "as", as, "type",
+                                      type, "key", auth ? with : "none"));
+    struct sb b = {0};
+    sb_printf(&b, "an attacker sent %s to n%d claiming to be %s", type, idx + 1, as);
+    if (sim)
+        sb_add(&b, ". The simulator models no peer authentication: the node takes it as an auth=off node"
+                   " would (try it on real processes: start without sim=on).");
+    else if (!auth && as_idx >= 0 && as_idx != idx && lab->cl->state[as_idx] == NODE_UP)
+        sb_printf(&b, " (auth=off: the peer socket trusts the routing id). But %s is up and already"
+                      " connected to n%d under that id: n%d keeps the first connection with an id and"
+                      " ignores this one. Crash %s first to take its place.", as, idx + 1, idx + 1, as);
+    else if (!auth)
+        sb_printf(&b, " (auth=off: the peer socket trusts the routing id). If n%d shows a recv from %s,"
+                      " it believed it: `wait event recv n%d type=%s`.", idx + 1, as, idx + 1, type);
+    else if (key_of < 0)
+        sb_printf(&b, " with a CURVE key of its own. n%d admits only the cluster's keys: watch for"
+                      " `drop` why=\"unauthenticated peer\" (`wait event drop n%d`).", idx + 1, idx + 1);
+    else if (as_idx != key_of)
+        sb_printf(&b, " with %s's stolen key. n%d knows a sender by its key (%s), not by what it claims:"
+                      " watch for `drop` why=\"spoofed sender\".", with, idx + 1, with);
+    else
+        sb_printf(&b, " with %s's own stolen key: authentication cannot tell it from %s. Keys must stay"
+                      " secret (and be replaced when one leaks).", with, as);
+    lab_out(lab, "%s", b.s);
+    sb_free(&b);
+    return OK;
+}
+
 static int cmd_send(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("send");
@@ -1835,6 +2021,20 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
     return ok ? OK : RUNTIME;
 }
 
+/* watch KEY: the dashboard draws each node's state of KEY on its card, from the node's newest
+ * `digest` event of it (a mode that emits digests: crdt). A lab event says which key. */
+static int cmd_watch(struct lab *lab, int argc, char **argv)
+{
+    (void)argc;
+    if (strlen(argv[1]) >= 64) {
+        lab_err(lab, "watch: a key of at most 63 bytes%s", "");
+        return PARSE;
+    }
+    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
+    lab_out(lab, "the dashboard's node cards show each node's %s (from its digest events)", argv[1]);
+    return OK;
+}
+
 static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
@@ -1852,13 +2052,14 @@ static const struct lab_command commands[] = {
     {"pause", "pause NODE", "Freeze NODE with SIGSTOP (like a long GC pause).", "pause leader", 1, 1, cmd_pause},
     {"resume", "resume NODE", "Let a paused NODE run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
     {"delay", "delay [SRC->DST] MS[~JITTER]", "Delay messages on one link or on all links (0 removes it).", "delay n1->n2 200~50", 1, 2, cmd_delay},
+    {"bandwidth", "bandwidth [SRC->DST] KBPS|off", "Limit a link (or every link) to KBPS kilobits per second: messages leave one after another and the rest queue (the queue shows in status, on the dashboard and as queue events; a full queue of 1000 drops). off or heal removes it.", "bandwidth n1->n2 64", 1, 2, cmd_bandwidth},
     {"loss", "loss [SRC->DST] PCT", "Drop this percentage of messages on one link or all.", "loss 10", 1, 2, cmd_loss},
     {"dup", "dup [SRC->DST] PCT", "Duplicate this percentage of messages.", "dup 5", 1, 2, cmd_dup},
     {"reorder", "reorder [SRC->DST] PCT", "Hold back this percentage of messages so later ones overtake them.", "reorder 20", 1, 2, cmd_reorder},
     {"skew", "skew NODE ±MS", "Set NODE's physical clock offset from true time.", "skew n1 -5000", 2, 2, cmd_skew},
     {"clock", "clock bump NODE ±MS | clock strobe NODE MS PERIOD | clock drift NODE ±PPM", "Jump NODE's clock by ±MS, make it flip between +0 and +MS every PERIOD ms, or make it run fast (+) or slow (-) by PPM parts per million (1000 ppm: 1 ms per second).", "clock drift n2 +500", 2, 4, cmd_clock},
     {"ntp", "ntp on [ERROR] [POLL] | ntp off", "Sync every node's clock to true time now and every POLL (default 1s), each sync leaving it off by up to ±ERROR ms (default 2); off leaves each clock where the last sync put it. 'clocks' shows each offset.", "ntp on 5", 1, 3, cmd_ntp},
-    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
+    {"wait", "wait DURATION | wait leader [TIMEOUT] | wait converged [TIMEOUT] | wait NODE ROLE [TIMEOUT] | wait event EV [NODE] [FIELD=VALUE...] [since=start] [TIMEOUT] | wait WHAT … (the mode's own: help MODE)", "Wait real time (give the unit: 500ms, 2s), or until a leader is known to a majority, until every live replica holds the same data, until NODE is in ROLE (leader, follower, candidate, …, or up, down, paused), until an event EV arrives (from NODE, with these fields; since=start: one the lab already received counts too), or until a condition the running mode offers holds ('help MODE' lists them).", "wait n1 leader", 1, 12, cmd_wait},
     {"speed", "speed [FACTOR]", "Scale every protocol timer (elections, heartbeats, check-quorum, leases) of the running cluster: 0.1 is ten times slower, to watch an election; alone, print the speed. The - and + keys step through 1, 0.5, 0.25, 0.1 and 0.05.", "speed 0.1", 0, 1, cmd_speed},
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
@@ -1869,12 +2070,14 @@ static const struct lab_command commands[] = {
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
     {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
-    {"clocks", "clocks", "Every node's four clocks: physical (with its skew), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock).", "clocks", 0, 0, cmd_clocks},
+    {"clocks", "clocks", "Every node's four clocks: physical (its offset from true time: skew, drift, NTP), Lamport, vector, and hybrid logical (HLC: l.c, and how far l runs ahead of the physical clock); and TrueTime's interval where the mode keeps one (spanner).", "clocks", 0, 0, cmd_clocks},
     {"trace", "trace FILE | trace export FILE --shiviz|--chrome", "Write every event the lab keeps (the newest 200000, at most 24 MiB; then each new one) to FILE for 'conlab replay', or export this run's node events for ShiViz (a log with vector clocks) or as a Chrome trace (Perfetto, chrome://tracing: roles, events and message arrows).", "trace export run.json --chrome", 1, 3, cmd_trace},
     {"endpoints", "endpoints", "Where any program can connect a ZeroMQ DEALER to each node. In a classroom (conlab serve) also the lab's address and CURVE server key (what conlab join and conlab dash --attach need) and each node's host; a node's client socket is then on its host's loopback, reached through the host's agent.", "endpoints", 0, 0, cmd_endpoints},
+    {"spoof", "spoof NODE as=ID [with=NODE] TYPE [key=value...] | spoof NODE as=ID [with=NODE] '{JSON}'", "An attacker on this machine sends NODE a message between nodes claiming to be ID, straight to its peer socket (fallacy 4: the network is not secure). With auth=curve (the default) it offers a key of its own, or with= another node's stolen key; the node refuses it with a drop event. With auth=off the node believes it (when ID is not connected already).", "spoof n2 as=n1 ll_write", 3, 40, cmd_spoof},
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
+    {"watch", "watch KEY", "Draw each node's state of KEY on the dashboard's node cards: its value and causal context, from the node's newest digest event (modes that emit them: crdt).", "watch cart", 1, 1, cmd_watch},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -33,6 +33,8 @@ struct cmp_row {
     double p50_ms, max_ms;
     int writes_ok;
     double msgs_per_write;
+    double fsyncs_per_write;    /* -1: the nodes did not say */
+    double leaderless_ms;       /* from the cut until the majority side had a leader; -1: none to wait for */
     int served, asked;          /* writes served during the partition, of those asked */
     int conflicts;              /* keys written on both sides, both acknowledged */
     int lost;                   /* acknowledged writes whose value is gone after the heal */
@@ -83,6 +85,23 @@ static int settled(struct lab *lab, void *ud)
     (void)ud;
     lab_refresh(lab, NULL);
     return lab_converged(lab, NULL);
+}
+
+/* The fsyncs every node made so far (runtime status "fsyncs"); -1 when a node did not say. */
+static int64_t count_fsyncs(struct lab *lab)
+{
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(lab, st);
+    int64_t n = 0;
+    for (int i = 0; i < lab->cl->n; i++) {
+        const json_t *f = json_object_get(st[i], "fsyncs");
+        if (!json_is_integer(f))
+            n = -1;
+        else if (n >= 0)
+            n += json_integer_value(f);
+        json_decref(st[i]);
+    }
+    return n;
 }
 
 static uint64_t count_sends(struct lab *lab, uint64_t from)
@@ -156,6 +175,7 @@ static void run_row(struct lab *lab, const struct mode *m, struct cmp_row *row)
 
     /* 2: latency and messages per write */
     double lat[CMP_WRITES];
+    int64_t syncs0 = count_fsyncs(lab);
     uint64_t mark = lab->ev_total;
     for (int i = 0; i < CMP_WRITES; i++) {
         char key[64], val[16];
@@ -174,6 +194,9 @@ static void run_row(struct lab *lab, const struct mode *m, struct cmp_row *row)
         row->max_ms = lat[row->writes_ok - 1];
         row->msgs_per_write = (double)count_sends(lab, mark) / row->writes_ok;
     }
+    int64_t syncs1 = count_fsyncs(lab);
+    row->fsyncs_per_write = syncs0 < 0 || syncs1 < 0 || !row->writes_ok ? -1
+                          : (double)(syncs1 - syncs0) / row->writes_ok;
 
     /* 3: cut off the node that takes writes */
     int cut = has_leader ? lab_leader(lab, 1) : -1;
@@ -182,8 +205,14 @@ static void run_row(struct lab *lab, const struct mode *m, struct cmp_row *row)
     int other = (cut + 1) % lab->cl->n;
     faults_isolate(&lab->cl->faults, cut);
     lab_faults_changed(lab, "partition", NULL);
-    if (has_leader)
-        pump_until(lab, 6000000, other_leader, &cut);
+    row->leaderless_ms = -1;
+    if (has_leader) {
+        uint64_t t0 = mono_us();
+        if (pump_until(lab, 6000000, other_leader, &cut))
+            row->leaderless_ms = (double)(mono_us() - t0) / 1000.0;
+        else
+            row->leaderless_ms = -2; /* none within the wait */
+    }
     char minv[CMP_SPLIT][16], majv[CMP_SPLIT][16];
     int min_ok[CMP_SPLIT], maj_ok[CMP_SPLIT];
     for (int i = 0; i < CMP_SPLIT; i++) {
@@ -271,34 +300,49 @@ int cmd_compare(struct lab *lab, int argc, char **argv)
         run_row(lab, pick[i], &rows[i]);
     }
     struct sb t = {0};
-    sb_printf(&t, "%-22s %8s %8s %7s %11s %10s %7s  %s\n", "", "write ms", "write ms", "msgs per", "partition:",
-              "conflicts", "acked", "linearizable");
-    sb_printf(&t, "%-22s %8s %8s %7s %11s %10s %7s  %s\n", "replication", "median", "max", "write",
-              "writes ok", "accepted", "lost", "(checker)");
+    sb_printf(&t, "%-26s %8s %8s %8s %7s %9s %11s %9s %6s  %s\n", "", "write ms", "write ms", "msgs per", "fsyncs",
+              "no leader", "partition:", "conflicts", "acked", "linearizable");
+    sb_printf(&t, "%-26s %8s %8s %8s %7s %9s %11s %9s %6s  %s\n", "replication", "median", "max", "write",
+              "/write", "ms (cut)", "writes ok", "accepted", "lost", "(checker)");
     for (int i = 0; i < n; i++) {
         const struct cmp_row *r = &rows[i];
         char name[64];
         snprintf(name, sizeof name, "%s (%s)", r->label ? r->label : "?", r->mode ? r->mode : "?");
         if (!r->started) {
-            sb_printf(&t, "%-22s  %s\n", name, r->note[0] ? r->note : "not run");
+            sb_printf(&t, "%-26s  %s\n", name, r->note[0] ? r->note : "not run");
             continue;
         }
-        char served[16];
+        char served[16], syncs[16], noleader[16];
         snprintf(served, sizeof served, "%d/%d", r->served, r->asked);
-        sb_printf(&t, "%-22s %8.1f %8.1f %7.1f %11s %10d %7d  %s\n", name, r->p50_ms, r->max_ms, r->msgs_per_write,
-                  served, r->conflicts, r->lost, r->lin == 0 ? "yes" : r->lin == 1 ? "NO" : "unknown");
+        if (r->fsyncs_per_write < 0)
+            snprintf(syncs, sizeof syncs, "?");
+        else
+            snprintf(syncs, sizeof syncs, "%.1f", r->fsyncs_per_write);
+        if (r->leaderless_ms == -1)
+            snprintf(noleader, sizeof noleader, "-");
+        else if (r->leaderless_ms < 0)
+            snprintf(noleader, sizeof noleader, ">6000");
+        else
+            snprintf(noleader, sizeof noleader, "%.0f", r->leaderless_ms);
+        sb_printf(&t, "%-26s %8.1f %8.1f %8.1f %7s %9s %11s %9d %6d  %s\n", name, r->p50_ms, r->max_ms,
+                  r->msgs_per_write, syncs, noleader, served, r->conflicts, r->lost,
+                  r->lin == 0 ? "yes" : r->lin == 1 ? "NO" : "unknown");
     }
     sb_add(&t, "(write ms over the acknowledged writes; msgs per write counts every message the nodes\n"
-               " sent while writing; partition: writes through the cut-off node and through the majority;\n"
-               " conflicts: keys that took a write on both sides; acked lost: acknowledged values gone\n"
-               " after the heal; linearizable: `check linearizable` on these keys.)");
+               " sent while writing, fsyncs per write every log sync and blob write; no leader: from\n"
+               " cutting off the node taking writes until the others had a leader of their own (-: the\n"
+               " mode has no leader to wait for); partition: writes through the cut-off node and through\n"
+               " the majority; conflicts: keys that took a write on both sides; acked lost: acknowledged\n"
+               " values gone after the heal; linearizable: `check linearizable` on these keys.)");
     lab_out(lab, "%s", t.s);
     json_t *ev = json_array();
     for (int i = 0; i < n; i++)
         if (rows[i].started)
-            json_array_append_new(ev, json_pack("{s:s,s:s,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:s}", "row", rows[i].label, "mode",
+            json_array_append_new(ev, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:s}", "row", rows[i].label, "mode",
                                                 rows[i].mode, "p50_ms", rows[i].p50_ms, "max_ms", rows[i].max_ms,
-                                                "msgs_per_write", rows[i].msgs_per_write, "served", rows[i].served,
+                                                "msgs_per_write", rows[i].msgs_per_write,
+                                                "fsyncs_per_write", rows[i].fsyncs_per_write,
+                                                "no_leader_ms", rows[i].leaderless_ms, "served", rows[i].served,
                                                 "asked", rows[i].asked, "conflicts", rows[i].conflicts, "lost",
                                                 rows[i].lost, "linearizable",
                                                 rows[i].lin == 0 ? "yes" : rows[i].lin == 1 ? "no" : "unknown"));

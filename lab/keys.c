@@ -85,19 +85,43 @@ int key_read(const char *path, char pub[KEY_Z85], char sec[KEY_Z85], char *err, 
         close(fd);
         return CL_EINVAL;
     }
-    FILE *f = fdopen(fd, "r");
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf);
+    close(fd);
+    if (got < 0 || got == (ssize_t)sizeof buf) {
+        snprintf(err, errlen, "%s: %s", path, got < 0 ? strerror(errno) : "too long for a key file");
+        return CL_EINVAL;
+    }
+    return key_parse(buf, (size_t)got, path, pub, sec, err, errlen);
+}
+
+int key_parse(const char *text, size_t len, const char *path, char pub[KEY_Z85], char sec[KEY_Z85], char *err,
+              size_t errlen)
+{
+    if (memchr(text, 0, len)) {
+        snprintf(err, errlen, "%s: a NUL byte: not a key file", path);
+        return CL_EINVAL;
+    }
     char line[256];
     int ln = 0;
     pub[0] = sec[0] = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (size_t off = 0; off < len;) {
+        const char *nl = memchr(text + off, '\n', len - off);
+        size_t l = nl ? (size_t)(nl - (text + off)) : len - off;
         ln++;
+        if (l >= sizeof line) {
+            snprintf(err, errlen, "%s:%d: a line too long for a key file", path, ln);
+            return CL_EINVAL;
+        }
+        memcpy(line, text + off, l);
+        line[l] = 0;
+        off += l + 1;
         char *s = trim(line);
         if (!*s || *s == '#')
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
             snprintf(err, errlen, "%s:%d: expected 'public = KEY' or 'secret = KEY'", path, ln);
-            fclose(f);
             return CL_EINVAL;
         }
         *eq = 0;
@@ -105,17 +129,14 @@ int key_read(const char *path, char pub[KEY_Z85], char sec[KEY_Z85], char *err, 
         char *dst = !strcmp(k, "public") ? pub : !strcmp(k, "secret") ? sec : NULL;
         if (!dst) {
             snprintf(err, errlen, "%s:%d: unknown field '%.40s' (public or secret)", path, ln, k);
-            fclose(f);
             return CL_EINVAL;
         }
         if (!key_valid(v)) {
             snprintf(err, errlen, "%s:%d: %s is not a 40-character Z85 CURVE key", path, ln, k);
-            fclose(f);
             return CL_EINVAL;
         }
         str_copy(dst, v, KEY_Z85);
     }
-    fclose(f);
     if (!sec[0]) {
         snprintf(err, errlen, "%s: no 'secret = KEY' line (make one with conlab keygen)", path);
         return CL_EINVAL;

@@ -26,6 +26,10 @@ int key_generate(const char *path, int force, char pub[KEY_Z85], char *err, size
 /* Reads a key file. Returns 0, or CL_EINVAL/CL_EIO with "PATH:LINE: what" in err. */
 int key_read(const char *path, char pub[KEY_Z85], char sec[KEY_Z85], char *err, size_t errlen);
 
+/* The same for a key file's text (path names it in messages). */
+int key_parse(const char *text, size_t len, const char *path, char pub[KEY_Z85], char sec[KEY_Z85], char *err,
+              size_t errlen);
+
 struct keylist {
     int n;
     char key[64][KEY_Z85];

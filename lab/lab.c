@@ -134,6 +134,14 @@ static void monitor_on_event(void *ud, const struct event *e)
         sb_free(&line);
     }
     sb_free(&alert);
+    const json_t *note = m->ops->note ? m->ops->note(m->mon) : NULL;
+    if (json_is_object(note) && json_is_string(json_object_get(note, "ev"))) {
+        json_t *n = json_deep_copy(note); /* collect() feeds the monitor again: note is gone */
+        json_object_set_new(n, "t", json_integer((json_int_t)e->t));
+        json_object_set_new(n, "node", json_string("lab"));
+        collect(m->lab, n);
+        json_decref(n);
+    }
 }
 
 void *lab_monitor_state(struct lab *lab)
@@ -1014,6 +1022,24 @@ int lab_leader(struct lab *lab, int refresh)
 int lab_mode_has_leader(struct lab *lab, struct sb *why)
 {
     const struct mode *m = lab->cl ? lab->cl->mode : NULL;
+    if (m && m->leader_when && mode_has_class(m, RC_LEADER)) {
+        /* "key=value": is the cluster started with it (or is it the option's default)? */
+        const char *eq = strchr(m->leader_when, '=');
+        char key[64] = "";
+        if (eq && (size_t)(eq - m->leader_when) < sizeof key)
+            memcpy(key, m->leader_when, (size_t)(eq - m->leader_when));
+        const char *def = "";
+        for (const struct mode_option *o = m->options; key[0] && o && o->name; o++)
+            if (!strcmp(o->name, key))
+                def = o->def ? o->def : "";
+        const char *val = key[0] ? opts_get(&lab->cl->opts, key, def) : NULL;
+        if (!val || !strcmp(val, eq + 1))
+            return 1;
+        if (why)
+            sb_printf(why, "the %s mode elects no leader with %s=%s (it does with %s)", m->name, key, val,
+                      m->leader_when);
+        return 0;
+    }
     if (!m || mode_has_class(m, RC_LEADER))
         return 1;
     if (why) {

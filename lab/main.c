@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "checkbench.h"
 #include "checkcli.h"
+#include "traceexport.h"
 #include "complete.h"
 #include "agent.h"
 #include "dashcli.h"
@@ -31,6 +32,7 @@ static void usage(FILE *f)
           "       conlab quiz [--topic T] [-n N] [--interview]\n"
           "       conlab bench [options]          load and timings\n"
           "       conlab replay FILE              a saved trace, with time travel\n"
+          "       conlab trace export TRACE OUT [--shiviz|--chrome]   a saved trace for ShiViz or Perfetto\n"
           "       conlab dash                     watch a running lab from another terminal\n"
           "       conlab dash --attach HOST:PORT --server-key KEY --key FILE   a classroom's, read-only\n"
           "       conlab serve --bind ADDR:PORT --cluster FILE [--key FILE]   a classroom lab\n"
@@ -112,6 +114,16 @@ int main(int argc, char **argv)
         argv[2] = argv[0];
         argv += 2;
         argc -= 2;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "trace")) {
+        if (argc >= 3 && !strcmp(argv[2], "export"))
+            return traceexport_main(argc - 2, argv + 2);
+        char a0[] = "export", a1[] = "--help";
+        char *help[] = {a0, a1, NULL};
+        if (argc >= 3 && !strcmp(argv[2], "--help"))
+            return traceexport_main(2, help);
+        fprintf(stderr, "conlab trace: expected 'export' (conlab trace export TRACE OUT [--shiviz|--chrome])\n");
+        return 2;
     }
     if (argc >= 2 && !strcmp(argv[1], "replay"))
         return replaycli_main(argc - 1, argv + 1);

@@ -1034,6 +1034,61 @@ static int procs_add_node(struct cluster *c, char *err, size_t errlen)
     return idx;
 }
 
+/* An attacker's DEALER: it connects, sends one frame and is closed at once; libzmq keeps it a
+ * second (its linger) to deliver the frame, or drops it when the handshake is refused. */
+static int procs_spoof(struct cluster *c, int idx, const char *as, int key_of, json_t *body, char *err,
+                       size_t errlen)
+{
+    struct procs *p = P(c);
+    struct pnode *nd = &p->nodes[idx];
+    if (c->state[idx] != NODE_UP || !nd->peer_endpoint[0]) {
+        json_decref(body);
+        snprintf(err, errlen, "n%d is not up", idx + 1);
+        return CL_ESTATE;
+    }
+    void *s = zmq_socket(p->zctx, ZMQ_DEALER);
+    int linger = 1000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (p->auth) {
+        char pub[41], sec[41];
+        if (key_of >= 0) {
+            str_copy(pub, p->nodes[key_of].pub, sizeof pub);
+            str_copy(sec, p->nodes[key_of].sec, sizeof sec);
+        } else {
+            zmq_curve_keypair(pub, sec);
+        }
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, nd->pub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40);
+        explicit_bzero(sec, sizeof sec);
+    } else {
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, as, strlen(as));
+    }
+    if (zmq_connect(s, nd->peer_endpoint) < 0) {
+        snprintf(err, errlen, "cannot connect to n%d's peer socket %s: %s", idx + 1, nd->peer_endpoint,
+                 zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        json_decref(body);
+        return CL_EIO;
+    }
+    struct envelope env = {0};
+    str_copy(env.src, as, CL_IDLEN);
+    node_name(idx, env.dest);
+    env.body = body;
+    env.inc = 1;
+    size_t len;
+    char *frame = envelope_encode(&env, &len);
+    int rc = zmq_send(s, frame, len, ZMQ_DONTWAIT);
+    free(frame);
+    json_decref(body);
+    zmq_close(s);
+    if (rc < 0) {
+        snprintf(err, errlen, "the frame did not leave: %s", zmq_strerror(zmq_errno()));
+        return CL_EIO;
+    }
+    return 0;
+}
+
 static void procs_destroy(struct cluster *c)
 {
     struct procs *p = P(c);
@@ -1105,6 +1160,7 @@ static const struct cluster_ops procs_ops = {
     .command = procs_command,
     .endpoint = procs_endpoint,
     .add_node = procs_add_node,
+    .spoof = procs_spoof,
     .destroy = procs_destroy,
     .data = procs_data,
     .peer_endpoint = procs_peer_endpoint,

@@ -69,11 +69,31 @@ static int host_name_ok(const char *s)
     return parse_node_id(s, CL_MAXN, &idx) < 0 && strcmp(s, "leader") && strcmp(s, "lab");
 }
 
+static int read_cluster(struct room *r, struct ydoc *d, char *err, size_t errlen);
+
 static int load_cluster(struct room *r, const char *path, char *err, size_t errlen)
 {
     struct ydoc *d = NULL;
     if (ydoc_load_file(path, NULL, &d, err, errlen) < 0)
         return CL_EINVAL;
+    return read_cluster(r, d, err, errlen);
+}
+
+int room_cluster_check(const char *buf, size_t len, const char *name, int *nodes, char *err, size_t errlen)
+{
+    struct ydoc *d = NULL;
+    if (ydoc_parse(buf, len, name, NULL, &d, err, errlen) < 0)
+        return CL_EINVAL;
+    struct room *r = xcalloc(1, sizeof *r);
+    int rc = read_cluster(r, d, err, errlen);
+    *nodes = r->nnodes;
+    free(r);
+    return rc;
+}
+
+/* Reads the cluster file's tree into r; frees d. */
+static int read_cluster(struct room *r, struct ydoc *d, char *err, size_t errlen)
+{
     static const char *const top[] = {"mode", "heartbeat", "timeout", "viewers", "hosts", "keys", NULL};
     static const char *const req[] = {"hosts", NULL};
     int rc = CL_EINVAL;

@@ -123,6 +123,10 @@ int room_send_rules(struct room *r, int h, json_t *rules);
  * timeout_us passed (they land in room_host()->counters). Waits: never inside the loop. */
 void room_fetch_counters(struct room *r, uint64_t timeout_us);
 
+/* Checks a cluster file's text without binding anything: 0 (*nodes: how many it holds) or
+ * CL_EINVAL with "NAME:LINE:COL: what" in err. */
+int room_cluster_check(const char *buf, size_t len, const char *name, int *nodes, char *err, size_t errlen);
+
 /* Is ADDR (of "ADDR:PORT") a loopback address? */
 int room_is_loopback(const char *addr);
 

@@ -31,7 +31,7 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MONITOR_ENDPOINT "inproc://conlab.peer-monitor"
 
-enum { OUT_MSG = 1 };
+enum { OUT_MSG = 1, OUT_BW };  /* OUT_BW: queued on a bandwidth-limited link; b = its delay after it is out */
 
 struct client {
     char id[CL_IDLEN];
@@ -49,7 +49,9 @@ struct rt {
     void *peersock;             /* the peer ROUTER (CURVE server with auth) */
     void *zap, *monitor;        /* ZAP handler (REP) and the peer socket's monitor (PAIR) */
     void *peer[CL_MAXNODES];
-    char peer_ep[CL_MAXNODES][256];
+    char peer_ep[CL_MAXNODES][256]; /* eager: where peer[i] connects; lazy: where it will */
+    int lazy;                   /* peers=lazy: a peer's socket is made at the first send to it */
+    uint64_t lazy_connects;     /* peer sockets made so far (peers=lazy) */
     char bound_ep[256], peer_bound_ep[256];
     int auth;
     char secret[41], public[41];
@@ -62,6 +64,8 @@ struct rt {
     struct idset cancelled;
     struct heap outbox;         /* delayed sends: p = frame (char *), a = length, node = dest */
     struct faults faults;
+    struct bwq bwq[CL_MAXNODES]; /* per outgoing link with a bandwidth: the frames on the wire */
+    uint64_t bwq_reported[CL_MAXNODES]; /* the queue length the last `queue` event gave */
     struct rng rng;
     struct clocks clk;
     double speed;
@@ -134,8 +138,38 @@ static void rt_event(struct env *e, const char *ev, json_t *fields)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
+static void *peer_dealer(struct rt *r, int idx, const char *ep);
+static void on_zap(struct rt *r);
+
+/* peers=lazy: the first message to a peer makes its socket and waits (at most 250 ms) for the
+ * connection to come up, so that this message is not dropped by ZMQ_IMMEDIATE. Meanwhile it
+ * answers ZAP requests: the peer may be making its own first connection to us right now. */
+static void lazy_connect(struct rt *r, int dst)
+{
+    r->peer[dst] = peer_dealer(r, dst, r->peer_ep[dst]);
+    if (!r->peer[dst])
+        return;
+    r->lazy_connects++;
+    uint64_t end = mono_us() + 250000;
+    for (;;) {
+        zmq_pollitem_t it[2] = {{r->peer[dst], 0, ZMQ_POLLOUT, 0}, {r->zap, 0, ZMQ_POLLIN, 0}};
+        uint64_t now = mono_us();
+        if (now >= end)
+            return;
+        int nit = r->zap ? 2 : 1;
+        if (zmq_poll(it, nit, (long)((end - now) / 1000) + 1) < 0)
+            return;
+        if (it[0].revents & ZMQ_POLLOUT)
+            return;
+        if (nit == 2 && (it[1].revents & ZMQ_POLLIN))
+            on_zap(r);
+    }
+}
+
 static void wire_send(struct rt *r, int dst, const char *frame, size_t len)
 {
+    if (dst >= 0 && !r->peer[dst] && r->lazy && r->peer_ep[dst][0])
+        lazy_connect(r, dst);
     if (dst < 0 || !r->peer[dst])
         return;
     if (zmq_send(r->peer[dst], frame, len, ZMQ_DONTWAIT) < 0 && r->events_all)
@@ -202,6 +236,48 @@ static json_t *event_body(json_t *body, size_t frame_len)
 
 static uint64_t rt_now_us(struct env *e);
 
+/* The `queue` event of the link to dst: when a queue starts, each time its length reaches a
+ * power of two, and when it has drained (or, with force, whatever its length). */
+static void report_queue(struct rt *r, int dst, int force)
+{
+    struct bwq *q = &r->bwq[dst];
+    bwq_expire(q, r->now_mono);
+    uint64_t n = q->n, was = r->bwq_reported[dst];
+    if (!force && !(n && n > was && (n & (n - 1)) == 0) && !(n == 0 && was))
+        return;
+    r->bwq_reported[dst] = n;
+    uint64_t wait = q->busy_until > r->now_mono ? q->busy_until - r->now_mono : 0;
+    emit(r, "queue", json_pack("{s:s,s:I,s:I,s:I,s:I}", "to", r->env.nodes[dst], "msgs", (json_int_t)n, "bytes",
+                               (json_int_t)q->bytes, "kbps", (json_int_t)r->faults.link[r->env.self_idx][dst].kbps,
+                               "wait_ms", (json_int_t)(wait / 1000)));
+}
+
+/* The link to dst changed from old_kbps to new_kbps: what waits on it follows the new pace
+ * (all of it leaves at once when the bandwidth is gone). */
+struct bw_retime {
+    int dst;
+    uint64_t now;
+    double factor;
+};
+
+static uint64_t bw_retime_item(const struct heap_item *it, void *ud)
+{
+    const struct bw_retime *w = ud;
+    if (it->kind != OUT_BW || it->node != w->dst)
+        return it->when;
+    return bwq_retime_at(it->when, it->b, w->now, w->factor);
+}
+
+static void bw_changed(struct rt *r, int dst, uint64_t old_kbps, uint64_t new_kbps)
+{
+    struct bwq *q = &r->bwq[dst];
+    bwq_expire(q, r->now_mono);
+    if (!q->n)
+        return;
+    struct bw_retime w = {dst, r->now_mono, bwq_rescale(q, r->now_mono, old_kbps, new_kbps)};
+    heap_rewhen(&r->outbox, bw_retime_item, &w);
+}
+
 static void rt_send(struct env *e, const char *dest, json_t *body)
 {
     struct rt *r = rt_of(e);
@@ -262,11 +338,26 @@ static void rt_send(struct env *e, const char *dest, json_t *body)
             json_object_set(fl, "msg_id", mid);
         emit(r, "send", fl);
     }
+    uint64_t kbps = dst != e->self_idx ? r->faults.link[e->self_idx][dst].kbps : 0;
     if (f.copies == 0) {
         emit(r, "drop", json_pack("{s:s,s:s,s:s}", "to", dest, "type", type, "why", f.why));
     } else {
         for (int i = 0; i < f.copies; i++) {
-            if (f.delay_us[i] == 0) {
+            if (kbps) {
+                /* a bandwidth: the frame waits its turn on the wire, then its delay */
+                uint64_t out = bwq_push(&r->bwq[dst], r->now_mono, len, kbps);
+                if (!out) {
+                    char detail[96];
+                    snprintf(detail, sizeof detail, "%d frames already wait on the link to %s", BWQ_MAX_FRAMES, dest);
+                    emit(r, "drop", json_pack("{s:s,s:s,s:s,s:s}", "to", dest, "type", type, "why", "queue full",
+                                              "detail", detail));
+                    continue;
+                }
+                struct heap_item it = {.when = out + f.delay_us[i], .kind = OUT_BW, .node = dst, .a = len,
+                                       .b = f.delay_us[i], .p = xstrndup(frame, len)};
+                heap_push(&r->outbox, &it);
+                report_queue(r, dst, 0);
+            } else if (f.delay_us[i] == 0) {
                 wire_send(r, dst, frame, len);
             } else {
                 /* held here, in the sender: a crash of this node loses it */
@@ -588,7 +679,19 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
     /* what the bench counts per committed write (`conlab bench` figures msgs/write, fsyncs/write) */
     json_object_set_new(s, "peer_sends", json_integer((json_int_t)r->peer_sends));
+    if (r->lazy)
+        json_object_set_new(s, "peer_sockets", json_integer((json_int_t)r->lazy_connects));
     json_object_set_new(s, "fsyncs", json_integer((json_int_t)r->fsyncs));
+    json_t *queue = json_object();
+    for (int d = 0; d < r->env.n_nodes; d++) {
+        struct bwq *q = &r->bwq[d];
+        bwq_expire(q, r->now_mono);
+        if (q->n)
+            json_object_set_new(queue, r->env.nodes[d],
+                                json_pack("{s:I,s:I,s:I}", "msgs", (json_int_t)q->n, "bytes", (json_int_t)q->bytes,
+                                          "wait_ms", (json_int_t)((q->busy_until - r->now_mono) / 1000)));
+    }
+    json_object_set_new(s, "queue", queue);
     json_object_set_new(s, "pid", json_integer(getpid()));
     json_object_set_new(s, "endpoint", json_string(r->bound_ep));
     json_object_set_new(s, "peer_endpoint", json_string(r->peer_bound_ep));
@@ -689,10 +792,15 @@ static void set_peers(struct rt *r, const json_t *nodes)
         }
         if (idx == r->env.self_idx || (!strcmp(r->peer_ep[idx], ep) && !rekeyed))
             continue;
+        int had = r->peer[idx] != NULL;
         if (r->peer[idx])
             zmq_close(r->peer[idx]);
-        r->peer[idx] = peer_dealer(r, idx, ep);
-        str_copy(r->peer_ep[idx], r->peer[idx] ? ep : "", sizeof r->peer_ep[idx]);
+        r->peer[idx] = NULL;
+        /* lazy: a peer not yet talked to gets its socket at the first send (wire_send); one
+         * already talked to (it moved: a restart) is reconnected at once */
+        if (!r->lazy || had)
+            r->peer[idx] = peer_dealer(r, idx, ep);
+        str_copy(r->peer_ep[idx], r->peer[idx] || r->lazy ? ep : "", sizeof r->peer_ep[idx]);
     }
     /* messages to self go through the node's own peer socket too */
     if (!r->peer[r->env.self_idx] && r->peer_bound_ep[0])
@@ -881,7 +989,11 @@ static void on_control(struct rt *r, const char *buf, size_t len)
         if (faults_from_json(json_object_get(b, "rules"), &f, err, sizeof err) == 0) {
             if (f.n < r->env.n_nodes)
                 f.n = r->env.n_nodes;
-            r->faults = f;
+            int self = r->env.self_idx;
+            for (int d = 0; d < f.n && d < CL_MAXNODES; d++)
+                if (f.link[self][d].kbps != r->faults.link[self][d].kbps)
+                    bw_changed(r, d, r->faults.link[self][d].kbps, f.link[self][d].kbps);
+            r->faults = f; /* a queue that drained says so once its frames have left (run_due) */
         } else {
             emit(r, "error", json_pack("{s:s}", "text", err));
         }
@@ -1144,7 +1256,8 @@ static void on_peers(struct rt *r)
         if (r->auth) {
             const char *user = zmq_msg_gets(&payload, "User-Id");
             str_copy(who, user ? user : "", sizeof who);
-        } else if (zmq_msg_size(&rid) < sizeof who) {
+        } else if (zmq_msg_size(&rid) < sizeof who && !memchr(zmq_msg_data(&rid), 0, zmq_msg_size(&rid))) {
+            /* (an id with a NUL inside, "n1\0x", would read as "n1": not an id at all) */
             memcpy(who, zmq_msg_data(&rid), zmq_msg_size(&rid));
             who[zmq_msg_size(&rid)] = 0;
         }
@@ -1176,6 +1289,8 @@ static int run_due(struct rt *r, uint64_t now)
         heap_pop(&r->outbox, &it);
         wire_send(r, it.node, it.p, it.a);
         free(it.p);
+        if (it.kind == OUT_BW)
+            report_queue(r, it.node, 0);
     }
     while ((top = heap_peek(&r->timers)) && top->when <= now && ran < 1000) {
         struct heap_item it;
@@ -1245,6 +1360,8 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
     faults_init(&r->faults, r->env.n_nodes);
     clocks_init(&r->clk, r->env.self_idx, r->env.n_nodes);
     r->auth = c->auth;
+    const char *peers = opts_get(&c->opts, "peers", "auto");
+    r->lazy = !strcmp(peers, "lazy") || (!strcmp(peers, "auto") && c->n_nodes > CL_MAXN);
     if (r->auth) {
         if (!runtime_valid_key(c->secret)) {
             snprintf(err, errlen, "auth=curve needs this node's CURVE secret key (the lab hands it over)");
@@ -1276,6 +1393,8 @@ static void rt_free(struct rt *r)
     while (heap_pop(&r->outbox, &it))
         free(it.p);
     heap_free(&r->outbox);
+    for (int d = 0; d < CL_MAXNODES; d++)
+        bwq_free(&r->bwq[d]);
     heap_free(&r->timers);
     idset_free(&r->cancelled);
     free(r->clients);

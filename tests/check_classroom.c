@@ -12,6 +12,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <dirent.h>
+
+#include "fuzz_classroom_one.h"
 #include "keys.h"
 #include "room.h"
 #include "util.h"
@@ -197,6 +200,41 @@ START_TEST(without_keys_only_loopback_is_bound)
 }
 END_TEST
 
+/* the fuzz target's corpus, without a fuzzing engine (make fuzz grows it) */
+START_TEST(the_fuzz_corpus_is_handled)
+{
+    DIR *d = opendir("tests/corpus/classroom");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = xasprintf("tests/corpus/classroom/%s", e->d_name);
+        FILE *f = fopen(p, "rb");
+        ck_assert_ptr_nonnull(f);
+        static uint8_t buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        const char *bad = fuzz_classroom_one(buf, len);
+        ck_assert_msg(bad == NULL, "%s: %s", p, bad);
+        free(p);
+        n++;
+    }
+    closedir(d);
+    ck_assert_int_ge(n, 5);
+    /* the seeds say what they should */
+    char pub[KEY_Z85], sec[KEY_Z85], err[512];
+    int nodes;
+    static const char key[] = "public = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"
+                              "secret = JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6\n";
+    ck_assert_int_eq(key_parse(key, strlen(key), "k", pub, sec, err, sizeof err), 0);
+    static const char open[] = "hosts:\n  - {name: a, nodes: 1}\n  - {name: b, nodes: 2}\n";
+    ck_assert_int_eq(room_cluster_check(open, strlen(open), "c", &nodes, err, sizeof err), 0);
+    ck_assert_int_eq(nodes, 3);
+}
+END_TEST
+
 Suite *suite_classroom(void);
 Suite *suite_classroom(void)
 {
@@ -209,6 +247,7 @@ Suite *suite_classroom(void)
     tcase_add_test(tc, a_cluster_file_places_the_nodes_on_their_hosts);
     tcase_add_test(tc, a_bad_cluster_file_is_refused_with_its_line);
     tcase_add_test(tc, without_keys_only_loopback_is_bound);
+    tcase_add_test(tc, the_fuzz_corpus_is_handled);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -347,6 +347,12 @@ START_TEST(ntp_steps_each_clock_to_true_time_within_its_error_at_every_poll)
         }
         ck_assert_msg(seen_hi - seen_lo > 500, "node %d: residuals vary (%lld..%lld)", node, (long long)seen_lo,
                       (long long)seen_hi);
+        /* a skew set between two syncs holds until the next one corrects it */
+        c.skew_us = 40000;
+        c.drift_from_us = 80500000;
+        ck_assert_int_eq(clocks_offset(&c, 80600000), 40000 + 20);
+        int64_t after = clocks_offset(&c, 81000000);
+        ck_assert_msg(after >= -2000 && after <= 2000, "after the next sync: %lld", (long long)after);
         /* the same sync leaves the same residual: a replay agrees */
         ck_assert_int_eq(clocks_ntp_residual(node, 7, 2000), clocks_ntp_residual(node, 7, 2000));
         ck_assert_int_eq(clocks_ntp_residual(node, 7, 0), 0);

@@ -48,7 +48,9 @@ static void use_shipped_lessons(void)
 
 START_TEST(subcommands_after_the_program_and_options_after_a_dash)
 {
-    OFFERS("conlab", "", "script check lesson quiz bench replay dash demo serve join keygen poke");
+    OFFERS("conlab", "", "script check lesson quiz bench replay dash demo serve join keygen poke trace");
+    OFFERS("conlab", "trace ", "export");
+    OFFERS("conlab", "trace export --", "--shiviz --chrome --help");
     OFFERS("/usr/bin/conlab", "l", "lesson");
     OFFERS("conlab", "--", "--plain --no-color --start --lesson --help --version");
     OFFERS("conlab", "--plain ", ""); /* a subcommand only comes first */

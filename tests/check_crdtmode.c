@@ -471,6 +471,59 @@ END_TEST
 /* ---- check crdt ------------------------------------------------------------------------------------ */
 
 /* Runs the mode's `crdt` check on the fixture's monitor and the nodes' statuses. */
+/* ---- the moment of convergence (the monitor's note, a `converged` event on the dashboard) ---- */
+
+struct notes {
+    struct fixture *f;
+    json_t *seen; /* every note, in order */
+};
+
+static void note_event(void *ud, const json_t *ev)
+{
+    struct notes *n = ud;
+    (void)ev;
+    const json_t *note = mode_crdt.monitor->note(n->f->mon);
+    if (note)
+        json_array_append(n->seen, (json_t *)note);
+}
+
+START_TEST(the_monitor_marks_the_moment_diverged_replicas_converge)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, all_syncs[_i], 41);
+    struct notes n = {f, json_array()};
+    /* the lab feeds the cluster event first: the monitor learns how many replicas there are */
+    json_t *cl = json_pack("{s:I,s:s,s:s,s:s,s:[s,s,s],s:{}}", "t", (json_int_t)0, "node", "lab", "ev", "cluster", "mode",
+                           "crdt", "nodes", "n1", "n2", "n3", "options");
+    struct sb alert = {0};
+    mode_crdt.monitor->feed(f->mon, cl, &alert);
+    json_decref(cl);
+    sb_free(&alert);
+    fixture_watch(f, note_event, NULL, &n);
+    /* one writer at a time: replicas lag, but nothing is concurrent, nothing to mark */
+    update_ok(f, 0, "hits", "pncounter", "inc", NULL, 2);
+    await_convergence(f);
+    fixture_run(f, 500 * MS);
+    ck_assert_int_eq((int)json_array_size(n.seen), 0);
+    partition(f, "n1 | n2,n3");
+    update_ok(f, 0, "hits", NULL, "inc", NULL, 5);
+    update_ok(f, 1, "hits", NULL, "inc", NULL, 3);
+    fixture_run(f, 500 * MS);
+    ck_assert_int_eq((int)json_array_size(n.seen), 0); /* diverged, not converged */
+    faults_heal(sim_faults(f->s));
+    await_convergence(f);
+    fixture_run(f, 500 * MS);
+    ck_assert_int_eq((int)json_array_size(n.seen), 1);
+    const json_t *c = json_array_get(n.seen, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "ev")), "converged");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "key")), "hits");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "replicas")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "value")), 10);
+    ck_assert_int_gt(json_integer_value(json_object_get(c, "after_ms")), 0);
+    json_decref(n.seen);
+    fixture_free(&f);
+}
+END_TEST
+
 static int check_crdt(struct fixture *f, struct sb *out)
 {
     const struct mode_check *mc = mode_check_find(&mode_crdt, "crdt");
@@ -568,6 +621,7 @@ Suite *suite_crdtmode(void)
     tcase_add_test(tc, op_based_counters_sets_and_restarts_converge);
     tcase_add_test(tc, no_causal_needs_op_sync);
     tcase_add_loop_test(tc, check_crdt_holds_for_every_type_after_faults_and_heal, 0, (int)CL_ARRAY_LEN(all_syncs));
+    tcase_add_loop_test(tc, the_monitor_marks_the_moment_diverged_replicas_converge, 0, (int)CL_ARRAY_LEN(all_syncs));
     tcase_add_test(tc, check_crdt_catches_merge_sum_and_no_causal);
     suite_add_tcase(s, tc);
     return s;

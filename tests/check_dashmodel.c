@@ -151,6 +151,25 @@ START_TEST(partition_groups_nodes_and_heal_clears_them)
 }
 END_TEST
 
+START_TEST(a_bandwidth_and_its_queue_show_on_the_link)
+{
+    struct dm *m = three();
+    feed(m, "{\"ev\":\"fault\",\"what\":\"bandwidth\",\"src\":\"n1\",\"dst\":\"n2\",\"kbps\":64}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1);
+    ck_assert_uint_eq(dm_view(m)->links[0].kbps, 64);
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":4,\"bytes\":900,\"kbps\":64}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1);
+    ck_assert_uint_eq(dm_view(m)->links[0].queued, 4);
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":\"many\"}"); /* ignored */
+    ck_assert_uint_eq(dm_view(m)->links[0].queued, 4);
+    feed(m, "{\"ev\":\"fault\",\"what\":\"bandwidth\",\"src\":\"n1\",\"dst\":\"n2\",\"kbps\":0}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 1); /* the queue is still there */
+    feed(m, "{\"ev\":\"queue\",\"node\":\"n1\",\"to\":\"n2\",\"msgs\":0,\"bytes\":0,\"kbps\":0}");
+    ck_assert_int_eq(dm_view(m)->nlinks, 0);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(unnamed_nodes_join_the_last_group)
 {
     struct dm *m = three();
@@ -564,6 +583,29 @@ START_TEST(the_cluster_event_gives_role_classes_and_card_figures)
 }
 END_TEST
 
+START_TEST(a_converged_mark_and_a_watched_key_are_drawn)
+{
+    struct dm *m = three();
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":10,\"key\":\"cart\",\"ctx\":\"n1:1\",\"hash\":\"ab\",\"value\":[\"milk\"]}");
+    ck_assert_str_eq(dm_view(m)->node[0].watch, ""); /* nothing watched yet */
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:1,n2:1\",\"hash\":\"cd\",\"value\":[\"eggs\",\"milk\"]}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":31,\"key\":\"other\",\"ctx\":\"n2:1\",\"hash\":\"ef\",\"value\":1}");
+    feed(m, "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}");
+    const struct dm_state *s = dm_view(m);
+    ck_assert_str_eq(s->watch_key, "cart");
+    ck_assert_str_eq(s->node[1].watch, "cart [\"eggs\",\"milk\"] n1:1,n2:1");
+    ck_assert_str_eq(s->node[0].watch, "");
+    ck_assert_int_eq(s->nconverged, 1);
+    ck_assert_str_eq(s->converged_key, "cart");
+    ck_assert_uint_eq(s->converged_t, 2500000);
+    json_t *mark = json_pack("{s:s,s:s}", "ev", "converged", "node", "lab");
+    ck_assert(dm_event_is_mark(mark));
+    json_decref(mark);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_dashmodel(void);
 Suite *suite_dashmodel(void)
 {
@@ -580,6 +622,7 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, partition_groups_nodes_and_heal_clears_them);
     tcase_add_test(tc, unnamed_nodes_join_the_last_group);
     tcase_add_test(tc, process_faults_change_up_down_paused);
+    tcase_add_test(tc, a_bandwidth_and_its_queue_show_on_the_link);
     tcase_add_test(tc, conflicting_append_replaces_the_entry_and_what_follows);
     tcase_add_test(tc, huge_append_count_is_capped);
     tcase_add_test(tc, status_snapshot_sets_figures_clocks_and_log);
@@ -599,6 +642,7 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, huge_text_is_capped);
     tcase_add_test(tc, a_client_exchange_is_drawn_from_the_node_events);
     tcase_add_test(tc, the_cluster_event_gives_role_classes_and_card_figures);
+    tcase_add_test(tc, a_converged_mark_and_a_watched_key_are_drawn);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -165,10 +165,6 @@ END_TEST
 static const struct {
     const char *in, *want;
 } bad_hist[] = {
-    {"", "the history is empty"},
-    {"   \n\n", "the history is empty"},
-    {"[]", "holds no client operations"},
-    {"[{:process :nemesis, :type :info, :f :start}]", "holds no client operations"},
     {"{:type :invoke, :f :read}", "line 1, column 1: the operation has no :process"},
     {"{:process 1, :type :begin, :f :read}", "line 1, column 20: expected :type :invoke"},
     {"{:process 1, :type :invoke, :f 7}", "expected :f as a keyword"},
@@ -280,7 +276,7 @@ static int replay_dir(const char *dir)
             ck_assert_msg(strstr(err, "line ") != NULL, "%s: error without position: %s", path,
                           err);
         else
-            ck_assert_int_gt(h->n, 0);
+            ck_assert_int_ge(h->n, 0); /* no client operation is a valid (linearizable) history */
         history_free(&h);
         struct edn_reader *r = edn_open(buf, len);
         struct edn *v = NULL;

@@ -586,6 +586,95 @@ START_TEST(out_of_range_probabilities_are_clamped)
 }
 END_TEST
 
+/* ---- bandwidth ------------------------------------------------------------------------ */
+
+START_TEST(a_bandwidth_sends_frames_one_after_another)
+{
+    struct bwq q = {0};
+    /* 8 kbps: 1000 bytes = 8000 bits = 1 s on the wire */
+    ck_assert_uint_eq(bwq_push(&q, 1000, 1000, 8), 1000 + 1000000);
+    ck_assert_uint_eq(bwq_push(&q, 1000, 500, 8), 1000 + 1500000); /* waits its turn */
+    ck_assert_uint_eq(q.n, 2);
+    ck_assert_uint_eq(q.bytes, 1500);
+    bwq_expire(&q, 1000 + 1000000);
+    ck_assert_uint_eq(q.n, 1);
+    ck_assert_uint_eq(q.bytes, 500);
+    /* an idle link starts at once */
+    ck_assert_uint_eq(bwq_push(&q, 5000000, 1000, 8), 5000000 + 1000000);
+    ck_assert_uint_eq(q.n, 1);
+    bwq_free(&q);
+}
+END_TEST
+
+START_TEST(a_full_queue_refuses_the_next_frame)
+{
+    struct bwq q = {0};
+    for (int i = 0; i < BWQ_MAX_FRAMES; i++)
+        CHECK(bwq_push(&q, 0, 100, 1) > 0, "frame %d refused", i);
+    ck_assert_uint_eq(bwq_push(&q, 0, 100, 1), 0);
+    ck_assert_uint_eq(q.n, BWQ_MAX_FRAMES);
+    bwq_expire(&q, UINT64_MAX);
+    ck_assert_uint_eq(q.n, 0);
+    ck_assert_uint_eq(q.bytes, 0);
+    bwq_free(&q);
+}
+END_TEST
+
+START_TEST(a_new_bandwidth_paces_what_is_queued_and_none_releases_it)
+{
+    struct bwq q = {0};
+    bwq_push(&q, 0, 1000, 8);             /* out at 1 s */
+    uint64_t second = bwq_push(&q, 0, 1000, 8); /* out at 2 s */
+    ck_assert_uint_eq(second, 2000000);
+    /* at 0.5 s the link doubles: what is left takes half as long */
+    double f = bwq_rescale(&q, 500000, 8, 16);
+    ck_assert(f == 0.5);
+    ck_assert_uint_eq(q.busy_until, 500000 + 750000);
+    ck_assert_uint_eq(bwq_retime_at(second + 300, 300, 500000, f), 500000 + 750000 + 300);
+    /* a frame already out (its delay running) keeps its time */
+    ck_assert_uint_eq(bwq_retime_at(400300, 300, 500000, f), 400300);
+    /* no bandwidth any more: everything is out now */
+    f = bwq_rescale(&q, 600000, 16, 0);
+    ck_assert(f == 0);
+    ck_assert_uint_eq(q.n, 0);
+    ck_assert_uint_eq(bwq_retime_at(1250300, 300, 600000, f), 600300);
+    bwq_free(&q);
+}
+END_TEST
+
+START_TEST(bandwidth_survives_json_and_bad_values_are_refused)
+{
+    struct faults f, g;
+    faults_init(&f, 3);
+    faults_set_bandwidth(&f, 0, 1, 64);
+    faults_set_bandwidth(&f, -1, 2, 8);
+    ck_assert(faults_active(&f));
+    json_t *j = faults_to_json(&f);
+    char err[ERRLEN] = "";
+    ck_assert_int_eq(faults_from_json(j, &g, err, sizeof err), 0);
+    ck_assert_uint_eq(g.link[0][1].kbps, 64);
+    ck_assert_uint_eq(g.link[0][2].kbps, 8);
+    ck_assert_uint_eq(g.link[1][2].kbps, 8);
+    ck_assert_uint_eq(g.link[1][0].kbps, 0);
+    json_decref(j);
+    const char *bad[] = {"-1", "1.5", "\"64\"", "20000000"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        char txt[200];
+        snprintf(txt, sizeof txt, "{\"n\":2,\"cuts\":[],\"links\":[{\"src\":0,\"dst\":1,\"kbps\":%s}]}", bad[i]);
+        json_t *r = json_loads(txt, 0, NULL);
+        ck_assert_ptr_nonnull(r);
+        err[0] = 0;
+        ck_assert_msg(faults_from_json(r, &g, err, sizeof err) < 0, "kbps %s accepted", bad[i]);
+        ck_assert_msg(strstr(err, "kbps") != NULL, "kbps %s: %s", bad[i], err);
+        json_decref(r);
+    }
+    faults_heal(&f);
+    ck_assert_uint_eq(f.link[0][1].kbps, 0);
+    faults_set_bandwidth(&f, 0, 1, FAULTS_MAX_KBPS + 5);
+    ck_assert_uint_eq(f.link[0][1].kbps, FAULTS_MAX_KBPS);
+}
+END_TEST
+
 Suite *suite_faults(void);
 Suite *suite_faults(void)
 {
@@ -618,6 +707,12 @@ Suite *suite_faults(void)
     tcase_add_test(tc, rules_survive_a_json_round_trip);
     tcase_add_loop_test(tc, bad_rules_are_refused_with_a_reason, 0, (int)CL_ARRAY_LEN(bad_rules));
     tcase_add_test(tc, out_of_range_probabilities_are_clamped);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bandwidth");
+    tcase_add_test(tc, a_bandwidth_sends_frames_one_after_another);
+    tcase_add_test(tc, a_full_queue_refuses_the_next_frame);
+    tcase_add_test(tc, a_new_bandwidth_paces_what_is_queued_and_none_releases_it);
+    tcase_add_test(tc, bandwidth_survives_json_and_bad_values_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

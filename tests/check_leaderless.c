@@ -31,7 +31,7 @@ struct tc {
 };
 
 static const char *const kept_events[] = {"quorum", "repair", "hint", "antientropy", "apply",
-                                          "tombstone", "error", NULL};
+                                          "tombstone", "error", "member", NULL};
 
 static struct tc *tc_new(int n, const char *spec, uint64_t seed)
 {
@@ -1283,6 +1283,109 @@ START_TEST(anti_entropy_repairs_ten_thousand_divergent_keys)
 }
 END_TEST
 
+/* ---- membership=gossip: members and deaths learned by heartbeat gossip ------------------------ */
+
+/* node's view of member: "alive", "dead", "unknown", or NULL (not in its table). */
+static const char *view_of(struct tc *t, int node, const char *member)
+{
+    static char out[16];
+    json_t *st = sim_status(t->s, node);
+    const char *v = json_string_value(
+        json_object_get(json_object_get(json_object_get(json_object_get(st, "extra"), "members"), member), "status"));
+    if (v)
+        str_copy(out, v, sizeof out);
+    json_decref(st);
+    return v ? out : NULL;
+}
+
+struct views {
+    struct tc *t;
+    const char *member, *want;
+};
+
+/* Every live node but the member itself sees it as want. */
+static int all_views(void *ud)
+{
+    struct views *v = ud;
+    for (int i = 0; i < v->t->x->n; i++) {
+        char id[CL_IDLEN];
+        node_name(i, id);
+        if (!strcmp(id, v->member) || sim_node_state(v->t->s, i) != SIM_UP)
+            continue;
+        const char *s = view_of(v->t, i, v->member);
+        if (!s || strcmp(s, v->want))
+            return 0;
+    }
+    return 1;
+}
+
+static void await_views(struct tc *t, const char *member, const char *want, uint64_t us)
+{
+    struct views v = {t, member, want};
+    ck_assert_msg(fixture_run_until(t->x, us, all_views, &v), "seed %" PRIu64 ": not every node sees %s %s",
+                  t->seed, member, want);
+}
+
+START_TEST(gossip_membership_marks_a_crashed_node_dead_everywhere_and_a_restarted_one_alive)
+{
+    struct tc *t = tc_new(5, "membership=gossip sloppy=on fail_after=1s", 71);
+    fixture_run(t->x, 1 * SEC);
+    ck_assert_str_eq(view_of(t, 0, "n4"), "alive");
+    sim_crash(t->s, 3);
+    uint64_t t0 = sim_now(t->s);
+    await_views(t, "n4", "dead", 10 * SEC);
+    uint64_t took = sim_now(t->s) - t0;
+    printf("gossip membership: 5 nodes, fail_after=1s: every view has n4 dead %.2f s after its crash\n", took / 1e6);
+    ck_assert_uint_ge(took, 1 * SEC); /* not before fail_after */
+    /* writes whose replica is dead in the view go to a stand-in, with a hint */
+    for (int k = 0; k < 12; k++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", k);
+        tc_send(t, k % 3, 1, req_write(key, "v", NULL));
+        json_t *r = tc_wait(t, 1, 5 * SEC);
+        ck_assert_msg(r && !strcmp(json_string_value(json_object_get(r, "type")), "write_ok"), "write %s", key);
+        json_decref(r);
+    }
+    ck_assert_int_ge(fixture_count(t->x, "hint", NULL, NULL), 1);
+    /* a restart is a new incarnation: its new heartbeats win over the old ones */
+    sim_restart(t->s, 3);
+    await_views(t, "n4", "alive", 10 * SEC);
+    FIXTURE_OK(t->x);
+    tc_free(t);
+}
+END_TEST
+
+START_TEST(gossip_membership_takes_in_a_new_node_when_its_heartbeat_arrives)
+{
+    struct tc *t = tc_new(4, "membership=gossip sloppy=on", 72);
+    fixture_run(t->x, 500 * MS);
+    int n5 = sim_add_node(t->s);
+    ck_assert_int_eq(n5, 4);
+    /* in the address book at once, in the views only by gossip */
+    fixture_run(t->x, 1000);
+    ck_assert_msg(!view_of(t, 0, "n5") || !strcmp(view_of(t, 0, "n5"), "unknown"), "n1 knew n5 before any gossip");
+    await_views(t, "n5", "alive", 10 * SEC);
+    ck_assert_int_ge(fixture_count(t->x, "member", "status", "joined"), 1);
+    FIXTURE_OK(t->x);
+    tc_free(t);
+}
+END_TEST
+
+START_TEST(gossip_membership_refuses_a_bad_gossip_message)
+{
+    struct tc *t = tc_new(3, "membership=gossip", 73);
+    static const char *const bad[] = {"{\"type\":\"ll_gossip\"}", "{\"type\":\"ll_gossip\",\"m\":[[1]]}",
+                                      "{\"type\":\"ll_gossip\",\"m\":[[1,-2]]}", "{\"type\":\"ll_gossip\",\"m\":\"x\"}"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        sim_client_send(t->s, 0, "n2", json_loads(bad[i], 0, NULL));
+        fixture_run(t->x, 50 * MS);
+    }
+    ck_assert_int_ge(fixture_count(t->x, "error", NULL, NULL), 4);
+    ck_assert_str_eq(view_of(t, 0, "n2"), "alive");
+    tc_free(t);
+}
+END_TEST
+
 Suite *suite_leaderless(void);
 Suite *suite_leaderless(void)
 {
@@ -1290,6 +1393,9 @@ Suite *suite_leaderless(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, impossible_n_w_r_is_refused_with_the_rule_it_breaks, 0, (int)CL_ARRAY_LEN(bad_opts));
+    tcase_add_test(tc, gossip_membership_marks_a_crashed_node_dead_everywhere_and_a_restarted_one_alive);
+    tcase_add_test(tc, gossip_membership_takes_in_a_new_node_when_its_heartbeat_arrives);
+    tcase_add_test(tc, gossip_membership_refuses_a_bad_gossip_message);
     tcase_add_loop_test(tc, bad_client_requests_get_an_error_naming_the_problem, 0,
                         (int)CL_ARRAY_LEN(bad_requests));
     tcase_add_test(tc, garbage_from_peers_and_clients_posing_as_peers_is_dropped);

@@ -136,6 +136,8 @@ static const struct env_ops fake_ops = {
     .event = f_event, .rand64 = f_rand, .prog_start = f_prog_start, .prog_write = f_prog_write,
 };
 
+static const char *fake_workload;
+
 static void *fake_start(struct fake *f, const char *bin, const char *args, int fails)
 {
     memset(f, 0, sizeof *f);
@@ -154,6 +156,8 @@ static void *fake_start(struct fake *f, const char *bin, const char *args, int f
         opts_set(&o, "bin", bin);
     if (args)
         opts_set(&o, "args", args);
+    if (fake_workload)
+        opts_set(&o, "workload", fake_workload);
     char err[256];
     void *st = mode_maelstrom.create(&f->env, &o, err, sizeof err);
     opts_free(&o);
@@ -294,6 +298,45 @@ START_TEST(no_bin_is_refused_and_the_simulator_cannot_host_one)
 }
 END_TEST
 
+START_TEST(the_probe_shows_what_the_program_holds_and_acks_are_counted)
+{
+    struct fake f;
+    fake_workload = "broadcast";
+    void *st = fake_start(&f, "node", NULL, 0);
+    fake_workload = NULL;
+    line(st, "{\"src\":\"n2\",\"dest\":\"lab\",\"body\":{\"type\":\"init_ok\",\"in_reply_to\":1}}");
+    json_t *s = mode_maelstrom.status(st);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "data"), "unknown")), "n2");
+    json_decref(s);
+    sb_free(&f.prog);
+    mode_maelstrom.on_timer(st, 1, 0); /* the probe: a read from the lab */
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"src\":\"lab\""));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"type\":\"read\""));
+    json_t *sent = json_loads(f.prog.s, 0, NULL);
+    json_int_t mid = json_integer_value(json_object_get(json_object_get(sent, "body"), "msg_id"));
+    json_decref(sent);
+    char l[256];
+    snprintf(l, sizeof l, "{\"dest\":\"lab\",\"body\":{\"type\":\"read_ok\",\"in_reply_to\":%lld,\"messages\":[3,1,\"b\",2]}}",
+             (long long)mid);
+    line(st, l);
+    s = mode_maelstrom.status(st);
+    char *d = json_dumps(json_object_get(s, "data"), JSON_COMPACT);
+    ck_assert_str_eq(d, "{\"messages\":[\"b\",1,2,3]}"); /* a set: sorted by its JSON text */
+    free(d);
+    json_decref(s);
+    ck_assert_int_eq(json_array_size(f.sent), 0); /* the probe's answer goes nowhere */
+    /* a client's broadcast, acknowledged by the program, counts */
+    json_t *req = json_pack("{s:s,s:i,s:i}", "type", "broadcast", "msg_id", 4, "message", 9);
+    mode_dispatch(&mode_maelstrom, st, "c2", req);
+    json_decref(req);
+    line(st, "{\"dest\":\"c2\",\"body\":{\"type\":\"broadcast_ok\",\"in_reply_to\":4}}");
+    s = mode_maelstrom.status(st);
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "acked")), 1);
+    json_decref(s);
+    fake_free(&f, st);
+}
+END_TEST
+
 Suite *suite_maelstrom(void);
 Suite *suite_maelstrom(void)
 {
@@ -306,6 +349,7 @@ Suite *suite_maelstrom(void)
     tcase_add_test(tc, a_service_request_is_answered_not_supported);
     tcase_add_test(tc, after_the_program_ends_clients_get_error_13);
     tcase_add_test(tc, no_bin_is_refused_and_the_simulator_cannot_host_one);
+    tcase_add_test(tc, the_probe_shows_what_the_program_holds_and_acks_are_counted);
     suite_add_tcase(s, tc);
     return s;
 }

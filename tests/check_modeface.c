@@ -207,7 +207,8 @@ END_TEST
 /* ---- no file outside a mode's folder names it ------------------------------------------------ */
 
 /* Is a mode's name ambiguous with a word the lab uses for other things (a role, a class, the
- * NODE alias `leader`, a Maelstrom workload such as echo, a client request type such as txn)?
+ * NODE alias `leader`, a Maelstrom workload such as echo, a client request type such as txn,
+ * a value of a mode's option such as membership=gossip)?
  * Then only its uses as a mode name count. */
 static int ambiguous(const char *name)
 {
@@ -222,6 +223,12 @@ static int ambiguous(const char *name)
     for (int i = 0; mode_table[i]; i++)
         for (const struct mode_role *r = mode_table[i]->roles; r && r->role; r++)
             if (!strcmp(r->role, name))
+                return 1;
+    /* a mode named like a value of some mode's option (leaderless's membership=gossip: the
+     * technique, not the mode) */
+    for (int i = 0; mode_table[i]; i++)
+        for (const struct mode_option *o = mode_table[i]->options; o && o->name; o++)
+            if (o->kind == OPT_ENUM && o->values && mode_listed(o->values, name))
                 return 1;
     return 0;
 }

@@ -833,6 +833,117 @@ START_TEST(peer_messages_mutated_at_random_are_refused_or_merged_and_the_node_ke
 }
 END_TEST
 
+/* ---- failover inside a centre, deletes ------------------------------------------------- */
+
+struct role_is {
+    struct fixture *f;
+    int node;
+    const char *role, *leader;
+};
+
+static int role_pred(void *ud)
+{
+    struct role_is *r = ud;
+    if (sim_node_state(r->f->s, r->node) != SIM_UP)
+        return 0;
+    json_t *st = sim_status(r->f->s, r->node);
+    int ok = !strcmp(json_string_value(json_object_get(st, "role")), r->role) &&
+             (!r->leader || !strcmp(json_string_value(json_object_get(st, "leader")), r->leader));
+    json_decref(st);
+    return ok;
+}
+
+static void await_role(struct fixture *f, int node, const char *role, const char *leader)
+{
+    struct role_is r = {f, node, role, leader};
+    ck_assert_msg(fixture_run_until(f, 20 * SEC, role_pred, &r), "seed %" PRIu64 ": n%d never became %s%s%s", f->seed,
+                  node + 1, role, leader ? " of " : "", leader ? leader : "");
+}
+
+START_TEST(failover_auto_a_follower_takes_over_its_centre_and_the_old_leader_follows_it)
+{
+    static const char *const more[] = {"write", "apply", "conflict", "error", "state", "failover", NULL};
+    struct fixture *f = ml_new(6, "dcs=3 failover=auto failover_timeout=500ms", 31);
+    fixture_keep(f, more);
+    put_ok(f, 0, "x", "a");
+    sim_crash(f->s, 0); /* dc1's leader */
+    await_role(f, 1, "leader", "n2");
+    ck_assert_int_eq(fixture_count(f, "failover", "to", "n2"), 1);
+    const json_t *fo = fixture_find(f, "n2", "failover");
+    ck_assert_str_eq(json_string_value(json_object_get(fo, "from")), "n1");
+    ck_assert_str_eq(json_string_value(json_object_get(fo, "dc")), "dc1");
+    /* dc1 takes writes again, through n2; inside the centre replication stays synchronous, so
+     * the answer waits for n1 (down): error 11, indefinite — the write is logged at n2 and
+     * replicates to the other centres at once */
+    json_t *w = fixture_call(f, 1, req_write("y", "b"), 10 * SEC);
+    ck_assert_str_eq(rtype(w), "error");
+    ck_assert(json_is_true(json_object_get(w, "indefinite")));
+    json_decref(w);
+    await_holds(f, 2, "y", "\"b\""); /* the other centres' leaders get it from n2 */
+    await_holds(f, 4, "y", "\"b\"");
+    put_ok(f, 2, "z", "c"); /* dc2's writes reach dc1's new leader */
+    await_holds(f, 1, "z", "\"c\"");
+    sim_restart(f->s, 0); /* the old leader comes back as leader of epoch 0, and steps down */
+    await_role(f, 0, "follower", "n2");
+    await_converged(f, 20 * SEC);
+    assert_all_hold(f, "x", "\"a\"");
+    assert_all_hold(f, "y", "\"b\"");
+    json_t *r = fixture_call(f, 0, req_write("w", "1"), 5 * SEC);
+    ck_assert_str_eq(rtype(r), "error");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "leader")), "n2");
+    json_decref(r);
+    put_ok(f, 1, "w", "1");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(failover_off_leaves_a_centre_without_its_leader_refusing_writes)
+{
+    static const char *const more[] = {"state", "failover", NULL};
+    struct fixture *f = ml_new(6, "dcs=3 failover_timeout=500ms", 32);
+    fixture_keep(f, more);
+    sim_crash(f->s, 0);
+    fixture_run(f, 5 * SEC);
+    ck_assert_int_eq(fixture_count(f, "failover", NULL, NULL), 0);
+    json_t *r = fixture_call(f, 1, req_write("x", "1"), 5 * SEC);
+    ck_assert_str_eq(rtype(r), "error");
+    json_decref(r);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(a_delete_removes_the_key_at_every_replica)
+{
+    for (int c = 0; c < 3; c++) {
+        static const char *const specs[] = {"conflict=lww", "conflict=siblings", "conflict=merge"};
+        struct fixture *f = ml_new(3, specs[c], 41);
+        put_ok(f, 0, "x", "a");
+        put_ok(f, 0, "keep", "k");
+        await_converged(f, 10 * SEC);
+        json_t *r = fixture_call(f, 1, json_pack("{s:s,s:s}", "type", "delete", "key", "x"), 10 * SEC);
+        ck_assert_msg(!strcmp(rtype(r), "delete_ok"), "%s: %s", specs[c], rtype(r));
+        json_decref(r);
+        await_converged(f, 10 * SEC);
+        for (int i = 0; i < 3; i++) {
+            char *v = held(f, i, "x");
+            ck_assert_msg(!v, "%s: n%d still holds x=%s", specs[c], i + 1, v);
+            free(v);
+        }
+        assert_all_hold(f, "keep", "\"k\"");
+        r = fixture_call(f, 2, json_pack("{s:s,s:s}", "type", "read", "key", "x"), 5 * SEC);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), ERR_KEY_DOES_NOT_EXIST);
+        json_decref(r);
+        put_ok(f, 2, "x", "again"); /* a later write brings it back */
+        await_converged(f, 10 * SEC);
+        assert_all_hold(f, "x", "\"again\"");
+        FIXTURE_OK(f);
+        fixture_free(&f);
+    }
+}
+END_TEST
+
 Suite *suite_multileader(void);
 Suite *suite_multileader(void)
 {
@@ -868,6 +979,9 @@ Suite *suite_multileader(void)
     tcase_add_test(tc, same_seed_gives_the_same_trace);
     tcase_add_test(tc, ten_thousand_divergent_keys_converge_after_heal);
     tcase_add_test(tc, peer_messages_mutated_at_random_are_refused_or_merged_and_the_node_keeps_serving);
+    tcase_add_test(tc, failover_auto_a_follower_takes_over_its_centre_and_the_old_leader_follows_it);
+    tcase_add_test(tc, failover_off_leaves_a_centre_without_its_leader_refusing_writes);
+    tcase_add_test(tc, a_delete_removes_the_key_at_every_replica);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -139,6 +139,29 @@ START_TEST(converged_compares_something_in_the_simulator)
 }
 END_TEST
 
+START_TEST(basic_paxos_says_it_has_no_leader_instead_of_waiting)
+{
+    struct lab lab;
+    struct seen s;
+    open_lab(&lab, &s);
+    struct opts o = {0};
+    opts_set(&o, "sim", "on");
+    opts_set(&o, "seed", "7");
+    ck_assert_int_eq(lab_start(&lab, "paxos", 3, &o), 0);
+    uint64_t t0 = mono_us();
+    ck_assert_int_ne(lab_exec(&lab, "wait leader"), 0);
+    ck_assert_int_ne(lab_exec(&lab, "isolate leader"), 0);
+    ck_assert_uint_lt(mono_us() - t0, 2000000); /* said at once, not after a timeout */
+    ck_assert_ptr_nonnull(strstr(s.out.s, "elects no leader with multi=off (it does with multi=on)"));
+    lab_exec(&lab, "stop");
+    opts_set(&o, "multi", "on");
+    ck_assert_int_eq(lab_start(&lab, "paxos", 3, &o), 0);
+    ck_assert_int_eq(lab_exec(&lab, "wait leader"), 0);
+    opts_free(&o);
+    close_lab(&lab, &s);
+}
+END_TEST
+
 Suite *suite_refusals(void);
 Suite *suite_refusals(void)
 {
@@ -149,6 +172,7 @@ Suite *suite_refusals(void)
     tcase_add_test(tc, add_honours_or_refuses_its_argument);
     tcase_add_test(tc, a_long_step_stops_when_interrupted);
     tcase_add_test(tc, converged_compares_something_in_the_simulator);
+    tcase_add_test(tc, basic_paxos_says_it_has_no_leader_instead_of_waiting);
     suite_add_tcase(s, tc);
     return s;
 }

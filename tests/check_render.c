@@ -214,6 +214,77 @@ START_TEST(help_overlay_lists_every_key)
 }
 END_TEST
 
+static void feed_json(struct dm *m, const char *text)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    dm_feed(m, j);
+    json_decref(j);
+}
+
+START_TEST(clocks_pane_shows_offsets_drift_ntp_and_truetime_at_80x24_and_120x40)
+{
+    struct dm *m = fixture();
+    feed_json(m, "{\"t\":9000000,\"ev\":\"status\",\"node\":\"n1\",\"status\":{\"role\":\"follower\",\"clock_us\":5000000,"
+                 "\"offset_us\":30000,\"drift_ppm\":0,\"ntp\":false,\"lamport\":7,\"vc\":[6,2,3],"
+                 "\"truetime\":{\"earliest\":4993000,\"latest\":5007000,\"epsilon_us\":7000}}}");
+    feed_json(m, "{\"t\":9000001,\"ev\":\"status\",\"node\":\"n2\",\"status\":{\"role\":\"follower\",\"clock_us\":5000000,"
+                 "\"offset_us\":1500,\"drift_ppm\":500,\"ntp\":true,\"lamport\":8,\"vc\":[2,4,4],"
+                 "\"truetime\":{\"earliest\":4993000,\"latest\":5007000,\"epsilon_us\":7000}}}");
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.clocks = true;
+    static const int sizes[][2] = {{80, 24}, {120, 40}};
+    for (size_t k = 0; k < CL_ARRAY_LEN(sizes); k++) {
+        char *s = screen(m, sizes[k][0], sizes[k][1], true, &ui);
+        ck_assert_msg(strstr(s, "Clocks"), "%s", s);
+        ck_assert_msg(strstr(s, "+30.0ms"), "%s", s);
+        ck_assert_msg(strstr(s, "TT[+23.0,+37.0]ms MISSES"), "%s", s);
+        ck_assert_msg(strstr(s, "+1.5ms* +500ppm L8 [2,4,4]"), "%s", s);
+        ck_assert_msg(strstr(s, "TT[-5.5,+8.5]ms ok"), "%s", s);
+        free(s);
+    }
+    ui.clocks = false;
+    char *s = screen(m, 120, 40, true, &ui);
+    ck_assert_msg(!strstr(s, "MISSES"), "%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(f5_marks_the_messages_before_and_after_the_selected_one)
+{
+    struct dm *m = dm_new(0);
+    feed_json(m, "{\"t\":1,\"ev\":\"cluster\",\"mode\":\"raft\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    /* n1 -> n2 (a), then n2 -> n3 (b: after a's arrival), and n3 -> n1 (c) concurrent with a */
+    feed_json(m, "{\"t\":10,\"ev\":\"send\",\"node\":\"n1\",\"to\":\"n2\",\"type\":\"aaa\"}");
+    feed_json(m, "{\"t\":11,\"ev\":\"send\",\"node\":\"n3\",\"to\":\"n1\",\"type\":\"ccc\"}");
+    feed_json(m, "{\"t\":20,\"ev\":\"recv\",\"node\":\"n2\",\"from\":\"n1\",\"type\":\"aaa\"}");
+    /* b's arrival at n3 comes in before its send (each node's events on their own stream) */
+    feed_json(m, "{\"t\":40,\"ev\":\"recv\",\"node\":\"n3\",\"from\":\"n2\",\"type\":\"bbb\"}");
+    feed_json(m, "{\"t\":30,\"ev\":\"send\",\"node\":\"n2\",\"to\":\"n3\",\"type\":\"bbb\"}");
+    feed_json(m, "{\"t\":50,\"ev\":\"send\",\"node\":\"n3\",\"to\":\"n2\",\"type\":\"ddd\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    ui.causal = true;
+    ui.selected_msg = 2; /* bbb */
+    char *s = screen(m, 120, 40, false, &ui);
+    ck_assert_msg(strstr(s, "Messages (< before, > after, . concurrent)"), "%s", s);
+    const char *lines[][2] = {{"aaa", "<"}, {"ccc", "."}, {"ddd", ">"}};
+    for (size_t i = 0; i < CL_ARRAY_LEN(lines); i++) {
+        const char *p = strstr(s, lines[i][0]);
+        ck_assert_msg(p, "%s", s);
+        const char *bol = p;
+        while (bol > s && bol[-1] != '\n')
+            bol--;
+        ck_assert_msg(bol[1] == lines[i][1][0], "%s should be marked %s:\n%s", lines[i][0], lines[i][1], s);
+    }
+    ck_assert_msg(!strstr(s, "bbb...") , "bbb is drawn pending:\n%s", s);
+    free(s);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(too_small_terminal_says_so_without_crashing)
 {
     struct dm *m = fixture();
@@ -300,6 +371,12 @@ START_TEST(votes_and_quorums_show_who_answered)
     s = screen(m, 120, 40, true, &ui); /* a narrow pane: the short form, nothing cut */
     EXPECT_ON_SCREEN(s, "W2 z: n1✗ n2✓ n3✓ met");
     EXPECT_ON_SCREEN(s, "term 2 n2: 2/3 votes - won");
+    free(s);
+    /* a protocol's own quorum (paxos promises, zab acks) is a Q, not a write */
+    feed(m, "{\"ev\":\"quorum\",\"node\":\"n1\",\"t\":99000000,\"op\":\"prepare\",\"key\":\"ballot 3.n1\","
+            "\"need\":2,\"acked\":[\"n1\",\"n3\"],\"missing\":[\"n2\"],\"ok\":true}");
+    s = screen(m, 160, 45, true, &ui);
+    EXPECT_ON_SCREEN(s, "Q2 ballot 3.n1: n1✓ n2✗ n3✓ met");
     free(s);
     dm_destroy(&m);
 }
@@ -851,17 +928,78 @@ START_TEST(wide_characters_keep_the_columns_aligned)
 }
 END_TEST
 
+START_TEST(the_title_marks_convergence_and_cards_show_the_watched_key)
+{
+    struct dm *m = dm_new(0);
+    static const char *const evs[] = {
+        "{\"ev\":\"cluster\",\"mode\":\"crdt\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}",
+        "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}",
+        "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:1,n2:1\",\"hash\":\"cd\",\"value\":[\"milk\"]}",
+        "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}",
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(evs); i++) {
+        json_t *ev = json_loads(evs[i], 0, NULL);
+        ck_assert_ptr_nonnull(ev);
+        dm_feed(m, ev);
+        json_decref(ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 140, 45, false, &ui);
+    EXPECT_ON_SCREEN(text, "CONVERGED cart t=2.500s");
+    EXPECT_ON_SCREEN(text, "n1:1,n2:1");
+    EXPECT_ON_SCREEN(text, "== ");
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
+START_TEST(a_big_cluster_shows_the_infection_curve_beside_the_theory)
+{
+    struct dm *m = dm_new(0);
+    struct sb cl = {0};
+    sb_add(&cl, "{\"ev\":\"cluster\",\"mode\":\"x\",\"options\":{\"fanout\":\"1\",\"style\":\"push\"},\"nodes\":[");
+    for (int i = 1; i <= 20; i++)
+        sb_printf(&cl, "%s\"n%d\"", i > 1 ? "," : "", i);
+    sb_add(&cl, "]}");
+    const char *evs[] = {
+        cl.s,
+        "{\"ev\":\"rumor\",\"node\":\"n1\",\"t\":1,\"rumor\":\"n1#1\",\"text\":\"hi\"}",
+        "{\"ev\":\"infect\",\"node\":\"n7\",\"t\":2,\"rumor\":\"n1#1\",\"round\":1}",
+        "{\"ev\":\"infect\",\"node\":\"n3\",\"t\":3,\"rumor\":\"n1#1\",\"round\":2}",
+        "{\"ev\":\"infect\",\"node\":\"n9\",\"t\":4,\"rumor\":\"n1#1\",\"round\":2}",
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(evs); i++) {
+        json_t *ev = json_loads(evs[i], 0, NULL);
+        ck_assert_ptr_nonnull(ev);
+        dm_feed(m, ev);
+        json_decref(ev);
+    }
+    sb_free(&cl);
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 160, 45, false, &ui);
+    EXPECT_ON_SCREEN(text, "rumor n1#1 by round: 1 2 4 of 20  (theory, push f=1: 1 2 4)");
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
     Suite *s = suite_create("render");
     TCase *tc = tcase_create("render");
     tcase_add_test(tc, leader_is_marked_at_both_sizes);
+    tcase_add_test(tc, the_title_marks_convergence_and_cards_show_the_watched_key);
+    tcase_add_test(tc, a_big_cluster_shows_the_infection_curve_beside_the_theory);
     tcase_add_test(tc, partition_draws_separated_groups);
     tcase_add_test(tc, dropped_message_is_crossed_out);
     tcase_add_test(tc, escape_sequences_in_keys_are_shown_escaped);
     tcase_add_test(tc, help_overlay_lists_every_key);
     tcase_add_test(tc, too_small_terminal_says_so_without_crashing);
+    tcase_add_test(tc, clocks_pane_shows_offsets_drift_ntp_and_truetime_at_80x24_and_120x40);
+    tcase_add_test(tc, f5_marks_the_messages_before_and_after_the_selected_one);
     tcase_add_test(tc, ascii_mode_draws_no_byte_above_127);
     tcase_add_test(tc, conflicting_log_entry_is_highlighted);
     tcase_add_test(tc, committed_entries_are_set_apart_by_a_rule);

@@ -372,6 +372,50 @@ START_TEST(delayed_messages_die_with_their_sender)
 }
 END_TEST
 
+START_TEST(a_bandwidth_queues_messages_and_heal_lets_them_go)
+{
+    struct watch w;
+    struct sim *s = probe_sim(2, &w);
+    /* 1 kbps: a hello (its body and the envelope, about 150 bytes) takes over a second */
+    faults_set_bandwidth(sim_faults(s), 0, 1, 1);
+    for (int i = 0; i < 4; i++)
+        forward(s, 0, "n2");
+    sim_run_for(s, 500 * MS);
+    ck_assert_int_eq(stat_of(s, 1, "hellos"), 0);
+    json_t *st = sim_status(s, 0);
+    json_t *q = json_object_get(json_object_get(st, "queue"), "n2");
+    ck_assert_int_eq(json_integer_value(json_object_get(q, "msgs")), 4);
+    ck_assert_int_gt(json_integer_value(json_object_get(q, "wait_ms")), 4000);
+    json_decref(st);
+    sim_run_for(s, 1500 * MS);
+    ck_assert_int_eq(stat_of(s, 1, "hellos"), 1); /* one at a time */
+    struct faults healed = *sim_faults(s);
+    faults_heal(&healed);
+    sim_set_faults(s, &healed);
+    sim_run_for(s, 50 * MS);
+    ck_assert_int_eq(stat_of(s, 1, "hellos"), 4); /* the rest at once */
+    st = sim_status(s, 0);
+    ck_assert_int_eq(json_object_size(json_object_get(st, "queue")), 0);
+    json_decref(st);
+    sim_destroy(&s);
+}
+END_TEST
+
+START_TEST(a_full_bandwidth_queue_drops_with_a_reason)
+{
+    struct watch w;
+    struct sim *s = probe_sim(2, &w);
+    faults_set_bandwidth(sim_faults(s), 0, 1, 1);
+    for (int i = 0; i < BWQ_MAX_FRAMES + 3; i++)
+        forward(s, 0, "n2");
+    sim_run_for(s, 100 * MS);
+    uint64_t sent, delivered, dropped;
+    sim_counts(s, &sent, &delivered, &dropped);
+    ck_assert_uint_eq(dropped, 3);
+    sim_destroy(&s);
+}
+END_TEST
+
 START_TEST(partitions_drop_messages_with_a_reason)
 {
     struct watch w;
@@ -568,6 +612,8 @@ Suite *suite_sim(void)
     tcase_add_test(tc, different_seeds_give_different_traces);
     tcase_add_test(tc, watching_the_events_does_not_change_the_trace);
     tcase_add_test(tc, a_mode_that_refuses_its_options_gives_no_simulator);
+    tcase_add_test(tc, a_bandwidth_queues_messages_and_heal_lets_them_go);
+    tcase_add_test(tc, a_full_bandwidth_queue_drops_with_a_reason);
     suite_add_tcase(s, tc);
     return s;
 }

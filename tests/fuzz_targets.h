@@ -212,6 +212,8 @@ static inline const char *fuzz_faults_one(const uint8_t *data, size_t size)
                         bad = "a probability outside [0, 1]";
                     else if (l->delay_us > FAULTS_MAX_DELAY_US || l->jitter_us > FAULTS_MAX_DELAY_US)
                         bad = "a delay or jitter out of bounds";
+                    else if (l->kbps > FAULTS_MAX_KBPS)
+                        bad = "a bandwidth out of bounds";
                 }
             json_t *back = faults_to_json(&f);
             if (!bad && (faults_from_json(back, &g, err, sizeof err) < 0 || !fuzz_same_cuts(&f, &g) ||

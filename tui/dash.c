@@ -831,6 +831,24 @@ static unsigned act_enter(struct dash *d, int ch)
     return RE_DRAW;
 }
 
+static unsigned act_clocks(struct dash *d, int ch)
+{
+    (void)ch;
+    d->ui.clocks = !d->ui.clocks;
+    return RE_DRAW;
+}
+
+/* F5: mark what happened before and after the selected message (the newest when none is). */
+static unsigned act_causal(struct dash *d, int ch)
+{
+    (void)ch;
+    d->ui.causal = !d->ui.causal;
+    const struct dm_state *s = dm_view(d->m);
+    if (d->ui.causal && d->sel_pos == UINT64_MAX && s->nmsgs)
+        d->sel_pos = dm_msg_at(s, s->nmsgs - 1)->pos;
+    return RE_DRAW;
+}
+
 static unsigned act_freeze(struct dash *d, int ch)
 {
     (void)ch;
@@ -907,6 +925,8 @@ static const struct key_action key_table[] = {
     {{'?'}, NULL, NULL, K_EMPTY, act_help},
     {{KEY_F(2)}, "F2", "lesson view / cluster view while a lesson runs", K_ANYTIME, act_view},
     {{KEY_F(3)}, "F3", "start the lesson's quiz (after its last step; or type quiz)", K_ANYTIME | K_LIVE, act_quiz},
+    {{KEY_F(4)}, "F4", "Clocks pane: offsets from true time (* NTP), drift, Lamport, vector, HLC, TrueTime", K_ANYTIME, act_clocks},
+    {{KEY_F(5)}, "F5", "happened-before: < before the selected message, > after it, . concurrent", K_ANYTIME, act_causal},
     {{'\t'}, "Tab", "focus the next pane (on an empty command line)", K_EMPTY, act_focus},
     {{KEY_BTAB}, "Shift-Tab", "focus the previous pane", K_ANYTIME, act_focus},
     {{27}, "Esc", "back to the command line", K_EMPTY, act_escape},

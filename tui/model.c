@@ -273,6 +273,17 @@ FOLD(fold_send)
         m->st = DM_DELIVERED;       /* node (DESIGN §4) and no event tells its arrival */
         m->t_end = t;
     }
+    for (int k = 0; k < s->norphans && m->st == DM_PENDING; k++) { /* it already arrived */
+        struct dm_orphan *o = &s->orphans[k];
+        if (strcmp(o->src, node) || strcmp(o->dst, to) || strcmp(o->type, m->type) ||
+            (o->msg_id >= 0 && m->msg_id >= 0 && o->msg_id != m->msg_id))
+            continue;
+        m->st = DM_DELIVERED;
+        m->t_end = o->t > t ? o->t : t;
+        s->orphans[k] = s->orphans[--s->norphans];
+        if (s->orphan_next > s->norphans)
+            s->orphan_next = s->norphans;
+    }
     if (i >= 0 && e->msg.has_lamport && e->msg.lamport > s->node[i].lamport)
         s->node[i].lamport = e->msg.lamport;
 }
@@ -297,6 +308,15 @@ FOLD(fold_recv)
     if (m) {
         m->st = DM_DELIVERED;
         m->t_end = t;
+    } else if (dm_node_index(s, e->msg.peer) >= 0) { /* before its send: kept for it */
+        int k = s->norphans < DM_MAX_ORPHANS ? s->norphans++ : s->orphan_next;
+        s->orphan_next = (k + 1) % DM_MAX_ORPHANS;
+        struct dm_orphan *o = &s->orphans[k];
+        str_copy(o->src, e->msg.peer, sizeof o->src);
+        str_copy(o->dst, e->node, sizeof o->dst);
+        str_copy(o->type, e->msg.type, sizeof o->type);
+        o->msg_id = e->msg.msg_id;
+        o->t = t;
     }
 }
 
@@ -490,6 +510,23 @@ FOLD(fold_status)
     int64_t skew;
     if (jint(st, "skew_us", &skew))
         n->skew_us = skew;
+    if (jint(st, "offset_us", &skew)) {
+        n->offset_us = skew;
+        n->has_offset = true;
+    }
+    if (jint(st, "drift_ppm", &skew))
+        n->drift_ppm = skew;
+    if (json_is_boolean(json_object_get(st, "ntp")))
+        n->ntp = json_is_true(json_object_get(st, "ntp"));
+    const json_t *tt = json_object_get(st, "truetime");
+    uint64_t te, tl, teps;
+    if (json_is_object(tt) && juint(tt, "earliest", &te) && juint(tt, "latest", &tl) && juint(tt, "epsilon_us", &teps) &&
+        te <= tl) {
+        n->tt_earliest = te;
+        n->tt_latest = tl;
+        n->tt_eps_us = teps;
+        n->has_tt = true;
+    }
     json_t *hlc = json_object_get(st, "hlc");
     if (json_is_array(hlc) && json_array_size(hlc) == 2 && json_is_integer(json_array_get(hlc, 0)) &&
         json_is_integer(json_array_get(hlc, 1)) && json_integer_value(json_array_get(hlc, 0)) > 0 &&
@@ -569,7 +606,9 @@ static void fold_partition(struct dm_state *s, const json_t *groups)
     s->ngroups = ng > CL_MAXNODES ? CL_MAXNODES : ng;
 }
 
-static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
+enum link_field { LINK_DELAY, LINK_LOSS, LINK_BANDWIDTH, LINK_QUEUE };
+
+static void fold_link_field(struct dm_state *s, const struct ev_fault *f, enum link_field which, uint64_t queued)
 {
     int src = -1, dst = -1;
     if (f->src && (src = dm_node_index(s, f->src)) < 0)
@@ -588,12 +627,31 @@ static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_dela
         l->src = src;
         l->dst = dst;
     }
-    if (is_delay)
+    if (which == LINK_DELAY)
         l->delay_ms = f->has_ms ? f->ms : 0;
-    else
+    else if (which == LINK_LOSS)
         l->loss_pct = f->has_pct ? f->pct : 0;
-    if (l->delay_ms == 0 && l->loss_pct <= 0)
+    else if (which == LINK_BANDWIDTH)
+        l->kbps = f->has_kbps ? f->kbps : 0;
+    else
+        l->queued = queued;
+    if (l->delay_ms == 0 && l->loss_pct <= 0 && l->kbps == 0 && l->queued == 0)
         *l = s->links[--s->nlinks];
+}
+
+/* A `queue` event (runtime or simulator): how many messages wait on the link node -> "to". */
+static void fold_queue(struct dm_state *s, const struct event *e)
+{
+    const json_t *to = json_object_get(e->json, "to"), *msgs = json_object_get(e->json, "msgs");
+    if (!e->node || !json_is_string(to) || !json_is_integer(msgs) || json_integer_value(msgs) < 0)
+        return;
+    struct ev_fault f = {.src = e->node, .dst = json_string_value(to)};
+    fold_link_field(s, &f, LINK_QUEUE, (uint64_t)json_integer_value(msgs));
+}
+
+static void fold_link(struct dm_state *s, const struct ev_fault *f, bool is_delay)
+{
+    fold_link_field(s, f, is_delay ? LINK_DELAY : LINK_LOSS, 0);
 }
 
 FOLD(fold_fault)
@@ -613,6 +671,8 @@ FOLD(fold_fault)
             s->group_of[k] = 0;
         s->ngroups = 0;
         s->nlinks = 0;
+    } else if (!strcmp(what, "bandwidth")) {
+        fold_link_field(s, f, LINK_BANDWIDTH, 0);
     } else if (!strcmp(what, "delay")) {
         fold_link(s, f, true);
     } else if (!strcmp(what, "loss")) {
@@ -830,6 +890,12 @@ FOLD(fold_cluster)
     }
     /* a new cluster runs at its start speed (an option), else 1 */
     s->speed = c->has_speed && c->speed > 0 ? c->speed : 1;
+    /* the spreading options, for the theoretical infection curve */
+    const char *fo = jstr(c->options, "fanout"), *sty = jstr(c->options, "style");
+    s->curve_fanout = fo && atoi(fo) > 0 ? atoi(fo) : 1;
+    str_copy(s->curve_style, sty ? sty : "push", sizeof s->curve_style);
+    s->curve_rumor[0] = 0;
+    s->curve_rounds = 0;
 }
 
 FOLD(fold_lesson)
@@ -926,8 +992,54 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
     int i = lab_wide(e.kind) ? -1 : node_for(s, e.node);
     if (folds[e.kind])
         folds[e.kind](s, &e, i, pos, s->t_last);
+    else if (e.kind == EV_QUEUE)
+        fold_queue(s, &e);
     if (dm_event_is_alert(ev))
         alert_push(s, pos, ev);
+    const char *en = jstr(ev, "ev");
+    const char *rid = i >= 0 && en ? jstr(ev, "rumor") : NULL;
+    if (rid && !strcmp(en, "rumor")) { /* a new rumor: its origin is round 0 */
+        str_copy(s->curve_rumor, rid, sizeof s->curve_rumor);
+        memset(s->curve_new, 0, sizeof s->curve_new);
+        s->curve_new[0] = 1;
+        s->curve_rounds = 1;
+    } else if (rid && !strcmp(en, "infect") && !strcmp(rid, s->curve_rumor)) {
+        uint64_t r = 0;
+        if (juint(ev, "round", &r) && r < DM_CURVE_ROUNDS) {
+            s->curve_new[r]++;
+            if ((int)r + 1 > s->curve_rounds)
+                s->curve_rounds = (int)r + 1;
+        }
+    }
+    if (en && !strcmp(en, "watch") && e.node && !strcmp(e.node, "lab")) {
+        const char *k = jstr(ev, "key");
+        str_copy(s->watch_key, k ? k : "", sizeof s->watch_key);
+        for (int j = 0; j < CL_MAXNODES; j++)
+            s->node[j].watch[0] = 0;
+    } else if (en && !strcmp(en, "digest") && i >= 0 && s->watch_key[0] && jstr(ev, "key") &&
+               !strcmp(jstr(ev, "key"), s->watch_key)) {
+        /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
+        const json_t *v = json_object_get(ev, "value");
+        char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        const char *ctx = jstr(ev, "ctx");
+        struct sb b = {0};
+        sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
+        free(vt);
+        str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
+        sb_free(&b);
+    }
+    if (dm_event_is_mark(ev)) {
+        s->nconverged++;
+        s->converged_t = e.has_t ? e.t : s->t_last;
+        const char *k = jstr(ev, "key");
+        str_copy(s->converged_key, k ? k : "", sizeof s->converged_key);
+    }
+}
+
+bool dm_event_is_mark(const json_t *ev)
+{
+    const char *e = jstr(ev, "ev"), *node = jstr(ev, "node");
+    return e && node && !strcmp(e, "converged") && !strcmp(node, "lab");
 }
 
 /* ---- the recorder and time travel --------------------------------------------------- */

@@ -46,6 +46,7 @@
 #define DM_MAX_TEXT 256      /* longest command kept per log entry (output lines: 4×, lesson text: 16×) */
 #define DM_MAX_ROLES 16      /* roles in the cluster's role → class table */
 #define DM_MAX_FIGS 6        /* status figures on a node card */
+#define DM_MAX_ORPHANS 32    /* arrivals kept until their send event comes in */
 
 enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
 enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
@@ -55,12 +56,15 @@ struct dm_entry {
     char *cmd; /* owned; NULL when only known from an append event */
 };
 
+#define DM_CURVE_ROUNDS 48
+
 struct dm_node {
     char id[CL_IDLEN];
     char role[24];        /* "leader", "follower", "candidate", a mode's own, or "" */
     enum role_class rclass; /* the role's class, from the cluster's role table (colours) */
     char card[64];        /* the mode's status figures for the node card: "c12 a12" */
     char card_wide[96];   /* the same in words for a wide card: "commit 12  applied 12" */
+    char watch[96];       /* its state of the watched key (`watch KEY`), from its newest digest */
     char figval[DM_MAX_FIGS][24]; /* each figure's last value from a status, "" = none */
     bool has_term, has_epoch;
     uint64_t term, epoch;
@@ -77,6 +81,12 @@ struct dm_node {
     bool has_hlc;
     uint64_t hlc_l, hlc_c;  /* its hybrid logical clock, from status ("hlc":[l,c]) */
     size_t nlog;
+    /* its clock against true time, from status: offset (skew, drift, NTP), drift, NTP on */
+    bool has_offset, ntp;
+    int64_t offset_us, drift_ppm;
+    /* TrueTime where the mode keeps it (status "truetime"): [earliest, latest] and ε */
+    bool has_tt;
+    uint64_t tt_earliest, tt_latest, tt_eps_us;
 };
 
 struct dm_msg {
@@ -115,6 +125,8 @@ struct dm_link {
     int src, dst;         /* node index, -1 = every node */
     uint64_t delay_ms;
     double loss_pct;
+    uint64_t kbps;        /* bandwidth, 0 = unlimited */
+    uint64_t queued;      /* messages queued on it (the sender's last `queue` event) */
 };
 
 struct dm_lesson {
@@ -165,11 +177,34 @@ struct dm_state {
     size_t out_head, nout;
     struct dm_alert alerts[DM_MAX_ALERTS];          /* newest last */
     int nalerts;
+    /* the moments of convergence the mode's monitor marked (`converged` events from the lab) */
+    int nconverged;
+    uint64_t converged_t;         /* the newest one's time */
+    char converged_key[64];       /* and its key */
+    char watch_key[64];           /* `watch KEY`: the key the node cards draw ("" none) */
+    /* the infection curve of the newest rumor (`rumor` then `infect` events with a round):
+     * nodes newly infected in each round, and the cluster's spreading options for the
+     * theoretical curve beside it */
+    char curve_rumor[48];
+    int curve_new[DM_CURVE_ROUNDS];
+    int curve_rounds;             /* rounds seen (highest round + 1) */
+    int curve_fanout;             /* the cluster's fanout= option (default 1) */
+    char curve_style[12];         /* its style= option ("push" by default) */
     struct dm_lesson lesson;
     uint64_t t_last;              /* t of the newest event, µs since run start */
     uint64_t events;              /* events folded into this state */
     uint64_t drops, bad_events;
     double speed;                 /* the lab's speed factor, from options / speed events */
+    /* Arrivals seen before their send: the lab gets each node's events on its own stream, so
+     * a receiver's `recv` may come in before the sender's `send`; the send then finds it here
+     * and is drawn delivered (ring of DM_MAX_ORPHANS, oldest overwritten). */
+    struct dm_orphan {
+        char src[CL_IDLEN], dst[CL_IDLEN];
+        char type[32];
+        int64_t msg_id;
+        uint64_t t;
+    } orphans[DM_MAX_ORPHANS];
+    int norphans, orphan_next;
 };
 
 struct dm;
@@ -211,6 +246,8 @@ bool dm_event_matches(const json_t *ev, const char *filter);
 void dm_event_line(const json_t *ev, struct sb *b);
 /* Is this event an alert (invariant violation, checker verdict, error)? */
 bool dm_event_is_alert(const json_t *ev);
+/* Is it a mark of good news the dashboard highlights (a `converged` event from the lab)? */
+bool dm_event_is_mark(const json_t *ev);
 
 /* Helpers for the renderer. */
 int dm_node_index(const struct dm_state *s, const char *id); /* -1 when unknown */

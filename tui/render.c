@@ -1,6 +1,7 @@
 /* render — the dashboard's panes, drawn from the model into a canvas (render.h). */
 #include "render.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,12 @@ static void draw_title(struct canvas *c, const struct layout *l, const struct dm
     if (s->nalerts)
         sb_printf(&b, "  ALERTS %d", s->nalerts);
     x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_TITLE);
+    if (s->nconverged) { /* the newest moment of convergence, marked */
+        b.len = 0;
+        sb_printf(&b, "  CONVERGED %.24s t=%llu.%03llus", s->converged_key, (unsigned long long)(s->converged_t / 1000000),
+                  (unsigned long long)(s->converged_t / 1000 % 1000));
+        x += canvas_raw(c, x, r->y, r->w - x, b.s, ROLE_OK);
+    }
     sb_free(&b);
     const char *help = "? help ";
     int hw = (int)strlen(help);
@@ -179,6 +186,8 @@ static int node_lines(const struct dm_node *n, int width, char lines[8][96])
         snprintf(lines[k++], 96, "skew %+lldms", (long long)(n->skew_us / 1000));
     if (n->leader[0] && !is_leader(n))
         snprintf(lines[k++], 96, "leader %s", n->leader);
+    if (n->watch[0] && k < 8) /* `watch KEY`: its state here */
+        snprintf(lines[k++], 96, "%s", n->watch);
     return k;
 }
 
@@ -244,6 +253,10 @@ static void draw_links_line(struct canvas *c, int x, int y, int w, const struct 
             sb_printf(&b, " delay %llums", (unsigned long long)ln->delay_ms);
         if (ln->loss_pct > 0)
             sb_printf(&b, " loss %g%%", ln->loss_pct);
+        if (ln->kbps)
+            sb_printf(&b, " %llukbps", (unsigned long long)ln->kbps);
+        if (ln->queued)
+            sb_printf(&b, " queue %llu", (unsigned long long)ln->queued);
         sb_add(&b, "  ");
     }
     if (b.s)
@@ -291,6 +304,43 @@ static void draw_node_cells(struct canvas *c, int x, int y, int w, int h,
     }
 }
 
+/* The expected number of nodes holding a rumor after each round, in the mean-field model of
+ * n nodes each contacting f random others per round (push: the infected send; pull: the
+ * uninfected ask; push-pull: both), from 1 at round 0. Fills out[0..rounds-1]. */
+static void curve_theory(int n, int f, const char *style, int rounds, double *out)
+{
+    double i = 1, nn = n > 1 ? n : 2;
+    int push = strcmp(style, "pull") != 0, pull = strcmp(style, "push") != 0;
+    for (int r = 0; r < rounds; r++) {
+        out[r] = i;
+        double stay = 1; /* the chance an uninfected node stays so this round */
+        if (push)
+            stay *= pow(1 - 1 / (nn - 1), f * i);
+        if (pull)
+            stay *= pow(1 - i / (nn - 1), f);
+        i = n - (n - i) * stay;
+    }
+}
+
+/* "rumor n1#1: 1 3 6 12 … of 100 (theory push f=1: 1 2 4 8 …)": the newest rumor's infection
+ * curve, cumulative by round, beside the mean-field one. */
+static void curve_line(const struct dm_state *s, struct sb *b)
+{
+    int rounds = s->curve_rounds < DM_CURVE_ROUNDS ? s->curve_rounds : DM_CURVE_ROUNDS;
+    double th[DM_CURVE_ROUNDS];
+    curve_theory(s->n, s->curve_fanout, s->curve_style, rounds, th);
+    sb_printf(b, "rumor %s by round:", s->curve_rumor);
+    int sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        sum += s->curve_new[r];
+        sb_printf(b, " %d", sum);
+    }
+    sb_printf(b, " of %d  (theory, %s f=%d:", s->n, s->curve_style, s->curve_fanout);
+    for (int r = 0; r < rounds; r++)
+        sb_printf(b, " %.0f", th[r]);
+    sb_add(b, ")");
+}
+
 /* The compact grid of a big cluster: a line counting the nodes per role (the spread of a
  * rumor, S/I/R), then one short cell per node, coloured by role; with the mode's grid figure
  * (mode_figure.grid) each cell shows its value and the nodes where it is not 0 stand out. */
@@ -326,6 +376,14 @@ static void draw_node_grid(struct canvas *c, int x, int y, int w, int h, const s
     sb_free(&b);
     if (h < 2)
         return;
+    if (s->curve_rounds > 0 && h >= 3) { /* the infection curve of the newest rumor */
+        struct sb cb = {0};
+        curve_line(s, &cb);
+        y++;
+        h--;
+        canvas_text(c, x, y, w, cb.s, ROLE_DIM);
+        sb_free(&cb);
+    }
     int order[CL_MAXNODES];
     int n = node_order(s, order);
     /* a cell: "n12:3 " with the grid figure; without room "12:3 " (the number alone), then
@@ -497,7 +555,7 @@ static void short_type(const char *type, int room, char *out, size_t n)
 }
 
 static void draw_message_row(struct canvas *c, int y, const struct columns *cols,
-                             const struct dm_msg *msg, bool selected)
+                             const struct dm_msg *msg, bool selected, int hb)
 {
     int a = column_of(cols, msg->src), b = column_of(cols, msg->dst);
     if (a < 0 || b < 0)
@@ -505,6 +563,8 @@ static void draw_message_row(struct canvas *c, int y, const struct columns *cols
     int xa = cols->x[a], xb = cols->x[b];
     enum role rl = msg->st == DM_DROPPED ? ROLE_DROPPED
                    : msg->st == DM_PENDING ? ROLE_PENDING : ROLE_DELIVERED;
+    if (hb == -1 || hb == 1 || hb == 0) /* F5: before (green), after (magenta), concurrent (dim) */
+        rl = hb < 0 ? ROLE_OK : hb > 0 ? ROLE_PAUSED : ROLE_DIM;
     enum glyph line = msg->st == DM_DROPPED ? G_DROP_LINE
                       : msg->st == DM_PENDING ? G_PENDING_LINE : G_H;
     char label[96], type[40];
@@ -544,6 +604,58 @@ static void draw_message_row(struct canvas *c, int y, const struct columns *cols
     }
 }
 
+/* F5: the selected message's happened-before relation over the kept messages: mark[i] is -1
+ * when message i's send happened before the selected one's send (its causal past), 1 when it
+ * happened after it (its causal future), 0 when they are concurrent, 2 for the selected one.
+ * Frontiers per node, grown to a fixpoint: the past reaches back through every message a node
+ * received before its frontier, the future forward through every message sent after it.
+ * Event times are true time (one clock for every node), so per-node order is their order. */
+static void happened_before(const struct dm_state *s, long sel, signed char *mark)
+{
+    size_t n = s->nmsgs;
+    memset(mark, 0, n);
+    const struct dm_msg *S = dm_msg_at(s, (size_t)sel);
+    mark[sel] = 2;
+    uint64_t past[CL_MAXNODES] = {0}, fut[CL_MAXNODES] = {0};
+    bool hasp[CL_MAXNODES] = {0}, hasf[CL_MAXNODES] = {0};
+    int a = dm_node_index(s, S->src), b = dm_node_index(s, S->dst);
+    if (a >= 0 && a < CL_MAXNODES) {
+        past[a] = fut[a] = S->t_send;
+        hasp[a] = hasf[a] = true;
+    }
+    if (b >= 0 && b < CL_MAXNODES && S->st == DM_DELIVERED && (!hasf[b] || S->t_end < fut[b])) {
+        fut[b] = S->t_end;
+        hasf[b] = true;
+    }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < n; i++) {
+            if (mark[i])
+                continue;
+            const struct dm_msg *M = dm_msg_at(s, i);
+            int ms = dm_node_index(s, M->src), md = dm_node_index(s, M->dst);
+            if (ms >= CL_MAXNODES || md >= CL_MAXNODES)
+                continue;
+            bool dl = M->st == DM_DELIVERED;
+            if ((ms >= 0 && hasp[ms] && M->t_send < past[ms]) || (dl && md >= 0 && hasp[md] && M->t_end <= past[md])) {
+                mark[i] = -1;
+                changed = true;
+                if (ms >= 0 && (!hasp[ms] || M->t_send > past[ms])) {
+                    past[ms] = M->t_send;
+                    hasp[ms] = true;
+                }
+            } else if (ms >= 0 && hasf[ms] && M->t_send > fut[ms]) {
+                mark[i] = 1;
+                changed = true;
+                if (dl && md >= 0 && (!hasf[md] || M->t_end < fut[md])) {
+                    fut[md] = M->t_end;
+                    hasf[md] = true;
+                }
+            }
+        }
+    }
+}
+
 static long clamp_selection(const struct dm_state *s, long sel)
 {
     if (sel < 0 || !s->nmsgs)
@@ -555,7 +667,10 @@ static void draw_messages(struct canvas *c, const struct layout *l, const struct
                           const struct render_ui *ui)
 {
     const struct dm_state *s = dm_view(m);
-    pane_box(c, l, PANE_MESSAGES, ui, c->utf8 ? "Messages (time \xe2\x86\x93)" : "Messages (time v)");
+    bool hb_on = ui->causal && clamp_selection(s, ui->selected_msg) >= 0;
+    pane_box(c, l, PANE_MESSAGES, ui,
+             hb_on ? (l->pane[PANE_MESSAGES].w >= 44 ? "Messages (< before, > after, . concurrent)" : "Messages (< > .)")
+                   : c->utf8 ? "Messages (time \xe2\x86\x93)" : "Messages (time v)");
     int x, y, w, h;
     inner(&l->pane[PANE_MESSAGES], &x, &y, &w, &h);
     if (s->n == 0 || h < 2)
@@ -610,8 +725,119 @@ static void draw_messages(struct canvas *c, const struct layout *l, const struct
     }
     if (head == 2 && start < end && end - start >= rows)
         start++; /* the second header row takes the oldest message's place */
-    for (long i = start; i < end; i++)
-        draw_message_row(c, y + head + (int)(i - start), &cols, dm_msg_at(s, (size_t)i), i == sel);
+    signed char *mark = NULL;
+    if (hb_on) {
+        mark = xcalloc(s->nmsgs, 1);
+        happened_before(s, sel, mark);
+    }
+    for (long i = start; i < end; i++) {
+        int hb = mark ? mark[i] : 3;
+        draw_message_row(c, y + head + (int)(i - start), &cols, dm_msg_at(s, (size_t)i), i == sel, hb);
+        if (mark && hb != 2)
+            canvas_raw(c, x, y + head + (int)(i - start), 1, hb < 0 ? "<" : hb > 0 ? ">" : ".",
+                       hb < 0 ? ROLE_OK : hb > 0 ? ROLE_PAUSED : ROLE_DIM);
+    }
+    free(mark);
+}
+
+/* ---- clocks (F4) ------------------------------------------------------------------------ */
+
+/* Where the Clocks pane goes: Log's place (and Votes' beside it), else the Messages'. */
+static bool clocks_rect(const struct layout *l, struct rect *r, enum pane_id *focus_as)
+{
+    if (layout_visible(l, PANE_LOG)) {
+        *r = l->pane[PANE_LOG];
+        *focus_as = PANE_LOG;
+        const struct rect *v = &l->pane[PANE_VOTES];
+        if (layout_visible(l, PANE_VOTES) && v->y == r->y && v->h == r->h && v->x == r->x + r->w)
+            r->w += v->w;
+        return true;
+    }
+    if (layout_visible(l, PANE_MESSAGES)) {
+        *r = l->pane[PANE_MESSAGES];
+        *focus_as = PANE_MESSAGES;
+        return true;
+    }
+    return false;
+}
+
+static void ms3(char *buf, size_t n, int64_t us)
+{
+    snprintf(buf, n, "%+.1fms", (double)us / 1000);
+}
+
+/* Per node: its clock against true time (offset from skew, drift and NTP), Lamport, vector,
+ * HLC (how far l runs ahead of its physical clock) and TrueTime's interval against true time
+ * ([offset - ε, offset + ε]: it holds true time while that contains 0). */
+static void draw_clocks(struct canvas *c, const struct layout *l, const struct dm *m, const struct render_ui *ui)
+{
+    struct rect r;
+    enum pane_id as;
+    if (!clocks_rect(l, &r, &as))
+        return;
+    const struct dm_state *s = dm_view(m);
+    canvas_fill(c, r.x, r.y, r.w, r.h, ROLE_NORMAL);
+    canvas_box(c, r.x, r.y, r.w, r.h, r.w >= 40 ? "Clocks (vs true time; F4 closes)" : "Clocks",
+               ui->focus == as ? ROLE_FOCUS : ROLE_BORDER);
+    int x, y, w, h;
+    inner(&r, &x, &y, &w, &h);
+    if (w < 8 || h < 1)
+        return;
+    bool wide = w >= 66;
+    int row = 0;
+    if (wide && h > s->n) {
+        canvas_text(c, x, y + row++, w, "node offset      drift    lamport vector         hlc-pt   truetime-true", ROLE_DIM);
+    }
+    for (int i = 0; i < s->n && row < h; i++) {
+        const struct dm_node *n = &s->node[i];
+        char off[24] = "?", drift[24] = "", vc[64] = "", hlc[24] = "-", tt[48] = "";
+        int64_t o = n->has_offset ? n->offset_us : n->skew_us;
+        if (n->has_offset || n->has_clock)
+            ms3(off, sizeof off, o);
+        if (n->ntp)
+            str_copy(off + strlen(off), "*", sizeof off - strlen(off));
+        if (n->drift_ppm)
+            snprintf(drift, sizeof drift, "%+lldppm", (long long)n->drift_ppm);
+        size_t at = 0;
+        vc[at++] = '[';
+        for (int k = 0; k < n->nvc && at + 24 < sizeof vc; k++)
+            at += (size_t)snprintf(vc + at, sizeof vc - at, "%s%llu", k ? "," : "", (unsigned long long)n->vc[k]);
+        snprintf(vc + at, sizeof vc - at, "]");
+        if (n->has_hlc && n->has_clock)
+            ms3(hlc, sizeof hlc, (int64_t)(n->hlc_l - n->clock_us));
+        bool misses = false;
+        if (n->has_tt) {
+            int64_t eps = (int64_t)n->tt_eps_us;
+            misses = o - eps > 0 || o + eps < 0;
+            snprintf(tt, sizeof tt, "[%+.1f,%+.1f]ms %s", (double)(o - eps) / 1000, (double)(o + eps) / 1000,
+                     misses ? "MISSES" : "ok");
+        }
+        enum role idr = n->life == DM_DOWN ? ROLE_DOWN : role_of(n);
+        canvas_text(c, x, y + row, 4, n->id, idr);
+        if (n->life == DM_DOWN) {
+            canvas_text(c, x + 5, y + row++, w - 5, "down", ROLE_DOWN);
+            continue;
+        }
+        char line[256];
+        if (wide) {
+            int k = snprintf(line, sizeof line, "%-11s %-8s L%-6llu %-14s %-8s ", off, drift[0] ? drift : "-",
+                             (unsigned long long)n->lamport, vc, hlc);
+            canvas_text(c, x + 5, y + row, w - 5, line, ROLE_NORMAL);
+            if (k > 0 && k < w - 5)
+                canvas_text(c, x + 5 + k, y + row, w - 5 - k, tt, misses ? ROLE_FAIL : ROLE_NORMAL);
+            row++;
+            continue;
+        }
+        snprintf(line, sizeof line, "%s%s%s L%llu %s hlc%s", off, drift[0] ? " " : "", drift,
+                 (unsigned long long)n->lamport, vc, hlc);
+        canvas_text(c, x + 4, y + row++, w - 4, line, ROLE_NORMAL);
+        if (row < h && tt[0]) {
+            snprintf(line, sizeof line, "TT%s", tt);
+            canvas_text(c, x + 4, y + row++, w - 4, line, misses ? ROLE_FAIL : ROLE_DIM);
+        }
+    }
+    if (row < h && !wide && h - row >= 1 && s->n)
+        canvas_text(c, x, y + h - 1, w, "*: NTP  hlc: l - clock", ROLE_DIM);
 }
 
 /* ---- the message's JSON overlay ----------------------------------------------------- */
@@ -787,11 +1013,12 @@ static void draw_votes(struct canvas *c, const struct layout *l, const struct dm
         /* "W=2 write z: n1 ✗ n2 ✓ n3 ✓  met", or in a narrow pane "W2 z: n1✗ n2✓ n3✓ met" */
         for (int narrow = 0; narrow < 2; narrow++) {
             sb_free(&b);
+            /* R, W, or Q for a protocol's own quorum (paxos prepare/accept, zab ack) */
+            char kind = !strcmp(q->op, "read") ? 'R' : !strcmp(q->op, "write") || !strcmp(q->op, "delete") ? 'W' : 'Q';
             if (narrow)
-                sb_printf(&b, "%c%d %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->key);
+                sb_printf(&b, "%c%d %s:", kind, q->need, q->key);
             else
-                sb_printf(&b, "%c=%d %s %s:", !strcmp(q->op, "read") ? 'R' : 'W', q->need, q->op,
-                          q->key);
+                sb_printf(&b, "%c=%d %s %s:", kind, q->need, q->op, q->key);
             const char *sp = narrow ? "" : " ";
             for (int i = 0; i < s->n && i < 32; i++) {
                 if (q->acked & (1u << i))
@@ -891,11 +1118,12 @@ static void draw_events(struct canvas *c, const struct layout *l, const struct d
             continue;
         }
         b.len = 0;
-        bool alert = dm_event_is_alert(ev);
-        sb_add(&b, alert ? "!! " : "");
+        bool alert = dm_event_is_alert(ev), mark = dm_event_is_mark(ev);
+        sb_add(&b, alert ? "!! " : mark ? "== " : "");
         dm_event_line(ev, &b);
         const char *e = json_string_value(json_object_get(ev, "ev"));
         enum role rl = alert ? ROLE_ALERT
+                       : mark ? ROLE_OK
                        : e && !strcmp(e, "drop") ? ROLE_DROPPED
                        : e && !strcmp(e, "fault") ? ROLE_PARTITION
                        : e && !strcmp(e, "state") ? ROLE_CANDIDATE
@@ -1465,6 +1693,8 @@ void render_screen(struct canvas *c, const struct layout *l, const struct dm *m,
         draw_log(c, l, m, ui);
     if (layout_visible(l, PANE_VOTES))
         draw_votes(c, l, m, ui);
+    if (ui->clocks)
+        draw_clocks(c, l, m, ui);
     if (layout_visible(l, PANE_EVENTS))
         draw_events(c, l, m, ui);
     if (layout_visible(l, PANE_OUTPUT))

@@ -42,6 +42,8 @@ struct render_ui {
     const char *notice;        /* a one-line notice for the title bar, or NULL */
     int output_unseen;         /* output lines that arrived while Output was scrolled back */
     const char *const *help_lines; /* the help overlay (NULL-terminated; dash_help_lines) */
+    bool clocks;               /* F4: the Clocks pane in place of Log (and Votes) */
+    bool causal;               /* F5: mark the selected message's happened-before relation */
 };
 
 /* Draws everything. The canvas must be l->cols × l->rows. */

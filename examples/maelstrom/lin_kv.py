@@ -21,7 +21,7 @@ primary = None
 next_id = 0
 data = {}          # primary: json-encoded key -> value
 forwarded = {}     # our msg_id -> (client, client's msg_id)
-bug = "--bug=stale-read" in sys.argv[1:]
+bug = "--bug=stale-read" in sys.argv[1:] or "stale-read" in sys.argv[1:] and "--bug" in sys.argv[1:]
 
 
 def send(dest, body):

@@ -24,6 +24,8 @@ echo "== catch-up after a partition (simulator)"
 "$BIN/conlab" bench catchup --mode raft --keys 10000
 echo "== multi-leader across data centres: local writes vs leader repl=sync over the WAN"
 sh "$(dirname "$0")/wan.sh" "$S"
+echo "== TrueTime: spanner commit latency against epsilon, with and without commit-wait"
+sh "$(dirname "$0")/truetime.sh" "$S" 4
 echo "== crdt: bytes shipped and convergence, state vs delta vs op (simulator)"
 "$BIN/bench_crdt"
 echo "== crdt, 3 nodes, 16 clients: register writes and reads (LWW) through the lab"

@@ -19,6 +19,8 @@ struct bench {
     struct lab lab;
     const char *mode;
     int nodes, clients, keys, elections, json, reads_pct;
+    const char *workload;       /* lin-kv, or Maelstrom's g-counter, pn-counter, g-set */
+    uint64_t *sent;             /* per client: when its raw request left (µs, cluster time) */
     json_t *extra;              /* per-request options: {"cl":"quorum"} */
     double seconds;
     struct opts opts;
@@ -61,7 +63,8 @@ static void op_done(void *ud, struct op *op)
 {
     struct bench *b = ud;
     int process = op->process;
-    uint64_t start = (uint64_t)json_integer_value(json_object_get(op->invoke, "time")) / 1000;
+    uint64_t start = op->invoke ? (uint64_t)json_integer_value(json_object_get(op->invoke, "time")) / 1000
+                                : b->sent[process - 1000];
     double ms = (double)(cluster_now(b->lab.cl) - start) / 1000.0;
     if (op->outcome == OP_OK) {
         b->ok++;
@@ -81,8 +84,43 @@ static void op_done(void *ud, struct op *op)
         next_op(b, process);
 }
 
+/* Maelstrom's g-counter, pn-counter and g-set workloads: add{delta} or add{element} and read{},
+ * sent as they are to the node the client sticks to. */
+static struct op *next_raw(struct bench *b, int process, int read)
+{
+    json_t *body;
+    if (read)
+        body = json_pack("{s:s}", "type", "read");
+    else if (!strcmp(b->workload, "g-set"))
+        body = json_pack("{s:s,s:I}", "type", "add", "element", (json_int_t)(rng_next(&b->rng) % 1000000000));
+    else {
+        json_int_t d = (json_int_t)rng_range(&b->rng, 1, 5);
+        if (!strcmp(b->workload, "pn-counter") && rng_range(&b->rng, 0, 2) == 0)
+            d = -d;
+        body = json_pack("{s:s,s:I}", "type", "add", "delta", d);
+    }
+    b->sent[process - 1000] = cluster_now(b->lab.cl);
+    struct op *op = lab_send_start(&b->lab, (process - 1000) % b->lab.cl->n, body);
+    json_decref(body);
+    if (op)
+        op->process = process;
+    return op;
+}
+
 static void next_op(struct bench *b, int process)
 {
+    if (strcmp(b->workload, "lin-kv")) {
+        struct op *op = next_raw(b, process, (int)rng_range(&b->rng, 0, 99) < b->reads_pct);
+        if (!op)
+            return;
+        if (op->outcome != OP_PENDING) {
+            op_done(b, op);
+            return;
+        }
+        op->done = op_done;
+        op->done_ud = b;
+        return;
+    }
     char key[32];
     snprintf(key, sizeof key, "k%u", (unsigned)rng_range(&b->rng, 0, (uint64_t)b->keys - 1));
     int read = (int)rng_range(&b->rng, 0, 99) < b->reads_pct;
@@ -185,8 +223,12 @@ static void load(struct bench *b, struct sb *json)
                   pct(b->lat, b->nlat, 50), pct(b->lat, b->nlat, 99));
         sb_printf(json, ",\"msgs_per_op\":%.2f,\"fsyncs_per_op\":%.2f", mpo, spo);
     } else {
-        printf("load: %s, %d nodes, %d clients, %.1f s, %d%% reads over %d keys\n", b->mode, b->nodes,
-               b->clients, secs, b->reads_pct, b->keys);
+        if (strcmp(b->workload, "lin-kv"))
+            printf("load: %s, %d nodes, %d clients, %.1f s, %s workload (add and read), %d%% reads\n", b->mode, b->nodes,
+                   b->clients, secs, b->workload, b->reads_pct);
+        else
+            printf("load: %s, %d nodes, %d clients, %.1f s, %d%% reads over %d keys\n", b->mode, b->nodes,
+                   b->clients, secs, b->reads_pct, b->keys);
         printf("  ok %llu, failed %llu, indeterminate %llu\n", (unsigned long long)b->ok,
                (unsigned long long)b->failed, (unsigned long long)b->info);
         printf("  throughput %.0f ops/s, latency p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", thr,
@@ -396,7 +438,7 @@ static void usage(FILE *f)
 {
     fputs("usage: conlab bench [--mode M] [--nodes N] [--clients C] [--seconds S] [--reads PCT]\n"
           "                    [--keys K] [--cl one|quorum|all] [--elections T] [--opt key=value]...\n"
-          "                    [--setup 'LAB COMMAND']... [--json]\n"
+          "                    [--setup 'LAB COMMAND']... [--workload lin-kv|g-counter|pn-counter|g-set] [--json]\n"
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
@@ -404,7 +446,8 @@ static void usage(FILE *f)
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
           "percentiles; --elections T also kills the leader T times and times the next election;\n"
           "--setup runs a lab command first (a fault: 'delay dc1->dc2 80', 'skew n2 -500').\n"
-          "Without --mode: the first mode whose clients speak lin-kv through a leader.\n", f);
+          "Without --mode: the first mode whose clients speak lin-kv through a leader. --workload: Maelstrom's\n"
+          "counter and set workloads (add{delta}, add{element}, read{}) for a mode that answers them.\n", f);
 }
 
 int bench_main(int argc, char **argv, const char *argv0)
@@ -425,6 +468,7 @@ int bench_main(int argc, char **argv, const char *argv0)
     b->clients = 16;
     b->seconds = 5;
     b->keys = 100;
+    b->workload = "lin-kv";
     b->json = json_out;
     opts_set(&b->opts, "events", "state");
     for (int i = 1; i < argc; i++) {
@@ -460,6 +504,9 @@ int bench_main(int argc, char **argv, const char *argv0)
             b->extra = json_pack("{s:s}", "cl", v);
         } else if (!strcmp(a, "--seconds") && parse_double(v, &b->seconds) == 0 && b->seconds > 0 && b->seconds <= 3600)
             ;
+        else if (!strcmp(a, "--workload") && (!strcmp(v, "lin-kv") || !strcmp(v, "g-counter") || !strcmp(v, "pn-counter") ||
+                                               !strcmp(v, "g-set")))
+            b->workload = v;
         else if (!strcmp(a, "--setup") && b->nsetup < 16)
             b->setup[b->nsetup++] = v;
         else if (!strcmp(a, "--opt") && strchr(v, '=')) {
@@ -480,8 +527,13 @@ int bench_main(int argc, char **argv, const char *argv0)
             fprintf(stderr, "  %s\n", mode_names());
         return 2;
     }
+    if (strcmp(b->workload, "lin-kv") && !(mode_client_type(m, "add") && mode_client_type(m, "read"))) {
+        fprintf(stderr, "conlab bench: the %s mode does not answer Maelstrom's %s workload (add and read)\n", m->name,
+                b->workload);
+        return 2;
+    }
     /* lin-kv, or any mode whose clients may send read and write (a CRDT mode's registers) */
-    if ((!m->workload || strcmp(m->workload, "lin-kv")) && !(mode_client_type(m, "read") && mode_client_type(m, "write"))) {
+    if (!strcmp(b->workload, "lin-kv") && (!m->workload || strcmp(m->workload, "lin-kv")) && !(mode_client_type(m, "read") && mode_client_type(m, "write"))) {
         fprintf(stderr, "conlab bench: the %s mode answers the %s workload, not lin-kv reads and writes\n", m->name,
                 m->workload ? m->workload : "(no)");
         return 2;
@@ -498,6 +550,7 @@ int bench_main(int argc, char **argv, const char *argv0)
     struct lab_hooks h = {.ud = b, .on_event = on_event};
     lab_add_hooks(&b->lab, &h);
     rng_seed(&b->rng, 42);
+    b->sent = xcalloc((size_t)b->clients, sizeof *b->sent);
     int rc = 1;
     if (lab_start(&b->lab, m->name, b->nodes, &b->opts) < 0)
         goto out;
@@ -512,7 +565,7 @@ int bench_main(int argc, char **argv, const char *argv0)
         }
     struct sb json = {0};
     if (b->json)
-        sb_printf(&json, "{\"mode\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,%s%s%s", b->mode, b->nodes,
+        sb_printf(&json, "{\"mode\":\"%s\",\"workload\":\"%s\",\"nodes\":%d,\"clients\":%d,\"seconds\":%.1f,%s%s%s", b->mode, b->workload, b->nodes,
                   b->clients, b->seconds, b->extra ? "\"cl\":\"" : "", b->extra ? json_string_value(json_object_get(b->extra, "cl")) : "",
                   b->extra ? "\"," : "");
     load(b, &json);
@@ -529,6 +582,7 @@ out:
     opts_free(&b->opts);
     json_decref(b->extra);
     free(b->lat);
+    free(b->sent);
     free(b);
     return rc;
 }

@@ -41,9 +41,12 @@ done
 echo "-- push-pull at 64"
 printf '%-5s %-22s %-22s\n' 64 "$(rounds 64 style=push-pull)" "$(rounds 64 "style=push-pull sim=on seed=64")"
 
-echo "== 100 nodes: start-up, fds and RSS per node (gossip, auth=off and auth=on)"
-for auth in off on; do
-  printf 'start gossip 100 events=state auth=%s\nwait 20s\n' "$auth" > "$tmp/s.lab"
+echo "== 100 nodes: start-up, fds and RSS per node (gossip, auth=off and auth=curve; peer sockets"
+echo "   made up front, peers=eager, or at the first message to each peer, peers=lazy: the default"
+echo "   above 16 nodes)"
+for auth in off curve; do
+ for peers in eager lazy; do
+  printf 'start gossip 100 events=state auth=%s peers=%s\nwait 20s\n' "$auth" "$peers" > "$tmp/s.lab"
   "$BIN/conlab" script "$tmp/s.lab" > "$tmp/s.out" 2>&1 &
   lab=$!
   k=0
@@ -61,7 +64,8 @@ for auth in off on; do
     fds=$((fds + f)); rss=$((rss + ${r:-0})); m=$((m + 1))
   done
   wait "$lab"
-  echo "auth=$auth: $(grep '^started' "$tmp/s.out"); per node (of $m): $((fds / (m > 0 ? m : 1))) fds, $((rss / (m > 0 ? m : 1))) kB RSS"
+  echo "auth=$auth peers=$peers: $(grep '^started' "$tmp/s.out"); per node (of $m): $((fds / (m > 0 ? m : 1))) fds, $((rss / (m > 0 ? m : 1))) kB RSS"
+ done
 done
 
 echo "== swim, 100 members, 10 % loss: time to detect a crash, false positives"

@@ -3,6 +3,7 @@
 #include "checkcli.h"
 #include "txncheck.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,22 @@ enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
+    "                    [--verdict-only] [--quiet]\n"
     "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex] FILE\n"
-    "  judges a history (conlab JSONL, Jepsen EDN, or a saved --json report); FILE - is stdin\n"
+    "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
+    "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
+    "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
+    "  --quiet: no progress line on stderr (printed every 2 s of a long search)\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
     "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
+
+static void progress(void *ud, const char *key, uint64_t configs, double seconds)
+{
+    (void)ud;
+    fprintf(stderr, "conlab check: %.0f s, %" PRIu64 " configurations explored%s%s%s\n", seconds, configs,
+            key ? " (searching key " : "", key ? key : "", key ? ")" : "");
+}
 
 static json_t *lin_json(const struct history *h, const struct lin_result *r)
 {
@@ -78,7 +90,7 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
 {
     struct lin_opts lo;
     lin_opts_default(&lo);
-    bool json = false;
+    bool json = false, quiet = false;
     enum what what = W_LIN;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -101,6 +113,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             }
         } else if (!strcmp(a, "--json")) {
             json = true;
+        } else if (!strcmp(a, "--verdict-only")) {
+            lo.explain = false;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = true;
         } else if (!strcmp(a, "--sessions")) {
             what = W_SESSIONS;
         } else if (!strcmp(a, "--sequential")) {
@@ -135,6 +151,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
     }
     if (what == W_MUTEX)
         return mutex_cli(file, out, errout);
+    if (!quiet)
+        lo.progress = progress;
     if (what == W_SERIALIZABLE || what == W_BANK)
         return txncheck_cli(what == W_BANK ? "bank" : "serializable", file, out, errout);
     char err[600];

@@ -78,6 +78,11 @@ int history_parse_jsonl(const char *buf, size_t len, struct history **out, char 
                         size_t errlen);
 int history_parse_edn(const char *buf, size_t len, struct history **out, char *err,
                       size_t errlen);
+/* Jepsen's test log (the "INFO jepsen.util - P :type :f value" lines; Porcupine's
+ * test_data/jepsen): one register, values nil, integers or [from to]; :timed-out is
+ * indeterminate. Other lines are skipped. */
+int history_parse_jepsen_log(const char *buf, size_t len, struct history **out, char *err,
+                             size_t errlen);
 
 /* Reads and parses a file ("-" = stdin). Errors are prefixed with the path. */
 int history_load(const char *path, struct history **out, char *err, size_t errlen);

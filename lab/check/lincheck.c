@@ -27,6 +27,8 @@
 enum { K_READ, K_WRITE, K_CAS, K_APPEND };
 
 #define LIN_MAX_MEMORY ((size_t)1 << 30)   /* a search's memory, in bytes: then unknown */
+#define LIN_FIRST_ROUND 4096                /* configurations per key in the first round */
+#define LIN_LAST_ROUND (1u << 24)           /* the last capped round; then no cap */
 
 struct kop {
     int inv, ret;           /* event positions; ret INT_MAX when indeterminate */
@@ -39,6 +41,8 @@ struct kop {
 struct vtab {
     const char **str;       /* id -> string (NULL for id 0, nil) */
     size_t *len;
+    uint64_t *hash;         /* id -> FNV-1a of its bytes (so a concatenation's hash costs only
+                               its argument's bytes) */
     bool *owned;
     int n, cap;
     int *slots;             /* open addressing: content -> id+1 */
@@ -53,13 +57,22 @@ struct vtab {
 
 static void vt_account(struct vtab *v)
 {
-    v->bytes = (size_t)v->cap * (sizeof *v->str + sizeof *v->len + sizeof *v->owned) +
+    v->bytes = (size_t)v->cap * (sizeof *v->str + sizeof *v->len + sizeof *v->hash + sizeof *v->owned) +
                v->scap * sizeof *v->slots + v->ccap * (sizeof *v->ckey + sizeof *v->cval) + v->owned_bytes;
+}
+
+#define FNV_OFFSET 1469598103934665603ull
+
+static uint64_t hmore(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
 }
 
 static uint64_t hbytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = FNV_OFFSET;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h;
@@ -72,8 +85,10 @@ static void vt_init(struct vtab *v, bool kv)
     v->cap = 64;
     v->str = xcalloc((size_t)v->cap, sizeof *v->str);
     v->len = xcalloc((size_t)v->cap, sizeof *v->len);
+    v->hash = xcalloc((size_t)v->cap, sizeof *v->hash);
     v->owned = xcalloc((size_t)v->cap, sizeof *v->owned);
     v->n = 1; /* id 0 is nil */
+    v->hash[0] = FNV_OFFSET;
     v->scap = 256;
     v->slots = xcalloc(v->scap, sizeof *v->slots);
     vt_account(v);
@@ -86,6 +101,7 @@ static void vt_free(struct vtab *v)
             free((char *)v->str[i]);
     free(v->str);
     free(v->len);
+    free(v->hash);
     free(v->owned);
     free(v->slots);
     free(v->ckey);
@@ -98,40 +114,27 @@ static void vt_rehash(struct vtab *v)
     v->scap *= 2;
     v->slots = xcalloc(v->scap, sizeof *v->slots);
     for (int id = 1; id < v->n; id++) {
-        size_t j = hbytes(v->str[id], v->len[id]) & (v->scap - 1);
+        size_t j = v->hash[id] & (v->scap - 1);
         while (v->slots[j])
             j = (j + 1) & (v->scap - 1);
         v->slots[j] = id + 1;
     }
 }
 
-/* id of s (len bytes); takes ownership of s when own and s is new, else frees it. */
-static int vt_id_n(struct vtab *v, const char *s, size_t n, bool own)
+/* Inserts s (len bytes, hash h) as a new id at free slot j. */
+static int vt_insert(struct vtab *v, const char *s, size_t n, uint64_t h, bool own, size_t j)
 {
-    if (!s || (v->kv && n == 0)) {
-        if (own)
-            free((char *)s);
-        return 0;
-    }
-    size_t j = hbytes(s, n) & (v->scap - 1);
-    while (v->slots[j]) {
-        int id = v->slots[j] - 1;
-        if (v->len[id] == n && !memcmp(v->str[id], s, n)) {
-            if (own)
-                free((char *)s);
-            return id;
-        }
-        j = (j + 1) & (v->scap - 1);
-    }
     if (v->n == v->cap) {
         v->cap *= 2;
         v->str = xrealloc(v->str, (size_t)v->cap * sizeof *v->str);
         v->len = xrealloc(v->len, (size_t)v->cap * sizeof *v->len);
+        v->hash = xrealloc(v->hash, (size_t)v->cap * sizeof *v->hash);
         v->owned = xrealloc(v->owned, (size_t)v->cap * sizeof *v->owned);
     }
     int id = v->n++;
     v->str[id] = s;
     v->len[id] = n;
+    v->hash[id] = h;
     v->owned[id] = own;
     v->slots[j] = id + 1;
     if (own)
@@ -142,9 +145,43 @@ static int vt_id_n(struct vtab *v, const char *s, size_t n, bool own)
     return id;
 }
 
+/* id of s (len bytes); takes ownership of s when own and s is new, else frees it. */
+static int vt_id_n(struct vtab *v, const char *s, size_t n, bool own)
+{
+    if (!s || (v->kv && n == 0)) {
+        if (own)
+            free((char *)s);
+        return 0;
+    }
+    uint64_t h = hbytes(s, n);
+    size_t j = h & (v->scap - 1);
+    while (v->slots[j]) {
+        int id = v->slots[j] - 1;
+        if (v->hash[id] == h && v->len[id] == n && !memcmp(v->str[id], s, n)) {
+            if (own)
+                free((char *)s);
+            return id;
+        }
+        j = (j + 1) & (v->scap - 1);
+    }
+    return vt_insert(v, s, n, h, own, j);
+}
+
 static int vt_id(struct vtab *v, const char *s)
 {
     return s ? vt_id_n(v, s, strlen(s), false) : 0;
+}
+
+/* Slot of a memo key: a full 64-bit mix, so that both halves (state and argument) reach the
+ * low bits the mask keeps (a plain multiply leaves the state out of them). */
+static size_t memo_slot(uint64_t key, size_t cap)
+{
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDull;
+    key ^= key >> 33;
+    key *= 0xC4CEB9FE1A85EC53ull;
+    key ^= key >> 33;
+    return key & (cap - 1);
 }
 
 static int vt_concat(struct vtab *v, int state, int arg)
@@ -157,7 +194,7 @@ static int vt_concat(struct vtab *v, int state, int arg)
         for (size_t i = 0; i < v->ccap; i++) {
             if (!v->cval[i])
                 continue;
-            size_t j = (v->ckey[i] * 0x9E3779B97F4A7C15ull) >> 20 & (ncap - 1);
+            size_t j = memo_slot(v->ckey[i], ncap);
             while (nv[j])
                 j = (j + 1) & (ncap - 1);
             nk[j] = v->ckey[i];
@@ -169,20 +206,39 @@ static int vt_concat(struct vtab *v, int state, int arg)
         v->cval = nv;
         v->ccap = ncap;
     }
-    size_t j = (key * 0x9E3779B97F4A7C15ull) >> 20 & (v->ccap - 1);
+    size_t j = memo_slot(key, v->ccap);
     while (v->cval[j]) {
         if (v->ckey[j] == key)
             return v->cval[j] - 1;
         j = (j + 1) & (v->ccap - 1);
     }
     size_t la = state ? v->len[state] : 0, lb = arg ? v->len[arg] : 0;
-    char *s = xmalloc(la + lb + 1);
-    if (la)
-        memcpy(s, v->str[state], la);
-    if (lb)
-        memcpy(s + la, v->str[arg], lb);
-    s[la + lb] = 0;
-    int id = vt_id_n(v, s, la + lb, true);
+    int id = 0;
+    if (la + lb > 0 || !v->kv) {
+        /* the hash of state+arg continues the state's: only the argument's bytes are read; the
+         * string is built only when it is new */
+        uint64_t h = hmore(v->hash[state], arg ? v->str[arg] : "", lb);
+        size_t k = h & (v->scap - 1);
+        id = -1;
+        while (v->slots[k]) {
+            int c = v->slots[k] - 1;
+            if (v->hash[c] == h && v->len[c] == la + lb && (!la || !memcmp(v->str[c], v->str[state], la)) &&
+                (!lb || !memcmp(v->str[c] + la, v->str[arg], lb))) {
+                id = c;
+                break;
+            }
+            k = (k + 1) & (v->scap - 1);
+        }
+        if (id < 0) {
+            char *s = xmalloc(la + lb + 1);
+            if (la)
+                memcpy(s, v->str[state], la);
+            if (lb)
+                memcpy(s + la, v->str[arg], lb);
+            s[la + lb] = 0;
+            id = vt_insert(v, s, la + lb, h, true, k);
+        }
+    }
     v->ckey[j] = key;
     v->cval[j] = id + 1;
     v->cn++;
@@ -392,7 +448,22 @@ struct budget {
     uint64_t configs;       /* out: configurations explored (added up) */
     size_t peak;            /* out: the most memory held by one search */
     bool out_of_memory;     /* out: a search stopped at the memory cap */
+    uint64_t max_configs;   /* a search may remember this many configurations; 0 = no cap */
+    bool over_configs;      /* out: a search stopped at max_configs (undecided, try again) */
+    const struct lin_opts *o;   /* o->progress, called every LIN_TICK_US during a search */
+    const char *key;            /* the key being searched */
+    uint64_t t0, next_tick;     /* mono µs: the check's start, the next progress report */
 };
+
+#define LIN_TICK_US 2000000
+
+static void tick(struct budget *b, uint64_t now, uint64_t configs)
+{
+    if (b->o && b->o->progress && now >= b->next_tick) {
+        b->next_tick = now + LIN_TICK_US;
+        b->o->progress(b->o->progress_ud, b->key, b->configs + configs, (double)(now - b->t0) / 1e6);
+    }
+}
 
 /* Judges one key's kops. Returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN (deadline passed, or
  * the memory cap reached: b->out_of_memory). With tr, records the longest partial
@@ -476,9 +547,13 @@ static int search(struct vtab *vt, const struct kop *ops, int n, struct budget *
     int same = 0;           /* with tr: leading entries of tr->seq equal to the stack */
     bool fresh = true;      /* at a node not scanned yet */
     for (;;) {
-        if (b->deadline && (++iter & 1023) == 0 && mono_us() > b->deadline) {
-            verdict = LIN_UNKNOWN;
-            break;
+        if ((++iter & 1023) == 0 && (b->deadline || (b->o && b->o->progress))) {
+            uint64_t now = mono_us();
+            if (b->deadline && now > b->deadline) {
+                verdict = LIN_UNKNOWN;
+                break;
+            }
+            tick(b, now, cache.n);
         }
         int pick = -1;
         bool forced = false;
@@ -515,6 +590,11 @@ static int search(struct vtab *vt, const struct kop *ops, int n, struct budget *
                 if (added < 0) {
                     verdict = LIN_UNKNOWN;
                     b->out_of_memory = true;
+                    break;
+                }
+                if (added && b->max_configs && cache.n > b->max_configs) {
+                    verdict = LIN_UNKNOWN;
+                    b->over_configs = true;
                     break;
                 }
                 if (added) {
@@ -776,7 +856,8 @@ static struct group *group_by_key(const struct history *h, int *ng)
         gr->idx[gr->n++] = i;
     }
     free(map);
-    qsort(g, (size_t)n, sizeof *g, group_cmp);
+    if (n > 1)
+        qsort(g, (size_t)n, sizeof *g, group_cmp);
     *ng = n;
     return g;
 }
@@ -1231,7 +1312,8 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
         return CL_EINVAL;
     uint64_t t0 = mono_us();
     size_t memory = o->max_memory ? o->max_memory : LIN_MAX_MEMORY;
-    struct budget b = {.deadline = deadline_in(o->time_limit_s), .memory = memory};
+    struct budget b = {.deadline = deadline_in(o->time_limit_s), .memory = memory, .o = o, .t0 = t0,
+                       .next_tick = t0 + LIN_TICK_US};
     struct lin_result *r = xcalloc(1, sizeof *r);
     r->model = m;
     r->marked = -1;
@@ -1240,34 +1322,67 @@ int lincheck_run(const struct history *h, const struct lin_opts *o, struct lin_r
     r->n_keys = ng;
     r->verdict = LIN_OK;
     int failed = -1, unknown = -1;
-    for (int i = 0; i < ng; i++) {
-        struct vtab vt;
-        vt_init(&vt, m == LIN_KV);
-        struct kop *k = NULL;
-        int nk = 0;
-        int v = run_variant(h, &g[i], &vt, INT_MAX, NULL, &b, NULL, &k, &nk);
-        r->n_ops += nk;
-        free(k);
-        if (v == LIN_VIOLATION) {
-            failed = i;
-            if (o->explain) {
-                r->model = m;
-                double budget = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
-                if (budget > 10.0)
-                    budget = 10.0;
-                explain(h, &g[i], &vt, r, budget, memory);
+    /* Keys in rounds: each round gives every undecided key a search of at most `cap`
+     * configurations, eight times more each round, until no cap. One failing key decides the
+     * whole history, so a key that fails quickly is found before a hard one is finished (as
+     * Porcupine's partitions, checked side by side, stop at the first that fails); a
+     * linearizable history costs at most 8/7 of the searches it needs. */
+    enum { K_PENDING, K_DONE };
+    char *kst = xcalloc((size_t)(ng ? ng : 1), 1);
+    bool *counted = xcalloc((size_t)(ng ? ng : 1), sizeof *counted);
+    bool deadline_hit = false;
+    for (uint64_t cap = LIN_FIRST_ROUND;; cap = cap && cap < LIN_LAST_ROUND ? cap * 8 : 0) {
+        bool pending = false;
+        for (int i = 0; i < ng && failed < 0 && !deadline_hit; i++) {
+            if (kst[i] != K_PENDING)
+                continue;
+            struct vtab vt;
+            vt_init(&vt, m == LIN_KV);
+            struct kop *k = NULL;
+            int nk = 0;
+            b.max_configs = cap;
+            b.over_configs = false;
+            b.key = g[i].key;
+            b.out_of_memory = false;
+            int v = run_variant(h, &g[i], &vt, INT_MAX, NULL, &b, NULL, &k, &nk);
+            if (!counted[i]) {
+                r->n_ops += nk;
+                counted[i] = true;
+            }
+            free(k);
+            if (v == LIN_VIOLATION) {
+                failed = i;
+                if (o->explain) {
+                    r->model = m;
+                    double budget = o->time_limit_s > 0 ? o->time_limit_s : 10.0;
+                    if (budget > 10.0)
+                        budget = 10.0;
+                    explain(h, &g[i], &vt, r, budget, memory);
+                }
+                vt_free(&vt);
+                break;
             }
             vt_free(&vt);
+            if (v == LIN_UNKNOWN && b.over_configs) {
+                pending = true;   /* next round, with a larger cap */
+                continue;
+            }
+            kst[i] = K_DONE;
+            if (v == LIN_UNKNOWN && unknown < 0) {
+                unknown = i;
+                r->out_of_memory = b.out_of_memory;
+            }
+            if (v == LIN_UNKNOWN && !b.out_of_memory)
+                deadline_hit = true;   /* the other keys cannot be judged either */
+            tick(&b, mono_us(), 0);
+        }
+        if (failed >= 0 || deadline_hit || !pending)
             break;
-        }
-        if (v == LIN_UNKNOWN && unknown < 0) {
-            unknown = i;
-            r->out_of_memory = b.out_of_memory;
-        }
-        vt_free(&vt);
-        if (v == LIN_UNKNOWN && !b.out_of_memory)
-            break;   /* the deadline has passed: the other keys cannot be judged either */
     }
+    if (failed < 0 && unknown < 0 && deadline_hit)
+        unknown = 0;
+    free(kst);
+    free(counted);
     r->configs = b.configs;
     r->peak_bytes = b.peak;
     r->memory_cap = memory;
@@ -1303,6 +1418,11 @@ void lincheck_format(const struct history *h, const struct lin_result *r, struct
 {
     switch (r->verdict) {
     case LIN_OK:
+        if (h->n == 0) {
+            sb_add(out, "linearizable: the history holds no client operation (empty, or only the "
+                        "nemesis's entries), and an empty history is linearizable\n");
+            return;
+        }
         sb_printf(out, "linearizable (%s model: %d operation%s on %d key%s, %.1f ms)\n",
                   lin_model_name(r->model), r->n_ops, r->n_ops == 1 ? "" : "s", r->n_keys,
                   r->n_keys == 1 ? "" : "s", r->elapsed_ms);

@@ -38,6 +38,10 @@ struct lin_opts {
     double time_limit_s;    /* 0: no limit */
     size_t max_memory;      /* bytes one search may hold (0: 1 GiB); then unknown */
     bool explain;           /* minimise and explain a violation (default on via lin_opts_default) */
+    /* Called every 2 s of a long check: the key being searched (NULL for a history without
+     * keys), configurations explored so far, seconds since the start. NULL: no reports. */
+    void (*progress)(void *ud, const char *key, uint64_t configs, double seconds);
+    void *progress_ud;
 };
 void lin_opts_default(struct lin_opts *o);
 

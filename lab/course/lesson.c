@@ -20,7 +20,7 @@
 #define LINE_MAX_LEN 256
 
 static const char *const lab_commands =
-    "stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
+    "bandwidth|spoof|stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
     "endpoints|cut|reorder|compare|messages";
 /* The modes, their own commands and the events a lesson may check come from the mode table

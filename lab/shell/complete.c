@@ -53,7 +53,8 @@ static const struct copt o_top[] = {
 static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
-    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"), FLAG("--help"), END};
+    FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"),
+    FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
@@ -65,6 +66,7 @@ static const struct copt o_quiz[] = {
 static const struct copt o_bench[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--clients", ARG_VALUE),
     TAKES("--seconds", ARG_VALUE), TAKES("--reads", ARG_VALUE), TAKES("--keys", ARG_VALUE),
+    ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
     FLAG("--json"), FLAG("--help"), END};
@@ -83,6 +85,7 @@ static const struct copt o_replay[] = {
     FLAG("--plain"), FLAG("--no-color"), FLAG("--play"),
     FLAG("--repl"), TAKES("--speed", ARG_VALUE), TAKES("--at", ARG_VALUE),
     TAKES("--screen", ARG_VALUE), FLAG("--help"), END};
+static const struct copt o_trace_export[] = {FLAG("--shiviz"), FLAG("--chrome"), FLAG("--help"), END};
 static const struct copt o_dash[] = {
     TAKES("--pid", ARG_VALUE), TAKES("--endpoint", ARG_VALUE), FLAG("--plain"),
     FLAG("--no-color"), TAKES("--count", ARG_VALUE), TAKES("--seconds", ARG_VALUE),
@@ -107,7 +110,7 @@ static const struct copt o_node[] = {
 
 /* "conlab lesson *" is the interactive `conlab lesson ID [--plain] [--no-color]`. */
 static const struct ccmd commands[] = {
-    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|demo|serve|join|keygen|poke", ARG_NONE, NULL, 0},
+    {"conlab", o_top, "script|check|lesson|quiz|bench|replay|dash|demo|serve|join|keygen|poke|trace", ARG_NONE, NULL, 0},
     {"conlab script", o_help, NULL, ARG_FILE, "lab", 0},
     {"conlab check", o_check, NULL, ARG_FILE, NULL, 1},
     {"conlab lesson", o_help, "list|validate|show|script|reset|help", ARG_LESSON, NULL, 1},
@@ -130,6 +133,8 @@ static const struct ccmd commands[] = {
     {"conlab join", o_join, NULL, ARG_VALUE, NULL, 1},
     {"conlab keygen", o_keygen, NULL, ARG_FILE, NULL, 1},
     {"conlab poke", o_poke, NULL, ARG_VALUE, NULL, 2},
+    {"conlab trace", o_help, "export", ARG_NONE, NULL, 0},
+    {"conlab trace export", o_trace_export, NULL, ARG_FILE, NULL, 2},
     {"conlab-node", o_node, NULL, ARG_NONE, NULL, 0},
 };
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace.h"
+
 static const char *str(const json_t *ev, const char *k)
 {
     return json_string_value(json_object_get(ev, k));
@@ -321,4 +323,75 @@ size_t trace_export(json_t *const *ev, size_t n, enum trace_format f, struct sb 
     size_t w = f == TRACE_SHIVIZ ? shiviz(v, k, out) : chrome(v, k, out);
     free(v);
     return w;
+}
+
+/* ---- conlab trace export TRACE OUT [--shiviz|--chrome] -------------------------------------- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int traceexport_main(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: conlab trace export TRACE OUT [--shiviz | --chrome]\n"
+        "  a saved trace (the lab's `trace FILE`) as a ShiViz log or a Chrome trace (Perfetto);\n"
+        "  OUT.json defaults to --chrome, OUT.log and OUT.shiviz to --shiviz\n";
+    const char *in = NULL, *out = NULL, *fmt = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--shiviz") || !strcmp(argv[i], "--chrome")) {
+            fmt = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "conlab trace export: unknown option %s\n%s", argv[i], usage);
+            return 2;
+        } else if (!in) {
+            in = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            fprintf(stderr, "conlab trace export: one trace and one output file\n%s", usage);
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "conlab trace export: which trace, and where to?\n%s", usage);
+        return 2;
+    }
+    if (!fmt)
+        fmt = ends_with(out, ".json") ? "--chrome" : ends_with(out, ".log") || ends_with(out, ".shiviz") ? "--shiviz" : NULL;
+    if (!fmt) {
+        fprintf(stderr, "conlab trace export: add --shiviz or --chrome (or name OUT .json, .log)\n");
+        return 2;
+    }
+    struct trace t = {0};
+    struct sb errs = {0};
+    if (trace_load(in, &t, &errs) < 0) {
+        fprintf(stderr, "conlab trace export: %s", errs.s ? errs.s : "cannot read the trace\n");
+        sb_free(&errs);
+        return 2;
+    }
+    if (errs.s)
+        fputs(errs.s, stderr);
+    sb_free(&errs);
+    struct sb text = {0};
+    size_t n = trace_export(t.ev, t.n, !strcmp(fmt, "--shiviz") ? TRACE_SHIVIZ : TRACE_CHROME, &text);
+    trace_free(&t);
+    FILE *f = fopen(out, "w");
+    int rc = 0;
+    if (!f || fwrite(text.s ? text.s : "", 1, text.len, f) != text.len || fclose(f) != 0) {
+        fprintf(stderr, "conlab trace export: cannot write %s\n", out);
+        if (f)
+            fclose(f);
+        rc = 1;
+    } else {
+        printf("exported %zu node events to %s\n", n, out);
+    }
+    sb_free(&text);
+    return rc;
 }

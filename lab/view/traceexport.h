@@ -9,7 +9,8 @@
  *     node, its events as 1 µs slices on an "events" track, its roles as slices on a "role"
  *     track, each delivered message as a flow arrow from its send to its recv.
  * Only the nodes' events count (not the lab's, nor periodic status), from the last `cluster`
- * event on (one run). Pure: buffers in, text out.
+ * event on (one run). trace_export is pure (events in, text out); traceexport_main is the
+ * command `conlab trace export TRACE OUT [--shiviz|--chrome]` over a saved trace.
  */
 #ifndef CONLAB_TRACEEXPORT_H
 #define CONLAB_TRACEEXPORT_H
@@ -26,5 +27,8 @@ enum trace_format { TRACE_SHIVIZ, TRACE_CHROME };
 
 /* Writes ev[0..n) (borrowed) in format f to out. Returns the number of node events written. */
 size_t trace_export(json_t *const *ev, size_t n, enum trace_format f, struct sb *out);
+
+/* `conlab trace export …` (argv[0] is "export"). Returns the exit status. */
+int traceexport_main(int argc, char **argv);
 
 #endif

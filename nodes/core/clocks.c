@@ -49,8 +49,9 @@ static int64_t offset_of(const struct clocks *c, uint64_t now_us)
         uint64_t poll = c->ntp_poll_us ? c->ntp_poll_us : 1000000;
         uint64_t k = (now_us - c->ntp_from_us) / poll;
         uint64_t tk = c->ntp_from_us + k * poll;
-        uint64_t from = c->drift_from_us > tk ? c->drift_from_us : tk;
-        return add_sat(clocks_ntp_residual(c->self, k, c->ntp_err_us), drift_over(c->drift_ppm, from, now_us));
+        /* a clock set (skew, drift) after the last sync keeps that setting until the next */
+        if (c->drift_from_us <= tk)
+            return add_sat(clocks_ntp_residual(c->self, k, c->ntp_err_us), drift_over(c->drift_ppm, tk, now_us));
     }
     return add_sat(c->skew_us, drift_over(c->drift_ppm, c->drift_from_us, now_us));
 }

@@ -34,8 +34,9 @@ void clocks_init(struct clocks *c, int self, int n);
  * Drift: the offset from true time grows by drift_ppm µs per second since drift_from_us.
  * NTP (an ntpdate-like model): at ntp_from_us and every poll after it the clock is stepped to
  * true time plus a residual error in ±ntp_err_us (drawn from the sync's number and the node,
- * so the simulator replays it); between syncs it drifts again. Skew and bumps are corrected
- * at the first sync; a strobe is not (it is a fault on top). Pure: a function of now_us. */
+ * so the simulator replays it); between syncs it drifts again. A skew or bump set since the
+ * last sync (drift_from_us after it) holds until the next one; a strobe is never corrected
+ * (it is a fault on top). Pure: a function of now_us. */
 uint64_t clocks_physical(const struct clocks *c, uint64_t now_us);
 /* The node's clock minus true time at now_us (µs, signed): what NTP would measure. */
 int64_t clocks_offset(const struct clocks *c, uint64_t now_us);

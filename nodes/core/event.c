@@ -13,6 +13,7 @@ static const char *const kind_names[EV_KIND_COUNT] = {
     [EV_FAULT] = "fault", [EV_CLUSTER] = "cluster", [EV_STATUS] = "status", [EV_OUTPUT] = "output",
     [EV_OP] = "op", [EV_CLIENT] = "client", [EV_LESSON] = "lesson", [EV_VERDICT] = "verdict",
     [EV_COMMAND] = "command", [EV_SPEED] = "speed", [EV_INVARIANT] = "invariant",
+    [EV_QUEUE] = "queue",
 };
 
 const char *event_kind_name(enum ev_kind k)
@@ -206,6 +207,7 @@ static void read_fault(struct rd *r, struct event *e)
     f->dst = str(r, "dst");
     f->has_ms = u64(r, "ms", &f->ms);
     f->has_pct = num(r, "pct", &f->pct) || num(r, "loss", &f->pct);
+    f->has_kbps = u64(r, "kbps", &f->kbps);
     int64_t v;
     if (i64(r, "skew_us", &v)) {
         f->has_skew_us = true;

@@ -33,6 +33,8 @@ enum ev_kind {
     /* made by the lab */
     EV_FAULT, EV_CLUSTER, EV_STATUS, EV_OUTPUT, EV_OP, EV_CLIENT, EV_LESSON, EV_VERDICT,
     EV_COMMAND, EV_SPEED, EV_INVARIANT,
+    /* emitted by the runtime or the simulator on a link with a bandwidth (fields: json only) */
+    EV_QUEUE,
     EV_KIND_COUNT
 };
 
@@ -107,6 +109,8 @@ struct ev_fault {
     double pct;              /* loss ("pct", else "loss") */
     bool has_skew_us;
     int64_t skew_us;         /* skew ("skew_us", else "ms" × 1000) */
+    bool has_kbps;
+    uint64_t kbps;           /* bandwidth: kilobits per second, 0 = unlimited */
 };
 
 struct ev_cluster {

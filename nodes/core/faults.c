@@ -2,6 +2,7 @@
 #include "faults.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void faults_init(struct faults *f, int n)
@@ -238,6 +239,80 @@ void faults_set_reorder(struct faults *f, int src, int dst, double p)
     EACH_LINK(f, src, dst, l->reorder = p);
 }
 
+void faults_set_bandwidth(struct faults *f, int src, int dst, uint64_t kbps)
+{
+    if (kbps > FAULTS_MAX_KBPS)
+        kbps = FAULTS_MAX_KBPS;
+    EACH_LINK(f, src, dst, l->kbps = kbps);
+}
+
+void bwq_expire(struct bwq *q, uint64_t now)
+{
+    while (q->n && q->v[q->head].done <= now) {
+        q->bytes -= q->v[q->head].bytes;
+        q->head = (q->head + 1) % q->cap;
+        q->n--;
+    }
+    if (!q->n)
+        q->bytes = 0;
+}
+
+uint64_t bwq_push(struct bwq *q, uint64_t now, size_t len, uint64_t kbps)
+{
+    bwq_expire(q, now);
+    if (q->n >= BWQ_MAX_FRAMES)
+        return 0;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        struct bwq_frame *v = xmalloc(cap * sizeof *v);
+        for (size_t i = 0; i < q->n; i++)
+            v[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = v;
+        q->cap = cap;
+        q->head = 0;
+    }
+    if (kbps < FAULTS_MIN_KBPS)
+        kbps = FAULTS_MIN_KBPS;
+    /* bits / (kbit/s) = ms; in µs: len * 8 * 1000 / kbps */
+    uint64_t tx = ((uint64_t)len * 8000 + kbps - 1) / kbps;
+    uint64_t start = q->busy_until > now ? q->busy_until : now;
+    q->busy_until = start + tx;
+    q->v[(q->head + q->n) % q->cap] = (struct bwq_frame){q->busy_until, len};
+    q->n++;
+    q->bytes += len;
+    return q->busy_until;
+}
+
+uint64_t bwq_retime_at(uint64_t when, uint64_t tail, uint64_t now, double factor)
+{
+    uint64_t done = when > tail ? when - tail : 0;
+    if (done <= now)
+        return when;
+    double left = (double)(done - now) * factor;
+    return now + (left > 9e18 ? (uint64_t)9e18 : (uint64_t)left) + tail;
+}
+
+double bwq_rescale(struct bwq *q, uint64_t now, uint64_t old_kbps, uint64_t new_kbps)
+{
+    double factor = !new_kbps || !old_kbps ? 0 : (double)old_kbps / (double)new_kbps;
+    bwq_expire(q, now);
+    for (size_t i = 0; i < q->n; i++) {
+        struct bwq_frame *fr = &q->v[(q->head + i) % q->cap];
+        fr->done = bwq_retime_at(fr->done, 0, now, factor);
+    }
+    if (q->busy_until > now)
+        q->busy_until = bwq_retime_at(q->busy_until, 0, now, factor);
+    bwq_expire(q, now);
+    return factor;
+}
+
+void bwq_free(struct bwq *q)
+{
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}
+
 static uint64_t draw_delay(const struct link_fault *l, struct rng *r)
 {
     uint64_t d = l->delay_us;
@@ -357,10 +432,11 @@ json_t *faults_to_json(const struct faults *f)
                 json_array_append_new(cuts, json_pack("[i,i]", a, b));
             const struct link_fault *l = &f->link[a][b];
             if (memcmp(l, &zero, sizeof zero))
-                json_array_append_new(links, json_pack("{s:i,s:i,s:I,s:I,s:f,s:f,s:f}", "src", a,
+                json_array_append_new(links, json_pack("{s:i,s:i,s:I,s:I,s:f,s:f,s:f,s:I}", "src", a,
                                                        "dst", b, "delay_us", (json_int_t)l->delay_us,
                                                        "jitter_us", (json_int_t)l->jitter_us,
-                                                       "loss", l->loss, "dup", l->dup, "reorder", l->reorder));
+                                                       "loss", l->loss, "dup", l->dup, "reorder", l->reorder,
+                                                       "kbps", (json_int_t)l->kbps));
         }
     return json_pack("{s:i,s:o,s:o}", "n", f->n, "cuts", cuts, "links", links);
 }
@@ -413,6 +489,13 @@ int faults_from_json(const json_t *j, struct faults *f, char *err, size_t errlen
         l->loss = prob(x, "loss");
         l->dup = prob(x, "dup");
         l->reorder = prob(x, "reorder");
+        json_t *jk = json_object_get(x, "kbps");
+        if (jk && (!json_is_integer(jk) || json_integer_value(jk) < 0 ||
+                   (uint64_t)json_integer_value(jk) > FAULTS_MAX_KBPS)) {
+            snprintf(err, errlen, "link %zu: kbps must be an integer 0 (unlimited) to %llu", i, FAULTS_MAX_KBPS);
+            return CL_EINVAL;
+        }
+        l->kbps = (uint64_t)json_integer_value(jk);
     }
     return 0;
 }

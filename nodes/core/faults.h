@@ -19,6 +19,7 @@
 struct link_fault {
     uint64_t delay_us, jitter_us;
     double loss, dup, reorder;   /* probabilities in [0, 1] */
+    uint64_t kbps;               /* bandwidth in kilobits per second; 0 = unlimited */
 };
 
 struct faults {
@@ -59,6 +60,40 @@ void faults_set_delay(struct faults *f, int src, int dst, uint64_t delay_us, uin
 void faults_set_loss(struct faults *f, int src, int dst, double p);
 void faults_set_dup(struct faults *f, int src, int dst, double p);
 void faults_set_reorder(struct faults *f, int src, int dst, double p);
+/* The narrowest and widest bandwidth a link may be given, in kilobits per second. */
+#define FAULTS_MIN_KBPS 1ull
+#define FAULTS_MAX_KBPS 10000000ull
+/* Sets the bandwidth of link src->dst (or every link, as faults_set_delay); 0 removes it. */
+void faults_set_bandwidth(struct faults *f, int src, int dst, uint64_t kbps);
+
+/* A bandwidth-limited link (fallacy 3, "bandwidth is infinite"): the sender puts one frame on
+ * the wire at a time, each taking len*8/kbps ms, in order; the frames waiting meanwhile are
+ * its queue. The runtime keeps one per outgoing link, the simulator one per directed link;
+ * both hold the frames themselves (the runtime in its outbox, the simulator in its event
+ * queue) and ask here when each one is out. A queue holds at most BWQ_MAX_FRAMES frames: past
+ * that, the sender drops the frame ("queue full"), as a router's full buffer does. */
+#define BWQ_MAX_FRAMES 1000
+struct bwq {
+    uint64_t busy_until;         /* when the last frame queued is fully sent (µs) */
+    uint64_t bytes;              /* bytes of the frames not yet fully sent */
+    size_t n, head, cap;         /* a ring of the frames not yet fully sent */
+    struct bwq_frame { uint64_t done; uint64_t bytes; } *v;
+};
+/* Forgets the frames whose time on the wire is over at now. */
+void bwq_expire(struct bwq *q, uint64_t now);
+/* Queues a frame of len bytes at now on a link of kbps (> 0). Returns the time it is fully
+ * sent (now when the link was idle: now + its transmission time), or 0 when the queue already
+ * holds BWQ_MAX_FRAMES frames (the frame is refused and not counted). */
+uint64_t bwq_push(struct bwq *q, uint64_t now, size_t len, uint64_t kbps);
+/* The link's bandwidth changed from old_kbps to new_kbps: the time each queued frame has left
+ * on the wire is scaled by old/new (new 0: every queued frame is out at once). Returns that
+ * factor, for the caller to apply to the frames it holds (bwq_retime_at). */
+double bwq_rescale(struct bwq *q, uint64_t now, uint64_t old_kbps, uint64_t new_kbps);
+/* A frame that was due out at `done` (then `tail` more µs to arrive), under a rescale by
+ * factor at now: its new due time. */
+uint64_t bwq_retime_at(uint64_t when, uint64_t tail, uint64_t now, double factor);
+void bwq_free(struct bwq *q);
+
 /* Draws the fate of one message src -> dst. */
 void faults_decide(const struct faults *f, int src, int dst, struct rng *r, struct fate *out);
 /* Are a and b able to talk both ways? */

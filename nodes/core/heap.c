@@ -81,6 +81,21 @@ void heap_retime(struct heap *h, uint64_t now, double factor, int kind)
     free(items);
 }
 
+void heap_rewhen(struct heap *h, uint64_t (*fn)(const struct heap_item *it, void *ud), void *ud)
+{
+    if (h->n == 0)
+        return;
+    size_t n = h->n;
+    struct heap_item *items = xcalloc(n, sizeof *items);
+    memcpy(items, h->v, n * sizeof *items);
+    h->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        items[i].when = fn(&items[i], ud);
+        sift_in(h, &items[i]);
+    }
+    free(items);
+}
+
 const struct heap_item *heap_peek(const struct heap *h)
 {
     return h->n ? &h->v[0] : NULL;

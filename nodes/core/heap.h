@@ -36,6 +36,11 @@ void heap_free(struct heap *h);
  * timers already armed follow the new pace at once. */
 void heap_retime(struct heap *h, uint64_t now, double factor, int kind);
 
+/* Gives every item the due time fn returns for it (fn returns it->when to leave it as it is).
+ * Ids and the order of equal times are kept. The bandwidth queues use it when a link's
+ * bandwidth changes under the frames it holds. */
+void heap_rewhen(struct heap *h, uint64_t (*fn)(const struct heap_item *it, void *ud), void *ud);
+
 /* A set of 64-bit ids (open addressing). */
 struct idset {
     uint64_t *v;

@@ -278,6 +278,8 @@ static const struct mode_option generic_options[] = {
     {"timeout", OPT_DURATION, NULL, 10000, 600000000, "2s", "client request timeout in the lab's gateway (10ms..600s)"},
     {"events", OPT_ENUM, "all|state", 0, 0, "all", "all: every send/recv as events; state: only state changes"},
     {"auth", OPT_ENUM, "curve|off", 0, 0, "curve", "peer authentication: curve (keys per run) or off (anyone may pose as a node)"},
+    {"peers", OPT_ENUM, "auto|eager|lazy", 0, 0, "auto",
+     "peer connections: eager (to every peer at start), lazy (to a peer at the first message to it), auto (lazy above 16 nodes)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

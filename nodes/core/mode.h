@@ -110,6 +110,11 @@ struct mode_monitor {
     /* The newest violation as an `invariant` event, or NULL; borrowed until the next feed. */
     const json_t *(*last)(const void *mon);
     void (*destroy)(void *mon);
+    /* May be NULL. A fact the last feed found that is no violation but worth marking (the moment
+     * a key's replicas converged, …): an event {"ev":NAME,…} the lab stamps with the time and
+     * node "lab" and shows like any event (the dashboard marks `converged`); NULL when none.
+     * Borrowed until the next feed. */
+    const json_t *(*note)(const void *mon);
 };
 
 /* A condition a mode offers to `wait` (and `expect`) beyond the lab's own: `wait rumor hello`.
@@ -188,6 +193,11 @@ struct mode {
      * NULL). compare_as NULL: the mode has no row. */
     const char *compare_as;
     const char *compare_opts;
+    /* A mode with a leader role that elects a leader only under one option, as "multi=on"
+     * (Multi-Paxos; Basic Paxos has proposers and no leader): `wait leader`, `isolate leader`
+     * and the rest then say so in a cluster started otherwise, instead of waiting in vain.
+     * NULL: a mode with a role of the leader class always elects one. */
+    const char *leader_when;
     /* The mode's own checks (struct mode_check), NULL-name terminated, or NULL: `check NAME`
      * runs one while a cluster of the mode runs. */
     const struct mode_check *checks;

@@ -26,6 +26,8 @@ struct simmsg {
     int src_idx;               /* -1 for clients */
     uint64_t src_inc;          /* sender incarnation */
     int delayed;               /* held by the sender (fault delay): dies with it */
+    int bw;                    /* queued on a bandwidth-limited link */
+    uint64_t bw_tail;          /* then: its time from being out to arriving (delay, network) */
     uint64_t lamport;
     uint64_t vc[CL_MAXNODES];
     uint64_t hlc_l, hlc_c;
@@ -88,6 +90,11 @@ struct sim {
     void *ev_ud;
     void (*reply_cb)(void *, const char *, const char *, const json_t *);
     void *reply_ud;
+    /* bandwidth queues, per directed link (src * CL_MAXNODES + dst), made at the first use */
+    struct simlink {
+        struct bwq q;
+        uint64_t reported;     /* the length the last `queue` event gave */
+    } *links;
 };
 
 static const struct env_ops sim_env_ops;
@@ -159,6 +166,26 @@ static void push_msg(struct sim *s, int dst, uint64_t when, struct simmsg *m)
     heap_push(&s->q, &it);
 }
 
+/* The frame a body makes on the wire, about: the body plus the envelope's fields (src, dest,
+ * incarnation, clocks), which the simulator does not encode. */
+#define SIM_ENVELOPE_BYTES 128
+
+/* The `queue` event of link src->dst, as the runtime's: at its start, at each power of two,
+ * when it has drained. */
+static void sim_report_queue(struct sim *s, int src, int dst)
+{
+    struct simlink *l = &s->links[src * CL_MAXNODES + dst];
+    bwq_expire(&l->q, s->now);
+    uint64_t n = l->q.n, was = l->reported;
+    if (!(n && n > was && (n & (n - 1)) == 0) && !(n == 0 && was))
+        return;
+    l->reported = n;
+    uint64_t wait = l->q.busy_until > s->now ? l->q.busy_until - s->now : 0;
+    emit(s, src, "queue", json_pack("{s:s,s:I,s:I,s:I,s:I}", "to", s->nodes[dst].env.self, "msgs", (json_int_t)n,
+                                    "bytes", (json_int_t)l->q.bytes, "kbps", (json_int_t)s->faults.link[src][dst].kbps,
+                                    "wait_ms", (json_int_t)(wait / 1000)));
+}
+
 static void sim_send(struct env *e, const char *dest, json_t *body)
 {
     struct simnode *nd = node_of(e);
@@ -220,7 +247,26 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
     }
     const struct link_fault *lf = &s->faults.link[nd->idx][dst];
     int fifo = lf->jitter_us == 0 && lf->reorder == 0;
+    size_t frame_len = 0;
+    if (lf->kbps && dst != nd->idx) {
+        frame_len = json_dumpb(body, NULL, 0, JSON_COMPACT) + SIM_ENVELOPE_BYTES;
+        if (!s->links)
+            s->links = xcalloc((size_t)CL_MAXNODES * CL_MAXNODES, sizeof *s->links);
+    }
+    int body_used = 0;
     for (int c = 0; c < f.copies; c++) {
+        uint64_t out = s->now;
+        if (frame_len) {
+            out = bwq_push(&s->links[nd->idx * CL_MAXNODES + dst].q, s->now, frame_len, lf->kbps);
+            if (!out) {
+                char detail[96];
+                snprintf(detail, sizeof detail, "%d frames already wait on the link to %s", BWQ_MAX_FRAMES, dest);
+                emit(s, nd->idx, "drop", json_pack("{s:s,s:s,s:s,s:s}", "to", dest, "type", type ? type : "",
+                                                   "why", "queue full", "detail", detail));
+                s->dropped++;
+                continue;
+            }
+        }
         struct simmsg *m = xcalloc(1, sizeof *m);
         str_copy(m->src, e->self, CL_IDLEN);
         m->src_idx = nd->idx;
@@ -230,15 +276,23 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         memcpy(m->vc, nd->clk.vc, sizeof m->vc);
         m->hlc_l = nd->clk.hlc_l;
         m->hlc_c = nd->clk.hlc_c;
-        m->body = c == 0 ? body : json_deep_copy(body);
-        uint64_t when = s->now + s->net_us + f.delay_us[c];
+        m->body = body_used ? json_deep_copy(body) : body;
+        body_used = 1;
+        m->bw = frame_len > 0;
+        m->bw_tail = s->net_us + f.delay_us[c];
+        m->delayed |= m->bw;
+        uint64_t when = out + s->net_us + f.delay_us[c];
         if (fifo) {
             if (when < nd->last_deliver[dst])
                 when = nd->last_deliver[dst];
             nd->last_deliver[dst] = when;
         }
         push_msg(s, dst, when, m);
+        if (frame_len)
+            sim_report_queue(s, nd->idx, dst);
     }
+    if (!body_used)
+        json_decref(body);
 }
 
 static uint64_t sim_timer_set(struct env *e, uint64_t delay_us, int kind, uint64_t arg)
@@ -525,6 +579,9 @@ void sim_destroy(struct sim **sp)
     heap_free(&s->q);
     idset_free(&s->cancelled);
     opts_free(&s->opts);
+    for (size_t k = 0; s->links && k < (size_t)CL_MAXNODES * CL_MAXNODES; k++)
+        bwq_free(&s->links[k].q);
+    free(s->links);
     free(s);
     *sp = NULL;
 }
@@ -577,6 +634,8 @@ static void deliver(struct sim *s, struct heap_item *it)
 {
     struct simmsg *m = it->p;
     struct simnode *nd = &s->nodes[it->node];
+    if (m->bw && s->links && m->src_idx >= 0 && s->nodes[m->src_idx].inc == m->src_inc)
+        sim_report_queue(s, m->src_idx, it->node);
     if (m->src_idx >= 0 && m->delayed) {
         struct simnode *from = &s->nodes[m->src_idx];
         if (from->inc != m->src_inc || from->state == SIM_DOWN) {
@@ -755,6 +814,38 @@ struct faults *sim_faults(struct sim *s)
     return &s->faults;
 }
 
+struct sim_bw_retime {
+    int src, dst;
+    uint64_t now;
+    double factor;
+};
+
+static uint64_t sim_bw_retime_item(const struct heap_item *it, void *ud)
+{
+    const struct sim_bw_retime *w = ud;
+    const struct simmsg *m = it->p;
+    if (it->kind != IT_MSG || !m->bw || m->src_idx != w->src || it->node != w->dst)
+        return it->when;
+    return bwq_retime_at(it->when, m->bw_tail, w->now, w->factor);
+}
+
+void sim_set_faults(struct sim *s, const struct faults *f)
+{
+    for (int a = 0; s->links && a < f->n && a < s->n; a++)
+        for (int b = 0; b < f->n && b < s->n; b++) {
+            uint64_t was = s->faults.link[a][b].kbps, now = f->link[a][b].kbps;
+            struct simlink *l = &s->links[a * CL_MAXNODES + b];
+            if (was == now || (bwq_expire(&l->q, s->now), !l->q.n))
+                continue;
+            struct sim_bw_retime w = {a, b, s->now, bwq_rescale(&l->q, s->now, was, now)};
+            heap_rewhen(&s->q, sim_bw_retime_item, &w);
+            /* held frames keep FIFO order: last_deliver may now lie past them */
+            if (!now)
+                s->nodes[a].last_deliver[b] = 0;
+        }
+    s->faults = *f; /* a queue that drained says so when its frames arrive (deliver) */
+}
+
 struct rng *sim_rng(struct sim *s)
 {
     return &s->rng;
@@ -790,6 +881,10 @@ static void crash_node(struct sim *s, int idx, const char *what, const char *by)
     nd->state = SIM_DOWN;
     nd->inc++;
     memset(nd->last_deliver, 0, sizeof nd->last_deliver);
+    for (int d = 0; s->links && d < CL_MAXNODES; d++) { /* its queued frames died with it */
+        bwq_free(&s->links[idx * CL_MAXNODES + d].q);
+        s->links[idx * CL_MAXNODES + d].reported = 0;
+    }
     drop_dead(s);
     json_t *f = json_pack("{s:s}", "what", what);
     if (by)
@@ -853,6 +948,18 @@ json_t *sim_status(struct sim *s, int idx)
     struct simnode *nd = &s->nodes[idx];
     json_t *j = nd->state == SIM_DOWN || !s->mode->status ? json_object() : s->mode->status(nd->st);
     json_object_set_new(j, "state", json_string(nd->state == SIM_UP ? "up" : nd->state == SIM_DOWN ? "down" : "paused"));
+    if (s->links && nd->state != SIM_DOWN) {
+        json_t *queue = json_object();
+        for (int d = 0; d < s->n; d++) {
+            struct bwq *q = &s->links[idx * CL_MAXNODES + d].q;
+            bwq_expire(q, s->now);
+            if (q->n)
+                json_object_set_new(queue, s->nodes[d].env.self,
+                                    json_pack("{s:I,s:I,s:I}", "msgs", (json_int_t)q->n, "bytes", (json_int_t)q->bytes,
+                                              "wait_ms", (json_int_t)((q->busy_until - s->now) / 1000)));
+        }
+        json_object_set_new(j, "queue", queue);
+    }
     return j;
 }
 

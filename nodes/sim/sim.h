@@ -52,6 +52,9 @@ uint64_t sim_trace_hash(const struct sim *s);
 int sim_size(const struct sim *s);
 const struct mode *sim_mode(const struct sim *s);
 struct faults *sim_faults(struct sim *s);   /* edit in place; applies to later sends */
+/* Replaces the fault rules; a link whose bandwidth changed paces the frames already queued on
+ * it anew (all go at once when its bandwidth is removed), as on real processes. */
+void sim_set_faults(struct sim *s, const struct faults *f);
 struct rng *sim_rng(struct sim *s);
 void sim_set_net_us(struct sim *s, uint64_t us);
 /* The runtime's slow motion, modelled: timers take delay / f of virtual time (armed ones are

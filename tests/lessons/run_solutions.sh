@@ -22,6 +22,7 @@ if [ -z "$ids" ]; then
   fi
 fi
 fail=0
+failed=""
 for id in $ids; do
   start=$(date +%s)
   script="$XDG_DATA_HOME/$id.lab"
@@ -29,6 +30,7 @@ for id in $ids; do
     echo "FAIL $id: no solution script"
     sed 's/^/    /' "$XDG_DATA_HOME/$id.log"
     fail=1
+    failed="$failed $id"
     continue
   fi
   if timeout 240 "$BIN/conlab" script "$script" > "$XDG_DATA_HOME/$id.log" 2>&1; then
@@ -37,6 +39,8 @@ for id in $ids; do
     echo "FAIL $id: see below"
     sed 's/^/    /' "$XDG_DATA_HOME/$id.log" | tail -n 30
     fail=1
+    failed="$failed $id"
   fi
 done
+[ -z "$failed" ] || echo "FAILED LESSONS:$failed"
 exit $fail

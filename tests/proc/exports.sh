@@ -12,6 +12,7 @@ d=$(mktemp -d /tmp/conlab-exports-XXXXXX) || exit 1
 trap 'rm -rf "$d"' EXIT
 cat > "$d/run.lab" <<EOS
 start raft 3
+trace $d/run.trace
 wait leader 30s
 put x 1
 put y 2
@@ -32,4 +33,8 @@ out=$(timeout 120 "$bin/conlab" script "$d/run.lab" 2>&1) || { echo "the run fai
 rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || { echo "conlab check refused its own EDN (exit $rc):"; cat "$d/check.out"; exit 1; }
 python3 tests/exports_check.py "$d/h.edn" "$d/h.jsonl" "$d/t.log" "$d/t.json" || exit 1
+# the same exports from the saved trace, by `conlab trace export`
+"$bin/conlab" trace export "$d/run.trace" "$d/t2.log" >/dev/null || { echo "conlab trace export --shiviz failed"; exit 1; }
+"$bin/conlab" trace export "$d/run.trace" "$d/t2.json" >/dev/null || { echo "conlab trace export --chrome failed"; exit 1; }
+python3 tests/exports_check.py "$d/h.edn" "$d/h.jsonl" "$d/t2.log" "$d/t2.json" || exit 1
 echo "exports read back: $(wc -l < "$d/h.edn") EDN lines, $(grep -c '^n[0-9]' "$d/t.log") ShiViz events"

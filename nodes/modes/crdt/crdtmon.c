@@ -15,6 +15,9 @@ struct crdtmon {
     json_t *reads;      /* key → [{node, seq, value}] of counter reads */
     int violations;
     json_t *last;
+    json_t *diverged;   /* key → time (µs) its replicas first held concurrent states */
+    json_t *note;       /* the `converged` fact the last feed found, or NULL */
+    int nodes;          /* the cluster's size (its `cluster` event), 0 until known */
 };
 
 struct crdtmon *crdtmon_new(void)
@@ -24,6 +27,7 @@ struct crdtmon *crdtmon_new(void)
     m->told = json_object();
     m->updates = json_object();
     m->reads = json_object();
+    m->diverged = json_object();
     return m;
 }
 
@@ -37,6 +41,8 @@ void crdtmon_destroy(struct crdtmon **pm)
     json_decref(m->updates);
     json_decref(m->reads);
     json_decref(m->last);
+    json_decref(m->diverged);
+    json_decref(m->note);
     free(m);
     *pm = NULL;
 }
@@ -59,6 +65,107 @@ const json_t *crdtmon_updates(const struct crdtmon *m)
 const json_t *crdtmon_reads(const struct crdtmon *m)
 {
     return m->reads;
+}
+
+const json_t *crdtmon_note(const struct crdtmon *m)
+{
+    return m->note;
+}
+
+/* ---- causal contexts as the digest events write them: "n1:3,n2:1+n3:5" ---------------------- */
+
+/* The counter of node in the base part of a context text (0 when absent). */
+static uint64_t ctx_base(const char *ctx, const char *node, size_t nl)
+{
+    for (const char *p = ctx; p && *p && *p != '+';) {
+        const char *colon = strchr(p, ':');
+        if (!colon)
+            break;
+        if ((size_t)(colon - p) == nl && !strncmp(p, node, nl))
+            return strtoull(colon + 1, NULL, 10);
+        p = strpbrk(colon, ",+");
+        if (p && *p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* Is the dot (node, ctr) one of the extra dots ("+n3:5") of a context text? */
+static int ctx_extra(const char *ctx, const char *node, size_t nl, uint64_t ctr)
+{
+    for (const char *p = strchr(ctx, '+'); p; p = strchr(p + 1, '+')) {
+        const char *colon = strchr(p, ':');
+        if (colon && (size_t)(colon - p - 1) == nl && !strncmp(p + 1, node, nl) && strtoull(colon + 1, NULL, 10) == ctr)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does context a hold only dots that b holds (a ⊑ b)? A gap of more than 64 dots between the
+ * bases is judged "not included" without looking at each (then the states are told apart by
+ * the other direction anyway, or the key is marked diverged a little early). */
+static int ctx_leq(const char *a, const char *b)
+{
+    int in_base = 1;
+    for (const char *p = a; p && *p;) {
+        if (*p == '+') {
+            in_base = 0;
+            p++;
+        } else if (*p == ',') {
+            p++;
+        }
+        const char *colon = strchr(p, ':');
+        if (!colon)
+            break;
+        size_t nl = (size_t)(colon - p);
+        uint64_t v = strtoull(colon + 1, NULL, 10), bb = ctx_base(b, p, nl);
+        if (in_base) {
+            if (v > bb) {
+                if (v - bb > 64)
+                    return 0;
+                for (uint64_t c = bb + 1; c <= v; c++)
+                    if (!ctx_extra(b, p, nl, c))
+                        return 0;
+            }
+        } else if (v > bb && !ctx_extra(b, p, nl, v)) {
+            return 0;
+        }
+        p = strpbrk(colon, ",+");
+    }
+    return 1;
+}
+
+/* After node's digest of key: the key diverges when two replicas hold concurrent states (each
+ * has updates the other lacks); it converges again when every replica that reported on it
+ * holds the same context and value. That moment is the monitor's note (a `converged` event the
+ * lab shows on the dashboard). */
+static void convergence(struct crdtmon *m, const char *key, const json_t *per, const char *node, uint64_t t)
+{
+    const json_t *mine = json_object_get(per, node);
+    const char *ctx = json_string_value(json_array_get(mine, 0)), *hash = json_string_value(json_array_get(mine, 1));
+    json_t *since = json_object_get(m->diverged, key);
+    const char *k;
+    json_t *d;
+    if (!since) {
+        json_object_foreach((json_t *)per, k, d) {
+            const char *oc = json_string_value(json_array_get(d, 0));
+            if (strcmp(k, node) && oc && strcmp(oc, ctx) && !ctx_leq(oc, ctx) && !ctx_leq(ctx, oc)) {
+                json_object_set_new(m->diverged, key, json_integer((json_int_t)t));
+                return;
+            }
+        }
+        return;
+    }
+    if ((int)json_object_size(per) < m->nodes)
+        return; /* a replica has not reported on the key yet */
+    json_object_foreach((json_t *)per, k, d)
+        if (strcmp(json_string_value(json_array_get(d, 0)), ctx) || strcmp(json_string_value(json_array_get(d, 1)), hash))
+            return;
+    uint64_t t0 = (uint64_t)json_integer_value(since);
+    m->note = json_pack("{s:s,s:s,s:I,s:s,s:I,s:O?}", "ev", "converged", "key", key, "replicas",
+                        (json_int_t)json_object_size(per), "ctx", ctx, "after_ms", (json_int_t)((t > t0 ? t - t0 : 0) / 1000),
+                        "value", json_array_get(mine, 3));
+    json_object_del(m->diverged, key);
 }
 
 /* Appends a copy of ev (with its node and seq) to list[key]. */
@@ -89,7 +196,13 @@ int crdtmon_feed(struct crdtmon *m, const json_t *ev, struct sb *alert)
 {
     struct event e;
     char err[64];
-    if (event_decode(ev, &e, err, sizeof err) < 0 || !e.node)
+    json_decref(m->note);
+    m->note = NULL;
+    if (event_decode(ev, &e, err, sizeof err) < 0)
+        return 0;
+    if (e.kind == EV_CLUSTER && json_is_array(e.cluster.nodes))
+        m->nodes = (int)json_array_size(e.cluster.nodes);
+    if (!e.node)
         return 0;
     const char *k = json_string_value(json_object_get(ev, "key"));
     if (k && !strcmp(e.name, "update") && json_is_string(json_object_get(ev, "type"))) {
@@ -146,6 +259,8 @@ int crdtmon_feed(struct crdtmon *m, const json_t *ev, struct sb *alert)
         found = 1;
     }
     json_object_set_new(per, e.node, json_pack("[s,s,I,O?]", ctx, hash, (json_int_t)seq, value));
+    if (!found)
+        convergence(m, key, per, e.node, e.has_t ? e.t : 0);
     return found;
 }
 
@@ -153,6 +268,7 @@ static void *mon_create(void) { return crdtmon_new(); }
 static int mon_feed(void *m, const json_t *ev, struct sb *alert) { return crdtmon_feed(m, ev, alert); }
 static int mon_violations(const void *m) { return crdtmon_violations(m); }
 static const json_t *mon_last(const void *m) { return crdtmon_last(m); }
+static const json_t *mon_note(const void *m) { return crdtmon_note(m); }
 static void mon_destroy(void *m)
 {
     struct crdtmon *c = m;
@@ -165,4 +281,5 @@ const struct mode_monitor crdt_monitor = {
     .violations = mon_violations,
     .last = mon_last,
     .destroy = mon_destroy,
+    .note = mon_note,
 };

@@ -10,7 +10,13 @@
  * A digest is a fact about one moment, true for ever after, so the monitor compares a new
  * digest with every other node's newest one of that key, whatever their times. A key's
  * divergence is reported once (the first proof), not at every later digest. Events it does
- * not use are ignored; malformed ones are skipped. It also keeps every `update` and counter
+ * not use are ignored; malformed ones are skipped.
+ *
+ * It also marks the moment of convergence: a key *diverges* when two replicas hold concurrent
+ * states of it (each context has updates the other lacks: a partition, concurrent writers), and
+ * *converges* at the first digest after which every replica (every node of the `cluster` event)
+ * holds the same context and value of it. That digest's feed leaves a note (crdtmon_note), which the lab turns
+ * into a `converged` event the dashboard marks: {key, replicas, ctx, after_ms, value}. It also keeps every `update` and counter
  * `query` event, which `check crdt` judges (crdtcheck.c).
  */
 #ifndef CONLAB_CRDTMON_H
@@ -31,6 +37,9 @@ int crdtmon_feed(struct crdtmon *m, const json_t *ev, struct sb *alert);
 int crdtmon_violations(const struct crdtmon *m);
 /* The newest violation as an `invariant` event, or NULL; borrowed until the next feed. */
 const json_t *crdtmon_last(const struct crdtmon *m);
+/* The `converged` fact the last feed found ({"ev":"converged","key",…}), or NULL; borrowed
+ * until the next feed. */
+const json_t *crdtmon_note(const struct crdtmon *m);
 
 /* What `check crdt` (crdtcheck.c) judges: key → every acknowledged update (its `update` event,
  * node and seq included), and key → every counter read (its `query` event). Borrowed. */

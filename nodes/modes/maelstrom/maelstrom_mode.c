@@ -24,6 +24,11 @@
  *   - a message to one of Maelstrom's services (lin-kv, seq-kv, lww-kv, lin-tso) is answered
  *     at once with error 10 (not supported): conlab does not provide them yet.
  * The simulator cannot host a program: there the node answers every request error 10.
+ *
+ * The probe (probe=, default for the counters, g-set and broadcast): every 500 ms, and at
+ * once after each acknowledged add or broadcast, the bridge sends the program its own `read`
+ * (from `lab`) and shows the answer as the node's data, so the lab's `wait converged` compares
+ * what the programs hold.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +40,35 @@
 #define INIT_CLIENT "lab"       /* init comes from the lab (Maelstrom: c0); its reply is ours */
 #define MAX_ARGS 16
 
+#define PROBE_BASE 1000000000  /* the probes' msg_ids: far from init's */
+#define ASKED 64                /* client requests remembered, to count what was acknowledged */
+
 enum prog_state { P_NONE, P_STARTING, P_RUNNING, P_EXITED };
+enum { T_PROBE = 1 };
+
+struct asked {
+    char client[CL_IDLEN];
+    json_int_t msg_id;
+    json_t *what;               /* add: the delta; broadcast: the message (owned) */
+};
 
 struct mael {
     struct env *e;
     char bin[512];
     char args[512];
+    char workload[32];
     enum prog_state ps;
     char why[256];              /* how the program ended */
     uint64_t to_prog, from_prog, refused;
+    /* the probe: the bridge's own read, every probe_us, so that the lab sees what the program
+     * holds (status "data": `wait converged`, the dashboard) */
+    uint64_t probe_us;
+    json_int_t probe_seq;
+    json_t *data;               /* {"value": …} or {"messages": […]}, sorted; owned */
+    struct asked asked[ASKED];
+    int asked_next;
+    uint64_t acked;             /* add_ok / broadcast_ok answered through this node */
+    json_int_t acked_sum;       /* the deltas of the acknowledged adds */
 };
 
 static const char *role_of(const struct mael *st)
@@ -74,11 +99,112 @@ static void to_program(struct mael *st, const char *src, const json_t *body)
     free(line);
 }
 
+/* Remembers a client's add or broadcast, to count it once the program acknowledges it. */
+static void remember(struct mael *st, const char *src, const json_t *body)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    const json_t *mid = json_object_get(body, "msg_id");
+    const json_t *what = NULL;
+    if (type && !strcmp(type, "add"))
+        what = json_object_get(body, "delta");
+    else if (type && !strcmp(type, "broadcast"))
+        what = json_object_get(body, "message");
+    if (!what || !json_is_integer(mid) || env_node_index(st->e, src) >= 0 || strlen(src) >= CL_IDLEN)
+        return;
+    struct asked *a = &st->asked[st->asked_next];
+    st->asked_next = (st->asked_next + 1) % ASKED;
+    json_decref(a->what);
+    memcpy(a->client, src, strlen(src) + 1);
+    a->msg_id = json_integer_value(mid);
+    a->what = json_deep_copy(what);
+}
+
+static void probe(struct mael *st)
+{
+    st->probe_seq = st->probe_seq ? st->probe_seq + 1 : PROBE_BASE;
+    json_t *rd = json_pack("{s:s,s:I}", "type", "read", "msg_id", st->probe_seq);
+    to_program(st, INIT_CLIENT, rd);
+    json_decref(rd);
+}
+
+/* The program answered a client: an acknowledged add or broadcast counts, and what the node
+ * showed is stale until the next probe (asked at once), so `wait converged` cannot pass on
+ * data from before the write. */
+static void acknowledged(struct mael *st, const char *dest, const json_t *body)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    const json_t *irt = json_object_get(body, "in_reply_to");
+    if (!type || (strcmp(type, "add_ok") && strcmp(type, "broadcast_ok")) || !json_is_integer(irt))
+        return;
+    for (int i = 0; i < ASKED; i++) {
+        struct asked *a = &st->asked[i];
+        if (a->what && a->msg_id == json_integer_value(irt) && !strcmp(a->client, dest)) {
+            st->acked++;
+            if (json_is_integer(a->what))
+                st->acked_sum += json_integer_value(a->what);
+            json_decref(a->what);
+            a->what = NULL;
+            if (st->probe_us) {
+                json_decref(st->data);
+                st->data = NULL;
+                probe(st);
+            }
+            return;
+        }
+    }
+}
+
+static int by_text(const void *a, const void *b)
+{
+    char *const *x = a, *const *y = b;
+    return strcmp(*x, *y);
+}
+
+/* A copy of v with arrays sorted (by each element's JSON text): a set, whatever its order. */
+static json_t *normalised(const json_t *v)
+{
+    if (!json_is_array(v))
+        return json_deep_copy(v);
+    size_t n = json_array_size(v);
+    char **text = xcalloc(n + 1, sizeof *text);
+    for (size_t i = 0; i < n; i++) {
+        text[i] = json_dumps(json_array_get(v, i), JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+        if (!text[i])
+            text[i] = xstrdup("null");
+    }
+    qsort(text, n, sizeof *text, by_text);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_loads(text[i], JSON_DECODE_ANY, NULL);
+        json_array_append_new(out, e ? e : json_null());
+        free(text[i]);
+    }
+    free(text);
+    return out;
+}
+
+/* The answer to a probe: what the program holds, as the node's data. */
+static void probed(struct mael *st, const json_t *body)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    const json_t *irt = json_object_get(body, "in_reply_to");
+    if (!type || strcmp(type, "read_ok") || !json_is_integer(irt) || json_integer_value(irt) != st->probe_seq)
+        return;
+    const char *field = json_object_get(body, "messages") ? "messages" : "value";
+    const json_t *v = json_object_get(body, field);
+    if (!v)
+        return;
+    json_decref(st->data);
+    st->data = json_object();
+    json_object_set_new(st->data, field, normalised(v));
+}
+
 /* Every body, whatever its type: to the program. */
 static void on_any(void *vst, const char *src, const json_t *body)
 {
     struct mael *st = vst;
     if (st->ps == P_STARTING || st->ps == P_RUNNING) {
+        remember(st, src, body);
         to_program(st, src, body);
         return;
     }
@@ -115,7 +241,9 @@ static void maelstrom_line(void *vst, const char *line, size_t len)
     }
     const char *type = json_string_value(json_object_get(m.body, "type"));
     if (!strcmp(m.dest, INIT_CLIENT)) {
-        if (!strcmp(type, "init_ok") && st->ps == P_STARTING) {
+        if (st->probe_seq && json_integer_value(json_object_get(m.body, "in_reply_to")) == st->probe_seq) {
+            probed(st, m.body);
+        } else if (!strcmp(type, "init_ok") && st->ps == P_STARTING) {
             st->ps = P_RUNNING;
             say_state(st);
         } else if (!strcmp(type, "error")) {
@@ -135,6 +263,8 @@ static void maelstrom_line(void *vst, const char *line, size_t len)
             json_decref(rep);
         }
     } else {
+        if (env_node_index(st->e, m.dest) < 0)
+            acknowledged(st, m.dest, m.body);
         env_send(st->e, m.dest, json_incref(m.body));
     }
     json_decref(m.body);
@@ -167,6 +297,17 @@ static void *maelstrom_create(struct env *e, const struct opts *o, char *err, si
         snprintf(err, errlen, "bin=PATH is too long");
         return NULL;
     }
+    const char *workload = opts_get(o, "workload", "lin-kv");
+    const char *probe = opts_get(o, "probe", "auto");
+    uint64_t probe_us = 0;
+    if (!strcmp(probe, "auto")) {
+        if (!strcmp(workload, "g-counter") || !strcmp(workload, "pn-counter") || !strcmp(workload, "g-set") ||
+            !strcmp(workload, "broadcast"))
+            probe_us = 500000;
+    } else if (strcmp(probe, "off") && (parse_duration_us(probe, &probe_us) < 0 || probe_us < 10000)) {
+        snprintf(err, errlen, "bad probe=%s: expected off, auto or a duration of 10ms or more", probe);
+        return NULL;
+    }
     const char *args = opts_get(o, "args", "");
     if (strlen(args) >= sizeof ((struct mael *)0)->args) {
         snprintf(err, errlen, "args= is too long");
@@ -176,6 +317,8 @@ static void *maelstrom_create(struct env *e, const struct opts *o, char *err, si
     st->e = e;
     snprintf(st->bin, sizeof st->bin, "%s", bin ? bin : "");
     snprintf(st->args, sizeof st->args, "%s", args);
+    snprintf(st->workload, sizeof st->workload, "%s", workload);
+    st->probe_us = probe_us;
     return st;
 }
 
@@ -211,27 +354,54 @@ static void maelstrom_start(void *vst)
     json_t *init = json_pack("{s:s,s:i,s:s,s:o}", "type", "init", "msg_id", 1, "node_id", st->e->self, "node_ids", ids);
     to_program(st, INIT_CLIENT, init);
     json_decref(init);
+    if (st->probe_us)
+        env_timer_set(st->e, st->probe_us, T_PROBE, 0);
 }
 
 static void maelstrom_destroy(void *vst)
 {
-    free(vst);
+    struct mael *st = vst;
+    for (int i = 0; i < ASKED; i++)
+        json_decref(st->asked[i].what);
+    json_decref(st->data);
+    free(st);
 }
 
 static void maelstrom_on_timer(void *vst, int kind, uint64_t arg)
 {
-    (void)vst;
-    (void)kind;
+    struct mael *st = vst;
     (void)arg;
+    if (kind != T_PROBE || st->ps == P_EXITED)
+        return;
+    if (st->ps == P_RUNNING)
+        probe(st);
+    env_timer_set(st->e, st->probe_us, T_PROBE, 0);
+}
+
+/* The node's data for the lab: the last probe's answer; before the first one, a marker of
+ * this node alone ("unknown": "n2"), so that `wait converged` waits for every node's answer. */
+static json_t *data_of(const struct mael *st)
+{
+    if (st->data)
+        return json_deep_copy(st->data);
+    if (!st->probe_us)
+        return json_object();
+    return json_pack("{s:s}", "unknown", st->e->self);
 }
 
 static json_t *maelstrom_status(void *vst)
 {
     struct mael *st = vst;
     const char *prog = st->ps == P_EXITED ? st->why : st->ps == P_NONE ? "none" : "running";
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "role", role_of(st), "program", prog, "to_program",
-                     (json_int_t)st->to_prog, "from_program", (json_int_t)st->from_prog, "refused",
-                     (json_int_t)st->refused, "data", json_object());
+    json_t *s = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "role", role_of(st), "program", prog, "to_program",
+                          (json_int_t)st->to_prog, "from_program", (json_int_t)st->from_prog, "refused",
+                          (json_int_t)st->refused, "data", data_of(st));
+    if (st->acked) {
+        json_object_set_new(s, "acked", json_integer((json_int_t)st->acked));
+        if (st->acked_sum)
+            json_object_set_new(s, "acked_sum", json_integer(st->acked_sum));
+    }
+    return s;
 }
 
 static const struct mode_handler maelstrom_handlers[] = {
@@ -244,6 +414,9 @@ static const struct mode_option maelstrom_options[] = {
     {"args", OPT_ENUM, NULL, 0, 0, "", "its arguments, comma-separated (args=-u,node.py)"},
     {"workload", OPT_ENUM, "lin-kv|echo|g-set|g-counter|pn-counter|broadcast|txn-list-append", 0, 0, "lin-kv",
      "the Maelstrom workload the program answers (what put/get/cas and the checkers expect)"},
+    {"probe", OPT_ENUM, NULL, 0, 0, "auto",
+     "the bridge's own read of the program every DURATION, shown as the node's data (wait converged); "
+     "auto: 500ms for the counters, g-set and broadcast, off otherwise"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -261,6 +434,8 @@ static const struct mode_figure maelstrom_figures[] = {
     {"to_program", "in", "in="},
     {"from_program", "out", "out="},
     {"refused", "refused", NULL},
+    {"acked", "acked", "ack="},
+    {"data.value", "value", "v="},
     {NULL, NULL, NULL},
 };
 

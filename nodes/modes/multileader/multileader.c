@@ -43,8 +43,13 @@
  *             add up, a remove takes only the adds it saw (add wins).
  * Each conflict a node resolves is a `conflict` event the dashboard marks.
  *
- * States: leader (class leader) or follower, fixed by the layout from start to crash; no
- * failover inside a centre (a down leader makes its centre refuse writes until it is back).
+ * States: leader (class leader) or follower. With failover=off (the default) the layout fixes
+ * them from start to crash (a down leader makes its centre refuse writes until it is back).
+ * With failover=auto a leader beats (ml_beat {dc, epoch}) to every node; a follower that hears
+ * nothing from its leader for failover_timeout × its rank takes over with the next epoch (a
+ * `failover` event); the newer (epoch, then lower node) wins wherever it is heard: followers
+ * follow it, an older leader of the centre steps down, other centres push to it.
+ * Deletes write a tombstone (a version without a value), replicated like a write.
  *
  * Invariants (SCENARIOS.md, multi-leader; checked live by mlmon.c from the events):
  *   - merge is commutative, associative and idempotent: replicas that received the same
@@ -85,7 +90,7 @@
 #define DOT_BLOCK 1000                   /* dots reserved on disk at a time */
 #define MAX_ID ((uint64_t)INT64_MAX)
 
-enum { T_TICK = 1, T_OP };
+enum { T_TICK = 1, T_OP, T_BEAT, T_WATCH };
 enum conflict { C_LWW, C_SIBLINGS, C_MERGE };
 enum mergefn { M_UNION, M_MAX, M_CRDT };
 enum topology { TOPO_ALL, TOPO_RING, TOPO_STAR };
@@ -140,6 +145,13 @@ struct ml {
     uint64_t tick, t_tick;
     /* figures */
     long writes, conflicts, lost, merged_in;
+    /* failover=auto: each centre's leader as this node knows it, and its epoch */
+    int failover;
+    uint64_t failover_timeout;
+    int lead_of[CL_MAXN];
+    uint64_t epoch_of[CL_MAXN];
+    uint64_t t_beat, t_watch;
+    long failovers, deletes;
 };
 
 static int self_idx(const struct ml *st) { return st->e->self_idx; }
@@ -815,12 +827,35 @@ static void op_done(struct ml *st, struct op *op)
     op_free(st, op);
 }
 
+static void do_write(struct ml *st, const char *src, const json_t *body, struct client_req req, int del);
+
 static void on_write(void *vst, const char *src, const json_t *body)
 {
     struct ml *st = vst;
     struct client_req req;
     if (msg_get_request(st->e, src, body, write_fields, &req, sizeof req) < 0)
         return;
+    do_write(st, src, body, req, 0);
+}
+
+static const struct msg_field delete_fields[] = {
+    MSG_STR(struct client_req, key),
+    MSG_ANY_OPT(struct client_req, context),
+    MSG_END,
+};
+
+/* delete: a write of a tombstone (vitem.h), replicated and resolved like any write. */
+static void on_delete(void *vst, const char *src, const json_t *body)
+{
+    struct ml *st = vst;
+    struct client_req req;
+    if (msg_get_request(st->e, src, body, delete_fields, &req, sizeof req) < 0)
+        return;
+    do_write(st, src, body, req, 1);
+}
+
+static void do_write(struct ml *st, const char *src, const json_t *body, struct client_req req, int del)
+{
     if (!is_leader(st)) {
         char dc[CL_IDLEN], text[160];
         dc_name(st->dc, dc);
@@ -856,7 +891,7 @@ static void on_write(void *vst, const char *src, const json_t *body)
     }
     v.node = self_idx(st);
     char *state_text = NULL;
-    if (st->conflict == C_MERGE && st->mergefn == M_CRDT) {
+    if (!del && st->conflict == C_MERGE && st->mergefn == M_CRDT) {
         /* the write is an operation on the join of every version held here: the new state is
          * the version's value (it includes all it supersedes, so the join loses nothing) */
         char err[300];
@@ -873,12 +908,14 @@ static void on_write(void *vst, const char *src, const json_t *body)
         crdt_free(&c);
     }
     v.dot = next_dot(st);
-    v.value = state_text ? state_text : (char *)req.value;
+    v.value = del ? NULL : state_text ? state_text : (char *)req.value;
     st->writes++;
+    st->deletes += del;
     struct vv full = v.ctx;
     vv_add_dot(&full, v.node, v.dot);
-    env_event(st->e, "write", json_pack("{s:s,s:s,s:I,s:I,s:o}", "key", req.key, "value", req.value, "dot",
-                                        (json_int_t)v.dot, "ts", (json_int_t)v.ts, "vv", vv_json(st, &full)));
+    env_event(st->e, "write", json_pack("{s:s,s:o,s:I,s:I,s:o}", "key", req.key, "value",
+                                        del ? json_null() : json_string(req.value), "dot", (json_int_t)v.dot, "ts",
+                                        (json_int_t)v.ts, "vv", vv_json(st, &full)));
     struct vitem one = {0};
     one.key = it->key;
     one.nv = 1;
@@ -899,8 +936,8 @@ static void on_write(void *vst, const char *src, const json_t *body)
     op->h[op->nh++] = it->h;
     struct sb dt = {0};
     dot_text(st, &v, &dt);
-    op->ok = json_pack("{s:s,s:s,s:I}", "type", "write_ok", "dot", dt.s, "ts", (json_int_t)v.ts);
-    if (st->conflict == C_MERGE && st->mergefn == M_CRDT)
+    op->ok = json_pack("{s:s,s:s,s:I}", "type", del ? "delete_ok" : "write_ok", "dot", dt.s, "ts", (json_int_t)v.ts);
+    if (!del && st->conflict == C_MERGE && st->mergefn == M_CRDT)
         json_object_set_new(op->ok, "value", item_value(st, it)); /* what the key reads as here now */
     sb_free(&dt);
     for (int d = 0; d < st->ndest; d++) {
@@ -934,6 +971,8 @@ static const struct msg_field push_fields[] = {
     MSG_END,
 };
 
+static void arm_watch(struct ml *st);
+
 static void on_push(void *vst, const char *src, const json_t *body)
 {
     struct ml *st = vst;
@@ -950,6 +989,8 @@ static void on_push(void *vst, const char *src, const json_t *body)
         struct hlc mh = {m.hl, m.hc};
         hlc_recv(&st->hlc, mh, env_now_us(st->e));
     }
+    if (from == st->leader)
+        arm_watch(st); /* word from my leader */
     json_t *acks = json_array();
     size_t i;
     const json_t *ij;
@@ -1055,6 +1096,155 @@ static void on_push_ok(void *vst, const char *src, const json_t *body)
     }
 }
 
+/* ---- failover inside a centre (failover=auto) ------------------------------------------- */
+
+/* Who I push to, from who leads each centre now: a leader, its followers (sync) and its
+ * out-neighbours among the leaders; a follower, nobody. Every key goes out again to every
+ * destination (state-based pushes are idempotent), and client writes waiting on the old
+ * destinations are answered error 11 (indefinite: they are logged and keep replicating). */
+static void setup_dests(struct ml *st)
+{
+    struct env *e = st->e;
+    while (st->ops) {
+        struct op *op = st->ops;
+        json_t *err = json_pack("{s:s,s:i,s:s,s:b}", "type", "error", "code", ERR_TEMPORARILY_UNAVAILABLE, "text",
+                                "the data centre's leadership moved while this write waited: it is logged and keeps "
+                                "replicating",
+                                "indefinite", 1);
+        env_reply(e, op->client, op->req, err);
+        op_free(st, op);
+    }
+    st->ndest = 0;
+    memset(st->dest, 0, sizeof st->dest);
+    if (is_leader(st)) {
+        for (int i = 0; i < e->n_nodes; i++)
+            if (i != e->self_idx && st->of[i] == st->dc)
+                st->dest[st->ndest++] = (struct dest){.node = i, .sync = 1};
+        for (int d = 0; d < st->dcs; d++) {
+            if (d == st->dc || st->lead_of[d] == e->self_idx)
+                continue;
+            int to = st->topology == TOPO_ALL || (st->topology == TOPO_RING && d == (st->dc + 1) % st->dcs) ||
+                     (st->topology == TOPO_STAR && (st->dc == 0 || d == 0));
+            if (to)
+                st->dest[st->ndest++] = (struct dest){.node = st->lead_of[d]};
+        }
+    }
+    VTABLE_FOREACH(&st->data, it) {
+        it->acks = 0;
+        mark_pending(st, it, -1);
+    }
+}
+
+static void emit_state(struct ml *st)
+{
+    char dc[CL_IDLEN];
+    dc_name(st->dc, dc);
+    env_event(st->e, "state", json_pack("{s:s,s:s,s:s,s:I}", "role", is_leader(st) ? "leader" : "follower", "leader",
+                                        nname(st, st->leader), "dc", dc, "epoch", (json_int_t)st->epoch_of[st->dc]));
+}
+
+static void send_beats(struct ml *st)
+{
+    for (int i = 0; i < st->e->n_nodes; i++)
+        if (i != self_idx(st))
+            env_send(st->e, nname(st, i), json_pack("{s:s,s:i,s:I}", "type", "ml_beat", "dc", st->dc, "epoch",
+                                                    (json_int_t)st->epoch_of[st->dc]));
+}
+
+/* A follower waits failover_timeout for its leader, times its rank among the followers
+ * (the first follower takes over first; the next only if the first is gone too). */
+static void arm_watch(struct ml *st)
+{
+    if (!st->failover || is_leader(st))
+        return;
+    env_timer_cancel(st->e, st->t_watch);
+    int rank = 1;
+    for (int i = 0; i < self_idx(st); i++)
+        if (st->of[i] == st->dc && i != st->leader)
+            rank++;
+    st->t_watch = env_timer_set(st->e, st->failover_timeout * (uint64_t)rank, T_WATCH, 0);
+}
+
+static void become_leader(struct ml *st)
+{
+    int old = st->leader;
+    st->epoch_of[st->dc]++;
+    st->leader = self_idx(st);
+    st->lead_of[st->dc] = self_idx(st);
+    st->failovers++;
+    env_timer_cancel(st->e, st->t_watch);
+    st->t_watch = 0;
+    char dc[CL_IDLEN];
+    dc_name(st->dc, dc);
+    env_event(st->e, "failover", json_pack("{s:s,s:s,s:s,s:I}", "dc", dc, "from", nname(st, old), "to", st->e->self,
+                                           "epoch", (json_int_t)st->epoch_of[st->dc]));
+    setup_dests(st);
+    emit_state(st);
+    send_beats(st);
+}
+
+struct beat_msg {
+    int dc;
+    uint64_t epoch;
+};
+
+static const struct msg_field beat_fields[] = {
+    MSG_INT(struct beat_msg, dc, 0, CL_MAXN - 1),
+    MSG_U64(struct beat_msg, epoch, MAX_ID),
+    MSG_END,
+};
+
+/* ml_beat{dc, epoch}: src leads centre dc in that epoch. The newer (epoch, then the lower
+ * node) wins: a follower follows it, a leader of the same centre that is older steps down,
+ * other centres' leaders push to it from now on. */
+static void on_beat(void *vst, const char *src, const json_t *body)
+{
+    struct ml *st = vst;
+    struct beat_msg m;
+    char err[256];
+    int j = env_node_index(st->e, src);
+    if (j < 0 || j == self_idx(st))
+        return;
+    if (msg_get(body, NULL, beat_fields, &m, err, sizeof err) < 0) {
+        env_event(st->e, "error", json_pack("{s:s,s:s}", "from", src, "text", err));
+        return;
+    }
+    if (m.dc >= st->dcs || st->of[j] != m.dc) {
+        snprintf(err, sizeof err, "ml_beat: %s is not in dc%d", src, m.dc + 1);
+        env_event(st->e, "error", json_pack("{s:s,s:s}", "from", src, "text", err));
+        return;
+    }
+    int d = m.dc;
+    int same = j == st->lead_of[d] && m.epoch == st->epoch_of[d];
+    int newer = m.epoch > st->epoch_of[d] || (m.epoch == st->epoch_of[d] && j < st->lead_of[d]);
+    if (same) {
+        if (d == st->dc)
+            arm_watch(st);
+        return;
+    }
+    if (!newer) {
+        if (d == st->dc && is_leader(st))
+            env_send(st->e, src, json_pack("{s:s,s:i,s:I}", "type", "ml_beat", "dc", st->dc, "epoch",
+                                           (json_int_t)st->epoch_of[st->dc]));
+        return;
+    }
+    int was_leader = is_leader(st);
+    st->lead_of[d] = j;
+    st->epoch_of[d] = m.epoch;
+    if (d == st->dc) {
+        st->leader = j;
+        if (was_leader) {
+            env_timer_cancel(st->e, st->t_beat);
+            st->t_beat = 0;
+            setup_dests(st);
+        }
+        emit_state(st);
+        arm_watch(st);
+    } else if (was_leader) {
+        setup_dests(st);
+    }
+}
+
 /* ---- timers ---------------------------------------------------------------------------- */
 
 static void on_timer(void *vst, int kind, uint64_t arg)
@@ -1071,6 +1261,22 @@ static void on_timer(void *vst, int kind, uint64_t arg)
                 push_batch(st, d);
         }
         st->t_tick = env_timer_set(st->e, st->retry, T_TICK, 0);
+        return;
+    }
+    if (kind == T_BEAT) {
+        st->t_beat = 0;
+        if (is_leader(st)) {
+            send_beats(st);
+            st->t_beat = env_timer_set(st->e, st->failover_timeout / 3, T_BEAT, 0);
+        }
+        return;
+    }
+    if (kind == T_WATCH) {
+        st->t_watch = 0;
+        if (!is_leader(st))
+            become_leader(st);
+        if (is_leader(st) && !st->t_beat)
+            st->t_beat = env_timer_set(st->e, st->failover_timeout / 3, T_BEAT, 0);
         return;
     }
     if (kind == T_OP) {
@@ -1123,13 +1329,14 @@ static json_t *ml_status(void *vst)
     hlc_text(st->hlc, &h);
     static const char *const cn[] = {"lww", "siblings", "merge"};
     static const char *const tn[] = {"all", "ring", "star"};
-    json_t *extra = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s,s:s,s:s,s:I}", "dc", dc, "keys",
+    json_t *extra = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "dc", dc, "keys",
                               (json_int_t)st->data.n, "writes", (json_int_t)st->writes, "conflicts",
                               (json_int_t)st->conflicts, "lost", (json_int_t)st->lost, "siblings",
                               (json_int_t)siblings, "pending", (json_int_t)pending, "backlog", backlog,
                               "conflict", cn[st->conflict], "topology", tn[st->topology], "clock",
                               st->clock_hlc ? "hlc" : "physical", "hlc", h.s ? h.s : "", "dot",
-                              (json_int_t)st->dot);
+                              (json_int_t)st->dot, "epoch", (json_int_t)st->epoch_of[st->dc], "failovers",
+                              (json_int_t)st->failovers, "deletes", (json_int_t)st->deletes);
     sb_free(&h);
     if (st->conflict == C_MERGE)
         json_object_set_new(extra, "merge", json_string(st->mergefn == M_CRDT ? crdt_type_name(st->crdt_type)
@@ -1150,6 +1357,9 @@ static const struct mode_option ml_options[] = {
     {"topology", OPT_ENUM, "all|ring|star", 0, 0, "all", "who the DC leaders push to: everyone, the next DC, or dc1 as hub"},
     {"sync_timeout", OPT_DURATION, NULL, 0, 0, "2s", "a write not acked by its DC's followers by then is answered error 11 (indefinite)"},
     {"retry", OPT_DURATION, NULL, 0, 0, "200ms", "how often unacknowledged keys are pushed again"},
+    {"failover", OPT_ENUM, "off|auto", 0, 0, "off",
+     "auto: a centre's follower takes over when its leader is silent for failover_timeout (off: the centre refuses writes until its leader is back)"},
+    {"failover_timeout", OPT_DURATION, NULL, 1000, 0, "1s", "with failover=auto: how long a follower waits for its leader's heartbeat"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -1161,6 +1371,8 @@ static void ml_destroy(void *vst)
     while (st->ops)
         op_free(st, st->ops);
     env_timer_cancel(st->e, st->t_tick);
+    env_timer_cancel(st->e, st->t_beat);
+    env_timer_cancel(st->e, st->t_watch);
     vtable_clear(&st->data);
     free(st);
 }
@@ -1212,28 +1424,20 @@ static void *ml_create(struct env *e, const struct opts *o, char *err, size_t er
     const char *bug = opts_get(o, "bug", "none");
     st->bug_vv_sum = !strcmp(bug, "vv-sum");
     st->bug_drop_sibling = !strcmp(bug, "drop-sibling");
-    /* who I push to: a leader, its followers (sync) and its out-neighbours among the leaders */
-    if (is_leader(st)) {
-        for (int i = 0; i < e->n_nodes; i++)
-            if (i != e->self_idx && st->of[i] == st->dc)
-                st->dest[st->ndest++] = (struct dest){.node = i, .sync = 1};
-        for (int d = 0; d < st->dcs; d++) {
-            if (d == st->dc)
-                continue;
-            int to = st->topology == TOPO_ALL || (st->topology == TOPO_RING && d == (st->dc + 1) % st->dcs) ||
-                     (st->topology == TOPO_STAR && (st->dc == 0 || d == 0));
-            if (to)
-                st->dest[st->ndest++] = (struct dest){.node = st->first[d]};
-        }
-    }
+    st->failover = !strcmp(opts_get(o, "failover", "off"), "auto");
+    st->failover_timeout = opts_get_duration(o, "failover_timeout", 1000000);
+    if (st->failover_timeout < 3)
+        st->failover_timeout = 3;
+    for (int d = 0; d < st->dcs; d++)
+        st->lead_of[d] = st->first[d];
     st->next_op = (env_rand(e) & 0xffffffffull) << 20;
     if (load_state(st, err, errlen) < 0) {
         ml_destroy(st);
         return NULL;
     }
-    /* what was pending before a restart is not known: everything goes out again once */
-    VTABLE_FOREACH(&st->data, it)
-        mark_pending(st, it, -1);
+    /* who I push to; what was pending before a restart is not known: everything goes out
+     * again once */
+    setup_dests(st);
     return st;
 }
 
@@ -1242,9 +1446,14 @@ static void ml_start(void *vst)
     struct ml *st = vst;
     char dc[CL_IDLEN];
     dc_name(st->dc, dc);
-    env_event(st->e, "state", json_pack("{s:s,s:s,s:s}", "role", is_leader(st) ? "leader" : "follower", "leader",
-                                        nname(st, st->leader), "dc", dc));
+    (void)dc;
+    emit_state(st);
     st->t_tick = env_timer_set(st->e, st->retry, T_TICK, 0);
+    if (st->failover && is_leader(st)) {
+        send_beats(st);
+        st->t_beat = env_timer_set(st->e, st->failover_timeout / 3, T_BEAT, 0);
+    }
+    arm_watch(st);
 }
 
 static const struct mode_handler ml_handlers[] = {
@@ -1252,6 +1461,8 @@ static const struct mode_handler ml_handlers[] = {
     {"write", on_write},
     {"ml_push", on_push},
     {"ml_push_ok", on_push_ok},
+    {"ml_beat", on_beat},
+    {"delete", on_delete},
     {NULL, NULL},
 };
 
@@ -1272,7 +1483,7 @@ static const struct mode_figure ml_figures[] = {
     {NULL, NULL, NULL},
 };
 
-static const char *const ml_client_types[] = {"read", "write", NULL};
+static const char *const ml_client_types[] = {"read", "write", "delete", NULL};
 
 /* The data centres: dc1, dc2, … of consecutive nodes. */
 static int ml_groups(const struct opts *o, int n, char gnames[][CL_IDLEN], int of[CL_MAXN])
@@ -1301,6 +1512,8 @@ const struct mode mode_multileader = {
     .client_types = ml_client_types,
     .roles = ml_roles,
     .figures = ml_figures,
-    .events = "state|write|apply|conflict|error",
+    .events = "state|write|apply|conflict|error|failover",
     .groups = ml_groups,
+    .compare_as = "multi-leader",
+    .compare_opts = "dcs=3",
 };

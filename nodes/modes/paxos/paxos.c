@@ -224,6 +224,19 @@ static void emit(struct paxos *p, const char *ev, json_t *fields)
     env_event(p->e, ev, fields);
 }
 
+/* A majority answered (promises for a ballot, acceptances of a slot): a `quorum` event, which
+ * the dashboard's Votes & quorums pane draws (who answered, who did not). */
+static void emit_quorum(struct paxos *p, const char *op, const char *what, const char *which, uint32_t acked)
+{
+    json_t *yes = json_array(), *no = json_array();
+    for (int i = 0; i < p->e->n_nodes && i < 32; i++)
+        json_array_append_new(acked & (1u << i) ? yes : no, json_string(p->e->nodes[i]));
+    char key[64];
+    snprintf(key, sizeof key, "%s %s", what, which);
+    emit(p, "quorum", json_pack("{s:s,s:s,s:i,s:o,s:o,s:b}", "op", op, "key", key, "need", quorum(p), "acked", yes,
+                                "missing", no, "ok", 1));
+}
+
 static void emit_error(struct paxos *p, const char *src, const char *what)
 {
     emit(p, "error", json_pack("{s:s,s:s}", "text", what, "from", src));
@@ -1311,7 +1324,13 @@ static void on_promise(void *st, const char *src, const json_t *body)
             rlog_entry_free(&en);
         }
     }
+    uint32_t before = p->promises;
     p->promises |= 1u << idx;
+    if (popcount32(before) < quorum(p) && popcount32(p->promises) >= quorum(p)) {
+        char t[32];
+        bal_text(p, p->ballot, t);
+        emit_quorum(p, "prepare", "ballot", t, p->promises);
+    }
     on_promises(p);
 }
 
@@ -1378,6 +1397,9 @@ static void on_accepted(void *st, const char *src, const json_t *body)
         /* PMS §2.2: "A value is chosen when a single proposal with that value has been
          * accepted by a majority of the acceptors." */
         if (popcount32(sl->acks) >= quorum(p)) {
+            char t[32];
+            snprintf(t, sizeof t, "%lld", (long long)s);
+            emit_quorum(p, "accept", "slot", t, sl->acks);
             mark_chosen(p, (uint64_t)s, "chosen");
             decided = (uint64_t)s;
             if (!p->multi) {
@@ -2027,5 +2049,8 @@ const struct mode mode_paxos = {
     .workload = "lin-kv",
     .roles = paxos_roles,
     .figures = paxos_figures,
-    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error",
+    .events = "state|prepare|promise|reject|accept|accepted|chosen|learn|adopt|think|backoff|lost|phase_timeout|step_down|commit|apply|error|quorum",
+    .compare_as = "consensus",
+    .compare_opts = "multi=on",
+    .leader_when = "multi=on",
 };

@@ -1613,6 +1613,7 @@ static const struct mode_figure zab_figures[] = {
 
 const struct mode mode_zab = {
     .name = "zab",
+    .compare_as = "consensus", /* its row in `compare` (struct mode) */
     .summary = "ZooKeeper Atomic Broadcast: fast leader election, epochs, DIFF/TRUNC/SNAP sync, propose/ack/commit by zxid",
     .options = zab_options,
     .bugs = "skip-sync|commit-before-quorum",
