@@ -338,7 +338,8 @@ static void collect(struct lab *lab, json_t *ev)
     if (idx >= 0 && e.kind == EV_STATE) {
         view_fold(lab, idx, &e.state, false);
     } else if (idx >= 0 && e.kind == EV_FAULT && e.fault.what &&
-               (!strcmp(e.fault.what, "crash") || !strcmp(e.fault.what, "exit"))) {
+               (!strcmp(e.fault.what, "crash") || !strcmp(e.fault.what, "exit") ||
+                !strcmp(e.fault.what, "stonith"))) {
         view_down(lab, idx);
     }
     if (typed && e.kind == EV_FAULT && e.fault.what &&

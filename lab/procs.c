@@ -457,6 +457,9 @@ static void on_register(struct procs *p, int idx, const json_t *b)
         send_peers(p, changed ? -1 : idx);
 }
 
+static void on_power_off(struct procs *p, int idx, const json_t *b);
+static void kill_node(struct procs *p, int idx);
+
 /* One control message from node rid (NULL when the routing id was too long). from_host:
  * the agent that relayed it (-1: our own ROUTER), which must be the node's. */
 static void handle_ctl(struct procs *p, const char *rid, const void *data, size_t len, int from_host)
@@ -485,6 +488,8 @@ static void handle_ctl(struct procs *p, const char *rid, const void *data, size_
             } else if (!strcmp(type, "status_ok") && p->c.on_status) { /* a status_request */
                 p->c.on_status(p->c.ud, idx, json_object_get(env.body, "status"));
             }
+        } else if (!strcmp(type, "power_off")) {
+            on_power_off(p, idx, env.body);
         } else if (!strcmp(type, "fatal")) {
             lab_event(p, idx, "fatal", json_pack("{s:O}", "text", json_object_get(env.body, "text")));
         }
@@ -762,11 +767,50 @@ static void signal_node(pid_t pid, int sig)
         kill(pid, sig);
 }
 
+/* STONITH (env power_off): node idx asks the lab to power another node off. The lab kills it
+ * as `crash` does, whatever the network's cuts (its path is not the network), shows a `fault`
+ * event with what "stonith" and by (the node that asked), and answers power_off_ok once the
+ * process is dead. A node already down is confirmed at once; itself or a name that is not a
+ * node is refused. */
+static void on_power_off(struct procs *p, int idx, const json_t *b)
+{
+    const char *target = json_string_value(json_object_get(b, "node"));
+    char by[CL_IDLEN], text[160];
+    int t = -1, ok = 0;
+    node_name(idx, by);
+    if (!target || parse_node_id(target, p->c.n, &t) < 0) {
+        snprintf(text, sizeof text, "power off refused: %s is not a node of this cluster",
+                 target ? target : "(no node named)");
+    } else if (t == idx) {
+        snprintf(text, sizeof text, "power off refused: %s asked to power itself off", by);
+    } else if (p->c.state[t] == NODE_DOWN || !proc_alive(p, t)) {
+        ok = 1;
+        snprintf(text, sizeof text, "%s was already down", target);
+    } else {
+        kill_node(p, t);
+        lab_event(p, t, "stonith", json_pack("{s:s}", "by", by));
+        ok = 1;
+        snprintf(text, sizeof text, "%s powered off (SIGKILL) for %s", target, by);
+    }
+    ctl_send(p, idx, json_pack("{s:s,s:s,s:b,s:s}", "type", "power_off_ok", "node", target ? target : "", "ok",
+                               ok, "text", text));
+}
+
 static int procs_crash(struct cluster *c, int idx)
 {
     struct procs *p = P(c);
     if (c->state[idx] == NODE_DOWN || !proc_alive(p, idx))
         return CL_ESTATE;
+    kill_node(p, idx);
+    lab_event(p, idx, "crash", NULL);
+    return 0;
+}
+
+/* Kills node idx with SIGKILL (its agent does, on another host) and marks it down: `crash`
+ * and STONITH. */
+static void kill_node(struct procs *p, int idx)
+{
+    struct cluster *c = &p->c;
     if (p->nodes[idx].host >= 0) {
         char id[CL_IDLEN];
         node_name(idx, id);
@@ -779,8 +823,6 @@ static int procs_crash(struct cluster *c, int idx)
     p->nodes[idx].pid = 0;
     p->nodes[idx].registered = 0;
     c->state[idx] = NODE_DOWN;
-    lab_event(p, idx, "crash", NULL);
-    return 0;
 }
 
 static int wait_registered(struct procs *p, int idx, uint64_t timeout_us)

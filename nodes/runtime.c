@@ -612,6 +612,18 @@ static void prog_stop(struct rt *r)
     sb_free(&r->prog_ibuf);
 }
 
+static void ctl_send(struct rt *r, json_t *body);
+
+/* STONITH: the lab powers the node off and answers with power_off_ok (on_control). */
+static int rt_power_off(struct env *e, const char *node)
+{
+    struct rt *r = rt_of(e);
+    if (!node || !*node)
+        return -1;
+    ctl_send(r, json_pack("{s:s,s:s}", "type", "power_off", "node", node));
+    return 0;
+}
+
 static const struct env_ops rt_ops = {
     .send = rt_send,
     .timer_set = rt_timer_set,
@@ -628,6 +640,7 @@ static const struct env_ops rt_ops = {
     .log_read = rt_log_read,
     .prog_start = rt_prog_start,
     .prog_write = rt_prog_write,
+    .power_off = rt_power_off,
 };
 
 /* ---- control ------------------------------------------------------------------------- */
@@ -1039,6 +1052,12 @@ static void on_control(struct rt *r, const char *buf, size_t len)
             run_command(r, b);
         else
             json_array_append_new(r->early_cmds ? r->early_cmds : (r->early_cmds = json_array()), json_deep_copy(b));
+    } else if (!strcmp(type, "power_off_ok")) {
+        /* the lab's answer to env power_off: the node named is dead, or the lab refused */
+        const char *node = json_string_value(json_object_get(b, "node"));
+        const char *text = json_string_value(json_object_get(b, "text"));
+        if (r->started && r->mode->on_power_off && node)
+            r->mode->on_power_off(r->st, node, json_is_true(json_object_get(b, "ok")), text ? text : "");
     } else if (!strcmp(type, "shutdown")) {
         r->running = 0;
     }
@@ -1048,7 +1067,8 @@ static void on_control(struct rt *r, const char *buf, size_t len)
 /* ---- the client and peer sockets ----------------------------------------------------- */
 
 static const char *const control_types[] = {"faults", "clock", "speed", "shutdown", "peers", "ping",
-                                            "status", "command", "welcome", "data", NULL};
+                                            "status", "command", "welcome", "data", "power_off_ok",
+                                            NULL};
 
 static void garbage(struct rt *r, const char *why, const char *detail)
 {

@@ -189,6 +189,8 @@ START_TEST(process_faults_change_up_down_paused)
     ck_assert_int_eq(dm_view(m)->node[2].life, DM_PAUSED);
     feed(m, "{\"ev\":\"fault\",\"what\":\"restart\",\"node\":\"n2\"}");
     ck_assert_int_eq(dm_view(m)->node[1].life, DM_UP);
+    feed(m, "{\"ev\":\"fault\",\"what\":\"stonith\",\"node\":\"n3\",\"by\":\"n2\"}"); /* powered off */
+    ck_assert_int_eq(dm_view(m)->node[2].life, DM_DOWN);
     dm_destroy(&m);
 }
 END_TEST

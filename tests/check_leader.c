@@ -43,7 +43,8 @@ struct h {
 /* ---- driver ----------------------------------------------------------------------------- */
 
 static const char *const kept_events[] = {"state", "divergence", "discard", "fenced", "apply",
-                                          "truncate", "unknown_message", "error", "commit", NULL};
+                                          "truncate", "unknown_message", "error", "commit", "stonith",
+                                          "fault", NULL};
 
 static int log_has(json_t *status, const char *key, const char *value)
 {
@@ -781,6 +782,178 @@ START_TEST(isolated_follower_promotes_itself_and_wins_on_heal)
 }
 END_TEST
 
+
+/* ---- STONITH ----------------------------------------------------------------------------- */
+
+/* Up nodes in role leader right now. */
+static int leaders_up(struct h *h)
+{
+    int n = 0;
+    for (int i = 0; i < sim_size(h->x->s); i++)
+        n += is_role(h, i, "leader");
+    return n;
+}
+
+/* After every step: never two leaders up at once (the STONITH guarantee for one takeover). */
+static void check_one_leader(struct h *h)
+{
+    if (leaders_up(h) > 1)
+        h->prefix_violations++;
+}
+
+/* The index in h->x->events of the first kept event ev of node whose field is value, or -1. */
+static long event_at(struct h *h, const char *node, const char *ev, const char *field, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->x->events, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "ev")), ev))
+            continue;
+        if (node && strcmp(json_string_value(json_object_get(e, "node")), node))
+            continue;
+        const char *v = field ? json_string_value(json_object_get(e, field)) : NULL;
+        if (field && (!v || strcmp(v, value)))
+            continue;
+        return (long)i;
+    }
+    return -1;
+}
+
+/* The split-brain cut of SB1 with stonith=on: n2 takes over only after the lab powered n1
+ * off, so at no step do two leaders exist, and n1's writes cannot be acknowledged at all. */
+START_TEST(stonith_powers_the_old_leader_off_before_the_new_one_leads)
+{
+    struct h *h = h_new("repl=async failover=auto fencing=off stonith=on", 3, 9, 1);
+    h->step_check = check_one_leader;
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "k", "before"), OUT_OK);
+    run(h, 50 * MS);
+    partition(h, "n1 | n2,n3");
+    run(h, 2 * SEC);
+    ck_assert_int_eq(h->prefix_violations, 0);
+    ck_assert_int_eq(sim_node_state(h->x->s, 0), SIM_DOWN); /* powered off through the cut */
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(epoch_of(h, 1), 2);
+    long req = event_at(h, "n2", "stonith", "what", "request");
+    long off = event_at(h, "n1", "fault", "what", "stonith");
+    long conf = event_at(h, "n2", "stonith", "what", "confirmed");
+    long lead = event_at(h, "n2", "state", "role", "leader");
+    ck_assert(req >= 0 && off > req && conf > off && lead > conf);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h->x->events, (size_t)off), "by")), "n2");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h->x->events, (size_t)req), "target")), "n1");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(h->x->events, (size_t)lead), "why")),
+                                 "powered off (STONITH)"));
+    /* the old side takes nothing; the new side serves */
+    ck_assert_int_eq(sim_client_send(h->x->s, 0, "c99", json_pack("{s:s,s:s,s:s}", "type", "write", "key", "a",
+                                                                  "value", "old")), CL_ESTATE);
+    ck_assert_int_eq(put(h, 1, "b", "new-side"), OUT_OK);
+    faults_heal(sim_faults(h->x->s));
+    run(h, SEC);
+    ck_assert_ptr_null(find_event(h, NULL, "divergence"));
+    ck_assert_int_eq(leaders_up(h), 1);
+    FIXTURE_OK(h->x);
+    h_free(h);
+}
+END_TEST
+
+static int promoting(void *ud)
+{
+    return is_role(ud, 1, "promoting");
+}
+
+/* While the lab has not confirmed, the node taking over serves no writes and names no leader;
+ * the old leader's heartbeats no longer count. */
+START_TEST(a_promoting_node_refuses_writes_until_the_power_off_is_confirmed)
+{
+    struct h *h = h_new("failover=auto stonith=on", 3, 21, 1);
+    run(h, 10 * MS);
+    partition(h, "n1 | n2,n3");
+    ck_assert(fixture_run_until(h->x, 3 * SEC, promoting, h));
+    json_t *st = sim_status(h->x->s, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "extra"), "powering_off")), "n1");
+    json_decref(st);
+    int p = invoke(h, 1, "write", "x", "early", NULL);
+    ck_assert_int_eq(await(h, p, SEC), OUT_FAIL);
+    ck_assert_int_eq(op_code(h, p), 11);
+    ck_assert_ptr_null(op_leader(h, p));
+    ck_assert_ptr_nonnull(strstr(op_text(h, p), "STONITH"));
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 1, "x", "later"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+/* A GC-like pause: the stopped leader is powered off (SIGKILL reaches a stopped process), so
+ * it never comes back as a zombie leader; restarted, it follows the new leader. */
+START_TEST(a_paused_leader_is_powered_off_and_comes_back_a_follower)
+{
+    struct h *h = h_new("fencing=off stonith=on", 3, 19, 1);
+    h->step_check = check_one_leader;
+    run(h, 10 * MS);
+    ck_assert_int_eq(put(h, 0, "x", "1"), OUT_OK);
+    sim_pause(h->x->s, 0);
+    run(h, 3 * SEC);
+    ck_assert_int_eq(sim_node_state(h->x->s, 0), SIM_DOWN);
+    ck_assert(is_role(h, 1, "leader"));
+    ck_assert_int_eq(put(h, 1, "x", "2"), OUT_OK);
+    sim_resume(h->x->s, 0); /* nothing to resume: it is off */
+    sim_restart(h->x->s, 0);
+    ck_assert(is_role(h, 0, "follower")); /* powered off while leading: it does not lead again */
+    run(h, SEC);
+    ck_assert_int_eq(leaders_up(h), 1);
+    ck_assert_int_eq(newest_leader(h), 1);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(get(h, i, "x"), "2");
+    ck_assert_int_eq(h->prefix_violations, 0);
+    h_free(h);
+}
+END_TEST
+
+/* promote NODE with stonith=on fences too; a node already down is confirmed at once. */
+START_TEST(manual_promote_with_stonith_waits_for_the_power_off)
+{
+    struct h *h = h_new("failover=manual stonith=on", 3, 22, 1);
+    run(h, 10 * MS);
+    sim_crash(h->x->s, 0);
+    json_t *r = sim_command(h->x->s, 2, "promote", 0, NULL);
+    ck_assert(json_is_true(json_object_get(r, "ok")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "power n1 off"));
+    json_decref(r);
+    ck_assert(is_role(h, 2, "promoting"));
+    r = sim_command(h->x->s, 2, "promote", 0, NULL);
+    ck_assert(!json_is_true(json_object_get(r, "ok"))); /* already taking over */
+    json_decref(r);
+    run(h, 100 * MS);
+    ck_assert(is_role(h, 2, "leader"));
+    ck_assert_int_eq(epoch_of(h, 2), 2);
+    ck_assert_int_eq(event_at(h, "n1", "fault", "what", "stonith"), -1); /* it was already down */
+    ck_assert(event_at(h, "n3", "stonith", "what", "confirmed") >= 0);
+    ck_assert_int_eq(put(h, 2, "x", "1"), OUT_OK);
+    h_free(h);
+}
+END_TEST
+
+/* STONITH trusts the node that asks: without a quorum rule, a follower cut off alone powers
+ * off the healthy leader, and the majority then takes over from it (two leaders again, n2 and
+ * n3, until the heal). The lesson: fencing decides who is dead, not who should lead. */
+START_TEST(stonith_without_a_quorum_lets_an_isolated_follower_kill_the_healthy_leader)
+{
+    struct h *h = h_new("failover=auto stonith=on", 3, 20, 1);
+    run(h, 10 * MS);
+    partition(h, "n3 | n1,n2");
+    run(h, 5 * SEC);
+    long off = event_at(h, "n1", "fault", "what", "stonith");
+    ck_assert(off >= 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h->x->events, (size_t)off), "by")), "n3");
+    ck_assert(is_role(h, 2, "leader"));
+    ck_assert(is_role(h, 1, "leader"));
+    faults_heal(sim_faults(h->x->s));
+    run(h, SEC);
+    ck_assert_int_eq(leaders_up(h), 1);
+    h_free(h);
+}
+END_TEST
+
 /* ---- what the lab shows -------------------------------------------------------------------- */
 
 struct watched {
@@ -1221,6 +1394,15 @@ Suite *suite_leader(void)
     tcase_add_loop_test(tc, restarted_old_leader_learns_the_newer_epoch_with_fencing, 0, 2);
     tcase_add_loop_test(tc, paused_leader_steps_down_after_resume, 0, 2);
     tcase_add_test(tc, isolated_follower_promotes_itself_and_wins_on_heal);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stonith");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, stonith_powers_the_old_leader_off_before_the_new_one_leads);
+    tcase_add_test(tc, a_promoting_node_refuses_writes_until_the_power_off_is_confirmed);
+    tcase_add_test(tc, a_paused_leader_is_powered_off_and_comes_back_a_follower);
+    tcase_add_test(tc, manual_promote_with_stonith_waits_for_the_power_off);
+    tcase_add_test(tc, stonith_without_a_quorum_lets_an_isolated_follower_kill_the_healthy_leader);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sweeps");

@@ -677,7 +677,7 @@ FOLD(fold_fault)
         fold_link(s, f, true);
     } else if (!strcmp(what, "loss")) {
         fold_link(s, f, false);
-    } else if (n >= 0 && !strcmp(what, "crash")) {
+    } else if (n >= 0 && (!strcmp(what, "crash") || !strcmp(what, "stonith"))) {
         s->node[n].life = DM_DOWN;
     } else if (n >= 0 && (!strcmp(what, "restart") || !strcmp(what, "resume"))) {
         s->node[n].life = DM_UP;

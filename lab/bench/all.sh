@@ -33,6 +33,8 @@ echo "== crdt: bytes shipped and convergence, state vs delta vs op (simulator)"
 echo "== crdt, 3 nodes, 16 clients: register writes and reads (LWW) through the lab"
 "$BIN/conlab" bench --mode crdt --nodes 3 --clients 16 --seconds "$S" --reads 50
 "$BIN/conlab" bench --mode crdt --nodes 5 --clients 16 --seconds "$S" --reads 50
+echo "== locks: redlock pairs/s at 16 clients and takeover after a crash (beside the zk lock's, when its hook exists); leader failover without and with STONITH"
+sh "$(dirname "$0")/locks.sh" "$S" 3
 echo "== classroom: raft over three network namespaces, CURVE on vs off; an attached dashboard (root only)"
 sh "$(dirname "$0")/classroom.sh" "$S"
 echo "== checkers"

@@ -25,6 +25,7 @@ void mutex_hist_free(struct mutex_hist **hp)
         free(r->why);
         free(r->resource);
         free(r->value);
+        free(r->node);
     }
     free(h->r);
     free(h);
@@ -87,6 +88,26 @@ int mutex_hist_add(struct mutex_hist *h, const json_t *rec, int line, char *err,
         return CL_EINVAL;
     }
     const char *ev = json_string_value(json_object_get(rec, "ev"));
+    if (ev && !strcmp(ev, "fault")) {
+        /* a node went down: the sections of the clients it hosted end (see mutex.h) */
+        const char *what = json_string_value(json_object_get(rec, "what"));
+        const char *node = json_string_value(json_object_get(rec, "node"));
+        const json_t *t = json_object_get(rec, "t");
+        if (!what || (strcmp(what, "crash") && strcmp(what, "stonith") && strcmp(what, "exit")) || !node ||
+            strlen(node) > 64 || !json_is_integer(t) || json_integer_value(t) < 0)
+            return 0;
+        if (h->n >= MUTEX_MAX_RECORDS) {
+            snprintf(err, errlen, "more than %d mutex records", MUTEX_MAX_RECORDS);
+            return CL_EINVAL;
+        }
+        if (h->n == h->cap) {
+            h->cap = h->cap ? 2 * h->cap : 64;
+            h->r = xrealloc(h->r, h->cap * sizeof *h->r);
+        }
+        h->r[h->n++] = (struct mutex_rec){.op = MX_DOWN, .t = json_integer_value(t), .node = xstrdup(node),
+                                          .line = line};
+        return 1;
+    }
     if (!ev || strcmp(ev, "mutex"))
         return 0;
     if (h->n >= MUTEX_MAX_RECORDS) {
@@ -108,6 +129,8 @@ int mutex_hist_add(struct mutex_hist *h, const json_t *rec, int line, char *err,
     r.token = (uint64_t)tok;
     if (r.op == MX_RELEASE && get_str(rec, "why", 0, &r.why, err, errlen) < 0)
         goto bad;
+    if (get_str(rec, "node", 0, &r.node, err, errlen) < 0)
+        goto bad;
     if (r.op == MX_WRITE && (get_str(rec, "resource", 1, &r.resource, err, errlen) < 0 ||
                              get_str(rec, "value", 0, &r.value, err, errlen) < 0 ||
                              get_bool(rec, "accepted", &r.accepted, err, errlen) < 0 ||
@@ -125,6 +148,7 @@ bad:
     free(r.why);
     free(r.resource);
     free(r.value);
+    free(r.node);
     return CL_EINVAL;
 }
 
@@ -169,7 +193,7 @@ int mutex_parse(const char *buf, size_t len, struct mutex_hist **out, char *err,
 /* ---- the judgement ---------------------------------------------------------------------------- */
 
 struct section {
-    const char *client, *lock, *why;
+    const char *client, *lock, *why, *node;
     uint64_t token;
     int64_t t0, t1;         /* t1 INT64_MAX: never ended */
     int line;
@@ -226,6 +250,20 @@ int mutex_check(const struct mutex_hist *h, struct sb *out)
             refused += !r->accepted;
             continue;
         }
+        if (r->op == MX_DOWN) {
+            const char *key;
+            json_t *v;
+            void *tmp;
+            json_object_foreach_safe(open_at, tmp, key, v) {
+                struct section *s = &sec[json_integer_value(v)];
+                if (s->node && !strcmp(s->node, r->node)) {
+                    s->t1 = r->t;
+                    s->why = "its node went down";
+                    json_object_del(open_at, key);
+                }
+            }
+            continue;
+        }
         char *ck = xasprintf("%s\x1f%s", r->client, r->lock);
         json_t *oi = json_object_get(open_at, ck);
         struct section *open = oi ? &sec[json_integer_value(oi)] : NULL;
@@ -240,7 +278,7 @@ int mutex_check(const struct mutex_hist *h, struct sb *out)
                 nlocks++;
             }
             json_object_set_new(open_at, ck, json_integer((json_int_t)ns));
-            sec[ns++] = (struct section){r->client, r->lock, NULL, r->token, r->t, INT64_MAX, r->line};
+            sec[ns++] = (struct section){r->client, r->lock, NULL, r->node, r->token, r->t, INT64_MAX, r->line};
         }
         free(ck);
     }

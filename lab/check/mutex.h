@@ -16,7 +16,9 @@
  *   - no write is accepted with a stale token: lower than a token the storage had already
  *     accepted for the same resource (fenced or not).
  *
- * Lines whose "ev" is not "mutex" are skipped, so a whole trace file (`trace FILE`) can be
+ * A `fault` event with what crash, stonith or exit of node N ends the sections whose acquire
+ * record came from node N (clients hosted in a node: redlock's), at the fault's time.
+ * Lines whose "ev" is not "mutex" (nor such a fault) are skipped, so a whole trace file (`trace FILE`) can be
  * judged; a malformed line is refused with "line L: what". Ownership: mutex_hist_free frees.
  */
 #ifndef CONLAB_MUTEX_H
@@ -30,7 +32,9 @@
 
 #define MUTEX_MAX_RECORDS 1000000
 
-enum mutex_op { MX_ACQUIRE, MX_RELEASE, MX_WRITE };
+/* MX_DOWN: a node went down (a `fault` event crash, stonith or exit): the sections that
+ * clients hosted in that node opened (their acquire record came from it) end there. */
+enum mutex_op { MX_ACQUIRE, MX_RELEASE, MX_WRITE, MX_DOWN };
 
 struct mutex_rec {
     enum mutex_op op;
@@ -40,6 +44,7 @@ struct mutex_rec {
     char *why;              /* release */
     char *resource, *value; /* write */
     int accepted, fencing;  /* write */
+    char *node;             /* the node that emitted the record (its "node"), NULL when none */
     int line;               /* 1-based line of the file, or the record's position */
 };
 

@@ -278,7 +278,7 @@ static size_t chrome(const struct tev *ev, size_t n, struct sb *out)
         /* roles: a slice from each state change (or crash) to the next */
         const char *r = is(e, "state") ? str(e, "role") : NULL;
         const char *what = is(e, "fault") ? str(e, "what") : NULL;
-        if (r || (what && (!strcmp(what, "crash") || !strcmp(what, "start")))) {
+        if (r || (what && (!strcmp(what, "crash") || !strcmp(what, "stonith") || !strcmp(what, "start")))) {
             if (role[me][0] && t >= role_t[me])
                 chrome_event(arr, role[me], "X", pid, 2, role_t[me], json_pack("{s:I,s:s}", "dur", (json_int_t)(t - role_t[me]), "cat", "role"));
             snprintf(role[me], sizeof role[me], "%s", r ? r : "");

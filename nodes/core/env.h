@@ -68,6 +68,14 @@ struct env_ops {
     /* Queues len bytes for the program's stdin (never blocks; dropped once it has exited).
      * Returns 0, or -1 when no program runs. */
     int (*prog_write)(struct env *e, const char *data, size_t len);
+    /* STONITH ("shoot the other node in the head"): asks the lab to power node off, out of
+     * band (the lab's path is not the network, so partitions do not stop it). The runtime
+     * asks the lab, which SIGKILLs the node's process; the simulator crashes it after one
+     * network delay. The answer reaches the mode's on_power_off (mode.h) once the node is
+     * dead (ok) or the lab refused (not a node, itself). A `fault` event with what
+     * "stonith" shows it. Returns 0 once asked, or -1 where nobody can power a node off.
+     * NULL means -1. */
+    int (*power_off)(struct env *e, const char *node);
 };
 
 struct env {
@@ -86,6 +94,7 @@ static inline void env_timer_cancel(struct env *e, uint64_t id) { if (id) e->ops
 static inline uint64_t env_now_us(struct env *e) { return e->ops->now_us(e); }
 static inline void env_event(struct env *e, const char *ev, json_t *fields) { e->ops->event(e, ev, fields); }
 static inline uint64_t env_rand(struct env *e) { return e->ops->rand64(e); }
+static inline int env_power_off(struct env *e, const char *node) { return e->ops->power_off ? e->ops->power_off(e, node) : -1; }
 static inline double env_speed(struct env *e) { return e->ops->speed ? e->ops->speed(e) : 1.0; }
 /* Uniform in [lo, hi] (inclusive). */
 static inline uint64_t env_rand_range(struct env *e, uint64_t lo, uint64_t hi) { return hi <= lo ? lo : lo + env_rand(e) % (hi - lo + 1); }

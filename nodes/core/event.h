@@ -99,7 +99,7 @@ struct ev_quorum {
 };
 
 struct ev_fault {
-    const char *what;        /* crash, restart, pause, resume, exit, partition, heal, cut, … */
+    const char *what;        /* crash, stonith, restart, pause, resume, exit, partition, heal, cut, … */
     const char *target;      /* "target", else the event's node */
     const json_t *groups;    /* partition: an array of arrays of node ids, or NULL */
     const char *src, *dst;   /* delay, loss: the link (NULL = every node) */

@@ -213,6 +213,9 @@ struct mode {
      * for cards) prints in each node's cell, highlighting the nodes where it is not 0: which
      * nodes have the rumor, which know of a death. NULL: none. */
     const char *grid_figure;
+    /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
+     * (ok = 0, text says why). NULL when the mode never asks. */
+    void (*on_power_off)(void *st, const char *node, int ok, const char *text);
 };
 
 extern const struct mode *const mode_table[];

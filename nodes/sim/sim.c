@@ -16,7 +16,9 @@
 
 #define SIM_EPOCH_US 1000000000ull /* node clocks start at 1000 s, so negative skew works */
 
-enum item_kind { IT_MSG, IT_REPLY, IT_TIMER };
+/* IT_POWER: the lab powers node `node` off for node a (incarnation b) (env power_off);
+ * IT_POWER_OK: its answer reaches node `node` (incarnation b): a = the target, p = 1 when ok. */
+enum item_kind { IT_MSG, IT_REPLY, IT_TIMER, IT_POWER, IT_POWER_OK };
 
 struct simmsg {
     char src[CL_IDLEN];
@@ -426,6 +428,25 @@ static long sim_log_read(struct env *e, const char *name,
     return (long)l->n;
 }
 
+/* STONITH: the lab's path is not the network (no partition stops it): the target goes down
+ * after one network delay, the answer comes one more later (step_one). */
+static int sim_power_off(struct env *e, const char *node)
+{
+    struct simnode *nd = node_of(e);
+    struct sim *s = nd->sim;
+    int t = env_node_index(e, node);
+    if (t < 0 || t == nd->idx) {
+        struct heap_item ok = {.when = s->now + s->net_us, .kind = IT_POWER_OK, .node = nd->idx,
+                               .a = (uint64_t)(t < 0 ? CL_MAXN : t), .b = nd->inc, .p = NULL};
+        heap_push(&s->q, &ok);
+        return 0;
+    }
+    struct heap_item it = {.when = s->now + s->net_us, .kind = IT_POWER, .node = t,
+                           .a = (uint64_t)nd->idx, .b = nd->inc};
+    heap_push(&s->q, &it);
+    return 0;
+}
+
 static const struct env_ops sim_env_ops = {
     .send = sim_send,
     .timer_set = sim_timer_set,
@@ -440,6 +461,7 @@ static const struct env_ops sim_env_ops = {
     .log_sync = sim_log_sync,
     .log_truncate = sim_log_truncate,
     .log_read = sim_log_read,
+    .power_off = sim_power_off,
 };
 
 /* ---- nodes ------------------------------------------------------------------------------ */
@@ -649,6 +671,7 @@ static void deliver(struct sim *s, struct heap_item *it)
 }
 
 static int step_one(struct sim *s);
+static void crash_node(struct sim *s, int idx, const char *what, const char *by);
 
 int sim_step(struct sim *s)
 {
@@ -682,6 +705,37 @@ static int step_one(struct sim *s)
             }
             emit(s, it.node, "timer", json_pack("{s:i}", "kind", (int)(uint32_t)it.a));
             s->mode->on_timer(nd->st, (int)(uint32_t)it.a, it.b);
+            return 1;
+        }
+        if (it.kind == IT_POWER) {
+            /* the target dies (as a crash), then the answer goes to the node that asked */
+            int by = (int)it.a;
+            if (s->nodes[it.node].state != SIM_DOWN)
+                crash_node(s, it.node, "stonith", s->nodes[by].env.self);
+            struct heap_item ok = {.when = s->now + s->net_us, .kind = IT_POWER_OK, .node = by,
+                                   .a = (uint64_t)it.node, .b = it.b, .p = (void *)1};
+            heap_push(&s->q, &ok);
+            return 1;
+        }
+        if (it.kind == IT_POWER_OK) {
+            struct simnode *nd = &s->nodes[it.node];
+            if (it.b != nd->inc || nd->state == SIM_DOWN)
+                return 1; /* the node that asked died meanwhile: nobody to answer */
+            if (nd->state == SIM_PAUSED) {
+                hold(nd, &it);
+                return 1;
+            }
+            int t = (int)it.a;
+            const char *target = t < s->n ? s->nodes[t].env.self : "";
+            char text[160];
+            if (it.p)
+                snprintf(text, sizeof text, "%s powered off for %s", target, nd->env.self);
+            else if (t == it.node)
+                snprintf(text, sizeof text, "power off refused: %s asked to power itself off", nd->env.self);
+            else
+                snprintf(text, sizeof text, "power off refused: not a node of this cluster");
+            if (s->mode->on_power_off)
+                s->mode->on_power_off(nd->st, target, it.p != NULL, text);
             return 1;
         }
         if (it.kind == IT_REPLY) {
@@ -813,9 +867,14 @@ void sim_set_speed(struct sim *s, double f)
 
 void sim_crash(struct sim *s, int idx)
 {
-    struct simnode *nd = &s->nodes[idx];
-    if (nd->state == SIM_DOWN)
+    if (s->nodes[idx].state == SIM_DOWN)
         return;
+    crash_node(s, idx, "crash", NULL);
+}
+
+static void crash_node(struct sim *s, int idx, const char *what, const char *by)
+{
+    struct simnode *nd = &s->nodes[idx];
     node_free_state(s, nd);
     for (size_t l = 0; l < nd->nlogs; l++)
         log_cut(&nd->logs[l], nd->logs[l].synced); /* what was not synced is gone */
@@ -827,7 +886,10 @@ void sim_crash(struct sim *s, int idx)
         s->links[idx * CL_MAXNODES + d].reported = 0;
     }
     drop_dead(s);
-    emit(s, idx, "fault", json_pack("{s:s}", "what", "crash"));
+    json_t *f = json_pack("{s:s}", "what", what);
+    if (by)
+        json_object_set_new(f, "by", json_string(by));
+    emit(s, idx, "fault", f);
 }
 
 void sim_restart(struct sim *s, int idx)

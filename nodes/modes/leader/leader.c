@@ -51,6 +51,19 @@
  *    promotes itself, so the lowest-numbered live follower goes first. No quorum rule: a
  *    follower cut off alone promotes itself too. Timers carry a generation (arg) so that one
  *    that fired during a pause, after replication re-armed it, is ignored.
+ *  - stonith=on (STONITH, "shoot the other node in the head"): a follower that takes over
+ *    (auto failover or `promote`) first asks the lab to power off the leader it followed
+ *    (env power_off: SIGKILL, out of band, so no partition stops it) and waits in role
+ *    PROMOTING, serving no writes and ignoring that leader's replication, until the lab
+ *    confirms the kill (on_power_off); only then does it lead. So the old leader is dead
+ *    before the new one serves: no two leaders at any moment. A refusal sends it back to
+ *    follower (failover tries again); no answer within 2 x failover_timeout asks again. A
+ *    newer leader heard meanwhile ends the attempt. A restarted leader comes back a follower
+ *    that knows no leader (it was powered off: it does not lead again on its own).
+ * The roles with stonith:
+ *         FOLLOWER --failover / promote--> PROMOTING --power off confirmed--> LEADER
+ *            ^                                 |
+ *            +---- refused, or a newer leader -+
  *  - Reads are served by any node from its own applied state: a follower may be stale (A2).
  *    The leader applies on append, so it may show a sync write not yet acknowledged.
  *  - A follower refuses writes and cas with error 11 naming the leader it believes in.
@@ -71,9 +84,9 @@
 #include "pending.h"
 #include "rlog.h"
 
-enum role { ROLE_FOLLOWER, ROLE_LEADER };
+enum role { ROLE_FOLLOWER, ROLE_LEADER, ROLE_PROMOTING };
 enum repl { REPL_ASYNC, REPL_SYNC, REPL_SEMISYNC };
-enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
+enum { T_HEARTBEAT = 1, T_FAILOVER = 2, T_STONITH = 3 };
 
 #define LOG_NAME "leader.log"
 #define STATE_NAME "leader.state"
@@ -87,7 +100,7 @@ enum { T_HEARTBEAT = 1, T_FAILOVER = 2 };
 struct ld {
     struct env *env;
     enum repl repl;
-    int fencing, autofail, sync_block;
+    int fencing, autofail, sync_block, stonith;
     uint64_t hb_us, fo_us;
 
     enum role role;
@@ -104,13 +117,19 @@ struct ld {
     uint64_t hb_timer, fo_timer;
     uint64_t timer_gen;     /* a timer firing with an older generation was superseded */
 
+    /* stonith=on, role PROMOTING: the node the lab is powering off, why we take over, and
+     * the timer that asks again when no answer came */
+    int st_target;
+    char *st_why;
+    uint64_t st_timer;
+
     /* after stepping down: what we had, to report once we caught up with the winner */
     int reconciling;
     uint64_t rc_epoch, rc_acked, rc_fork;
     json_t *rc_discarded;
 };
 
-static const char *const role_names[] = {"follower", "leader"};
+static const char *const role_names[] = {"follower", "leader", "promoting"};
 static const char *const repl_names[] = {"async", "sync", "semisync"};
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -345,6 +364,10 @@ static void set_role(struct ld *st, enum role role, uint64_t epoch, int leader, 
     assert(role != ROLE_LEADER || leader == st->env->self_idx); /* a leader leads itself */
     assert(epoch >= st->epoch);                                 /* epochs never go back */
     int changed = role != st->role || epoch != st->epoch || leader != st->leader;
+    if (st->role == ROLE_PROMOTING && role != ROLE_PROMOTING) {
+        env_timer_cancel(st->env, st->st_timer);
+        st->st_timer = 0;
+    }
     st->role = role;
     st->epoch = epoch;
     st->leader = leader;
@@ -401,6 +424,57 @@ static int promote(struct ld *st, const char *why)
     env_timer_cancel(st->env, st->hb_timer);
     st->hb_timer = env_timer_set(st->env, st->hb_us, T_HEARTBEAT, 0);
     return 0;
+}
+
+/* How a follower takes over (auto failover, `promote`): at once, or with stonith=on only
+ * after the lab has powered off the leader it followed (role PROMOTING until on_power_off). */
+static int take_over(struct ld *st, const char *why)
+{
+    int old = st->leader;
+    if (!st->stonith || old < 0 || old == st->env->self_idx)
+        return promote(st, why);
+    env_timer_cancel(st->env, st->fo_timer);
+    st->fo_timer = 0;
+    if (env_power_off(st->env, name_of(st, old)) < 0) {
+        char *t = xasprintf("stonith=on, but nothing here can power %s off: not taking over", name_of(st, old));
+        env_event(st->env, "stonith", json_pack("{s:s,s:s,s:s}", "what", "refused", "target", name_of(st, old),
+                                                "text", t));
+        free(t);
+        arm_failover(st);
+        return -1;
+    }
+    st->st_target = old;
+    free(st->st_why);
+    st->st_why = xstrdup(why);
+    char *w = xasprintf("STONITH: the lab powers %s off before %s leads", name_of(st, old), st->env->self);
+    set_role(st, ROLE_PROMOTING, st->epoch, old, w);
+    free(w);
+    env_event(st->env, "stonith", json_pack("{s:s,s:s,s:I}", "what", "request", "target", name_of(st, old),
+                                            "epoch", (json_int_t)(st->epoch + 1)));
+    env_timer_cancel(st->env, st->st_timer);
+    st->st_timer = env_timer_set(st->env, 2 * st->fo_us, T_STONITH, 0);
+    return 0;
+}
+
+/* The lab's answer: the old leader is dead (lead now), or the lab refused (follow again). An
+ * answer that is not awaited (a newer leader came meanwhile) changes nothing. */
+static void leader_on_power_off(void *vst, const char *node, int ok, const char *text)
+{
+    struct ld *st = vst;
+    if (st->role != ROLE_PROMOTING || !node || strcmp(node, name_of(st, st->st_target)))
+        return;
+    env_event(st->env, "stonith", json_pack("{s:s,s:s,s:s}", "what", ok ? "confirmed" : "refused", "target",
+                                            node, "text", text ? text : ""));
+    if (!ok) {
+        char *why = xasprintf("STONITH refused: %s", text ? text : "");
+        set_role(st, ROLE_FOLLOWER, st->epoch, st->st_target, why);
+        free(why);
+        arm_failover(st);
+        return;
+    }
+    char *why = xasprintf("%s; %s powered off (STONITH)", st->st_why ? st->st_why : "take over", node);
+    promote(st, why);
+    free(why);
 }
 
 static void drop_pending(struct ld *st)
@@ -681,7 +755,14 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
         }
     }
 
-    if (!(s == st->leader && epoch == st->epoch)) {
+    if (st->role == ROLE_PROMOTING && s == st->st_target && !newer(epoch, s, st->epoch, st->leader)) {
+        /* the leader being powered off: its replication no longer counts (no answer) */
+        for (size_t i = 0; i < ne; i++)
+            rlog_entry_free(&in[i]);
+        free(in);
+        return;
+    }
+    if (!(s == st->leader && epoch == st->epoch && st->role != ROLE_PROMOTING)) {
         if (newer(epoch, s, st->epoch, st->leader)) {
             char *why = xasprintf("%s leads epoch %llu", src, (unsigned long long)epoch);
             if (st->role == ROLE_LEADER)
@@ -689,7 +770,7 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
             else
                 set_role(st, ROLE_FOLLOWER, epoch, s, why);
             free(why);
-        } else if (st->fencing || st->role == ROLE_LEADER) {
+        } else if (st->fencing || st->role != ROLE_FOLLOWER) {
             /* Fencing: an older epoch's leader is refused and told of the newer one. Without
              * fencing a leader refuses too: the newer promotion wins when two leaders meet. */
             if (st->fencing)
@@ -816,6 +897,13 @@ static void client_write(struct ld *st, const char *src, const json_t *body, int
     struct client_msg m;
     if (client_get(st, src, body, fields, &m) < 0)
         return;
+    if (st->role == ROLE_PROMOTING) {
+        char *t = xasprintf("not the leader yet: the lab is powering %s off first (STONITH)",
+                            name_of(st, st->st_target));
+        env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, t, NULL);
+        free(t);
+        goto out;
+    }
     if (st->role != ROLE_LEADER) {
         env_reply_error(st->env, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader",
                         st->leader >= 0 ? name_of(st, st->leader) : NULL);
@@ -906,8 +994,16 @@ static void leader_on_timer(void *vst, int kind, uint64_t arg)
         if (st->role != ROLE_FOLLOWER || !st->autofail)
             return;
         char *why = xasprintf("failover: no heartbeat from %s", st->leader >= 0 ? name_of(st, st->leader) : "any leader");
-        promote(st, why);
+        take_over(st, why);
         free(why);
+    } else if (kind == T_STONITH) {
+        st->st_timer = 0;
+        if (st->role != ROLE_PROMOTING)
+            return;
+        /* no answer yet: ask again (the lab confirms a node already down at once) */
+        env_event(st->env, "stonith", json_pack("{s:s,s:s}", "what", "retry", "target", name_of(st, st->st_target)));
+        if (env_power_off(st->env, name_of(st, st->st_target)) == 0)
+            st->st_timer = env_timer_set(st->env, 2 * st->fo_us, T_STONITH, 0);
     }
 }
 
@@ -924,8 +1020,23 @@ static json_t *cmd_promote(void *vst, int argc, char **argv)
         free(t);
         return r;
     }
-    if (promote(st, "promote command") < 0)
-        return json_pack("{s:b,s:s}", "ok", 0, "text", "epoch exhausted: cannot promote");
+    if (st->role == ROLE_PROMOTING) {
+        char *t = xasprintf("%s is already taking over: waiting for the lab to power %s off", st->env->self,
+                            name_of(st, st->st_target));
+        json_t *r = json_pack("{s:b,s:s}", "ok", 0, "text", t);
+        free(t);
+        return r;
+    }
+    if (take_over(st, "promote command") < 0)
+        return json_pack("{s:b,s:s}", "ok", 0, "text", st->stonith ? "cannot power the old leader off: not promoted"
+                                                                   : "epoch exhausted: cannot promote");
+    if (st->role == ROLE_PROMOTING) {
+        char *t = xasprintf("%s asked the lab to power %s off (STONITH); it leads epoch %llu once that is confirmed",
+                            st->env->self, name_of(st, st->st_target), (unsigned long long)st->epoch + 1);
+        json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
+        free(t);
+        return r;
+    }
     char *t = xasprintf("%s is now leader (epoch %llu)", st->env->self, (unsigned long long)st->epoch);
     json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
     free(t);
@@ -943,6 +1054,8 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
     st->fencing = !strcmp(opts_get(o, "fencing", "off"), "on");
     st->autofail = strcmp(opts_get(o, "failover", "auto"), "manual") != 0;
     st->sync_block = !strcmp(opts_get(o, "sync_down", "refuse"), "block");
+    st->stonith = !strcmp(opts_get(o, "stonith", "off"), "on");
+    st->st_target = -1;
     st->hb_us = opts_get_duration(o, "heartbeat", 250000);
     st->fo_us = opts_get_duration(o, "failover_timeout", 1000000);
     if (st->hb_us < 1000 || st->fo_us < 2 * st->hb_us) {
@@ -996,6 +1109,11 @@ static void *leader_create(struct env *e, const struct opts *o, char *err, size_
         st->leader = sv.leader;
         if (st->role == ROLE_LEADER)
             st->leader = e->self_idx;
+        if (st->role == ROLE_LEADER && st->stonith) {
+            /* powered off (or crashed) while leading: it does not lead again on its own */
+            st->role = ROLE_FOLLOWER;
+            st->leader = -1;
+        }
         json_decref(j);
         free(blob);
     } else {
@@ -1043,6 +1161,7 @@ static void leader_destroy(void *vst)
     drop_pending(st);
     kvsm_free(&st->sm);
     json_decref(st->rc_discarded);
+    free(st->st_why);
     free(st);
 }
 
@@ -1077,6 +1196,9 @@ static json_t *leader_status(void *vst)
                               (json_int_t)st->pend.n);
     if (st->role == ROLE_LEADER && st->repl == REPL_SEMISYNC && sync_follower(st) >= 0)
         json_object_set_new(extra, "sync_follower", json_string(name_of(st, sync_follower(st))));
+    json_object_set_new(extra, "stonith", json_string(st->stonith ? "on" : "off"));
+    if (st->role == ROLE_PROMOTING)
+        json_object_set_new(extra, "powering_off", json_string(name_of(st, st->st_target)));
     return json_pack("{s:s,s:I,s:s,s:I,s:I,s:O,s:o,s:I,s:o}", "role", role_names[st->role],
                      "epoch", (json_int_t)st->epoch, "leader", name_of(st, st->leader), "commit",
                      (json_int_t)st->commit, "applied", (json_int_t)st->log.n, "data", st->sm.data,
@@ -1095,6 +1217,9 @@ static const struct mode_option leader_options[] = {
     {"sync_down", OPT_ENUM, "refuse|block", 0, 0, "refuse",
      "sync/semisync with a silent required follower: refuse new writes (error 11) or block them"},
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "250ms", "leader heartbeat interval"},
+    {"stonith", OPT_ENUM, "on|off", 0, 0, "off",
+     "on: a follower taking over first has the lab power off (SIGKILL) the leader it followed, "
+     "and leads only once the lab confirms"},
     {"failover_timeout", OPT_DURATION, NULL, 0, 0, "1s",
      "silence after which the leader is presumed dead (and a sync follower unreachable)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -1118,6 +1243,7 @@ static const struct mode_command leader_commands[] = {
 static const struct mode_role leader_roles[] = {
     {"leader", RC_LEADER},
     {"follower", RC_FOLLOWER},
+    {"promoting", RC_CANDIDATE},
     {NULL, RC_UNKNOWN},
 };
 
@@ -1144,7 +1270,8 @@ const struct mode mode_leader = {
     .workload = "lin-kv",
     .roles = leader_roles,
     .figures = leader_figures,
-    .events = "state|append|commit|apply|truncate|fenced|discard|divergence|error",
+    .events = "state|append|commit|apply|truncate|fenced|discard|divergence|stonith|error",
     .compare_as = "single-leader",
     .compare_opts = "failover=auto",
+    .on_power_off = leader_on_power_off,
 };
