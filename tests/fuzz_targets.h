@@ -199,9 +199,10 @@ static inline const char *fuzz_faults_one(const uint8_t *data, size_t size)
     if (data[0] & 0x80) {
         json_error_t je;
         json_t *j = json_loadb((const char *)data + 1, size - 1, 0, &je);
-        if (!j)
+        if (!j) {
             free(fg);
             return NULL;
+        }
         if (faults_from_json(j, pf, err, sizeof err) < 0) {
             if (!err[0])
                 bad = "rules refused without a reason";
