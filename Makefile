@@ -35,7 +35,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lreadline
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 # Every source folder is on the include path: a header is named by its file name alone.
-SRC_DIRS    = nodes/core nodes/sim nodes/kit nodes $(MODE_DIRS) lab lab/check lab/course lab/bench lab/view tui
+SRC_DIRS    = nodes/core nodes/sim nodes/kit nodes $(MODE_DIRS) lab lab/check lab/course lab/bench lab/view lab/coord tui
 ALL_CFLAGS = $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE $(addprefix -I,$(SRC_DIRS)) -I$(BUILD)/gen \
              $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)

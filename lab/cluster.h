@@ -59,6 +59,10 @@ struct cluster_ops {
     json_t *(*data)(struct cluster *c, int idx, const char *after, const char *key, int *more);
     /* The node's peer endpoint (where the other nodes connect), or NULL (simulator). */
     const char *(*peer_endpoint)(struct cluster *c, int idx);
+    /* The endpoint where the nodes push their events, for other processes of the lab that
+     * report the same way (the named clients, lab/coord); NULL when there is none (the
+     * simulator). May be NULL. */
+    const char *(*events_endpoint)(struct cluster *c);
 };
 
 struct cluster {

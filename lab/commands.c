@@ -15,6 +15,7 @@
 #include "histfile.h"
 #include "traceexport.h"
 #include "model.h"
+#include "clients.h"
 #include "lab.h"
 #include "room.h"
 
@@ -588,8 +589,15 @@ static int cmd_heal(struct lab *lab, int argc, char **argv)
 
 static int process_fault(struct lab *lab, int argc, char **argv, const char *verb)
 {
-    (void)argc;
     int idx;
+    int ac = actors_fault(lab, verb, argc, argv); /* a named client is a process too */
+    if (ac >= 0)
+        return ac;
+    uint64_t pause_us = 0;
+    if (argc > 2 && (strcmp(verb, "pause") || parse_duration_us(argv[2], &pause_us) < 0 || !pause_us)) {
+        lab_err(lab, "bad '%s': %s", argv[2], !strcmp(verb, "pause") ? "pause NODE [DURATION], e.g. pause n1 2s" : "one NODE");
+        return PARSE;
+    }
     if (lab_parse_node(lab, argv[1], &idx) < 0)
         return PARSE;
     struct cluster *c = lab->cl;
@@ -616,6 +624,11 @@ static int process_fault(struct lab *lab, int argc, char **argv, const char *ver
     if (!strcmp(verb, "crash")) {
         str_copy(lab->view[idx].role, "down", sizeof lab->view[idx].role);
         lab->view[idx].leader[0] = 0;
+    }
+    if (pause_us) {
+        actors_resume_later(lab, idx, pause_us);
+        lab_out(lab, "paused n%d for %llums", idx + 1, (unsigned long long)(pause_us / 1000));
+        return OK;
     }
     lab_out(lab, "%s n%d", !strcmp(verb, "crash") ? "crashed" : !strcmp(verb, "restart") ? "restarted" :
                            !strcmp(verb, "pause") ? "paused" : "resumed", idx + 1);
@@ -2047,10 +2060,10 @@ static const struct lab_command commands[] = {
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
     {"heal", "heal", "Remove every partition and link fault.", "heal", 0, 0, cmd_heal},
-    {"crash", "crash NODE", "Kill NODE with SIGKILL: whatever it had not fsynced is gone.", "crash n1", 1, 1, cmd_crash},
+    {"crash", "crash NODE|CLIENT", "Kill NODE (or a named client) with SIGKILL: whatever it had not fsynced is gone; a client's session then expires.", "crash n1", 1, 1, cmd_crash},
     {"restart", "restart NODE", "Start a crashed NODE again on its data directory.", "restart n1", 1, 1, cmd_restart},
-    {"pause", "pause NODE", "Freeze NODE with SIGSTOP (like a long GC pause).", "pause leader", 1, 1, cmd_pause},
-    {"resume", "resume NODE", "Let a paused NODE run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
+    {"pause", "pause NODE|CLIENT [DURATION]", "Freeze NODE (or a named client) with SIGSTOP, like a long GC pause; with DURATION it resumes by itself after it.", "pause leader", 1, 2, cmd_pause},
+    {"resume", "resume NODE|CLIENT", "Let a paused NODE (or client) run again (SIGCONT).", "resume n1", 1, 1, cmd_resume},
     {"delay", "delay [SRC->DST] MS[~JITTER]", "Delay messages on one link or on all links (0 removes it).", "delay n1->n2 200~50", 1, 2, cmd_delay},
     {"bandwidth", "bandwidth [SRC->DST] KBPS|off", "Limit a link (or every link) to KBPS kilobits per second: messages leave one after another and the rest queue (the queue shows in status, on the dashboard and as queue events; a full queue of 1000 drops). off or heal removes it.", "bandwidth n1->n2 64", 1, 2, cmd_bandwidth},
     {"loss", "loss [SRC->DST] PCT", "Drop this percentage of messages on one link or all.", "loss 10", 1, 2, cmd_loss},
@@ -2372,6 +2385,9 @@ static int run_words(struct lab *lab, struct words *w)
         const struct mode_command *mc = lab->cl ? find_mode_command(lab->cl->mode, w->argv[0]) : NULL;
         if (mc)
             return run_mode_command(lab, mc, w);
+        int ac = actors_command(lab, w->argc, w->argv); /* a named client's `c1 lock orders` */
+        if (ac >= 0)
+            return ac;
         for (int i = 0; mode_table[i]; i++)
             if (find_mode_command(mode_table[i], w->argv[0])) {
                 lab_err(lab, "'%s' belongs to the %s mode; the cluster %s", w->argv[0], mode_table[i]->name,
@@ -2442,7 +2458,7 @@ int lab_validate(struct lab *lab, const char *line, char *msg, size_t msglen)
                 off = 2;
             const char *name = w.argc > off ? w.argv[off] : "";
             const struct lab_command *c = find_command(name);
-            int known = c != NULL;
+            int known = actors_validate(w.argc - off, w.argv + off) || c != NULL;
             for (int m = 0; !known && mode_table[m]; m++)
                 known = find_mode_command(mode_table[m], name) != NULL;
             if (!known) {

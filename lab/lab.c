@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clients.h"
 #include "envelope.h"
 #include "publish.h"
 #include "room.h"
@@ -71,6 +72,7 @@ int lab_init(struct lab *lab, const char *argv0, char *err, size_t errlen)
     view_reset(lab);
     lab->pub = publish_open(lab->run_dir);
     lab->contexts = json_object();
+    actors_install(lab); /* named client sessions beside the nodes (lab/coord) */
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "checkbench.h"
 #include "checkcli.h"
 #include "traceexport.h"
+#include "zkclient.h"
 #include "complete.h"
 #include "agent.h"
 #include "dashcli.h"
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
         lab_destroy(&lab);
         return rc;
     }
+    if (argc >= 2 && !strcmp(argv[1], "__client")) /* a named client session, spawned by the lab */
+        return zkclient_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return checkcli_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "quiz"))

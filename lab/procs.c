@@ -1103,6 +1103,11 @@ static void procs_destroy(struct cluster *c)
     free(p);
 }
 
+static const char *procs_events_endpoint(struct cluster *c)
+{
+    return P(c)->ev_ep;
+}
+
 static const struct cluster_ops procs_ops = {
     .client_send = procs_client_send,
     .pump = procs_pump,
@@ -1122,6 +1127,7 @@ static const struct cluster_ops procs_ops = {
     .destroy = procs_destroy,
     .data = procs_data,
     .peer_endpoint = procs_peer_endpoint,
+    .events_endpoint = procs_events_endpoint,
 };
 
 struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t errlen)

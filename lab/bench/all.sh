@@ -19,6 +19,8 @@ for cl in one quorum all; do
 done
 echo "== transactions: bank transfers, 2PC vs 3PC vs saga, 4 nodes, fsync on"
 "$BIN/conlab" bench txn --nodes 4 --clients 16 --seconds "$S"
+echo "== locks: lock/unlock pairs per second, 16 contending clients, 3 nodes, fsync on; takeover after the holder's crash"
+"$BIN/conlab" bench lock --clients 16 --seconds "$S" --rounds 5
 echo "== catch-up after a partition (simulator)"
 "$BIN/conlab" bench catchup --mode leaderless --keys 10000 --opt r=1 --opt read_repair=off --opt ae_interval=1s
 "$BIN/conlab" bench catchup --mode raft --keys 10000

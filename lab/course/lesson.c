@@ -22,7 +22,7 @@
 static const char *const lab_commands =
     "bandwidth|spoof|stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
-    "endpoints|cut|reorder|compare|messages";
+    "endpoints|cut|reorder|compare|messages|client|clients|storage";
 /* The modes, their own commands and the events a lesson may check come from the mode table
  * (mode_names, mode_command_names, mode_event_names). */
 
@@ -93,6 +93,8 @@ struct pctx {
     char *err;
     size_t errlen;
     int nodes;
+    char clients[16][16];       /* names `client NAME` lines started: `NAME lock …` is a command */
+    int nclients;
 };
 
 static int opt_text(struct pctx *c, const struct ydoc_node *map, const char *key,
@@ -182,6 +184,13 @@ static int check_command(struct pctx *c, const struct ydoc_node *at, const char 
     }
     size_t wl = strlen(word);
     bool found = false;
+    if (!strcmp(word, "client")) {
+        char *name = strtok_r(NULL, " ", &save);
+        if (name && strlen(name) < sizeof c->clients[0] && c->nclients < (int)CL_ARRAY_LEN(c->clients))
+            str_copy(c->clients[c->nclients++], name, sizeof c->clients[0]);
+    }
+    for (int k = 0; k < c->nclients && !found; k++)
+        found = !strcmp(c->clients[k], word);
     const char *const lists[] = {lab_commands, mode_command_names()};
     for (size_t li = 0; li < CL_ARRAY_LEN(lists); li++)
         for (const char *p = lists[li]; *p;) {
@@ -544,7 +553,7 @@ int lesson_parse(const char *buf, size_t len, const char *name, struct lesson **
         return CL_EINVAL;
     struct lesson *l = xcalloc(1, sizeof *l);
     l->file = xstrdup(name ? name : "<input>");
-    struct pctx c = {d, err, errlen, 1};
+    struct pctx c = {.d = d, .err = err, .errlen = errlen, .nodes = 1};
     int rc = parse_lesson(&c, d->root, l);
     ydoc_free(&d);
     if (rc < 0) {
@@ -564,7 +573,7 @@ int lesson_load_file(const char *path, struct lesson **out, char *err, size_t er
         return rc;
     struct lesson *l = xcalloc(1, sizeof *l);
     l->file = xstrdup(path);
-    struct pctx c = {d, err, errlen, 1};
+    struct pctx c = {.d = d, .err = err, .errlen = errlen, .nodes = 1};
     rc = parse_lesson(&c, d->root, l);
     ydoc_free(&d);
     if (rc < 0) {

@@ -69,7 +69,7 @@ static const struct copt o_bench[] = {
     ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
-    FLAG("--json"), FLAG("--help"), END};
+    TAKES("--rounds", ARG_VALUE), TAKES("--service", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
 static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),

@@ -43,6 +43,7 @@ char *rlog_entry_text(const struct rlog_entry *en, const char (*names)[CL_IDLEN]
                   en->value ? en->value : "");
         break;
     case KV_CONF: sb_add(&b, "config "); rlog_members_text(en->members, names, n_names, &b); break;
+    case KV_OP: sb_printf(&b, "op %s %s", en->key ? en->key : "", en->value ? en->value : ""); break;
     default: sb_printf(&b, "entry of type %d", en->type); break;
     }
     return b.s;

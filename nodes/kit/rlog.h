@@ -23,7 +23,9 @@
 #include "util.h"
 
 /* Command types; the numbers are part of raft's wire and disk forms. */
-enum kvcmd_type { KV_NOOP = 0, KV_PUT = 1, KV_CAS = 2, KV_CONF = 3 };
+enum kvcmd_type { KV_NOOP = 0, KV_PUT = 1, KV_CAS = 2, KV_CONF = 3, KV_OP = 4 };
+/* KV_OP: an operation of another state machine than kvsm, as JSON text in value (key: its name),
+ * such as the ZooKeeper-like tree of zksm.h; kvsm leaves it alone. */
 
 struct rlog_entry {
     uint64_t term;          /* term or epoch of the leader that appended it */

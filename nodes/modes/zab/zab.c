@@ -31,6 +31,17 @@
  * after the snapshot base, one record per proposal), blob "zab.snap" (a SNAP received: index,
  * zxid, data, sessions). Each is synced before the message that depends on it leaves.
  *
+ * service=zk: beside the key/value store, the delivered history also feeds a ZooKeeper-like
+ * tree (the kit's zksm: znodes persistent, ephemeral and sequential, versions, sessions,
+ * one-shot watches). A client sends {"type":"zk","op":{…}}; every operation, reads included,
+ * is a proposal of its own (type KV_OP), so reads are linearizable and watches are set in the
+ * same total order on every replica. Sessions: opened and closed through the log; clients
+ * send zk_heartbeat to every node (never logged); the leader in broadcast proposes
+ * close(session, "expired") once it heard no heartbeat for the session's timeout (measured
+ * on its clock, not scaled by the lab's speed), and a new leader grants every session a fresh
+ * timeout first (as ZooKeeper's does). Each replica that delivers a change that fires a watch
+ * tells the watch's client (zk_watch, with the watch's id: a client keeps the first copy).
+ *
  * Bug toggles (bug=NAME):
  *   skip-sync             a new leader serves right after the election: no discovery, no
  *                         synchronization; followers append its proposals to whatever history
@@ -47,6 +58,7 @@
 #include "pending.h"
 #include "rlog.h"
 #include "zabmon.h"
+#include "zksm.h"
 
 enum role { LOOKING, FOLLOWING, LEADING };
 static const char *const role_names[] = {"looking", "following", "leading"};
@@ -70,6 +82,7 @@ enum bug { BUG_NONE, BUG_SKIP_SYNC, BUG_COMMIT_BEFORE_QUORUM };
 #define MAX_PENDING 4096
 #define MAX_HELD 1024
 #define READ_TYPE 100
+#define ZK_TYPE 101
 #define ZX(e, c) (((uint64_t)(e) << 32) | (uint64_t)(c))
 #define ZX_EPOCH(z) ((z) >> 32)
 
@@ -97,8 +110,17 @@ struct held {
     int ticks;
 };
 
+struct zk_alive {                 /* when this node last heard from a session's client */
+    uint64_t sid, last_us;
+    int proposed;                /* the leader proposed its expiry */
+};
+
 struct zab {
     struct env *e;
+    int zk;                      /* service=zk */
+    struct zksm zsm;
+    struct zk_alive *alive;
+    size_t nalive;
     int bug, diff_max;
     uint64_t el_us, hb_us;
     /* durable */
@@ -172,6 +194,15 @@ static char *entry_label(const struct zab *z, const struct rlog_entry *en)
 {
     if (en->type == KV_NOOP && en->key)
         return xasprintf("read %.80s", en->key);
+    if (en->type == KV_OP) {
+        json_t *op = json_loads(en->value ? en->value : "", 0, NULL);
+        char *t = zksm_op_text(op);
+        char *l = xasprintf("zk %s", t);
+        free(t);
+        json_decref(op);
+        (void)z;
+        return l;
+    }
     return rlog_entry_label(en, z->e->nodes, z->e->n_nodes);
 }
 
@@ -283,6 +314,8 @@ static void set_role(struct zab *z, int role, int phase, int leader)
 {
     if (z->role == role && z->phase == phase && z->leader == leader)
         return;
+    if (role == LEADING && phase == PH_BROADCAST)
+        z->nalive = 0; /* a new leader grants every session a fresh timeout (tick re-adds them) */
     z->role = role;
     z->phase = phase;
     z->leader = leader;
@@ -526,6 +559,7 @@ struct delivered {
     struct zab *z;
     const struct rlog_entry *en;
     int code;
+    json_t *zres;               /* a KV_OP's result */
 };
 
 static void answer(void *ud, const struct pending_req *pd)
@@ -533,6 +567,17 @@ static void answer(void *ud, const struct pending_req *pd)
     struct delivered *d = ud;
     if (pd->term != d->en->term) {
         pending_reply_error(d->z->e, pd, ERR_TEMPORARILY_UNAVAILABLE, "proposal replaced by a new leader's history");
+        return;
+    }
+    if (pd->type == ZK_TYPE) {
+        const json_t *ec = json_object_get(d->zres, "error");
+        if (ec) {
+            pending_reply_error(d->z->e, pd, (int)json_integer_value(ec), json_string_value(json_object_get(d->zres, "text")));
+            return;
+        }
+        json_t *r = json_deep_copy(d->zres);
+        json_object_set_new(r, "type", json_string("zk_ok"));
+        pending_reply(d->z->e, pd, r);
         return;
     }
     if (pd->type == READ_TYPE) {
@@ -543,6 +588,129 @@ static void answer(void *ud, const struct pending_req *pd)
     pending_reply(d->z->e, pd, result_body(pd->type, d->code));
 }
 
+/* ---- the ZooKeeper-like service (service=zk) -------------------------------------------------- */
+
+static struct zk_alive *alive_of(struct zab *z, uint64_t sid)
+{
+    for (size_t i = 0; i < z->nalive; i++)
+        if (z->alive[i].sid == sid)
+            return &z->alive[i];
+    z->alive = xrealloc(z->alive, (z->nalive + 1) * sizeof *z->alive);
+    struct zk_alive *a = &z->alive[z->nalive++];
+    a->sid = sid;
+    a->last_us = env_now_us(z->e);
+    a->proposed = 0;
+    return a;
+}
+
+static void alive_drop(struct zab *z, uint64_t sid)
+{
+    for (size_t i = 0; i < z->nalive; i++)
+        if (z->alive[i].sid == sid) {
+            z->alive[i] = z->alive[--z->nalive];
+            return;
+        }
+}
+
+/* Applies a KV_OP entry to the tree: the result into *res, the watches it fired told to their
+ * clients, sessions opened and closed shown. Returns 0 or the error code of the result. */
+static int zk_apply(struct zab *z, uint64_t i, const struct rlog_entry *en, json_t **res)
+{
+    json_t *op = json_loads(en->value ? en->value : "", 0, NULL);
+    json_t *fired = json_array();
+    *res = zksm_apply(&z->zsm, i, en->client, op, fired);
+    const char *name = json_string_value(json_object_get(op, "op"));
+    if (name && !strcmp(name, "open") && json_object_get(*res, "session")) {
+        uint64_t sid = (uint64_t)json_integer_value(json_object_get(*res, "session"));
+        alive_of(z, sid)->last_us = env_now_us(z->e);
+        emit(z, "zk_session", json_pack("{s:s,s:I,s:s,s:I}", "what", "open", "session", (json_int_t)sid, "client",
+                                        en->client ? en->client : "", "timeout_ms",
+                                        json_integer_value(json_object_get(op, "timeout")) / 1000));
+    } else if (name && !strcmp(name, "close") && json_object_get(*res, "deleted")) {
+        uint64_t sid = (uint64_t)json_integer_value(json_object_get(*res, "session"));
+        alive_drop(z, sid);
+        const char *why = json_string_value(json_object_get(op, "why"));
+        emit(z, "zk_session", json_pack("{s:s,s:I,s:O,s:I}", "what", why && !strcmp(why, "expired") ? "expired" : "closed",
+                                        "session", (json_int_t)sid, "deleted", json_object_get(*res, "deleted"), "index",
+                                        (json_int_t)i));
+    }
+    size_t k;
+    json_t *w;
+    json_array_foreach(fired, k, w) {
+        const char *client = json_string_value(json_object_get(w, "client"));
+        emit(z, "zk_watch", json_deep_copy(w));
+        if (client && *client && env_node_index(z->e, client) < 0) {
+            json_t *b = json_deep_copy(w);
+            json_object_del(b, "client");
+            json_object_set_new(b, "type", json_string("zk_watch"));
+            json_object_set_new(b, "index", json_integer((json_int_t)i));
+            env_send(z->e, client, b);
+        }
+    }
+    json_decref(fired);
+    json_decref(op);
+    const json_t *ec = json_object_get(*res, "error");
+    return ec ? (int)json_integer_value(ec) : 0;
+}
+
+/* Appends a proposal of the leader's own making (its strings taken) with zxid (e', c+1). */
+static uint64_t propose_entry(struct zab *z, struct rlog_entry *en)
+{
+    /* ZAB §4 phase 3: the leader proposes with zxid (e', c+1) */
+    en->term = ZX(z->current_epoch, ++z->counter);
+    push(z, en);
+    uint64_t i = last_index(z);
+    char *c = entry_label(z, rlog_at(&z->log, i));
+    json_t *f = json_pack("{s:I,s:s,s:I}", "index", (json_int_t)i, "cmd", c, "epoch", (json_int_t)z->current_epoch);
+    free(c);
+    emit(z, "propose", with_zxid(f, "zxid", rlog_at(&z->log, i)->term));
+    arm_flush(z);
+    return i;
+}
+
+/* The leader in broadcast: sessions whose client said nothing for their timeout expire. */
+static void zk_expire(struct zab *z)
+{
+    uint64_t now = env_now_us(z->e);
+    for (size_t k = 0; k < z->zsm.ns; k++) {
+        const struct zk_session *s = &z->zsm.s[k];
+        struct zk_alive *a = alive_of(z, s->id);
+        if (a->proposed || now < a->last_us || now - a->last_us <= s->timeout_us)
+            continue;
+        a->proposed = 1;
+        json_t *op = json_pack("{s:s,s:I,s:s}", "op", "close", "session", (json_int_t)s->id, "why", "expired");
+        struct rlog_entry en = {.type = KV_OP, .key = xstrdup("close"), .value = json_dumps(op, JSON_COMPACT | JSON_SORT_KEYS)};
+        json_decref(op);
+        emit(z, "zk_session", json_pack("{s:s,s:I,s:s,s:I}", "what", "expiring", "session", (json_int_t)s->id, "client",
+                                        s->client, "silent_ms", (json_int_t)((now - a->last_us) / 1000)));
+        propose_entry(z, &en);
+    }
+}
+
+static void on_zk_heartbeat(void *st, const char *src, const json_t *body)
+{
+    struct zab *z = st;
+    const json_t *sv = json_object_get(body, "session");
+    if (env_node_index(z->e, src) >= 0)
+        return;
+    if (!z->zk) {
+        env_reply_error(z->e, src, body, ERR_NOT_SUPPORTED, "this cluster serves no zk sessions: start zab with service=zk", NULL);
+        return;
+    }
+    if (!json_is_integer(sv) || json_integer_value(sv) <= 0) {
+        env_reply_error(z->e, src, body, ERR_MALFORMED_REQUEST, "zk_heartbeat needs \"session\" (the session id, a whole number > 0)", NULL);
+        return;
+    }
+    uint64_t sid = (uint64_t)json_integer_value(sv);
+    int alive = zksm_session(&z->zsm, sid) != NULL;
+    if (alive)
+        alive_of(z, sid)->last_us = env_now_us(z->e);
+    json_t *r = json_pack("{s:s,s:I,s:b}", "type", "zk_heartbeat_ok", "session", (json_int_t)sid, "alive", alive);
+    if (z->leader >= 0)
+        json_object_set_new(r, "leader", json_string(node_id(z, z->leader)));
+    env_reply(z->e, src, body, r);
+}
+
 /* Delivers (applies) committed proposals in zxid order. */
 static void deliver(struct zab *z)
 {
@@ -551,7 +719,8 @@ static void deliver(struct zab *z)
         struct rlog_entry *en = rlog_at(&z->log, i);
         if (!en)
             break;
-        int code = kvsm_apply(&z->sm, en);
+        json_t *zres = NULL;
+        int code = en->type == KV_OP ? zk_apply(z, i, en, &zres) : kvsm_apply(&z->sm, en);
         z->applied = i;
         char *cmd = entry_label(z, en);
         json_t *f = json_pack("{s:I,s:I,s:s,s:I}", "index", (json_int_t)i, "term", (json_int_t)en->term, "cmd", cmd,
@@ -563,8 +732,9 @@ static void deliver(struct zab *z)
             json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
         }
         emit(z, "apply", f);
-        struct delivered d = {z, en, code};
+        struct delivered d = {z, en, code, zres};
         pending_take(&z->pend, i, 1, answer, &d);
+        json_decref(zres);
     }
 }
 
@@ -696,6 +866,8 @@ static void follower_sync(struct zab *z, int f, uint64_t f_epoch, uint64_t f_zxi
         json_object_set_new(b, "snap", json_pack("{s:I,s:I,s:O,s:O}", "index", (json_int_t)z->commit, "zxid",
                                                  (json_int_t)rlog_term_at(&z->log, z->commit), "data", z->sm.data,
                                                  "sessions", z->sm.sessions));
+        if (z->zk)
+            json_object_set_new(json_object_get(b, "snap"), "zk", zksm_state(&z->zsm));
     } else if (!strcmp(how, "TRUNC")) {
         json_object_set_new(b, "trunc", json_integer((json_int_t)trunc));
     }
@@ -862,7 +1034,7 @@ static int parse_entry_json(const json_t *j, uint64_t *index, struct rlog_entry 
     uint64_t i, zx, type, msg_id;
     const char *key, *value, *from, *client;
     if (!json_is_array(j) || json_array_size(j) != 8 || whole(json_array_get(j, 0), MAX_INDEX, &i) < 0 || i == 0 ||
-        whole(json_array_get(j, 1), MAX_ZXID, &zx) < 0 || zx == 0 || whole(json_array_get(j, 2), KV_CAS, &type) < 0 ||
+        whole(json_array_get(j, 1), MAX_ZXID, &zx) < 0 || zx == 0 || whole(json_array_get(j, 2), KV_OP, &type) < 0 || type == KV_CONF ||
         str_or_null(json_array_get(j, 3), &key) < 0 || str_or_null(json_array_get(j, 4), &value) < 0 ||
         str_or_null(json_array_get(j, 5), &from) < 0 || str_or_null(json_array_get(j, 6), &client) < 0 ||
         whole(json_array_get(j, 7), INT64_MAX, &msg_id) < 0 || (client && strlen(client) >= CL_IDLEN))
@@ -990,7 +1162,7 @@ static void on_sync(void *st, const char *src, const json_t *body)
     for (size_t i = 0; i < n; i++) {
         if (parse_entry_json(json_array_get(m.entries, i), &idx[i], &ents[i]) < 0 ||
             (i && idx[i] != idx[i - 1] + 1)) {
-            emit_error(z, src, "sync entries malformed: [index, zxid, type 0-2, key, value, from, client, msg_id], consecutive");
+            emit_error(z, src, "sync entries malformed: [index, zxid, type 0-2 or 4, key, value, from, client, msg_id], consecutive");
             for (size_t k = 0; k <= i; k++)
                 rlog_entry_free(&ents[k]);
             free(ents);
@@ -1009,9 +1181,15 @@ static void on_sync(void *st, const char *src, const json_t *body)
             z->log.base = (uint64_t)si;
             z->log.base_term = (uint64_t)sz;
             kvsm_set_state(&z->sm, data, sess);
+            char zerr[200];
+            const json_t *zst = json_object_get(m.snap, "zk");
+            if (zst && zksm_set_state(&z->zsm, zst, zerr, sizeof zerr) < 0)
+                emit_error(z, src, zerr);
             z->commit = z->applied = (uint64_t)si;
             z->synced = (uint64_t)si;
             json_t *snap = json_pack("{s:I,s:I,s:O,s:O}", "index", si, "zxid", sz, "data", data, "sessions", sess);
+            if (zst)
+                json_object_set(snap, "zk", (json_t *)zst);
             char *s = json_dumps(snap, JSON_COMPACT);
             z->e->ops->blob_put(z->e, "zab.snap", s, strlen(s));
             free(s);
@@ -1274,6 +1452,8 @@ static void tick(struct zab *z)
                                                         (json_int_t)z->current_epoch, "index", (json_int_t)z->commit));
             }
         }
+        if (z->zk)
+            zk_expire(z);
         if (heard >= quorum(z))
             z->quiet_ticks = 0;
         else if ((uint64_t)++z->quiet_ticks * z->hb_us > 2 * z->el_us)
@@ -1317,9 +1497,59 @@ static void hold(struct zab *z, const char *src, const json_t *body)
     z->held[z->nheld++].ticks = 0;
 }
 
+/* {"type":"zk","msg_id":N,"op":{…}}: one proposal, answered once delivered. */
+static void zk_request(struct zab *z, const char *src, const json_t *body, int redirect_now)
+{
+    const json_t *mid = json_object_get(body, "msg_id");
+    const json_t *op = json_object_get(body, "op");
+    char err[300];
+    if (env_node_index(z->e, src) >= 0) {
+        emit_error(z, src, "client request from a node id refused");
+        return;
+    }
+    if (!z->zk) {
+        env_reply_error(z->e, src, body, ERR_NOT_SUPPORTED, "this cluster serves no zk tree: start zab with service=zk", NULL);
+        return;
+    }
+    if (!json_is_integer(mid) || json_integer_value(mid) < 0) {
+        env_reply_error(z->e, src, body, ERR_MALFORMED_REQUEST, "a zk request needs \"msg_id\" (a whole number)", NULL);
+        return;
+    }
+    if (zksm_check_op(op, err, sizeof err) < 0) {
+        char *t = xasprintf("zk request: %s", err);
+        env_reply_error(z->e, src, body, ERR_MALFORMED_REQUEST, t, NULL);
+        free(t);
+        return;
+    }
+    if (!(z->role == LEADING && z->phase == PH_BROADCAST)) {
+        if (redirect_now && z->role == FOLLOWING && z->leader >= 0) {
+            env_reply_error(z->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "not the leader", node_id(z, z->leader));
+            return;
+        }
+        hold(z, src, body);
+        return;
+    }
+    if (pending_has(&z->pend, src, mid))
+        return;
+    if (z->pend.n >= MAX_PENDING) {
+        env_reply_error(z->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, "too many requests in flight", NULL);
+        return;
+    }
+    struct rlog_entry en = {.type = KV_OP, .msg_id = (uint64_t)json_integer_value(mid)};
+    en.key = xstrdup(json_string_value(json_object_get(op, "op")));
+    en.value = json_dumps(op, JSON_COMPACT | JSON_SORT_KEYS);
+    en.client = xstrdup(src);
+    uint64_t i = propose_entry(z, &en);
+    pending_add(&z->pend, src, mid, i, rlog_at(&z->log, i)->term, ZK_TYPE);
+}
+
 static void client_request(struct zab *z, const char *src, const json_t *body, int redirect_now)
 {
     const char *type = json_string_value(json_object_get(body, "type"));
+    if (!strcmp(type, "zk")) {
+        zk_request(z, src, body, redirect_now);
+        return;
+    }
     int kind = !strcmp(type, "read") ? READ_TYPE : !strcmp(type, "cas") ? KV_CAS : KV_PUT;
     struct client_msg m;
     if (msg_get_request(z->e, src, body, kind == READ_TYPE ? read_fields : kind == KV_CAS ? cas_fields : write_fields,
@@ -1428,6 +1658,8 @@ static void *zab_create(struct env *e, const struct opts *o, char *err, size_t e
     z->leader = -1;
     z->role = -1;
     kvsm_init(&z->sm);
+    zksm_init(&z->zsm);
+    z->zk = !strcmp(opts_get(o, "service", "kv"), "zk");
     if (z->hb_us == 0 || z->el_us <= z->hb_us) {
         snprintf(err, errlen, "zab needs 0 < heartbeat < election (got heartbeat=%lluus election=%lluus)",
                  (unsigned long long)z->hb_us, (unsigned long long)z->el_us);
@@ -1474,6 +1706,12 @@ static void *zab_create(struct env *e, const struct opts *o, char *err, size_t e
         z->log.base = (uint64_t)si;
         z->log.base_term = (uint64_t)sz;
         kvsm_set_state(&z->sm, d, s);
+        const json_t *zst = json_object_get(j, "zk");
+        if (zst && zksm_set_state(&z->zsm, zst, err, errlen) < 0) {
+            json_decref(j);
+            zab_destroy(z);
+            return NULL;
+        }
         json_decref(j);
     }
     struct load ld = {.z = z};
@@ -1502,6 +1740,8 @@ static void zab_destroy(void *st)
         return;
     rlog_free(&z->log);
     kvsm_free(&z->sm);
+    zksm_free(&z->zsm);
+    free(z->alive);
     for (size_t i = 0; i < z->nreplies; i++)
         json_decref(z->replies[i].body);
     free(z->replies);
@@ -1523,6 +1763,12 @@ static json_t *zab_status(void *st)
                           "data", z->sm.data, "log_first", (json_int_t)(z->log.base + 1));
     if (z->leader >= 0)
         json_object_set_new(j, "leader", json_string(node_id(z, z->leader)));
+    if (z->zk) {
+        json_t *d = json_deep_copy(z->sm.data), *t = zksm_data(&z->zsm);
+        json_object_update(d, t);
+        json_decref(t);
+        json_object_set_new(j, "data", d);
+    }
     json_t *log = json_array();
     uint64_t last = last_index(z);
     uint64_t from = last > 100 ? last - 99 : 1;
@@ -1548,6 +1794,13 @@ static json_t *zab_status(void *st)
                            (json_int_t)z->round);
     if (z->role == LOOKING)
         json_object_set_new(ex, "vote", json_string(node_id(z, z->vote.id)));
+    if (z->zk) {
+        json_t *ss = json_array();
+        for (size_t k = 0; k < z->zsm.ns; k++)
+            json_array_append_new(ss, json_integer((json_int_t)z->zsm.s[k].id));
+        json_object_set_new(ex, "zk", json_pack("{s:I,s:o,s:I}", "znodes", (json_int_t)(z->zsm.nn - 1), "sessions", ss,
+                                                "watches", (json_int_t)z->zsm.nw));
+    }
     if (z->role == LEADING) {
         json_t *acks = json_object();
         for (int i = 0; i < z->e->n_nodes; i++) {
@@ -1569,6 +1822,8 @@ static const struct mode_option zab_options[] = {
     {"heartbeat", OPT_DURATION, NULL, 0, 0, "50ms", "leader ping and resend interval"},
     {"election", OPT_DURATION, NULL, 0, 0, "150ms", "election timeout T: notifications resent every [T, 2T]; a follower that hears no leader for T plus a random share of T looks again"},
     {"diff_max", OPT_INT, NULL, 0, 100000000L, "1000", "synchronize a follower missing more than N proposals by SNAP instead of DIFF (0: always SNAP)"},
+    {"service", OPT_ENUM, "kv|zk", 0, 0, "kv", "kv: Maelstrom's lin-kv only; zk: also a ZooKeeper-like tree (znodes, sessions, watches) for the lab's named clients (client c1, c1 lock orders …)"},
+    {"fencing", OPT_ENUM, "on|off", 0, 0, "on", "the lab's fenced storage (CLIENT write storage KEY VALUE): on refuses a fencing token lower than one it accepted; off accepts it"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -1588,8 +1843,12 @@ static const struct mode_handler zab_handlers[] = {
     {"read", on_client},
     {"write", on_client},
     {"cas", on_client},
+    {"zk", on_client},
+    {"zk_heartbeat", on_zk_heartbeat},
     {NULL, NULL},
 };
+
+static const char *const zab_client_types[] = {"read", "write", "cas", "zk", "zk_heartbeat", NULL};
 
 static const struct mode_role zab_roles[] = {
     {"leading", RC_LEADER},
@@ -1608,6 +1867,7 @@ static const struct mode_figure zab_figures[] = {
     {"commit", "commit", "c"},
     {"applied", "delivered", "a"},
     {"extra.followers", "followers", NULL},
+    {"extra.zk.znodes", "znodes", NULL},
     {NULL, NULL, NULL},
 };
 
@@ -1626,7 +1886,8 @@ const struct mode mode_zab = {
     .status = zab_status,
     .monitor = &zabmon_monitor,
     .workload = "lin-kv",
+    .client_types = zab_client_types,
     .roles = zab_roles,
     .figures = zab_figures,
-    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error",
+    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
 };
