@@ -2,6 +2,7 @@
  * recorded history, optionally restricted to some keys) and the checkers of the replicas'
  * state (converged: the live replicas of every key hold the same data, the mode's face
  * saying which nodes hold a key). `check`, `expect` and the lessons all come here. */
+#include "exonce.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,64 +281,20 @@ static int run_bank(struct lab *lab, const struct history_checker *hc, const cha
 
 /* ---- exactly once ---------------------------------------------------------------------------------- */
 
-/* Every `produced` event (an event a service committed, "id") against the `consumed` events
- * (a consumer got "id": "applied" true when it acted on it, "duplicate" when it dropped it):
- * each produced id applied exactly once, nothing applied that nobody produced. */
+/* Every `produced` event against the `consumed` events of this run (exonce.h). */
 static int run_exactly_once(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
                             struct sb *out)
 {
     (void)hc;
     (void)keys;
     (void)nkeys;
-    json_t *produced = json_object(), *applied = json_object();
-    long dups = 0;
+    struct exonce x;
+    exonce_init(&x);
     uint64_t first = lab->ev_total - lab->ev_count;
-    for (uint64_t g = run_first_event(lab); g < lab->ev_total; g++) {
-        const json_t *e = lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS];
-        const char *ev = json_string_value(json_object_get(e, "ev"));
-        const char *id = json_string_value(json_object_get(e, "id"));
-        if (!ev || !id)
-            continue;
-        if (!strcmp(ev, "produced")) {
-            json_object_set(produced, id, json_object_get(e, "order") ? json_object_get(e, "order") : json_null());
-        } else if (!strcmp(ev, "consumed")) {
-            if (json_is_true(json_object_get(e, "applied")))
-                json_object_set_new(applied, id, json_integer(json_integer_value(json_object_get(applied, id)) + 1));
-            else
-                dups++;
-        }
-    }
-    struct sb bad = {0};
-    int lost = 0, twice = 0, invented = 0;
-    const char *id;
-    json_t *v;
-    json_object_foreach(produced, id, v) {
-        json_int_t n = json_integer_value(json_object_get(applied, id));
-        if (!n && lost++ < 5)
-            sb_printf(&bad, "\n  lost: %s (order %s) was committed and never applied", id,
-                      json_string_value(v) ? json_string_value(v) : "?");
-        if (n > 1 && twice++ < 5)
-            sb_printf(&bad, "\n  applied %lld times: %s", (long long)n, id);
-    }
-    json_object_foreach(applied, id, v)
-        if (!json_object_get(produced, id) && invented++ < 5)
-            sb_printf(&bad, "\n  invented: %s was applied but never produced", id);
-    int rc;
-    if (!json_object_size(produced) && !json_object_size(applied)) {
-        sb_add(out, "nothing was produced or consumed in this run (a mode's produced and consumed events)");
-        rc = 0;
-    } else if (!lost && !twice && !invented) {
-        sb_printf(out, "exactly once: %zu events produced, each applied once (%ld duplicate deliveries dropped)",
-                  json_object_size(produced), dups);
-        rc = 0;
-    } else {
-        sb_printf(out, "NOT exactly once: %d lost, %d applied more than once, %d invented, of %zu produced%s", lost, twice,
-                  invented, json_object_size(produced), bad.s ? bad.s : "");
-        rc = 1;
-    }
-    sb_free(&bad);
-    json_decref(produced);
-    json_decref(applied);
+    for (uint64_t g = run_first_event(lab); g < lab->ev_total; g++)
+        exonce_feed(&x, lab->events[(lab->ev_head + (g - first)) % LAB_MAX_EVENTS]);
+    int rc = exonce_verdict(&x, out);
+    exonce_free(&x);
     return rc;
 }
 

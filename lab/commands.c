@@ -1344,10 +1344,13 @@ static int write_file(struct lab *lab, const char *path, const char *data, size_
 static int history_export(struct lab *lab, int argc, char **argv)
 {
     const struct lab_command *c = find_command("history");
-    if (argc != 3)
+    if (argc != 3 && argc != 4)
         return parse_err(lab, c, "history export needs a file name: FILE.edn (Jepsen EDN) or FILE.jsonl%s", "");
     const char *path = argv[2];
     int edn = ends_with(path, ".edn");
+    int independent = argc == 4 && !strcmp(argv[3], "independent");
+    if (argc == 4 && (!independent || !edn))
+        return parse_err(lab, c, "history export: after the file only 'independent' may come, and only for FILE.edn (got '%s')", argv[3]);
     if (!edn && !ends_with(path, ".jsonl") && !ends_with(path, ".json"))
         return parse_err(lab, c, "history export %s: name the format by the file's extension: .edn (Jepsen) or .jsonl", path);
     char *jsonl = recorder_jsonl(&lab->hist);
@@ -1361,7 +1364,7 @@ static int history_export(struct lab *lab, int argc, char **argv)
     }
     struct sb out = {0};
     if (edn)
-        history_write_edn(h, &out);
+        history_write_edn_independent(h, independent, &out);
     else
         history_write_jsonl(h, &out);
     int ops = h->n;
@@ -1370,8 +1373,9 @@ static int history_export(struct lab *lab, int argc, char **argv)
     sb_free(&out);
     if (rc < 0)
         return RUNTIME;
-    lab_out(lab, "exported %d operations to %s (%s)%s", ops, path, edn ? "Jepsen EDN" : "JSONL",
-            edn ? "; 'conlab check' and Jepsen's tools read it" : "");
+    lab_out(lab, "exported %d operations to %s (%s)%s", ops, path,
+            independent ? "Jepsen EDN, keys as jepsen.independent [k v] tuples" : edn ? "Jepsen EDN" : "JSONL",
+            independent ? "; Jepsen's independent checker and Knossos read it" : edn ? "; 'conlab check' and Jepsen's tools read it" : "");
     return OK;
 }
 
@@ -2077,7 +2081,7 @@ static const struct lab_command commands[] = {
     {"freeze", "freeze", "Stop virtual time (sim=on).", "freeze", 0, 0, cmd_freeze},
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
-    {"history", "history [save FILE | export FILE.edn | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check') or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 2, cmd_history},
+    {"history", "history [save FILE | export FILE.edn [independent] | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check'; with independent, each key's operations as jepsen.independent [k v] tuples) or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 3, cmd_history},
     {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},

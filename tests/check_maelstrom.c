@@ -241,16 +241,76 @@ START_TEST(garbage_from_the_program_is_an_error_event_and_the_node_goes_on)
 }
 END_TEST
 
-START_TEST(a_service_request_is_answered_not_supported)
+START_TEST(a_service_request_goes_to_n1_and_its_answer_back_to_the_program)
 {
     struct fake f;
-    void *st = fake_start(&f, "node", NULL, 0);
+    void *st = fake_start(&f, "node", NULL, 0); /* n2 */
     sb_free(&f.prog);
     line(st, "{\"src\":\"n2\",\"dest\":\"seq-kv\",\"body\":{\"type\":\"read\",\"key\":\"k\",\"msg_id\":4}}");
-    ck_assert_int_eq(json_array_size(f.sent), 0);
+    ck_assert_int_eq(json_array_size(f.sent), 1);
+    const json_t *out = json_array_get(f.sent, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "dest")), "n1");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(out, "body"), "type")), "mael_svc");
+    json_t *ok = json_pack("{s:s,s:s,s:{s:s,s:i,s:i}}", "type", "mael_svc_ok", "svc", "seq-kv", "body", "type", "read_ok",
+                           "value", 7, "in_reply_to", 4);
+    mode_dispatch(&mode_maelstrom, st, "n3", ok); /* not from n1: ignored */
+    ck_assert_ptr_null(f.prog.s);
+    mode_dispatch(&mode_maelstrom, st, "n1", ok);
+    json_decref(ok);
     ck_assert_ptr_nonnull(strstr(f.prog.s, "\"src\":\"seq-kv\""));
-    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"code\":10"));
+    ck_assert_ptr_nonnull(strstr(f.prog.s, "\"value\":7"));
     ck_assert_ptr_nonnull(strstr(f.prog.s, "\"in_reply_to\":4"));
+    fake_free(&f, st);
+}
+END_TEST
+
+/* n1 serves the services: read, write, cas (create_if_not_exists), any JSON key, lin-tso. */
+START_TEST(n1_serves_the_kv_services_and_the_timestamp_oracle)
+{
+    struct fake f;
+    memset(&f, 0, sizeof f);
+    void *st = fake_start(&f, "node", NULL, 0);
+    mode_maelstrom.destroy(st);
+    f.env.self_idx = 0;
+    str_copy(f.env.self, "n1", CL_IDLEN);
+    struct opts o = {0};
+    opts_set(&o, "bin", "node");
+    char err[256];
+    st = mode_maelstrom.create(&f.env, &o, err, sizeof err);
+    opts_free(&o);
+    ck_assert_ptr_nonnull(st);
+    mode_maelstrom.start(st);
+    static const struct { const char *line, *want; } steps[] = {
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"read\",\"key\":1,\"msg_id\":10}}", "\"code\":20"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"write\",\"key\":1,\"value\":[1],\"msg_id\":11}}", "write_ok"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"read\",\"key\":1,\"msg_id\":12}}", "\"value\":[1]"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"read\",\"key\":\"1\",\"msg_id\":13}}", "\"code\":20"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"cas\",\"key\":1,\"from\":[2],\"to\":3,\"msg_id\":14}}", "\"code\":22"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-kv\",\"body\":{\"type\":\"cas\",\"key\":1,\"from\":[1],\"to\":3,\"msg_id\":15}}", "cas_ok"},
+        {"{\"src\":\"n1\",\"dest\":\"lww-kv\",\"body\":{\"type\":\"cas\",\"key\":\"c\",\"from\":0,\"to\":1,\"msg_id\":16}}", "\"code\":20"},
+        {"{\"src\":\"n1\",\"dest\":\"lww-kv\",\"body\":{\"type\":\"cas\",\"key\":\"c\",\"from\":0,\"to\":1,\"create_if_not_exists\":true,\"msg_id\":17}}", "cas_ok"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-tso\",\"body\":{\"type\":\"ts\",\"msg_id\":18}}", "\"ts\":1"},
+        {"{\"src\":\"n1\",\"dest\":\"lin-tso\",\"body\":{\"type\":\"ts\",\"msg_id\":19}}", "\"ts\":2"},
+        {"{\"src\":\"n1\",\"dest\":\"seq-kv\",\"body\":{\"type\":\"delete\",\"key\":1,\"msg_id\":20}}", "\"code\":10"},
+        {"{\"src\":\"n1\",\"dest\":\"seq-kv\",\"body\":{\"type\":\"write\",\"msg_id\":21}}", "\"code\":12"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        sb_free(&f.prog);
+        line(st, steps[i].line);
+        ck_assert_msg(f.prog.s && strstr(f.prog.s, steps[i].want), "%s: got %s", steps[i].line, f.prog.s ? f.prog.s : "nothing");
+    }
+    ck_assert_int_eq(json_array_size(f.sent), 0); /* all served in the bridge */
+    /* another node's request, through the network */
+    json_t *req = json_pack("{s:s,s:s,s:{s:s,s:i,s:i}}", "type", "mael_svc", "svc", "lin-kv", "body", "type", "read", "key", 1,
+                            "msg_id", 30);
+    mode_dispatch(&mode_maelstrom, st, "c9", req); /* not a node: ignored */
+    ck_assert_int_eq(json_array_size(f.sent), 0);
+    mode_dispatch(&mode_maelstrom, st, "n3", req);
+    json_decref(req);
+    ck_assert_int_eq(json_array_size(f.sent), 1);
+    const json_t *out = json_array_get(f.sent, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "dest")), "n3");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(out, "body"), "body"), "value")), 3);
     fake_free(&f, st);
 }
 END_TEST
@@ -346,7 +406,8 @@ Suite *suite_maelstrom(void)
     tcase_add_test(tc, the_decoder_corpus_replays_cleanly);
     tcase_add_test(tc, the_program_gets_init_then_every_message_as_it_came);
     tcase_add_test(tc, garbage_from_the_program_is_an_error_event_and_the_node_goes_on);
-    tcase_add_test(tc, a_service_request_is_answered_not_supported);
+    tcase_add_test(tc, a_service_request_goes_to_n1_and_its_answer_back_to_the_program);
+    tcase_add_test(tc, n1_serves_the_kv_services_and_the_timestamp_oracle);
     tcase_add_test(tc, after_the_program_ends_clients_get_error_13);
     tcase_add_test(tc, no_bin_is_refused_and_the_simulator_cannot_host_one);
     tcase_add_test(tc, the_probe_shows_what_the_program_holds_and_acks_are_counted);

@@ -14,6 +14,7 @@
 #include "catchup.h"
 #include "lockbench.h"
 #include "txnbench.h"
+#include "esbench.h"
 #include "lab.h"
 
 struct bench {
@@ -443,6 +444,7 @@ static void usage(FILE *f)
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
+          "       conlab bench events [--nodes N] [--clients C] [--seconds S] [--streams K] [--peer M] [--json]\n"
           "       conlab bench lock [--clients C] [--seconds S] [--rounds R] [--service NAME] [--json]\n"
           "       conlab bench check [FILE|DIR...]   conlab bench dash\n"
           "Drives closed-loop clients through the lab's gateway and prints throughput and latency\n"
@@ -464,6 +466,8 @@ int bench_main(int argc, char **argv, const char *argv0)
         return catchup_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "txn"))
         return txnbench_main(argc - 1, argv + 1, argv0);
+    if (argc >= 2 && !strcmp(argv[1], "events"))
+        return esbench_main(argc - 1, argv + 1, argv0);
     if (argc >= 2 && !strcmp(argv[1], "lock"))
         return lockbench_main(argc - 1, argv + 1);
     struct bench *b = xcalloc(1, sizeof *b);

@@ -10,22 +10,28 @@
 #include <string.h>
 
 #include "causal.h"
+#include "exonce.h"
 #include "lincheck.h"
 #include "mutex.h"
 #include "sessions.h"
+#include "wlcheck.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE, W_GSET, W_BROADCAST };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
     "                    [--verdict-only] [--quiet]\n"
-    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex] FILE\n"
+    "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex |\n"
+    "                     --exactly-once | --g-set | --broadcast] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
     "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
     "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
     "  --quiet: no progress line on stderr (printed every 2 s of a long search)\n"
     "  --serializable, --bank: a history of transactions (lab JSONL or Elle/Jepsen EDN)\n"
     "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
+    "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
+    "  --g-set, --broadcast: a Maelstrom history of add (or broadcast) and read operations\n"
+    "  --to-edn --independent: keys written as jepsen.independent [k v] tuples\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
 static void progress(void *ud, const char *key, uint64_t configs, double seconds)
@@ -90,7 +96,7 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
 {
     struct lin_opts lo;
     lin_opts_default(&lo);
-    bool json = false, quiet = false;
+    bool json = false, quiet = false, independent = false;
     enum what what = W_LIN;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -131,6 +137,14 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_BANK;
         } else if (!strcmp(a, "--mutex")) {
             what = W_MUTEX;
+        } else if (!strcmp(a, "--exactly-once")) {
+            what = W_EXACTLY_ONCE;
+        } else if (!strcmp(a, "--independent")) {
+            independent = true;
+        } else if (!strcmp(a, "--g-set")) {
+            what = W_GSET;
+        } else if (!strcmp(a, "--broadcast")) {
+            what = W_BROADCAST;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -151,6 +165,8 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
     }
     if (what == W_MUTEX)
         return mutex_cli(file, out, errout);
+    if (what == W_EXACTLY_ONCE)
+        return exonce_file(file, out, errout);
     if (!quiet)
         lo.progress = progress;
     if (what == W_SERIALIZABLE || what == W_BANK)
@@ -162,8 +178,20 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         return 2;
     }
     int rc = 2;
+    if (what == W_GSET || what == W_BROADCAST) {
+        int v = what == W_GSET ? wlcheck_gset(h, out) : wlcheck_broadcast(h, out);
+        sb_addc(out, '\n');
+        history_free(&h);
+        return v;
+    }
+    if (h->has_collections && what != W_TO_EDN) {
+        sb_printf(errout, "conlab check: %s: some :value is a collection (a Maelstrom g-set or broadcast history: "
+                          "use --g-set or --broadcast; jepsen.independent [k v] tuples are not read as keys)\n", file);
+        history_free(&h);
+        return 2;
+    }
     if (what == W_TO_EDN) {
-        history_write_edn(h, out);
+        history_write_edn_independent(h, independent, out);
         rc = 0;
     } else if (what == W_LIN) {
         struct lin_result *r = NULL;
@@ -274,6 +302,9 @@ const struct history_checker history_checkers[] = {
     {"sessions", NULL, "read-your-writes, monotonic reads and writes, writes-follow-reads, per process", run_sessions},
     {"sequential", NULL, "one order of all operations that keeps each process's order", run_sequential},
     {"causal", NULL, "no session (a client at a node) sees an effect without its causes", run_causal},
+    {"g-set", NULL, "Maelstrom's g-set: every acknowledged add in every node's final read, nothing unexpected", wlcheck_gset},
+    {"broadcast", NULL, "Maelstrom's broadcast: every acknowledged message in every node's final read, nothing unexpected",
+     wlcheck_broadcast},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -2,7 +2,8 @@
  * the lab's REPL uses to judge its in-memory history.
  *
  *   conlab check [--model register|cas-register|kv] [--time-limit S] [--json]
- *                [--sessions | --sequential | --causal | --to-edn] FILE      (FILE "-" = stdin)
+ *                [--sessions | --sequential | --causal | --to-edn | --serializable | --bank |
+ *                 --exactly-once] FILE                                        (FILE "-" = stdin)
  *
  * Exit status: 0 linearizable (or: the property holds), 1 not (counterexample printed),
  * 2 bad input or bad usage, 3 unknown (time limit ran out). FILE may be conlab JSONL, Jepsen

@@ -256,6 +256,35 @@ static int edn_scalar(const struct edn *v, struct sb *out, bool *is_nil)
     }
 }
 
+/* A vector, list or set of scalars (and of such collections) as JSON, for Maelstrom's g-set and
+ * broadcast histories (#{1 5}, [1 5]); NULL for anything else (maps, tags, too deep). */
+static json_t *edn_collection_json(const struct edn *v, int depth)
+{
+    if (depth > 8)
+        return NULL;
+    switch (v->type) {
+    case EDN_NIL: return json_null();
+    case EDN_BOOL: return json_boolean(v->b);
+    case EDN_INT: return v->int_fits ? json_integer((json_int_t)v->i) : json_stringn(v->s, strlen(v->s));
+    case EDN_FLOAT: return json_real(v->f);
+    case EDN_STRING: return json_stringn(v->s, v->len);
+    case EDN_KEYWORD: case EDN_SYMBOL: case EDN_CHAR: return json_string(v->s);
+    case EDN_VECTOR: case EDN_LIST: case EDN_SET: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < v->n; i++) {
+            json_t *x = edn_collection_json(v->items[i], depth + 1);
+            if (!x) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, x);
+        }
+        return a;
+    }
+    default: return NULL;
+    }
+}
+
 static int edn_event(struct history *h, const struct edn *m, char *err, size_t errlen)
 {
     struct sb v1 = {0}, v2 = {0}, k = {0};
@@ -294,9 +323,17 @@ static int edn_event(struct history *h, const struct edn *m, char *err, size_t e
         if (edn_scalar(val->items[0], &v1, &nil1) || edn_scalar(val->items[1], &v2, &nil2))
             BAD(val, "expected cas values to be numbers, strings or nil");
     } else if (val) {
-        if (edn_scalar(val, &v1, &nil1))
-            BAD(val, "expected :value to be a number, a string or nil, found %s",
-                edn_type_name(val->type));
+        if (edn_scalar(val, &v1, &nil1)) {
+            json_t *j = edn_collection_json(val, 0);
+            char *jt = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            json_decref(j);
+            if (!jt)
+                BAD(val, "expected :value to be a number, a string, nil or a collection of them, found %s",
+                    edn_type_name(val->type));
+            sb_add(&v1, jt);
+            free(jt);
+            h->has_collections = true;
+        }
     }
     bool knil = true;
     if (key && edn_scalar(key, &k, &knil))
@@ -424,7 +461,14 @@ static int json_scalar(const json_t *v, struct sb *out, bool *is_nil)
         sb_add(out, json_is_true(v) ? "true" : "false");
         return 0;
     }
-    return CL_EINVAL;
+    /* a real, an array or an object (Maelstrom's values are any JSON): its compact text, keys
+     * sorted, so that equal values are one interned string */
+    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    if (!t)
+        return CL_EINVAL;
+    sb_add(out, t);
+    free(t);
+    return 0;
 }
 
 static int jsonl_line(struct history *h, const char *line, size_t len, int lineno, char *err,
@@ -815,6 +859,11 @@ static void edn_val(struct sb *out, const char *v)
 
 void history_write_edn(const struct history *h, struct sb *out)
 {
+    history_write_edn_independent(h, 0, out);
+}
+
+void history_write_edn_independent(const struct history *h, int independent, struct sb *out)
+{
     int n;
     struct ev *ev = events_of(h, &n);
     sb_add(out, "");
@@ -830,11 +879,17 @@ void history_write_edn(const struct history *h, struct sb *out)
             sb_printf(out, ":%s", op->fname);
         else
             edn_write_string(out, op->fname, strlen(op->fname));
-        if (op->key) {
+        bool tuple = independent && op->key; /* jepsen.independent: :value [k v] */
+        if (op->key && !tuple) {
             sb_add(out, ", :key ");
             edn_val(out, op->key);
         }
         sb_add(out, ", :value ");
+        if (tuple) {
+            sb_addc(out, '[');
+            edn_val(out, op->key);
+            sb_addc(out, ' ');
+        }
         if (op->f == HF_CAS) {
             sb_addc(out, '[');
             edn_val(out, op->value);
@@ -846,6 +901,8 @@ void history_write_edn(const struct history *h, struct sb *out)
         } else {
             edn_val(out, op->value);
         }
+        if (tuple)
+            sb_addc(out, ']');
         if (h->has_time)
             sb_printf(out, ", :time %" PRId64, ret ? op->t_ret : op->t_inv);
         if (ret && op->error) {

@@ -50,6 +50,7 @@ struct history {
     int n_events;
     bool has_time;          /* times came from the file (else event numbers) */
     bool has_keys;          /* some operation names a key */
+    bool has_collections;   /* some EDN :value was a vector, list or set (kept as JSON text) */
     enum hist_format format;
     struct strpool *pool;   /* private */
     int64_t *pending;       /* private: process -> open op, as a small map */
@@ -91,6 +92,11 @@ int history_load(const char *path, struct history **out, char *err, size_t errle
  * decimal integers as numbers (Jepsen's models compare numbers), other values as strings. */
 void history_write_jsonl(const struct history *h, struct sb *out);
 void history_write_edn(const struct history *h, struct sb *out);
+/* The same; with independent, an operation on a key writes it as jepsen.independent does: no
+ * :key, :value [k v] (a cas [k [from to]], a read's invocation [k nil]), the form Jepsen's
+ * independent checker and Knossos's per-key runs take. conlab's reader does not read such
+ * tuples back as keys. */
+void history_write_edn_independent(const struct history *h, int independent, struct sb *out);
 
 /* A copy of h holding only the operations whose indexes are in keep[0..n) (ascending), with
  * the same values and times. Caller frees. */

@@ -54,7 +54,8 @@ static const struct copt o_check[] = {
     ONE_OF("--model", "register|cas-register|kv"), TAKES("--time-limit", ARG_VALUE),
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
     FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"),
-    FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), END};
+    FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), FLAG("--exactly-once"), FLAG("--g-set"),
+    FLAG("--broadcast"), FLAG("--independent"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};
@@ -69,7 +70,8 @@ static const struct copt o_bench[] = {
     ONE_OF("--workload", "lin-kv|g-counter|pn-counter|g-set"),
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
-    TAKES("--rounds", ARG_VALUE), TAKES("--service", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
+    TAKES("--rounds", ARG_VALUE), TAKES("--service", ARG_VALUE), FLAG("--json"), FLAG("--help"),
+    TAKES("--streams", ARG_VALUE), TAKES("--peer", ARG_MODE), END};
 static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),

@@ -1,6 +1,7 @@
 /* kvsm — see kvsm.h. */
 #include "kvsm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "env.h"
@@ -42,15 +43,17 @@ int kvsm_apply(struct kvsm *sm, const struct rlog_entry *en)
     const char *value = en->value ? en->value : "";
     code = 0;
     if (en->type == KV_PUT) {
-        json_object_set_new(sm->data, key, json_string(value));
+        json_object_set_new(sm->data, key, kvsm_value_decode(value));
     } else {
-        const char *cur = json_string_value(json_object_get(sm->data, key));
+        const json_t *cur = json_object_get(sm->data, key);
+        json_t *from = kvsm_value_decode(en->from);
         if (!cur)
             code = ERR_KEY_DOES_NOT_EXIST;
-        else if (strcmp(cur, en->from ? en->from : ""))
+        else if (!json_equal((json_t *)cur, from))
             code = ERR_PRECONDITION_FAILED;
         else
-            json_object_set_new(sm->data, key, json_string(value));
+            json_object_set_new(sm->data, key, kvsm_value_decode(value));
+        json_decref(from);
     }
     if (en->client)
         json_object_set_new(sm->sessions, en->client, json_pack("[I,i]", (json_int_t)en->msg_id, code));
@@ -60,6 +63,41 @@ int kvsm_apply(struct kvsm *sm, const struct rlog_entry *en)
 const char *kvsm_get(const struct kvsm *sm, const char *key)
 {
     return json_string_value(json_object_get(sm->data, key));
+}
+
+const json_t *kvsm_get_json(const struct kvsm *sm, const char *key)
+{
+    return json_object_get(sm->data, key);
+}
+
+char *kvsm_value_encode(const json_t *v)
+{
+    if (!v)
+        return NULL;
+    const char *s = json_string_value(v);
+    if (s && s[0] != KV_JSON_MARK && strlen(s) == json_string_length(v))
+        return xstrdup(s);
+    char *j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *out = xasprintf("%c%s", KV_JSON_MARK, j ? j : "null");
+    free(j);
+    return out;
+}
+
+json_t *kvsm_value_decode(const char *text)
+{
+    if (!text)
+        return json_string("");
+    if (text[0] == KV_JSON_MARK) {
+        json_t *v = json_loads(text + 1, JSON_DECODE_ANY, NULL);
+        if (v)
+            return v;
+    }
+    return json_string(text);
+}
+
+const char *kvsm_value_text(const char *text)
+{
+    return text && text[0] == KV_JSON_MARK ? text + 1 : text ? text : "";
 }
 
 void kvsm_set_state(struct kvsm *sm, const json_t *data, const json_t *sessions)

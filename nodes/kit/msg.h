@@ -65,6 +65,7 @@ struct msg_field {
 #define MSG_ARRAY_OPT(S, m, maxlen) MSG_FIELD_(S, m, MSG_K_ARRAY, 1, 0, maxlen)
 #define MSG_OBJECT(S, m) MSG_FIELD_(S, m, MSG_K_OBJECT, 0, 0, 0)
 #define MSG_HEX(S, m) MSG_FIELD_(S, m, MSG_K_HEX, 0, 0, 0)
+#define MSG_ANY(S, m) MSG_FIELD_(S, m, MSG_K_ANY, 0, 0, 0)
 #define MSG_ANY_OPT(S, m) MSG_FIELD_(S, m, MSG_K_ANY, 1, 0, 0)
 #define MSG_END {NULL, 0, 0, 0, 0, 0, 0}
 

@@ -1,4 +1,5 @@
 /* rlog — see rlog.h. */
+#include "kvsm.h"
 #include "rlog.h"
 
 #include <stdlib.h>
@@ -37,10 +38,9 @@ char *rlog_entry_text(const struct rlog_entry *en, const char (*names)[CL_IDLEN]
     struct sb b = {0};
     switch (en->type) {
     case KV_NOOP: sb_add(&b, "noop"); break;
-    case KV_PUT: sb_printf(&b, "put %s %s", en->key ? en->key : "", en->value ? en->value : ""); break;
+    case KV_PUT: sb_printf(&b, "put %s %s", en->key ? en->key : "", kvsm_value_text(en->value)); break;
     case KV_CAS:
-        sb_printf(&b, "cas %s %s %s", en->key ? en->key : "", en->from ? en->from : "",
-                  en->value ? en->value : "");
+        sb_printf(&b, "cas %s %s %s", en->key ? en->key : "", kvsm_value_text(en->from), kvsm_value_text(en->value));
         break;
     case KV_CONF: sb_add(&b, "config "); rlog_members_text(en->members, names, n_names, &b); break;
     case KV_OP: sb_printf(&b, "op %s %s", en->key ? en->key : "", en->value ? en->value : ""); break;

@@ -160,9 +160,9 @@ static char *entry_cmd(const struct rlog_entry *en)
 static json_t *entry_summary(struct ld *st, uint64_t index, int acked)
 {
     const struct rlog_entry *en = &st->log.e[index - 1];
-    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s}", "index", (json_int_t)index, "epoch",
+    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o}", "index", (json_int_t)index, "epoch",
                           (json_int_t)en->term, "by", name_of(st, en->by), "key", en->key,
-                          "value", en->value);
+                          "value", kvsm_value_decode(en->value));
     if (acked >= 0)
         json_object_set_new(j, "acked", json_boolean(acked));
     return j;
@@ -234,8 +234,8 @@ static void apply(struct ld *st, uint64_t index, int emit)
     const struct rlog_entry *en = &st->log.e[index - 1];
     kvsm_apply(&st->sm, en);
     if (emit)
-        env_event(st->env, "apply", json_pack("{s:I,s:s,s:s,s:I}", "index", (json_int_t)index,
-                                              "key", en->key, "value", en->value, "epoch",
+        env_event(st->env, "apply", json_pack("{s:I,s:s,s:o,s:I}", "index", (json_int_t)index,
+                                              "key", en->key, "value", kvsm_value_decode(en->value), "epoch",
                                               (json_int_t)en->term));
 }
 
@@ -768,7 +768,8 @@ static void on_replicate(void *vst, const char *src, const json_t *body)
 /* Client bodies: read {key}, write {key, value}, cas {key, from, to}; keys and values are
  * strings, or whole numbers taken as their decimal text. */
 struct client_msg {
-    char *key, *value, *from, *to;
+    char *key;                              /* a string, or a whole number's decimal text */
+    const json_t *value, *from, *to;        /* any JSON (kvsm.h: stored with its type) */
 };
 
 static const struct msg_field read_fields[] = {
@@ -778,14 +779,14 @@ static const struct msg_field read_fields[] = {
 
 static const struct msg_field write_fields[] = {
     MSG_TEXT(struct client_msg, key),
-    MSG_TEXT(struct client_msg, value),
+    MSG_ANY(struct client_msg, value),
     MSG_END,
 };
 
 static const struct msg_field cas_fields[] = {
     MSG_TEXT(struct client_msg, key),
-    MSG_TEXT(struct client_msg, from),
-    MSG_TEXT(struct client_msg, to),
+    MSG_ANY(struct client_msg, from),
+    MSG_ANY(struct client_msg, to),
     MSG_END,
 };
 
@@ -832,32 +833,34 @@ static void client_write(struct ld *st, const char *src, const json_t *body, int
         }
     }
     if (cas) {
-        const char *cur = kvsm_get(&st->sm, m.key);
+        const json_t *cur = kvsm_get_json(&st->sm, m.key);
         if (!cur) {
             env_reply_error(st->env, src, body, ERR_KEY_DOES_NOT_EXIST, "no such key", NULL);
             goto out;
         }
-        if (strcmp(cur, m.from)) {
-            char *t = xasprintf("expected %s, found %s", m.from, cur);
+        if (!json_equal((json_t *)cur, (json_t *)m.from)) {
+            char *f = json_dumps(m.from, JSON_COMPACT | JSON_ENCODE_ANY), *c = json_dumps(cur, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *t = xasprintf("expected %s, found %s", f ? f : "?", c ? c : "?");
             env_reply_error(st->env, src, body, ERR_PRECONDITION_FAILED, t, NULL);
             free(t);
+            free(f);
+            free(c);
             goto out;
         }
     }
     struct rlog_entry en = {.term = st->epoch, .by = st->env->self_idx, .type = cas ? KV_CAS : KV_PUT,
-                            .key = m.key, .value = cas ? m.to : m.value, .from = m.from};
+                            .key = m.key, .value = kvsm_value_encode(cas ? m.to : m.value),
+                            .from = cas ? kvsm_value_encode(m.from) : NULL};
     if (rlog_entry_json_cost(&en) > ENTRY_MAX_BYTES) {
         char *t = xasprintf("key and value too large: %zu bytes as JSON, at most %u in one entry",
                             rlog_entry_json_cost(&en), ENTRY_MAX_BYTES);
         env_reply_error(st->env, src, body, ERR_MALFORMED_REQUEST, t, NULL);
         free(t);
+        free(en.value);
+        free(en.from);
         goto out;
     }
-    if (cas)
-        m.to = NULL;
-    else
-        m.value = NULL;
-    m.key = m.from = NULL; /* the entry has them */
+    m.key = NULL; /* the entry has it */
     uint64_t idx = log_push(st, &en);
     log_sync(st);
     emit_append(st, idx, idx);
@@ -1051,12 +1054,12 @@ static json_t *leader_status(void *vst)
     for (uint64_t i = first; i <= st->log.n; i++) {
         char *cmd = entry_cmd(&st->log.e[i - 1]);
         /* "term" as in the other modes' logs (the Log pane folds it): here, the epoch */
-        json_array_append_new(logj, json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:b}", "index",
+        json_array_append_new(logj, json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:b}", "index",
                                               (json_int_t)i, "epoch",
                                               (json_int_t)st->log.e[i - 1].term, "term",
                                               (json_int_t)st->log.e[i - 1].term, "by",
                                               name_of(st, st->log.e[i - 1].by), "cmd", cmd, "key",
-                                              st->log.e[i - 1].key, "value", st->log.e[i - 1].value,
+                                              st->log.e[i - 1].key, "value", kvsm_value_decode(st->log.e[i - 1].value),
                                               "acked", i <= st->commit));
         json_object_set_new(json_array_get(logj, json_array_size(logj) - 1), "committed",
                             json_boolean(i <= st->commit));

@@ -21,8 +21,14 @@
  *     in_reply_to, so the program's replies reach the client that asked;
  *   - a line the program writes that is not a Maelstrom message is refused with an `error`
  *     event naming what is wrong, and the node goes on;
- *   - a message to one of Maelstrom's services (lin-kv, seq-kv, lww-kv, lin-tso) is answered
- *     at once with error 10 (not supported): conlab does not provide them yet.
+ *   - Maelstrom's services (lin-kv, seq-kv, lww-kv, lin-tso) are provided by the lab: they live
+ *     in the bridge of the first node (n1), one store for the cluster, durable (a blob, fsynced
+ *     before the reply). A program on n1 reaches them at once; a program elsewhere through
+ *     the network (`mael_svc` to n1, `mael_svc_ok` back), so a fault on the link to n1, or
+ *     n1 down, makes them unreachable from that node (Maelstrom keeps its services out of the
+ *     nemesis). One store serves every kv service: seq-kv and lww-kv are thereby linearizable,
+ *     stronger than Maelstrom's (which may serve stale reads). Operations: read, write, cas
+ *     (with create_if_not_exists), any JSON key and value; lin-tso's ts. Event `service`.
  * The simulator cannot host a program: there the node answers every request error 10.
  *
  * The probe (probe=, default for the counters, g-set and broadcast): every 500 ms, and at
@@ -52,8 +58,12 @@ struct asked {
     json_t *what;               /* add: the delta; broadcast: the message (owned) */
 };
 
+#define SVC_BLOB "maelstrom.svc"
+
 struct mael {
     struct env *e;
+    json_t *svc;                /* n1: service -> {key as JSON text -> value}; "lin-tso" -> {"ts":N} */
+    uint64_t svc_ops;
     char bin[512];
     char args[512];
     char workload[32];
@@ -226,6 +236,116 @@ static int is_service(const char *id)
     return !strcmp(id, "lin-kv") || !strcmp(id, "seq-kv") || !strcmp(id, "lww-kv") || !strcmp(id, "lin-tso");
 }
 
+static json_t *svc_error(const json_t *mid, int code, const char *text)
+{
+    return json_pack("{s:s,s:O,s:i,s:s}", "type", "error", "in_reply_to", mid ? mid : json_null(), "code", code, "text",
+                     text);
+}
+
+/* One request to a service, on n1: the reply body (with in_reply_to), or NULL for a body that
+ * asks for none. Changes are on disk before the reply. */
+static json_t *svc_handle(struct mael *st, const char *svc, const json_t *body, const char *who)
+{
+    const json_t *mid = json_object_get(body, "msg_id");
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!mid)
+        return NULL;
+    if (!type)
+        return svc_error(mid, ERR_MALFORMED_REQUEST, "a service request needs a string \"type\"");
+    json_t *store = json_object_get(st->svc, svc);
+    if (!store) {
+        store = json_object();
+        json_object_set_new(st->svc, svc, store);
+    }
+    json_t *rep = NULL;
+    int changed = 0;
+    if (!strcmp(svc, "lin-tso")) {
+        if (strcmp(type, "ts"))
+            return svc_error(mid, ERR_NOT_SUPPORTED, "lin-tso answers ts only");
+        json_int_t ts = json_integer_value(json_object_get(store, "ts")) + 1;
+        json_object_set_new(store, "ts", json_integer(ts));
+        rep = json_pack("{s:s,s:O,s:I}", "type", "ts_ok", "in_reply_to", mid, "ts", ts);
+        changed = 1;
+    } else {
+        const json_t *key = json_object_get(body, "key");
+        if (!key)
+            return svc_error(mid, ERR_MALFORMED_REQUEST, "a kv service request needs a \"key\"");
+        char *k = json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        const json_t *cur = json_object_get(store, k ? k : "");
+        if (!strcmp(type, "read")) {
+            rep = cur ? json_pack("{s:s,s:O,s:O}", "type", "read_ok", "in_reply_to", mid, "value", cur)
+                      : svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
+        } else if (!strcmp(type, "write")) {
+            const json_t *v = json_object_get(body, "value");
+            if (!v) {
+                rep = svc_error(mid, ERR_MALFORMED_REQUEST, "write needs a \"value\"");
+            } else {
+                json_object_set_new(store, k, json_deep_copy(v));
+                rep = json_pack("{s:s,s:O}", "type", "write_ok", "in_reply_to", mid);
+                changed = 1;
+            }
+        } else if (!strcmp(type, "cas")) {
+            const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
+            if (!from || !to) {
+                rep = svc_error(mid, ERR_MALFORMED_REQUEST, "cas needs \"from\" and \"to\"");
+            } else if (!cur && !json_is_true(json_object_get(body, "create_if_not_exists"))) {
+                rep = svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
+            } else if (cur && !json_equal((json_t *)cur, (json_t *)from)) {
+                char *c = json_dumps(cur, JSON_COMPACT | JSON_ENCODE_ANY), *f = json_dumps(from, JSON_COMPACT | JSON_ENCODE_ANY);
+                char text[300];
+                snprintf(text, sizeof text, "current value %.120s is not %.120s", c ? c : "?", f ? f : "?");
+                free(c);
+                free(f);
+                rep = svc_error(mid, ERR_PRECONDITION_FAILED, text);
+            } else {
+                json_object_set_new(store, k, json_deep_copy(to));
+                rep = json_pack("{s:s,s:O}", "type", "cas_ok", "in_reply_to", mid);
+                changed = 1;
+            }
+        } else {
+            char text[160];
+            snprintf(text, sizeof text, "%s answers read, write and cas, not %.60s", svc, type);
+            rep = svc_error(mid, ERR_NOT_SUPPORTED, text);
+        }
+        free(k);
+    }
+    if (changed && st->e->ops->blob_put) {
+        char *all = json_dumps(st->svc, JSON_COMPACT);
+        st->e->ops->blob_put(st->e, SVC_BLOB, all, strlen(all));
+        free(all);
+    }
+    st->svc_ops++;
+    const json_t *code = json_object_get(rep, "code");
+    env_event(st->e, "service", json_pack("{s:s,s:s,s:s,s:O?,s:O?}", "svc", svc, "op", type, "from", who, "key",
+                                         json_object_get(body, "key"), "code", code));
+    return rep;
+}
+
+/* n1: a service request from another node's program. */
+static void on_svc(void *vst, const char *src, const json_t *body)
+{
+    struct mael *st = vst;
+    const char *svc = json_string_value(json_object_get(body, "svc"));
+    const json_t *req = json_object_get(body, "body");
+    if (st->e->self_idx != 0 || env_node_index(st->e, src) < 0 || !svc || !is_service(svc) || !json_is_object(req))
+        return;
+    json_t *rep = svc_handle(st, svc, req, src);
+    if (rep)
+        env_send(st->e, src, json_pack("{s:s,s:s,s:o}", "type", "mael_svc_ok", "svc", svc, "body", rep));
+}
+
+/* A service's answer, from n1: to this node's program, from the service. */
+static void on_svc_ok(void *vst, const char *src, const json_t *body)
+{
+    struct mael *st = vst;
+    const char *svc = json_string_value(json_object_get(body, "svc"));
+    const json_t *rep = json_object_get(body, "body");
+    if (env_node_index(st->e, src) != 0 || !svc || !is_service(svc) || !json_is_object(rep) ||
+        (st->ps != P_STARTING && st->ps != P_RUNNING))
+        return;
+    to_program(st, svc, rep);
+}
+
 static void maelstrom_line(void *vst, const char *line, size_t len)
 {
     struct mael *st = vst;
@@ -253,14 +373,13 @@ static void maelstrom_line(void *vst, const char *line, size_t len)
             env_event(st->e, "error", json_pack("{s:s}", "text", text));
         }
     } else if (is_service(m.dest)) {
-        json_t *mid = json_object_get(m.body, "msg_id");
-        if (mid) {
-            char text[160];
-            snprintf(text, sizeof text, "conlab does not provide Maelstrom's %s service", m.dest);
-            json_t *rep = json_pack("{s:s,s:O,s:i,s:s}", "type", "error", "in_reply_to", mid, "code",
-                                    ERR_NOT_SUPPORTED, "text", text);
-            to_program(st, m.dest, rep);
+        if (st->e->self_idx == 0) {
+            json_t *rep = svc_handle(st, m.dest, m.body, st->e->self);
+            if (rep)
+                to_program(st, m.dest, rep);
             json_decref(rep);
+        } else {
+            env_send(st->e, st->e->nodes[0], json_pack("{s:s,s:s,s:O}", "type", "mael_svc", "svc", m.dest, "body", m.body));
         }
     } else {
         if (env_node_index(st->e, m.dest) < 0)
@@ -315,6 +434,17 @@ static void *maelstrom_create(struct env *e, const struct opts *o, char *err, si
     }
     struct mael *st = xcalloc(1, sizeof *st);
     st->e = e;
+    st->svc = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    if (e->self_idx == 0 && e->ops->blob_get && e->ops->blob_get(e, SVC_BLOB, &data, &len) == 0) {
+        st->svc = json_loadb(data, len, 0, NULL);
+        free(data);
+    }
+    if (!json_is_object(st->svc)) {
+        json_decref(st->svc);
+        st->svc = json_object();
+    }
     snprintf(st->bin, sizeof st->bin, "%s", bin ? bin : "");
     snprintf(st->args, sizeof st->args, "%s", args);
     snprintf(st->workload, sizeof st->workload, "%s", workload);
@@ -361,6 +491,7 @@ static void maelstrom_start(void *vst)
 static void maelstrom_destroy(void *vst)
 {
     struct mael *st = vst;
+    json_decref(st->svc);
     for (int i = 0; i < ASKED; i++)
         json_decref(st->asked[i].what);
     json_decref(st->data);
@@ -396,6 +527,8 @@ static json_t *maelstrom_status(void *vst)
     json_t *s = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "role", role_of(st), "program", prog, "to_program",
                           (json_int_t)st->to_prog, "from_program", (json_int_t)st->from_prog, "refused",
                           (json_int_t)st->refused, "data", data_of(st));
+    if (st->svc_ops)
+        json_object_set_new(s, "services", json_integer((json_int_t)st->svc_ops));
     if (st->acked) {
         json_object_set_new(s, "acked", json_integer((json_int_t)st->acked));
         if (st->acked_sum)
@@ -405,6 +538,8 @@ static json_t *maelstrom_status(void *vst)
 }
 
 static const struct mode_handler maelstrom_handlers[] = {
+    {"mael_svc", on_svc},
+    {"mael_svc_ok", on_svc_ok},
     {"*", on_any},
     {NULL, NULL},
 };
@@ -436,6 +571,7 @@ static const struct mode_figure maelstrom_figures[] = {
     {"refused", "refused", NULL},
     {"acked", "acked", "ack="},
     {"data.value", "value", "v="},
+    {"services", "service requests", NULL},
     {NULL, NULL, NULL},
 };
 
@@ -460,7 +596,7 @@ const struct mode mode_maelstrom = {
     .client_types = maelstrom_client_types,
     .roles = maelstrom_roles,
     .figures = maelstrom_figures,
-    .events = "state|error",
+    .events = "state|error|service",
     .on_prog_line = maelstrom_line,
     .on_prog_exit = maelstrom_exit,
 };

@@ -713,7 +713,7 @@ static void apply_chosen(struct paxos *p)
         free(cmd);
         if (en->type == KV_PUT || en->type == KV_CAS) {
             json_object_set_new(f, "key", json_string(en->key ? en->key : ""));
-            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+            json_object_set_new(f, "value", kvsm_value_decode(en->value));
         }
         emit(p, "apply", f);
         struct applied a = {p, en, code};
@@ -765,7 +765,7 @@ static void mark_chosen(struct paxos *p, uint64_t s, const char *how)
     if (!p->mk) {
         json_t *f = json_pack("{s:I,s:s,s:[]}", "slot", (json_int_t)s, "cmd", c, "cmds");
         if (en->type == KV_PUT)
-            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+            json_object_set_new(f, "value", kvsm_value_decode(en->value));
         p->mk = ballot_fields(p, f, "ballot", en->term);
         p->mk_how = how;
     }
@@ -1556,7 +1556,8 @@ static uint64_t leader_add(struct paxos *p, struct rlog_entry *en)
 
 struct client_msg {
     uint64_t msg_id;
-    const char *key, *value, *from, *to;
+    const char *key;
+    const json_t *value, *from, *to;   /* any JSON (kvsm.h: stored with its type) */
 };
 
 static const struct msg_field read_fields[] = {
@@ -1564,11 +1565,11 @@ static const struct msg_field read_fields[] = {
 };
 static const struct msg_field write_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX), MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, value), MSG_END,
+    MSG_ANY(struct client_msg, value), MSG_END,
 };
 static const struct msg_field cas_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX), MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, from), MSG_STR(struct client_msg, to), MSG_END,
+    MSG_ANY(struct client_msg, from), MSG_ANY(struct client_msg, to), MSG_END,
 };
 
 /* The node a client should ask instead of us, or -1. */
@@ -1676,10 +1677,10 @@ static void client_request(struct paxos *p, const char *src, const json_t *body,
     struct rlog_entry en = {.type = kind == READ_TYPE ? KV_NOOP : kind, .msg_id = m.msg_id};
     en.key = xstrdup(m.key);
     if (kind == KV_PUT)
-        en.value = xstrdup(m.value);
+        en.value = kvsm_value_encode(m.value);
     if (kind == KV_CAS) {
-        en.value = xstrdup(m.to);
-        en.from = xstrdup(m.from);
+        en.value = kvsm_value_encode(m.to);
+        en.from = kvsm_value_encode(m.from);
     }
     en.client = xstrdup(src);
     if (p->multi) {
@@ -1935,7 +1936,7 @@ static json_t *paxos_status(void *st)
         char t[32];
         bal_text(p, en->term, t);
         char *c = entry_label(p, en);
-        const char *v = en->type == KV_PUT && en->value ? en->value : c;
+        const char *v = en->type == KV_PUT && en->value ? kvsm_value_text(en->value) : c;
         if (!acc) {
             acc = xasprintf("slot %llu: %s %s", (unsigned long long)s, t, v);
             acc_short = xasprintf("%s=%.24s", t, v); /* the figure: "1.n1=blue" */

@@ -689,7 +689,7 @@ static void apply_committed(struct raft *r)
         free(cmd);
         if (en->type == KV_PUT || en->type == KV_CAS) {
             json_object_set_new(f, "key", json_string(en->key ? en->key : ""));
-            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+            json_object_set_new(f, "value", kvsm_value_decode(en->value));
         }
         emit(r, "apply", f);
         /* answer the client whose request this node appended at i */
@@ -731,27 +731,28 @@ static void redirect(struct raft *r, const char *src, const json_t *body)
  * cas {msg_id, key, from, to}. */
 struct client_msg {
     uint64_t msg_id;
-    const char *key, *value, *from, *to;
+    char *key;                              /* a string, or a whole number's decimal text */
+    const json_t *value, *from, *to;        /* any JSON (kvsm.h: stored with its type) */
 };
 
 static const struct msg_field read_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX),
-    MSG_STR(struct client_msg, key),
+    MSG_TEXT(struct client_msg, key),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX),
-    MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, value),
+    MSG_TEXT(struct client_msg, key),
+    MSG_ANY(struct client_msg, value),
     MSG_END,
 };
 
 static const struct msg_field cas_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX),
-    MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, from),
-    MSG_STR(struct client_msg, to),
+    MSG_TEXT(struct client_msg, key),
+    MSG_ANY(struct client_msg, from),
+    MSG_ANY(struct client_msg, to),
     MSG_END,
 };
 
@@ -762,11 +763,21 @@ static int client_get(struct raft *r, const char *src, const json_t *body, const
     return msg_get_request(r->e, src, body, fields, m, sizeof *m);
 }
 
+static void client_write_m(struct raft *r, const char *src, const json_t *body, int type, struct client_msg *mp);
+
 static void client_write(struct raft *r, const char *src, const json_t *body, int type)
 {
     struct client_msg m;
-    if (client_get(r, src, body, type == KV_CAS ? cas_fields : write_fields, &m) < 0)
+    const struct msg_field *fields = type == KV_CAS ? cas_fields : write_fields;
+    if (client_get(r, src, body, fields, &m) < 0)
         return;
+    client_write_m(r, src, body, type, &m);
+    msg_free_text(fields, &m);
+}
+
+static void client_write_m(struct raft *r, const char *src, const json_t *body, int type, struct client_msg *mp)
+{
+    struct client_msg m = *mp;
     if (env_node_index(r->e, src) >= 0) {
         emit_error(r, src, "client request from a node id refused");
         return;
@@ -791,9 +802,9 @@ static void client_write(struct raft *r, const char *src, const json_t *body, in
     }
     struct rlog_entry en = {.term = r->term, .type = type, .msg_id = m.msg_id};
     en.key = xstrdup(m.key);
-    en.value = xstrdup(type == KV_CAS ? m.to : m.value);
+    en.value = kvsm_value_encode(type == KV_CAS ? m.to : m.value);
     if (type == KV_CAS)
-        en.from = xstrdup(m.from);
+        en.from = kvsm_value_encode(m.from);
     en.client = xstrdup(src);
     if (entry_cost(&en) > ENTRY_MAX_BYTES) {
         /* it could never travel in an AppendEntries under the frame cap */
@@ -911,12 +922,21 @@ static uint64_t lease_expiry(struct raft *r)
     return base ? base + len : 0;
 }
 
+static void read_m(struct raft *r, const char *src, const json_t *body, const struct client_msg *mp);
+
 static void on_read(void *st, const char *src, const json_t *body)
 {
     struct raft *r = st;
     struct client_msg m;
     if (client_get(r, src, body, read_fields, &m) < 0)
         return;
+    read_m(r, src, body, &m);
+    msg_free_text(read_fields, &m);
+}
+
+static void read_m(struct raft *r, const char *src, const json_t *body, const struct client_msg *mp)
+{
+    const struct client_msg m = *mp;
     if (r->role != LEADER || !is_member(r, r->e->self_idx)) {
         redirect(r, src, body);
         return;

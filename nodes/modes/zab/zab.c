@@ -729,7 +729,7 @@ static void deliver(struct zab *z)
         with_zxid(f, "zxid", en->term);
         if (en->type == KV_PUT || en->type == KV_CAS) {
             json_object_set_new(f, "key", json_string(en->key ? en->key : ""));
-            json_object_set_new(f, "value", json_string(en->value ? en->value : ""));
+            json_object_set_new(f, "value", kvsm_value_decode(en->value));
         }
         emit(z, "apply", f);
         struct delivered d = {z, en, code, zres};
@@ -1481,7 +1481,8 @@ static void tick(struct zab *z)
 
 struct client_msg {
     uint64_t msg_id;
-    const char *key, *value, *from, *to;
+    const char *key;
+    const json_t *value, *from, *to;   /* any JSON (kvsm.h: stored with its type) */
 };
 
 static const struct msg_field read_fields[] = {
@@ -1489,11 +1490,11 @@ static const struct msg_field read_fields[] = {
 };
 static const struct msg_field write_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX), MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, value), MSG_END,
+    MSG_ANY(struct client_msg, value), MSG_END,
 };
 static const struct msg_field cas_fields[] = {
     MSG_U64(struct client_msg, msg_id, INT64_MAX), MSG_STR(struct client_msg, key),
-    MSG_STR(struct client_msg, from), MSG_STR(struct client_msg, to), MSG_END,
+    MSG_ANY(struct client_msg, from), MSG_ANY(struct client_msg, to), MSG_END,
 };
 
 static void hold(struct zab *z, const char *src, const json_t *body)
@@ -1596,10 +1597,10 @@ static void client_request(struct zab *z, const char *src, const json_t *body, i
     struct rlog_entry en = {.type = kind == READ_TYPE ? KV_NOOP : kind, .msg_id = m.msg_id};
     en.key = xstrdup(m.key);
     if (kind == KV_PUT)
-        en.value = xstrdup(m.value);
+        en.value = kvsm_value_encode(m.value);
     if (kind == KV_CAS) {
-        en.value = xstrdup(m.to);
-        en.from = xstrdup(m.from);
+        en.value = kvsm_value_encode(m.to);
+        en.from = kvsm_value_encode(m.from);
     }
     en.client = xstrdup(src);
     /* ZAB §4 phase 3: the leader proposes with zxid (e', c+1) */
