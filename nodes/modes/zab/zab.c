@@ -1901,5 +1901,5 @@ const struct mode mode_zab = {
     .client_types = zab_client_types,
     .roles = zab_roles,
     .figures = zab_figures,
-    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
+    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|quorum|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
 };
