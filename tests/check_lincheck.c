@@ -446,8 +446,9 @@ START_TEST(check_command_runs_as_a_program)
             dup2(fd[1], 1);
             dup2(fd[1], 2);
             close(fd[0]);
-            char *argv[] = {(char *)"check", (char *)files[i], NULL};
-            _exit(checkcli_main(2, argv));
+            /* a generous limit: under valgrind the search runs ~50x slower than its default budget */
+            char *argv[] = {(char *)"check", (char *)"--time-limit", (char *)"600", (char *)files[i], NULL};
+            _exit(checkcli_main(4, argv));
         }
         close(fd[1]);
         char buf[8192];

@@ -914,11 +914,11 @@ static void maybe_commit(struct zab *z)
         set_commit(z, z->synced, 1);
         return;
     }
-    uint64_t a[CL_MAXN] = {0};
+    uint64_t a[CL_MAXN] = {0}, at[CL_MAXN] = {0};
     int k = 0;
     for (int i = 0; i < z->e->n_nodes; i++)
         if (z->fp[i].stage >= 3)
-            a[k++] = i == z->e->self_idx ? z->synced : z->fp[i].acked;
+            a[k++] = at[i] = i == z->e->self_idx ? z->synced : z->fp[i].acked;
     if (k < quorum(z))
         return;
     for (int i = 1; i < k; i++)
@@ -931,6 +931,17 @@ static void maybe_commit(struct zab *z)
     int acks = 0;
     for (int i = 0; i < k; i++)
         acks += a[i] >= c;
+    if (c > z->commit && c <= last_index(z)) {
+        /* the quorum that acknowledged up to c: a `quorum` event for the dashboard's pane */
+        json_t *yes = json_array(), *no = json_array();
+        for (int i = 0; i < z->e->n_nodes; i++)
+            json_array_append_new(z->fp[i].stage >= 3 && at[i] >= c ? yes : no, json_string(node_id(z, i)));
+        char t[32], key[48];
+        zxid_text(rlog_term_at(&z->log, c), t);
+        snprintf(key, sizeof key, "zxid %s", t);
+        emit(z, "quorum", json_pack("{s:s,s:s,s:i,s:o,s:o,s:b}", "op", "ack", "key", key, "need", quorum(z), "acked", yes,
+                                    "missing", no, "ok", 1));
+    }
     set_commit(z, c, acks);
 }
 
@@ -1890,5 +1901,5 @@ const struct mode mode_zab = {
     .client_types = zab_client_types,
     .roles = zab_roles,
     .figures = zab_figures,
-    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
+    .events = "state|election|fle|newepoch|sync|synced|newleader|propose|logged|commit|quorum|apply|truncate|snapshot|fenced|error|zk_session|zk_watch|mutex|client_session|elected|watch_fired",
 };
