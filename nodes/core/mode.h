@@ -216,11 +216,17 @@ struct mode {
     /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
      * (ok = 0, text says why). NULL when the mode never asks. */
     void (*on_power_off)(void *st, const char *node, int ok, const char *text);
+    /* The most nodes the deterministic simulator runs of this mode (nodes/sim: tests, benches);
+     * 0 means max_nodes. At most CL_SIM_MAXNODES: a mode whose tables grow with the cluster
+     * (gossip, swim) may go past the CL_MAXNODES of real processes and the lab. */
+    int sim_max_nodes;
 };
 
 extern const struct mode *const mode_table[];
 /* The most nodes a cluster of mode m may have (its max_nodes, else 16). */
 int mode_max_nodes(const struct mode *m);
+/* The most nodes the simulator runs of mode m (its sim_max_nodes, else mode_max_nodes). */
+int mode_sim_max_nodes(const struct mode *m);
 /* The wait condition of m named name, or NULL. */
 const struct mode_wait *mode_find_wait(const struct mode *m, const char *name);
 const struct mode *mode_find(const char *name);
