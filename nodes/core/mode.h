@@ -220,6 +220,19 @@ struct mode {
      * 0 means max_nodes. At most CL_SIM_MAXNODES: a mode whose tables grow with the cluster
      * (gossip, swim) may go past the CL_MAXNODES of real processes and the lab. */
     int sim_max_nodes;
+    /* Dissemination, for a mode of the broadcast workload (broadcast{message} to one node starts
+     * it): does node state st hold the message text, and in which round did it learn it (counted
+     * along its path, 0 at its origin)? That round, or -1 when it does not hold it. NULL: none.
+     * `conlab bench spread` reads it from every node of a simulated cluster (no events needed),
+     * for each of spread_runs: {label, start options}, NULL-label terminated. */
+    long (*spread_round)(void *st, const char *text);
+    const struct mode_spread_run *spread_runs;
+};
+
+/* One configuration `conlab bench spread` runs (struct mode's spread_runs). */
+struct mode_spread_run {
+    const char *label;          /* "push" */
+    const char *opts;           /* "style=push stop=none ttl=200 ae=0" */
 };
 
 extern const struct mode *const mode_table[];

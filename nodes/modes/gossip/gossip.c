@@ -644,6 +644,21 @@ static const struct mode_option gossip_options[] = {
 
 /* ---- the face (mode.h) ------------------------------------------------------------------ */
 
+/* conlab bench spread: the round this node learned the rumor with this text in, or -1. */
+static long gossip_spread_round(void *vst, const char *text)
+{
+    struct rumor *r = find_text(vst, text);
+    return r ? (long)r->round : -1;
+}
+
+/* The synchronous model's pure dissemination: no stop rule, no anti-entropy. */
+static const struct mode_spread_run gossip_spread_runs[] = {
+    {"push", "style=push stop=none ttl=200 ae=0"},
+    {"push-pull", "style=push-pull stop=none ttl=200 ae=0"},
+    {"push f=2", "style=push fanout=2 stop=none ttl=200 ae=0"},
+    {NULL, NULL},
+};
+
 static const struct mode_role gossip_roles[] = {
     {"susceptible", RC_FOLLOWER},
     {"infective", RC_CANDIDATE},
@@ -690,4 +705,6 @@ const struct mode mode_gossip = {
     .waits = gossip_waits,
     .grid_figure = "rumors",
     .sim_max_nodes = CL_SIM_MAXNODES,
+    .spread_round = gossip_spread_round,
+    .spread_runs = gossip_spread_runs,
 };
