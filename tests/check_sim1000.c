@@ -16,6 +16,7 @@
 
 #include "fixture.h"
 #include "gossip.h"
+#include "spreadbench.h"
 #include "test_util.h"
 
 extern const struct mode mode_gossip;
@@ -253,6 +254,44 @@ START_TEST(a_thousand_node_push_pull_run_is_timed_and_measured)
 }
 END_TEST
 
+START_TEST(bench_spread_counts_the_rounds_from_every_nodes_state_and_refuses_bad_input)
+{
+    char err[200];
+    struct opts o = {0};
+    opts_set(&o, "style", "push-pull");
+    opts_set(&o, "ae", "0");
+    struct spread_result r;
+    ck_assert_int_eq(spread_run(&mode_gossip, 64, &o, 3, &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.holders, 64);
+    ck_assert(r.rounds >= 1 && r.rounds <= 1.5 * log2(64) + 4);
+    ck_assert_uint_gt(r.messages, 0);
+    ck_assert_uint_gt(r.virtual_us, 0);
+    /* the same seed, the same figure */
+    struct spread_result again;
+    ck_assert_int_eq(spread_run(&mode_gossip, 64, &o, 3, &again, err, sizeof err), 0);
+    ck_assert_int_eq(again.rounds, r.rounds);
+    ck_assert_uint_eq(again.virtual_us, r.virtual_us);
+    opts_free(&o);
+    /* a mode without a spread figure, and bad arguments, are refused with the reason */
+    const struct mode *other = NULL;
+    for (int i = 0; mode_table[i] && !other; i++)
+        if (!mode_table[i]->spread_round)
+            other = mode_table[i];
+    ck_assert_ptr_nonnull(other);
+    ck_assert_int_lt(spread_run(other, 3, &o, 1, &r, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "no spread figure"));
+    char a0[] = "spread", a1[] = "--nodes", a2[] = "16,1001", b2[] = "0", a3[] = "--seeds", a4[] = "0";
+    char *bad_nodes[] = {a0, a1, a2};
+    ck_assert_int_eq(spreadbench_main(3, bad_nodes), 2);
+    char *zero_nodes[] = {a0, a1, b2};
+    ck_assert_int_eq(spreadbench_main(3, zero_nodes), 2);
+    char *bad_seeds[] = {a0, a3, a4};
+    ck_assert_int_eq(spreadbench_main(3, bad_seeds), 2);
+    char *no_value[] = {a0, a3};
+    ck_assert_int_eq(spreadbench_main(2, no_value), 2);
+}
+END_TEST
+
 Suite *suite_sim1000(void);
 Suite *suite_sim1000(void)
 {
@@ -264,6 +303,7 @@ Suite *suite_sim1000(void)
     tcase_add_test(tc, g2_at_1000_nodes_thirty_percent_loss_only_adds_rounds);
     tcase_add_test(tc, g3_at_1000_nodes_a_partition_keeps_each_rumor_on_its_side_until_the_heal);
     tcase_add_test(tc, a_thousand_node_push_pull_run_is_timed_and_measured);
+    tcase_add_test(tc, bench_spread_counts_the_rounds_from_every_nodes_state_and_refuses_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

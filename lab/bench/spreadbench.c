@@ -157,7 +157,7 @@ static void usage(FILE *f)
           "A broadcast from n1 in the simulator: the rounds until every node holds it (the largest round any node\n"
           "learned it in, counted along its path), over S seeds (default 10) per size, for each of the mode's runs\n"
           "(push, push-pull, ...), beside log2 N + ln N (push) and log3 N + ln ln N (push-pull); each run's virtual\n"
-          "time, wall time, messages and heap. Up to the mode's simulator bound (1000 nodes).\n",
+          "time, wall time, messages and memory. Up to the mode's simulator bound (1000 nodes).\n",
           f);
 }
 
