@@ -2052,7 +2052,31 @@ static int cmd_watch(struct lab *lab, int argc, char **argv)
         lab_out(lab, "the dashboard shows the messages again%s", "");
         return OK;
     }
-    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
+    /* each node's newest digest of the key so far (this cluster's), so the pane is drawn at once
+     * rather than at the key's next change */
+    json_t *digests = json_array();
+    char seen[CL_MAXNODES][CL_IDLEN];
+    int nseen = 0;
+    for (size_t i = lab->ev_count; i-- > 0 && nseen < CL_MAXNODES;) {
+        const json_t *ev = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
+        const char *en = json_string_value(json_object_get(ev, "ev"));
+        if (!en)
+            continue;
+        if (!strcmp(en, "cluster"))
+            break;
+        const char *node = json_string_value(json_object_get(ev, "node"));
+        const char *key = json_string_value(json_object_get(ev, "key"));
+        if (strcmp(en, "digest") || !node || !key || strcmp(key, argv[1]))
+            continue;
+        int dup = 0;
+        for (int k = 0; k < nseen && !dup; k++)
+            dup = !strcmp(seen[k], node);
+        if (dup)
+            continue;
+        str_copy(seen[nseen++], node, CL_IDLEN);
+        json_array_append_new(digests, json_deep_copy(ev));
+    }
+    lab_event(lab, "watch", json_pack("{s:s,s:o}", "key", argv[1], "digests", digests));
     lab_out(lab, "the dashboard shows each node's state of %s side by side in place of the messages, and its value "
                  "on the node cards (from the nodes' digest events; `watch off` ends it)", argv[1]);
     return OK;

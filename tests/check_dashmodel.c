@@ -653,6 +653,14 @@ START_TEST(a_watched_keys_internal_state_is_kept_per_node_from_its_digest)
     feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":50,\"key\":\"\"}");
     ck_assert_str_eq(dm_view(m)->watch_key, "");
     ck_assert(!dm_view(m)->wst[1].has);
+    /* a watch of a key updated before: the lab adds each node's newest digest of it */
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":60,\"key\":\"hits\",\"digests\":[{\"ev\":\"digest\",\"node\":\"n3\","
+            "\"t\":5,\"key\":\"hits\",\"ctx\":\"n3:1\",\"value\":2,\"state\":{\"t\":\"gcounter\",\"rows\":[[\"n3\",\"2\"]]}},"
+            "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":6,\"key\":\"other\",\"ctx\":\"n2:1\"},\"junk\"]}");
+    ck_assert(dm_view(m)->wst[2].has);
+    ck_assert_str_eq(dm_view(m)->wst[2].rows[0].cell[0], "2");
+    ck_assert_str_eq(dm_view(m)->node[2].watch, "hits 2 n3:1");
+    ck_assert(!dm_view(m)->wst[1].has); /* another key's digest is not this one's */
     dm_destroy(&m);
 }
 END_TEST

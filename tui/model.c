@@ -1031,6 +1031,22 @@ static void fold_wstate(struct dm_wnode *w, const json_t *ev, uint64_t t)
         w->more += json_integer_value(more) > 1000000 ? 1000000 : (int)json_integer_value(more);
 }
 
+/* A digest of the watched key from node i: its card line and its state table. */
+static void fold_watched(struct dm_state *s, int i, const json_t *ev, uint64_t t)
+{
+    if (i < CL_MAXN)
+        fold_wstate(&s->wst[i], ev, t);
+    /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
+    const json_t *v = json_object_get(ev, "value");
+    char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    const char *ctx = jstr(ev, "ctx");
+    struct sb b = {0};
+    sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
+    free(vt);
+    str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
+    sb_free(&b);
+}
+
 /* Remembers the newest moment of convergence of key (a `converged` event from the lab). */
 static void conv_note(struct dm_state *s, const char *key, uint64_t t, const json_t *ev)
 {
@@ -1089,19 +1105,18 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
         for (int j = 0; j < CL_MAXNODES; j++)
             s->node[j].watch[0] = 0;
         memset(s->wst, 0, sizeof s->wst);
+        /* each node's newest digest of the key before the watch began (the lab adds them) */
+        size_t di;
+        json_t *d;
+        json_array_foreach(json_object_get(ev, "digests"), di, d) {
+            const char *dk = jstr(d, "key");
+            int j = node_for(s, jstr(d, "node"));
+            if (j >= 0 && dk && s->watch_key[0] && !strcmp(dk, s->watch_key))
+                fold_watched(s, j, d, json_is_integer(json_object_get(d, "t")) ? (uint64_t)json_integer_value(json_object_get(d, "t")) : s->t_last);
+        }
     } else if (en && !strcmp(en, "digest") && i >= 0 && s->watch_key[0] && jstr(ev, "key") &&
                !strcmp(jstr(ev, "key"), s->watch_key)) {
-        if (i < CL_MAXN)
-            fold_wstate(&s->wst[i], ev, e.has_t ? e.t : s->t_last);
-        /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
-        const json_t *v = json_object_get(ev, "value");
-        char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        const char *ctx = jstr(ev, "ctx");
-        struct sb b = {0};
-        sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
-        free(vt);
-        str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
-        sb_free(&b);
+        fold_watched(s, i, ev, e.has_t ? e.t : s->t_last);
     }
     if (dm_event_is_mark(ev)) {
         s->nconverged++;

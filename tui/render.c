@@ -1355,7 +1355,8 @@ static int wgroups(const struct dm_state *s, const int *order, int n, struct sb 
     for (int k = 0; k < n; k++) {
         group[k] = -1;
         for (int j = 0; j < k && group[k] < 0; j++)
-            if (s->wst[order[j]].has && s->wst[order[k]].has && wnode_same(&s->wst[order[j]], &s->wst[order[k]]))
+            if (s->wst[order[j]].has == s->wst[order[k]].has &&
+                (!s->wst[order[k]].has || wnode_same(&s->wst[order[j]], &s->wst[order[k]])))
                 group[k] = group[j];
         if (group[k] < 0)
             group[k] = ng++;
@@ -1416,8 +1417,8 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
         b.len = 0;
         sb_add(&b, "no node has reported its state of ");
         sb_add_escaped(&b, s->watch_key, strlen(s->watch_key));
-        sb_add(&b, " yet: update it (incr, sadd, setreg, cart add), or check its name. Modes that report "
-                   "state: crdt. `watch off` brings back the messages.");
+        sb_add(&b, " yet: update the key, or check its name (only some modes report a key's state, e.g. crdt). "
+                   "`watch off` brings back the messages.");
         struct wrapped wr = {0};
         wrap_into(&wr, b.s, w - 2, 0, ROLE_DIM);
         for (int i = 0; i < wr.n && i < h; i++)
@@ -1609,6 +1610,10 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
                 b.len = 0;
                 sb_printf(&b, "%s t=%llu.%03llus", wn->why, (unsigned long long)(wn->t / 1000000),
                           (unsigned long long)(wn->t / 1000 % 1000));
+                if (text_cols(c, b.s) > cw) { /* what changed it matters more than when */
+                    b.len = 0;
+                    sb_add(&b, wn->why);
+                }
                 canvas_text(c, cx, y + h - 1, cw, b.s, ROLE_DIM);
             }
         }
