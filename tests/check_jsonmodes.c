@@ -13,6 +13,7 @@
 #include "sim.h"
 
 extern const struct mode mode_spanner;
+extern const struct mode mode_eventstore;
 
 #define SEC 1000000ull
 #define MS 1000ull
@@ -117,6 +118,53 @@ START_TEST(spanner_keeps_every_json_value_and_its_type_across_restarts)
 }
 END_TEST
 
+/* ---- eventstore ------------------------------------------------------------------------------ */
+
+static void es_reads(struct fixture *f, int node)
+{
+    json_t *r = call(f, node, "{\"type\":\"read_stream\",\"stream\":\"s\"}");
+    ck_assert_str_eq(rtype(r), "read_stream_ok");
+    const json_t *evs = json_object_get(r, "events");
+    ck_assert_int_eq(json_array_size(evs), NVALS);
+    for (int i = 0; i < NVALS; i++)
+        assert_json(json_object_get(json_array_get(evs, (size_t)i), "data"), vals[i], "an event's data");
+    json_decref(r);
+    r = call(f, node, "{\"type\":\"read\",\"key\":\"s\"}");
+    assert_json(json_object_get(json_object_get(r, "state"), "data"), "\"42\"", "the aggregate's data");
+    assert_json(json_object_get(json_object_get(r, "state"), "a"), "[1]", "the aggregate's field a");
+    json_decref(r);
+    r = call(f, node, "{\"type\":\"read_stream\",\"stream\":7}");
+    assert_json(json_object_get(json_array_get(json_object_get(r, "events"), 0), "data"), "[true,null]", "stream 7");
+    json_decref(r);
+}
+
+START_TEST(eventstore_keeps_any_json_payload_and_its_type_across_restarts)
+{
+    struct fixture *f = fixture_new(&mode_eventstore, 3, "snapshot=2", 12);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    char body[200];
+    for (int i = 0; i < NVALS; i++) {
+        snprintf(body, sizeof body, "{\"type\":\"append\",\"stream\":\"s\",\"event\":\"e\",\"data\":%s}", vals[i]);
+        json_t *r = call(f, 0, body);
+        ck_assert_msg(!strcmp(rtype(r), "append_ok"), "%s: %s", body, rtype(r));
+        json_decref(r);
+    }
+    json_t *r = call(f, 0, "{\"type\":\"append\",\"stream\":7,\"event\":\"e\",\"data\":[true,null]}");
+    ck_assert_str_eq(rtype(r), "append_ok");
+    json_decref(r);
+    fixture_run(f, 1 * SEC);
+    es_reads(f, 1);
+    restart_all(f);
+    fixture_run(f, 2 * SEC);
+    es_reads(f, 0); /* replayed from the log (and snapshots) with their types */
+    es_reads(f, 2);
+    assert_error(call(f, 0, "{\"type\":\"append\",\"event\":\"e\",\"data\":1}"), 12, "\"stream\"");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_jsonmodes(void);
 Suite *suite_jsonmodes(void)
 {
@@ -124,6 +172,7 @@ Suite *suite_jsonmodes(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, spanner_keeps_every_json_value_and_its_type_across_restarts);
+    tcase_add_test(tc, eventstore_keeps_any_json_payload_and_its_type_across_restarts);
     suite_add_tcase(s, tc);
     return s;
 }
