@@ -14,6 +14,7 @@
 
 extern const struct mode mode_spanner;
 extern const struct mode mode_eventstore;
+extern const struct mode mode_outbox;
 
 #define SEC 1000000ull
 #define MS 1000ull
@@ -165,6 +166,90 @@ START_TEST(eventstore_keeps_any_json_payload_and_its_type_across_restarts)
 }
 END_TEST
 
+/* ---- outbox --------------------------------------------------------------------------------- */
+
+static void outbox_reads(struct fixture *f)
+{
+    char body[200];
+    for (int node = 0; node < 3; node += 2) { /* the service n1 and the consumer n3 */
+        for (int i = 0; i < NVALS; i++) {
+            snprintf(body, sizeof body, "{\"type\":\"read\",\"key\":\"o%d\"}", i);
+            json_t *r = call(f, node, body);
+            ck_assert_msg(!strcmp(rtype(r), "read_ok"), "n%d %s: %s", node + 1, body, rtype(r));
+            assert_json(json_object_get(r, "payload"), vals[i], body);
+            json_decref(r);
+        }
+        json_t *r = call(f, node, "{\"type\":\"read\",\"key\":7}");
+        assert_json(json_object_get(r, "payload"), "[true,null]", "order 7's payload");
+        json_decref(r);
+        r = call(f, node, "{\"type\":\"read\",\"key\":\"plain\"}");
+        ck_assert_str_eq(rtype(r), "read_ok");
+        ck_assert_ptr_null(json_object_get(r, "payload")); /* an order without one has none */
+        json_decref(r);
+    }
+}
+
+static int outbox_all_applied(void *ud)
+{
+    struct fixture *f = ud;
+    json_t *st = sim_status(f->s, 2);
+    int n = (int)json_integer_value(json_object_get(st, "applied"));
+    json_decref(st);
+    return n >= NVALS + 2;
+}
+
+START_TEST(outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts)
+{
+    struct fixture *f = fixture_new(&mode_outbox, 3, "", 13);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    char body[200];
+    for (int i = 0; i < NVALS; i++) {
+        snprintf(body, sizeof body, "{\"type\":\"order\",\"order\":\"o%d\",\"amount\":5,\"payload\":%s}", i, vals[i]);
+        json_t *r = call(f, 0, body);
+        ck_assert_msg(!strcmp(rtype(r), "order_ok"), "%s: %s", body, rtype(r));
+        json_decref(r);
+    }
+    json_t *r = call(f, 0, "{\"type\":\"order\",\"order\":7,\"payload\":[true,null]}");
+    ck_assert_str_eq(rtype(r), "order_ok");
+    json_decref(r);
+    r = call(f, 0, "{\"type\":\"order\",\"order\":\"plain\"}");
+    ck_assert_str_eq(rtype(r), "order_ok");
+    json_decref(r);
+    ck_assert(fixture_run_until(f, 20 * SEC, outbox_all_applied, f));
+    outbox_reads(f);
+    restart_all(f);
+    fixture_run(f, 500 * MS);
+    outbox_reads(f); /* from the service's, the broker's and the consumer's logs */
+    assert_error(call(f, 0, "{\"type\":\"order\",\"payload\":1}"), 12, "\"order\"");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(the_outbox_monitor_tells_42_from_the_string_42)
+{
+    void *mon = mode_outbox.monitor->create();
+    struct sb alert = {0};
+    json_t *e = J("{\"ev\":\"produced\",\"node\":\"n1\",\"seq\":1,\"id\":\"m1\",\"order\":\"o\",\"payload\":42}");
+    ck_assert_int_eq(mode_outbox.monitor->feed(mon, e, &alert), 0);
+    json_decref(e);
+    e = J("{\"ev\":\"consumed\",\"node\":\"n3\",\"seq\":2,\"id\":\"m1\",\"order\":\"o\",\"applied\":true,\"payload\":\"42\"}");
+    ck_assert_int_eq(mode_outbox.monitor->feed(mon, e, &alert), 1);
+    json_decref(e);
+    ck_assert_msg(alert.s && strstr(alert.s, "SamePayload"), "%s", alert.s ? alert.s : "no alert");
+    e = J("{\"ev\":\"produced\",\"node\":\"n1\",\"seq\":3,\"id\":\"m2\",\"order\":\"p\",\"payload\":{\"a\":[1]}}");
+    mode_outbox.monitor->feed(mon, e, &alert);
+    json_decref(e);
+    e = J("{\"ev\":\"consumed\",\"node\":\"n3\",\"seq\":4,\"id\":\"m2\",\"order\":\"p\",\"applied\":true,\"payload\":{\"a\":[1]}}");
+    ck_assert_int_eq(mode_outbox.monitor->feed(mon, e, &alert), 0);
+    json_decref(e);
+    ck_assert_int_eq(mode_outbox.monitor->violations(mon), 1);
+    sb_free(&alert);
+    mode_outbox.monitor->destroy(mon);
+}
+END_TEST
+
 Suite *suite_jsonmodes(void);
 Suite *suite_jsonmodes(void)
 {
@@ -173,6 +258,8 @@ Suite *suite_jsonmodes(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, spanner_keeps_every_json_value_and_its_type_across_restarts);
     tcase_add_test(tc, eventstore_keeps_any_json_payload_and_its_type_across_restarts);
+    tcase_add_test(tc, outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts);
+    tcase_add_test(tc, the_outbox_monitor_tells_42_from_the_string_42);
     suite_add_tcase(s, tc);
     return s;
 }
