@@ -15,6 +15,7 @@
 extern const struct mode mode_spanner;
 extern const struct mode mode_eventstore;
 extern const struct mode mode_outbox;
+extern const struct mode mode_redlock;
 
 #define SEC 1000000ull
 #define MS 1000ull
@@ -250,6 +251,76 @@ START_TEST(the_outbox_monitor_tells_42_from_the_string_42)
 }
 END_TEST
 
+/* ---- redlock -------------------------------------------------------------------------------- */
+
+static int rl_cmd(struct fixture *f, int idx, const char *name, const char *a1, const char *a2, const char *a3)
+{
+    char node[8];
+    snprintf(node, sizeof node, "n%d", idx + 1);
+    char *argv[] = {node, (char *)a1, (char *)a2, (char *)a3, NULL};
+    int argc = a3 ? 4 : a2 ? 3 : 2;
+    json_t *r = sim_command(f->s, idx, name, argc, argv);
+    int ok = json_is_true(json_object_get(r, "ok"));
+    ck_assert_msg(ok, "%s %s %s: %s", name, a1, a2 ? a2 : "", json_string_value(json_object_get(r, "text")));
+    json_decref(r);
+    return ok;
+}
+
+struct lockwait {
+    struct fixture *f;
+    const char *what;
+    int n;
+};
+
+static int lock_seen(void *ud)
+{
+    struct lockwait *w = ud;
+    return fixture_count(w->f, "lock", "what", w->what) >= w->n;
+}
+
+START_TEST(redlock_stores_any_json_value_and_a_read_answers_its_type)
+{
+    static const char *const kept[] = {"lock", NULL};
+    struct fixture *f = fixture_new(&mode_redlock, 3, "work=0", 14);
+    fixture_keep(f, kept);
+    fixture_direct(f, 1);
+    fixture_run(f, 10 * MS);
+    rl_cmd(f, 0, "acquire", "orders", "lease=30s", NULL);
+    struct lockwait w = {f, "acquired", 1};
+    ck_assert(fixture_run_until(f, 5 * SEC, lock_seen, &w));
+    /* the words a student types: 42, '"42"' (quotes kept by the shell's single quotes), JSON */
+    static const char *const words[] = {"42", "\"42\"", "{\"a\":[1]}", "paid"};
+    char key[16];
+    for (int i = 0; i < 4; i++) {
+        char *argv[] = {(char *)"n1", (char *)"orders", key, (char *)words[i], NULL};
+        snprintf(key, sizeof key, "k%d", i);
+        json_t *r = sim_command(f->s, 0, "store", 4, argv);
+        ck_assert_msg(json_is_true(json_object_get(r, "ok")), "%s", json_string_value(json_object_get(r, "text")));
+        json_decref(r);
+        w.what = "written";
+        w.n = i + 1;
+        ck_assert(fixture_run_until(f, 5 * SEC, lock_seen, &w));
+    }
+    char body[100];
+    for (int i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"type\":\"read\",\"key\":\"k%d\"}", i);
+        json_t *r = call(f, 2, body); /* the storage is the last node */
+        ck_assert_str_eq(rtype(r), "read_ok");
+        assert_json(json_object_get(r, "value"), i < NVALS ? vals[i] : "\"paid\"", body);
+        json_decref(r);
+    }
+    json_t *st = sim_status(f->s, 2);
+    assert_json(json_object_get(json_object_get(st, "data"), "k0"), "42", "the storage's status");
+    assert_json(json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(st, "extra"), "fence"),
+                                                                "resources"), "k1"), "value"),
+                "\"42\"", "the fence's value");
+    json_decref(st);
+    assert_error(call(f, 2, "{\"type\":\"read\"}"), 12, "\"key\"");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_jsonmodes(void);
 Suite *suite_jsonmodes(void)
 {
@@ -260,6 +331,7 @@ Suite *suite_jsonmodes(void)
     tcase_add_test(tc, eventstore_keeps_any_json_payload_and_its_type_across_restarts);
     tcase_add_test(tc, outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts);
     tcase_add_test(tc, the_outbox_monitor_tells_42_from_the_string_42);
+    tcase_add_test(tc, redlock_stores_any_json_value_and_a_read_answers_its_type);
     suite_add_tcase(s, tc);
     return s;
 }
