@@ -16,6 +16,7 @@ extern const struct mode mode_spanner;
 extern const struct mode mode_eventstore;
 extern const struct mode mode_outbox;
 extern const struct mode mode_redlock;
+extern const struct mode mode_txn;
 
 #define SEC 1000000ull
 #define MS 1000ull
@@ -321,6 +322,63 @@ START_TEST(redlock_stores_any_json_value_and_a_read_answers_its_type)
 }
 END_TEST
 
+/* ---- txn ------------------------------------------------------------------------------------ */
+
+static void txn_reads(struct fixture *f, const char *opts)
+{
+    json_t *r = call(f, 0, "{\"type\":\"txn\",\"txn\":[[\"r\",\"k0\",null],[\"r\",\"k1\",null],[\"r\",7,null],"
+                           "[\"r\",\"l\",null]]}");
+    ck_assert_msg(!strcmp(rtype(r), "txn_ok"), "%s: %s %s", opts, rtype(r), json_string_value(json_object_get(r, "text")));
+    const json_t *ops = json_object_get(r, "txn");
+    assert_json(json_array_get(json_array_get(ops, 0), 2), "42", "r k0");
+    assert_json(json_array_get(json_array_get(ops, 1), 2), "\"42\"", "r k1");
+    assert_json(json_array_get(json_array_get(ops, 2), 1), "7", "the integer key as the client sent it");
+    assert_json(json_array_get(json_array_get(ops, 2), 2), "{\"a\":[1]}", "r 7");
+    assert_json(json_array_get(json_array_get(ops, 3), 2), "[1,\"1\",{\"a\":[1]}]", "r l (list-append)");
+    json_decref(r);
+    r = call(f, 0, "{\"type\":\"read\",\"key\":\"k0\"}");
+    assert_json(json_object_get(r, "value"), "42", "read k0");
+    json_decref(r);
+    r = call(f, 0, "{\"type\":\"read\",\"key\":\"w\"}");
+    assert_json(json_object_get(r, "value"), "[true]", "read w");
+    json_decref(r);
+}
+
+static void txn_values(const char *opts, uint64_t seed)
+{
+    struct fixture *f = fixture_new(&mode_txn, 4, opts, seed);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    json_t *r = call(f, 0, "{\"type\":\"txn\",\"txn\":[[\"w\",\"k0\",42],[\"w\",\"k1\",\"42\"],[\"w\",7,{\"a\":[1]}],"
+                           "[\"append\",\"l\",1],[\"append\",\"l\",\"1\"],[\"append\",\"l\",{\"a\":[1]}]]}");
+    ck_assert_msg(!strcmp(rtype(r), "txn_ok"), "%s: %s %s", opts, rtype(r), json_string_value(json_object_get(r, "text")));
+    assert_json(json_array_get(json_array_get(json_object_get(r, "txn"), 2), 1), "7", "a write's integer key");
+    json_decref(r);
+    r = call(f, 0, "{\"type\":\"write\",\"key\":\"w\",\"value\":[true]}");
+    ck_assert_str_eq(rtype(r), "write_ok");
+    json_decref(r);
+    txn_reads(f, opts);
+    restart_all(f);
+    fixture_run(f, 2 * SEC);
+    txn_reads(f, opts); /* the participants' logs kept every type */
+    assert_error(call(f, 0, "{\"type\":\"txn\",\"txn\":[[\"w\",\"k0\"]]}"), 12, "[F, KEY, VALUE]");
+    assert_error(call(f, 0, "{\"type\":\"write\",\"key\":\"k0\"}"), 12, "\"value\"");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+
+START_TEST(txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc)
+{
+    txn_values("", 15);
+}
+END_TEST
+
+START_TEST(txn_keeps_any_json_value_and_integer_keys_across_restarts_saga)
+{
+    txn_values("protocol=saga", 16);
+}
+END_TEST
+
 Suite *suite_jsonmodes(void);
 Suite *suite_jsonmodes(void)
 {
@@ -332,6 +390,8 @@ Suite *suite_jsonmodes(void)
     tcase_add_test(tc, outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts);
     tcase_add_test(tc, the_outbox_monitor_tells_42_from_the_string_42);
     tcase_add_test(tc, redlock_stores_any_json_value_and_a_read_answers_its_type);
+    tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc);
+    tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_saga);
     suite_add_tcase(s, tc);
     return s;
 }
