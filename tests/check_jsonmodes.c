@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "zksm.h"
 #include "mode.h"
 #include "sim.h"
 
@@ -17,6 +18,7 @@ extern const struct mode mode_eventstore;
 extern const struct mode mode_outbox;
 extern const struct mode mode_redlock;
 extern const struct mode mode_txn;
+extern const struct mode mode_zab;
 
 #define SEC 1000000ull
 #define MS 1000ull
@@ -379,6 +381,113 @@ START_TEST(txn_keeps_any_json_value_and_integer_keys_across_restarts_saga)
 }
 END_TEST
 
+/* ---- zab service=zk ----------------------------------------------------------------------------- */
+
+static int zab_leads(void *ud)
+{
+    struct fixture *f = ud;
+    for (int i = 0; i < f->n; i++) {
+        json_t *st = sim_status(f->s, i);
+        int l = !strcmp(json_string_value(json_object_get(st, "role")), "leading") &&
+                !strcmp(json_string_value(json_object_get(json_object_get(st, "extra"), "phase")), "broadcast");
+        json_decref(st);
+        if (l)
+            return 1;
+    }
+    return 0;
+}
+
+/* A zk request to whichever node leads (a follower redirects: the fixture is direct). */
+static json_t *zk_call(struct fixture *f, const char *op)
+{
+    char body[300];
+    snprintf(body, sizeof body, "{\"type\":\"zk\",\"op\":%s}", op);
+    for (int tries = 0; tries < 20; tries++) {
+        for (int i = 0; i < f->n; i++) {
+            json_t *r = call(f, i, body);
+            if (strcmp(rtype(r), "error") || json_integer_value(json_object_get(r, "code")) != 11)
+                return r;
+            json_decref(r);
+        }
+        fixture_run(f, 500 * MS);
+    }
+    ck_abort_msg("no node led to take %s", op);
+    return NULL;
+}
+
+static void zk_reads(struct fixture *f)
+{
+    char op[100];
+    for (int i = 0; i < NVALS; i++) {
+        snprintf(op, sizeof op, "{\"op\":\"get\",\"path\":\"/v%d\"}", i);
+        json_t *r = zk_call(f, op);
+        ck_assert_msg(!strcmp(rtype(r), "zk_ok"), "%s: %s", op, rtype(r));
+        assert_json(json_object_get(r, "data"), vals[i], op);
+        json_decref(r);
+    }
+    json_t *r = zk_call(f, "{\"op\":\"children\",\"path\":\"/\"}");
+    assert_json(json_object_get(json_object_get(r, "data"), "v0"), "42", "children's data v0");
+    assert_json(json_object_get(json_object_get(r, "data"), "v1"), "\"42\"", "children's data v1");
+    json_decref(r);
+}
+
+START_TEST(a_zk_snapshot_keeps_the_data_types)
+{
+    struct zksm z, back;
+    zksm_init(&z);
+    zksm_init(&back);
+    for (int i = 0; i < NVALS; i++) {
+        char op[120];
+        snprintf(op, sizeof op, "{\"op\":\"create\",\"path\":\"/v%d\",\"data\":%s}", i, vals[i]);
+        json_t *o = J(op), *r = zksm_apply(&z, (uint64_t)i + 1, "c1", o, NULL);
+        ck_assert_msg(!json_object_get(r, "error"), "%s", op);
+        json_decref(o);
+        json_decref(r);
+    }
+    json_t *st = zksm_state(&z);
+    char err[200];
+    ck_assert_int_eq(zksm_set_state(&back, st, err, sizeof err), 0);
+    json_decref(st);
+    json_t *d = zksm_data(&back);
+    for (int i = 0; i < NVALS; i++) {
+        char path[8];
+        snprintf(path, sizeof path, "/v%d", i);
+        assert_json(json_object_get(d, path), vals[i], path);
+    }
+    json_decref(d);
+    zksm_free(&z);
+    zksm_free(&back);
+}
+END_TEST
+
+START_TEST(zab_zk_keeps_any_json_data_and_its_type_across_restarts)
+{
+    struct fixture *f = fixture_new(&mode_zab, 3, "service=zk", 17);
+    fixture_direct(f, 1);
+    ck_assert(fixture_run_until(f, 5 * SEC, zab_leads, f));
+    char op[160];
+    for (int i = 0; i < NVALS; i++) {
+        snprintf(op, sizeof op, "{\"op\":\"create\",\"path\":\"/v%d\",\"data\":%s}", i, i == 2 ? "\"x\"" : vals[i]);
+        json_t *r = zk_call(f, op);
+        ck_assert_msg(!strcmp(rtype(r), "zk_ok"), "%s: %s", op, json_string_value(json_object_get(r, "text")));
+        json_decref(r);
+    }
+    json_t *r = zk_call(f, "{\"op\":\"set\",\"path\":\"/v2\",\"data\":{\"a\":[1]}}");
+    ck_assert_str_eq(rtype(r), "zk_ok");
+    json_decref(r);
+    zk_reads(f);
+    restart_all(f);
+    ck_assert(fixture_run_until(f, 10 * SEC, zab_leads, f));
+    zk_reads(f); /* the log (and its snapshot) kept every type */
+    r = zk_call(f, "{\"op\":\"set\",\"path\":\"/v0\"}");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), 12);
+    ck_assert(strstr(json_string_value(json_object_get(r, "text")), "\"data\" is missing"));
+    json_decref(r);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
 Suite *suite_jsonmodes(void);
 Suite *suite_jsonmodes(void)
 {
@@ -392,6 +501,8 @@ Suite *suite_jsonmodes(void)
     tcase_add_test(tc, redlock_stores_any_json_value_and_a_read_answers_its_type);
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc);
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_saga);
+    tcase_add_test(tc, zab_zk_keeps_any_json_data_and_its_type_across_restarts);
+    tcase_add_test(tc, a_zk_snapshot_keeps_the_data_types);
     suite_add_tcase(s, tc);
     return s;
 }
