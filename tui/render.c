@@ -1618,8 +1618,10 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
             }
         }
     }
-    for (int i = 0; i < wr.n; i++) /* across the columns, under their entries */
+    for (int i = 0; i < wr.n; i++) { /* across the columns (and their separators), under their entries */
+        canvas_fill(c, x, y + h - foot_lines - 1 - wr.n + i, w, 1, ROLE_NORMAL);
         canvas_raw(c, x + 1, y + h - foot_lines - 1 - wr.n + i, w - 2, wr.row[i], ROLE_DIM);
+    }
     wrapped_free(&wr);
     sb_free(&b);
 }

@@ -128,7 +128,7 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
         /* one row per element: (cart: its quantity and) the dots of the adds that keep it */
         if (c->type == CRDT_CART)
             json_array_append_new(cols, json_string("qty"));
-        json_array_append_new(cols, json_string(c->type == CRDT_CART ? "dots+amount" : "dots"));
+        json_array_append_new(cols, json_string("dots"));  /* a cart's: n1:3+2, the dot and its amount */
         for (size_t i = 0; i < c->ne;) {
             size_t j = i;
             int64_t qty = 0;
