@@ -234,17 +234,18 @@ def counter_phase(lab, start, name, deltas, bound_check=True):
         c.add(node, delta=d)
         own[node] += d
     total = sum(d for _, d in deltas)
-    # during the partition n1 sees only its own adds (nothing crosses); n2 and n3 at least their
-    # own and at most theirs plus each other's (Maelstrom's bound, the side's sum)
+    # during the partition n1 sees only its own adds (nothing crosses); n2 and n3 their own and
+    # any of each other's (Maelstrom's bound: at least their own plus every decrement on the
+    # other side, at most their own plus every increment there)
     if bound_check:
         v = c.read("n1")
         if v != own["n1"]:
             fail("%s: n1 reads %s during the partition, not its own %d" % (name, json.dumps(v), own["n1"]))
-        side = own["n2"] + own["n3"]
         for node in ("n2", "n3"):
             v = c.read(node)
-            lo = own[node] + min(0, side - own[node])
-            hi = own[node] + max(0, side - own[node])
+            other = [d for n, d in deltas if n in ("n2", "n3") and n != node]
+            lo = own[node] + sum(d for d in other if d < 0)
+            hi = own[node] + sum(d for d in other if d > 0)
             if not isinstance(v, int) or not lo <= v <= hi:
                 fail("%s: %s reads %s during the partition, outside [%d, %d]" % (name, node, json.dumps(v), lo, hi))
     lab.cmd("heal", "healed")
