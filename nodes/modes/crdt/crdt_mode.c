@@ -68,6 +68,7 @@ struct ckey {
     uint64_t hash;             /* of the value, as last announced by a digest event */
     int dirty;                 /* a large key changed since its last digest */
     int dirty_flush;           /* digest() is flushing it now */
+    int about_type;            /* 1 + the type whose "about" text a digest carried already (0: none) */
 };
 
 struct dlog {
@@ -168,7 +169,7 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
     }
     if (st->nkeys > at)
         memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
-    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0};
+    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0, 0};
     st->nkeys++;
     return &st->keys[at];
 }
@@ -217,7 +218,11 @@ static void digest(struct cr *st, struct ckey *k)
         json_object_set_new(ev, "value", value_of(k->c));
     /* the internal state as a small table (crdtview.h) and what changed it: the dashboard
      * draws them for a watched key */
-    json_object_set_new(ev, "state", crdtview_table(k->c, st->e->n_nodes, names(st)));
+    json_t *table = crdtview_table(k->c, st->e->n_nodes, names(st));
+    if (k->about_type == 1 + (int)k->c->type)
+        json_object_del(table, "about");  /* said once per key and type: the dashboard keeps it */
+    k->about_type = 1 + (int)k->c->type;
+    json_object_set_new(ev, "state", table);
     if (st->why[0])
         json_object_set_new(ev, "why", json_string(st->why));
     env_event(st->e, "digest", ev);
