@@ -69,6 +69,9 @@ struct ckey {
     int dirty;                 /* a large key changed since its last digest */
     int dirty_flush;           /* digest() is flushing it now */
     int about_type;            /* 1 + the type whose "about" text a digest carried already (0: none) */
+    uint64_t state_at;         /* when a digest last carried the state table (0: never) */
+    int state_dirty;           /* changed since: the next sync tick sends it */
+    char state_why[64];        /* what last changed it (for that tick's digest) */
 };
 
 struct dlog {
@@ -169,7 +172,7 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
     }
     if (st->nkeys > at)
         memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
-    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0, 0};
+    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0, 0, 0, 0, ""};
     st->nkeys++;
     return &st->keys[at];
 }
@@ -217,14 +220,25 @@ static void digest(struct cr *st, struct ckey *k)
     if (crdt_items(k->c) <= 64)
         json_object_set_new(ev, "value", value_of(k->c));
     /* the internal state as a small table (crdtview.h) and what changed it: the dashboard
-     * draws them for a watched key */
-    json_t *table = crdtview_table(k->c, st->e->n_nodes, names(st));
-    if (k->about_type == 1 + (int)k->c->type)
-        json_object_del(table, "about");  /* said once per key and type: the dashboard keeps it */
-    k->about_type = 1 + (int)k->c->type;
-    json_object_set_new(ev, "state", table);
+     * draws them for a watched key. At most once per sync interval per key (a key updated a
+     * thousand times a second would otherwise make every event carry it): a change within the
+     * interval leaves it to the next tick, whose digest carries it */
+    uint64_t now = env_now_us(st->e);
     if (st->why[0])
-        json_object_set_new(ev, "why", json_string(st->why));
+        str_copy(k->state_why, st->why, sizeof k->state_why);
+    if (!k->state_at || now - k->state_at >= st->interval || k->dirty_flush) {
+        json_t *table = crdtview_table(k->c, st->e->n_nodes, names(st));
+        if (k->about_type == 1 + (int)k->c->type)
+            json_object_del(table, "about"); /* said once per key and type: the dashboard keeps it */
+        k->about_type = 1 + (int)k->c->type;
+        json_object_set_new(ev, "state", table);
+        k->state_at = now ? now : 1;
+        k->state_dirty = 0;
+    } else {
+        k->state_dirty = 1;
+    }
+    if (k->state_why[0])
+        json_object_set_new(ev, "why", json_string(k->state_why));
     env_event(st->e, "digest", ev);
     sb_free(&ctx);
 }
@@ -1265,9 +1279,10 @@ static void cr_on_timer(void *vst, int kind, uint64_t arg)
     if (kind == T_SYNC) {
         st->t_sync = env_timer_set(st->e, jitter(st, st->interval), T_SYNC, 0);
         for (size_t i = 0; i < st->nkeys; i++)
-            if (st->keys[i].dirty) {
+            if (st->keys[i].dirty || st->keys[i].state_dirty) {
                 st->keys[i].dirty_flush = 1;
-                snprintf(st->why, sizeof st->why, "changes since the last sync tick");
+                if (st->keys[i].dirty)
+                    snprintf(st->why, sizeof st->why, "changes since the last sync tick");
                 digest(st, &st->keys[i]);
                 st->why[0] = 0;
                 st->keys[i].dirty_flush = 0;
