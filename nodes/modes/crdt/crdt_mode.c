@@ -1635,6 +1635,34 @@ static json_t *cmd_show(void *vst, int argc, char **argv)
     return cmd_reply(1, &b);
 }
 
+/* The face's as_op: incr, decr, sadd and srem are client operations of Maelstrom's counter and
+ * set workloads, which the lab records in its history (add with a delta or an element; remove). */
+static json_t *words_op(int argc, char **argv, const char *f, int counter, int sign)
+{
+    const char *w[3];
+    int n = 0;
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "type=", 5) && n < 3)
+            w[n++] = argv[i];
+    if (counter) {
+        int64_t d = 1;
+        if (n < 1 || n > 2 || (n == 2 && parse_i64(w[1], &d) < 0))
+            return NULL;
+        return json_pack("{s:s,s:s,s:I}", "f", f, "key", w[0], "value", (json_int_t)(sign * d));
+    }
+    return n == 2 ? json_pack("{s:s,s:s,s:s}", "f", f, "key", w[0], "value", w[1]) : NULL;
+}
+
+/* The face's command_op. */
+static json_t *cr_command_op(const char *name, int argc, char **argv)
+{
+    if (!strcmp(name, "incr") || !strcmp(name, "decr"))
+        return words_op(argc, argv, "add", 1, name[0] == 'i' ? 1 : -1);
+    if (!strcmp(name, "sadd") || !strcmp(name, "srem"))
+        return words_op(argc, argv, name[1] == 'a' ? "add" : "remove", 0, 1);
+    return NULL;
+}
+
 static const struct mode_command cr_commands[] = {
     {"incr", "incr KEY [N] [type=gcounter|pncounter] [@NODE]", "add N (default 1) to a counter on one node",
      "incr hits 5", 1, 3, cmd_incr, MC_ANY},
@@ -1723,4 +1751,5 @@ const struct mode mode_crdt = {
     .figures = cr_figures,
     .events = "state|update|merge|digest|sync|deliver|buffer|query|error",
     .checks = cr_checks,
+    .command_op = cr_command_op,
 };
