@@ -2047,8 +2047,38 @@ static int cmd_watch(struct lab *lab, int argc, char **argv)
         lab_err(lab, "watch: a key of at most 63 bytes%s", "");
         return PARSE;
     }
-    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
-    lab_out(lab, "the dashboard's node cards show each node's %s (from its digest events)", argv[1]);
+    if (!strcmp(argv[1], "off")) {
+        lab_event(lab, "watch", json_pack("{s:s}", "key", ""));
+        lab_out(lab, "the dashboard shows the messages again%s", "");
+        return OK;
+    }
+    /* each node's newest digest of the key so far (this cluster's), so the pane is drawn at once
+     * rather than at the key's next change */
+    json_t *digests = json_array();
+    char seen[CL_MAXNODES][CL_IDLEN];
+    int nseen = 0;
+    for (size_t i = lab->ev_count; i-- > 0 && nseen < CL_MAXNODES;) {
+        const json_t *ev = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
+        const char *en = json_string_value(json_object_get(ev, "ev"));
+        if (!en)
+            continue;
+        if (!strcmp(en, "cluster"))
+            break;
+        const char *node = json_string_value(json_object_get(ev, "node"));
+        const char *key = json_string_value(json_object_get(ev, "key"));
+        if (strcmp(en, "digest") || !node || !key || strcmp(key, argv[1]))
+            continue;
+        int dup = 0;
+        for (int k = 0; k < nseen && !dup; k++)
+            dup = !strcmp(seen[k], node);
+        if (dup)
+            continue;
+        str_copy(seen[nseen++], node, CL_IDLEN);
+        json_array_append_new(digests, json_deep_copy(ev));
+    }
+    lab_event(lab, "watch", json_pack("{s:s,s:o}", "key", argv[1], "digests", digests));
+    lab_out(lab, "the dashboard shows each node's state of %s side by side in place of the messages, and its value "
+                 "on the node cards (from the nodes' digest events; `watch off` ends it)", argv[1]);
     return OK;
 }
 
@@ -2094,7 +2124,7 @@ static const struct lab_command commands[] = {
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
-    {"watch", "watch KEY", "Draw each node's state of KEY on the dashboard's node cards: its value and causal context, from the node's newest digest event (modes that emit them: crdt).", "watch cart", 1, 1, cmd_watch},
+    {"watch", "watch KEY | watch off", "Draw each node's internal state of KEY side by side on the dashboard (the State pane, in place of Messages: counter vectors, set elements with their dots, tombstones, register siblings; entries that differ between nodes marked *, the moment of convergence on its border) and its value and causal context on the node cards, from the nodes' digest events (modes that emit them: crdt). watch off brings the messages back.", "watch cart", 1, 1, cmd_watch},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
