@@ -2434,7 +2434,10 @@ int lab_exec(struct lab *lab, const char *line)
             rc = PARSE;
         } else {
             lab_command_typed(lab, w.argc, w.argv); /* hooks: a lesson's step counts what the student ran */
+            const struct words *outer = lab->words;
+            lab->words = &w;
             rc = run_words(lab, &w);
+            lab->words = outer;
             words_free(&w);
         }
         if (rc > worst)

@@ -97,6 +97,7 @@ struct lab_command {
     int (*run)(struct lab *lab, int argc, char **argv);
 };
 
+struct words;
 struct lab {
     struct cluster *cl;
     char run_dir[512];          /* rundir.h: this lab's own, locked while it lives */
@@ -144,6 +145,8 @@ struct lab {
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
     struct room *room;          /* classroom (`conlab serve`, room.h): hosts, dashboards */
+    const struct words *words;  /* the command running, as typed (cmdline.h), while it runs:
+                                   a value argument's JSON (put x "42") */
 };
 
 /* The process of the named client, created on first use; -1 when the table is full. */
