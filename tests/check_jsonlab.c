@@ -10,6 +10,7 @@
 #include "fixture.h"
 #include "histfile.h"
 #include "jtext.h"
+#include "lab.h"
 #include "lincheck.h"
 #include "mode.h"
 
@@ -197,6 +198,75 @@ START_TEST(histories_keep_json_types_through_jsonl_and_edn)
 }
 END_TEST
 
+/* ---- the REPL, in-process over the simulator ------------------------------------------------- */
+
+static void on_output(void *ud, const char *text)
+{
+    sb_add(ud, text);
+    sb_add(ud, "\n");
+}
+
+static void repl_values_through(const char *mode, const char *first)
+{
+    struct lab lab;
+    struct sb out = {0};
+    char err[256];
+    ck_assert_int_eq(lab_init(&lab, "conlab", err, sizeof err), 0);
+    struct lab_hooks hk = {.ud = &out, .on_output = on_output};
+    lab_add_hooks(&lab, &hk);
+    struct opts o = {0};
+    opts_set(&o, "sim", "on");
+    opts_set(&o, "seed", "7");
+    ck_assert_int_eq(lab_start(&lab, mode, 3, &o), 0);
+    opts_free(&o);
+    ck_assert_msg(lab_exec(&lab, first) == 0, "%s: %s", mode, out.s);
+    static const char *const good[] = {
+        "put x 42", "put y \"42\"", "put z {\"a\":[1,2]}", "put w hello", "put t true", "put q 'a b'",
+        "expect x = 42", "expect y = \"42\"", "expect z = '{\"a\": [1, 2]}'", "expect z = {\"a\":[1,2]}", "expect w = hello", "expect t = true",
+        "expect q = 'a b'", "expect fail expect x = \"42\"", "expect fail expect y = 42", "expect nothere = nil",
+        "expect linearizable",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_assert_msg(lab_exec(&lab, good[i]) == 0, "%s: '%s' failed:\n%s", mode, good[i], out.s);
+    /* what get prints: a number bare, an ambiguous string quoted, a word bare */
+    sb_free(&out);
+    ck_assert_int_eq(lab_exec(&lab, "get x; get y; get z; get w"), 0);
+    ck_assert_msg(strstr(out.s, "42  [") && strstr(out.s, "\"42\"  [") && strstr(out.s, "{\"a\":[1,2]}  [") &&
+                      strstr(out.s, "hello  ["),
+                  "%s", out.s);
+    /* the history keeps the types */
+    char *jl = recorder_jsonl(&lab.hist);
+    ck_assert_msg(strstr(jl, "\"f\":\"write\",\"key\":\"x\",\"value\":42") && strstr(jl, "\"key\":\"y\",\"value\":\"42\""), "%s", jl);
+    free(jl);
+    /* bad values: refused naming what and where, nothing sent */
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"put x \"abc", "unbalanced \" quote"},
+        {"put x {\"a\":", "bad value '{\"a\":': bad JSON object at column 5"},
+        {"put x [1,2", "bad value '[1,2': bad JSON array at column"},
+        {"put x \"a\"b", "bad value '\"a\"b': bad JSON string at column"},
+        {"put x {a:1}", "bad value '{a:1}': bad JSON object at column 2"},
+        {"expect x = [1,", "bad VALUE '[1,'"},
+    };
+    size_t n_before = lab.hist.n;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sb_free(&out);
+        ck_assert_msg(lab_exec(&lab, bad[i].line) != 0, "'%s' was taken", bad[i].line);
+        ck_assert_msg(strstr(out.s, bad[i].why), "%s: '%s' said \"%s\", want \"%s\"", mode, bad[i].line, out.s, bad[i].why);
+    }
+    ck_assert_uint_eq(lab.hist.n, n_before);
+    lab_destroy(&lab);
+    sb_free(&out);
+}
+
+START_TEST(the_repl_sends_typed_values_and_refuses_bad_json)
+{
+    repl_values_through("raft", "wait leader");
+    repl_values_through("leaderless", "wait 1s");
+}
+END_TEST
+
 /* ---- the modes ----------------------------------------------------------------------------- */
 
 static json_t *call(struct fixture *f, int node, const char *body)
@@ -356,6 +426,7 @@ Suite *suite_jsonlab(void)
     tcase_add_test(tc, typed_values_parse_as_json_or_as_a_bare_word);
     tcase_add_test(tc, the_checker_tells_42_from_the_string_42);
     tcase_add_test(tc, histories_keep_json_types_through_jsonl_and_edn);
+    tcase_add_test(tc, the_repl_sends_typed_values_and_refuses_bad_json);
     tcase_add_test(tc, leaderless_stores_and_answers_any_json_value);
     tcase_add_test(tc, multileader_stores_and_answers_any_json_value);
     tcase_add_test(tc, causal_stores_and_answers_any_json_value);
