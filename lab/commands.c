@@ -2074,10 +2074,26 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
             const char *eq = strchr(argv[i], '=');
             if (!eq || eq == argv[i]) {
                 json_decref(body);
-                return parse_err(lab, c, "bad field '%s': expected key=value (values are strings; send a JSON body for others)", argv[i]);
+                return parse_err(lab, c, "bad field '%s': expected key=value (a value as put reads it; a JSON body for others)", argv[i]);
             }
             char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
-            json_object_set_new(body, k, json_string(eq + 1));
+            /* key= is a string; any other field's value as put reads it (value=42 the number,
+             * a word a string); JSON with quotes goes in a JSON body */
+            json_t *v = NULL;
+            if (strcmp(k, "key")) {
+                char err[200];
+                v = jtext_parse(eq + 1, strlen(eq + 1), err, sizeof err);
+                if (!v) {
+                    struct sb m = {0};
+                    sb_printf(&m, "bad field '%s': %s", argv[i], err);
+                    free(k);
+                    json_decref(body);
+                    int rc = parse_err(lab, c, "%s", m.s);
+                    sb_free(&m);
+                    return rc;
+                }
+            }
+            json_object_set_new(body, k, v ? v : json_string(eq + 1));
             free(k);
         }
     }
@@ -2145,7 +2161,7 @@ static const struct lab_command commands[] = {
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history). VALUE is JSON when it reads as JSON: put x 42 stores the number 42, put x \"42\" the string \"42\", put x {\"a\":[1,2]} that object, put x true a boolean; any other word is a string (put x hello). A value that starts with \", { or [ must be whole JSON (an error names what is wrong and where).", "put x 1 @n2", 2, 6, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited. A number prints bare (42), a string in double quotes when it would read as another value (\"42\", \"true\"), a plain word bare (hello), an object or array as its JSON.", "get x @n3", 1, 5, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM. FROM and TO are values as put reads them, compared as JSON: cas x \"42\" 1 does not match the number 42.", "cas x 1 2", 3, 6, cmd_cas},
-    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
+    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. In key=value fields key is a string and every other value is read as put reads it (value=42 the number, value=hello a string); a JSON body sends anything else.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
