@@ -4,10 +4,13 @@
  * siblings keep each version's type (42 and "42" are two siblings, not one); what a student
  * types parses by the same rule (bad input refused with what and where). */
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
+#include "fuzz_jtext_one.h"
 #include "histfile.h"
 #include "jtext.h"
 #include "lab.h"
@@ -98,6 +101,34 @@ START_TEST(typed_values_parse_as_json_or_as_a_bare_word)
     refused("[1,2", "bad JSON array at column");
     refused("\"a\"b", "bad JSON string at column");
     refused("", "empty value");
+}
+END_TEST
+
+START_TEST(the_fuzz_corpus_replays_cleanly)
+{
+    const char *root = getenv("CONLAB_CORPUS");
+    char *path = xasprintf("%s/jtext", root && *root ? root : "tests/corpus");
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "no corpus directory %s", path);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *f = xasprintf("%s/%s", path, de->d_name);
+        FILE *fp = fopen(f, "rb");
+        ck_assert_ptr_nonnull(fp);
+        char buf[65536];
+        size_t len = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        const char *bad = fuzz_jtext_one((const uint8_t *)buf, len);
+        ck_assert_msg(!bad, "%s: %s", f, bad);
+        free(f);
+        n++;
+    }
+    closedir(d);
+    free(path);
+    ck_assert_int_ge(n, 20);
 }
 END_TEST
 
@@ -424,6 +455,7 @@ Suite *suite_jsonlab(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, the_value_text_round_trips_every_value_and_keeps_words_as_themselves);
     tcase_add_test(tc, typed_values_parse_as_json_or_as_a_bare_word);
+    tcase_add_test(tc, the_fuzz_corpus_replays_cleanly);
     tcase_add_test(tc, the_checker_tells_42_from_the_string_42);
     tcase_add_test(tc, histories_keep_json_types_through_jsonl_and_edn);
     tcase_add_test(tc, the_repl_sends_typed_values_and_refuses_bad_json);
