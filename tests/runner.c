@@ -1,5 +1,6 @@
 /* runner — runs every Check suite (the table is generated from tests/check_*.c).
- * CONLAB_SUITE=name[,name] runs only those suites; CK_RUN_CASE works as usual. */
+ * CONLAB_SUITE=name[,name] runs only those suites, CONLAB_SKIP=name[,name] all but those;
+ * CK_RUN_CASE works as usual. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,11 @@ struct suite_entry {
 };
 extern const struct suite_entry suite_table[];
 
-static int wanted(const char *name)
+/* is NAME in the comma-separated LIST? */
+static int listed(const char *list, const char *name)
 {
-    const char *only = getenv("CONLAB_SUITE");
-    if (!only || !*only)
-        return 1;
     size_t n = strlen(name);
-    for (const char *p = only; *p;) {
+    for (const char *p = list; *p;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (len == n && !strncmp(p, name, n))
@@ -27,6 +26,14 @@ static int wanted(const char *name)
         p = comma + 1;
     }
     return 0;
+}
+
+static int wanted(const char *name)
+{
+    const char *only = getenv("CONLAB_SUITE"), *skip = getenv("CONLAB_SKIP");
+    if (skip && *skip && listed(skip, name))
+        return 0;
+    return !only || !*only || listed(only, name);
 }
 
 int main(void)
@@ -41,7 +48,7 @@ int main(void)
             srunner_add_suite(sr, e->make());
     }
     if (!sr) {
-        fprintf(stderr, "no suite matches CONLAB_SUITE\n");
+        fprintf(stderr, "no suite matches CONLAB_SUITE and CONLAB_SKIP\n");
         return 2;
     }
     srunner_run_all(sr, CK_NORMAL);
