@@ -110,6 +110,39 @@ START_TEST(adding_a_node_moves_only_the_keys_it_takes_first)
 }
 END_TEST
 
+START_TEST(a_ring_of_some_members_leaves_the_others_out_and_removing_one_moves_only_its_keys)
+{
+    for (int nodes = 3; nodes <= CL_MAXN; nodes++) {
+        int member[CL_MAXN];
+        for (int i = 0; i < nodes; i++)
+            member[i] = 1;
+        int gone = nodes / 2;
+        struct ring *all = ring_new_of(nodes, member, 8);
+        member[gone] = 0;
+        struct ring *some = ring_new_of(nodes, member, 8);
+        ck_assert_int_eq(ring_nodes(some), nodes);
+        ck_assert_int_eq(ring_members(some), nodes - 1);
+        ck_assert_int_eq(ring_tokens(some, gone, NULL, 0), 0);
+        for (int k = 0; k < 1000; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "y%d", k);
+            int pa[CL_MAXN], ps[CL_MAXN];
+            ck_assert_int_eq(ring_replicas(all, key, pa), nodes);
+            ck_assert_int_eq(ring_replicas(some, key, ps), nodes - 1);
+            /* the same walk with the removed node skipped: the others keep their order */
+            int j = 0;
+            for (int i = 0; i < nodes; i++)
+                if (pa[i] != gone)
+                    ck_assert_int_eq(ps[j++], pa[i]);
+        }
+        ring_destroy(&all);
+        ring_destroy(&some);
+    }
+    int none[3] = {0, 0, 0};
+    ck_assert_ptr_null(ring_new_of(3, none, 8));
+}
+END_TEST
+
 START_TEST(out_of_range_rings_are_refused)
 {
     ck_assert_ptr_null(ring_new(0, 8));
@@ -131,6 +164,7 @@ Suite *suite_kit_ring(void)
     tcase_add_test(tc, shares_cover_the_whole_hash_space);
     tcase_add_test(tc, adding_a_node_moves_only_the_keys_it_takes_first);
     tcase_add_test(tc, out_of_range_rings_are_refused);
+    tcase_add_test(tc, a_ring_of_some_members_leaves_the_others_out_and_removing_one_moves_only_its_keys);
     suite_add_tcase(s, tc);
     return s;
 }

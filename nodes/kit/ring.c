@@ -14,6 +14,7 @@ struct vnode {
 struct ring {
     struct vnode *v;         /* sorted by token, then node */
     int nv, nodes, vnodes;
+    int members;             /* nodes holding tokens */
 };
 
 static int vnode_cmp(const void *a, const void *b)
@@ -24,26 +25,40 @@ static int vnode_cmp(const void *a, const void *b)
     return x->node - y->node;
 }
 
-struct ring *ring_new(int nodes, int vnodes)
+struct ring *ring_new_of(int nodes, const int *member, int vnodes)
 {
     if (nodes < 1 || nodes > CL_MAXN || vnodes < 1 || vnodes > RING_MAX_VNODES)
         return NULL;
+    int m = 0;
+    for (int k = 0; k < nodes; k++)
+        m += !member || member[k];
+    if (!m)
+        return NULL;
     struct ring *r = xcalloc(1, sizeof *r);
     r->nodes = nodes;
+    r->members = m;
     r->vnodes = vnodes;
-    r->nv = nodes * vnodes;
+    r->nv = m * vnodes;
     r->v = xcalloc((size_t)r->nv, sizeof *r->v);
+    int at = 0;
     for (int k = 0; k < nodes; k++) {
+        if (member && !member[k])
+            continue;
         char id[CL_IDLEN];
         node_name(k, id);
         for (int v = 0; v < vnodes; v++) {
             char name[64];
             snprintf(name, sizeof name, "%s#%d", id, v);
-            r->v[k * vnodes + v] = (struct vnode){hash_str(name), k};
+            r->v[at++] = (struct vnode){hash_str(name), k};
         }
     }
     qsort(r->v, (size_t)r->nv, sizeof *r->v, vnode_cmp);
     return r;
+}
+
+struct ring *ring_new(int nodes, int vnodes)
+{
+    return ring_new_of(nodes, NULL, vnodes);
 }
 
 void ring_destroy(struct ring **r)
@@ -58,6 +73,11 @@ void ring_destroy(struct ring **r)
 int ring_nodes(const struct ring *r)
 {
     return r->nodes;
+}
+
+int ring_members(const struct ring *r)
+{
+    return r->members;
 }
 
 int ring_vnodes(const struct ring *r)
@@ -84,7 +104,7 @@ int ring_walk(const struct ring *r, uint64_t khash, int out[CL_MAXN])
     int cnt = 0;
     uint32_t seen = 0;
     int start = ring_first(r, khash);
-    for (int i = 0; i < r->nv && cnt < r->nodes; i++) {
+    for (int i = 0; i < r->nv && cnt < r->members; i++) {
         int nd = r->v[(start + i) % r->nv].node;
         if (!(seen & (1u << nd))) {
             seen |= 1u << nd;

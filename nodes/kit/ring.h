@@ -24,8 +24,14 @@ struct ring;
 /* A ring of nodes n1..n<nodes> (indexes 0..nodes-1) with vnodes tokens each, or NULL when out
  * of range (1..CL_MAXN nodes, 1..RING_MAX_VNODES vnodes). */
 struct ring *ring_new(int nodes, int vnodes);
+/* A ring over some of nodes n1..n<nodes>: only those with member[k] set hold tokens (the
+ * others are in no preference list; indexes stay 0..nodes-1), or NULL when out of range or
+ * when no node is a member. A node's tokens do not depend on who else is a member. */
+struct ring *ring_new_of(int nodes, const int *member, int vnodes);
 void ring_destroy(struct ring **r);
 int ring_nodes(const struct ring *r);
+/* How many nodes hold tokens (ring_nodes() unless made by ring_new_of). */
+int ring_members(const struct ring *r);
 int ring_vnodes(const struct ring *r);
 
 /* The preference list of a key hash: every node once, clockwise from the hash. Returns the

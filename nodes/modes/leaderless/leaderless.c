@@ -39,17 +39,16 @@
  * Liveness of peers comes only from messages: a peer is suspected when a replica request
  * times out, and trusted again when anything arrives from it (pings probe suspects).
  *
- * membership=gossip: who is in the ring and who is dead comes from gossip instead (a failure
- * detector after van Renesse, Minsky, Hayden 1998). Every gossip_interval a node raises its own
- * heartbeat and sends its table of heartbeats, (incarnation, count) per node, to gossip_fanout
- * random peers (`ll_gossip`); a receiver keeps the higher of each pair. A member whose heartbeat
- * has not risen for fail_after is dead in this node's view; a higher one makes it alive again
- * (`member` events). The incarnation (blob "incarnation", +1 per start) lets a restarted node's
- * new count win over its old one. The nodes a cluster starts with are members from the start
- * (seeds); a node added later (`join NODE`) is in the address book at once but in no node's
- * view until its heartbeat reaches it by gossip. A node not alive in this node's view is
- * treated as suspected: its writes go to stand-ins with hints (sloppy=on), and it is asked
- * only once alive again; so each node's preference lists follow its own view.
+ * membership=swim (membership=gossip is the same, its older name): who is in the ring and who is
+ * dead comes from SWIM (the kit's swimcore: probes, probe_req through swim_k members, suspicion
+ * for swim_suspect, incarnations to refute, updates piggybacked on the probes) instead of the
+ * lab's list. The nodes a cluster starts with are members from the start (seeds); a node added
+ * later (`join NODE`) is in the address book at once but in no node's view until its alive
+ * update reaches it (`member` events: joined, alive, suspect, dead, left). Each node builds its
+ * ring from its own view: every member it knows that has not left holds tokens (a dead member
+ * keeps its tokens, as in Dynamo: its writes go to stand-ins with hints); a member not alive
+ * in its view is treated as suspected, and asked only once alive again. So each node's
+ * preference lists follow its own SWIM view.
  *
  * The library parts come from the protocol kit (nodes/kit/): the ring (ring.h), versions and
  * their merge rules (vitem.h, vv.h), the key/value table (vtable.h), the Merkle trees
@@ -62,11 +61,13 @@
 
 #include "env.h"
 #include "hash.h"
+#include "jtext.h"
 #include "leaderless.h"
 #include "merkle.h"
 #include "mode.h"
 #include "msg.h"
 #include "ring.h"
+#include "swimcore.h"
 #include "vitem.h"
 #include "vtable.h"
 #include "vv.h"
@@ -81,8 +82,8 @@
 #define MAX_REPAIR_EVENTS 32              /* per anti-entropy batch */
 #define MAX_ID ((uint64_t)INT64_MAX)      /* request and session ids */
 
-enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK, T_GOSSIP };
-enum { M_UNKNOWN, M_ALIVE, M_DEAD }; /* a member in this node's view (membership=gossip) */
+enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK };
+#define T_SWIM 10                         /* the SWIM core's timers: kinds 10, 11, 12 */
 enum { RR_BLOCKING, RR_BACKGROUND, RR_OFF };
 
 /* One replica (or stand-in) of a coordinated request. */
@@ -168,19 +169,11 @@ struct ll {
     int nlines, line_pos;
     int replaying;
     int quiet;               /* no apply events: a large anti-entropy batch past its budget */
-    /* membership=gossip (see the top) */
+    /* membership=swim (see the top) */
     int gossip;
-    uint64_t gossip_interval, fail_after;
-    int gossip_fanout;
-    uint64_t inc, hb;        /* my incarnation and heartbeat */
-    struct member {
-        uint64_t inc, hb;    /* the highest heartbeat heard of */
-        uint64_t heard;      /* my clock when it last rose */
-        int status;          /* M_UNKNOWN, M_ALIVE, M_DEAD */
-    } mem[CL_MAXN];
-    int mem_n;               /* members of the table so far (grows with the address book) */
-    uint64_t t_gossip;
-    long gossip_sent, deaths, joins;
+    struct swimc sw;
+    int ring_dirty;          /* the view changed who is in the ring: rebuild it */
+    long deaths, joins, leaves;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -310,14 +303,39 @@ static void trees_rebuild(struct ll *st)
             it->owners = owners_of(st, it->khash);
 }
 
-/* Membership may grow (sim_add_node, `add`): the ring follows the env's node list. */
+/* Is node i in this node's ring? membership=static: every node of the lab's list; swim: every
+ * member of its view that has not left (nor is unknown yet). */
+static int in_ring(struct ll *st, int i)
+{
+    if (!st->gossip)
+        return 1;
+    enum swim_status s = swim_status_of(&st->sw, i);
+    return s == SWIM_ALIVE || s == SWIM_SUSPECT || s == SWIM_DEAD;
+}
+
+/* Membership may grow (sim_add_node, `add`) or, with membership=swim, change in this node's
+ * view: the ring follows. A member not alive in the view is suspected. */
 static void ring_check(struct ll *st)
 {
-    if (ring_size(st) != st->e->n_nodes) {
-        ring_destroy(&st->ring);
-        st->ring = ring_new(st->e->n_nodes, st->vnodes);
-        trees_rebuild(st);
-    }
+    int n = st->e->n_nodes < CL_MAXN ? st->e->n_nodes : CL_MAXN;
+    if (st->gossip)
+        for (int i = 0; i < n; i++)
+            if (i != self_idx(st) && swim_status_of(&st->sw, i) != SWIM_ALIVE)
+                st->suspect[i] = 1;
+    if (ring_size(st) == n && !st->ring_dirty)
+        return;
+    int member[CL_MAXN] = {0}, any = 0;
+    for (int i = 0; i < n; i++)
+        any += member[i] = in_ring(st, i);
+    if (!any)
+        member[self_idx(st)] = 1; /* alone (everyone left): a ring of one */
+    struct ring *r = ring_new_of(n, member, st->vnodes);
+    if (!r)
+        return;
+    ring_destroy(&st->ring);
+    st->ring = r;
+    st->ring_dirty = 0;
+    trees_rebuild(st);
 }
 
 /* ---- durable data ---------------------------------------------------------------------
@@ -703,8 +721,8 @@ static int peer_index(struct ll *st, const char *src)
         event_error(st, "peer message from %s, which is not another node: dropped", src);
         return -1;
     }
-    /* membership=gossip: only gossip brings a member back (or in) */
-    if (st->suspect[i] && !(st->gossip && st->mem[i].status != M_ALIVE)) {
+    /* membership=swim: only the view brings a member back (or in) */
+    if (st->suspect[i] && !(st->gossip && swim_status_of(&st->sw, i) != SWIM_ALIVE)) {
         st->suspect[i] = 0;
         note(st, "%s answers again", src);
     }
@@ -1156,26 +1174,28 @@ static struct op *op_new(struct ll *st, int kind, const char *src, const json_t 
 
 /* A client read, write or delete (docs/modes/leaderless.md, Requests). */
 struct client_req {
-    const char *key, *value, *cl;
+    char *key;                  /* a string, or a whole number as its decimal text */
+    const char *cl;
+    const json_t *value;        /* any JSON, kept as its value text (jtext.h) */
     const json_t *context;
 };
 
 static const struct msg_field read_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_STR_OPT(struct client_req, cl),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
-    MSG_STR(struct client_req, key),
-    MSG_STR(struct client_req, value),
+    MSG_TEXT(struct client_req, key),
+    MSG_ANY(struct client_req, value),
     MSG_STR_OPT(struct client_req, cl),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
 };
 
 static const struct msg_field delete_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_STR_OPT(struct client_req, cl),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
@@ -1199,9 +1219,11 @@ static void on_read(void *vst, const char *src, const json_t *body)
     int need = request_need(st, body, req.cl, 1, err, sizeof err);
     if (need < 0) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        msg_free_text(read_fields, &req);
         return;
     }
     struct op *op = op_new(st, OP_READ, src, body, req.key, need);
+    msg_free_text(read_fields, &req);
     op_dispatch(st, op, 0);
 }
 
@@ -1210,7 +1232,8 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     char err[200];
     struct client_req req;
     ring_check(st);
-    if (client_get(st, src, body, is_delete ? delete_fields : write_fields, &req) < 0)
+    const struct msg_field *fields = is_delete ? delete_fields : write_fields;
+    if (client_get(st, src, body, fields, &req) < 0)
         return;
     int need = request_need(st, body, req.cl, 0, err, sizeof err);
     struct vv ctx = {{0}};
@@ -1225,9 +1248,11 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     }
     if (need < 0) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        msg_free_text(fields, &req);
         return;
     }
     struct op *op = op_new(st, OP_WRITE, src, body, req.key, need);
+    msg_free_text(fields, &req);
     op->is_delete = is_delete;
     /* lww timestamps never repeat on one node, but are not corrected for skew: a node whose
      * clock is behind loses its writes to older ones (the point of the demo) */
@@ -1235,7 +1260,7 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     st->last_ts = now > st->last_ts ? now : st->last_ts + 1;
     op->wv.ts = st->last_ts;
     op->wv.node = self_idx(st);
-    op->wv.value = req.value ? xstrdup(req.value) : NULL;
+    op->wv.value = req.value ? jtext_encode(req.value) : NULL;
     if (st->conflict == VMERGE_DVV) {
         op->wv.dot = next_dot(st);
         op->wv.ctx = ctx;
@@ -1910,99 +1935,58 @@ static uint64_t jitter(struct ll *st, uint64_t us)
     return us - us / 10 + env_rand_range(st->e, 0, us / 5);
 }
 
-/* ---- membership by gossip (membership=gossip; see the top) -------------------------------- */
+/* ---- membership by SWIM (membership=swim; see the top) ---------------------------------------- */
 
-static void member_event(struct ll *st, int i, const char *status, const char *via)
+/* The SWIM core says member j changed in this node's view. */
+static void on_member(void *ud, int j, enum swim_status was, enum swim_status now)
 {
-    env_event(st->e, "member", json_pack("{s:s,s:s,s:I,s:I,s:s?}", "member", nname(st, i), "status", status, "inc",
-                                         (json_int_t)st->mem[i].inc, "hb", (json_int_t)st->mem[i].hb, "via", via));
-}
-
-/* The address book grew (a node was added): the newcomer is unknown until gossip brings it. */
-static void members_grow(struct ll *st)
-{
-    for (; st->mem_n < st->e->n_nodes && st->mem_n < CL_MAXN; st->mem_n++) {
-        memset(&st->mem[st->mem_n], 0, sizeof st->mem[0]);
-        st->suspect[st->mem_n] = 1;
-    }
-}
-
-static void gossip_tick(struct ll *st)
-{
-    members_grow(st);
-    uint64_t now = env_now_us(st->e);
-    int me = self_idx(st);
-    st->mem[me].inc = st->inc;
-    st->mem[me].hb = ++st->hb;
-    st->mem[me].heard = now;
-    for (int i = 0; i < st->mem_n; i++) {
-        if (i == me || st->mem[i].status != M_ALIVE || now - st->mem[i].heard <= st->fail_after)
-            continue;
-        st->mem[i].status = M_DEAD;
+    struct ll *st = ud;
+    if (j >= CL_MAXN)
+        return;
+    if ((was == SWIM_UNKNOWN || was == SWIM_LEFT) != (now == SWIM_UNKNOWN || now == SWIM_LEFT))
+        st->ring_dirty = 1;
+    switch (now) {
+    case SWIM_ALIVE:
+        if (st->suspect[j])
+            note(st, "%s %s (SWIM)", nname(st, j), was == SWIM_UNKNOWN ? "joins the ring" : "alive again");
+        st->suspect[j] = 0;
+        st->joins += was == SWIM_UNKNOWN;
+        break;
+    case SWIM_DEAD:
         st->deaths++;
-        suspect(st, i);
-        note(st, "%s dead: no heartbeat for %" PRIu64 " ms (gossip)", nname(st, i), st->fail_after / 1000);
-        member_event(st, i, "dead", NULL);
+        st->suspect[j] = 1;
+        note(st, "%s dead (SWIM: suspected and not refuted)", nname(st, j));
+        break;
+    case SWIM_LEFT:
+        st->leaves++;
+        st->suspect[j] = 0;
+        note(st, "%s left the ring", nname(st, j));
+        break;
+    default:
+        st->suspect[j] = 1;
+        break;
     }
-    json_t *m = json_array();
-    for (int i = 0; i < st->mem_n; i++)
-        json_array_append_new(m, json_pack("[I,I]", (json_int_t)st->mem[i].inc, (json_int_t)st->mem[i].hb));
-    /* fanout peers at random, dead and unknown ones included: so a node that came back, or a
-     * newcomer, hears the table too */
-    int peers[CL_MAXN], np = 0;
-    for (int i = 0; i < st->mem_n; i++)
-        if (i != me)
-            peers[np++] = i;
-    for (int k = 0; k < st->gossip_fanout && np > 0; k++) {
-        int j = (int)env_rand_range(st->e, 0, (uint64_t)np - 1);
-        env_send(st->e, nname(st, peers[j]), json_pack("{s:s,s:O}", "type", "ll_gossip", "m", m));
-        st->gossip_sent++;
-        peers[j] = peers[--np];
-    }
-    json_decref(m);
 }
 
-static void on_ll_gossip(void *vst, const char *src, const json_t *body)
+static void on_probe(void *vst, const char *src, const json_t *body)
 {
     struct ll *st = vst;
-    if (!st->gossip)
-        return;
-    int from = env_node_index(st->e, src);
-    const json_t *m = json_object_get(body, "m");
-    if (from < 0 || from == self_idx(st) || !json_is_array(m) || json_array_size(m) > CL_MAXN) {
-        event_error(st, "ll_gossip from %s: expected \"m\": an array of at most %d [incarnation, heartbeat] pairs: dropped",
-                    src, CL_MAXN);
-        return;
-    }
-    members_grow(st);
-    uint64_t now = env_now_us(st->e);
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(m, i, pair) {
-        json_int_t inc = json_integer_value(json_array_get(pair, 0)), hb = json_integer_value(json_array_get(pair, 1));
-        if (!json_is_array(pair) || json_array_size(pair) != 2 || !json_is_integer(json_array_get(pair, 0)) ||
-            !json_is_integer(json_array_get(pair, 1)) || inc < 0 || hb < 0) {
-            event_error(st, "ll_gossip from %s: entry %zu is not [incarnation, heartbeat]: dropped", src, i);
-            return;
-        }
-        int k = (int)i;
-        if (k >= st->mem_n || k == self_idx(st))
-            continue; /* beyond my address book yet, or me */
-        struct member *mb = &st->mem[k];
-        if ((uint64_t)inc < mb->inc || ((uint64_t)inc == mb->inc && (uint64_t)hb <= mb->hb))
-            continue;
-        mb->inc = (uint64_t)inc;
-        mb->hb = (uint64_t)hb;
-        mb->heard = now;
-        if (mb->status != M_ALIVE) {
-            int joined = mb->status == M_UNKNOWN;
-            mb->status = M_ALIVE;
-            st->joins += joined;
-            st->suspect[k] = 0;
-            note(st, "%s %s (gossip from %s)", nname(st, k), joined ? "joins" : "alive again", src);
-            member_event(st, k, joined ? "joined" : "alive", src);
-        }
-    }
+    if (st->gossip)
+        swim_on_probe(&st->sw, src, body);
+}
+
+static void on_probe_req(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    if (st->gossip)
+        swim_on_probe_req(&st->sw, src, body);
+}
+
+static void on_probe_ack(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    if (st->gossip)
+        swim_on_probe_ack(&st->sw, src, body);
 }
 
 static void ll_on_timer(void *vst, int kind, uint64_t arg)
@@ -2030,16 +2014,14 @@ static void ll_on_timer(void *vst, int kind, uint64_t arg)
             ae_end(st);
         }
         break;
-    case T_GOSSIP:
-        st->t_gossip = env_timer_set(st->e, jitter(st, st->gossip_interval), T_GOSSIP, 0);
-        gossip_tick(st);
-        break;
     case T_HINT:
         st->t_hint = env_timer_set(st->e, st->hint_interval, T_HINT, 0);
         ring_check(st);
         hint_tick(st);
         break;
     default:
+        if (st->gossip)
+            swim_on_timer(&st->sw, kind, arg);
         break;
     }
 }
@@ -2077,9 +2059,14 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
     }
     double share[CL_MAXN];
     ring_shares(st->ring, share);
-    sb_printf(&b, "ring: %d nodes x %d vnodes, n=%d w=%d r=%d%s", ring_size(st), st->vnodes, st->n,
+    sb_printf(&b, "ring (%s's view): %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->e->self, ring_members(st->ring), st->vnodes, st->n,
               st->w, st->r, st->sloppy ? ", sloppy quorums" : "");
     for (int k = 0; k < ring_size(st); k++) {
+        if (!in_ring(st, k)) {
+            sb_printf(&b, "\n%-4s not in this node's ring (%s in its view)", nname(st, k),
+                      swim_status_name(swim_status_of(&st->sw, k)));
+            continue;
+        }
         sb_printf(&b, "\n%-4s %5.1f%% of keys as first replica; tokens", nname(st, k), 100 * share[k]);
         uint64_t tok[RING_MAX_VNODES];
         int nt = ring_tokens(st->ring, k, tok, RING_MAX_VNODES);
@@ -2121,8 +2108,8 @@ static json_t *cmd_hints(void *vst, int argc, char **argv)
 }
 
 /* `join NODE`: the lab has started NODE (its address is in every node's book now). With
- * membership=static it is in the ring at once; with gossip, each node takes it in when its
- * heartbeat reaches it. */
+ * membership=static it is in the ring at once; with swim, each node takes it in when its alive
+ * update reaches it. */
 static json_t *cmd_join(void *vst, int argc, char **argv)
 {
     struct ll *st = vst;
@@ -2130,7 +2117,7 @@ static json_t *cmd_join(void *vst, int argc, char **argv)
     struct sb b = {0};
     ring_check(st);
     if (st->gossip)
-        sb_printf(&b, "%s started: each node takes it into its view (and its ring) when its heartbeat reaches it by gossip; "
+        sb_printf(&b, "%s started: each node takes it into its view (and its ring) when its alive update reaches it by SWIM; "
                       "until then writes for it go to stand-ins (sloppy=on)", argv[0]);
     else
         sb_printf(&b, "%s started and joins the ring at once (membership=static: the lab's list)", argv[0]);
@@ -2143,7 +2130,7 @@ static const struct mode_command ll_commands[] = {
     {"hints", "hints NODE", "list the hints NODE keeps, as a stand-in, for replicas that were down "
      "(sloppy=on)", "hints n4", 1, 1, cmd_hints, MC_ON_NODE},
     {"join", "join NODE", "start one more node (NODE, the next id) and let it join the ring: at once (membership=static) "
-     "or as its heartbeat spreads by gossip (membership=gossip)", "join n6", 1, 1, cmd_join, MC_ADD_NODE},
+     "or as its alive update spreads by SWIM (membership=swim)", "join n6", 1, 1, cmd_join, MC_ADD_NODE},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
@@ -2192,21 +2179,16 @@ static json_t *ll_status(void *vst)
                               "hints_pending", (json_int_t)st->hints_pending, "hints", hints,
                               "suspected", sus);
     char ring[64];
-    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", ring_size(st), st->vnodes);
+    snprintf(ring, sizeof ring, "%d nodes x %d vnodes", ring_members(st->ring), st->vnodes);
     json_object_set_new(extra, "ring", json_string(ring));
     if (st->gossip) {
-        /* this node's view: member → alive | dead | unknown, with the heartbeat heard */
-        static const char *const sn[] = {"unknown", "alive", "dead"};
-        json_t *view = json_object();
-        int alive = 0;
-        for (int i = 0; i < st->mem_n; i++) {
-            json_object_set_new(view, nname(st, i), json_pack("{s:s,s:I,s:I}", "status", sn[st->mem[i].status], "inc",
-                                                              (json_int_t)st->mem[i].inc, "hb", (json_int_t)st->mem[i].hb));
-            alive += st->mem[i].status == M_ALIVE;
-        }
-        json_object_set_new(extra, "members", view);
+        /* this node's SWIM view: member → alive | suspect | dead | left | unknown, with its incarnation */
+        int alive, sus_n, dead;
+        swim_counts(&st->sw, &alive, &sus_n, &dead);
+        json_object_set_new(extra, "members", swim_view_json(&st->sw));
         json_object_set_new(extra, "alive", json_integer(alive));
-        json_object_set_new(extra, "gossip_sent", json_integer(st->gossip_sent));
+        json_object_set_new(extra, "inc", json_integer((json_int_t)st->sw.inc));
+        json_object_set_new(extra, "probes", json_integer((json_int_t)st->sw.probes));
     }
     return json_pack("{s:s,s:o,s:o,s:o,s:s,s:{s:i,s:i,s:i}}", "role", "replica", "data", data, "extra",
                      extra, "log", log, "log_title", "recent actions (a leaderless node keeps no replicated log)",
@@ -2228,11 +2210,13 @@ static const struct mode_option ll_options[] = {
     {"ae_interval", OPT_DURATION, NULL, 0, 0, "1s", "anti-entropy exchange period (0 = off)"},
     {"hint_interval", OPT_DURATION, NULL, 0, 0, "500ms", "how often stand-ins try to hand hints back"},
     {"tombstone_grace", OPT_DURATION, NULL, 0, 0, "10s", "a delete's tombstone is kept at least this long"},
-    {"membership", OPT_ENUM, "static|gossip", 0, 0, "static",
-     "static: every node of the lab's list is a member; gossip: members and deaths learned by heartbeat gossip"},
-    {"gossip_interval", OPT_DURATION, NULL, 0, 0, "200ms", "membership=gossip: how often a node gossips its heartbeat table"},
-    {"gossip_fanout", OPT_INT, NULL, 1, CL_MAXN, "2", "membership=gossip: peers per gossip round"},
-    {"fail_after", OPT_DURATION, NULL, 0, 0, "2s", "membership=gossip: a member whose heartbeat has not risen this long is dead"},
+    {"membership", OPT_ENUM, "static|swim|gossip", 0, 0, "static",
+     "static: every node of the lab's list is a member; swim (or gossip, its older name): members, deaths and leaves learned by SWIM"},
+    {"swim_period", OPT_DURATION, NULL, 10000, 10000000, "200ms", "membership=swim: the protocol period, one member probed per period"},
+    {"swim_timeout", OPT_DURATION, NULL, 1000, 5000000, "80ms", "membership=swim: a probe's ack must come within this, else probe_req"},
+    {"swim_suspect", OPT_DURATION, NULL, 10000, 60000000, "1s", "membership=swim: a suspect not refuted within this is dead"},
+    {"swim_k", OPT_INT, NULL, 0, 8, "3", "membership=swim: members asked to probe indirectly (probe_req)"},
+    {"swim_lhm", OPT_ENUM, "on|off", 0, 0, "off", "membership=swim: Lifeguard's local health multiplier"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -2246,7 +2230,8 @@ static void ll_destroy(void *vst)
     ae_end(st);
     env_timer_cancel(st->e, st->t_ae);
     env_timer_cancel(st->e, st->t_hint);
-    env_timer_cancel(st->e, st->t_gossip);
+    if (st->gossip)
+        swim_stop(&st->sw);
     vtable_clear(&st->data);
     for (int o = 0; o < CL_MAXN; o++)
         vtable_clear(&st->hints[o]);
@@ -2327,37 +2312,29 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
         ll_destroy(st);
         return NULL;
     }
-    st->gossip = !strcmp(opts_get(o, "membership", "static"), "gossip");
+    const char *mship = opts_get(o, "membership", "static");
+    st->gossip = !strcmp(mship, "swim") || !strcmp(mship, "gossip");
     if (st->gossip) {
-        st->gossip_interval = opts_get_duration(o, "gossip_interval", 200000);
-        st->fail_after = opts_get_duration(o, "fail_after", 2000000);
-        st->gossip_fanout = (int)opts_get_int(o, "gossip_fanout", 2);
-        if (!st->gossip_interval || st->fail_after <= st->gossip_interval) {
-            snprintf(err, errlen, "gossip_interval must be above 0 and fail_after above it");
+        struct swim_cfg cfg = {
+            .period_us = opts_get_duration(o, "swim_period", 200000),
+            .timeout_us = opts_get_duration(o, "swim_timeout", 80000),
+            .suspect_us = opts_get_duration(o, "swim_suspect", 1000000),
+            .k = (int)opts_get_int(o, "swim_k", 3),
+            .lambda = 3,
+            .lhm = !strcmp(opts_get(o, "swim_lhm", "off"), "on"),
+            .timer_base = T_SWIM,
+            .newcomers_unknown = 1,
+            .announce = 1,
+            .blob = "swim_inc",
+            .on_change = on_member,
+            .ud = st,
+        };
+        if (swim_init(&st->sw, e, &cfg, err, errlen) < 0) {
+            st->gossip = 0;
             ll_destroy(st);
             return NULL;
         }
-        /* a new incarnation per start: my new heartbeats outrank my old ones */
-        char *data;
-        size_t len;
-        if (e->ops->blob_get(e, "incarnation", &data, &len) == 0) {
-            char buf[32];
-            size_t k = len < sizeof buf - 1 ? len : sizeof buf - 1;
-            memcpy(buf, data, k);
-            buf[k] = 0;
-            free(data);
-            st->inc = strtoull(buf, NULL, 10);
-        }
-        st->inc++;
-        char buf[32];
-        int blen = snprintf(buf, sizeof buf, "%" PRIu64, st->inc);
-        e->ops->blob_put(e, "incarnation", buf, (size_t)blen);
-        /* the nodes I start with are members (seeds); whoever comes later, gossip brings */
-        uint64_t now = env_now_us(e);
-        st->mem_n = e->n_nodes < CL_MAXN ? e->n_nodes : CL_MAXN;
-        for (int i = 0; i < st->mem_n; i++)
-            st->mem[i] = (struct member){0, 0, now, M_ALIVE};
-        st->mem[e->self_idx].inc = st->inc;
+        st->ring_dirty = 1;
     }
     return st;
 }
@@ -2369,7 +2346,7 @@ static void ll_start(void *vst)
         st->t_ae = env_timer_set(st->e, jitter(st, st->ae_interval), T_AE, 0);
     st->t_hint = env_timer_set(st->e, jitter(st, st->hint_interval), T_HINT, 0);
     if (st->gossip)
-        st->t_gossip = env_timer_set(st->e, jitter(st, st->gossip_interval), T_GOSSIP, 0);
+        swim_begin(&st->sw);
 }
 
 static const struct mode_handler ll_handlers[] = {
@@ -2389,7 +2366,9 @@ static const struct mode_handler ll_handlers[] = {
     {"ae_diff", on_ae_diff},
     {"ae_push", on_ae_push},
     {"ae_pull", on_ae_pull},
-    {"ll_gossip", on_ll_gossip},
+    {"probe", on_probe},
+    {"probe_req", on_probe_req},
+    {"probe_ack", on_probe_ack},
     {NULL, NULL},
 };
 
@@ -2439,7 +2418,7 @@ const struct mode mode_leaderless = {
     .roles = ll_roles,
     .figures = ll_figures,
     .replicas = ll_replicas,
-    .events = "apply|quorum|repair|hint|antientropy|tombstone|error|member",
+    .events = "apply|quorum|repair|hint|antientropy|tombstone|error|member|refute",
     .compare_as = "leaderless",
     .compare_opts = "w=2 r=2",
 };
