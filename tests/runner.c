@@ -1,5 +1,6 @@
 /* runner — runs every Check suite (the table is generated from tests/check_*.c).
- * CONLAB_SUITE=name[,name] runs only those suites, CONLAB_SKIP=name[,name] all but those;
+ * CONLAB_SUITE=name[,name] runs only those suites, CONLAB_SKIP=name[,name] all but those
+ * (commas or spaces between names);
  * CK_RUN_CASE works as usual. */
 #include <check.h>
 #include <stdio.h>
@@ -12,18 +13,16 @@ struct suite_entry {
 };
 extern const struct suite_entry suite_table[];
 
-/* is NAME in the comma-separated LIST? */
+/* is NAME in LIST (names separated by commas or spaces)? */
 static int listed(const char *list, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = list; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        size_t len = strcspn(p, ", ");
         if (len == n && !strncmp(p, name, n))
             return 1;
-        if (!comma)
-            break;
-        p = comma + 1;
+        p += len;
+        p += strspn(p, ", ");
     }
     return 0;
 }
