@@ -152,9 +152,11 @@ run: deps
 	./$(BIN)/conlab --lesson welcome
 
 # ---- tests ---------------------------------------------------------------------------
+# The builds inside use both cores (CHECK_JOBS); the sanitizer build runs in the valgrind/ASan
+# group, beside the real-process scenarios, which mostly wait.
+CHECK_JOBS ?= 2
 check: deps
-	@$(MAKE) --no-print-directory all $(BIN)/check_all
-	@$(MAKE) --no-print-directory SANITIZER=1 BUILD=build-asan BIN=bin-asan bin-asan/conlab bin-asan/conlab-node bin-asan/check_all
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all $(BIN)/check_all
 	@$(MAKE) --no-print-directory check-purity
 	@MAKE="$(MAKE)" sh tests/tiers.sh "check-scenarios check-tui check-pkg" "check-valgrind check-asan"
 	@echo "make check: all tiers passed"
@@ -179,7 +181,7 @@ check-tui: all
 # sanitizers too), with the quick seed counts. `make check` runs no plain check-unit: this tier
 # runs the same suites, and check-full runs them with ten times the seeds.
 check-asan:
-	@$(MAKE) --no-print-directory SANITIZER=1 BUILD=build-asan BIN=bin-asan bin-asan/conlab bin-asan/conlab-node bin-asan/check_all
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) SANITIZER=1 BUILD=build-asan BIN=bin-asan bin-asan/conlab bin-asan/conlab-node bin-asan/check_all
 	$(CK_TIMEOUTS) CONLAB_BIN=$(abspath bin-asan) CONLAB_QUICK=1 ./bin-asan/check_all
 
 # Valgrind (uninitialised reads, definite leaks) in one process, no real processes: the
