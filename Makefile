@@ -152,13 +152,14 @@ run: deps
 	./$(BIN)/conlab --lesson welcome
 
 # ---- tests ---------------------------------------------------------------------------
-# The builds inside use both cores (CHECK_JOBS); the sanitizer build runs in the valgrind/ASan
-# group, beside the real-process scenarios, which mostly wait.
+# The builds inside use both cores (CHECK_JOBS). Two groups of tiers run side by side
+# (docs/testing.md): the real-process and terminal tiers, which mostly wait, then valgrind and
+# the package; beside them the sanitizer build and the ASan tier.
 CHECK_JOBS ?= 2
 check: deps
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all $(BIN)/check_all
 	@$(MAKE) --no-print-directory check-purity
-	@MAKE="$(MAKE)" sh tests/tiers.sh "check-scenarios check-tui check-pkg" "check-valgrind check-asan"
+	@MAKE="$(MAKE)" sh tests/tiers.sh "check-scenarios check-tui check-valgrind check-pkg" "check-asan"
 	@echo "make check: all tiers passed"
 
 # Check's per-test timeouts guard against hangs; a busy 2-core machine stretches CPU-bound
