@@ -343,7 +343,7 @@ START_TEST(a_thousand_node_push_pull_run_is_timed_and_measured)
     sim_destroy(&s);
     opts_free(&o);
     getrusage(RUSAGE_SELF, &after);
-    printf("1000-node push-pull, 3.2 s of virtual time: %.2f s of CPU, %llu messages, max RSS %ld MB (was %ld MB "
+    printf("1000-node push-pull, 3.2 s of virtual time: %.2f s of wall time, %llu messages, max RSS %ld MB (was %ld MB "
            "before)\n", (double)(mono_us() - t0) / 1e6, (unsigned long long)delivered, after.ru_maxrss / 1024,
            before.ru_maxrss / 1024);
     ck_assert(all);
@@ -370,7 +370,7 @@ START_TEST(a_thousand_member_swim_run_is_timed_and_measured)
     sim_destroy(&s);
     opts_free(&o);
     getrusage(RUSAGE_SELF, &after);
-    printf("1000-member swim, 10 s of virtual time (50 periods): %.2f s of CPU, %llu messages, max RSS %ld MB (was "
+    printf("1000-member swim, 10 s of virtual time (50 periods): %.2f s of wall time, %llu messages, max RSS %ld MB (was "
            "%ld MB before)\n", (double)(mono_us() - t0) / 1e6, (unsigned long long)delivered, after.ru_maxrss / 1024,
            before.ru_maxrss / 1024);
 }
