@@ -202,6 +202,15 @@ static int outbox_all_applied(void *ud)
     return n >= NVALS + 2;
 }
 
+static int outbox_all_applied_3(void *ud)
+{
+    struct fixture *f = ud;
+    json_t *st = sim_status(f->s, 2);
+    int n = (int)json_integer_value(json_object_get(st, "applied"));
+    json_decref(st);
+    return n >= NVALS;
+}
+
 START_TEST(outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts)
 {
     struct fixture *f = fixture_new(&mode_outbox, 3, "", 13);
@@ -226,6 +235,37 @@ START_TEST(outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_r
     fixture_run(f, 500 * MS);
     outbox_reads(f); /* from the service's, the broker's and the consumer's logs */
     assert_error(call(f, 0, "{\"type\":\"order\",\"payload\":1}"), 12, "\"order\"");
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(the_order_command_takes_a_typed_payload)
+{
+    struct fixture *f = fixture_new(&mode_outbox, 3, "", 20);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    static const char *const words[] = {"payload=42", "payload=\"42\"", "payload={\"a\":[1]}"};
+    for (int i = 0; i < NVALS; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "o%d", i);
+        char *argv[] = {id, (char *)"30", (char *)words[i], NULL};
+        json_t *c = sim_command(f->s, 0, "order", 3, argv);
+        ck_assert_msg(json_is_true(json_object_get(c, "ok")), "%s", json_string_value(json_object_get(c, "text")));
+        json_decref(c);
+    }
+    char *bad[] = {(char *)"o9", (char *)"payload={", NULL};
+    json_t *c = sim_command(f->s, 0, "order", 2, bad);
+    ck_assert(json_is_false(json_object_get(c, "ok")));
+    json_decref(c);
+    ck_assert(fixture_run_until(f, 20 * SEC, outbox_all_applied_3, f));
+    for (int i = 0; i < NVALS; i++) {
+        char body[80];
+        snprintf(body, sizeof body, "{\"type\":\"read\",\"key\":\"o%d\"}", i);
+        json_t *r = call(f, 2, body);
+        assert_json(json_object_get(r, "payload"), vals[i], body);
+        json_decref(r);
+    }
     FIXTURE_OK(f);
     fixture_free(&f);
 }
@@ -546,6 +586,7 @@ Suite *suite_jsonmodes(void)
     tcase_add_test(tc, eventstore_keeps_any_json_payload_and_its_type_across_restarts);
     tcase_add_test(tc, outbox_carries_any_json_payload_to_the_consumer_and_keeps_it_across_restarts);
     tcase_add_test(tc, the_outbox_monitor_tells_42_from_the_string_42);
+    tcase_add_test(tc, the_order_command_takes_a_typed_payload);
     tcase_add_test(tc, redlock_stores_any_json_value_and_a_read_answers_its_type);
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc);
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_saga);

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
 #include "mode.h"
 
 #define MAXROWS 100000
@@ -492,10 +493,30 @@ static json_t *cmd_order(void *vst, int argc, char **argv)
     if (st->role != R_SERVICE)
         return reply(0, "orders go to the service %s (is it down?)", node_of(st, R_SERVICE));
     int64_t amount = 1;
-    if (argc > 1 && parse_i64(argv[1], &amount) < 0)
-        return reply(0, "the amount must be a whole number, not '%s'", argv[1]);
+    json_t *payload = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "payload=", 8)) {
+            char err[160];
+            json_decref(payload);
+            /* typed as at the REPL (jtext.h): 42 the number, '"42"' the string, {"a":[1]} */
+            payload = jtext_parse(argv[i] + 8, strlen(argv[i] + 8), err, sizeof err);
+            if (!payload)
+                return reply(0, "payload=: %s", err);
+            char *t = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+            size_t n = t ? strlen(t) : 0;
+            free(t);
+            if (n > PAYLOAD_MAX) {
+                json_decref(payload);
+                return reply(0, "a payload is at most %d bytes of JSON", PAYLOAD_MAX);
+            }
+        } else if (parse_i64(argv[i], &amount) < 0) {
+            json_decref(payload);
+            return reply(0, "the amount must be a whole number, not '%s' (a payload is payload=JSON)", argv[i]);
+        }
+    }
     char msg[32];
-    const char *why = take_order(st, argv[0], amount, NULL, msg, sizeof msg);
+    const char *why = take_order(st, argv[0], amount, payload, msg, sizeof msg);
+    json_decref(payload);
     if (why)
         return reply(0, "%s", why);
     return reply(1, "order %s committed with its event %s%s", argv[0], msg,
@@ -611,8 +632,9 @@ static const struct mode_option outbox_options[] = {
 };
 
 static const struct mode_command outbox_commands[] = {
-    {"order", "order ID [AMOUNT]", "place an order on the service: the order and its event commit together (the outbox)",
-     "order o1 30", 1, 2, cmd_order, MC_ANY},
+    {"order", "order ID [AMOUNT] [payload=JSON]",
+     "place an order on the service: the order and its event (with its payload, any JSON) commit together (the outbox)",
+     "order o1 30 'payload={\"sku\":7}'", 1, 3, cmd_order, MC_ANY},
     {"stopat", "stopat n1 publish|between|none",
      "make the service stop as if dead: after the relay publishes a row (publish), or between the order and its event (between, with bug=dual-write)",
      "stopat n1 publish", 2, 2, cmd_stopat, MC_ON_NODE},
