@@ -59,6 +59,8 @@ enum mode_cmd_target {
     MC_ON_LEADER,    /* the leader; the first argument names a node of the cluster (checked) */
     MC_ADD_NODE,     /* the lab starts one more node first, the first argument becomes its id,
                       * and the command runs on the leader (membership change) */
+    MC_REMOVE_NODE,  /* the node named by the first argument, which leaves: once the command
+                      * succeeds the lab appends it to the mode's leave_option */
 };
 
 /* A mode-specific lab command (`help` lists it with its mode). The lab sends it to the node
@@ -216,6 +218,10 @@ struct mode {
     /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
      * (ok = 0, text says why). NULL when the mode never asks. */
     void (*on_power_off)(void *st, const char *node, int ok, const char *text);
+    /* An option that lists the nodes that left (decommissioned by a MC_REMOVE_NODE command):
+     * the lab appends the node's id (comma-separated) once the command succeeds, so that the
+     * mode's replicas face (and `converged`) no longer counts them. NULL: none. */
+    const char *leave_option;
 };
 
 extern const struct mode *const mode_table[];
