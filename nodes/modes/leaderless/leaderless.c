@@ -2552,7 +2552,7 @@ static json_t *cmd_remove(void *vst, int argc, char **argv)
     ring_check(st);
     stream_begin(st, RS_LEAVING);
     sb_printf(&b, "%s leaves the ring: it announces left by SWIM and streams its ranges to their new owners "
-                  "(stream events; `ring` shows its state; `wait event stream what=done state=left`)", st->e->self);
+                  "(stream events; `ring` shows its state; `wait event stream what=done state=left since=start`)", st->e->self);
     return cmd_reply(1, &b);
 }
 
