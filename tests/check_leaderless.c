@@ -1389,7 +1389,7 @@ START_TEST(swim_membership_refuses_a_bad_probe)
 END_TEST
 
 
-/* ---- streaming ranges: join and remove under membership=swim --------------------------------- */
+/* ---- streaming ranges: join and decommission under membership=swim --------------------------------- */
 
 /* A field of node i's status "extra" as a string (static copy), or "". */
 static const char *extra_str(struct tc *t, int i, const char *field)
@@ -1503,15 +1503,15 @@ START_TEST(a_joiner_streams_its_ranges_from_the_current_owners_and_no_acknowledg
 }
 END_TEST
 
-START_TEST(remove_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it)
+START_TEST(decommission_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it)
 {
     uint64_t seed = 95 + (uint64_t)_i;
     struct tc *t = tc_new(5, "membership=swim ae_interval=0", seed);
     fixture_run(t->x, 500 * MS);
     write_range(t, "a", 0, 120, 5, -1);
     char n3[] = "n3", *argv[] = {n3};
-    json_t *r = sim_command(t->s, 2, "remove", 1, argv);
-    ck_assert_msg(json_is_true(json_object_get(r, "ok")), "remove n3: %s",
+    json_t *r = sim_command(t->s, 2, "decommission", 1, argv);
+    ck_assert_msg(json_is_true(json_object_get(r, "ok")), "decommission n3: %s",
                   json_string_value(json_object_get(r, "text")));
     json_decref(r);
     uint64_t t0 = sim_now(t->s);
@@ -1522,7 +1522,7 @@ START_TEST(remove_streams_the_leavers_ranges_to_their_new_owners_and_every_view_
                   extra_str(t, 2, "ring_state"));
     await_views(t, "n3", "left", 10 * SEC);
     if (_i == 0)
-        printf("remove: n3 streamed its ranges out and every view holds it left %.2f s (virtual) after `remove`\n",
+        printf("decommission: n3 streamed its ranges out and every view holds it left %.2f s (virtual) after `decommission`\n",
                (sim_now(t->s) - t0) / 1e6);
     for (int i = 0; i < 5; i++)
         if (i != 2)
@@ -1537,7 +1537,7 @@ START_TEST(remove_streams_the_leavers_ranges_to_their_new_owners_and_every_view_
         uint32_t owners = ring_owners(r4, hash_str(key), 3);
         for (int i = 0; i < 5; i++)
             if (owners & (1u << i))
-                ck_assert_msg(holds(t, i, key, val), "seed %" PRIu64 ": n%d replicates %s after the remove but lacks it",
+                ck_assert_msg(holds(t, i, key, val), "seed %" PRIu64 ": n%d replicates %s after the decommission but lacks it",
                               seed, i + 1, key);
     }
     ring_destroy(&r4);
@@ -1551,18 +1551,18 @@ START_TEST(remove_streams_the_leavers_ranges_to_their_new_owners_and_every_view_
 }
 END_TEST
 
-START_TEST(remove_is_refused_without_swim_or_below_n_members)
+START_TEST(decommission_is_refused_without_swim_or_below_n_members)
 {
     struct tc *t = tc_new(3, "", 97);
     char n2[] = "n2", *argv[] = {n2};
-    json_t *r = sim_command(t->s, 1, "remove", 1, argv);
+    json_t *r = sim_command(t->s, 1, "decommission", 1, argv);
     ck_assert(!json_is_true(json_object_get(r, "ok")));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "membership=swim"));
     json_decref(r);
     tc_free(t);
     t = tc_new(3, "membership=swim", 98);
     fixture_run(t->x, 200 * MS);
-    r = sim_command(t->s, 1, "remove", 1, argv);
+    r = sim_command(t->s, 1, "decommission", 1, argv);
     ck_assert(!json_is_true(json_object_get(r, "ok")));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "n=3"));
     json_decref(r);
@@ -1581,8 +1581,8 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, swim_membership_takes_in_a_new_node_when_its_alive_arrives);
     tcase_add_test(tc, swim_membership_refuses_a_bad_probe);
     tcase_add_loop_test(tc, a_joiner_streams_its_ranges_from_the_current_owners_and_no_acknowledged_write_is_lost, 0, 3);
-    tcase_add_loop_test(tc, remove_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it, 0, 3);
-    tcase_add_test(tc, remove_is_refused_without_swim_or_below_n_members);
+    tcase_add_loop_test(tc, decommission_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it, 0, 3);
+    tcase_add_test(tc, decommission_is_refused_without_swim_or_below_n_members);
     tcase_add_loop_test(tc, bad_client_requests_get_an_error_naming_the_problem, 0,
                         (int)CL_ARRAY_LEN(bad_requests));
     tcase_add_test(tc, garbage_from_peers_and_clients_posing_as_peers_is_dropped);

@@ -1952,7 +1952,7 @@ static uint64_t jitter(struct ll *st, uint64_t us)
     return us - us / 10 + env_rand_range(st->e, 0, us / 5);
 }
 
-/* ---- streaming ranges (join and remove) -------------------------------------------------
+/* ---- streaming ranges (join and decommission) -------------------------------------------------
  * A joiner (a node the lab added, option join, or a node restarted after it left) pulls its
  * ranges: every STREAM period, from each peer of its ring it has not finished with, it asks
  * ll_stream_req {sid, round, ring:[ids of its ring]}; the peer answers with every item it
@@ -1961,7 +1961,7 @@ static uint64_t jitter(struct ll *st, uint64_t us)
  * (ll_stream_ok {sid, round, batch}) and is done with the peer once all `of` batches of one
  * round came. A peer its view holds dead or left, or silent for STREAM_ROUNDS rounds, is given
  * up (its keys come from the other replicas, by hints and anti-entropy).
- * A leaver (`remove NODE`) announces left by SWIM, so every node drops it from its ring as the
+ * A leaver (`decommission NODE`) announces left by SWIM, so every node drops it from its ring as the
  * news spreads, and pushes each item it holds to the nodes that become its replicas without
  * it (the new owners), in the same batches; a new owner acks each batch, and a round not fully
  * acked is sent again. Then it is left: it takes no write (no ack), and stops probing once the
@@ -1969,7 +1969,7 @@ static uint64_t jitter(struct ll *st, uint64_t us)
 
 static void stream_event(struct ll *st, const char *what, int peer, long keys)
 {
-    json_t *f = json_pack("{s:s,s:s,s:I}", "what", what, "state", rstate_names[st->rstate], "keys", (json_int_t)keys);
+    json_t *f = json_pack("{s:s,s:s,s:I}", "what", what, "state", rstate_names[st->rstate], "items", (json_int_t)keys);
     if (peer >= 0)
         json_object_set_new(f, "peer", json_string(nname(st, peer)));
     env_event(st->e, "stream", f);
@@ -2036,7 +2036,7 @@ static void stream_finish(struct ll *st)
         if (st->sp[p].want && !st->sp[p].gave_up)
             json_array_append_new(peers, json_string(nname(st, p)));
     env_event(st->e, "stream", json_pack("{s:s,s:s,s:I,s:o,s:I}", "what", "done", "state", rstate_names[st->rstate],
-                                         "keys", (json_int_t)keys, "peers", peers, "us", (json_int_t)us));
+                                         "items", (json_int_t)keys, "peers", peers, "us", (json_int_t)us));
 }
 
 static int stream_all_done(struct ll *st)
@@ -2518,18 +2518,18 @@ static json_t *cmd_join(void *vst, int argc, char **argv)
     return cmd_reply(1, &b);
 }
 
-/* `remove NODE` (runs on NODE): decommission. NODE announces by SWIM that it leaves, streams
+/* `decommission NODE` (runs on NODE): remove it from the ring for good. NODE announces by SWIM that it leaves, streams
  * each key it holds to the nodes that become its replicas without it, then is left. */
-static json_t *cmd_remove(void *vst, int argc, char **argv)
+static json_t *cmd_decommission(void *vst, int argc, char **argv)
 {
     struct ll *st = vst;
     struct sb b = {0};
     if (argc < 1 || strcmp(argv[0], st->e->self)) {
-        sb_printf(&b, "remove runs on the node it names (this is %s)", st->e->self);
+        sb_printf(&b, "decommission runs on the node it names (this is %s)", st->e->self);
         return cmd_reply(0, &b);
     }
     if (!st->gossip) {
-        sb_printf(&b, "remove needs membership=swim: the ring learns that %s leaves through SWIM "
+        sb_printf(&b, "decommission needs membership=swim: the ring learns that %s leaves through SWIM "
                       "(with membership=static the ring is the lab's list)", st->e->self);
         return cmd_reply(0, &b);
     }
@@ -2564,8 +2564,8 @@ static const struct mode_command ll_commands[] = {
     {"join", "join NODE", "start one more node (NODE, the next id) and let it join the ring: at once (membership=static) "
      "or as its alive update spreads by SWIM (membership=swim); it streams its ranges from their current owners",
      "join n6", 1, 1, cmd_join, MC_ADD_NODE},
-    {"remove", "remove NODE", "decommission NODE (membership=swim): it announces that it leaves, streams its ranges "
-     "to their new owners, then leaves the ring", "remove n3", 1, 1, cmd_remove, MC_REMOVE_NODE},
+    {"decommission", "decommission NODE", "take NODE out of the ring for good (membership=swim): it announces that it "
+     "leaves, streams its ranges to their new owners, then leaves", "decommission n3", 1, 1, cmd_decommission, MC_REMOVE_NODE},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
@@ -2654,7 +2654,7 @@ static const struct mode_option ll_options[] = {
     {"swim_k", OPT_INT, NULL, 0, 8, "3", "membership=swim: members asked to probe indirectly (probe_req)"},
     {"swim_lhm", OPT_ENUM, "on|off", 0, 0, "off", "membership=swim: Lifeguard's local health multiplier"},
     {"join", OPT_ENUM, NULL, 0, 0, "none", "nodes added after the start, which stream their ranges in when they start: a list such as join=n6,n7 (the lab sets it on `join`)"},
-    {"removed", OPT_ENUM, NULL, 0, 0, "none", "nodes that left by `remove`, which hold no range: a list such as removed=n3 (the lab sets it on `remove`)"},
+    {"removed", OPT_ENUM, NULL, 0, 0, "none", "nodes that left by `decommission`, which hold no range: a list such as removed=n3 (the lab sets it on `decommission`)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -2858,7 +2858,7 @@ static const struct mode_figure ll_figures[] = {
 /* A key lives on the first n nodes of its preference list (the ring every node builds). */
 static int ll_replicas(const struct opts *o, int nodes, const char *key, int out[CL_MAXN])
 {
-    /* nodes that left (option removed, set by the lab on `remove`) hold no range */
+    /* nodes that left (option removed, set by the lab on `decommission`) hold no range */
     int member[CL_MAXN] = {0};
     const char *removed = opts_get(o, "removed", "none");
     for (int i = 0; i < nodes && i < CL_MAXN; i++) {
@@ -2901,4 +2901,5 @@ const struct mode mode_leaderless = {
     .compare_opts = "w=2 r=2",
     .join_option = "join",
     .leave_option = "removed",
+    .max_nodes = CL_MAXN,   /* the ring's per-node tables: 16 (start offers 9 to a mode without this) */
 };
