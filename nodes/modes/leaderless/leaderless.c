@@ -2790,14 +2790,20 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
         st->ring_dirty = 1;
     }
     /* a node the lab added (option join) streams its ranges in, once; so does a node that
-     * left and is started again (it comes back into the ring) */
-    char *rs = NULL;
+     * left and is started again (it comes back into the ring), and a joiner restarted before
+     * it finished; a leaver restarted before it finished goes on leaving */
+    char *rs = NULL, was[16] = "";
     size_t rslen = 0;
     int had = e->ops->blob_get(e, "ring_state", &rs, &rslen) == 0;
-    int was_left = had && rslen == 4 && !memcmp(rs, "left", 4);
-    free(rs);
-    if (was_left || (!had && id_listed(opts_get(o, "join", "none"), e->self)))
+    if (had) {
+        memcpy(was, rs, rslen < sizeof was - 1 ? rslen : sizeof was - 1);
+        free(rs);
+    }
+    if (!strcmp(was, "left") || !strcmp(was, "joining") ||
+        (!had && id_listed(opts_get(o, "join", "none"), e->self)))
         st->rstate = RS_JOINING;
+    else if (!strcmp(was, "leaving") && st->gossip)
+        st->rstate = RS_LEAVING;
     return st;
 }
 
@@ -2807,10 +2813,14 @@ static void ll_start(void *vst)
     if (st->ae_interval)
         st->t_ae = env_timer_set(st->e, jitter(st, st->ae_interval), T_AE, 0);
     st->t_hint = env_timer_set(st->e, jitter(st, st->hint_interval), T_HINT, 0);
+    if (st->rstate == RS_LEAVING) {
+        swim_leave(&st->sw); /* restarted while leaving: it goes on leaving */
+        st->ring_dirty = 1;
+    }
     if (st->gossip)
         swim_begin(&st->sw);
-    if (st->rstate == RS_JOINING)
-        stream_begin(st, RS_JOINING);
+    if (st->rstate != RS_NORMAL)
+        stream_begin(st, st->rstate);
     else
         save_rstate(st);
 }
