@@ -1287,6 +1287,8 @@ END_TEST
 
 /* ---- membership=swim (or gossip): members, deaths and leaves learned by SWIM ------------------ */
 
+static const char *extra_str(struct tc *t, int i, const char *field);
+
 /* node's view of member: "alive", "suspect", "dead", "left", "unknown", or NULL (not in its table). */
 static const char *view_of(struct tc *t, int node, const char *member)
 {
@@ -1339,6 +1341,10 @@ START_TEST(gossip_membership_marks_a_crashed_node_dead_everywhere_and_a_restarte
     uint64_t took = sim_now(t->s) - t0;
     printf("swim membership: 5 nodes, swim_suspect=1s: every view has n4 dead %.2f s after its crash\n", took / 1e6);
     ck_assert_uint_ge(took, 1 * SEC); /* not before the suspicion timeout */
+    /* a crash is not a departure: the dead member keeps its tokens in every view's ring */
+    for (int i = 0; i < 5; i++)
+        if (i != 3)
+            ck_assert_str_eq(extra_str(t, i, "ring"), "5 nodes x 8 vnodes");
     /* writes whose replica is dead in the view go to a stand-in, with a hint */
     for (int k = 0; k < 12; k++) {
         char key[8];
