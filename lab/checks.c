@@ -9,6 +9,7 @@
 
 #include "checkcli.h"
 #include "mutex.h"
+#include "wlcheck.h"
 #include "txncheck.h"
 #include "lab.h"
 
@@ -144,11 +145,27 @@ static int run_converged(struct lab *lab, const struct history_checker *hc, cons
 
 /* ---- the recorded history ---------------------------------------------------------------------- */
 
+static int workload_checker(const struct history_checker *hc);
+
 /* The history restricted to keys (all of it when nkeys is 0), as JSONL: a lesson asks about
  * the keys of its step, and the history keeps earlier steps' keys. Caller frees. */
-static char *history_for_keys(struct lab *lab, const char *const *keys, int nkeys)
+static char *history_for_keys(struct lab *lab, const char *const *keys, int nkeys, int this_run)
 {
-    char *all = recorder_jsonl(&lab->hist);
+    char *all;
+    if (this_run) {
+        /* the records since the cluster now running started */
+        struct sb b = {0};
+        sb_add(&b, "");
+        for (size_t i = lab->hist_run_from <= lab->hist.n ? lab->hist_run_from : 0; i < lab->hist.n; i++) {
+            char *s = json_dumps(lab->hist.v[i], JSON_COMPACT);
+            if (s)
+                sb_printf(&b, "%s\n", s);
+            free(s);
+        }
+        all = b.s;
+    } else {
+        all = recorder_jsonl(&lab->hist);
+    }
     if (!all || nkeys <= 0)
         return all;
     struct sb out = {0};
@@ -170,14 +187,117 @@ static char *history_for_keys(struct lab *lab, const char *const *keys, int nkey
     return out.s;
 }
 
+/* The time (ns, the history's clock) of the last fault the lab applied to the cluster now running
+ * (partition, heal, crash, …): the counter and set checkers take only reads that began after it
+ * as final (Maelstrom's "after heal and quiescence"). INT64_MIN when none; INT64_MAX while a
+ * fault is still on (no read is final yet). */
+static int64_t last_fault_ns(const struct lab *lab)
+{
+    /* a fault still on (a cut, a link fault, a node down or paused): nothing is final yet */
+    if (lab->cl) {
+        int whole = !faults_active(&lab->cl->faults);
+        for (int i = 0; whole && i < lab->cl->n; i++)
+            whole = lab->cl->state[i] == NODE_UP;
+        if (!whole)
+            return INT64_MAX;
+    }
+    uint64_t first = lab->ev_total - lab->ev_count;
+    for (uint64_t g = lab->ev_total; g > first; g--) {
+        const json_t *e = lab->events[(lab->ev_head + (g - 1 - first)) % LAB_MAX_EVENTS];
+        const char *ev = json_string_value(json_object_get(e, "ev"));
+        if (ev && !strcmp(ev, "cluster") && !json_is_true(json_object_get(e, "stopped")))
+            break;
+        if (ev && !strcmp(ev, "fault"))
+            return (int64_t)json_integer_value(json_object_get(e, "t")) * 1000;
+    }
+    return INT64_MIN;
+}
+
+/* Is hc one of the workload checkers (counters, sets, broadcast), which judge add, remove,
+ * broadcast and the reads of their keys? */
+static int workload_checker(const struct history_checker *hc)
+{
+    return hc->run == wlcheck_gset || hc->run == wlcheck_broadcast || hc->run == wlcheck_pncounter ||
+           hc->run == wlcheck_gcounter || hc->run == wlcheck_orset;
+}
+
+/* The history without its workload operations, for the register checkers: no add, remove or
+ * broadcast, no operation on a key one of those names, and (when they name no key: Maelstrom's
+ * workloads) no read of a key nothing wrote. NULL when nothing was left out. Caller frees. */
+static struct history *registers_only(const struct history *h, int *left_out)
+{
+    int keyless = 0, any = 0;
+    json_t *wkeys = json_object(), *written = json_object();
+    for (int i = 0; i < h->n; i++) {
+        const struct hist_op *op = &h->ops[i];
+        if (op->f == HF_OTHER) {
+            any = 1;
+            if (op->key)
+                json_object_set_new(wkeys, op->key, json_true());
+            else
+                keyless = 1;
+        } else if (op->f != HF_READ && op->key) {
+            json_object_set_new(written, op->key, json_true());
+        }
+    }
+    struct history *r = NULL;
+    *left_out = 0;
+    if (any) {
+        int *keep = xcalloc((size_t)h->n + 1, sizeof *keep), nk = 0;
+        for (int i = 0; i < h->n; i++) {
+            const struct hist_op *op = &h->ops[i];
+            int drop = op->f == HF_OTHER || (op->key && json_object_get(wkeys, op->key)) ||
+                       (keyless && op->f == HF_READ && (!op->key || !json_object_get(written, op->key)));
+            if (!drop)
+                keep[nk++] = i;
+        }
+        *left_out = h->n - nk;
+        r = history_subset(h, keep, nk);
+        free(keep);
+    }
+    json_decref(wkeys);
+    json_decref(written);
+    return r;
+}
+
+/* Judges a parsed history with hc: the workload checkers with the last fault as the quiet point,
+ * the register checkers without the workload's operations. */
+static int judge(struct lab *lab, const struct history_checker *hc, const struct history *h, struct sb *out)
+{
+    if (workload_checker(hc)) {
+        if (hc->run == wlcheck_pncounter || hc->run == wlcheck_gcounter)
+            return wlcheck_counter_at(h, hc->run == wlcheck_pncounter, last_fault_ns(lab), out);
+        if (hc->run == wlcheck_orset)
+            return wlcheck_orset_at(h, last_fault_ns(lab), out);
+        return hc->run(h, out);
+    }
+    int left = 0;
+    struct history *reg = registers_only(h, &left);
+    int rc;
+    if (reg && !reg->n) {
+        sb_printf(out, "nothing to judge: the history holds only workload operations (%d: add, remove, broadcast and "
+                       "their reads; `check counter`, `check g-set`, `check or-set`, `check broadcast` judge them)", left);
+        rc = 0;
+    } else {
+        rc = hc->run(reg ? reg : h, out);
+        if (reg && rc >= 0 && rc <= 1)
+            sb_printf(out, "%s(%d workload operations left to `check counter|g-set|or-set|broadcast`)",
+                      out->len && out->s[out->len - 1] == '\n' ? "" : "\n", left);
+    }
+    history_free(&reg);
+    return rc;
+}
+
 static int run_history(struct lab *lab, const struct history_checker *hc, const char *const *keys, int nkeys,
                        struct sb *out)
 {
-    char *jsonl = history_for_keys(lab, keys, nkeys);
+    /* a workload's state lives in its cluster: its checkers judge the run now going on */
+    char *jsonl = history_for_keys(lab, keys, nkeys, workload_checker(hc) && lab->cl);
     int rc;
     if (!jsonl || !*jsonl) {
         sb_add(out, nkeys > 0 ? "nothing recorded on these keys: nothing can be violated"
-                              : "the history is empty: nothing to judge (every put, get and cas is recorded)");
+                              : "the history is empty: nothing to judge (every put, get and cas is recorded, and every "
+                                "add, remove, broadcast and read of a workload)");
         rc = 0;
     } else {
         struct history *h = NULL;
@@ -186,7 +306,7 @@ static int run_history(struct lab *lab, const struct history_checker *hc, const 
             sb_printf(out, "cannot read the lab's own history: %s", err);
             rc = 2;
         } else {
-            rc = hc->run(h, out);
+            rc = judge(lab, hc, h, out);
             if (rc < 0 || rc > 1)
                 rc = 2;
         }
@@ -344,6 +464,32 @@ static const struct lab_checker state_checkers[] = {
     {NULL, NULL},
 };
 
+/* The workload operations recorded since the cluster now running started, judged key by key
+ * (wlcheck_workload_at): the verdict, or -1 when there are none. */
+static int run_workload(struct lab *lab, struct sb *out)
+{
+    size_t from = lab->hist_run_from <= lab->hist.n ? lab->hist_run_from : 0;
+    struct sb jl = {0};
+    for (size_t i = from; i < lab->hist.n; i++) {
+        char *s = json_dumps(lab->hist.v[i], JSON_COMPACT);
+        if (s)
+            sb_printf(&jl, "%s\n", s);
+        free(s);
+    }
+    int rc = -1;
+    struct history *h = NULL;
+    char err[400];
+    if (jl.s && history_parse_jsonl(jl.s, jl.len, &h, err, sizeof err) == 0)
+        rc = wlcheck_workload_at(h, last_fault_ns(lab), out);
+    else if (jl.s) {
+        sb_printf(out, "cannot read the lab's own history: %s", err);
+        rc = 2;
+    }
+    history_free(&h);
+    sb_free(&jl);
+    return rc;
+}
+
 /* A check of the running mode's own (mode.h, struct mode_check): judged from its monitor and the
  * live nodes' statuses. */
 static int run_mode_check(struct lab *lab, const struct mode_check *mc, struct sb *out)
@@ -369,6 +515,18 @@ static int run_mode_check(struct lab *lab, const struct mode_check *mc, struct s
     int rc = mc->run(lab_monitor_state(lab), status, n, out);
     for (int i = 0; i < n; i++)
         json_decref(full[i]);
+    /* and the workload operations this run recorded (counters by Maelstrom's bound, sets by no
+     * lost adds): the history's verdict joins the mode's */
+    struct sb wl = {0};
+    int wrc = run_workload(lab, &wl);
+    if (wrc >= 0) {
+        while (out->len && out->s[out->len - 1] == '\n')
+            out->s[--out->len] = 0;
+        sb_printf(out, "\nthe recorded history of this run: %s", wl.s ? wl.s : "");
+        if (wrc == 1 || (wrc == 2 && rc == 0))
+            rc = wrc;
+    }
+    sb_free(&wl);
     while (out->len && out->s[out->len - 1] == '\n')
         out->s[--out->len] = 0;
     return rc < 0 || rc > 2 ? 2 : rc;

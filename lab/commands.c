@@ -2047,8 +2047,38 @@ static int cmd_watch(struct lab *lab, int argc, char **argv)
         lab_err(lab, "watch: a key of at most 63 bytes%s", "");
         return PARSE;
     }
-    lab_event(lab, "watch", json_pack("{s:s}", "key", argv[1]));
-    lab_out(lab, "the dashboard's node cards show each node's %s (from its digest events)", argv[1]);
+    if (!strcmp(argv[1], "off")) {
+        lab_event(lab, "watch", json_pack("{s:s}", "key", ""));
+        lab_out(lab, "the dashboard shows the messages again%s", "");
+        return OK;
+    }
+    /* each node's newest digest of the key so far (this cluster's), so the pane is drawn at once
+     * rather than at the key's next change */
+    json_t *digests = json_array();
+    char seen[CL_MAXNODES][CL_IDLEN];
+    int nseen = 0;
+    for (size_t i = lab->ev_count; i-- > 0 && nseen < CL_MAXNODES;) {
+        const json_t *ev = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
+        const char *en = json_string_value(json_object_get(ev, "ev"));
+        if (!en)
+            continue;
+        if (!strcmp(en, "cluster"))
+            break;
+        const char *node = json_string_value(json_object_get(ev, "node"));
+        const char *key = json_string_value(json_object_get(ev, "key"));
+        if (strcmp(en, "digest") || !node || !key || strcmp(key, argv[1]))
+            continue;
+        int dup = 0;
+        for (int k = 0; k < nseen && !dup; k++)
+            dup = !strcmp(seen[k], node);
+        if (dup)
+            continue;
+        str_copy(seen[nseen++], node, CL_IDLEN);
+        json_array_append_new(digests, json_deep_copy(ev));
+    }
+    lab_event(lab, "watch", json_pack("{s:s,s:o}", "key", argv[1], "digests", digests));
+    lab_out(lab, "the dashboard shows each node's state of %s side by side in place of the messages, and its value "
+                 "on the node cards (from the nodes' digest events; `watch off` ends it)", argv[1]);
     return OK;
 }
 
@@ -2059,7 +2089,7 @@ static const struct lab_command commands[] = {
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history).", "put x 1 @n2", 2, 6, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited.", "get x @n3", 1, 5, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 6, cmd_cas},
-    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas; other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
+    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas, and so are Maelstrom's workload operations (add with a delta or an element, broadcast, a read without key); other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
@@ -2082,7 +2112,7 @@ static const struct lab_command commands[] = {
     {"step", "step [N]", "Advance a frozen simulation by N events (default 1).", "step 5", 0, 1, cmd_step},
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn [independent] | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check'; with independent, each key's operations as jepsen.independent [k v] tuples) or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 3, cmd_history},
-    {"check", "check [linearizable|sessions|sequential|causal|converged]", "Judge the history, or compare the replicas.", "check linearizable", 0, 1, cmd_check},
+    {"check", "check [linearizable|sessions|sequential|causal|converged|counter|g-counter|g-set|or-set|broadcast]", "Judge the history, or compare the replicas. counter, g-counter, g-set, or-set and broadcast judge the workload operations this cluster's run recorded (add, remove, broadcast and their reads: `send` of Maelstrom's bodies, the crdt mode's incr/decr/sadd/srem, get); the others judge reads, writes and cas.", "check linearizable", 0, 1, cmd_check},
     {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
     {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
@@ -2094,7 +2124,7 @@ static const struct lab_command commands[] = {
     {"help", "help [COMMAND|MODE]", "List commands, or explain one.", "help partition", 0, 1, cmd_help},
     {"quit", "quit", "Stop the cluster and leave.", "quit", 0, 0, cmd_quit},
     {"exit", "exit", "Same as quit.", "exit", 0, 0, cmd_quit},
-    {"watch", "watch KEY", "Draw each node's state of KEY on the dashboard's node cards: its value and causal context, from the node's newest digest event (modes that emit them: crdt).", "watch cart", 1, 1, cmd_watch},
+    {"watch", "watch KEY | watch off", "Draw each node's internal state of KEY side by side on the dashboard (the State pane, in place of Messages: counter vectors, set elements with their dots, tombstones, register siblings; entries that differ between nodes marked *, the moment of convergence on its border) and its value and causal context on the node cards, from the nodes' digest events (modes that emit them: crdt). watch off brings the messages back.", "watch cart", 1, 1, cmd_watch},
     {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -2358,9 +2388,31 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         lab_err(lab, "no live node to run '%s' on", mc->name);
         return RUNTIME;
     }
+    /* a workload operation (the face's as_op): recorded in the history like put and get */
+    json_t *wop = m->command_op ? m->command_op(mc->name, w->argc - 1, w->argv + 1) : NULL;
+    int wproc = lab->repl_process;
+    const char *wf = json_string_value(json_object_get(wop, "f"));
+    if (wop && !wf)
+        json_decref(wop), wop = NULL;
+    if (wop)
+        lab_event(lab, "op", json_pack("{s:O}", "op", lab_record(lab, wproc, "invoke", wf, json_object_get(wop, "key"),
+                                                               json_object_get(wop, "value"), target, NULL)));
     json_t *r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
     int ok = json_is_true(json_object_get(r, "ok"));
-    if (!ok && to_leader) {
+    int recorded = wop != NULL;
+    if (wop) {
+        /* no answer at all is indeterminate; an answer that refused is a definite failure */
+        const char *t = ok ? "ok" : r ? "fail" : "info";
+        const char *txt = json_string_value(json_object_get(r, "text"));
+        json_t *rec = lab_record(lab, wproc, t, wf, json_object_get(wop, "key"), json_object_get(wop, "value"), target,
+                                 ok ? NULL : json_string(txt ? txt : "no answer"));
+        lab_event(lab, "op", json_pack("{s:O}", "op", rec));
+        if (!r && wproc == lab->repl_process)
+            lab->repl_process = lab->next_process++;
+        json_decref(wop);
+        wop = NULL;
+    }
+    if (!ok && to_leader && !recorded) { /* a recorded operation is not sent twice */
         /* the node stepped down between the lab's look and the command: once more, on the
          * leader the cluster has now */
         int again = leader_target(lab);

@@ -544,22 +544,29 @@ uint64_t lab_timeout_us(const struct lab *lab)
     return t;
 }
 
-static json_t *record(struct lab *lab, const struct op *op, const char *type, const json_t *value,
-                      json_t *error)
+json_t *lab_record(struct lab *lab, int process, const char *type, const char *f, const json_t *key,
+                   const json_t *value, int node, json_t *error)
 {
     json_t *r = json_object();
-    json_object_set_new(r, "process", json_integer(op->process));
+    json_object_set_new(r, "process", json_integer(process));
     json_object_set_new(r, "type", json_string(type));
-    json_object_set_new(r, "f", json_string(op->f));
-    json_object_set(r, "key", json_object_get(op->body, "key"));
+    json_object_set_new(r, "f", json_string(f));
+    if (key)
+        json_object_set(r, "key", (json_t *)key);
     json_object_set_new(r, "value", value ? json_deep_copy(value) : json_null());
-    json_object_set_new(r, "time", json_integer((json_int_t)cluster_now(lab->cl) * 1000));
+    json_object_set_new(r, "time", json_integer(lab->cl ? (json_int_t)cluster_now(lab->cl) * 1000 : 0));
     char id[CL_IDLEN];
-    node_name(op->node, id);
+    node_name(node, id);
     json_object_set_new(r, "node", json_string(id));
     if (error)
         json_object_set_new(r, "error", error);
     return recorder_add(&lab->hist, r);
+}
+
+static json_t *record(struct lab *lab, const struct op *op, const char *type, const json_t *value,
+                      json_t *error)
+{
+    return lab_record(lab, op->process, type, op->f, json_object_get(op->body, "key"), value, op->node, error);
 }
 
 static const json_t *op_value(const struct op *op)
@@ -569,12 +576,51 @@ static const json_t *op_value(const struct op *op)
     return json_object_get(op->body, "value");
 }
 
+/* Maelstrom's definite errors: the operation certainly did not take effect. */
+static int definite(int code);
+static int workload_op(const json_t *body, char f[8], const json_t **value);
+
+/* The completion of a workload operation sent as is (lab_send_start: add, broadcast, a keyless
+ * read): ok on its *_ok reply, fail on a definite error, info on any other error or none. A
+ * read's value is what the reply holds: "value" (counters, g-set), else "messages" (broadcast). */
+static void record_workload(struct lab *lab, struct op *op, enum op_outcome out, const json_t *reply)
+{
+    const char *rtype = json_string_value(json_object_get(reply, "type"));
+    const char *type = out == OP_OK ? "ok" : out == OP_FAIL ? "fail" : "info";
+    json_t *error = NULL, *value = NULL;
+    if (out == OP_OK && rtype && !strcmp(rtype, "error")) {
+        int code = (int)json_integer_value(json_object_get(reply, "code"));
+        type = definite(code) && !json_is_true(json_object_get(reply, "indefinite")) ? "fail" : "info";
+        error = json_pack("{s:O,s:O}", "code", json_object_get(reply, "code") ? json_object_get(reply, "code") : json_null(),
+                          "text", json_object_get(reply, "text") ? json_object_get(reply, "text") : json_string(""));
+    } else if (out != OP_OK) {
+        error = json_string(reply ? "error" : out == OP_INFO ? "timeout" : "node down");
+    }
+    if (!strcmp(op->f, "read")) {
+        const json_t *v = json_object_get(reply, "value");
+        if (!v)
+            v = json_object_get(reply, "messages");
+        value = !strcmp(type, "ok") && v ? json_incref((json_t *)v) : json_null();
+    } else {
+        char f[8];
+        const json_t *v = NULL;
+        workload_op(op->body, f, &v);
+        value = json_incref((json_t *)(v ? v : json_null()));
+    }
+    record(lab, op, type, value, error);
+    json_decref(value);
+    if (strcmp(type, "ok") && strcmp(type, "fail") && op->process == lab->repl_process)
+        lab->repl_process = lab->next_process++; /* Jepsen: an indeterminate process is retired */
+}
+
 static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const json_t *reply)
 {
     op->outcome = out;
     json_decref(op->reply);
     op->reply = reply ? json_deep_copy(reply) : NULL;
     if (op->raw) {
+        if (op->workload)
+            record_workload(lab, op, out, reply);
         if (op->done)
             op->done(op->done_ud, op);
         return;
@@ -626,7 +672,6 @@ static int send_op(struct lab *lab, struct op *op)
     return lab->cl->ops->client_send(lab->cl, op->node, op->client, b);
 }
 
-/* Maelstrom's definite errors: the operation certainly did not take effect. */
 static int definite(int code)
 {
     return code == 10 || code == 11 || code == 12 || code == 14 || code == 20 || code == 21 ||
@@ -747,6 +792,44 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
     return op;
 }
 
+/* Is a body one of Maelstrom's workload operations the history records (g-set, g-counter,
+ * pn-counter: add{element|delta} and read{}; broadcast: broadcast{message} and read{})? Sets
+ * f and the invoked value. A read with a key is a register read (lab_op_start's). */
+static int workload_op(const json_t *body, char f[8], const json_t **value)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    *value = NULL;
+    if (!type)
+        return 0;
+    if (!strcmp(type, "add")) {
+        *value = json_object_get(body, "delta");
+        if (!*value)
+            *value = json_object_get(body, "element");
+        str_copy(f, "add", 8);
+        return *value != NULL;
+    }
+    if (!strcmp(type, "broadcast")) {
+        *value = json_object_get(body, "message");
+        str_copy(f, "broadcast", 8);
+        return *value != NULL;
+    }
+    if (!strcmp(type, "read") && !json_object_get(body, "key")) {
+        str_copy(f, "read", 8);
+        return 1;
+    }
+    return 0;
+}
+
+/* Does a process other than op have an operation in flight? (A process has one at a time.) */
+static int process_busy(const struct lab *lab, const struct op *self, int process)
+{
+    for (int i = 0; i < LAB_MAX_OPS; i++)
+        if (&lab->ops[i] != self && lab->ops[i].used && lab->ops[i].process == process &&
+            lab->ops[i].outcome == OP_PENDING && (!lab->ops[i].raw || lab->ops[i].workload))
+            return 1;
+    return 0;
+}
+
 struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
 {
     struct op *op = op_alloc(lab, -1);
@@ -759,6 +842,19 @@ struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
     json_object_del(op->body, "msg_id");
     op->node = node;
     op->deadline = cluster_now(lab->cl) + lab_timeout_us(lab);
+    const json_t *wv;
+    char wf[8];
+    if (workload_op(op->body, wf, &wv)) {
+        /* a workload operation is a client operation of the history, like put and get */
+        op->workload = 1;
+        str_copy(op->f, wf, sizeof op->f);
+        if (process_busy(lab, op, op->process)) { /* concurrent senders (a bench): one process each */
+            op->process = lab->next_process++;
+            snprintf(op->client, sizeof op->client, "c%d", op->process);
+        }
+        op->invoke = record(lab, op, "invoke", wv ? wv : json_null(), NULL);
+        lab_event(lab, "op", json_pack("{s:O}", "op", op->invoke));
+    }
     if (lab->cl->state[node] == NODE_DOWN || send_op(lab, op) < 0)
         op_finish(lab, op, OP_FAIL, NULL);
     return op;
@@ -945,6 +1041,7 @@ int lab_start(struct lab *lab, const char *mode_name, int n, const struct opts *
     rng_seed(&lab->rng, cfg.seed);
     view_reset(lab);
     json_object_clear(lab->contexts); /* a version vector names the old cluster's writes */
+    lab->hist_run_from = lab->hist.n;
     for (int i = 0; i < CL_MAXNODES; i++) {
         json_decref(lab->status[i]);
         lab->status[i] = NULL;

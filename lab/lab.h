@@ -63,6 +63,7 @@ struct op {
     void (*done)(void *ud, struct op *op);
     void *done_ud;
     int64_t latency_us;         /* cluster time from invoke to completion, once complete */
+    int workload;               /* a raw send of a workload operation (add, broadcast, read{}): recorded */
 };
 
 #define LAB_MAX_OPS 512
@@ -144,6 +145,7 @@ struct lab {
     uint32_t *ev_cost;          /* per slot of events[]: its estimated bytes */
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
     struct room *room;          /* classroom (`conlab serve`, room.h): hosts, dashboards */
+    size_t hist_run_from;       /* hist.n when the cluster now running started: its records follow */
 };
 
 /* The process of the named client, created on first use; -1 when the table is full. */
@@ -224,9 +226,16 @@ int lab_parse_node(struct lab *lab, const char *s, int *idx);
 struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const json_t *value,
                         int node, const json_t *extra, int process);
 /* Sends body (a client request: any "type"; borrowed, msg_id added) to node as the REPL's
- * client, as is: no redirect, not recorded in the history. NULL (reported) when it cannot be
+ * client, as is: no redirect. Not recorded in the history, except Maelstrom's workload
+ * operations (add{delta|element}, broadcast{message}, a read{} without key), recorded with
+ * invoke and ok/fail/info (a process of their own when the REPL's has one in flight). NULL (reported) when it cannot be
  * sent. The reply, whatever its type, ends the op with OP_OK; none in time, OP_INFO. */
 struct op *lab_send_start(struct lab *lab, int node, const json_t *body);
+/* Appends one record to the history (docs/protocol.md §4): process, type (invoke, ok, fail,
+ * info), f, key (may be NULL: none), value (borrowed; NULL is null), the node asked, error
+ * (stolen, may be NULL), stamped with the cluster's time. Returns the record (borrowed). */
+json_t *lab_record(struct lab *lab, int process, const char *type, const char *f, const json_t *key,
+                   const json_t *value, int node, json_t *error);
 /* Pumps until op completes; returns its outcome. The op is released by lab_op_free. */
 enum op_outcome lab_op_wait(struct lab *lab, struct op *op);
 void lab_op_free(struct op *op);

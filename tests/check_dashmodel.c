@@ -606,6 +606,65 @@ START_TEST(a_converged_mark_and_a_watched_key_are_drawn)
 }
 END_TEST
 
+
+START_TEST(a_watched_keys_internal_state_is_kept_per_node_from_its_digest)
+{
+    struct dm *m = three();
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:1,n2:1\",\"value\":[\"milk\"],"
+            "\"why\":\"merge from n1 (delta)\",\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"milk\",\"n1:1 n2:1\"],"
+            "\"not a row\",[],[42,7]],\"foot\":[[\"removed\",\"n3:1\"]],\"more\":3,\"about\":\"add wins\"}}");
+    const struct dm_state *s = dm_view(m);
+    const struct dm_wnode *w = &s->wst[1];
+    ck_assert(w->has);
+    ck_assert(!s->wst[0].has);
+    ck_assert_str_eq(w->type, "orset");
+    ck_assert_str_eq(w->value, "[\"milk\"]");
+    ck_assert_str_eq(w->ctx, "n1:1,n2:1");
+    ck_assert_str_eq(w->why, "merge from n1 (delta)");
+    ck_assert_str_eq(w->about, "add wins");
+    ck_assert_int_eq(w->ncols, 1);
+    ck_assert_str_eq(w->cols[0], "dots");
+    ck_assert_int_eq(w->nrows, 3); /* the malformed rows are left out; a number is drawn as JSON */
+    ck_assert_str_eq(w->rows[0].key, "milk");
+    ck_assert_str_eq(w->rows[0].cell[0], "n1:1 n2:1");
+    ck_assert_str_eq(w->rows[1].key, "42");
+    ck_assert_str_eq(w->rows[1].cell[0], "7");
+    ck_assert(w->rows[2].foot);
+    ck_assert_str_eq(w->rows[2].key, "removed");
+    ck_assert_int_eq(w->more, 3);
+    ck_assert_uint_eq(w->t, 30);
+    /* a state of more entries than kept: counted, not kept */
+    struct sb big = {0};
+    sb_add(&big, "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":40,\"key\":\"cart\",\"ctx\":\"\",\"state\":{\"t\":\"gset\",\"rows\":[");
+    for (int i = 0; i < 40; i++)
+        sb_printf(&big, "%s[\"e%d\"]", i ? "," : "", i);
+    sb_add(&big, "]}}");
+    feed(m, big.s);
+    sb_free(&big);
+    ck_assert_int_eq(dm_view(m)->wst[0].nrows, DM_WROWS);
+    ck_assert_int_eq(dm_view(m)->wst[0].more, 40 - DM_WROWS);
+    /* the moment of convergence is remembered per key */
+    feed(m, "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}");
+    ck_assert_int_eq(dm_view(m)->nconv, 1);
+    ck_assert_str_eq(dm_view(m)->conv[0].key, "cart");
+    ck_assert_int_eq(dm_view(m)->conv[0].after_ms, 120);
+    /* watch off: nothing watched, every state let go */
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":50,\"key\":\"\"}");
+    ck_assert_str_eq(dm_view(m)->watch_key, "");
+    ck_assert(!dm_view(m)->wst[1].has);
+    /* a watch of a key updated before: the lab adds each node's newest digest of it */
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":60,\"key\":\"hits\",\"digests\":[{\"ev\":\"digest\",\"node\":\"n3\","
+            "\"t\":5,\"key\":\"hits\",\"ctx\":\"n3:1\",\"value\":2,\"state\":{\"t\":\"gcounter\",\"rows\":[[\"n3\",\"2\"]]}},"
+            "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":6,\"key\":\"other\",\"ctx\":\"n2:1\"},\"junk\"]}");
+    ck_assert(dm_view(m)->wst[2].has);
+    ck_assert_str_eq(dm_view(m)->wst[2].rows[0].cell[0], "2");
+    ck_assert_str_eq(dm_view(m)->node[2].watch, "hits 2 n3:1");
+    ck_assert(!dm_view(m)->wst[1].has); /* another key's digest is not this one's */
+    dm_destroy(&m);
+}
+END_TEST
+
 Suite *suite_dashmodel(void);
 Suite *suite_dashmodel(void)
 {
@@ -643,6 +702,7 @@ Suite *suite_dashmodel(void)
     tcase_add_test(tc, a_client_exchange_is_drawn_from_the_node_events);
     tcase_add_test(tc, the_cluster_event_gives_role_classes_and_card_figures);
     tcase_add_test(tc, a_converged_mark_and_a_watched_key_are_drawn);
+    tcase_add_test(tc, a_watched_keys_internal_state_is_kept_per_node_from_its_digest);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -356,7 +356,8 @@ START_TEST(bad_input_is_refused)
         "{\"type\":\"append\",\"stream\":\"a b\",\"event\":\"e\"}",
         "{\"type\":\"append\",\"stream\":\"s\",\"event\":\"e\",\"expected\":\"x\"}",
         "{\"type\":\"append\",\"stream\":\"s\",\"event\":\"e\",\"expected\":-5}",
-        "{\"type\":\"append\",\"stream\":\"s\",\"event\":\"e\",\"data\":[1]}",
+        "{\"type\":\"append\",\"stream\":\"s\",\"event\":5}",
+        "{\"type\":\"append\",\"stream\":[1],\"event\":\"e\"}",
         "{\"type\":\"read\"}",
         "{\"type\":\"read_stream\",\"stream\":\"s\",\"from\":0}",
     };
@@ -414,7 +415,7 @@ START_TEST(the_record_decoder_round_trips_and_refuses_with_a_reason)
     es_event_clear(&ev);
     static const char *const bad[] = {"", "[]", "{\"s\":\"a\"}", "{\"s\":\"a\",\"t\":\"b\",\"v\":0,\"x\":-1}",
                                       "{\"s\":\"a b\",\"t\":\"b\",\"v\":1,\"x\":-1}",
-                                      "{\"s\":\"a\",\"t\":\"b\",\"v\":1,\"x\":-1,\"d\":3}",
+                                      "{\"s\":\"a\",\"t\":\"b\",\"v\":\"1\",\"x\":-1,\"d\":3}",
                                       "{\"s\":\"a\",\"s\":\"b\",\"t\":\"b\",\"v\":1,\"x\":-1}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;

@@ -202,10 +202,9 @@ static const struct {
     int code;
     const char *text;
 } bad_requests[] = {
-    {"{\"type\":\"write\",\"key\":\"x\"}", 12, "write needs a string \"value\""},
-    {"{\"type\":\"write\",\"key\":\"x\",\"value\":5}", 12, "write needs a string \"value\""},
+    {"{\"type\":\"write\",\"key\":\"x\"}", 12, "write needs a value \"value\""},
     {"{\"type\":\"read\"}", 12, "read needs a string \"key\""},
-    {"{\"type\":\"read\",\"key\":7}", 12, "read needs a string \"key\""},
+    {"{\"type\":\"read\",\"key\":[7]}", 12, "read needs a string \"key\""},
     {"{\"type\":\"read\",\"key\":\"x\",\"cl\":\"most\"}", 12, "bad \"cl\""},
     {"{\"type\":\"write\",\"key\":\"x\",\"value\":\"1\",\"w\":4}", 12, "w=4 > n=3: a write cannot need more acks"},
     {"{\"type\":\"read\",\"key\":\"x\",\"r\":0}", 12, "bad \"r\""},

@@ -954,6 +954,120 @@ START_TEST(the_title_marks_convergence_and_cards_show_the_watched_key)
 }
 END_TEST
 
+
+/* One line of the screen that holds needle (a new string), or NULL. */
+static char *line_holding(const char *text, const char *needle)
+{
+    const char *at = strstr(text, needle);
+    if (!at)
+        return NULL;
+    const char *b = at, *e = strchr(at, '\n');
+    while (b > text && b[-1] != '\n')
+        b--;
+    return xstrndup(b, e ? (size_t)(e - b) : strlen(b));
+}
+
+START_TEST(the_state_pane_draws_a_watched_keys_state_on_every_node_side_by_side)
+{
+    static const char *const before[] = {
+        "{\"ev\":\"cluster\",\"mode\":\"crdt\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}",
+        "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"cart\"}",
+        "{\"ev\":\"fault\",\"what\":\"partition\",\"node\":\"lab\",\"t\":25,\"groups\":[[\"n1\"],[\"n2\",\"n3\"]]}",
+        "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":30,\"key\":\"cart\",\"ctx\":\"n1:2\",\"value\":[],\"why\":\"rem here (n1:2)\","
+        "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[],\"foot\":[[\"removed\",\"n1:1\"]]}}",
+        "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":31,\"key\":\"cart\",\"ctx\":\"n2:1,n3:1\",\"value\":[\"eggs\",\"milk\"],"
+        "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"eggs\",\"n2:1\"],[\"milk\",\"n3:1\"]]}}",
+        "{\"ev\":\"digest\",\"node\":\"n3\",\"t\":32,\"key\":\"cart\",\"ctx\":\"n2:1,n3:1\",\"value\":[\"eggs\",\"milk\"],"
+        "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"eggs\",\"n2:1\"],[\"milk\",\"n3:1\"]]}}",
+    };
+    static const char *const after[] = {
+        "{\"ev\":\"fault\",\"what\":\"heal\",\"node\":\"lab\",\"t\":40}",
+        "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":50,\"key\":\"cart\",\"ctx\":\"n1:2,n2:1,n3:1\",\"value\":[\"eggs\",\"milk\"],"
+        "\"why\":\"merge from n2 (delta)\",\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"eggs\",\"n2:1\"],[\"milk\",\"n3:1\"]],"
+        "\"foot\":[[\"removed\",\"n1:1\"]]}}",
+        "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":51,\"key\":\"cart\",\"ctx\":\"n1:2,n2:1,n3:1\",\"value\":[\"eggs\",\"milk\"],"
+        "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"eggs\",\"n2:1\"],[\"milk\",\"n3:1\"]],\"foot\":[[\"removed\",\"n1:1\"]]}}",
+        "{\"ev\":\"digest\",\"node\":\"n3\",\"t\":52,\"key\":\"cart\",\"ctx\":\"n1:2,n2:1,n3:1\",\"value\":[\"eggs\",\"milk\"],"
+        "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"eggs\",\"n2:1\"],[\"milk\",\"n3:1\"]],\"foot\":[[\"removed\",\"n1:1\"]]}}",
+        "{\"ev\":\"converged\",\"node\":\"lab\",\"t\":2500000,\"key\":\"cart\",\"replicas\":3,\"after_ms\":120}",
+    };
+    static const int sizes[][2] = {{80, 24}, {120, 40}};
+    for (size_t z = 0; z < CL_ARRAY_LEN(sizes); z++) {
+        struct dm *m = dm_new(0);
+        for (size_t i = 0; i < CL_ARRAY_LEN(before); i++)
+            feed(m, before[i]);
+        struct render_ui ui;
+        ui_init(&ui);
+        char *text = screen(m, sizes[z][0], sizes[z][1], false, &ui);
+        EXPECT_ON_SCREEN(text, "State of cart (orset)");
+        EXPECT_ON_SCREEN(text, "DIFFER: n1 | n2,n3");
+        /* the entries line up: n1 lacks eggs and milk (marked), n2 and n3 hold them (marked:
+         * another node differs), n1's removed dot is marked against the others' none */
+        char *l = line_holding(text, "*eggs n2:1");
+        ck_assert_msg(l && strstr(l, "*- eggs"), "eggs not lined up: %s\n%s", l ? l : "(none)", text);
+        free(l);
+        l = line_holding(text, "*removed n1:1");
+        ck_assert_msg(l && strstr(l, "*- removed"), "removed not lined up: %s\n%s", l ? l : "(none)", text);
+        free(l);
+        EXPECT_ON_SCREEN(text, "ctx n2:1,n3:1");
+        ck_assert_ptr_null(strstr(text, "Messages")); /* the State pane takes their place */
+        free(text);
+        for (size_t i = 0; i < CL_ARRAY_LEN(after); i++)
+            feed(m, after[i]);
+        text = screen(m, sizes[z][0], sizes[z][1], false, &ui);
+        EXPECT_ON_SCREEN(text, "CONVERGED");
+        EXPECT_ON_SCREEN(text, "t=2.500s");
+        ck_assert_ptr_null(strstr(text, "DIFFER"));
+        ck_assert_ptr_null(strstr(text, "*eggs"));
+        l = line_holding(text, "eggs n2:1");
+        ck_assert_msg(l && strstr(strstr(l, "eggs n2:1") + 1, "eggs n2:1"), "not side by side:\n%s", text);
+        free(l);
+        if (sizes[z][1] >= 40) { /* room for what changed each one and what the entries mean */
+            EXPECT_ON_SCREEN(text, "merge from n2 (delta) t=0.000s");
+        }
+        free(text);
+        /* watch off: the messages are back */
+        feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":60,\"key\":\"\"}");
+        text = screen(m, sizes[z][0], sizes[z][1], false, &ui);
+        EXPECT_ON_SCREEN(text, "Messages");
+        ck_assert_ptr_null(strstr(text, "State of"));
+        free(text);
+        dm_destroy(&m);
+    }
+}
+END_TEST
+
+START_TEST(the_state_pane_shows_counter_vectors_and_says_when_nothing_came_yet)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"crdt\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"hits\"}");
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 80, 24, false, &ui);
+    EXPECT_ON_SCREEN(text, "no node has reported its state of hits yet");
+    free(text);
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":30,\"key\":\"hits\",\"ctx\":\"n1:1,n3:1\",\"value\":4,"
+            "\"state\":{\"t\":\"pncounter\",\"cols\":[\"P\",\"N\"],\"rows\":[[\"n1\",\"5\",\"0\"],[\"n2\",\"0\",\"0\"],[\"n3\",\"0\",\"1\"]]}}");
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":31,\"key\":\"hits\",\"ctx\":\"n1:1\",\"value\":5,"
+            "\"state\":{\"t\":\"pncounter\",\"cols\":[\"P\",\"N\"],\"rows\":[[\"n1\",\"5\",\"0\"],[\"n2\",\"0\",\"0\"],[\"n3\",\"0\",\"0\"]]}}");
+    text = screen(m, 80, 24, false, &ui);
+    EXPECT_ON_SCREEN(text, "State of hits (pncounter)");
+    EXPECT_ON_SCREEN(text, "n1 = 4");
+    EXPECT_ON_SCREEN(text, "n2 = 5");
+    EXPECT_ON_SCREEN(text, "n3 (nothing yet)");
+    EXPECT_ON_SCREEN(text, "P N");
+    char *l = line_holding(text, "*n3 0 1");
+    ck_assert_msg(l && strstr(l, "*n3 0 0"), "n3's entries not lined up and marked:\n%s", text);
+    free(l);
+    l = line_holding(text, " n1 5 0");
+    ck_assert_msg(l && strstr(strstr(l, " n1 5 0") + 1, " n1 5 0"), "equal entries not side by side:\n%s", text);
+    free(l);
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(a_big_cluster_shows_the_infection_curve_beside_the_theory)
 {
     struct dm *m = dm_new(0);
@@ -992,6 +1106,8 @@ Suite *suite_render(void)
     TCase *tc = tcase_create("render");
     tcase_add_test(tc, leader_is_marked_at_both_sizes);
     tcase_add_test(tc, the_title_marks_convergence_and_cards_show_the_watched_key);
+    tcase_add_test(tc, the_state_pane_draws_a_watched_keys_state_on_every_node_side_by_side);
+    tcase_add_test(tc, the_state_pane_shows_counter_vectors_and_says_when_nothing_came_yet);
     tcase_add_test(tc, a_big_cluster_shows_the_infection_curve_beside_the_theory);
     tcase_add_test(tc, partition_draws_separated_groups);
     tcase_add_test(tc, dropped_message_is_crossed_out);

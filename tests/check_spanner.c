@@ -376,7 +376,7 @@ START_TEST(bad_client_requests_and_peer_garbage_are_refused_with_a_reason)
     ck_assert_msg(strstr(json_string_value(json_object_get(r, "text")), "value"), "%s",
                   json_string_value(json_object_get(r, "text")));
     json_decref(r);
-    r = fixture_call(f, 0, json_pack("{s:s,s:i}", "type", "read", "key", 3), 5 * SEC);
+    r = fixture_call(f, 0, json_pack("{s:s,s:[i]}", "type", "read", "key", 3), 5 * SEC); /* 3 is a key, [3] is not */
     ck_assert_int_eq(json_integer_value(json_object_get(r, "code")), ERR_MALFORMED_REQUEST);
     json_decref(r);
     /* peers' garbage: refused as an error event, the node keeps serving */

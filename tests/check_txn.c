@@ -637,7 +637,8 @@ START_TEST(bad_requests_are_refused_with_the_reason)
         "{\"type\":\"transfer\",\"from\":\"alice\",\"to\":\"alice\",\"amount\":3}",
         "{\"type\":\"transfer\",\"from\":\"alice\",\"amount\":3}",
         "{\"type\":\"read\"}",
-        "{\"type\":\"write\",\"key\":\"a\",\"value\":[1]}",
+        "{\"type\":\"write\",\"key\":\"a\",\"value\":null}",
+        "{\"type\":\"write\",\"key\":[1],\"value\":1}",
     };
     for (size_t i = 0; i < CL_ARRAY_LEN(bodies); i++) {
         json_t *r = fixture_call(f, 0, json_loads(bodies[i], 0, NULL), SEC);

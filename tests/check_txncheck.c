@@ -75,7 +75,25 @@ START_TEST(g1a_aborted_read_is_named)
     /* the register form */
     txn(&b, 0, "fail", "[[\"w\",\"x\",\"5\"]]");
     txn(&b, 1, "ok", "[[\"r\",\"x\",\"5\"]]");
-    judge(b.s, 1, "read x=5, written by the failed op 1");
+    judge(b.s, 1, "read x=\"5\", written by the failed op 1"); /* the string "5", not the number */
+    sb_free(&b);
+    /* JSON values (issue 20): the failed op wrote the number 42; a read of the string "42" is
+     * not its value, a read of 42 is; objects compare by value whatever their keys' order */
+    txn(&b, 0, "fail", "[[\"w\",\"x\",42]]");
+    txn(&b, 1, "ok", "[[\"r\",\"x\",\"42\"]]");
+    judge(b.s, 0, NULL);
+    sb_free(&b);
+    txn(&b, 0, "fail", "[[\"w\",\"x\",42]]");
+    txn(&b, 1, "ok", "[[\"r\",\"x\",42]]");
+    judge(b.s, 1, "read x=42, written by the failed op 1");
+    sb_free(&b);
+    txn(&b, 0, "fail", "[[\"w\",\"x\",{\"b\":2,\"a\":[1]}]]");
+    txn(&b, 1, "ok", "[[\"r\",\"x\",{\"a\":[1],\"b\":2}]]");
+    judge(b.s, 1, "G1a (aborted read");
+    sb_free(&b);
+    txn(&b, 0, "fail", "[[\"append\",\"x\",{\"a\":[1]}]]");
+    txn(&b, 1, "ok", "[[\"r\",\"x\",[{\"a\":[1]}]]]");
+    judge(b.s, 1, "G1a (aborted read");
     sb_free(&b);
 }
 END_TEST
@@ -176,7 +194,8 @@ START_TEST(bad_histories_are_refused_with_their_line)
         "{\"type\":\"ok\",\"process\":0,\"value\":[]}\n",
         "{\"type\":\"invoke\",\"process\":0,\"value\":[]}\n{\"type\":\"invoke\",\"process\":0,\"value\":[]}\n",
         "{\"type\":\"invoke\",\"process\":0,\"value\":[[\"r\",\"k\",null]]}\n{\"type\":\"ok\",\"process\":0,\"value\":[]}\n",
-        "{\"type\":\"invoke\",\"process\":0,\"value\":[[\"r\",\"k\",[[1]]]]}\n",
+        "{\"type\":\"invoke\",\"process\":0,\"value\":[[\"r\",\"k\",[null]]]}\n",
+        "{\"type\":\"invoke\",\"process\":0,\"value\":[[\"w\",\"k\",null]]}\n",
         "{\"type\":\"invoke\"\n",
         "{:type :invoke, :process 0, :value [[:r 1]]}",
         "{:type :invoke, :process 0, :value [[:r 1 nil]]",

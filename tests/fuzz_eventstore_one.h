@@ -18,7 +18,7 @@ static inline const char *fuzz_eventstore_check(int rc, struct es_event *ev, con
 {
     if (rc < 0)
         return !err[0] ? "refused without a reason" : ev->data || ev->stream[0] ? "refused but left output behind" : NULL;
-    if (!es_valid_name(ev->stream, ES_STREAM_MAX) || !es_valid_name(ev->type, ES_TYPE_MAX) || !json_is_object(ev->data))
+    if (!es_valid_name(ev->stream, ES_STREAM_MAX) || !es_valid_name(ev->type, ES_TYPE_MAX) || !ev->data)
         return "accepted an invalid stream, type or data";
     if (ev->expected < -1)
         return "accepted an expected version below -1";

@@ -978,6 +978,94 @@ bool dm_event_is_alert(const json_t *ev)
     return !strcmp(e, "invariant") || !strcmp(e, "error") || !strcmp(e, "check");
 }
 
+/* A cell's text: a string as it is, anything else as compact JSON; controls are left to the
+ * canvas (canvas_text escapes them). */
+static void cell_text(const json_t *v, char *out, size_t n)
+{
+    if (json_is_string(v)) {
+        str_copy(out, json_string_value(v), n);
+        return;
+    }
+    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    str_copy(out, t ? t : "", n);
+    free(t);
+}
+
+/* A digest's "state" table ({"t","cols","rows","foot","more"}: a mode's internal state of a
+ * key, docs/dashboard.md) into a node's watched state. Anything malformed is left out. */
+static void fold_wstate(struct dm_wnode *w, const json_t *ev, uint64_t t)
+{
+    memset(w, 0, sizeof *w);
+    w->has = true;
+    w->t = t;
+    const json_t *st = json_object_get(ev, "state");
+    const char *ty = jstr(st, "t") ? jstr(st, "t") : jstr(ev, "type");
+    str_copy(w->type, ty ? ty : "", sizeof w->type);
+    const json_t *v = json_object_get(ev, "value");
+    if (v)
+        cell_text(v, w->value, sizeof w->value);
+    str_copy(w->ctx, jstr(ev, "ctx") ? jstr(ev, "ctx") : "", sizeof w->ctx);
+    str_copy(w->why, jstr(ev, "why") ? jstr(ev, "why") : "", sizeof w->why);
+    str_copy(w->about, jstr(st, "about") ? jstr(st, "about") : "", sizeof w->about);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(st, "cols"), i, x)
+        if (w->ncols < DM_WCELLS)
+            cell_text(x, w->cols[w->ncols++], sizeof w->cols[0]);
+    for (int f = 0; f < 2; f++)
+        json_array_foreach(json_object_get(st, f ? "foot" : "rows"), i, x) {
+            if (!json_is_array(x) || !json_array_size(x))
+                continue;
+            if (w->nrows >= DM_WROWS) {
+                w->more++;
+                continue;
+            }
+            struct dm_wrow *r = &w->rows[w->nrows++];
+            r->foot = f;
+            cell_text(json_array_get(x, 0), r->key, sizeof r->key);
+            for (size_t j = 1; j < json_array_size(x) && j <= DM_WCELLS; j++)
+                cell_text(json_array_get(x, j), r->cell[j - 1], sizeof r->cell[0]);
+        }
+    const json_t *more = json_object_get(st, "more");
+    if (json_is_integer(more) && json_integer_value(more) > 0)
+        w->more += json_integer_value(more) > 1000000 ? 1000000 : (int)json_integer_value(more);
+}
+
+/* A digest of the watched key from node i: its card line and its state table. */
+static void fold_watched(struct dm_state *s, int i, const json_t *ev, uint64_t t)
+{
+    if (i < CL_MAXN)
+        fold_wstate(&s->wst[i], ev, t);
+    /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
+    const json_t *v = json_object_get(ev, "value");
+    char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    const char *ctx = jstr(ev, "ctx");
+    struct sb b = {0};
+    sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
+    free(vt);
+    str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
+    sb_free(&b);
+}
+
+/* Remembers the newest moment of convergence of key (a `converged` event from the lab). */
+static void conv_note(struct dm_state *s, const char *key, uint64_t t, const json_t *ev)
+{
+    int k = 0;
+    while (k < s->nconv && strcmp(s->conv[k].key, key))
+        k++;
+    if (k == s->nconv) {
+        if (s->nconv == DM_WCONV) { /* the oldest goes */
+            memmove(s->conv, s->conv + 1, (DM_WCONV - 1) * sizeof *s->conv);
+            s->nconv--;
+        }
+        k = s->nconv++;
+    }
+    str_copy(s->conv[k].key, key, sizeof s->conv[k].key);
+    s->conv[k].t = t;
+    const json_t *a = json_object_get(ev, "after_ms");
+    s->conv[k].after_ms = json_is_integer(a) ? json_integer_value(a) : -1;
+}
+
 static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
 {
     s->events++;
@@ -1016,23 +1104,26 @@ static void fold(struct dm_state *s, json_t *ev, uint64_t pos)
         str_copy(s->watch_key, k ? k : "", sizeof s->watch_key);
         for (int j = 0; j < CL_MAXNODES; j++)
             s->node[j].watch[0] = 0;
+        memset(s->wst, 0, sizeof s->wst);
+        /* each node's newest digest of the key before the watch began (the lab adds them) */
+        size_t di;
+        json_t *d;
+        json_array_foreach(json_object_get(ev, "digests"), di, d) {
+            const char *dk = jstr(d, "key");
+            int j = node_for(s, jstr(d, "node"));
+            if (j >= 0 && dk && s->watch_key[0] && !strcmp(dk, s->watch_key))
+                fold_watched(s, j, d, json_is_integer(json_object_get(d, "t")) ? (uint64_t)json_integer_value(json_object_get(d, "t")) : s->t_last);
+        }
     } else if (en && !strcmp(en, "digest") && i >= 0 && s->watch_key[0] && jstr(ev, "key") &&
                !strcmp(jstr(ev, "key"), s->watch_key)) {
-        /* "cart [\"milk\"] n1:2,n3:1": the value when the digest carries it, and the context */
-        const json_t *v = json_object_get(ev, "value");
-        char *vt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        const char *ctx = jstr(ev, "ctx");
-        struct sb b = {0};
-        sb_printf(&b, "%s %s %s", s->watch_key, vt ? vt : "(large)", ctx ? ctx : "");
-        free(vt);
-        str_copy(s->node[i].watch, b.s, sizeof s->node[i].watch);
-        sb_free(&b);
+        fold_watched(s, i, ev, e.has_t ? e.t : s->t_last);
     }
     if (dm_event_is_mark(ev)) {
         s->nconverged++;
         s->converged_t = e.has_t ? e.t : s->t_last;
         const char *k = jstr(ev, "key");
         str_copy(s->converged_key, k ? k : "", sizeof s->converged_key);
+        conv_note(s, k ? k : "", s->converged_t, ev);
     }
 }
 

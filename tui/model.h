@@ -47,6 +47,9 @@
 #define DM_MAX_ROLES 16      /* roles in the cluster's role → class table */
 #define DM_MAX_FIGS 6        /* status figures on a node card */
 #define DM_MAX_ORPHANS 32    /* arrivals kept until their send event comes in */
+#define DM_WROWS 16          /* entries of a watched key's state kept per node (rows + foot) */
+#define DM_WCELLS 3          /* cells after an entry's name */
+#define DM_WCONV 8           /* moments of convergence remembered (newest per key) */
 
 enum dm_life { DM_UNKNOWN = 0, DM_UP, DM_DOWN, DM_PAUSED };
 enum dm_msg_state { DM_PENDING = 0, DM_DELIVERED, DM_DROPPED };
@@ -87,6 +90,30 @@ struct dm_node {
     /* TrueTime where the mode keeps it (status "truetime"): [earliest, latest] and ε */
     bool has_tt;
     uint64_t tt_earliest, tt_latest, tt_eps_us;
+};
+
+/* One entry of a node's state of the watched key (a `digest` event's "state" table): its name,
+ * its cells, and whether it is a footer line (what the state keeps beside its entries). */
+struct dm_wrow {
+    char key[44];
+    char cell[DM_WCELLS][44];
+    bool foot;
+};
+
+/* A node's newest state of the watched key (`watch KEY`), from its newest `digest` of it. */
+struct dm_wnode {
+    bool has;
+    char type[16];          /* the table's "t": "pncounter" */
+    char value[64];         /* the value, compact JSON ("" when the digest did not carry it) */
+    char ctx[64];           /* the causal context: the updates its state includes */
+    char why[48];           /* what changed it ("merge from n2 (delta)") */
+    char about[160];        /* what the type's entries mean (the table's "about") */
+    uint64_t t;             /* when */
+    int nrows;
+    struct dm_wrow rows[DM_WROWS];
+    int more;               /* entries the node left out */
+    char cols[DM_WCELLS][16]; /* the cells' names */
+    int ncols;
 };
 
 struct dm_msg {
@@ -182,6 +209,13 @@ struct dm_state {
     uint64_t converged_t;         /* the newest one's time */
     char converged_key[64];       /* and its key */
     char watch_key[64];           /* `watch KEY`: the key the node cards draw ("" none) */
+    struct dm_wnode wst[CL_MAXN]; /* each node's state of the watched key (the first CL_MAXN nodes) */
+    struct dm_conv {              /* the newest moment of convergence of each of a few keys */
+        char key[64];
+        uint64_t t;
+        int64_t after_ms;         /* since the divergence was seen (-1 unknown) */
+    } conv[DM_WCONV];
+    int nconv;
     /* the infection curve of the newest rumor (`rumor` then `infect` events with a round):
      * nodes newly infected in each round, and the cluster's spreading options for the
      * theoretical curve beside it */

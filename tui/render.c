@@ -1248,6 +1248,382 @@ static void border_note(struct canvas *c, const struct rect *r, bool bottom, con
     canvas_raw(c, r->x + r->w - tw - 2, bottom ? r->y + r->h - 1 : r->y, tw, text, rl);
 }
 
+/* ---- the state of a watched key (`watch KEY`) ---------------------------------------------- */
+
+/* Where it goes: the place of Messages, Log and Votes together (they always form one
+ * rectangle), so the nodes' states stand side by side across the width. */
+static bool state_rect(const struct layout *l, struct rect *r)
+{
+    static const enum pane_id ps[] = {PANE_MESSAGES, PANE_LOG, PANE_VOTES};
+    bool any = false;
+    int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        if (!layout_visible(l, ps[i]))
+            continue;
+        const struct rect *p = &l->pane[ps[i]];
+        if (!any || p->x < x0)
+            x0 = p->x;
+        if (!any || p->y < y0)
+            y0 = p->y;
+        if (!any || p->x + p->w > x1)
+            x1 = p->x + p->w;
+        if (!any || p->y + p->h > y1)
+            y1 = p->y + p->h;
+        any = true;
+    }
+    *r = (struct rect){x0, y0, x1 - x0, y1 - y0};
+    return any && r->w >= 20 && r->h >= 4;
+}
+
+bool render_state_shown(const struct layout *l, const struct dm *m, const struct render_ui *ui)
+{
+    struct rect r;
+    return dm_view(m)->watch_key[0] && !ui->clocks && state_rect(l, &r);
+}
+
+static const struct dm_wrow *wrow_find(const struct dm_wnode *w, const char *key, bool foot)
+{
+    for (int i = 0; i < w->nrows; i++)
+        if (w->rows[i].foot == foot && !strcmp(w->rows[i].key, key))
+            return &w->rows[i];
+    return NULL;
+}
+
+static bool wrow_same(const struct dm_wrow *a, const struct dm_wrow *b)
+{
+    if (!a || !b)
+        return a == b;
+    for (int j = 0; j < DM_WCELLS; j++)
+        if (strcmp(a->cell[j], b->cell[j]))
+            return false;
+    return true;
+}
+
+/* Two nodes hold the same state of the key: the same entries, context and value. */
+static bool wnode_same(const struct dm_wnode *a, const struct dm_wnode *b)
+{
+    if (a->nrows != b->nrows || a->more != b->more || strcmp(a->ctx, b->ctx) || strcmp(a->value, b->value))
+        return false;
+    for (int i = 0; i < a->nrows; i++)
+        if (!wrow_same(&a->rows[i], wrow_find(b, a->rows[i].key, a->rows[i].foot)))
+            return false;
+    return true;
+}
+
+struct wunion {
+    int n;
+    struct { const char *key; bool foot; } k[2 * DM_WROWS];
+};
+
+/* Every entry any shown node has, each once, in the nodes' own order (a key one node lacks
+ * goes after the entry before it on the node that has it): entries line up across columns. */
+static void wunion_build(const struct dm_state *s, const int *order, int n, struct wunion *u)
+{
+    u->n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < n; k++) {
+            const struct dm_wnode *w = &s->wst[order[k]];
+            int after = -1;
+            for (int i = 0; i < w->nrows; i++) {
+                const struct dm_wrow *r = &w->rows[i];
+                if (r->foot != (pass == 1))
+                    continue;
+                int at = -1;
+                for (int j = 0; j < u->n && at < 0; j++)
+                    if (u->k[j].foot == r->foot && !strcmp(u->k[j].key, r->key))
+                        at = j;
+                if (at < 0) {
+                    if (u->n == (int)(sizeof u->k / sizeof u->k[0]))
+                        continue;
+                    at = after >= 0 ? after + 1 : u->n;
+                    if (after < 0) /* before every entry of this pass already there: keep it after the first pass */
+                        at = u->n;
+                    memmove(&u->k[at + 1], &u->k[at], (size_t)(u->n - at) * sizeof u->k[0]);
+                    u->k[at].key = r->key;
+                    u->k[at].foot = r->foot;
+                    u->n++;
+                }
+                after = at;
+            }
+        }
+}
+
+/* "n1 | n2,n3": the nodes grouped by equal state. Returns the number of groups. */
+static int wgroups(const struct dm_state *s, const int *order, int n, struct sb *b)
+{
+    int group[CL_MAXN], ng = 0;
+    for (int k = 0; k < n; k++) {
+        group[k] = -1;
+        for (int j = 0; j < k && group[k] < 0; j++)
+            if (s->wst[order[j]].has == s->wst[order[k]].has &&
+                (!s->wst[order[k]].has || wnode_same(&s->wst[order[j]], &s->wst[order[k]])))
+                group[k] = group[j];
+        if (group[k] < 0)
+            group[k] = ng++;
+    }
+    for (int g = 0; g < ng; g++) {
+        sb_add(b, g ? " | " : "");
+        bool first = true;
+        for (int k = 0; k < n; k++)
+            if (group[k] == g) {
+                sb_printf(b, "%s%s", first ? "" : ",", s->node[order[k]].id);
+                first = false;
+            }
+    }
+    return ng;
+}
+
+static void pad_to(struct sb *b, const struct canvas *c, const char *s, int width)
+{
+    sb_add(b, s);
+    for (int k = text_cols(c, s); k < width; k++)
+        sb_addc(b, ' ');
+}
+
+static void draw_state(struct canvas *c, const struct layout *l, const struct dm *m, const struct render_ui *ui)
+{
+    struct rect r;
+    if (!state_rect(l, &r))
+        return;
+    const struct dm_state *s = dm_view(m);
+    int order[CL_MAXNODES];
+    int n = node_order(s, order), shown = 0, nstate = 0;
+    for (int k = 0; k < n; k++)
+        if (order[k] < CL_MAXN)
+            order[shown++] = order[k];
+    n = shown;
+    const char *type = "";
+    for (int k = 0; k < n; k++)
+        if (s->wst[order[k]].has) {
+            nstate++;
+            if (!type[0])
+                type = s->wst[order[k]].type;
+        }
+    canvas_fill(c, r.x, r.y, r.w, r.h, ROLE_NORMAL);
+    struct sb b = {0};
+    sb_add(&b, "State of ");
+    sb_add_escaped(&b, s->watch_key, strlen(s->watch_key));
+    if (type[0]) {
+        sb_add(&b, " (");
+        sb_add_escaped(&b, type, strlen(type));
+        sb_add(&b, ")");
+    }
+    enum pane_id as = layout_visible(l, PANE_MESSAGES) ? PANE_MESSAGES : PANE_LOG;
+    canvas_box(c, r.x, r.y, r.w, r.h, b.s, ui->focus == as ? ROLE_FOCUS : ROLE_BORDER);
+    int tx = r.x + 2 + text_cols(c, b.s) + 2;
+    int x, y, w, h;
+    inner(&r, &x, &y, &w, &h);
+    if (!nstate) {
+        b.len = 0;
+        sb_add(&b, "no node has reported its state of ");
+        sb_add_escaped(&b, s->watch_key, strlen(s->watch_key));
+        sb_add(&b, " yet: update the key, or check its name (only some modes report a key's state, e.g. crdt). "
+                   "`watch off` brings back the messages.");
+        struct wrapped wr = {0};
+        wrap_into(&wr, b.s, w - 2, 0, ROLE_DIM);
+        for (int i = 0; i < wr.n && i < h; i++)
+            canvas_raw(c, x + 1, y + i, w - 2, wr.row[i], ROLE_DIM);
+        wrapped_free(&wr);
+        sb_free(&b);
+        return;
+    }
+    /* the verdict on the top border: do they agree, and when did they converge */
+    b.len = 0;
+    int ng = wgroups(s, order, n, &b);
+    /* the longest of the forms that fits */
+    char verdict[3][160];
+    enum role vr;
+    const struct dm_conv *cv = NULL;
+    for (int k = 0; k < s->nconv; k++)
+        if (!strcmp(s->conv[k].key, s->watch_key))
+            cv = &s->conv[k];
+    unsigned long long cs = cv ? cv->t / 1000000 : 0, cms = cv ? cv->t / 1000 % 1000 : 0;
+    if (ng == 1 && nstate == n) {
+        if (cv && cv->after_ms >= 0) {
+            snprintf(verdict[0], sizeof verdict[0], " all %d agree: CONVERGED at t=%llu.%03llus, %lldms after diverging ", n,
+                     cs, cms, (long long)cv->after_ms);
+            snprintf(verdict[1], sizeof verdict[1], " CONVERGED t=%llu.%03llus (%lldms after diverging) ", cs, cms,
+                     (long long)cv->after_ms);
+        } else if (cv) {
+            snprintf(verdict[0], sizeof verdict[0], " all %d agree: CONVERGED at t=%llu.%03llus ", n, cs, cms);
+            snprintf(verdict[1], sizeof verdict[1], " CONVERGED t=%llu.%03llus ", cs, cms);
+        } else {
+            snprintf(verdict[0], sizeof verdict[0], " all %d agree ", n);
+            snprintf(verdict[1], sizeof verdict[1], " agree ");
+        }
+        snprintf(verdict[2], sizeof verdict[2], " %s ", cv ? "CONVERGED" : "agree");
+        vr = ROLE_OK;
+    } else {
+        snprintf(verdict[0], sizeof verdict[0], " DIFFER: %.100s  (* marks what differs) ", b.s);
+        snprintf(verdict[1], sizeof verdict[1], " DIFFER: %.100s ", b.s);
+        snprintf(verdict[2], sizeof verdict[2], " DIFFER ");
+        vr = ROLE_ALERT;
+    }
+    int room = r.x + r.w - 2 - tx, pick = 0;
+    while (pick < 2 && text_cols(c, verdict[pick]) > room)
+        pick++;
+    if (room > 0)
+        canvas_text(c, tx, r.y, room, verdict[pick], vr);
+    /* the columns: one per node, side by side */
+    int ncol = n, gutter = 1;
+    while (ncol > 1 && (w + gutter) / ncol - gutter < 14)
+        ncol--;
+    int cw = (w + gutter) / ncol - gutter;
+    if (ncol < n) {
+        char note[48];
+        snprintf(note, sizeof note, " +%d nodes: a wider terminal shows them ", n - ncol);
+        border_note(c, &r, true, note, ROLE_DIM);
+    }
+    struct wunion u;
+    wunion_build(s, order, ncol, &u);
+    /* widths shared by every column, so entries line up */
+    int kw = 1, cwid[DM_WCELLS] = {0};
+    const struct dm_wnode *cols_of = NULL;
+    for (int k = 0; k < ncol; k++) {
+        const struct dm_wnode *wn = &s->wst[order[k]];
+        if (wn->has && wn->ncols && !cols_of)
+            cols_of = wn;
+        for (int i = 0; i < wn->nrows; i++) {
+            if (wn->rows[i].foot)
+                continue;
+            int kc = text_cols(c, wn->rows[i].key);
+            kw = kc > kw ? kc : kw;
+            for (int j = 0; j < DM_WCELLS; j++) {
+                int cc = text_cols(c, wn->rows[i].cell[j]);
+                cwid[j] = cc > cwid[j] ? cc : cwid[j];
+            }
+        }
+    }
+    if (cols_of)
+        for (int j = 0; j < cols_of->ncols; j++) {
+            int cc = text_cols(c, cols_of->cols[j]);
+            cwid[j] = cc > cwid[j] ? cc : cwid[j];
+        }
+    if (kw > cw / 2)
+        kw = cw / 2 > 4 ? cw / 2 : 4;
+    bool colnames = cols_of && h >= 5;
+    int foot_lines = h >= u.n + 4 + (colnames ? 1 : 0) ? 2 : 1; /* context, and what changed it */
+    int body = h - 1 - (colnames ? 1 : 0) - foot_lines;
+    /* what the entries mean, across the width, when there is room for it under them */
+    const char *about = "";
+    for (int k = 0; k < ncol && !about[0]; k++)
+        about = s->wst[order[k]].about;
+    struct wrapped wr = {0};
+    if (about[0] && body - u.n >= 3) {
+        b.len = 0;
+        sb_add_escaped(&b, about, strlen(about));
+        wrap_into(&wr, b.s, w - 2, 2, ROLE_DIM);
+        if (wr.n <= body - u.n - 2)
+            body -= wr.n + 1;
+        else
+            wrapped_free(&wr);
+    }
+    int prev_group = -1;
+    for (int k = 0; k < ncol; k++) {
+        int i = order[k];
+        const struct dm_node *nd = &s->node[i];
+        const struct dm_wnode *wn = &s->wst[i];
+        int cx = x + k * (cw + gutter), row = 0;
+        if (s->ngroups > 1 && prev_group >= 0 && s->group_of[i] != prev_group)
+            for (int yy = y; yy < y + h; yy++) /* a partition between these columns */
+                canvas_raw(c, cx - 1, yy, 1, "|", ROLE_PARTITION);
+        prev_group = s->ngroups > 1 ? s->group_of[i] : 0;
+        /* the node and its value */
+        b.len = 0;
+        sb_add(&b, nd->id);
+        if (nd->life == DM_DOWN || nd->life == DM_PAUSED)
+            sb_printf(&b, " %s", life_word(nd->life));
+        int used = canvas_text(c, cx, y + row, cw, b.s, role_of(nd));
+        b.len = 0;
+        if (wn->has && wn->value[0])
+            sb_printf(&b, " = %s", wn->value);
+        if (b.len && text_cols(c, b.s) <= cw - used) { /* the value when it fits whole; the entries say the rest */
+            canvas_text(c, cx + used, y + row, cw - used, b.s, ROLE_NORMAL);
+        } else if (!wn->has) {
+            canvas_raw(c, cx + used, y + row, cw - used, " (nothing yet)", ROLE_DIM);
+        }
+        row++;
+        if (colnames) {
+            b.len = 0;
+            sb_addc(&b, ' ');
+            pad_to(&b, c, "", kw);
+            for (int j = 0; j < cols_of->ncols; j++) {
+                sb_addc(&b, ' ');
+                pad_to(&b, c, cols_of->cols[j], cwid[j]);
+            }
+            canvas_text(c, cx, y + row++, cw, b.s, ROLE_DIM);
+        }
+        /* the entries, lined up with the other columns; * marks one that differs elsewhere */
+        int avail = body, left = 0;
+        for (int e = 0; e < u.n; e++) {
+            if (avail <= 0 || (avail == 1 && e < u.n - 1)) {
+                left = u.n - e;
+                break;
+            }
+            const struct dm_wrow *mine = wn->has ? wrow_find(wn, u.k[e].key, u.k[e].foot) : NULL;
+            bool differs = false;
+            for (int o = 0; o < ncol && !differs; o++)
+                if (o != k && s->wst[order[o]].has && wn->has)
+                    differs = !wrow_same(mine, wrow_find(&s->wst[order[o]], u.k[e].key, u.k[e].foot));
+            b.len = 0;
+            sb_addc(&b, differs ? '*' : ' ');
+            if (!mine) {
+                if (wn->has) { /* another node has this entry, this one does not */
+                    sb_add(&b, "- ");
+                    sb_add(&b, u.k[e].key);
+                }
+                canvas_text(c, cx, y + row++, cw, b.s, differs ? ROLE_ALERT : ROLE_DIM);
+                avail--;
+                continue;
+            }
+            if (mine->foot) {
+                sb_add(&b, mine->key);
+                for (int j = 0; j < DM_WCELLS && mine->cell[j][0]; j++)
+                    sb_printf(&b, " %s", mine->cell[j]);
+            } else {
+                pad_to(&b, c, mine->key, kw);
+                int last = DM_WCELLS - 1;
+                while (last > 0 && !mine->cell[last][0] && !(cols_of && last < cols_of->ncols))
+                    last--;
+                for (int j = 0; j <= last; j++) {
+                    sb_addc(&b, ' ');
+                    if (j < last)
+                        pad_to(&b, c, mine->cell[j], cwid[j]);
+                    else
+                        sb_add(&b, mine->cell[j]);
+                }
+            }
+            canvas_text(c, cx, y + row++, cw, b.s, differs ? ROLE_ALERT : mine->foot ? ROLE_DIM : ROLE_NORMAL);
+            avail--;
+        }
+        if (left || wn->more) {
+            b.len = 0;
+            sb_printf(&b, " +%d more", left + wn->more);
+            canvas_raw(c, cx, y + row, cw, b.s, ROLE_DIM);
+        }
+        /* the causal context (the updates this state includes) and what changed it last */
+        if (wn->has) {
+            b.len = 0;
+            sb_printf(&b, "ctx %s", wn->ctx[0] ? wn->ctx : "-");
+            canvas_text(c, cx, y + h - foot_lines, cw, b.s, ROLE_DIM);
+            if (foot_lines == 2 && wn->why[0]) {
+                b.len = 0;
+                sb_printf(&b, "%s t=%llu.%03llus", wn->why, (unsigned long long)(wn->t / 1000000),
+                          (unsigned long long)(wn->t / 1000 % 1000));
+                if (text_cols(c, b.s) > cw) { /* what changed it matters more than when */
+                    b.len = 0;
+                    sb_add(&b, wn->why);
+                }
+                canvas_text(c, cx, y + h - 1, cw, b.s, ROLE_DIM);
+            }
+        }
+    }
+    for (int i = 0; i < wr.n; i++) /* across the columns, under their entries */
+        canvas_raw(c, x + 1, y + h - foot_lines - 1 - wr.n + i, w - 2, wr.row[i], ROLE_DIM);
+    wrapped_free(&wr);
+    sb_free(&b);
+}
+
 /* ---- output ------------------------------------------------------------------------- */
 
 static enum role output_role(const char *line)
@@ -1693,6 +2069,8 @@ void render_screen(struct canvas *c, const struct layout *l, const struct dm *m,
         draw_log(c, l, m, ui);
     if (layout_visible(l, PANE_VOTES))
         draw_votes(c, l, m, ui);
+    if (render_state_shown(l, m, ui))
+        draw_state(c, l, m, ui);
     if (ui->clocks)
         draw_clocks(c, l, m, ui);
     if (layout_visible(l, PANE_EVENTS))

@@ -62,6 +62,9 @@ int render_lesson_rows(const struct dm *m, int width);
 /* The Lesson pane's first text row when the student has not scrolled (the rows above the
  * step heading may be out of view on a small screen). */
 int render_lesson_first_row(const struct canvas *c, const struct layout *l, const struct dm *m);
+/* Is the State pane (a watched key's state on every node, `watch KEY`) drawn in the place of
+ * Messages, Log and Votes? */
+bool render_state_shown(const struct layout *l, const struct dm *m, const struct render_ui *ui);
 /* Rows one line of output takes in a pane of this width (for keeping a scrolled Output
  * pane still while new lines arrive). */
 int render_wrap_rows(const char *text, int width);

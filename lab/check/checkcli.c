@@ -16,13 +16,13 @@
 #include "sessions.h"
 #include "wlcheck.h"
 
-enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE, W_GSET, W_BROADCAST };
+enum what { W_LIN, W_SESSIONS, W_SEQUENTIAL, W_TO_EDN, W_SERIALIZABLE, W_BANK, W_CAUSAL, W_MUTEX, W_EXACTLY_ONCE, W_GSET, W_BROADCAST, W_GCOUNTER, W_PNCOUNTER, W_ORSET };
 
 static const char usage[] =
     "usage: conlab check [--model register|cas-register|kv] [--time-limit SECONDS] [--json]\n"
     "                    [--verdict-only] [--quiet]\n"
     "                    [--sessions | --sequential | --causal | --to-edn | --serializable | --bank | --mutex |\n"
-    "                     --exactly-once | --g-set | --broadcast] FILE\n"
+    "                     --exactly-once | --g-set | --broadcast | --g-counter | --pn-counter | --or-set] FILE\n"
     "  judges a history (conlab JSONL, Jepsen EDN or Jepsen's log, or a saved --json report);\n"
     "  FILE - is stdin. An empty history, or one of nemesis entries alone, is linearizable.\n"
     "  --verdict-only: no counterexample search (as Porcupine: the verdict alone, faster)\n"
@@ -31,6 +31,8 @@ static const char usage[] =
     "  --mutex: lock acquire/release and fenced storage writes (the lab's mutex events, or a trace)\n"
     "  --exactly-once: the produced and consumed events of a trace (trace FILE) or JSON lines\n"
     "  --g-set, --broadcast: a Maelstrom history of add (or broadcast) and read operations\n"
+    "  --g-counter, --pn-counter: add{delta} and read: reads within the bound, final reads the total\n"
+    "  --or-set: add and remove of elements, reads of the set: no acknowledged add lost\n"
     "  --to-edn --independent: keys written as jepsen.independent [k v] tuples\n"
     "  exit: 0 holds, 1 violated (counterexample printed), 2 bad input, 3 unknown (time limit)\n";
 
@@ -145,6 +147,12 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
             what = W_GSET;
         } else if (!strcmp(a, "--broadcast")) {
             what = W_BROADCAST;
+        } else if (!strcmp(a, "--g-counter")) {
+            what = W_GCOUNTER;
+        } else if (!strcmp(a, "--pn-counter")) {
+            what = W_PNCOUNTER;
+        } else if (!strcmp(a, "--or-set")) {
+            what = W_ORSET;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sb_add(out, usage);
             return 0;
@@ -178,8 +186,10 @@ int checkcli_run(int argc, char **argv, struct sb *out, struct sb *errout)
         return 2;
     }
     int rc = 2;
-    if (what == W_GSET || what == W_BROADCAST) {
-        int v = what == W_GSET ? wlcheck_gset(h, out) : wlcheck_broadcast(h, out);
+    if (what == W_GSET || what == W_BROADCAST || what == W_GCOUNTER || what == W_PNCOUNTER || what == W_ORSET) {
+        int v = what == W_GSET ? wlcheck_gset(h, out) : what == W_BROADCAST ? wlcheck_broadcast(h, out)
+              : what == W_GCOUNTER ? wlcheck_gcounter(h, out) : what == W_PNCOUNTER ? wlcheck_pncounter(h, out)
+              : wlcheck_orset(h, out);
         sb_addc(out, '\n');
         history_free(&h);
         return v;
@@ -305,6 +315,11 @@ const struct history_checker history_checkers[] = {
     {"g-set", NULL, "Maelstrom's g-set: every acknowledged add in every node's final read, nothing unexpected", wlcheck_gset},
     {"broadcast", NULL, "Maelstrom's broadcast: every acknowledged message in every node's final read, nothing unexpected",
      wlcheck_broadcast},
+    {"counter", "pn-counter", "Maelstrom's counters: each read within the bound of the adds, each final read the acknowledged "
+     "sum plus some indeterminate adds", wlcheck_pncounter},
+    {"g-counter", NULL, "Maelstrom's g-counter: the counter rule, and no negative delta", wlcheck_gcounter},
+    {"or-set", NULL, "an add-wins set: no acknowledged add that no remove observed is missing from a final read",
+     wlcheck_orset},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -629,9 +629,18 @@ int txncheck_serializable(const struct txnhist *h, struct sb *out)
 
 /* ---- bank -------------------------------------------------------------------------------------- */
 
+/* A balance: a number, or a string of digits (the txn mode keeps balances as "100", which
+ * txnhist.h holds as its JSON literal "\"100\""). */
 static int as_ll(const char *s, long long *out)
 {
     int64_t x;
+    char b[32];
+    size_t n = s ? strlen(s) : 0;
+    if (n > 2 && n < sizeof b && s[0] == '"' && s[n - 1] == '"') {
+        memcpy(b, s + 1, n - 2);
+        b[n - 2] = 0;
+        s = b;
+    }
     if (!s || parse_i64(s, &x) < 0)
         return 0;
     *out = x;

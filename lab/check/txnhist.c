@@ -143,11 +143,35 @@ static int add_event(struct parser *p, struct tev *e, char *err, size_t errlen)
 
 /* A generic value: nil, text, or a list. */
 struct val {
-    int kind;               /* 0 nil, 1 text, 2 list, 3 other (map, bool, ...) */
-    char *s;
+    int kind;               /* 0 nil, 1 text, 2 list, 3 other (an EDN map, bool, ...) */
+    char *s;                /* kind 1: the text; kind 2 from JSON: the list's canonical JSON */
+    int str;                /* kind 1: it was a string (not a number, a keyword, a JSON object …) */
     struct val *items;
     int n;
 };
+
+/* The text a micro-operation's value is compared by (txnhist.h): a string as itself unless
+ * its text reads as JSON ("42", "true", "[1]"), then as its JSON literal ("\"42\""); any
+ * other value as its compact JSON. So 42 and "42" stay two values. Steals x->s (NULL when x
+ * has no text: nil, an EDN list). */
+static char *val_text(struct val *x)
+{
+    char *t = x->s;
+    x->s = NULL;
+    if (!t || x->kind != 1 || !x->str)
+        return t;
+    json_t *j = json_loads(t, JSON_DECODE_ANY, NULL);
+    if (!j)
+        return t;
+    json_decref(j);
+    json_t *js = json_string(t);
+    char *q = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    json_decref(js);
+    if (!q)
+        return t;
+    free(t);
+    return q;
+}
 
 static void val_free(struct val *v)
 {
@@ -180,9 +204,15 @@ static int val_mop(struct val *v, struct mop *m, int line, char *err, size_t err
         return CL_EINVAL;
     }
     struct val *x = &v->items[2];
-    if (m->f != MOP_R && x->kind != 1) {
-        snprintf(err, errlen, "line %d: %s needs a number or string value", line, f);
+    if (m->f != MOP_R && !(x->kind == 1 || (x->kind == 2 && x->s && m->f != MOP_ADD))) {
+        snprintf(err, errlen, "line %d: %s needs a value (a number or a string; any JSON but null in JSONL)", line, f);
         return CL_EINVAL;
+    }
+    if (m->f != MOP_R && x->kind == 2) { /* a w or append of a JSON array: one value, its text */
+        m->value = val_text(x);
+        m->key = v->items[1].s;
+        v->items[1].s = NULL;
+        return 0;
     }
     if (x->kind == 3) {
         snprintf(err, errlen, "line %d: a value read is nil, a number, a string or a list", line);
@@ -194,20 +224,18 @@ static int val_mop(struct val *v, struct mop *m, int line, char *err, size_t err
             return CL_EINVAL;
         }
         for (int i = 0; i < x->n; i++)
-            if (x->items[i].kind != 1) {
-                snprintf(err, errlen, "line %d: a list read holds numbers or strings only", line);
+            if (x->items[i].kind != 1 && !(x->items[i].kind == 2 && x->items[i].s)) {
+                snprintf(err, errlen, "line %d: a list read holds numbers or strings only (any JSON but null in JSONL)",
+                         line);
                 return CL_EINVAL;
             }
         m->is_list = true;
         m->list = xcalloc((size_t)(x->n ? x->n : 1), sizeof *m->list);
-        for (int i = 0; i < x->n; i++) {
-            m->list[i] = x->items[i].s;
-            x->items[i].s = NULL;
-        }
+        for (int i = 0; i < x->n; i++)
+            m->list[i] = val_text(&x->items[i]);
         m->nlist = x->n;
     } else if (x->kind == 1) {
-        m->value = x->s;
-        x->s = NULL;
+        m->value = val_text(x);
     }
     m->key = v->items[1].s;
     v->items[1].s = NULL;
@@ -253,6 +281,7 @@ static void json_val(const json_t *j, struct val *v, int depth)
         v->kind = 0;
     } else if (json_is_string(j)) {
         v->kind = 1;
+        v->str = 1;
         v->s = xstrndup(json_string_value(j), json_string_length(j));
     } else if (json_is_integer(j)) {
         v->kind = 1;
@@ -264,8 +293,13 @@ static void json_val(const json_t *j, struct val *v, int depth)
         v->items = xcalloc((size_t)(v->n ? v->n : 1), sizeof *v->items);
         for (int i = 0; i < v->n; i++)
             json_val(json_array_get(j, (size_t)i), &v->items[i], depth + 1);
+        v->s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     } else {
-        v->kind = 3;
+        /* true, 1.5, {"a":[1]}, a deeper array: one value, its compact key-sorted JSON */
+        v->kind = 1;
+        v->s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        if (!v->s)
+            v->kind = 3;
     }
 }
 
@@ -324,6 +358,7 @@ static void edn_val(const struct edn *x, struct val *v)
     case EDN_KEYWORD:
     case EDN_SYMBOL:
         v->kind = 1;
+        v->str = x->type == EDN_STRING;
         v->s = xstrndup(x->s ? x->s : "", x->s ? strlen(x->s) : 0);
         break;
     case EDN_VECTOR:

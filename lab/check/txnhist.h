@@ -6,7 +6,11 @@
  * "value":[["append","x",1],["r","x",[1]]],"time":ns}, one per line) or a Jepsen/Elle EDN
  * history ({:type :ok, :f :txn, :value [[:append 9 1] [:r 9 [1]]], :process 0, :time 12}).
  *
- * Values are kept as text (integers as their decimal text, nil as NULL); keys too. A read of a
+ * Values are kept as text, one text per JSON value (issue 20): an integer as its decimal text,
+ * a string as itself unless its text reads as JSON ("42", "true"), then as its JSON literal
+ * ("\"42\""), any other JSON value (true, 1.5, {"a":[1]}, an array written or appended) as
+ * its compact key-sorted JSON; so the checkers compare JSON values: 42 and "42" are two
+ * values. nil is NULL. Keys are text (7 and "7" are one key, as in the txn mode). A read of a
  * list holds its elements. An invocation pairs with the next completion of its process; an ok
  * completion carries the values read. Malformed input is refused with "line L: what". Users:
  * txncheck (check serializable, check bank), the lab (from its transaction events), the fuzz

@@ -55,7 +55,7 @@ static const struct copt o_check[] = {
     FLAG("--json"), FLAG("--sessions"), FLAG("--sequential"), FLAG("--causal"),
     FLAG("--serializable"), FLAG("--bank"), FLAG("--to-edn"), FLAG("--mutex"),
     FLAG("--verdict-only"), FLAG("--quiet"), FLAG("--help"), FLAG("--exactly-once"), FLAG("--g-set"),
-    FLAG("--broadcast"), FLAG("--independent"), END};
+    FLAG("--broadcast"), FLAG("--independent"), FLAG("--g-counter"), FLAG("--pn-counter"), FLAG("--or-set"), END};
 static const struct copt o_lesson_id[] = {
     FLAG("--plain"), FLAG("--no-color"), END};
 static const struct copt o_lesson_reset[] = {FLAG("--all"), END};

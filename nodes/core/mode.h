@@ -218,6 +218,13 @@ struct mode {
     /* The answer to env_power_off (env.h): node is powered off (ok = 1), or the lab refused
      * (ok = 0, text says why). NULL when the mode never asks. */
     void (*on_power_off)(void *st, const char *node, int ok, const char *text);
+    /* May be NULL. A command of the mode's (commands above) that is a client operation of a
+     * workload (an increment, a set's add or remove) says which, from its name and the words
+     * its run gets (pure; the words unchanged): {"f":"add"|"remove","key":K,"value":V} (a
+     * counter's V its delta, negative to take away; a set's its element), or NULL when these
+     * words are none. The lab records it in the history: invoke before the command runs, ok or
+     * fail (the reply's "ok") after, so that the history checkers judge it (docs/checkers.md). */
+    json_t *(*command_op)(const char *name, int argc, char **argv);
     /* An option that lists the nodes that left (decommissioned by a MC_REMOVE_NODE command):
      * the lab appends the node's id (comma-separated) once the command succeeds, so that the
      * mode's replicas face (and `converged`) no longer counts them. NULL: none. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "jtext.h"
 #include "msg.h"
 
 void version_free(struct version *v)
@@ -193,7 +194,7 @@ json_t *vitem_values(const struct vitem *it)
     json_t *live = json_array();
     for (int i = 0; i < it->nv; i++)
         if (it->v[i].value)
-            json_array_append_new(live, json_string(it->v[i].value));
+            json_array_append_new(live, jtext_decode(it->v[i].value));
     return live;
 }
 

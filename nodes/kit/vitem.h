@@ -34,7 +34,8 @@
 enum vmerge { VMERGE_LWW, VMERGE_DVV };
 
 struct version {
-    char *value;             /* NULL = tombstone */
+    char *value;             /* the client's value as its value text (jtext.h: any JSON;
+                                a plain word as itself); NULL = tombstone */
     uint64_t ts;             /* coordinator clock at write time: LWW order and tombstone age */
     int node;                /* LWW: writer (tie-break); DVV: the dot's node */
     uint64_t dot;            /* DVV: the dot's counter (0 with LWW) */
@@ -81,13 +82,15 @@ uint64_t vitem_newest_ts(const struct vitem *it);
 /* The causal context of the whole item: every version's context and dot (what a read
  * returns, so that a write carrying it supersedes every version read). */
 void vitem_context(const struct vitem *it, struct vv *out);
-/* The live (non-tombstone) values in canonical order: a new JSON array. */
+/* The live (non-tombstone) values in canonical order, decoded (jtext.h: 42 the number, "42"
+ * the string): a new JSON array. */
 json_t *vitem_values(const struct vitem *it);
 /* Appends every version's text, space-separated. */
 void vitem_versions_text(const struct vitem *it, enum vmerge m, const char (*names)[CL_IDLEN],
                          struct sb *out);
 
-/* Wire and disk form: {"key":k,"vers":[{"v":value|null,"t":ts,"n":node, DVV: "d":dot,
+/* Wire and disk form (values as their text: {"v":"42"} is the number, {"v":"\u0002\"42\""}
+ * the string "42"): {"key":k,"vers":[{"v":value|null,"t":ts,"n":node, DVV: "d":dot,
  * "c":[context]}]}; n_nodes counters of context. A new object. */
 json_t *vitem_to_json(const struct vitem *it, enum vmerge m, int n_nodes);
 /* Parses that form, refusing (NULL, why filled) a malformed item or more than max_versions

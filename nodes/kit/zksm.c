@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "env.h"
+#include "kvsm.h"
 
 #define ZK_MAX_TIMEOUT_US (600ull * 1000000)
 
@@ -186,21 +187,34 @@ static int get_path(const json_t *op, int allow_root, const char **out, char *er
     return path_ok(*out, allow_root, err, errlen);
 }
 
-static int get_data(const json_t *op, int need, const char **out, char *err, size_t errlen)
+/* An op's data, any JSON but null (absent or null: the empty string ""), as kvsm's entry text
+ * (kvsm.h) into buf: so 42 and "42" stay apart in the tree. */
+static int get_data_text(const json_t *op, int need, char *buf, size_t len, char *err, size_t errlen)
 {
     const json_t *v = json_object_get(op, "data");
-    *out = "";
+    buf[0] = 0;
     if (!v || json_is_null(v)) {
         if (need)
-            snprintf(err, errlen, "\"data\" is missing (a string)");
+            snprintf(err, errlen, "\"data\" is missing (any JSON value: a string, 42, {\"a\":[1]} …)");
         return need ? CL_EINVAL : 0;
     }
-    if (!json_is_string(v) || json_string_length(v) > ZK_MAX_DATA) {
-        snprintf(err, errlen, "\"data\" must be a string of at most %d bytes", ZK_MAX_DATA);
+    char *t = kvsm_value_encode(v);
+    size_t n = t ? strlen(t) : len;
+    if (n > ZK_MAX_DATA || n >= len) {
+        free(t);
+        snprintf(err, errlen, "\"data\" must be at most %d bytes (a string, or any JSON as its compact text)", ZK_MAX_DATA);
         return CL_EINVAL;
     }
-    *out = json_string_value(v);
+    memcpy(buf, t, n + 1);
+    free(t);
     return 0;
+}
+
+static int get_data(const json_t *op, int need, const char **out, char *err, size_t errlen)
+{
+    char buf[ZK_MAX_DATA + 2];
+    *out = "";
+    return get_data_text(op, need, buf, sizeof buf, err, errlen);
 }
 
 int zksm_check_op(const json_t *op, char *err, size_t errlen)
@@ -376,7 +390,8 @@ json_t *zksm_apply(struct zksm *z, uint64_t index, const char *client, const jso
         return fail(ERR_MALFORMED_REQUEST, "%s", err);
     const char *name = json_string_value(json_object_get(op, "op"));
     const char *path = json_string_value(json_object_get(op, "path"));
-    const char *data = json_string_value(json_object_get(op, "data"));
+    char dbuf[ZK_MAX_DATA + 2];
+    const char *data = get_data_text(op, 0, dbuf, sizeof dbuf, err, sizeof err) == 0 ? dbuf : "";
     int watch = json_is_true(json_object_get(op, "watch"));
     int64_t version = json_object_get(op, "version") ? json_integer_value(json_object_get(op, "version")) : -1;
     if (!client)
@@ -451,7 +466,7 @@ json_t *zksm_apply(struct zksm *z, uint64_t index, const char *client, const jso
         return fail(ERR_KEY_DOES_NOT_EXIST, "no node %s", path);
     struct zk_node *n = &z->n[i];
     if (!strcmp(name, "get")) {
-        json_t *r = json_pack("{s:s,s:o}", "data", n->data, "stat", stat_json(n));
+        json_t *r = json_pack("{s:o,s:o}", "data", kvsm_value_decode(n->data), "stat", stat_json(n));
         if (watch)
             json_object_set_new(r, "watch", json_integer((json_int_t)add_watch(z, index, client, path, 0)));
         return r;
@@ -476,7 +491,7 @@ json_t *zksm_apply(struct zksm *z, uint64_t index, const char *client, const jso
         json_t *arr = json_array(), *dat = json_object();
         for (size_t j = 0; j < k; j++) {
             json_array_append_new(arr, json_string(kids[j].name));
-            json_object_set_new(dat, kids[j].name, json_string(kids[j].data));
+            json_object_set_new(dat, kids[j].name, kvsm_value_decode(kids[j].data));
         }
         free(kids);
         json_t *r = json_pack("{s:o,s:o,s:o}", "children", arr, "data", dat, "stat", stat_json(n));
@@ -512,7 +527,7 @@ json_t *zksm_data(const struct zksm *z)
 {
     json_t *o = json_object();
     for (size_t i = 1; i < z->nn; i++)
-        json_object_set_new(o, z->n[i].path, json_string(z->n[i].data));
+        json_object_set_new(o, z->n[i].path, kvsm_value_decode(z->n[i].data));
     return o;
 }
 
@@ -614,11 +629,19 @@ char *zksm_op_text(const json_t *op)
     if (!strcmp(name, "sync"))
         return xstrdup("sync");
     int eph = json_is_true(json_object_get(op, "ephemeral")), seq = json_is_true(json_object_get(op, "sequential"));
-    const char *data = json_string_value(json_object_get(op, "data"));
-    if (!strcmp(name, "create"))
+    const json_t *dv = json_object_get(op, "data");
+    char *dj = dv && !json_is_string(dv) ? json_dumps(dv, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    const char *data = dj ? dj : json_string_value(dv);
+    if (!strcmp(name, "create")) {
+        free(dj);
         return xasprintf("create %.100s%s%s%s%s", path ? path : "?", eph || seq ? " (" : "", eph ? "ephemeral" : "",
                          eph && seq ? ", " : "", seq ? "sequential)" : eph ? ")" : "");
-    if (!strcmp(name, "set"))
-        return xasprintf("set %.100s = %.60s", path ? path : "?", data ? data : "");
+    }
+    if (!strcmp(name, "set")) {
+        char *t = xasprintf("set %.100s = %.60s", path ? path : "?", data ? data : "");
+        free(dj);
+        return t;
+    }
+    free(dj);
     return xasprintf("%s %.100s%s", name, path ? path : "?", json_is_true(json_object_get(op, "watch")) ? " (watch)" : "");
 }

@@ -3,7 +3,8 @@
  * ZooKeeper programmer's guide). Every replica applies the same operations in the same order
  * and so holds the same tree, the same sessions and the same watches.
  *
- * znodes: a tree of paths ("/locks/orders/lock-0000000034"), each with data (a string), a
+ * znodes: a tree of paths ("/locks/orders/lock-0000000034"), each with data (any JSON value:
+ * "config", 42, {"a":[1]}; kept as kvsm's entry text, kvsm.h, and answered with its type), a
  * version (bumped by every set), czxid/mzxid (the log index that created / last changed it),
  * a cversion and a sequence counter for its children. A znode is persistent, or ephemeral
  * (owned by a session: it goes when the session goes; it cannot have children); a sequential
@@ -51,7 +52,7 @@
 #define ZK_MAX_NODES 100000
 
 struct zk_node {
-    char *path, *data;
+    char *path, *data;          /* data: kvsm_value_encode's text (kvsm_value_decode reads it) */
     uint64_t czxid, mzxid;      /* log indexes */
     int64_t version, cversion;
     uint64_t owner;             /* session id of an ephemeral node, 0 persistent */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# serial: builds network/PID namespaces; runs alone
 # The classroom across real network stacks (issue 22): four network namespaces on one bridge
 # (a fifth holds the bridge), addresses from 198.18.0.0/15 (RFC 2544's benchmarking range)
 # used only inside them. Hosts A, B, C run `conlab join`; the lab (`conlab serve`) runs in A.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# serial: builds network/PID namespaces; runs alone
 # Two labs side by side in two PID namespaces (each is pid 1 in its own) sharing one run base:
 # each gets its own run directory (mkdtemp, locked for its lifetime), keeps its own data, and
 # neither's start-up sweep deletes the other's directory. With run directories named by pid
@@ -65,6 +66,14 @@ echo "get x" >&3;        wait_for a "^fromA" 2
 kill -9 "$pid_b"; wait "$pid_b" 2>/dev/null
 exec 4>&-
 [ "$(lab_dirs | wc -l)" = 2 ] || fail "a killed lab's directory should stay until a sweep: $(lab_dirs)"
+# the kernel ends B's namespace (its nodes) after unshare has gone: wait until no process holds
+# a lock but A's, so that C's sweep sees B's directory as dead (30 s at most)
+held() { n=0; for d in $(lab_dirs); do flock -n -s "$d/lock" true 2>/dev/null || n=$((n + 1)); done; echo $n; }
+n=0
+while [ "$(held)" -gt 1 ]; do
+  n=$((n + 1)); [ $n -le 300 ] || fail "B's lock is still held 30 s after it was killed"
+  sleep 0.1
+done
 mkdir "$base/not-a-lab"   # no lock file: not a lab's, left alone
 lab c; exec 5>"$tmp/c.in"
 echo "start leader 3" >&5; wait_for c "started 3 leader nodes"

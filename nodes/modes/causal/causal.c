@@ -40,6 +40,7 @@
 
 #include "env.h"
 #include "hash.h"
+#include "jtext.h"
 #include "mode.h"
 #include "msg.h"
 
@@ -344,7 +345,7 @@ static int make_visible(struct cz *st, struct item *it, const char *value, uint6
         out_add(st, it->key, &it->v);
     struct sb vt = {0};
     ver_text(st, it->key, ts, node, &vt);
-    env_event(st->e, "apply", json_pack("{s:s,s:s,s:s,s:s,s:o}", "key", it->key, "value", value, "version", vt.s,
+    env_event(st->e, "apply", json_pack("{s:s,s:o,s:s,s:s,s:o}", "key", it->key, "value", jtext_decode(value), "version", vt.s,
                                         "from", from, "deps", deps_text_json(st, deps, ndeps)));
     sb_free(&vt);
     return 1;
@@ -419,17 +420,18 @@ static void session_add(struct session *s, const char *key, uint64_t ts, int nod
 /* ---- client requests -------------------------------------------------------------------------- */
 
 struct client_req {
-    const char *key, *value;
+    char *key;                  /* a string, or a whole number as its decimal text */
+    const json_t *value;        /* any JSON, kept as its value text (jtext.h) */
 };
 
 static const struct msg_field read_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
-    MSG_STR(struct client_req, key),
-    MSG_STR(struct client_req, value),
+    MSG_TEXT(struct client_req, key),
+    MSG_ANY(struct client_req, value),
     MSG_END,
 };
 
@@ -440,6 +442,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
     if (msg_get_request(st->e, src, body, read_fields, &req, sizeof req) < 0)
         return;
     struct item *it = item_get(st, req.key, 0);
+    msg_free_text(read_fields, &req);
     if (!it || !it->v.ts) {
         env_reply_error(st->e, src, body, ERR_KEY_DOES_NOT_EXIST,
                         it && it->held.ts ? "not visible here yet: a newer version waits for its dependencies"
@@ -451,7 +454,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
         session_add(session(st, src), it->key, it->v.ts, it->v.node);
     struct sb vt = {0};
     ver_text(st, it->key, it->v.ts, it->v.node, &vt);
-    env_reply(st->e, src, body, json_pack("{s:s,s:s,s:s}", "type", "read_ok", "value", it->v.value, "version", vt.s));
+    env_reply(st->e, src, body, json_pack("{s:s,s:o,s:s}", "type", "read_ok", "value", jtext_decode(it->v.value), "version", vt.s));
     sb_free(&vt);
 }
 
@@ -475,9 +478,12 @@ static void on_write(void *vst, const char *src, const json_t *body)
     st->writes++;
     struct dep *deps = deps_copy(s->deps, s->ndeps);
     int ndeps = s->ndeps;
-    env_event(st->e, "write", json_pack("{s:s,s:s,s:I,s:o}", "key", req.key, "value", req.value, "ts", (json_int_t)ts,
+    char *value = jtext_encode(req.value);
+    env_event(st->e, "write", json_pack("{s:s,s:O,s:I,s:o}", "key", req.key, "value", req.value, "ts", (json_int_t)ts,
                                         "deps", deps_text_json(st, deps, ndeps)));
-    make_visible(st, it, req.value, ts, st->e->self_idx, deps, ndeps, "client", -1);
+    make_visible(st, it, value, ts, st->e->self_idx, deps, ndeps, "client", -1);
+    free(value);
+    msg_free_text(write_fields, &req);
     deps_free(deps, ndeps);
     /* the nearest dependency of what follows is this write alone (it carries the rest) */
     deps_free(s->deps, s->ndeps);
@@ -571,7 +577,7 @@ static void on_put(void *vst, const char *src, const json_t *body)
                     struct sb vt = {0}, dt = {0};
                     ver_text(st, vm.key, vm.t, vm.n, &vt);
                     ver_text(st, deps[missing].key, deps[missing].ts, deps[missing].node, &dt);
-                    env_event(st->e, "held", json_pack("{s:s,s:s,s:s,s:s,s:s}", "key", vm.key, "value", vm.v, "version",
+                    env_event(st->e, "held", json_pack("{s:s,s:o,s:s,s:s,s:s}", "key", vm.key, "value", jtext_decode(vm.v), "version",
                                                        vt.s, "from", src, "waits_for", dt.s));
                     sb_free(&vt);
                     sb_free(&dt);
@@ -655,7 +661,7 @@ static json_t *cz_status(void *vst)
     qsort(all, k, sizeof *all, key_cmp);
     for (size_t i = 0; i < k; i++) {
         if (all[i]->v.ts)
-            json_object_set_new(data, all[i]->key, json_string(all[i]->v.value));
+            json_object_set_new(data, all[i]->key, jtext_decode(all[i]->v.value));
         if (all[i]->held.ts) {
             struct sb vt = {0};
             ver_text(st, all[i]->key, all[i]->held.ts, all[i]->held.node, &vt);

@@ -42,6 +42,7 @@
 
 #include "crdt.h"
 #include "crdtmon.h"
+#include "crdtview.h"
 #include "env.h"
 #include "hash.h"
 #include "mode.h"
@@ -102,6 +103,7 @@ struct cr {
     uint64_t updates, merges, bytes_sent, msgs_sent, full_sends;
     uint64_t t_sync;
     int replaying;
+    char why[64];              /* what is changing keys now: the digest's "why" ("merge n2 delta") */
 };
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -205,6 +207,11 @@ static void digest(struct cr *st, struct ckey *k)
                            ctx.s, "hash", hash_hex(k->hash, hx), "items", (json_int_t)crdt_items(k->c));
     if (crdt_items(k->c) <= 64)
         json_object_set_new(ev, "value", crdt_query(k->c));
+    /* the internal state as a small table (crdtview.h) and what changed it: the dashboard
+     * draws them for a watched key */
+    json_object_set_new(ev, "state", crdtview_table(k->c, st->e->n_nodes, names(st)));
+    if (st->why[0])
+        json_object_set_new(ev, "why", json_string(st->why));
     env_event(st->e, "digest", ev);
     sb_free(&ctx);
 }
@@ -455,7 +462,10 @@ static int op_head(const struct cr *st, const json_t *op, int *o, uint64_t *seq,
 static void op_deliver(struct cr *st, const json_t *op, int o, uint64_t seq)
 {
     char err[300];
-    if (op_apply(st, op, err, sizeof err) < 0) {
+    snprintf(st->why, sizeof st->why, "op %s:%" PRIu64 " from %s", st->e->nodes[o], seq, st->e->nodes[o]);
+    int rc = op_apply(st, op, err, sizeof err);
+    st->why[0] = 0;
+    if (rc < 0) {
         event_error(st, "op %s:%" PRIu64 ": %s: dropped", st->e->nodes[o], seq, err);
         return;
     }
@@ -699,7 +709,9 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
     if (lost)
         json_object_set_new(ev, "lost", json_true());
     env_event(st->e, "update", ev);
+    snprintf(st->why, sizeof st->why, "%s here (%s)", u->op, dtxt);
     digest(st, k);
+    st->why[0] = 0;
     if (op) {
         op_log(st, op);
         json_decref(dj);
@@ -1025,7 +1037,9 @@ static long merge_list(struct cr *st, const char *src, const json_t *list, const
             event_error(st, "%s from %s: key %.60s: %s: dropped", what, src, key, err);
             return -1;
         }
+        snprintf(st->why, sizeof st->why, "merge from %s (%s)", src, !strcmp(what, "crdt_delta") ? "delta" : "state");
         int rc = merge_key(st, key, c, &ctx);
+        st->why[0] = 0;
         if (rc < 0) {
             event_error(st, "%s from %s: key %.60s cannot be held here (at most %d keys of %d entries)", what, src,
                         key, MAX_KEYS, MAX_KEY_ITEMS);
@@ -1218,7 +1232,9 @@ static void cr_on_timer(void *vst, int kind, uint64_t arg)
         for (size_t i = 0; i < st->nkeys; i++)
             if (st->keys[i].dirty) {
                 st->keys[i].dirty_flush = 1;
+                snprintf(st->why, sizeof st->why, "changes since the last sync tick");
                 digest(st, &st->keys[i]);
+                st->why[0] = 0;
                 st->keys[i].dirty_flush = 0;
             }
         sync_tick(st);
@@ -1326,7 +1342,9 @@ static void cr_start(void *vst)
     env_event(st->e, "state", json_pack("{s:s}", "role", "replica"));
     for (size_t i = 0; i < st->nkeys; i++) {
         /* what came back from the log: announced, and offered to peers again */
+        snprintf(st->why, sizeof st->why, "restart: its own log replayed");
         digest(st, &st->keys[i]);
+        st->why[0] = 0;
         if (st->sync == SYNC_DELTA)
             dlog_add(st, st->keys[i].name, crdt_to_json(st->keys[i].c), crdt_ctx_to_json(&st->keys[i].ctx),
                      crdt_items(st->keys[i].c));
@@ -1527,6 +1545,34 @@ static json_t *cmd_show(void *vst, int argc, char **argv)
     return cmd_reply(1, &b);
 }
 
+/* The face's as_op: incr, decr, sadd and srem are client operations of Maelstrom's counter and
+ * set workloads, which the lab records in its history (add with a delta or an element; remove). */
+static json_t *words_op(int argc, char **argv, const char *f, int counter, int sign)
+{
+    const char *w[3];
+    int n = 0;
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "type=", 5) && n < 3)
+            w[n++] = argv[i];
+    if (counter) {
+        int64_t d = 1;
+        if (n < 1 || n > 2 || (n == 2 && parse_i64(w[1], &d) < 0))
+            return NULL;
+        return json_pack("{s:s,s:s,s:I}", "f", f, "key", w[0], "value", (json_int_t)(sign * d));
+    }
+    return n == 2 ? json_pack("{s:s,s:s,s:s}", "f", f, "key", w[0], "value", w[1]) : NULL;
+}
+
+/* The face's command_op. */
+static json_t *cr_command_op(const char *name, int argc, char **argv)
+{
+    if (!strcmp(name, "incr") || !strcmp(name, "decr"))
+        return words_op(argc, argv, "add", 1, name[0] == 'i' ? 1 : -1);
+    if (!strcmp(name, "sadd") || !strcmp(name, "srem"))
+        return words_op(argc, argv, name[1] == 'a' ? "add" : "remove", 0, 1);
+    return NULL;
+}
+
 static const struct mode_command cr_commands[] = {
     {"incr", "incr KEY [N] [type=gcounter|pncounter] [@NODE]", "add N (default 1) to a counter on one node",
      "incr hits 5", 1, 3, cmd_incr, MC_ANY},
@@ -1612,4 +1658,5 @@ const struct mode mode_crdt = {
     .figures = cr_figures,
     .events = "state|update|merge|digest|sync|deliver|buffer|query|error",
     .checks = cr_checks,
+    .command_op = cr_command_op,
 };

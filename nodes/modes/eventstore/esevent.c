@@ -36,16 +36,15 @@ static int fail(struct es_event *ev, char *err, size_t errlen, const char *fmt, 
     return -1;
 }
 
-/* The data object: absent is {}; else an object of at most ES_DATA_MAX bytes. */
+/* The data: absent or null is {}; else any JSON value (an object, 42, "42", [1] …) of at most
+ * ES_DATA_MAX bytes of JSON, kept with its type. */
 static int take_data(const json_t *d, struct es_event *ev, const char *what, char *err, size_t errlen)
 {
     if (!d || json_is_null(d)) {
         ev->data = json_object();
         return 0;
     }
-    if (!json_is_object(d))
-        return fail(ev, err, errlen, "%s: \"data\" must be an object", what);
-    char *s = json_dumps(d, JSON_COMPACT);
+    char *s = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
     size_t n = s ? strlen(s) : ES_DATA_MAX + 1;
     free(s);
     if (n > ES_DATA_MAX)
@@ -61,6 +60,12 @@ int es_decode_append(const json_t *body, struct es_event *ev, char *err, size_t 
         return fail(ev, err, errlen, "%s: the body is not an object", "append");
     const char *stream = json_string_value(json_object_get(body, "stream"));
     const char *type = json_string_value(json_object_get(body, "event"));
+    char num[24];
+    const json_t *js = json_object_get(body, "stream");
+    if (json_is_integer(js) && json_integer_value(js) >= 0) { /* a whole number names the stream of its digits */
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(js));
+        stream = num;
+    }
     if (!stream)
         return fail(ev, err, errlen, "%s needs a string \"stream\" (the stream to append to)", "append");
     if (!es_valid_name(stream, ES_STREAM_MAX))
@@ -123,6 +128,10 @@ void es_fold(json_t *state, const char *type, uint64_t v, const json_t *data)
 {
     json_object_set_new(state, "status", json_string(type));
     json_object_set_new(state, "version", json_integer((json_int_t)v));
+    if (!json_is_object(data)) { /* 42, "42", [1], true: the aggregate's "data" is the last one */
+        json_object_set_new(state, "data", json_deep_copy(data));
+        return;
+    }
     const char *k;
     json_t *val;
     json_object_foreach((json_t *)data, k, val) {

@@ -3,14 +3,17 @@
  * libc only), shared by the mode (eventstore.c), its monitor (esmon.c) and its fuzz target.
  *
  * An event: a stream name ("order-7": 1 to 63 of A-Z a-z 0-9 . _ : -), a type ("created": 1
- * to 31 of the same), a data object (at most ES_DATA_MAX bytes of JSON) and its version in the
+ * to 31 of the same), its data (any JSON value: an object, 42, "42", [1] …, kept with its type;
+ * absent or null is {}; at most ES_DATA_MAX bytes of JSON) and its version in the
  * stream (1, 2, 3, … — version 0 is the empty stream). An append names the version it expects
  * the stream to be at (optimistic concurrency), or none ("any").
  *
  * The aggregate of a stream is the fold of its events in order: {"status": the last event's
  * type, "version": its version, …the data fields}, where a data field overwrites the field of
  * the same name, null deletes it, and a field "+NAME" holding a whole number adds to NAME
- * ({"+balance":30} then {"+balance":-10} gives "balance":20).
+ * ({"+balance":30} then {"+balance":-10} gives "balance":20). Data that is not an object (42,
+ * "42", [1]) sets the field "data" to itself. A stream given as a whole number (7) is the
+ * stream of its digits ("7").
  *
  * The projection (a read model over every stream) is {"total":N,"types":{type:count},
  * "last":{stream:type}}, folded over the committed events in log order.
@@ -33,7 +36,7 @@
 struct es_event {
     char stream[ES_STREAM_MAX];
     char type[ES_TYPE_MAX];
-    json_t *data;           /* an object (never NULL once decoded) */
+    json_t *data;           /* any JSON, most often an object (never NULL once decoded) */
     int64_t expected;       /* the version the writer expects the stream at; -1: any */
     uint64_t v;             /* its version in the stream (records only) */
 };

@@ -549,11 +549,22 @@ static void on_append(void *vst, const char *src, const json_t *body)
 
 /* ---- reads ------------------------------------------------------------------------------------- */
 
+/* A stream named in a client body: a string, or a whole number as its digits (into buf). */
+static const char *stream_arg(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return json_string_value(v);
+}
+
 /* read {key: STREAM}: the stream's committed version on this node (its aggregate in "state"). */
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct es *st = vst;
-    const char *key = json_string_value(json_object_get(body, "key"));
+    char num[24];
+    const char *key = stream_arg(json_object_get(body, "key"), num, sizeof num);
     if (!key) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "read needs a string \"key\": a stream name", NULL);
         return;
@@ -571,7 +582,8 @@ static void on_read(void *vst, const char *src, const json_t *body)
 static void on_read_stream(void *vst, const char *src, const json_t *body)
 {
     struct es *st = vst;
-    const char *s = json_string_value(json_object_get(body, "stream"));
+    char num[24];
+    const char *s = stream_arg(json_object_get(body, "stream"), num, sizeof num);
     const json_t *jf = json_object_get(body, "from");
     if (!s || !es_valid_name(s, ES_STREAM_MAX) || (jf && (!json_is_integer(jf) || json_integer_value(jf) < 1))) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,

@@ -61,6 +61,7 @@
 
 #include "env.h"
 #include "hash.h"
+#include "jtext.h"
 #include "leaderless.h"
 #include "merkle.h"
 #include "mode.h"
@@ -1191,26 +1192,28 @@ static struct op *op_new(struct ll *st, int kind, const char *src, const json_t 
 
 /* A client read, write or delete (docs/modes/leaderless.md, Requests). */
 struct client_req {
-    const char *key, *value, *cl;
+    char *key;                  /* a string, or a whole number as its decimal text */
+    const char *cl;
+    const json_t *value;        /* any JSON, kept as its value text (jtext.h) */
     const json_t *context;
 };
 
 static const struct msg_field read_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_STR_OPT(struct client_req, cl),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
-    MSG_STR(struct client_req, key),
-    MSG_STR(struct client_req, value),
+    MSG_TEXT(struct client_req, key),
+    MSG_ANY(struct client_req, value),
     MSG_STR_OPT(struct client_req, cl),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
 };
 
 static const struct msg_field delete_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_STR_OPT(struct client_req, cl),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
@@ -1234,9 +1237,11 @@ static void on_read(void *vst, const char *src, const json_t *body)
     int need = request_need(st, body, req.cl, 1, err, sizeof err);
     if (need < 0) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        msg_free_text(read_fields, &req);
         return;
     }
     struct op *op = op_new(st, OP_READ, src, body, req.key, need);
+    msg_free_text(read_fields, &req);
     op_dispatch(st, op, 0);
 }
 
@@ -1245,7 +1250,8 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     char err[200];
     struct client_req req;
     ring_check(st);
-    if (client_get(st, src, body, is_delete ? delete_fields : write_fields, &req) < 0)
+    const struct msg_field *fields = is_delete ? delete_fields : write_fields;
+    if (client_get(st, src, body, fields, &req) < 0)
         return;
     int need = request_need(st, body, req.cl, 0, err, sizeof err);
     struct vv ctx = {{0}};
@@ -1260,9 +1266,11 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     }
     if (need < 0) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, err, NULL);
+        msg_free_text(fields, &req);
         return;
     }
     struct op *op = op_new(st, OP_WRITE, src, body, req.key, need);
+    msg_free_text(fields, &req);
     op->is_delete = is_delete;
     /* lww timestamps never repeat on one node, but are not corrected for skew: a node whose
      * clock is behind loses its writes to older ones (the point of the demo) */
@@ -1270,7 +1278,7 @@ static void start_write(struct ll *st, const char *src, const json_t *body, int 
     st->last_ts = now > st->last_ts ? now : st->last_ts + 1;
     op->wv.ts = st->last_ts;
     op->wv.node = self_idx(st);
-    op->wv.value = req.value ? xstrdup(req.value) : NULL;
+    op->wv.value = req.value ? jtext_encode(req.value) : NULL;
     if (st->conflict == VMERGE_DVV) {
         op->wv.dot = next_dot(st);
         op->wv.ctx = ctx;

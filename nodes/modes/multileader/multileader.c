@@ -74,6 +74,7 @@
 #include "env.h"
 #include "hash.h"
 #include "hlc.h"
+#include "jtext.h"
 #include "mode.h"
 #include "msg.h"
 #include "multileader.h"
@@ -343,6 +344,24 @@ static int item_crdt_ok(const struct ml *st, const struct vitem *it, char *err, 
     return ok;
 }
 
+/* Is a value text a whole number (42, or the string "42")? Then 1 and *x. */
+static int whole_number(const char *text, long long *x)
+{
+    json_t *v = jtext_decode(text);
+    int ok = 0;
+    if (json_is_integer(v)) {
+        *x = json_integer_value(v);
+        ok = 1;
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        *x = strtoll(s, &end, 10);
+        ok = *s && !*end;
+    }
+    json_decref(v);
+    return ok;
+}
+
 /* The merge function of conflict=merge over the live values of an item. */
 static json_t *merged_value(const struct ml *st, const struct vitem *it)
 {
@@ -375,28 +394,22 @@ static json_t *merged_value(const struct ml *st, const struct vitem *it)
     if (st->mergefn == M_MAX) {
         const char *best = NULL;
         long long bv = 0;
+        int bnum = 0;
         for (int i = 0; i < it->nv; i++) {
             const char *s = it->v[i].value;
             if (!s)
                 continue;
-            char *end;
-            long long x = strtoll(s, &end, 10);
-            int num = *s && !*end;
-            /* numbers order as numbers, before any text; texts order as strings */
-            if (!best) {
+            long long x = 0;
+            int num = whole_number(s, &x);
+            /* numbers (42, or a string of a whole number, "42") order as numbers, before any
+             * other value; other values order by their text */
+            if (!best || (num && bnum && x > bv) || (!num && bnum) || (!num && !bnum && strcmp(s, best) > 0)) {
                 best = s;
                 bv = x;
-            } else {
-                char *be;
-                strtoll(best, &be, 10);
-                int bnum = *best && !*be;
-                if ((num && bnum && x > bv) || (!num && bnum) || (!num && !bnum && strcmp(s, best) > 0)) {
-                    best = s;
-                    bv = x;
-                }
+                bnum = num;
             }
         }
-        return best ? json_string(best) : json_null();
+        return best ? jtext_decode(best) : json_null();
     }
     /* union: every element of every sibling's comma-separated set, sorted, once */
     char **el = NULL;
@@ -406,7 +419,9 @@ static json_t *merged_value(const struct ml *st, const struct vitem *it)
         if (!it->v[i].value)
             continue;
         any = 1;
-        char *copy = xstrdup(it->v[i].value), *save = NULL;
+        json_t *d = jtext_decode(it->v[i].value); /* a string's elements; any other value as its text */
+        char *copy = xstrdup(json_is_string(d) ? json_string_value(d) : jtext_show(it->v[i].value)), *save = NULL;
+        json_decref(d);
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             if (!*t)
                 continue;
@@ -473,7 +488,7 @@ static json_t *versions_json(const struct ml *st, const struct vitem *it)
             json_decref(q);
             crdt_free(&c);
         } else {
-            sb_printf(&b, "%s@", it->v[i].value ? it->v[i].value : "(deleted)");
+            sb_printf(&b, "%s@", it->v[i].value ? jtext_show(it->v[i].value) : "(deleted)");
         }
         dot_text(st, &it->v[i], &b);
         json_array_append_new(a, json_string(b.s));
@@ -692,8 +707,9 @@ static int merge_lww(struct ml *st, struct vitem *local, const struct version *i
         dot_text(st, win, &wd);
         dot_text(st, lose, &ld);
         int skew = version_covers(lose, win);
-        json_t *extra = json_pack("{s:s?,s:s,s:s?,s:s,s:I,s:I,s:s}", "kept", win->value, "kept_dot", wd.s,
-                                  "dropped", lose->value, "dropped_dot", ld.s, "kept_ts", (json_int_t)win->ts,
+        json_t *extra = json_pack("{s:s?,s:s,s:s?,s:s,s:I,s:I,s:s}", "kept", win->value ? jtext_show(win->value) : NULL,
+                                  "kept_dot", wd.s, "dropped", lose->value ? jtext_show(lose->value) : NULL,
+                                  "dropped_dot", ld.s, "kept_ts", (json_int_t)win->ts,
                                   "dropped_ts", (json_int_t)lose->ts, "why",
                                   skew ? "the causally later write has the earlier timestamp (clock skew): it loses"
                                        : "concurrent writes: the one with the later timestamp wins, the other is lost");
@@ -760,18 +776,19 @@ static void emit_apply(struct ml *st, const struct vitem *it, const char *from)
 /* ---- client requests ------------------------------------------------------------------- */
 
 struct client_req {
-    const char *key, *value;
+    char *key;                  /* a string, or a whole number as its decimal text */
+    const json_t *value;        /* any JSON, kept as its value text (jtext.h) */
     const json_t *context;
 };
 
 static const struct msg_field read_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
-    MSG_STR(struct client_req, key),
-    MSG_STR(struct client_req, value),
+    MSG_TEXT(struct client_req, key),
+    MSG_ANY(struct client_req, value),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
 };
@@ -783,6 +800,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
     if (msg_get_request(st->e, src, body, read_fields, &req, sizeof req) < 0)
         return;
     struct vitem *it = get_item(st, req.key, 0);
+    msg_free_text(read_fields, &req);
     if (!it || !it->nv || vitem_is_tomb(it)) {
         env_reply_error(st->e, src, body, ERR_KEY_DOES_NOT_EXIST, "no such key here", NULL);
         return;
@@ -836,10 +854,11 @@ static void on_write(void *vst, const char *src, const json_t *body)
     if (msg_get_request(st->e, src, body, write_fields, &req, sizeof req) < 0)
         return;
     do_write(st, src, body, req, 0);
+    msg_free_text(write_fields, &req);
 }
 
 static const struct msg_field delete_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_ANY_OPT(struct client_req, context),
     MSG_END,
 };
@@ -852,6 +871,7 @@ static void on_delete(void *vst, const char *src, const json_t *body)
     if (msg_get_request(st->e, src, body, delete_fields, &req, sizeof req) < 0)
         return;
     do_write(st, src, body, req, 1);
+    msg_free_text(delete_fields, &req);
 }
 
 static void do_write(struct ml *st, const char *src, const json_t *body, struct client_req req, int del)
@@ -890,16 +910,28 @@ static void do_write(struct ml *st, const char *src, const json_t *body, struct 
         v.ts = st->last_ts;
     }
     v.node = self_idx(st);
-    char *state_text = NULL;
+    char *state_text = NULL, *vtext = del ? NULL : jtext_encode(req.value);
     if (!del && st->conflict == C_MERGE && st->mergefn == M_CRDT) {
         /* the write is an operation on the join of every version held here: the new state is
          * the version's value (it includes all it supersedes, so the join loses nothing) */
-        char err[300];
+        char err[300], num[32];
         struct crdt *c = item_crdt(st, it, err, sizeof err);
-        if (c && crdt_apply_op(st, c, req.value, (struct crdt_dot){self_idx(st), st->dot + 1}, err, sizeof err) < 0)
+        /* the operation: a string ("+5", "milk", "-milk"), or a whole number for a counter */
+        const char *optext = json_string_value(req.value);
+        if (json_is_integer(req.value)) {
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(req.value));
+            optext = num;
+        }
+        if (c && !optext) {
+            snprintf(err, sizeof err, "a %s write is a string or a whole number (the operation), got %s",
+                     crdt_type_name(st->crdt_type), jtext_show(vtext));
+            crdt_free(&c);
+        }
+        if (c && crdt_apply_op(st, c, optext, (struct crdt_dot){self_idx(st), st->dot + 1}, err, sizeof err) < 0)
             crdt_free(&c);
         if (!c) {
             env_reply_error(st->e, src, body, ERR_PRECONDITION_FAILED, err, NULL);
+            free(vtext);
             return;
         }
         json_t *cj = crdt_to_json(c);
@@ -908,13 +940,13 @@ static void do_write(struct ml *st, const char *src, const json_t *body, struct 
         crdt_free(&c);
     }
     v.dot = next_dot(st);
-    v.value = del ? NULL : state_text ? state_text : (char *)req.value;
+    v.value = del ? NULL : state_text ? state_text : vtext;
     st->writes++;
     st->deletes += del;
     struct vv full = v.ctx;
     vv_add_dot(&full, v.node, v.dot);
     env_event(st->e, "write", json_pack("{s:s,s:o,s:I,s:I,s:o}", "key", req.key, "value",
-                                        del ? json_null() : json_string(req.value), "dot", (json_int_t)v.dot, "ts",
+                                        del ? json_null() : json_incref((json_t *)req.value), "dot", (json_int_t)v.dot, "ts",
                                         (json_int_t)v.ts, "vv", vv_json(st, &full)));
     struct vitem one = {0};
     one.key = it->key;
@@ -922,6 +954,7 @@ static void do_write(struct ml *st, const char *src, const json_t *body, struct 
     one.v = &v;
     int changed = merge_item(st, it, &one, "client");
     free(state_text); /* merged in as a copy */
+    free(vtext);
     if (changed) {
         log_item(st, it);
         emit_apply(st, it, "client");

@@ -10,6 +10,13 @@
  *   n3 consumer  applies each message once: it remembers the message ids it applied (durably)
  *                and drops a duplicate (event `consumed` with duplicate true).
  *
+ * Payloads (issue 20): an order may carry a "payload", any JSON value (42, "42", {"a":[1]} …);
+ * it travels with its event — the outbox row, the publish, the broker's store, the delivery,
+ * the consumer's applied record, all durable — and comes back with its type in a `read` of
+ * the order (service and consumer: "payload" beside "value"). An order id may be a whole
+ * number (taken as its digits). The monitor checks that what the consumer applies is the
+ * payload the service produced (json_equal: 42 is not "42").
+ *
  * Events: `produced` (the service committed an order and its event, id = message id),
  * `publish`, `stored` (broker), `consumed` (consumer: id, order, duplicate), `crashpoint`.
  * The lab's `check exactly-once` matches produced against consumed: every produced id consumed
@@ -36,6 +43,7 @@
 #include "mode.h"
 
 #define MAXROWS 100000
+#define PAYLOAD_MAX 4096        /* bytes of an order's payload as compact JSON */
 #define TICK_US 100000
 
 enum role { R_SERVICE, R_BROKER, R_CONSUMER };
@@ -45,6 +53,7 @@ enum { TM_RELAY = 1 };
 struct row {
     char msg[32], order[64];
     long long amount;
+    json_t *payload;        /* the order's payload (any JSON), or NULL */
     int acked;              /* service: the broker acknowledged it; broker: the consumer did */
 };
 
@@ -59,6 +68,7 @@ struct outbox {
     int n, cap;
     json_t *orders;         /* service: order -> amount */
     json_t *applied;        /* consumer: message id -> order */
+    json_t *payloads;       /* service and consumer: order -> payload (orders that carry one) */
     uint64_t next_msg, duplicates, consumed;
 };
 
@@ -97,7 +107,7 @@ static void log_rec(struct outbox *st, const char *name, json_t *rec, int sync)
     json_decref(rec);
 }
 
-static struct row *row_add(struct outbox *st, const char *msg, const char *order, long long amount)
+static struct row *row_add(struct outbox *st, const char *msg, const char *order, long long amount, const json_t *payload)
 {
     if (st->n >= MAXROWS)
         return NULL;
@@ -110,7 +120,18 @@ static struct row *row_add(struct outbox *st, const char *msg, const char *order
     str_copy(r->msg, msg, sizeof r->msg);
     str_copy(r->order, order, sizeof r->order);
     r->amount = amount;
+    r->payload = payload ? json_incref((json_t *)payload) : NULL;
     return r;
+}
+
+/* An order id in a client body: a string, or a whole number as its digits (into buf). */
+static const char *order_arg(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return json_string_value(v);
 }
 
 static const char *node_of(struct outbox *st, enum role r)
@@ -120,17 +141,27 @@ static const char *node_of(struct outbox *st, enum role r)
 
 /* ---- the service ------------------------------------------------------------------------------- */
 
+/* Adds "payload": p to o when p is not NULL; returns o. */
+static json_t *with_payload(json_t *o, const json_t *p)
+{
+    if (p)
+        json_object_set(o, "payload", (json_t *)p);
+    return o;
+}
+
 static void publish(struct outbox *st, const struct row *r)
 {
     env_event(st->e, "publish", json_pack("{s:s,s:s}", "id", r->msg, "order", r->order));
-    env_send(st->e, node_of(st, R_BROKER), json_pack("{s:s,s:s,s:s,s:I}", "type", "publish", "id", r->msg, "order",
-                                                     r->order, "amount", (json_int_t)r->amount));
+    env_send(st->e, node_of(st, R_BROKER), with_payload(json_pack("{s:s,s:s,s:s,s:I}", "type", "publish", "id", r->msg,
+                                                                  "order", r->order, "amount", (json_int_t)r->amount),
+                                                        r->payload));
 }
 
 /* An order: the order row and the outbox row in one record, fsynced, then ok. With
  * bug=dual-write: the order row alone, ok, then a publish outside the transaction. Returns
  * NULL or the reason it was refused. */
-static const char *take_order(struct outbox *st, const char *order, long long amount, char *msg, size_t msglen)
+static const char *take_order(struct outbox *st, const char *order, long long amount, const json_t *payload, char *msg,
+                              size_t msglen)
 {
     if (!*order || strlen(order) >= 64)
         return "an order id is 1 to 63 characters";
@@ -138,22 +169,26 @@ static const char *take_order(struct outbox *st, const char *order, long long am
         return "that order exists already";
     snprintf(msg, msglen, "m%llu", (unsigned long long)++st->next_msg);
     json_object_set_new(st->orders, order, json_integer(amount));
+    if (payload)
+        json_object_set(st->payloads, order, (json_t *)payload);
     if (st->bugs & BUG_DUAL_WRITE) {
-        log_rec(st, "outbox.db", json_pack("{s:s,s:I,s:s}", "order", order, "amount", (json_int_t)amount, "msg", msg), 1);
-        env_event(st->e, "produced", json_pack("{s:s,s:s,s:b}", "id", msg, "order", order, "outbox", 0));
+        log_rec(st, "outbox.db", with_payload(json_pack("{s:s,s:I,s:s}", "order", order, "amount", (json_int_t)amount, "msg", msg),
+                                              payload), 1);
+        env_event(st->e, "produced", with_payload(json_pack("{s:s,s:s,s:b}", "id", msg, "order", order, "outbox", 0), payload));
         if (crash_point(st, "between", msg))
             return NULL;
         struct row r = {0};
         str_copy(r.msg, msg, sizeof r.msg);
         str_copy(r.order, order, sizeof r.order);
         r.amount = amount;
+        r.payload = (json_t *)payload;
         publish(st, &r); /* once, no retry: the second write of the dual write */
         return NULL;
     }
-    log_rec(st, "outbox.db", json_pack("{s:s,s:I,s:s,s:b}", "order", order, "amount", (json_int_t)amount, "msg", msg,
-                                       "outbox", 1), 1);
-    row_add(st, msg, order, amount);
-    env_event(st->e, "produced", json_pack("{s:s,s:s,s:b}", "id", msg, "order", order, "outbox", 1));
+    log_rec(st, "outbox.db", with_payload(json_pack("{s:s,s:I,s:s,s:b}", "order", order, "amount", (json_int_t)amount, "msg",
+                                                    msg, "outbox", 1), payload), 1);
+    row_add(st, msg, order, amount, payload);
+    env_event(st->e, "produced", with_payload(json_pack("{s:s,s:s,s:b}", "id", msg, "order", order, "outbox", 1), payload));
     emit_role(st);
     return NULL;
 }
@@ -169,14 +204,25 @@ static void on_order(void *vst, const char *src, const json_t *body)
         env_reply_error(st->e, src, body, ERR_TEMPORARILY_UNAVAILABLE, t, NULL);
         return;
     }
-    const char *order = json_string_value(json_object_get(body, "order"));
+    char num[24];
+    const char *order = order_arg(json_object_get(body, "order"), num, sizeof num);
     const json_t *a = json_object_get(body, "amount");
     if (!order || (a && !json_is_integer(a))) {
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "order needs a string \"order\" and a whole \"amount\"", NULL);
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                        "order needs an \"order\" id (a string or a whole number), a whole \"amount\" and optionally a "
+                        "\"payload\" (any JSON)", NULL);
+        return;
+    }
+    const json_t *payload = json_object_get(body, "payload");
+    char *ptext = payload ? json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    size_t plen = ptext ? strlen(ptext) : 0;
+    free(ptext);
+    if (plen > PAYLOAD_MAX) {
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "an order's \"payload\" is at most 4096 bytes of JSON", NULL);
         return;
     }
     char msg[32];
-    const char *why = take_order(st, order, a ? json_integer_value(a) : 1, msg, sizeof msg);
+    const char *why = take_order(st, order, a ? json_integer_value(a) : 1, payload, msg, sizeof msg);
     if (why)
         env_reply_error(st->e, src, body, ERR_PRECONDITION_FAILED, why, NULL);
     else if (!st->halted)
@@ -210,14 +256,15 @@ static void on_publish(void *vst, const char *src, const json_t *body)
         !json_is_integer(a))
         return;
     /* a broker keeps what it is given, duplicates too: at-least-once is the consumer's problem */
-    struct row *r = row_add(st, msg, order, json_integer_value(a));
+    const json_t *payload = json_object_get(body, "payload");
+    struct row *r = row_add(st, msg, order, json_integer_value(a), payload);
     if (!r)
         return;
-    log_rec(st, "outbox.broker", json_pack("{s:s,s:s,s:O}", "id", msg, "order", order, "amount", a), 1);
+    log_rec(st, "outbox.broker", with_payload(json_pack("{s:s,s:s,s:O}", "id", msg, "order", order, "amount", a), payload), 1);
     env_event(st->e, "stored", json_pack("{s:s,s:s,s:i}", "id", msg, "order", order, "offset", st->n - 1));
     env_send(st->e, src, json_pack("{s:s,s:s}", "type", "published", "id", msg));
-    env_send(st->e, node_of(st, R_CONSUMER), json_pack("{s:s,s:i,s:s,s:s}", "type", "deliver", "offset", st->n - 1, "id", msg,
-                                                       "order", order));
+    env_send(st->e, node_of(st, R_CONSUMER), with_payload(json_pack("{s:s,s:i,s:s,s:s}", "type", "deliver", "offset",
+                                                                    st->n - 1, "id", msg, "order", order), payload));
     emit_role(st);
 }
 
@@ -229,16 +276,20 @@ static void on_deliver(void *vst, const char *src, const json_t *body)
     const json_t *off = json_object_get(body, "offset");
     if (st->halted || st->role != R_CONSUMER || !msg || !order || strlen(msg) >= 32 || !json_is_integer(off))
         return;
+    const json_t *payload = json_object_get(body, "payload");
     int dup = json_object_get(st->applied, msg) != NULL;
     if (dup && !(st->bugs & BUG_NO_DEDUP)) {
         st->duplicates++;
     } else {
-        log_rec(st, "outbox.consumer", json_pack("{s:s,s:s}", "applied", msg, "order", order), 1);
+        log_rec(st, "outbox.consumer", with_payload(json_pack("{s:s,s:s}", "applied", msg, "order", order), payload), 1);
         json_object_set_new(st->applied, msg, json_string(order));
+        if (payload)
+            json_object_set(st->payloads, order, (json_t *)payload);
         st->consumed++;
     }
-    env_event(st->e, "consumed", json_pack("{s:s,s:s,s:b,s:b}", "id", msg, "order", order, "duplicate", dup, "applied",
-                                           !dup || (st->bugs & BUG_NO_DEDUP)));
+    env_event(st->e, "consumed", with_payload(json_pack("{s:s,s:s,s:b,s:b}", "id", msg, "order", order, "duplicate", dup,
+                                                        "applied", !dup || (st->bugs & BUG_NO_DEDUP)),
+                                              payload));
     env_send(st->e, src, json_pack("{s:s,s:O}", "type", "delivered", "offset", off));
 }
 
@@ -257,11 +308,13 @@ static void on_delivered(void *vst, const char *src, const json_t *body)
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct outbox *st = vst;
-    const char *key = json_string_value(json_object_get(body, "key"));
+    char num[24];
+    const char *key = order_arg(json_object_get(body, "key"), num, sizeof num);
     if (st->halted)
         return;
     if (!key) {
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "read needs a string \"key\" (an order id)", NULL);
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "read needs a \"key\" (an order id: a string or a whole number)",
+                        NULL);
         return;
     }
     /* the service: the order's amount; the consumer: the id of the message that applied it */
@@ -277,7 +330,8 @@ static void on_read(void *vst, const char *src, const json_t *body)
     if (!v)
         env_reply_error(st->e, src, body, ERR_KEY_DOES_NOT_EXIST, "no such order here", NULL);
     else
-        env_reply(st->e, src, body, json_pack("{s:s,s:o}", "type", "read_ok", "value", v));
+        env_reply(st->e, src, body, with_payload(json_pack("{s:s,s:o}", "type", "read_ok", "value", v),
+                                                 st->role == R_BROKER ? NULL : json_object_get(st->payloads, key)));
 }
 
 /* ---- timers: the relay and the broker's redelivery --------------------------------------------- */
@@ -300,8 +354,9 @@ static void outbox_on_timer(void *vst, int kind, uint64_t arg)
             if (crash_point(st, "publish", r->msg))
                 return;
         } else if (st->role == R_BROKER) {
-            env_send(st->e, node_of(st, R_CONSUMER), json_pack("{s:s,s:i,s:s,s:s}", "type", "deliver", "offset", i, "id",
-                                                               r->msg, "order", r->order));
+            env_send(st->e, node_of(st, R_CONSUMER), with_payload(json_pack("{s:s,s:i,s:s,s:s}", "type", "deliver", "offset",
+                                                                            i, "id", r->msg, "order", r->order),
+                                                                  r->payload));
         }
     }
     env_timer_set(st->e, TICK_US, TM_RELAY, 0);
@@ -318,10 +373,13 @@ static void replay(void *ud, const void *data, size_t len)
     const char *id = json_string_value(json_object_get(r, "id"));
     const char *pub = json_string_value(json_object_get(r, "published"));
     const char *applied = json_string_value(json_object_get(r, "applied"));
+    const json_t *payload = json_object_get(r, "payload");
     if (st->role == R_SERVICE && order && msg && strlen(order) < 64 && strlen(msg) < 32) {
         json_object_set_new(st->orders, order, json_integer(json_integer_value(json_object_get(r, "amount"))));
+        if (payload)
+            json_object_set(st->payloads, order, (json_t *)payload);
         if (json_is_true(json_object_get(r, "outbox")))
-            row_add(st, msg, order, json_integer_value(json_object_get(r, "amount")));
+            row_add(st, msg, order, json_integer_value(json_object_get(r, "amount")), payload);
         uint64_t k;
         if (msg[0] == 'm' && parse_u64(msg + 1, &k) == 0 && k > st->next_msg)
             st->next_msg = k;
@@ -330,9 +388,11 @@ static void replay(void *ud, const void *data, size_t len)
             if (!strcmp(st->rows[i].msg, pub))
                 st->rows[i].acked = 1;
     } else if (st->role == R_BROKER && id && order && strlen(id) < 32 && strlen(order) < 64) {
-        row_add(st, id, order, json_integer_value(json_object_get(r, "amount")));
+        row_add(st, id, order, json_integer_value(json_object_get(r, "amount")), payload);
     } else if (st->role == R_CONSUMER && applied && order) {
         json_object_set_new(st->applied, applied, json_string(order));
+        if (payload)
+            json_object_set(st->payloads, order, (json_t *)payload);
         st->consumed++;
     }
     json_decref(r);
@@ -354,6 +414,7 @@ static void *outbox_create(struct env *e, const struct opts *o, char *err, size_
         st->bugs |= BUG_NO_DEDUP;
     st->orders = json_object();
     st->applied = json_object();
+    st->payloads = json_object();
     static const char *const logs[] = {"outbox.db", "outbox.broker", "outbox.consumer"};
     e->ops->log_read(e, logs[st->role], replay, st);
     /* the broker redelivers everything it stored after a restart: the consumer dedups */
@@ -379,9 +440,12 @@ static void outbox_start(void *vst)
 static void outbox_destroy(void *vst)
 {
     struct outbox *st = vst;
+    for (int i = 0; i < st->n; i++)
+        json_decref(st->rows[i].payload);
     free(st->rows);
     json_decref(st->orders);
     json_decref(st->applied);
+    json_decref(st->payloads);
     free(st);
 }
 
@@ -431,7 +495,7 @@ static json_t *cmd_order(void *vst, int argc, char **argv)
     if (argc > 1 && parse_i64(argv[1], &amount) < 0)
         return reply(0, "the amount must be a whole number, not '%s'", argv[1]);
     char msg[32];
-    const char *why = take_order(st, argv[0], amount, msg, sizeof msg);
+    const char *why = take_order(st, argv[0], amount, NULL, msg, sizeof msg);
     if (why)
         return reply(0, "%s", why);
     return reply(1, "order %s committed with its event %s%s", argv[0], msg,
@@ -453,6 +517,7 @@ static json_t *cmd_stopat(void *vst, int argc, char **argv)
 
 struct outmon {
     json_t *produced, *applied;
+    json_t *payloads;       /* message id -> the payload produced with it */
     int violations;
     json_t *last;
 };
@@ -462,6 +527,7 @@ static void *mon_create(void)
     struct outmon *m = xcalloc(1, sizeof *m);
     m->produced = json_object();
     m->applied = json_object();
+    m->payloads = json_object();
     return m;
 }
 
@@ -477,6 +543,8 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     snprintf(where, sizeof where, "%s#%lld", node, (long long)json_integer_value(json_object_get(ev, "seq")));
     if (!strcmp(name, "produced")) {
         json_object_set_new(m->produced, id, json_string(where));
+        if (json_object_get(ev, "payload"))
+            json_object_set(m->payloads, id, json_object_get(ev, "payload"));
         return 0;
     }
     if (strcmp(name, "consumed") || !json_is_true(json_object_get(ev, "applied")))
@@ -487,6 +555,15 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
         sb_printf(&t, "ExactlyOnce: %s applied %s a second time (events %s, %s)", node, id, first, where);
     else if (!json_object_get(m->produced, id))
         sb_printf(&t, "NoInvention: %s applied %s, which the service never produced (events %s)", node, id, where);
+    else if (!json_equal(json_object_get(m->payloads, id) ? json_object_get(m->payloads, id) : json_null(),
+                         json_object_get(ev, "payload") ? json_object_get(ev, "payload") : json_null())) {
+        char *a = json_dumps(json_object_get(m->payloads, id), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *b = json_dumps(json_object_get(ev, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
+        sb_printf(&t, "SamePayload: %s applied %s with payload %.80s, produced with %.80s (events %s)", node, id,
+                  b ? b : "none", a ? a : "none", where);
+        free(a);
+        free(b);
+    }
     if (!first)
         json_object_set_new(m->applied, id, json_string(where));
     if (!t.s)
@@ -508,6 +585,7 @@ static void mon_destroy(void *vm)
         return;
     json_decref(m->produced);
     json_decref(m->applied);
+    json_decref(m->payloads);
     json_decref(m->last);
     free(m);
 }

@@ -47,6 +47,11 @@
  * lease: the time spent acquiring and the clock drift are not subtracted), one-instance (held
  * once one instance granted it: no majority).
  *
+ * Stored values are any JSON (issue 20): `store n1 orders order-7 42` writes the number 42,
+ * `store … '"42"'` the string, `store … '{"a":[1]}'` the object, a bare word (paid) a string;
+ * the storage keeps it as kvsm's entry text (kvsm.h), the `store` message carries it as JSON,
+ * and a client's `read` answers it with its type.
+ *
  * Events: `lock` (client side: attempt, acquired, failed, expired, released, work, written,
  * refused, unanswered), `lease` (instance side: granted, refused, deleted), `mutex` (the records of
  * docs/checkers.md: acquire, release, write), `state` (role changes).
@@ -58,6 +63,7 @@
 
 #include "env.h"
 #include "fence.h"
+#include "kvsm.h"
 #include "mode.h"
 #include "msg.h"
 
@@ -647,7 +653,8 @@ static void on_lock_set_ok(void *vst, const char *src, const json_t *body)
 /* ---- storage ------------------------------------------------------------------------------- */
 
 struct store_msg {
-    const char *lock, *key, *value, *client, *outcome;
+    const char *lock, *key, *client, *outcome;
+    const json_t *value;    /* any JSON */
     uint64_t token, highest;
     int ok;
 };
@@ -655,7 +662,7 @@ struct store_msg {
 static const struct msg_field store_fields[] = {
     MSG_STR(struct store_msg, lock),
     MSG_STR(struct store_msg, key),
-    MSG_STR(struct store_msg, value),
+    MSG_ANY(struct store_msg, value),
     MSG_STR(struct store_msg, client),
     MSG_U64(struct store_msg, token, MAX_TOKEN),
     MSG_END,
@@ -664,7 +671,7 @@ static const struct msg_field store_fields[] = {
 static const struct msg_field store_ok_fields[] = {
     MSG_STR(struct store_msg, lock),
     MSG_STR(struct store_msg, key),
-    MSG_STR(struct store_msg, value),
+    MSG_ANY(struct store_msg, value),
     MSG_STR(struct store_msg, client),
     MSG_U64(struct store_msg, token, MAX_TOKEN),
     MSG_BOOL(struct store_msg, ok),
@@ -679,7 +686,8 @@ static enum fence_outcome storage_write(struct rl *st, const char *client, const
 {
     enum fence_outcome o = fence_write(&st->fence, key, token, value, client, highest);
     env_event(st->env, "mutex", json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:b,s:b,s:I}", "op", "write", "client", client,
-                                          "lock", lock, "token", (json_int_t)token, "resource", key, "value", value,
+                                          "lock", lock, "token", (json_int_t)token, "resource", key, "value",
+                                          kvsm_value_text(value),
                                           "accepted", o != FENCE_REFUSED, "fencing", st->fencing, "highest",
                                           (json_int_t)*highest));
     return o;
@@ -688,8 +696,9 @@ static enum fence_outcome storage_write(struct rl *st, const char *client, const
 static void store_done(struct rl *st, struct agent *a, const char *key, const char *value, uint64_t token,
                        enum fence_outcome o, uint64_t highest)
 {
-    json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "what", o == FENCE_REFUSED ? "refused" : "written",
-                          "client", a ? a->client : "", "lock", a ? a->lock : "", "key", key, "value", value, "token",
+    json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:s}", "what", o == FENCE_REFUSED ? "refused" : "written",
+                          "client", a ? a->client : "", "lock", a ? a->lock : "", "key", key, "value",
+                          kvsm_value_decode(value), "token",
                           (json_int_t)token, "highest", (json_int_t)highest, "outcome", fence_outcome_name(o));
     env_event(st->env, "lock", f);
     if (a && a->writing && a->sent && token == a->wtoken) {
@@ -709,14 +718,17 @@ static void on_store(void *vst, const char *src, const json_t *body)
         bad_message(st, src, "store", "this node is not the storage");
         return;
     }
-    if (!name_ok(m.key) || strlen(m.value) > VALUE_MAX_LEN || strlen(m.client) >= CL_IDLEN || !name_ok(m.lock)) {
+    char *v = kvsm_value_encode(m.value);
+    if (!name_ok(m.key) || strlen(v) > VALUE_MAX_LEN || strlen(m.client) >= CL_IDLEN || !name_ok(m.lock)) {
         bad_message(st, src, "store", "key, lock, value or client too long or not printable");
+        free(v);
         return;
     }
     uint64_t highest = 0;
-    enum fence_outcome o = storage_write(st, m.client, m.lock, m.key, m.value, m.token, &highest);
+    enum fence_outcome o = storage_write(st, m.client, m.lock, m.key, v, m.token, &highest);
+    free(v);
     env_send(st->env, src,
-             json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:s,s:I}", "type", "store_ok", "lock", m.lock, "key", m.key,
+             json_pack("{s:s,s:s,s:s,s:O,s:s,s:I,s:b,s:s,s:I}", "type", "store_ok", "lock", m.lock, "key", m.key,
                        "value", m.value, "client", m.client, "token", (json_int_t)m.token, "ok", o != FENCE_REFUSED,
                        "outcome", fence_outcome_name(o), "highest", (json_int_t)highest));
 }
@@ -733,8 +745,10 @@ static void on_store_ok(void *vst, const char *src, const json_t *body)
         return;
     }
     struct agent *a = agent_of(st, m.client, m.lock, 0);
-    store_done(st, a, m.key, m.value, m.token,
+    char *v = kvsm_value_encode(m.value);
+    store_done(st, a, m.key, v, m.token,
                !m.ok ? FENCE_REFUSED : strstr(m.outcome, "stale") ? FENCE_STALE_ACCEPTED : FENCE_ACCEPTED, m.highest);
+    free(v);
 }
 
 /* The critical section's work is done: the write goes out, whatever happened meanwhile (the
@@ -742,8 +756,8 @@ static void on_store_ok(void *vst, const char *src, const json_t *body)
 static void send_write(struct rl *st, struct agent *a)
 {
     a->sent = 1;
-    env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:b}", "what", "write", "client", a->client,
-                                         "lock", a->lock, "key", a->wkey, "value", a->wvalue, "token",
+    env_event(st->env, "lock", json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:b}", "what", "write", "client", a->client,
+                                         "lock", a->lock, "key", a->wkey, "value", kvsm_value_decode(a->wvalue), "token",
                                          (json_int_t)a->wtoken, "holding", a->state == AG_HOLDING));
     if (is_storage(st)) {
         uint64_t highest = 0;
@@ -752,8 +766,8 @@ static void send_write(struct rl *st, struct agent *a)
         return;
     }
     env_send(st->env, st->env->nodes[st->storage],
-             json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "type", "store", "lock", a->lock, "key", a->wkey, "value",
-                       a->wvalue, "client", a->client, "token", (json_int_t)a->wtoken));
+             json_pack("{s:s,s:s,s:s,s:o,s:s,s:I}", "type", "store", "lock", a->lock, "key", a->wkey, "value",
+                       kvsm_value_decode(a->wvalue), "client", a->client, "token", (json_int_t)a->wtoken));
     /* no answer (the storage cut off or down): the write's fate is unknown, stop waiting */
     a->work_timer = arm(st, a, STORE_TIMEOUT_US, T_WORK, &a->work_serial);
 }
@@ -780,7 +794,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
         free(t);
     } else {
         const struct fence_res *r = fence_get(&st->fence, m.key);
-        json_t *v = r && r->value ? json_string(r->value) : json_null();
+        json_t *v = r && r->value ? kvsm_value_decode(r->value) : json_null();
         env_reply(st->env, src, body, json_pack("{s:s,s:o}", "type", "read_ok", "value", v));
     }
     msg_free_text(read_fields, &m);
@@ -973,6 +987,18 @@ static json_t *cmd_release(void *vst, int argc, char **argv)
     return reply_text(1, "%s %s %s", a->client, held ? "released" : "stopped acquiring", a->lock);
 }
 
+/* The entry text (kvsm.h) of a `store` VALUE word: a word that is JSON (42, -1.5, true, null,
+ * "42" typed as '"42"', {"a":[1]}, [1]) is that value, any other word (paid) a string. */
+static char *store_value(const char *word)
+{
+    json_t *j = json_loads(word, JSON_DECODE_ANY, NULL);
+    if (!j)
+        j = json_string(word);
+    char *v = kvsm_value_encode(j);
+    json_decref(j);
+    return v ? v : xstrdup("");
+}
+
 static json_t *cmd_store(void *vst, int argc, char **argv)
 {
     struct rl *st = vst;
@@ -983,7 +1009,10 @@ static json_t *cmd_store(void *vst, int argc, char **argv)
         return reply_text(0, "usage: store NODE LOCK KEY VALUE [as=CLIENT]");
     if (!name_ok(argv[2]))
         return reply_text(0, "%s: a key of 1 to %d printable characters", argv[2], NAME_MAX_LEN);
-    if (strlen(argv[3]) > VALUE_MAX_LEN)
+    char *wv = store_value(argv[3]);
+    size_t wlen = strlen(wv);
+    free(wv);
+    if (wlen > VALUE_MAX_LEN)
         return reply_text(0, "a value of at most %d bytes", VALUE_MAX_LEN);
     struct cmd_opts o;
     if ((bad = parse_cmd_opts(st, argc, argv, 4, &o)))
@@ -1000,7 +1029,9 @@ static json_t *cmd_store(void *vst, int argc, char **argv)
     a->sent = 0;
     a->wtoken = a->token;
     str_copy(a->wkey, argv[2], sizeof a->wkey);
-    str_copy(a->wvalue, argv[3], sizeof a->wvalue);
+    wv = store_value(argv[3]);
+    str_copy(a->wvalue, wv, sizeof a->wvalue);
+    free(wv);
     update_role(st);
     if (st->work_us == 0) {
         send_write(st, a);
@@ -1173,12 +1204,18 @@ static json_t *rl_status(void *vst)
     json_t *data = json_object();
     for (size_t i = 0; i < st->fence.n; i++)
         if (st->fence.r[i].value)
-            json_object_set_new(data, st->fence.r[i].name, json_string(st->fence.r[i].value));
+            json_object_set_new(data, st->fence.r[i].name, kvsm_value_decode(st->fence.r[i].value));
     json_t *extra = json_pack("{s:i,s:s,s:s,s:o,s:o}", "instances", st->ninst, "storage",
                               st->env->nodes[st->storage], "fencing", st->fencing ? "on" : "off", "keys", keys,
                               "clients", agents);
-    if (is_storage(st))
-        json_object_set_new(extra, "fence", fence_json(&st->fence));
+    if (is_storage(st)) {
+        json_t *fj = fence_json(&st->fence), *res = json_object_get(fj, "resources"), *rv;
+        const char *rk;
+        json_object_foreach(res, rk, rv) /* the values as their JSON, not the entry text */
+            if (json_is_string(json_object_get(rv, "value")))
+                json_object_set_new(rv, "value", kvsm_value_decode(json_string_value(json_object_get(rv, "value"))));
+        json_object_set_new(extra, "fence", fj);
+    }
     return json_pack("{s:s,s:o,s:i,s:i,s:I,s:I,s:I,s:o}", "role", st->role ? st->role : "client", "data", data,
                      "locks", live, "holding", holding, "token", (json_int_t)top, "writes",
                      (json_int_t)(is_storage(st) ? st->fence.n : 0), "pairs", (json_int_t)st->pairs, "extra", extra);

@@ -52,6 +52,7 @@
 
 #include "env.h"
 #include "hash.h"
+#include "kvsm.h"
 #include "mode.h"
 #include "msg.h"
 #include "spanner.h"
@@ -196,7 +197,8 @@ static int ver_put(struct key *k, uint64_t ts, int node, const char *value)
 
 static void log_ver(struct sp *st, const char *key, uint64_t ts, int node, const char *value)
 {
-    json_t *r = json_pack("{s:s,s:s,s:I,s:s}", "k", key, "v", value, "ts", (json_int_t)ts, "w", nname(st, node));
+    json_t *r = json_pack("{s:s,s:o,s:I,s:s}", "k", key, "v", kvsm_value_decode(value), "ts", (json_int_t)ts, "w",
+                          nname(st, node));
     char *s = json_dumps(r, JSON_COMPACT);
     json_decref(r);
     if (s) {
@@ -214,19 +216,20 @@ static int store(struct sp *st, const char *key, uint64_t ts, int node, const ch
     st->stored++;
     log_ver(st, key, ts, node, value);
     if (r == 2)
-        env_event(st->e, "apply", json_pack("{s:s,s:s,s:I,s:s,s:s}", "key", key, "value", value, "ts", (json_int_t)ts,
+        env_event(st->e, "apply", json_pack("{s:s,s:o,s:I,s:s,s:s}", "key", key, "value", kvsm_value_decode(value), "ts", (json_int_t)ts,
                                             "writer", nname(st, node), "from", from));
     return r;
 }
 
 struct rec {
-    const char *k, *v, *w;
+    const char *k, *w;
+    const json_t *v;        /* any JSON (a string in logs written before JSON values) */
     uint64_t ts;
 };
 
 static const struct msg_field rec_fields[] = {
     MSG_STR(struct rec, k),
-    MSG_STR(struct rec, v),
+    MSG_ANY(struct rec, v),
     MSG_U64(struct rec, ts, MAX_TS),
     MSG_STR(struct rec, w),
     MSG_END,
@@ -250,7 +253,9 @@ static void replay_rec(void *ud, const void *data, size_t len)
         json_decref(j);
         return;
     }
-    ver_put(key_get(st, r.k, 1), r.ts, w, r.v);
+    char *v = kvsm_value_encode(r.v);
+    ver_put(key_get(st, r.k, 1), r.ts, w, v);
+    free(v);
     if (w == self_idx(st) && r.ts > st->last_ts)
         st->last_ts = r.ts;
     json_decref(j);
@@ -285,8 +290,8 @@ static struct op *op_find(struct sp *st, uint64_t id)
 
 static json_t *write_msg(const struct sp *st, uint64_t id, const char *key, const struct ver *v)
 {
-    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:s}", "type", "tt_write", "id", (json_int_t)id, "key", key, "value",
-                     v->value, "ts", (json_int_t)v->ts, "writer", nname(st, v->node));
+    return json_pack("{s:s,s:I,s:s,s:o,s:I,s:s}", "type", "tt_write", "id", (json_int_t)id, "key", key, "value",
+                     kvsm_value_decode(v->value), "ts", (json_int_t)v->ts, "writer", nname(st, v->node));
 }
 
 static void send_missing(struct sp *st, struct op *op, uint32_t have)
@@ -339,13 +344,14 @@ static void op_try_finish(struct sp *st, struct op *op)
     json_t *ev = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)op->id, "op", kind, "key", op->key, "ts",
                            (json_int_t)op->ts, "latency_us", (json_int_t)waited, "wait_us", (json_int_t)op->wait_us);
     if (op->v.ts)
-        json_object_set_new(ev, "value", json_string(op->v.value));
+        json_object_set_new(ev, "value", kvsm_value_decode(op->v.value));
     env_event(st->e, "txn_commit", ev);
     json_t *reply;
     if (op->kind == OP_WRITE)
         reply = json_pack("{s:s,s:I}", "type", "write_ok", "ts", (json_int_t)op->ts);
     else if (op->v.ts)
-        reply = json_pack("{s:s,s:s,s:I,s:I,s:s}", "type", "read_ok", "value", op->v.value, "ts", (json_int_t)op->ts,
+        reply = json_pack("{s:s,s:o,s:I,s:I,s:s}", "type", "read_ok", "value", kvsm_value_decode(op->v.value), "ts",
+                          (json_int_t)op->ts,
                           "version", (json_int_t)op->v.ts, "writer", nname(st, op->v.node));
     else
         reply = json_pack("{s:s,s:i,s:s,s:I}", "type", "error", "code", ERR_KEY_DOES_NOT_EXIST, "text",
@@ -385,19 +391,21 @@ static struct op *op_new(struct sp *st, int kind, const char *src, const json_t 
     return op;
 }
 
+/* A client's key is a string or a whole number (taken as its decimal text); a value is any
+ * JSON, kept as kvsm's entry text (kvsm.h) so that 42 and "42" stay apart. */
 struct client_req {
-    const char *key;
-    char *value;
+    char *key;
+    const json_t *value;
 };
 
 static const struct msg_field read_fields[] = {
-    MSG_STR(struct client_req, key),
+    MSG_TEXT(struct client_req, key),
     MSG_END,
 };
 
 static const struct msg_field write_fields[] = {
-    MSG_STR(struct client_req, key),
-    MSG_TEXT(struct client_req, value),
+    MSG_TEXT(struct client_req, key),
+    MSG_ANY(struct client_req, value),
     MSG_END,
 };
 
@@ -413,9 +421,9 @@ static void on_write(void *vst, const char *src, const json_t *body)
     uint64_t s = tt.latest > st->last_ts ? tt.latest : st->last_ts + 1;
     st->last_ts = s;
     op->ts = s;
-    op->v = (struct ver){s, self_idx(st), xstrdup(req.value)};
+    op->v = (struct ver){s, self_idx(st), kvsm_value_encode(req.value)};
     st->writes++;
-    store(st, req.key, s, self_idx(st), req.value, "client");
+    store(st, req.key, s, self_idx(st), op->v.value, "client");
     st->e->ops->log_sync(st->e, "versions");
     msg_free_text(write_fields, &req);
     send_missing(st, op, op->acked);
@@ -439,6 +447,7 @@ static void on_read(void *vst, const char *src, const json_t *body)
         op->v = (struct ver){v->ts, v->node, xstrdup(v->value)};
         op->have = 1u << self_idx(st);
     }
+    msg_free_text(read_fields, &req);
     st->reads++;
     send_reads(st, op);
     op->wait_us = tt_wait_us(env_now_us(st->e), st->eps, op->ts);
@@ -450,13 +459,14 @@ static void on_read(void *vst, const char *src, const json_t *body)
 
 struct write_msg {
     uint64_t id, ts;
-    const char *key, *value, *writer;
+    const char *key, *writer;
+    const json_t *value;
 };
 
 static const struct msg_field write_msg_fields[] = {
     MSG_U64(struct write_msg, id, MAX_ID),
     MSG_STR(struct write_msg, key),
-    MSG_STR(struct write_msg, value),
+    MSG_ANY(struct write_msg, value),
     MSG_U64(struct write_msg, ts, MAX_TS),
     MSG_STR(struct write_msg, writer),
     MSG_END,
@@ -488,8 +498,10 @@ static void on_tt_write(void *vst, const char *src, const json_t *body)
                  m.writer, m.ts);
         return peer_error(st, src, err);
     }
-    if (store(st, m.key, m.ts, w, m.value, src))
+    char *v = kvsm_value_encode(m.value);
+    if (store(st, m.key, m.ts, w, v, src))
         st->e->ops->log_sync(st->e, "versions"); /* durable before acknowledged */
+    free(v);
     env_send(st->e, src, json_pack("{s:s,s:I,s:I,s:s}", "type", "tt_write_ok", "id", (json_int_t)m.id, "ts",
                                    (json_int_t)m.ts, "writer", m.writer));
 }
@@ -555,7 +567,7 @@ static void on_tt_read(void *vst, const char *src, const json_t *body)
     const struct ver *v = ver_at(key_get(st, m.key, 0), m.at);
     json_t *r = json_pack("{s:s,s:I,s:I}", "type", "tt_read_ok", "id", (json_int_t)m.id, "ts", (json_int_t)(v ? v->ts : 0));
     if (v) {
-        json_object_set_new(r, "value", json_string(v->value));
+        json_object_set_new(r, "value", kvsm_value_decode(v->value));
         json_object_set_new(r, "writer", json_string(nname(st, v->node)));
     }
     env_send(st->e, src, r);
@@ -563,13 +575,14 @@ static void on_tt_read(void *vst, const char *src, const json_t *body)
 
 struct read_ok_msg {
     uint64_t id, ts;
-    const char *value, *writer;
+    const char *writer;
+    const json_t *value;
 };
 
 static const struct msg_field read_ok_fields[] = {
     MSG_U64(struct read_ok_msg, id, MAX_ID),
     MSG_U64(struct read_ok_msg, ts, MAX_TS),
-    MSG_STR_OPT(struct read_ok_msg, value),
+    MSG_ANY_OPT(struct read_ok_msg, value),
     MSG_STR_OPT(struct read_ok_msg, writer),
     MSG_END,
 };
@@ -586,7 +599,7 @@ static void on_tt_read_ok(void *vst, const char *src, const json_t *body)
         return peer_error(st, src, err);
     int w = m.writer ? env_node_index(st->e, m.writer) : -1;
     if (m.ts && (!m.value || w < 0))
-        return peer_error(st, src, "tt_read_ok with a ts needs a string \"value\" and a \"writer\" of the cluster");
+        return peer_error(st, src, "tt_read_ok with a ts needs a \"value\" and a \"writer\" of the cluster");
     struct op *op = op_find(st, m.id);
     if (!op || op->kind != OP_READ || !op->req || (op->acked & (1u << from)))
         return;
@@ -597,10 +610,10 @@ static void on_tt_read_ok(void *vst, const char *src, const json_t *body)
         int c = ver_cmp(m.ts, w, op->v.ts, op->v.node);
         if (!op->v.ts || c > 0) {
             free(op->v.value);
-            op->v = (struct ver){m.ts, w, xstrdup(m.value)};
+            op->v = (struct ver){m.ts, w, kvsm_value_encode(m.value)};
             op->have = 0;
             /* newer here than this coordinator's copy: store it too */
-            if (store(st, op->key, m.ts, w, m.value, src))
+            if (store(st, op->key, m.ts, w, op->v.value, src))
                 st->e->ops->log_sync(st->e, "versions");
             op->have |= 1u << self_idx(st);
             c = 0;
@@ -678,7 +691,7 @@ static json_t *sp_status(void *vst)
     for (size_t i = 0; i < st->nb; i++)
         for (struct key *k = st->b[i]; k; k = k->next)
             if (k->nv)
-                json_object_set_new(data, k->key, json_string(k->v[k->nv - 1].value));
+                json_object_set_new(data, k->key, kvsm_value_decode(k->v[k->nv - 1].value));
     uint64_t pt = env_now_us(st->e);
     struct tt_interval tt = tt_at(pt, st->eps);
     int pending = 0;

@@ -3,6 +3,10 @@
  * shard of some keys (txn_shard(): the bank's accounts alice, bob, carol, … round-robin, any
  * other key by hash). A transaction is a list of operations ["r",k,null], ["w",k,v],
  * ["add",k,delta] (a balance that may not go negative) and ["append",k,v] (list-append).
+ * Values are any JSON but null (issue 20: Elle's list-append appends integers): a w of 42
+ * reads back 42, of "42" the string, of {"a":[1]} the object; a key is a string or a whole
+ * number (Jepsen's keys are integers), taken as its decimal text inside (so 7 and "7" are one
+ * key) and answered as the client sent it in txn_ok.
  *
  * Coordinator, per transaction (struct ctx):
  *
@@ -215,8 +219,8 @@ static int op_valid(const json_t *op, char *err, size_t errlen)
     if (!strcmp(f, "r"))
         return 1;
     if (!strcmp(f, "w") || !strcmp(f, "append")) {
-        if (json_is_null(v) || json_is_array(v) || json_is_object(v)) {
-            snprintf(err, errlen, "%s %s needs a string or number value", f, k);
+        if (json_is_null(v)) { /* null is what a read of an absent key says */
+            snprintf(err, errlen, "%s %s needs a value (any JSON but null)", f, k);
             return 0;
         }
         return 1;
@@ -231,6 +235,36 @@ static int op_valid(const json_t *op, char *err, size_t errlen)
     }
     snprintf(err, errlen, "unknown operation '%s': expected r, w, add or append", f);
     return 0;
+}
+
+/* Integer keys ([F, 7, V]) become their decimal text, in place: the protocol keys by text. */
+static void keys_as_text(json_t *ops)
+{
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op) {
+        const json_t *k = json_array_get(op, 1);
+        if (json_is_array(op) && json_is_integer(k)) {
+            char b[24];
+            snprintf(b, sizeof b, "%lld", (long long)json_integer_value(k));
+            json_array_set_new(op, 1, json_string(b));
+        }
+    }
+}
+
+/* ops (the protocol's, keys as text) with the keys the client sent in req's "txn" put back. */
+static json_t *keys_as_sent(const json_t *ops, const json_t *req)
+{
+    json_t *out = json_deep_copy(ops);
+    const json_t *sent = json_object_get(req, "txn");
+    size_t i;
+    json_t *op;
+    json_array_foreach(out, i, op) {
+        const json_t *k = json_array_get(json_array_get(sent, i), 1);
+        if (json_is_integer(k) && json_is_array(op))
+            json_array_set(op, 1, (json_t *)k);
+    }
+    return out;
 }
 
 static int ops_valid(const json_t *ops, char *err, size_t errlen)
@@ -446,7 +480,8 @@ static void ctx_finish(struct txnst *st, struct ctx *c)
         } else if (!strcmp(type, "transfer")) {
             env_reply(st->e, c->client, c->req, json_pack("{s:s,s:s}", "type", "transfer_ok", "txn", c->id));
         } else {
-            env_reply(st->e, c->client, c->req, json_pack("{s:s,s:O,s:s}", "type", "txn_ok", "txn", c->ops, "id", c->id));
+            env_reply(st->e, c->client, c->req, json_pack("{s:s,s:o,s:s}", "type", "txn_ok", "txn",
+                                                          keys_as_sent(c->ops, c->req), "id", c->id));
         }
     }
     ctx_free(st, c);
@@ -1245,6 +1280,8 @@ static void on_txn(void *vst, const char *src, const json_t *body)
         }
     } else {
         copy = json_deep_copy(ops);
+        if (json_is_array(copy))
+            keys_as_text(copy);
     }
     start_or_refuse(st, src, body, copy);
     json_decref(copy);
@@ -1313,14 +1350,26 @@ static int refuse_not_mine(struct txnst *st, const char *src, const json_t *req,
     return 1;
 }
 
+/* A key in a client body: a string, or a whole number as its decimal text (into buf). */
+static const char *key_arg(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_integer(v)) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return json_string_value(v);
+}
+
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct txnst *st = vst;
-    const char *key = json_string_value(json_object_get(body, "key"));
+    char num[24];
+    const char *key = key_arg(json_object_get(body, "key"), num, sizeof num);
     if (st->halted)
         return;
     if (!key || !*key || strlen(key) >= KEYLEN) {
-        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST, "read needs a string \"key\" of 1 to 63 characters", NULL);
+        env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
+                        "read needs a \"key\": a string of 1 to 63 characters or a whole number", NULL);
         return;
     }
     if (st->coord) {
@@ -1341,13 +1390,15 @@ static void on_read(void *vst, const char *src, const json_t *body)
 static void on_write(void *vst, const char *src, const json_t *body)
 {
     struct txnst *st = vst;
-    const char *key = json_string_value(json_object_get(body, "key"));
+    char num[24];
+    const char *key = key_arg(json_object_get(body, "key"), num, sizeof num);
     const json_t *v = json_object_get(body, "value");
     if (st->halted)
         return;
-    if (!key || !*key || strlen(key) >= KEYLEN || !v || json_is_null(v) || json_is_array(v) || json_is_object(v)) {
+    if (!key || !*key || strlen(key) >= KEYLEN || !v || json_is_null(v)) {
         env_reply_error(st->e, src, body, ERR_MALFORMED_REQUEST,
-                        "write needs a string \"key\" of 1 to 63 characters and a string or number \"value\"", NULL);
+                        "write needs a \"key\" (a string of 1 to 63 characters or a whole number) and a \"value\" "
+                        "(any JSON but null)", NULL);
         return;
     }
     if (st->coord) {
