@@ -89,6 +89,7 @@ END_TEST
 
 struct fake {
     struct env env;
+    char ids[3][CL_IDLEN];
     json_t *sent;       /* [{"dest":…,"body":…}] */
     json_t *events;     /* [{"ev":…,…}] */
     struct sb prog;     /* what the program was given on stdin */
@@ -144,6 +145,7 @@ static void *fake_start(struct fake *f, const char *bin, const char *args, int f
     f->env.ops = &fake_ops;
     f->env.impl = f;
     f->env.n_nodes = 3;
+    f->env.nodes = f->ids;
     for (int i = 0; i < 3; i++)
         node_name(i, f->env.nodes[i]);
     f->env.self_idx = 1;
