@@ -2479,6 +2479,7 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
         break;
     }
     case MC_ON_NODE:
+    case MC_REMOVE_NODE:
         if (nargs >= 1) {
             if (lab_parse_node(lab, w->argv[1], &target) < 0)
                 return PARSE;
@@ -2532,6 +2533,19 @@ static int run_mode_command(struct lab *lab, const struct mode_command *mc, stru
             target = again;
             r = lab->cl->ops->command(lab->cl, target, mc->name, w->argc - 1, w->argv + 1);
             ok = json_is_true(json_object_get(r, "ok"));
+        }
+    }
+    if (ok && mc->target == MC_REMOVE_NODE && m->leave_option && nargs >= 1) {
+        /* the node leaves: the replicas face stops counting it (converged, …) */
+        const char *prev = opts_get(&lab->cl->opts, m->leave_option, NULL);
+        size_t idl = strlen(w->argv[1]);
+        const char *hit = prev ? strstr(prev, w->argv[1]) : NULL;
+        while (hit && !((hit == prev || hit[-1] == ',') && (hit[idl] == ',' || !hit[idl])))
+            hit = strstr(hit + 1, w->argv[1]);
+        if (!hit) {
+            char *list = prev && *prev && strcmp(prev, "none") ? xasprintf("%s,%s", prev, w->argv[1]) : xstrdup(w->argv[1]);
+            opts_set(&lab->cl->opts, m->leave_option, list);
+            free(list);
         }
     }
     const char *text = json_string_value(json_object_get(r, "text"));

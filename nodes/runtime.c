@@ -53,6 +53,9 @@ struct rt {
     char peer_ep[CL_MAXNODES][256]; /* eager: where peer[i] connects; lazy: where it will */
     int lazy;                   /* peers=lazy: a peer's socket is made at the first send to it */
     uint64_t lazy_connects;     /* peer sockets made so far (peers=lazy) */
+    uint64_t peer_idle_us;      /* peers=lazy: a peer socket unused this long is closed (0: never) */
+    uint64_t peer_used[CL_MAXNODES]; /* mono_us of the last send on peer[i] */
+    uint64_t lazy_closes, idle_swept; /* idle peer sockets closed so far; the last sweep */
     char bound_ep[256], peer_bound_ep[256];
     int auth;
     char secret[41], public[41];
@@ -173,8 +176,27 @@ static void wire_send(struct rt *r, int dst, const char *frame, size_t len)
         lazy_connect(r, dst);
     if (dst < 0 || !r->peer[dst])
         return;
+    r->peer_used[dst] = r->now_mono ? r->now_mono : mono_us();
     if (zmq_send(r->peer[dst], frame, len, ZMQ_DONTWAIT) < 0 && r->events_all)
         emit(r, "drop", json_pack("{s:s,s:s}", "to", r->env.nodes[dst], "why", "peer unreachable"));
+}
+
+/* peers=lazy: closes the peer sockets not used for peer_idle (the next send to that peer
+ * reopens it, as the first did), so that a long run does not end up holding a socket, and a
+ * connection at the peer, for every peer it ever talked to. Frames are long gone by then
+ * (LINGER 0 would drop any still queued: a peer silent that long is down anyway). */
+static void close_idle_peers(struct rt *r, uint64_t now)
+{
+    if (!r->lazy || !r->peer_idle_us || now - r->idle_swept < r->peer_idle_us / 4 + 1)
+        return;
+    r->idle_swept = now;
+    for (int i = 0; i < r->env.n_nodes; i++) {
+        if (i == r->env.self_idx || !r->peer[i] || now - r->peer_used[i] < r->peer_idle_us)
+            continue;
+        zmq_close(r->peer[i]);
+        r->peer[i] = NULL;
+        r->lazy_closes++;
+    }
 }
 
 static size_t client_slot(const struct rt *r, const char *id)
@@ -680,8 +702,14 @@ static json_t *full_status(struct rt *r)
     json_object_set_new(s, "peers_refused", json_integer((json_int_t)r->refused));
     /* what the bench counts per committed write (`conlab bench` figures msgs/write, fsyncs/write) */
     json_object_set_new(s, "peer_sends", json_integer((json_int_t)r->peer_sends));
-    if (r->lazy)
+    if (r->lazy) {
+        int open = 0;
+        for (int i = 0; i < r->env.n_nodes; i++)
+            open += i != r->env.self_idx && r->peer[i] != NULL;
         json_object_set_new(s, "peer_sockets", json_integer((json_int_t)r->lazy_connects));
+        json_object_set_new(s, "peer_sockets_open", json_integer(open));
+        json_object_set_new(s, "peer_sockets_closed", json_integer((json_int_t)r->lazy_closes));
+    }
     json_object_set_new(s, "fsyncs", json_integer((json_int_t)r->fsyncs));
     json_t *queue = json_object();
     for (int d = 0; d < r->env.n_nodes; d++) {
@@ -1364,6 +1392,7 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
     r->auth = c->auth;
     const char *peers = opts_get(&c->opts, "peers", "auto");
     r->lazy = !strcmp(peers, "lazy") || (!strcmp(peers, "auto") && c->n_nodes > CL_MAXN);
+    r->peer_idle_us = opts_get_duration(&c->opts, "peer_idle", 2000000);
     if (r->auth) {
         if (!runtime_valid_key(c->secret)) {
             snprintf(err, errlen, "auth=curve needs this node's CURVE secret key (the lab hands it over)");
@@ -1600,6 +1629,7 @@ int runtime_run(const struct runtime_config *c)
         if (i_pout >= 0 && (items[i_pout].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             on_prog_out(r);
         maybe_start(r);
+        close_idle_peers(r, r->now_mono);
         if (c->lab_pid > 0 && r->now_mono - last_parent_check > 250000) {
             last_parent_check = r->now_mono;
             if (getppid() != c->lab_pid)

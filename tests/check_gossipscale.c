@@ -110,6 +110,37 @@ START_TEST(a_hundred_real_nodes_start_in_under_ten_seconds_spread_and_detect)
 }
 END_TEST
 
+START_TEST(idle_lazy_peer_connections_close_and_reopen_at_the_next_message)
+{
+    if (!test_procs_allowed())
+        return;
+    struct lab lab;
+    struct seen s = {0};
+    lab_up(&lab, &s);
+    start(&lab, &s, "gossip", 12, "style=push-pull events=state auth=off peers=lazy peer_idle=300ms ae=0");
+    run(&lab, &s, "rumor n1 hello");
+    run(&lab, &s, "wait rumor hello 120s");
+    run(&lab, &s, "wait 2s");
+    /* quiet since (no anti-entropy, the rumor dead): the connections it made are closed */
+    json_t *st[CL_MAXNODES] = {0};
+    lab_refresh(&lab, st);
+    long closed = 0, open = 0;
+    for (int i = 0; i < 12; i++) {
+        closed += (long)json_integer_value(json_object_get(st[i], "peer_sockets_closed"));
+        open += (long)json_integer_value(json_object_get(st[i], "peer_sockets_open"));
+        json_decref(st[i]);
+    }
+    printf("12 gossip nodes, peers=lazy peer_idle=300ms: %ld idle peer sockets closed, %ld open 2 s after the rumor\n",
+           closed, open);
+    ck_assert_int_gt(closed, 0);
+    /* reopened at the next message: a second rumor reaches everyone */
+    run(&lab, &s, "rumor n5 again");
+    run(&lab, &s, "wait rumor again 120s");
+    run(&lab, &s, "stop");
+    lab_destroy(&lab);
+}
+END_TEST
+
 Suite *suite_gossipscale(void);
 Suite *suite_gossipscale(void)
 {
@@ -118,6 +149,7 @@ Suite *suite_gossipscale(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, thirty_two_gossip_nodes_spread_a_rumor_and_twenty_four_swim_members_detect_a_crash);
     tcase_add_test(tc, a_hundred_real_nodes_start_in_under_ten_seconds_spread_and_detect);
+    tcase_add_test(tc, idle_lazy_peer_connections_close_and_reopen_at_the_next_message);
     suite_add_tcase(s, tc);
     return s;
 }

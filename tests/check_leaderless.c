@@ -12,8 +12,10 @@
 
 #include "catchup.h"
 #include "fixture.h"
+#include "hash.h"
 #include "mode.h"
 #include "leaderless.h"
+#include "ring.h"
 #include "sim.h"
 #include "test_util.h"
 
@@ -31,7 +33,7 @@ struct tc {
 };
 
 static const char *const kept_events[] = {"quorum", "repair", "hint", "antientropy", "apply",
-                                          "tombstone", "error", "member", NULL};
+                                          "tombstone", "error", "member", "stream", NULL};
 
 static struct tc *tc_new(int n, const char *spec, uint64_t seed)
 {
@@ -1284,6 +1286,8 @@ END_TEST
 
 /* ---- membership=swim (or gossip): members, deaths and leaves learned by SWIM ------------------ */
 
+static const char *extra_str(struct tc *t, int i, const char *field);
+
 /* node's view of member: "alive", "suspect", "dead", "left", "unknown", or NULL (not in its table). */
 static const char *view_of(struct tc *t, int node, const char *member)
 {
@@ -1336,6 +1340,10 @@ START_TEST(gossip_membership_marks_a_crashed_node_dead_everywhere_and_a_restarte
     uint64_t took = sim_now(t->s) - t0;
     printf("swim membership: 5 nodes, swim_suspect=1s: every view has n4 dead %.2f s after its crash\n", took / 1e6);
     ck_assert_uint_ge(took, 1 * SEC); /* not before the suspicion timeout */
+    /* a crash is not a departure: the dead member keeps its tokens in every view's ring */
+    for (int i = 0; i < 5; i++)
+        if (i != 3)
+            ck_assert_str_eq(extra_str(t, i, "ring"), "5 nodes x 8 vnodes");
     /* writes whose replica is dead in the view go to a stand-in, with a hint */
     for (int k = 0; k < 12; k++) {
         char key[8];
@@ -1385,6 +1393,188 @@ START_TEST(swim_membership_refuses_a_bad_probe)
 }
 END_TEST
 
+
+/* ---- streaming ranges: join and decommission under membership=swim --------------------------------- */
+
+/* A field of node i's status "extra" as a string (static copy), or "". */
+static const char *extra_str(struct tc *t, int i, const char *field)
+{
+    static char out[64];
+    json_t *st = sim_status(t->s, i);
+    const char *v = json_string_value(json_object_get(json_object_get(st, "extra"), field));
+    str_copy(out, v ? v : "", sizeof out);
+    json_decref(st);
+    return out;
+}
+
+struct rstate_want {
+    struct tc *t;
+    int node;
+    const char *want;
+};
+
+static int rstate_is(void *ud)
+{
+    struct rstate_want *w = ud;
+    return !strcmp(extra_str(w->t, w->node, "ring_state"), w->want);
+}
+
+/* Does node i hold key with value (its status data)? */
+static int holds(struct tc *t, int i, const char *key, const char *value)
+{
+    json_t *st = sim_status(t->s, i);
+    const char *v = json_string_value(json_object_get(json_object_get(st, "data"), key));
+    int ok = v && !strcmp(v, value);
+    json_decref(st);
+    return ok;
+}
+
+/* Writes keys kP..kQ-1 (value "vK") through rotating coordinators among the first `among`
+ * nodes, skipping node `skip`; asserts each acknowledged. */
+static void write_range(struct tc *t, const char *prefix, int from, int to, int among, int skip)
+{
+    for (int k = from; k < to; k++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "%s%d", prefix, k);
+        snprintf(val, sizeof val, "v%d", k);
+        int node = k % among;
+        if (node == skip)
+            node = (node + 1) % among;
+        put_ok(t, node, key, val, NULL);
+    }
+}
+
+/* Every key reads back (r=2) with its value, through nodes other than skip. */
+static void read_back(struct tc *t, const char *prefix, int from, int to, int among, int skip)
+{
+    for (int k = from; k < to; k++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "%s%d", prefix, k);
+        snprintf(val, sizeof val, "v%d", k);
+        int node = (k * 7) % among;
+        if (node == skip)
+            node = (node + 1) % among;
+        char *v = get_val(t, node, key, NULL);
+        ck_assert_msg(v && !strcmp(v, val), "seed %" PRIu64 ": acknowledged write %s=%s read back as %s @n%d", t->seed,
+                      key, val, v ? v : "nil", node + 1);
+        free(v);
+    }
+}
+
+START_TEST(a_joiner_streams_its_ranges_from_the_current_owners_and_no_acknowledged_write_is_lost)
+{
+    /* anti-entropy off: the joiner's keys can only come by the stream */
+    uint64_t seed = 91 + (uint64_t)_i;
+    struct tc *t = tc_new(4, "membership=swim join=n5 ae_interval=0", seed);
+    fixture_run(t->x, 500 * MS);
+    write_range(t, "a", 0, 120, 4, -1);
+    int n5 = sim_add_node(t->s);
+    ck_assert_int_eq(n5, 4);
+    fixture_run(t->x, 1000);
+    ck_assert_str_eq(extra_str(t, n5, "ring_state"), "joining");
+    /* writes go on while it joins */
+    write_range(t, "b", 0, 60, 4, -1);
+    struct rstate_want w = {t, n5, "normal"};
+    uint64_t t0 = sim_now(t->s);
+    ck_assert_msg(fixture_run_until(t->x, 20 * SEC, rstate_is, &w), "seed %" PRIu64 ": n5 still %s", seed,
+                  extra_str(t, n5, "ring_state"));
+    await_views(t, "n5", "alive", 10 * SEC);
+    if (_i == 0)
+        printf("join: n5 streamed its ranges in %.2f s (virtual); %d stream events\n", (sim_now(t->s) - t0) / 1e6,
+               fixture_count(t->x, "stream", NULL, NULL));
+    /* every node's ring, from its own view, has the five members */
+    for (int i = 0; i <= n5; i++)
+        ck_assert_str_eq(extra_str(t, i, "ring"), "5 nodes x 8 vnodes");
+    /* the joiner holds every key written before it came of which it is a replica */
+    struct ring *r5 = ring_new(5, 8);
+    int mine = 0;
+    for (int k = 0; k < 120; k++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "a%d", k);
+        snprintf(val, sizeof val, "v%d", k);
+        if (!(ring_owners(r5, hash_str(key), 3) & (1u << n5)))
+            continue;
+        mine++;
+        ck_assert_msg(holds(t, n5, key, val), "seed %" PRIu64 ": n5 replicates %s but did not get it by the stream",
+                      seed, key);
+    }
+    ring_destroy(&r5);
+    ck_assert_int_gt(mine, 10);
+    fixture_run(t->x, 1 * SEC);
+    read_back(t, "a", 0, 120, 5, -1);
+    read_back(t, "b", 0, 60, 5, -1);
+    FIXTURE_OK(t->x);
+    tc_free(t);
+}
+END_TEST
+
+START_TEST(decommission_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it)
+{
+    uint64_t seed = 95 + (uint64_t)_i;
+    struct tc *t = tc_new(5, "membership=swim ae_interval=0", seed);
+    fixture_run(t->x, 500 * MS);
+    write_range(t, "a", 0, 120, 5, -1);
+    char n3[] = "n3", *argv[] = {n3};
+    json_t *r = sim_command(t->s, 2, "decommission", 1, argv);
+    ck_assert_msg(json_is_true(json_object_get(r, "ok")), "decommission n3: %s",
+                  json_string_value(json_object_get(r, "text")));
+    json_decref(r);
+    uint64_t t0 = sim_now(t->s);
+    /* writes go on while it leaves (not through it) */
+    write_range(t, "b", 0, 60, 5, 2);
+    struct rstate_want w = {t, 2, "left"};
+    ck_assert_msg(fixture_run_until(t->x, 20 * SEC, rstate_is, &w), "seed %" PRIu64 ": n3 still %s", seed,
+                  extra_str(t, 2, "ring_state"));
+    await_views(t, "n3", "left", 10 * SEC);
+    if (_i == 0)
+        printf("decommission: n3 streamed its ranges out and every view holds it left %.2f s (virtual) after `decommission`\n",
+               (sim_now(t->s) - t0) / 1e6);
+    for (int i = 0; i < 5; i++)
+        if (i != 2)
+            ck_assert_str_eq(extra_str(t, i, "ring"), "4 nodes x 8 vnodes");
+    /* every new replica of every key n3 held has it, without anti-entropy */
+    int member[5] = {1, 1, 0, 1, 1};
+    struct ring *r4 = ring_new_of(5, member, 8);
+    for (int k = 0; k < 120; k++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "a%d", k);
+        snprintf(val, sizeof val, "v%d", k);
+        uint32_t owners = ring_owners(r4, hash_str(key), 3);
+        for (int i = 0; i < 5; i++)
+            if (owners & (1u << i))
+                ck_assert_msg(holds(t, i, key, val), "seed %" PRIu64 ": n%d replicates %s after the decommission but lacks it",
+                              seed, i + 1, key);
+    }
+    ring_destroy(&r4);
+    /* the leaver takes no write any more; the others answer every key */
+    read_back(t, "a", 0, 120, 5, 2);
+    read_back(t, "b", 0, 60, 5, 2);
+    write_range(t, "c", 0, 20, 5, 2);
+    read_back(t, "c", 0, 20, 5, 2);
+    FIXTURE_OK(t->x);
+    tc_free(t);
+}
+END_TEST
+
+START_TEST(decommission_is_refused_without_swim_or_below_n_members)
+{
+    struct tc *t = tc_new(3, "", 97);
+    char n2[] = "n2", *argv[] = {n2};
+    json_t *r = sim_command(t->s, 1, "decommission", 1, argv);
+    ck_assert(!json_is_true(json_object_get(r, "ok")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "membership=swim"));
+    json_decref(r);
+    tc_free(t);
+    t = tc_new(3, "membership=swim", 98);
+    fixture_run(t->x, 200 * MS);
+    r = sim_command(t->s, 1, "decommission", 1, argv);
+    ck_assert(!json_is_true(json_object_get(r, "ok")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "n=3"));
+    json_decref(r);
+    tc_free(t);
+}
+END_TEST
+
 Suite *suite_leaderless(void);
 Suite *suite_leaderless(void)
 {
@@ -1395,6 +1585,9 @@ Suite *suite_leaderless(void)
     tcase_add_test(tc, gossip_membership_marks_a_crashed_node_dead_everywhere_and_a_restarted_one_alive);
     tcase_add_test(tc, swim_membership_takes_in_a_new_node_when_its_alive_arrives);
     tcase_add_test(tc, swim_membership_refuses_a_bad_probe);
+    tcase_add_loop_test(tc, a_joiner_streams_its_ranges_from_the_current_owners_and_no_acknowledged_write_is_lost, 0, 3);
+    tcase_add_loop_test(tc, decommission_streams_the_leavers_ranges_to_their_new_owners_and_every_view_drops_it, 0, 3);
+    tcase_add_test(tc, decommission_is_refused_without_swim_or_below_n_members);
     tcase_add_loop_test(tc, bad_client_requests_get_an_error_naming_the_problem, 0,
                         (int)CL_ARRAY_LEN(bad_requests));
     tcase_add_test(tc, garbage_from_peers_and_clients_posing_as_peers_is_dropped);

@@ -56,6 +56,12 @@ START_TEST(every_mode_has_a_complete_face)
             found |= !strcmp(o->name, m->join_option);
         ck_assert_msg(found, "%s: join_option %s is not one of its options", m->name, m->join_option);
     }
+    if (m->leave_option) {
+        int found = 0;
+        for (const struct mode_option *o = m->options; o && o->name; o++)
+            found |= !strcmp(o->name, m->leave_option);
+        ck_assert_msg(found, "%s: leave_option %s is not one of its options", m->name, m->leave_option);
+    }
 }
 END_TEST
 

@@ -49,3 +49,7 @@ else
 fi
 echo "== gossip and swim at up to 100 real nodes (lab/bench/spread.sh)"
 sh lab/bench/spread.sh "16 32 64 100" 5
+echo "== lazy peer connections closed when idle, 100 gossip nodes (lab/bench/lazyfds.sh)"
+sh lab/bench/lazyfds.sh 100
+echo "== the leaderless ring under SWIM: join and remove (lab/bench/ringconv.sh)"
+sh lab/bench/ringconv.sh "4 8 15"

@@ -287,6 +287,8 @@ static const struct mode_option generic_options[] = {
     {"auth", OPT_ENUM, "curve|off", 0, 0, "curve", "peer authentication: curve (keys per run) or off (anyone may pose as a node)"},
     {"peers", OPT_ENUM, "auto|eager|lazy", 0, 0, "auto",
      "peer connections: eager (to every peer at start), lazy (to a peer at the first message to it), auto (lazy above 16 nodes)"},
+    {"peer_idle", OPT_DURATION, NULL, 0, 600000000, "2s",
+     "peers=lazy: a peer connection unused this long is closed, and reopened at the next message (0: kept open)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

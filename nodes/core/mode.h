@@ -59,6 +59,8 @@ enum mode_cmd_target {
     MC_ON_LEADER,    /* the leader; the first argument names a node of the cluster (checked) */
     MC_ADD_NODE,     /* the lab starts one more node first, the first argument becomes its id,
                       * and the command runs on the leader (membership change) */
+    MC_REMOVE_NODE,  /* the node named by the first argument, which leaves: once the command
+                      * succeeds the lab appends it to the mode's leave_option */
 };
 
 /* A mode-specific lab command (`help` lists it with its mode). The lab sends it to the node
@@ -234,6 +236,10 @@ struct mode {
      * for each of spread_runs: {label, start options}, NULL-label terminated. */
     long (*spread_round)(void *st, const char *text);
     const struct mode_spread_run *spread_runs;
+    /* An option that lists the nodes that left (decommissioned by a MC_REMOVE_NODE command):
+     * the lab appends the node's id (comma-separated) once the command succeeds, so that the
+     * mode's replicas face (and `converged`) no longer counts them. NULL: none. */
+    const char *leave_option;
 };
 
 /* One configuration `conlab bench spread` runs (struct mode's spread_runs). */

@@ -179,7 +179,12 @@ static void set_status(struct swimc *c, int j, enum swim_status s, uint64_t inc)
         c->suspicions++;
         mb->suspect_timer = env_timer_set(c->e, c->cfg.suspect_us, c->cfg.timer_base + T_SUSPECT, (uint64_t)j);
     }
-    announce(c, j, was == SWIM_UNKNOWN && s == SWIM_ALIVE ? "joined" : NULL);
+    /* a newcomer's first news, whatever it says, is its entry into this view: "joined" (and,
+     * when that news is not "alive", the status it came with) */
+    if (was == SWIM_UNKNOWN)
+        announce(c, j, "joined");
+    if (was != SWIM_UNKNOWN || s != SWIM_ALIVE)
+        announce(c, j, NULL);
     if (c->cfg.on_change && was != s)
         c->cfg.on_change(c->cfg.ud, j, was, s);
 }

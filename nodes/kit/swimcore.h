@@ -18,8 +18,8 @@
  *
  * Wire messages (types): probe {seq, updates?}, probe_req {seq, target, updates?},
  * probe_ack {seq, updates?}; an update is {m: member id, s: alive|suspect|dead|left, i: inc}.
- * Events: member {member, status, inc} (status alive, suspect, dead, left, or joined: first heard
- * of an unknown member), refute {inc}.
+ * Events: member {member, status, inc} (status alive, suspect, dead, left, or joined: the first
+ * news of an unknown member, followed by its status when that is not alive), refute {inc}.
  *
  * Tables: one bound, SWIM_MAX members (indexes into env nodes[]; 1,000 in the simulator). Up to
  * SWIM_SMALL (CL_MAXNODES) members they live inside struct swimc; a bigger (simulated) cluster

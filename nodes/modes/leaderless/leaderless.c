@@ -82,7 +82,12 @@
 #define MAX_REPAIR_EVENTS 32              /* per anti-entropy batch */
 #define MAX_ID ((uint64_t)INT64_MAX)      /* request and session ids */
 
-enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK };
+enum { T_REQUEST = 1, T_REPLICA, T_AE, T_HINT, T_AE_STUCK, T_STREAM };
+enum { RS_NORMAL, RS_JOINING, RS_LEAVING, RS_LEFT }; /* this node's place in the ring */
+static const char *const rstate_names[] = {"normal", "joining", "leaving", "left"};
+#define STREAM_BATCH 256                  /* items per ll_stream message (at least) */
+#define STREAM_MAX_BATCHES 64             /* batches per stream round (the receiver's bitmask) */
+#define STREAM_ROUNDS 5                   /* rounds without an answer before a peer is given up */
 #define T_SWIM 10                         /* the SWIM core's timers: kinds 10, 11, 12 */
 enum { RR_BLOCKING, RR_BACKGROUND, RR_OFF };
 
@@ -174,6 +179,19 @@ struct ll {
     struct swimc sw;
     int ring_dirty;          /* the view changed who is in the ring: rebuild it */
     long deaths, joins, leaves;
+    /* streaming key ranges: a joiner pulls its ranges from every peer, a leaver pushes its
+     * ranges to their new owners (see "Streaming ranges" below) */
+    int rstate;              /* RS_NORMAL, RS_JOINING, RS_LEAVING, RS_LEFT */
+    uint64_t t_stream, stream_sid, stream_started;
+    int stream_round;
+    int left_quiet;          /* left, and the news spread: SWIM stopped */
+    struct stream_peer {
+        int want, done, gave_up;
+        int of;              /* batches of this round */
+        uint64_t got;        /* batches of this round received (joining) or acked (leaving) */
+        long keys;           /* keys streamed with it so far */
+        int rounds;          /* rounds it has not finished */
+    } sp[CL_MAXN];
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -1341,6 +1359,13 @@ static void on_ll_write(void *vst, const char *src, const json_t *body)
         vitem_free(in);
         return;
     }
+    if (st->rstate == RS_LEFT) {
+        /* a coordinator whose view is late: this node holds no range any more, and an ack from
+         * it would count toward a quorum of replicas that do not have the write */
+        note(st, "write of %s from %s not taken: this node left the ring", in->key, src);
+        vitem_free(in);
+        return;
+    }
     local_write(st, in, hint_for, m.repair ? "repair" : "write");
     vitem_free(in);
     env_send(st->e, src, json_pack("{s:s,s:I}", "type", "ll_write_ok", "op", (json_int_t)m.op));
@@ -1935,6 +1960,372 @@ static uint64_t jitter(struct ll *st, uint64_t us)
     return us - us / 10 + env_rand_range(st->e, 0, us / 5);
 }
 
+/* ---- streaming ranges (join and decommission) -------------------------------------------------
+ * A joiner (a node the lab added, option join, or a node restarted after it left) pulls its
+ * ranges: every STREAM period, from each peer of its ring it has not finished with, it asks
+ * ll_stream_req {sid, round, ring:[ids of its ring]}; the peer answers with every item it
+ * holds of which the joiner is one of the n replicas in that ring, in batches
+ * ll_stream {sid, round, batch, of, items}; the joiner merges them, acks each
+ * (ll_stream_ok {sid, round, batch}) and is done with the peer once all `of` batches of one
+ * round came. A peer its view holds dead or left, or silent for STREAM_ROUNDS rounds, is given
+ * up (its keys come from the other replicas, by hints and anti-entropy).
+ * A leaver (`decommission NODE`) announces left by SWIM, so every node drops it from its ring as the
+ * news spreads, and pushes each item it holds to the nodes that become its replicas without
+ * it (the new owners), in the same batches; a new owner acks each batch, and a round not fully
+ * acked is sent again. Then it is left: it takes no write (no ack), and stops probing once the
+ * news has been piggybacked enough. */
+
+static void stream_event(struct ll *st, const char *what, int peer, long keys)
+{
+    json_t *f = json_pack("{s:s,s:s,s:I}", "what", what, "state", rstate_names[st->rstate], "items", (json_int_t)keys);
+    if (peer >= 0)
+        json_object_set_new(f, "peer", json_string(nname(st, peer)));
+    env_event(st->e, "stream", f);
+}
+
+static void save_rstate(struct ll *st)
+{
+    const char *v = rstate_names[st->rstate];
+    st->e->ops->blob_put(st->e, "ring_state", v, strlen(v));
+}
+
+/* A ring with or without node `with` as a member beside the ring members of this node's view
+ * (with < 0: none added); `without` >= 0 is left out. Caller frees. */
+static struct ring *ring_variant(struct ll *st, int with, int without)
+{
+    int n = st->e->n_nodes < CL_MAXN ? st->e->n_nodes : CL_MAXN;
+    int member[CL_MAXN] = {0};
+    for (int i = 0; i < n; i++)
+        member[i] = (in_ring(st, i) || i == with) && i != without;
+    return ring_new_of(n, member, st->vnodes);
+}
+
+/* Sends items (an array, stolen) to node `to` in batches of one round. Returns the batches. */
+static int stream_send(struct ll *st, int to, uint64_t sid, int round, json_t *items)
+{
+    size_t n = json_array_size(items), per = STREAM_BATCH;
+    if ((n + per - 1) / per > STREAM_MAX_BATCHES)
+        per = (n + STREAM_MAX_BATCHES - 1) / STREAM_MAX_BATCHES;
+    int of = n ? (int)((n + per - 1) / per) : 1;
+    for (int b = 0; b < of; b++) {
+        json_t *chunk = json_array();
+        for (size_t i = (size_t)b * per; i < n && i < (size_t)(b + 1) * per; i++)
+            json_array_append(chunk, json_array_get(items, i));
+        env_send(st->e, nname(st, to),
+                 json_pack("{s:s,s:I,s:i,s:i,s:i,s:o}", "type", "ll_stream", "sid", (json_int_t)sid, "round", round,
+                           "batch", b, "of", of, "items", chunk));
+    }
+    json_decref(items);
+    return of;
+}
+
+static uint64_t full_mask(int of)
+{
+    return of >= 64 ? ~0ull : (1ull << of) - 1;
+}
+
+static void stream_finish(struct ll *st)
+{
+    long keys = 0;
+    for (int p = 0; p < CL_MAXN; p++)
+        keys += st->sp[p].keys;
+    uint64_t us = env_now_us(st->e) - st->stream_started;
+    if (st->rstate == RS_JOINING) {
+        st->rstate = RS_NORMAL;
+        note(st, "joined: %ld keys streamed in from the current owners in %.2f s", keys, us / 1e6);
+    } else {
+        st->rstate = RS_LEFT;
+        note(st, "left the ring: %ld keys streamed to their new owners in %.2f s", keys, us / 1e6);
+    }
+    save_rstate(st);
+    data_sync(st);
+    json_t *peers = json_array();
+    for (int p = 0; p < CL_MAXN; p++)
+        if (st->sp[p].want && !st->sp[p].gave_up)
+            json_array_append_new(peers, json_string(nname(st, p)));
+    env_event(st->e, "stream", json_pack("{s:s,s:s,s:I,s:o,s:I}", "what", "done", "state", rstate_names[st->rstate],
+                                         "items", (json_int_t)keys, "peers", peers, "us", (json_int_t)us));
+}
+
+static int stream_all_done(struct ll *st)
+{
+    for (int p = 0; p < CL_MAXN; p++)
+        if (st->sp[p].want && !st->sp[p].done)
+            return 0;
+    return 1;
+}
+
+/* The joiner's ring, as ids, for ll_stream_req. */
+static json_t *ring_ids(struct ll *st)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < ring_size(st); i++)
+        if (in_ring(st, i))
+            json_array_append_new(a, json_string(nname(st, i)));
+    return a;
+}
+
+static int peer_gone(struct ll *st, int p)
+{
+    if (!st->gossip)
+        return 0;
+    enum swim_status s = swim_status_of(&st->sw, p);
+    return s == SWIM_DEAD || s == SWIM_LEFT || s == SWIM_UNKNOWN;
+}
+
+static void give_up(struct ll *st, int p, const char *why)
+{
+    struct stream_peer *sp = &st->sp[p];
+    sp->done = sp->gave_up = 1;
+    note(st, "stream with %s given up (%s): its keys come by hints and anti-entropy", nname(st, p), why);
+    stream_event(st, "gave-up", p, sp->keys);
+}
+
+static void join_round(struct ll *st)
+{
+    int me = self_idx(st);
+    for (int p = 0; p < ring_size(st); p++) {
+        struct stream_peer *sp = &st->sp[p];
+        if (p == me || !in_ring(st, p) || sp->done)
+            continue;
+        if (!sp->want)
+            sp->want = 1;
+        if (peer_gone(st, p) || sp->rounds >= STREAM_ROUNDS) {
+            give_up(st, p, peer_gone(st, p) ? "not alive in this node's view" : "no answer");
+            continue;
+        }
+        sp->rounds++;
+        sp->got = 0;
+        sp->of = 0;
+        env_send(st->e, nname(st, p), json_pack("{s:s,s:I,s:i,s:o}", "type", "ll_stream_req", "sid",
+                                                (json_int_t)st->stream_sid, "round", st->stream_round,
+                                                "ring", ring_ids(st)));
+    }
+}
+
+static void leave_round(struct ll *st)
+{
+    int me = self_idx(st);
+    ring_check(st);
+    struct ring *before = ring_variant(st, me, -1);
+    json_t *items[CL_MAXN] = {0};
+    VTABLE_FOREACH(&st->data, it) {
+        uint32_t old = ring_owners(before, it->khash, st->n), now = owners_of(st, it->khash);
+        uint32_t to = now & ~old;
+        for (int o = 0; o < CL_MAXN; o++) {
+            if (!(to & (1u << o)) || st->sp[o].done)
+                continue;
+            if (!items[o])
+                items[o] = json_array();
+            json_array_append_new(items[o], item_json(st, it));
+        }
+    }
+    ring_destroy(&before);
+    for (int o = 0; o < CL_MAXN; o++) {
+        struct stream_peer *sp = &st->sp[o];
+        if (!items[o] && !sp->want)
+            continue;
+        sp->want = 1;
+        if (sp->done) {
+            json_decref(items[o]);
+            continue;
+        }
+        if (!items[o]) { /* nothing of it left to send (it came by other writes) */
+            sp->done = 1;
+            continue;
+        }
+        if (sp->rounds >= STREAM_ROUNDS) {
+            json_decref(items[o]);
+            give_up(st, o, "no ack");
+            continue;
+        }
+        sp->rounds++;
+        sp->got = 0;
+        sp->keys = (long)json_array_size(items[o]);
+        sp->of = stream_send(st, o, st->stream_sid, st->stream_round, items[o]);
+    }
+}
+
+static void stream_tick(struct ll *st)
+{
+    st->t_stream = 0;
+    if (st->rstate == RS_LEFT) {
+        if (st->gossip && !st->left_quiet && swim_spread(&st->sw, self_idx(st))) {
+            swim_stop(&st->sw); /* every member has heard often enough: stop probing */
+            st->left_quiet = 1;
+            note(st, "the news that it left has spread: SWIM stopped");
+        }
+        if (!st->left_quiet)
+            st->t_stream = env_timer_set(st->e, st->request_timeout, T_STREAM, 0);
+        return;
+    }
+    if (st->rstate == RS_NORMAL)
+        return;
+    ring_check(st);
+    st->stream_round++;
+    if (st->rstate == RS_JOINING)
+        join_round(st);
+    else
+        leave_round(st);
+    if (stream_all_done(st))
+        stream_finish(st);
+    if (st->rstate != RS_NORMAL)
+        st->t_stream = env_timer_set(st->e, st->request_timeout, T_STREAM, 0);
+}
+
+static void stream_begin(struct ll *st, int rstate)
+{
+    st->rstate = rstate;
+    st->stream_sid = env_rand(st->e) >> 12;
+    st->stream_round = 0;
+    st->stream_started = env_now_us(st->e);
+    memset(st->sp, 0, sizeof st->sp);
+    save_rstate(st);
+    stream_event(st, "start", -1, 0);
+    note(st, "%s: streaming ranges %s", rstate_names[rstate], rstate == RS_JOINING ? "in from the current owners"
+                                                                                 : "out to their new owners");
+    env_timer_cancel(st->e, st->t_stream);
+    st->t_stream = env_timer_set(st->e, jitter(st, 100000), T_STREAM, 0);
+}
+
+struct stream_msg {
+    uint64_t sid;
+    int round, batch, of;
+    const json_t *items, *ring;
+};
+
+static const struct msg_field stream_req_fields[] = {
+    MSG_U64(struct stream_msg, sid, MAX_ID),
+    MSG_INT(struct stream_msg, round, 0, 1 << 30),
+    MSG_ARRAY(struct stream_msg, ring, CL_MAXN),
+    MSG_END,
+};
+
+static const struct msg_field stream_fields[] = {
+    MSG_U64(struct stream_msg, sid, MAX_ID),
+    MSG_INT(struct stream_msg, round, 0, 1 << 30),
+    MSG_INT(struct stream_msg, batch, 0, STREAM_MAX_BATCHES - 1),
+    MSG_INT(struct stream_msg, of, 1, STREAM_MAX_BATCHES),
+    MSG_ARRAY(struct stream_msg, items, 0),
+    MSG_END,
+};
+
+static const struct msg_field stream_ok_fields[] = {
+    MSG_U64(struct stream_msg, sid, MAX_ID),
+    MSG_INT(struct stream_msg, round, 0, 1 << 30),
+    MSG_INT(struct stream_msg, batch, 0, STREAM_MAX_BATCHES - 1),
+    MSG_END,
+};
+
+/* A joiner asks for its ranges: every item this node holds of which the joiner is one of the
+ * n replicas in the joiner's ring. */
+static void on_ll_stream_req(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    struct stream_msg m = {0};
+    int from = peer_index(st, src);
+    if (from < 0 || peer_get(st, src, body, stream_req_fields, &m) < 0)
+        return;
+    int n = st->e->n_nodes < CL_MAXN ? st->e->n_nodes : CL_MAXN;
+    int member[CL_MAXN] = {0};
+    size_t i;
+    const json_t *id;
+    json_array_foreach(m.ring, i, id) {
+        int k = json_is_string(id) ? env_node_index(st->e, json_string_value(id)) : -1;
+        if (k < 0 || k >= n) {
+            event_error(st, "ll_stream_req from %s: ring entry %zu is not a node of this cluster: dropped", src, i);
+            return;
+        }
+        member[k] = 1;
+    }
+    member[from] = 1;
+    struct ring *theirs = ring_new_of(n, member, st->vnodes);
+    if (!theirs)
+        return;
+    json_t *items = json_array();
+    VTABLE_FOREACH(&st->data, it)
+        if (ring_owners(theirs, it->khash, st->n) & (1u << from))
+            json_array_append_new(items, item_json(st, it));
+    ring_destroy(&theirs);
+    long k = (long)json_array_size(items);
+    stream_send(st, from, m.sid, m.round, items);
+    if (k)
+        note(st, "streaming %ld keys to %s, which joins", k, src);
+}
+
+static void on_ll_stream(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    struct stream_msg m = {0};
+    char why[200];
+    int from = peer_index(st, src);
+    if (from < 0 || peer_get(st, src, body, stream_fields, &m) < 0)
+        return;
+    if (m.batch >= m.of) {
+        event_error(st, "ll_stream from %s: batch %d of %d: dropped", src, m.batch, m.of);
+        return;
+    }
+    ring_check(st);
+    long merged = 0, n = 0;
+    size_t i;
+    const json_t *j;
+    json_array_foreach(m.items, i, j) {
+        struct vitem *in = item_from_json(st, j, why, sizeof why);
+        if (!in) {
+            event_error(st, "ll_stream from %s: %s", src, why);
+            continue;
+        }
+        st->quiet = merged >= MAX_REPAIR_EVENTS;
+        merged += data_merge(st, in, "stream");
+        st->quiet = 0;
+        n++;
+        vitem_free(in);
+    }
+    if (merged)
+        data_sync(st);
+    env_send(st->e, src, json_pack("{s:s,s:I,s:i,s:i}", "type", "ll_stream_ok", "sid", (json_int_t)m.sid, "round",
+                                   m.round, "batch", m.batch));
+    struct stream_peer *sp = &st->sp[from];
+    if (st->rstate != RS_JOINING || m.sid != st->stream_sid || m.round != st->stream_round || sp->done)
+        return;
+    sp->of = m.of;
+    if (!(sp->got & (1ull << m.batch)))
+        sp->keys += n;
+    sp->got |= 1ull << m.batch;
+    if (sp->got == full_mask(m.of)) {
+        sp->done = 1;
+        stream_event(st, "from", from, sp->keys);
+        if (stream_all_done(st)) {
+            stream_finish(st);
+            env_timer_cancel(st->e, st->t_stream);
+            st->t_stream = 0;
+        }
+    }
+}
+
+static void on_ll_stream_ok(void *vst, const char *src, const json_t *body)
+{
+    struct ll *st = vst;
+    struct stream_msg m = {0};
+    int from = peer_index(st, src);
+    if (from < 0 || peer_get(st, src, body, stream_ok_fields, &m) < 0)
+        return;
+    struct stream_peer *sp = &st->sp[from];
+    if (st->rstate != RS_LEAVING || m.sid != st->stream_sid || m.round != st->stream_round || sp->done || !sp->of)
+        return;
+    sp->got |= 1ull << m.batch;
+    if (sp->got == full_mask(sp->of)) {
+        sp->done = 1;
+        stream_event(st, "to", from, sp->keys);
+        if (stream_all_done(st)) {
+            stream_finish(st);
+            env_timer_cancel(st->e, st->t_stream);
+            st->t_stream = env_timer_set(st->e, st->request_timeout, T_STREAM, 0);
+        }
+    }
+}
+
+
 /* ---- membership by SWIM (membership=swim; see the top) ---------------------------------------- */
 
 /* The SWIM core says member j changed in this node's view. */
@@ -2014,6 +2405,9 @@ static void ll_on_timer(void *vst, int kind, uint64_t arg)
             ae_end(st);
         }
         break;
+    case T_STREAM:
+        stream_tick(st);
+        break;
     case T_HINT:
         st->t_hint = env_timer_set(st->e, st->hint_interval, T_HINT, 0);
         ring_check(st);
@@ -2059,8 +2453,16 @@ static json_t *cmd_ring(void *vst, int argc, char **argv)
     }
     double share[CL_MAXN];
     ring_shares(st->ring, share);
-    sb_printf(&b, "ring (%s's view): %d nodes x %d vnodes, n=%d w=%d r=%d%s", st->e->self, ring_members(st->ring), st->vnodes, st->n,
-              st->w, st->r, st->sloppy ? ", sloppy quorums" : "");
+    sb_printf(&b, "ring (%s's view): %d nodes x %d vnodes, n=%d w=%d r=%d%s; %s is %s", st->e->self, ring_members(st->ring),
+              st->vnodes, st->n, st->w, st->r, st->sloppy ? ", sloppy quorums" : "", st->e->self,
+              rstate_names[st->rstate]);
+    if (st->rstate == RS_JOINING || st->rstate == RS_LEAVING) {
+        sb_printf(&b, " (streaming %s:", st->rstate == RS_JOINING ? "from" : "to");
+        for (int p = 0; p < CL_MAXN; p++)
+            if (st->sp[p].want)
+                sb_printf(&b, " %s%s", nname(st, p), st->sp[p].done ? "(done)" : "");
+        sb_add(&b, ")");
+    }
     for (int k = 0; k < ring_size(st); k++) {
         if (!in_ring(st, k)) {
             sb_printf(&b, "\n%-4s not in this node's ring (%s in its view)", nname(st, k),
@@ -2124,13 +2526,54 @@ static json_t *cmd_join(void *vst, int argc, char **argv)
     return cmd_reply(1, &b);
 }
 
+/* `decommission NODE` (runs on NODE): remove it from the ring for good. NODE announces by SWIM that it leaves, streams
+ * each key it holds to the nodes that become its replicas without it, then is left. */
+static json_t *cmd_decommission(void *vst, int argc, char **argv)
+{
+    struct ll *st = vst;
+    struct sb b = {0};
+    if (argc < 1 || strcmp(argv[0], st->e->self)) {
+        sb_printf(&b, "decommission runs on the node it names (this is %s)", st->e->self);
+        return cmd_reply(0, &b);
+    }
+    if (!st->gossip) {
+        sb_printf(&b, "decommission needs membership=swim: the ring learns that %s leaves through SWIM "
+                      "(with membership=static the ring is the lab's list)", st->e->self);
+        return cmd_reply(0, &b);
+    }
+    if (st->rstate != RS_NORMAL) {
+        sb_printf(&b, "%s is %s: it can leave once it is a normal member of the ring", st->e->self,
+                  rstate_names[st->rstate]);
+        return cmd_reply(0, &b);
+    }
+    ring_check(st);
+    int others = 0;
+    for (int i = 0; i < ring_size(st); i++)
+        others += i != self_idx(st) && in_ring(st, i);
+    if (others < st->n) {
+        sb_printf(&b, "%s cannot leave: %d other member%s would be left in its ring, fewer than the n=%d replicas "
+                      "of each key", st->e->self, others, others == 1 ? "" : "s", st->n);
+        return cmd_reply(0, &b);
+    }
+    swim_leave(&st->sw);
+    st->ring_dirty = 1;
+    ring_check(st);
+    stream_begin(st, RS_LEAVING);
+    sb_printf(&b, "%s leaves the ring: it announces left by SWIM and streams its ranges to their new owners "
+                  "(stream events; `ring` shows its state; `wait event stream what=done state=left since=start`)", st->e->self);
+    return cmd_reply(1, &b);
+}
+
 static const struct mode_command ll_commands[] = {
     {"ring", "ring [KEY]", "show the ring's tokens and vnodes, or the replicas of KEY",
      "ring x", 0, 1, cmd_ring, MC_ANY},
     {"hints", "hints NODE", "list the hints NODE keeps, as a stand-in, for replicas that were down "
      "(sloppy=on)", "hints n4", 1, 1, cmd_hints, MC_ON_NODE},
     {"join", "join NODE", "start one more node (NODE, the next id) and let it join the ring: at once (membership=static) "
-     "or as its alive update spreads by SWIM (membership=swim)", "join n6", 1, 1, cmd_join, MC_ADD_NODE},
+     "or as its alive update spreads by SWIM (membership=swim); it streams its ranges from their current owners",
+     "join n6", 1, 1, cmd_join, MC_ADD_NODE},
+    {"decommission", "decommission NODE", "take NODE out of the ring for good (membership=swim): it announces that it "
+     "leaves, streams its ranges to their new owners, then leaves", "decommission n3", 1, 1, cmd_decommission, MC_REMOVE_NODE},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, MC_ANY},
 };
 
@@ -2181,6 +2624,7 @@ static json_t *ll_status(void *vst)
     char ring[64];
     snprintf(ring, sizeof ring, "%d nodes x %d vnodes", ring_members(st->ring), st->vnodes);
     json_object_set_new(extra, "ring", json_string(ring));
+    json_object_set_new(extra, "ring_state", json_string(rstate_names[st->rstate]));
     if (st->gossip) {
         /* this node's SWIM view: member → alive | suspect | dead | left | unknown, with its incarnation */
         int alive, sus_n, dead;
@@ -2217,6 +2661,8 @@ static const struct mode_option ll_options[] = {
     {"swim_suspect", OPT_DURATION, NULL, 10000, 60000000, "1s", "membership=swim: a suspect not refuted within this is dead"},
     {"swim_k", OPT_INT, NULL, 0, 8, "3", "membership=swim: members asked to probe indirectly (probe_req)"},
     {"swim_lhm", OPT_ENUM, "on|off", 0, 0, "off", "membership=swim: Lifeguard's local health multiplier"},
+    {"join", OPT_ENUM, NULL, 0, 0, "none", "nodes added after the start, which stream their ranges in when they start: a list such as join=n6,n7 (the lab sets it on `join`)"},
+    {"removed", OPT_ENUM, NULL, 0, 0, "none", "nodes that left by `decommission`, which hold no range: a list such as removed=n3 (the lab sets it on `decommission`)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -2232,6 +2678,7 @@ static void ll_destroy(void *vst)
     env_timer_cancel(st->e, st->t_hint);
     if (st->gossip)
         swim_stop(&st->sw);
+    env_timer_cancel(st->e, st->t_stream);
     vtable_clear(&st->data);
     for (int o = 0; o < CL_MAXN; o++)
         vtable_clear(&st->hints[o]);
@@ -2239,6 +2686,20 @@ static void ll_destroy(void *vst)
         free(st->lines[i]);
     ring_destroy(&st->ring);
     free(st);
+}
+
+/* Is id in the comma-separated list? */
+static int id_listed(const char *list, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = list; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (len == n && !strncmp(p, id, n))
+            return 1;
+        p = c ? c + 1 : NULL;
+    }
+    return 0;
 }
 
 static int opt_enum_index(const char *v, const char *const *names)
@@ -2336,6 +2797,21 @@ static void *ll_create(struct env *e, const struct opts *o, char *err, size_t er
         }
         st->ring_dirty = 1;
     }
+    /* a node the lab added (option join) streams its ranges in, once; so does a node that
+     * left and is started again (it comes back into the ring), and a joiner restarted before
+     * it finished; a leaver restarted before it finished goes on leaving */
+    char *rs = NULL, was[16] = "";
+    size_t rslen = 0;
+    int had = e->ops->blob_get(e, "ring_state", &rs, &rslen) == 0;
+    if (had) {
+        memcpy(was, rs, rslen < sizeof was - 1 ? rslen : sizeof was - 1);
+        free(rs);
+    }
+    if (!strcmp(was, "left") || !strcmp(was, "joining") ||
+        (!had && id_listed(opts_get(o, "join", "none"), e->self)))
+        st->rstate = RS_JOINING;
+    else if (!strcmp(was, "leaving") && st->gossip)
+        st->rstate = RS_LEAVING;
     return st;
 }
 
@@ -2345,8 +2821,16 @@ static void ll_start(void *vst)
     if (st->ae_interval)
         st->t_ae = env_timer_set(st->e, jitter(st, st->ae_interval), T_AE, 0);
     st->t_hint = env_timer_set(st->e, jitter(st, st->hint_interval), T_HINT, 0);
+    if (st->rstate == RS_LEAVING) {
+        swim_leave(&st->sw); /* restarted while leaving: it goes on leaving */
+        st->ring_dirty = 1;
+    }
     if (st->gossip)
         swim_begin(&st->sw);
+    if (st->rstate != RS_NORMAL)
+        stream_begin(st, st->rstate);
+    else
+        save_rstate(st);
 }
 
 static const struct mode_handler ll_handlers[] = {
@@ -2366,6 +2850,9 @@ static const struct mode_handler ll_handlers[] = {
     {"ae_diff", on_ae_diff},
     {"ae_push", on_ae_push},
     {"ae_pull", on_ae_pull},
+    {"ll_stream_req", on_ll_stream_req},
+    {"ll_stream", on_ll_stream},
+    {"ll_stream_ok", on_ll_stream_ok},
     {"probe", on_probe},
     {"probe_req", on_probe_req},
     {"probe_ack", on_probe_ack},
@@ -2382,18 +2869,27 @@ static const struct mode_role ll_roles[] = {
 static const struct mode_figure ll_figures[] = {
     {"extra.keys", "keys", "keys="},
     {"extra.hints_pending", "hints", "hints="},
+    {"extra.ring_state", "ring", NULL},
     {NULL, NULL, NULL},
 };
 
 /* A key lives on the first n nodes of its preference list (the ring every node builds). */
 static int ll_replicas(const struct opts *o, int nodes, const char *key, int out[CL_MAXN])
 {
-    struct ll_ring *ring = leaderless_ring_new(nodes, (int)opts_get_int(o, "vnodes", 8));
+    /* nodes that left (option removed, set by the lab on `decommission`) hold no range */
+    int member[CL_MAXN] = {0};
+    const char *removed = opts_get(o, "removed", "none");
+    for (int i = 0; i < nodes && i < CL_MAXN; i++) {
+        char id[CL_IDLEN];
+        node_name(i, id);
+        member[i] = !id_listed(removed, id);
+    }
+    struct ring *ring = nodes <= CL_MAXN ? ring_new_of(nodes, member, (int)opts_get_int(o, "vnodes", 8)) : NULL;
     if (!ring)
         return 0;
     int pref[CL_MAXN];
-    int k = leaderless_ring_replicas(ring, key, pref);
-    leaderless_ring_destroy(&ring);
+    int k = ring_replicas(ring, key, pref);
+    ring_destroy(&ring);
     int n = (int)opts_get_int(o, "n", 3);
     if (n > k)
         n = k;
@@ -2418,7 +2914,10 @@ const struct mode mode_leaderless = {
     .roles = ll_roles,
     .figures = ll_figures,
     .replicas = ll_replicas,
-    .events = "apply|quorum|repair|hint|antientropy|tombstone|error|member|refute",
+    .events = "apply|quorum|repair|hint|antientropy|tombstone|error|member|refute|stream",
     .compare_as = "leaderless",
     .compare_opts = "w=2 r=2",
+    .join_option = "join",
+    .leave_option = "removed",
+    .max_nodes = CL_MAXN,   /* the ring's per-node tables: 16 (start offers 9 to a mode without this) */
 };
