@@ -71,6 +71,7 @@ int cmdline_words(const char *cmd, struct words *w, char *err, size_t errlen)
     struct sb cur = {0};
     int in_word = 0;
     char q = 0;
+    const char *start = cmd;
     for (const char *p = cmd;; p++) {
         char c = *p;
         if (c == 0) {
@@ -100,12 +101,15 @@ int cmdline_words(const char *cmd, struct words *w, char *err, size_t errlen)
                     snprintf(err, errlen, "more than %d words", CMDLINE_MAX_WORDS);
                     goto fail;
                 }
+                w->raw[w->argc] = xstrndup(start, (size_t)(p - start));
                 w->argv[w->argc++] = cur.s ? cur.s : xstrdup("");
                 memset(&cur, 0, sizeof cur);
                 in_word = 0;
             }
             continue;
         }
+        if (!in_word)
+            start = p;
         in_word = 1;
         if (c == '"' || c == '\'') {
             q = c;
@@ -126,6 +130,7 @@ int cmdline_words(const char *cmd, struct words *w, char *err, size_t errlen)
             snprintf(err, errlen, "more than %d words", CMDLINE_MAX_WORDS);
             goto fail;
         }
+        w->raw[w->argc] = xstrdup(start);
         w->argv[w->argc++] = cur.s ? cur.s : xstrdup("");
         memset(&cur, 0, sizeof cur);
     }
@@ -139,7 +144,10 @@ fail:
 
 void words_free(struct words *w)
 {
-    for (int i = 0; i < w->argc; i++)
+    for (int i = 0; i < w->argc; i++) {
         free(w->argv[i]);
+        free(w->raw[i]);
+        w->raw[i] = NULL;
+    }
     w->argc = 0;
 }

@@ -13,6 +13,7 @@
 
 #include "cmdline.h"
 #include "histfile.h"
+#include "jtext.h"
 #include "traceexport.h"
 #include "model.h"
 #include "clients.h"
@@ -152,6 +153,31 @@ static int check_key(struct lab *lab, const char *key)
         return PARSE;
     }
     return OK;
+}
+
+/* A value argument (put's VALUE, cas's FROM and TO, expect's VALUE) as the lab sends it: the
+ * word as typed is JSON when it reads as JSON (42, -1.5, true, null, "42" in double quotes,
+ * {"a":[1,2]}, [1,2]), else the word itself as a string (hello, 'a b'); single quotes are the
+ * shell's ('42' is the number). A word that starts like JSON ('"', '{', '[') but is not is
+ * refused naming what is wrong and where. NULL (the error said) or a new reference. */
+static json_t *value_arg(struct lab *lab, const char *arg, const char *what)
+{
+    const char *raw = NULL;
+    for (int i = 0; lab->words && i < lab->words->argc; i++)
+        if (lab->words->argv[i] == arg) {
+            raw = lab->words->raw[i];
+            break;
+        }
+    const char *text = raw && (raw[0] == '"' || raw[0] == '{' || raw[0] == '[') ? raw : arg;
+    char err[200];
+    json_t *v = jtext_parse(text, strlen(text), err, sizeof err);
+    if (!v) {
+        struct sb b = {0};
+        sb_add_escaped(&b, text, strlen(text) > 60 ? 60 : strlen(text));
+        lab_err(lab, "bad %s '%s%s': %s", what, b.s ? b.s : "", strlen(text) > 60 ? "..." : "", err);
+        sb_free(&b);
+    }
+    return v;
 }
 
 /* ---- cluster ---------------------------------------------------------------------------- */
@@ -408,7 +434,11 @@ static int cmd_put(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return PARSE;
     }
-    json_t *v = json_string(a.argv[1]);
+    json_t *v = value_arg(lab, a.argv[1], "value");
+    if (!v) {
+        json_decref(a.extra);
+        return PARSE;
+    }
     int rc = do_op(lab, "write", a.argv[0], v, &a, NULL);
     json_decref(v);
     return rc;
@@ -439,7 +469,13 @@ static int cmd_cas(struct lab *lab, int argc, char **argv)
         json_decref(a.extra);
         return parse_err(lab, find_command("cas"), "cas takes a key, the expected value and the new one%s", "");
     }
-    json_t *v = json_pack("[s,s]", a.argv[1], a.argv[2]);
+    json_t *from = value_arg(lab, a.argv[1], "FROM"), *to = from ? value_arg(lab, a.argv[2], "TO") : NULL;
+    if (!to) {
+        json_decref(from);
+        json_decref(a.extra);
+        return PARSE;
+    }
+    json_t *v = json_pack("[oo]", from, to);
     int rc = do_op(lab, "cas", a.argv[0], v, &a, NULL);
     json_decref(v);
     return rc;
@@ -1529,8 +1565,16 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         if (argc < 3)
             return parse_err(lab, c, "expect fail needs a command%s", "");
         struct words w = {0};
-        for (int i = 2; i < argc; i++)
+        for (int i = 2; i < argc; i++) {
+            for (int j = 0; lab->words && j < lab->words->argc; j++)
+                if (lab->words->argv[j] == argv[i] && lab->words->raw[j]) {
+                    w.raw[w.argc] = xstrdup(lab->words->raw[j]); /* as typed: put x "42" */
+                    break;
+                }
             w.argv[w.argc++] = xstrdup(argv[i]);
+        }
+        const struct words *outer = lab->words;
+        lab->words = &w;
         const struct lab_command *inner = find_command(w.argv[0]);
         int rc;
         if (inner && (inner->run == cmd_put || inner->run == cmd_get || inner->run == cmd_cas)) {
@@ -1539,6 +1583,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
             rc = op_args(lab, w.argc, w.argv, &a);
             if (rc != OK) {
                 /* refused before it could run (w=0, r=100): that is failing too */
+                lab->words = outer;
                 words_free(&w);
                 lab->failed = saved;
                 lab_out(lab, "ok: failed as expected");
@@ -1546,18 +1591,33 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
             }
             struct op *op = NULL;
             if (rc == OK) {
-                json_t *v = inner->run == cmd_put && a.argc == 2 ? json_string(a.argv[1]) :
-                            inner->run == cmd_cas && a.argc == 3 ? json_pack("[s,s]", a.argv[1], a.argv[2]) : NULL;
                 int arity_ok = (inner->run == cmd_put && a.argc == 2) || (inner->run == cmd_get && a.argc == 1) ||
                                (inner->run == cmd_cas && a.argc == 3);
                 if (!arity_ok) {
                     json_decref(a.extra);
+                    lab->words = outer;
                     words_free(&w);
                     return parse_err(lab, inner, "wrong number of arguments to %s", inner->name);
+                }
+                json_t *v = NULL;
+                if (inner->run == cmd_put) {
+                    v = value_arg(lab, a.argv[1], "value");
+                } else if (inner->run == cmd_cas) {
+                    json_t *from = value_arg(lab, a.argv[1], "FROM"), *to = from ? value_arg(lab, a.argv[2], "TO") : NULL;
+                    v = to ? json_pack("[oo]", from, to) : NULL;
+                    if (!to)
+                        json_decref(from);
+                }
+                if (!v && inner->run != cmd_get) {
+                    json_decref(a.extra);
+                    lab->words = outer;
+                    words_free(&w);
+                    return PARSE; /* a bad value is the user's mistake, not the failure expected */
                 }
                 rc = do_op(lab, inner->run == cmd_put ? "write" : inner->run == cmd_get ? "read" : "cas", a.argv[0], v, &a, &op);
                 json_decref(v);
             }
+            lab->words = outer;
             words_free(&w);
             if (!op)
                 return rc;
@@ -1576,6 +1636,7 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         }
         int saved = lab->failed;
         rc = run_words(lab, &w);
+        lab->words = outer;
         words_free(&w);
         lab->failed = saved;
         if (rc == OK) {
@@ -1594,20 +1655,40 @@ static int cmd_expect(struct lab *lab, int argc, char **argv)
         av[ac++] = argv[1];
         for (int i = 4; i < argc && ac < 8; i++)
             av[ac++] = argv[i];
-        if (op_args(lab, ac, av, &a) != OK)
+        /* values compare as JSON (42 is not "42"); nil and siblings by what the read printed */
+        json_t *want = value_arg(lab, argv[3], "VALUE");
+        if (!want)
             return PARSE;
+        if (op_args(lab, ac, av, &a) != OK) {
+            json_decref(want);
+            return PARSE;
+        }
         struct op *op = NULL;
         int rc = do_op(lab, "read", argv[1], NULL, &a, &op);
-        if (!op)
+        if (!op) {
+            json_decref(want);
             return rc;
+        }
         struct sb d = {0};
         lab_op_result(op, &d);
-        int ok = op->outcome == OP_OK && !strcmp(d.s, argv[3]);
+        int ok = 0;
+        if (op->outcome == OP_OK) {
+            json_t *got = json_object_get(op->reply, "value");
+            if (json_array_size(json_object_get(op->reply, "siblings")) > 1 || !strcmp(argv[3], "nil"))
+                ok = !strcmp(d.s, argv[3]);
+            else
+                ok = got && json_equal(got, want);
+        }
+        json_decref(want);
         lab_op_free(op);
         if (!ok) {
             struct sb m = {0};
             sb_printf(&m, "%s = ", argv[1]);
-            sb_add_escaped(&m, argv[3], strlen(argv[3]));
+            const char *typed = argv[3];
+            for (int j = 0; lab->words && j < lab->words->argc; j++)
+                if (lab->words->argv[j] == argv[3] && lab->words->raw[j])
+                    typed = lab->words->raw[j]; /* "42" as typed, quotes kept */
+            sb_add_escaped(&m, typed, strlen(typed));
             expect_fail(lab, "expected %s, got %s", m.s, d.s);
             sb_free(&m);
             sb_free(&d);
@@ -1993,10 +2074,26 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
             const char *eq = strchr(argv[i], '=');
             if (!eq || eq == argv[i]) {
                 json_decref(body);
-                return parse_err(lab, c, "bad field '%s': expected key=value (values are strings; send a JSON body for others)", argv[i]);
+                return parse_err(lab, c, "bad field '%s': expected key=value (a value as put reads it; a JSON body for others)", argv[i]);
             }
             char *k = xstrndup(argv[i], (size_t)(eq - argv[i]));
-            json_object_set_new(body, k, json_string(eq + 1));
+            /* key= is a string; any other field's value as put reads it (value=42 the number,
+             * a word a string); JSON with quotes goes in a JSON body */
+            json_t *v = NULL;
+            if (strcmp(k, "key")) {
+                char err[200];
+                v = jtext_parse(eq + 1, strlen(eq + 1), err, sizeof err);
+                if (!v) {
+                    struct sb m = {0};
+                    sb_printf(&m, "bad field '%s': %s", argv[i], err);
+                    free(k);
+                    json_decref(body);
+                    int rc = parse_err(lab, c, "%s", m.s);
+                    sb_free(&m);
+                    return rc;
+                }
+            }
+            json_object_set_new(body, k, v ? v : json_string(eq + 1));
             free(k);
         }
     }
@@ -2004,6 +2101,11 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
      * checkers must know every write); any other body is sent without a record */
     const char *type = json_string_value(json_object_get(body, "type"));
     const char *key = json_string_value(json_object_get(body, "key"));
+    char keytext[32];
+    if (json_is_integer(json_object_get(body, "key"))) { /* a whole-number key is its text, as the modes take it */
+        snprintf(keytext, sizeof keytext, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(body, "key")));
+        key = keytext;
+    }
     const char *f = !strcmp(type, "read") ? "read" : !strcmp(type, "write") ? "write" : !strcmp(type, "cas") ? "cas" : NULL;
     json_t *value = !f || !key ? NULL : !strcmp(f, "write") ? json_incref(json_object_get(body, "value"))
                   : !strcmp(f, "cas") ? json_pack("[O?,O?]", json_object_get(body, "from"), json_object_get(body, "to")) : NULL;
@@ -2096,10 +2198,10 @@ static const struct lab_command commands[] = {
     {"start", "start MODE [N] [key=value...]", "Start N nodes (default 3) running MODE. Options: the mode's own (see 'help MODE') and seed=, speed=, sim=on, fsync=off, timeout=, bug=.", "start leader 3 repl=async failover=manual", 1, -1, cmd_start},
     {"stop", "stop", "Stop the cluster; the history is kept.", "stop", 0, 0, cmd_stop},
     {"status", "status [NODE]", "One line per node: role, the mode's figures (term or epoch, commit index, …), up/down/paused. With NODE: its line, then every detail its mode reports (ballots and promises, epochs and each follower's acks, …), one per line.", "status n2", 0, 1, cmd_status},
-    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history).", "put x 1 @n2", 2, 6, cmd_put},
-    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited.", "get x @n3", 1, 5, cmd_get},
-    {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM.", "cas x 1 2", 3, 6, cmd_cas},
-    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas, and so are Maelstrom's workload operations (add with a delta or an element, broadcast, a read without key); other bodies are not. Values are strings; a JSON body sends other types.", "send n1 echo echo=hello", 2, -1, cmd_send},
+    {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history). VALUE is JSON when it reads as JSON: put x 42 stores the number 42, put x \"42\" the string \"42\", put x {\"a\":[1,2]} that object, put x true a boolean; any other word is a string (put x hello). A value that starts with \", { or [ must be whole JSON (an error names what is wrong and where).", "put x 1 @n2", 2, 6, cmd_put},
+    {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited. A number prints bare (42), a string in double quotes when it would read as another value (\"42\", \"true\"), a plain word bare (hello), an object or array as its JSON.", "get x @n3", 1, 5, cmd_get},
+    {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM. FROM and TO are values as put reads them, compared as JSON: cas x \"42\" 1 does not match the number 42.", "cas x 1 2", 3, 6, cmd_cas},
+    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas, and so are Maelstrom's workload operations (add with a delta or an element, broadcast, a read without key); other bodies are not. In key=value fields key is a string and every other value is read as put reads it (value=42 the number, value=hello a string); a JSON body sends anything else.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},
@@ -2123,7 +2225,7 @@ static const struct lab_command commands[] = {
     {"thaw", "thaw", "Let virtual time run again.", "thaw", 0, 0, cmd_thaw},
     {"history", "history [save FILE | export FILE.edn [independent] | clear]", "Show the recorded operations, save them as JSONL for 'conlab check', export them as Jepsen EDN (FILE.edn, for Knossos, Porcupine and 'conlab check'; with independent, each key's operations as jepsen.independent [k v] tuples) or JSONL (FILE.jsonl), or start a new history (checks then judge only what comes next).", "history export run.edn", 0, 3, cmd_history},
     {"check", "check [linearizable|sessions|sequential|causal|converged|counter|g-counter|g-set|or-set|broadcast]", "Judge the history, or compare the replicas. counter, g-counter, g-set, or-set and broadcast judge the workload operations this cluster's run recorded (add, remove, broadcast and their reads: `send` of Maelstrom's bodies, the crdt mode's incr/decr/sadd/srem, get); the others judge reads, writes and cas.", "check linearizable", 0, 1, cmd_check},
-    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1.", "expect x = 1 @n2", 1, -1, cmd_expect},
+    {"expect", "expect leader | expect KEY = VALUE [@NODE] | expect fail COMMAND | expect [not] linearizable|sessions|sequential|causal|MODE-CHECK | expect converged | expect role NODE ROLE", "Assert something; a failure prints FAIL and makes a script exit 1. expect KEY = VALUE reads KEY and compares JSON values, VALUE as put reads it (expect x = 42 wants the number, expect x = \"42\" the string; nil an absent key; with siblings, the line get prints).", "expect x = 1 @n2", 1, -1, cmd_expect},
     {"compare", "compare [MODE...]", "The replication table of the course (6.4), measured live: the same writes and the same partition on each mode that has a row (single-leader, leaderless, ...), one after the other, then write latency, messages per write, writes served under the partition, conflicting writes, acknowledged writes lost and the linearizability verdict, side by side. Stops the running cluster.", "compare", 0, 8, cmd_compare},
     {"messages", "messages [NODE]", "What the messages cost, per message type, since this cluster started: how many were sent (by NODE), their size in JSON bytes (mean, max) and the time to serialize one. Fallacy 7: transport cost is not zero.", "messages n1", 0, 1, cmd_messages},
     {"log", "log NODE", "NODE's replicated log: index, term, command; committed entries marked.", "log n2", 1, 1, cmd_log},
@@ -2496,7 +2598,10 @@ int lab_exec(struct lab *lab, const char *line)
             rc = PARSE;
         } else {
             lab_command_typed(lab, w.argc, w.argv); /* hooks: a lesson's step counts what the student ran */
+            const struct words *outer = lab->words;
+            lab->words = &w;
             rc = run_words(lab, &w);
+            lab->words = outer;
             words_free(&w);
         }
         if (rc > worst)

@@ -49,7 +49,7 @@ struct op {
     int used;
     int process;
     char client[CL_IDLEN];
-    char f[8];                  /* read | write | cas */
+    char f[16];                 /* read | write | cas; add | broadcast (workload ops) */
     json_t *body;               /* the request sent (without msg_id) */
     json_t *invoke;             /* the invoke record (borrowed from the recorder) */
     int node;                   /* node currently asked */
@@ -98,6 +98,7 @@ struct lab_command {
     int (*run)(struct lab *lab, int argc, char **argv);
 };
 
+struct words;
 struct lab {
     struct cluster *cl;
     char run_dir[512];          /* rundir.h: this lab's own, locked while it lives */
@@ -146,6 +147,8 @@ struct lab {
     size_t ev_bytes;            /* their sum, at most LAB_EVENT_BYTES (but for the newest) */
     struct room *room;          /* classroom (`conlab serve`, room.h): hosts, dashboards */
     size_t hist_run_from;       /* hist.n when the cluster now running started: its records follow */
+    const struct words *words;  /* the command running, as typed (cmdline.h), while it runs:
+                                   a value argument's JSON (put x "42") */
 };
 
 /* The process of the named client, created on first use; -1 when the table is full. */

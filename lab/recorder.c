@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
+
 json_t *recorder_add(struct recorder *r, json_t *rec)
 {
     if (r->n == r->cap) {
@@ -64,7 +66,14 @@ int recorder_save(const struct recorder *r, const char *path)
 void recorder_add_value(struct sb *out, const json_t *v)
 {
     if (json_is_string(v)) {
-        sb_add_escaped(out, json_string_value(v), json_string_length(v));
+        /* quoted when it would read as another value (jtext.h): "42" is the string, 42 the
+         * number; a plain word stays bare */
+        char *t = jtext_encode(v);
+        if (t[0] == JTEXT_MARK)
+            sb_add_escaped(out, jtext_show(t), strlen(jtext_show(t)));
+        else
+            sb_add_escaped(out, json_string_value(v), json_string_length(v));
+        free(t);
     } else if (!v || json_is_null(v)) {
         sb_add(out, "nil");
     } else {

@@ -22,8 +22,9 @@ void recorder_clear(struct recorder *r);
 char *recorder_jsonl(const struct recorder *r);
 /* Writes it to path; returns 0 or CL_EIO. */
 int recorder_save(const struct recorder *r, const char *path);
-/* Appends a history value as a user reads it: a string escaped for the terminal, nil for
- * null or absent, anything else as compact JSON (escaped). */
+/* Appends a history value as a user reads it: a string escaped for the terminal (in double
+ * quotes when it would read as another value: "42", "true", "[1]"; a plain word bare), nil for
+ * null or absent, anything else as compact JSON (escaped): 42, {"a":[1,2]}. */
 void recorder_add_value(struct sb *out, const json_t *v);
 /* One human line per record: "  0.120s p1 invoke write x 1 @n1". */
 void recorder_format(const struct recorder *r, size_t from, struct sb *out);

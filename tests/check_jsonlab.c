@@ -4,11 +4,17 @@
  * siblings keep each version's type (42 and "42" are two siblings, not one); what a student
  * types parses by the same rule (bad input refused with what and where). */
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
+#include "fuzz_jtext_one.h"
+#include "histfile.h"
 #include "jtext.h"
+#include "lab.h"
+#include "lincheck.h"
 #include "mode.h"
 
 extern const struct mode mode_leaderless;
@@ -95,6 +101,200 @@ START_TEST(typed_values_parse_as_json_or_as_a_bare_word)
     refused("[1,2", "bad JSON array at column");
     refused("\"a\"b", "bad JSON string at column");
     refused("", "empty value");
+}
+END_TEST
+
+START_TEST(the_fuzz_corpus_replays_cleanly)
+{
+    const char *root = getenv("CONLAB_CORPUS");
+    char *path = xasprintf("%s/jtext", root && *root ? root : "tests/corpus");
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "no corpus directory %s", path);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *f = xasprintf("%s/%s", path, de->d_name);
+        FILE *fp = fopen(f, "rb");
+        ck_assert_ptr_nonnull(fp);
+        char buf[65536];
+        size_t len = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        const char *bad = fuzz_jtext_one((const uint8_t *)buf, len);
+        ck_assert_msg(!bad, "%s: %s", f, bad);
+        free(f);
+        n++;
+    }
+    closedir(d);
+    free(path);
+    ck_assert_int_ge(n, 20);
+}
+END_TEST
+
+/* ---- the history and the checker ------------------------------------------------------------ */
+
+#define W(p, t, v, tm) "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"write\",\"key\":\"x\",\"value\":" v ",\"time\":" #tm "}\n"
+#define R(p, t, v, tm) "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"read\",\"key\":\"x\",\"value\":" v ",\"time\":" #tm "}\n"
+
+static int judge(const char *jsonl, struct sb *report)
+{
+    struct history *h = NULL;
+    char err[300];
+    ck_assert_msg(history_parse_jsonl(jsonl, strlen(jsonl), &h, err, sizeof err) == 0, "%s", err);
+    struct lin_result *r = NULL;
+    int v = lincheck_run(h, NULL, &r, err, sizeof err);
+    ck_assert_msg(v >= 0, "%s", err);
+    if (report)
+        lincheck_format(h, r, report);
+    lin_result_free(&r);
+    history_free(&h);
+    return v;
+}
+
+START_TEST(the_checker_tells_42_from_the_string_42)
+{
+    /* a write of the number 42, then a read of the string "42": no register returns that */
+    struct sb rep = {0};
+    ck_assert_int_eq(judge(W(1, "invoke", "42", 10) W(1, "ok", "42", 20) R(2, "invoke", "null", 30)
+                               R(2, "ok", "\"42\"", 40),
+                           &rep),
+                     LIN_VIOLATION);
+    ck_assert_msg(strstr(rep.s, "read x=\"42\" by p2"), "%s", rep.s);
+    sb_free(&rep);
+    /* the same value read back is linearizable, for either type and for objects in any key order */
+    ck_assert_int_eq(judge(W(1, "invoke", "42", 10) W(1, "ok", "42", 20) R(2, "invoke", "null", 30)
+                               R(2, "ok", "42", 40),
+                           NULL),
+                     LIN_OK);
+    ck_assert_int_eq(judge(W(1, "invoke", "\"42\"", 10) W(1, "ok", "\"42\"", 20) R(2, "invoke", "null", 30)
+                               R(2, "ok", "\"42\"", 40),
+                           NULL),
+                     LIN_OK);
+    ck_assert_int_eq(judge(W(1, "invoke", "{\"a\":1,\"b\":[2]}", 10) W(1, "ok", "{\"a\":1,\"b\":[2]}", 20)
+                               R(2, "invoke", "null", 30) R(2, "ok", "{\"b\":[2],\"a\":1}", 40),
+                           NULL),
+                     LIN_OK);
+    /* a cas from the string "42" on the number 42 must fail: its ok is a violation */
+    ck_assert_int_eq(judge(W(1, "invoke", "42", 10) W(1, "ok", "42", 20)
+                           "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[\"42\",1],\"time\":30}\n"
+                           "{\"process\":2,\"type\":\"ok\",\"f\":\"cas\",\"key\":\"x\",\"value\":[\"42\",1],\"time\":40}\n",
+                           NULL),
+                     LIN_VIOLATION);
+}
+END_TEST
+
+START_TEST(histories_keep_json_types_through_jsonl_and_edn)
+{
+    const char *jl = W(1, "invoke", "42", 10) W(1, "ok", "42", 20) W(2, "invoke", "\"42\"", 30) W(2, "ok", "\"42\"", 40)
+        W(3, "invoke", "{\"a\":[1,2]}", 50) W(3, "ok", "{\"a\":[1,2]}", 60) W(4, "invoke", "\"hello\"", 70)
+        W(4, "ok", "\"hello\"", 80);
+    struct history *h = NULL;
+    char err[300];
+    ck_assert_msg(history_parse_jsonl(jl, strlen(jl), &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_ne(h->ops[0].value, h->ops[1].value); /* 42 and "42": two values */
+    struct sb d = {0};
+    for (int i = 0; i < 4; i++) {
+        history_describe_op(h, &h->ops[i], &d);
+        sb_add(&d, "; ");
+    }
+    ck_assert_str_eq(d.s, "write x=42; write x=\"42\"; write x={\"a\":[1,2]}; write x=hello; ");
+    sb_free(&d);
+    struct sb j = {0}, e = {0};
+    history_write_jsonl(h, &j);
+    ck_assert_msg(strstr(j.s, "\"value\":42,") && strstr(j.s, "\"value\":\"42\",") &&
+                      strstr(j.s, "\"value\":{\"a\":[1,2]},"),
+                  "%s", j.s);
+    history_write_edn(h, &e);
+    ck_assert_msg(strstr(e.s, ":value 42,") && strstr(e.s, ":value \"42\",") && strstr(e.s, ":value {\"a\" [1 2]},") &&
+                      strstr(e.s, ":value \"hello\","),
+                  "%s", e.s);
+    /* and back: the EDN reader keeps the string "42" apart from the number 42 */
+    struct history *g = NULL;
+    ck_assert_msg(history_parse(j.s, j.len, &g, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(g->ops[0].value, h->ops[0].value);
+    ck_assert_str_eq(g->ops[1].value, h->ops[1].value);
+    history_free(&g);
+    const char *edn = "{:process 1, :type :invoke, :f :write, :value 42}\n{:process 1, :type :ok, :f :write, :value 42}\n"
+                      "{:process 2, :type :invoke, :f :read, :value nil}\n{:process 2, :type :ok, :f :read, :value \"42\"}\n";
+    ck_assert_msg(history_parse(edn, strlen(edn), &g, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_ne(g->ops[0].value, g->ops[1].value);
+    struct lin_result *r = NULL;
+    ck_assert_int_eq(lincheck_run(g, NULL, &r, err, sizeof err), LIN_VIOLATION);
+    lin_result_free(&r);
+    history_free(&g);
+    sb_free(&j);
+    sb_free(&e);
+    history_free(&h);
+}
+END_TEST
+
+/* ---- the REPL, in-process over the simulator ------------------------------------------------- */
+
+static void on_output(void *ud, const char *text)
+{
+    sb_add(ud, text);
+    sb_add(ud, "\n");
+}
+
+static void repl_values_through(const char *mode, const char *first)
+{
+    struct lab lab;
+    struct sb out = {0};
+    char err[256];
+    ck_assert_int_eq(lab_init(&lab, "conlab", err, sizeof err), 0);
+    struct lab_hooks hk = {.ud = &out, .on_output = on_output};
+    lab_add_hooks(&lab, &hk);
+    struct opts o = {0};
+    opts_set(&o, "sim", "on");
+    opts_set(&o, "seed", "7");
+    ck_assert_int_eq(lab_start(&lab, mode, 3, &o), 0);
+    opts_free(&o);
+    ck_assert_msg(lab_exec(&lab, first) == 0, "%s: %s", mode, out.s);
+    static const char *const good[] = {
+        "put x 42", "put y \"42\"", "put z {\"a\":[1,2]}", "put w hello", "put t true", "put q 'a b'",
+        "expect x = 42", "expect y = \"42\"", "expect z = '{\"a\": [1, 2]}'", "expect z = {\"a\":[1,2]}", "expect w = hello", "expect t = true",
+        "expect q = 'a b'", "expect fail expect x = \"42\"", "expect fail expect y = 42", "expect nothere = nil",
+        "expect linearizable",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_assert_msg(lab_exec(&lab, good[i]) == 0, "%s: '%s' failed:\n%s", mode, good[i], out.s);
+    /* what get prints: a number bare, an ambiguous string quoted, a word bare */
+    sb_free(&out);
+    ck_assert_int_eq(lab_exec(&lab, "get x; get y; get z; get w"), 0);
+    ck_assert_msg(strstr(out.s, "42  [") && strstr(out.s, "\"42\"  [") && strstr(out.s, "{\"a\":[1,2]}  [") &&
+                      strstr(out.s, "hello  ["),
+                  "%s", out.s);
+    /* the history keeps the types */
+    char *jl = recorder_jsonl(&lab.hist);
+    ck_assert_msg(strstr(jl, "\"f\":\"write\",\"key\":\"x\",\"value\":42") && strstr(jl, "\"key\":\"y\",\"value\":\"42\""), "%s", jl);
+    free(jl);
+    /* bad values: refused naming what and where, nothing sent */
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"put x \"abc", "unbalanced \" quote"},
+        {"put x {\"a\":", "bad value '{\"a\":': bad JSON object at column 5"},
+        {"put x [1,2", "bad value '[1,2': bad JSON array at column"},
+        {"put x \"a\"b", "bad value '\"a\"b': bad JSON string at column"},
+        {"put x {a:1}", "bad value '{a:1}': bad JSON object at column 2"},
+        {"expect x = [1,", "bad VALUE '[1,'"},
+    };
+    size_t n_before = lab.hist.n;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sb_free(&out);
+        ck_assert_msg(lab_exec(&lab, bad[i].line) != 0, "'%s' was taken", bad[i].line);
+        ck_assert_msg(strstr(out.s, bad[i].why), "%s: '%s' said \"%s\", want \"%s\"", mode, bad[i].line, out.s, bad[i].why);
+    }
+    ck_assert_uint_eq(lab.hist.n, n_before);
+    lab_destroy(&lab);
+    sb_free(&out);
+}
+
+START_TEST(the_repl_sends_typed_values_and_refuses_bad_json)
+{
+    repl_values_through("raft", "wait leader");
+    repl_values_through("leaderless", "wait 1s");
 }
 END_TEST
 
@@ -255,6 +455,10 @@ Suite *suite_jsonlab(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, the_value_text_round_trips_every_value_and_keeps_words_as_themselves);
     tcase_add_test(tc, typed_values_parse_as_json_or_as_a_bare_word);
+    tcase_add_test(tc, the_fuzz_corpus_replays_cleanly);
+    tcase_add_test(tc, the_checker_tells_42_from_the_string_42);
+    tcase_add_test(tc, histories_keep_json_types_through_jsonl_and_edn);
+    tcase_add_test(tc, the_repl_sends_typed_values_and_refuses_bad_json);
     tcase_add_test(tc, leaderless_stores_and_answers_any_json_value);
     tcase_add_test(tc, multileader_stores_and_answers_any_json_value);
     tcase_add_test(tc, causal_stores_and_answers_any_json_value);

@@ -132,7 +132,7 @@ START_TEST(converged_compares_something_in_the_simulator)
     ck_assert_ptr_nonnull(json_object_get(st, "digest"));
     ck_assert_int_eq(json_integer_value(json_object_get(st, "keys")), 1);
     json_t *d = lab_node_data(&lab, 1);
-    ck_assert_str_eq(json_string_value(json_object_get(d, "x")), "1");
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "x")), 1); /* put x 1 sends the number */
     json_decref(d);
     sb_free(&why);
     close_lab(&lab, &s);

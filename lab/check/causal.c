@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
+
 #define MAX_REPORTS 5
 
 struct session {
@@ -67,7 +69,7 @@ static void op_text(const struct causal *c, int opi, struct sb *out)
     const struct hist_op *op = &c->h->ops[opi];
     sb_printf(out, "%s %s", op->f == HF_WRITE ? "write" : "read", op->key ? op->key : "");
     if (op->f == HF_WRITE || op->value)
-        sb_printf(out, "=%s", op->value ? op->value : "nil");
+        sb_printf(out, "=%s", op->value ? jtext_show(op->value) : "nil");
     else
         sb_add(out, "=nil");
     sb_printf(out, " by p%" PRId64 " at %s", op->process, op->node ? op->node : "?");

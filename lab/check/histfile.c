@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "edn.h"
+#include "jtext.h"
 
 /* ---- string pool: interned, length-prefixed strings in an open-addressed table ---------- */
 
@@ -256,6 +257,23 @@ static int edn_scalar(const struct edn *v, struct sb *out, bool *is_nil)
     }
 }
 
+/* A scalar EDN value of an operation (:value) as its value text (jtext.h): a string that would
+ * read as another value is marked, so the string "42" is not the number 42. */
+static int edn_value(const struct edn *v, struct sb *out, bool *is_nil)
+{
+    if (v->type != EDN_STRING)
+        return edn_scalar(v, out, is_nil);
+    *is_nil = false;
+    json_t *j = json_stringn(v->s, v->len);
+    char *t = jtext_encode(j);
+    json_decref(j);
+    if (!t)
+        return CL_EINVAL;
+    sb_add(out, t);
+    free(t);
+    return 0;
+}
+
 /* A vector, list or set of scalars (and of such collections) as JSON, for Maelstrom's g-set and
  * broadcast histories (#{1 5}, [1 5]); NULL for anything else (maps, tags, too deep). */
 static json_t *edn_collection_json(const struct edn *v, int depth)
@@ -320,12 +338,12 @@ static int edn_event(struct history *h, const struct edn *m, char *err, size_t e
     if (classify_f(f->s) == HF_CAS && val && val->type != EDN_NIL) {
         if ((val->type != EDN_VECTOR && val->type != EDN_LIST) || val->n != 2)
             BAD(val, "expected a cas :value as [from to], found %s", edn_type_name(val->type));
-        if (edn_scalar(val->items[0], &v1, &nil1) || edn_scalar(val->items[1], &v2, &nil2))
+        if (edn_value(val->items[0], &v1, &nil1) || edn_value(val->items[1], &v2, &nil2))
             BAD(val, "expected cas values to be numbers, strings or nil");
     } else if (val) {
-        if (edn_scalar(val, &v1, &nil1)) {
+        if (edn_value(val, &v1, &nil1)) {
             json_t *j = edn_collection_json(val, 0);
-            char *jt = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            char *jt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
             json_decref(j);
             if (!jt)
                 BAD(val, "expected :value to be a number, a string, nil or a collection of them, found %s",
@@ -440,30 +458,17 @@ static int field_col(const char *line, size_t len, const char *name)
     return 1;
 }
 
+/* A JSON value of an operation as its value text (jtext.h): null is nil; a string that would
+ * read as another value is marked, so "42" is not 42; an array or object is its compact,
+ * key-sorted text, so that equal values are one interned string. */
 static int json_scalar(const json_t *v, struct sb *out, bool *is_nil)
 {
     *is_nil = false;
-    if (json_is_null(v)) {
+    if (!v || json_is_null(v)) {
         *is_nil = true;
         return 0;
     }
-    if (json_is_string(v)) {
-        sb_addn(out, json_string_value(v), json_string_length(v));
-        if (!out->s)
-            sb_add(out, "");
-        return 0;
-    }
-    if (json_is_integer(v)) {
-        sb_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return 0;
-    }
-    if (json_is_true(v) || json_is_false(v)) {
-        sb_add(out, json_is_true(v) ? "true" : "false");
-        return 0;
-    }
-    /* a real, an array or an object (Maelstrom's values are any JSON): its compact text, keys
-     * sorted, so that equal values are one interned string */
-    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    char *t = jtext_encode(v);
     if (!t)
         return CL_EINVAL;
     sb_add(out, t);
@@ -507,8 +512,14 @@ static int jsonl_line(struct history *h, const char *line, size_t len, int linen
         strlen(json_string_value(f)) != json_string_length(f))
         BAD(f ? "f" : NULL, "expected \"f\": \"read\", \"write\" or \"cas\"");
     const char *fs = json_string_value(f);
+    char kbuf[32];
+    if (json_is_integer(key)) { /* a whole-number key is its decimal text, as the modes take it */
+        snprintf(kbuf, sizeof kbuf, "%" JSON_INTEGER_FORMAT, json_integer_value(key));
+        key = json_string(kbuf);
+        json_object_set_new(o, "key", key); /* o owns it */
+    }
     if (key && !json_is_null(key) && !json_is_string(key))
-        BAD("key", "\"key\" must be a string");
+        BAD("key", "\"key\" must be a string or a whole number");
     if (key && json_is_string(key) && strlen(json_string_value(key)) != json_string_length(key))
         BAD("key", "\"key\" must not contain NUL");
     bool nil1 = true, nil2 = true;
@@ -517,10 +528,10 @@ static int jsonl_line(struct history *h, const char *line, size_t len, int linen
             BAD("value", "expected a cas \"value\" as [from, to]");
         if (json_scalar(json_array_get(val, 0), &v1, &nil1) ||
             json_scalar(json_array_get(val, 1), &v2, &nil2))
-            BAD("value", "cas values must be strings, integers or null");
+            BAD("value", "cas values must be JSON values");
     } else if (val) {
         if (json_scalar(val, &v1, &nil1))
-            BAD("value", "\"value\" must be a string, an integer or null");
+            BAD("value", "\"value\" must be a JSON value");
     }
     if (!nil1 && memchr(v1.s, 0, v1.len))
         BAD("value", "\"value\" must not contain NUL");
@@ -847,7 +858,58 @@ static bool is_decimal(const char *s)
     return !(s[0] == '-' && s[1] == '0');
 }
 
+/* A JSON value as EDN: numbers, true/false, nil, strings, vectors and maps (string keys). */
+static void edn_json(struct sb *out, const json_t *j)
+{
+    if (json_is_string(j)) {
+        edn_write_string(out, json_string_value(j), json_string_length(j));
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *x;
+        sb_addc(out, '[');
+        json_array_foreach(j, i, x) {
+            if (i)
+                sb_addc(out, ' ');
+            edn_json(out, x);
+        }
+        sb_addc(out, ']');
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *x;
+        int first = 1;
+        sb_addc(out, '{');
+        json_object_foreach((json_t *)j, k, x) {
+            if (!first)
+                sb_add(out, ", ");
+            first = 0;
+            edn_write_string(out, k, strlen(k));
+            sb_addc(out, ' ');
+            edn_json(out, x);
+        }
+        sb_addc(out, '}');
+    } else if (json_is_null(j)) {
+        sb_add(out, "nil");
+    } else {
+        char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        sb_add(out, t ? t : "nil");
+        free(t);
+    }
+}
+
+/* A history value (its value text) as EDN: the number 42 as 42, the string "42" as "42". A
+ * key is plain text: a string, or a number where it is one's digits (Jepsen's keys). */
 static void edn_val(struct sb *out, const char *v)
+{
+    if (!v) {
+        sb_add(out, "nil");
+        return;
+    }
+    json_t *j = jtext_decode(v);
+    edn_json(out, j);
+    json_decref(j);
+}
+
+static void edn_key(struct sb *out, const char *v)
 {
     if (!v)
         sb_add(out, "nil");
@@ -855,6 +917,49 @@ static void edn_val(struct sb *out, const char *v)
         sb_add(out, v);
     else
         edn_write_string(out, v, strlen(v));
+}
+
+/* A workload read's value (a set's, a broadcast's: JSON array text) as an EDN vector of its
+ * elements; 0 when v is not such an array (written as edn_val does). */
+static int edn_collection(struct sb *out, const char *v)
+{
+    json_t *a = v && v[0] == '[' ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return 0;
+    }
+    sb_addc(out, '[');
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x) {
+        if (i)
+            sb_addc(out, ' ');
+        if (json_is_string(x)) {
+            edn_write_string(out, json_string_value(x), json_string_length(x));
+        } else {
+            char *t = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (t && (json_is_integer(x) || json_is_real(x) || json_is_boolean(x)))
+                sb_add(out, t);
+            else if (json_is_null(x))
+                sb_add(out, "nil");
+            else if (t)
+                edn_write_string(out, t, strlen(t));
+            free(t);
+        }
+    }
+    sb_addc(out, ']');
+    json_decref(a);
+    return 1;
+}
+
+/* Does the history hold workload updates (add, remove, broadcast), whose reads are sets? */
+static bool has_workload(const struct history *h)
+{
+    for (int i = 0; i < h->n; i++)
+        if (!strcmp(h->ops[i].fname, "add") || !strcmp(h->ops[i].fname, "remove") ||
+            !strcmp(h->ops[i].fname, "broadcast"))
+            return true;
+    return false;
 }
 
 void history_write_edn(const struct history *h, struct sb *out)
@@ -866,6 +971,7 @@ void history_write_edn_independent(const struct history *h, int independent, str
 {
     int n;
     struct ev *ev = events_of(h, &n);
+    bool workload = has_workload(h);
     sb_add(out, "");
     for (int i = 0; i < n; i++) {
         const struct hist_op *op = &h->ops[ev[i].op];
@@ -882,12 +988,12 @@ void history_write_edn_independent(const struct history *h, int independent, str
         bool tuple = independent && op->key; /* jepsen.independent: :value [k v] */
         if (op->key && !tuple) {
             sb_add(out, ", :key ");
-            edn_val(out, op->key);
+            edn_key(out, op->key);
         }
         sb_add(out, ", :value ");
         if (tuple) {
             sb_addc(out, '[');
-            edn_val(out, op->key);
+            edn_key(out, op->key);
             sb_addc(out, ' ');
         }
         if (op->f == HF_CAS) {
@@ -897,7 +1003,9 @@ void history_write_edn_independent(const struct history *h, int independent, str
             edn_val(out, op->value2);
             sb_addc(out, ']');
         } else if (op->f == HF_READ) {
-            edn_val(out, ret && op->outcome == HO_OK ? op->value : NULL);
+            const char *v = ret && op->outcome == HO_OK ? op->value : NULL;
+            if (!workload || !edn_collection(out, v))
+                edn_val(out, v);
         } else {
             edn_val(out, op->value);
         }
@@ -916,7 +1024,7 @@ void history_write_edn_independent(const struct history *h, int independent, str
 
 static json_t *json_val(const char *v)
 {
-    return v ? json_string(v) : json_null();
+    return v ? jtext_decode(v) : json_null();
 }
 
 void history_write_jsonl(const struct history *h, struct sb *out)
@@ -982,10 +1090,14 @@ struct history *history_subset(const struct history *h, const int *keep, int n)
 
 /* ---- words ------------------------------------------------------------------------------- */
 
+/* A value as a user reads it: nil; the number 42 as 42, an object as its JSON; a string bare
+ * when it is a simple word, else quoted ("42" is the string, "a b" too). */
 static void add_val(struct sb *out, const char *v)
 {
     if (!v)
         sb_add(out, "nil");
+    else if (!jtext_is_string(v) || v[0] == JTEXT_MARK)
+        sb_add_escaped(out, jtext_show(v), strlen(jtext_show(v)));
     else {
         bool simple = *v != 0 && strcmp(v, "nil");
         for (const char *p = v; *p && simple; p++)

@@ -5,9 +5,12 @@
  * A history is a list of operations, each an invocation paired with its completion:
  * ok (it happened), fail (it definitely did not) or info (indeterminate: it may take effect at
  * any time after its invocation, or never). An invocation with no completion by the end of the
- * history is info too. Values are strings: Jepsen's integers become their decimal text, nil
- * (absent) is NULL and distinct from every string. Every string in a history is interned, so
- * two values are equal exactly when their pointers are. Nemesis entries (non-numeric
+ * history is info too. Values are any JSON value kept as its value text (nodes/kit/jtext.h):
+ * a number as its digits (Jepsen's integers too), a plain word as itself, a string that would
+ * read as another value marked, so the number 42 and the string "42" are two values; nil
+ * (absent) is NULL and distinct from every value. Keys are plain text (a whole-number key is
+ * its decimal text). Every string in a history is interned, so two values are equal exactly
+ * when their pointers are; history_describe_op shows them as a user reads them (42, "42"). Nemesis entries (non-numeric
  * :process) are skipped. Malformed input is refused with "line L, column C: what".
  */
 #ifndef CONLAB_HISTFILE_H
@@ -88,8 +91,9 @@ int history_parse_jepsen_log(const char *buf, size_t len, struct history **out, 
 /* Reads and parses a file ("-" = stdin). Errors are prefixed with the path. */
 int history_load(const char *path, struct history **out, char *err, size_t errlen);
 
-/* Writers: the events in their original order. EDN writes one map per line as Jepsen does,
- * decimal integers as numbers (Jepsen's models compare numbers), other values as strings. */
+/* Writers: the events in their original order, values with their JSON types. EDN writes one
+ * map per line as Jepsen does: numbers as numbers, strings as strings, arrays as vectors,
+ * objects as maps (a key that is a whole number's text is written as the number). */
 void history_write_jsonl(const struct history *h, struct sb *out);
 void history_write_edn(const struct history *h, struct sb *out);
 /* The same; with independent, an operation on a key writes it as jepsen.independent does: no

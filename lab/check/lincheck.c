@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
 #include "timeline.h"
 
 enum { K_READ, K_WRITE, K_CAS, K_APPEND };
@@ -1087,7 +1088,7 @@ static void fill_from_search(const struct history *h, const struct group *g, str
     r->n_partial = tr.n;
     const char *st = vt_str(vt, tr.state);
     free(r->partial_state);
-    r->partial_state = xstrdup(st ? st : "nil");
+    r->partial_state = xstrdup(st ? jtext_show(st) : "nil"); /* as a user reads it: 42, "42" */
     /* the blocked op: the definite op outside the partial linearization completing first */
     *blocked = -1;
     for (int i = 0; i < nk; i++)

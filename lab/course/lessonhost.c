@@ -57,6 +57,8 @@ static int w_node_info(void *ud, int node, struct lesson_node_info *out)
     return 0;
 }
 
+static void field_text(const json_t *v, char *buf, size_t n);
+
 static int w_value(void *ud, int node, const char *key, char *val, size_t n)
 {
     struct lab *lab = ud;
@@ -151,8 +153,11 @@ static int w_op_count(void *ud, uint64_t since, const struct lesson_op_query *q)
                 continue;
         }
         if (q->value) {
-            const char *v = json_string_value(json_object_get(op, "value"));
-            if (!v || strcmp(v, q->value))
+            /* a lesson's value is YAML text: "1" matches the number 1 and the string "1" */
+            const json_t *v = json_object_get(op, "value");
+            char buf[256];
+            field_text(v, buf, sizeof buf);
+            if (!v || json_is_null(v) || strcmp(buf, q->value))
                 continue;
         }
         count++;

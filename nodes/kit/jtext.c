@@ -46,10 +46,13 @@ json_t *jtext_decode(const char *text)
         if (v && json_is_string(v))
             return v;
         json_decref(v);
-        return json_string(text + 1);
+        v = json_string(text + 1);
+        return v ? v : json_null();
     }
     json_t *v = text[0] ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_string(text);
+    if (!v)
+        v = json_string(text);
+    return v ? v : json_null(); /* bytes that are not UTF-8 (never from JSON) */
 }
 
 int jtext_is_string(const char *text)
@@ -113,5 +116,8 @@ json_t *jtext_parse(const char *s, size_t n, char *err, size_t errlen)
         snprintf(err, errlen, "a NUL byte in a value");
         return NULL;
     }
-    return json_stringn(s, n);
+    v = json_stringn(s, n);
+    if (!v)
+        snprintf(err, errlen, "a value that is not UTF-8 text");
+    return v;
 }

@@ -33,7 +33,8 @@
 /* The value text of v (caller frees); NULL for NULL. */
 char *jtext_encode(const json_t *v);
 /* The value a text stands for (a new reference); NULL for NULL. A marked text that does not
- * decode is the string after the mark. */
+ * decode is the string after the mark; bytes that are not UTF-8 (never a JSON string's) are
+ * null. */
 json_t *jtext_decode(const char *text);
 /* 1 when a text stands for a JSON string (marked or plain), 0 for any other value. */
 int jtext_is_string(const char *text);
