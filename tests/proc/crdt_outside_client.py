@@ -13,8 +13,9 @@ heals, and waits until every node reads exactly the sum / the whole set:
   2. crdt 3 maelstrom=g-counter:  add{delta}, and a read before any add answers 0
   3. crdt 3 maelstrom=g-set:      add{element} with integers, a string and an object; a read
                                   before any add answers []; read{} answers the JSON values
-  4. maelstrom 3 bin=examples/maelstrom/g_counter.py workload=pn-counter: the same pn-counter
-     bodies through the lab's Maelstrom host (a Maelstrom node program) instead of a conlab mode
+  4. maelstrom 3 bin=examples/maelstrom/g_counter.py workload=pn-counter and
+     bin=examples/maelstrom/g_set.py workload=g-set: the same bodies through the lab's Maelstrom
+     host (Maelstrom node programs) instead of a conlab mode
 
 Usage: crdt_outside_client.py CONLAB_BIN_DIR. Exit 0 when every check holds.
 """
@@ -257,13 +258,13 @@ def counter_phase(lab, start, name, deltas, bound_check=True):
           flush=True)
 
 
-def gset_phase(lab):
-    lab.cmd("start crdt 3 maelstrom=g-set", "started 3")
+def gset_phase(lab, start="start crdt 3 maelstrom=g-set", name="g-set"):
+    lab.cmd(start, "started 3")
     eps = lab.endpoints(3)
     c = Client(eps, "ext%d" % os.getpid())
     v = c.read("n3")
     if v != []:
-        fail("g-set: a read before any add answers %s, not []" % json.dumps(v))
+        fail("%s: a read before any add answers %s, not []" % (name, json.dumps(v)))
     lab.cmd("partition n1 | n2,n3", "partitioned")
     adds = [("n1", 1), ("n1", 2), ("n2", 2), ("n2", 30), ("n3", -4), ("n3", "x"), ("n1", {"k": [1, 2]}), ("n3", "7")]
     for node, e in adds:
@@ -271,7 +272,7 @@ def gset_phase(lab):
     v = c.read("n1")
     mine = [e for n, e in adds if n == "n1"]
     if not same_set(v, mine):
-        fail("g-set: n1 reads %s during the partition, not its own %s" % (json.dumps(v), json.dumps(mine)))
+        fail("%s: n1 reads %s during the partition, not its own %s" % (name, json.dumps(v), json.dumps(mine)))
     lab.cmd("heal", "healed")
     want = []
     for _, e in adds:
@@ -281,11 +282,11 @@ def gset_phase(lab):
         got = c.await_value(node, want, same_set)
     # the JSON types survive: 7 the string is not 7 the number, 1 is a number
     if "7" not in got or 1 not in got or {"k": [1, 2]} not in got:
-        fail("g-set: the values lost their JSON types: %s" % json.dumps(got))
+        fail("%s: the values lost their JSON types: %s" % (name, json.dumps(got)))
     c.close()
     lab.cmd("stop", "stopped")
-    print("ok   g-set: %d adds (integers, a string, an object) across a partition, every node reads all %d"
-          % (len(adds), len(want)), flush=True)
+    print("ok   %s: %d adds (integers, a string, an object) across a partition, every node reads all %d"
+          % (name, len(adds), len(want)), flush=True)
 
 
 def main():
@@ -302,6 +303,8 @@ def main():
             prog = os.path.join(root, "examples", "maelstrom", "g_counter.py")
             counter_phase(lab, "start maelstrom 3 bin=%s workload=pn-counter" % prog, "maelstrom host pn-counter",
                           [("n1", 5), ("n2", -3), ("n3", 11)], bound_check=False)
+            prog = os.path.join(root, "examples", "maelstrom", "g_set.py")
+            gset_phase(lab, "start maelstrom 3 bin=%s workload=g-set" % prog, "maelstrom host g-set")
         finally:
             lab.quit()
 
