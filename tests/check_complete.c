@@ -125,6 +125,7 @@ START_TEST(files_and_fixed_values)
     OFFERS("conlab", "bench check --write ", "@file");
     OFFERS("conlab", "bench sp", "spread");
     OFFERS("conlab", "bench spread --se", "--seeds");
+    OFFERS("conlab", "bench spread --cu", "--curve");
     OFFERS("conlab-node", "--dir ", "@file");
 }
 END_TEST

@@ -1,8 +1,10 @@
 /* check_sim1000 — the simulator at 1,000 nodes (issue 18: "the simulator runs 1,000 nodes"):
  * scenarios G1–G3 of SCENARIOS.md for gossip at N = 1000 (the rounds to full dissemination,
  * printed beside log2 N and log2 N + ln N, within c·log2 N + k; 30 % loss only adds rounds; a
- * partition 500 | 500 keeps each rumor on its side until the heal, then every view converges)
- * and the simulator's own parts at that size (partitions as groups, one link fault for every
+ * partition 500 | 500 keeps each rumor on its side until the heal, then every view converges),
+ * G4 for swim at N = 1000 (a crash is held dead by all 999 others within the bound, with no
+ * false positive; a paused member is suspected, refutes and is alive again everywhere), and the
+ * simulator's own parts at that size (partitions as groups, one link fault for every
  * link, no dense tables). `make check` runs one seed of each; CONLAB_FULL=1 (check-full)
  * sweeps many; under CONLAB_QUICK (the ASan and valgrind tiers) the scenarios run at 250 nodes
  * (still past CL_MAXNODES: the same code) so that valgrind's time stays in bounds. The live
@@ -17,9 +19,11 @@
 #include "fixture.h"
 #include "gossip.h"
 #include "spreadbench.h"
+#include "swim.h"
 #include "test_util.h"
 
 extern const struct mode mode_gossip;
+extern const struct mode mode_swim;
 
 #define THOUSAND 1000
 /* The size the scenarios run at: 1000, or 250 under CONLAB_QUICK. */
@@ -176,6 +180,98 @@ START_TEST(g3_at_1000_nodes_a_partition_keeps_each_rumor_on_its_side_until_the_h
 }
 END_TEST
 
+/* ---- SWIM (G4) ------------------------------------------------------------------------- */
+
+#define SWIM_OPTS "period=200ms timeout=60ms suspect=1s"
+
+/* Tells the monitor about a process fault, as the lab would. */
+static void swim_fault(struct fixture *f, const char *what, int idx)
+{
+    char id[CL_IDLEN];
+    node_name(idx, id);
+    json_t *ev = json_pack("{s:I,s:s,s:s,s:s,s:s}", "t", (json_int_t)sim_now(f->s), "node", "lab", "ev", "fault",
+                           "what", what, "target", id);
+    mode_swim.monitor->feed(f->mon, ev, NULL);
+    json_decref(ev);
+}
+
+struct want {
+    struct fixture *f;
+    int idx;
+    const char *status;
+};
+
+static int all_hold_status(void *ud)
+{
+    struct want *w = ud;
+    int others;
+    return swimmon_count(w->f->mon, w->idx, w->status, &others) == others && others > 0;
+}
+
+static int some_hold_status(void *ud)
+{
+    struct want *w = ud;
+    int others;
+    return swimmon_count(w->f->mon, w->idx, w->status, &others) > 0;
+}
+
+START_TEST(g4_at_1000_members_a_crash_is_held_dead_by_all_and_nobody_else_is_suspected)
+{
+    int ns = seeds();
+    uint64_t worst = 0, sum = 0;
+    for (int seed = 1; seed <= ns; seed++) {
+        struct fixture *f = fixture_new(&mode_swim, BIG, SWIM_OPTS, (uint64_t)seed);
+        fixture_run(f, 2000000);
+        int fs, fd;
+        swimmon_false_positives(f->mon, &fs, &fd);
+        ck_assert_msg(fs + fd == 0, "seed %d: %d false suspicions, %d false deaths without faults", seed, fs, fd);
+        sim_crash(f->s, 1);
+        swim_fault(f, "crash", 1);
+        struct want w = {f, 1, "dead"};
+        /* somebody probes n2 within a few periods (999 probers), the suspicion timeout, then
+         * the news reaches everyone in O(log N) periods */
+        ck_assert_msg(fixture_run_until(f, 15000000, all_hold_status, &w), "seed %d: n2 not dead everywhere", seed);
+        uint64_t t = swimmon_detect_us(f->mon, 1);
+        sum += t;
+        worst = t > worst ? t : worst;
+        swimmon_false_positives(f->mon, &fs, &fd);
+        ck_assert_msg(fs + fd == 0, "seed %d: %d false suspicions, %d false deaths", seed, fs, fd);
+        FIXTURE_OK(f);
+        fixture_free(&f);
+    }
+    printf("G4 N=%d crash held dead by all %d others in %.0f ms mean, %.0f ms worst over %d seeds (%s; no false "
+           "positives)\n", BIG, BIG - 1, (double)sum / ns / 1000, (double)worst / 1000, ns, SWIM_OPTS);
+    fflush(stdout);
+}
+END_TEST
+
+START_TEST(g4_at_1000_members_a_paused_member_is_suspected_then_refutes_and_is_alive_again)
+{
+    for (int seed = 1; seed <= seeds(); seed++) {
+        struct fixture *f = fixture_new(&mode_swim, BIG, SWIM_OPTS, (uint64_t)seed);
+        fixture_run(f, 2000000);
+        sim_pause(f->s, 6);
+        swim_fault(f, "pause", 6);
+        struct want w = {f, 6, "suspect"};
+        ck_assert_msg(fixture_run_until(f, 10000000, some_hold_status, &w), "seed %d: n7 never suspected", seed);
+        uint64_t suspected = sim_now(f->s);
+        sim_resume(f->s, 6);
+        swim_fault(f, "resume", 6);
+        w.status = "alive";
+        ck_assert_msg(fixture_run_until(f, 20000000, all_hold_status, &w), "seed %d: n7 not alive everywhere again",
+                      seed);
+        json_t *st = sim_status(f->s, 6);
+        json_int_t inc = json_integer_value(json_object_get(st, "inc"));
+        json_decref(st);
+        if (seed == 1)
+            printf("G4 N=%d: paused n7 suspected, resumed; all %d others hold it alive again %.1f s later "
+                   "(incarnation %lld)\n", BIG, BIG - 1, (double)(sim_now(f->s) - suspected) / 1e6, (long long)inc);
+        FIXTURE_OK(f);
+        fixture_free(&f);
+    }
+}
+END_TEST
+
 START_TEST(the_simulator_takes_1000_nodes_of_a_mode_that_allows_it_and_refuses_more)
 {
     char err[200];
@@ -247,10 +343,36 @@ START_TEST(a_thousand_node_push_pull_run_is_timed_and_measured)
     sim_destroy(&s);
     opts_free(&o);
     getrusage(RUSAGE_SELF, &after);
-    printf("1000-node push-pull, 3.2 s of virtual time: %.2f s of CPU, %llu messages, max RSS %ld MB (was %ld MB "
+    printf("1000-node push-pull, 3.2 s of virtual time: %.2f s of wall time, %llu messages, max RSS %ld MB (was %ld MB "
            "before)\n", (double)(mono_us() - t0) / 1e6, (unsigned long long)delivered, after.ru_maxrss / 1024,
            before.ru_maxrss / 1024);
     ck_assert(all);
+}
+END_TEST
+
+START_TEST(a_thousand_member_swim_run_is_timed_and_measured)
+{
+    if (!getenv("CONLAB_FULL"))
+        return; /* a figure, not a check: check-full only */
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    uint64_t t0 = mono_us();
+    char err[200];
+    struct opts o = {0};
+    opts_set(&o, "period", "200ms");
+    opts_set(&o, "timeout", "60ms");
+    opts_set(&o, "suspect", "1s");
+    struct sim *s = sim_new(&mode_swim, THOUSAND, &o, 7, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    sim_run_for(s, 10000000);
+    uint64_t sent, delivered, dropped;
+    sim_counts(s, &sent, &delivered, &dropped);
+    sim_destroy(&s);
+    opts_free(&o);
+    getrusage(RUSAGE_SELF, &after);
+    printf("1000-member swim, 10 s of virtual time (50 periods): %.2f s of wall time, %llu messages, max RSS %ld MB (was "
+           "%ld MB before)\n", (double)(mono_us() - t0) / 1e6, (unsigned long long)delivered, after.ru_maxrss / 1024,
+           before.ru_maxrss / 1024);
 }
 END_TEST
 
@@ -303,7 +425,10 @@ Suite *suite_sim1000(void)
     tcase_add_test(tc, g2_at_1000_nodes_thirty_percent_loss_only_adds_rounds);
     tcase_add_test(tc, g3_at_1000_nodes_a_partition_keeps_each_rumor_on_its_side_until_the_heal);
     tcase_add_test(tc, a_thousand_node_push_pull_run_is_timed_and_measured);
+    tcase_add_test(tc, a_thousand_member_swim_run_is_timed_and_measured);
     tcase_add_test(tc, bench_spread_counts_the_rounds_from_every_nodes_state_and_refuses_bad_input);
+    tcase_add_test(tc, g4_at_1000_members_a_crash_is_held_dead_by_all_and_nobody_else_is_suspected);
+    tcase_add_test(tc, g4_at_1000_members_a_paused_member_is_suspected_then_refutes_and_is_alive_again);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,7 @@
 /* runner — runs every Check suite (the table is generated from tests/check_*.c).
- * CONLAB_SUITE=name[,name] runs only those suites; CK_RUN_CASE works as usual. */
+ * CONLAB_SUITE=name[,name] runs only those suites, CONLAB_SKIP=name[,name] all but those
+ * (commas or spaces between names);
+ * CK_RUN_CASE works as usual. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,22 +13,26 @@ struct suite_entry {
 };
 extern const struct suite_entry suite_table[];
 
-static int wanted(const char *name)
+/* is NAME in LIST (names separated by commas or spaces)? */
+static int listed(const char *list, const char *name)
 {
-    const char *only = getenv("CONLAB_SUITE");
-    if (!only || !*only)
-        return 1;
     size_t n = strlen(name);
-    for (const char *p = only; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
         if (len == n && !strncmp(p, name, n))
             return 1;
-        if (!comma)
-            break;
-        p = comma + 1;
+        p += len;
+        p += strspn(p, ", ");
     }
     return 0;
+}
+
+static int wanted(const char *name)
+{
+    const char *only = getenv("CONLAB_SUITE"), *skip = getenv("CONLAB_SKIP");
+    if (skip && *skip && listed(skip, name))
+        return 0;
+    return !only || !*only || listed(only, name);
 }
 
 int main(void)
@@ -41,7 +47,7 @@ int main(void)
             srunner_add_suite(sr, e->make());
     }
     if (!sr) {
-        fprintf(stderr, "no suite matches CONLAB_SUITE\n");
+        fprintf(stderr, "no suite matches CONLAB_SUITE and CONLAB_SKIP\n");
         return 2;
     }
     srunner_run_all(sr, CK_NORMAL);

@@ -444,7 +444,7 @@ static void usage(FILE *f)
           "                    [--setup 'LAB COMMAND']... [--workload lin-kv|g-counter|pn-counter|g-set] [--json]\n"
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
-          "       conlab bench spread [--mode M] [--nodes 16,64,1000] [--seeds S] [--opt key=value]... [--json]\n"
+          "       conlab bench spread [--mode M] [--nodes 16,64,1000] [--seeds S] [--opt key=value]... [--curve] [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
           "       conlab bench events [--nodes N] [--clients C] [--seconds S] [--streams K] [--peer M] [--json]\n"
           "       conlab bench lock [--clients C] [--seconds S] [--rounds R] [--service NAME] [--json]\n"

@@ -83,6 +83,7 @@ int spread_run(const struct mode *m, int n, const struct opts *o, uint64_t seed,
         if (r < 0)
             continue;
         out->holders++;
+        out->by_round[r < SPREAD_CURVE - 1 ? r : SPREAD_CURVE - 1]++;
         if (r > out->rounds)
             out->rounds = r;
     }
@@ -144,6 +145,29 @@ static int spread_run_apart(const struct mode *m, int n, const struct opts *o, u
     return msg.rc;
 }
 
+/* Seed 1's infection curve: nodes holding the broadcast after each round, and the synchronous
+ * push model's expectation (each holder tells one random node a round: i' = i + (n - i)(1 - e^(-i/n))). */
+static void print_curve(const struct spread_result *r, int n)
+{
+    int last = 0;
+    for (int k = 0; k < SPREAD_CURVE; k++)
+        if (r->by_round[k])
+            last = k;
+    printf("      seed 1, nodes holding it after each round:");
+    long held = 0;
+    for (int k = 0; k <= last; k++) {
+        held += r->by_round[k];
+        printf(" %ld", held);
+    }
+    printf("\n      synchronous push, fanout 1 (expected):   ");
+    double i = 1;
+    for (int k = 0; k < SPREAD_CURVE && i < n - 0.5; k++) {
+        printf(" %.0f", i);
+        i += (n - i) * (1 - exp(-i / n));
+    }
+    printf(" %d\n", n);
+}
+
 static int cmp_long(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
@@ -153,18 +177,19 @@ static int cmp_long(const void *a, const void *b)
 static void usage(FILE *f)
 {
     fputs("usage: conlab bench spread [--mode M] [--nodes 16,32,64,100,256,1000] [--seeds S] [--opt key=value]...\n"
-          "                           [--json]\n"
+          "                           [--curve] [--json]\n"
           "A broadcast from n1 in the simulator: the rounds until every node holds it (the largest round any node\n"
           "learned it in, counted along its path), over S seeds (default 10) per size, for each of the mode's runs\n"
           "(push, push-pull, ...), beside log2 N + ln N (push) and log3 N + ln ln N (push-pull); each run's virtual\n"
-          "time, wall time, messages and memory. Up to the mode's simulator bound (1000 nodes).\n",
+          "time, wall time, messages and memory. Up to the mode's simulator bound (1000 nodes). --curve: under each\n"
+          "row, seed 1's infection curve (nodes holding it after each round) beside the synchronous push model's.\n",
           f);
 }
 
 int spreadbench_main(int argc, char **argv)
 {
     const struct mode *m = NULL;
-    int sizes[MAX_SIZES] = {16, 32, 64, 100, 256, 1000}, nsizes = 6, json_out = 0;
+    int sizes[MAX_SIZES] = {16, 32, 64, 100, 256, 1000}, nsizes = 6, json_out = 0, curve = 0;
     int64_t seeds = 10;
     struct opts user = {0};
     int rc = 2;
@@ -173,6 +198,10 @@ int spreadbench_main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
             json_out = 1;
+            continue;
+        }
+        if (!strcmp(a, "--curve")) {
+            curve = 1;
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -265,6 +294,7 @@ int spreadbench_main(int argc, char **argv)
             double sum = 0, vsum = 0, wsum = 0, msum = 0;
             size_t heap = 0;
             int failed = 0;
+            struct spread_result first = {0};
             for (int64_t sd = 1; sd <= seeds; sd++) {
                 struct spread_result res;
                 if (spread_run_apart(m, n, &o, (uint64_t)sd, &res, err, sizeof err) < 0) {
@@ -272,6 +302,8 @@ int spreadbench_main(int argc, char **argv)
                     opts_free(&o);
                     goto fail;
                 }
+                if (sd == 1)
+                    first = res;
                 r[sd - 1] = res.rounds;
                 failed += res.rounds < 0;
                 sum += res.rounds;
@@ -297,6 +329,8 @@ int spreadbench_main(int argc, char **argv)
                 printf("%-5d %-10s %6.1f %4ld %4ld %4ld %10.1f %12.1f %7.2fs %7.3fs %9.0f %6.1fMB%s\n", n, run->label,
                        mean, p50, p90, mx, lg, l3, vsum / (double)seeds / 1e6, wsum / (double)seeds / 1e6,
                        msum / (double)seeds, (double)heap / 1048576.0, failed ? "  (some seeds did not reach all)" : "");
+                if (curve)
+                    print_curve(&first, n);
                 fflush(stdout);
             }
         }

@@ -6,7 +6,10 @@
  * virtual time, wall time, messages and the memory it took (the process's resident growth).
  * Events are off (no monitor): the figures are the simulator's own cost.
  *
- *   conlab bench spread [--mode M] [--nodes 16,64,1000] [--seeds S] [--opt key=value]... [--json]
+ *   conlab bench spread [--mode M] [--nodes 16,64,1000] [--seeds S] [--opt key=value]... [--curve]
+ *                       [--json]
+ * --curve adds, under each row, seed 1's infection curve: how many nodes hold it after each round
+ * (1 2 4 9 17 ... 1000), beside the synchronous push model's expectation.
  *   conlab bench --mode M ...   (the same, for a mode with spread_round)
  */
 #ifndef CONLAB_SPREADBENCH_H
@@ -16,9 +19,12 @@
 
 #include "mode.h"
 
+#define SPREAD_CURVE 64
+
 struct spread_result {
     long rounds;            /* the largest round any node learned the broadcast in; -1: not all */
     int holders;            /* nodes that hold it at the end */
+    int by_round[SPREAD_CURVE];  /* nodes that learned it in round r (the last slot: r or later) */
     uint64_t virtual_us;    /* from the broadcast until every node held it */
     uint64_t wall_us;       /* real time the whole run took (boot included) */
     uint64_t messages;      /* messages delivered in the run */

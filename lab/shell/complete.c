@@ -78,7 +78,7 @@ static const struct copt o_bench_catchup[] = {
     TAKES("--seed", ARG_VALUE), TAKES("--opt", ARG_VALUE), FLAG("--json"), END};
 static const struct copt o_bench_spread[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--seeds", ARG_VALUE),
-    TAKES("--opt", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
+    TAKES("--opt", ARG_VALUE), FLAG("--curve"), FLAG("--json"), FLAG("--help"), END};
 static const struct copt o_bench_check[] = {
     TAKES("--ops", ARG_VALUE), TAKES("--procs", ARG_VALUE), TAKES("--keys", ARG_VALUE),
     TAKES("--seed", ARG_VALUE), TAKES("--info", ARG_VALUE), TAKES("--write", ARG_FILE),

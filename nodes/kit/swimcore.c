@@ -80,9 +80,42 @@ static int nmembers(const struct swimc *c)
     return c->e->n_nodes < SWIM_MAX ? c->e->n_nodes : SWIM_MAX;
 }
 
+/* Room for want members: the tables inside c up to SWIM_SMALL, the heap past that. */
+static void make_room(struct swimc *c, int want)
+{
+    if (want <= c->cap)
+        return;
+    int cap = c->cap * 2 > want ? c->cap * 2 : want;
+    if (cap > SWIM_MAX)
+        cap = SWIM_MAX;
+    struct swim_member *m = xcalloc((size_t)cap, sizeof *m);
+    int *order = xcalloc((size_t)cap, sizeof *order), *scratch = xcalloc((size_t)cap, sizeof *scratch);
+    memcpy(m, c->m, (size_t)c->cap * sizeof *m);
+    memcpy(order, c->order, (size_t)c->cap * sizeof *order);
+    swim_free(c);
+    c->m = m;
+    c->order = order;
+    c->scratch = scratch;
+    c->cap = cap;
+}
+
+void swim_free(struct swimc *c)
+{
+    if (c->m && c->m != c->small_m) {
+        free(c->m);
+        free(c->order);
+        free(c->scratch);
+    }
+    c->m = c->small_m;
+    c->order = c->small_order;
+    c->scratch = c->small_scratch;
+    c->cap = SWIM_SMALL;
+}
+
 /* The address book grew (a node was added): newcomers are alive, or unknown until heard of. */
 static void grow(struct swimc *c)
 {
+    make_room(c, nmembers(c));
     for (; c->known < nmembers(c); c->known++) {
         memset(&c->m[c->known], 0, sizeof c->m[0]);
         c->m[c->known].st = c->cfg.newcomers_unknown ? SWIM_UNKNOWN : SWIM_ALIVE;
@@ -512,6 +545,8 @@ int swim_init(struct swimc *c, struct env *e, const struct swim_cfg *cfg, char *
         return -1;
     }
     /* every node of the address book at the start is a member (a seed) */
+    swim_free(c); /* the tables inside c */
+    make_room(c, nmembers(c));
     c->known = nmembers(c);
     char *data = NULL;
     size_t len = 0;

@@ -21,9 +21,12 @@
  * Events: member {member, status, inc} (status alive, suspect, dead, left, or joined: first heard
  * of an unknown member), refute {inc}.
  *
- * Tables: one bound, SWIM_MAX members (indexes into env nodes[]).
- * Ownership: the caller embeds struct swimc (zeroed) and calls swim_init, swim_begin, then feeds
- * it messages and timers; nothing to free.
+ * Tables: one bound, SWIM_MAX members (indexes into env nodes[]; 1,000 in the simulator). Up to
+ * SWIM_SMALL (CL_MAXNODES) members they live inside struct swimc; a bigger (simulated) cluster
+ * moves them to the heap.
+ * Ownership: the caller embeds struct swimc (zeroed; never copied: it points into itself) and
+ * calls swim_init, swim_begin, then feeds it messages and timers; swim_free at the end (a no-op up
+ * to SWIM_SMALL members).
  */
 #ifndef CONLAB_SWIMCORE_H
 #define CONLAB_SWIMCORE_H
@@ -35,7 +38,9 @@
 #include "env.h"
 #include "util.h"
 
-#define SWIM_MAX CL_MAXNODES          /* the one bound: members in a table */
+#define SWIM_MAX CL_SIM_MAXNODES      /* the one bound: members in a table (the simulator's 1,000) */
+#define SWIM_SMALL CL_MAXNODES        /* members the tables inside struct swimc hold; past that they
+                                       * move to the heap (swim_free) */
 #define SWIM_MAX_UPDATES 8            /* updates piggybacked per message */
 #define SWIM_FWD_SLOTS 64             /* probes sent on behalf of others, in flight */
 
@@ -77,13 +82,14 @@ struct swim_fwd {
 struct swimc {
     struct env *e;
     struct swim_cfg cfg;
-    struct swim_member m[SWIM_MAX];
+    struct swim_member *m;            /* the table: small_m up to SWIM_SMALL members, else the heap */
+    int cap;                          /* entries m, order and scratch have room for */
     int known;                        /* table entries set up (grows with the address book) */
     uint64_t inc;                     /* my own incarnation */
     int left;                         /* I announced that I leave */
     int lhm;                          /* Lifeguard's local health score 0..8 */
-    int order[SWIM_MAX], norder, pos;
-    int scratch[SWIM_MAX];
+    int *order, norder, pos;
+    int *scratch;
     uint64_t seq;
     int probing;                      /* the member probed this period, or -1 */
     uint64_t probe_seq;
@@ -92,6 +98,8 @@ struct swimc {
     uint64_t probes, suspicions, refutes, periods;
     uint64_t started_us;              /* env_now_us at start: the grace for members not yet heard */
     uint64_t t_probe;
+    struct swim_member small_m[SWIM_SMALL];
+    int small_order[SWIM_SMALL], small_scratch[SWIM_SMALL];
 };
 
 /* "alive", "suspect", "dead", "left", "unknown". */
@@ -100,6 +108,8 @@ const char *swim_status_name(enum swim_status s);
 /* Sets up the table (every node of the address book alive), reads the incarnation back from
  * cfg->blob (a restart comes back one above). Returns 0, or -1 with err (timeout >= period). */
 int swim_init(struct swimc *c, struct env *e, const struct swim_cfg *cfg, char *err, size_t errlen);
+/* Frees the tables a cluster past SWIM_SMALL members put on the heap (nothing below). */
+void swim_free(struct swimc *c);
 /* Starts probing (call from the mode's start). */
 void swim_begin(struct swimc *c);
 /* Stops the probe timer and every suspicion timer. */

@@ -728,9 +728,12 @@ void sim_destroy(struct sim **sp)
     struct sim *s = *sp;
     if (!s)
         return;
+    /* every mode's state first: a mode's destroy may cancel a timer, which looks at the node of
+     * the next queued item (drop_dead), so no node is freed before all of them are done */
+    for (int i = 0; i < s->n; i++)
+        node_free_state(s, s->nodes[i]);
     for (int i = 0; i < s->n; i++) {
         struct simnode *nd = s->nodes[i];
-        node_free_state(s, nd);
         free(nd->held);
         for (size_t b = 0; b < nd->nblobs; b++) {
             free(nd->blobs[b].name);

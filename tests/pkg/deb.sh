@@ -4,6 +4,7 @@
 # a temporary root (dpkg-deb -x), its conlab finds its own lessons and node program: it lists
 # the course, runs a 3-node Raft cluster through a leader crash, prints its version and
 # commit, completes lesson ids, and its man pages render without a warning.
+# timeout: 900 (a full -O2 build and lintian, beside valgrind and ASan in `make check`)
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d) || exit 2

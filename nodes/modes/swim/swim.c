@@ -138,6 +138,7 @@ static void *swim_create(struct env *e, const struct opts *o, char *err, size_t 
         .blob = "swim_inc",
     };
     if (swim_init(&st->c, e, &cfg, err, errlen) < 0) {
+        swim_free(&st->c);
         free(st);
         return NULL;
     }
@@ -153,7 +154,9 @@ static void swim_start(void *vst)
 
 static void swim_destroy(void *vst)
 {
-    free(vst);
+    struct swim *st = vst;
+    swim_free(&st->c); /* the membership tables of a cluster past 128 (the simulator's 1,000) */
+    free(st);
 }
 
 static json_t *swim_status(void *vst)
@@ -237,6 +240,7 @@ const struct mode mode_swim = {
     .figures = swim_figures,
     .events = "state|member|refute",
     .max_nodes = CL_MAXNODES,
+    .sim_max_nodes = CL_SIM_MAXNODES,
     .waits = swim_waits,
     .grid_figure = "dead",
 };
