@@ -2050,6 +2050,21 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
     int idx;
     if (lab_parse_node(lab, argv[1], &idx) < 0)
         return PARSE;
+    /* a trailing as=NAME: sent by that named client (its own process in the history) */
+    int process = -1;
+    if (argc > 3 && !strncmp(argv[argc - 1], "as=", 3)) {
+        const char *name = argv[argc - 1] + 3;
+        size_t len = strlen(name);
+        int good = len >= 1 && len <= 15 && name[0] >= 'a' && name[0] <= 'z';
+        for (size_t k = 0; good && k < len; k++)
+            good = (name[k] >= 'a' && name[k] <= 'z') || (name[k] >= '0' && name[k] <= '9');
+        if (!good)
+            return parse_err(lab, c, "bad %s: expected as=NAME, a client name of 1 to 15 letters and digits", argv[argc - 1]);
+        process = lab_client_process(lab, name);
+        if (process < 0)
+            return parse_err(lab, c, "bad %s: the lab has no room for another named client", argv[argc - 1]);
+        argc--;
+    }
     json_t *body = NULL;
     if (argv[2][0] == '{') {
         if (argc != 3)
@@ -2115,12 +2130,12 @@ static int cmd_send(struct lab *lab, int argc, char **argv)
         static const char *const own[] = {"type", "key", "value", "from", "to", "msg_id"};
         for (size_t k = 0; k < CL_ARRAY_LEN(own); k++)
             json_object_del(extra, own[k]);
-        op = lab_op_start(lab, f, key, value, idx, extra, -1);
+        op = lab_op_start(lab, f, key, value, idx, extra, process);
         json_decref(extra);
         if (op)
             op->as_is = 1; /* no redirect: the node answers as it is */
     } else {
-        op = lab_send_start(lab, idx, body);
+        op = lab_send_start_as(lab, idx, body, process);
     }
     json_decref(value);
     json_decref(body);
@@ -2201,7 +2216,7 @@ static const struct lab_command commands[] = {
     {"put", "put KEY VALUE [@NODE] [cl=one|quorum|all] [w=N] [as=CLIENT]", "Write KEY=VALUE through the lab's gateway (to the leader, or @NODE). Prints ok, error CODE TEXT, or timeout, and how long the client waited. as=alice sends it as another client (its own process in the history). VALUE is JSON when it reads as JSON: put x 42 stores the number 42, put x \"42\" the string \"42\", put x {\"a\":[1,2]} that object, put x true a boolean; any other word is a string (put x hello). A value that starts with \", { or [ must be whole JSON (an error names what is wrong and where).", "put x 1 @n2", 2, 6, cmd_put},
     {"get", "get KEY [@NODE] [cl=one|quorum|all] [r=N] [as=CLIENT]", "Read KEY. Prints the value, nil, or an error, and how long the client waited. A number prints bare (42), a string in double quotes when it would read as another value (\"42\", \"true\"), a plain word bare (hello), an object or array as its JSON.", "get x @n3", 1, 5, cmd_get},
     {"cas", "cas KEY FROM TO [@NODE] [as=CLIENT]", "Compare-and-set: KEY becomes TO if it is FROM. FROM and TO are values as put reads them, compared as JSON: cas x \"42\" 1 does not match the number 42.", "cas x 1 2", 3, 6, cmd_cas},
-    {"send", "send NODE TYPE [key=value...] | send NODE '{JSON}'", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas, and so are Maelstrom's workload operations (add with a delta or an element, broadcast, a read without key); other bodies are not. In key=value fields key is a string and every other value is read as put reads it (value=42 the number, value=hello a string); a JSON body sends anything else.", "send n1 echo echo=hello", 2, -1, cmd_send},
+    {"send", "send NODE TYPE [key=value...] [as=CLIENT] | send NODE '{JSON}' [as=CLIENT]", "Send any client body to NODE as it is (no redirect followed) and print the reply, e.g. a mode's own workload; an error reply fails the command. A read, write or cas is recorded in the history like get, put and cas, and so are Maelstrom's workload operations (add with a delta or an element, broadcast, a read without key); other bodies are not. In key=value fields key is a string and every other value is read as put reads it (value=42 the number, value=hello a string); a JSON body sends anything else.", "send n1 echo echo=hello", 2, -1, cmd_send},
     {"partition", "partition A,B | C,D  or  partition one|halves|majority|minority-third|majorities-ring|bridge", "Cut the network into groups; unnamed nodes join the last group. Named shapes pick nodes at random (repeatable with seed=).", "partition n1 | n2,n3", 1, -1, cmd_partition},
     {"isolate", "isolate NODE", "Cut NODE off from every other node (clients still reach it).", "isolate leader", 1, 1, cmd_isolate},
     {"cut", "cut SRC->DST", "One-way cut: SRC's messages to DST are dropped; DST still reaches SRC. '*' stands for every node.", "cut n1->n2", 1, 1, cmd_cut},

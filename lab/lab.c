@@ -609,8 +609,13 @@ static void record_workload(struct lab *lab, struct op *op, enum op_outcome out,
     }
     record(lab, op, type, value, error);
     json_decref(value);
-    if (strcmp(type, "ok") && strcmp(type, "fail") && op->process == lab->repl_process)
-        lab->repl_process = lab->next_process++; /* Jepsen: an indeterminate process is retired */
+    if (strcmp(type, "ok") && strcmp(type, "fail")) { /* Jepsen: an indeterminate process is retired */
+        if (op->process == lab->repl_process)
+            lab->repl_process = lab->next_process++;
+        for (int c = 0; c < lab->nclients; c++)
+            if (op->process == lab->client_process[c])
+                lab->client_process[c] = lab->next_process++;
+    }
 }
 
 static void op_finish(struct lab *lab, struct op *op, enum op_outcome out, const json_t *reply)
@@ -832,7 +837,12 @@ static int process_busy(const struct lab *lab, const struct op *self, int proces
 
 struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
 {
-    struct op *op = op_alloc(lab, -1);
+    return lab_send_start_as(lab, node, body, -1);
+}
+
+struct op *lab_send_start_as(struct lab *lab, int node, const json_t *body, int process)
+{
+    struct op *op = op_alloc(lab, process);
     if (!op)
         return NULL;
     op->raw = 1;

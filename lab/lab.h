@@ -234,6 +234,8 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
  * invoke and ok/fail/info (a process of their own when the REPL's has one in flight). NULL (reported) when it cannot be
  * sent. The reply, whatever its type, ends the op with OP_OK; none in time, OP_INFO. */
 struct op *lab_send_start(struct lab *lab, int node, const json_t *body);
+/* The same as the client of process (a named client's, lab_client_process); < 0 the REPL's. */
+struct op *lab_send_start_as(struct lab *lab, int node, const json_t *body, int process);
 /* Appends one record to the history (docs/protocol.md §4): process, type (invoke, ok, fail,
  * info), f, key (may be NULL: none), value (borrowed; NULL is null), the node asked, error
  * (stolen, may be NULL), stamped with the cluster's time. Returns the record (borrowed). */
