@@ -175,6 +175,14 @@ START_TEST(the_checker_tells_42_from_the_string_42)
                                R(2, "invoke", "null", 30) R(2, "ok", "{\"b\":[2],\"a\":1}", 40),
                            NULL),
                      LIN_OK);
+    /* appends concatenate strings, those that read as numbers too: "1" then "2" reads "12" */
+    ck_assert_int_eq(judge("{\"process\":1,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"1\",\"time\":10}\n"
+                           "{\"process\":1,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":\"1\",\"time\":20}\n"
+                           "{\"process\":1,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"2\",\"time\":30}\n"
+                           "{\"process\":1,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":\"2\",\"time\":40}\n"
+                           R(2, "invoke", "null", 50) R(2, "ok", "\"12\"", 60),
+                           NULL),
+                     LIN_OK);
     /* a cas from the string "42" on the number 42 must fail: its ok is a violation */
     ck_assert_int_eq(judge(W(1, "invoke", "42", 10) W(1, "ok", "42", 20)
                            "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[\"42\",1],\"time\":30}\n"
