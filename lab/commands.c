@@ -2159,7 +2159,7 @@ static int cmd_watch(struct lab *lab, int argc, char **argv)
     json_t *digests = json_array();
     char seen[CL_MAXNODES][CL_IDLEN];
     int nseen = 0;
-    for (size_t i = lab->ev_count; i-- > 0 && nseen < CL_MAXNODES;) {
+    for (size_t i = lab->ev_count; i-- > 0;) {
         const json_t *ev = lab->events[(lab->ev_head + i) % LAB_MAX_EVENTS];
         const char *en = json_string_value(json_object_get(ev, "ev"));
         if (!en)
@@ -2170,10 +2170,20 @@ static int cmd_watch(struct lab *lab, int argc, char **argv)
         const char *key = json_string_value(json_object_get(ev, "key"));
         if (strcmp(en, "digest") || !node || !key || strcmp(key, argv[1]))
             continue;
-        int dup = 0;
-        for (int k = 0; k < nseen && !dup; k++)
-            dup = !strcmp(seen[k], node);
-        if (dup)
+        int at = -1;
+        for (int k = 0; k < nseen && at < 0; k++)
+            if (!strcmp(seen[k], node))
+                at = k;
+        if (at >= 0) {
+            /* an older digest of a node already taken: it may carry the text a mode says once
+             * per key (the state's "about") that the newest one left out */
+            json_t *st = json_object_get(json_array_get(digests, (size_t)at), "state");
+            const json_t *about = json_object_get(json_object_get(ev, "state"), "about");
+            if (json_is_object(st) && about && !json_object_get(st, "about"))
+                json_object_set(st, "about", (json_t *)about);
+            continue;
+        }
+        if (nseen == CL_MAXNODES)
             continue;
         str_copy(seen[nseen++], node, CL_IDLEN);
         json_array_append_new(digests, json_deep_copy(ev));

@@ -578,7 +578,7 @@ static const json_t *op_value(const struct op *op)
 
 /* Maelstrom's definite errors: the operation certainly did not take effect. */
 static int definite(int code);
-static int workload_op(const json_t *body, char f[8], const json_t **value);
+static int workload_op(const json_t *body, char f[16], const json_t **value);
 
 /* The completion of a workload operation sent as is (lab_send_start: add, broadcast, a keyless
  * read): ok on its *_ok reply, fail on a definite error, info on any other error or none. A
@@ -602,7 +602,7 @@ static void record_workload(struct lab *lab, struct op *op, enum op_outcome out,
             v = json_object_get(reply, "messages");
         value = !strcmp(type, "ok") && v ? json_incref((json_t *)v) : json_null();
     } else {
-        char f[8];
+        char f[16];
         const json_t *v = NULL;
         workload_op(op->body, f, &v);
         value = json_incref((json_t *)(v ? v : json_null()));
@@ -795,7 +795,7 @@ struct op *lab_op_start(struct lab *lab, const char *f, const char *key, const j
 /* Is a body one of Maelstrom's workload operations the history records (g-set, g-counter,
  * pn-counter: add{element|delta} and read{}; broadcast: broadcast{message} and read{})? Sets
  * f and the invoked value. A read with a key is a register read (lab_op_start's). */
-static int workload_op(const json_t *body, char f[8], const json_t **value)
+static int workload_op(const json_t *body, char f[16], const json_t **value)
 {
     const char *type = json_string_value(json_object_get(body, "type"));
     *value = NULL;
@@ -805,16 +805,16 @@ static int workload_op(const json_t *body, char f[8], const json_t **value)
         *value = json_object_get(body, "delta");
         if (!*value)
             *value = json_object_get(body, "element");
-        str_copy(f, "add", 8);
+        str_copy(f, "add", 16);
         return *value != NULL;
     }
     if (!strcmp(type, "broadcast")) {
         *value = json_object_get(body, "message");
-        str_copy(f, "broadcast", 8);
+        str_copy(f, "broadcast", 16);
         return *value != NULL;
     }
     if (!strcmp(type, "read") && !json_object_get(body, "key")) {
-        str_copy(f, "read", 8);
+        str_copy(f, "read", 16);
         return 1;
     }
     return 0;
@@ -843,7 +843,7 @@ struct op *lab_send_start(struct lab *lab, int node, const json_t *body)
     op->node = node;
     op->deadline = cluster_now(lab->cl) + lab_timeout_us(lab);
     const json_t *wv;
-    char wf[8];
+    char wf[16];
     if (workload_op(op->body, wf, &wv)) {
         /* a workload operation is a client operation of the history, like put and get */
         op->workload = 1;

@@ -49,7 +49,7 @@ struct op {
     int used;
     int process;
     char client[CL_IDLEN];
-    char f[8];                  /* read | write | cas */
+    char f[16];                 /* read | write | cas; add | broadcast (workload ops) */
     json_t *body;               /* the request sent (without msg_id) */
     json_t *invoke;             /* the invoke record (borrowed from the recorder) */
     int node;                   /* node currently asked */

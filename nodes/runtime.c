@@ -42,6 +42,7 @@ struct client {
 
 struct rt {
     struct env env;
+    char node_ids[CL_MAXNODES][CL_IDLEN]; /* env.nodes */
     const struct runtime_config *cfg;
     const struct mode *mode;
     void *st;
@@ -1338,6 +1339,7 @@ static int rt_init(struct rt *r, const struct runtime_config *c, char *err, size
     r->env.impl = r;
     str_copy(r->env.self, c->id, CL_IDLEN);
     r->env.n_nodes = c->n_nodes;
+    r->env.nodes = r->node_ids;
     for (int i = 0; i < CL_MAXNODES; i++)
         node_name(i, r->env.nodes[i]);
     if (parse_node_id(c->id, CL_MAXNODES, &r->env.self_idx) < 0) {

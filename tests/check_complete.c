@@ -123,6 +123,8 @@ START_TEST(files_and_fixed_values)
     OFFERS("conlab", "check h.jsonl ", "");          /* one history only */
     OFFERS("conlab", "bench --cl ", "one quorum all");
     OFFERS("conlab", "bench check --write ", "@file");
+    OFFERS("conlab", "bench sp", "spread");
+    OFFERS("conlab", "bench spread --se", "--seeds");
     OFFERS("conlab-node", "--dir ", "@file");
 }
 END_TEST

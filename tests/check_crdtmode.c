@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crdt.h"
+#include "crdtview.h"
 #include "faults.h"
 #include "fixture.h"
 #include "test_util.h"
@@ -598,6 +600,179 @@ START_TEST(check_crdt_catches_merge_sum_and_no_causal)
 }
 END_TEST
 
+
+/* Any JSON value as an element, an item or a register value (Maelstrom's g-set sends integers):
+ * kept as its value text, read back as the same JSON value; 42 and "42" are two elements. */
+START_TEST(elements_and_values_are_any_json_on_the_wire_and_check_crdt_judges_them)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, all_syncs[_i], 41);
+    f->use_monitor = 1;
+    partition(f, "n1 | n2,n3");
+    json_decref(call(f, 0, json_pack("{s:s,s:i}", "type", "add", "element", 42)));
+    json_decref(call(f, 1, json_pack("{s:s,s:s}", "type", "add", "element", "42")));
+    json_decref(call(f, 2, json_pack("{s:s,s:{s:[i,i]}}", "type", "add", "element", "k", 1, 2)));
+    json_decref(call(f, 2, json_pack("{s:s,s:i}", "type", "add", "element", 42)));
+    json_t *r = call(f, 0, json_pack("{s:s,s:s,s:s,s:i}", "type", "update", "key", "s", "op", "add", "elem", 7));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "type")), "update_ok");
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(r, "value"), 0)), 7);
+    json_decref(r);
+    json_decref(call(f, 1, json_pack("{s:s,s:s,s:s,s:b}", "type", "update", "key", "s", "op", "add", "elem", 1)));
+    json_decref(call(f, 1, json_pack("{s:s,s:s,s:s,s:s,s:i,s:i}", "type", "update", "key", "c", "crdt", "cart", "op", "add",
+                                     "elem", 5, "n", 2)));
+    json_decref(call(f, 0, json_pack("{s:s,s:s,s:i}", "type", "write", "key", "r", "value", 9)));
+    faults_heal(sim_faults(f->s));
+    await_convergence(f);
+    for (int node = 0; node < 3; node++) {
+        json_t *v = read_at(f, node, "set");
+        char *t = json_dumps(v, JSON_COMPACT);
+        ck_assert_msg(json_array_size(v) == 3, "n%d: %s", node + 1, t);
+        int num = 0, str = 0, obj = 0;
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            num += json_is_integer(x) && json_integer_value(x) == 42;
+            str += json_is_string(x) && !strcmp(json_string_value(x), "42");
+            obj += json_is_object(x) && json_array_size(json_object_get(x, "k")) == 2;
+        }
+        ck_assert_msg(num == 1 && str == 1 && obj == 1, "n%d: %s", node + 1, t);
+        free(t);
+        json_decref(v);
+        v = read_at(f, node, "s");
+        t = json_dumps(v, JSON_COMPACT);
+        ck_assert_msg(!strcmp(t, "[7,true]"), "n%d: s = %s", node + 1, t);
+        free(t);
+        json_decref(v);
+        v = read_at(f, node, "c");
+        ck_assert_int_eq(json_integer_value(json_object_get(v, "5")), 2);
+        json_decref(v);
+        v = read_at(f, node, "r");
+        ck_assert(json_is_integer(v) && json_integer_value(v) == 9);
+        json_decref(v);
+    }
+    /* a keyless Maelstrom read is the set */
+    r = call(f, 2, json_pack("{s:s}", "type", "read"));
+    ck_assert_int_eq(json_array_size(json_object_get(r, "value")), 3);
+    json_decref(r);
+    struct sb out = {0};
+    int rc = check_crdt(f, &out);
+    ck_assert_msg(rc == 0, "%s", out.s);
+    sb_free(&out);
+    fixture_free(&f);
+}
+END_TEST
+
+/* maelstrom=g-set|g-counter|pn-counter: what a keyless read reads before any add, and a
+ * g-counter refuses to shrink. */
+START_TEST(maelstrom_option_names_the_workload_of_keyless_bodies)
+{
+    struct fixture *f = fixture_new(&mode_crdt, 3, "maelstrom=g-set", 5);
+    json_t *r = call(f, 0, json_pack("{s:s}", "type", "read"));
+    ck_assert(json_is_array(json_object_get(r, "value")) && json_array_size(json_object_get(r, "value")) == 0);
+    json_decref(r);
+    fixture_free(&f);
+    f = fixture_new(&mode_crdt, 3, "maelstrom=g-counter", 5);
+    r = call(f, 0, json_pack("{s:s}", "type", "read"));
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "value")), 0);
+    json_decref(r);
+    r = call(f, 1, json_pack("{s:s,s:i}", "type", "add", "delta", -1));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "type")), "error");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "text")), "only grows"));
+    json_decref(r);
+    json_decref(call(f, 1, json_pack("{s:s,s:i}", "type", "add", "delta", 4)));
+    await_convergence(f);
+    r = call(f, 2, json_pack("{s:s,s:s}", "type", "read", "key", "counter"));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "crdt")), "gcounter");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "value")), 4);
+    json_decref(r);
+    fixture_free(&f);
+}
+END_TEST
+
+/* The digest's state table (crdtview.c): every type's entries, bounded. */
+START_TEST(digest_state_tables_show_each_types_internals_bounded)
+{
+    static const char names[3][CL_IDLEN] = {"n1", "n2", "n3"};
+    char err[200];
+    struct crdt *c = crdt_new(CRDT_PNCOUNTER);
+    crdt_free((struct crdt *[]){crdt_add(c, 0, 5, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_add(c, 2, -1, err, sizeof err)});
+    json_t *t = crdtview_table(c, 3, names);
+    char *s = json_dumps(t, JSON_COMPACT);
+    ck_assert_msg(strstr(s, "\"cols\":[\"P\",\"N\"],\"rows\":[[\"n1\",\"5\",\"0\"],[\"n2\",\"0\",\"0\"],[\"n3\",\"0\",\"1\"]]"), "%s", s);
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+    /* an OR-Set: elements with their dots, the removed dots, at most CRDTVIEW_ROWS rows */
+    c = crdt_new(CRDT_ORSET);
+    for (int i = 0; i < 20; i++) {
+        char e[16];
+        snprintf(e, sizeof e, "e%02d", i);
+        crdt_free((struct crdt *[]){crdt_insert(c, e, (struct crdt_dot){i % 3, (uint64_t)i + 1}, 1, err, sizeof err)});
+    }
+    for (int i = 0; i < 9; i++) /* one element with many dots */
+        crdt_free((struct crdt *[]){crdt_insert(c, "e00", (struct crdt_dot){1, 100 + (uint64_t)i}, 1, err, sizeof err)});
+    size_t removed;
+    crdt_free((struct crdt *[]){crdt_remove(c, "e19", &removed, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_insert(c, "42", (struct crdt_dot){0, 500}, 1, err, sizeof err)});
+    t = crdtview_table(c, 3, names);
+    s = json_dumps(t, JSON_COMPACT);
+    ck_assert_int_eq(json_array_size(json_object_get(t, "rows")), CRDTVIEW_ROWS);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "more")), 20 - CRDTVIEW_ROWS);
+    ck_assert_msg(strstr(s, "[\"42\",\"n1:500\"]"), "%s", s);
+    ck_assert_msg(strstr(s, "[\"e00\",\"n1:1 n2:100 n2:101 n2:102 n2:103 +5\"]"), "%s", s);
+    ck_assert_msg(strstr(s, "\"foot\":[[\"removed\",\"n2:20\"]]"), "%s", s);
+    ck_assert_ptr_nonnull(json_object_get(t, "about"));
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+    /* a 2P-Set's tombstone, an MV-Register's siblings, an LWW stamp, a cart, a long element */
+    c = crdt_new(CRDT_2PSET);
+    crdt_free((struct crdt *[]){crdt_insert(c, "a", (struct crdt_dot){0, 1}, 1, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_remove(c, "a", &removed, err, sizeof err)});
+    t = crdtview_table(c, 3, names);
+    s = json_dumps(t, JSON_COMPACT);
+    ck_assert_msg(strstr(s, "[[\"a\",\"removed\"]]"), "%s", s);
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+    c = crdt_new(CRDT_MV);
+    struct crdt *d = crdt_copy(c);
+    crdt_free((struct crdt *[]){crdt_assign(c, "v1", 0, 1, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_assign(d, "v2", 1, 1, err, sizeof err)});
+    crdt_merge(c, d, 0);
+    crdt_free(&d);
+    t = crdtview_table(c, 3, names);
+    s = json_dumps(t, JSON_COMPACT);
+    ck_assert_msg(strstr(s, "[[\"v1\",\"n1:1\"],[\"v2\",\"n2:1\"]]"), "%s", s);
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+    c = crdt_new(CRDT_LWW);
+    crdt_free((struct crdt *[]){crdt_assign(c, "x", 1, 3723000004ull, err, sizeof err)});
+    t = crdtview_table(c, 3, names);
+    s = json_dumps(t, JSON_COMPACT);
+    ck_assert_msg(strstr(s, "[[\"value\",\"x\"],[\"stamp\",\"01:02:03.000004\"],[\"writer\",\"n2\"]]"), "%s", s);
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+    c = crdt_new(CRDT_CART);
+    char longe[200];
+    memset(longe, 'z', sizeof longe - 1);
+    longe[sizeof longe - 1] = 0;
+    crdt_free((struct crdt *[]){crdt_insert(c, "milk", (struct crdt_dot){0, 1}, 2, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_insert(c, "milk", (struct crdt_dot){1, 1}, 1, err, sizeof err)});
+    crdt_free((struct crdt *[]){crdt_insert(c, longe, (struct crdt_dot){2, 1}, 1, err, sizeof err)});
+    t = crdtview_table(c, 3, names);
+    s = json_dumps(t, JSON_COMPACT);
+    ck_assert_msg(strstr(s, "[\"milk\",\"3\",\"n1:1+2 n2:1+1\"]"), "%s", s);
+    ck_assert_msg(strstr(s, "zzz\xe2\x80\xa6\""), "%s", s);
+    ck_assert_int_le(strlen(json_string_value(json_array_get(json_array_get(json_object_get(t, "rows"), 1), 0))), CRDTVIEW_CELL);
+    free(s);
+    json_decref(t);
+    crdt_free(&c);
+}
+END_TEST
+
 Suite *suite_crdtmode(void);
 Suite *suite_crdtmode(void)
 {
@@ -623,6 +798,9 @@ Suite *suite_crdtmode(void)
     tcase_add_loop_test(tc, check_crdt_holds_for_every_type_after_faults_and_heal, 0, (int)CL_ARRAY_LEN(all_syncs));
     tcase_add_loop_test(tc, the_monitor_marks_the_moment_diverged_replicas_converge, 0, (int)CL_ARRAY_LEN(all_syncs));
     tcase_add_test(tc, check_crdt_catches_merge_sum_and_no_causal);
+    tcase_add_loop_test(tc, elements_and_values_are_any_json_on_the_wire_and_check_crdt_judges_them, 0, 4);
+    tcase_add_test(tc, maelstrom_option_names_the_workload_of_keyless_bodies);
+    tcase_add_test(tc, digest_state_tables_show_each_types_internals_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -634,6 +634,17 @@ START_TEST(a_watched_keys_internal_state_is_kept_per_node_from_its_digest)
     ck_assert_str_eq(w->rows[2].key, "removed");
     ck_assert_int_eq(w->more, 3);
     ck_assert_uint_eq(w->t, 30);
+    /* the type's text is said once per key: a later digest without it keeps it */
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":31,\"key\":\"cart\",\"ctx\":\"n1:1,n2:2\","
+            "\"state\":{\"t\":\"orset\",\"cols\":[\"dots\"],\"rows\":[[\"milk\",\"n1:1 n2:1\"]],\"more\":3}}");
+    ck_assert_str_eq(dm_view(m)->wst[1].about, "add wins");
+    ck_assert_str_eq(dm_view(m)->wst[1].ctx, "n1:1,n2:2");
+    /* a digest without the table: the entries stay, value and context are the new ones */
+    feed(m, "{\"ev\":\"digest\",\"node\":\"n2\",\"t\":32,\"key\":\"cart\",\"ctx\":\"n1:1,n2:3\",\"value\":[]}");
+    ck_assert_str_eq(dm_view(m)->wst[1].ctx, "n1:1,n2:3");
+    ck_assert_str_eq(dm_view(m)->wst[1].value, "[]");
+    ck_assert_int_eq(dm_view(m)->wst[1].nrows, 1);
+    ck_assert_str_eq(dm_view(m)->wst[1].rows[0].key, "milk");
     /* a state of more entries than kept: counted, not kept */
     struct sb big = {0};
     sb_add(&big, "{\"ev\":\"digest\",\"node\":\"n1\",\"t\":40,\"key\":\"cart\",\"ctx\":\"\",\"state\":{\"t\":\"gset\",\"rows\":[");

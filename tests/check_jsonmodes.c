@@ -369,6 +369,54 @@ static void txn_values(const char *opts, uint64_t seed)
     fixture_free(&f);
 }
 
+START_TEST(the_txn_and_append_commands_type_their_words_as_the_repl_does)
+{
+    struct fixture *f = fixture_new(&mode_txn, 4, "", 18);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    char *argv[] = {(char *)"put", (char *)"x", (char *)"42", (char *)"put", (char *)"y", (char *)"\"42\"",
+                    (char *)"append", (char *)"l", (char *)"{\"a\":[1]}", (char *)"put", (char *)"z", (char *)"paid", NULL};
+    json_t *c = sim_command(f->s, 0, "txn", 12, argv);
+    ck_assert_msg(json_is_true(json_object_get(c, "ok")), "%s", json_string_value(json_object_get(c, "text")));
+    json_decref(c);
+    fixture_run(f, 2 * SEC);
+    json_t *r = call(f, 0, "{\"type\":\"txn\",\"txn\":[[\"r\",\"x\",null],[\"r\",\"y\",null],[\"r\",\"l\",null],"
+                           "[\"r\",\"z\",null]]}");
+    ck_assert_str_eq(rtype(r), "txn_ok");
+    const json_t *ops = json_object_get(r, "txn");
+    assert_json(json_array_get(json_array_get(ops, 0), 2), "42", "txn put x 42");
+    assert_json(json_array_get(json_array_get(ops, 1), 2), "\"42\"", "txn put y '\"42\"'");
+    assert_json(json_array_get(json_array_get(ops, 2), 2), "[{\"a\":[1]}]", "txn append l {\"a\":[1]}");
+    assert_json(json_array_get(json_array_get(ops, 3), 2), "\"paid\"", "txn put z paid");
+    json_decref(r);
+    char *bad[] = {(char *)"put", (char *)"x", (char *)"{\"a\":", NULL};
+    c = sim_command(f->s, 0, "txn", 3, bad);
+    ck_assert(json_is_false(json_object_get(c, "ok")));
+    ck_assert_msg(strstr(json_string_value(json_object_get(c, "text")), "bad JSON"), "%s",
+                  json_string_value(json_object_get(c, "text")));
+    json_decref(c);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+    f = fixture_new(&mode_eventstore, 3, "", 19);
+    fixture_direct(f, 1);
+    fixture_run(f, 50 * MS);
+    char *es[] = {(char *)"s", (char *)"e", (char *)"n=42", (char *)"t=\"42\"", (char *)"o={\"a\":[1]}", (char *)"w=paid", NULL};
+    c = sim_command(f->s, 0, "append", 6, es);
+    ck_assert_msg(json_is_true(json_object_get(c, "ok")), "%s", json_string_value(json_object_get(c, "text")));
+    json_decref(c);
+    fixture_run(f, 1 * SEC);
+    r = call(f, 1, "{\"type\":\"read\",\"key\":\"s\"}");
+    const json_t *agg = json_object_get(r, "state");
+    assert_json(json_object_get(agg, "n"), "42", "append n=42");
+    assert_json(json_object_get(agg, "t"), "\"42\"", "append t='\"42\"'");
+    assert_json(json_object_get(agg, "o"), "{\"a\":[1]}", "append o={...}");
+    assert_json(json_object_get(agg, "w"), "\"paid\"", "append w=paid");
+    json_decref(r);
+    FIXTURE_OK(f);
+    fixture_free(&f);
+}
+END_TEST
+
 START_TEST(txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc)
 {
     txn_values("", 15);
@@ -502,6 +550,7 @@ Suite *suite_jsonmodes(void)
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_2pc);
     tcase_add_test(tc, txn_keeps_any_json_value_and_integer_keys_across_restarts_saga);
     tcase_add_test(tc, zab_zk_keeps_any_json_data_and_its_type_across_restarts);
+    tcase_add_test(tc, the_txn_and_append_commands_type_their_words_as_the_repl_does);
     tcase_add_test(tc, a_zk_snapshot_keeps_the_data_types);
     suite_add_tcase(s, tc);
     return s;

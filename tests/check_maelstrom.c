@@ -89,6 +89,7 @@ END_TEST
 
 struct fake {
     struct env env;
+    char ids[3][CL_IDLEN];
     json_t *sent;       /* [{"dest":…,"body":…}] */
     json_t *events;     /* [{"ev":…,…}] */
     struct sb prog;     /* what the program was given on stdin */
@@ -144,6 +145,7 @@ static void *fake_start(struct fake *f, const char *bin, const char *args, int f
     f->env.ops = &fake_ops;
     f->env.impl = f;
     f->env.n_nodes = 3;
+    f->env.nodes = f->ids;
     for (int i = 0; i < 3; i++)
         node_name(i, f->env.nodes[i]);
     f->env.self_idx = 1;
@@ -315,6 +317,115 @@ START_TEST(n1_serves_the_kv_services_and_the_timestamp_oracle)
 }
 END_TEST
 
+
+/* A service request from node `from` (n1's own program, or another node's through mael_svc),
+ * answered by n1's bridge: the reply body (caller frees). */
+static json_t *svc_req(struct fake *f, void *st, const char *from, const char *svc, const char *body_json)
+{
+    json_t *body = json_loads(body_json, 0, NULL);
+    ck_assert_ptr_nonnull(body);
+    json_t *rep = NULL;
+    if (!strcmp(from, "n1")) {
+        sb_free(&f->prog);
+        json_t *m = json_pack("{s:s,s:s,s:O}", "src", "n1", "dest", svc, "body", body);
+        char *l = json_dumps(m, JSON_COMPACT);
+        line(st, l);
+        free(l);
+        json_decref(m);
+        json_t *got = json_loads(f->prog.s, 0, NULL);
+        rep = json_incref(json_object_get(got, "body"));
+        json_decref(got);
+    } else {
+        size_t before = json_array_size(f->sent);
+        json_t *req = json_pack("{s:s,s:s,s:O}", "type", "mael_svc", "svc", svc, "body", body);
+        mode_dispatch(&mode_maelstrom, st, from, req);
+        json_decref(req);
+        ck_assert_int_eq(json_array_size(f->sent), before + 1);
+        rep = json_incref(json_object_get(json_object_get(json_array_get(f->sent, before), "body"), "body"));
+    }
+    json_decref(body);
+    ck_assert_ptr_nonnull(rep);
+    return rep;
+}
+
+/* What a read answered: the value's JSON text, or "absent" (error 20). */
+static const char *read_says(json_t *rep)
+{
+    static char buf[64];
+    if (json_integer_value(json_object_get(rep, "code")) == 20)
+        str_copy(buf, "absent", sizeof buf);
+    else {
+        char *t = json_dumps(json_object_get(rep, "value"), JSON_ENCODE_ANY);
+        str_copy(buf, t ? t : "?", sizeof buf);
+        free(t);
+    }
+    json_decref(rep);
+    return buf;
+}
+
+static void *n1_bridge(struct fake *f)
+{
+    void *st = fake_start(f, "node", NULL, 0);
+    mode_maelstrom.destroy(st);
+    f->env.self_idx = 0;
+    str_copy(f->env.self, "n1", CL_IDLEN);
+    struct opts o = {0};
+    opts_set(&o, "bin", "node");
+    char err[256];
+    st = mode_maelstrom.create(&f->env, &o, err, sizeof err);
+    opts_free(&o);
+    ck_assert_ptr_nonnull(st);
+    mode_maelstrom.start(st);
+    return st;
+}
+
+/* lin-kv never reads stale; seq-kv may read a past state (deterministically: the state as the
+ * reader last saw it), then catches up and never goes back; lww-kv's replicas answer in turn and
+ * agree only after they merge (the T_LWW timer, kind 2, fired by hand here: no clock). */
+START_TEST(seq_kv_and_lww_kv_may_read_stale_and_lin_kv_never)
+{
+    struct fake f;
+    memset(&f, 0, sizeof f);
+    void *st = n1_bridge(&f);
+    /* lin-kv: n3 looks, n2 writes, n3 reads: the write, every time */
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lin-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":1}")), "absent");
+    json_decref(svc_req(&f, st, "n2", "lin-kv", "{\"type\":\"write\",\"key\":\"x\",\"value\":1,\"msg_id\":2}"));
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lin-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":3}")), "1");
+    /* seq-kv: the same steps; n3's first read after n2's write is the past it last saw */
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":4}")), "absent");
+    json_decref(svc_req(&f, st, "n2", "seq-kv", "{\"type\":\"write\",\"key\":\"x\",\"value\":1,\"msg_id\":5}"));
+    json_t *r = svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":6}");
+    ck_assert(json_is_true(json_object_get(r, "stale")));
+    ck_assert_str_eq(read_says(r), "absent");
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":7}")), "1");
+    /* the writer reads its own write; a cas acts on the newest state */
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n2", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":8}")), "1");
+    json_decref(svc_req(&f, st, "n1", "seq-kv", "{\"type\":\"cas\",\"key\":\"x\",\"from\":1,\"to\":2,\"msg_id\":9}"));
+    /* n3 saw 1: stale once more (1, never absent again), then 2, then never back */
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":10}")), "1");
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":11}")), "2");
+    /* a client that writes anything first reads fresh (the usual fix: a write of its own) */
+    json_decref(svc_req(&f, st, "n2", "seq-kv", "{\"type\":\"write\",\"key\":\"x\",\"value\":3,\"msg_id\":12}"));
+    json_decref(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"write\",\"key\":\"sync-n3\",\"value\":0,\"msg_id\":13}"));
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "seq-kv", "{\"type\":\"read\",\"key\":\"x\",\"msg_id\":14}")), "3");
+    /* lww-kv: n2's write lands on one replica; n3's reads go to the others in turn */
+    json_decref(svc_req(&f, st, "n2", "lww-kv", "{\"type\":\"write\",\"key\":\"y\",\"value\":7,\"msg_id\":15}"));
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lww-kv", "{\"type\":\"read\",\"key\":\"y\",\"msg_id\":16}")), "absent");
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lww-kv", "{\"type\":\"read\",\"key\":\"y\",\"msg_id\":17}")), "absent");
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lww-kv", "{\"type\":\"read\",\"key\":\"y\",\"msg_id\":18}")), "7");
+    /* and may go back in time */
+    ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lww-kv", "{\"type\":\"read\",\"key\":\"y\",\"msg_id\":19}")), "absent");
+    /* two writers on different replicas: after the merge every replica holds the later stamp */
+    json_decref(svc_req(&f, st, "n1", "lww-kv", "{\"type\":\"write\",\"key\":\"y\",\"value\":8,\"msg_id\":20}"));
+    mode_maelstrom.on_timer(st, 2, 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_str_eq(read_says(svc_req(&f, st, "n3", "lww-kv", "{\"type\":\"read\",\"key\":\"y\",\"msg_id\":21}")), "8");
+    fake_free(&f, st);
+}
+END_TEST
+
 START_TEST(after_the_program_ends_clients_get_error_13)
 {
     struct fake f;
@@ -408,6 +519,7 @@ Suite *suite_maelstrom(void)
     tcase_add_test(tc, garbage_from_the_program_is_an_error_event_and_the_node_goes_on);
     tcase_add_test(tc, a_service_request_goes_to_n1_and_its_answer_back_to_the_program);
     tcase_add_test(tc, n1_serves_the_kv_services_and_the_timestamp_oracle);
+    tcase_add_test(tc, seq_kv_and_lww_kv_may_read_stale_and_lin_kv_never);
     tcase_add_test(tc, after_the_program_ends_clients_get_error_13);
     tcase_add_test(tc, no_bin_is_refused_and_the_simulator_cannot_host_one);
     tcase_add_test(tc, the_probe_shows_what_the_program_holds_and_acks_are_counted);

@@ -64,6 +64,17 @@ START_TEST(every_porcupine_history_gets_porcupines_verdict)
 }
 END_TEST
 
+/* Knossos's verdicts (tests/data/knossos: good/ linearizable, bad/ not; the rest of its
+ * data/cas-register in tests/data/jepsen, and all 120 files in the bench script). */
+START_TEST(knossos_histories_get_knossos_verdict)
+{
+    judged = 0;
+    each("tests/data/knossos/good", 0);
+    each("tests/data/knossos/bad", 1);
+    ck_assert_int_eq(judged, 6);
+}
+END_TEST
+
 START_TEST(fifty_clients_with_a_violation_are_decided_by_a_small_search)
 {
     if (getenv("CONLAB_QUICK"))
@@ -188,6 +199,7 @@ Suite *suite_porcupine(void)
     TCase *tc = tcase_create("porcupine");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, every_porcupine_history_gets_porcupines_verdict);
+    tcase_add_test(tc, knossos_histories_get_knossos_verdict);
     tcase_add_test(tc, fifty_clients_with_a_violation_are_decided_by_a_small_search);
     tcase_add_test(tc, no_client_operation_is_linearizable);
     tcase_add_test(tc, jepsen_logs_are_read);

@@ -1068,6 +1068,38 @@ START_TEST(the_state_pane_shows_counter_vectors_and_says_when_nothing_came_yet)
 }
 END_TEST
 
+
+/* More entries than rows: those that differ between nodes are shown first, the rest counted. */
+START_TEST(the_state_pane_shows_what_differs_when_not_everything_fits)
+{
+    struct dm *m = dm_new(0);
+    feed(m, "{\"ev\":\"cluster\",\"mode\":\"crdt\",\"nodes\":[\"n1\",\"n2\",\"n3\"]}");
+    feed(m, "{\"ev\":\"watch\",\"node\":\"lab\",\"t\":20,\"key\":\"big\"}");
+    for (int node = 1; node <= 3; node++) {
+        struct sb ev = {0};
+        sb_printf(&ev, "{\"ev\":\"digest\",\"node\":\"n%d\",\"t\":30,\"key\":\"big\",\"ctx\":\"n1:9\",\"state\":{\"t\":\"orset\","
+                       "\"cols\":[\"dots\"],\"rows\":[", node);
+        for (int i = 0; i < 10; i++)
+            sb_printf(&ev, "%s[\"e%d\",\"n1:%d\"]", i ? "," : "", i, i + 1);
+        if (node == 3)
+            sb_add(&ev, ",[\"zz\",\"n3:1\"]");
+        sb_add(&ev, "]}}");
+        feed(m, ev.s);
+        sb_free(&ev);
+    }
+    struct render_ui ui;
+    ui_init(&ui);
+    char *text = screen(m, 80, 24, false, &ui);
+    char *l = line_holding(text, "*zz n3:1");
+    ck_assert_msg(l && strstr(l, "*- zz"), "the differing entry is not shown:\n%s", text);
+    free(l);
+    EXPECT_ON_SCREEN(text, "more");
+    EXPECT_ON_SCREEN(text, "DIFFER: n1,n2 | n3");
+    free(text);
+    dm_destroy(&m);
+}
+END_TEST
+
 START_TEST(a_big_cluster_shows_the_infection_curve_beside_the_theory)
 {
     struct dm *m = dm_new(0);
@@ -1108,6 +1140,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, the_title_marks_convergence_and_cards_show_the_watched_key);
     tcase_add_test(tc, the_state_pane_draws_a_watched_keys_state_on_every_node_side_by_side);
     tcase_add_test(tc, the_state_pane_shows_counter_vectors_and_says_when_nothing_came_yet);
+    tcase_add_test(tc, the_state_pane_shows_what_differs_when_not_everything_fits);
     tcase_add_test(tc, a_big_cluster_shows_the_infection_curve_beside_the_theory);
     tcase_add_test(tc, partition_draws_separated_groups);
     tcase_add_test(tc, dropped_message_is_crossed_out);

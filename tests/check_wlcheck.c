@@ -386,6 +386,21 @@ START_TEST(an_or_set_keeps_every_add_no_remove_observed)
 }
 END_TEST
 
+/* A workload history exported as EDN keeps its reads as collections, and reads back the same. */
+START_TEST(a_broadcast_history_round_trips_through_edn)
+{
+    struct sb out = {0}, err = {0};
+    ck_assert_int_eq(run("--to-edn", ".jsonl", bcast, &out, &err), 0);
+    ck_assert_msg(strstr(out.s, ":f :read, :value [2 1]") && strstr(out.s, ":f :broadcast, :value 2"), "%s", out.s);
+    struct sb again = {0};
+    ck_assert_int_eq(run("--broadcast", ".edn", out.s, &again, &err), 0);
+    ck_assert_msg(strstr(again.s, "broadcast valid: all 2 acknowledged elements"), "%s", again.s);
+    sb_free(&out);
+    sb_free(&again);
+    sb_free(&err);
+}
+END_TEST
+
 Suite *suite_wlcheck(void);
 Suite *suite_wlcheck(void)
 {
@@ -402,6 +417,7 @@ Suite *suite_wlcheck(void)
     tcase_add_test(tc, pn_counter_bounds_take_decrements_either_way_and_g_counter_refuses_them);
     tcase_add_test(tc, a_history_without_a_counter_cannot_be_judged);
     tcase_add_test(tc, an_or_set_keeps_every_add_no_remove_observed);
+    tcase_add_test(tc, a_broadcast_history_round_trips_through_edn);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -995,6 +995,22 @@ static void cell_text(const json_t *v, char *out, size_t n)
  * key, docs/dashboard.md) into a node's watched state. Anything malformed is left out. */
 static void fold_wstate(struct dm_wnode *w, const json_t *ev, uint64_t t)
 {
+    const json_t *stj = json_object_get(ev, "state");
+    if (w->has && !json_is_object(stj)) {
+        /* a digest without the table (a mode may send it at most so often): the entries stay,
+         * the value, context and cause are this digest's */
+        w->t = t;
+        w->value[0] = 0;
+        const json_t *v = json_object_get(ev, "value");
+        if (v)
+            cell_text(v, w->value, sizeof w->value);
+        str_copy(w->ctx, jstr(ev, "ctx") ? jstr(ev, "ctx") : "", sizeof w->ctx);
+        str_copy(w->why, jstr(ev, "why") ? jstr(ev, "why") : "", sizeof w->why);
+        return;
+    }
+    char about[sizeof w->about], type[sizeof w->type];
+    str_copy(about, w->has ? w->about : "", sizeof about); /* a mode may say it once per key */
+    str_copy(type, w->type, sizeof type);
     memset(w, 0, sizeof *w);
     w->has = true;
     w->t = t;
@@ -1006,7 +1022,7 @@ static void fold_wstate(struct dm_wnode *w, const json_t *ev, uint64_t t)
         cell_text(v, w->value, sizeof w->value);
     str_copy(w->ctx, jstr(ev, "ctx") ? jstr(ev, "ctx") : "", sizeof w->ctx);
     str_copy(w->why, jstr(ev, "why") ? jstr(ev, "why") : "", sizeof w->why);
-    str_copy(w->about, jstr(st, "about") ? jstr(st, "about") : "", sizeof w->about);
+    str_copy(w->about, jstr(st, "about") ? jstr(st, "about") : !strcmp(type, w->type) ? about : "", sizeof w->about);
     size_t i;
     json_t *x;
     json_array_foreach(json_object_get(st, "cols"), i, x)

@@ -1518,6 +1518,25 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
         else
             wrapped_free(&wr);
     }
+    /* which entries fit: all when they do; else those that differ between nodes first (what a
+     * student looks for), then the rest, each shown in its place, and "+N more" for the others */
+    bool keep[2 * DM_WROWS];
+    int space = u.n <= body ? u.n : body - 1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int e = 0; e < u.n; e++) {
+            if (!pass)
+                keep[e] = false;
+            bool differs = false;
+            for (int a = 0; a < ncol && !differs; a++)
+                for (int bb = a + 1; bb < ncol && !differs; bb++)
+                    if (s->wst[order[a]].has && s->wst[order[bb]].has)
+                        differs = !wrow_same(wrow_find(&s->wst[order[a]], u.k[e].key, u.k[e].foot),
+                                             wrow_find(&s->wst[order[bb]], u.k[e].key, u.k[e].foot));
+            if (space > 0 && !keep[e] && (differs || pass == 1)) {
+                keep[e] = true;
+                space--;
+            }
+        }
     int prev_group = -1;
     for (int k = 0; k < ncol; k++) {
         int i = order[k];
@@ -1556,9 +1575,13 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
         /* the entries, lined up with the other columns; * marks one that differs elsewhere */
         int avail = body, left = 0;
         for (int e = 0; e < u.n; e++) {
-            if (avail <= 0 || (avail == 1 && e < u.n - 1)) {
-                left = u.n - e;
-                break;
+            if (!keep[e]) {
+                left++;
+                continue;
+            }
+            if (avail <= 0) {
+                left++;
+                continue;
             }
             const struct dm_wrow *mine = wn->has ? wrow_find(wn, u.k[e].key, u.k[e].foot) : NULL;
             bool differs = false;
@@ -1618,8 +1641,10 @@ static void draw_state(struct canvas *c, const struct layout *l, const struct dm
             }
         }
     }
-    for (int i = 0; i < wr.n; i++) /* across the columns, under their entries */
+    for (int i = 0; i < wr.n; i++) { /* across the columns (and their separators), under their entries */
+        canvas_fill(c, x, y + h - foot_lines - 1 - wr.n + i, w, 1, ROLE_NORMAL);
         canvas_raw(c, x + 1, y + h - foot_lines - 1 - wr.n + i, w - 2, wr.row[i], ROLE_DIM);
+    }
     wrapped_free(&wr);
     sb_free(&b);
 }

@@ -8,6 +8,13 @@ service: start maelstrom 3 bin=examples/maelstrom/counter_kv.py workload=g-count
 
 Service calls are synchronous: the node writes the request and reads stdin until the reply,
 keeping what else arrives for later. Standard library only.
+
+seq-kv is only sequentially consistent: a node may read a past state of the store (in the lab:
+the state as it last saw it, when another node has written since). So a `read` first writes a
+key of its own ("sync-n2"): a write takes effect at the newest state, and the node's reads can
+never go back before its own write, so the read that follows sees every add acknowledged before
+it began. --bug=stale-read (args=--bug,stale-read) skips that write: a read may miss another
+node's add. --service=lin-kv keeps the counter in lin-kv instead, where a read is never stale.
 """
 import collections
 import json
@@ -16,7 +23,9 @@ import sys
 node_id = None
 next_id = 0
 later = collections.deque()
-SERVICE = "seq-kv"
+ARGS = sys.argv[1:]
+SERVICE = next((a.split("=", 1)[1] for a in ARGS if a.startswith("--service=")), "seq-kv")
+STALE_READ = "--bug=stale-read" in ARGS or any(a == "--bug" and b == "stale-read" for a, b in zip(ARGS, ARGS[1:]))
 KEY = "counter"
 
 
@@ -85,10 +94,14 @@ def handle(msg):
                 reply(msg, {"type": "add_ok"})
                 return
             if r.get("code") not in (20, 22):
-                reply(msg, {"type": "error", "code": 11, "text": "seq-kv: %s" % r.get("text")})
+                reply(msg, {"type": "error", "code": 11, "text": "%s: %s" % (SERVICE, r.get("text"))})
                 return
     elif kind == "read":
         try:
+            if not STALE_READ:
+                r = call({"type": "write", "key": "sync-" + node_id, "value": next_id})
+                if r["type"] != "write_ok":
+                    raise RuntimeError("sync write: %s" % r)
             reply(msg, {"type": "read_ok", "value": current()})
         except RuntimeError as e:
             reply(msg, {"type": "error", "code": 11, "text": str(e)})

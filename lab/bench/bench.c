@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "catchup.h"
+#include "spreadbench.h"
 #include "lockbench.h"
 #include "txnbench.h"
 #include "esbench.h"
@@ -443,6 +444,7 @@ static void usage(FILE *f)
           "                    [--setup 'LAB COMMAND']... [--workload lin-kv|g-counter|pn-counter|g-set] [--json]\n"
           "       conlab bench foundation [--json]\n"
           "       conlab bench catchup [--mode M] [--keys K] [--opt key=value]... [--json]\n"
+          "       conlab bench spread [--mode M] [--nodes 16,64,1000] [--seeds S] [--opt key=value]... [--json]\n"
           "       conlab bench txn [--nodes N] [--clients C] [--seconds S] [--accounts A] [--json]\n"
           "       conlab bench events [--nodes N] [--clients C] [--seconds S] [--streams K] [--peer M] [--json]\n"
           "       conlab bench lock [--clients C] [--seconds S] [--rounds R] [--service NAME] [--json]\n"
@@ -451,7 +453,9 @@ static void usage(FILE *f)
           "percentiles; --elections T also kills the leader T times and times the next election;\n"
           "--setup runs a lab command first (a fault: 'delay dc1->dc2 80', 'skew n2 -500').\n"
           "Without --mode: the first mode whose clients speak lin-kv through a leader. --workload: Maelstrom's\n"
-          "counter and set workloads (add{delta}, add{element}, read{}) for a mode that answers them.\n", f);
+          "counter and set workloads (add{delta}, add{element}, read{}) for a mode that answers them.\n"
+          "--mode M for a mode that disseminates broadcasts (its face has a spread figure) runs the spread bench:\n"
+          "rounds to reach every node in the simulator, up to 1000 nodes (conlab bench spread --help).\n", f);
 }
 
 int bench_main(int argc, char **argv, const char *argv0)
@@ -464,6 +468,12 @@ int bench_main(int argc, char **argv, const char *argv0)
         return foundation(argv0, json_out);
     if (argc >= 2 && !strcmp(argv[1], "catchup"))
         return catchup_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "spread"))
+        return spreadbench_main(argc - 1, argv + 1);
+    /* a mode that disseminates broadcasts (its face has spread_round): the spread bench */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--mode") && mode_find(argv[i + 1]) && mode_find(argv[i + 1])->spread_round)
+            return spreadbench_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "txn"))
         return txnbench_main(argc - 1, argv + 1, argv0);
     if (argc >= 2 && !strcmp(argv[1], "events"))

@@ -1,8 +1,8 @@
 #!/bin/sh
 # spread.sh — the gossip and swim benchmark (issue 18): rounds to full spread on real processes
 # beside the simulator (the same mode hosted in the lab, sim=on) and log2 N + ln N; push-pull at
-# 64; SWIM's time to detect a crash and its false positives at 100 members with 10 % loss;
-# start-up time, open fds and RSS per node at 100 nodes. Prints figures; passes or fails nothing.
+# 64; the simulated distribution up to 1,000 nodes (conlab bench spread); SWIM's time to detect
+# a crash and its false positives at 100 members with 10 % loss; start-up time, open fds and RSS per node at 100 nodes. Prints figures; passes or fails nothing.
 #
 #   CONLAB_BIN=bin sh lab/bench/spread.sh [SIZES] [RUMORS]      (default "16 32 64 100", 5)
 set -u
@@ -40,6 +40,9 @@ for n in $SIZES; do
 done
 echo "-- push-pull at 64"
 printf '%-5s %-22s %-22s\n' 64 "$(rounds 64 style=push-pull)" "$(rounds 64 "style=push-pull sim=on seed=64")"
+
+echo "== the simulator's distribution up to 1,000 nodes (conlab bench spread: no stop rule, no anti-entropy)"
+"$BIN/conlab" bench spread --nodes "16,32,64,100,256,1000" --seeds 10
 
 echo "== 100 nodes: start-up, fds and RSS per node (gossip, auth=off and auth=curve; peer sockets"
 echo "   made up front, peers=eager, or at the first message to each peer, peers=lazy: the default"

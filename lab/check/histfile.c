@@ -919,6 +919,49 @@ static void edn_key(struct sb *out, const char *v)
         edn_write_string(out, v, strlen(v));
 }
 
+/* A workload read's value (a set's, a broadcast's: JSON array text) as an EDN vector of its
+ * elements; 0 when v is not such an array (written as edn_val does). */
+static int edn_collection(struct sb *out, const char *v)
+{
+    json_t *a = v && v[0] == '[' ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return 0;
+    }
+    sb_addc(out, '[');
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x) {
+        if (i)
+            sb_addc(out, ' ');
+        if (json_is_string(x)) {
+            edn_write_string(out, json_string_value(x), json_string_length(x));
+        } else {
+            char *t = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (t && (json_is_integer(x) || json_is_real(x) || json_is_boolean(x)))
+                sb_add(out, t);
+            else if (json_is_null(x))
+                sb_add(out, "nil");
+            else if (t)
+                edn_write_string(out, t, strlen(t));
+            free(t);
+        }
+    }
+    sb_addc(out, ']');
+    json_decref(a);
+    return 1;
+}
+
+/* Does the history hold workload updates (add, remove, broadcast), whose reads are sets? */
+static bool has_workload(const struct history *h)
+{
+    for (int i = 0; i < h->n; i++)
+        if (!strcmp(h->ops[i].fname, "add") || !strcmp(h->ops[i].fname, "remove") ||
+            !strcmp(h->ops[i].fname, "broadcast"))
+            return true;
+    return false;
+}
+
 void history_write_edn(const struct history *h, struct sb *out)
 {
     history_write_edn_independent(h, 0, out);
@@ -928,6 +971,7 @@ void history_write_edn_independent(const struct history *h, int independent, str
 {
     int n;
     struct ev *ev = events_of(h, &n);
+    bool workload = has_workload(h);
     sb_add(out, "");
     for (int i = 0; i < n; i++) {
         const struct hist_op *op = &h->ops[ev[i].op];
@@ -959,7 +1003,9 @@ void history_write_edn_independent(const struct history *h, int independent, str
             edn_val(out, op->value2);
             sb_addc(out, ']');
         } else if (op->f == HF_READ) {
-            edn_val(out, ret && op->outcome == HO_OK ? op->value : NULL);
+            const char *v = ret && op->outcome == HO_OK ? op->value : NULL;
+            if (!workload || !edn_collection(out, v))
+                edn_val(out, v);
         } else {
             edn_val(out, op->value);
         }

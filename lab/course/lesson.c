@@ -22,7 +22,7 @@
 static const char *const lab_commands =
     "bandwidth|spoof|stop|status|put|get|cas|send|partition|isolate|heal|crash|restart|pause|resume|delay|loss|dup|"
     "skew|clock|wait|speed|freeze|step|thaw|history|check|expect|log|clocks|trace|help|"
-    "endpoints|cut|reorder|compare|messages|client|clients|storage";
+    "endpoints|cut|reorder|compare|messages|client|clients|storage|watch";
 /* The modes, their own commands and the events a lesson may check come from the mode table
  * (mode_names, mode_command_names, mode_event_names). */
 

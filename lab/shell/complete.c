@@ -76,6 +76,9 @@ static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),
     TAKES("--seed", ARG_VALUE), TAKES("--opt", ARG_VALUE), FLAG("--json"), END};
+static const struct copt o_bench_spread[] = {
+    TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--seeds", ARG_VALUE),
+    TAKES("--opt", ARG_VALUE), FLAG("--json"), FLAG("--help"), END};
 static const struct copt o_bench_check[] = {
     TAKES("--ops", ARG_VALUE), TAKES("--procs", ARG_VALUE), TAKES("--keys", ARG_VALUE),
     TAKES("--seed", ARG_VALUE), TAKES("--info", ARG_VALUE), TAKES("--write", ARG_FILE),
@@ -124,11 +127,12 @@ static const struct ccmd commands[] = {
     {"conlab lesson reset", o_lesson_reset, NULL, ARG_LESSON, NULL, 1},
     {"conlab lesson help", NULL, NULL, ARG_NONE, NULL, 0},
     {"conlab quiz", o_quiz, NULL, ARG_NONE, NULL, 0},
-    {"conlab bench", o_bench, "foundation|catchup|check|dash", ARG_NONE, NULL, 0},
+    {"conlab bench", o_bench, "foundation|catchup|check|dash|spread", ARG_NONE, NULL, 0},
     {"conlab bench foundation", o_json, NULL, ARG_NONE, NULL, 0},
     {"conlab bench catchup", o_bench_catchup, NULL, ARG_NONE, NULL, 0},
     {"conlab bench check", o_bench_check, NULL, ARG_FILE, NULL, 0},
     {"conlab bench dash", o_bench_dash, NULL, ARG_NONE, NULL, 0},
+    {"conlab bench spread", o_bench_spread, NULL, ARG_NONE, NULL, 0},
     {"conlab replay", o_replay, NULL, ARG_FILE, NULL, 1},
     {"conlab dash", o_dash, NULL, ARG_NONE, NULL, 0},
     {"conlab serve", o_serve, NULL, ARG_FILE, "lab", 0},

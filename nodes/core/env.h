@@ -84,7 +84,9 @@ struct env {
     char self[CL_IDLEN];        /* this node's id, "n1" */
     int self_idx;               /* 0-based index of self in nodes[] */
     int n_nodes;                /* nodes in the cluster (may grow with membership change) */
-    char nodes[CL_MAXNODES][CL_IDLEN];
+    char (*nodes)[CL_IDLEN];    /* the cluster's node ids, n_nodes of them (the implementation's
+                                 * table: CL_MAXNODES in the runtime, up to CL_SIM_MAXNODES in the
+                                 * simulator, which shares one table among its nodes) */
     uint64_t msg_seq;           /* last msg_id handed out by env_next_msg_id */
 };
 

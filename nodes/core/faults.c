@@ -336,7 +336,12 @@ void faults_decide(const struct faults *f, int src, int dst, struct rng *r, stru
         out->why = "partition";
         return;
     }
-    const struct link_fault *l = &f->link[src][dst];
+    faults_decide_link(&f->link[src][dst], r, out);
+}
+
+void faults_decide_link(const struct link_fault *l, struct rng *r, struct fate *out)
+{
+    memset(out, 0, sizeof *out);
     if (l->loss > 0 && rng_double(r) < l->loss) {
         out->why = "loss";
         return;

@@ -96,6 +96,9 @@ void bwq_free(struct bwq *q);
 
 /* Draws the fate of one message src -> dst. */
 void faults_decide(const struct faults *f, int src, int dst, struct rng *r, struct fate *out);
+/* The same draw for one message on a link that is not cut, from its link fault alone (the
+ * simulator's clusters over CL_MAXNODES keep one link fault for every link, not a table). */
+void faults_decide_link(const struct link_fault *l, struct rng *r, struct fate *out);
 /* Are a and b able to talk both ways? */
 int faults_connected(const struct faults *f, int a, int b);
 /* Groups of mutually connected nodes, as text: "n1,n2 | n3" ("" when fully connected). */

@@ -69,6 +69,13 @@ int mode_max_nodes(const struct mode *m)
     return n > CL_MAXNODES ? CL_MAXNODES : n;
 }
 
+int mode_sim_max_nodes(const struct mode *m)
+{
+    if (!m || m->sim_max_nodes <= 0)
+        return mode_max_nodes(m);
+    return m->sim_max_nodes > CL_SIM_MAXNODES ? CL_SIM_MAXNODES : m->sim_max_nodes;
+}
+
 const struct mode_wait *mode_find_wait(const struct mode *m, const char *name)
 {
     for (const struct mode_wait *w = m ? m->waits : NULL; w && w->name; w++)

@@ -223,11 +223,30 @@ struct mode {
      * words are none. The lab records it in the history: invoke before the command runs, ok or
      * fail (the reply's "ok") after, so that the history checkers judge it (docs/checkers.md). */
     json_t *(*command_op)(const char *name, int argc, char **argv);
+    /* The most nodes the deterministic simulator runs of this mode (nodes/sim: tests, benches);
+     * 0 means max_nodes. At most CL_SIM_MAXNODES: a mode whose tables grow with the cluster
+     * (gossip, swim) may go past the CL_MAXNODES of real processes and the lab. */
+    int sim_max_nodes;
+    /* Dissemination, for a mode of the broadcast workload (broadcast{message} to one node starts
+     * it): does node state st hold the message text, and in which round did it learn it (counted
+     * along its path, 0 at its origin)? That round, or -1 when it does not hold it. NULL: none.
+     * `conlab bench spread` reads it from every node of a simulated cluster (no events needed),
+     * for each of spread_runs: {label, start options}, NULL-label terminated. */
+    long (*spread_round)(void *st, const char *text);
+    const struct mode_spread_run *spread_runs;
+};
+
+/* One configuration `conlab bench spread` runs (struct mode's spread_runs). */
+struct mode_spread_run {
+    const char *label;          /* "push" */
+    const char *opts;           /* "style=push stop=none ttl=200 ae=0" */
 };
 
 extern const struct mode *const mode_table[];
 /* The most nodes a cluster of mode m may have (its max_nodes, else 16). */
 int mode_max_nodes(const struct mode *m);
+/* The most nodes the simulator runs of mode m (its sim_max_nodes, else mode_max_nodes). */
+int mode_sim_max_nodes(const struct mode *m);
 /* The wait condition of m named name, or NULL. */
 const struct mode_wait *mode_find_wait(const struct mode *m, const char *name);
 const struct mode *mode_find(const char *name);

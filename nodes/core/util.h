@@ -25,7 +25,10 @@ const char *err_str(int err);
 #define CL_MAXN 16            /* most nodes of a mode with per-node tables (the kit's version
                                * vectors, ring, items; bitmasks of nodes): mode.max_nodes's default */
 #define CL_MAXNODES 128       /* most nodes in one cluster (env, runtime, simulator, lab, dashboard) */
-#define CL_IDLEN 16           /* node id buffer: "n1".."n128", client ids */
+#define CL_SIM_MAXNODES 1000  /* most nodes in one simulated cluster (nodes/sim, for modes whose
+                               * sim_max_nodes allows it: gossip, swim); the lab, the runtime and
+                               * the dashboard stay at CL_MAXNODES */
+#define CL_IDLEN 16           /* node id buffer: "n1".."n1000", client ids */
 #define CL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 void *xmalloc(size_t n);

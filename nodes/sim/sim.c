@@ -15,6 +15,7 @@
 #include "rng.h"
 
 #define SIM_EPOCH_US 1000000000ull /* node clocks start at 1000 s, so negative skew works */
+#define SIM_NO_NODE 0x7fffffff     /* IT_POWER_OK's target when the name was no node */
 
 /* IT_POWER: the lab powers node `node` off for node a (incarnation b) (env power_off);
  * IT_POWER_OK: its answer reaches node `node` (incarnation b): a = the target, p = 1 when ok. */
@@ -29,9 +30,10 @@ struct simmsg {
     int bw;                    /* queued on a bandwidth-limited link */
     uint64_t bw_tail;          /* then: its time from being out to arriving (delay, network) */
     uint64_t lamport;
-    uint64_t vc[CL_MAXNODES];
     uint64_t hlc_l, hlc_c;
     json_t *body;
+    int vn;                    /* entries of vc: the sender's vector clock (at most CL_MAXNODES) */
+    uint64_t vc[];
 };
 
 struct rec {
@@ -63,20 +65,43 @@ struct simnode {
     size_t nblobs;
     struct simlog *logs;
     size_t nlogs;
-    uint64_t last_deliver[CL_MAXNODES];
     struct heap_item *held;     /* items that arrived while paused */
     size_t nheld, capheld;
+};
+
+/* A map from a directed link (src, dst) to a 64-bit value, open addressing: the links in use,
+ * not N² of them (a 1,000-node cluster has a million links). */
+struct linkmap {
+    uint64_t *key;              /* link_key(src, dst); 0 = an empty slot */
+    uint64_t *val;
+    size_t cap, n;
+};
+
+/* bandwidth queues, per directed link, made at the first use (struct sim's links) */
+struct simlink {
+    struct bwq q;
+    uint64_t reported;          /* the length the last `queue` event gave */
 };
 
 struct sim {
     const struct mode *mode;
     struct opts opts;
     int n;
-    struct simnode nodes[CL_MAXNODES];
+    int cap;                    /* nodes[] and names[] have room for cap nodes */
+    struct simnode **nodes;
+    char (*names)[CL_IDLEN];    /* every node's env.nodes */
     struct heap q;
     struct idset cancelled;
     struct rng rng;
-    struct faults faults;
+    /* The network faults: up to CL_MAXNODES nodes the dense tables of faults.h (faults); over
+     * it no table at all (faults NULL): each node's side of a partition (group) and one link
+     * fault for every link (all). */
+    struct faults *faults;
+    int *group;
+    struct link_fault all;
+    /* FIFO links: when the last message on link src->dst arrives (a later one never arrives
+     * before it); entries that lie in the past are pruned as the map grows */
+    struct linkmap fifo;
     uint64_t now;
     uint64_t net_us;
     double speed;               /* sim_set_speed: timers run `speed` times virtual time */
@@ -90,12 +115,118 @@ struct sim {
     void *ev_ud;
     void (*reply_cb)(void *, const char *, const char *, const json_t *);
     void *reply_ud;
-    /* bandwidth queues, per directed link (src * CL_MAXNODES + dst), made at the first use */
-    struct simlink {
-        struct bwq q;
-        uint64_t reported;     /* the length the last `queue` event gave */
-    } *links;
+    struct linkmap links;       /* (src, dst) -> struct simlink *, at the first bandwidth use */
 };
+
+/* ---- link maps --------------------------------------------------------------------------- */
+
+static uint64_t link_key(int src, int dst)
+{
+    return (((uint64_t)(uint32_t)src << 32) | (uint32_t)dst) + 1;
+}
+
+static size_t lm_slot(const struct linkmap *m, uint64_t key)
+{
+    uint64_t h = key * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 20) & (m->cap - 1);
+}
+
+static uint64_t *lm_find(const struct linkmap *m, int src, int dst)
+{
+    if (!m->n)
+        return NULL;
+    uint64_t key = link_key(src, dst);
+    for (size_t i = lm_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+        if (m->key[i] == key)
+            return &m->val[i];
+        if (!m->key[i])
+            return NULL;
+    }
+}
+
+/* Rebuilds m with room for cap slots, keeping the entries for which keep(ud, val) holds (all
+ * when keep is NULL). */
+static void lm_rehash(struct linkmap *m, size_t cap, int (*keep)(void *ud, uint64_t val), void *ud)
+{
+    struct linkmap old = *m;
+    m->key = xcalloc(cap, sizeof *m->key);
+    m->val = xcalloc(cap, sizeof *m->val);
+    m->cap = cap;
+    m->n = 0;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (!old.key[i] || (keep && !keep(ud, old.val[i])))
+            continue;
+        size_t j = lm_slot(m, old.key[i]);
+        while (m->key[j])
+            j = (j + 1) & (m->cap - 1);
+        m->key[j] = old.key[i];
+        m->val[j] = old.val[i];
+        m->n++;
+    }
+    free(old.key);
+    free(old.val);
+}
+
+/* The value of link src->dst, made (0) when absent. When the map must grow, entries for which
+ * keep() fails are dropped first (keep NULL: none). */
+static uint64_t *lm_put(struct linkmap *m, int src, int dst, int (*keep)(void *ud, uint64_t val), void *ud)
+{
+    uint64_t *v = lm_find(m, src, dst);
+    if (v)
+        return v;
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        size_t cap = m->cap ? m->cap : 64;
+        if (keep && m->n) {
+            lm_rehash(m, cap, keep, ud);
+            if ((m->n + 1) * 2 > cap)
+                lm_rehash(m, cap * 2, NULL, NULL);
+        } else {
+            lm_rehash(m, m->cap ? cap * 2 : cap, NULL, NULL);
+        }
+    }
+    uint64_t key = link_key(src, dst);
+    size_t i = lm_slot(m, key);
+    while (m->key[i])
+        i = (i + 1) & (m->cap - 1);
+    m->key[i] = key;
+    m->val[i] = 0;
+    m->n++;
+    return &m->val[i];
+}
+
+static void lm_free(struct linkmap *m)
+{
+    free(m->key);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+static int lm_src(const struct linkmap *m, size_t i)
+{
+    return (int)((m->key[i] - 1) >> 32);
+}
+
+static int lm_dst(const struct linkmap *m, size_t i)
+{
+    return (int)(uint32_t)(m->key[i] - 1);
+}
+
+/* The bandwidth queue of link src->dst; NULL when it has none and create is 0. */
+static struct simlink *link_of(struct sim *s, int src, int dst, int create)
+{
+    uint64_t *v = create ? lm_put(&s->links, src, dst, NULL, NULL) : lm_find(&s->links, src, dst);
+    if (!v)
+        return NULL;
+    if (!*v)
+        *v = (uint64_t)(uintptr_t)xcalloc(1, sizeof(struct simlink));
+    return (struct simlink *)(uintptr_t)*v;
+}
+
+/* The fault of link src->dst. */
+static const struct link_fault *fault_of(const struct sim *s, int src, int dst)
+{
+    return s->faults ? &s->faults->link[src][dst] : &s->all;
+}
 
 static const struct env_ops sim_env_ops;
 
@@ -116,7 +247,7 @@ static void emit(struct sim *s, int idx, const char *ev, json_t *fields)
     json_object_set_new(e, "seq", json_integer((json_int_t)++s->ev_seq));
     json_object_set_new(e, "t", json_integer((json_int_t)s->now));
     if (idx >= 0)
-        json_object_set_new(e, "node", json_string(s->nodes[idx].env.self));
+        json_object_set_new(e, "node", json_string(s->nodes[idx]->env.self));
     json_object_set_new(e, "ev", json_string(ev));
     if (fields) {
         json_object_update(e, fields);
@@ -150,7 +281,7 @@ static void drop_dead(struct sim *s)
 {
     const struct heap_item *top;
     while ((top = heap_peek(&s->q)) && top->kind == IT_TIMER) {
-        const struct simnode *nd = &s->nodes[top->node];
+        const struct simnode *nd = s->nodes[top->node];
         uint64_t id = top->p ? (uint64_t)(uintptr_t)top->p : top->seq;
         int stale = (uint32_t)(top->a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN;
         if (!idset_take(&s->cancelled, id) && !stale)
@@ -174,16 +305,22 @@ static void push_msg(struct sim *s, int dst, uint64_t when, struct simmsg *m)
  * when it has drained. */
 static void sim_report_queue(struct sim *s, int src, int dst)
 {
-    struct simlink *l = &s->links[src * CL_MAXNODES + dst];
+    struct simlink *l = link_of(s, src, dst, 1);
     bwq_expire(&l->q, s->now);
     uint64_t n = l->q.n, was = l->reported;
     if (!(n && n > was && (n & (n - 1)) == 0) && !(n == 0 && was))
         return;
     l->reported = n;
     uint64_t wait = l->q.busy_until > s->now ? l->q.busy_until - s->now : 0;
-    emit(s, src, "queue", json_pack("{s:s,s:I,s:I,s:I,s:I}", "to", s->nodes[dst].env.self, "msgs", (json_int_t)n,
-                                    "bytes", (json_int_t)l->q.bytes, "kbps", (json_int_t)s->faults.link[src][dst].kbps,
+    emit(s, src, "queue", json_pack("{s:s,s:I,s:I,s:I,s:I}", "to", s->nodes[dst]->env.self, "msgs", (json_int_t)n,
+                                    "bytes", (json_int_t)l->q.bytes, "kbps", (json_int_t)fault_of(s, src, dst)->kbps,
                                     "wait_ms", (json_int_t)(wait / 1000)));
+}
+
+/* A FIFO floor that lies in the past constrains nothing: dropped when the map grows. */
+static int still_ahead(void *ud, uint64_t when)
+{
+    return when > ((struct sim *)ud)->now;
 }
 
 static void sim_send(struct env *e, const char *dest, json_t *body)
@@ -226,8 +363,12 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
     struct fate f;
     if (dst == nd->idx)
         f = (struct fate){.copies = 1};
+    else if (s->faults)
+        faults_decide(s->faults, nd->idx, dst, &s->rng, &f);
+    else if (s->group && s->group[nd->idx] != s->group[dst])
+        f = (struct fate){.copies = 0, .why = "partition"};
     else
-        faults_decide(&s->faults, nd->idx, dst, &s->rng, &f);
+        faults_decide_link(&s->all, &s->rng, &f);
     const char *type = json_string_value(json_object_get(body, "type"));
     if (events_wanted(s)) {
         json_t *fl = json_pack("{s:s,s:s,s:I,s:O}", "to", dest, "type", type ? type : "",
@@ -245,19 +386,18 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         json_decref(body);
         return;
     }
-    const struct link_fault *lf = &s->faults.link[nd->idx][dst];
+    const struct link_fault *lf = fault_of(s, nd->idx, dst);
     int fifo = lf->jitter_us == 0 && lf->reorder == 0;
     size_t frame_len = 0;
     if (lf->kbps && dst != nd->idx) {
         frame_len = json_dumpb(body, NULL, 0, JSON_COMPACT) + SIM_ENVELOPE_BYTES;
-        if (!s->links)
-            s->links = xcalloc((size_t)CL_MAXNODES * CL_MAXNODES, sizeof *s->links);
     }
+    int vn = s->n < CL_MAXNODES ? s->n : CL_MAXNODES;
     int body_used = 0;
     for (int c = 0; c < f.copies; c++) {
         uint64_t out = s->now;
         if (frame_len) {
-            out = bwq_push(&s->links[nd->idx * CL_MAXNODES + dst].q, s->now, frame_len, lf->kbps);
+            out = bwq_push(&link_of(s, nd->idx, dst, 1)->q, s->now, frame_len, lf->kbps);
             if (!out) {
                 char detail[96];
                 snprintf(detail, sizeof detail, "%d frames already wait on the link to %s", BWQ_MAX_FRAMES, dest);
@@ -267,13 +407,14 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
                 continue;
             }
         }
-        struct simmsg *m = xcalloc(1, sizeof *m);
+        struct simmsg *m = xcalloc(1, sizeof *m + (size_t)vn * sizeof m->vc[0]);
         str_copy(m->src, e->self, CL_IDLEN);
         m->src_idx = nd->idx;
         m->src_inc = nd->inc;
         m->delayed = f.delay_us[c] > 0;
         m->lamport = nd->clk.lamport;
-        memcpy(m->vc, nd->clk.vc, sizeof m->vc);
+        m->vn = vn;
+        memcpy(m->vc, nd->clk.vc, (size_t)vn * sizeof m->vc[0]);
         m->hlc_l = nd->clk.hlc_l;
         m->hlc_c = nd->clk.hlc_c;
         m->body = body_used ? json_deep_copy(body) : body;
@@ -283,9 +424,10 @@ static void sim_send(struct env *e, const char *dest, json_t *body)
         m->delayed |= m->bw;
         uint64_t when = out + s->net_us + f.delay_us[c];
         if (fifo) {
-            if (when < nd->last_deliver[dst])
-                when = nd->last_deliver[dst];
-            nd->last_deliver[dst] = when;
+            uint64_t *last = lm_put(&s->fifo, nd->idx, dst, still_ahead, s);
+            if (when < *last)
+                when = *last;
+            *last = when;
         }
         push_msg(s, dst, when, m);
         if (frame_len)
@@ -437,7 +579,7 @@ static int sim_power_off(struct env *e, const char *node)
     int t = env_node_index(e, node);
     if (t < 0 || t == nd->idx) {
         struct heap_item ok = {.when = s->now + s->net_us, .kind = IT_POWER_OK, .node = nd->idx,
-                               .a = (uint64_t)(t < 0 ? CL_MAXN : t), .b = nd->inc, .p = NULL};
+                               .a = (uint64_t)(t < 0 ? SIM_NO_NODE : t), .b = nd->inc, .p = NULL};
         heap_push(&s->q, &ok);
         return 0;
     }
@@ -466,19 +608,41 @@ static const struct env_ops sim_env_ops = {
 
 /* ---- nodes ------------------------------------------------------------------------------ */
 
+/* One table of node ids, shared by every node's env. */
 static void fill_env_nodes(struct sim *s)
 {
+    for (int j = 0; j < s->n; j++)
+        node_name(j, s->names[j]);
     for (int i = 0; i < s->n; i++) {
-        struct env *e = &s->nodes[i].env;
+        struct env *e = &s->nodes[i]->env;
         e->n_nodes = s->n;
-        for (int j = 0; j < s->n; j++)
-            node_name(j, e->nodes[j]);
+        e->nodes = s->names;
     }
+}
+
+/* Room for want nodes (nodes[] holds pointers: a node's env.impl never moves). */
+static void make_room(struct sim *s, int want)
+{
+    if (want <= s->cap)
+        return;
+    int cap = s->cap ? s->cap : 8;
+    while (cap < want)
+        cap *= 2;
+    s->nodes = xrealloc(s->nodes, (size_t)cap * sizeof *s->nodes);
+    s->names = xrealloc(s->names, (size_t)cap * sizeof *s->names);
+    if (!s->faults)
+        s->group = xrealloc(s->group, (size_t)cap * sizeof *s->group);
+    for (int i = s->cap; i < cap; i++) {
+        s->nodes[i] = NULL;
+        if (s->group)
+            s->group[i] = 0;
+    }
+    s->cap = cap;
 }
 
 static int node_boot(struct sim *s, int idx, char *err, size_t errlen)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     nd->inc++;
     nd->state = SIM_UP;
     nd->st = s->mode->create(&nd->env, &s->opts, err, errlen);
@@ -493,7 +657,10 @@ static int node_boot(struct sim *s, int idx, char *err, size_t errlen)
 
 static void node_init(struct sim *s, int idx)
 {
-    struct simnode *nd = &s->nodes[idx];
+    make_room(s, idx + 1);
+    if (!s->nodes[idx])
+        s->nodes[idx] = xmalloc(sizeof *s->nodes[idx]);
+    struct simnode *nd = s->nodes[idx];
     memset(nd, 0, sizeof *nd);
     nd->sim = s;
     nd->idx = idx;
@@ -508,8 +675,8 @@ static void node_init(struct sim *s, int idx)
 struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
                     size_t errlen)
 {
-    if (n < 1 || n > mode_max_nodes(m)) {
-        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", mode_max_nodes(m), n);
+    if (n < 1 || n > mode_sim_max_nodes(m)) {
+        snprintf(err, errlen, "a cluster has 1 to %d nodes, not %d", mode_sim_max_nodes(m), n);
         return NULL;
     }
     struct sim *s = xcalloc(1, sizeof *s);
@@ -520,7 +687,11 @@ struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t 
     s->net_us = 500;
     s->speed = 1;
     rng_seed(&s->rng, seed);
-    faults_init(&s->faults, n);
+    if (n <= CL_MAXNODES) {
+        s->faults = xmalloc(sizeof *s->faults);
+        faults_init(s->faults, n);
+    }
+    make_room(s, n);
     for (int i = 0; i < n; i++)
         node_init(s, i);
     fill_env_nodes(s);
@@ -558,7 +729,7 @@ void sim_destroy(struct sim **sp)
     if (!s)
         return;
     for (int i = 0; i < s->n; i++) {
-        struct simnode *nd = &s->nodes[i];
+        struct simnode *nd = s->nodes[i];
         node_free_state(s, nd);
         free(nd->held);
         for (size_t b = 0; b < nd->nblobs; b++) {
@@ -572,16 +743,27 @@ void sim_destroy(struct sim **sp)
             free(nd->logs[l].name);
         }
         free(nd->logs);
+        free(nd);
     }
+    free(s->nodes);
+    free(s->names);
+    free(s->group);
+    free(s->faults);
     struct heap_item it;
     while (heap_pop(&s->q, &it))
         free_item(&it);
     heap_free(&s->q);
     idset_free(&s->cancelled);
     opts_free(&s->opts);
-    for (size_t k = 0; s->links && k < (size_t)CL_MAXNODES * CL_MAXNODES; k++)
-        bwq_free(&s->links[k].q);
-    free(s->links);
+    for (size_t k = 0; k < s->links.cap; k++) {
+        struct simlink *l = (struct simlink *)(uintptr_t)s->links.val[k];
+        if (s->links.key[k] && l) {
+            bwq_free(&l->q);
+            free(l);
+        }
+    }
+    lm_free(&s->links);
+    lm_free(&s->fifo);
     free(s);
     *sp = NULL;
 }
@@ -601,7 +783,7 @@ void sim_on_reply(struct sim *s, void (*cb)(void *, const char *, const char *, 
 
 int sim_client_send(struct sim *s, int idx, const char *client, json_t *body)
 {
-    if (idx < 0 || idx >= s->n || s->nodes[idx].state == SIM_DOWN) {
+    if (idx < 0 || idx >= s->n || s->nodes[idx]->state == SIM_DOWN) {
         json_decref(body);
         return CL_ESTATE;
     }
@@ -633,11 +815,11 @@ static const char *body_type(const json_t *body)
 static void deliver(struct sim *s, struct heap_item *it)
 {
     struct simmsg *m = it->p;
-    struct simnode *nd = &s->nodes[it->node];
-    if (m->bw && s->links && m->src_idx >= 0 && s->nodes[m->src_idx].inc == m->src_inc)
+    struct simnode *nd = s->nodes[it->node];
+    if (m->bw && s->links.n && m->src_idx >= 0 && s->nodes[m->src_idx]->inc == m->src_inc)
         sim_report_queue(s, m->src_idx, it->node);
     if (m->src_idx >= 0 && m->delayed) {
-        struct simnode *from = &s->nodes[m->src_idx];
+        struct simnode *from = s->nodes[m->src_idx];
         if (from->inc != m->src_inc || from->state == SIM_DOWN) {
             free_item(it); /* delayed messages live in the sender and died with it */
             return;
@@ -653,7 +835,7 @@ static void deliver(struct sim *s, struct heap_item *it)
         return;
     }
     if (m->src_idx >= 0) {
-        clocks_on_recv(&nd->clk, m->lamport, m->vc, s->n);
+        clocks_on_recv(&nd->clk, m->lamport, m->vc, m->vn);
         clocks_hlc_recv(&nd->clk, m->hlc_l, m->hlc_c, clocks_physical(&nd->clk, SIM_EPOCH_US + s->now));
     }
     s->delivered++;
@@ -696,7 +878,7 @@ static int step_one(struct sim *s)
             uint64_t id = it.p ? (uint64_t)(uintptr_t)it.p : it.seq;
             if (idset_take(&s->cancelled, id))
                 continue;
-            struct simnode *nd = &s->nodes[it.node];
+            struct simnode *nd = s->nodes[it.node];
             if ((uint32_t)(it.a >> 32) != (uint32_t)nd->inc || nd->state == SIM_DOWN)
                 continue; /* a timer of a previous incarnation */
             if (nd->state == SIM_PAUSED) {
@@ -710,15 +892,15 @@ static int step_one(struct sim *s)
         if (it.kind == IT_POWER) {
             /* the target dies (as a crash), then the answer goes to the node that asked */
             int by = (int)it.a;
-            if (s->nodes[it.node].state != SIM_DOWN)
-                crash_node(s, it.node, "stonith", s->nodes[by].env.self);
+            if (s->nodes[it.node]->state != SIM_DOWN)
+                crash_node(s, it.node, "stonith", s->nodes[by]->env.self);
             struct heap_item ok = {.when = s->now + s->net_us, .kind = IT_POWER_OK, .node = by,
                                    .a = (uint64_t)it.node, .b = it.b, .p = (void *)1};
             heap_push(&s->q, &ok);
             return 1;
         }
         if (it.kind == IT_POWER_OK) {
-            struct simnode *nd = &s->nodes[it.node];
+            struct simnode *nd = s->nodes[it.node];
             if (it.b != nd->inc || nd->state == SIM_DOWN)
                 return 1; /* the node that asked died meanwhile: nobody to answer */
             if (nd->state == SIM_PAUSED) {
@@ -726,7 +908,7 @@ static int step_one(struct sim *s)
                 return 1;
             }
             int t = (int)it.a;
-            const char *target = t < s->n ? s->nodes[t].env.self : "";
+            const char *target = t < s->n ? s->nodes[t]->env.self : "";
             char text[160];
             if (it.p)
                 snprintf(text, sizeof text, "%s powered off for %s", target, nd->env.self);
@@ -745,7 +927,7 @@ static int step_one(struct sim *s)
             free_item(&it);
             return 1;
         }
-        struct simnode *nd = &s->nodes[it.node];
+        struct simnode *nd = s->nodes[it.node];
         if (nd->state == SIM_PAUSED) {
             hold(nd, &it);
             return 1;
@@ -811,7 +993,7 @@ const struct mode *sim_mode(const struct sim *s)
 
 struct faults *sim_faults(struct sim *s)
 {
-    return &s->faults;
+    return s->faults;
 }
 
 struct sim_bw_retime {
@@ -831,19 +1013,121 @@ static uint64_t sim_bw_retime_item(const struct heap_item *it, void *ud)
 
 void sim_set_faults(struct sim *s, const struct faults *f)
 {
-    for (int a = 0; s->links && a < f->n && a < s->n; a++)
-        for (int b = 0; b < f->n && b < s->n; b++) {
-            uint64_t was = s->faults.link[a][b].kbps, now = f->link[a][b].kbps;
-            struct simlink *l = &s->links[a * CL_MAXNODES + b];
-            if (was == now || (bwq_expire(&l->q, s->now), !l->q.n))
-                continue;
-            struct sim_bw_retime w = {a, b, s->now, bwq_rescale(&l->q, s->now, was, now)};
-            heap_rewhen(&s->q, sim_bw_retime_item, &w);
-            /* held frames keep FIFO order: last_deliver may now lie past them */
-            if (!now)
-                s->nodes[a].last_deliver[b] = 0;
+    if (!s->faults)
+        return; /* a cluster over CL_MAXNODES: sim_partition, sim_heal, sim_set_link_all */
+    for (size_t k = 0; k < s->links.cap; k++) {
+        if (!s->links.key[k])
+            continue;
+        int a = lm_src(&s->links, k), b = lm_dst(&s->links, k);
+        if (a >= f->n || b >= f->n || a >= s->n || b >= s->n)
+            continue;
+        uint64_t was = s->faults->link[a][b].kbps, now = f->link[a][b].kbps;
+        struct simlink *l = (struct simlink *)(uintptr_t)s->links.val[k];
+        if (was == now || (bwq_expire(&l->q, s->now), !l->q.n))
+            continue;
+        struct sim_bw_retime w = {a, b, s->now, bwq_rescale(&l->q, s->now, was, now)};
+        heap_rewhen(&s->q, sim_bw_retime_item, &w);
+        /* held frames keep FIFO order: the link's FIFO floor may now lie past them */
+        uint64_t *last = lm_find(&s->fifo, a, b);
+        if (!now && last)
+            *last = 0;
+    }
+    *s->faults = *f; /* a queue that drained says so when its frames arrive (deliver) */
+}
+
+/* Parses "n1-n500,n7 | n501-n1000" into group[] (nodes not named join the last group).
+ * Returns the number of groups, or CL_EINVAL with err. */
+static int parse_groups(const struct sim *s, const char *spec, int *group, char *err, size_t errlen)
+{
+    for (int i = 0; i < s->n; i++)
+        group[i] = -1;
+    int g = 0, in_group = 0;
+    const char *p = spec;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '|' || !*p) {
+            if (!in_group) {
+                snprintf(err, errlen, "empty group in partition \"%s\": expected e.g. n1-n500 | n501-n1000", spec);
+                return CL_EINVAL;
+            }
+            if (!*p)
+                break;
+            g++;
+            in_group = 0;
+            p++;
+            continue;
         }
-    s->faults = *f; /* a queue that drained says so when its frames arrive (deliver) */
+        char tok[64];
+        size_t len = 0;
+        while (*p && *p != ',' && *p != '|' && *p != ' ' && *p != '\t') {
+            if (len < sizeof tok - 1)
+                tok[len++] = *p;
+            p++;
+        }
+        tok[len] = 0;
+        char *dash = strchr(tok, '-');
+        if (dash)
+            *dash = 0;
+        int lo, hi;
+        if (parse_node_id(tok, s->n, &lo) < 0 || parse_node_id(dash ? dash + 1 : tok, s->n, &hi) < 0 || hi < lo) {
+            snprintf(err, errlen, "partition \"%s\": '%s%s%s' is not a node or a range of nodes n1..n%d", spec, tok,
+                     dash ? "-" : "", dash ? dash + 1 : "", s->n);
+            return CL_EINVAL;
+        }
+        for (int i = lo; i <= hi; i++) {
+            if (group[i] >= 0) {
+                snprintf(err, errlen, "partition \"%s\": n%d is named twice", spec, i + 1);
+                return CL_EINVAL;
+            }
+            group[i] = g;
+        }
+        in_group = 1;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (group[i] < 0)
+            group[i] = g;
+    return g + 1;
+}
+
+int sim_partition(struct sim *s, const char *spec, char *err, size_t errlen)
+{
+    int *group = xcalloc((size_t)s->n, sizeof *group);
+    int ng = parse_groups(s, spec, group, err, errlen);
+    if (ng >= 0) {
+        for (int a = 0; a < s->n; a++) {
+            if (!s->faults)
+                s->group[a] = group[a];
+            else
+                for (int b = 0; b < s->n; b++)
+                    s->faults->cut[a][b] = a != b && group[a] != group[b];
+        }
+    }
+    free(group);
+    return ng < 0 ? ng : 0;
+}
+
+void sim_heal(struct sim *s)
+{
+    if (s->faults)
+        faults_heal(s->faults);
+    else {
+        memset(s->group, 0, (size_t)s->cap * sizeof *s->group);
+        memset(&s->all, 0, sizeof s->all);
+    }
+}
+
+void sim_set_link_all(struct sim *s, const struct link_fault *lf)
+{
+    if (!s->faults) {
+        s->all = *lf;
+        s->all.kbps = 0; /* no bandwidth queues over CL_MAXNODES */
+        return;
+    }
+    faults_set_delay(s->faults, -1, -1, lf->delay_us, lf->jitter_us);
+    faults_set_loss(s->faults, -1, -1, lf->loss);
+    faults_set_dup(s->faults, -1, -1, lf->dup);
+    faults_set_reorder(s->faults, -1, -1, lf->reorder);
 }
 
 struct rng *sim_rng(struct sim *s)
@@ -867,23 +1151,28 @@ void sim_set_speed(struct sim *s, double f)
 
 void sim_crash(struct sim *s, int idx)
 {
-    if (s->nodes[idx].state == SIM_DOWN)
+    if (s->nodes[idx]->state == SIM_DOWN)
         return;
     crash_node(s, idx, "crash", NULL);
 }
 
 static void crash_node(struct sim *s, int idx, const char *what, const char *by)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     node_free_state(s, nd);
     for (size_t l = 0; l < nd->nlogs; l++)
         log_cut(&nd->logs[l], nd->logs[l].synced); /* what was not synced is gone */
     nd->state = SIM_DOWN;
     nd->inc++;
-    memset(nd->last_deliver, 0, sizeof nd->last_deliver);
-    for (int d = 0; s->links && d < CL_MAXNODES; d++) { /* its queued frames died with it */
-        bwq_free(&s->links[idx * CL_MAXNODES + d].q);
-        s->links[idx * CL_MAXNODES + d].reported = 0;
+    for (size_t k = 0; k < s->fifo.cap; k++)
+        if (s->fifo.key[k] && lm_src(&s->fifo, k) == idx)
+            s->fifo.val[k] = 0;
+    for (size_t k = 0; k < s->links.cap; k++) { /* its queued frames died with it */
+        struct simlink *l = (struct simlink *)(uintptr_t)s->links.val[k];
+        if (s->links.key[k] && l && lm_src(&s->links, k) == idx) {
+            bwq_free(&l->q);
+            l->reported = 0;
+        }
     }
     drop_dead(s);
     json_t *f = json_pack("{s:s}", "what", what);
@@ -894,7 +1183,7 @@ static void crash_node(struct sim *s, int idx, const char *what, const char *by)
 
 void sim_restart(struct sim *s, int idx)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     if (nd->state != SIM_DOWN)
         return;
     int64_t skew = nd->clk.skew_us;
@@ -908,15 +1197,15 @@ void sim_restart(struct sim *s, int idx)
 
 void sim_pause(struct sim *s, int idx)
 {
-    if (s->nodes[idx].state != SIM_UP)
+    if (s->nodes[idx]->state != SIM_UP)
         return;
-    s->nodes[idx].state = SIM_PAUSED;
+    s->nodes[idx]->state = SIM_PAUSED;
     emit(s, idx, "fault", json_pack("{s:s}", "what", "pause"));
 }
 
 void sim_resume(struct sim *s, int idx)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     if (nd->state != SIM_PAUSED)
         return;
     nd->state = SIM_UP;
@@ -935,26 +1224,29 @@ void sim_resume(struct sim *s, int idx)
 
 enum sim_node_state sim_node_state(const struct sim *s, int idx)
 {
-    return s->nodes[idx].state;
+    return s->nodes[idx]->state;
 }
 
 void *sim_state(struct sim *s, int idx)
 {
-    return s->nodes[idx].state == SIM_DOWN ? NULL : s->nodes[idx].st;
+    return s->nodes[idx]->state == SIM_DOWN ? NULL : s->nodes[idx]->st;
 }
 
 json_t *sim_status(struct sim *s, int idx)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     json_t *j = nd->state == SIM_DOWN || !s->mode->status ? json_object() : s->mode->status(nd->st);
     json_object_set_new(j, "state", json_string(nd->state == SIM_UP ? "up" : nd->state == SIM_DOWN ? "down" : "paused"));
-    if (s->links && nd->state != SIM_DOWN) {
+    if (s->links.n && nd->state != SIM_DOWN) {
         json_t *queue = json_object();
         for (int d = 0; d < s->n; d++) {
-            struct bwq *q = &s->links[idx * CL_MAXNODES + d].q;
+            struct simlink *l = link_of(s, idx, d, 0);
+            if (!l)
+                continue;
+            struct bwq *q = &l->q;
             bwq_expire(q, s->now);
             if (q->n)
-                json_object_set_new(queue, s->nodes[d].env.self,
+                json_object_set_new(queue, s->nodes[d]->env.self,
                                     json_pack("{s:I,s:I,s:I}", "msgs", (json_int_t)q->n, "bytes", (json_int_t)q->bytes,
                                               "wait_ms", (json_int_t)((q->busy_until - s->now) / 1000)));
         }
@@ -965,17 +1257,17 @@ json_t *sim_status(struct sim *s, int idx)
 
 struct clocks *sim_clocks(struct sim *s, int idx)
 {
-    return &s->nodes[idx].clk;
+    return &s->nodes[idx]->clk;
 }
 
 uint64_t sim_node_now_us(const struct sim *s, int idx)
 {
-    return clocks_physical(&s->nodes[idx].clk, SIM_EPOCH_US + s->now);
+    return clocks_physical(&s->nodes[idx]->clk, SIM_EPOCH_US + s->now);
 }
 
 json_t *sim_command(struct sim *s, int idx, const char *name, int argc, char **argv)
 {
-    struct simnode *nd = &s->nodes[idx];
+    struct simnode *nd = s->nodes[idx];
     if (nd->state == SIM_DOWN)
         return json_pack("{s:b,s:s}", "ok", 0, "text", "node is down");
     for (const struct mode_command *c = s->mode->commands; c && c->name; c++)
@@ -1001,14 +1293,17 @@ void sim_set_opt(struct sim *s, const char *key, const char *val)
 
 int sim_add_node(struct sim *s)
 {
-    if (s->n >= mode_max_nodes(s->mode))
+    if (s->n >= (s->faults ? mode_max_nodes(s->mode) : mode_sim_max_nodes(s->mode)))
         return -1;
     int idx = s->n++;
     node_init(s, idx);
-    s->faults.n = s->n; /* the new node starts connected; existing cuts are kept */
+    if (s->faults)
+        s->faults->n = s->n; /* the new node starts connected; existing cuts are kept */
+    else
+        s->group[idx] = 0;   /* over CL_MAXNODES: on the first group's side */
     fill_env_nodes(s);
     for (int i = 0; i < s->n; i++)
-        s->nodes[i].clk.n = s->n;
+        s->nodes[i]->clk.n = s->n;
     char err[256];
     if (node_boot(s, idx, err, sizeof err) < 0)
         return -1;

@@ -19,7 +19,9 @@
 
 struct sim;
 
-/* Returns NULL and fills err when the mode refuses its options. */
+/* n is 1 to mode_sim_max_nodes(m). Returns NULL and fills err when the mode refuses its
+ * options. Memory grows with what is in use (the nodes, the links that carry a message or a
+ * bandwidth queue), not with n²: a 1,000-node gossip cluster is measured in docs/bench.md. */
 struct sim *sim_new(const struct mode *m, int n, const struct opts *o, uint64_t seed, char *err,
                     size_t errlen);
 void sim_destroy(struct sim **s);
@@ -51,10 +53,20 @@ uint64_t sim_trace_hash(const struct sim *s);
 
 int sim_size(const struct sim *s);
 const struct mode *sim_mode(const struct sim *s);
-struct faults *sim_faults(struct sim *s);   /* edit in place; applies to later sends */
+struct faults *sim_faults(struct sim *s);   /* edit in place; applies to later sends (NULL over
+                                             * CL_MAXNODES nodes: see sim_partition) */
 /* Replaces the fault rules; a link whose bandwidth changed paces the frames already queued on
  * it anew (all go at once when its bandwidth is removed), as on real processes. */
 void sim_set_faults(struct sim *s, const struct faults *f);
+/* Clusters over CL_MAXNODES nodes (up to the mode's sim_max_nodes, at most CL_SIM_MAXNODES)
+ * keep no dense fault tables: sim_faults() returns NULL there and sim_set_faults() does
+ * nothing. Their network faults are a partition into groups and one link fault for every link
+ * (no bandwidth), set with these three, which work at any size (on the fault tables up to
+ * CL_MAXNODES). sim_partition takes "n1-n500 | n501-n1000" (nodes, ranges, commas; the nodes
+ * not named join the last group); 0, or CL_EINVAL with err. */
+int sim_partition(struct sim *s, const char *spec, char *err, size_t errlen);
+void sim_heal(struct sim *s);
+void sim_set_link_all(struct sim *s, const struct link_fault *lf);
 struct rng *sim_rng(struct sim *s);
 void sim_set_net_us(struct sim *s, uint64_t us);
 /* The runtime's slow motion, modelled: timers take delay / f of virtual time (armed ones are

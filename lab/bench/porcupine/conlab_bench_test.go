@@ -1,6 +1,7 @@
 // conlab_bench_test.go — dropped into a copy of Porcupine's source tree by
 // lab/bench/porcupine_vs_conlab.sh: times Porcupine's own CheckEvents, with its own test
-// parsers and models (porcupine_test.go: parseJepsenLog + etcdModel, parseKvLog + kvModel), on
+// parsers and models (porcupine_test.go: parseJepsenLog + etcdModel, parseKvLog + kvModel), and
+// Knossos's EDN with our reader and Knossos's cas-register model (knossos_edn_test.go), on
 // each file named in CONLAB_BENCH_FILES, best of CONLAB_BENCH_RUNS runs. One line per file:
 //   porcupine FILE VERDICT SECONDS
 package porcupine
@@ -25,6 +26,8 @@ func TestConlabBench(t *testing.T) {
 		var events []Event
 		if strings.HasSuffix(f, ".log") {
 			model, events = etcdModel, parseJepsenLog(f)
+		} else if strings.HasSuffix(f, ".edn") {
+			model, events = knossosCasModel, parseKnossosEdn(f) // knossos_edn_test.go
 		} else {
 			model, events = kvModel, parseKvLog(f)
 		}

@@ -45,6 +45,7 @@
 #include "crdtview.h"
 #include "env.h"
 #include "hash.h"
+#include "jtext.h"
 #include "mode.h"
 #include "msg.h"
 
@@ -58,6 +59,7 @@
 
 enum { T_SYNC = 1 };
 enum { SYNC_STATE, SYNC_DELTA, SYNC_OP };
+enum { MW_AUTO, MW_GSET, MW_GCOUNTER, MW_PNCOUNTER };   /* maelstrom=: what a keyless read reads */
 
 struct ckey {
     char *name;
@@ -66,6 +68,10 @@ struct ckey {
     uint64_t hash;             /* of the value, as last announced by a digest event */
     int dirty;                 /* a large key changed since its last digest */
     int dirty_flush;           /* digest() is flushing it now */
+    int about_type;            /* 1 + the type whose "about" text a digest carried already (0: none) */
+    uint64_t state_at;         /* when a digest last carried the state table (0: never) */
+    int state_dirty;           /* changed since: the next sync tick sends it */
+    char state_why[64];        /* what last changed it (for that tick's digest) */
 };
 
 struct dlog {
@@ -77,7 +83,7 @@ struct dlog {
 
 struct cr {
     struct env *e;
-    int sync, fanout, bug_sum, bug_nocausal, relay;
+    int sync, fanout, bug_sum, bug_nocausal, relay, mworkload;
     uint64_t interval, resend_after;
     uint64_t inc;              /* this incarnation's id (random): peers reset on a change */
     struct ckey *keys;         /* sorted by name */
@@ -166,7 +172,7 @@ static struct ckey *key_add(struct cr *st, const char *name, enum crdt_type t)
     }
     if (st->nkeys > at)
         memmove(st->keys + at + 1, st->keys + at, (st->nkeys - at) * sizeof *st->keys);
-    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0};
+    st->keys[at] = (struct ckey){xstrdup(name), crdt_new(t), {{{0}}, NULL, 0}, 0, 0, 0, 0, 0, 0, ""};
     st->nkeys++;
     return &st->keys[at];
 }
@@ -184,6 +190,12 @@ static uint64_t value_hash(const struct crdt *c)
     free(s);
     json_decref(q);
     return h;
+}
+
+/* What a client reads: the query with value texts back to their JSON values (crdtview.h). */
+static json_t *value_of(const struct crdt *c)
+{
+    return crdtview_value(c->type, crdt_query(c));
 }
 
 /* After a key changed: the digest event the monitor compares (C3: equal contexts, equal
@@ -206,12 +218,27 @@ static void digest(struct cr *st, struct ckey *k)
     json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", k->name, "type", crdt_type_name(k->c->type), "ctx",
                            ctx.s, "hash", hash_hex(k->hash, hx), "items", (json_int_t)crdt_items(k->c));
     if (crdt_items(k->c) <= 64)
-        json_object_set_new(ev, "value", crdt_query(k->c));
+        json_object_set_new(ev, "value", value_of(k->c));
     /* the internal state as a small table (crdtview.h) and what changed it: the dashboard
-     * draws them for a watched key */
-    json_object_set_new(ev, "state", crdtview_table(k->c, st->e->n_nodes, names(st)));
+     * draws them for a watched key. At most once per sync interval per key (a key updated a
+     * thousand times a second would otherwise make every event carry it): a change within the
+     * interval leaves it to the next tick, whose digest carries it */
+    uint64_t now = env_now_us(st->e);
     if (st->why[0])
-        json_object_set_new(ev, "why", json_string(st->why));
+        str_copy(k->state_why, st->why, sizeof k->state_why);
+    if (!k->state_at || now - k->state_at >= st->interval || k->dirty_flush) {
+        json_t *table = crdtview_table(k->c, st->e->n_nodes, names(st));
+        if (k->about_type == 1 + (int)k->c->type)
+            json_object_del(table, "about"); /* said once per key and type: the dashboard keeps it */
+        k->about_type = 1 + (int)k->c->type;
+        json_object_set_new(ev, "state", table);
+        k->state_at = now ? now : 1;
+        k->state_dirty = 0;
+    } else {
+        k->state_dirty = 1;
+    }
+    if (k->state_why[0])
+        json_object_set_new(ev, "why", json_string(k->state_why));
     env_event(st->e, "digest", ev);
     sb_free(&ctx);
 }
@@ -687,7 +714,7 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
     st->updates++;
     char dtxt[48];
     snprintf(dtxt, sizeof dtxt, "%s:%" PRIu64, st->e->self, dot.ctr);
-    json_t *value = crdt_query(k->c);
+    json_t *value = value_of(k->c);
     json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:O}", "key", k->name, "type", crdt_type_name(k->c->type), "op", u->op,
                            "dot", dtxt, "value", value);
     if (u->elem)
@@ -731,21 +758,33 @@ static json_t *local_update(struct cr *st, const struct update *u, int *code, ch
 
 /* ---- client requests ------------------------------------------------------------------------ */
 
+/* The wire's update: an element or item and a register value are any JSON, kept as their value
+ * texts (jtext.h: 42 as 42, "42" as a marked "42", milk as milk). */
+struct update_wire {
+    const char *key, *crdt, *op;
+    const json_t *elem, *value;
+    char *n;                   /* MSG_TEXT: a whole number */
+};
+
 static const struct msg_field update_fields[] = {
-    MSG_STR(struct update, key),        MSG_STR_OPT(struct update, crdt),  MSG_STR(struct update, op),
-    MSG_STR_OPT(struct update, elem),   MSG_STR_OPT(struct update, value), MSG_TEXT_OPT(struct update, n),
+    MSG_STR(struct update_wire, key),      MSG_STR_OPT(struct update_wire, crdt),  MSG_STR(struct update_wire, op),
+    MSG_ANY_OPT(struct update_wire, elem), MSG_ANY_OPT(struct update_wire, value), MSG_TEXT_OPT(struct update_wire, n),
     MSG_END};
 
 static void on_update(void *vst, const char *src, const json_t *body)
 {
     struct cr *st = vst;
-    struct update u;
-    if (msg_get_request(st->e, src, body, update_fields, &u, sizeof u) < 0)
+    struct update_wire w;
+    if (msg_get_request(st->e, src, body, update_fields, &w, sizeof w) < 0)
         return;
     char err[300];
     int code;
+    char *elem = jtext_encode(w.elem), *value = jtext_encode(w.value);
+    struct update u = {w.key, w.crdt, w.op, elem, value, w.n};
     json_t *r = local_update(st, &u, &code, err, sizeof err);
-    msg_free_text(update_fields, &u);
+    free(elem);
+    free(value);
+    msg_free_text(update_fields, &w);
     if (r)
         env_reply(st->e, src, body, r);
     else
@@ -758,16 +797,19 @@ struct rd {
 static const struct msg_field read_fields[] = {MSG_STR_OPT(struct rd, key), MSG_END};
 
 /* read{key} → read_ok{value}; Maelstrom's g-set, g-counter and pn-counter reads have no key:
- * they read key "set" when it exists, else key "counter" (0 when absent). */
+ * they read key "set" ([] when absent) with maelstrom=g-set, key "counter" (0 when absent)
+ * with maelstrom=g-counter or pn-counter; with maelstrom=auto key "set" when it exists, else
+ * key "counter". */
 static void on_read(void *vst, const char *src, const json_t *body)
 {
     struct cr *st = vst;
     struct rd r;
     if (msg_get_request(st->e, src, body, read_fields, &r, sizeof r) < 0)
         return;
-    const char *key = r.key ? r.key : key_find(st, "set", NULL) ? "set" : "counter";
+    int set = st->mworkload == MW_GSET || (st->mworkload == MW_AUTO && key_find(st, "set", NULL));
+    const char *key = r.key ? r.key : set ? "set" : "counter";
     struct ckey *k = key_find(st, key, NULL);
-    json_t *v = k ? crdt_query(k->c) : r.key ? json_null() : json_integer(0);
+    json_t *v = k ? value_of(k->c) : r.key ? json_null() : set ? json_array() : json_integer(0);
     env_event(st->e, "query", json_pack("{s:s,s:O}", "key", key, "value", v));
     json_t *reply = json_pack("{s:s,s:o}", "type", "read_ok", "value", v);
     if (k) {
@@ -781,9 +823,9 @@ static void on_read(void *vst, const char *src, const json_t *body)
 /* write{key,value}: a register write (lww for a new key; mv when the key is one). */
 struct wr {
     const char *key;
-    char *value;
+    const json_t *value;
 };
-static const struct msg_field write_fields[] = {MSG_STR(struct wr, key), MSG_TEXT(struct wr, value), MSG_END};
+static const struct msg_field write_fields[] = {MSG_STR(struct wr, key), MSG_ANY(struct wr, value), MSG_END};
 
 static void on_write(void *vst, const char *src, const json_t *body)
 {
@@ -791,11 +833,12 @@ static void on_write(void *vst, const char *src, const json_t *body)
     struct wr w;
     if (msg_get_request(st->e, src, body, write_fields, &w, sizeof w) < 0)
         return;
-    struct update u = {w.key, NULL, "set", NULL, w.value, NULL};
+    char *value = jtext_encode(w.value);
+    struct update u = {w.key, NULL, "set", NULL, value, NULL};
     char err[300];
     int code;
     json_t *r = local_update(st, &u, &code, err, sizeof err);
-    free(w.value);
+    free(value);
     if (r) {
         json_decref(r);
         env_reply(st->e, src, body, json_pack("{s:s}", "type", "write_ok"));
@@ -806,10 +849,10 @@ static void on_write(void *vst, const char *src, const json_t *body)
 
 /* Maelstrom's add: {delta} on key "counter" (a pncounter), {element} on key "set" (a gset). */
 struct madd {
-    char *element;
+    const json_t *element;     /* any JSON: Maelstrom's g-set sends integers */
     const json_t *delta;
 };
-static const struct msg_field add_fields[] = {MSG_TEXT_OPT(struct madd, element), MSG_ANY_OPT(struct madd, delta),
+static const struct msg_field add_fields[] = {MSG_ANY_OPT(struct madd, element), MSG_ANY_OPT(struct madd, delta),
                                               MSG_END};
 
 static void on_add(void *vst, const char *src, const json_t *body)
@@ -822,19 +865,25 @@ static void on_add(void *vst, const char *src, const json_t *body)
     int code = ERR_MALFORMED_REQUEST;
     json_t *r = NULL;
     if (a.element && !a.delta) {
-        struct update u = {"set", "gset", "add", a.element, NULL, NULL};
+        char *elem = jtext_encode(a.element);
+        struct update u = {"set", "gset", "add", elem, NULL, NULL};
         r = local_update(st, &u, &code, err, sizeof err);
+        free(elem);
+    } else if (a.delta && !a.element && st->mworkload == MW_GCOUNTER && json_is_integer(a.delta) &&
+               json_integer_value(a.delta) < 0) {
+        snprintf(err, sizeof err, "a g-counter only grows: delta %lld is below 0 (maelstrom=pn-counter takes it)",
+                 (long long)json_integer_value(a.delta));
     } else if (a.delta && !a.element && json_is_integer(a.delta) && json_integer_value(a.delta) != 0) {
         json_int_t d = json_integer_value(a.delta);
         snprintf(num, sizeof num, "%lld", (long long)(d < 0 ? -d : d));
-        struct update u = {"counter", "pncounter", d < 0 ? "dec" : "inc", NULL, NULL, num};
+        struct update u = {"counter", st->mworkload == MW_GCOUNTER ? "gcounter" : "pncounter", d < 0 ? "dec" : "inc",
+                           NULL, NULL, num};
         r = local_update(st, &u, &code, err, sizeof err);
     } else if (a.delta && !a.element && json_is_integer(a.delta)) {
         r = json_object();      /* adding 0 changes nothing */
     } else {
         snprintf(err, sizeof err, "add needs either \"element\" (g-set) or a whole number \"delta\" (counters)");
     }
-    free(a.element);
     if (r) {
         json_decref(r);
         env_reply(st->e, src, body, json_pack("{s:s}", "type", "add_ok"));
@@ -1230,9 +1279,10 @@ static void cr_on_timer(void *vst, int kind, uint64_t arg)
     if (kind == T_SYNC) {
         st->t_sync = env_timer_set(st->e, jitter(st, st->interval), T_SYNC, 0);
         for (size_t i = 0; i < st->nkeys; i++)
-            if (st->keys[i].dirty) {
+            if (st->keys[i].dirty || st->keys[i].state_dirty) {
                 st->keys[i].dirty_flush = 1;
-                snprintf(st->why, sizeof st->why, "changes since the last sync tick");
+                if (st->keys[i].dirty)
+                    snprintf(st->why, sizeof st->why, "changes since the last sync tick");
                 digest(st, &st->keys[i]);
                 st->why[0] = 0;
                 st->keys[i].dirty_flush = 0;
@@ -1306,6 +1356,9 @@ static void *cr_create(struct env *e, const struct opts *o, char *err, size_t er
     st->sync = !strcmp(sync, "state") ? SYNC_STATE : !strcmp(sync, "op") ? SYNC_OP : SYNC_DELTA;
     st->pending = json_array();
     st->fanout = (int)opts_get_int(o, "fanout", 2);
+    const char *mw = opts_get(o, "maelstrom", "auto");
+    st->mworkload = !strcmp(mw, "g-set") ? MW_GSET : !strcmp(mw, "g-counter") ? MW_GCOUNTER
+                    : !strcmp(mw, "pn-counter") ? MW_PNCOUNTER : MW_AUTO;
     st->interval = opts_get_duration(o, "interval", 100000);
     st->resend_after = opts_get_duration(o, "resend_after", 500000);
     if (st->interval == 0 || st->resend_after == 0) {
@@ -1359,7 +1412,7 @@ static json_t *cr_status(void *vst)
     struct cr *st = vst;
     json_t *data = json_object(), *types = json_object(), *ctxs = json_object();
     for (size_t i = 0; i < st->nkeys; i++) {
-        json_object_set_new(data, st->keys[i].name, crdt_query(st->keys[i].c));
+        json_object_set_new(data, st->keys[i].name, value_of(st->keys[i].c));
         json_object_set_new(types, st->keys[i].name, json_string(crdt_type_name(st->keys[i].c->type)));
         struct sb b = {0};
         crdt_ctx_text(&st->keys[i].ctx, st->e->n_nodes, names(st), &b);
@@ -1432,6 +1485,43 @@ static json_t *run_update(struct cr *st, struct update *u)
     return cmd_reply(1, &b);
 }
 
+/* A value the student typed as its value text (caller frees): 42 the number, "42" the string,
+ * milk the string milk, {"a":1} the object (jtext_parse); NULL with b filled when it does not
+ * read. */
+static char *typed(const char *what, const char *word, struct sb *b)
+{
+    char err[160];
+    json_t *v = jtext_parse(word, strlen(word), err, sizeof err);
+    if (!v) {
+        sb_printf(b, "%s ", what);
+        sb_add_escaped(b, word, strlen(word));
+        sb_printf(b, ": %s", err);
+        return NULL;
+    }
+    char *t = jtext_encode(v);
+    json_decref(v);
+    return t;
+}
+
+/* run_update with the element or value typed by the student (u->elem / u->value as typed). */
+static json_t *run_typed(struct cr *st, struct update *u)
+{
+    struct sb b = {0};
+    char *elem = NULL, *value = NULL;
+    if ((u->elem && !(elem = typed("element", u->elem, &b))) || (u->value && !(value = typed("value", u->value, &b)))) {
+        free(elem);
+        return cmd_reply(0, &b);
+    }
+    if (elem)
+        u->elem = elem;
+    if (value)
+        u->value = value;
+    json_t *r = run_update(st, u);
+    free(elem);
+    free(value);
+    return r;
+}
+
 static json_t *cmd_counter(void *vst, int argc, char **argv, const char *op)
 {
     const char *t = take_type(&argc, argv);
@@ -1463,7 +1553,7 @@ static json_t *cmd_set_op(void *vst, int argc, char **argv, const char *op)
         return cmd_reply(0, &b);
     }
     struct update u = {argv[0], t, op, argv[1], NULL, NULL};
-    return run_update(vst, &u);
+    return run_typed(vst, &u);
 }
 
 static json_t *cmd_sadd(void *vst, int argc, char **argv)
@@ -1485,7 +1575,7 @@ static json_t *cmd_setreg(void *vst, int argc, char **argv)
         return cmd_reply(0, &b);
     }
     struct update u = {argv[0], t, "set", NULL, argv[1], NULL};
-    return run_update(vst, &u);
+    return run_typed(vst, &u);
 }
 
 static json_t *cmd_cart(void *vst, int argc, char **argv)
@@ -1497,7 +1587,7 @@ static json_t *cmd_cart(void *vst, int argc, char **argv)
         return cmd_reply(0, &b);
     }
     struct update u = {argv[1], "cart", argv[0], argv[2], NULL, argc > 3 ? argv[3] : NULL};
-    return run_update(vst, &u);
+    return run_typed(vst, &u);
 }
 
 static json_t *cmd_smembers(void *vst, int argc, char **argv)
@@ -1511,7 +1601,7 @@ static json_t *cmd_smembers(void *vst, int argc, char **argv)
         sb_printf(&b, " is not on %s (yet): nil", st->e->self);
         return cmd_reply(1, &b);
     }
-    json_t *q = crdt_query(k->c);
+    json_t *q = value_of(k->c);
     char *v = json_dumps(q, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
     sb_add_escaped(&b, v ? v : "", v ? strlen(v) : 0);
     sb_printf(&b, "  (%s on %s)", crdt_type_name(k->c->type), st->e->self);
@@ -1536,7 +1626,7 @@ static json_t *cmd_show(void *vst, int argc, char **argv)
     crdt_describe(k->c, st->e->n_nodes, names(st), &b);
     sb_add(&b, "\n  updates seen (causal context): ");
     crdt_ctx_text(&k->ctx, st->e->n_nodes, names(st), &b);
-    json_t *q = crdt_query(k->c);
+    json_t *q = value_of(k->c);
     char *v = json_dumps(q, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
     sb_add(&b, "\n  value: ");
     sb_add_escaped(&b, v ? v : "", v ? strlen(v) : 0);
@@ -1599,6 +1689,9 @@ static const struct mode_option cr_options[] = {
     {"interval", OPT_DURATION, NULL, 1000, 60000000, "100ms", "how often a node syncs with its peers"},
     {"fanout", OPT_INT, NULL, 1, CL_MAXN - 1, "2", "peers a node syncs with each interval (chosen at random)"},
     {"resend_after", OPT_DURATION, NULL, 1000, 60000000, "500ms", "deltas not acknowledged by then are sent again"},
+    {"maelstrom", OPT_ENUM, "auto|g-set|g-counter|pn-counter", 0, 0, "auto", "the Maelstrom workload whose keyless "
+     "add/read bodies the nodes answer: g-set (key set, [] before any add), g-counter (key counter, a gcounter: a "
+     "negative delta is refused), pn-counter (key counter); auto: set when it exists, else counter"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -23,6 +23,7 @@
 
 #include "crdt.h"
 #include "crdtmon.h"
+#include "crdtview.h"
 
 /* Does a causal context's text ("n1:3,n2:1+n3:5") include node's dot ctr? */
 static int ctx_text_has(const char *ctx, const char *node, uint64_t ctr)
@@ -279,7 +280,8 @@ int crdtcheck_run(const void *vmon, const json_t *const *status, int n, struct s
             continue;
         }
         struct sb notes = {0};
-        json_t *want = expected(type, ups, &notes);
+        /* the updates' value texts back to JSON values, as a replica's status holds them */
+        json_t *want = crdtview_value((enum crdt_type)crdt_type_of(type), expected(type, ups, &notes));
         int t = crdt_type_of(type);
         int bad = 0, behind = 0, agree = 0;
         if (t == CRDT_GCOUNTER || t == CRDT_PNCOUNTER)

@@ -14,7 +14,8 @@
  * dots). more: entries left out. Bounded: at most CRDTVIEW_ROWS rows, CRDTVIEW_DOTS dots per
  * entry, cells of at most CRDTVIEW_CELL bytes (longer ones end in "…").
  *
- * Elements that stand for a JSON value (kvsm's mark: a client's 42) are shown as that JSON.
+ * Elements, items and register values are value texts (jtext.h: a client's 42 is the text 42,
+ * its "42" the marked text \x02"42"): cells show them as a user reads them (jtext_show).
  * Pure: no environment, no I/O. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 
 #include "crdt.h"
 #include "crdtview.h"
-#include "kvsm.h"
+#include "jtext.h"
 
 /* A cell: text cut to CRDTVIEW_CELL bytes at a UTF-8 boundary, "…" when cut. */
 static json_t *cell(const char *s)
@@ -50,13 +51,18 @@ static const char *nm(const char (*names)[CL_IDLEN], int nodes, int i, char b[CL
 
 static json_t *elem_cell(const char *e)
 {
-    return cell(kvsm_value_text(e));
+    return cell(jtext_show(e));
 }
 
-static void add_dot(struct sb *b, const char (*names)[CL_IDLEN], int nodes, struct crdt_dot d)
+/* Appends " n1:3" when it fits a cell with room for a " +NNNN" after it; 0 when it does not. */
+static int add_dot(struct sb *b, const char (*names)[CL_IDLEN], int nodes, struct crdt_dot d)
 {
-    char x[CL_IDLEN];
-    sb_printf(b, "%s%s:%" PRIu64, b->len ? " " : "", nm(names, nodes, d.node, x), d.ctr);
+    char x[CL_IDLEN], t[48];
+    int n = snprintf(t, sizeof t, "%s:%" PRIu64, nm(names, nodes, d.node, x), d.ctr);
+    if (b->len + 1 + (size_t)n + 6 > CRDTVIEW_CELL)
+        return 0;
+    sb_printf(b, "%s%s", b->len ? " " : "", t);
+    return 1;
 }
 
 json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_IDLEN])
@@ -122,7 +128,7 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
         /* one row per element: (cart: its quantity and) the dots of the adds that keep it */
         if (c->type == CRDT_CART)
             json_array_append_new(cols, json_string("qty"));
-        json_array_append_new(cols, json_string(c->type == CRDT_CART ? "dots+amount" : "dots"));
+        json_array_append_new(cols, json_string("dots"));  /* a cart's: n1:3+2, the dot and its amount */
         for (size_t i = 0; i < c->ne;) {
             size_t j = i;
             int64_t qty = 0;
@@ -130,8 +136,7 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
             size_t shown = 0;
             while (j < c->ne && !strcmp(c->e[j].elem, c->e[i].elem)) {
                 qty += c->e[j].amount;
-                if (shown < CRDTVIEW_DOTS) {
-                    add_dot(&d, names, nodes, c->e[j].dot);
+                if (shown == j - i && shown < CRDTVIEW_DOTS && add_dot(&d, names, nodes, c->e[j].dot)) {
                     if (c->type == CRDT_CART)
                         sb_printf(&d, "%+" PRId64, c->e[j].amount);
                     shown++;
@@ -156,10 +161,11 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
         if (c->nd) {
             /* what removes dropped: the dots they observed (a remove takes those, and only those) */
             struct sb d = {0};
-            for (size_t i = 0; i < c->nd && i < CRDTVIEW_DOTS; i++)
-                add_dot(&d, names, nodes, c->d[i]);
-            if (c->nd > CRDTVIEW_DOTS)
-                sb_printf(&d, " +%zu", c->nd - CRDTVIEW_DOTS);
+            size_t i = 0;
+            while (i < c->nd && i < CRDTVIEW_DOTS && add_dot(&d, names, nodes, c->d[i]))
+                i++;
+            if (c->nd > i)
+                sb_printf(&d, " +%zu", c->nd - i);
             json_array_append_new(foot, json_pack("[s,o]", "removed", cell(d.s)));
             sb_free(&d);
         }
@@ -167,7 +173,7 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
     }
     case CRDT_LWW:
         if (c->value) {
-            json_array_append_new(rows, json_pack("[s,o]", "value", cell(kvsm_value_text(c->value))));
+            json_array_append_new(rows, json_pack("[s,o]", "value", cell(jtext_show(c->value))));
             json_array_append_new(rows, json_pack("[s,o]", "stamp",
                                                   json_sprintf("%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%06" PRIu64,
                                                                c->ts / 3600000000u % 24, c->ts / 60000000u % 60,
@@ -185,7 +191,7 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
             }
             struct sb v = {0};
             vv_text(&c->mv[i].vv, nodes, names, &v);
-            json_array_append_new(rows, json_pack("[o,o]", cell(kvsm_value_text(c->mv[i].value)), cell(v.s ? v.s : "")));
+            json_array_append_new(rows, json_pack("[o,o]", cell(jtext_show(c->mv[i].value)), cell(v.s ? v.s : "")));
             sb_free(&v);
         }
         break;
@@ -214,4 +220,42 @@ json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_I
     if (more)
         json_object_set_new(t, "more", json_integer((json_int_t)more));
     return t;
+}
+
+/* A value text back to its JSON value (a new reference). */
+static json_t *decode(const json_t *v)
+{
+    json_t *d = json_is_string(v) ? jtext_decode(json_string_value(v)) : NULL;
+    return d ? d : json_incref((json_t *)v);
+}
+
+json_t *crdtview_value(enum crdt_type t, json_t *q)
+{
+    if (!q)
+        return NULL;
+    if (json_is_string(q)) {     /* a register's one value */
+        json_t *d = decode(q);
+        json_decref(q);
+        return d;
+    }
+    if (json_is_array(q) && t != CRDT_GCOUNTER && t != CRDT_PNCOUNTER) {
+        /* a set's elements, an MV-Register's siblings */
+        json_t *out = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(q, i, v)
+            json_array_append_new(out, decode(v));
+        json_decref(q);
+        return out;
+    }
+    if (json_is_object(q)) {     /* a cart: item -> quantity; an item is named as a user reads it */
+        json_t *out = json_object();
+        const char *item;
+        json_t *v;
+        json_object_foreach(q, item, v)
+            json_object_set(out, jtext_show(item), v);
+        json_decref(q);
+        return out;
+    }
+    return q;
 }

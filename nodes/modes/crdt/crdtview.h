@@ -15,4 +15,9 @@
 /* The table of c's state (a new object); names[i] names node i. */
 json_t *crdtview_table(const struct crdt *c, int nodes, const char (*names)[CL_IDLEN]);
 
+/* What a client reads for a state's query q (crdt_query; stolen): the value texts of set
+ * elements and register values back to their JSON values (jtext.h), a cart's items named as a
+ * user reads them. A new reference. */
+json_t *crdtview_value(enum crdt_type t, json_t *q);
+
 #endif

@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "es.h"
+#include "jtext.h"
 #include "mode.h"
 #include "rlog.h"
 
@@ -767,18 +768,14 @@ static json_t *es_status(void *vst)
 
 /* ---- commands ---------------------------------------------------------------------------------- */
 
-/* A word "k=v" of an append's data: a whole number stays a number, true/false/null those,
- * anything else a string. */
+/* A word "k=v" of an append's data, typed as at the REPL (jtext_parse): a number stays a
+ * number, true/false/null those, '"42"' the string "42", {"a":[1]} the object; anything else
+ * (and a word that starts like JSON but is not) a string. */
 static json_t *word_value(const char *v)
 {
-    int64_t n;
-    if (parse_i64(v, &n) == 0)
-        return json_integer((json_int_t)n);
-    if (!strcmp(v, "true") || !strcmp(v, "false"))
-        return json_boolean(!strcmp(v, "true"));
-    if (!strcmp(v, "null"))
-        return json_null();
-    return json_string(v);
+    char err[160];
+    json_t *j = *v ? jtext_parse(v, strlen(v), err, sizeof err) : NULL;
+    return j ? j : json_string(v);
 }
 
 static json_t *cmd_append(void *vst, int argc, char **argv)

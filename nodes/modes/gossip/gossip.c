@@ -51,6 +51,7 @@
 #define MAX_RUMORS 256      /* rumors a node holds */
 #define MAX_TEXT 64         /* bytes of a rumor's text */
 #define MAX_ROUND 1000000
+#define MAX_FANOUT 8
 #define T_ROUND 1
 #define T_AE 2
 
@@ -73,8 +74,9 @@ struct gossip {
     enum { STOP_COUNTER, STOP_COIN, STOP_NONE } stop;
     uint64_t period_us, ae_us;
     int bug_corrupt, bug_forget, bug_stop_early;
-    struct rumor r[MAX_RUMORS];
-    int n;
+    struct rumor *r;        /* the rumors held: n of them, room for cap (grown as they come, so
+                             * a 1,000-node simulation costs a few hundred bytes a node) */
+    int n, cap;
     uint64_t tick;
     uint64_t seq;           /* rumors this node started (durable, so ids stay unique) */
     uint64_t sent, learned;
@@ -100,6 +102,18 @@ static struct rumor *find(struct gossip *st, const char *id)
         if (!strcmp(st->r[i].id, id))
             return &st->r[i];
     return NULL;
+}
+
+/* A new, zeroed slot at the end of st->r (the caller checked n < MAX_RUMORS). */
+static struct rumor *new_rumor(struct gossip *st)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 4;
+        st->r = xrealloc(st->r, (size_t)st->cap * sizeof *st->r);
+    }
+    struct rumor *r = &st->r[st->n++];
+    memset(r, 0, sizeof *r);
+    return r;
 }
 
 /* The one place the SIR role changes: emits the state event. */
@@ -161,7 +175,7 @@ static int valid_id(const char *id)
         return 0;
     memcpy(node, id, (size_t)(hash - id));
     node[hash - id] = 0;
-    if (parse_node_id(node, CL_MAXNODES, &idx) < 0)
+    if (parse_node_id(node, CL_SIM_MAXNODES, &idx) < 0)
         return 0;
     const char *p = hash + 1;
     if (!*p)
@@ -204,7 +218,7 @@ static int learn(struct gossip *st, const char *src, const json_t *j, const char
                     MAX_RUMORS);
         return -1;
     }
-    struct rumor *r = &st->r[st->n++];
+    struct rumor *r = new_rumor(st);
     memset(r, 0, sizeof *r);
     str_copy(r->id, m.id, sizeof r->id);
     str_copy(r->text, m.text, sizeof r->text);
@@ -240,7 +254,7 @@ static json_t *have_list(const struct gossip *st)
 static int pick_peers(struct gossip *st, int want, int *out)
 {
     int n = st->e->n_nodes, me = st->e->self_idx, c = 0;
-    int pool[CL_MAXNODES];
+    int pool[CL_SIM_MAXNODES];
     for (int i = 0; i < n; i++)
         if (i != me)
             pool[c++] = i;
@@ -361,7 +375,7 @@ static void round_tick(struct gossip *st)
         json_decref(hot);
         return;
     }
-    int peers[CL_MAXNODES];
+    int peers[MAX_FANOUT];
     int np = pick_peers(st, st->fanout, peers);
     for (int p = 0; p < np; p++) {
         json_t *b = json_pack("{s:s,s:I,s:O}", "type", "gossip", "msg_id", (json_int_t)env_next_msg_id(st->e),
@@ -443,7 +457,7 @@ static struct rumor *originate(struct gossip *st, const char *text, struct sb *w
     char seqtxt[32];
     int sl = snprintf(seqtxt, sizeof seqtxt, "%llu", (unsigned long long)st->seq);
     st->e->ops->blob_put(st->e, "gossip_seq", seqtxt, (size_t)sl);
-    struct rumor *r = &st->r[st->n++];
+    struct rumor *r = new_rumor(st);
     memset(r, 0, sizeof *r);
     snprintf(r->id, sizeof r->id, "%s#%llu", st->e->self, (unsigned long long)st->seq);
     str_copy(r->text, text, sizeof r->text);
@@ -590,7 +604,9 @@ static void gossip_start(void *vst)
 
 static void gossip_destroy(void *vst)
 {
-    free(vst);
+    struct gossip *st = vst;
+    free(st->r);
+    free(st);
 }
 
 static json_t *gossip_status(void *vst)
@@ -617,7 +633,7 @@ static const struct mode_handler gossip_handlers[] = {
 
 static const struct mode_option gossip_options[] = {
     {"style", OPT_ENUM, "push|pull|push-pull", 0, 0, "push", "push hot rumors, pull missing ones, or both each round"},
-    {"fanout", OPT_INT, NULL, 1, 8, "1", "peers each node contacts per round"},
+    {"fanout", OPT_INT, NULL, 1, MAX_FANOUT, "1", "peers each node contacts per round"},
     {"period", OPT_DURATION, NULL, 5000, 10000000, "100ms", "the length of a round (each node's own timer)"},
     {"stop", OPT_ENUM, "counter|coin|none", 0, 0, "counter", "when a node stops pushing a rumor: after k useless pushes, a coin of 1/k per useless push, or only at ttl"},
     {"k", OPT_INT, NULL, 1, 20, "2", "the stop rule's counter limit or coin"},
@@ -627,6 +643,21 @@ static const struct mode_option gossip_options[] = {
 };
 
 /* ---- the face (mode.h) ------------------------------------------------------------------ */
+
+/* conlab bench spread: the round this node learned the rumor with this text in, or -1. */
+static long gossip_spread_round(void *vst, const char *text)
+{
+    struct rumor *r = find_text(vst, text);
+    return r ? (long)r->round : -1;
+}
+
+/* The synchronous model's pure dissemination: no stop rule, no anti-entropy. */
+static const struct mode_spread_run gossip_spread_runs[] = {
+    {"push", "style=push stop=none ttl=200 ae=0"},
+    {"push-pull", "style=push-pull stop=none ttl=200 ae=0"},
+    {"push f=2", "style=push fanout=2 stop=none ttl=200 ae=0"},
+    {NULL, NULL},
+};
 
 static const struct mode_role gossip_roles[] = {
     {"susceptible", RC_FOLLOWER},
@@ -673,4 +704,7 @@ const struct mode mode_gossip = {
     .max_nodes = CL_MAXNODES,
     .waits = gossip_waits,
     .grid_figure = "rumors",
+    .sim_max_nodes = CL_SIM_MAXNODES,
+    .spread_round = gossip_spread_round,
+    .spread_runs = gossip_spread_runs,
 };

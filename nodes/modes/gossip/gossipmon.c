@@ -27,17 +27,21 @@ struct mrumor {
     char text[72];
     char shown_by[CL_IDLEN + 24];   /* the event that first gave the text: "n1#41" */
     uint64_t max_round;
-    uint8_t has[CL_MAXNODES];
-    uint8_t hot[CL_MAXNODES];
+    /* bit j: node j holds it in this life / still pushes it (up to CL_SIM_MAXNODES nodes: the
+     * simulator's 1,000-node clusters), and how many bits are set */
+    uint8_t has[(CL_SIM_MAXNODES + 7) / 8];
+    uint8_t hot[(CL_SIM_MAXNODES + 7) / 8];
+    int nhas, nhot;
 };
 
 struct gossipmon {
     struct mrumor *r;
     int nr;
     int n;                          /* nodes in the cluster (the cluster event, else the highest seen) */
-    uint8_t down[CL_MAXNODES];
-    uint64_t inc[CL_MAXNODES];
-    uint8_t seen_inc[CL_MAXNODES];
+    uint8_t down[CL_SIM_MAXNODES];
+    int ndown;
+    uint64_t inc[CL_SIM_MAXNODES];
+    uint8_t seen_inc[CL_SIM_MAXNODES];
     int violations;
     json_t *last;
 };
@@ -103,10 +107,52 @@ static struct mrumor *rumor_of(struct gossipmon *m, const char *id, int create)
     return r;
 }
 
+static int bit(const uint8_t *set, int j)
+{
+    return (set[j >> 3] >> (j & 7)) & 1;
+}
+
+/* Sets bit j of set to v, keeping *count (the bits set) right. */
+static void set_bit(uint8_t *set, int *count, int j, int v)
+{
+    if (bit(set, j) == v)
+        return;
+    set[j >> 3] ^= (uint8_t)(1u << (j & 7));
+    *count += v ? 1 : -1;
+}
+
 static void new_life(struct gossipmon *m, int idx)
 {
-    for (int i = 0; i < m->nr; i++)
-        m->r[i].has[idx] = m->r[i].hot[idx] = 0;
+    for (int i = 0; i < m->nr; i++) {
+        set_bit(m->r[i].has, &m->r[i].nhas, idx, 0);
+        set_bit(m->r[i].hot, &m->r[i].nhot, idx, 0);
+    }
+}
+
+static void set_down(struct gossipmon *m, int idx, int down)
+{
+    if (m->down[idx] != down)
+        m->ndown += down ? 1 : -1;
+    m->down[idx] = (uint8_t)down;
+}
+
+/* Holders of r among the live nodes (and of those, how many still push it). */
+static int live_holders(const struct gossipmon *m, const struct mrumor *r, int *hot)
+{
+    if (!m->ndown) {
+        if (hot)
+            *hot = r->nhot;
+        return r->nhas;
+    }
+    int h = 0, ht = 0;
+    for (int j = 0; j < m->n; j++)
+        if (!m->down[j] && bit(r->has, j)) {
+            h++;
+            ht += bit(r->hot, j);
+        }
+    if (hot)
+        *hot = ht;
+    return h;
 }
 
 static const char *str(const json_t *ev, const char *k)
@@ -126,6 +172,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
             m->nr = 0;
             m->n = 0;
             memset(m->down, 0, sizeof m->down);
+            m->ndown = 0;
             memset(m->seen_inc, 0, sizeof m->seen_inc);
         } else if (json_is_array(e.cluster.nodes)) {
             m->n = (int)json_array_size(e.cluster.nodes);
@@ -134,19 +181,21 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     }
     if (e.kind == EV_FAULT) {
         int t;
-        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXNODES, &t) < 0)
+        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_SIM_MAXNODES, &t) < 0)
             return 0;
+        if (t >= m->n)
+            m->n = t + 1;
         if (!strcmp(e.fault.what, "crash") || !strcmp(e.fault.what, "exit")) {
-            m->down[t] = 1;
+            set_down(m, t, 1);
             new_life(m, t);
         } else if (!strcmp(e.fault.what, "restart")) {
-            m->down[t] = 0;
+            set_down(m, t, 0);
             new_life(m, t);
         }
         return 0;
     }
     int idx;
-    if (!e.node || parse_node_id(e.node, CL_MAXNODES, &idx) < 0)
+    if (!e.node || parse_node_id(e.node, CL_SIM_MAXNODES, &idx) < 0)
         return 0;
     if (idx >= m->n)
         m->n = idx + 1;
@@ -171,7 +220,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     char where[CL_IDLEN + 24];
     snprintf(where, sizeof where, "%s#%llu", e.node, (unsigned long long)(e.has_seq ? e.seq : 0));
     if (is_cold) {
-        r->hot[idx] = 0;
+        set_bit(r->hot, &r->nhot, idx, 0);
         return 0;
     }
     int bad = 0;
@@ -185,13 +234,13 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
             bad = 1;
         }
     }
-    if (r->has[idx] && !bad) {
+    if (bit(r->has, idx) && !bad) {
         violation(m, alert, "Stability", e.node, "%s learned rumor %s '%s' a second time in one life: it forgot it (events %s)",
                   e.node, id, r->text, where);
         bad = 1;
     }
-    r->has[idx] = 1;
-    r->hot[idx] = 1;
+    set_bit(r->has, &r->nhas, idx, 1);
+    set_bit(r->hot, &r->nhot, idx, 1);
     json_int_t round = json_integer_value(json_object_get(ev, "round"));
     if (is_infect && round > 0 && (uint64_t)round > r->max_round)
         r->max_round = (uint64_t)round;
@@ -214,9 +263,7 @@ int gossipmon_spread(void *vm, const char *text, int *holders, int *live, uint64
     for (int i = 0; i < m->nr; i++) {
         if (strcmp(m->r[i].text, text))
             continue;
-        int h = 0;
-        for (int j = 0; j < m->n; j++)
-            h += m->r[i].has[j] && !m->down[j];
+        int h = live_holders(m, &m->r[i], NULL);
         if (h > besth) {
             besth = h;
             best = &m->r[i];
@@ -224,14 +271,8 @@ int gossipmon_spread(void *vm, const char *text, int *holders, int *live, uint64
     }
     if (!best)
         return CL_ENOENT;
-    *holders = *live = *hot = 0;
-    for (int j = 0; j < m->n; j++) {
-        if (m->down[j])
-            continue;
-        (*live)++;
-        *holders += best->has[j];
-        *hot += best->has[j] && best->hot[j];
-    }
+    *holders = live_holders(m, best, hot);
+    *live = m->n - m->ndown;
     *max_round = best->max_round;
     return 0;
 }
@@ -265,16 +306,13 @@ int gossipmon_wait_rumor(void *vm, int argc, char **argv, struct sb *says)
     for (int i = 0; i < m->nr; i++) {
         if (strcmp(m->r[i].text, argv[0]))
             continue;
-        int hh = 0;
-        for (int j = 0; j < m->n; j++)
-            hh += m->r[i].has[j] && !m->down[j];
-        if (hh == h) {
+        if (live_holders(m, &m->r[i], NULL) == h) {
             best = &m->r[i];
             break;
         }
     }
     for (int j = 0; best && j < m->n && shown < 8; j++)
-        if (!m->down[j] && !best->has[j]) {
+        if (!m->down[j] && !bit(best->has, j)) {
             sb_printf(says, " n%d", j + 1);
             shown++;
         }

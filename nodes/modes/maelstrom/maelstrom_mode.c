@@ -26,9 +26,11 @@
  *     before the reply). A program on n1 reaches them at once; a program elsewhere through
  *     the network (`mael_svc` to n1, `mael_svc_ok` back), so a fault on the link to n1, or
  *     n1 down, makes them unreachable from that node (Maelstrom keeps its services out of the
- *     nemesis). One store serves every kv service: seq-kv and lww-kv are thereby linearizable,
- *     stronger than Maelstrom's (which may serve stale reads). Operations: read, write, cas
- *     (with create_if_not_exists), any JSON key and value; lin-tso's ts. Event `service`.
+ *     nemesis). Each service its own store, with Maelstrom's consistency: lin-kv linearizable;
+ *     seq-kv sequentially consistent (a read returns the state as its reader last saw it, then
+ *     the reader catches up: seq_handle); lww-kv last-write-wins over independent replicas
+ *     merged every lww_sync (lww_handle). Operations: read, write, cas (with
+ *     create_if_not_exists), any JSON key and value; lin-tso's ts. Event `service`.
  * The simulator cannot host a program: there the node answers every request error 10.
  *
  * The probe (probe=, default for the counters, g-set and broadcast): every 500 ms, and at
@@ -50,7 +52,7 @@
 #define ASKED 64                /* client requests remembered, to count what was acknowledged */
 
 enum prog_state { P_NONE, P_STARTING, P_RUNNING, P_EXITED };
-enum { T_PROBE = 1 };
+enum { T_PROBE = 1, T_LWW = 2 };
 
 struct asked {
     char client[CL_IDLEN];
@@ -79,6 +81,10 @@ struct mael {
     int asked_next;
     uint64_t acked;             /* add_ok / broadcast_ok answered through this node */
     json_int_t acked_sum;       /* the deltas of the acknowledged adds */
+    /* lww-kv on n1: its replicas are merged every lww_sync_us while they differ */
+    uint64_t lww_sync_us;
+    int lww_replicas;
+    int lww_armed;
 };
 
 static const char *role_of(const struct mael *st)
@@ -242,6 +248,200 @@ static json_t *svc_error(const json_t *mid, int code, const char *text)
                      text);
 }
 
+/* A kv request (read, write, cas) against the value cur (NULL: the key does not exist): the
+ * reply, and in *nv (owned) the key's new value when the request changes it. */
+static json_t *kv_apply(const char *svc, const char *type, const json_t *body, const json_t *cur, json_t **nv)
+{
+    const json_t *mid = json_object_get(body, "msg_id");
+    *nv = NULL;
+    if (!strcmp(type, "read"))
+        return cur ? json_pack("{s:s,s:O,s:O}", "type", "read_ok", "in_reply_to", mid, "value", cur)
+                   : svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
+    if (!strcmp(type, "write")) {
+        const json_t *v = json_object_get(body, "value");
+        if (!v)
+            return svc_error(mid, ERR_MALFORMED_REQUEST, "write needs a \"value\"");
+        *nv = json_deep_copy(v);
+        return json_pack("{s:s,s:O}", "type", "write_ok", "in_reply_to", mid);
+    }
+    if (!strcmp(type, "cas")) {
+        const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
+        if (!from || !to)
+            return svc_error(mid, ERR_MALFORMED_REQUEST, "cas needs \"from\" and \"to\"");
+        if (!cur && !json_is_true(json_object_get(body, "create_if_not_exists")))
+            return svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
+        if (cur && !json_equal((json_t *)cur, (json_t *)from)) {
+            char *c = json_dumps(cur, JSON_COMPACT | JSON_ENCODE_ANY), *f = json_dumps(from, JSON_COMPACT | JSON_ENCODE_ANY);
+            char text[300];
+            snprintf(text, sizeof text, "current value %.120s is not %.120s", c ? c : "?", f ? f : "?");
+            free(c);
+            free(f);
+            return svc_error(mid, ERR_PRECONDITION_FAILED, text);
+        }
+        *nv = json_deep_copy(to);
+        return json_pack("{s:s,s:O}", "type", "cas_ok", "in_reply_to", mid);
+    }
+    char text[160];
+    snprintf(text, sizeof text, "%s answers read, write and cas, not %.60s", svc, type);
+    return svc_error(mid, ERR_NOT_SUPPORTED, text);
+}
+
+#define SEQ_VERSIONS 32         /* versions of a key seq-kv keeps (older reads get the oldest kept) */
+
+/* seq-kv: sequentially consistent, as Maelstrom's. Every write and successful cas makes a new
+ * version of the store (a total order); each client (the node that asks) has a floor, the newest
+ * version it has seen. Updates act on the newest version; a read returns the key as of the
+ * client's floor — the store as that client last saw it, its own writes included, stale when
+ * others wrote since — and then the floor moves to the newest version, so the client's next read
+ * is fresh. Each client's operations thus sit at non-decreasing versions: one order of all
+ * operations that keeps every client's order, never going back. Store: {"ver":N,
+ * "keys":{k:{"born":ver,"v":[[ver,value],…]}},"floor":{client:ver}}. */
+/* The key (its record {"born":B,"v":[[ver,value],…]} ascending) as of version v: the newest
+ * version at or before v; NULL when the key was born after v; the oldest kept (*at newer than v)
+ * when those before were forgotten. *at is the version returned (0 for NULL). */
+static const json_t *seq_value_at(const json_t *rec, json_int_t v, json_int_t *at)
+{
+    const json_t *vs = json_object_get(rec, "v");
+    const json_t *best = NULL;
+    *at = 0;
+    if (!rec || json_integer_value(json_object_get(rec, "born")) > v)
+        return NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(vs, i, e) {
+        json_int_t ev = json_integer_value(json_array_get(e, 0));
+        if (ev > v && best)
+            break;
+        best = json_array_get(e, 1);
+        *at = ev;
+        if (ev > v)
+            break;
+    }
+    return best;
+}
+
+static json_t *seq_handle(struct mael *st, json_t *store, const char *type, const json_t *body, const char *k,
+                          const char *who, int *changed)
+{
+    (void)st;
+    json_t *keys = json_object_get(store, "keys"), *floors = json_object_get(store, "floor");
+    if (!json_is_object(keys)) {
+        keys = json_object();
+        json_object_set_new(store, "keys", keys);
+    }
+    if (!json_is_object(floors)) {
+        floors = json_object();
+        json_object_set_new(store, "floor", floors);
+    }
+    json_int_t ver = json_integer_value(json_object_get(store, "ver"));
+    json_int_t floor = json_integer_value(json_object_get(floors, who));
+    json_t *rec = json_object_get(keys, k);
+    json_int_t at;
+    json_t *rep, *nv = NULL;
+    if (!strcmp(type, "read")) {
+        const json_t *cur = seq_value_at(rec, floor, &at);
+        if (at > floor)
+            floor = at;
+        rep = kv_apply("seq-kv", type, body, cur, &nv);
+        if (floor < ver)
+            json_object_set_new(rep, "stale", json_true()); /* the lab's own mark: Maelstrom's clients ignore it */
+    } else {
+        const json_t *cur = seq_value_at(rec, ver, &at);
+        rep = kv_apply("seq-kv", type, body, cur, &nv);
+    }
+    if (nv) {
+        ver++;
+        if (!rec) {
+            rec = json_pack("{s:I,s:[]}", "born", ver, "v");
+            json_object_set_new(keys, k, rec);
+        }
+        json_t *versions = json_object_get(rec, "v");
+        json_array_append_new(versions, json_pack("[I,o]", ver, nv));
+        while (json_array_size(versions) > SEQ_VERSIONS)
+            json_array_remove(versions, 0);
+        json_object_set_new(store, "ver", json_integer(ver));
+        *changed = 1;
+    }
+    /* after any operation the client has seen the newest version: its next read is fresh */
+    json_object_set_new(floors, who, json_integer(ver));
+    *changed |= floor != ver;
+    return rep;
+}
+
+/* lww-kv: Maelstrom's "intentionally pathological" last-write-wins store. lww_replicas
+ * independent replicas (default 3) in n1's bridge; a client's requests go to the replicas in turn
+ * (the first to replica (node index) mod R, then the next, …: deterministic, and any replica can
+ * answer); a write or cas acts on that replica alone, stamped with the service's counter; every
+ * lww_sync the replicas merge, the higher stamp winning per key. So a read may be stale, may go
+ * back in time, and a cas may succeed on a stale value and then lose to a later stamp. Store:
+ * {"ts":N,"replicas":[{k:[value,ts]},…],"turn":{client:n}}. */
+static json_t *lww_handle(struct mael *st, json_t *store, const char *type, const json_t *body, const char *k,
+                          const char *who, int *changed)
+{
+    json_t *reps = json_object_get(store, "replicas"), *turn = json_object_get(store, "turn");
+    if (!json_is_array(reps)) {
+        reps = json_array();
+        json_object_set_new(store, "replicas", reps);
+    }
+    while ((int)json_array_size(reps) < st->lww_replicas)
+        json_array_append_new(reps, json_object());
+    if (!json_is_object(turn)) {
+        turn = json_object();
+        json_object_set_new(store, "turn", turn);
+    }
+    int idx = env_node_index(st->e, who);
+    json_int_t t = json_integer_value(json_object_get(turn, who));
+    int r = (int)(((idx < 0 ? 0 : idx) + t) % st->lww_replicas);
+    json_object_set_new(turn, who, json_integer(t + 1));
+    json_t *rep_r = json_array_get(reps, (size_t)r);
+    const json_t *cur = json_array_get(json_object_get(rep_r, k), 0);
+    json_t *nv = NULL;
+    json_t *rep = kv_apply("lww-kv", type, body, cur, &nv);
+    json_object_set_new(rep, "replica", json_integer(r)); /* the lab's own mark: which replica answered */
+    if (nv) {
+        json_int_t ts = json_integer_value(json_object_get(store, "ts")) + 1;
+        json_object_set_new(store, "ts", json_integer(ts));
+        json_object_set_new(rep_r, k, json_pack("[o,I]", nv, ts));
+        *changed = 1;
+        if (!st->lww_armed) {
+            st->lww_armed = 1;
+            env_timer_set(st->e, st->lww_sync_us, T_LWW, 0);
+        }
+    }
+    return rep;
+}
+
+/* lww-kv's gossip: every replica takes, per key, the value with the highest stamp. */
+static void lww_merge(struct mael *st)
+{
+    json_t *store = json_object_get(st->svc, "lww-kv");
+    json_t *reps = json_object_get(store, "replicas");
+    json_t *best = json_object();
+    size_t i;
+    json_t *r;
+    json_array_foreach(reps, i, r) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(r, k, e) {
+            json_t *b = json_object_get(best, k);
+            if (!b || json_integer_value(json_array_get(e, 1)) > json_integer_value(json_array_get(b, 1)))
+                json_object_set(best, k, e);
+        }
+    }
+    json_array_foreach(reps, i, r) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(best, k, e)
+            json_object_set_new(r, k, json_deep_copy(e));
+    }
+    json_decref(best);
+    if (reps && st->e->ops->blob_put) {
+        char *all = json_dumps(st->svc, JSON_COMPACT);
+        st->e->ops->blob_put(st->e, SVC_BLOB, all, strlen(all));
+        free(all);
+    }
+}
+
 /* One request to a service, on n1: the reply body (with in_reply_to), or NULL for a body that
  * asks for none. Changes are on disk before the reply. */
 static json_t *svc_handle(struct mael *st, const char *svc, const json_t *body, const char *who)
@@ -271,41 +471,17 @@ static json_t *svc_handle(struct mael *st, const char *svc, const json_t *body, 
         if (!key)
             return svc_error(mid, ERR_MALFORMED_REQUEST, "a kv service request needs a \"key\"");
         char *k = json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        const json_t *cur = json_object_get(store, k ? k : "");
-        if (!strcmp(type, "read")) {
-            rep = cur ? json_pack("{s:s,s:O,s:O}", "type", "read_ok", "in_reply_to", mid, "value", cur)
-                      : svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
-        } else if (!strcmp(type, "write")) {
-            const json_t *v = json_object_get(body, "value");
-            if (!v) {
-                rep = svc_error(mid, ERR_MALFORMED_REQUEST, "write needs a \"value\"");
-            } else {
-                json_object_set_new(store, k, json_deep_copy(v));
-                rep = json_pack("{s:s,s:O}", "type", "write_ok", "in_reply_to", mid);
+        if (!strcmp(svc, "seq-kv"))
+            rep = seq_handle(st, store, type, body, k ? k : "", who, &changed);
+        else if (!strcmp(svc, "lww-kv"))
+            rep = lww_handle(st, store, type, body, k ? k : "", who, &changed);
+        else {
+            json_t *nv = NULL;
+            rep = kv_apply(svc, type, body, json_object_get(store, k ? k : ""), &nv);
+            if (nv) {
+                json_object_set_new(store, k ? k : "", nv);
                 changed = 1;
             }
-        } else if (!strcmp(type, "cas")) {
-            const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
-            if (!from || !to) {
-                rep = svc_error(mid, ERR_MALFORMED_REQUEST, "cas needs \"from\" and \"to\"");
-            } else if (!cur && !json_is_true(json_object_get(body, "create_if_not_exists"))) {
-                rep = svc_error(mid, ERR_KEY_DOES_NOT_EXIST, "key does not exist");
-            } else if (cur && !json_equal((json_t *)cur, (json_t *)from)) {
-                char *c = json_dumps(cur, JSON_COMPACT | JSON_ENCODE_ANY), *f = json_dumps(from, JSON_COMPACT | JSON_ENCODE_ANY);
-                char text[300];
-                snprintf(text, sizeof text, "current value %.120s is not %.120s", c ? c : "?", f ? f : "?");
-                free(c);
-                free(f);
-                rep = svc_error(mid, ERR_PRECONDITION_FAILED, text);
-            } else {
-                json_object_set_new(store, k, json_deep_copy(to));
-                rep = json_pack("{s:s,s:O}", "type", "cas_ok", "in_reply_to", mid);
-                changed = 1;
-            }
-        } else {
-            char text[160];
-            snprintf(text, sizeof text, "%s answers read, write and cas, not %.60s", svc, type);
-            rep = svc_error(mid, ERR_NOT_SUPPORTED, text);
         }
         free(k);
     }
@@ -427,6 +603,18 @@ static void *maelstrom_create(struct env *e, const struct opts *o, char *err, si
         snprintf(err, errlen, "bad probe=%s: expected off, auto or a duration of 10ms or more", probe);
         return NULL;
     }
+    uint64_t lww_sync_us = 500000;
+    const char *ls = opts_get(o, "lww_sync", "500ms");
+    if (parse_duration_us(ls, &lww_sync_us) < 0 || lww_sync_us < 1000) {
+        snprintf(err, errlen, "bad lww_sync=%s: expected a duration of 1ms or more", ls);
+        return NULL;
+    }
+    int64_t lww_replicas = 3;
+    const char *lr = opts_get(o, "lww_replicas", "3");
+    if (parse_i64(lr, &lww_replicas) < 0 || lww_replicas < 1 || lww_replicas > 9) {
+        snprintf(err, errlen, "bad lww_replicas=%s: expected 1 to 9", lr);
+        return NULL;
+    }
     const char *args = opts_get(o, "args", "");
     if (strlen(args) >= sizeof ((struct mael *)0)->args) {
         snprintf(err, errlen, "args= is too long");
@@ -449,12 +637,19 @@ static void *maelstrom_create(struct env *e, const struct opts *o, char *err, si
     snprintf(st->args, sizeof st->args, "%s", args);
     snprintf(st->workload, sizeof st->workload, "%s", workload);
     st->probe_us = probe_us;
+    st->lww_sync_us = lww_sync_us;
+    st->lww_replicas = (int)lww_replicas;
     return st;
 }
 
 static void maelstrom_start(void *vst)
 {
     struct mael *st = vst;
+    /* replicas that differed when n1 went down merge a moment after it comes back */
+    if (st->e->self_idx == 0 && json_object_get(st->svc, "lww-kv")) {
+        st->lww_armed = 1;
+        env_timer_set(st->e, st->lww_sync_us, T_LWW, 0);
+    }
     if (!st->bin[0] || !st->e->ops->prog_start) {
         say_state(st);
         return;
@@ -502,6 +697,11 @@ static void maelstrom_on_timer(void *vst, int kind, uint64_t arg)
 {
     struct mael *st = vst;
     (void)arg;
+    if (kind == T_LWW) {
+        st->lww_armed = 0;
+        lww_merge(st);
+        return;
+    }
     if (kind != T_PROBE || st->ps == P_EXITED)
         return;
     if (st->ps == P_RUNNING)
@@ -552,6 +752,10 @@ static const struct mode_option maelstrom_options[] = {
     {"probe", OPT_ENUM, NULL, 0, 0, "auto",
      "the bridge's own read of the program every DURATION, shown as the node's data (wait converged); "
      "auto: 500ms for the counters, g-set and broadcast, off otherwise"},
+    {"lww_sync", OPT_DURATION, NULL, 1000, 60000000, "500ms", "how often the lww-kv service's replicas merge "
+     "(last write wins); between merges a read may be stale"},
+    {"lww_replicas", OPT_INT, NULL, 1, 9, "3", "independent replicas of the lww-kv service (a client's requests go "
+     "to them in turn)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

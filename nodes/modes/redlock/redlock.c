@@ -63,6 +63,7 @@
 
 #include "env.h"
 #include "fence.h"
+#include "jtext.h"
 #include "kvsm.h"
 #include "mode.h"
 #include "msg.h"
@@ -987,11 +988,13 @@ static json_t *cmd_release(void *vst, int argc, char **argv)
     return reply_text(1, "%s %s %s", a->client, held ? "released" : "stopped acquiring", a->lock);
 }
 
-/* The entry text (kvsm.h) of a `store` VALUE word: a word that is JSON (42, -1.5, true, null,
- * "42" typed as '"42"', {"a":[1]}, [1]) is that value, any other word (paid) a string. */
+/* The entry text (kvsm.h) of a `store` VALUE word, typed as at the REPL (jtext_parse): 42,
+ * -1.5, true, null, '"42"' (the string), {"a":[1]}, [1] are those values, any other word (paid)
+ * a string; a word that starts like JSON but is not (an unclosed {) is taken as it is. */
 static char *store_value(const char *word)
 {
-    json_t *j = json_loads(word, JSON_DECODE_ANY, NULL);
+    char err[160];
+    json_t *j = jtext_parse(word, strlen(word), err, sizeof err);
     if (!j)
         j = json_string(word);
     char *v = kvsm_value_encode(j);

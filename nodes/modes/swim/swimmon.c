@@ -2,7 +2,9 @@
  * lab received it; it relies only on each node's own events being in order.
  *
  * State: view[i][j], what member i last said about member j (status, incarnation; from i's
- * `member` events); per node: up, crashed or paused (the lab's faults), the highest incarnation
+ * `member` events), kept sparse: row i holds only the members i said something about (the
+ * others are alive at incarnation 0), so 1,000 simulated members do not cost a million
+ * entries; per node: up, crashed or paused (the lab's faults), the highest incarnation
  * it ever said of itself (its `state` and `refute` events), when it crashed and when the last
  * up member came to hold it dead; the false positives so far: suspect or dead declarations of
  * a member that was not crashed or paused since every up member last held it alive.
@@ -24,14 +26,25 @@ struct mview {
     uint8_t had_dead;
 };
 
+/* Row i of the view: the members i said something about, sorted by j. */
+struct mrow {
+    int n, cap;
+    struct ment {
+        int j;
+        struct mview v;
+    } *e;
+};
+
+#define MAXM CL_SIM_MAXNODES            /* members: the simulator's 1,000-node clusters */
+
 struct swimmon {
-    struct mview v[CL_MAXNODES][CL_MAXNODES];
+    struct mrow v[MAXM];
     int n;
-    uint8_t down[CL_MAXNODES], paused[CL_MAXNODES];
-    uint8_t touched[CL_MAXNODES];       /* crashed or paused since every up member last held it alive */
-    uint64_t own_inc[CL_MAXNODES];
-    uint8_t said_inc[CL_MAXNODES];
-    uint64_t crash_t[CL_MAXNODES], dead_t[CL_MAXNODES];
+    uint8_t down[MAXM], paused[MAXM];
+    uint8_t touched[MAXM];              /* crashed or paused since every up member last held it alive */
+    uint64_t own_inc[MAXM];
+    uint8_t said_inc[MAXM];
+    uint64_t crash_t[MAXM], dead_t[MAXM];
     int fp_suspect, fp_dead;
     int violations;
     json_t *last;
@@ -47,8 +60,56 @@ static void mon_destroy(void *vm)
     struct swimmon *m = vm;
     if (!m)
         return;
+    for (int i = 0; i < MAXM; i++)
+        free(m->v[i].e);
     json_decref(m->last);
     free(m);
+}
+
+/* What i last said about j: its entry, or NULL (alive at incarnation 0, never dead). */
+static const struct mview *view(const struct swimmon *m, int i, int j)
+{
+    const struct mrow *r = &m->v[i];
+    int lo = 0, hi = r->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (r->e[mid].j < j)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->n && r->e[lo].j == j ? &r->e[lo].v : NULL;
+}
+
+static int view_st(const struct swimmon *m, int i, int j)
+{
+    const struct mview *v = view(m, i, j);
+    return v ? v->st : V_ALIVE;
+}
+
+/* i's entry about j, made (alive at 0) when there is none. */
+static struct mview *view_put(struct swimmon *m, int i, int j)
+{
+    struct mrow *r = &m->v[i];
+    int lo = 0, hi = r->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (r->e[mid].j < j)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < r->n && r->e[lo].j == j)
+        return &r->e[lo].v;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->e = xrealloc(r->e, (size_t)r->cap * sizeof *r->e);
+    }
+    memmove(&r->e[lo + 1], &r->e[lo], (size_t)(r->n - lo) * sizeof *r->e);
+    r->n++;
+    memset(&r->e[lo], 0, sizeof r->e[lo]);
+    r->e[lo].j = j;
+    return &r->e[lo].v;
 }
 
 static int mon_violations(const void *vm)
@@ -87,13 +148,13 @@ int swimmon_count(void *vm, int idx, const char *status, int *others)
     int want = !strcmp(status, "dead") ? V_DEAD : !strcmp(status, "suspect") ? V_SUSPECT : V_ALIVE;
     int c = 0;
     *others = 0;
-    if (idx < 0 || idx >= CL_MAXNODES)
+    if (idx < 0 || idx >= MAXM)
         return 0;
     for (int i = 0; i < m->n; i++) {
         if (i == idx || m->down[i] || m->paused[i])
             continue;
         (*others)++;
-        c += m->v[i][idx].st == want;
+        c += view_st(m, i, idx) == want;
     }
     return c;
 }
@@ -120,7 +181,8 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
         return 0;
     if (e.kind == EV_CLUSTER) {
         if (e.cluster.stopped) {
-            memset(m->v, 0, sizeof m->v);
+            for (int i = 0; i < MAXM; i++)
+                m->v[i].n = 0;
             memset(m->down, 0, sizeof m->down);
             memset(m->paused, 0, sizeof m->paused);
             memset(m->touched, 0, sizeof m->touched);
@@ -136,7 +198,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     }
     if (e.kind == EV_FAULT) {
         int t;
-        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, CL_MAXNODES, &t) < 0)
+        if (!e.fault.what || !e.fault.target || parse_node_id(e.fault.target, MAXM, &t) < 0)
             return 0;
         if (t >= m->n)
             m->n = t + 1;
@@ -161,7 +223,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
         return 0;
     }
     int i;
-    if (!e.node || parse_node_id(e.node, CL_MAXNODES, &i) < 0)
+    if (!e.node || parse_node_id(e.node, MAXM, &i) < 0)
         return 0;
     if (i >= m->n)
         m->n = i + 1;
@@ -183,7 +245,7 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
             m->own_inc[i] = inc;
         m->said_inc[i] = 1;
         if (e.kind == EV_STATE) /* a new life: its view starts from everyone alive */
-            memset(m->v[i], 0, sizeof m->v[i]);
+            m->v[i].n = 0;
         return bad;
     }
     if (strcmp(what, "member"))
@@ -191,12 +253,12 @@ static int mon_feed(void *vm, const json_t *ev, struct sb *alert)
     const char *who = json_string_value(json_object_get(ev, "member"));
     const char *st = json_string_value(json_object_get(ev, "status"));
     int j;
-    if (!who || !st || parse_node_id(who, CL_MAXNODES, &j) < 0)
+    if (!who || !st || parse_node_id(who, MAXM, &j) < 0)
         return 0;
     if (j >= m->n)
         m->n = j + 1;
     uint64_t inc = u(ev, "inc");
-    struct mview *v = &m->v[i][j];
+    struct mview *v = view_put(m, i, j);
     int s = !strcmp(st, "dead") ? V_DEAD : !strcmp(st, "suspect") ? V_SUSPECT : V_ALIVE;
     if (s == V_ALIVE && v->had_dead && inc <= v->dead_inc) {
         violation(m, alert, "Resurrection", e.node,
@@ -243,7 +305,7 @@ void swimmon_false_positives(void *vm, int *suspects, int *deads)
 uint64_t swimmon_detect_us(void *vm, int idx)
 {
     struct swimmon *m = vm;
-    if (idx < 0 || idx >= CL_MAXNODES || !m->dead_t[idx])
+    if (idx < 0 || idx >= MAXM || !m->dead_t[idx])
         return 0;
     return m->dead_t[idx] - m->crash_t[idx];
 }
@@ -252,7 +314,7 @@ static int wait_status(void *vm, int argc, char **argv, struct sb *says, const c
 {
     struct swimmon *m = vm;
     int j;
-    if (argc < 1 || parse_node_id(argv[0], CL_MAXNODES, &j) < 0) {
+    if (argc < 1 || parse_node_id(argv[0], MAXM, &j) < 0) {
         sb_printf(says, "wait %s needs a node, e.g. 'wait %s n7'", status, status);
         return -1;
     }
@@ -280,8 +342,9 @@ static int wait_status(void *vm, int argc, char **argv, struct sb *says, const c
     for (int i = 0; i < m->n && shown < 8; i++) {
         if (i == j || m->down[i] || m->paused[i])
             continue;
-        if (strcmp(names[m->v[i][j].st], status)) {
-            sb_printf(says, " n%d (%s/%llu)", i + 1, names[m->v[i][j].st], (unsigned long long)m->v[i][j].inc);
+        const struct mview *v = view(m, i, j);
+        if (strcmp(names[v ? v->st : V_ALIVE], status)) {
+            sb_printf(says, " n%d (%s/%llu)", i + 1, names[v ? v->st : V_ALIVE], (unsigned long long)(v ? v->inc : 0));
             shown++;
         }
     }

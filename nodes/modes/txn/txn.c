@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "jtext.h"
 #include "msg.h"
 #include "txn.h"
 
@@ -1549,12 +1550,23 @@ static json_t *words_ops(int argc, char **argv, char *err, size_t errlen)
             json_decref(ops);
             return NULL;
         }
+        json_t *val = NULL;
+        if ((!strcmp(v, "put") || !strcmp(v, "append"))) {
+            /* typed as at the REPL (jtext.h): 42 the number, '"42"' the string, {"a":[1]} */
+            char e2[160];
+            val = jtext_parse(argv[i + 2], strlen(argv[i + 2]), e2, sizeof e2);
+            if (!val) {
+                snprintf(err, errlen, "%s %.40s: %s", v, argv[i + 1], e2);
+                json_decref(ops);
+                return NULL;
+            }
+        }
         if (!strcmp(v, "get"))
             json_array_append_new(ops, json_pack("[s,s,n]", "r", argv[i + 1]));
         else if (!strcmp(v, "add"))
             json_array_append_new(ops, json_pack("[s,s,I]", "add", argv[i + 1], (json_int_t)d));
         else
-            json_array_append_new(ops, json_pack("[s,s,s]", !strcmp(v, "put") ? "w" : "append", argv[i + 1], argv[i + 2]));
+            json_array_append_new(ops, json_pack("[s,s,o]", !strcmp(v, "put") ? "w" : "append", argv[i + 1], val));
         i += need + 1;
     }
     return ops;
