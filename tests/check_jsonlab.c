@@ -100,7 +100,7 @@ START_TEST(typed_values_parse_as_json_or_as_a_bare_word)
     refused("{\"a\":", "bad JSON object at column");
     refused("[1,2", "bad JSON array at column");
     refused("\"a\"b", "bad JSON string at column");
-    refused("", "empty value");
+    parses_as("", "\"\"");
 }
 END_TEST
 
@@ -173,6 +173,14 @@ START_TEST(the_checker_tells_42_from_the_string_42)
                      LIN_OK);
     ck_assert_int_eq(judge(W(1, "invoke", "{\"a\":1,\"b\":[2]}", 10) W(1, "ok", "{\"a\":1,\"b\":[2]}", 20)
                                R(2, "invoke", "null", 30) R(2, "ok", "{\"b\":[2],\"a\":1}", 40),
+                           NULL),
+                     LIN_OK);
+    /* appends concatenate strings, those that read as numbers too: "1" then "2" reads "12" */
+    ck_assert_int_eq(judge("{\"process\":1,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"1\",\"time\":10}\n"
+                           "{\"process\":1,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":\"1\",\"time\":20}\n"
+                           "{\"process\":1,\"type\":\"invoke\",\"f\":\"append\",\"key\":\"x\",\"value\":\"2\",\"time\":30}\n"
+                           "{\"process\":1,\"type\":\"ok\",\"f\":\"append\",\"key\":\"x\",\"value\":\"2\",\"time\":40}\n"
+                           R(2, "invoke", "null", 50) R(2, "ok", "\"12\"", 60),
                            NULL),
                      LIN_OK);
     /* a cas from the string "42" on the number 42 must fail: its ok is a violation */

@@ -697,6 +697,21 @@ struct group {
     int *idx, n, cap;
 };
 
+/* A value's id in a key whose history appends: the append model works on strings (Porcupine's
+ * kv), so a marked string ("12", jtext.h) counts as its characters, which appends concatenate;
+ * a number counts as its digits there. Elsewhere values are their value texts: 42 is not "42". */
+static int vt_id_append(struct vtab *v, const char *s)
+{
+    if (!s || s[0] != JTEXT_MARK)
+        return vt_id(v, s);
+    json_t *j = jtext_decode(s);
+    const char *t = json_string_value(j);
+    size_t n = json_string_length(j);
+    int id = vt_id_n(v, xstrndup(t ? t : "", n), n, true);
+    json_decref(j);
+    return id;
+}
+
 /* Builds the kops of one key. cut: operations invoked at or after position cut are left out
  * and those completing after it become indeterminate (INT_MAX: no cut). weak[i] (may be NULL)
  * makes the group's i-th operation indeterminate. */
@@ -704,6 +719,10 @@ static int build(const struct history *h, const struct group *g, struct vtab *vt
                  const bool *weak, struct kop *out)
 {
     int n = 0;
+    bool appends = false;
+    for (int i = 0; i < g->n && !appends; i++)
+        appends = h->ops[g->idx[i]].f == HF_APPEND;
+    int (*id)(struct vtab *, const char *) = appends ? vt_id_append : vt_id;
     for (int i = 0; i < g->n; i++) {
         const struct hist_op *op = &h->ops[g->idx[i]];
         if (op->outcome == HO_FAIL || op->inv_pos >= cut)
@@ -716,15 +735,15 @@ static int build(const struct history *h, const struct group *g, struct vtab *vt
             if (!definite)
                 continue;
             k.f = K_READ;
-            k.a = vt_id(vt, op->value);
+            k.a = id(vt, op->value);
             break;
-        case HF_WRITE: k.f = K_WRITE; k.a = vt_id(vt, op->value); break;
+        case HF_WRITE: k.f = K_WRITE; k.a = id(vt, op->value); break;
         case HF_CAS:
             k.f = K_CAS;
-            k.a = vt_id(vt, op->value);
-            k.b = vt_id(vt, op->value2);
+            k.a = id(vt, op->value);
+            k.b = id(vt, op->value2);
             break;
-        case HF_APPEND: k.f = K_APPEND; k.a = vt_id(vt, op->value); break;
+        case HF_APPEND: k.f = K_APPEND; k.a = id(vt, op->value); break;
         default: continue;
         }
         out[n++] = k;

@@ -10,7 +10,9 @@
  * keys is one register. Indeterminate (info) operations may take effect at any time after
  * their invocation, or never; failed operations never happened; indeterminate reads are
  * dropped (they constrain nothing). In kv the empty string and nil are the same state, as in
- * Porcupine's kv histories where an absent key reads "".
+ * Porcupine's kv histories where an absent key reads "". Values compare as JSON values (the
+ * number 42 is not the string "42"), except on a key that is appended to: append works on
+ * strings, so there a number counts as its digits.
  *
  * On a violation the result carries the smallest failing sub-history found (each removed
  * operation was shown not to matter: the history stays non-linearizable with it made

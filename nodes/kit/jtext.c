@@ -85,10 +85,8 @@ const char *jtext_show(const char *text)
 
 json_t *jtext_parse(const char *s, size_t n, char *err, size_t errlen)
 {
-    if (n == 0) {
-        snprintf(err, errlen, "an empty value (type \"\" for the empty string)");
-        return NULL;
-    }
+    if (n == 0)
+        return json_string(""); /* '' at the REPL: the empty string */
     if (s[0] == '"' || s[0] == '{' || s[0] == '[') {
         json_error_t je;
         json_t *v = json_loadb(s, n, JSON_DECODE_ANY, &je);
