@@ -71,7 +71,8 @@ static const struct copt o_bench[] = {
     ONE_OF("--cl", "one|quorum|all"), TAKES("--elections", ARG_VALUE),
     TAKES("--opt", ARG_VALUE), TAKES("--setup", ARG_VALUE), TAKES("--accounts", ARG_VALUE),
     TAKES("--rounds", ARG_VALUE), TAKES("--service", ARG_VALUE), FLAG("--json"), FLAG("--help"),
-    TAKES("--streams", ARG_VALUE), TAKES("--peer", ARG_MODE), END};
+    TAKES("--streams", ARG_VALUE), TAKES("--peer", ARG_MODE), TAKES("--seeds", ARG_VALUE),
+    FLAG("--curve"), END};
 static const struct copt o_json[] = {FLAG("--json"), END};
 static const struct copt o_bench_catchup[] = {
     TAKES("--mode", ARG_MODE), TAKES("--nodes", ARG_VALUE), TAKES("--keys", ARG_VALUE),
