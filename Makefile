@@ -253,7 +253,7 @@ MAN_DATE := $(shell date -u -d "$$(sed -n 's/^ -- .*>  //p' debian/changelog | h
 SRC_DIRS   += lab/shell
 ALL_CFLAGS += $(CPPFLAGS)
 
-.PHONY: FORCE install uninstall deb dist check-pkg clean-pkg
+.PHONY: FORCE install uninstall deb dist check-pkg check-cli clean-pkg
 FORCE:
 $(BUILD)/gen/version.c: FORCE
 	@mkdir -p $(dir $@)
@@ -338,6 +338,12 @@ deb: dist
 check-pkg: all
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(DEB_TOOLS) man-db"
 	CONLAB_BIN=$(abspath $(BIN)) BUILD=$(BUILD) sh tests/pkg/run.sh
+
+# The quick half of check-pkg (no package build): completion and the man pages agree with
+# every --help. The landing trains run it.
+check-cli: all
+	CONLAB_BIN=$(abspath $(BIN)) BUILD=$(BUILD) sh tests/pkg/complete.sh
+	CONLAB_BIN=$(abspath $(BIN)) BUILD=$(BUILD) sh tests/pkg/man.sh
 
 clean: clean-pkg
 clean-pkg:
