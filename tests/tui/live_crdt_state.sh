@@ -4,6 +4,8 @@
 # DIFFER with the groups; after heal it says the replicas agree and when they CONVERGED. A
 # PN-Counter shows its P and N vectors; watch off brings the messages back.
 . tests/tui/lib.sh
+# until_shown CONDITION: poll a shell condition on the screen every 0.1 s, 20 s at most
+until_shown() { n=200; while ! eval "$1"; do n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1; done; }
 export XDG_RUNTIME_DIR="$TMPD/xdg"
 export XDG_STATE_HOME="$TMPD/state"
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -29,8 +31,9 @@ for size in "120 40" "80 24"; do
     keys "heal" Enter
     wait_for "CONVERGED" 30
     wait_gone "DIFFER" 20
-    screen | grep -F "eggs n2:1" | grep -F "eggs n2:1" | grep -qv '\*' || fail "a converged entry is still marked ($size)"
-    screen | grep -qF "ctx n1:1,n2:1" || fail "the causal context is not under each column ($size)"
+    # a node's state table follows its value by up to one sync interval: wait for it (20 s)
+    until_shown 'screen | grep -F "eggs n2:1" | grep -qv "\*"' || fail "a converged entry is still marked ($size)"
+    until_shown 'screen | grep -qF "ctx n1:1,n2:1"' || fail "the causal context is not under each column ($size)"
     keys "incr hits 5 @n1" Enter
     wait_for "= 5 on n1" 20
     keys "decr hits 2 @n1" Enter
@@ -38,7 +41,7 @@ for size in "120 40" "80 24"; do
     keys "watch hits" Enter
     wait_for "State of hits (pncounter)" 20
     wait_for "n1 = 3" 20
-    screen | grep -qE " P +N" || fail "the counter's P and N columns are not named ($size)"
+    until_shown 'screen | grep -qE " P +N"' || fail "the counter's P and N columns are not named ($size)"
     keys "watch off" Enter
     wait_gone "State of" 10
     wait_for "Messages" 10
