@@ -643,8 +643,9 @@ static int process_fault(struct lab *lab, int argc, char **argv, const char *ver
         rc = c->ops->crash(c, idx);
         why = "it is already down";
     } else if (!strcmp(verb, "restart")) {
+        int was_down = c->state[idx] == NODE_DOWN;
         rc = c->ops->restart(c, idx);
-        why = c->state[idx] != NODE_DOWN ? "it is not down (crash it first)"
+        why = !was_down ? "it is not down (crash it first)"
             : c->error[0] ? c->error : "it did not come back"; /* the node's own words */
     } else if (!strcmp(verb, "pause")) {
         rc = c->ops->pause(c, idx);

@@ -172,6 +172,11 @@ static int spawn_remote(struct procs *p, int idx, char *err, size_t errlen)
     return 0;
 }
 
+/* How long a node may take to register after it is spawned (start, add, restart). A node
+ * registers in milliseconds; a busy machine (CI, ASan, a hundred nodes) can take seconds. */
+#define REGISTER_US 30000000
+#define REGISTER_S "30 s"
+
 static int spawn_node(struct procs *p, int idx, char *err, size_t errlen)
 {
     struct pnode *nd = &p->nodes[idx];
@@ -847,7 +852,7 @@ static int procs_restart(struct cluster *c, int idx)
     if (spawn_node(p, idx, c->error, sizeof c->error) < 0)
         return CL_EIO;
     lab_event(p, idx, "restart", NULL);
-    int rc = wait_registered(p, idx, 5000000);
+    int rc = wait_registered(p, idx, REGISTER_US);
     if (rc == 0) {
         send_peers(p, -1);
     } else if (rc == CL_EIO) { /* it exited: say why in its own words */
@@ -855,7 +860,7 @@ static int procs_restart(struct cluster *c, int idx)
         if (!c->error[0])
             str_copy(c->error, "it exited without a word", sizeof c->error);
     } else {
-        str_copy(c->error, "it did not register within 5 s", sizeof c->error);
+        str_copy(c->error, "it did not register within " REGISTER_S, sizeof c->error);
     }
     return rc;
 }
@@ -1023,7 +1028,7 @@ static int procs_add_node(struct cluster *c, char *err, size_t errlen)
         c->n--;
         return CL_EIO;
     }
-    int rc = wait_registered(p, idx, 5000000);
+    int rc = wait_registered(p, idx, REGISTER_US);
     if (rc < 0) {
         char words[400];
         last_words(p, idx, words, sizeof words);
@@ -1260,7 +1265,7 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
             return NULL;
         }
     }
-    uint64_t end = mono_us() + 10000000;
+    uint64_t end = mono_us() + REGISTER_US;
     for (;;) {
         int done = 1;
         for (int i = 0; i < c->n; i++) {
@@ -1276,7 +1281,7 @@ struct cluster *procs_start(const struct cluster_config *cfg, char *err, size_t 
         if (done)
             break;
         if (mono_us() > end) {
-            snprintf(err, errlen, "the nodes did not all register within 10 s");
+            snprintf(err, errlen, "the nodes did not all register within " REGISTER_S);
             procs_destroy(c);
             return NULL;
         }
