@@ -11,6 +11,7 @@
 
 #include "fixture.h"
 #include "fuzz_jtext_one.h"
+#include "test_util.h"
 #include "histfile.h"
 #include "jtext.h"
 #include "lab.h"
@@ -106,29 +107,7 @@ END_TEST
 
 START_TEST(the_fuzz_corpus_replays_cleanly)
 {
-    const char *root = getenv("CONLAB_CORPUS");
-    char *path = xasprintf("%s/jtext", root && *root ? root : "tests/corpus");
-    DIR *d = opendir(path);
-    ck_assert_msg(d != NULL, "no corpus directory %s", path);
-    struct dirent *de;
-    int n = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *f = xasprintf("%s/%s", path, de->d_name);
-        FILE *fp = fopen(f, "rb");
-        ck_assert_ptr_nonnull(fp);
-        char buf[65536];
-        size_t len = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        const char *bad = fuzz_jtext_one((const uint8_t *)buf, len);
-        ck_assert_msg(!bad, "%s: %s", f, bad);
-        free(f);
-        n++;
-    }
-    closedir(d);
-    free(path);
-    ck_assert_int_ge(n, 20);
+    ck_assert_int_ge(test_replay_corpus("jtext", fuzz_jtext_one), 20);
 }
 END_TEST
 

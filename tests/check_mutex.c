@@ -10,6 +10,7 @@
 
 #include "checkcli.h"
 #include "fuzz_mutex_one.h"
+#include "test_util.h"
 #include "mutex.h"
 
 static int judge_text(const char *text, struct sb *out)
@@ -102,29 +103,7 @@ END_TEST
 
 START_TEST(the_fuzz_corpus_replays_cleanly)
 {
-    const char *root = getenv("CONLAB_CORPUS");
-    char *path = xasprintf("%s/mutex", root && *root ? root : "tests/corpus");
-    DIR *d = opendir(path);
-    ck_assert_msg(d != NULL, "no corpus directory %s", path);
-    struct dirent *de;
-    int n = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *f = xasprintf("%s/%s", path, de->d_name);
-        FILE *fp = fopen(f, "rb");
-        ck_assert_ptr_nonnull(fp);
-        char buf[65536];
-        size_t len = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        const char *bad = fuzz_mutex_one((const uint8_t *)buf, len);
-        ck_assert_msg(!bad, "%s: %s", f, bad);
-        free(f);
-        n++;
-    }
-    closedir(d);
-    free(path);
-    ck_assert_int_ge(n, 5);
+    ck_assert_int_ge(test_replay_corpus("mutex", fuzz_mutex_one), 5);
 }
 END_TEST
 
